@@ -1,0 +1,92 @@
+// SPDX-License-Identifier: MIT
+// The events of a run (plan-format.md, "JSON events"), as types that reporters render.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace deployd {
+
+using Clock = std::chrono::system_clock;
+
+/// The host name events use for work done on the controller.
+inline constexpr const char* kLocalHost = "local";
+
+enum class OutputStream { Stdout, Stderr };
+enum class StepStatus { Ok, Failed, Skipped, TimedOut };
+enum class HostStatus { Ok, Failed, Unreachable, Skipped, Aborted };
+enum class RunStatus { Ok, Failed, Aborted, Interrupted };
+
+struct RunStart {
+  std::string run_id;
+  std::string plan;
+  int hosts = 0;
+  std::vector<std::string> tasks;
+};
+
+struct StepStart {
+  std::string host;
+  std::string task;
+  int step = 0;
+  std::string name;
+};
+
+/// One line of a step's output, without its newline; raw bytes, escaped only when rendered.
+struct Output {
+  std::string host;
+  std::string task;
+  int step = 0;
+  OutputStream stream = OutputStream::Stdout;
+  std::string line;
+};
+
+struct StepEnd {
+  std::string host;
+  std::string task;
+  int step = 0;
+  StepStatus status = StepStatus::Ok;
+  std::optional<int> exit_status;
+  std::string exit_signal;  ///< e.g. "KILL" when the command was killed by a signal
+  std::int64_t duration_ms = 0;
+  std::string error;  ///< empty when ok
+};
+
+struct HostEnd {
+  std::string host;
+  HostStatus status = HostStatus::Ok;
+  std::string error;  ///< one line naming host, task, step and cause
+};
+
+/// How many hosts ended in each status.
+struct StatusCounts {
+  int ok = 0;
+  int failed = 0;
+  int unreachable = 0;
+  int skipped = 0;
+  int aborted = 0;
+  void add(HostStatus status);
+};
+
+struct RunEnd {
+  RunStatus status = RunStatus::Ok;
+  int exit_code = 0;
+  StatusCounts counts;
+  std::int64_t duration_ms = 0;
+};
+
+/// Any event, with the wall-clock time it happened.
+struct Event {
+  Clock::time_point time;
+  std::variant<RunStart, StepStart, Output, StepEnd, HostEnd, RunEnd> body;
+};
+
+const char* to_string(OutputStream stream);
+const char* to_string(StepStatus status);
+const char* to_string(HostStatus status);
+const char* to_string(RunStatus status);
+
+}  // namespace deployd

@@ -1,0 +1,128 @@
+// SPDX-License-Identifier: MIT
+// The validated plan: hosts, groups, vars, tasks and policy, as plain value types.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace deployd {
+
+/// A length of time as the plan gives it (`250ms`, `30s`, `5m`, `1h`, or seconds).
+using Duration = std::chrono::milliseconds;
+
+/// How the server's host key is checked against known_hosts (plan-format.md, connection keys).
+enum class HostKeyCheck { Strict, AcceptNew, Off };
+
+/// An ordered map of variable names to values; JSON scalars are stored as their text.
+using VarMap = std::map<std::string, std::string>;
+
+/// A host after range expansion, with every connection key resolved (per host > defaults > built-in).
+struct Host {
+  std::string name;
+  std::string address;  ///< what is dialled; the name unless the plan says otherwise
+  int port = 22;
+  std::string user;
+  std::vector<std::string> identities;  ///< `~` expanded; empty: the agent, then the default keys
+  std::string password_env;             ///< name of the environment variable, never the password
+  std::string passphrase_env;
+  std::string known_hosts;  ///< `~` expanded
+  HostKeyCheck host_key_check = HostKeyCheck::Strict;
+  Duration connect_timeout{10'000};
+  Duration keepalive{15'000};
+  std::vector<std::string> via;       ///< jump hosts, outermost first (not yet supported)
+  std::string ssh_config;  ///< ssh_config file to read, `~` expanded; empty: none (`false`)
+  std::vector<std::string> groups;    ///< groups it belongs to, in the order the plan lists them
+  VarMap vars;
+  std::string json_pointer;  ///< where the host is defined, e.g. `/hosts/3`
+};
+
+/// What a step does; a `cd` block is flattened into the steps it contains.
+enum class StepKind { Run, Local, Put, Get };
+
+/// One step after flattening: `cd` blocks have become each inner step's `cwd`.
+/// Every string here is a template: `{{var}}` is replaced per host at run time.
+struct Step {
+  StepKind kind = StepKind::Run;
+  std::string command;  ///< run/local: the command; put: the local source; get: the remote path
+  std::string to;       ///< put/get destination
+  std::optional<std::string> mode;  ///< put: octal file mode, e.g. "0644"
+  std::string name;                 ///< label in output; empty: derived from the command
+  std::string cwd;                  ///< joined `cd` directories; empty: the login directory
+  std::optional<std::string> sudo_user;  ///< set: run via sudo; "" means sudo's default (root)
+  VarMap env;
+  std::optional<Duration> timeout;
+  std::optional<int> retries;
+  std::optional<Duration> retry_delay;
+  bool ignore_errors = false;
+  bool secret = false;
+  std::string register_as;   ///< variable that receives stdout; empty: none
+  std::string json_pointer;  ///< e.g. `/tasks/deploy/steps/2/steps/0`
+};
+
+/// An amount that is either a count or a percentage of the targeted hosts.
+struct Amount {
+  int value = 0;
+  bool is_percent = false;
+  /// The count this amount means for `total` hosts (percentages round up, at least 1 if >0%).
+  int of(int total) const;
+};
+
+enum class OnFailure { StopHost, Abort };
+
+/// Run policy: the plan's `policy`, with the contract's defaults.
+struct Policy {
+  int forks = 256;
+  int max_connecting = 64;
+  std::vector<Amount> batches;  ///< empty: one wave of all hosts
+  Amount max_failures{100, true};
+  OnFailure on_failure = OnFailure::StopHost;
+  int retries = 0;
+  Duration retry_delay{1000};
+  std::optional<Duration> timeout;
+};
+
+/// A task's `policy` overrides; unset members inherit the plan's policy.
+struct TaskPolicy {
+  std::optional<Amount> max_failures;
+  std::optional<OnFailure> on_failure;
+  std::optional<int> retries;
+  std::optional<Duration> retry_delay;
+  std::optional<Duration> timeout;
+};
+
+/// A named list of steps run on a set of hosts (or once, locally).
+struct Task {
+  std::string name;
+  std::string description;
+  std::vector<std::string> needs;
+  bool is_local = false;        ///< `"on": "local"`
+  std::vector<std::string> on;  ///< groups and hosts as written; `["all"]` by default
+  std::vector<std::string> hosts;  ///< `on` resolved to host names, in plan order
+  bool run_once = false;
+  bool barrier = false;
+  bool is_default = false;
+  TaskPolicy policy;
+  std::vector<Step> steps;   ///< flattened; a step's index here is its index in events
+  std::string json_pointer;  ///< `/tasks/NAME`
+};
+
+/// A whole validated plan. Built only by load_plan/parse_plan.
+struct Plan {
+  std::string file;       ///< path as given
+  std::string directory;  ///< the plan file's folder, where local commands run
+  std::string description;
+  std::vector<Host> hosts;
+  std::map<std::string, std::vector<std::string>> groups;  ///< group -> member host names
+  VarMap vars;
+  VarMap overrides;  ///< `--var NAME=VALUE`: first in lookup order
+  std::vector<Task> tasks;  ///< document order
+  Policy policy;
+
+  const Host* find_host(const std::string& name) const;
+  const Task* find_task(const std::string& name) const;
+};
+
+}  // namespace deployd

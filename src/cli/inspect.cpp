@@ -1,0 +1,55 @@
+// SPDX-License-Identifier: MIT
+// --list and --dry-run text.
+#include "cli/inspect.hpp"
+
+#include <fmt/format.h>
+
+#include "engine/engine.hpp"
+#include "plan/vars.hpp"
+
+namespace deployd::cli {
+namespace {
+
+std::string targets(const Task& task) {
+  if (task.is_local) return "local";
+  return fmt::format("{}", fmt::join(task.on, ", "));
+}
+
+std::string step_line(const Task& task, std::size_t index, const Step& step,
+                      const plan::VarContext& vars) {
+  std::string command = step.secret ? "<secret>" : plan::interpolate(step.command, vars).text;
+  std::string line = fmt::format("  {} step {}: {}", task.name, index + 1, command);
+  if (!step.cwd.empty()) line += fmt::format("  (in {})", plan::interpolate(step.cwd, vars).text);
+  if (step.sudo_user)
+    line += step.sudo_user->empty() ? "  (sudo)" : fmt::format("  (sudo -u {})", *step.sudo_user);
+  return line + "\n";
+}
+
+}  // namespace
+
+std::string list_tasks(const Plan& plan) {
+  std::string out;
+  for (const Task& task : plan.tasks) {
+    out += fmt::format("{}{}", task.name, task.is_default ? " (default)" : "");
+    if (!task.description.empty()) out += fmt::format("  {}", task.description);
+    out += fmt::format("\n    on: {}", targets(task));
+    if (!task.needs.empty()) out += fmt::format("; needs: {}", fmt::join(task.needs, ", "));
+    out += "\n";
+  }
+  return out;
+}
+
+std::string dry_run(const Plan& plan, const std::vector<const Task*>& tasks, const std::string& run_id) {
+  std::string out;
+  for (const Host* host : engine::run_hosts(plan, tasks)) {
+    out += fmt::format("{} ({}@{}:{})\n", host->name, host->user, host->address, host->port);
+    plan::VarContext vars{&plan, host, nullptr, run_id};
+    for (const Task* task : tasks) {
+      if (std::find(task->hosts.begin(), task->hosts.end(), host->name) == task->hosts.end()) continue;
+      for (std::size_t i = 0; i < task->steps.size(); ++i) out += step_line(*task, i, task->steps[i], vars);
+    }
+  }
+  return out;
+}
+
+}  // namespace deployd::cli

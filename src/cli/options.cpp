@@ -1,0 +1,72 @@
+// SPDX-License-Identifier: MIT
+// CLI11 -> Options. Usage errors come back as exit status 2 with one line of text.
+#include "cli/options.hpp"
+
+#include <CLI/CLI.hpp>
+#include <map>
+
+namespace deployd::cli {
+namespace {
+
+constexpr const char* kVersion = "deployd 0.1.0";
+
+void add_options(CLI::App& app, Options& options, std::vector<std::string>& var_texts) {
+  app.add_option("plan", options.plan_path, "the JSON plan to run")->required();
+  app.add_option("tasks", options.tasks, "tasks to run with their needs (default: the `default` tasks, else all)");
+  app.add_option("-H,--hosts", options.hosts, "run remote tasks on these hosts instead of their targets")
+      ->delimiter(',');
+  app.add_option("--limit", options.limit, "only hosts or groups matching these globs")->delimiter(',');
+  app.add_option("--var", var_texts, "set a variable, NAME=VALUE (repeatable)");
+  app.add_option("-i,--inventory", options.inventories,
+                 "JSON file of hosts, groups, defaults and vars to add to the plan (repeatable)");
+  app.add_flag("-l,--list", options.list, "list tasks with their descriptions and needs");
+  app.add_flag("-n,--dry-run", options.dry_run, "print what would run on each host, without connecting");
+  app.add_flag("--graph", options.graph, "print the task graph in Graphviz dot");
+  std::map<std::string, OutputMode> outputs{{"stream", OutputMode::Stream},
+                                            {"group", OutputMode::Group},
+                                            {"json", OutputMode::Json}};
+  app.add_option("--output", options.output, "stream (prefixed lines), group, or json (JSON Lines events)")
+      ->transform(CLI::CheckedTransformer(outputs));
+  std::map<std::string, ColorMode> colors{
+      {"auto", ColorMode::Auto}, {"always", ColorMode::Always}, {"never", ColorMode::Never}};
+  app.add_option("--color", options.color, "colour output: auto (a terminal without NO_COLOR), always, never")
+      ->transform(CLI::CheckedTransformer(colors));
+  app.add_option("-f,--forks", options.forks, "most hosts worked on at once (overrides policy.forks)")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--log-dir", options.log_dir, "where run logs go (default: .deployd/runs beside the plan)");
+  app.set_version_flag("--version", kVersion);
+}
+
+// --var NAME=VALUE, where NAME is a plain identifier (dots allowed, as in host.port).
+std::optional<std::string> parse_vars(const std::vector<std::string>& texts, VarMap& vars) {
+  for (const std::string& text : texts) {
+    std::size_t equals = text.find('=');
+    if (equals == 0 || equals == std::string::npos)
+      return "--var: expected NAME=VALUE, got \"" + text + "\"";
+    vars[text.substr(0, equals)] = text.substr(equals + 1);
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+ParseResult parse_command_line(int argc, const char* const* argv) {
+  CLI::App app{"deployd: run a JSON plan of tasks on many hosts at once over SSH", "deployd"};
+  Options options;
+  std::vector<std::string> var_texts;
+  add_options(app, options, var_texts);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    return ParseResult{std::nullopt, 0, app.help()};
+  } catch (const CLI::CallForVersion&) {
+    return ParseResult{std::nullopt, 0, std::string(kVersion) + "\n"};
+  } catch (const CLI::ParseError& error) {
+    return ParseResult{std::nullopt, 2, error.what()};
+  }
+  if (std::optional<std::string> error = parse_vars(var_texts, options.vars))
+    return ParseResult{std::nullopt, 2, *error};
+  return ParseResult{std::move(options), 0, ""};
+}
+
+}  // namespace deployd::cli

@@ -1,0 +1,43 @@
+// SPDX-License-Identifier: MIT
+// The command line (plan-format.md, "Command line") as a plain struct.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "deployd/plan.hpp"
+
+namespace deployd::cli {
+
+enum class OutputMode { Stream, Group, Json };
+enum class ColorMode { Auto, Always, Never };
+
+/// Everything the user asked for on the command line.
+struct Options {
+  std::string plan_path;
+  std::vector<std::string> tasks;
+  std::vector<std::string> hosts;   ///< -H: replaces the `on` targets of remote tasks
+  std::vector<std::string> limit;   ///< --limit globs over host and group names
+  VarMap vars;                      ///< --var NAME=VALUE
+  std::vector<std::string> inventories;
+  bool list = false;
+  bool dry_run = false;
+  bool graph = false;
+  OutputMode output = OutputMode::Stream;
+  ColorMode color = ColorMode::Auto;
+  int forks = 0;  ///< 0: the plan's policy
+  std::string log_dir;
+};
+
+/// The outcome of parsing: options to run with, or an exit status and what to print.
+struct ParseResult {
+  std::optional<Options> options;
+  int exit_code = 0;
+  std::string message;  ///< help/version text (stdout) or an error (stderr) when exit_code != 0
+};
+
+/// Parses argv with CLI11; never exits the process itself.
+ParseResult parse_command_line(int argc, const char* const* argv);
+
+}  // namespace deployd::cli

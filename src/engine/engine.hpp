@@ -1,0 +1,48 @@
+// SPDX-License-Identifier: MIT
+// The driver of a run: admits hosts as the scheduler allows and runs each host's jobs.
+#pragma once
+
+#include <utility>  // before Asio (ssh-facts.md)
+
+#include <boost/asio/awaitable.hpp>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "deployd/event.hpp"
+#include "deployd/plan.hpp"
+#include "deployd/reporter.hpp"
+#include "engine/transport.hpp"
+
+namespace deployd::engine {
+
+/// What to run: the selected tasks and the run's identity.
+struct RunSetup {
+  std::string run_id;
+  std::vector<const Task*> tasks;  ///< selected, in dependency order
+  int forks = 0;                   ///< 0: the plan's policy.forks
+};
+
+/// The hosts a run targets: every host some selected remote task runs on, in plan order.
+std::vector<const Host*> run_hosts(const Plan& plan, const std::vector<const Task*>& tasks);
+
+/// Engine runs a plan's selected tasks over a Transport, reporting every event.
+///
+/// Threading: everything (engine, scheduler, reporters, sessions) runs on the one thread of the
+/// io_context that awaits run(), so nothing is locked (style.md 8.1).
+class Engine {
+ public:
+  Engine(const Plan& plan, RunSetup setup, Transport& transport, Reporter& reporter);
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  /// Runs to the end and returns the run_end event it reported.
+  boost::asio::awaitable<RunEnd> run();
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace deployd::engine

@@ -1,0 +1,180 @@
+// SPDX-License-Identifier: MIT
+// One step: interpolate, build the remote command, exec, turn output chunks into line events.
+#include "engine/step_runner.hpp"
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <optional>
+
+#include "engine/remote_command.hpp"
+#include "plan/vars.hpp"
+#include "report/line_splitter.hpp"
+
+namespace deployd::engine {
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+
+// A registered value larger than this fails the step rather than growing without bound.
+constexpr std::size_t kMaxRegisteredBytes = 16 << 20;
+
+void emit(Reporter& reporter, auto body) {
+  reporter.on(Event{Clock::now(), std::move(body)});
+}
+
+std::string first_line(const std::string& text, std::size_t max) {
+  std::string line = text.substr(0, text.find('\n'));
+  if (line.size() > max) line = line.substr(0, max - 3) + "...";
+  return line;
+}
+
+std::string duration_text(SteadyClock::duration elapsed) {
+  double seconds = std::chrono::duration<double>(elapsed).count();
+  return fmt::format("{:.1f}s", seconds);
+}
+
+// `deploy step 3 (run "tar xzf x")`: 1-based, as people count steps.
+std::string step_title(const Task& task, int index, const Step& step) {
+  std::string what = step.secret ? "run <secret>" : fmt::format("run \"{}\"", first_line(step.command, 60));
+  if (!step.name.empty()) what = fmt::format("\"{}\"", step.name);
+  return fmt::format("{} step {} ({})", task.name, index + 1, what);
+}
+
+// The step's command with every variable resolved, or the names that did not resolve.
+struct Resolved {
+  CommandSpec spec;
+  std::vector<std::string> missing;
+};
+
+Resolved resolve(const StepContext& context, const Step& step) {
+  plan::VarContext vars{&context.plan, &context.host, &context.registered, context.run_id};
+  Resolved resolved;
+  auto fill = [&](const std::string& text) {
+    plan::Interpolated result = plan::interpolate(text, vars);
+    resolved.missing.insert(resolved.missing.end(), result.missing.begin(), result.missing.end());
+    return result.text;
+  };
+  resolved.spec.command = fill(step.command);
+  resolved.spec.cwd = fill(step.cwd);
+  for (const auto& [name, value] : step.env) resolved.spec.env[name] = fill(value);
+  if (step.sudo_user) resolved.spec.sudo_user = fill(*step.sudo_user);
+  return resolved;
+}
+
+// Splits a stream's chunks into lines and reports each as an output event.
+class OutputLines {
+ public:
+  OutputLines(const StepContext& context, OutputStream stream)
+      : context_(context), stream_(stream) {}
+  void feed(std::string_view chunk) {
+    for (std::string& line : splitter_.feed(chunk)) report(std::move(line));
+  }
+  void flush() {
+    if (std::optional<std::string> rest = splitter_.flush()) report(std::move(*rest));
+  }
+
+ private:
+  void report(std::string line) {
+    emit(context_.reporter, Output{context_.host.name, context_.task.name, context_.index, stream_,
+                                   std::move(line)});
+  }
+  const StepContext& context_;
+  OutputStream stream_;
+  report::LineSplitter splitter_;
+};
+
+StepOutcome judge(const StepContext& context, const Step& step, const ExecResult& result,
+                  SteadyClock::duration elapsed, StepEnd& end) {
+  StepOutcome outcome;
+  std::string title = step_title(context.task, context.index, step);
+  end.exit_status = result.exit_status;
+  end.exit_signal = result.exit_signal;
+  if (result.exit_status == 0) return outcome;
+  if (result.timed_out) {
+    outcome.status = StepStatus::TimedOut;
+    outcome.error = fmt::format("{}: timed out after {}", title, duration_text(elapsed));
+  } else if (!result.error.empty()) {
+    outcome.status = StepStatus::Failed;
+    outcome.connection_lost = true;
+    outcome.error = fmt::format("{}: {}", title, result.error);
+  } else if (!result.exit_signal.empty()) {
+    outcome.status = StepStatus::Failed;
+    outcome.error = fmt::format("{}: killed by signal {} after {}", title, result.exit_signal,
+                                duration_text(elapsed));
+  } else {
+    outcome.status = StepStatus::Failed;
+    outcome.error = fmt::format("{}: exited with status {} after {}", title,
+                                result.exit_status.value_or(-1), duration_text(elapsed));
+  }
+  outcome.fails_host = !step.ignore_errors || outcome.connection_lost;
+  return outcome;
+}
+
+}  // namespace
+
+std::string step_label(const Step& step) {
+  if (!step.name.empty()) return step.name;
+  return step.secret ? "<secret>" : first_line(step.command, 60);
+}
+
+void report_skipped_step(Reporter& reporter, const Host& host, const Task& task, int index,
+                         const std::string& reason) {
+  const Step& step = task.steps[static_cast<std::size_t>(index)];
+  emit(reporter, StepEnd{host.name, task.name, index, StepStatus::Skipped, std::nullopt, "", 0,
+                         fmt::format("{}: skipped: {}", step_title(task, index, step), reason)});
+}
+
+boost::asio::awaitable<StepOutcome> run_step(StepContext context) {
+  const Step& step = context.task.steps[static_cast<std::size_t>(context.index)];
+  emit(context.reporter, StepStart{context.host.name, context.task.name, context.index, step_label(step)});
+  StepEnd end{context.host.name, context.task.name, context.index, StepStatus::Ok, std::nullopt, "", 0, ""};
+
+  Resolved resolved = resolve(context, step);
+  if (!resolved.missing.empty()) {
+    // plan-format.md: a registered name that has no value at run time fails that host's step.
+    StepOutcome outcome{StepStatus::Failed, true, false,
+                        fmt::format("{}: variable \"{}\" has no value on this host",
+                                    step_title(context.task, context.index, step), resolved.missing.front())};
+    end.status = outcome.status;
+    end.error = outcome.error;
+    emit(context.reporter, end);
+    co_return outcome;
+  }
+
+  OutputLines out(context, OutputStream::Stdout), err(context, OutputStream::Stderr);
+  std::string captured;
+  bool capture_overflow = false;
+  ExecRequest request{remote_command(resolved.spec), {}, step.timeout ? step.timeout : context.plan.policy.timeout};
+  request.on_output = [&](OutputStream stream, std::string_view chunk) {
+    (stream == OutputStream::Stdout ? out : err).feed(chunk);
+    if (stream != OutputStream::Stdout || step.register_as.empty()) return;
+    if (captured.size() + chunk.size() > kMaxRegisteredBytes) capture_overflow = true;
+    if (!capture_overflow) captured.append(chunk);
+  };
+
+  SteadyClock::time_point started = SteadyClock::now();
+  ExecResult result = co_await context.connection.exec(request);
+  SteadyClock::duration elapsed = SteadyClock::now() - started;
+  out.flush();
+  err.flush();
+
+  StepOutcome outcome = judge(context, step, result, elapsed, end);
+  if (outcome.status == StepStatus::Ok && !step.register_as.empty()) {
+    if (capture_overflow) {
+      outcome = StepOutcome{StepStatus::Failed, true, false,
+                            fmt::format("{}: output too large to register (over {} MiB)",
+                                        step_title(context.task, context.index, step), kMaxRegisteredBytes >> 20)};
+    } else {
+      if (!captured.empty() && captured.back() == '\n') captured.pop_back();
+      context.registered[step.register_as] = std::move(captured);
+    }
+  }
+  end.status = outcome.status;
+  end.error = outcome.error;
+  end.duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count();
+  emit(context.reporter, end);
+  co_return outcome;
+}
+
+}  // namespace deployd::engine

@@ -1,0 +1,46 @@
+// SPDX-License-Identifier: MIT
+// Runs one step of one job on an open connection and reports its events.
+#pragma once
+
+#include <utility>  // before Asio (ssh-facts.md)
+
+#include <boost/asio/awaitable.hpp>
+#include <string>
+
+#include "deployd/plan.hpp"
+#include "deployd/reporter.hpp"
+#include "engine/transport.hpp"
+
+namespace deployd::engine {
+
+/// Everything one step needs, borrowed from the running job.
+struct StepContext {
+  const Plan& plan;
+  const Host& host;
+  const Task& task;
+  int index;  ///< the step's index among the task's flattened steps
+  Connection& connection;
+  Reporter& reporter;
+  const std::string& run_id;
+  VarMap& registered;  ///< this host's registered variables; `register` adds to it
+};
+
+/// How a step ended, for the job that ran it.
+struct StepOutcome {
+  StepStatus status = StepStatus::Ok;
+  bool fails_host = false;       ///< failed or timed out, and not ignore_errors
+  bool connection_lost = false;  ///< the session is unusable: the host stops
+  std::string error;             ///< one line: task, step, command and cause
+};
+
+/// Reports step_start, the step's output lines and step_end, and returns the outcome.
+boost::asio::awaitable<StepOutcome> run_step(StepContext context);
+
+/// Reports a step as skipped (its job was skipped or its host stopped) without running it.
+void report_skipped_step(Reporter& reporter, const Host& host, const Task& task, int index,
+                         const std::string& reason);
+
+/// How a step is labelled in events: its `name`, else its command's first line.
+std::string step_label(const Step& step);
+
+}  // namespace deployd::engine

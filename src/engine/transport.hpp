@@ -1,0 +1,61 @@
+// SPDX-License-Identifier: MIT
+// The seam between the engine and the machines it works on: SSH in production, a fake in tests.
+#pragma once
+
+#include <utility>  // Asio 1.18 needs std::exchange declared before awaitable.hpp (ssh-facts.md)
+
+#include <boost/asio/awaitable.hpp>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "deployd/event.hpp"
+#include "deployd/plan.hpp"
+
+namespace deployd::engine {
+
+/// One command to run on an open connection.
+struct ExecRequest {
+  std::string command;  ///< complete `sh -c` text: cd, env and sudo already applied
+  /// Receives output as it arrives, in chunks that may split lines anywhere.
+  std::function<void(OutputStream, std::string_view)> on_output;
+  std::optional<Duration> timeout;  ///< unset: none
+};
+
+/// How a command ended. Exactly one of exit_status, exit_signal, error, timed_out describes it.
+struct ExecResult {
+  std::optional<int> exit_status;
+  std::string exit_signal;  ///< signal name without "SIG", e.g. "KILL"
+  bool timed_out = false;
+  std::string error;  ///< the connection failed during the command; the session is unusable
+};
+
+/// Why a connection could not be opened; decides the host's reported status.
+enum class ConnectFailure { None, Unreachable, Authentication, HostKey, Protocol };
+
+/// An open session to one host; every step of that host goes through it, one at a time.
+class Connection {
+ public:
+  virtual ~Connection() = default;
+  virtual boost::asio::awaitable<ExecResult> exec(const ExecRequest& request) = 0;
+  /// Orderly disconnect. Never throws; safe to call once after any failure.
+  virtual boost::asio::awaitable<void> close() = 0;
+};
+
+/// The result of a connection attempt: a connection, or the failure and its one-line reason.
+struct ConnectResult {
+  std::unique_ptr<Connection> connection;
+  ConnectFailure failure = ConnectFailure::None;
+  std::string error;  ///< e.g. `connect 127.0.0.1:22: connection refused` (no host prefix)
+};
+
+/// Opens connections to hosts. Implementations run on the engine's one thread.
+class Transport {
+ public:
+  virtual ~Transport() = default;
+  virtual boost::asio::awaitable<ConnectResult> connect(const Host& host) = 0;
+};
+
+}  // namespace deployd::engine

@@ -1,0 +1,87 @@
+// SPDX-License-Identifier: MIT
+// Task selection and dependency order (Kahn's algorithm, ties broken by document order).
+#include "graph/task_graph.hpp"
+
+#include <fmt/format.h>
+
+#include <cassert>
+#include <map>
+#include <set>
+
+#include "plan/suggest.hpp"
+
+namespace deployd::graph {
+namespace {
+
+std::vector<std::string> task_names(const Plan& plan) {
+  std::vector<std::string> names;
+  for (const Task& task : plan.tasks) names.push_back(task.name);
+  return names;
+}
+
+// The names to start from: those given, else the `default` tasks, else all of them.
+std::vector<std::string> roots(const Plan& plan, const std::vector<std::string>& names) {
+  if (!names.empty()) return names;
+  std::vector<std::string> defaults;
+  for (const Task& task : plan.tasks)
+    if (task.is_default) defaults.push_back(task.name);
+  return defaults.empty() ? task_names(plan) : defaults;
+}
+
+void add_with_needs(const Plan& plan, const Task& task, std::set<std::string>& chosen) {
+  if (!chosen.insert(task.name).second) return;
+  for (const std::string& need : task.needs)
+    if (const Task* needed = plan.find_task(need)) add_with_needs(plan, *needed, chosen);
+}
+
+Diagnostic unknown_task(const Plan& plan, const std::string& name) {
+  std::string message = fmt::format("unknown task \"{}\"", name);
+  std::string close = plan::suggest(name, task_names(plan));
+  if (!close.empty()) message += fmt::format(" (did you mean \"{}\"?)", close);
+  return Diagnostic{.file = "", .json_pointer = "", .line = 0, .column = 0, .message = message};
+}
+
+}  // namespace
+
+Selection select_tasks(const Plan& plan, const std::vector<std::string>& names) {
+  Selection selection;
+  std::set<std::string> chosen;
+  for (const std::string& name : roots(plan, names)) {
+    if (const Task* task = plan.find_task(name)) {
+      add_with_needs(plan, *task, chosen);
+    } else {
+      selection.errors.push_back(unknown_task(plan, name));
+    }
+  }
+  if (!selection.errors.empty()) return selection;
+
+  // Repeatedly take the first task in document order whose needs are all placed.
+  std::set<std::string> placed;
+  bool progressed = true;
+  while (progressed && placed.size() < chosen.size()) {
+    progressed = false;
+    for (const Task& task : plan.tasks) {
+      if (!chosen.count(task.name) || placed.count(task.name)) continue;
+      bool ready = true;
+      for (const std::string& need : task.needs) ready = ready && placed.count(need) > 0;
+      if (!ready) continue;
+      selection.tasks.push_back(&task);
+      placed.insert(task.name);
+      progressed = true;
+      break;
+    }
+  }
+  assert(progressed && "the loader rejects cycles");
+  return selection;
+}
+
+std::vector<std::vector<int>> need_indices(const std::vector<const Task*>& tasks) {
+  std::map<std::string, int> index;
+  for (std::size_t i = 0; i < tasks.size(); ++i) index[tasks[i]->name] = static_cast<int>(i);
+  std::vector<std::vector<int>> needs(tasks.size());
+  for (std::size_t i = 0; i < tasks.size(); ++i)
+    for (const std::string& need : tasks[i]->needs) needs[i].push_back(index.at(need));
+  return needs;
+}
+
+}  // namespace deployd::graph

@@ -1,0 +1,116 @@
+// SPDX-License-Identifier: MIT
+// Parsing a JSON file into a Document, and locating diagnostics with its source map.
+#include "plan/document.hpp"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "plan/suggest.hpp"
+
+namespace deployd::plan {
+
+std::string Where::describe(const Document* from) const {
+  if (!doc || doc == from) return pointer;
+  return fmt::format("{} {}", doc->file, pointer);
+}
+
+Node Node::child(std::string_view key) const {
+  return Node{&json->at(std::string(key)), {where.doc, append_pointer(where.pointer, key)}};
+}
+
+Node Node::item(std::size_t index) const {
+  return Node{&json->at(index), {where.doc, append_pointer(where.pointer, std::to_string(index))}};
+}
+
+std::optional<Node> Node::find(std::string_view key) const {
+  if (!json->is_object() || !json->contains(std::string(key))) return std::nullopt;
+  return child(key);
+}
+
+void Diagnostics::error(const Where& where, std::string message) {
+  Diagnostic diagnostic{.file = where.doc ? where.doc->file : "", .json_pointer = where.pointer,
+                        .message = std::move(message)};
+  if (where.doc) {
+    TextPosition position = where.doc->map.value_position(where.pointer);
+    diagnostic.line = position.line;
+    diagnostic.column = position.column;
+  }
+  errors_.push_back(std::move(diagnostic));
+}
+
+void Diagnostics::key_error(const Where& object, std::string_view key, std::string message) {
+  error(object, std::move(message));
+  if (!object.doc) return;
+  TextPosition position = object.doc->map.key_position(append_pointer(object.pointer, key));
+  errors_.back().line = position.line;
+  errors_.back().column = position.column;
+}
+
+void Diagnostics::add(Diagnostic diagnostic) { errors_.push_back(std::move(diagnostic)); }
+
+void Diagnostics::file_error(std::string file, std::string message) {
+  errors_.push_back(Diagnostic{.file = std::move(file), .message = std::move(message)});
+}
+
+std::vector<Diagnostic> Diagnostics::sorted(std::size_t limit) const {
+  std::vector<Diagnostic> errors = errors_;
+  std::stable_sort(errors.begin(), errors.end());
+  if (errors.size() > limit) errors.resize(limit);
+  return errors;
+}
+
+namespace {
+
+// nlohmann's text without its "[json.exception...] parse error at line 3, column 3: " prefix,
+// with bytes that are not printable ASCII escaped (the message quotes raw input).
+std::string syntax_message(const nlohmann::json::parse_error& error) {
+  std::string_view what = error.what();
+  std::size_t column = what.find(", column ");
+  std::size_t start = column == std::string_view::npos ? 0 : what.find(": ", column);
+  std::string_view text = start == std::string_view::npos ? what : what.substr(start + 2);
+  std::string message;
+  for (char c : text) {
+    auto byte = static_cast<unsigned char>(c);
+    message += byte >= 0x20 && byte < 0x7F ? std::string(1, c) : fmt::format("\\x{:02x}", byte);
+  }
+  std::size_t dash = message.find(" - ");
+  if (dash != std::string::npos) message.replace(dash, 3, ": ");
+  return message;
+}
+
+Diagnostic located(const Document& doc, std::string pointer, std::size_t offset,
+                   std::string message) {
+  TextPosition position = doc.map.position_of(offset);
+  return Diagnostic{.file = doc.file, .json_pointer = std::move(pointer), .line = position.line,
+                    .column = position.column, .message = std::move(message)};
+}
+
+}  // namespace
+
+std::unique_ptr<Document> parse_document(std::string text, std::string file, Diagnostics& diags) {
+  auto doc = std::make_unique<Document>();
+  doc->file = std::move(file);
+  std::size_t error_offset = 0;
+  std::string error_message;
+  try {
+    doc->root = Json::parse(text, nullptr, /*allow_exceptions=*/true, /*ignore_comments=*/true);
+    doc->is_parsed = true;
+  } catch (const nlohmann::json::parse_error& error) {
+    // `byte` counts from 1 and points at the last character read.
+    error_offset = error.byte > 0 ? error.byte - 1 : 0;
+    error_message = syntax_message(error);
+  }
+  doc->map = SourceMap(std::move(text));
+  if (!doc->is_parsed) {
+    diags.add(located(*doc, "", error_offset, std::move(error_message)));
+    return doc;
+  }
+  for (const SourceMap::DuplicateKey& duplicate : doc->map.duplicate_keys()) {
+    diags.add(located(*doc, duplicate.object_pointer, duplicate.offset,
+                      fmt::format("duplicate key {}", quote(duplicate.key))));
+  }
+  return doc;
+}
+
+}  // namespace deployd::plan

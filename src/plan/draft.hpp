@@ -1,0 +1,80 @@
+// SPDX-License-Identifier: MIT
+// What each file says before files are merged and names resolved: the loader's working types.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "deployd/plan.hpp"
+#include "plan/document.hpp"
+
+namespace deployd::plan {
+
+/// Connection keys as one level writes them; unset members fall through to the next level.
+struct ConnectionDraft {
+  std::optional<std::string> user;
+  std::optional<int> port;
+  std::optional<std::vector<std::string>> identities;
+  std::optional<std::string> password_env;
+  std::optional<std::string> passphrase_env;
+  std::optional<std::string> known_hosts;
+  std::optional<HostKeyCheck> host_key_check;
+  std::optional<Duration> connect_timeout;
+  std::optional<Duration> keepalive;
+  std::optional<std::vector<std::string>> via;
+  std::optional<std::string> ssh_config;  ///< a path; "" for `false`
+
+  /// Overrides every member with the ones `higher` sets (key by key, `higher` wins).
+  void merge(const ConnectionDraft& higher);
+};
+
+/// A name that refers to something else (a group member, a host's group) and where it is written.
+struct NameRef {
+  std::string name;
+  Where where;
+};
+
+/// One host after range expansion, before defaults apply.
+struct HostDraft {
+  std::string name;
+  std::optional<std::string> address;
+  ConnectionDraft connection;  ///< `user@name:port`, overridden by the object's keys
+  std::vector<NameRef> groups;  ///< the object's `groups`
+  VarMap vars;
+  Where where;
+};
+
+/// One entry of `groups`.
+struct GroupDraft {
+  std::string name;
+  std::vector<NameRef> members;  ///< host names, range patterns or group names
+  VarMap vars;
+  Where where;
+};
+
+/// What one file (plan or inventory) contributes to the inventory part of the plan.
+struct Sections {
+  ConnectionDraft defaults;
+  std::vector<HostDraft> hosts;
+  std::vector<GroupDraft> groups;
+  VarMap vars;
+};
+
+/// A string of a step that is a template, checked once every host is known.
+struct TemplateSite {
+  Where where;
+  std::string text;
+  std::size_t step = 0;  ///< the first flattened step it applies to
+};
+
+/// A task as read, with the locations validation needs.
+struct TaskDraft {
+  Task task;
+  Where where;
+  std::vector<Where> need_at;  ///< where each of task.needs is written
+  std::vector<Where> on_at;    ///< where each of task.on is written (the task itself if absent)
+  std::vector<TemplateSite> templates;
+};
+
+}  // namespace deployd::plan

@@ -1,0 +1,54 @@
+// SPDX-License-Identifier: MIT
+// Typed reading of JSON values: each reader reports a wrong value and returns nothing.
+#pragma once
+
+#include <climits>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "deployd/plan.hpp"
+#include "plan/document.hpp"
+
+namespace deployd::plan {
+
+/// Reports every key of `object` that is not in `allowed`, suggesting the closest one.
+void check_keys(const Node& object, const std::vector<std::string>& allowed, Diagnostics& diags);
+
+/// True if the value is an object; otherwise reports it.
+bool expect_object(const Node& node, Diagnostics& diags);
+
+/// True if the value is a list; otherwise reports it.
+bool expect_list(const Node& node, Diagnostics& diags);
+
+/// A string (non-empty unless `allow_empty`).
+std::optional<std::string> read_string(const Node& node, Diagnostics& diags,
+                                       bool allow_empty = false);
+
+std::optional<bool> read_bool(const Node& node, Diagnostics& diags);
+
+/// An integer within [min, max].
+std::optional<int> read_int(const Node& node, Diagnostics& diags, int min = 0, int max = INT_MAX);
+
+/// Seconds as a number, or a string with a unit (`250ms`, `30s`, `5m`, `1h`).
+std::optional<Duration> read_duration(const Node& node, Diagnostics& diags);
+
+/// A string, or a non-empty list of strings (`"identity": "~/.ssh/a"` or `["~/.ssh/a", ...]`).
+std::optional<std::vector<std::string>> read_strings(const Node& node, Diagnostics& diags);
+
+/// A list of strings (possibly empty).
+std::optional<std::vector<std::string>> read_string_list(const Node& node, Diagnostics& diags);
+
+/// A count (>= `min_count`) or a percentage string "N%" (0 to 100).
+std::optional<Amount> read_amount(const Node& node, Diagnostics& diags, int min_count);
+
+/// An object of variables: names checked, values strings, numbers or booleans kept as text.
+VarMap read_vars(const Node& node, Diagnostics& diags);
+
+/// `value` as messages show it: `3`, `"x"`, `true`, `null`, `a list`, `an object`.
+std::string describe_value(const Json& value);
+
+/// `expected a string, got 3`: the wording of every type error.
+std::string expected_but_got(std::string_view expected, const Json& value);
+
+}  // namespace deployd::plan

@@ -1,0 +1,222 @@
+// SPDX-License-Identifier: MIT
+// Steps (plan-format.md, "Steps"): one action each; `cd` blocks flatten into their inner steps.
+#include <fmt/format.h>
+
+#include "plan/fields.hpp"
+#include "plan/policy_reader.hpp"
+#include "plan/suggest.hpp"
+#include "plan/tasks_reader.hpp"
+#include "plan/vars.hpp"
+
+namespace deployd::plan {
+
+namespace {
+
+const std::vector<std::string> kActions = {"run", "local", "put", "get", "cd"};
+const std::vector<std::string> kStepKeys = {"run",     "local",   "put",         "get",           "cd",
+                                            "to",      "mode",    "steps",       "name",          "sudo",
+                                            "env",     "timeout", "retries",     "retry_delay",   "ignore_errors",
+                                            "secret",  "register"};
+
+// Deep enough for any real plan; a cap keeps recursion on user input bounded.
+constexpr int kMaxCdDepth = 16;
+
+bool is_env_name(const std::string& name) {
+  if (name.empty() || (name[0] >= '0' && name[0] <= '9')) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+  });
+}
+
+// `inner` run inside `outer`: relative paths join onto the outer one, like Fabric's `with cd()`.
+std::string join_cwd(const std::string& outer, const std::string& inner) {
+  if (outer.empty() || inner.starts_with('/') || inner.starts_with('~')) return inner;
+  return outer.ends_with('/') ? outer + inner : outer + "/" + inner;
+}
+
+bool is_octal_mode(const std::string& mode) {
+  return (mode.size() == 3 || mode.size() == 4) &&
+         mode.find_first_not_of("01234567") == std::string::npos;
+}
+
+class StepReader {
+ public:
+  StepReader(TaskDraft& task, Diagnostics& diags) : task_(task), diags_(diags) {}
+
+  void read_list(const Node& list, const Step& inherited, int depth) {
+    if (!list.value().is_array() || list.value().empty()) {
+      diags_.error(list.where, expected_but_got("a non-empty list of steps", list.value()));
+      return;
+    }
+    for (std::size_t i = 0; i < list.value().size(); ++i) read_step(list.item(i), inherited, depth);
+  }
+
+ private:
+  void template_at(const Node& node, const std::string& text) {
+    task_.templates.push_back({node.where, text, task_.task.steps.size()});
+  }
+
+  std::optional<std::string> read_template(const Node& node) {
+    auto text = read_string(node, diags_);
+    if (text) template_at(node, *text);
+    return text;
+  }
+
+  // The one action key of a step, or empty after reporting none or several.
+  std::string action_of(const Node& node) {
+    std::vector<std::string> found;
+    for (const std::string& action : kActions)
+      if (node.value().contains(action)) found.push_back(action);
+    if (found.size() == 1) return found[0];
+    if (found.size() > 1) {
+      diags_.key_error(node.where, found[1],
+                       fmt::format("a step has exactly one action, found {} and {}", quote(found[0]),
+                                   quote(found[1])));
+    } else if (!has_unknown_key(node)) {
+      // An unknown key was already reported with its suggestion ("rn" -> "run").
+      diags_.error(node.where, "a step needs one action: \"run\", \"local\", \"put\", \"get\" or \"cd\"");
+    }
+    return "";
+  }
+
+  bool has_unknown_key(const Node& node) const {
+    for (const auto& item : node.value().items())
+      if (std::find(kStepKeys.begin(), kStepKeys.end(), item.key()) == kStepKeys.end()) return true;
+    return false;
+  }
+
+  // Options a step sets for itself and, on a `cd` block, for the steps inside it.
+  void read_options(const Node& node, Step& step) {
+    if (auto key = node.find("sudo")) read_sudo(*key, step);
+    if (auto key = node.find("env")) read_env(*key, step);
+    if (auto key = node.find("timeout")) step.timeout = read_timeout(*key, diags_);
+    if (auto key = node.find("retries")) step.retries = read_int(*key, diags_, 0);
+    if (auto key = node.find("retry_delay")) step.retry_delay = read_duration(*key, diags_);
+    if (auto key = node.find("ignore_errors"))
+      step.ignore_errors = read_bool(*key, diags_).value_or(step.ignore_errors);
+    if (auto key = node.find("secret")) step.secret = read_bool(*key, diags_).value_or(step.secret);
+  }
+
+  void read_sudo(const Node& node, Step& step) {
+    if (node.value().is_boolean()) {
+      step.sudo_user = node.value().get<bool>() ? std::optional<std::string>("") : std::nullopt;
+    } else if (node.value().is_string() && !node.value().get<std::string>().empty()) {
+      step.sudo_user = read_template(node);
+    } else {
+      diags_.error(node.where, expected_but_got("true, false or a user name", node.value()));
+    }
+  }
+
+  void read_env(const Node& node, Step& step) {
+    if (!expect_object(node, diags_)) return;
+    for (const auto& [name, value] : node.value().items()) {
+      Node item = node.child(name);
+      if (!is_env_name(name)) {
+        diags_.key_error(node.where, name,
+                         fmt::format("bad environment variable name {} (use letters, digits and \"_\")",
+                                     quote(name)));
+      } else if (value.is_string()) {
+        step.env[name] = *read_template(item);
+      } else if (value.is_number() || value.is_boolean()) {
+        step.env[name] = value.dump();
+      } else {
+        diags_.error(item.where, expected_but_got("a string, number or boolean", value));
+      }
+    }
+  }
+
+  void read_register(const Node& node, Step& step) {
+    auto name = read_string(node, diags_);
+    if (!name) return;
+    if (!is_valid_var_name(*name)) {
+      diags_.error(node.where, fmt::format("bad variable name {} (use letters, digits, \"_\", \"-\" and \".\")",
+                                           quote(*name)));
+    } else if (is_reserved_var_name(*name)) {
+      diags_.error(node.where, fmt::format("{} is a built-in variable and cannot be registered", quote(*name)));
+    } else {
+      step.register_as = *name;
+    }
+  }
+
+  // Keys that belong to one action only: "to" (put, get), "mode" (put), "steps" (cd).
+  void check_action_keys(const Node& node, const std::string& action) {
+    auto misplaced = [&](const char* key, bool is_allowed, const char* where) {
+      if (node.value().contains(key) && !is_allowed)
+        diags_.key_error(node.where, key, fmt::format("{} is only used with {}", quote(key), where));
+    };
+    misplaced("to", action == "put" || action == "get", "\"put\" and \"get\"");
+    misplaced("mode", action == "put", "\"put\"");
+    misplaced("steps", action == "cd", "\"cd\"");
+  }
+
+  void read_step(const Node& node, const Step& inherited, int depth) {
+    if (!expect_object(node, diags_)) return;
+    check_keys(node, kStepKeys, diags_);
+    std::string action = action_of(node);
+    if (action.empty()) return;
+    check_action_keys(node, action);
+    Step step = inherited;
+    step.json_pointer = node.pointer();
+    read_options(node, step);
+    if (action == "cd") return read_cd(node, step, depth);
+    if (auto key = node.find("name")) step.name = read_template(*key).value_or("");
+    if (auto key = node.find("register")) read_register(*key, step);
+    if (!read_action(node, action, step)) return;
+    task_.task.steps.push_back(std::move(step));
+  }
+
+  bool read_action(const Node& node, const std::string& action, Step& step) {
+    static const std::map<std::string, StepKind> kinds = {
+        {"run", StepKind::Run}, {"local", StepKind::Local}, {"put", StepKind::Put}, {"get", StepKind::Get}};
+    step.kind = kinds.at(action);
+    if (task_.task.is_local && step.kind != StepKind::Local) {
+      diags_.key_error(node.where, action,
+                       fmt::format("a local task has no remote host: {} cannot be used (use \"local\")",
+                                   quote(action)));
+      return false;
+    }
+    auto command = read_template(node.child(action));
+    if (step.kind == StepKind::Put || step.kind == StepKind::Get) {
+      auto to = node.find("to");
+      if (!to) diags_.error(node.where, fmt::format("{} needs \"to\": where the file goes", quote(action)));
+      step.to = to ? read_template(*to).value_or("") : "";
+      if (!to) return false;
+    }
+    if (auto mode = node.find("mode")) {
+      bool is_ok = mode->value().is_string() && is_octal_mode(mode->value().get<std::string>());
+      if (is_ok) step.mode = mode->value().get<std::string>();
+      else diags_.error(mode->where, expected_but_got("an octal mode like \"0644\"", mode->value()));
+    }
+    if (!command) return false;
+    step.command = *command;
+    return true;
+  }
+
+  void read_cd(const Node& node, Step& scope, int depth) {
+    for (const char* key : {"name", "register"}) {
+      if (node.value().contains(key))
+        diags_.key_error(node.where, key, fmt::format("{} cannot be used on a \"cd\" block", quote(key)));
+    }
+    auto dir = read_template(node.child("cd"));
+    auto steps = node.find("steps");
+    if (!steps) diags_.error(node.where, "\"cd\" needs \"steps\": the steps run in that directory");
+    if (!dir || !steps) return;
+    if (depth >= kMaxCdDepth) {
+      diags_.error(node.where, fmt::format("\"cd\" blocks nested more than {} deep", kMaxCdDepth));
+      return;
+    }
+    scope.cwd = join_cwd(scope.cwd, *dir);
+    read_list(*steps, scope, depth + 1);
+  }
+
+  TaskDraft& task_;
+  Diagnostics& diags_;
+};
+
+}  // namespace
+
+void read_steps(const Node& list, TaskDraft& task, Diagnostics& diags) {
+  StepReader(task, diags).read_list(list, Step{}, 0);
+}
+
+}  // namespace deployd::plan

@@ -1,0 +1,21 @@
+// SPDX-License-Identifier: MIT
+// Checks across the whole plan once it is read: needs and cycles, `on` targets, and variables.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "plan/draft.hpp"
+
+namespace deployd::plan {
+
+/// Checks needs (unknown tasks, cycles) and resolves each task's `on` into `hosts`, or into
+/// `command_line_hosts` (`-H`) for remote tasks when that is not empty.
+void validate_tasks(const Plan& plan, std::vector<TaskDraft>& tasks,
+                    const std::vector<std::string>& command_line_hosts, Diagnostics& diags);
+
+/// Checks every template of every task: well formed, and each name resolvable on each targeted
+/// host unless registered earlier (in the same task, or in a task it needs, transitively).
+void validate_vars(const Plan& plan, const std::vector<TaskDraft>& tasks, Diagnostics& diags);
+
+}  // namespace deployd::plan

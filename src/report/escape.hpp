@@ -1,0 +1,35 @@
+// SPDX-License-Identifier: MIT
+// Makes remote bytes safe to put in JSON strings and on the user's terminal.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace deployd::report {
+
+// The choice: every byte that cannot be shown as is becomes the four characters `\xNN`
+// (lower-case hex), in JSON and on the terminal alike, so nothing is dropped and a user sees
+// the very bytes the remote sent. Valid UTF-8 is kept as it is, backslashes included: the form
+// is therefore ambiguous only when the remote itself printed the text "\xNN", a price paid so
+// that ordinary text (Windows paths, regexes) reads unchanged. U+FFFD replacement was rejected
+// because it loses the bytes; "\u00NN" because JSON would decode it as a different character.
+
+/// Length of the valid UTF-8 sequence (RFC 3629: no overlongs, no surrogates, at most U+10FFFF)
+/// starting at `text[at]`, or 0 when the byte there does not start one.
+std::size_t utf8_sequence_length(std::string_view text, std::size_t at);
+
+/// Text for a JSON string: valid UTF-8 is kept, every other byte becomes `\xNN`. The result is
+/// always valid UTF-8, so nlohmann's dump() never throws on it (JSON escaping is dump()'s job).
+std::string escape_json(std::string_view bytes);
+
+/// Text for a terminal: as escape_json, and control characters other than tab become `\xNN`
+/// too, byte by byte: C0 (ESC, CR, BS, ...), DEL and the C1 range U+0080..U+009F (which some
+/// terminals obey as ESC sequences), so remote output can never move the cursor, change colours
+/// or retitle the window.
+std::string escape_terminal(std::string_view bytes);
+
+/// Columns `text` takes when printed, counting one per code point (no wide-character tables).
+std::size_t display_width(std::string_view text);
+
+}  // namespace deployd::report

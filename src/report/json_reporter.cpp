@@ -1,0 +1,135 @@
+// SPDX-License-Identifier: MIT
+// Events as JSON Lines (plan-format.md, "JSON events"), for `--output json` and the run log.
+#include "report/json_reporter.hpp"
+
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+#include <nlohmann/json.hpp>
+
+#include "report/escape.hpp"
+#include "report/time_text.hpp"
+
+namespace deployd::report {
+
+namespace {
+
+// ordered_json keeps the contract's field order, so lines read (and diff) the same every run.
+using Json = nlohmann::ordered_json;
+
+Json text(std::string_view bytes) { return escape_json(bytes); }
+
+Json text_or_null(std::string_view bytes) { return bytes.empty() ? Json() : text(bytes); }
+
+void add_fields(Json& j, const RunStart& e) {
+  j["run_id"] = text(e.run_id);
+  j["plan"] = text(e.plan);
+  j["hosts"] = e.hosts;
+  j["tasks"] = Json::array();
+  for (const std::string& task : e.tasks) j["tasks"].push_back(text(task));
+}
+
+void add_fields(Json& j, const StepStart& e) {
+  j["host"] = text(e.host);
+  j["task"] = text(e.task);
+  j["step"] = e.step;
+  j["name"] = text(e.name);
+}
+
+void add_fields(Json& j, const Output& e) {
+  j["host"] = text(e.host);
+  j["task"] = text(e.task);
+  j["step"] = e.step;
+  j["stream"] = to_string(e.stream);
+  j["line"] = text(e.line);
+}
+
+void add_fields(Json& j, const StepEnd& e) {
+  j["host"] = text(e.host);
+  j["task"] = text(e.task);
+  j["step"] = e.step;
+  j["status"] = to_string(e.status);
+  j["exit_status"] = e.exit_status ? Json(*e.exit_status) : Json();
+  if (!e.exit_signal.empty()) j["exit_signal"] = text(e.exit_signal);
+  j["duration_ms"] = e.duration_ms;
+  j["error"] = text_or_null(e.error);
+}
+
+void add_fields(Json& j, const HostEnd& e) {
+  j["host"] = text(e.host);
+  j["status"] = to_string(e.status);
+  j["error"] = text_or_null(e.error);
+}
+
+void add_fields(Json& j, const RunEnd& e) {
+  j["status"] = to_string(e.status);
+  j["exit_code"] = e.exit_code;
+  j["counts"] = {{"ok", e.counts.ok},
+                 {"failed", e.counts.failed},
+                 {"unreachable", e.counts.unreachable},
+                 {"skipped", e.counts.skipped},
+                 {"aborted", e.counts.aborted}};
+  j["duration_ms"] = e.duration_ms;
+}
+
+const char* event_name(const RunStart&) { return "run_start"; }
+const char* event_name(const StepStart&) { return "step_start"; }
+const char* event_name(const Output&) { return "output"; }
+const char* event_name(const StepEnd&) { return "step_end"; }
+const char* event_name(const HostEnd&) { return "host_end"; }
+const char* event_name(const RunEnd&) { return "run_end"; }
+
+// A regular file is the run log: see JsonReporter::on for why it is not flushed per event.
+bool is_regular_file(std::FILE* out) {
+  struct stat st {};
+  const int fd = ::fileno(out);
+  return fd >= 0 && ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+bool ends_a_unit(const Event& event) {
+  return !std::holds_alternative<StepStart>(event.body) &&
+         !std::holds_alternative<Output>(event.body);
+}
+
+}  // namespace
+
+std::string event_to_json(const Event& event) {
+  Json j;
+  std::visit(
+      [&](const auto& body) {
+        j["event"] = event_name(body);
+        j["time"] = format_rfc3339_ms(event.time);
+        add_fields(j, body);
+      },
+      event.body);
+  return j.dump();
+}
+
+JsonReporter::JsonReporter(std::FILE* out, JsonFlush flush)
+    : out_(out),
+      flush_each_event_(flush == JsonFlush::EachEvent ||
+                        (flush == JsonFlush::Auto && !is_regular_file(out))) {}
+
+// Each line goes out with one fwrite, so lines never interleave with other writes to the
+// stream. A pipe or terminal is flushed per event, as its reader waits for each one. The run
+// log file is flushed only when a step, host or run ends: a big fleet prints millions of lines,
+// and a write(2) per line would cost the engine's one thread more than the rest of its work,
+// while a consumer of the file (tail -f, a crash post-mortem) loses at most the output of the
+// steps still running, which their step_end would have had to wait for anyway.
+void JsonReporter::on(const Event& event) {
+  std::string line = event_to_json(event);
+  line += '\n';
+  if (std::fwrite(line.data(), 1, line.size(), out_) != line.size() && error_.empty()) {
+    error_ = std::strerror(errno);
+  }
+  if (flush_each_event_ || ends_a_unit(event)) flush();
+}
+
+void JsonReporter::finish() { flush(); }
+
+void JsonReporter::flush() {
+  if (std::fflush(out_) != 0 && error_.empty()) error_ = std::strerror(errno);
+}
+
+}  // namespace deployd::report

@@ -1,0 +1,167 @@
+// SPDX-License-Identifier: MIT
+// The run log folder, its events.jsonl and its atomically written summary.json.
+#include "report/run_log.hpp"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cctype>
+#include <cerrno>
+#include <cstring>
+#include <nlohmann/json.hpp>
+#include <random>
+
+#include "report/escape.hpp"
+#include "report/time_text.hpp"
+
+namespace deployd::report {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+// Messages are lower-case like the rest of deployd's (style.md 7.1).
+std::string errno_text(int error) {
+  std::string text = std::strerror(error);
+  if (!text.empty()) text[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(text[0])));
+  return text;
+}
+
+std::string json_quoted(std::string_view text) { return Json(escape_json(text)).dump(); }
+
+// mkdir -p with 0700 for every folder it creates; folders already there are left as they are.
+std::string create_parents(const fs::path& dir) {
+  fs::path partial;
+  for (const fs::path& part : dir) {
+    partial /= part;
+    if (::mkdir(partial.c_str(), 0700) == 0) continue;
+    const int error = errno;
+    struct stat st {};
+    if (::stat(partial.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) continue;  // there already
+    return fmt::format("create run log folder {}: {}", json_quoted(partial.string()),
+                       error == EEXIST ? "not a folder" : errno_text(error));
+  }
+  return {};
+}
+
+bool is_file_name(std::string_view name) {
+  return !name.empty() && name != "." && name != ".." && name.find('/') == std::string_view::npos &&
+         name.find('\0') == std::string_view::npos;
+}
+
+// write(2) until all is written: a regular file may still take less than asked (disk full).
+bool write_all(int fd, std::string_view data) {
+  while (!data.empty()) {
+    const ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n == 0) errno = EIO;
+    if (n <= 0) return false;
+    data.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return true;
+}
+
+Json null_or(std::string_view text) { return text.empty() ? Json() : Json(escape_json(text)); }
+
+Json summary_json(const RunTally& tally, std::string_view run_id) {
+  Json j;
+  j["run_id"] = escape_json(tally.start() != nullptr ? tally.start()->run_id : run_id);
+  j["plan"] = tally.start() != nullptr ? Json(escape_json(tally.start()->plan)) : Json();
+  const RunEnd* end = tally.end();
+  j["status"] = end != nullptr ? Json(to_string(end->status)) : Json();
+  j["exit_code"] = end != nullptr ? Json(end->exit_code) : Json();
+  j["started"] = format_rfc3339_ms(tally.started());
+  j["duration_ms"] = tally.duration_ms();
+  const StatusCounts counts = tally.counts();
+  j["counts"] = {{"ok", counts.ok},
+                 {"failed", counts.failed},
+                 {"unreachable", counts.unreachable},
+                 {"skipped", counts.skipped},
+                 {"aborted", counts.aborted}};
+  j["hosts"] = Json::array();
+  for (const HostResult& host : tally.hosts()) {
+    j["hosts"].push_back({{"host", escape_json(host.host)},
+                          {"status", host.status ? Json(to_string(*host.status)) : Json()},
+                          {"error", null_or(host.error)}});
+  }
+  return j;
+}
+
+}  // namespace
+
+std::string make_run_id(Clock::time_point now) {
+  std::random_device random;
+  const unsigned suffix = random() & 0xFFFFFFu;
+  return fmt::format("{}-{:06x}", format_compact_utc(now), suffix);
+}
+
+RunLog::Opened RunLog::open(const fs::path& log_dir, std::string_view run_id) {
+  if (!is_file_name(run_id)) return {nullptr, "invalid run id " + json_quoted(run_id)};
+  if (std::string error = create_parents(log_dir); !error.empty()) return {nullptr, error};
+  fs::path dir = log_dir / run_id;
+  if (::mkdir(dir.c_str(), 0700) != 0) {
+    return {nullptr, fmt::format("create run log folder {}: {}", json_quoted(dir.string()), errno_text(errno))};
+  }
+  const fs::path events = dir / "events.jsonl";
+  const int fd = ::open(events.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  std::FILE* file = fd < 0 ? nullptr : ::fdopen(fd, "w");
+  if (file == nullptr) {
+    const int error = errno;
+    if (fd >= 0) ::close(fd);
+    return {nullptr, fmt::format("create {}: {}", json_quoted(events.string()), errno_text(error))};
+  }
+  return {std::unique_ptr<RunLog>(new RunLog(std::move(dir), std::string(run_id), file)), {}};
+}
+
+RunLog::RunLog(fs::path dir, std::string run_id, std::FILE* events)
+    : dir_(std::move(dir)),
+      run_id_(std::move(run_id)),
+      events_(events),
+      json_(events, JsonFlush::AtBoundaries) {}
+
+RunLog::~RunLog() {
+  finish();
+  std::fclose(events_);
+}
+
+void RunLog::on(const Event& event) {
+  tally_.add(event);
+  json_.on(event);
+}
+
+void RunLog::finish() {
+  if (is_finished_) return;
+  is_finished_ = true;
+  json_.finish();
+  write_summary();
+}
+
+const std::string& RunLog::error() const { return error_.empty() ? json_.error() : error_; }
+
+// Written to a temporary name, synced, then renamed over summary.json: a reader (or a crash)
+// sees the whole summary or none, never half of one.
+void RunLog::write_summary() {
+  const std::string text = summary_json(tally_, run_id_).dump(2) + "\n";
+  const fs::path path = dir_ / "summary.json";
+  const fs::path temporary = dir_ / "summary.json.tmp";
+  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  bool ok = fd >= 0 && write_all(fd, text) && ::fsync(fd) == 0;
+  int error = errno;
+  if (fd >= 0 && ::close(fd) != 0 && ok) {
+    ok = false;
+    error = errno;
+  }
+  if (ok && ::rename(temporary.c_str(), path.c_str()) != 0) {
+    ok = false;
+    error = errno;
+  }
+  if (ok) return;
+  if (fd >= 0) ::unlink(temporary.c_str());
+  if (error_.empty()) error_ = fmt::format("write {}: {}", json_quoted(path.string()), errno_text(error));
+}
+
+}  // namespace deployd::report

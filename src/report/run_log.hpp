@@ -1,0 +1,65 @@
+// SPDX-License-Identifier: MIT
+// The run log: `<log_dir>/<run_id>/events.jsonl` and `summary.json`, so nothing of a run is lost.
+#pragma once
+
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "deployd/reporter.hpp"
+#include "report/json_reporter.hpp"
+#include "report/run_tally.hpp"
+
+namespace deployd::report {
+
+/// A new run id, unique per run, sorting as runs started and usable as a file name:
+/// `20261128T134235Z-a1b2c3` (UTC time of `now`, then 24 random bits in hex).
+std::string make_run_id(Clock::time_point now = Clock::now());
+
+/// Records a run in its own folder: every event in events.jsonl (as `--output json` prints
+/// them), and on finish() a summary.json with the run's status, counts and each host's end.
+/// The folder is 0700 and the files 0600 (before the umask): output may hold what other users
+/// of the controller should not read.
+class RunLog final : public Reporter {
+ public:
+  /// What open() gives: a log, or an empty one and the reason in `error`.
+  struct Opened {
+    std::unique_ptr<RunLog> log;
+    std::string error;  ///< e.g. `create run log folder "/x/y": permission denied`
+  };
+
+  /// Creates `log_dir` (missing parents too, 0700), then `log_dir/run_id/`, which must not exist
+  /// yet, and its events.jsonl. Never throws on a file system error.
+  static Opened open(const std::filesystem::path& log_dir, std::string_view run_id);
+
+  /// Finishes the log (writes summary.json) if finish() was not called, and closes it.
+  ~RunLog() override;
+  RunLog(const RunLog&) = delete;
+  RunLog& operator=(const RunLog&) = delete;
+
+  /// The run's folder, `log_dir/run_id`.
+  const std::filesystem::path& dir() const { return dir_; }
+
+  void on(const Event& event) override;
+  /// Flushes events.jsonl and writes summary.json; later calls do nothing.
+  void finish() override;
+
+  /// The first error writing the log, empty while all went well.
+  const std::string& error() const;
+
+ private:
+  RunLog(std::filesystem::path dir, std::string run_id, std::FILE* events);
+  void write_summary();
+
+  std::filesystem::path dir_;
+  std::string run_id_;
+  std::FILE* events_;
+  JsonReporter json_;
+  RunTally tally_;
+  std::string error_;
+  bool is_finished_ = false;
+};
+
+}  // namespace deployd::report

@@ -1,0 +1,58 @@
+// SPDX-License-Identifier: MIT
+// What a run's summary needs, gathered from its events: counts, duration, each host's end.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "deployd/event.hpp"
+
+namespace deployd::report {
+
+/// One host's final state, as a summary lists it.
+struct HostResult {
+  std::string host;
+  std::optional<HostStatus> status;  ///< empty while (or if) the host never ended
+  std::string error;                 ///< host_end's error, else its last failed step's reason
+};
+
+/// Why a step failed, in one line: its error, else one made of task, step, exit and duration
+/// (`deploy step 2: exited with status 1 after 0.1s`). Steps are numbered as events number them.
+std::string step_failure_reason(const StepEnd& step);
+
+/// Follows the events of a run and keeps what its summary needs; shared by the terminal
+/// summary (StreamReporter) and summary.json (RunLog).
+class RunTally {
+ public:
+  void add(const Event& event);
+
+  /// The run_start event, or null before it.
+  const RunStart* start() const { return start_ ? &*start_ : nullptr; }
+  /// The run_end event, or null before it (or when the run never ended).
+  const RunEnd* end() const { return end_ ? &*end_ : nullptr; }
+  /// Hosts in the order of their first event.
+  const std::vector<HostResult>& hosts() const { return hosts_; }
+
+  /// run_end's counts, else those of the host_end events so far.
+  StatusCounts counts() const;
+  /// run_end's duration, else the time from the first event to the last.
+  std::int64_t duration_ms() const;
+  /// The time of the first event.
+  Clock::time_point started() const { return first_time_; }
+
+ private:
+  HostResult& host(const std::string& name);
+
+  std::optional<RunStart> start_;
+  std::optional<RunEnd> end_;
+  std::vector<HostResult> hosts_;
+  std::unordered_map<std::string, std::size_t> index_;
+  Clock::time_point first_time_{};
+  Clock::time_point last_time_{};
+  bool seen_any_ = false;
+};
+
+}  // namespace deployd::report

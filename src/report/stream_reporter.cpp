@@ -1,0 +1,105 @@
+// SPDX-License-Identifier: MIT
+// Live, host-prefixed terminal output (style.md 7.3): `--output stream`.
+#include "report/stream_reporter.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "report/escape.hpp"
+#include "report/terminal.hpp"
+
+namespace deployd::report {
+
+std::size_t host_column_width(const std::vector<std::string>& hosts) {
+  std::size_t width = 0;
+  for (const std::string& host : hosts) {
+    width = std::max(width, display_width(escape_terminal(host)));
+  }
+  return width;
+}
+
+StreamReporter::StreamReporter(std::FILE* out, StreamOptions options)
+    : out_(out), options_(std::move(options)) {}
+
+void StreamReporter::on(const Event& event) {
+  tally_.add(event);
+  if (const auto* e = std::get_if<Output>(&event.body)) {
+    print_output(*e);
+  } else if (const auto* e = std::get_if<StepStart>(&event.body)) {
+    print_step_start(*e);
+  } else if (const auto* e = std::get_if<StepEnd>(&event.body)) {
+    print_step_end(*e);
+  } else if (const auto* e = std::get_if<HostEnd>(&event.body)) {
+    print_host_end(*e);
+  } else if (std::holds_alternative<RunEnd>(event.body)) {
+    print_summary();
+  }
+}
+
+void StreamReporter::finish() {
+  if (!summary_printed_ && tally_.start() != nullptr) print_summary();
+  std::fflush(out_);
+}
+
+void StreamReporter::print_output(const Output& output) {
+  const bool is_stderr = output.stream == OutputStream::Stderr;
+  const std::string marker = is_stderr ? " " + paint("!", kRed, options_.color) + " " : " | ";
+  write(prefix(output.host) + marker + escape_terminal(output.line) + "\n");
+}
+
+void StreamReporter::print_step_start(const StepStart& step) {
+  if (!options_.show_step_starts) return;
+  std::string line = fmt::format("{} > {} step {}", prefix(step.host), escape_terminal(step.task),
+                                 step.step);
+  if (!step.name.empty()) line += ": " + escape_terminal(step.name);
+  write(line + "\n");
+}
+
+// Failures print when they happen, not only in the summary: on a long run the user sees the
+// first one at once. A failed step prints FAILED; its host_end failed then adds nothing unless
+// the host failed outside any step (a variable left unresolved, a dropped connection).
+void StreamReporter::print_step_end(const StepEnd& step) {
+  if (step.status != StepStatus::Failed && step.status != StepStatus::TimedOut) return;
+  failure_printed_.insert(step.host);
+  const std::string reason = step_failure_reason(step);
+  const std::string text = "FAILED: " + escape_terminal(without_host(reason, step.host));
+  write(prefix(step.host) + " " + paint(text, kRed, options_.color) + "\n");
+}
+
+void StreamReporter::print_host_end(const HostEnd& host) {
+  const bool is_unreachable = host.status == HostStatus::Unreachable;
+  const bool is_new_failure =
+      host.status == HostStatus::Failed && !failure_printed_.contains(host.host);
+  if (!is_unreachable && !is_new_failure) return;
+  std::string text = is_unreachable ? "UNREACHABLE" : "FAILED";
+  const std::string_view reason = without_host(host.error, host.host);
+  if (!reason.empty()) text += ": " + escape_terminal(reason);
+  write(prefix(host.host) + " " + paint(text, kRed, options_.color) + "\n");
+}
+
+void StreamReporter::print_summary() {
+  summary_printed_ = true;
+  const SummaryOptions summary{options_.host_width, options_.color, options_.max_listed_hosts,
+                               options_.run_log};
+  write(summary_text(tally_, summary));
+}
+
+// Escaping and colouring a host name for every line of its output would cost more than the
+// line itself; each host's column is made once.
+const std::string& StreamReporter::prefix(const std::string& host) {
+  auto it = prefixes_.find(host);
+  if (it == prefixes_.end()) {
+    it = prefixes_.emplace(host, host_column(host, options_.host_width, options_.color)).first;
+  }
+  return it->second;
+}
+
+// One fwrite per whole line (or summary) and a flush, so each reaches the terminal in one
+// write(2): lines are never torn and appear as they happen.
+void StreamReporter::write(const std::string& text) {
+  std::fwrite(text.data(), 1, text.size(), out_);
+  std::fflush(out_);
+}
+
+}  // namespace deployd::report

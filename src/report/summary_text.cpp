@@ -1,0 +1,94 @@
+// SPDX-License-Identifier: MIT
+// The end-of-run summary for the terminal (see summary_text.hpp for its exact form).
+#include "report/summary_text.hpp"
+
+#include <fmt/format.h>
+
+#include "report/escape.hpp"
+#include "report/terminal.hpp"
+#include "report/time_text.hpp"
+
+namespace deployd::report {
+
+namespace {
+
+bool is_listed(const HostResult& result) {
+  return result.status == HostStatus::Failed || result.status == HostStatus::Unreachable;
+}
+
+std::string count_list(const StatusCounts& counts) {
+  std::string text = fmt::format("{} ok", counts.ok);
+  const std::pair<int, const char*> others[] = {{counts.failed, "failed"},
+                                                {counts.unreachable, "unreachable"},
+                                                {counts.skipped, "skipped"},
+                                                {counts.aborted, "aborted"}};
+  for (const auto& [count, name] : others) {
+    if (count > 0) text += fmt::format(", {} {}", count, name);
+  }
+  return text;
+}
+
+std::string headline(const RunTally& tally, const SummaryOptions& options) {
+  const StatusCounts counts = tally.counts();
+  const int hosts = counts.ok + counts.failed + counts.unreachable + counts.skipped + counts.aborted;
+  const RunEnd* end = tally.end();
+  const bool is_ok = end != nullptr && end->status == RunStatus::Ok;
+  const std::string status = end == nullptr ? "unfinished: "
+                             : is_ok        ? ""
+                                            : fmt::format("{}: ", to_string(end->status));
+  const std::string text = fmt::format("{}{} host{}: {} in {}", status, hosts,
+                                       hosts == 1 ? "" : "s", count_list(counts),
+                                       format_duration(tally.duration_ms()));
+  return "deployd: " + paint(text, is_ok ? kGreen : kRed, options.color) + "\n";
+}
+
+std::string host_line(const HostResult& result, const SummaryOptions& options) {
+  std::string line = "  " + host_column(result.host, options.host_width, options.color) + " ";
+  line += paint(to_string(*result.status), kRed, options.color);
+  const std::string_view reason = without_host(result.error, result.host);
+  if (!reason.empty()) line += ": " + escape_terminal(reason);
+  return line + "\n";
+}
+
+}  // namespace
+
+std::string summary_text(const RunTally& tally, const SummaryOptions& options) {
+  std::string text = headline(tally, options);
+  std::size_t unlisted = 0;
+  std::size_t listed = 0;
+  for (const HostResult& result : tally.hosts()) {
+    if (!is_listed(result)) continue;
+    if (listed == options.max_listed_hosts) {
+      ++unlisted;
+      continue;
+    }
+    text += host_line(result, options);
+    ++listed;
+  }
+  if (unlisted > 0) {
+    text += fmt::format("  ... and {} more failed or unreachable host{}\n", unlisted,
+                        unlisted == 1 ? "" : "s");
+  }
+  if (!options.run_log.empty()) {
+    text += "deployd: run log: " + escape_terminal(options.run_log) + "\n";
+  }
+  return text;
+}
+
+std::string host_column(std::string_view host, std::size_t width, bool color) {
+  const std::string shown = escape_terminal(host);
+  const std::size_t used = display_width(shown);
+  std::string column = paint(shown, host_color(host), color);
+  if (used < width) column.append(width - used, ' ');
+  return column;
+}
+
+std::string_view without_host(std::string_view reason, std::string_view host) {
+  if (reason.size() > host.size() + 1 && reason.substr(0, host.size()) == host &&
+      reason.substr(host.size(), 2) == ": ") {
+    reason.remove_prefix(host.size() + 2);
+  }
+  return reason;
+}
+
+}  // namespace deployd::report

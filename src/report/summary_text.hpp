@@ -1,0 +1,38 @@
+// SPDX-License-Identifier: MIT
+// The summary printed on the terminal at the end of a run.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include "report/run_tally.hpp"
+
+namespace deployd::report {
+
+/// How the terminal summary looks.
+struct SummaryOptions {
+  std::size_t host_width = 0;         ///< host names are padded to this many columns
+  bool color = false;                 ///< ANSI colours (the CLI decides: color_wanted())
+  std::size_t max_listed_hosts = 50;  ///< failed and unreachable hosts listed; then "... and N more"
+  std::string run_log{};              ///< the run log's folder, named last; empty: not named
+};
+
+/// The summary of a run, whole lines ending in "\n":
+///
+///     deployd: 20 hosts: 18 ok, 1 failed, 1 unreachable in 3.2s
+///       node003 failed: deploy step 2 (run "false"): exited with status 1 after 0.1s
+///       node007 unreachable: connect 127.0.10.7:2222: connection refused
+///     deployd: run log: .deployd/runs/20261128T134235Z-a1b2c3
+///
+/// A run that did not end ok names its status first (`deployd: aborted: 20 hosts: ...`; a run
+/// with no run_end is `unfinished`). `ok` is always counted, other statuses when not zero.
+std::string summary_text(const RunTally& tally, const SummaryOptions& options);
+
+/// A host name as the terminal shows it: escaped, coloured when `color`, padded to `width`.
+std::string host_column(std::string_view host, std::size_t width, bool color);
+
+/// A one-line reason without a leading "HOST: ", which the host column already says.
+std::string_view without_host(std::string_view reason, std::string_view host);
+
+}  // namespace deployd::report

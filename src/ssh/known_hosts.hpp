@@ -1,0 +1,91 @@
+// SPDX-License-Identifier: MIT
+// Host key checks against known_hosts files, each loaded once per run and shared by all sessions.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "ssh/connection_spec.hpp"
+
+typedef struct _LIBSSH2_SESSION LIBSSH2_SESSION;
+typedef struct _LIBSSH2_KNOWNHOSTS LIBSSH2_KNOWNHOSTS;
+struct libssh2_knownhost;
+
+namespace deployd::ssh {
+
+/// What a known_hosts file says about one name and the key the server showed.
+enum class Lookup { NotFound, Match, Mismatch };
+
+/// What to do with a host key.
+enum class Verdict { Accept, AcceptAndRecord, RejectMismatch, RejectUnknown };
+
+/// The decision table (plan-format.md): `off` accepts; otherwise another key under either name
+/// rejects, a match accepts, and a key under neither name is refused (`strict`) or recorded
+/// (`accept-new`).
+Verdict decide(HostKeyCheck mode, Lookup by_address, Lookup by_name);
+
+/// The name a known_hosts file uses: `host`, or `[host]:port` when the port is not 22.
+std::string known_hosts_name(std::string_view host, int port);
+
+/// The message for a rejected key; `location` is the file, with `:line` for a mismatch.
+std::string host_key_message(Verdict verdict, const ConnectionSpec& spec,
+                             std::string_view location);
+
+/// A server's host key as libssh2_session_hostkey gives it.
+struct HostKey {
+  std::string_view blob;
+  int type = 0;  ///< LIBSSH2_HOSTKEY_TYPE_*
+};
+
+/// One known_hosts file in memory. Lines libssh2 1.10 cannot parse (markers, FIDO keys) are
+/// skipped rather than ending the load, which libssh2_knownhost_readfile would do.
+class KnownHostsFile {
+ public:
+  explicit KnownHostsFile(std::string path);
+  ~KnownHostsFile();
+  KnownHostsFile(const KnownHostsFile&) = delete;
+  KnownHostsFile& operator=(const KnownHostsFile&) = delete;
+
+  const std::string& path() const { return path_; }
+  /// Why the file could not be read; empty if it was (a missing file reads as empty).
+  const std::string& load_error() const { return load_error_; }
+
+  /// The entry for `name` (plain or hashed) and `key`, with the line of the first mismatching one.
+  Lookup lookup(const std::string& name, HostKey key, int* line = nullptr) const;
+  /// libssh2 host key methods, those already known for one of `names` first (as OpenSSH does):
+  /// otherwise libssh2 would prefer ECDSA where the file holds the host's ed25519 key.
+  std::string preferred_methods(const std::vector<std::string>& names) const;
+  /// Adds `key` for `names` to the file (one append under flock) and to memory; returns an error.
+  std::string append(const std::vector<std::string>& names, HostKey key);
+
+ private:
+  void load();
+  void note_new_entries(int line);
+
+  std::string path_;
+  std::string load_error_;
+  LIBSSH2_SESSION* owner_ = nullptr;  // knownhost stores allocate through a session
+  LIBSSH2_KNOWNHOSTS* hosts_ = nullptr;
+  libssh2_knownhost* last_entry_ = nullptr;
+  int line_count_ = 0;
+  std::unordered_map<const libssh2_knownhost*, int> lines_;
+};
+
+/// The run's known_hosts files by path, each loaded on first use.
+class KnownHostsCache {
+ public:
+  KnownHostsFile& get(const std::string& path);
+
+ private:
+  std::map<std::string, std::unique_ptr<KnownHostsFile>> files_;
+};
+
+/// Checks the host key of a session after its handshake; returns the reason to refuse, or "".
+std::string check_host_key(KnownHostsCache& cache, LIBSSH2_SESSION* session,
+                           const ConnectionSpec& spec);
+
+}  // namespace deployd::ssh

@@ -1,0 +1,104 @@
+// SPDX-License-Identifier: MIT
+// The TCP socket and the libssh2 session on it: readiness waits, quick ACKs and teardown.
+#include "ssh/link.hpp"
+
+#include <libssh2.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <memory>
+#include <optional>
+
+namespace deployd::ssh {
+namespace {
+
+using boost::asio::ip::tcp;
+
+/// Completes when the socket is readable or writable, whichever comes first. Asio 1.18 has no
+/// awaitable operators or parallel_group: start both waits, let the first one complete the
+/// operation and cancel the other (this socket has no other pending operation).
+template <class Token>
+auto async_wait_either(tcp::socket& socket, Token&& token) {
+  return boost::asio::async_initiate<Token, void(boost::system::error_code)>(
+      [&socket](auto handler) {
+        using Handler = decltype(handler);
+        auto pending = std::make_shared<std::optional<Handler>>(std::move(handler));
+        auto on_ready = [pending, &socket](boost::system::error_code ec) {
+          if (!pending->has_value()) return;  // the other wait won; `socket` may be gone
+          Handler finish = std::move(**pending);
+          pending->reset();
+          boost::system::error_code ignored;
+          socket.cancel(ignored);
+          auto executor = boost::asio::get_associated_executor(finish, socket.get_executor());
+          boost::asio::dispatch(executor, [finish = std::move(finish), ec]() mutable {
+            finish(ec);
+          });
+        };
+        socket.async_wait(tcp::socket::wait_read, on_ready);
+        socket.async_wait(tcp::socket::wait_write, on_ready);
+      },
+      token);
+}
+
+}  // namespace
+
+Link::~Link() { release(); }
+
+void Link::wake() {
+  interrupt = true;
+  boost::system::error_code ignored;
+  socket.cancel(ignored);
+}
+
+void Link::abort() {
+  is_aborted = true;
+  boost::system::error_code ignored;
+  if (session == nullptr) {
+    socket.close(ignored);  // no libssh2 on it yet: closing stops a pending connect
+    return;
+  }
+  socket.shutdown(tcp::socket::shutdown_both, ignored);
+  socket.cancel(ignored);
+}
+
+void Link::release() {
+  if (session != nullptr) {
+    if (!is_aborted) abort();
+    // After shutdown() every send fails at once, so free cannot ask to wait; the bound is a guard.
+    for (int tries = 0; tries < 100 && libssh2_session_free(session) == LIBSSH2_ERROR_EAGAIN;) {
+      ++tries;
+    }
+    session = nullptr;
+  }
+  boost::system::error_code ignored;
+  socket.close(ignored);
+}
+
+void Link::rearm_quickack() {
+  if (!quickack || !socket.is_open()) return;
+  const int on = 1;
+  ::setsockopt(socket.native_handle(), IPPROTO_TCP, TCP_QUICKACK, &on, sizeof on);
+}
+
+boost::asio::awaitable<void> Link::wait_ready(int directions) {
+  const bool read = (directions & LIBSSH2_SESSION_BLOCK_INBOUND) != 0;
+  const bool write = (directions & LIBSSH2_SESSION_BLOCK_OUTBOUND) != 0;
+  // Errors (a cancel, a shut-down socket) are not reported here: the repeated libssh2 call
+  // sees the socket's state and returns the real error.
+  boost::system::error_code ec;
+  auto token = boost::asio::redirect_error(boost::asio::use_awaitable, ec);
+  if (read && !write) {
+    co_await socket.async_wait(tcp::socket::wait_read, token);
+  } else if (write && !read) {
+    co_await socket.async_wait(tcp::socket::wait_write, token);
+  } else {
+    co_await async_wait_either(socket, token);  // both, or a libssh2 EAGAIN without direction
+  }
+}
+
+}  // namespace deployd::ssh

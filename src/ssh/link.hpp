@@ -1,0 +1,44 @@
+// SPDX-License-Identifier: MIT
+// The TCP socket and the libssh2 session on it, driven by one coroutine at a time.
+#pragma once
+
+#include <utility>  // Asio 1.18 needs std::exchange declared before awaitable.hpp (ssh-facts.md)
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+typedef struct _LIBSSH2_SESSION LIBSSH2_SESSION;
+
+namespace deployd::ssh {
+
+/// A connected socket and its libssh2 session; internal to ssh/ (sessions own one through a pimpl).
+struct Link {
+  explicit Link(const boost::asio::any_io_executor& executor) : socket(executor) {}
+  Link(const Link&) = delete;
+  Link& operator=(const Link&) = delete;
+  /// Frees the session and closes the socket the abortive way if that was not done yet.
+  ~Link();
+
+  boost::asio::ip::tcp::socket socket;
+  LIBSSH2_SESSION* session = nullptr;
+  /// Re-arm TCP_QUICKACK after every libssh2 call (ssh-facts: the second 40 ms stall).
+  bool quickack = true;
+  /// Set by wake(): the waiting call() returns kInterrupted instead of waiting on.
+  bool interrupt = false;
+  /// Set by abort(): the socket is shut down and the session is unusable.
+  bool is_aborted = false;
+
+  /// Interrupts the call() waiting for input now (exec timeouts, keepalives).
+  void wake();
+  /// Shuts the socket down so every pending and later call fails fast; keeps the fd open
+  /// so that its number cannot be reused under libssh2 (ssh-facts teardown).
+  void abort();
+  /// Frees the session (after abort() if it was not closed in order), then closes the socket.
+  void release();
+  /// Sets TCP_QUICKACK again while `quickack` is true.
+  void rearm_quickack();
+  /// Waits until the socket is ready for what libssh2_session_block_directions asked.
+  boost::asio::awaitable<void> wait_ready(int directions);
+};
+
+}  // namespace deployd::ssh

@@ -1,0 +1,81 @@
+// SPDX-License-Identifier: MIT
+// An open SSH session to one host, and the client that opens sessions.
+#pragma once
+
+#include <utility>  // Asio 1.18 needs std::exchange declared before awaitable.hpp (ssh-facts.md)
+
+#include <boost/asio/awaitable.hpp>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "ssh/connection_spec.hpp"
+
+namespace deployd::ssh {
+
+enum class Stream { Stdout, Stderr };
+
+/// One command to run on a session's new channel.
+struct ExecSpec {
+  std::string command;
+  std::function<void(Stream, std::string_view)> on_output;  ///< chunks as they arrive
+  std::optional<std::chrono::milliseconds> timeout;         ///< unset: none
+};
+
+/// How a command ended: exactly one of exit_status, exit_signal, timed_out, error describes it.
+struct ExecOutcome {
+  std::optional<int> exit_status;
+  std::string exit_signal;  ///< without "SIG", e.g. "KILL"
+  bool timed_out = false;
+  std::string error;  ///< the connection failed; the session is unusable
+};
+
+/// An authenticated session; runs one command at a time (libssh2: one operation per session).
+class Session {
+ public:
+  struct Impl;
+  explicit Session(std::unique_ptr<Impl> impl);
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+  /// Aborts the connection if close() was not awaited (shutdown, free, close: ssh-facts teardown).
+  ~Session();
+
+  boost::asio::awaitable<ExecOutcome> exec(const ExecSpec& spec);
+  /// Orderly disconnect; never throws; a second call does nothing.
+  boost::asio::awaitable<void> close();
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+/// Why a session could not be opened.
+enum class ConnectFailure { None, Unreachable, Authentication, HostKey, Protocol };
+
+/// A session, or why there is none, in one line without the host's name as prefix.
+struct ConnectOutcome {
+  std::unique_ptr<Session> session;
+  ConnectFailure failure = ConnectFailure::None;
+  std::string error;
+};
+
+/// Opens sessions on the calling coroutine's executor; holds what a run's sessions share
+/// (known_hosts files and identities, each read and parsed once).
+class Client {
+ public:
+  Client();
+  ~Client();
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  /// TCP connect, handshake, host key check and authentication within spec.connect_timeout.
+  boost::asio::awaitable<ConnectOutcome> connect(const ConnectionSpec& spec);
+
+ private:
+  struct Shared;
+  std::unique_ptr<Shared> shared_;
+};
+
+}  // namespace deployd::ssh

@@ -1,0 +1,49 @@
+// SPDX-License-Identifier: MIT
+// The insides of ssh::Session and ssh::Client, shared by the files that implement them.
+#pragma once
+
+#include <utility>  // Asio 1.18 needs std::exchange declared before any Asio header (ssh-facts.md)
+
+#include <array>
+#include <chrono>
+#include <string>
+
+#include "ssh/identity.hpp"
+#include "ssh/known_hosts.hpp"
+#include "ssh/link.hpp"
+#include "ssh/session.hpp"
+
+namespace deployd::ssh {
+
+/// What every session of a run shares: each known_hosts file and each key is read once.
+struct Client::Shared {
+  KnownHostsCache known_hosts;
+  IdentityCache identities;
+};
+
+/// A connected, authenticated session.
+struct Session::Impl {
+  explicit Impl(const boost::asio::any_io_executor& executor) : link(executor) {}
+
+  Link link;
+  std::chrono::milliseconds keepalive{0};
+  std::string broken;  ///< why the session can no longer be used; "" while it can
+  bool is_closed = false;
+  std::array<char, 32 * 1024> buffer{};  ///< one channel packet at a time (32 KiB max)
+};
+
+/// Runs one command on a new channel of the session (channel_exec.cpp).
+boost::asio::awaitable<ExecOutcome> run_exec(Session::Impl& impl, const ExecSpec& spec);
+
+/// What authenticate() found: "" on success, else the whole failure message.
+struct AuthResult {
+  std::string error;
+  bool is_connection_lost = false;  ///< the server hung up or the link broke: not a key problem
+};
+
+/// Logs in with the spec's identities, else the agent and the default keys, then a password
+/// (auth.cpp).
+boost::asio::awaitable<AuthResult> authenticate(Link& link, const ConnectionSpec& spec,
+                                                IdentityCache& identities);
+
+}  // namespace deployd::ssh

@@ -1,0 +1,124 @@
+# SPDX-License-Identifier: MIT
+"""Issue "Core" end to end: deployd against the real sshd fleet, checked on JSON events."""
+import collections
+import os
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+from fleet_support import (FleetTestCase, SilentListener, events_of, generate_key,  # noqa: E402
+                           run_deployd, write_json)
+
+HOSTS = 100
+
+
+class CoreRun(FleetTestCase):
+    def plan(self, tasks, hosts=None, **extra):
+        document = {"version": 1, "tasks": tasks}
+        if hosts is not None:
+            document["hosts"] = hosts
+        document.update(extra)
+        return write_json(self.dir, "plan.json", document)
+
+    def fleet_inventory(self, count):
+        inventory = dict(self.inventory)
+        inventory["hosts"] = self.inventory["hosts"][:count]
+        inventory["groups"] = {}
+        return write_json(self.dir, "inventory.json", inventory)
+
+    def test_three_steps_on_100_hosts_every_line_checked(self):
+        self.assertGreaterEqual(len(self.inventory["hosts"]), HOSTS, "the fleet is too small")
+        plan = self.plan({"check": {"steps": [
+            {"run": "echo out-{{host}}; echo second-{{host}}"},
+            {"run": "echo err-{{host}} >&2; echo out2"},
+            {"run": "printf 'no newline at end'", "name": "tail"}]}})
+        status, out, err = run_deployd([plan, "-i", self.fleet_inventory(HOSTS), "--output", "json",
+                                        "--log-dir", os.path.join(self.dir, "logs")])
+        self.assertEqual(status, 0, err)
+        events = events_of(out)
+        self.assertEqual(events[0]["event"], "run_start")
+        self.assertEqual(events[0]["hosts"], HOSTS)
+        self.assertEqual(events[-1]["event"], "run_end")
+        self.assertEqual(events[-1]["counts"]["ok"], HOSTS)
+        lines = collections.defaultdict(list)
+        for event in events:
+            if event["event"] == "output":
+                lines[event["host"]].append((event["step"], event["stream"], event["line"]))
+        self.assertEqual(len(lines), HOSTS)
+        for host, got in lines.items():
+            self.assertEqual(got, [(0, "stdout", "out-" + host), (0, "stdout", "second-" + host),
+                                   (1, "stderr", "err-" + host), (1, "stdout", "out2"),
+                                   (2, "stdout", "no newline at end")], host)
+        ends = [e for e in events if e["event"] == "step_end"]
+        self.assertEqual(len(ends), 3 * HOSTS)
+        self.assertTrue(all(e["status"] == "ok" and e["exit_status"] == 0 for e in ends))
+
+    def test_exit_status_and_exit_signal_are_reported(self):
+        plan = self.plan({"t": {"steps": [{"run": "exit 3", "ignore_errors": True},
+                                          {"run": "kill -KILL $$"}]}})
+        status, out, err = run_deployd([plan, "-i", self.fleet_inventory(1), "--output", "json"])
+        self.assertEqual(status, 1, err)
+        ends = [e for e in events_of(out) if e["event"] == "step_end"]
+        self.assertEqual((ends[0]["status"], ends[0]["exit_status"]), ("failed", 3))
+        self.assertEqual((ends[1]["status"], ends[1]["exit_status"]), ("failed", None))
+        self.assertEqual(ends[1]["exit_signal"], "KILL")
+        self.assertIn("killed by signal KILL", ends[1]["error"])
+
+    def test_each_connection_failure_fails_only_its_host(self):
+        good = self.inventory["hosts"][:3]
+        wrong_key = generate_key(self.dir, "wrong_host_key")
+        with open(wrong_key + ".pub") as f:
+            key_type, key_text = f.read().split()[:2]
+        victim = good[1]
+        bad_known_hosts = os.path.join(self.dir, "known_hosts_wrong")
+        with open(bad_known_hosts, "w") as f:
+            f.write("[%s]:%d %s %s\n" % (victim["address"], victim["port"], key_type, key_text))
+        stranger = generate_key(self.dir, "stranger_key")
+        silent = SilentListener()
+        try:
+            hosts = list(good) + [
+                {"name": "closed-port", "address": "127.0.11.250", "port": 2},
+                {"name": "silent", "address": silent.address, "port": silent.port, "connect_timeout": "1s"},
+                {"name": "wrong-host-key", "address": victim["address"], "port": victim["port"],
+                 "known_hosts": bad_known_hosts},
+                {"name": "not-authorized", "address": victim["address"], "port": victim["port"],
+                 "identity": stranger},
+            ]
+            inventory = dict(self.inventory, hosts=hosts, groups={})
+            status, out, err = run_deployd([self.plan({"t": {"steps": [{"run": "echo ok"}]}}),
+                                            "-i", write_json(self.dir, "inv.json", inventory),
+                                            "--output", "json"], timeout=60)
+        finally:
+            silent.close()
+        self.assertEqual(status, 1, err)
+        ends = {e["host"]: e for e in events_of(out) if e["event"] == "host_end"}
+        for host in good:
+            self.assertEqual(ends[host["name"]]["status"], "ok")
+        self.assertEqual(ends["closed-port"]["status"], "unreachable")
+        self.assertEqual(ends["closed-port"]["error"], "connect 127.0.11.250:2: connection refused")
+        self.assertEqual(ends["silent"]["status"], "unreachable")
+        self.assertIn("timed out", ends["silent"]["error"])
+        self.assertIn("host key", ends["wrong-host-key"]["error"])
+        self.assertIn("does not match", ends["wrong-host-key"]["error"])
+        self.assertIn("authentication failed", ends["not-authorized"]["error"])
+        self.assertIn(stranger, ends["not-authorized"]["error"])
+
+    def test_stream_output_prefixes_every_line_and_ends_with_a_summary(self):
+        plan = self.plan({"t": {"steps": [{"run": "echo hi; echo oops >&2"}]}})
+        status, out, err = run_deployd([plan, "-i", self.fleet_inventory(3)])
+        self.assertEqual(status, 0, err)
+        for host in self.inventory["hosts"][:3]:
+            name = host["name"]
+            self.assertIn("%s | hi\n" % name, out)
+            self.assertIn("%s ! oops\n" % name, out)
+        self.assertIn("3 ok", out + err)
+
+    def test_an_invalid_plan_exits_2_and_connects_nowhere(self):
+        plan = self.plan({"t": {"steps": [{"rn": "echo"}]}}, hosts=["127.0.11.251"])
+        status, out, err = run_deployd([plan])
+        self.assertEqual(status, 2)
+        self.assertIn('unknown key "rn" (did you mean "run"?)', err)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)

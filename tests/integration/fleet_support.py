@@ -1,0 +1,97 @@
+# SPDX-License-Identifier: MIT
+"""Shared helpers for integration tests: the fleet, the deployd binary, JSON events."""
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import unittest
+
+SKIP = 77  # meson's exit status for a skipped test
+
+
+def fleet_dir():
+    """The running fleet (scripts/fleet start), or exit 77 unless a fleet is required."""
+    path = os.environ.get("DEPLOYD_FLEET_DIR")
+    if path and os.path.exists(os.path.join(path, "inventory.json")):
+        return path
+    if os.environ.get("DEPLOYD_REQUIRE_FLEET") == "1":
+        print("DEPLOYD_REQUIRE_FLEET=1 but no fleet at DEPLOYD_FLEET_DIR", file=sys.stderr)
+        sys.exit(1)
+    print("no fleet (set DEPLOYD_FLEET_DIR): skipping", file=sys.stderr)
+    sys.exit(SKIP)
+
+
+def deployd_binary():
+    return os.environ["DEPLOYD"]
+
+
+def load_inventory(fleet):
+    with open(os.path.join(fleet, "inventory.json")) as f:
+        return json.load(f)
+
+
+def write_json(folder, name, document):
+    path = os.path.join(folder, name)
+    with open(path, "w") as f:
+        json.dump(document, f, indent=1)
+    return path
+
+
+def run_deployd(args, timeout=300, cwd=None):
+    """Runs deployd; returns (exit status, stdout text, stderr text)."""
+    done = subprocess.run([deployd_binary()] + args, capture_output=True, timeout=timeout, cwd=cwd)
+    return done.returncode, done.stdout.decode("utf-8", "replace"), done.stderr.decode("utf-8", "replace")
+
+
+def events_of(stdout):
+    return [json.loads(line) for line in stdout.splitlines() if line.strip()]
+
+
+def generate_key(folder, name):
+    path = os.path.join(folder, name)
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", path], check=True)
+    return path
+
+
+class SilentListener:
+    """A TCP listener that accepts connections and never says a word (not even an SSH banner)."""
+
+    def __init__(self, address="127.0.12.1"):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind((address, 0))
+        self.sock.listen(16)
+        self.address, self.port = self.sock.getsockname()
+        self.accepted = []
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.accepted.append(conn)
+
+    def close(self):
+        self.sock.close()
+        for conn in self.accepted:
+            conn.close()
+
+
+class FleetTestCase(unittest.TestCase):
+    """A test case with the fleet's inventory and a private temporary folder."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.fleet = fleet_dir()
+        cls.inventory = load_inventory(cls.fleet)
+        cls.tmp = tempfile.TemporaryDirectory(prefix="deployd-it-")
+        cls.dir = cls.tmp.name
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()

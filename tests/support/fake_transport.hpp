@@ -1,0 +1,97 @@
+// SPDX-License-Identifier: MIT
+// Test helper: a Transport scripted per host that records every call (ninja's FakeCommandRunner).
+#pragma once
+
+#include <utility>  // before Asio (ssh-facts.md)
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "engine/transport.hpp"
+
+namespace deployd::testing {
+
+/// What a scripted command prints and how it ends.
+struct FakeReply {
+  std::vector<std::pair<OutputStream, std::string>> chunks;
+  engine::ExecResult result{.exit_status = 0};
+  int yields = 1;  ///< times the command gives the loop away before it ends: a "slower" host
+};
+
+/// FakeTransport answers connects and commands from a script and records what it was asked.
+class FakeTransport final : public engine::Transport {
+ public:
+  /// Connecting to `host` fails with this reason.
+  void refuse(const std::string& host, std::string error) { refused_[host] = std::move(error); }
+  /// A command on `host` ("*": any host) containing `needle` gets `reply`; first match wins.
+  void reply(const std::string& host, std::string needle, FakeReply reply) {
+    replies_.push_back({host, std::move(needle), std::move(reply)});
+  }
+
+  std::map<std::string, std::vector<std::string>> commands;  ///< per host, exec texts in order
+  std::vector<std::string> order;  ///< "host: command" across hosts, in the order they started
+  int connects = 0;
+  int open_now = 0;
+  int most_open = 0;  ///< the largest number of connections open at once
+
+  boost::asio::awaitable<engine::ConnectResult> connect(const Host& host) override;
+
+ private:
+  class FakeConnection;
+  struct Scripted {
+    std::string host;
+    std::string needle;
+    FakeReply reply;
+  };
+  FakeReply reply_for(const std::string& host, const std::string& command) const {
+    for (const Scripted& s : replies_)
+      if ((s.host == "*" || s.host == host) && command.find(s.needle) != std::string::npos) return s.reply;
+    return FakeReply{};
+  }
+
+  std::map<std::string, std::string> refused_;
+  std::vector<Scripted> replies_;
+};
+
+class FakeTransport::FakeConnection final : public engine::Connection {
+ public:
+  FakeConnection(FakeTransport& transport, std::string host) : transport_(transport), host_(std::move(host)) {}
+
+  boost::asio::awaitable<engine::ExecResult> exec(const engine::ExecRequest& request) override {
+    transport_.commands[host_].push_back(request.command);
+    transport_.order.push_back(host_ + ": " + request.command);
+    FakeReply reply = transport_.reply_for(host_, request.command);
+    for (auto& [stream, chunk] : reply.chunks) {
+      request.on_output(stream, chunk);
+      co_await boost::asio::post(co_await boost::asio::this_coro::executor, boost::asio::use_awaitable);
+    }
+    for (int i = 0; i < reply.yields; ++i)
+      co_await boost::asio::post(co_await boost::asio::this_coro::executor, boost::asio::use_awaitable);
+    co_return reply.result;
+  }
+
+  boost::asio::awaitable<void> close() override {
+    --transport_.open_now;
+    co_return;
+  }
+
+ private:
+  FakeTransport& transport_;
+  std::string host_;
+};
+
+inline boost::asio::awaitable<engine::ConnectResult> FakeTransport::connect(const Host& host) {
+  ++connects;
+  co_await boost::asio::post(co_await boost::asio::this_coro::executor, boost::asio::use_awaitable);
+  if (auto refused = refused_.find(host.name); refused != refused_.end())
+    co_return engine::ConnectResult{nullptr, engine::ConnectFailure::Unreachable, refused->second};
+  ++open_now;
+  most_open = std::max(most_open, open_now);
+  co_return engine::ConnectResult{std::make_unique<FakeConnection>(*this, host.name), engine::ConnectFailure::None, ""};
+}
+
+}  // namespace deployd::testing

@@ -1,0 +1,48 @@
+// SPDX-License-Identifier: MIT
+// Test helper: a Reporter that keeps every event, and a compact text of each for assertions.
+#pragma once
+
+#include <fmt/format.h>
+
+#include <string>
+#include <vector>
+
+#include "deployd/reporter.hpp"
+
+namespace deployd::testing {
+
+/// Keeps the events of a run in order.
+class RecordingReporter final : public Reporter {
+ public:
+  void on(const Event& event) override { events.push_back(event); }
+  std::vector<Event> events;
+
+  /// One line per event, e.g. `step_end a hello 0 failed`; `host` filters to one host's events.
+  std::vector<std::string> lines(const std::string& host = "") const {
+    std::vector<std::string> out;
+    for (const Event& event : events) {
+      std::string text = describe(event, host);
+      if (!text.empty()) out.push_back(text);
+    }
+    return out;
+  }
+
+ private:
+  static std::string describe(const Event& event, const std::string& host) {
+    auto keep = [&](const std::string& h) { return host.empty() || h == host; };
+    if (auto* e = std::get_if<RunStart>(&event.body)) return host.empty() ? fmt::format("run_start {}", e->hosts) : "";
+    if (auto* e = std::get_if<StepStart>(&event.body))
+      return keep(e->host) ? fmt::format("step_start {} {} {}", e->host, e->task, e->step) : "";
+    if (auto* e = std::get_if<Output>(&event.body))
+      return keep(e->host) ? fmt::format("{} {} {}: {}", to_string(e->stream), e->host, e->step, e->line) : "";
+    if (auto* e = std::get_if<StepEnd>(&event.body))
+      return keep(e->host) ? fmt::format("step_end {} {} {} {}", e->host, e->task, e->step, to_string(e->status)) : "";
+    if (auto* e = std::get_if<HostEnd>(&event.body))
+      return keep(e->host) ? fmt::format("host_end {} {}", e->host, to_string(e->status)) : "";
+    if (auto* e = std::get_if<RunEnd>(&event.body))
+      return host.empty() ? fmt::format("run_end {} {}", to_string(e->status), e->exit_code) : "";
+    return "";
+  }
+};
+
+}  // namespace deployd::testing

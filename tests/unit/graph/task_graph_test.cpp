@@ -1,0 +1,77 @@
+// SPDX-License-Identifier: MIT
+// Task selection, dependency order and the dot output.
+#include "graph/task_graph.hpp"
+
+#include <doctest/doctest.h>
+
+#include "support/plan_text.hpp"
+
+namespace deployd::graph {
+namespace {
+
+using testing::plan_text;
+using Names = std::vector<std::string>;
+
+Names names(const Selection& selection) {
+  Names out;
+  for (const Task* task : selection.tasks) out.push_back(task->name);
+  return out;
+}
+
+constexpr const char* kPlan = R"({"hosts": ["a"], "tasks": {
+    "restart": {"needs": ["deploy"], "steps": [{"run": "r"}]},
+    "pack": {"steps": [{"run": "p"}]},
+    "deploy": {"needs": ["pack"], "steps": [{"run": "d"}], "default": true},
+    "lint": {"steps": [{"run": "l"}]}}})";
+
+}  // namespace
+
+TEST_SUITE("graph") {
+  TEST_CASE("a named task runs with its needs, transitively, needs first") {
+    Plan plan = plan_text(kPlan);
+    CHECK(names(select_tasks(plan, {"restart"})) == Names{"pack", "deploy", "restart"});
+  }
+
+  TEST_CASE("no task named runs the default tasks with their needs") {
+    Plan plan = plan_text(kPlan);
+    CHECK(names(select_tasks(plan, {})) == Names{"pack", "deploy"});
+  }
+
+  TEST_CASE("no task named and none marked default runs every task, in dependency then document order") {
+    Plan plan = plan_text(R"({"hosts": ["a"], "tasks": {
+        "b": {"needs": ["c"], "steps": [{"run": "b"}]}, "a": {"steps": [{"run": "a"}]},
+        "c": {"steps": [{"run": "c"}]}}})");
+    CHECK(names(select_tasks(plan, {})) == Names{"a", "c", "b"});
+  }
+
+  TEST_CASE("an unknown task name is an error with a suggestion") {
+    Plan plan = plan_text(kPlan);
+    Selection selection = select_tasks(plan, {"deplyo"});
+    REQUIRE(selection.errors.size() == 1);
+    CHECK(selection.errors[0].to_string() == "unknown task \"deplyo\" (did you mean \"deploy\"?)");
+  }
+
+  TEST_CASE("need indices point into the selection") {
+    Plan plan = plan_text(kPlan);
+    CHECK(need_indices(select_tasks(plan, {"restart"}).tasks) == std::vector<std::vector<int>>{{}, {0}, {1}});
+  }
+
+  TEST_CASE("the dot graph has one node per task, an edge per need, and ranks by depth") {
+    Plan plan = plan_text(kPlan);
+    CHECK(to_dot(plan, select_tasks(plan, {"restart"}).tasks) ==
+          "digraph deployd {\n"
+          "  rankdir=LR;\n"
+          "  node [shape=box];\n"
+          "  \"pack\" [label=\"pack (1 host)\"];\n"
+          "  \"deploy\" [label=\"deploy (1 host)\"];\n"
+          "  \"restart\" [label=\"restart (1 host)\"];\n"
+          "  \"deploy\" -> \"restart\";\n"
+          "  \"pack\" -> \"deploy\";\n"
+          "  { rank=same; \"pack\"; }\n"
+          "  { rank=same; \"deploy\"; }\n"
+          "  { rank=same; \"restart\"; }\n"
+          "}\n");
+  }
+}
+
+}  // namespace deployd::graph

@@ -1,0 +1,204 @@
+// SPDX-License-Identifier: MIT
+// Tests of src/report/run_log.cpp: the run log's folder, files, modes and contents.
+#include "report/run_log.hpp"
+
+#include <doctest/doctest.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <string>
+
+#include "support.hpp"
+
+namespace deployd::report {
+
+namespace fs = std::filesystem;
+using test::at;
+
+namespace {
+
+// A fresh folder under the system's temporary folder, removed with everything in it.
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern = (fs::temp_directory_path() / "deployd-report-XXXXXX").string();
+    path_ = ::mkdtemp(pattern.data());
+  }
+  ~TempDir() { fs::remove_all(path_); }
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+// Sets the umask for a test, as a shell would, and puts the old one back.
+class Umask {
+ public:
+  explicit Umask(mode_t mask) : old_(::umask(mask)) {}
+  ~Umask() { ::umask(old_); }
+
+ private:
+  mode_t old_;
+};
+
+unsigned mode_of(const fs::path& path) {
+  struct stat st {};
+  REQUIRE(::stat(path.c_str(), &st) == 0);
+  return st.st_mode & 07777;
+}
+
+std::string read(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+void play_run(Reporter& log) {
+  log.on(at(0, RunStart{"20261128T134235Z-a1b2c3", "plan.json", 2, {"deploy"}}));
+  log.on(at(1, StepStart{"web1", "deploy", 0, "hello"}));
+  log.on(at(2, Output{"web1", "deploy", 0, OutputStream::Stdout, "hi \xff"}));
+  log.on(at(3, StepEnd{"web1", "deploy", 0, StepStatus::Ok, 0, "", 2, ""}));
+  log.on(at(4, HostEnd{"web1", HostStatus::Ok, ""}));
+  log.on(at(5, HostEnd{"web2", HostStatus::Unreachable, "connect 10.0.0.2:22: connection refused"}));
+  log.on(at(3200, RunEnd{RunStatus::Failed, 1, {1, 0, 1, 0, 0}, 3200}));
+}
+
+const char* const kSummary = R"({
+  "run_id": "20261128T134235Z-a1b2c3",
+  "plan": "plan.json",
+  "status": "failed",
+  "exit_code": 1,
+  "started": "2026-11-28T13:42:35.123Z",
+  "duration_ms": 3200,
+  "counts": {
+    "ok": 1,
+    "failed": 0,
+    "unreachable": 1,
+    "skipped": 0,
+    "aborted": 0
+  },
+  "hosts": [
+    {
+      "host": "web1",
+      "status": "ok",
+      "error": null
+    },
+    {
+      "host": "web2",
+      "status": "unreachable",
+      "error": "connect 10.0.0.2:22: connection refused"
+    }
+  ]
+}
+)";
+
+}  // namespace
+
+TEST_SUITE("report") {
+  TEST_CASE("a run log creates its folder 0700, parents included, and events.jsonl 0600") {
+    TempDir temp;
+    Umask umask(022);
+    const fs::path log_dir = temp.path() / "project" / ".deployd" / "runs";
+    RunLog::Opened opened = RunLog::open(log_dir, "run-1");
+    REQUIRE_MESSAGE(opened.log != nullptr, opened.error);
+    CHECK(opened.error.empty());
+    CHECK(opened.log->dir() == log_dir / "run-1");
+    CHECK(mode_of(temp.path() / "project") == 0700);
+    CHECK(mode_of(log_dir) == 0700);
+    CHECK(mode_of(log_dir / "run-1") == 0700);
+    CHECK(mode_of(log_dir / "run-1" / "events.jsonl") == 0600);
+    CHECK_FALSE(fs::exists(log_dir / "run-1" / "summary.json"));
+  }
+
+  TEST_CASE("events.jsonl holds every event as the JSON reporter writes it") {
+    TempDir temp;
+    RunLog::Opened opened = RunLog::open(temp.path(), "r");
+    REQUIRE(opened.log != nullptr);
+    play_run(*opened.log);
+    opened.log->finish();
+    const std::string events = read(temp.path() / "r" / "events.jsonl");
+    CHECK(std::count(events.begin(), events.end(), '\n') == 7);
+    CHECK(events.find(R"({"event":"output","time":"2026-11-28T13:42:35.125Z","host":"web1",)"
+                      R"("task":"deploy","step":0,"stream":"stdout","line":"hi \\xff"})"
+                      "\n") != std::string::npos);
+    CHECK(events.substr(events.rfind("{\"event\"")) ==
+          R"({"event":"run_end","time":"2026-11-28T13:42:38.323Z","status":"failed","exit_code":1,)"
+          R"("counts":{"ok":1,"failed":0,"unreachable":1,"skipped":0,"aborted":0},"duration_ms":3200})"
+          "\n");
+    CHECK(opened.log->error().empty());
+  }
+
+  TEST_CASE("finish writes summary.json 0600 with status, counts and each host's end") {
+    TempDir temp;
+    Umask umask(022);
+    RunLog::Opened opened = RunLog::open(temp.path(), "r");
+    REQUIRE(opened.log != nullptr);
+    play_run(*opened.log);
+    opened.log->finish();
+    const fs::path summary = temp.path() / "r" / "summary.json";
+    CHECK(read(summary) == kSummary);
+    CHECK(mode_of(summary) == 0600);
+    CHECK_FALSE(fs::exists(temp.path() / "r" / "summary.json.tmp"));
+  }
+
+  TEST_CASE("a run log that is never finished writes its summary when destroyed") {
+    TempDir temp;
+    {
+      RunLog::Opened opened = RunLog::open(temp.path(), "r");
+      REQUIRE(opened.log != nullptr);
+      opened.log->on(at(0, RunStart{"r", "p", 1, {}}));
+      opened.log->on(at(0, StepStart{"a", "t", 0, "s"}));
+    }
+    const std::string summary = read(temp.path() / "r" / "summary.json");
+    CHECK(summary.find(R"("status": null,)") != std::string::npos);
+    CHECK(summary.find(R"("host": "a",
+      "status": null,)") != std::string::npos);
+  }
+
+  TEST_CASE("summary.json is whole or absent: a failed write leaves no summary") {
+    TempDir temp;
+    RunLog::Opened opened = RunLog::open(temp.path(), "r");
+    REQUIRE(opened.log != nullptr);
+    fs::create_directory(temp.path() / "r" / "summary.json.tmp");  // the temp file can't be made
+    play_run(*opened.log);
+    opened.log->finish();
+    CHECK_FALSE(fs::exists(temp.path() / "r" / "summary.json"));
+    CHECK(opened.log->error() ==
+          "write \"" + (temp.path() / "r" / "summary.json").string() + "\": is a directory");
+  }
+
+  TEST_CASE("a run log never reuses a folder and reports why it cannot open") {
+    TempDir temp;
+    REQUIRE(RunLog::open(temp.path(), "r").log != nullptr);
+    const RunLog::Opened again = RunLog::open(temp.path(), "r");
+    CHECK(again.log == nullptr);
+    CHECK(again.error ==
+          "create run log folder \"" + (temp.path() / "r").string() + "\": file exists");
+
+    std::ofstream(temp.path() / "file") << "x";
+    const RunLog::Opened under_file = RunLog::open(temp.path() / "file" / "runs", "r");
+    CHECK(under_file.error ==
+          "create run log folder \"" + (temp.path() / "file").string() + "\": not a folder");
+
+    CHECK(RunLog::open(temp.path(), "../x").error == "invalid run id \"../x\"");
+    CHECK(RunLog::open(temp.path(), "").error == "invalid run id \"\"");
+  }
+
+  TEST_CASE("run ids are UTC time then a random suffix, unique and usable as a folder") {
+    const std::string id = make_run_id(test::base_time());
+    CHECK(std::regex_match(id, std::regex("20261128T134235Z-[0-9a-f]{6}")));
+    std::set<std::string> ids;
+    for (int i = 0; i < 50; ++i) ids.insert(make_run_id(test::base_time()));
+    CHECK(ids.size() >= 49);
+    CHECK(make_run_id().size() == id.size());
+  }
+}
+
+}  // namespace deployd::report

@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: MIT
+// Tests of src/report/run_tally.cpp: what a summary learns from a run's events.
+#include "report/run_tally.hpp"
+
+#include <doctest/doctest.h>
+
+#include "support.hpp"
+
+namespace deployd::report {
+
+using test::at;
+
+TEST_SUITE("report") {
+  TEST_CASE("a tally lists hosts in the order they first appear, with their end") {
+    RunTally tally;
+    tally.add(at(0, RunStart{"r", "p", 3, {"t"}}));
+    tally.add(at(10, StepStart{"b", "t", 0, "s"}));
+    tally.add(at(20, StepStart{"a", "t", 0, "s"}));
+    tally.add(at(30, HostEnd{"a", HostStatus::Ok, ""}));
+    tally.add(at(40, HostEnd{"c", HostStatus::Unreachable, "refused"}));
+    REQUIRE(tally.hosts().size() == 3);
+    CHECK(tally.hosts()[0].host == "b");
+    CHECK_FALSE(tally.hosts()[0].status.has_value());
+    CHECK(tally.hosts()[1].host == "a");
+    CHECK(tally.hosts()[1].status == HostStatus::Ok);
+    CHECK(tally.hosts()[2].error == "refused");
+    CHECK(tally.start()->plan == "p");
+    CHECK(tally.end() == nullptr);
+  }
+
+  TEST_CASE("without run_end, counts and duration come from the events so far") {
+    RunTally tally;
+    tally.add(at(0, RunStart{}));
+    tally.add(at(100, HostEnd{"a", HostStatus::Ok, ""}));
+    tally.add(at(250, HostEnd{"b", HostStatus::Aborted, ""}));
+    CHECK(tally.counts().ok == 1);
+    CHECK(tally.counts().aborted == 1);
+    CHECK(tally.duration_ms() == 250);
+    CHECK(tally.started() == test::base_time());
+
+    tally.add(at(300, RunEnd{RunStatus::Aborted, 3, {5, 0, 0, 0, 7}, 999}));
+    CHECK(tally.counts().ok == 5);
+    CHECK(tally.counts().aborted == 7);
+    CHECK(tally.duration_ms() == 999);
+  }
+
+  TEST_CASE("a failed host without an error takes its last failed step's reason") {
+    RunTally tally;
+    tally.add(at(0, StepEnd{"a", "deploy", 1, StepStatus::Failed, 2, "", 1400, ""}));
+    tally.add(at(0, HostEnd{"a", HostStatus::Failed, ""}));
+    CHECK(tally.hosts()[0].error == "deploy step 1: exited with status 2 after 1.4s");
+  }
+
+  TEST_CASE("a step failure ignored by a host that ends ok is not its reason") {
+    RunTally tally;
+    tally.add(at(0, StepEnd{"a", "deploy", 1, StepStatus::Failed, 2, "", 5, "boom"}));
+    tally.add(at(0, HostEnd{"a", HostStatus::Ok, ""}));
+    CHECK(tally.hosts()[0].error.empty());
+  }
+
+  TEST_CASE("a step's own error is its failure reason") {
+    CHECK(step_failure_reason(StepEnd{"a", "t", 0, StepStatus::Failed, 1, "", 0, "exact"}) ==
+          "exact");
+    CHECK(step_failure_reason(StepEnd{"a", "t", 3, StepStatus::Failed, std::nullopt, "", 0, ""}) ==
+          "t step 3: failed after 0ms");
+  }
+}
+
+}  // namespace deployd::report

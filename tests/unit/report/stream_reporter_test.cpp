@@ -1,0 +1,242 @@
+// SPDX-License-Identifier: MIT
+// Tests of src/report/stream_reporter.cpp: events in, exact terminal bytes out.
+#include "report/stream_reporter.hpp"
+
+#include <doctest/doctest.h>
+#include <fmt/format.h>
+
+#include <string>
+#include <vector>
+
+#include "support.hpp"
+
+namespace deployd::report {
+
+using test::at;
+using test::MemoryFile;
+
+namespace {
+
+const std::string kStep2Error = R"(deploy step 2 (run "false"): exited with status 1 after 0.1s)";
+const std::string kRefused = "connect 127.0.10.7:2222: connection refused";
+
+Output out_line(const std::string& host, const std::string& line) {
+  return Output{host, "deploy", 0, OutputStream::Stdout, line};
+}
+
+Output err_line(const std::string& host, const std::string& line) {
+  return Output{host, "deploy", 0, OutputStream::Stderr, line};
+}
+
+StepEnd failed_step(const std::string& host, std::string error) {
+  return StepEnd{host, "deploy", 2, StepStatus::Failed, 1, "", 100, std::move(error)};
+}
+
+// The run of the summary's example: node001..node020, node003 fails, node007 is unreachable.
+void play_twenty_hosts(Reporter& reporter) {
+  reporter.on(at(0, RunStart{"r", "plan.json", 20, {"deploy"}}));
+  for (int i = 1; i <= 20; ++i) {
+    const std::string host = fmt::format("node{:03}", i);
+    if (i == 3) {
+      reporter.on(at(50, failed_step(host, kStep2Error)));
+      reporter.on(at(50, HostEnd{host, HostStatus::Failed, kStep2Error}));
+    } else if (i == 7) {
+      reporter.on(at(60, HostEnd{host, HostStatus::Unreachable, kRefused}));
+    } else {
+      reporter.on(at(100, HostEnd{host, HostStatus::Ok, ""}));
+    }
+  }
+  reporter.on(at(3200, RunEnd{RunStatus::Failed, 1, {18, 1, 1, 0, 0}, 3200}));
+  reporter.finish();
+}
+
+}  // namespace
+
+TEST_SUITE("report") {
+  TEST_CASE("output lines are prefixed by the host padded to the widest host name") {
+    MemoryFile out;
+    StreamReporter reporter(out.get(), {.host_width = 7});
+    reporter.on(at(0, out_line("node001", "hello")));
+    reporter.on(at(0, out_line("db1", "world")));
+    reporter.on(at(0, out_line("db1", "")));
+    CHECK(out.text() ==
+          "node001 | hello\n"
+          "db1     | world\n"
+          "db1     | \n");
+  }
+
+  TEST_CASE("stderr lines are marked with an exclamation mark") {
+    MemoryFile out;
+    StreamReporter reporter(out.get(), {.host_width = 7});
+    reporter.on(at(0, err_line("node001", "oops")));
+    CHECK(out.text() == "node001 ! oops\n");
+  }
+
+  TEST_CASE("remote control characters are shown, never sent to the terminal") {
+    MemoryFile out;
+    StreamReporter reporter(out.get(), {.host_width = 1});
+    reporter.on(at(0, out_line("a", "\x1b[2J\x1b]0;title\x07 50%\r\xff\tend")));
+    CHECK(out.text() == "a | \\x1b[2J\\x1b]0;title\\x07 50%\\x0d\\xff\tend\n");
+  }
+
+  TEST_CASE("colour paints the host in its own colour and the stderr marker red") {
+    MemoryFile out;
+    StreamReporter reporter(out.get(), {.host_width = 7, .color = true});
+    reporter.on(at(0, out_line("node001", "hello")));
+    reporter.on(at(0, err_line("db1", "oops")));
+    CHECK(out.text() ==
+          "\x1b[34mnode001\x1b[0m | hello\n"
+          "\x1b[36mdb1\x1b[0m     \x1b[31m!\x1b[0m oops\n");
+  }
+
+  TEST_CASE("a failed step prints a FAILED line when it happens") {
+    MemoryFile out;
+    StreamReporter reporter(out.get(), {.host_width = 7});
+    reporter.on(at(0, failed_step("node003", kStep2Error)));
+    CHECK(out.text() == "node003 FAILED: " + kStep2Error + "\n");
+
+    SUBCASE("its host_end adds nothing") {
+      reporter.on(at(0, HostEnd{"node003", HostStatus::Failed, kStep2Error}));
+      CHECK(out.text() == "node003 FAILED: " + kStep2Error + "\n");
+    }
+  }
+
+  TEST_CASE("a failed step without an error is described from its exit") {
+    MemoryFile out;
+    StreamReporter reporter(out.get(), {.host_width = 2});
+    reporter.on(at(0, failed_step("n1", "")));
+    reporter.on(at(0, StepEnd{"n2", "deploy", 4, StepStatus::TimedOut, std::nullopt, "", 30000, ""}));
+    reporter.on(at(0, StepEnd{"n3", "deploy", 0, StepStatus::Failed, std::nullopt, "KILL", 5, ""}));
+    reporter.on(at(0, StepEnd{"n4", "deploy", 1, StepStatus::Ok, 0, "", 5, ""}));
+    reporter.on(at(0, StepEnd{"n4", "deploy", 2, StepStatus::Skipped, std::nullopt, "", 0, ""}));
+    CHECK(out.text() ==
+          "n1 FAILED: deploy step 2: exited with status 1 after 0.1s\n"
+          "n2 FAILED: deploy step 4: timed out after 30.0s\n"
+          "n3 FAILED: deploy step 0: killed by signal KILL after 5ms\n");
+  }
+
+  TEST_CASE("a host failing outside a step or unreachable prints its reason") {
+    MemoryFile out;
+    StreamReporter reporter(out.get(), {.host_width = 7});
+    reporter.on(at(0, HostEnd{"node005", HostStatus::Failed, "node005: variable \"dist\" is not set"}));
+    reporter.on(at(0, HostEnd{"node007", HostStatus::Unreachable, kRefused}));
+    reporter.on(at(0, HostEnd{"node008", HostStatus::Unreachable, ""}));
+    reporter.on(at(0, HostEnd{"node009", HostStatus::Aborted, ""}));
+    reporter.on(at(0, HostEnd{"node010", HostStatus::Skipped, ""}));
+    reporter.on(at(0, HostEnd{"node011", HostStatus::Ok, ""}));
+    CHECK(out.text() ==
+          "node005 FAILED: variable \"dist\" is not set\n"
+          "node007 UNREACHABLE: " + kRefused + "\n"
+          "node008 UNREACHABLE\n");
+  }
+
+  TEST_CASE("failure lines are red when colour is on") {
+    MemoryFile out;
+    StreamReporter reporter(out.get(), {.host_width = 7, .color = true});
+    reporter.on(at(0, failed_step("node003", kStep2Error)));
+    reporter.on(at(0, HostEnd{"node007", HostStatus::Unreachable, kRefused}));
+    CHECK(out.text() ==
+          "\x1b[32mnode003\x1b[0m \x1b[31mFAILED: " + kStep2Error + "\x1b[0m\n" +
+          "\x1b[36mnode007\x1b[0m \x1b[31mUNREACHABLE: " + kRefused + "\x1b[0m\n");
+  }
+
+  TEST_CASE("step starts are printed only when asked for") {
+    MemoryFile out;
+    StreamReporter quiet(out.get(), {.host_width = 3});
+    quiet.on(at(0, StepStart{"db1", "deploy", 1, "unpack"}));
+    CHECK(out.text().empty());
+    StreamReporter verbose(out.get(), {.host_width = 3, .show_step_starts = true});
+    verbose.on(at(0, StepStart{"db1", "deploy", 1, "unpack"}));
+    verbose.on(at(0, StepStart{"db1", "deploy", 2, ""}));
+    CHECK(out.text() == "db1 > deploy step 1: unpack\ndb1 > deploy step 2\n");
+  }
+
+  TEST_CASE("the summary counts hosts and lists each failed and unreachable one") {
+    MemoryFile out;
+    StreamReporter reporter(out.get(), {.host_width = 7});
+    play_twenty_hosts(reporter);
+    CHECK(out.text() ==
+          "node003 FAILED: " + kStep2Error + "\n" +
+          "node007 UNREACHABLE: " + kRefused + "\n" +
+          "deployd: 20 hosts: 18 ok, 1 failed, 1 unreachable in 3.2s\n" +
+          "  node003 failed: " + kStep2Error + "\n" +
+          "  node007 unreachable: " + kRefused + "\n");
+  }
+
+  TEST_CASE("the summary is coloured green for an ok run and red otherwise") {
+    MemoryFile out;
+    StreamReporter reporter(out.get(), {.host_width = 7, .color = true});
+    reporter.on(at(0, RunStart{"r", "p", 1, {}}));
+    reporter.on(at(0, HostEnd{"node003", HostStatus::Failed, "boom"}));
+    reporter.on(at(0, RunEnd{RunStatus::Failed, 1, {0, 1, 0, 0, 0}, 100}));
+    CHECK(out.text() ==
+          "\x1b[32mnode003\x1b[0m \x1b[31mFAILED: boom\x1b[0m\n"
+          "deployd: \x1b[31m1 host: 0 ok, 1 failed in 0.1s\x1b[0m\n"
+          "  \x1b[32mnode003\x1b[0m \x1b[31mfailed\x1b[0m: boom\n");
+
+    MemoryFile ok_out;
+    StreamReporter ok(ok_out.get(), {.host_width = 1, .color = true});
+    ok.on(at(0, RunStart{"r", "p", 1, {}}));
+    ok.on(at(0, RunEnd{RunStatus::Ok, 0, {1, 0, 0, 0, 0}, 40}));
+    CHECK(ok_out.text() == "deployd: \x1b[32m1 host: 1 ok in 40ms\x1b[0m\n");
+  }
+
+  TEST_CASE("the summary lists at most the cap of failed hosts, then how many more") {
+    MemoryFile out;
+    StreamReporter reporter(out.get(), {.host_width = 2, .max_listed_hosts = 2});
+    reporter.on(at(0, RunStart{"r", "p", 6, {}}));
+    for (int i = 1; i <= 5; ++i) {
+      reporter.on(at(0, HostEnd{fmt::format("n{}", i), HostStatus::Unreachable, "refused"}));
+    }
+    reporter.on(at(0, HostEnd{"n6", HostStatus::Ok, ""}));
+    reporter.on(at(0, RunEnd{RunStatus::Failed, 1, {1, 0, 5, 0, 0}, 61'000}));
+    const std::string text = out.text();
+    CHECK(text.substr(text.find("deployd:")) ==
+          "deployd: 6 hosts: 1 ok, 5 unreachable in 1m01s\n"
+          "  n1 unreachable: refused\n"
+          "  n2 unreachable: refused\n"
+          "  ... and 3 more failed or unreachable hosts\n");
+  }
+
+  TEST_CASE("an aborted run names its status and counts aborted and skipped hosts") {
+    MemoryFile out;
+    StreamReporter reporter(out.get(), {.host_width = 1, .run_log = ".deployd/runs/r"});
+    reporter.on(at(0, RunStart{"r", "p", 4, {}}));
+    reporter.on(at(0, HostEnd{"a", HostStatus::Failed, "a step 0: exited with status 2 after 1.0s"}));
+    reporter.on(at(0, RunEnd{RunStatus::Aborted, 3, {1, 1, 0, 1, 1}, 1500}));
+    CHECK(out.text() ==
+          "a FAILED: a step 0: exited with status 2 after 1.0s\n"
+          "deployd: aborted: 4 hosts: 1 ok, 1 failed, 1 skipped, 1 aborted in 1.5s\n"
+          "  a failed: a step 0: exited with status 2 after 1.0s\n"
+          "deployd: run log: .deployd/runs/r\n");
+  }
+
+  TEST_CASE("finish prints the summary once, and unfinished when no run_end came") {
+    MemoryFile out;
+    StreamReporter reporter(out.get(), {.host_width = 1});
+    reporter.on(at(0, RunStart{"r", "p", 2, {}}));
+    reporter.on(at(0, HostEnd{"a", HostStatus::Ok, ""}));
+    reporter.on(at(2500, out_line("b", "still going")));
+    reporter.finish();
+    reporter.finish();
+    CHECK(out.text() ==
+          "b | still going\n"
+          "deployd: unfinished: 1 host: 1 ok in 2.5s\n");
+
+    MemoryFile ended;
+    StreamReporter complete(ended.get(), {});
+    play_twenty_hosts(complete);
+    complete.finish();
+    const std::string text = ended.text();
+    CHECK(text.find("deployd: 20 hosts") == text.rfind("deployd: 20 hosts"));
+  }
+
+  TEST_CASE("the host column is as wide as the widest host name as displayed") {
+    CHECK(host_column_width({"a", "node001", "db1"}) == 7);
+    CHECK(host_column_width({"h\xc3\xb6st"}) == 4);
+    CHECK(host_column_width({"x\x1b"}) == 5);
+    CHECK(host_column_width({}) == 0);
+  }
+}
+
+}  // namespace deployd::report

@@ -1,0 +1,135 @@
+// SPDX-License-Identifier: MIT
+// The scheduler as a pure state machine: admission, waves, skips and the failure budget.
+#include "sched/scheduler.hpp"
+
+#include <doctest/doctest.h>
+
+namespace deployd::sched {
+namespace {
+
+// `hosts` hosts that each run tasks 0..tasks-1, where task i needs task i-1.
+RunShape chain(int hosts, int tasks) {
+  RunShape shape;
+  for (int t = 0; t < tasks; ++t) shape.needs.push_back(t == 0 ? std::vector<int>{} : std::vector<int>{t - 1});
+  for (int h = 0; h < hosts; ++h) {
+    std::vector<int> all;
+    for (int t = 0; t < tasks; ++t) all.push_back(t);
+    shape.host_tasks.push_back(all);
+  }
+  return shape;
+}
+
+// Runs every job of `host` to success and finishes it.
+void complete(Scheduler& scheduler, int host) {
+  for (NextJob next = scheduler.next_job(host); next.kind == NextJob::Kind::Run; next = scheduler.next_job(host))
+    scheduler.job_finished(host, next.task, true);
+  scheduler.host_finished(host, HostStatus::Ok);
+}
+
+}  // namespace
+
+TEST_SUITE("sched") {
+  TEST_CASE("no more than forks hosts run at once, and a finished host frees its slot") {
+    Scheduler scheduler(chain(5, 1), Limits{.forks = 2});
+    CHECK(scheduler.take_startable_hosts() == std::vector<int>{0, 1});
+    CHECK(scheduler.take_startable_hosts().empty());
+    complete(scheduler, 1);
+    CHECK(scheduler.take_startable_hosts() == std::vector<int>{2});
+    CHECK_FALSE(scheduler.is_done());
+  }
+
+  TEST_CASE("a host runs its tasks in dependency order and then finishes") {
+    Scheduler scheduler(chain(1, 3), Limits{});
+    REQUIRE(scheduler.take_startable_hosts() == std::vector<int>{0});
+    for (int task = 0; task < 3; ++task) {
+      NextJob next = scheduler.next_job(0);
+      REQUIRE(next.kind == NextJob::Kind::Run);
+      CHECK(next.task == task);
+      scheduler.job_finished(0, task, true);
+    }
+    CHECK(scheduler.next_job(0).kind == NextJob::Kind::Finished);
+    scheduler.host_finished(0, HostStatus::Ok);
+    CHECK(scheduler.is_done());
+  }
+
+  TEST_CASE("a job whose need failed on its host is skipped, and an independent job still runs") {
+    RunShape shape{.needs = {{}, {0}, {}}, .host_tasks = {{0, 1, 2}}};
+    Scheduler scheduler(shape, Limits{});
+    scheduler.take_startable_hosts();
+    scheduler.job_finished(0, scheduler.next_job(0).task, false);
+    NextJob next = scheduler.next_job(0);
+    CHECK(next.skipped == std::vector<int>{1});
+    CHECK(next.kind == NextJob::Kind::Run);
+    CHECK(next.task == 2);
+  }
+
+  TEST_CASE("a need the host does not run does not hold it back") {
+    RunShape shape{.needs = {{}, {0}}, .host_tasks = {{0}, {1}}};
+    Scheduler scheduler(shape, Limits{});
+    scheduler.take_startable_hosts();
+    NextJob next = scheduler.next_job(1);
+    CHECK(next.kind == NextJob::Kind::Run);
+    CHECK(next.task == 1);
+  }
+
+  TEST_CASE("rolling waves start when the previous wave is done, and the last size repeats") {
+    Scheduler scheduler(chain(6, 1), Limits{.batches = {Amount{1, false}, Amount{2, false}}});
+    CHECK(scheduler.wave_count() == 4);  // 1, 2, 2, 1
+    CHECK(scheduler.take_startable_hosts() == std::vector<int>{0});
+    CHECK(scheduler.take_startable_hosts().empty());
+    complete(scheduler, 0);
+    CHECK(scheduler.take_startable_hosts() == std::vector<int>{1, 2});
+    complete(scheduler, 1);
+    CHECK(scheduler.take_startable_hosts().empty());  // host 2 of this wave still runs
+    complete(scheduler, 2);
+    CHECK(scheduler.take_startable_hosts() == std::vector<int>{3, 4});
+    CHECK(scheduler.current_wave() == 2);
+  }
+
+  TEST_CASE("percentage waves are taken of the targeted hosts") {
+    Scheduler scheduler(chain(10, 1), Limits{.batches = {Amount{1, false}, Amount{50, true}}});
+    CHECK(scheduler.take_startable_hosts().size() == 1);
+    complete(scheduler, 0);
+    CHECK(scheduler.take_startable_hosts().size() == 5);
+  }
+
+  TEST_CASE("one failure more than max_failures aborts, and hosts not started are reported") {
+    Scheduler scheduler(chain(5, 1), Limits{.forks = 2, .max_failures = Amount{1, false}});
+    scheduler.take_startable_hosts();
+    scheduler.host_finished(0, HostStatus::Failed);
+    CHECK_FALSE(scheduler.is_aborted());
+    CHECK(scheduler.take_startable_hosts() == std::vector<int>{2});
+    scheduler.host_finished(1, HostStatus::Unreachable);
+    CHECK(scheduler.is_aborted());
+    CHECK(scheduler.take_startable_hosts().empty());
+    CHECK(scheduler.next_job(2).kind == NextJob::Kind::Aborted);
+    CHECK_FALSE(scheduler.is_done());  // host 2 is still running
+    scheduler.host_finished(2, HostStatus::Aborted);
+    CHECK(scheduler.is_done());
+    CHECK(scheduler.take_never_started() == std::vector<int>{3, 4});
+  }
+
+  TEST_CASE("on_failure abort stops the run at the first failure") {
+    Scheduler scheduler(chain(3, 1), Limits{.forks = 1, .on_failure = OnFailure::Abort});
+    scheduler.take_startable_hosts();
+    scheduler.host_finished(0, HostStatus::Failed);
+    CHECK(scheduler.is_aborted());
+    CHECK(scheduler.take_never_started() == std::vector<int>{1, 2});
+  }
+
+  TEST_CASE("the default budget tolerates every host failing") {
+    Scheduler scheduler(chain(3, 1), Limits{});
+    scheduler.take_startable_hosts();
+    for (int host = 0; host < 3; ++host) scheduler.host_finished(host, HostStatus::Failed);
+    CHECK_FALSE(scheduler.is_aborted());
+    CHECK(scheduler.is_done());
+  }
+
+  TEST_CASE("a run with no hosts is done at once") {
+    Scheduler scheduler(RunShape{}, Limits{});
+    CHECK(scheduler.take_startable_hosts().empty());
+    CHECK(scheduler.is_done());
+  }
+}
+
+}  // namespace deployd::sched
