@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // deployd's entry point: a table of contents of the run, phase by phase.
-#include <unistd.h>
+#include <utility>  // before Asio (ssh-facts.md)
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -18,7 +18,7 @@
 #include "engine/ssh_transport.hpp"
 #include "graph/task_graph.hpp"
 #include "report/run_log.hpp"
-#include "ssh/library.hpp"
+#include "ssh/init.hpp"
 
 namespace deployd::cli {
 namespace {
@@ -50,7 +50,7 @@ std::vector<Diagnostic> unsupported_options(const Options& options) {
 int execute(const Plan& plan, engine::RunSetup setup, Reporter& reporter) {
   ssh::init_library();
   boost::asio::io_context context{1};
-  std::unique_ptr<engine::Transport> transport = engine::make_ssh_transport(context.get_executor());
+  std::unique_ptr<engine::Transport> transport = engine::make_ssh_transport();
   engine::Engine engine(plan, std::move(setup), *transport, reporter);
   int exit_code = static_cast<int>(ExitCode::HostsFailed);
   boost::asio::co_spawn(context, engine.run(), [&](std::exception_ptr error, RunEnd end) {

@@ -172,8 +172,9 @@ asio::awaitable<HostEnd> Engine::State::run_jobs(int host, Connection& connectio
         report_skipped_step(reporter, *hosts[host], task, index, "an earlier step failed");
         continue;
       }
-      StepOutcome outcome = co_await run_step(
-          StepContext{plan, *hosts[host], task, index, connection, reporter, setup.run_id, registered});
+      // Named, not a temporary: g++ 12 frees an aggregate temporary inside co_await twice.
+      StepContext context{plan, *hosts[host], task, index, connection, reporter, setup.run_id, registered};
+      StepOutcome outcome = co_await run_step(context);
       if (!outcome.fails_host) continue;
       job_ok = false;
       end = HostEnd{hosts[host]->name, HostStatus::Failed, outcome.error};

@@ -2,17 +2,17 @@
 // Parsing a JSON file into a Document, and locating diagnostics with its source map.
 #include "plan/document.hpp"
 
-#include <algorithm>
-
 #include <fmt/format.h>
+
+#include <algorithm>
 
 #include "plan/suggest.hpp"
 
 namespace deployd::plan {
 
 std::string Where::describe(const Document* from) const {
-  if (!doc || doc == from) return pointer;
-  return fmt::format("{} {}", doc->file, pointer);
+  if (!doc || doc == from) return "at " + pointer;
+  return fmt::format("in {} at {}", doc->file, pointer);
 }
 
 Node Node::child(std::string_view key) const {
@@ -29,7 +29,8 @@ std::optional<Node> Node::find(std::string_view key) const {
 }
 
 void Diagnostics::error(const Where& where, std::string message) {
-  Diagnostic diagnostic{.file = where.doc ? where.doc->file : "", .json_pointer = where.pointer,
+  Diagnostic diagnostic{.file = where.doc ? where.doc->file : "",
+                        .json_pointer = where.pointer,
                         .message = std::move(message)};
   if (where.doc) {
     TextPosition position = where.doc->map.value_position(where.pointer);
@@ -82,8 +83,11 @@ std::string syntax_message(const nlohmann::json::parse_error& error) {
 Diagnostic located(const Document& doc, std::string pointer, std::size_t offset,
                    std::string message) {
   TextPosition position = doc.map.position_of(offset);
-  return Diagnostic{.file = doc.file, .json_pointer = std::move(pointer), .line = position.line,
-                    .column = position.column, .message = std::move(message)};
+  return Diagnostic{.file = doc.file,
+                    .json_pointer = std::move(pointer),
+                    .line = position.line,
+                    .column = position.column,
+                    .message = std::move(message)};
 }
 
 }  // namespace

@@ -3,12 +3,11 @@
 #pragma once
 
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "deployd/diagnostic.hpp"
 #include "plan/source_map.hpp"
@@ -31,7 +30,7 @@ struct Where {
   const Document* doc = nullptr;
   std::string pointer;
 
-  /// `/hosts/2`, or `inv.json /hosts/2` when `from` is another document.
+  /// `at /hosts/2`, or `in inv.json at /hosts/2` when `from` is another document.
   std::string describe(const Document* from) const;
 };
 

@@ -39,7 +39,7 @@ struct NameRef {
 struct HostDraft {
   std::string name;
   std::optional<std::string> address;
-  ConnectionDraft connection;  ///< `user@name:port`, overridden by the object's keys
+  ConnectionDraft connection;   ///< `user@name:port`, overridden by the object's keys
   std::vector<NameRef> groups;  ///< the object's `groups`
   VarMap vars;
   Where where;
@@ -59,6 +59,7 @@ struct Sections {
   std::vector<HostDraft> hosts;
   std::vector<GroupDraft> groups;
   VarMap vars;
+  bool has_bad_hosts = false;  ///< an entry of `hosts` was rejected, so targets may be missing
 };
 
 /// A string of a step that is a template, checked once every host is known.

@@ -2,10 +2,10 @@
 // Parsing and printing of durations (plan-format.md: "Durations are numbers (seconds) or strings").
 #include "plan/duration.hpp"
 
+#include <fmt/format.h>
+
 #include <charconv>
 #include <cmath>
-
-#include <fmt/format.h>
 
 namespace deployd::plan {
 

@@ -2,9 +2,9 @@
 // Typed readers for plan values, with the error wording every module shares.
 #include "plan/fields.hpp"
 
-#include <charconv>
-
 #include <fmt/format.h>
+
+#include <charconv>
 
 #include "plan/duration.hpp"
 #include "plan/suggest.hpp"
@@ -16,6 +16,13 @@ std::string describe_value(const Json& value) {
   if (value.is_object()) return "an object";
   if (value.is_array()) return "a list";
   return value.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+bool is_env_name(std::string_view name) {
+  if (name.empty() || (name[0] >= '0' && name[0] <= '9')) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+  });
 }
 
 std::string expected_but_got(std::string_view expected, const Json& value) {
@@ -88,7 +95,8 @@ std::optional<std::vector<std::string>> read_strings(const Node& node, Diagnosti
     return text ? std::optional(std::vector<std::string>{*text}) : std::nullopt;
   }
   if (node.value().is_array() && !node.value().empty()) return read_string_list(node, diags);
-  diags.error(node.where, expected_but_got("a string or a non-empty list of strings", node.value()));
+  diags.error(node.where,
+              expected_but_got("a string or a non-empty list of strings", node.value()));
   return std::nullopt;
 }
 
@@ -113,13 +121,15 @@ std::optional<Amount> read_amount(const Node& node, Diagnostics& diags, int min_
     const auto& text = value.get_ref<const std::string&>();
     int percent = -1;
     auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), percent);
-    bool is_percent = error == std::errc() && text.size() >= 2 && end == text.data() + text.size() - 1 &&
-                      text.back() == '%' && percent >= (min_count > 0 ? 1 : 0) && percent <= 100;
+    bool is_percent = error == std::errc() && text.size() >= 2 &&
+                      end == text.data() + text.size() - 1 && text.back() == '%' &&
+                      percent >= (min_count > 0 ? 1 : 0) && percent <= 100;
     if (is_percent) return Amount{percent, true};
   }
-  diags.error(node.where,
-              fmt::format("bad amount {} (expected a count of at least {}, or a percentage like \"10%\")",
-                          describe_value(value), min_count));
+  diags.error(
+      node.where,
+      fmt::format("bad amount {} (expected a count of at least {}, or a percentage like \"10%\")",
+                  describe_value(value), min_count));
   return std::nullopt;
 }
 
@@ -128,9 +138,10 @@ VarMap read_vars(const Node& node, Diagnostics& diags) {
   if (!expect_object(node, diags)) return vars;
   for (const auto& [name, value] : node.value().items()) {
     if (!is_valid_var_name(name)) {
-      diags.key_error(node.where, name,
-                      fmt::format("bad variable name {} (use letters, digits, \"_\", \"-\" and \".\")",
-                                  quote(name)));
+      diags.key_error(
+          node.where, name,
+          fmt::format("bad variable name {} (use letters, digits, \"_\", \"-\" and \".\")",
+                      quote(name)));
     } else if (is_reserved_var_name(name)) {
       diags.key_error(node.where, name,
                       fmt::format("{} is a built-in variable and cannot be defined", quote(name)));
@@ -138,8 +149,9 @@ VarMap read_vars(const Node& node, Diagnostics& diags) {
       vars[name] = value.get<std::string>();
     } else if (value.is_number() || value.is_boolean()) {
       // Numbers keep their spelling: "1.10" stays 1.10, not 1.1.
-      std::string_view written = node.where.doc ? node.where.doc->map.scalar_text(node.child(name).pointer())
-                                                : std::string_view();
+      std::string_view written = node.where.doc
+                                     ? node.where.doc->map.scalar_text(node.child(name).pointer())
+                                     : std::string_view();
       vars[name] = written.empty() ? value.dump() : std::string(written);
     } else {
       diags.error(node.child(name).where, expected_but_got("a string, number or boolean", value));

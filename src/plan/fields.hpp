@@ -25,6 +25,7 @@ bool expect_list(const Node& node, Diagnostics& diags);
 std::optional<std::string> read_string(const Node& node, Diagnostics& diags,
                                        bool allow_empty = false);
 
+/// `true` or `false`.
 std::optional<bool> read_bool(const Node& node, Diagnostics& diags);
 
 /// An integer within [min, max].
@@ -44,6 +45,9 @@ std::optional<Amount> read_amount(const Node& node, Diagnostics& diags, int min_
 
 /// An object of variables: names checked, values strings, numbers or booleans kept as text.
 VarMap read_vars(const Node& node, Diagnostics& diags);
+
+/// True for environment variable names: letters, digits and `_`, not starting with a digit.
+bool is_env_name(std::string_view name);
 
 /// `value` as messages show it: `3`, `"x"`, `true`, `null`, `a list`, `an object`.
 std::string describe_value(const Json& value);

@@ -35,12 +35,14 @@ class GroupResolver {
   // Adds a group of `groups`; it may not be defined twice (e.g. in the plan and an inventory).
   void define(const GroupDraft& draft) {
     if (index_.find(draft.name)) {
-      diags_.error(draft.where, fmt::format("group {} has the same name as a host", quote(draft.name)));
+      diags_.error(draft.where,
+                   fmt::format("group {} has the same name as a host", quote(draft.name)));
     } else if (auto found = groups_.find(draft.name); found != groups_.end()) {
-      diags_.error(draft.where, fmt::format("group {} is already defined at {}", quote(draft.name),
+      diags_.error(draft.where, fmt::format("group {} is already defined {}", quote(draft.name),
                                             found->second.draft->where.describe(draft.where.doc)));
     } else {
-      groups_[draft.name] = Group{&draft, std::vector<char>(index_.names().size()), State::Unvisited};
+      groups_[draft.name] =
+          Group{&draft, std::vector<char>(index_.names().size()), State::Unvisited};
       order_.push_back(draft.name);
     }
   }

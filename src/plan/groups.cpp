@@ -17,7 +17,8 @@ std::string bad_group_name(const std::string& name) {
   if (name == "all") return "\"all\" is a built-in group: it holds every host";
   if (name == "local") return "\"local\" is reserved for tasks run on the controller";
   if (!is_valid_name(name))
-    return fmt::format("bad group name {} (use letters, digits, \".\", \"-\" and \"_\")", quote(name));
+    return fmt::format("bad group name {} (use letters, digits, \".\", \"-\" and \"_\")",
+                       quote(name));
   return "";
 }
 
@@ -44,8 +45,10 @@ std::vector<GroupDraft> read_groups(const Node& node, Diagnostics& diags) {
     if (value.is_object()) {
       check_keys(group, {"hosts", "vars"}, diags);
       if (auto vars = group.find("vars")) draft.vars = read_vars(*vars, diags);
-      if (auto members = group.find("hosts")) read_members(*members, draft, diags);
-      else diags.error(group.where, "missing required key \"hosts\"");
+      if (auto members = group.find("hosts"))
+        read_members(*members, draft, diags);
+      else
+        diags.error(group.where, "missing required key \"hosts\"");
     } else if (value.is_array()) {
       read_members(group, draft, diags);
     } else {
@@ -69,13 +72,13 @@ std::optional<std::size_t> HostIndex::find(const std::string& name) const {
   return found->second;
 }
 
-std::optional<std::vector<std::size_t>> resolve_hosts_named(const std::string& name, const Where& at,
-                                                            const HostIndex& index,
-                                                            const std::vector<std::string>& candidates,
-                                                            Diagnostics& diags) {
+std::optional<std::vector<std::size_t>> resolve_hosts_named(
+    const std::string& name, const Where& at, const HostIndex& index,
+    const std::vector<std::string>& candidates, Diagnostics& diags) {
   if (auto position = index.find(name)) return std::vector<std::size_t>{*position};
   if (!has_range(name)) {
-    diags.error(at, fmt::format("unknown host or group {}{}", quote(name), did_you_mean(name, candidates)));
+    diags.error(
+        at, fmt::format("unknown host or group {}{}", quote(name), did_you_mean(name, candidates)));
     return std::nullopt;
   }
   Expansion expansion = expand_host_pattern(name);

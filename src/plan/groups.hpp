@@ -34,9 +34,8 @@ void resolve_groups(const std::vector<HostDraft>& hosts, const std::vector<Group
 
 /// The host positions `name` stands for: a host, or a pattern of hosts such as `web[01:03]`;
 /// reports a name that is neither, suggesting one of `candidates`.
-std::optional<std::vector<std::size_t>> resolve_hosts_named(const std::string& name, const Where& at,
-                                                            const HostIndex& index,
-                                                            const std::vector<std::string>& candidates,
-                                                            Diagnostics& diags);
+std::optional<std::vector<std::size_t>> resolve_hosts_named(
+    const std::string& name, const Where& at, const HostIndex& index,
+    const std::vector<std::string>& candidates, Diagnostics& diags);
 
 }  // namespace deployd::plan

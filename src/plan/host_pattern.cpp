@@ -2,9 +2,9 @@
 // Expansion of host ranges and lists, and parsing of `user@name:port`.
 #include "plan/host_pattern.hpp"
 
-#include <charconv>
-
 #include <fmt/format.h>
+
+#include <charconv>
 
 #include "plan/suggest.hpp"
 
@@ -29,7 +29,8 @@ Expansion expand_bracket(std::string_view inside) {
     for (std::size_t start = 0;;) {
       std::size_t comma = inside.find(',', start);
       std::string_view item = inside.substr(start, comma - start);
-      if (!is_valid_name(item)) return {{}, fmt::format("bad list {}: empty or invalid item", shown)};
+      if (!is_valid_name(item))
+        return {{}, fmt::format("bad list {}: empty or invalid item", shown)};
       items.names.emplace_back(item);
       if (comma == std::string_view::npos) return items;
       start = comma + 1;
@@ -47,6 +48,13 @@ Expansion expand_bracket(std::string_view inside) {
   Expansion numbers;
   for (long n = *low; n <= *high; ++n) numbers.names.push_back(fmt::format("{:0{}}", n, width));
   return numbers;
+}
+
+// True if every `[` before `pos` is closed before it.
+bool is_outside_brackets(std::string_view text, std::size_t pos) {
+  int depth = 0;
+  for (std::size_t i = 0; i < pos; ++i) depth += text[i] == '[' ? 1 : text[i] == ']' ? -1 : 0;
+  return depth == 0;
 }
 
 }  // namespace
@@ -96,7 +104,7 @@ HostSpec parse_host_spec(std::string_view text) {
   }
   // The port follows the last ':' outside brackets; `web[01:20]` keeps its colon.
   std::size_t colon = text.rfind(':');
-  if (colon != std::string_view::npos && text.find(']', colon) == std::string_view::npos) {
+  if (colon != std::string_view::npos && is_outside_brackets(text, colon)) {
     std::optional<long> port = to_number(text.substr(colon + 1));
     if (!port || *port < 1 || *port > 65535) {
       spec.error = fmt::format("bad port {}: expected 1 to 65535", quote(text.substr(colon + 1)));

@@ -2,14 +2,13 @@
 // Resolution of each host's connection keys (plan-format.md, "Connection keys").
 #include "plan/host_resolver.hpp"
 
+#include <fmt/format.h>
 #include <pwd.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstdlib>
 #include <unordered_map>
-
-#include <fmt/format.h>
 
 #include "plan/host_pattern.hpp"
 #include "plan/suggest.hpp"
@@ -18,7 +17,8 @@ namespace deployd::plan {
 
 namespace {
 
-Host resolve_host(const HostDraft& draft, const ConnectionDraft& defaults, const Controller& controller) {
+Host resolve_host(const HostDraft& draft, const ConnectionDraft& defaults,
+                  const Controller& controller) {
   ConnectionDraft keys = defaults;
   keys.merge(draft.connection);
   Host host;
@@ -64,25 +64,29 @@ std::string expand_home(const std::string& path, const std::string& home) {
   return path;
 }
 
-std::vector<Host> resolve_hosts(const std::vector<HostDraft>& drafts, const ConnectionDraft& defaults,
-                                const Controller& controller, Diagnostics& diags) {
+std::vector<Host> resolve_hosts(const std::vector<HostDraft>& drafts,
+                                const ConnectionDraft& defaults, const Controller& controller,
+                                Diagnostics& diags) {
   std::vector<Host> hosts;
   std::unordered_map<std::string, const HostDraft*> seen;
   for (const HostDraft& draft : drafts) {
     if (draft.name == "all" || draft.name == "local") {
-      diags.error(draft.where, fmt::format("{} is reserved and cannot name a host", quote(draft.name)));
+      diags.error(draft.where,
+                  fmt::format("{} is reserved and cannot name a host", quote(draft.name)));
       continue;
     }
     auto [first, is_new] = seen.emplace(draft.name, &draft);
     if (!is_new) {
-      diags.error(draft.where, fmt::format("duplicate host {} (first defined at {})", quote(draft.name),
-                                           first->second->where.describe(draft.where.doc)));
+      diags.error(draft.where,
+                  fmt::format("duplicate host {} (first defined {})", quote(draft.name),
+                              first->second->where.describe(draft.where.doc)));
       continue;
     }
     hosts.push_back(resolve_host(draft, defaults, controller));
     for (const std::string& hop : hosts.back().via) {
       if (parse_host_spec(hop).name == draft.name)
-        diags.error(draft.where, fmt::format("host {} cannot be its own jump host", quote(draft.name)));
+        diags.error(draft.where,
+                    fmt::format("host {} cannot be its own jump host", quote(draft.name)));
     }
   }
   return hosts;

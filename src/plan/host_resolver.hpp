@@ -24,8 +24,9 @@ std::string expand_home(const std::string& path, const std::string& home);
 
 /// Hosts with every connection key resolved: host keys > `user@name:port` > defaults > built-in.
 /// A duplicate name or a reserved one (`all`, `local`) is reported and left out.
-std::vector<Host> resolve_hosts(const std::vector<HostDraft>& drafts, const ConnectionDraft& defaults,
-                                const Controller& controller, Diagnostics& diags);
+std::vector<Host> resolve_hosts(const std::vector<HostDraft>& drafts,
+                                const ConnectionDraft& defaults, const Controller& controller,
+                                Diagnostics& diags);
 
 /// The hosts `-H` names, in order: plan hosts by name, and new hosts (added to `plan.hosts`,
 /// with the defaults) for names the plan does not define; errors name the `-H` value.

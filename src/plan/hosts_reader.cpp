@@ -12,17 +12,12 @@ namespace deployd::plan {
 
 namespace {
 
+// Far beyond any fleet; a few typos in ranges must not exhaust memory.
+constexpr std::size_t kMaxHosts = 1'000'000;
+
 template <typename T>
 void take(std::optional<T>& member, const std::optional<T>& higher) {
   if (higher) member = higher;
-}
-
-bool is_env_name(const std::string& name) {
-  if (name.empty() || (name[0] >= '0' && name[0] <= '9')) return false;
-  for (char c : name)
-    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_'))
-      return false;
-  return true;
 }
 
 // `password_env` names a variable; the value is never echoed, in case it is a password.
@@ -36,13 +31,16 @@ std::optional<std::string> read_env_name(const Node& node, Diagnostics& diags) {
 }
 
 std::optional<std::vector<std::string>> read_via(const Node& node, Diagnostics& diags) {
+  // An empty list says "no jump host" where `defaults` set one.
+  if (node.value().is_array() && node.value().empty()) return std::vector<std::string>{};
   auto hops = read_strings(node, diags);
   if (!hops) return hops;
   for (const std::string& hop : *hops) {
     HostSpec spec = parse_host_spec(hop);
     if (spec.error.empty() && is_valid_name(spec.name)) continue;
-    diags.error(node.where, fmt::format("bad jump host {} (expected a host name or \"user@host:port\")",
-                                        quote(hop)));
+    diags.error(
+        node.where,
+        fmt::format("bad jump host {} (expected a host name or \"user@host:port\")", quote(hop)));
     return std::nullopt;
   }
   return hops;
@@ -131,8 +129,9 @@ void ConnectionDraft::merge(const ConnectionDraft& higher) {
 
 const std::vector<std::string>& connection_keys() {
   static const std::vector<std::string> keys = {
-      "user",     "port",          "identity",        "password_env", "known_hosts",   "host_key_check",
-      "connect_timeout", "keepalive", "via",         "passphrase_env", "ssh_config"};
+      "user",        "port",           "identity",        "password_env",
+      "known_hosts", "host_key_check", "connect_timeout", "keepalive",
+      "via",         "passphrase_env", "ssh_config"};
   return keys;
 }
 
@@ -159,11 +158,13 @@ void read_connection_keys(const Node& object, ConnectionDraft& draft, Diagnostic
   read("port", draft.port, [&](const Node& n) { return read_int(n, diags, 1, 65535); });
   read("identity", draft.identities, [&](const Node& n) { return read_strings(n, diags); });
   read("password_env", draft.password_env, [&](const Node& n) { return read_env_name(n, diags); });
-  read("passphrase_env", draft.passphrase_env, [&](const Node& n) { return read_env_name(n, diags); });
+  read("passphrase_env", draft.passphrase_env,
+       [&](const Node& n) { return read_env_name(n, diags); });
   read("known_hosts", draft.known_hosts, [&](const Node& n) { return read_string(n, diags); });
   read("host_key_check", draft.host_key_check,
        [&](const Node& n) { return read_host_key_check(n, diags); });
-  read("connect_timeout", draft.connect_timeout, [&](const Node& n) { return read_duration(n, diags); });
+  read("connect_timeout", draft.connect_timeout,
+       [&](const Node& n) { return read_duration(n, diags); });
   read("keepalive", draft.keepalive, [&](const Node& n) { return read_duration(n, diags); });
   read("via", draft.via, [&](const Node& n) { return read_via(n, diags); });
   read("ssh_config", draft.ssh_config, [&](const Node& n) { return read_ssh_config(n, diags); });
@@ -180,7 +181,13 @@ ConnectionDraft read_defaults(const Node& node, Diagnostics& diags) {
 std::vector<HostDraft> read_hosts(const Node& node, Diagnostics& diags) {
   std::vector<HostDraft> hosts;
   if (!expect_list(node, diags)) return hosts;
-  for (std::size_t i = 0; i < node.value().size(); ++i) read_host(node.item(i), hosts, diags);
+  for (std::size_t i = 0; i < node.value().size(); ++i) {
+    read_host(node.item(i), hosts, diags);
+    if (hosts.size() > kMaxHosts) {
+      diags.error(node.item(i).where, fmt::format("more than {} hosts", kMaxHosts));
+      break;
+    }
+  }
   return hosts;
 }
 

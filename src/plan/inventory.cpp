@@ -2,14 +2,15 @@
 // Inventory files (`-i FILE`): hosts, groups, defaults and vars merged in before the plan's.
 #include "plan/inventory.hpp"
 
+#include <fmt/format.h>
+
+#include <cctype>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <system_error>
-#include <filesystem>
-
-#include <fmt/format.h>
 
 #include "plan/fields.hpp"
 #include "plan/groups.hpp"
@@ -21,7 +22,11 @@ namespace deployd::plan {
 Sections read_sections(const Node& root, Diagnostics& diags) {
   Sections sections;
   if (auto key = root.find("defaults")) sections.defaults = read_defaults(*key, diags);
-  if (auto key = root.find("hosts")) sections.hosts = read_hosts(*key, diags);
+  if (auto key = root.find("hosts")) {
+    std::size_t errors_before = diags.size();
+    sections.hosts = read_hosts(*key, diags);
+    sections.has_bad_hosts = diags.size() > errors_before;
+  }
   if (auto key = root.find("groups")) sections.groups = read_groups(*key, diags);
   if (auto key = root.find("vars")) sections.vars = read_vars(*key, diags);
   return sections;
@@ -32,6 +37,7 @@ void merge_sections(Sections& merged, const Sections& later) {
   merged.hosts.insert(merged.hosts.end(), later.hosts.begin(), later.hosts.end());
   merged.groups.insert(merged.groups.end(), later.groups.begin(), later.groups.end());
   for (const auto& [name, value] : later.vars) merged.vars[name] = value;
+  merged.has_bad_hosts = merged.has_bad_hosts || later.has_bad_hosts;
 }
 
 void read_version(const Node& root, Diagnostics& diags) {
@@ -55,7 +61,8 @@ std::optional<std::string> read_text_file(const std::string& path, std::string& 
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     error = std::strerror(errno);
-    if (!error.empty()) error[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(error[0])));
+    if (!error.empty())
+      error[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(error[0])));
     return std::nullopt;
   }
   std::ostringstream text;
@@ -82,7 +89,8 @@ Sections read_inventory(const Document& doc, Diagnostics& diags) {
                       fmt::format("{} belongs in a plan, not in an inventory", quote(item.key())));
     }
   }
-  check_keys(root, {"version", "description", "defaults", "hosts", "groups", "vars", "tasks", "policy"},
+  check_keys(root,
+             {"version", "description", "defaults", "hosts", "groups", "vars", "tasks", "policy"},
              diags);
   read_version(root, diags);
   if (auto key = root.find("description")) read_string(*key, diags, true);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "plan/draft.hpp"
@@ -25,7 +26,7 @@ std::unique_ptr<Document> load_inventory(const std::string& path, Diagnostics& d
 /// The sections of a parsed inventory; plan-only keys (`tasks`, `policy`) are errors.
 Sections read_inventory(const Document& doc, Diagnostics& diags);
 
-/// The whole text of `path`, or empty with `error` set to the reason (lower case).
+/// The whole text of `path`; nothing, with `error` set to the reason (lower case), if unreadable.
 std::optional<std::string> read_text_file(const std::string& path, std::string& error);
 
 }  // namespace deployd::plan

@@ -17,7 +17,8 @@ std::optional<OnFailure> read_on_failure(const Node& node, Diagnostics& diags) {
 
 std::optional<std::vector<Amount>> read_batches(const Node& node, Diagnostics& diags) {
   if (!node.value().is_array() || node.value().empty()) {
-    diags.error(node.where, expected_but_got("a non-empty list of counts and percentages", node.value()));
+    diags.error(node.where,
+                expected_but_got("a non-empty list of counts and percentages", node.value()));
     return std::nullopt;
   }
   std::vector<Amount> batches;
@@ -61,7 +62,8 @@ Policy read_policy(const Node& node, Diagnostics& diags) {
   if (auto key = node.find("forks")) policy.forks = read_int(*key, diags, 1).value_or(policy.forks);
   if (auto key = node.find("max_connecting"))
     policy.max_connecting = read_int(*key, diags, 1).value_or(policy.max_connecting);
-  if (auto key = node.find("batches")) policy.batches = read_batches(*key, diags).value_or(policy.batches);
+  if (auto key = node.find("batches"))
+    policy.batches = read_batches(*key, diags).value_or(policy.batches);
   TaskPolicy overrides = read_overrides(node, diags);
   policy.max_failures = overrides.max_failures.value_or(policy.max_failures);
   policy.on_failure = overrides.on_failure.value_or(policy.on_failure);

@@ -24,6 +24,8 @@ std::string append_pointer(std::string_view base, std::string_view token) {
 
 namespace {
 
+constexpr std::string_view kByteOrderMark = "\xEF\xBB\xBF";
+
 void append_utf8(std::string& out, unsigned code) {
   if (code < 0x80) {
     out += static_cast<char>(code);
@@ -55,7 +57,9 @@ int hex_value(char c) {
 // the call stack (nlohmann's parser is iterative too).
 class SourceScanner {
  public:
-  explicit SourceScanner(SourceMap& map) : map_(map), text_(map.text_) {}
+  explicit SourceScanner(SourceMap& map) : map_(map), text_(map.text_) {
+    if (text_.starts_with(kByteOrderMark)) pos_ = kByteOrderMark.size();  // nlohmann skips it too
+  }
 
   void run() {
     std::string pointer;
@@ -69,6 +73,10 @@ class SourceScanner {
   }
 
  private:
+  // Pointers grow with depth, so recording every level of absurdly deep input would take
+  // quadratic memory; no plan nests this deep, and deeper values simply have no position.
+  static constexpr std::size_t kMaxRecordedDepth = 256;
+
   struct Frame {
     bool is_object = false;
     std::string pointer;
@@ -77,21 +85,25 @@ class SourceScanner {
   };
 
   bool at_end() const { return pos_ >= text_.size(); }
+  bool is_recorded() const { return stack_.size() < kMaxRecordedDepth; }
 
   void start_value(const std::string& pointer, std::size_t key_offset) {
-    SourceMap::Entry& entry = map_.entries_[pointer];
+    SourceMap::Entry ignored;
+    SourceMap::Entry& entry = is_recorded() ? map_.entries_[pointer] : ignored;
     entry = {key_offset, pos_, SourceMap::kNone};
     char c = text_[pos_];
     if (c == '{' || c == '[') {
       ++pos_;
-      stack_.push_back(Frame{c == '{', pointer, 0, {}});
+      stack_.push_back(Frame{c == '{', is_recorded() ? pointer : std::string(), 0, {}});
       return;
     }
     if (c == '"') {
       read_string();
     } else {
-      while (!at_end() && std::string_view(" \t\r\n,]}/").find(text_[pos_]) == std::string_view::npos)
+      while (!at_end() &&
+             std::string_view(" \t\r\n,]}/").find(text_[pos_]) == std::string_view::npos)
         ++pos_;
+      if (pos_ == entry.value_begin) ++pos_;  // a stray byte (invalid JSON): always make progress
     }
     entry.value_end = pos_;
   }
@@ -107,7 +119,7 @@ class SourceScanner {
         ++pos_;
       } else if (c == (frame.is_object ? '}' : ']')) {
         ++pos_;
-        map_.entries_[frame.pointer].value_end = pos_;
+        if (stack_.size() <= kMaxRecordedDepth) map_.entries_[frame.pointer].value_end = pos_;
         stack_.pop_back();
       } else if (!frame.is_object) {
         pointer = append_pointer(frame.pointer, std::to_string(frame.index++));
@@ -121,7 +133,7 @@ class SourceScanner {
         skip_space();
         if (!at_end() && text_[pos_] == ':') ++pos_;
         pointer = append_pointer(frame.pointer, key);
-        if (!frame.keys.insert(key).second)
+        if (is_recorded() && !frame.keys.insert(key).second)
           map_.duplicates_.push_back({frame.pointer, key, key_offset});
         return true;
       }
@@ -168,13 +180,27 @@ class SourceScanner {
       }
       char escaped = text_[pos_++];
       switch (escaped) {
-        case 'b': out += '\b'; break;
-        case 'f': out += '\f'; break;
-        case 'n': out += '\n'; break;
-        case 'r': out += '\r'; break;
-        case 't': out += '\t'; break;
-        case 'u': append_utf8(out, read_code_point()); break;
-        default: out += escaped; break;
+        case 'b':
+          out += '\b';
+          break;
+        case 'f':
+          out += '\f';
+          break;
+        case 'n':
+          out += '\n';
+          break;
+        case 'r':
+          out += '\r';
+          break;
+        case 't':
+          out += '\t';
+          break;
+        case 'u':
+          append_utf8(out, read_code_point());
+          break;
+        default:
+          out += escaped;
+          break;
       }
     }
     if (!at_end()) ++pos_;
@@ -208,6 +234,8 @@ TextPosition SourceMap::position_of(std::size_t offset) const {
   offset = std::min(offset, text_.size());
   auto after = std::upper_bound(line_starts_.begin(), line_starts_.end(), offset);
   std::size_t line_start = *(after - 1);
+  if (line_start == 0 && text_.starts_with(kByteOrderMark) && offset >= kByteOrderMark.size())
+    line_start = kByteOrderMark.size();
   int column = 1;
   // Columns count code points: skip UTF-8 continuation bytes.
   for (std::size_t i = line_start; i < offset; ++i)

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// Maps the JSON pointers of a plan's text to line:column, since nlohmann only locates syntax errors.
+// Maps the JSON pointers of a plan's text to line:column, since nlohmann only locates syntax
+// errors.
 #pragma once
 
 #include <cstddef>

@@ -13,20 +13,13 @@ namespace deployd::plan {
 namespace {
 
 const std::vector<std::string> kActions = {"run", "local", "put", "get", "cd"};
-const std::vector<std::string> kStepKeys = {"run",     "local",   "put",         "get",           "cd",
-                                            "to",      "mode",    "steps",       "name",          "sudo",
-                                            "env",     "timeout", "retries",     "retry_delay",   "ignore_errors",
-                                            "secret",  "register"};
+const std::vector<std::string> kStepKeys = {
+    "run",     "local",       "put",           "get",    "cd",      "to",
+    "mode",    "steps",       "name",          "sudo",   "env",     "timeout",
+    "retries", "retry_delay", "ignore_errors", "secret", "register"};
 
 // Deep enough for any real plan; a cap keeps recursion on user input bounded.
 constexpr int kMaxCdDepth = 16;
-
-bool is_env_name(const std::string& name) {
-  if (name.empty() || (name[0] >= '0' && name[0] <= '9')) return false;
-  return std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
-  });
-}
 
 // `inner` run inside `outer`: relative paths join onto the outer one, like Fabric's `with cd()`.
 std::string join_cwd(const std::string& outer, const std::string& inner) {
@@ -44,8 +37,13 @@ class StepReader {
   StepReader(TaskDraft& task, Diagnostics& diags) : task_(task), diags_(diags) {}
 
   void read_list(const Node& list, const Step& inherited, int depth) {
-    if (!list.value().is_array() || list.value().empty()) {
-      diags_.error(list.where, expected_but_got("a non-empty list of steps", list.value()));
+    if (!list.value().is_array()) {
+      diags_.error(list.where, expected_but_got("a list of steps", list.value()));
+      return;
+    }
+    if (list.value().empty()) {
+      diags_.error(list.where, depth == 0 ? "a task needs at least one step"
+                                          : "a \"cd\" block needs at least one step");
       return;
     }
     for (std::size_t i = 0; i < list.value().size(); ++i) read_step(list.item(i), inherited, depth);
@@ -64,17 +62,19 @@ class StepReader {
 
   // The one action key of a step, or empty after reporting none or several.
   std::string action_of(const Node& node) {
-    std::vector<std::string> found;
-    for (const std::string& action : kActions)
-      if (node.value().contains(action)) found.push_back(action);
+    std::vector<std::string> found;  // in document order
+    for (const auto& item : node.value().items())
+      if (std::find(kActions.begin(), kActions.end(), item.key()) != kActions.end())
+        found.push_back(item.key());
     if (found.size() == 1) return found[0];
     if (found.size() > 1) {
       diags_.key_error(node.where, found[1],
-                       fmt::format("a step has exactly one action, found {} and {}", quote(found[0]),
-                                   quote(found[1])));
+                       fmt::format("a step has exactly one action, found {} and {}",
+                                   quote(found[0]), quote(found[1])));
     } else if (!has_unknown_key(node)) {
       // An unknown key was already reported with its suggestion ("rn" -> "run").
-      diags_.error(node.where, "a step needs one action: \"run\", \"local\", \"put\", \"get\" or \"cd\"");
+      diags_.error(node.where,
+                   "a step needs one action: \"run\", \"local\", \"put\", \"get\" or \"cd\"");
     }
     return "";
   }
@@ -112,9 +112,10 @@ class StepReader {
     for (const auto& [name, value] : node.value().items()) {
       Node item = node.child(name);
       if (!is_env_name(name)) {
-        diags_.key_error(node.where, name,
-                         fmt::format("bad environment variable name {} (use letters, digits and \"_\")",
-                                     quote(name)));
+        diags_.key_error(
+            node.where, name,
+            fmt::format("bad environment variable name {} (use letters, digits and \"_\")",
+                        quote(name)));
       } else if (value.is_string()) {
         step.env[name] = *read_template(item);
       } else if (value.is_number() || value.is_boolean()) {
@@ -129,10 +130,12 @@ class StepReader {
     auto name = read_string(node, diags_);
     if (!name) return;
     if (!is_valid_var_name(*name)) {
-      diags_.error(node.where, fmt::format("bad variable name {} (use letters, digits, \"_\", \"-\" and \".\")",
-                                           quote(*name)));
+      diags_.error(node.where,
+                   fmt::format("bad variable name {} (use letters, digits, \"_\", \"-\" and \".\")",
+                               quote(*name)));
     } else if (is_reserved_var_name(*name)) {
-      diags_.error(node.where, fmt::format("{} is a built-in variable and cannot be registered", quote(*name)));
+      diags_.error(node.where,
+                   fmt::format("{} is a built-in variable and cannot be registered", quote(*name)));
     } else {
       step.register_as = *name;
     }
@@ -142,7 +145,8 @@ class StepReader {
   void check_action_keys(const Node& node, const std::string& action) {
     auto misplaced = [&](const char* key, bool is_allowed, const char* where) {
       if (node.value().contains(key) && !is_allowed)
-        diags_.key_error(node.where, key, fmt::format("{} is only used with {}", quote(key), where));
+        diags_.key_error(node.where, key,
+                         fmt::format("{} is only used with {}", quote(key), where));
     };
     misplaced("to", action == "put" || action == "get", "\"put\" and \"get\"");
     misplaced("mode", action == "put", "\"put\"");
@@ -166,26 +170,33 @@ class StepReader {
   }
 
   bool read_action(const Node& node, const std::string& action, Step& step) {
-    static const std::map<std::string, StepKind> kinds = {
-        {"run", StepKind::Run}, {"local", StepKind::Local}, {"put", StepKind::Put}, {"get", StepKind::Get}};
+    static const std::map<std::string, StepKind> kinds = {{"run", StepKind::Run},
+                                                          {"local", StepKind::Local},
+                                                          {"put", StepKind::Put},
+                                                          {"get", StepKind::Get}};
     step.kind = kinds.at(action);
     if (task_.task.is_local && step.kind != StepKind::Local) {
-      diags_.key_error(node.where, action,
-                       fmt::format("a local task has no remote host: {} cannot be used (use \"local\")",
-                                   quote(action)));
+      diags_.key_error(
+          node.where, action,
+          fmt::format("a local task has no remote host: {} cannot be used (use \"local\")",
+                      quote(action)));
       return false;
     }
     auto command = read_template(node.child(action));
     if (step.kind == StepKind::Put || step.kind == StepKind::Get) {
       auto to = node.find("to");
-      if (!to) diags_.error(node.where, fmt::format("{} needs \"to\": where the file goes", quote(action)));
+      if (!to)
+        diags_.error(node.where,
+                     fmt::format("{} needs \"to\": where the file goes", quote(action)));
       step.to = to ? read_template(*to).value_or("") : "";
       if (!to) return false;
     }
     if (auto mode = node.find("mode")) {
       bool is_ok = mode->value().is_string() && is_octal_mode(mode->value().get<std::string>());
-      if (is_ok) step.mode = mode->value().get<std::string>();
-      else diags_.error(mode->where, expected_but_got("an octal mode like \"0644\"", mode->value()));
+      if (is_ok)
+        step.mode = mode->value().get<std::string>();
+      else
+        diags_.error(mode->where, expected_but_got("an octal mode like \"0644\"", mode->value()));
     }
     if (!command) return false;
     step.command = *command;
@@ -195,7 +206,8 @@ class StepReader {
   void read_cd(const Node& node, Step& scope, int depth) {
     for (const char* key : {"name", "register"}) {
       if (node.value().contains(key))
-        diags_.key_error(node.where, key, fmt::format("{} cannot be used on a \"cd\" block", quote(key)));
+        diags_.key_error(node.where, key,
+                         fmt::format("{} cannot be used on a \"cd\" block", quote(key)));
     }
     auto dir = read_template(node.child("cd"));
     auto steps = node.find("steps");

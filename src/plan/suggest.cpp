@@ -3,7 +3,6 @@
 #include "plan/suggest.hpp"
 
 #include <algorithm>
-
 #include <nlohmann/json.hpp>
 
 namespace deployd::plan {
@@ -48,7 +47,8 @@ std::string did_you_mean(std::string_view word, const std::vector<std::string>& 
 }
 
 std::string quote(std::string_view text) {
-  return nlohmann::json(std::string(text)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return nlohmann::json(std::string(text))
+      .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 }  // namespace deployd::plan

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// "Did you mean": the closest name by edit distance, for keys, tasks, hosts, groups, vars and flags.
+// "Did you mean": the closest name by edit distance, for keys, tasks, hosts, groups, vars and
+// flags.
 #pragma once
 
 #include <cstddef>

@@ -16,8 +16,8 @@ namespace {
 bool is_valid_task_name(const std::string& name) {
   if (name.empty() || name.front() == '-') return false;
   return std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '.' || c == '-' || c == '_' || c == ':';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '-' || c == '_' || c == ':';
   });
 }
 
@@ -49,18 +49,21 @@ void read_on(const Node& node, TaskDraft& draft, Diagnostics& diags) {
   Task& task = draft.task;
   task.on = read_names(node, draft.on_at, diags);
   if (node.value().is_array() && node.value().empty())
-    diags.error(node.where, "expected \"local\", \"all\", a group, a host or a non-empty list of them");
+    diags.error(node.where,
+                "expected \"local\", \"all\", a group, a host or a non-empty list of them");
   auto local = std::find(task.on.begin(), task.on.end(), "local");
   if (local == task.on.end()) return;
   if (task.on.size() > 1) {
-    diags.error(draft.on_at[local - task.on.begin()], "\"local\" cannot be combined with hosts or groups");
+    diags.error(draft.on_at[local - task.on.begin()],
+                "\"local\" cannot be combined with hosts or groups");
     return;
   }
   task.is_local = true;
 }
 
 void read_flags(const Node& node, Task& task, Diagnostics& diags) {
-  if (auto key = node.find("description")) task.description = read_string(*key, diags, true).value_or("");
+  if (auto key = node.find("description"))
+    task.description = read_string(*key, diags, true).value_or("");
   if (auto key = node.find("run_once")) task.run_once = read_bool(*key, diags).value_or(false);
   if (auto key = node.find("barrier")) task.barrier = read_bool(*key, diags).value_or(false);
   if (auto key = node.find("default")) task.is_default = read_bool(*key, diags).value_or(false);
@@ -72,12 +75,14 @@ void read_flags(const Node& node, Task& task, Diagnostics& diags) {
 std::optional<TaskDraft> read_task(const Node& tasks, const std::string& name, Diagnostics& diags) {
   Node node = tasks.child(name);
   if (!is_valid_task_name(name)) {
-    diags.key_error(tasks.where, name,
-                    fmt::format("bad task name {} (use letters, digits, \".\", \"-\", \"_\" and \":\")",
-                                quote(name)));
+    diags.key_error(
+        tasks.where, name,
+        fmt::format("bad task name {} (use letters, digits, \".\", \"-\", \"_\" and \":\")",
+                    quote(name)));
   }
   if (!expect_object(node, diags)) return std::nullopt;
-  check_keys(node, {"description", "needs", "on", "run_once", "barrier", "policy", "default", "steps"},
+  check_keys(node,
+             {"description", "needs", "on", "run_once", "barrier", "policy", "default", "steps"},
              diags);
   TaskDraft draft;
   draft.where = node.where;

@@ -2,9 +2,9 @@
 // Task-level checks: needs exist and form no cycle, and `on` names hosts and groups that exist.
 #include "plan/validate.hpp"
 
-#include <unordered_map>
-
 #include <fmt/format.h>
+
+#include <unordered_map>
 
 #include "plan/groups.hpp"
 #include "plan/suggest.hpp"
@@ -40,7 +40,8 @@ class NeedChecker {
       const std::string& need = draft.task.needs[n];
       auto found = positions_.find(need);
       if (found == positions_.end()) {
-        diags_.error(draft.need_at[n], fmt::format("unknown task {}{}", quote(need), did_you_mean(need, names_)));
+        diags_.error(draft.need_at[n],
+                     fmt::format("unknown task {}{}", quote(need), did_you_mean(need, names_)));
         continue;
       }
       if (std::find(needs.begin(), needs.end(), need) != needs.end()) continue;
@@ -85,15 +86,17 @@ class NeedChecker {
 };
 
 // `on` resolved to host names in plan order; false if a name is unknown.
-bool resolve_on(const Plan& plan, const HostIndex& index, const std::vector<std::string>& candidates,
-                TaskDraft& draft, Diagnostics& diags) {
+bool resolve_on(const Plan& plan, const HostIndex& index,
+                const std::vector<std::string>& candidates, TaskDraft& draft, Diagnostics& diags) {
   std::vector<char> chosen(plan.hosts.size());
   bool is_ok = true;
   for (std::size_t i = 0; i < draft.task.on.size(); ++i) {
     const std::string& name = draft.task.on[i];
+    if (name == "local") continue;  // combined with other targets: reported when read
     if (auto group = plan.groups.find(name); group != plan.groups.end()) {
       for (const std::string& host : group->second) chosen[*index.find(host)] = 1;
-    } else if (auto positions = resolve_hosts_named(name, draft.on_at[i], index, candidates, diags)) {
+    } else if (auto positions =
+                   resolve_hosts_named(name, draft.on_at[i], index, candidates, diags)) {
       for (std::size_t position : *positions) chosen[position] = 1;
     } else {
       is_ok = false;
@@ -107,7 +110,8 @@ bool resolve_on(const Plan& plan, const HostIndex& index, const std::vector<std:
 }  // namespace
 
 void validate_tasks(const Plan& plan, std::vector<TaskDraft>& tasks,
-                    const std::vector<std::string>& command_line_hosts, Diagnostics& diags) {
+                    const std::vector<std::string>& command_line_hosts, bool has_bad_hosts,
+                    Diagnostics& diags) {
   NeedChecker(tasks, diags).run();
   HostIndex index(plan.hosts);
   std::vector<std::string> candidates = index.names();
@@ -116,9 +120,10 @@ void validate_tasks(const Plan& plan, std::vector<TaskDraft>& tasks,
     if (draft.task.is_local || draft.task.on.empty()) continue;  // an empty `on` is reported
     bool is_ok = resolve_on(plan, index, candidates, draft, diags);
     if (!command_line_hosts.empty()) draft.task.hosts = command_line_hosts;
-    if (is_ok && draft.task.hosts.empty()) {
+    if (is_ok && !has_bad_hosts && draft.task.hosts.empty()) {
       diags.error(draft.on_at.empty() ? draft.where : draft.on_at.front(),
-                  fmt::format("task {} targets no host (add hosts, or run it with \"on\": \"local\")",
+                  fmt::format("task {} targets no host (define hosts, pass -i INVENTORY or -H "
+                              "HOSTS, or use \"on\": \"local\")",
                               quote(draft.task.name)));
     }
   }

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT
-// validate_vars: every `{{name}}` must resolve on every host its task targets, before anything runs.
+// validate_vars: every `{{name}}` must resolve on every host its task targets, before anything
+// runs.
+#include <fmt/format.h>
+
 #include <set>
 #include <unordered_map>
-
-#include <fmt/format.h>
 
 #include "plan/suggest.hpp"
 #include "plan/validate.hpp"
@@ -39,10 +40,12 @@ class VarChecker {
     if (found == tasks_by_name_.end() || !visited.insert(name).second) return;
     for (const Step& step : found->second->task.steps)
       if (!step.register_as.empty()) names.insert(step.register_as);
-    for (const std::string& need : found->second->task.needs) add_registered_by(need, names, visited);
+    for (const std::string& need : found->second->task.needs)
+      add_registered_by(need, names, visited);
   }
 
-  void check_site(const TaskDraft& draft, const TemplateSite& site, std::set<std::string> registered) {
+  void check_site(const TaskDraft& draft, const TemplateSite& site,
+                  std::set<std::string> registered) {
     if (std::string error = template_error(site.text); !error.empty()) {
       diags_.error(site.where, error);
       return;

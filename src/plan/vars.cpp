@@ -2,9 +2,9 @@
 // Template scanning and variable lookup (plan-format.md, "Variables").
 #include "plan/vars.hpp"
 
-#include <algorithm>
-
 #include <fmt/format.h>
+
+#include <algorithm>
 
 #include "plan/suggest.hpp"
 
@@ -25,7 +25,8 @@ void scan(std::string_view text, Visit&& visit) {
   std::size_t literal_start = 0;
   std::size_t pos = 0;
   auto flush = [&](std::size_t end) {
-    if (end > literal_start) visit(Piece{text.substr(literal_start, end - literal_start), {}, false});
+    if (end > literal_start)
+      visit(Piece{text.substr(literal_start, end - literal_start), {}, false});
   };
   while ((pos = text.find("{{", pos)) != std::string_view::npos) {
     if (pos > 0 && text[pos - 1] == '\\') {
@@ -37,10 +38,12 @@ void scan(std::string_view text, Visit&& visit) {
     flush(pos);
     std::size_t close = text.find("}}", pos + 2);
     std::size_t end = close == std::string_view::npos ? text.size() : close + 2;
-    std::string_view inner = text.substr(pos + 2, close == std::string_view::npos ? 0 : close - pos - 2);
+    std::string_view inner =
+        text.substr(pos + 2, close == std::string_view::npos ? 0 : close - pos - 2);
     std::size_t first = inner.find_first_not_of(' ');
     std::size_t last = inner.find_last_not_of(' ');
-    std::string_view name = first == std::string_view::npos ? "" : inner.substr(first, last - first + 1);
+    std::string_view name =
+        first == std::string_view::npos ? "" : inner.substr(first, last - first + 1);
     bool is_malformed = close == std::string_view::npos || !is_valid_var_name(name);
     visit(Piece{text.substr(pos, end - pos), is_malformed ? "" : name, is_malformed});
     pos = literal_start = end;
@@ -107,7 +110,8 @@ std::string template_error(std::string_view text) {
   std::string error;
   scan(text, [&](const Piece& piece) {
     if (!piece.is_malformed || !error.empty()) return;
-    error = fmt::format("bad variable reference {} (write \\{{{{ for a literal {{{{)", quote(piece.text));
+    error = fmt::format("bad variable reference {} (write \\{{{{ for a literal {{{{)",
+                        quote(piece.text));
   });
   return error;
 }
@@ -123,8 +127,8 @@ bool is_valid_var_name(std::string_view name) {
   char first = name.front();
   if ((first >= '0' && first <= '9') || first == '-' || first == '.') return false;
   return std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '-' || c == '.';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-' || c == '.';
   });
 }
 

@@ -24,7 +24,8 @@ struct VarContext {
 /// A host's vars include its groups' vars (loaded beneath its own, groups in plan order).
 std::optional<std::string> lookup_var(std::string_view name, const VarContext& ctx);
 
-/// `text` with every {{name}} replaced; `missing` lists names that did not resolve (text keeps them as written).
+/// `text` with every {{name}} replaced; `missing` lists names that did not resolve (text keeps them
+/// as written).
 struct Interpolated {
   std::string text;
   std::vector<std::string> missing;

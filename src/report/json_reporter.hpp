@@ -15,8 +15,8 @@ std::string event_to_json(const Event& event);
 
 /// When a JsonReporter hands its buffered lines to the kernel.
 enum class JsonFlush {
-  Auto,          ///< EachEvent for pipes and terminals, AtBoundaries for regular files
-  EachEvent,     ///< after every line, so a consumer (`deployd ... --output json | jq`) sees it live
+  Auto,       ///< EachEvent for pipes and terminals, AtBoundaries for regular files
+  EachEvent,  ///< after every line, so a consumer (`deployd ... --output json | jq`) sees it live
   AtBoundaries,  ///< after run_start, step_end, host_end and run_end only
 };
 

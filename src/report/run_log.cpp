@@ -104,7 +104,8 @@ RunLog::Opened RunLog::open(const fs::path& log_dir, std::string_view run_id) {
   if (std::string error = create_parents(log_dir); !error.empty()) return {nullptr, error};
   fs::path dir = log_dir / run_id;
   if (::mkdir(dir.c_str(), 0700) != 0) {
-    return {nullptr, fmt::format("create run log folder {}: {}", json_quoted(dir.string()), errno_text(errno))};
+    return {nullptr, fmt::format("create run log folder {}: {}", json_quoted(dir.string()),
+                                 errno_text(errno))};
   }
   const fs::path events = dir / "events.jsonl";
   const int fd = ::open(events.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
@@ -161,7 +162,8 @@ void RunLog::write_summary() {
   }
   if (ok) return;
   if (fd >= 0) ::unlink(temporary.c_str());
-  if (error_.empty()) error_ = fmt::format("write {}: {}", json_quoted(path.string()), errno_text(error));
+  if (error_.empty())
+    error_ = fmt::format("write {}: {}", json_quoted(path.string()), errno_text(error));
 }
 
 }  // namespace deployd::report

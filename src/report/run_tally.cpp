@@ -27,7 +27,8 @@ std::string exit_text(const StepEnd& step) {
 
 std::string step_failure_reason(const StepEnd& step) {
   if (!step.error.empty()) return step.error;
-  return fmt::format("{} step {}: {} after {}", step.task, step.step, exit_text(step),
+  // Messages count steps from 1, as people do; the events' `step` is the 0-based index.
+  return fmt::format("{} step {}: {} after {}", step.task, step.step + 1, exit_text(step),
                      format_duration(step.duration_ms));
 }
 

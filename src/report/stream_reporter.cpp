@@ -50,8 +50,8 @@ void StreamReporter::print_output(const Output& output) {
 
 void StreamReporter::print_step_start(const StepStart& step) {
   if (!options_.show_step_starts) return;
-  std::string line = fmt::format("{} > {} step {}", prefix(step.host), escape_terminal(step.task),
-                                 step.step);
+  std::string line =
+      fmt::format("{} > {} step {}", prefix(step.host), escape_terminal(step.task), step.step + 1);
   if (!step.name.empty()) line += ": " + escape_terminal(step.name);
   write(line + "\n");
 }

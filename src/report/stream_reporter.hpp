@@ -56,8 +56,8 @@ class StreamReporter final : public Reporter {
   std::FILE* out_;
   StreamOptions options_;
   RunTally tally_;
-  std::unordered_map<std::string, std::string> prefixes_;     ///< host -> its printed column
-  std::unordered_set<std::string> failure_printed_;           ///< hosts with a FAILED line
+  std::unordered_map<std::string, std::string> prefixes_;  ///< host -> its printed column
+  std::unordered_set<std::string> failure_printed_;        ///< hosts with a FAILED line
   bool summary_printed_ = false;
 };
 

@@ -30,15 +30,19 @@ std::string count_list(const StatusCounts& counts) {
 
 std::string headline(const RunTally& tally, const SummaryOptions& options) {
   const StatusCounts counts = tally.counts();
-  const int hosts = counts.ok + counts.failed + counts.unreachable + counts.skipped + counts.aborted;
+  const int hosts =
+      counts.ok + counts.failed + counts.unreachable + counts.skipped + counts.aborted;
   const RunEnd* end = tally.end();
   const bool is_ok = end != nullptr && end->status == RunStatus::Ok;
-  const std::string status = end == nullptr ? "unfinished: "
-                             : is_ok        ? ""
-                                            : fmt::format("{}: ", to_string(end->status));
-  const std::string text = fmt::format("{}{} host{}: {} in {}", status, hosts,
-                                       hosts == 1 ? "" : "s", count_list(counts),
-                                       format_duration(tally.duration_ms()));
+  // "failed" would repeat the counts; a run cut short says so first.
+  const bool is_cut_short =
+      end == nullptr || end->status == RunStatus::Aborted || end->status == RunStatus::Interrupted;
+  const std::string status =
+      !is_cut_short ? ""
+                    : fmt::format("{}: ", end == nullptr ? "unfinished" : to_string(end->status));
+  const std::string text =
+      fmt::format("{}{} host{}: {} in {}", status, hosts, hosts == 1 ? "" : "s", count_list(counts),
+                  format_duration(tally.duration_ms()));
   return "deployd: " + paint(text, is_ok ? kGreen : kRed, options.color) + "\n";
 }
 

@@ -12,10 +12,11 @@ namespace deployd::report {
 
 /// How the terminal summary looks.
 struct SummaryOptions {
-  std::size_t host_width = 0;         ///< host names are padded to this many columns
-  bool color = false;                 ///< ANSI colours (the CLI decides: color_wanted())
-  std::size_t max_listed_hosts = 50;  ///< failed and unreachable hosts listed; then "... and N more"
-  std::string run_log{};              ///< the run log's folder, named last; empty: not named
+  std::size_t host_width = 0;  ///< host names are padded to this many columns
+  bool color = false;          ///< ANSI colours (the CLI decides: color_wanted())
+  std::size_t max_listed_hosts =
+      50;                 ///< failed and unreachable hosts listed; then "... and N more"
+  std::string run_log{};  ///< the run log's folder, named last; empty: not named
 };
 
 /// The summary of a run, whole lines ending in "\n":
@@ -25,8 +26,9 @@ struct SummaryOptions {
 ///       node007 unreachable: connect 127.0.10.7:2222: connection refused
 ///     deployd: run log: .deployd/runs/20261128T134235Z-a1b2c3
 ///
-/// A run that did not end ok names its status first (`deployd: aborted: 20 hosts: ...`; a run
-/// with no run_end is `unfinished`). `ok` is always counted, other statuses when not zero.
+/// A run cut short names its status first (`deployd: aborted: 20 hosts: ...`, `interrupted`, or
+/// `unfinished` when no run_end came). `ok` is always counted, other statuses when not zero.
+/// The headline is green for an ok run and red otherwise, when colour is on.
 std::string summary_text(const RunTally& tally, const SummaryOptions& options);
 
 /// A host name as the terminal shows it: escaped, coloured when `color`, padded to `width`.

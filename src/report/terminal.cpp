@@ -34,8 +34,8 @@ std::string paint(std::string_view text, std::string_view sgr, bool on) {
 // FNV-1a rather than std::hash, whose values may change between library versions: a host
 // keeps its colour from run to run.
 std::string_view host_color(std::string_view host) {
-  static constexpr std::array<std::string_view, 10> kPalette = {
-      "32", "33", "34", "35", "36", "92", "93", "94", "95", "96"};
+  static constexpr std::array<std::string_view, 10> kPalette = {"32", "33", "34", "35", "36",
+                                                                "92", "93", "94", "95", "96"};
   std::uint32_t hash = 2166136261u;
   for (char c : host) {
     hash ^= static_cast<unsigned char>(c);

@@ -22,9 +22,12 @@ UtcFields split_utc(Clock::time_point time) {
   const auto day = floor<days>(ms);
   const year_month_day date{day};
   const hh_mm_ss clock{ms - day};
-  return {int(date.year()),          unsigned(date.month()),
-          unsigned(date.day()),      long(clock.hours().count()),
-          long(clock.minutes().count()), long(clock.seconds().count()),
+  return {int(date.year()),
+          unsigned(date.month()),
+          unsigned(date.day()),
+          long(clock.hours().count()),
+          long(clock.minutes().count()),
+          long(clock.seconds().count()),
           long(clock.subseconds().count())};
 }
 
@@ -32,14 +35,14 @@ UtcFields split_utc(Clock::time_point time) {
 
 std::string format_rfc3339_ms(Clock::time_point time) {
   const UtcFields t = split_utc(time);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", t.year, t.month, t.day,
-                     t.hours, t.minutes, t.seconds, t.millis);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", t.year, t.month, t.day, t.hours,
+                     t.minutes, t.seconds, t.millis);
 }
 
 std::string format_compact_utc(Clock::time_point time) {
   const UtcFields t = split_utc(time);
-  return fmt::format("{:04}{:02}{:02}T{:02}{:02}{:02}Z", t.year, t.month, t.day, t.hours,
-                     t.minutes, t.seconds);
+  return fmt::format("{:04}{:02}{:02}T{:02}{:02}{:02}Z", t.year, t.month, t.day, t.hours, t.minutes,
+                     t.seconds);
 }
 
 // Tenths of a second up to a minute, as people read a stopwatch; milliseconds below 0.1s,

@@ -2,7 +2,8 @@
 // A one-shot watchdog: runs an action when a deadline passes unless disarmed first.
 #pragma once
 
-#include <utility>  // Asio 1.18 needs std::exchange declared before any Asio header (ssh-facts.md)
+#include <utility>  // first: Asio 1.18 with g++ 12 needs std::exchange (ssh-facts.md)
+// (This comment keeps clang-format from sorting <utility> below the Asio headers.)
 
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>

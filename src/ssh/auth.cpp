@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // User authentication: the given identities (else the agent, then ~/.ssh keys), then a password.
-#include <utility>  // Asio 1.18 needs std::exchange declared before any Asio header (ssh-facts.md)
+#include <utility>  // first: Asio 1.18 with g++ 12 needs std::exchange (ssh-facts.md)
+// (This comment keeps clang-format from sorting <utility> below the Asio headers.)
 
 #include <libssh2.h>
 
@@ -120,17 +121,18 @@ awaitable<int> try_password(Link& link, const ConnectionSpec& spec, Tried& tried
   tried.labels.push_back("password");
   const std::string& password = *spec.password;
   co_return co_await call(link, [&] {
-    return libssh2_userauth_password_ex(
-        link.session, spec.user.c_str(), static_cast<unsigned>(spec.user.size()), password.c_str(),
-        static_cast<unsigned>(password.size()), nullptr);
+    return libssh2_userauth_password_ex(link.session, spec.user.c_str(),
+                                        static_cast<unsigned>(spec.user.size()), password.c_str(),
+                                        static_cast<unsigned>(password.size()), nullptr);
   });
 }
 
 std::string failure_message(const ConnectionSpec& spec, const Tried& tried) {
   std::string message = "authentication failed for user \"" + spec.user + "\" (";
   if (tried.labels.empty()) {
-    message += "nothing to try: no identity given, SSH_AUTH_SOCK unset, no ~/.ssh/id_ed25519, "
-               "id_ecdsa or id_rsa, no password_env";
+    message +=
+        "nothing to try: no identity given, SSH_AUTH_SOCK unset, no ~/.ssh/id_ed25519, "
+        "id_ecdsa or id_rsa, no password_env";
   } else {
     message += "tried ";
     for (std::size_t i = 0; i < tried.labels.size(); ++i) {

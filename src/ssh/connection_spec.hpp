@@ -18,7 +18,7 @@ struct ConnectionSpec {
   std::string address;  ///< what is dialled: an IPv4/IPv6 literal or a DNS name
   int port = 22;
   std::string user;
-  std::vector<std::string> identities;  ///< private key paths; empty: agent, then ~/.ssh defaults
+  std::vector<std::string> identities;    ///< private key paths; empty: agent, then ~/.ssh defaults
   std::optional<std::string> password;    ///< the value, never a plan field
   std::optional<std::string> passphrase;  ///< for encrypted identities
   std::string known_hosts;                ///< path of the known_hosts file

@@ -81,8 +81,9 @@ std::string read_file(const std::string& path, std::string* error) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     std::string reason = std::strerror(errno);
-    if (!reason.empty()) reason[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(reason[0])));
-    *error = "cannot read " + path + ": " + reason;
+    if (!reason.empty())
+      reason[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(reason[0])));
+    *error = "cannot read: " + reason;
     return "";
   }
   std::ostringstream text;
@@ -143,11 +144,13 @@ ParsedKey parse_openssh_key(std::string_view text) {
   key.public_blob = reader.string();
   const std::string_view private_section = reader.string();
   if (!reader.is_ok()) return {std::nullopt, "truncated OpenSSH private key"};
-  if (count != 1) return {std::nullopt, "OpenSSH private key files with several keys are not supported"};
+  if (count != 1)
+    return {std::nullopt, "OpenSSH private key files with several keys are not supported"};
   Reader public_reader(key.public_blob);
   key.type = public_reader.string();
   if (!public_reader.is_ok()) return {std::nullopt, "malformed public key"};
-  if (key.cipher != "none" || kdf != "none" || key.type != "ssh-ed25519") return {std::move(key), ""};
+  if (key.cipher != "none" || kdf != "none" || key.type != "ssh-ed25519")
+    return {std::move(key), ""};
   return read_ed25519_private(private_section, std::move(key));
 }
 
@@ -169,26 +172,26 @@ void Identity::classify(const std::string& text) {
   }
   ParsedKey parsed = parse_openssh_key(text);
   if (!parsed.key) {
-    error_ = path_ + ": " + parsed.error;
+    error_ = parsed.error;
     return;
   }
   is_encrypted_ = parsed.key->cipher != "none";
   is_rsa_ = parsed.key->type == "ssh-rsa";
   if (parsed.key->ed25519_seed.empty()) return;
   if (parsed.key->public_blob.size() < 4 + 11 + 4 + 32) {
-    error_ = path_ + ": malformed ed25519 public key";
+    error_ = "malformed ed25519 public key";
     return;
   }
   const auto* seed = reinterpret_cast<const unsigned char*>(parsed.key->ed25519_seed.data());
   key_.reset(EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, nullptr, seed, 32));
   std::array<unsigned char, 32> derived{};
   std::size_t length = derived.size();
-  const std::string_view stated = std::string_view(parsed.key->public_blob).substr(
-      parsed.key->public_blob.size() - 32);
+  const std::string_view stated =
+      std::string_view(parsed.key->public_blob).substr(parsed.key->public_blob.size() - 32);
   if (!key_ || EVP_PKEY_get_raw_public_key(key_.get(), derived.data(), &length) != 1 ||
       std::memcmp(derived.data(), stated.data(), 32) != 0) {
     key_.reset();
-    error_ = path_ + ": the ed25519 private key does not match its public key";
+    error_ = "the ed25519 private key does not match its public key";
     return;
   }
   public_blob_ = std::move(parsed.key->public_blob);

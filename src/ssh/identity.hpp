@@ -45,7 +45,7 @@ class Identity {
   Identity& operator=(const Identity&) = delete;
 
   const std::string& path() const { return path_; }
-  /// Why the key cannot be used at all (unreadable, malformed); "" if it can.
+  /// Why the key cannot be used at all, without the path (`cannot read: ...`); "" if it can.
   const std::string& error() const { return error_; }
   bool can_sign() const { return key_ != nullptr; }
   bool is_encrypted() const { return is_encrypted_; }
@@ -54,8 +54,9 @@ class Identity {
   const std::string& public_blob() const { return public_blob_; }
 
   /// libssh2_userauth_publickey's sign callback; `*abstract` is the Identity.
-  static int sign(LIBSSH2_SESSION* session, unsigned char** signature, std::size_t* signature_length,
-                  const unsigned char* data, std::size_t data_length, void** abstract);
+  static int sign(LIBSSH2_SESSION* session, unsigned char** signature,
+                  std::size_t* signature_length, const unsigned char* data, std::size_t data_length,
+                  void** abstract);
 
  private:
   void classify(const std::string& text);

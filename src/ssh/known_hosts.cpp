@@ -72,7 +72,8 @@ std::string append_line(const std::string& path, std::string line) {
     }
   }
   if (last != '\n') line.insert(0, "\n");
-  const bool is_written = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
+  const bool is_written =
+      ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
   const int error = errno;
   ::flock(fd, LOCK_UN);
   ::close(fd);
@@ -172,7 +173,8 @@ std::string KnownHostsFile::preferred_methods(const std::vector<std::string>& na
     // A probe key that cannot match: "mismatch" means an entry of this type exists.
     const HostKey probe{"?", type.hostkey_type};
     bool is_known = false;
-    for (const std::string& name : names) is_known = is_known || lookup(name, probe) != Lookup::NotFound;
+    for (const std::string& name : names)
+      is_known = is_known || lookup(name, probe) != Lookup::NotFound;
     std::string& list = is_known ? known : others;
     list += (list.empty() ? "" : ",") + std::string(type.name);
   }
@@ -188,7 +190,9 @@ std::string KnownHostsFile::append(const std::vector<std::string>& names, HostKe
   std::string error = append_line(path_, line);
   if (!error.empty()) return error;
   ++line_count_;
-  if (libssh2_knownhost_readline(hosts_, line.data(), line.size() - 1,
+  // With the newline: libssh2 1.10 looks one past `len` for a newline to drop, and would cut
+  // the key's last character if it found one there.
+  if (libssh2_knownhost_readline(hosts_, line.data(), line.size(),
                                  LIBSSH2_KNOWNHOST_FILE_OPENSSH) == 0) {
     note_new_entries(line_count_);
   }
@@ -216,7 +220,8 @@ std::string check_host_key(KnownHostsCache& cache, LIBSSH2_SESSION* session,
   const std::string address = known_hosts_name(spec.address, spec.port);
   const std::string name = known_hosts_name(spec.name, spec.port);
   const Lookup by_address = file.lookup(address, key, &line);
-  const Lookup by_name = name == address ? by_address : file.lookup(name, key, line ? nullptr : &line);
+  const Lookup by_name =
+      name == address ? by_address : file.lookup(name, key, line ? nullptr : &line);
   switch (decide(spec.host_key_check, by_address, by_name)) {
     case Verdict::Accept:
       return "";

@@ -35,9 +35,8 @@ auto async_wait_either(tcp::socket& socket, Token&& token) {
           boost::system::error_code ignored;
           socket.cancel(ignored);
           auto executor = boost::asio::get_associated_executor(finish, socket.get_executor());
-          boost::asio::dispatch(executor, [finish = std::move(finish), ec]() mutable {
-            finish(ec);
-          });
+          boost::asio::dispatch(executor,
+                                [finish = std::move(finish), ec]() mutable { finish(ec); });
         };
         socket.async_wait(tcp::socket::wait_read, on_ready);
         socket.async_wait(tcp::socket::wait_write, on_ready);

@@ -2,7 +2,8 @@
 // An open SSH session to one host, and the client that opens sessions.
 #pragma once
 
-#include <utility>  // Asio 1.18 needs std::exchange declared before awaitable.hpp (ssh-facts.md)
+#include <utility>  // first: Asio 1.18 with g++ 12 needs std::exchange (ssh-facts.md)
+// (This comment keeps clang-format from sorting <utility> below the Asio headers.)
 
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
@@ -73,8 +74,9 @@ class Client {
   /// TCP connect, handshake, host key check and authentication within spec.connect_timeout.
   boost::asio::awaitable<ConnectOutcome> connect(const ConnectionSpec& spec);
 
+  struct Shared;  ///< defined in session_impl.hpp
+
  private:
-  struct Shared;
   std::unique_ptr<Shared> shared_;
 };
 

@@ -2,16 +2,19 @@
 // The insides of ssh::Session and ssh::Client, shared by the files that implement them.
 #pragma once
 
-#include <utility>  // Asio 1.18 needs std::exchange declared before any Asio header (ssh-facts.md)
+#include <utility>  // first: Asio 1.18 with g++ 12 needs std::exchange (ssh-facts.md)
+// (This comment keeps clang-format from sorting <utility> below the Asio headers.)
 
 #include <array>
-#include <chrono>
 #include <string>
+#include <vector>
 
 #include "ssh/identity.hpp"
 #include "ssh/known_hosts.hpp"
 #include "ssh/link.hpp"
 #include "ssh/session.hpp"
+
+typedef struct _LIBSSH2_CHANNEL LIBSSH2_CHANNEL;
 
 namespace deployd::ssh {
 
@@ -26,14 +29,18 @@ struct Session::Impl {
   explicit Impl(const boost::asio::any_io_executor& executor) : link(executor) {}
 
   Link link;
-  std::chrono::milliseconds keepalive{0};
   std::string broken;  ///< why the session can no longer be used; "" while it can
   bool is_closed = false;
+  /// Channels of timed-out commands whose CLOSE the server has not confirmed yet.
+  std::vector<LIBSSH2_CHANNEL*> abandoned;
   std::array<char, 32 * 1024> buffer{};  ///< one channel packet at a time (32 KiB max)
 };
 
 /// Runs one command on a new channel of the session (channel_exec.cpp).
 boost::asio::awaitable<ExecOutcome> run_exec(Session::Impl& impl, const ExecSpec& spec);
+
+/// Frees the abandoned channels the server has closed meanwhile, without waiting for the others.
+boost::asio::awaitable<void> reap_abandoned(Session::Impl& impl);
 
 /// What authenticate() found: "" on success, else the whole failure message.
 struct AuthResult {

@@ -49,8 +49,10 @@ std::string describe_error(int rc, std::string_view libssh2_message, std::string
       cause = "connection closed by the server";
       break;
     case LIBSSH2_ERROR_SOCKET_RECV:
+      cause = "receive failed (connection reset or broken)";
+      break;
     case LIBSSH2_ERROR_SOCKET_SEND:
-      cause = "connection lost";
+      cause = "send failed (connection reset or broken)";
       break;
     case LIBSSH2_ERROR_KEX_FAILURE:
       cause = kAlgorithmAdvice;
@@ -66,9 +68,9 @@ std::string describe(LIBSSH2_SESSION* session, int rc, std::string_view what) {
   char* message = nullptr;
   int length = 0;
   if (session != nullptr) libssh2_session_last_error(session, &message, &length, 0);
-  return describe_error(rc, std::string_view(message != nullptr ? message : "",
-                                             static_cast<std::size_t>(length)),
-                        what);
+  return describe_error(
+      rc, std::string_view(message != nullptr ? message : "", static_cast<std::size_t>(length)),
+      what);
 }
 
 }  // namespace deployd::ssh

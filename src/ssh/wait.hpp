@@ -2,11 +2,12 @@
 // The libssh2 <-> Asio bridge: repeat a non-blocking libssh2 call until it stops asking to wait.
 #pragma once
 
-#include <utility>  // Asio 1.18 needs std::exchange declared before awaitable.hpp (ssh-facts.md)
+#include <utility>  // first: Asio 1.18 with g++ 12 needs std::exchange (ssh-facts.md)
+// (This comment keeps clang-format from sorting <utility> below the Asio headers.)
 
-#include <boost/asio/awaitable.hpp>
 #include <libssh2.h>
 
+#include <boost/asio/awaitable.hpp>
 #include <type_traits>
 
 #include "ssh/link.hpp"

@@ -17,14 +17,14 @@ TEST_SUITE("report") {
   }
 
   TEST_CASE("bytes that are not UTF-8 become \\xNN, never dropped") {
-    CHECK(escape_json("a\xff" "b") == "a\\xffb");
-    CHECK(escape_json("\x80") == "\\x80");                            // lone continuation
-    CHECK(escape_json("\xe2\x82") == "\\xe2\\x82");                   // cut short at the end
-    CHECK(escape_json("\xe2\x82" "A") == "\\xe2\\x82A");              // cut short by ASCII
-    CHECK(escape_json("\xc0\xaf") == "\\xc0\\xaf");                   // overlong "/"
-    CHECK(escape_json("\xe0\x80\xaf") == "\\xe0\\x80\\xaf");          // overlong 3 bytes
-    CHECK(escape_json("\xed\xa0\x80") == "\\xed\\xa0\\x80");          // UTF-16 surrogate
-    CHECK(escape_json("\xf4\x90\x80\x80") == "\\xf4\\x90\\x80\\x80"); // above U+10FFFF
+    CHECK(escape_json("a\xff" + std::string("b")) == "a\\xffb");
+    CHECK(escape_json("\x80") == "\\x80");                               // lone continuation
+    CHECK(escape_json("\xe2\x82") == "\\xe2\\x82");                      // cut short at the end
+    CHECK(escape_json("\xe2\x82" + std::string("A")) == "\\xe2\\x82A");  // cut short by ASCII
+    CHECK(escape_json("\xc0\xaf") == "\\xc0\\xaf");                      // overlong "/"
+    CHECK(escape_json("\xe0\x80\xaf") == "\\xe0\\x80\\xaf");             // overlong 3 bytes
+    CHECK(escape_json("\xed\xa0\x80") == "\\xed\\xa0\\x80");             // UTF-16 surrogate
+    CHECK(escape_json("\xf4\x90\x80\x80") == "\\xf4\\x90\\x80\\x80");    // above U+10FFFF
     CHECK(escape_json("\xf5\x80\x80\x80") == "\\xf5\\x80\\x80\\x80");
     CHECK(escape_json("ok \xc3\xa9\xc3") == "ok \xc3\xa9\\xc3");
     CHECK(escape_terminal("\xfe") == "\\xfe");
@@ -52,7 +52,7 @@ TEST_SUITE("report") {
   }
 
   TEST_CASE("terminal text shows C1 controls, which some terminals obey, byte by byte") {
-    CHECK(escape_terminal("\xc2\x9b" "2J") == "\\xc2\\x9b2J");  // U+009B, CSI
+    CHECK(escape_terminal("\xc2\x9b" + std::string("2J")) == "\\xc2\\x9b2J");  // U+009B, CSI
     CHECK(escape_terminal("\xc2\x85") == "\\xc2\\x85");
     CHECK(escape_terminal("\xc2\xa0") == "\xc2\xa0");  // U+00A0 is printable
     CHECK(escape_json("\xc2\x9b") == "\xc2\x9b");
@@ -60,7 +60,7 @@ TEST_SUITE("report") {
 
   TEST_CASE("display width counts code points") {
     CHECK(display_width("node01") == 6);
-    CHECK(display_width("n\xc3\xb6" "de") == 4);
+    CHECK(display_width("n\xc3\xb6" + std::string("de")) == 4);
     CHECK(display_width("") == 0);
   }
 }

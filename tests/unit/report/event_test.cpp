@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: MIT
 // Tests of src/report/event.cpp: the contract's names of statuses, and StatusCounts.
+#include "deployd/event.hpp"
+
 #include <doctest/doctest.h>
 
 #include <string>
-
-#include "deployd/event.hpp"
 
 namespace deployd {
 
@@ -29,9 +29,9 @@ TEST_SUITE("report") {
 
   TEST_CASE("status counts count each host status in its own field") {
     StatusCounts counts;
-    for (HostStatus status : {HostStatus::Ok, HostStatus::Ok, HostStatus::Failed,
-                              HostStatus::Unreachable, HostStatus::Skipped, HostStatus::Aborted,
-                              HostStatus::Aborted, HostStatus::Aborted}) {
+    for (HostStatus status :
+         {HostStatus::Ok, HostStatus::Ok, HostStatus::Failed, HostStatus::Unreachable,
+          HostStatus::Skipped, HostStatus::Aborted, HostStatus::Aborted, HostStatus::Aborted}) {
       counts.add(status);
     }
     CHECK(counts.ok == 2);

@@ -18,12 +18,15 @@ using test::MemoryFile;
 
 TEST_SUITE("report") {
   TEST_CASE("run_start carries run id, plan, host count and tasks") {
-    const Event event = at(0, RunStart{"20261128T134235Z-a1b2c3", "deploy.json", 20, {"pack", "deploy"}});
-    CHECK(event_to_json(event) ==
-          R"({"event":"run_start","time":"2026-11-28T13:42:35.123Z","run_id":"20261128T134235Z-a1b2c3",)"
-          R"("plan":"deploy.json","hosts":20,"tasks":["pack","deploy"]})");
-    CHECK(event_to_json(at(0, RunStart{"r", "p", 0, {}})) ==
-          R"({"event":"run_start","time":"2026-11-28T13:42:35.123Z","run_id":"r","plan":"p","hosts":0,"tasks":[]})");
+    const Event event =
+        at(0, RunStart{"20261128T134235Z-a1b2c3", "deploy.json", 20, {"pack", "deploy"}});
+    CHECK(
+        event_to_json(event) ==
+        R"({"event":"run_start","time":"2026-11-28T13:42:35.123Z","run_id":"20261128T134235Z-a1b2c3",)"
+        R"("plan":"deploy.json","hosts":20,"tasks":["pack","deploy"]})");
+    CHECK(
+        event_to_json(at(0, RunStart{"r", "p", 0, {}})) ==
+        R"({"event":"run_start","time":"2026-11-28T13:42:35.123Z","run_id":"r","plan":"p","hosts":0,"tasks":[]})");
   }
 
   TEST_CASE("step_start carries host, task, step and name") {
@@ -39,18 +42,22 @@ TEST_SUITE("report") {
     CHECK(event_to_json(at(5, Output{"local", "pack", 0, OutputStream::Stderr,
                                      "caf\xc3\xa9 \xff \"q\" \x1b[0m\t"})) ==
           R"({"event":"output","time":"2026-11-28T13:42:35.128Z","host":"local","task":"pack",)"
-          "\"step\":0,\"stream\":\"stderr\",\"line\":\"caf\xc3\xa9 \\\\xff \\\"q\\\" \\u001b[0m\\t\"}");
+          "\"step\":0,\"stream\":\"stderr\",\"line\":\"caf\xc3\xa9 \\\\xff \\\"q\\\" "
+          "\\u001b[0m\\t\"}");
   }
 
   TEST_CASE("step_end has null exit status and error when there are none") {
-    CHECK(event_to_json(at(0, StepEnd{"node001", "deploy", 1, StepStatus::Ok, 0, "", 120, ""})) ==
-          R"({"event":"step_end","time":"2026-11-28T13:42:35.123Z","host":"node001","task":"deploy",)"
-          R"("step":1,"status":"ok","exit_status":0,"duration_ms":120,"error":null})");
-    CHECK(event_to_json(at(0, StepEnd{"node001", "deploy", 1, StepStatus::TimedOut, std::nullopt,
-                                      "", 30000, "deploy step 1 (run \"sleep 60\"): timed out after 30.0s"})) ==
-          R"({"event":"step_end","time":"2026-11-28T13:42:35.123Z","host":"node001","task":"deploy",)"
-          R"("step":1,"status":"timed_out","exit_status":null,"duration_ms":30000,)"
-          R"("error":"deploy step 1 (run \"sleep 60\"): timed out after 30.0s"})");
+    CHECK(
+        event_to_json(at(0, StepEnd{"node001", "deploy", 1, StepStatus::Ok, 0, "", 120, ""})) ==
+        R"({"event":"step_end","time":"2026-11-28T13:42:35.123Z","host":"node001","task":"deploy",)"
+        R"("step":1,"status":"ok","exit_status":0,"duration_ms":120,"error":null})");
+    CHECK(
+        event_to_json(
+            at(0, StepEnd{"node001", "deploy", 1, StepStatus::TimedOut, std::nullopt, "", 30000,
+                          "deploy step 1 (run \"sleep 60\"): timed out after 30.0s"})) ==
+        R"({"event":"step_end","time":"2026-11-28T13:42:35.123Z","host":"node001","task":"deploy",)"
+        R"("step":1,"status":"timed_out","exit_status":null,"duration_ms":30000,)"
+        R"("error":"deploy step 1 (run \"sleep 60\"): timed out after 30.0s"})");
   }
 
   TEST_CASE("step_end has exit_signal only when the command was killed by a signal") {
@@ -59,30 +66,35 @@ TEST_SUITE("report") {
           R"({"event":"step_end","time":"2026-11-28T13:42:35.123Z","host":"n","task":"t","step":0,)"
           R"("status":"failed","exit_status":null,"exit_signal":"KILL","duration_ms":7,)"
           R"("error":"t step 0 (run \"x\"): killed by signal KILL"})");
-    CHECK(event_to_json(at(0, StepEnd{"n", "t", 3, StepStatus::Skipped, std::nullopt, "", 0, ""})) ==
-          R"({"event":"step_end","time":"2026-11-28T13:42:35.123Z","host":"n","task":"t","step":3,)"
-          R"("status":"skipped","exit_status":null,"duration_ms":0,"error":null})");
+    CHECK(
+        event_to_json(at(0, StepEnd{"n", "t", 3, StepStatus::Skipped, std::nullopt, "", 0, ""})) ==
+        R"({"event":"step_end","time":"2026-11-28T13:42:35.123Z","host":"n","task":"t","step":3,)"
+        R"("status":"skipped","exit_status":null,"duration_ms":0,"error":null})");
   }
 
   TEST_CASE("host_end has a null error when ok and the reason otherwise") {
-    CHECK(event_to_json(at(0, HostEnd{"node001", HostStatus::Ok, ""})) ==
-          R"({"event":"host_end","time":"2026-11-28T13:42:35.123Z","host":"node001","status":"ok","error":null})");
+    CHECK(
+        event_to_json(at(0, HostEnd{"node001", HostStatus::Ok, ""})) ==
+        R"({"event":"host_end","time":"2026-11-28T13:42:35.123Z","host":"node001","status":"ok","error":null})");
     CHECK(event_to_json(at(0, HostEnd{"node007", HostStatus::Unreachable,
                                       "connect 127.0.10.7:2222: connection refused"})) ==
           R"({"event":"host_end","time":"2026-11-28T13:42:35.123Z","host":"node007",)"
           R"("status":"unreachable","error":"connect 127.0.10.7:2222: connection refused"})");
-    CHECK(event_to_json(at(0, HostEnd{"a", HostStatus::Skipped, ""})).find(R"("status":"skipped")") !=
-          std::string::npos);
-    CHECK(event_to_json(at(0, HostEnd{"a", HostStatus::Aborted, ""})).find(R"("status":"aborted")") !=
-          std::string::npos);
+    CHECK(
+        event_to_json(at(0, HostEnd{"a", HostStatus::Skipped, ""})).find(R"("status":"skipped")") !=
+        std::string::npos);
+    CHECK(
+        event_to_json(at(0, HostEnd{"a", HostStatus::Aborted, ""})).find(R"("status":"aborted")") !=
+        std::string::npos);
   }
 
   TEST_CASE("run_end carries status, exit code, every count and duration") {
-    CHECK(event_to_json(at(3200, RunEnd{RunStatus::Failed, 1, {18, 1, 1, 0, 0}, 3200})) ==
-          R"({"event":"run_end","time":"2026-11-28T13:42:38.323Z","status":"failed","exit_code":1,)"
-          R"("counts":{"ok":18,"failed":1,"unreachable":1,"skipped":0,"aborted":0},"duration_ms":3200})");
-    CHECK(event_to_json(at(0, RunEnd{RunStatus::Interrupted, 130, {}, 5})).find(
-              R"("status":"interrupted","exit_code":130)") != std::string::npos);
+    CHECK(
+        event_to_json(at(3200, RunEnd{RunStatus::Failed, 1, {18, 1, 1, 0, 0}, 3200})) ==
+        R"({"event":"run_end","time":"2026-11-28T13:42:38.323Z","status":"failed","exit_code":1,)"
+        R"("counts":{"ok":18,"failed":1,"unreachable":1,"skipped":0,"aborted":0},"duration_ms":3200})");
+    CHECK(event_to_json(at(0, RunEnd{RunStatus::Interrupted, 130, {}, 5}))
+              .find(R"("status":"interrupted","exit_code":130)") != std::string::npos);
   }
 
   TEST_CASE("the reporter writes one line per event") {
@@ -91,11 +103,12 @@ TEST_SUITE("report") {
     reporter.on(at(0, StepStart{"a", "t", 0, "s"}));
     reporter.on(at(1, Output{"a", "t", 0, OutputStream::Stdout, "x"}));
     reporter.finish();
-    CHECK(out.text() ==
-          R"({"event":"step_start","time":"2026-11-28T13:42:35.123Z","host":"a","task":"t","step":0,"name":"s"})"
-          "\n"
-          R"({"event":"output","time":"2026-11-28T13:42:35.124Z","host":"a","task":"t","step":0,"stream":"stdout","line":"x"})"
-          "\n");
+    CHECK(
+        out.text() ==
+        R"({"event":"step_start","time":"2026-11-28T13:42:35.123Z","host":"a","task":"t","step":0,"name":"s"})"
+        "\n"
+        R"({"event":"output","time":"2026-11-28T13:42:35.124Z","host":"a","task":"t","step":0,"stream":"stdout","line":"x"})"
+        "\n");
     CHECK(reporter.error().empty());
   }
 

@@ -97,7 +97,8 @@ TEST_SUITE("report") {
     // "é" is two bytes: the cut at 8 would fall inside it, so the first piece is 7 bytes.
     CHECK(split({"abcdefg\xc3\xa9xyz\n"}, 8) == Lines{"abcdefg", "\xc3\xa9xyz"});
     // Four continuation bytes in a row are not UTF-8: cut at the cap anyway.
-    CHECK(split({"abcd\x80\x80\x80\x80\x80\x80"}, 4) == Lines{"abcd", "\x80\x80\x80\x80", "\x80\x80"});
+    CHECK(split({"abcd\x80\x80\x80\x80\x80\x80"}, 4) ==
+          Lines{"abcd", "\x80\x80\x80\x80", "\x80\x80"});
   }
 
   TEST_CASE("memory stays bounded by the cap on a stream without newlines") {

@@ -48,7 +48,7 @@ TEST_SUITE("report") {
     RunTally tally;
     tally.add(at(0, StepEnd{"a", "deploy", 1, StepStatus::Failed, 2, "", 1400, ""}));
     tally.add(at(0, HostEnd{"a", HostStatus::Failed, ""}));
-    CHECK(tally.hosts()[0].error == "deploy step 1: exited with status 2 after 1.4s");
+    CHECK(tally.hosts()[0].error == "deploy step 2: exited with status 2 after 1.4s");
   }
 
   TEST_CASE("a step failure ignored by a host that ends ok is not its reason") {

@@ -105,20 +105,22 @@ TEST_SUITE("report") {
     MemoryFile out;
     StreamReporter reporter(out.get(), {.host_width = 2});
     reporter.on(at(0, failed_step("n1", "")));
-    reporter.on(at(0, StepEnd{"n2", "deploy", 4, StepStatus::TimedOut, std::nullopt, "", 30000, ""}));
+    reporter.on(
+        at(0, StepEnd{"n2", "deploy", 4, StepStatus::TimedOut, std::nullopt, "", 30000, ""}));
     reporter.on(at(0, StepEnd{"n3", "deploy", 0, StepStatus::Failed, std::nullopt, "KILL", 5, ""}));
     reporter.on(at(0, StepEnd{"n4", "deploy", 1, StepStatus::Ok, 0, "", 5, ""}));
     reporter.on(at(0, StepEnd{"n4", "deploy", 2, StepStatus::Skipped, std::nullopt, "", 0, ""}));
     CHECK(out.text() ==
-          "n1 FAILED: deploy step 2: exited with status 1 after 0.1s\n"
-          "n2 FAILED: deploy step 4: timed out after 30.0s\n"
-          "n3 FAILED: deploy step 0: killed by signal KILL after 5ms\n");
+          "n1 FAILED: deploy step 3: exited with status 1 after 0.1s\n"
+          "n2 FAILED: deploy step 5: timed out after 30.0s\n"
+          "n3 FAILED: deploy step 1: killed by signal KILL after 5ms\n");
   }
 
   TEST_CASE("a host failing outside a step or unreachable prints its reason") {
     MemoryFile out;
     StreamReporter reporter(out.get(), {.host_width = 7});
-    reporter.on(at(0, HostEnd{"node005", HostStatus::Failed, "node005: variable \"dist\" is not set"}));
+    reporter.on(
+        at(0, HostEnd{"node005", HostStatus::Failed, "node005: variable \"dist\" is not set"}));
     reporter.on(at(0, HostEnd{"node007", HostStatus::Unreachable, kRefused}));
     reporter.on(at(0, HostEnd{"node008", HostStatus::Unreachable, ""}));
     reporter.on(at(0, HostEnd{"node009", HostStatus::Aborted, ""}));
@@ -126,8 +128,10 @@ TEST_SUITE("report") {
     reporter.on(at(0, HostEnd{"node011", HostStatus::Ok, ""}));
     CHECK(out.text() ==
           "node005 FAILED: variable \"dist\" is not set\n"
-          "node007 UNREACHABLE: " + kRefused + "\n"
-          "node008 UNREACHABLE\n");
+          "node007 UNREACHABLE: " +
+              kRefused +
+              "\n"
+              "node008 UNREACHABLE\n");
   }
 
   TEST_CASE("failure lines are red when colour is on") {
@@ -135,9 +139,9 @@ TEST_SUITE("report") {
     StreamReporter reporter(out.get(), {.host_width = 7, .color = true});
     reporter.on(at(0, failed_step("node003", kStep2Error)));
     reporter.on(at(0, HostEnd{"node007", HostStatus::Unreachable, kRefused}));
-    CHECK(out.text() ==
-          "\x1b[32mnode003\x1b[0m \x1b[31mFAILED: " + kStep2Error + "\x1b[0m\n" +
-          "\x1b[36mnode007\x1b[0m \x1b[31mUNREACHABLE: " + kRefused + "\x1b[0m\n");
+    CHECK(out.text() == "\x1b[32mnode003\x1b[0m \x1b[31mFAILED: " + kStep2Error + "\x1b[0m\n" +
+                            "\x1b[36mnode007\x1b[0m \x1b[31mUNREACHABLE: " + kRefused +
+                            "\x1b[0m\n");
   }
 
   TEST_CASE("step starts are printed only when asked for") {
@@ -148,7 +152,7 @@ TEST_SUITE("report") {
     StreamReporter verbose(out.get(), {.host_width = 3, .show_step_starts = true});
     verbose.on(at(0, StepStart{"db1", "deploy", 1, "unpack"}));
     verbose.on(at(0, StepStart{"db1", "deploy", 2, ""}));
-    CHECK(out.text() == "db1 > deploy step 1: unpack\ndb1 > deploy step 2\n");
+    CHECK(out.text() == "db1 > deploy step 2: unpack\ndb1 > deploy step 3\n");
   }
 
   TEST_CASE("the summary counts hosts and lists each failed and unreachable one") {
@@ -156,11 +160,9 @@ TEST_SUITE("report") {
     StreamReporter reporter(out.get(), {.host_width = 7});
     play_twenty_hosts(reporter);
     CHECK(out.text() ==
-          "node003 FAILED: " + kStep2Error + "\n" +
-          "node007 UNREACHABLE: " + kRefused + "\n" +
-          "deployd: 20 hosts: 18 ok, 1 failed, 1 unreachable in 3.2s\n" +
-          "  node003 failed: " + kStep2Error + "\n" +
-          "  node007 unreachable: " + kRefused + "\n");
+          "node003 FAILED: " + kStep2Error + "\n" + "node007 UNREACHABLE: " + kRefused + "\n" +
+              "deployd: 20 hosts: 18 ok, 1 failed, 1 unreachable in 3.2s\n" + "  node003 failed: " +
+              kStep2Error + "\n" + "  node007 unreachable: " + kRefused + "\n");
   }
 
   TEST_CASE("the summary is coloured green for an ok run and red otherwise") {
@@ -202,13 +204,22 @@ TEST_SUITE("report") {
     MemoryFile out;
     StreamReporter reporter(out.get(), {.host_width = 1, .run_log = ".deployd/runs/r"});
     reporter.on(at(0, RunStart{"r", "p", 4, {}}));
-    reporter.on(at(0, HostEnd{"a", HostStatus::Failed, "a step 0: exited with status 2 after 1.0s"}));
+    reporter.on(
+        at(0, HostEnd{"a", HostStatus::Failed, "a step 0: exited with status 2 after 1.0s"}));
     reporter.on(at(0, RunEnd{RunStatus::Aborted, 3, {1, 1, 0, 1, 1}, 1500}));
     CHECK(out.text() ==
           "a FAILED: a step 0: exited with status 2 after 1.0s\n"
           "deployd: aborted: 4 hosts: 1 ok, 1 failed, 1 skipped, 1 aborted in 1.5s\n"
           "  a failed: a step 0: exited with status 2 after 1.0s\n"
           "deployd: run log: .deployd/runs/r\n");
+  }
+
+  TEST_CASE("an interrupted run says so first") {
+    MemoryFile out;
+    StreamReporter reporter(out.get(), {});
+    reporter.on(at(0, RunStart{"r", "p", 2, {}}));
+    reporter.on(at(0, RunEnd{RunStatus::Interrupted, 130, {1, 0, 0, 0, 1}, 800}));
+    CHECK(out.text() == "deployd: interrupted: 2 hosts: 1 ok, 1 aborted in 0.8s\n");
   }
 
   TEST_CASE("finish prints the summary once, and unfinished when no run_end came") {

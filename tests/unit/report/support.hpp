@@ -40,8 +40,7 @@ class MemoryFile {
 /// 2026-11-28T13:42:35.123Z, the time of the tests' first event.
 inline Clock::time_point base_time() {
   using namespace std::chrono;
-  return sys_days{year{2026} / 11 / 28} + hours{13} + minutes{42} + seconds{35} +
-         milliseconds{123};
+  return sys_days{year{2026} / 11 / 28} + hours{13} + minutes{42} + seconds{35} + milliseconds{123};
 }
 
 /// An event `ms` milliseconds after base_time().

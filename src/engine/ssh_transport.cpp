@@ -1,0 +1,137 @@
+// SPDX-License-Identifier: MIT
+// The production Transport: plan hosts reached over SSH through ssh::Client.
+#include "engine/ssh_transport.hpp"
+
+#include <pwd.h>
+#include <unistd.h>
+
+#include <cstdlib>
+
+#include "ssh/session.hpp"
+
+namespace deployd::engine {
+namespace {
+
+using boost::asio::awaitable;
+
+std::string controller_user() {
+  if (const passwd* entry = ::getpwuid(::geteuid()); entry != nullptr) return entry->pw_name;
+  const char* user = std::getenv("USER");
+  return user != nullptr ? user : "";
+}
+
+std::string home_path(const std::string& name) {
+  const char* home = std::getenv("HOME");
+  return std::string(home != nullptr ? home : "") + "/.ssh/" + name;
+}
+
+ssh::HostKeyCheck to_ssh(HostKeyCheck mode) {
+  switch (mode) {
+    case HostKeyCheck::Strict:
+      return ssh::HostKeyCheck::Strict;
+    case HostKeyCheck::AcceptNew:
+      return ssh::HostKeyCheck::AcceptNew;
+    case HostKeyCheck::Off:
+      return ssh::HostKeyCheck::Off;
+  }
+  return ssh::HostKeyCheck::Strict;
+}
+
+ConnectFailure to_engine(ssh::ConnectFailure failure) {
+  switch (failure) {
+    case ssh::ConnectFailure::None:
+      return ConnectFailure::None;
+    case ssh::ConnectFailure::Unreachable:
+      return ConnectFailure::Unreachable;
+    case ssh::ConnectFailure::Authentication:
+      return ConnectFailure::Authentication;
+    case ssh::ConnectFailure::HostKey:
+      return ConnectFailure::HostKey;
+    case ssh::ConnectFailure::Protocol:
+      return ConnectFailure::Protocol;
+  }
+  return ConnectFailure::Protocol;
+}
+
+/// Reads the environment variable a plan names for a secret; "" and an error if it is unset.
+std::optional<std::string> secret_from(const std::string& variable, const char* key,
+                                       std::string* error) {
+  if (variable.empty()) return std::nullopt;
+  const char* value = std::getenv(variable.c_str());
+  if (value == nullptr) {
+    *error = std::string("environment variable \"") + variable + "\" (" + key + ") is not set";
+    return std::nullopt;
+  }
+  return std::string(value);
+}
+
+/// One host's session, seen through the engine's seam.
+class SshConnection final : public Connection {
+ public:
+  explicit SshConnection(std::unique_ptr<ssh::Session> session) : session_(std::move(session)) {}
+
+  awaitable<ExecResult> exec(const ExecRequest& request) override {
+    ssh::ExecSpec spec{request.command, {}, request.timeout};
+    if (request.on_output) {
+      spec.on_output = [&request](ssh::Stream stream, std::string_view chunk) {
+        request.on_output(
+            stream == ssh::Stream::Stdout ? OutputStream::Stdout : OutputStream::Stderr, chunk);
+      };
+    }
+    ssh::ExecOutcome outcome = co_await session_->exec(spec);
+    co_return ExecResult{outcome.exit_status, std::move(outcome.exit_signal), outcome.timed_out,
+                         std::move(outcome.error)};
+  }
+
+  awaitable<void> close() override { co_await session_->close(); }
+
+ private:
+  std::unique_ptr<ssh::Session> session_;
+};
+
+class SshTransport final : public Transport {
+ public:
+  awaitable<ConnectResult> connect(const Host& host) override {
+    auto spec = connection_spec(host);
+    if (!host.via.empty()) {
+      co_return ConnectResult{nullptr, ConnectFailure::Protocol, std::get<std::string>(spec)};
+    }
+    if (auto* error = std::get_if<std::string>(&spec)) {
+      co_return ConnectResult{nullptr, ConnectFailure::Authentication, std::move(*error)};
+    }
+    ssh::ConnectOutcome outcome = co_await client_.connect(std::get<ssh::ConnectionSpec>(spec));
+    if (!outcome.session) {
+      co_return ConnectResult{nullptr, to_engine(outcome.failure), std::move(outcome.error)};
+    }
+    co_return ConnectResult{
+        std::make_unique<SshConnection>(std::move(outcome.session)), ConnectFailure::None, {}};
+  }
+
+ private:
+  ssh::Client client_;
+};
+
+}  // namespace
+
+std::variant<ssh::ConnectionSpec, std::string> connection_spec(const Host& host) {
+  if (!host.via.empty()) return std::string("jump hosts (via) are not supported yet");
+  ssh::ConnectionSpec spec;
+  spec.name = host.name;
+  spec.address = host.address.empty() ? host.name : host.address;
+  spec.port = host.port;
+  spec.user = host.user.empty() ? controller_user() : host.user;
+  spec.identities = host.identities;
+  spec.known_hosts = host.known_hosts.empty() ? home_path("known_hosts") : host.known_hosts;
+  spec.host_key_check = to_ssh(host.host_key_check);
+  spec.connect_timeout = host.connect_timeout;
+  spec.keepalive = host.keepalive;
+  std::string error;
+  spec.password = secret_from(host.password_env, "password_env", &error);
+  if (error.empty()) spec.passphrase = secret_from(host.passphrase_env, "passphrase_env", &error);
+  if (!error.empty()) return error;
+  return spec;
+}
+
+std::unique_ptr<Transport> make_ssh_transport() { return std::make_unique<SshTransport>(); }
+
+}  // namespace deployd::engine

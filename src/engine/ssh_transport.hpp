@@ -1,0 +1,24 @@
+// SPDX-License-Identifier: MIT
+// The production Transport: plan hosts reached over SSH through ssh::Client.
+#pragma once
+
+#include <utility>  // first: Asio 1.18 with g++ 12 needs std::exchange (ssh-facts.md)
+// (This comment keeps clang-format from sorting <utility> below the Asio headers.)
+
+#include <memory>
+#include <string>
+#include <variant>
+
+#include "engine/transport.hpp"
+#include "ssh/connection_spec.hpp"
+
+namespace deployd::engine {
+
+/// A Transport whose connect() opens an ssh::Session on the calling coroutine's executor (the
+/// engine's one io_context thread). Call ssh::init_library() once before using it.
+std::unique_ptr<Transport> make_ssh_transport();
+
+/// The connection settings of `host` for ssh/, or why there are none (an unset password_env).
+std::variant<ssh::ConnectionSpec, std::string> connection_spec(const Host& host);
+
+}  // namespace deployd::engine

@@ -1,0 +1,134 @@
+// SPDX-License-Identifier: MIT
+// load_plan and parse_plan: read every file, merge, resolve names, validate; never throw on bad
+// input.
+#include "deployd/load.hpp"
+
+#include <fmt/format.h>
+
+#include <filesystem>
+
+#include "plan/document.hpp"
+#include "plan/fields.hpp"
+#include "plan/groups.hpp"
+#include "plan/host_resolver.hpp"
+#include "plan/inventory.hpp"
+#include "plan/policy_reader.hpp"
+#include "plan/suggest.hpp"
+#include "plan/tasks_reader.hpp"
+#include "plan/validate.hpp"
+#include "plan/vars.hpp"
+
+namespace deployd {
+
+namespace {
+
+using namespace deployd::plan;
+
+const std::vector<std::string> kPlanKeys = {"version", "description", "defaults", "hosts",
+                                            "groups",  "vars",        "policy",   "tasks"};
+
+// `--var NAME=VALUE` names follow the rules of the plan's own vars.
+void check_cli_vars(const VarMap& vars, Diagnostics& diags) {
+  for (const auto& [name, value] : vars) {
+    if (!is_valid_var_name(name)) {
+      diags.file_error("",
+                       fmt::format("--var {}: bad variable name (use letters, digits, \"_\", \"-\" "
+                                   "and \".\")",
+                                   quote(name)));
+    } else if (is_reserved_var_name(name)) {
+      diags.file_error("", fmt::format("--var {}: a built-in variable cannot be set", quote(name)));
+    }
+  }
+}
+
+class Loader {
+ public:
+  explicit Loader(const LoadOptions& options) : options_(options) {}
+
+  LoadResult load(std::string_view text, const std::string& file) {
+    // 1. Parse every file; a syntax error anywhere stops before names are resolved.
+    auto plan_doc = parse_document(std::string(text), file, diags_);
+    std::vector<std::unique_ptr<Document>> inventories;
+    for (const std::string& path : options_.inventories)
+      inventories.push_back(load_inventory(path, diags_));
+    // 2. Read each file on its own: inventories first, so their hosts come first.
+    Sections merged;
+    for (const auto& inventory : inventories)
+      if (inventory && inventory->is_parsed)
+        merge_sections(merged, read_inventory(*inventory, diags_));
+    if (plan_doc->is_parsed) read_plan(*plan_doc, merged);
+    bool is_complete =
+        plan_doc->is_parsed && std::all_of(inventories.begin(), inventories.end(),
+                                           [](const auto& doc) { return doc && doc->is_parsed; });
+    // 3. Resolve names across files, then check what refers to what.
+    if (is_complete) resolve(merged);
+    return finish(file);
+  }
+
+ private:
+  void read_plan(const Document& doc, Sections& merged) {
+    Node root{&doc.root, {&doc, ""}};
+    if (!expect_object(root, diags_)) return;
+    check_keys(root, kPlanKeys, diags_);
+    read_version(root, diags_);
+    if (auto key = root.find("description"))
+      plan_.description = read_string(*key, diags_, true).value_or("");
+    merge_sections(merged, read_sections(root, diags_));
+    if (auto key = root.find("policy")) plan_.policy = read_policy(*key, diags_);
+    if (auto key = root.find("tasks"))
+      tasks_ = read_tasks(*key, diags_);
+    else
+      diags_.error(root.where, "missing required key \"tasks\"");
+  }
+
+  void resolve(const Sections& merged) {
+    Controller controller = controller_of(options_);
+    plan_.hosts = resolve_hosts(merged.hosts, merged.defaults, controller, diags_);
+    resolve_groups(merged.hosts, merged.groups, plan_, diags_);
+    plan_.vars = merged.vars;
+    plan_.overrides = options_.cli_vars;
+    check_cli_vars(plan_.overrides, diags_);
+    std::vector<std::string> cli_hosts =
+        command_line_hosts(options_.hosts, merged.defaults, controller, plan_, diags_);
+    validate_tasks(plan_, tasks_, cli_hosts, merged.has_bad_hosts, diags_);
+    validate_vars(plan_, tasks_, diags_);
+  }
+
+  LoadResult finish(const std::string& file) {
+    LoadResult result;
+    if (!diags_.empty()) {
+      result.errors = diags_.sorted(LoadResult::kMaxErrors);
+      return result;
+    }
+    plan_.file = file;
+    std::string directory = std::filesystem::path(file).parent_path().string();
+    plan_.directory = directory.empty() ? "." : directory;
+    for (TaskDraft& draft : tasks_) plan_.tasks.push_back(std::move(draft.task));
+    result.plan = std::move(plan_);
+    return result;
+  }
+
+  const LoadOptions& options_;
+  Diagnostics diags_;
+  Plan plan_;
+  std::vector<TaskDraft> tasks_;
+};
+
+}  // namespace
+
+LoadResult load_plan(const std::string& path, const LoadOptions& options) {
+  std::string error;
+  auto text = read_text_file(path, error);
+  if (!text) {
+    LoadResult result;
+    result.errors.push_back(Diagnostic{.file = path, .message = "cannot read plan: " + error});
+    return result;
+  }
+  return parse_plan(*text, path, options);
+}
+
+LoadResult parse_plan(std::string_view text, const std::string& file, const LoadOptions& options) {
+  return Loader(options).load(text, file);
+}
+
+}  // namespace deployd

@@ -1,0 +1,244 @@
+// SPDX-License-Identifier: MIT
+// Running one command on a channel: stdout and stderr as they come, exit status or signal.
+#include <utility>  // first: Asio 1.18 with g++ 12 needs std::exchange (ssh-facts.md)
+// (This comment keeps clang-format from sorting <utility> below the Asio headers.)
+
+#include <libssh2.h>
+
+#include <array>
+#include <boost/asio/this_coro.hpp>
+#include <optional>
+
+#include "ssh/alarm.hpp"
+#include "ssh/session_impl.hpp"
+#include "ssh/ssh_error.hpp"
+#include "ssh/wait.hpp"
+
+namespace deployd::ssh {
+namespace {
+
+using boost::asio::awaitable;
+using Clock = Alarm::Clock;
+
+/// The receive window: the server may send this much before we read (ssh-facts: 2 MiB).
+constexpr unsigned kWindow = 2 * 1024 * 1024;
+
+/// One command in flight: its channel and the alarm for its timeout and the keepalives.
+struct Exec {
+  Session::Impl& impl;
+  const ExecSpec& spec;
+  Alarm alarm;
+  LIBSSH2_CHANNEL* channel = nullptr;
+  std::optional<Clock::time_point> deadline;
+  std::optional<Clock::time_point> next_keepalive;
+
+  Link& link() { return impl.link; }
+  bool is_past_deadline() const { return deadline && Clock::now() >= *deadline; }
+
+  /// Wakes the waiting libssh2 call at the deadline, or also when a keepalive is due.
+  void arm(bool with_keepalive = true) {
+    std::optional<Clock::time_point> when = deadline;
+    if (with_keepalive && next_keepalive && (!when || *next_keepalive < *when)) {
+      when = next_keepalive;
+    }
+    if (!when) return alarm.disarm();
+    alarm.arm(*when, [&link = impl.link] { link.wake(); });
+  }
+};
+
+ExecOutcome failed(std::string error) { return ExecOutcome{{}, {}, false, std::move(error)}; }
+
+/// Marks the session unusable and shuts its socket down; the command's outcome is `outcome`.
+ExecOutcome drop_session(Exec& exec, std::string why, ExecOutcome outcome) {
+  exec.impl.broken = std::move(why);
+  exec.link().abort();
+  return outcome;
+}
+
+/// Sends a keepalive if one is due; only called between libssh2 operations (never mid-packet).
+awaitable<int> send_keepalive(Exec& exec) {
+  int seconds_to_next = 0;
+  Link& link = exec.link();
+  const int rc =
+      co_await call(link, [&] { return libssh2_keepalive_send(link.session, &seconds_to_next); });
+  if (rc == 0 && seconds_to_next > 0) {
+    exec.next_keepalive = Clock::now() + std::chrono::seconds(seconds_to_next);
+  }
+  co_return rc;
+}
+
+/// call() that keeps the session alive meanwhile: a wake-up before the deadline sends the
+/// keepalive that is due and repeats the same call. Returns kInterrupted only at the deadline.
+template <class Fn>
+awaitable<ssize_t> call_keeping_alive(Exec& exec, Fn fn) {
+  for (;;) {
+    const ssize_t n = co_await call(exec.link(), fn);
+    if (n != kInterrupted) co_return n;
+    exec.link().interrupt = false;
+    if (exec.is_past_deadline()) co_return kInterrupted;
+    const int rc = co_await send_keepalive(exec);
+    if (rc != 0) co_return rc;
+    exec.arm();
+  }
+}
+
+/// Reads whichever of stdout and stderr has data, in one loop: the window only reopens as we
+/// read, so an unread stderr would stall stdout (ssh-facts.md). Returns 0 once both are at EOF,
+/// kInterrupted at the deadline, or a libssh2 error.
+awaitable<ssize_t> pump_output(Exec& exec) {
+  std::array<bool, 2> is_done{false, false};
+  char* buffer = exec.impl.buffer.data();
+  int stream = 0;
+  auto read_either = [&]() -> ssize_t {
+    for (int id = 0; id < 2; ++id) {
+      if (is_done[id]) continue;
+      const ssize_t n = libssh2_channel_read_ex(exec.channel, id, buffer, exec.impl.buffer.size());
+      if (n > 0) return stream = id, n;
+      // 0 is EOF only if libssh2 agrees no data of this channel is still queued.
+      if (n == 0 && libssh2_channel_eof(exec.channel) == 1) is_done[id] = true;
+      if (n < 0 && !would_block(exec.link().session, n)) return n;
+    }
+    return is_done[0] && is_done[1] ? 0 : kWouldBlock;
+  };
+  for (;;) {
+    const ssize_t n = co_await call_keeping_alive(exec, read_either);
+    if (n <= 0) co_return n;  // 0: both streams at EOF
+    if (exec.spec.on_output) {
+      exec.spec.on_output(stream == 0 ? Stream::Stdout : Stream::Stderr,
+                          std::string_view(buffer, static_cast<std::size_t>(n)));
+    }
+  }
+}
+
+/// Calls `fn` once more without waiting for input: what to do with a channel whose close the
+/// server confirms only when its command ends. Outgoing packets are still finished (wait.hpp).
+template <class Fn>
+awaitable<int> call_without_waiting(Link& link, Fn fn) {
+  link.interrupt = true;
+  const int rc = co_await call(link, fn);
+  link.interrupt = false;
+  co_return rc;
+}
+
+/// After the deadline: send the channel's CLOSE and leave the command to the server (killing the
+/// remote process group is a later issue). sshd confirms the close only when the command ends,
+/// so the channel is set aside and freed by a later reap_abandoned(); the session goes on.
+awaitable<ExecOutcome> abandon_command(Exec& exec) {
+  const ExecOutcome timed_out{{}, {}, true, {}};
+  Link& link = exec.link();
+  exec.alarm.disarm();
+  LIBSSH2_CHANNEL* channel = exec.channel;
+  int rc = co_await call_without_waiting(link, [&] { return libssh2_channel_close(channel); });
+  if (rc == 0) rc = co_await call(link, [&] { return libssh2_channel_free(channel); });
+  if (rc == kInterrupted) {
+    exec.impl.abandoned.push_back(channel);
+    rc = 0;
+  }
+  if (rc != 0) {
+    co_return drop_session(exec, describe(link.session, rc, "connection lost during command"),
+                           timed_out);
+  }
+  co_return timed_out;
+}
+
+/// After EOF: wait for the server to close the channel, then read how the command ended.
+awaitable<ExecOutcome> finish_command(Exec& exec) {
+  Link& link = exec.link();
+  // A command may close its output and run on: the wait keeps the session alive until the deadline.
+  int rc = static_cast<int>(
+      co_await call_keeping_alive(exec, [&] { return libssh2_channel_wait_closed(exec.channel); }));
+  if (rc == kInterrupted) co_return co_await abandon_command(exec);
+  ExecOutcome outcome;
+  char* signal = nullptr;
+  std::size_t length = 0;
+  libssh2_channel_get_exit_signal(exec.channel, &signal, &length, nullptr, nullptr, nullptr,
+                                  nullptr);
+  if (signal != nullptr) {
+    outcome.exit_signal.assign(signal, length);
+    libssh2_free(link.session, signal);
+  } else {
+    outcome.exit_status = libssh2_channel_get_exit_status(exec.channel);
+  }
+  if (rc == 0) rc = co_await call(link, [&] { return libssh2_channel_free(exec.channel); });
+  if (rc != 0) {
+    const std::string error = describe(link.session, rc, "connection lost during command");
+    co_return drop_session(exec, error, failed(error));
+  }
+  co_return outcome;
+}
+
+/// Opens a session channel and starts the command on it.
+awaitable<int> start_command(Exec& exec) {
+  Link& link = exec.link();
+  exec.channel = co_await call(link, [&] {
+    return libssh2_channel_open_ex(link.session, "session", sizeof "session" - 1, kWindow,
+                                   LIBSSH2_CHANNEL_PACKET_DEFAULT, nullptr, 0);
+  });
+  if (exec.channel == nullptr) {
+    const int error = libssh2_session_last_errno(link.session);
+    co_return link.interrupt ? kInterrupted : error != 0 ? error : LIBSSH2_ERROR_CHANNEL_FAILURE;
+  }
+  // Both 40 ms stalls are behind us once a channel is open (ssh-facts.md); measured: keeping
+  // TCP_QUICKACK on changes nothing for later execs, and costs a syscall per libssh2 call.
+  link.quickack = false;
+  const std::string& command = exec.spec.command;
+  co_return co_await call(link, [&] {
+    return libssh2_channel_process_startup(exec.channel, "exec", sizeof "exec" - 1, command.data(),
+                                           static_cast<unsigned>(command.size()));
+  });
+}
+
+}  // namespace
+
+awaitable<void> reap_abandoned(Session::Impl& impl) {
+  auto& channels = impl.abandoned;
+  for (auto channel = channels.begin(); channel != channels.end() && impl.broken.empty();) {
+    const int rc = co_await call_without_waiting(
+        impl.link, [channel = *channel] { return libssh2_channel_free(channel); });
+    if (rc == kInterrupted) {
+      ++channel;  // its command still runs
+    } else if (rc == 0) {
+      channel = channels.erase(channel);
+    } else {
+      impl.broken = describe(impl.link.session, rc, "connection lost");
+      impl.link.abort();
+    }
+  }
+}
+
+awaitable<ExecOutcome> run_exec(Session::Impl& impl, const ExecSpec& spec) {
+  if (!impl.abandoned.empty()) co_await reap_abandoned(impl);
+  if (!impl.broken.empty()) co_return failed("the connection is unusable: " + impl.broken);
+  // g++ 12 destroys aggregate temporaries in co_await expressions twice: keep co_await out of
+  // braced initialisers.
+  const auto executor = co_await boost::asio::this_coro::executor;
+  Exec exec{impl, spec, Alarm(executor)};
+  Link& link = impl.link;
+  link.interrupt = false;
+  if (spec.timeout) exec.deadline = Clock::now() + *spec.timeout;
+  int rc = co_await send_keepalive(exec);  // a session idle between steps may owe one
+  exec.arm(/*with_keepalive=*/false);      // opening a channel is quick: only the deadline
+  if (rc == 0) rc = co_await start_command(exec);
+  if (rc == kInterrupted) {
+    // The deadline passed before the command ran: the channel's state is unknown.
+    link.interrupt = false;
+    co_return drop_session(exec, "a command timed out before it started", {{}, {}, true, {}});
+  }
+  if (rc != 0) {
+    const std::string error = describe(
+        link.session, rc,
+        is_connection_error(rc) ? "connection lost during command" : "cannot start command");
+    co_return drop_session(exec, error, failed(error));
+  }
+  exec.arm();
+  const ssize_t end = co_await pump_output(exec);
+  if (end == kInterrupted) co_return co_await abandon_command(exec);
+  if (end != 0) {
+    const std::string error =
+        describe(link.session, static_cast<int>(end), "connection lost during command");
+    co_return drop_session(exec, error, failed(error));
+  }
+  co_return co_await finish_command(exec);
+}
+
+}  // namespace deployd::ssh

@@ -1,0 +1,235 @@
+// SPDX-License-Identifier: MIT
+// Opening a session (resolve, TCP connect, handshake, host key, authentication) and closing it.
+#include <utility>  // first: Asio 1.18 with g++ 12 needs std::exchange (ssh-facts.md)
+// (This comment keeps clang-format from sorting <utility> below the Asio headers.)
+
+#include <libssh2.h>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <cctype>
+#include <optional>
+#include <vector>
+
+#include "ssh/alarm.hpp"
+#include "ssh/session_impl.hpp"
+#include "ssh/ssh_error.hpp"
+#include "ssh/wait.hpp"
+
+namespace deployd::ssh {
+namespace {
+
+using boost::asio::awaitable;
+using boost::asio::ip::tcp;
+
+/// How long an orderly close may take before the socket is simply shut down.
+constexpr std::chrono::seconds kCloseTimeout{5};
+
+/// The steps of opening a session, named in timeout messages.
+enum class Phase { Resolve, Connect, Handshake, Authentication };
+
+const char* to_string(Phase phase) {
+  switch (phase) {
+    case Phase::Resolve:
+      return "resolve";
+    case Phase::Connect:
+      return "tcp connect";
+    case Phase::Handshake:
+      return "ssh handshake";
+    case Phase::Authentication:
+      return "authentication";
+  }
+  return "connect";
+}
+
+std::string endpoint_text(const tcp::endpoint& endpoint) {
+  const std::string address = endpoint.address().to_string();
+  const std::string host = endpoint.address().is_v6() ? "[" + address + "]" : address;
+  return host + ":" + std::to_string(endpoint.port());
+}
+
+std::string error_text(const boost::system::error_code& ec) {
+  std::string text = ec.message();
+  if (!text.empty()) text[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(text[0])));
+  return text;
+}
+
+/// One connection attempt: its link, where it is, and the connect_timeout watchdog's verdict.
+struct Opening {
+  const ConnectionSpec& spec;
+  Client::Shared& shared;
+  Link& link;
+  Phase phase = Phase::Resolve;
+  bool is_timed_out = false;
+  std::optional<tcp::resolver> resolver;
+  std::string endpoint;  ///< the endpoint being dialled, for messages
+
+  void on_timeout() {
+    is_timed_out = true;
+    if (resolver) resolver->cancel();
+    link.abort();
+  }
+
+  ConnectOutcome fail(ConnectFailure failure, std::string error) const {
+    if (is_timed_out) {
+      failure = ConnectFailure::Unreachable;
+      const std::string what =
+          phase == Phase::Resolve ? "resolve \"" + spec.address + "\"" : "connect " + endpoint;
+      error = what + ": timed out after " + format_duration(spec.connect_timeout) + " (" +
+              to_string(phase) + ")";
+    }
+    return ConnectOutcome{nullptr, failure, std::move(error)};
+  }
+};
+
+/// The endpoints to dial: an IP literal as is, a name through the async resolver.
+awaitable<std::vector<tcp::endpoint>> resolve(Opening& opening, std::string* error) {
+  const ConnectionSpec& spec = opening.spec;
+  const auto port = static_cast<unsigned short>(spec.port);
+  boost::system::error_code ec;
+  const auto literal = boost::asio::ip::make_address(spec.address, ec);
+  if (!ec) co_return std::vector{tcp::endpoint(literal, port)};
+  opening.resolver.emplace(co_await boost::asio::this_coro::executor);
+  const auto results = co_await opening.resolver->async_resolve(
+      spec.address, std::to_string(spec.port), tcp::resolver::numeric_service,
+      boost::asio::redirect_error(boost::asio::use_awaitable, ec));
+  opening.resolver.reset();
+  std::vector<tcp::endpoint> endpoints;
+  for (const auto& entry : results) endpoints.push_back(entry.endpoint());
+  if (ec || endpoints.empty()) {
+    *error = "resolve \"" + spec.address + "\": " + (ec ? error_text(ec) : "no address");
+  }
+  co_return endpoints;
+}
+
+/// Dials each endpoint in turn; TCP_NODELAY from the start (ssh-facts: the first 40 ms stall).
+awaitable<std::string> connect_tcp(Opening& opening, const std::vector<tcp::endpoint>& endpoints) {
+  std::string error;
+  tcp::socket& socket = opening.link.socket;
+  for (const tcp::endpoint& endpoint : endpoints) {
+    opening.endpoint = endpoint_text(endpoint);
+    boost::system::error_code ec;
+    socket.close(ec);
+    socket.open(endpoint.protocol(), ec);
+    if (!ec) socket.set_option(tcp::no_delay(true), ec);
+    if (!ec) {
+      co_await socket.async_connect(endpoint,
+                                    boost::asio::redirect_error(boost::asio::use_awaitable, ec));
+    }
+    // libssh2 must find the socket non-blocking, or it toggles the mode behind Asio's back.
+    if (!ec) socket.non_blocking(true, ec);
+    if (!ec) co_return "";
+    error = "connect " + opening.endpoint + ": " + error_text(ec);
+    if (opening.is_timed_out) break;
+  }
+  co_return error;
+}
+
+/// Creates the libssh2 session on the connected socket and runs the handshake.
+awaitable<ConnectOutcome> handshake(Opening& opening) {
+  const ConnectionSpec& spec = opening.spec;
+  Link& link = opening.link;
+  link.session = libssh2_session_init_ex(nullptr, nullptr, nullptr, nullptr);
+  if (link.session == nullptr) {
+    co_return opening.fail(ConnectFailure::Protocol, "cannot allocate a libssh2 session");
+  }
+  libssh2_session_set_blocking(link.session, 0);
+  KnownHostsFile& known = opening.shared.known_hosts.get(spec.known_hosts);
+  const std::string methods = known.preferred_methods(
+      {known_hosts_name(spec.address, spec.port), known_hosts_name(spec.name, spec.port)});
+  libssh2_session_method_pref(link.session, LIBSSH2_METHOD_HOSTKEY, methods.c_str());
+  // Whole seconds (libssh2 counts with time()); 0 disables, anything shorter than 1 s is 1 s.
+  const auto interval = std::chrono::ceil<std::chrono::seconds>(spec.keepalive).count();
+  libssh2_keepalive_config(link.session, 1, static_cast<unsigned>(interval));
+
+  const auto fd = link.socket.native_handle();
+  const int rc = co_await call(link, [&] { return libssh2_session_handshake(link.session, fd); });
+  if (rc == 0) co_return ConnectOutcome{};
+  const auto failure =
+      is_connection_error(rc) ? ConnectFailure::Unreachable : ConnectFailure::Protocol;
+  co_return opening.fail(failure,
+                         describe(link.session, rc, "ssh handshake with " + opening.endpoint));
+}
+
+/// The phases in order; the first failure ends the attempt.
+awaitable<ConnectOutcome> open(Opening& opening) {
+  std::string error;
+  const std::vector<tcp::endpoint> endpoints = co_await resolve(opening, &error);
+  if (!error.empty() || opening.is_timed_out) {
+    co_return opening.fail(ConnectFailure::Unreachable, error);
+  }
+  opening.phase = Phase::Connect;
+  error = co_await connect_tcp(opening, endpoints);
+  if (!error.empty()) co_return opening.fail(ConnectFailure::Unreachable, error);
+
+  opening.phase = Phase::Handshake;
+  ConnectOutcome outcome = co_await handshake(opening);
+  if (outcome.failure != ConnectFailure::None) co_return outcome;
+  error = check_host_key(opening.shared.known_hosts, opening.link.session, opening.spec);
+  if (!error.empty()) co_return opening.fail(ConnectFailure::HostKey, error);
+
+  opening.phase = Phase::Authentication;
+  const AuthResult auth =
+      co_await authenticate(opening.link, opening.spec, opening.shared.identities);
+  if (auth.error.empty()) co_return ConnectOutcome{};
+  const auto failure =
+      auth.is_connection_lost ? ConnectFailure::Unreachable : ConnectFailure::Authentication;
+  co_return opening.fail(failure, auth.error);
+}
+
+}  // namespace
+
+Client::Client() : shared_(std::make_unique<Shared>()) {}
+Client::~Client() = default;
+
+awaitable<ConnectOutcome> Client::connect(const ConnectionSpec& spec) {
+  const auto executor = co_await boost::asio::this_coro::executor;
+  auto impl = std::make_unique<Session::Impl>(executor);
+  Opening opening{spec, *shared_, impl->link};
+  Alarm watchdog(executor);
+  watchdog.arm(Alarm::Clock::now() + spec.connect_timeout, [&opening] { opening.on_timeout(); });
+  ConnectOutcome outcome = co_await open(opening);
+  watchdog.disarm();
+  if (outcome.failure == ConnectFailure::None && opening.is_timed_out) {
+    outcome = opening.fail(ConnectFailure::Unreachable, "");
+  }
+  if (outcome.failure != ConnectFailure::None) co_return outcome;  // ~Impl tears the link down
+  outcome.session = std::make_unique<Session>(std::move(impl));
+  co_return outcome;
+}
+
+Session::Session(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Session::~Session() = default;
+
+awaitable<ExecOutcome> Session::exec(const ExecSpec& spec) {
+  if (impl_->is_closed) co_return ExecOutcome{{}, {}, false, "the session is closed"};
+  co_return co_await run_exec(*impl_, spec);
+}
+
+awaitable<void> Session::close() {
+  if (impl_->is_closed) co_return;
+  impl_->is_closed = true;
+  Link& link = impl_->link;
+  if (!impl_->abandoned.empty()) co_await reap_abandoned(*impl_);
+  if (impl_->broken.empty() && !link.is_aborted) {
+    const auto executor = co_await boost::asio::this_coro::executor;
+    Alarm guard(executor);
+    guard.arm(Alarm::Clock::now() + kCloseTimeout, [&link] { link.abort(); });
+    link.interrupt = false;
+    co_await call(link, [&] {
+      return libssh2_session_disconnect_ex(link.session, SSH_DISCONNECT_BY_APPLICATION,
+                                           "deployd: done", "");
+    });
+    // Freeing a session frees its channels, and an abandoned one would wait for its command:
+    // with one left, the session is freed the abortive way by release().
+    if (impl_->abandoned.empty() &&
+        co_await call(link, [&] { return libssh2_session_free(link.session); }) == 0) {
+      link.session = nullptr;
+    }
+  }
+  link.release();
+}
+
+}  // namespace deployd::ssh

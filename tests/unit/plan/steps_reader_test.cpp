@@ -1,0 +1,143 @@
+// SPDX-License-Identifier: MIT
+// Tests of src/plan/steps_reader.cpp: actions, options, and `cd` blocks flattened.
+#include <doctest/doctest.h>
+
+#include "plan_text.hpp"
+
+using namespace deployd;
+using deployd::test::errors;
+using deployd::test::valid_plan;
+
+TEST_SUITE("plan") {
+  TEST_CASE("each action becomes a step of its kind with its options") {
+    Plan plan = valid_plan(R"({"hosts": ["a"], "tasks": {"t": {"steps": [
+      {"run": "make", "name": "build", "sudo": true, "env": {"A": "1", "N": 2}, "timeout": 5,
+       "retries": 3, "retry_delay": "250ms", "ignore_errors": true, "secret": true, "register": "out"},
+      {"local": "ls", "sudo": "deploy"},
+      {"put": "dist/app.tgz", "to": "/tmp/app.tgz", "mode": "0644"},
+      {"get": "/var/log/app.log", "to": "logs/{{host}}.log", "sudo": false}]}}})");
+    const std::vector<Step>& steps = plan.tasks.at(0).steps;
+    REQUIRE(steps.size() == 4);
+    CHECK(steps[0].kind == StepKind::Run);
+    CHECK(steps[0].command == "make");
+    CHECK(steps[0].name == "build");
+    CHECK(steps[0].sudo_user == "");
+    CHECK(steps[0].env == VarMap{{"A", "1"}, {"N", "2"}});
+    CHECK(steps[0].timeout == Duration(5000));
+    CHECK(steps[0].retries == 3);
+    CHECK(steps[0].retry_delay == Duration(250));
+    CHECK(steps[0].ignore_errors);
+    CHECK(steps[0].secret);
+    CHECK(steps[0].register_as == "out");
+    CHECK(steps[0].json_pointer == "/tasks/t/steps/0");
+    CHECK(steps[1].kind == StepKind::Local);
+    CHECK(steps[1].sudo_user == "deploy");
+    CHECK(steps[1].retries == std::nullopt);
+    CHECK(steps[2].kind == StepKind::Put);
+    CHECK(steps[2].command == "dist/app.tgz");
+    CHECK(steps[2].to == "/tmp/app.tgz");
+    CHECK(steps[2].mode == "0644");
+    CHECK(steps[3].kind == StepKind::Get);
+    CHECK(steps[3].sudo_user == std::nullopt);
+  }
+
+  TEST_CASE("cd blocks flatten into their steps with joined directories and inherited options") {
+    Plan plan = valid_plan(R"({"hosts": ["a"], "tasks": {"t": {"steps": [
+      {"run": "first"},
+      {"cd": "/srv/app", "sudo": "app", "env": {"A": "outer", "B": "outer"}, "steps": [
+        {"run": "in-app"},
+        {"cd": "releases/", "env": {"B": "inner"}, "steps": [
+          {"cd": "current", "steps": [{"run": "deep", "sudo": false}]},
+          {"cd": "/abs", "steps": [{"run": "absolute"}]},
+          {"cd": "~/home", "steps": [{"run": "home"}]}]}]},
+      {"run": "last"}]}}})");
+    const std::vector<Step>& steps = plan.tasks.at(0).steps;
+    REQUIRE(steps.size() == 6);
+    CHECK(steps[0].cwd == "");
+    CHECK(steps[1].command == "in-app");
+    CHECK(steps[1].cwd == "/srv/app");
+    CHECK(steps[1].sudo_user == "app");
+    CHECK(steps[1].env == VarMap{{"A", "outer"}, {"B", "outer"}});
+    CHECK(steps[1].json_pointer == "/tasks/t/steps/1/steps/0");
+    CHECK(steps[2].cwd == "/srv/app/releases/current");
+    CHECK(steps[2].sudo_user == std::nullopt);
+    CHECK(steps[2].env == VarMap{{"A", "outer"}, {"B", "inner"}});
+    CHECK(steps[2].json_pointer == "/tasks/t/steps/1/steps/1/steps/0/steps/0");
+    CHECK(steps[3].cwd == "/abs");
+    CHECK(steps[4].cwd == "~/home");
+    CHECK(steps[5].cwd == "");
+    CHECK(steps[5].sudo_user == std::nullopt);
+  }
+
+  TEST_CASE("an unknown step key is an error with a suggestion, at the key's line and column") {
+    CHECK(errors(R"({
+  "hosts": ["a"],
+  "tasks": {
+    "deploy": {"steps": [
+      {"run": "ls"}, {"run": "ls"},
+      {"rn": "make"}]}}})") ==
+          "plan.json:6:8: /tasks/deploy/steps/2: unknown key \"rn\" (did you mean \"run\"?)");
+  }
+
+  TEST_CASE("a step needs exactly one action") {
+    CHECK(errors(R"({"hosts": ["a"], "tasks": {"t": {"steps": [
+      {"run": "ls", "local": "ls"},
+      {"name": "nothing to do"},
+      {"cd": "/x", "put": "a", "to": "b"}]}}})") ==
+          "plan.json:2:21: /tasks/t/steps/0: a step has exactly one action, found \"run\" and "
+          "\"local\"\n"
+          "plan.json:3:7: /tasks/t/steps/1: a step needs one action: \"run\", \"local\", \"put\", "
+          "\"get\" "
+          "or \"cd\"\n"
+          "plan.json:4:20: /tasks/t/steps/2: a step has exactly one action, found \"cd\" and "
+          "\"put\"");
+  }
+
+  TEST_CASE("put and get need to, and keys of other actions are errors") {
+    CHECK(
+        errors(R"({"hosts": ["a"], "tasks": {"t": {"steps": [
+      {"put": "app.tgz"},
+      {"get": "/x", "to": "y", "mode": "0644"},
+      {"run": "ls", "steps": []},
+      {"put": "a", "to": "b", "mode": 644},
+      {"cd": "/x"},
+      {"cd": "/x", "name": "n", "register": "r", "steps": [{"run": "x"}]}]}}})") ==
+        "plan.json:2:7: /tasks/t/steps/0: \"put\" needs \"to\": where the file goes\n"
+        "plan.json:3:32: /tasks/t/steps/1: \"mode\" is only used with \"put\"\n"
+        "plan.json:4:21: /tasks/t/steps/2: \"steps\" is only used with \"cd\"\n"
+        "plan.json:5:39: /tasks/t/steps/3/mode: expected an octal mode like \"0644\", got 644\n"
+        "plan.json:6:7: /tasks/t/steps/4: \"cd\" needs \"steps\": the steps run in that directory\n"
+        "plan.json:7:20: /tasks/t/steps/5: \"name\" cannot be used on a \"cd\" block\n"
+        "plan.json:7:33: /tasks/t/steps/5: \"register\" cannot be used on a \"cd\" block");
+  }
+
+  TEST_CASE("step options of the wrong type are errors") {
+    CHECK(errors(R"({"hosts": ["a"], "tasks": {"t": {"steps": [
+      {"run": 42, "sudo": "", "env": {"BAD NAME": "x", "OK": []}, "retries": -1, "timeout": 0,
+       "ignore_errors": "yes", "register": "host"}]}}})") ==
+          "plan.json:2:15: /tasks/t/steps/0/run: expected a non-empty string, got 42\n"
+          "plan.json:2:27: /tasks/t/steps/0/sudo: expected true, false or a user name, got \"\"\n"
+          "plan.json:2:39: /tasks/t/steps/0/env: bad environment variable name \"BAD NAME\" (use "
+          "letters, digits "
+          "and \"_\")\n"
+          "plan.json:2:62: /tasks/t/steps/0/env/OK: expected a string, number or boolean, got a "
+          "list\n"
+          "plan.json:2:78: /tasks/t/steps/0/retries: expected an integer of at least 0, got -1\n"
+          "plan.json:2:93: /tasks/t/steps/0/timeout: a timeout must be longer than 0s\n"
+          "plan.json:3:25: /tasks/t/steps/0/ignore_errors: expected true or false, got \"yes\"\n"
+          "plan.json:3:44: /tasks/t/steps/0/register: \"host\" is a built-in variable and cannot "
+          "be registered");
+  }
+
+  TEST_CASE("a local task can only run local steps") {
+    CHECK(
+        errors(
+            R"({"tasks": {"pack": {"on": "local", "steps": [{"run": "make"}, {"put": "a", "to": "b"}]}}})") ==
+        "plan.json:1:47: /tasks/pack/steps/0: a local task has no remote host: \"run\" cannot be "
+        "used (use "
+        "\"local\")\n"
+        "plan.json:1:64: /tasks/pack/steps/1: a local task has no remote host: \"put\" cannot be "
+        "used (use "
+        "\"local\")");
+  }
+}

@@ -1,0 +1,200 @@
+// SPDX-License-Identifier: MIT
+// Tests src/ssh/known_hosts.cpp: the host-key decision table, names, messages and the file store.
+#include "ssh/known_hosts.hpp"
+
+#include <doctest/doctest.h>
+#include <libssh2.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "ssh/identity.hpp"
+#include "ssh/init.hpp"
+
+namespace {
+
+using namespace deployd::ssh;
+
+constexpr const char* kKeyA =
+    "AAAAC3NzaC1lZDI1NTE5AAAAIDnMOS46HT4CyGl8xykPVVUKbN4TFnium0J9cncYmlq5";
+constexpr const char* kKeyB =
+    "AAAAC3NzaC1lZDI1NTE5AAAAIMtxDDCLfr7fb+IV8xr3csQXbdrYfanWpy0AmcGC5s/5";
+constexpr const char* kEcdsa =
+    "AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBKAuWDfbOBNGIntCAZT2MbI+k8KzXLB9mBbIZ6wdP3"
+    "zJprb5koj4gP5EmJywpeNqBerpiRtMpr9Nky5Vac9TgU8=";
+
+std::string base64(std::string_view bytes) {
+  std::string text(4 * ((bytes.size() + 2) / 3) + 1, '\0');
+  text.resize(static_cast<std::size_t>(EVP_EncodeBlock(
+      reinterpret_cast<unsigned char*>(text.data()),
+      reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<int>(bytes.size()))));
+  return text;
+}
+
+/// An OpenSSH hashed name: |1|base64(salt)|base64(HMAC-SHA1(salt, name)).
+std::string hashed(const std::string& name) {
+  const std::string salt = "0123456789abcdefghij";
+  unsigned char digest[20];
+  unsigned int length = sizeof digest;
+  HMAC(EVP_sha1(), salt.data(), static_cast<int>(salt.size()),
+       reinterpret_cast<const unsigned char*>(name.data()), name.size(), digest, &length);
+  return "|1|" + base64(salt) + "|" +
+         base64(std::string_view(reinterpret_cast<char*>(digest), length));
+}
+
+struct KnownHostsFixture {
+  std::filesystem::path dir;
+  std::string path;
+  std::string key_a = *decode_base64(kKeyA);
+  std::string key_b = *decode_base64(kKeyB);
+  std::string ecdsa = *decode_base64(kEcdsa);
+
+  KnownHostsFixture() {
+    init_library();
+    std::string pattern = (std::filesystem::temp_directory_path() / "deployd-kh-XXXXXX").string();
+    dir = ::mkdtemp(pattern.data());
+    path = (dir / "known_hosts").string();
+  }
+  ~KnownHostsFixture() { std::filesystem::remove_all(dir); }
+
+  HostKey a() const { return {key_a, LIBSSH2_HOSTKEY_TYPE_ED25519}; }
+  HostKey b() const { return {key_b, LIBSSH2_HOSTKEY_TYPE_ED25519}; }
+  HostKey e() const { return {ecdsa, LIBSSH2_HOSTKEY_TYPE_ECDSA_256}; }
+};
+
+ConnectionSpec spec_for(std::string name, std::string address, int port, HostKeyCheck mode) {
+  ConnectionSpec spec;
+  spec.name = std::move(name);
+  spec.address = std::move(address);
+  spec.port = port;
+  spec.host_key_check = mode;
+  return spec;
+}
+
+}  // namespace
+
+TEST_SUITE("ssh") {
+  TEST_CASE("the host-key decision table") {
+    using L = Lookup;
+    using V = Verdict;
+    struct Row {
+      HostKeyCheck mode;
+      Lookup by_address;
+      Lookup by_name;
+      Verdict verdict;
+    };
+    const Row rows[] = {
+        {HostKeyCheck::Strict, L::Match, L::Match, V::Accept},
+        {HostKeyCheck::Strict, L::Match, L::NotFound, V::Accept},
+        {HostKeyCheck::Strict, L::NotFound, L::Match, V::Accept},
+        {HostKeyCheck::Strict, L::NotFound, L::NotFound, V::RejectUnknown},
+        {HostKeyCheck::Strict, L::Mismatch, L::NotFound, V::RejectMismatch},
+        {HostKeyCheck::Strict, L::NotFound, L::Mismatch, V::RejectMismatch},
+        {HostKeyCheck::Strict, L::Match, L::Mismatch, V::RejectMismatch},
+        {HostKeyCheck::Strict, L::Mismatch, L::Match, V::RejectMismatch},
+        {HostKeyCheck::AcceptNew, L::Match, L::NotFound, V::Accept},
+        {HostKeyCheck::AcceptNew, L::NotFound, L::Match, V::Accept},
+        {HostKeyCheck::AcceptNew, L::NotFound, L::NotFound, V::AcceptAndRecord},
+        {HostKeyCheck::AcceptNew, L::Mismatch, L::NotFound, V::RejectMismatch},
+        {HostKeyCheck::AcceptNew, L::NotFound, L::Mismatch, V::RejectMismatch},
+        {HostKeyCheck::AcceptNew, L::Match, L::Mismatch, V::RejectMismatch},
+        {HostKeyCheck::Off, L::NotFound, L::NotFound, V::Accept},
+        {HostKeyCheck::Off, L::Mismatch, L::Mismatch, V::Accept},
+        {HostKeyCheck::Off, L::Match, L::Mismatch, V::Accept},
+    };
+    for (const Row& row : rows) {
+      CAPTURE(static_cast<int>(row.mode));
+      CAPTURE(static_cast<int>(row.by_address));
+      CAPTURE(static_cast<int>(row.by_name));
+      CHECK(decide(row.mode, row.by_address, row.by_name) == row.verdict);
+    }
+  }
+
+  TEST_CASE("known_hosts names carry the port unless it is 22") {
+    CHECK(known_hosts_name("web07", 22) == "web07");
+    CHECK(known_hosts_name("web07", 2222) == "[web07]:2222");
+    CHECK(known_hosts_name("::1", 2299) == "[::1]:2299");
+  }
+
+  TEST_CASE("refusals name the host, the address dialled, the file and the mode") {
+    const auto spec = spec_for("node001", "127.0.10.1", 2222, HostKeyCheck::Strict);
+    CHECK(host_key_message(Verdict::RejectMismatch, spec, "/f/known_hosts:3") ==
+          "host key for \"node001\" (127.0.10.1:2222) does not match /f/known_hosts:3 "
+          "(host_key_check strict)");
+    CHECK(host_key_message(Verdict::RejectUnknown, spec, "/f/known_hosts") ==
+          "host key for \"node001\" is not in /f/known_hosts (host_key_check strict)");
+    const auto v6 = spec_for("db", "::1", 22, HostKeyCheck::AcceptNew);
+    CHECK(host_key_message(Verdict::RejectMismatch, v6, "/f/kh:1") ==
+          "host key for \"db\" ([::1]:22) does not match /f/kh:1 (host_key_check accept-new)");
+  }
+
+  TEST_CASE_FIXTURE(KnownHostsFixture, "a known_hosts file matches plain and hashed names") {
+    std::ofstream(path) << "# comment\n"
+                        << "\n"
+                        << "[a]:2222,[10.0.0.1]:2222 ssh-ed25519 " << kKeyA << "\n"
+                        << "@cert-authority *.example.com ssh-ed25519 " << kKeyA << "\n"
+                        << "this line is not a known_hosts line\n"
+                        << hashed("[b]:2222") << " ssh-ed25519 " << kKeyB << "\n"
+                        << "hostc ecdsa-sha2-nistp256 " << kEcdsa << "\n";
+    const KnownHostsFile file(path);
+    REQUIRE(file.load_error().empty());
+    CHECK(file.lookup("[a]:2222", a()) == Lookup::Match);
+    CHECK(file.lookup("[10.0.0.1]:2222", a()) == Lookup::Match);
+    CHECK(file.lookup("[b]:2222", b()) == Lookup::Match);
+    CHECK(file.lookup("hostc", e()) == Lookup::Match);
+    CHECK(file.lookup("[nobody]:2222", a()) == Lookup::NotFound);
+    CHECK(file.lookup("a", a()) == Lookup::NotFound);  // no port-22 fallback, as in OpenSSH
+
+    int line = 0;
+    CHECK(file.lookup("[a]:2222", b(), &line) == Lookup::Mismatch);
+    CHECK(line == 3);
+    CHECK(file.lookup("[b]:2222", a(), &line) == Lookup::Mismatch);
+    CHECK(line == 6);
+    CHECK(file.lookup("hostc", a()) == Lookup::NotFound);  // another key type is not a mismatch
+  }
+
+  TEST_CASE_FIXTURE(KnownHostsFixture, "host key methods already known for a host come first") {
+    // (libssh2 1.10 drops one-letter host names, hence "hostc".)
+    std::ofstream(path) << "hostc ecdsa-sha2-nistp256 " << kEcdsa << "\n"
+                        << hashed("[b]:2222") << " ssh-ed25519 " << kKeyB << "\n";
+    const KnownHostsFile file(path);
+    const std::string fallback =
+        "ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521,ssh-rsa,ssh-dss";
+    CHECK(
+        file.preferred_methods({"hostc"}) ==
+        "ecdsa-sha2-nistp256,ssh-ed25519,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521,ssh-rsa,ssh-dss");
+    CHECK(file.preferred_methods({"x", "[b]:2222"}) == fallback);
+    CHECK(file.preferred_methods({"unknown"}) == fallback);
+  }
+
+  TEST_CASE_FIXTURE(KnownHostsFixture, "accept-new appends one line and knows it at once") {
+    std::ofstream(path) << "hostc ecdsa-sha2-nistp256 " << kEcdsa;  // no final newline
+    KnownHostsFile file(path);
+    CHECK(file.append({"[n]:2222", "[10.0.0.9]:2222"}, b()).empty());
+    CHECK(file.lookup("[n]:2222", b()) == Lookup::Match);
+    CHECK(file.lookup("[10.0.0.9]:2222", b()) == Lookup::Match);
+
+    std::ifstream in(path);
+    std::stringstream text;
+    text << in.rdbuf();
+    CHECK(text.str() == std::string("hostc ecdsa-sha2-nistp256 ") + kEcdsa + "\n" +
+                            "[n]:2222,[10.0.0.9]:2222 ssh-ed25519 " + kKeyB + "\n");
+    const KnownHostsFile reread(path);
+    int line = 0;
+    CHECK(reread.lookup("[n]:2222", a(), &line) == Lookup::Mismatch);
+    CHECK(line == 2);
+  }
+
+  TEST_CASE_FIXTURE(KnownHostsFixture, "a missing file knows no host; the cache loads it once") {
+    KnownHostsCache cache;
+    KnownHostsFile& first = cache.get(path);
+    CHECK(first.load_error().empty());
+    CHECK(first.lookup("[a]:2222", a()) == Lookup::NotFound);
+    CHECK(&cache.get(path) == &first);
+  }
+}
