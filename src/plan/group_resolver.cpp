@@ -2,6 +2,8 @@
 // resolve_groups: group members to hosts (depth first, with cycle detection), and group vars.
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "plan/groups.hpp"
 #include "plan/suggest.hpp"
 

@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "plan/fields.hpp"
 #include "plan/host_pattern.hpp"
 #include "plan/suggest.hpp"

@@ -2,6 +2,8 @@
 // Steps (plan-format.md, "Steps"): one action each; `cd` blocks flatten into their inner steps.
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "plan/fields.hpp"
 #include "plan/policy_reader.hpp"
 #include "plan/suggest.hpp"

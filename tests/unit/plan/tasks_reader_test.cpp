@@ -73,13 +73,14 @@ TEST_SUITE("plan") {
   }
 
   TEST_CASE("a remote task that targets no host is an error") {
-    CHECK(errors(R"({"groups": {"empty": []}, "hosts": [], "tasks": {
+    CHECK(
+        errors(R"({"groups": {"empty": []}, "hosts": [], "tasks": {
       "a": {"steps": [{"run": "x"}]},
       "b": {"on": "empty", "steps": [{"run": "x"}]}}})") ==
-          "plan.json:2:12: /tasks/a: task \"a\" targets no host (define hosts, pass -i INVENTORY or "
-          "-H HOSTS, or use \"on\": \"local\")\n"
-          "plan.json:3:19: /tasks/b/on: task \"b\" targets no host (define hosts, pass -i INVENTORY "
-          "or -H HOSTS, or use \"on\": \"local\")");
+        "plan.json:2:12: /tasks/a: task \"a\" targets no host (define hosts, pass -i INVENTORY or "
+        "-H HOSTS, or use \"on\": \"local\")\n"
+        "plan.json:3:19: /tasks/b/on: task \"b\" targets no host (define hosts, pass -i INVENTORY "
+        "or -H HOSTS, or use \"on\": \"local\")");
   }
 
   TEST_CASE("tasks need steps, and local cannot be combined") {
