@@ -32,6 +32,7 @@ LoadOptions load_options(const Options& options) {
   LoadOptions load;
   load.cli_vars = options.vars;
   load.inventories = options.inventories;
+  load.hosts = options.hosts;  // -H: like `fab -H`, names not in the plan are dialled as written
   return load;
 }
 
@@ -40,7 +41,6 @@ std::vector<Diagnostic> unsupported_options(const Options& options) {
   auto refuse = [&](const char* what) {
     errors.push_back(Diagnostic{"", "", 0, 0, fmt::format("{} is not supported by this version of deployd yet", what)});
   };
-  if (!options.hosts.empty()) refuse("-H/--hosts");
   if (!options.limit.empty()) refuse("--limit");
   if (options.output == OutputMode::Group) refuse("--output group");
   return errors;
