@@ -58,11 +58,11 @@ TEST_SUITE("report") {
     CHECK(tally.hosts()[0].error.empty());
   }
 
-  TEST_CASE("a step's own error is its failure reason") {
+  TEST_CASE("a step's own error is its failure reason, else one counting steps from 1") {
     CHECK(step_failure_reason(StepEnd{"a", "t", 0, StepStatus::Failed, 1, "", 0, "exact"}) ==
           "exact");
     CHECK(step_failure_reason(StepEnd{"a", "t", 3, StepStatus::Failed, std::nullopt, "", 0, ""}) ==
-          "t step 3: failed after 0ms");
+          "t step 4: failed after 0ms");
   }
 }
 
