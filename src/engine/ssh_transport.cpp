@@ -5,8 +5,11 @@
 #include <pwd.h>
 #include <unistd.h>
 
+#include <boost/asio/post.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <cstdlib>
 
+#include "ssh/init.hpp"
 #include "ssh/session.hpp"
 
 namespace deployd::engine {
@@ -99,6 +102,12 @@ class SshTransport final : public Transport {
     if (auto* error = std::get_if<std::string>(&spec)) {
       co_return ConnectResult{nullptr, ConnectFailure::Authentication, std::move(*error)};
     }
+    if (!is_crypto_warm_) {
+      // Runs as soon as this coroutine first waits on the network (TCP connect, then the
+      // server's banner: sshd forks and re-execs first), instead of inside the key exchange.
+      is_crypto_warm_ = true;
+      boost::asio::post(co_await boost::asio::this_coro::executor, ssh::warm_up_crypto);
+    }
     ssh::ConnectOutcome outcome = co_await client_.connect(std::get<ssh::ConnectionSpec>(spec));
     if (!outcome.session) {
       co_return ConnectResult{nullptr, to_engine(outcome.failure), std::move(outcome.error)};
@@ -109,6 +118,7 @@ class SshTransport final : public Transport {
 
  private:
   ssh::Client client_;
+  bool is_crypto_warm_ = false;
 };
 
 }  // namespace

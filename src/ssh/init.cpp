@@ -3,10 +3,13 @@
 #include "ssh/init.hpp"
 
 #include <libssh2.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
 
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <initializer_list>
 
 namespace deployd::ssh {
 
@@ -22,6 +25,25 @@ void init_library() {
     return true;
   }();
   (void)is_initialised;
+}
+
+void warm_up_crypto() {
+  OPENSSL_init_crypto(OPENSSL_INIT_LOAD_CONFIG, nullptr);
+  // Fetching an algorithm once makes OpenSSL 3 load its provider and cache the method.
+  for (int type : {EVP_PKEY_X25519, EVP_PKEY_ED25519}) {
+    EVP_PKEY_CTX* context = EVP_PKEY_CTX_new_id(type, nullptr);
+    EVP_PKEY* key = nullptr;
+    if (context != nullptr && EVP_PKEY_keygen_init(context) == 1) EVP_PKEY_keygen(context, &key);
+    EVP_PKEY_free(key);
+    EVP_PKEY_CTX_free(context);
+  }
+  EVP_MD_CTX* digest = EVP_MD_CTX_new();
+  EVP_DigestInit_ex(digest, EVP_sha256(), nullptr);
+  EVP_MD_CTX_free(digest);
+  EVP_CIPHER_CTX* cipher = EVP_CIPHER_CTX_new();
+  const unsigned char zeros[16] = {};
+  EVP_EncryptInit_ex(cipher, EVP_aes_128_ctr(), nullptr, zeros, zeros);
+  EVP_CIPHER_CTX_free(cipher);
 }
 
 }  // namespace deployd::ssh
