@@ -105,6 +105,31 @@ class CoreRun(FleetTestCase):
         self.assertIn("authentication failed", ends["not-authorized"]["error"])
         self.assertIn(stranger, ends["not-authorized"]["error"])
 
+    def test_password_from_password_env_logs_in_when_no_key_is_authorized(self):
+        with open(os.path.join(self.fleet, "password")) as f:
+            password = f.read().strip()
+        host = self.inventory["hosts"][0]
+        stranger = generate_key(self.dir, "no_such_key")
+        login = {"address": host["address"], "port": host["port"], "user": "deployd-pw",
+                 "identity": stranger}
+        hosts = [dict(login, name="by-password", password_env="FLEET_PASSWORD"),
+                 dict(login, name="unset-variable", password_env="NO_SUCH_VARIABLE")]
+        inventory = write_json(self.dir, "inv-pw.json", dict(self.inventory, hosts=hosts, groups={}))
+        plan = self.plan({"t": {"steps": [{"run": "whoami"}]}})
+        env = dict(os.environ, FLEET_PASSWORD=password)
+        env.pop("NO_SUCH_VARIABLE", None)
+        status, out, err = run_deployd([plan, "-i", inventory, "--output", "json"], env=env)
+        self.assertEqual(status, 1, err)
+        events = events_of(out)
+        ends = {e["host"]: e for e in events if e["event"] == "host_end"}
+        self.assertEqual(ends["by-password"]["status"], "ok")
+        self.assertIn({"event": "output", "host": "by-password", "task": "t", "step": 0,
+                       "stream": "stdout", "line": "deployd-pw"},
+                      [{k: v for k, v in e.items() if k != "time"} for e in events])
+        self.assertEqual(ends["unset-variable"]["status"], "unreachable")
+        self.assertIn('"NO_SUCH_VARIABLE"', ends["unset-variable"]["error"])
+        self.assertNotIn(password, out + err)
+
     def test_stream_output_prefixes_every_line_and_ends_with_a_summary(self):
         plan = self.plan({"t": {"steps": [{"run": "echo hi; echo oops >&2"}]}})
         status, out, err = run_deployd([plan, "-i", self.fleet_inventory(3)])

@@ -40,9 +40,10 @@ def write_json(folder, name, document):
     return path
 
 
-def run_deployd(args, timeout=300, cwd=None):
+def run_deployd(args, timeout=300, cwd=None, env=None):
     """Runs deployd; returns (exit status, stdout text, stderr text)."""
-    done = subprocess.run([deployd_binary()] + args, capture_output=True, timeout=timeout, cwd=cwd)
+    done = subprocess.run([deployd_binary()] + args, capture_output=True, timeout=timeout, cwd=cwd,
+                          env=env)
     return done.returncode, done.stdout.decode("utf-8", "replace"), done.stderr.decode("utf-8", "replace")
 
 
