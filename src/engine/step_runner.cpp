@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "engine/remote_command.hpp"
+#include "engine/step_text.hpp"
 #include "plan/vars.hpp"
 #include "report/line_splitter.hpp"
 
@@ -18,28 +19,6 @@ using SteadyClock = std::chrono::steady_clock;
 
 // A registered value larger than this fails the step rather than growing without bound.
 constexpr std::size_t kMaxRegisteredBytes = 16 << 20;
-
-void emit(Reporter& reporter, auto body) {
-  reporter.on(Event{Clock::now(), std::move(body)});
-}
-
-std::string first_line(const std::string& text, std::size_t max) {
-  std::string line = text.substr(0, text.find('\n'));
-  if (line.size() > max) line = line.substr(0, max - 3) + "...";
-  return line;
-}
-
-std::string duration_text(SteadyClock::duration elapsed) {
-  double seconds = std::chrono::duration<double>(elapsed).count();
-  return fmt::format("{:.1f}s", seconds);
-}
-
-// `deploy step 3 (run "tar xzf x")`: 1-based, as people count steps.
-std::string step_title(const Task& task, int index, const Step& step) {
-  std::string what = step.secret ? "run <secret>" : fmt::format("run \"{}\"", first_line(step.command, 60));
-  if (!step.name.empty()) what = fmt::format("\"{}\"", step.name);
-  return fmt::format("{} step {} ({})", task.name, index + 1, what);
-}
 
 // The step's command with every variable resolved, or the names that did not resolve.
 struct Resolved {
@@ -112,11 +91,6 @@ StepOutcome judge(const StepContext& context, const Step& step, const ExecResult
 }
 
 }  // namespace
-
-std::string step_label(const Step& step) {
-  if (!step.name.empty()) return step.name;
-  return step.secret ? "<secret>" : first_line(step.command, 60);
-}
 
 void report_skipped_step(Reporter& reporter, const Host& host, const Task& task, int index,
                          const std::string& reason) {

@@ -40,7 +40,4 @@ boost::asio::awaitable<StepOutcome> run_step(StepContext context);
 void report_skipped_step(Reporter& reporter, const Host& host, const Task& task, int index,
                          const std::string& reason);
 
-/// How a step is labelled in events: its `name`, else its command's first line.
-std::string step_label(const Step& step);
-
 }  // namespace deployd::engine

@@ -1,0 +1,53 @@
+// SPDX-License-Identifier: MIT
+// Step names and titles for events and messages.
+#include "engine/step_text.hpp"
+
+#include <fmt/format.h>
+
+namespace deployd::engine {
+namespace {
+
+const char* verb(StepKind kind) {
+  switch (kind) {
+    case StepKind::Run:
+      return "run";
+    case StepKind::Local:
+      return "local";
+    case StepKind::Put:
+      return "put";
+    case StepKind::Get:
+      return "get";
+  }
+  return "run";
+}
+
+}  // namespace
+
+std::string first_line(const std::string& text, std::size_t max) {
+  std::string line = text.substr(0, text.find('\n'));
+  if (line.size() > max) line = line.substr(0, max - 3) + "...";
+  return line;
+}
+
+std::string duration_text(std::chrono::steady_clock::duration elapsed) {
+  return fmt::format("{:.1f}s", std::chrono::duration<double>(elapsed).count());
+}
+
+std::string step_title(const Task& task, int index, const Step& step) {
+  std::string what;
+  if (!step.name.empty()) {
+    what = fmt::format("\"{}\"", step.name);
+  } else if (step.secret) {
+    what = fmt::format("{} <secret>", verb(step.kind));
+  } else {
+    what = fmt::format("{} \"{}\"", verb(step.kind), first_line(step.command, 60));
+  }
+  return fmt::format("{} step {} ({})", task.name, index + 1, what);
+}
+
+std::string step_label(const Step& step) {
+  if (!step.name.empty()) return step.name;
+  return step.secret ? "<secret>" : first_line(step.command, 60);
+}
+
+}  // namespace deployd::engine

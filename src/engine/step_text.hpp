@@ -1,0 +1,32 @@
+// SPDX-License-Identifier: MIT
+// How steps are named in events and messages, and reporting helpers shared by every step kind.
+#pragma once
+
+#include <chrono>
+#include <string>
+
+#include "deployd/plan.hpp"
+#include "deployd/reporter.hpp"
+
+namespace deployd::engine {
+
+/// Reports `body` (any event type) with the current time.
+template <typename Body>
+void emit(Reporter& reporter, Body body) {
+  reporter.on(Event{Clock::now(), std::move(body)});
+}
+
+/// The first line of `text`, shortened to `max` characters with "..." when longer.
+std::string first_line(const std::string& text, std::size_t max);
+
+/// `1.4s`: how messages give a step's duration.
+std::string duration_text(std::chrono::steady_clock::duration elapsed);
+
+/// `deploy step 3 (run "tar xzf x")`, counting steps from 1 as people do; a secret step's
+/// command is never shown.
+std::string step_title(const Task& task, int index, const Step& step);
+
+/// How a step is labelled in events: its `name`, else its command's first line.
+std::string step_label(const Step& step);
+
+}  // namespace deployd::engine
