@@ -16,6 +16,7 @@
 #include "engine/capabilities.hpp"
 #include "engine/engine.hpp"
 #include "engine/ssh_transport.hpp"
+#include "graph/limit.hpp"
 #include "graph/task_graph.hpp"
 #include "report/run_log.hpp"
 #include "ssh/init.hpp"
@@ -41,7 +42,6 @@ std::vector<Diagnostic> unsupported_options(const Options& options) {
   auto refuse = [&](const char* what) {
     errors.push_back(Diagnostic{"", "", 0, 0, fmt::format("{} is not supported by this version of deployd yet", what)});
   };
-  if (!options.limit.empty()) refuse("--limit");
   if (options.output == OutputMode::Group) refuse("--output group");
   return errors;
 }
@@ -75,6 +75,7 @@ int run_main(int argc, char** argv) {
   // 2. The plan, validated whole before anything connects.
   LoadResult loaded = load_plan(options.plan_path, load_options(options));
   if (!loaded.plan) return print_errors(loaded.errors);
+  if (auto errors = graph::limit_hosts(*loaded.plan, options.limit); !errors.empty()) return print_errors(errors);
   const Plan& plan = *loaded.plan;
   if (std::vector<Diagnostic> errors = unsupported_options(options); !errors.empty()) return print_errors(errors);
 

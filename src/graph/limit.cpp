@@ -1,0 +1,57 @@
+// SPDX-License-Identifier: MIT
+// --limit (see limit.hpp).
+#include "graph/limit.hpp"
+
+#include <fmt/format.h>
+#include <fnmatch.h>
+
+#include <set>
+
+#include "plan/suggest.hpp"
+
+namespace deployd::graph {
+namespace {
+
+bool matches(const std::string& pattern, const std::string& name) {
+  return fnmatch(pattern.c_str(), name.c_str(), 0) == 0;
+}
+
+// The hosts a pattern selects: by their own name or by a group they belong to.
+std::set<std::string> selected_by(const Plan& plan, const std::string& pattern) {
+  std::set<std::string> hosts;
+  for (const Host& host : plan.hosts)
+    if (matches(pattern, host.name)) hosts.insert(host.name);
+  for (const auto& [group, members] : plan.groups)
+    if (matches(pattern, group)) hosts.insert(members.begin(), members.end());
+  if (matches(pattern, "all"))
+    for (const Host& host : plan.hosts) hosts.insert(host.name);
+  return hosts;
+}
+
+std::vector<std::string> all_names(const Plan& plan) {
+  std::vector<std::string> names;
+  for (const Host& host : plan.hosts) names.push_back(host.name);
+  for (const auto& entry : plan.groups) names.push_back(entry.first);
+  return names;
+}
+
+}  // namespace
+
+std::vector<Diagnostic> limit_hosts(Plan& plan, const std::vector<std::string>& patterns) {
+  std::vector<Diagnostic> errors;
+  if (patterns.empty()) return errors;
+  std::set<std::string> kept;
+  for (const std::string& pattern : patterns) {
+    std::set<std::string> hosts = selected_by(plan, pattern);
+    if (hosts.empty()) {
+      errors.push_back(Diagnostic{"", "", 0, 0,
+                                  fmt::format("--limit {} matches no host or group{}", plan::quote(pattern),
+                                              plan::did_you_mean(pattern, all_names(plan)))});
+    }
+    kept.insert(hosts.begin(), hosts.end());
+  }
+  for (Task& task : plan.tasks) std::erase_if(task.hosts, [&](const std::string& h) { return !kept.count(h); });
+  return errors;
+}
+
+}  // namespace deployd::graph

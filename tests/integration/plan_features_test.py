@@ -1,0 +1,113 @@
+# SPDX-License-Identifier: MIT
+"""Plan features on the real fleet: cd, env, register, sudo, quoting, -H, --limit, --var,
+--dry-run and --graph, checked on JSON events."""
+import os
+import pwd
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+from fleet_support import FleetTestCase, events_of, run_deployd, write_json  # noqa: E402
+
+
+def stdout_lines(events, host):
+    return [e["line"] for e in events if e["event"] == "output" and e["host"] == host and e["stream"] == "stdout"]
+
+
+class PlanFeatures(FleetTestCase):
+    def setUp(self):
+        self.hosts = self.inventory["hosts"][:3]
+        self.names = [h["name"] for h in self.hosts]
+        inventory = dict(self.inventory, hosts=self.hosts, groups={"first": [self.names[0]]})
+        self.inventory_path = write_json(self.dir, "inventory.json", inventory)
+
+    def run_plan(self, tasks, *args, **plan):
+        plan.update({"version": 1, "tasks": tasks})
+        path = write_json(self.dir, "plan.json", plan)
+        return run_deployd([path, "-i", self.inventory_path, "--output", "json",
+                            "--log-dir", os.path.join(self.dir, "logs")] + list(args))
+
+    def test_cd_blocks_nest_and_join_relative_folders(self):
+        status, out, err = self.run_plan({"t": {"steps": [
+            {"cd": "/usr", "steps": [{"run": "pwd"}, {"cd": "share", "steps": [{"run": "pwd"}]}]}]}})
+        self.assertEqual(status, 0, err)
+        self.assertEqual(stdout_lines(events_of(out), self.names[0]), ["/usr", "/usr/share"])
+
+    def test_env_and_quoting_reach_the_command_unchanged(self):
+        text = "it's \"quoted\" $HOME `x` héllo ✓"
+        status, out, err = self.run_plan({"t": {"steps": [
+            {"run": "printf '%s\\n' \"$GREETING\"", "env": {"GREETING": text}},
+            {"run": "echo 'line one'\necho \"line two: $((2+3))\""}]}})
+        self.assertEqual(status, 0, err)
+        self.assertEqual(stdout_lines(events_of(out), self.names[1]), [text, "line one", "line two: 5"])
+
+    def test_a_registered_value_is_used_by_a_later_step_on_the_same_host(self):
+        status, out, err = self.run_plan({"t": {"steps": [
+            {"run": "echo value-of-{{host}}", "register": "mine"},
+            {"run": "echo got {{mine}}"}]}})
+        self.assertEqual(status, 0, err)
+        for name in self.names:
+            self.assertEqual(stdout_lines(events_of(out), name), ["value-of-" + name, "got value-of-" + name])
+
+    def test_sudo_runs_as_root_or_as_the_named_user(self):
+        status, out, err = self.run_plan({"t": {"steps": [
+            {"run": "id -un", "sudo": True}, {"run": "id -un", "sudo": "nobody"}, {"run": "id -un"}]}})
+        self.assertEqual(status, 0, err)
+        self.assertEqual(stdout_lines(events_of(out), self.names[0]), ["root", "nobody", "deployd"])
+
+    def test_a_missing_sudo_right_fails_at_once_instead_of_prompting(self):
+        inventory = dict(self.inventory, hosts=[dict(self.hosts[0], user="deployd-pw",
+                                                     password_env="FLEET_PASSWORD")], groups={})
+        with open(os.path.join(self.fleet, "password")) as f:
+            env = dict(os.environ, FLEET_PASSWORD=f.read().strip())
+        path = write_json(self.dir, "plan.json", {"version": 1, "tasks": {"t": {"steps": [
+            {"run": "true", "sudo": True}]}}})
+        status, out, err = run_deployd([path, "-i", write_json(self.dir, "inv-pw.json", inventory),
+                                        "--output", "json"], env=env, timeout=60)
+        self.assertEqual(status, 1, err)
+        ends = [e for e in events_of(out) if e["event"] == "step_end"]
+        self.assertEqual(ends[0]["status"], "failed")
+
+    def test_var_on_the_command_line_wins_over_plan_vars(self):
+        status, out, err = self.run_plan({"t": {"steps": [{"run": "echo {{colour}}"}]}},
+                                         "--var", "colour=blue", vars={"colour": "red"})
+        self.assertEqual(status, 0, err)
+        self.assertEqual(stdout_lines(events_of(out), self.names[2]), ["blue"])
+
+    def test_limit_runs_only_on_matching_hosts_and_groups(self):
+        status, out, err = self.run_plan({"t": {"steps": [{"run": "true"}]}}, "--limit", "first," + self.names[2])
+        self.assertEqual(status, 0, err)
+        ended = sorted(e["host"] for e in events_of(out) if e["event"] == "host_end")
+        self.assertEqual(ended, sorted([self.names[0], self.names[2]]))
+
+    def test_hosts_option_dials_a_host_not_in_the_plan_as_written(self):
+        target = self.hosts[1]
+        written = "deployd@%s:%d" % (target["address"], target["port"])
+        status, out, err = self.run_plan({"t": {"steps": [{"run": "echo reached"}]}}, "-H", written)
+        self.assertEqual(status, 0, err)
+        events = events_of(out)
+        self.assertEqual([e["host"] for e in events if e["event"] == "host_end"], [target["address"]])
+        self.assertEqual(stdout_lines(events, target["address"]), ["reached"])
+
+    def test_dry_run_prints_each_hosts_commands_and_connects_nowhere(self):
+        path = write_json(self.dir, "plan.json", {"version": 1, "tasks": {"t": {"steps": [
+            {"cd": "/srv", "steps": [{"run": "echo {{host}}"}]}]}}})
+        unreachable = write_json(self.dir, "inv-dry.json", {"hosts": [
+            {"name": "nowhere", "address": "127.0.11.252", "port": 2}]})
+        status, out, err = run_deployd([path, "-i", unreachable, "--dry-run"])
+        self.assertEqual(status, 0, err)
+        controller_user = pwd.getpwuid(os.getuid()).pw_name  # the default `user`
+        self.assertEqual(out, "nowhere (%s@127.0.11.252:2)\n  t step 1: echo nowhere  (in /srv)\n"
+                         % controller_user)
+
+    def test_graph_prints_the_task_dag_in_dot(self):
+        path = write_json(self.dir, "plan.json", {"version": 1, "hosts": ["a"], "tasks": {
+            "build": {"steps": [{"run": "b"}]}, "ship": {"needs": ["build"], "steps": [{"run": "s"}]}}})
+        status, out, err = run_deployd([path, "--graph"])
+        self.assertEqual(status, 0, err)
+        self.assertIn('"build" -> "ship";', out)
+        self.assertTrue(out.startswith("digraph deployd {"))
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)

@@ -1,0 +1,50 @@
+// SPDX-License-Identifier: MIT
+// --limit: globs over host and group names narrow every task's hosts.
+#include "graph/limit.hpp"
+
+#include <doctest/doctest.h>
+
+#include "support/plan_text.hpp"
+
+namespace deployd::graph {
+namespace {
+
+using testing::plan_text;
+using Names = std::vector<std::string>;
+
+constexpr const char* kPlan = R"({"hosts": ["web[1:3]", "db1", "db2"],
+    "groups": {"web": ["web[1:3]"], "db": ["db1", "db2"]},
+    "tasks": {"t": {"steps": [{"run": "x"}]}, "w": {"on": "web", "steps": [{"run": "y"}]}}})";
+
+}  // namespace
+
+TEST_SUITE("graph") {
+  TEST_CASE("--limit keeps hosts whose name matches a glob") {
+    Plan plan = plan_text(kPlan);
+    CHECK(limit_hosts(plan, {"web[12]", "db2"}).empty());
+    CHECK(plan.tasks[0].hosts == Names{"web1", "web2", "db2"});
+    CHECK(plan.tasks[1].hosts == Names{"web1", "web2"});
+  }
+
+  TEST_CASE("--limit by group name keeps the group's members") {
+    Plan plan = plan_text(kPlan);
+    CHECK(limit_hosts(plan, {"d*"}).empty());
+    CHECK(plan.tasks[0].hosts == Names{"db1", "db2"});
+    CHECK(plan.tasks[1].hosts.empty());
+  }
+
+  TEST_CASE("--limit with a pattern that matches nothing is an error with a suggestion") {
+    Plan plan = plan_text(kPlan);
+    std::vector<Diagnostic> errors = limit_hosts(plan, {"wbe1"});
+    REQUIRE(errors.size() == 1);
+    CHECK(errors[0].to_string() == "--limit \"wbe1\" matches no host or group (did you mean \"web1\"?)");
+  }
+
+  TEST_CASE("no --limit keeps every host") {
+    Plan plan = plan_text(kPlan);
+    CHECK(limit_hosts(plan, {}).empty());
+    CHECK(plan.tasks[0].hosts.size() == 5);
+  }
+}
+
+}  // namespace deployd::graph
