@@ -4,6 +4,9 @@
 
 #include <fmt/format.h>
 
+#include <string_view>
+#include <unordered_set>
+
 #include "engine/engine.hpp"
 #include "plan/vars.hpp"
 
@@ -41,11 +44,14 @@ std::string list_tasks(const Plan& plan) {
 
 std::string dry_run(const Plan& plan, const std::vector<const Task*>& tasks, const std::string& run_id) {
   std::string out;
+  std::vector<std::unordered_set<std::string_view>> targets;  // per task: a set, not a search
+  for (const Task* task : tasks) targets.emplace_back(task->hosts.begin(), task->hosts.end());
   for (const Host* host : engine::run_hosts(plan, tasks)) {
     out += fmt::format("{} ({}@{}:{})\n", host->name, host->user, host->address, host->port);
     plan::VarContext vars{&plan, host, nullptr, run_id};
-    for (const Task* task : tasks) {
-      if (std::find(task->hosts.begin(), task->hosts.end(), host->name) == task->hosts.end()) continue;
+    for (std::size_t t = 0; t < tasks.size(); ++t) {
+      const Task* task = tasks[t];
+      if (!targets[t].count(host->name)) continue;
       for (std::size_t i = 0; i < task->steps.size(); ++i) out += step_line(*task, i, task->steps[i], vars);
     }
   }
