@@ -44,6 +44,12 @@ struct Output {
   std::string line;
 };
 
+/// What a `put` or `get` step moved (StepEnd::transfer).
+struct TransferStats {
+  std::uint64_t bytes = 0;  ///< bytes sent or received; 0 when unchanged
+  bool unchanged = false;   ///< put: the remote file already had the same size and sha256
+};
+
 struct StepEnd {
   std::string host;
   std::string task;
@@ -53,6 +59,7 @@ struct StepEnd {
   std::string exit_signal;  ///< e.g. "KILL" when the command was killed by a signal
   std::int64_t duration_ms = 0;
   std::string error;  ///< empty when ok
+  std::optional<TransferStats> transfer;  ///< set for put and get steps that ran
 };
 
 struct HostEnd {

@@ -44,6 +44,13 @@ std::string list_tasks(const Plan& plan) {
 
 std::string dry_run(const Plan& plan, const std::vector<const Task*>& tasks, const std::string& run_id) {
   std::string out;
+  // Local tasks run once, on the controller, with no host variables.
+  std::string local;
+  plan::VarContext controller{&plan, nullptr, nullptr, run_id};
+  for (const Task* task : tasks)
+    if (task->is_local)
+      for (std::size_t i = 0; i < task->steps.size(); ++i) local += step_line(*task, i, task->steps[i], controller);
+  if (!local.empty()) out += "local (this machine)\n" + local;
   std::vector<std::unordered_set<std::string_view>> targets;  // per task: a set, not a search
   for (const Task* task : tasks) targets.emplace_back(task->hosts.begin(), task->hosts.end());
   for (const Host* host : engine::run_hosts(plan, tasks)) {

@@ -12,17 +12,13 @@ Diagnostic not_yet(const Plan& plan, const std::string& pointer, const std::stri
 void check_step(const Plan& plan, const Step& step, std::vector<Diagnostic>& out) {
   switch (step.kind) {
     case StepKind::Run:
-      break;
     case StepKind::Local:
-      out.push_back(not_yet(plan, step.json_pointer, "a \"local\" step"));
-      break;
     case StepKind::Put:
-      out.push_back(not_yet(plan, step.json_pointer, "a \"put\" step"));
-      break;
     case StepKind::Get:
-      out.push_back(not_yet(plan, step.json_pointer, "a \"get\" step"));
       break;
   }
+  if ((step.kind == StepKind::Put || step.kind == StepKind::Get) && step.sudo_user)
+    out.push_back(not_yet(plan, step.json_pointer, "\"sudo\" on a \"put\" or \"get\" step"));
   if (step.secret) out.push_back(not_yet(plan, step.json_pointer, "\"secret\""));
   if (step.retries.value_or(0) > 0) out.push_back(not_yet(plan, step.json_pointer, "\"retries\""));
 }
@@ -32,9 +28,6 @@ void check_step(const Plan& plan, const Step& step, std::vector<Diagnostic>& out
 std::vector<Diagnostic> unsupported_features(const Plan& plan, const std::vector<const Task*>& tasks) {
   std::vector<Diagnostic> out;
   for (const Task* task : tasks) {
-    if (task->is_local) out.push_back(not_yet(plan, task->json_pointer + "/on", "a local task"));
-    if (task->run_once) out.push_back(not_yet(plan, task->json_pointer + "/run_once", "\"run_once\""));
-    if (task->barrier) out.push_back(not_yet(plan, task->json_pointer + "/barrier", "\"barrier\""));
     for (const Step& step : task->steps) check_step(plan, step, out);
   }
   for (const Host& host : plan.hosts)

@@ -6,14 +6,14 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <chrono>
+#include <algorithm>
 #include <exception>
 #include <set>
-#include <string_view>
-#include <unordered_map>
 
 #include "engine/step_runner.hpp"
 #include "engine/wakeup.hpp"
-#include "graph/task_graph.hpp"
+#include "engine/run_shape.hpp"
+#include "engine/step_text.hpp"
 #include "sched/scheduler.hpp"
 
 namespace deployd::engine {
@@ -31,28 +31,33 @@ std::vector<const Host*> run_hosts(const Plan& plan, const std::vector<const Tas
 
 namespace {
 
-// Linear in hosts x tasks: a search of each task's host list per host would be quadratic in
-// hosts, which scheduler_bench measured at 118 s for 100,000 hosts.
-sched::RunShape shape_of(const std::vector<const Task*>& tasks, const std::vector<const Host*>& hosts) {
-  sched::RunShape shape{graph::need_indices(tasks), std::vector<std::vector<int>>(hosts.size())};
-  std::unordered_map<std::string_view, std::size_t> index;
-  for (std::size_t h = 0; h < hosts.size(); ++h) index.emplace(hosts[h]->name, h);
-  for (std::size_t t = 0; t < tasks.size(); ++t)  // tasks are in dependency order: lists stay sorted
-    for (const std::string& name : tasks[t]->hosts)
-      if (auto found = index.find(name); found != index.end())
-        shape.host_tasks[found->second].push_back(static_cast<int>(t));
-  return shape;
+/// The controller's stand-in for a connection: local tasks hold only local steps, which never
+/// reach a connection (the loader refuses remote steps in a local task).
+class ControllerConnection final : public Connection {
+ public:
+  asio::awaitable<ExecResult> exec(const ExecRequest&) override {
+    co_return ExecResult{.error = "internal error: a remote command in a local task"};
+  }
+  asio::awaitable<TransferResult> put(const PutRequest&) override { co_return refused(); }
+  asio::awaitable<TransferResult> get(const GetRequest&) override { co_return refused(); }
+  asio::awaitable<void> close() override { co_return; }
+
+ private:
+  static TransferResult refused() {
+    TransferResult result;
+    result.error = "internal error: a file transfer in a local task";
+    return result;
+  }
+};
+
+bool has_local_task(const std::vector<const Task*>& tasks) {
+  return std::any_of(tasks.begin(), tasks.end(), [](const Task* task) { return task->is_local; });
 }
 
-sched::Limits limits_of(const Plan& plan, int forks_override) {
-  const Policy& policy = plan.policy;
-  return sched::Limits{forks_override > 0 ? forks_override : policy.forks, policy.batches,
-                       policy.max_failures, policy.on_failure};
-}
-
-template <typename Body>
-void emit(Reporter& reporter, Body body) {
-  reporter.on(Event{Clock::now(), std::move(body)});
+// The run's hosts in plan order, then the controller when some task is local.
+std::vector<const Host*> hosts_with(std::vector<const Host*> hosts, const Host& controller, bool needed) {
+  if (needed) hosts.push_back(&controller);
+  return hosts;
 }
 
 }  // namespace
@@ -62,10 +67,17 @@ struct Engine::State {
   RunSetup setup;
   Transport& transport;
   Reporter& reporter;
-  std::vector<const Host*> hosts;
+  Host controller;  ///< the pseudo-host of local tasks, named "local" in events
+  int remote_hosts;
+  std::vector<const Host*> hosts;  ///< the run's hosts in plan order, then the controller if needed
+  std::optional<int> local_host;
   sched::Scheduler scheduler;
   StatusCounts counts;
+  bool has_local_failed = false;
+  std::string stuck_reason;
+  VarMap shared_registered;  ///< what local and run_once tasks register, seen by every host
   std::optional<Wakeup> wakeup;
+  std::vector<std::unique_ptr<Wakeup>> host_wakeups;  ///< a parked host sleeps on its own
   std::optional<Semaphore> connecting;
 
   State(const Plan& p, RunSetup s, Transport& t, Reporter& r)
@@ -73,12 +85,19 @@ struct Engine::State {
         setup(std::move(s)),
         transport(t),
         reporter(r),
-        hosts(run_hosts(p, setup.tasks)),
-        scheduler(shape_of(setup.tasks, hosts), limits_of(p, setup.forks)) {}
+        controller(Host{.name = kLocalHost, .address = "localhost"}),
+        remote_hosts(static_cast<int>(run_hosts(p, setup.tasks).size())),
+        hosts(hosts_with(run_hosts(p, setup.tasks), controller, has_local_task(setup.tasks))),
+        local_host(has_local_task(setup.tasks) ? std::optional<int>(remote_hosts) : std::nullopt),
+        scheduler(run_shape(setup.tasks, hosts, local_host), run_limits(p, setup.forks)) {}
 
+  void start_or_resume(asio::any_io_executor executor, int host);
   asio::awaitable<void> run_host(int host);
   asio::awaitable<HostEnd> run_jobs(int host, Connection& connection);
-  void skip_rest(int host, const sched::NextJob& next, const std::string& reason);
+  asio::awaitable<bool> run_job(int host, const Task& task, Connection& connection, VarMap& registered,
+                                HostEnd& end);
+  void share_registered(const Task& task, const VarMap& registered);
+  void skip_rest(int host, const std::string& reason);
   void report_skipped_jobs(int host, const std::vector<int>& tasks, const std::string& reason);
   void finish_host(int host, HostEnd end);
 };
@@ -92,42 +111,37 @@ asio::awaitable<RunEnd> Engine::run() {
   asio::any_io_executor executor = co_await asio::this_coro::executor;
   s.wakeup.emplace(executor);
   s.connecting.emplace(executor, s.plan.policy.max_connecting);
+  s.host_wakeups.resize(s.hosts.size());
   auto started = std::chrono::steady_clock::now();
 
   // 1. Announce the run.
   std::vector<std::string> task_names;
   for (const Task* task : s.setup.tasks) task_names.push_back(task->name);
-  emit(s.reporter, RunStart{s.setup.run_id, s.plan.file, static_cast<int>(s.hosts.size()), task_names});
+  emit(s.reporter, RunStart{s.setup.run_id, s.plan.file, s.remote_hosts, task_names});
 
-  // 2. Start every host the scheduler admits; sleep until a host finishes; repeat.
+  // 2. Start (or wake) every host the scheduler admits; sleep until a host changes state.
   while (!s.scheduler.is_done()) {
-    for (int host : s.scheduler.take_startable_hosts()) {
-      asio::co_spawn(executor, s.run_host(host), [&s, host](std::exception_ptr error) {
-        if (!error) return;
-        // A bug, not a host failure: still account for the host so the run ends.
-        try {
-          std::rethrow_exception(error);
-        } catch (const std::exception& e) {
-          s.finish_host(host, HostEnd{s.hosts[host]->name, HostStatus::Failed,
-                                      std::string("internal error: ") + e.what()});
-        } catch (...) {
-          s.finish_host(host, HostEnd{s.hosts[host]->name, HostStatus::Failed, "internal error"});
-        }
-      });
+    std::vector<int> admitted = s.scheduler.take_startable_hosts();
+    for (int host : admitted) s.start_or_resume(executor, host);
+    if (s.scheduler.is_done()) break;
+    if (admitted.empty() && s.scheduler.is_stuck()) {
+      s.stuck_reason = "stopped: its tasks wait for hosts of a later wave, which cannot start first"
+                       " (a task that waits for every host is needed before the wave ends)";
+      s.scheduler.abort();
+      continue;
     }
-    if (!s.scheduler.is_done()) co_await s.wakeup->wait();
+    co_await s.wakeup->wait();
   }
 
   // 3. Hosts an abort kept from starting, then the totals.
   for (int host : s.scheduler.take_never_started()) {
     emit(s.reporter, HostEnd{s.hosts[host]->name, HostStatus::Aborted, "not started: the run was aborted"});
-    s.counts.add(HostStatus::Aborted);
+    if (host != s.local_host) s.counts.add(HostStatus::Aborted);
   }
   RunEnd end;
   end.counts = s.counts;
-  end.status = s.scheduler.is_aborted()                          ? RunStatus::Aborted
-               : (s.counts.failed + s.counts.unreachable) > 0     ? RunStatus::Failed
-                                                                  : RunStatus::Ok;
+  bool any_failed = s.counts.failed + s.counts.unreachable > 0 || s.has_local_failed;
+  end.status = s.scheduler.is_aborted() ? RunStatus::Aborted : any_failed ? RunStatus::Failed : RunStatus::Ok;
   end.exit_code = end.status == RunStatus::Aborted ? 3 : end.status == RunStatus::Failed ? 1 : 0;
   end.duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                         std::chrono::steady_clock::now() - started)
@@ -136,7 +150,33 @@ asio::awaitable<RunEnd> Engine::run() {
   co_return end;
 }
 
+void Engine::State::start_or_resume(asio::any_io_executor executor, int host) {
+  std::unique_ptr<Wakeup>& host_wakeup = host_wakeups[static_cast<std::size_t>(host)];
+  if (host_wakeup) {
+    host_wakeup->notify();  // a parked host may go on
+    return;
+  }
+  host_wakeup = std::make_unique<Wakeup>(executor);
+  asio::co_spawn(executor, run_host(host), [this, host](std::exception_ptr error) {
+    if (!error) return;
+    // A bug, not a host failure: still account for the host so the run ends.
+    try {
+      std::rethrow_exception(error);
+    } catch (const std::exception& e) {
+      finish_host(host, HostEnd{hosts[host]->name, HostStatus::Failed, std::string("internal error: ") + e.what()});
+    } catch (...) {
+      finish_host(host, HostEnd{hosts[host]->name, HostStatus::Failed, "internal error"});
+    }
+  });
+}
+
 asio::awaitable<void> Engine::State::run_host(int host) {
+  if (host == local_host) {
+    ControllerConnection controller_connection;
+    HostEnd end = co_await run_jobs(host, controller_connection);
+    finish_host(host, std::move(end));
+    co_return;
+  }
   ConnectResult connected;
   {
     // policy.max_connecting bounds handshakes in flight, apart from forks (hosts worked on).
@@ -146,8 +186,7 @@ asio::awaitable<void> Engine::State::run_host(int host) {
   }
   if (!connected.connection) {
     // plan-format.md: connection failures fail the host like a failed step.
-    sched::NextJob next = scheduler.next_job(host);
-    skip_rest(host, next, "the host is unreachable");
+    skip_rest(host, "the host is unreachable");
     finish_host(host, HostEnd{hosts[host]->name, HostStatus::Unreachable, connected.error});
     co_return;
   }
@@ -161,38 +200,55 @@ asio::awaitable<HostEnd> Engine::State::run_jobs(int host, Connection& connectio
   VarMap registered;
   for (;;) {
     sched::NextJob next = scheduler.next_job(host);
+    report_skipped_jobs(host, next.skipped, "a task it needs failed");
+    if (next.kind == sched::NextJob::Kind::Wait) {
+      wakeup->notify();  // our fork slot is free for another host
+      co_await host_wakeups[static_cast<std::size_t>(host)]->wait();
+      continue;
+    }
     if (next.kind == sched::NextJob::Kind::Aborted && end.status == HostStatus::Ok) {
       end.status = HostStatus::Aborted;
-      end.error = "stopped: the run was aborted";
+      end.error = stuck_reason.empty() ? "stopped: the run was aborted" : stuck_reason;
     }
-    report_skipped_jobs(host, next.skipped, "a task it needs failed on this host");
     if (next.kind != sched::NextJob::Kind::Run) break;
     const Task& task = *setup.tasks[static_cast<std::size_t>(next.task)];
-    bool job_ok = true;
-    for (int index = 0; index < static_cast<int>(task.steps.size()); ++index) {
-      if (!job_ok) {
-        report_skipped_step(reporter, *hosts[host], task, index, "an earlier step failed");
-        continue;
-      }
-      // Named, not a temporary: g++ 12 frees an aggregate temporary inside co_await twice.
-      StepContext context{plan, *hosts[host], task, index, connection, reporter, setup.run_id, registered};
-      StepOutcome outcome = co_await run_step(context);
-      if (!outcome.fails_host) continue;
-      job_ok = false;
-      end = HostEnd{hosts[host]->name, HostStatus::Failed, outcome.error};
-    }
+    bool job_ok = co_await run_job(host, task, connection, registered, end);
     scheduler.job_finished(host, next.task, job_ok);
+    if (job_ok && (task.is_local || task.run_once)) share_registered(task, registered);
     if (!job_ok) {
       // on_failure stop-host: a failing host runs nothing more; its other jobs are skipped.
-      skip_rest(host, scheduler.next_job(host), "an earlier task failed on this host");
+      skip_rest(host, "an earlier task failed on this host");
       break;
     }
   }
   co_return end;
 }
 
-void Engine::State::report_skipped_jobs(int host, const std::vector<int>& tasks,
-                                        const std::string& reason) {
+asio::awaitable<bool> Engine::State::run_job(int host, const Task& task, Connection& connection,
+                                             VarMap& registered, HostEnd& end) {
+  // plan-format.md: what local and run_once tasks register is seen by every host.
+  for (const auto& [name, value] : shared_registered) registered.insert_or_assign(name, value);
+  for (int index = 0; index < static_cast<int>(task.steps.size()); ++index) {
+    // Named, not a temporary: g++ 12 frees an aggregate temporary inside co_await twice.
+    StepContext context{plan, *hosts[host], task, index, connection, reporter, setup.run_id, registered};
+    StepOutcome outcome = co_await run_step(context);
+    if (!outcome.fails_host) continue;
+    end = HostEnd{hosts[host]->name, HostStatus::Failed, outcome.error};
+    for (int rest = index + 1; rest < static_cast<int>(task.steps.size()); ++rest)
+      report_skipped_step(reporter, *hosts[host], task, rest, "an earlier step failed");
+    co_return false;
+  }
+  co_return true;
+}
+
+void Engine::State::share_registered(const Task& task, const VarMap& registered) {
+  for (const Step& step : task.steps)
+    if (!step.register_as.empty())
+      if (auto found = registered.find(step.register_as); found != registered.end())
+        shared_registered.insert_or_assign(found->first, found->second);
+}
+
+void Engine::State::report_skipped_jobs(int host, const std::vector<int>& tasks, const std::string& reason) {
   for (int t : tasks) {
     const Task& task = *setup.tasks[static_cast<std::size_t>(t)];
     for (int index = 0; index < static_cast<int>(task.steps.size()); ++index)
@@ -200,20 +256,18 @@ void Engine::State::report_skipped_jobs(int host, const std::vector<int>& tasks,
   }
 }
 
-void Engine::State::skip_rest(int host, const sched::NextJob& first, const std::string& reason) {
-  sched::NextJob next = first;
-  for (;;) {
-    report_skipped_jobs(host, next.skipped, reason);
-    if (next.kind != sched::NextJob::Kind::Run) return;
-    report_skipped_jobs(host, {next.task}, reason);
-    scheduler.job_finished(host, next.task, false);
-    next = scheduler.next_job(host);
-  }
+// The scheduler counts a finished host's remaining jobs as done; this reports them as skipped.
+void Engine::State::skip_rest(int host, const std::string& reason) {
+  report_skipped_jobs(host, scheduler.remaining_jobs(host), reason);
 }
 
 void Engine::State::finish_host(int host, HostEnd end) {
   HostStatus status = end.status;
-  counts.add(status);
+  // The controller is not one of the targeted hosts: its failure fails the run, not a host.
+  if (host == local_host)
+    has_local_failed = status == HostStatus::Failed;
+  else
+    counts.add(status);
   emit(reporter, std::move(end));
   scheduler.host_finished(host, status);
   wakeup->notify();

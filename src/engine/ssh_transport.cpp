@@ -71,7 +71,8 @@ std::optional<std::string> secret_from(const std::string& variable, const char* 
 /// One host's session, seen through the engine's seam.
 class SshConnection final : public Connection {
  public:
-  explicit SshConnection(std::unique_ptr<ssh::Session> session) : session_(std::move(session)) {}
+  SshConnection(std::unique_ptr<ssh::Session> session, ssh::SourceCache& sources)
+      : session_(std::move(session)), sources_(sources) {}
 
   awaitable<ExecResult> exec(const ExecRequest& request) override {
     ssh::ExecSpec spec{request.command, {}, request.timeout};
@@ -86,10 +87,30 @@ class SshConnection final : public Connection {
                          std::move(outcome.error)};
   }
 
+  awaitable<TransferResult> put(const PutRequest& request) override {
+    auto source = sources_.open(request.local_path);
+    if (auto* error = std::get_if<std::string>(&source)) co_return TransferResult{0, false, *error, false};
+    auto file = std::get<std::shared_ptr<ssh::SourceFile>>(std::move(source));
+    const unsigned mode = request.mode.value_or(file->mode() & 0777);
+    ssh::PutSpec spec{std::move(file), request.remote_path, mode, request.temp_tag, request.on_progress};
+    co_return to_engine(co_await session_->put(spec));
+  }
+
+  awaitable<TransferResult> get(const GetRequest& request) override {
+    ssh::GetSpec spec{request.remote_path, request.local_path, request.temp_tag, request.on_progress};
+    co_return to_engine(co_await session_->get(spec));
+  }
+
   awaitable<void> close() override { co_await session_->close(); }
 
  private:
+  static TransferResult to_engine(ssh::TransferOutcome outcome) {
+    return TransferResult{outcome.bytes, outcome.unchanged, std::move(outcome.error),
+                          outcome.connection_lost};
+  }
+
   std::unique_ptr<ssh::Session> session_;
+  ssh::SourceCache& sources_;
 };
 
 class SshTransport final : public Transport {
@@ -113,11 +134,12 @@ class SshTransport final : public Transport {
       co_return ConnectResult{nullptr, to_engine(outcome.failure), std::move(outcome.error)};
     }
     co_return ConnectResult{
-        std::make_unique<SshConnection>(std::move(outcome.session)), ConnectFailure::None, {}};
+        std::make_unique<SshConnection>(std::move(outcome.session), sources_), ConnectFailure::None, {}};
   }
 
  private:
   ssh::Client client_;
+  ssh::SourceCache sources_;  ///< each `put` source mapped once per run, shared by all hosts
   bool is_crypto_warm_ = false;
 };
 

@@ -9,6 +9,8 @@
 
 #include "engine/remote_command.hpp"
 #include "engine/step_text.hpp"
+#include "engine/transfer_step.hpp"
+#include "local/local_process.hpp"
 #include "plan/vars.hpp"
 #include "report/line_splitter.hpp"
 
@@ -90,6 +92,24 @@ StepOutcome judge(const StepContext& context, const Step& step, const ExecResult
   return outcome;
 }
 
+// plan-format.md: a `local` step runs on the controller in the plan file's folder (joined with
+// its `cd`). With `sudo`, env is exported inside the script, since sudo resets the environment.
+boost::asio::awaitable<ExecResult> run_local_step(const Plan& plan, CommandSpec spec,
+                                                  const ExecRequest& request) {
+  local::LocalCommand command;
+  command.directory = local::working_directory(plan.directory, spec.cwd);
+  command.timeout = request.timeout;
+  spec.cwd.clear();
+  if (spec.sudo_user) {
+    command.command = remote_command(spec);
+  } else {
+    command.command = std::move(spec.command);
+    command.env = std::move(spec.env);
+  }
+  ExecResult result = co_await local::run_local(command, request.on_output);
+  co_return result;
+}
+
 }  // namespace
 
 void report_skipped_step(Reporter& reporter, const Host& host, const Task& task, int index,
@@ -101,6 +121,7 @@ void report_skipped_step(Reporter& reporter, const Host& host, const Task& task,
 
 boost::asio::awaitable<StepOutcome> run_step(StepContext context) {
   const Step& step = context.task.steps[static_cast<std::size_t>(context.index)];
+  if (step.kind == StepKind::Put || step.kind == StepKind::Get) co_return co_await run_transfer_step(context);
   emit(context.reporter, StepStart{context.host.name, context.task.name, context.index, step_label(step)});
   StepEnd end{context.host.name, context.task.name, context.index, StepStatus::Ok, std::nullopt, "", 0, ""};
 
@@ -128,12 +149,20 @@ boost::asio::awaitable<StepOutcome> run_step(StepContext context) {
   };
 
   SteadyClock::time_point started = SteadyClock::now();
-  ExecResult result = co_await context.connection.exec(request);
+  ExecResult result;
+  if (step.kind == StepKind::Local)
+    result = co_await run_local_step(context.plan, resolved.spec, request);
+  else
+    result = co_await context.connection.exec(request);
   SteadyClock::duration elapsed = SteadyClock::now() - started;
   out.flush();
   err.flush();
 
   StepOutcome outcome = judge(context, step, result, elapsed, end);
+  if (step.kind == StepKind::Local && !result.error.empty()) {  // the SSH session is still fine
+    outcome.connection_lost = false;
+    outcome.fails_host = !step.ignore_errors;
+  }
   if (outcome.status == StepStatus::Ok && !step.register_as.empty()) {
     if (capture_overflow) {
       outcome = StepOutcome{StepStatus::Failed, true, false,

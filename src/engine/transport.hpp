@@ -5,6 +5,7 @@
 #include <utility>  // Asio 1.18 needs std::exchange declared before awaitable.hpp (ssh-facts.md)
 
 #include <boost/asio/awaitable.hpp>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -32,6 +33,34 @@ struct ExecResult {
   std::string error;  ///< the connection failed during the command; the session is unusable
 };
 
+/// Bytes done so far and the total, called as a transfer goes.
+using TransferProgress = std::function<void(std::uint64_t done, std::uint64_t total)>;
+
+/// One file to upload (a `put` step, paths already interpolated).
+struct PutRequest {
+  std::string local_path;   ///< on the controller, already joined with the plan's folder
+  std::string remote_path;  ///< where the file appears, whole or not at all
+  std::optional<unsigned> mode;  ///< unset: the local file's permission bits
+  std::string temp_tag;          ///< names the temporary file (`.NAME.deployd-TAG.tmp`): the run id
+  TransferProgress on_progress;
+};
+
+/// One file to download (a `get` step).
+struct GetRequest {
+  std::string remote_path;
+  std::string local_path;  ///< parent folders are created; written through a temporary file
+  std::string temp_tag;
+  TransferProgress on_progress;
+};
+
+/// How a transfer ended: `error` is empty on success, else one line naming the path and cause.
+struct TransferResult {
+  std::uint64_t bytes = 0;       ///< bytes sent or received
+  bool unchanged = false;        ///< put: the remote file already had this size and sha256
+  std::string error;
+  bool connection_lost = false;  ///< the session is unusable: the host stops
+};
+
 /// Why a connection could not be opened; decides the host's reported status.
 enum class ConnectFailure { None, Unreachable, Authentication, HostKey, Protocol };
 
@@ -40,6 +69,10 @@ class Connection {
  public:
   virtual ~Connection() = default;
   virtual boost::asio::awaitable<ExecResult> exec(const ExecRequest& request) = 0;
+  /// Uploads one file through a temporary name and a rename; skips an identical file.
+  virtual boost::asio::awaitable<TransferResult> put(const PutRequest& request) = 0;
+  /// Downloads one file through a local temporary name and a rename.
+  virtual boost::asio::awaitable<TransferResult> get(const GetRequest& request) = 0;
   /// Orderly disconnect. Never throws; safe to call once after any failure.
   virtual boost::asio::awaitable<void> close() = 0;
 };

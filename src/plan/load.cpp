@@ -46,7 +46,7 @@ class Loader {
  public:
   explicit Loader(const LoadOptions& options) : options_(options) {}
 
-  LoadResult load(std::string_view text, const std::string& file) {
+  LoadResult load(std::string_view text, const std::string& file, bool on_disk = false) {
     // 1. Parse every file; a syntax error anywhere stops before names are resolved.
     auto plan_doc = parse_document(std::string(text), file, diags_);
     std::vector<std::unique_ptr<Document>> inventories;
@@ -63,6 +63,8 @@ class Loader {
                                            [](const auto& doc) { return doc && doc->is_parsed; });
     // 3. Resolve names across files, then check what refers to what.
     if (is_complete) resolve(merged);
+    // Transfers last, on an otherwise valid plan: their paths need every variable to resolve.
+    if (is_complete && diags_.empty()) validate_transfers(plan_, tasks_, file, on_disk, diags_);
     return finish(file);
   }
 
@@ -125,7 +127,7 @@ LoadResult load_plan(const std::string& path, const LoadOptions& options) {
     result.errors.push_back(Diagnostic{.file = path, .message = "cannot read plan: " + error});
     return result;
   }
-  return parse_plan(*text, path, options);
+  return Loader(options).load(*text, path, /*on_disk=*/true);
 }
 
 LoadResult parse_plan(std::string_view text, const std::string& file, const LoadOptions& options) {

@@ -20,4 +20,10 @@ void validate_tasks(const Plan& plan, std::vector<TaskDraft>& tasks,
 /// host unless registered earlier (in the same task, or in a task it needs, transitively).
 void validate_vars(const Plan& plan, const std::vector<TaskDraft>& tasks, Diagnostics& diags);
 
+/// Checks `put` and `get` steps: no two hosts of a task may `get` into the same local path, and,
+/// when `check_files` (the plan was read from disk), a `put` source without run-time variables
+/// must exist, relative to the plan file's folder.
+void validate_transfers(const Plan& plan, const std::vector<TaskDraft>& tasks,
+                        const std::string& plan_file, bool check_files, Diagnostics& diags);
+
 }  // namespace deployd::plan

@@ -54,6 +54,14 @@ void add_fields(Json& j, const StepEnd& e) {
   if (!e.exit_signal.empty()) j["exit_signal"] = text(e.exit_signal);
   j["duration_ms"] = e.duration_ms;
   j["error"] = text_or_null(e.error);
+  if (e.transfer) {
+    // issue 4: bytes and rate per transfer; the rate is over the step's whole duration.
+    const std::uint64_t rate =
+        e.duration_ms > 0 ? e.transfer->bytes * 1000 / static_cast<std::uint64_t>(e.duration_ms) : 0;
+    j["transfer"] = {{"bytes", e.transfer->bytes},
+                     {"unchanged", e.transfer->unchanged},
+                     {"bytes_per_second", rate}};
+  }
 }
 
 void add_fields(Json& j, const HostEnd& e) {

@@ -21,32 +21,181 @@ std::vector<std::size_t> wave_ends(const std::vector<Amount>& batches, std::size
   return ends;
 }
 
+bool runs(const std::vector<int>& tasks, int task) {
+  return std::find(tasks.begin(), tasks.end(), task) != tasks.end();
+}
+
 }  // namespace
 
-Scheduler::Scheduler(RunShape shape, Limits limits)
-    : shape_(std::move(shape)),
-      limits_(std::move(limits)),
-      hosts_(shape_.host_tasks.size(), HostState::Waiting),
-      next_task_(shape_.host_tasks.size(), 0),
-      task_ok_(shape_.host_tasks.size(), std::vector<char>(shape_.needs.size(), 0)),
-      wave_ends_(wave_ends(limits_.batches, shape_.host_tasks.size())) {
-  int total = static_cast<int>(hosts_.size());
+Scheduler::Scheduler(RunShape shape, Limits limits) : shape_(std::move(shape)), limits_(std::move(limits)) {
+  std::size_t hosts = shape_.host_tasks.size();
+  std::size_t tasks = shape_.needs.size();
+  assert(!shape_.local_host || *shape_.local_host == static_cast<int>(hosts) - 1);
+  shape_.waits_for_all.resize(tasks, 0);
+  shape_.runs_once.resize(tasks, 0);
+  hosts_.assign(hosts, HostState::Waiting);
+  next_task_.assign(hosts, 0);
+  task_ok_.assign(hosts, std::vector<char>(tasks, 0));
+  remote_hosts_ = hosts - (shape_.local_host ? 1 : 0);
+  wave_ends_ = wave_ends(limits_.batches, remote_hosts_);
+  unfinished_in_wave_.assign(wave_ends_.size(), 0);
+  // One bucket per wave, and a last one for the local host.
+  pending_.assign(tasks, std::vector<int>(wave_ends_.size() + 1, 0));
+  succeeded_somewhere_.assign(tasks, 0);
+  for (std::size_t h = 0; h < hosts; ++h) {
+    int host = static_cast<int>(h);
+    if (!is_local(host)) ++unfinished_in_wave_[static_cast<std::size_t>(wave_of(host))];
+    for (int task : shape_.host_tasks[h]) ++pending_[static_cast<std::size_t>(task)][bucket(host)];
+  }
+  int total = static_cast<int>(remote_hosts_);
   // max_failures is the number tolerated; one more aborts. 100% tolerates every host.
   allowed_failures_ = limits_.max_failures.is_percent && limits_.max_failures.value >= 100
                           ? total
                           : limits_.max_failures.of(total);
-  if (limits_.max_failures.is_percent && limits_.max_failures.value == 0) allowed_failures_ = 0;
 }
 
-bool Scheduler::wave_is_finished() const {
-  std::size_t end = wave_ends_[static_cast<std::size_t>(wave_)];
-  return next_host_ == end && running_ == 0;
+int Scheduler::wave_of(int host) const {
+  if (is_local(host)) return wave_count();
+  auto end = std::upper_bound(wave_ends_.begin(), wave_ends_.end(), static_cast<std::size_t>(host));
+  return static_cast<int>(end - wave_ends_.begin());
+}
+
+// A remote host waits only for hosts of its own and earlier waves (and for the local host);
+// the local host waits for everyone.
+bool Scheduler::is_settled(int task, int up_to_wave) const {
+  const std::vector<int>& pending = pending_[static_cast<std::size_t>(task)];
+  for (int w = 0; w < up_to_wave && w < wave_count(); ++w)
+    if (pending[static_cast<std::size_t>(w)] > 0) return false;
+  if (up_to_wave < wave_count() && pending[static_cast<std::size_t>(up_to_wave)] > 0) return false;
+  return pending.back() == 0;
+}
+
+// Whether `need` lets `host` run `task` now; sets `must_skip` when it never will.
+bool Scheduler::need_allows(int host, int task, int need, bool& must_skip) const {
+  const std::vector<int>& mine = shape_.host_tasks[static_cast<std::size_t>(host)];
+  bool runs_need = runs(mine, need);
+  bool waits = shape_.waits_for_all[static_cast<std::size_t>(task)] || shape_.runs_once[static_cast<std::size_t>(need)];
+  if (waits && !is_settled(need, wave_of(host))) return false;
+  // plan-format.md: a task whose need failed on a host is skipped on that host. A need run on
+  // one host only (local, run_once) must have succeeded there; a need of other hosts does not
+  // hold this one back.
+  if (runs_need && !task_ok_[static_cast<std::size_t>(host)][static_cast<std::size_t>(need)]) must_skip = true;
+  if (!runs_need && shape_.runs_once[static_cast<std::size_t>(need)] && !succeeded_somewhere_[static_cast<std::size_t>(need)])
+    must_skip = true;
+  return true;
+}
+
+NextJob Scheduler::next_job(int host) {
+  assert(hosts_[static_cast<std::size_t>(host)] == HostState::Running);
+  NextJob next;
+  const std::vector<int>& tasks = shape_.host_tasks[static_cast<std::size_t>(host)];
+  std::size_t& position = next_task_[static_cast<std::size_t>(host)];
+  for (; position < tasks.size(); ++position) {
+    if (aborted_) {
+      next.kind = NextJob::Kind::Aborted;
+      return next;
+    }
+    int task = tasks[position];
+    bool must_wait = false, must_skip = false;
+    for (int need : shape_.needs[static_cast<std::size_t>(task)]) must_wait |= !need_allows(host, task, need, must_skip);
+    if (must_wait) {
+      park(host);
+      next.kind = NextJob::Kind::Wait;
+      return next;
+    }
+    if (!must_skip) {
+      next.kind = NextJob::Kind::Run;
+      next.task = task;
+      return next;
+    }
+    next.skipped.push_back(task);
+    count_done(host, task, false);
+  }
+  next.kind = NextJob::Kind::Finished;
+  return next;
+}
+
+void Scheduler::park(int host) {
+  hosts_[static_cast<std::size_t>(host)] = HostState::Parked;
+  parked_.push_back(host);
+  if (!is_local(host)) --running_;  // waiting is not being worked on: the slot goes to others
+}
+
+void Scheduler::job_finished(int host, int task, bool ok) {
+  std::size_t& position = next_task_[static_cast<std::size_t>(host)];
+  assert(shape_.host_tasks[static_cast<std::size_t>(host)][position] == task);
+  task_ok_[static_cast<std::size_t>(host)][static_cast<std::size_t>(task)] = ok ? 1 : 0;
+  count_done(host, task, ok);
+  ++position;
+}
+
+void Scheduler::count_done(int host, int task, bool ok) {
+  int& pending = pending_[static_cast<std::size_t>(task)][bucket(host)];
+  if (--pending == 0) ++settled_generation_;
+  if (ok) succeeded_somewhere_[static_cast<std::size_t>(task)] = 1;
+}
+
+std::vector<int> Scheduler::remaining_jobs(int host) const {
+  const std::vector<int>& tasks = shape_.host_tasks[static_cast<std::size_t>(host)];
+  return std::vector<int>(tasks.begin() + static_cast<std::ptrdiff_t>(next_task_[static_cast<std::size_t>(host)]),
+                          tasks.end());
+}
+
+void Scheduler::host_finished(int host, HostStatus status) {
+  HostState& state = hosts_[static_cast<std::size_t>(host)];
+  assert(state == HostState::Running || state == HostState::Parked);
+  if (state == HostState::Parked) std::erase(parked_, host);
+  if (state == HostState::Running && !is_local(host)) --running_;
+  state = HostState::Finished;
+  // Jobs it will never run are done for whoever waits on them.
+  for (int task : remaining_jobs(host)) count_done(host, task, false);
+  next_task_[static_cast<std::size_t>(host)] = shape_.host_tasks[static_cast<std::size_t>(host)].size();
+  if (is_local(host)) return;  // the controller's failures do not count against the hosts' budget
+  --unfinished_in_wave_[static_cast<std::size_t>(wave_of(host))];
+  if (status != HostStatus::Failed && status != HostStatus::Unreachable) return;
+  ++failures_;
+  if (limits_.on_failure == OnFailure::Abort || failures_ > allowed_failures_) aborted_ = true;
+}
+
+// Moves parked hosts whose wait is over to `started`: the local host at once, remote hosts
+// while fork slots are free. Rechecked only when some task became settled (or on abort).
+void Scheduler::take_resumable(std::vector<int>& started) {
+  if (parked_.empty() || (checked_generation_ == settled_generation_ && !aborted_)) return;
+  checked_generation_ = settled_generation_;
+  std::vector<int> still_parked;
+  for (int host : parked_) {
+    bool has_slot = aborted_ || is_local(host) || running_ < limits_.forks;
+    if (!has_slot || !(aborted_ || can_go_on(host))) {
+      still_parked.push_back(host);
+      if (!has_slot) checked_generation_ = settled_generation_ - 1;  // look again when a slot frees
+      continue;
+    }
+    hosts_[static_cast<std::size_t>(host)] = HostState::Running;
+    if (!is_local(host)) ++running_;
+    started.push_back(host);
+  }
+  parked_ = std::move(still_parked);
+}
+
+bool Scheduler::can_go_on(int host) const {
+  const std::vector<int>& tasks = shape_.host_tasks[static_cast<std::size_t>(host)];
+  int task = tasks[next_task_[static_cast<std::size_t>(host)]];
+  bool must_skip = false;
+  for (int need : shape_.needs[static_cast<std::size_t>(task)])
+    if (!need_allows(host, task, need, must_skip)) return false;
+  return true;
 }
 
 std::vector<int> Scheduler::take_startable_hosts() {
   std::vector<int> started;
+  if (shape_.local_host && !local_started_ && !aborted_) {
+    local_started_ = true;
+    hosts_[static_cast<std::size_t>(*shape_.local_host)] = HostState::Running;
+    started.push_back(*shape_.local_host);
+  }
+  take_resumable(started);
   if (aborted_ || wave_ends_.empty()) return started;
-  if (wave_is_finished() && wave_ + 1 < wave_count()) ++wave_;
+  if (unfinished_in_wave_[static_cast<std::size_t>(wave_)] == 0 && wave_ + 1 < wave_count()) ++wave_;
   std::size_t end = wave_ends_[static_cast<std::size_t>(wave_)];
   while (next_host_ < end && running_ < limits_.forks) {
     hosts_[next_host_] = HostState::Running;
@@ -57,62 +206,29 @@ std::vector<int> Scheduler::take_startable_hosts() {
   return started;
 }
 
-NextJob Scheduler::next_job(int host) {
-  assert(hosts_[host] == HostState::Running);
-  NextJob next;
-  const std::vector<int>& tasks = shape_.host_tasks[host];
-  std::size_t& position = next_task_[host];
-  while (position < tasks.size()) {
-    if (aborted_) {
-      next.kind = NextJob::Kind::Aborted;
-      return next;
-    }
-    int task = tasks[position];
-    // plan-format.md: a task whose need failed on a host is skipped on that host. A need the
-    // host does not run at all (another target set) does not hold it back.
-    bool needs_ok = true;
-    for (int need : shape_.needs[task]) {
-      bool runs_need = std::find(tasks.begin(), tasks.end(), need) != tasks.end();
-      if (runs_need && !task_ok_[host][need]) needs_ok = false;
-    }
-    if (needs_ok) {
-      next.kind = NextJob::Kind::Run;
-      next.task = task;
-      return next;
-    }
-    next.skipped.push_back(task);
-    ++position;
-  }
-  next.kind = NextJob::Kind::Finished;
-  return next;
-}
-
-void Scheduler::job_finished(int host, int task, bool ok) {
-  assert(shape_.host_tasks[host][next_task_[host]] == task);
-  task_ok_[host][task] = ok ? 1 : 0;
-  ++next_task_[host];
-}
-
-void Scheduler::host_finished(int host, HostStatus status) {
-  assert(hosts_[host] == HostState::Running);
-  hosts_[host] = HostState::Finished;
-  --running_;
-  if (status != HostStatus::Failed && status != HostStatus::Unreachable) return;
-  ++failures_;
-  if (limits_.on_failure == OnFailure::Abort || failures_ > allowed_failures_) abort();
-}
-
 bool Scheduler::is_done() const {
-  if (running_ > 0) return false;
-  return aborted_ || next_host_ == hosts_.size();
+  if (running_ > 0 || !parked_.empty()) return false;
+  if (shape_.local_host && hosts_[static_cast<std::size_t>(*shape_.local_host)] == HostState::Running) return false;
+  if (aborted_) return true;
+  bool local_done = !shape_.local_host || hosts_[static_cast<std::size_t>(*shape_.local_host)] == HostState::Finished;
+  return local_done && next_host_ == remote_hosts_;
+}
+
+bool Scheduler::is_stuck() const {
+  bool local_running = shape_.local_host && hosts_[static_cast<std::size_t>(*shape_.local_host)] == HostState::Running;
+  return !is_done() && running_ == 0 && !local_running && !parked_.empty();
 }
 
 std::vector<int> Scheduler::take_never_started() {
   std::vector<int> never;
   if (!aborted_) return never;
-  for (; next_host_ < hosts_.size(); ++next_host_) {
+  for (; next_host_ < remote_hosts_; ++next_host_) {
     hosts_[next_host_] = HostState::Finished;
     never.push_back(static_cast<int>(next_host_));
+  }
+  if (shape_.local_host && hosts_[static_cast<std::size_t>(*shape_.local_host)] == HostState::Waiting) {
+    hosts_[static_cast<std::size_t>(*shape_.local_host)] = HostState::Finished;
+    never.push_back(*shape_.local_host);
   }
   return never;
 }

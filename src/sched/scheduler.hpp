@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <vector>
 
 #include "deployd/event.hpp"
@@ -14,6 +15,13 @@ namespace deployd::sched {
 struct RunShape {
   std::vector<std::vector<int>> needs;       ///< per task: the tasks it needs
   std::vector<std::vector<int>> host_tasks;  ///< per host: its tasks, in dependency order
+  /// Per task: it waits for each need to be done on every host (barrier, run_once, local).
+  std::vector<char> waits_for_all;
+  /// Per task: it runs on one host only (local, run_once), so whoever needs it waits for it.
+  std::vector<char> runs_once;
+  /// The controller's pseudo-host of local tasks, if any: it takes no fork slot, belongs to no
+  /// wave, and its needs wait for every host of every wave.
+  std::optional<int> local_host;
 };
 
 /// The limits of the run policy that decide admission and abort.
@@ -24,31 +32,45 @@ struct Limits {
   OnFailure on_failure = OnFailure::StopHost;
 };
 
-/// What a host does next: run a task, or stop (all done, or the run was aborted).
+/// What a host does next: run a task, wait for other hosts, or stop (all done, or aborted).
 struct NextJob {
-  enum class Kind { Run, Finished, Aborted };
+  enum class Kind { Run, Wait, Finished, Aborted };
   Kind kind = Kind::Finished;
   int task = -1;
-  std::vector<int> skipped;  ///< tasks passed over because a need failed on this host
+  std::vector<int> skipped;  ///< tasks passed over because a need failed
 };
 
 /// Scheduler stores what has run where and decides what may run next. It does no I/O and
 /// reads no clock (ninja's Plan), so every policy can be tested as a sequence of calls.
+///
+/// A host that must wait for others (NextJob::Kind::Wait) is parked: it gives its fork slot
+/// back, so that the hosts it waits for can start, and take_startable_hosts() returns it again
+/// when it may go on. With rolling waves, a remote host waits only for the hosts of its own and
+/// earlier waves, so a barrier never waits for a wave that cannot start yet.
 class Scheduler {
  public:
   Scheduler(RunShape shape, Limits limits);
 
-  /// Hosts that may start now (within `forks` and the current wave); each is returned once.
+  /// Hosts that may (re)start now, within `forks` and the current wave: parked hosts whose wait
+  /// is over first, then new hosts. Each start or resume is returned once.
   std::vector<int> take_startable_hosts();
-  /// The next job of a started host. Jobs whose needs failed on it are skipped.
+  /// The next job of a started host. Jobs whose needs failed are skipped. A Wait parks the host.
   NextJob next_job(int host);
   void job_finished(int host, int task, bool ok);
-  /// A started host is done; frees its slot and counts it against the failure budget.
+  /// A started host is done; frees its slot and counts it against the failure budget. Jobs it
+  /// did not run count as failed for the hosts that wait on them.
   void host_finished(int host, HostStatus status);
+  /// The jobs a host has not run yet (to report as skipped when it stops early).
+  std::vector<int> remaining_jobs(int host) const;
 
   bool is_aborted() const { return aborted_; }
-  /// True when no host is running and none will start.
+  /// Aborts the run: nothing new starts, parked hosts wake to stop.
+  void abort() { aborted_ = true; }
+  /// True when no host is running or parked and none will start.
   bool is_done() const;
+  /// True when hosts wait for each other and nothing runs that could release them: tasks that
+  /// wait across rolling waves in a circle (a local task needing every wave, needed by wave 1).
+  bool is_stuck() const;
   /// After an abort: hosts that never started, to be reported as aborted (returned once).
   std::vector<int> take_never_started();
   /// The wave hosts are in (0-based), and the number of waves.
@@ -56,19 +78,35 @@ class Scheduler {
   int wave_count() const { return static_cast<int>(wave_ends_.size()); }
 
  private:
-  enum class HostState { Waiting, Running, Finished };
-  void abort() { aborted_ = true; }
-  bool wave_is_finished() const;
+  enum class HostState { Waiting, Running, Parked, Finished };
+  bool is_local(int host) const { return shape_.local_host == host; }
+  int wave_of(int host) const;
+  /// The pending_ bucket of a host: its wave, or the last one for the local host.
+  std::size_t bucket(int host) const { return static_cast<std::size_t>(wave_of(host)); }
+  bool is_settled(int task, int up_to_wave) const;
+  bool need_allows(int host, int task, int need, bool& must_skip) const;
+  bool can_go_on(int host) const;
+  void park(int host);
+  void take_resumable(std::vector<int>& started);
+  void count_done(int host, int task, bool ok);
 
   RunShape shape_;
   Limits limits_;
   std::vector<HostState> hosts_;
   std::vector<std::size_t> next_task_;       ///< per host: position in its host_tasks
   std::vector<std::vector<char>> task_ok_;   ///< per host, per task: finished successfully
-  std::vector<std::size_t> wave_ends_;       ///< host index one past the end of each wave
+  std::vector<std::vector<int>> pending_;    ///< per task, per bucket: hosts yet to be done with it
+  std::vector<char> succeeded_somewhere_;    ///< per task
+  std::vector<std::size_t> wave_ends_;       ///< remote host index one past each wave's end
+  std::vector<int> unfinished_in_wave_;
+  std::vector<int> parked_;                  ///< hosts waiting for others, in the order they parked
+  std::size_t remote_hosts_ = 0;
   int wave_ = 0;
-  std::size_t next_host_ = 0;  ///< hosts start in order
-  int running_ = 0;
+  std::size_t next_host_ = 0;  ///< remote hosts start in order
+  int running_ = 0;            ///< remote hosts holding a fork slot
+  bool local_started_ = false;
+  long settled_generation_ = 0;  ///< bumped whenever some task is done in some bucket
+  long checked_generation_ = -1;
   int failures_ = 0;
   int allowed_failures_ = 0;
   bool aborted_ = false;

@@ -4,6 +4,7 @@
 // (This comment keeps clang-format from sorting <utility> below the Asio headers.)
 
 #include <libssh2.h>
+#include <libssh2_sftp.h>
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/redirect_error.hpp>
@@ -208,6 +209,16 @@ awaitable<ExecOutcome> Session::exec(const ExecSpec& spec) {
   co_return co_await run_exec(*impl_, spec);
 }
 
+awaitable<TransferOutcome> Session::put(const PutSpec& spec) {
+  if (impl_->is_closed) co_return TransferOutcome{0, false, "the session is closed", true};
+  co_return co_await run_put(*impl_, spec);
+}
+
+awaitable<TransferOutcome> Session::get(const GetSpec& spec) {
+  if (impl_->is_closed) co_return TransferOutcome{0, false, "the session is closed", true};
+  co_return co_await run_get(*impl_, spec);
+}
+
 awaitable<void> Session::close() {
   if (impl_->is_closed) co_return;
   impl_->is_closed = true;
@@ -218,6 +229,10 @@ awaitable<void> Session::close() {
     Alarm guard(executor);
     guard.arm(Alarm::Clock::now() + kCloseTimeout, [&link] { link.abort(); });
     link.interrupt = false;
+    if (impl_->sftp != nullptr) {
+      co_await call(link, [&] { return libssh2_sftp_shutdown(impl_->sftp); });
+      impl_->sftp = nullptr;
+    }
     co_await call(link, [&] {
       return libssh2_session_disconnect_ex(link.session, SSH_DISCONNECT_BY_APPLICATION,
                                            "deployd: done", "");

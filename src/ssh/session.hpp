@@ -14,6 +14,7 @@
 #include <string_view>
 
 #include "ssh/connection_spec.hpp"
+#include "ssh/sftp.hpp"
 
 namespace deployd::ssh {
 
@@ -45,6 +46,10 @@ class Session {
   ~Session();
 
   boost::asio::awaitable<ExecOutcome> exec(const ExecSpec& spec);
+  /// Uploads one file over SFTP; like exec, one operation at a time on the session.
+  boost::asio::awaitable<TransferOutcome> put(const PutSpec& spec);
+  /// Downloads one file over SFTP.
+  boost::asio::awaitable<TransferOutcome> get(const GetSpec& spec);
   /// Orderly disconnect; never throws; a second call does nothing.
   boost::asio::awaitable<void> close();
 

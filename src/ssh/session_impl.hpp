@@ -15,6 +15,7 @@
 #include "ssh/session.hpp"
 
 typedef struct _LIBSSH2_CHANNEL LIBSSH2_CHANNEL;
+typedef struct _LIBSSH2_SFTP LIBSSH2_SFTP;
 
 namespace deployd::ssh {
 
@@ -34,10 +35,17 @@ struct Session::Impl {
   /// Channels of timed-out commands whose CLOSE the server has not confirmed yet.
   std::vector<LIBSSH2_CHANNEL*> abandoned;
   std::array<char, 32 * 1024> buffer{};  ///< one channel packet at a time (32 KiB max)
+  LIBSSH2_SFTP* sftp = nullptr;           ///< opened by the first put or get, then reused
 };
 
 /// Runs one command on a new channel of the session (channel_exec.cpp).
 boost::asio::awaitable<ExecOutcome> run_exec(Session::Impl& impl, const ExecSpec& spec);
+
+/// Uploads a file through a temporary name and a rename (sftp_transfer.cpp).
+boost::asio::awaitable<TransferOutcome> run_put(Session::Impl& impl, const PutSpec& spec);
+
+/// Downloads a file through a local temporary name and a rename (sftp_transfer.cpp).
+boost::asio::awaitable<TransferOutcome> run_get(Session::Impl& impl, const GetSpec& spec);
 
 /// Frees the abandoned channels the server has closed meanwhile, without waiting for the others.
 boost::asio::awaitable<void> reap_abandoned(Session::Impl& impl);

@@ -68,6 +68,27 @@ class PlanFeatures(FleetTestCase):
         ends = [e for e in events_of(out) if e["event"] == "step_end"]
         self.assertEqual(ends[0]["status"], "failed")
 
+    def test_local_task_run_once_and_barrier_on_the_fleet(self):
+        status, out, err = self.run_plan({
+            "pack": {"on": "local", "steps": [{"local": "echo release-7", "register": "release"}]},
+            "migrate": {"needs": ["pack"], "run_once": True,
+                        "steps": [{"run": "echo migrated on {{host}}", "register": "migrated_on"}]},
+            "deploy": {"needs": ["migrate"], "steps": [{"run": "sleep 0.{{host.port}} >/dev/null 2>&1; echo {{release}}"}]},
+            "restart": {"needs": ["deploy"], "barrier": True, "steps": [{"run": "echo {{migrated_on}}"}]}})
+        self.assertEqual(status, 0, err)
+        events = events_of(out)
+        self.assertEqual([e["line"] for e in events if e["event"] == "output" and e["host"] == "local"],
+                         ["release-7"])
+        migrated = [e for e in events if e["event"] == "step_end" and e["task"] == "migrate"]
+        self.assertEqual([e["host"] for e in migrated], [self.names[0]])
+        for name in self.names:
+            self.assertEqual(stdout_lines(events, name)[-2:], ["release-7", "migrated on " + self.names[0]])
+        # The barrier: every host's deploy ends before any host's restart starts.
+        order = [(e["event"], e["task"]) for e in events if e["event"] in ("step_start", "step_end")]
+        last_deploy = max(i for i, x in enumerate(order) if x == ("step_end", "deploy"))
+        first_restart = min(i for i, x in enumerate(order) if x == ("step_start", "restart"))
+        self.assertLess(last_deploy, first_restart)
+
     def test_var_on_the_command_line_wins_over_plan_vars(self):
         status, out, err = self.run_plan({"t": {"steps": [{"run": "echo {{colour}}"}]}},
                                          "--var", "colour=blue", vars={"colour": "red"})

@@ -32,7 +32,14 @@ class FakeTransport final : public engine::Transport {
     replies_.push_back({host, std::move(needle), std::move(reply)});
   }
 
+  /// A put or get on `host` ("*": any host) whose remote path contains `needle` gets `result`.
+  void transfer_result(const std::string& host, std::string needle, engine::TransferResult result) {
+    transfers_.push_back({host, std::move(needle), std::move(result)});
+  }
+
   std::map<std::string, std::vector<std::string>> commands;  ///< per host, exec texts in order
+  std::map<std::string, std::vector<engine::PutRequest>> puts;  ///< per host, in order
+  std::map<std::string, std::vector<engine::GetRequest>> gets;  ///< per host, in order
   std::vector<std::string> order;  ///< "host: command" across hosts, in the order they started
   int connects = 0;
   int open_now = 0;
@@ -53,8 +60,20 @@ class FakeTransport final : public engine::Transport {
     return FakeReply{};
   }
 
+  struct ScriptedTransfer {
+    std::string host;
+    std::string needle;
+    engine::TransferResult result;
+  };
+  engine::TransferResult transfer_for(const std::string& host, const std::string& path) const {
+    for (const ScriptedTransfer& s : transfers_)
+      if ((s.host == "*" || s.host == host) && path.find(s.needle) != std::string::npos) return s.result;
+    return engine::TransferResult{.bytes = 1024};
+  }
+
   std::map<std::string, std::string> refused_;
   std::vector<Scripted> replies_;
+  std::vector<ScriptedTransfer> transfers_;
 };
 
 class FakeTransport::FakeConnection final : public engine::Connection {
@@ -74,12 +93,33 @@ class FakeTransport::FakeConnection final : public engine::Connection {
     co_return reply.result;
   }
 
+  boost::asio::awaitable<engine::TransferResult> put(const engine::PutRequest& request) override {
+    transport_.puts[host_].push_back(request);
+    transport_.order.push_back(host_ + ": put " + request.local_path + " " + request.remote_path);
+    co_return co_await transfer(request.remote_path, request.on_progress);
+  }
+
+  boost::asio::awaitable<engine::TransferResult> get(const engine::GetRequest& request) override {
+    transport_.gets[host_].push_back(request);
+    transport_.order.push_back(host_ + ": get " + request.remote_path + " " + request.local_path);
+    co_return co_await transfer(request.remote_path, request.on_progress);
+  }
+
   boost::asio::awaitable<void> close() override {
     --transport_.open_now;
     co_return;
   }
 
  private:
+  // The scripted result for `remote_path`; progress once at the end, as a small file reports.
+  boost::asio::awaitable<engine::TransferResult> transfer(const std::string& remote_path,
+                                                          const engine::TransferProgress& progress) {
+    engine::TransferResult result = transport_.transfer_for(host_, remote_path);
+    co_await boost::asio::post(co_await boost::asio::this_coro::executor, boost::asio::use_awaitable);
+    if (progress && result.error.empty() && !result.unchanged) progress(result.bytes, result.bytes);
+    co_return result;
+  }
+
   FakeTransport& transport_;
   std::string host_;
 };

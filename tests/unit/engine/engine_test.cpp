@@ -11,6 +11,7 @@
 #include "support/fake_transport.hpp"
 #include "support/plan_text.hpp"
 #include "support/recording_reporter.hpp"
+#include "support/run_engine.hpp"
 
 namespace deployd::engine {
 namespace {
@@ -19,23 +20,10 @@ using testing::FakeReply;
 using testing::FakeTransport;
 using testing::plan_text;
 using testing::RecordingReporter;
+using testing::run_engine;
 using Lines = std::vector<std::string>;
 
 // Runs every task of `plan` (or the named ones) and returns the run_end.
-RunEnd run(const Plan& plan, FakeTransport& transport, RecordingReporter& reporter,
-           std::vector<std::string> names = {}, int forks = 0) {
-  graph::Selection selection = graph::select_tasks(plan, names);
-  REQUIRE(selection.errors.empty());
-  Engine engine(plan, RunSetup{"run1", selection.tasks, forks}, transport, reporter);
-  boost::asio::io_context context{1};
-  RunEnd end;
-  boost::asio::co_spawn(context, engine.run(), [&](std::exception_ptr error, RunEnd result) {
-    if (error) std::rethrow_exception(error);
-    end = result;
-  });
-  context.run();
-  return end;
-}
 
 FakeReply exits(int status) {
   FakeReply reply;
@@ -52,7 +40,7 @@ TEST_SUITE("engine") {
         "two": {"needs": ["one"], "steps": [{"run": "echo 3"}]}}})");
     FakeTransport transport;
     RecordingReporter reporter;
-    RunEnd end = run(plan, transport, reporter);
+    RunEnd end = run_engine(plan, transport, reporter);
     CHECK(end.exit_code == 0);
     CHECK(end.counts.ok == 2);
     CHECK(transport.connects == 2);
@@ -71,7 +59,7 @@ TEST_SUITE("engine") {
                     {OutputStream::Stdout, "ld"}};
     transport.reply("a", "x", reply);
     RecordingReporter reporter;
-    run(plan, transport, reporter);
+    run_engine(plan, transport, reporter);
     CHECK(reporter.lines("a") == Lines{"step_start a t 0", "stdout a 0: hello", "stderr a 0: warning",
                                        "stdout a 0: world", "step_end a t 0 ok", "host_end a ok"});
   }
@@ -83,7 +71,7 @@ TEST_SUITE("engine") {
     FakeTransport transport;
     transport.reply("a", "false", exits(2));
     RecordingReporter reporter;
-    RunEnd end = run(plan, transport, reporter);
+    RunEnd end = run_engine(plan, transport, reporter);
     CHECK(end.exit_code == 1);
     CHECK(end.status == RunStatus::Failed);
     CHECK(end.counts.failed == 1);
@@ -99,7 +87,7 @@ TEST_SUITE("engine") {
     FakeTransport transport;
     transport.reply("a", "tar", exits(2));
     RecordingReporter reporter;
-    run(plan, transport, reporter);
+    run_engine(plan, transport, reporter);
     std::string error;
     for (const Event& event : reporter.events)
       if (auto* end = std::get_if<HostEnd>(&event.body)) error = end->error;
@@ -113,7 +101,7 @@ TEST_SUITE("engine") {
     killed.result = ExecResult{.exit_status = std::nullopt, .exit_signal = "KILL"};
     transport.reply("a", "kill", killed);
     RecordingReporter reporter;
-    run(plan, transport, reporter);
+    run_engine(plan, transport, reporter);
     const StepEnd* end = nullptr;
     for (const Event& event : reporter.events)
       if (auto* e = std::get_if<StepEnd>(&event.body)) end = e;
@@ -128,7 +116,7 @@ TEST_SUITE("engine") {
     FakeTransport transport;
     transport.refuse("a", "connect 127.0.0.1:22: connection refused");
     RecordingReporter reporter;
-    RunEnd end = run(plan, transport, reporter);
+    RunEnd end = run_engine(plan, transport, reporter);
     CHECK(end.exit_code == 1);
     CHECK(end.counts.unreachable == 1);
     CHECK(end.counts.ok == 1);
@@ -144,7 +132,7 @@ TEST_SUITE("engine") {
     FakeTransport transport;
     transport.reply("a", "false", exits(1));
     RecordingReporter reporter;
-    RunEnd end = run(plan, transport, reporter);
+    RunEnd end = run_engine(plan, transport, reporter);
     CHECK(end.exit_code == 0);
     CHECK(reporter.lines("a") == Lines{"step_start a t 0", "step_end a t 0 failed", "step_start a t 1",
                                        "step_end a t 1 ok", "host_end a ok"});
@@ -158,7 +146,7 @@ TEST_SUITE("engine") {
     kernel.chunks = {{OutputStream::Stdout, "6.1.0\n"}};
     transport.reply("a", "uname", kernel);
     RecordingReporter reporter;
-    run(plan, transport, reporter);
+    run_engine(plan, transport, reporter);
     CHECK(transport.commands["a"].at(1) == "sh -c 'echo 6.1.0'");
   }
 
@@ -167,7 +155,7 @@ TEST_SUITE("engine") {
         {"cd": "/srv/{{app}}", "steps": [{"run": "make", "env": {"MODE": "it's"}, "sudo": "www"}]}]}}})");
     FakeTransport transport;
     RecordingReporter reporter;
-    run(plan, transport, reporter);
+    run_engine(plan, transport, reporter);
     CHECK(transport.commands["a"].at(0) ==
           "sudo -n -u 'www' -- sh -c 'cd -- '\\''/srv/shop'\\'' || exit 1\n"
           "export MODE='\\''it'\\''\\'\\'''\\''s'\\''\nmake'");
@@ -177,7 +165,7 @@ TEST_SUITE("engine") {
     Plan plan = plan_text(R"({"hosts": ["h[1:9]"], "tasks": {"t": {"steps": [{"run": "true"}]}}})");
     FakeTransport transport;
     RecordingReporter reporter;
-    RunEnd end = run(plan, transport, reporter, {}, 3);
+    RunEnd end = run_engine(plan, transport, reporter, {}, 3);
     CHECK(end.counts.ok == 9);
     CHECK(transport.most_open == 3);
   }
@@ -188,7 +176,7 @@ TEST_SUITE("engine") {
     FakeTransport transport;
     transport.reply("a", "false", exits(1));
     RecordingReporter reporter;
-    RunEnd end = run(plan, transport, reporter);
+    RunEnd end = run_engine(plan, transport, reporter);
     CHECK(end.exit_code == 3);
     CHECK(end.status == RunStatus::Aborted);
     CHECK(end.counts.failed == 1);
@@ -205,7 +193,7 @@ TEST_SUITE("engine") {
     slow.yields = 20;
     transport.reply("slow", "deploy", slow);
     RecordingReporter reporter;
-    run(plan, transport, reporter);
+    run_engine(plan, transport, reporter);
     Lines order = transport.order;
     auto at = [&](const std::string& entry) {
       return std::find(order.begin(), order.end(), entry) - order.begin();

@@ -130,6 +130,110 @@ TEST_SUITE("sched") {
     CHECK(scheduler.take_startable_hosts().empty());
     CHECK(scheduler.is_done());
   }
+
+  TEST_CASE("a barrier task starts on any host only after its need is done on every host") {
+    RunShape shape{.needs = {{}, {0}}, .host_tasks = {{0, 1}, {0, 1}}, .waits_for_all = {0, 1}};
+    Scheduler scheduler(shape, Limits{});
+    scheduler.take_startable_hosts();
+    scheduler.job_finished(0, scheduler.next_job(0).task, true);
+    CHECK(scheduler.next_job(0).kind == NextJob::Kind::Wait);
+    CHECK(scheduler.take_startable_hosts().empty());  // host 1 has not deployed yet
+    scheduler.job_finished(1, scheduler.next_job(1).task, true);
+    CHECK(scheduler.take_startable_hosts() == std::vector<int>{0});  // host 0 resumes
+    CHECK(scheduler.next_job(0).task == 1);
+    CHECK(scheduler.next_job(1).task == 1);
+  }
+
+  TEST_CASE("a parked host gives its fork slot back, so a barrier never deadlocks on forks") {
+    RunShape shape{.needs = {{}, {0}}, .host_tasks = {{0, 1}, {0, 1}, {0, 1}}, .waits_for_all = {0, 1}};
+    Scheduler scheduler(shape, Limits{.forks = 1});
+    CHECK(scheduler.take_startable_hosts() == std::vector<int>{0});
+    scheduler.job_finished(0, 0, true);
+    CHECK(scheduler.next_job(0).kind == NextJob::Kind::Wait);
+    CHECK(scheduler.take_startable_hosts() == std::vector<int>{1});
+    scheduler.job_finished(1, 0, true);
+    CHECK(scheduler.next_job(1).kind == NextJob::Kind::Wait);
+    CHECK(scheduler.take_startable_hosts() == std::vector<int>{2});
+    scheduler.job_finished(2, 0, true);
+    NextJob next = scheduler.next_job(2);  // the last host releases the barrier for itself
+    CHECK(next.kind == NextJob::Kind::Run);
+    scheduler.job_finished(2, 1, true);
+    scheduler.host_finished(2, HostStatus::Ok);
+    CHECK(scheduler.take_startable_hosts() == std::vector<int>{0});  // one slot: one resumes
+    CHECK_FALSE(scheduler.is_stuck());
+  }
+
+  TEST_CASE("a local task starts first, takes no fork slot, and remote tasks that need it wait") {
+    // Task 0 is local (pack), task 1 is remote and needs it (deploy).
+    RunShape shape{.needs = {{}, {0}}, .host_tasks = {{1}, {1}, {0}}, .waits_for_all = {1, 0},
+                   .runs_once = {1, 0}, .local_host = 2};
+    Scheduler scheduler(shape, Limits{.forks = 2});
+    CHECK(scheduler.take_startable_hosts() == std::vector<int>{2, 0, 1});
+    CHECK(scheduler.next_job(0).kind == NextJob::Kind::Wait);
+    CHECK(scheduler.next_job(2).task == 0);
+    scheduler.job_finished(2, 0, true);
+    scheduler.host_finished(2, HostStatus::Ok);
+    CHECK(scheduler.take_startable_hosts() == std::vector<int>{0});
+    CHECK(scheduler.next_job(0).task == 1);
+  }
+
+  TEST_CASE("when a local task that others need fails, they are skipped on every host") {
+    RunShape shape{.needs = {{}, {0}}, .host_tasks = {{1}, {0}}, .waits_for_all = {1, 0},
+                   .runs_once = {1, 0}, .local_host = 1};
+    Scheduler scheduler(shape, Limits{});
+    scheduler.take_startable_hosts();
+    CHECK(scheduler.next_job(0).kind == NextJob::Kind::Wait);
+    scheduler.job_finished(1, 0, false);
+    scheduler.host_finished(1, HostStatus::Failed);
+    CHECK(scheduler.take_startable_hosts() == std::vector<int>{0});
+    NextJob next = scheduler.next_job(0);
+    CHECK(next.skipped == std::vector<int>{1});
+    CHECK(next.kind == NextJob::Kind::Finished);
+  }
+
+  TEST_CASE("a host that stops early counts its remaining jobs as done for those who wait") {
+    RunShape shape{.needs = {{}, {0}}, .host_tasks = {{0, 1}, {0, 1}}, .waits_for_all = {0, 1}};
+    Scheduler scheduler(shape, Limits{});
+    scheduler.take_startable_hosts();
+    scheduler.job_finished(0, 0, true);
+    CHECK(scheduler.next_job(0).kind == NextJob::Kind::Wait);
+    CHECK(scheduler.remaining_jobs(1) == std::vector<int>{0, 1});
+    scheduler.host_finished(1, HostStatus::Unreachable);
+    CHECK(scheduler.take_startable_hosts() == std::vector<int>{0});
+    CHECK(scheduler.next_job(0).task == 1);
+  }
+
+  TEST_CASE("with rolling waves a barrier waits only for its own and earlier waves") {
+    RunShape shape{.needs = {{}, {0}}, .host_tasks = {{0, 1}, {0, 1}}, .waits_for_all = {0, 1}};
+    Scheduler scheduler(shape, Limits{.batches = {Amount{1, false}}});
+    CHECK(scheduler.take_startable_hosts() == std::vector<int>{0});
+    scheduler.job_finished(0, 0, true);
+    CHECK(scheduler.next_job(0).kind == NextJob::Kind::Run);  // host 1 is in the next wave
+  }
+
+  TEST_CASE("a local task needing every wave, needed by the first wave, is reported stuck") {
+    // 0: remote, 1: local needs 0, 2: remote needs 1. Wave 2 cannot start before wave 1 ends.
+    RunShape shape{.needs = {{}, {0}, {1}}, .host_tasks = {{0, 2}, {0, 2}, {1}},
+                   .waits_for_all = {0, 1, 0}, .runs_once = {0, 1, 0}, .local_host = 2};
+    Scheduler scheduler(shape, Limits{.batches = {Amount{1, false}}});
+    scheduler.take_startable_hosts();
+    CHECK(scheduler.next_job(2).kind == NextJob::Kind::Wait);
+    scheduler.job_finished(0, 0, true);
+    CHECK(scheduler.next_job(0).kind == NextJob::Kind::Wait);
+    CHECK(scheduler.take_startable_hosts().empty());
+    CHECK(scheduler.is_stuck());
+  }
+
+  TEST_CASE("an abort wakes parked hosts so that they stop") {
+    RunShape shape{.needs = {{}, {0}}, .host_tasks = {{0, 1}, {0, 1}, {0, 1}}, .waits_for_all = {0, 1}};
+    Scheduler scheduler(shape, Limits{.on_failure = OnFailure::Abort});
+    scheduler.take_startable_hosts();
+    scheduler.job_finished(0, 0, true);
+    CHECK(scheduler.next_job(0).kind == NextJob::Kind::Wait);
+    scheduler.host_finished(1, HostStatus::Failed);
+    CHECK(scheduler.take_startable_hosts() == std::vector<int>{0});
+    CHECK(scheduler.next_job(0).kind == NextJob::Kind::Aborted);
+  }
 }
 
 }  // namespace deployd::sched

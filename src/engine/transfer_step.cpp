@@ -1,0 +1,107 @@
+// SPDX-License-Identifier: MIT
+// put and get steps (issue 4): paths interpolated like commands, local paths under the plan's
+// folder.
+#include "engine/transfer_step.hpp"
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <filesystem>
+
+#include "engine/step_text.hpp"
+#include "plan/vars.hpp"
+
+namespace deployd::engine {
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+
+struct Paths {
+  std::string from;  ///< put: local source; get: remote source
+  std::string to;
+  std::vector<std::string> missing;
+};
+
+Paths resolve_paths(const StepContext& context, const Step& step) {
+  plan::VarContext vars{&context.plan, &context.host, &context.registered, context.run_id};
+  Paths paths;
+  auto fill = [&](const std::string& text) {
+    plan::Interpolated result = plan::interpolate(text, vars);
+    paths.missing.insert(paths.missing.end(), result.missing.begin(), result.missing.end());
+    return result.text;
+  };
+  paths.from = fill(step.command);
+  paths.to = fill(step.to);
+  // plan-format.md: inside a `cd` block a relative remote path is relative to that folder.
+  const std::string cwd = fill(step.cwd);
+  std::string& remote = step.kind == StepKind::Put ? paths.to : paths.from;
+  if (!cwd.empty() && !remote.empty() && remote.front() != '/') remote = cwd + "/" + remote;
+  return paths;
+}
+
+StepOutcome failed(const StepContext& context, const Step& step, const std::string& cause,
+                   bool connection_lost) {
+  return StepOutcome{StepStatus::Failed, !step.ignore_errors || connection_lost, connection_lost,
+                     fmt::format("{}: {}", step_title(context.task, context.index, step), cause)};
+}
+
+boost::asio::awaitable<TransferResult> transfer(const StepContext& context, const Step& step,
+                                                const Paths& paths) {
+  if (step.kind == StepKind::Put) {
+    PutRequest request{
+        local_path(context.plan, paths.from), paths.to, std::nullopt, context.run_id, {}};
+    if (step.mode) request.mode = parse_mode(*step.mode);
+    co_return co_await context.connection.put(request);
+  }
+  GetRequest request{paths.from, local_path(context.plan, paths.to), context.run_id, {}};
+  co_return co_await context.connection.get(request);
+}
+
+}  // namespace
+
+std::optional<unsigned> parse_mode(const std::string& text) {
+  if (text.empty() || text.size() > 4) return std::nullopt;
+  unsigned mode = 0;
+  for (char c : text) {
+    if (c < '0' || c > '7') return std::nullopt;
+    mode = mode * 8 + static_cast<unsigned>(c - '0');
+  }
+  return mode;
+}
+
+std::string local_path(const Plan& plan, const std::string& path) {
+  if (path.empty() || path.front() == '/') return path;
+  return (std::filesystem::path(plan.directory.empty() ? "." : plan.directory) / path).string();
+}
+
+boost::asio::awaitable<StepOutcome> run_transfer_step(StepContext context) {
+  const Step& step = context.task.steps[static_cast<std::size_t>(context.index)];
+  emit(context.reporter,
+       StepStart{context.host.name, context.task.name, context.index, step_label(step)});
+  StepEnd end{
+      context.host.name, context.task.name, context.index, StepStatus::Ok, std::nullopt, "", 0, ""};
+  const Paths paths = resolve_paths(context, step);
+  StepOutcome outcome;
+  const SteadyClock::time_point started = SteadyClock::now();
+  if (!paths.missing.empty()) {
+    // plan-format.md: a registered name without a value at run time fails that host's step.
+    outcome = failed(
+        context, step,
+        fmt::format("variable \"{}\" has no value on this host", paths.missing.front()), false);
+  } else {
+    const TransferResult result = co_await transfer(context, step, paths);
+    if (!result.error.empty()) {
+      outcome = failed(context, step, result.error, result.connection_lost);
+    } else {
+      end.transfer = TransferStats{result.bytes, result.unchanged};
+    }
+  }
+  end.status = outcome.status;
+  end.error = outcome.error;
+  end.duration_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - started).count();
+  emit(context.reporter, end);
+  co_return outcome;
+}
+
+}  // namespace deployd::engine

@@ -1,0 +1,25 @@
+// SPDX-License-Identifier: MIT
+// Runs a `put` or `get` step: interpolate the paths, transfer over the connection, report.
+#pragma once
+
+#include <utility>  // before Asio (ssh-facts.md)
+
+#include <boost/asio/awaitable.hpp>
+#include <optional>
+#include <string>
+
+#include "engine/step_runner.hpp"
+
+namespace deployd::engine {
+
+/// Reports step_start and step_end (with `transfer`) for a put or get step, and returns the
+/// outcome.
+boost::asio::awaitable<StepOutcome> run_transfer_step(StepContext context);
+
+/// `"0644"` as a number, or nullopt when it is not octal (the plan reader already checked it).
+std::optional<unsigned> parse_mode(const std::string& text);
+
+/// `path` on the controller: as written when absolute, else under the plan's folder.
+std::string local_path(const Plan& plan, const std::string& path);
+
+}  // namespace deployd::engine

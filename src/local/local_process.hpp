@@ -1,0 +1,43 @@
+// SPDX-License-Identifier: MIT
+// Commands on the controller itself (`local` steps): /bin/sh -c, pipes read without blocking the
+// loop.
+#pragma once
+
+#include <utility>  // Asio 1.18 needs std::exchange declared before awaitable.hpp (ssh-facts.md)
+
+#include <boost/asio/awaitable.hpp>
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "deployd/plan.hpp"
+#include "engine/transport.hpp"
+
+namespace deployd::local {
+
+/// One command to run on the controller.
+struct LocalCommand {
+  std::string command;              ///< `/bin/sh -c` text
+  std::string directory;            ///< working directory; must exist (empty: the controller's own)
+  VarMap env;                       ///< added to (or replacing in) the controller's environment
+  std::optional<Duration> timeout;  ///< unset: none
+  /// After the timeout, how long the process group has between TERM and KILL.
+  Duration kill_grace{2000};
+};
+
+/// Receives output as it arrives, in chunks that may split lines anywhere.
+using OutputHandler = std::function<void(OutputStream, std::string_view)>;
+
+/// `base` joined with `cwd` (a relative `cwd` is inside `base`; an absolute one is used as is).
+std::string working_directory(const std::string& base, const std::string& cwd);
+
+/// Runs `command` in its own session and process group, stdin from /dev/null, stdout and
+/// stderr read through two pipes on the calling coroutine's executor. Never blocks the loop.
+/// The result is described exactly like a remote command's: exit status, signal name,
+/// timed_out (the whole group was sent TERM, then KILL) or error (it could not be started).
+boost::asio::awaitable<engine::ExecResult> run_local(const LocalCommand& command,
+                                                     OutputHandler on_output);
+
+}  // namespace deployd::local

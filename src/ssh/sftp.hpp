@@ -1,0 +1,88 @@
+// SPDX-License-Identifier: MIT
+// File transfer over a session's SFTP channel: what to send or fetch, and how it went.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <variant>
+
+namespace deployd::ssh {
+
+/// A local file mapped once and shared by every host it is sent to (issue 4: a file sent to 500
+/// hosts is read from disk once per chunk, not into 500 buffers).
+class SourceFile {
+ public:
+  /// Maps `path` read-only; a one-line error naming the path and the cause if it cannot.
+  static std::variant<std::shared_ptr<SourceFile>, std::string> open(const std::string& path);
+  SourceFile(const SourceFile&) = delete;
+  SourceFile& operator=(const SourceFile&) = delete;
+  ~SourceFile();
+
+  const std::string& path() const { return path_; }
+  std::string_view bytes() const { return {data_, size_}; }
+  std::uint64_t size() const { return size_; }
+  unsigned mode() const { return mode_; }  ///< permission bits of the local file
+  /// Lower-case hex sha256 of the content, computed on first use only.
+  const std::string& sha256() const;
+
+ private:
+  SourceFile() = default;
+  std::string path_;
+  const char* data_ = nullptr;
+  std::uint64_t size_ = 0;
+  unsigned mode_ = 0644;
+  std::int64_t mtime_ns_ = 0;
+  std::uint64_t inode_ = 0;
+  mutable std::string sha256_;
+  friend class SourceCache;
+};
+
+/// The files of a run's `put` steps, each opened once while it stays unmodified.
+class SourceCache {
+ public:
+  std::variant<std::shared_ptr<SourceFile>, std::string> open(const std::string& path);
+
+ private:
+  std::map<std::string, std::shared_ptr<SourceFile>> files_;
+};
+
+/// Bytes done so far, and the total.
+using ProgressFn = std::function<void(std::uint64_t done, std::uint64_t total)>;
+
+/// Upload `source` to `remote_path`: written to `.NAME.deployd-TAG.tmp` beside it, the mode set,
+/// then renamed into place.
+struct PutSpec {
+  std::shared_ptr<const SourceFile> source;
+  std::string remote_path;
+  unsigned mode = 0644;
+  std::string temp_tag;  ///< names the temporary file, e.g. the run id
+  ProgressFn on_progress;
+};
+
+/// Download `remote_path` to `local_path` through a local temporary file.
+struct GetSpec {
+  std::string remote_path;
+  std::string local_path;
+  std::string temp_tag;
+  ProgressFn on_progress;
+};
+
+/// How a transfer went: `error` is "" on success, else one line naming the path and the cause.
+struct TransferOutcome {
+  std::uint64_t bytes = 0;
+  bool unchanged = false;  ///< put: the remote file already had this size and sha256
+  std::string error;
+  bool connection_lost = false;  ///< the session is unusable
+};
+
+/// `.NAME.deployd-TAG.tmp` in the folder of `path`.
+std::string temp_path_for(std::string_view path, std::string_view tag);
+
+/// The folder part of `path` ("." for a bare name, "/" for a file at the root).
+std::string parent_folder(std::string_view path);
+
+}  // namespace deployd::ssh

@@ -1,0 +1,373 @@
+// SPDX-License-Identifier: MIT
+// put and get over the session's SFTP channel: temp file, mode, rename; never a partial file.
+#include <utility>  // first: Asio 1.18 with g++ 12 needs std::exchange (ssh-facts.md)
+// (This comment keeps clang-format from sorting <utility> below the Asio headers.)
+
+#include <fcntl.h>
+#include <libssh2.h>
+#include <libssh2_sftp.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <optional>
+#include <vector>
+
+#include "ssh/session_impl.hpp"
+#include "ssh/sftp.hpp"
+#include "ssh/ssh_error.hpp"
+#include "ssh/wait.hpp"
+
+namespace deployd::ssh {
+namespace {
+
+using boost::asio::awaitable;
+
+/// Bytes per libssh2_sftp_write call: libssh2 pipelines them as ~30 KB packets (ssh-facts.md:
+/// 256 KiB-1 MiB per call; larger calls are slower).
+constexpr std::size_t kWriteChunk = 512 * 1024;
+/// Bytes per libssh2_sftp_read call; libssh2 reads ahead in proportion to it.
+constexpr std::size_t kReadChunk = 256 * 1024;
+
+std::string in_quotes(std::string_view text) { return "\"" + std::string(text) + "\""; }
+
+/// `'text'` for a POSIX shell, safe for any bytes.
+std::string shell_quote(std::string_view text) {
+  std::string out = "'";
+  for (char c : text) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+/// The SFTP status of the last failed request, as users read it.
+std::string sftp_status(LIBSSH2_SFTP* sftp) {
+  switch (libssh2_sftp_last_error(sftp)) {
+    case LIBSSH2_FX_NO_SUCH_FILE:
+    case LIBSSH2_FX_NO_SUCH_PATH:
+      return "no such file or folder";
+    case LIBSSH2_FX_PERMISSION_DENIED:
+      return "permission denied";
+    case LIBSSH2_FX_NO_SPACE_ON_FILESYSTEM:
+    case LIBSSH2_FX_QUOTA_EXCEEDED:
+      return "no space left on the remote file system";
+    case LIBSSH2_FX_FAILURE:
+      // OpenSSH's sftp-server (protocol 3) reports ENOSPC and most other errors this way.
+      return "the server refused (SSH_FX_FAILURE: the remote disk may be full)";
+    default:
+      return "SFTP status " + std::to_string(libssh2_sftp_last_error(sftp));
+  }
+}
+
+bool is_missing(LIBSSH2_SFTP* sftp) {
+  const unsigned long status = libssh2_sftp_last_error(sftp);
+  return status == LIBSSH2_FX_NO_SUCH_FILE || status == LIBSSH2_FX_NO_SUCH_PATH;
+}
+
+/// One transfer on a session: the outcome it builds and the failures that end it.
+struct Transfer {
+  Session::Impl& impl;
+  TransferOutcome outcome;
+
+  Link& link() { return impl.link; }
+  LIBSSH2_SFTP* sftp() { return impl.sftp; }
+
+  /// `what: cause`; anything but an SFTP status means the session is unusable.
+  TransferOutcome fail(int rc, const std::string& what) {
+    if (rc == LIBSSH2_ERROR_SFTP_PROTOCOL) {
+      outcome.error = what + ": " + sftp_status(sftp());
+    } else {
+      outcome.error = describe(link().session, rc, what + ": connection lost");
+      impl.broken = outcome.error;
+      link().abort();
+      outcome.connection_lost = true;
+    }
+    return outcome;
+  }
+  TransferOutcome fail(std::string error) {
+    outcome.error = std::move(error);
+    return outcome;
+  }
+  bool is_usable() const { return impl.broken.empty(); }
+
+  /// The errno-style rc of a libssh2 call that returned nullptr.
+  int last_rc() {
+    const int rc = libssh2_session_last_errno(link().session);
+    return rc != 0 ? rc : LIBSSH2_ERROR_CHANNEL_FAILURE;
+  }
+};
+
+/// Opens the session's SFTP channel once; later transfers reuse it.
+awaitable<int> ensure_sftp(Transfer& t) {
+  if (t.impl.sftp != nullptr) co_return 0;
+  Link& link = t.link();
+  t.impl.sftp = co_await call(link, [&] { return libssh2_sftp_init(link.session); });
+  link.quickack = false;  // as after a channel open (channel_exec.cpp)
+  co_return t.impl.sftp != nullptr ? 0 : t.last_rc();
+}
+
+awaitable<int> stat_path(Transfer& t, const std::string& path, LIBSSH2_SFTP_ATTRIBUTES& attrs) {
+  co_return co_await call(t.link(), [&] {
+    return libssh2_sftp_stat_ex(t.sftp(), path.data(), static_cast<unsigned>(path.size()),
+                                LIBSSH2_SFTP_STAT, &attrs);
+  });
+}
+
+awaitable<LIBSSH2_SFTP_HANDLE*> open_file(Transfer& t, const std::string& path, unsigned long flags,
+                                          long mode) {
+  co_return co_await call(t.link(), [&] {
+    return libssh2_sftp_open_ex(t.sftp(), path.data(), static_cast<unsigned>(path.size()), flags,
+                                mode, LIBSSH2_SFTP_OPENFILE);
+  });
+}
+
+awaitable<int> close_file(Transfer& t, LIBSSH2_SFTP_HANDLE* handle) {
+  co_return co_await call(t.link(), [&] { return libssh2_sftp_close_handle(handle); });
+}
+
+/// Removes a temporary file if the session still works ("when possible", issue 4).
+awaitable<void> remove_remote(Transfer& t, const std::string& path) {
+  if (!t.is_usable()) co_return;
+  const int rc = co_await call(t.link(), [&] {
+    return libssh2_sftp_unlink_ex(t.sftp(), path.data(), static_cast<unsigned>(path.size()));
+  });
+  if (rc != 0 && rc != LIBSSH2_ERROR_SFTP_PROTOCOL) t.fail(rc, "remove " + in_quotes(path));
+}
+
+/// Runs `command`; its exit status, or nullopt if the connection failed (t.outcome says why).
+awaitable<std::optional<int>> run_command(Transfer& t, std::string command, std::string& out,
+                                          std::string& err) {
+  ExecSpec spec{std::move(command), {}, std::nullopt};
+  spec.on_output = [&](Stream stream, std::string_view chunk) {
+    std::string& into = stream == Stream::Stdout ? out : err;
+    if (into.size() < 4096) into.append(chunk);
+  };
+  ExecOutcome result = co_await run_exec(t.impl, spec);
+  if (!result.error.empty()) {
+    t.outcome.error = result.error;
+    t.outcome.connection_lost = true;
+    co_return std::nullopt;
+  }
+  co_return result.exit_status.value_or(-1);
+}
+
+/// The remote file's sha256 by `sha256sum`, or "" where that command fails or is missing.
+awaitable<std::string> remote_sha256(Transfer& t, const std::string& path) {
+  std::string out, err;
+  auto status = co_await run_command(t, "sha256sum -- " + shell_quote(path), out, err);
+  if (status != 0 || out.size() < 64) co_return std::string();
+  co_return out.substr(0, 64);
+}
+
+/// Streams the mapped file into `handle`, several writes in flight inside libssh2.
+awaitable<int> write_all(Transfer& t, LIBSSH2_SFTP_HANDLE* handle, const PutSpec& spec) {
+  const std::string_view bytes = spec.source->bytes();
+  std::uint64_t done = 0;
+  while (done < bytes.size()) {
+    const char* data = bytes.data() + done;
+    const std::size_t length = std::min<std::uint64_t>(kWriteChunk, bytes.size() - done);
+    const ssize_t n =
+        co_await call(t.link(), [&] { return libssh2_sftp_write(handle, data, length); });
+    if (n < 0) co_return static_cast<int>(n);
+    done += static_cast<std::uint64_t>(n);
+    t.outcome.bytes = done;
+    if (spec.on_progress) spec.on_progress(done, bytes.size());
+  }
+  co_return 0;
+}
+
+/// Writes the temporary file completely and with its final mode; "" or the error.
+awaitable<bool> write_temp(Transfer& t, const PutSpec& spec, const std::string& temp) {
+  const std::string& target = spec.remote_path;
+  LIBSSH2_SFTP_HANDLE* handle =
+      co_await open_file(t, temp, LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | LIBSSH2_FXF_TRUNC, 0600);
+  if (handle == nullptr) {
+    const int rc = t.last_rc();
+    if (rc == LIBSSH2_ERROR_SFTP_PROTOCOL && is_missing(t.sftp())) {
+      t.fail("put " + in_quotes(target) + ": remote folder " + in_quotes(parent_folder(target)) +
+             " does not exist");
+    } else {
+      t.fail(rc, "put " + in_quotes(target) + ": cannot create " + in_quotes(temp));
+    }
+    co_return false;
+  }
+  int rc = co_await write_all(t, handle, spec);
+  std::string what = "put " + in_quotes(target) + ": write " + in_quotes(temp);
+  if (rc == 0) {
+    // The mode is set before the rename (issue 4), so the file never appears with another.
+    LIBSSH2_SFTP_ATTRIBUTES attrs{};
+    attrs.flags = LIBSSH2_SFTP_ATTR_PERMISSIONS;
+    attrs.permissions = spec.mode;
+    rc = co_await call(t.link(), [&] { return libssh2_sftp_fsetstat(handle, &attrs); });
+    if (rc != 0) what = "put " + in_quotes(target) + ": set mode of " + in_quotes(temp);
+  }
+  // Closing flushes what is still in flight: its failure (e.g. disk full) is the write's.
+  const int closed = t.is_usable() ? co_await close_file(t, handle) : 0;
+  if (rc == 0 && closed != 0) rc = closed;
+  if (rc != 0) {
+    t.fail(rc, what);
+    co_await remove_remote(t, temp);
+    co_return false;
+  }
+  co_return true;
+}
+
+/// Renames the finished temporary file over `target`. SFTP v3 rename refuses an existing target
+/// and libssh2 1.10 has no posix-rename@openssh.com, so an existing target is replaced by `mv -f`
+/// (rename(2): atomic within the folder).
+awaitable<bool> rename_into_place(Transfer& t, const std::string& temp, const std::string& target,
+                                  bool target_exists) {
+  if (!target_exists) {
+    const int rc = co_await call(t.link(), [&] {
+      return libssh2_sftp_rename_ex(
+          t.sftp(), temp.data(), static_cast<unsigned>(temp.size()), target.data(),
+          static_cast<unsigned>(target.size()),
+          LIBSSH2_SFTP_RENAME_OVERWRITE | LIBSSH2_SFTP_RENAME_ATOMIC | LIBSSH2_SFTP_RENAME_NATIVE);
+    });
+    if (rc == 0) co_return true;
+    if (rc != LIBSSH2_ERROR_SFTP_PROTOCOL) {
+      t.fail(rc, "put " + in_quotes(target) + ": rename");
+      co_return false;
+    }
+  }
+  std::string out, err;
+  auto status = co_await run_command(t, "mv -f -- " + shell_quote(temp) + " " + shell_quote(target),
+                                     out, err);
+  if (!status) co_return false;
+  if (*status == 0) co_return true;
+  while (!err.empty() && err.back() == '\n') err.pop_back();
+  t.fail("put " + in_quotes(target) + ": rename failed: " + err.substr(0, err.find('\n')));
+  co_await remove_remote(t, temp);
+  co_return false;
+}
+
+/// Starts a transfer: the session must be usable and its SFTP channel open.
+awaitable<bool> begin(Transfer& t, const std::string& what) {
+  if (!t.impl.abandoned.empty()) co_await reap_abandoned(t.impl);
+  if (!t.is_usable()) {
+    t.outcome.error = "the connection is unusable: " + t.impl.broken;
+    t.outcome.connection_lost = true;
+    co_return false;
+  }
+  t.link().interrupt = false;
+  const int rc = co_await ensure_sftp(t);
+  if (rc != 0) t.fail(rc, what + ": cannot start SFTP");
+  co_return rc == 0;
+}
+
+}  // namespace
+
+awaitable<TransferOutcome> run_put(Session::Impl& impl, const PutSpec& spec) {
+  Transfer t{impl, {}};
+  const std::string& target = spec.remote_path;
+  if (!co_await begin(t, "put " + in_quotes(target))) co_return t.outcome;
+  LIBSSH2_SFTP_ATTRIBUTES attrs{};
+  int rc = co_await stat_path(t, target, attrs);
+  if (rc != 0 && rc != LIBSSH2_ERROR_SFTP_PROTOCOL)
+    co_return t.fail(rc, "put " + in_quotes(target));
+  const bool exists = rc == 0;
+  if (exists && LIBSSH2_SFTP_S_ISDIR(attrs.permissions)) {
+    co_return t.fail("put " + in_quotes(target) + ": the remote path is a folder");
+  }
+  // Same size, then same sha256: skip and report unchanged (issue 4); only the mode may differ.
+  if (exists && (attrs.flags & LIBSSH2_SFTP_ATTR_SIZE) && attrs.filesize == spec.source->size()) {
+    const std::string remote = co_await remote_sha256(t, target);
+    if (!t.outcome.error.empty()) co_return t.outcome;
+    if (remote == spec.source->sha256()) {
+      if ((attrs.permissions & 07777) != spec.mode) {
+        LIBSSH2_SFTP_ATTRIBUTES mode{};
+        mode.flags = LIBSSH2_SFTP_ATTR_PERMISSIONS;
+        mode.permissions = spec.mode;
+        rc = co_await call(t.link(), [&] {
+          return libssh2_sftp_stat_ex(t.sftp(), target.data(), static_cast<unsigned>(target.size()),
+                                      LIBSSH2_SFTP_SETSTAT, &mode);
+        });
+        if (rc != 0) co_return t.fail(rc, "put " + in_quotes(target) + ": set mode");
+      }
+      t.outcome.unchanged = true;
+      t.outcome.bytes = 0;
+      co_return t.outcome;
+    }
+  }
+  const std::string temp = temp_path_for(target, spec.temp_tag);
+  if (!co_await write_temp(t, spec, temp)) co_return t.outcome;
+  if (!co_await rename_into_place(t, temp, target, exists)) co_return t.outcome;
+  t.outcome.bytes = spec.source->size();
+  co_return t.outcome;
+}
+
+namespace {
+
+/// Copies the open remote file into the local file `fd`.
+awaitable<int> read_all(Transfer& t, LIBSSH2_SFTP_HANDLE* handle, int fd, const GetSpec& spec,
+                        std::uint64_t total, std::string& local_error) {
+  std::vector<char> buffer(kReadChunk);
+  for (;;) {
+    const ssize_t n = co_await call(
+        t.link(), [&] { return libssh2_sftp_read(handle, buffer.data(), buffer.size()); });
+    if (n < 0) co_return static_cast<int>(n);
+    if (n == 0) co_return 0;
+    for (ssize_t written = 0; written < n;) {
+      const ssize_t w = ::write(fd, buffer.data() + written, static_cast<std::size_t>(n - written));
+      if (w < 0 && errno == EINTR) continue;
+      if (w < 0) {
+        local_error = std::strerror(errno);
+        co_return 0;
+      }
+      written += w;
+    }
+    t.outcome.bytes += static_cast<std::uint64_t>(n);
+    if (spec.on_progress) spec.on_progress(t.outcome.bytes, total);
+  }
+}
+
+/// Creates the local folders of `path`; "" or the error.
+std::string make_local_parent(const std::string& path) {
+  const std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  if (parent.empty()) return {};
+  std::error_code ec;
+  std::filesystem::create_directories(parent, ec);
+  return ec ? "cannot create local folder " + in_quotes(parent.string()) + ": " + ec.message() : "";
+}
+
+}  // namespace
+
+awaitable<TransferOutcome> run_get(Session::Impl& impl, const GetSpec& spec) {
+  Transfer t{impl, {}};
+  const std::string& source = spec.remote_path;
+  const std::string what = "get " + in_quotes(source);
+  if (!co_await begin(t, what)) co_return t.outcome;
+  LIBSSH2_SFTP_HANDLE* handle = co_await open_file(t, source, LIBSSH2_FXF_READ, 0);
+  if (handle == nullptr) co_return t.fail(t.last_rc(), what);
+  LIBSSH2_SFTP_ATTRIBUTES attrs{};
+  int rc = co_await call(t.link(), [&] { return libssh2_sftp_fstat_ex(handle, &attrs, 0); });
+  std::string local_error;
+  if (rc == 0 && LIBSSH2_SFTP_S_ISDIR(attrs.permissions))
+    local_error = "the remote path is a folder";
+  if (rc == 0 && local_error.empty()) local_error = make_local_parent(spec.local_path);
+  const std::string temp = temp_path_for(spec.local_path, spec.temp_tag);
+  int fd = -1;
+  if (rc == 0 && local_error.empty()) {
+    fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) local_error = "cannot create " + in_quotes(temp) + ": " + std::strerror(errno);
+  }
+  if (fd >= 0) {
+    rc = co_await read_all(t, handle, fd, spec, attrs.filesize, local_error);
+    if (::close(fd) != 0 && local_error.empty()) local_error = std::strerror(errno);
+    if (rc == 0 && local_error.empty() && ::rename(temp.c_str(), spec.local_path.c_str()) != 0) {
+      local_error =
+          "cannot rename into " + in_quotes(spec.local_path) + ": " + std::strerror(errno);
+    }
+    if (rc != 0 || !local_error.empty()) ::unlink(temp.c_str());
+  }
+  // After a connection error the handle is gone with the session; otherwise close it.
+  const int closed =
+      rc == 0 || rc == LIBSSH2_ERROR_SFTP_PROTOCOL ? co_await close_file(t, handle) : 0;
+  if (rc != 0) co_return t.fail(rc, what);
+  if (!local_error.empty()) co_return t.fail(what + ": " + local_error);
+  if (closed != 0 && closed != LIBSSH2_ERROR_SFTP_PROTOCOL) co_return t.fail(closed, what);
+  co_return t.outcome;
+}
+
+}  // namespace deployd::ssh

@@ -1,0 +1,36 @@
+// SPDX-License-Identifier: MIT
+// Test helper: runs the engine on a plan over a transport, on a fresh io_context, to the end.
+#pragma once
+
+#include <utility>  // before Asio (ssh-facts.md)
+
+#include <doctest/doctest.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <exception>
+#include <string>
+#include <vector>
+
+#include "engine/engine.hpp"
+#include "graph/task_graph.hpp"
+
+namespace deployd::testing {
+
+/// Runs the named tasks (none: the defaults, else all) and returns the run_end event.
+inline RunEnd run_engine(const Plan& plan, engine::Transport& transport, Reporter& reporter,
+                         const std::vector<std::string>& names = {}, int forks = 0) {
+  graph::Selection selection = graph::select_tasks(plan, names);
+  REQUIRE(selection.errors.empty());
+  engine::Engine engine(plan, engine::RunSetup{"run1", selection.tasks, forks}, transport, reporter);
+  boost::asio::io_context context{1};
+  RunEnd end;
+  boost::asio::co_spawn(context, engine.run(), [&](std::exception_ptr error, RunEnd result) {
+    if (error) std::rethrow_exception(error);
+    end = result;
+  });
+  context.run();
+  return end;
+}
+
+}  // namespace deployd::testing

@@ -1,0 +1,128 @@
+// SPDX-License-Identifier: MIT
+// Local tasks, run_once and barrier over a FakeTransport: who runs what, and in which order.
+#include <utility>  // before Asio (ssh-facts.md)
+
+#include <doctest/doctest.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include "engine/engine.hpp"
+#include "graph/task_graph.hpp"
+#include "support/fake_transport.hpp"
+#include "support/plan_text.hpp"
+#include "support/recording_reporter.hpp"
+#include "support/run_engine.hpp"
+
+namespace deployd::engine {
+namespace {
+
+using testing::FakeReply;
+using testing::FakeTransport;
+using testing::plan_text;
+using testing::RecordingReporter;
+using testing::run_engine;
+using Lines = std::vector<std::string>;
+
+
+// The step_end lines of the run, in order.
+Lines step_ends(const RecordingReporter& reporter) {
+  Lines ends;
+  for (const std::string& line : reporter.lines())
+    if (line.rfind("step_end", 0) == 0) ends.push_back(line);
+  return ends;
+}
+
+}  // namespace
+
+TEST_SUITE("engine") {
+  TEST_CASE("a local task runs once on the controller, before the remote tasks that need it") {
+    Plan plan = plan_text(R"({"hosts": ["a", "b"], "tasks": {
+        "pack": {"on": "local", "steps": [{"local": "echo dist-1.0", "register": "dist"}]},
+        "deploy": {"needs": ["pack"], "steps": [{"run": "install {{dist}}"}]}}})");
+    FakeTransport transport;
+    RecordingReporter reporter;
+    RunEnd end = run_engine(plan, transport, reporter);
+    CHECK(end.exit_code == 0);
+    CHECK(end.counts.ok == 2);  // the controller is not one of the targeted hosts
+    CHECK(transport.commands["a"] == Lines{"sh -c 'install dist-1.0'"});
+    CHECK(transport.commands["b"] == Lines{"sh -c 'install dist-1.0'"});
+    CHECK(step_ends(reporter).front() == "step_end local pack 0 ok");
+    CHECK(reporter.lines("local").back() == "host_end local ok");
+  }
+
+  TEST_CASE("a failed local task skips what needs it on every host and fails the run") {
+    Plan plan = plan_text(R"({"hosts": ["a", "b"], "tasks": {
+        "pack": {"on": "local", "steps": [{"local": "exit 4"}]},
+        "deploy": {"needs": ["pack"], "steps": [{"run": "install"}]}}})");
+    FakeTransport transport;
+    RecordingReporter reporter;
+    RunEnd end = run_engine(plan, transport, reporter);
+    CHECK(end.exit_code == 1);
+    CHECK(transport.commands["a"].empty());
+    CHECK(reporter.lines("a") == Lines{"step_end a deploy 0 skipped", "host_end a ok"});
+  }
+
+  TEST_CASE("run_once runs on the first targeted host only, and every host sees what it registers") {
+    Plan plan = plan_text(R"({"hosts": ["a", "b", "c"], "tasks": {
+        "migrate": {"run_once": true, "steps": [{"run": "migrate", "register": "schema"}]},
+        "deploy": {"needs": ["migrate"], "steps": [{"run": "deploy {{schema}}"}]}}})");
+    FakeTransport transport;
+    FakeReply schema;
+    schema.chunks = {{OutputStream::Stdout, "v42\n"}};
+    transport.reply("*", "migrate", schema);
+    RecordingReporter reporter;
+    CHECK(run_engine(plan, transport, reporter).exit_code == 0);
+    CHECK(transport.commands["a"] == Lines{"sh -c 'migrate'", "sh -c 'deploy v42'"});
+    CHECK(transport.commands["b"] == Lines{"sh -c 'deploy v42'"});
+    CHECK(transport.commands["c"] == Lines{"sh -c 'deploy v42'"});
+  }
+
+  TEST_CASE("a barrier task starts nowhere before its need is done everywhere, even with one fork") {
+    Plan plan = plan_text(R"({"hosts": ["fast", "slow"], "tasks": {
+        "deploy": {"steps": [{"run": "deploy"}]},
+        "restart": {"needs": ["deploy"], "barrier": true, "steps": [{"run": "restart"}]}}})");
+    FakeTransport transport;
+    FakeReply slow;
+    slow.yields = 20;
+    transport.reply("slow", "deploy", slow);
+    RecordingReporter reporter;
+    CHECK(run_engine(plan, transport, reporter, {}, 1).exit_code == 0);
+    Lines ends = step_ends(reporter);
+    REQUIRE(ends.size() == 4);
+    CHECK(ends[0] == "step_end fast deploy 0 ok");
+    CHECK(ends[1] == "step_end slow deploy 0 ok");
+    CHECK(transport.most_open <= 2);
+  }
+
+  TEST_CASE("without a barrier the fast host restarts before the slow one has deployed") {
+    Plan plan = plan_text(R"({"hosts": ["fast", "slow"], "tasks": {
+        "deploy": {"steps": [{"run": "deploy"}]},
+        "restart": {"needs": ["deploy"], "steps": [{"run": "restart"}]}}})");
+    FakeTransport transport;
+    FakeReply slow;
+    slow.yields = 20;
+    transport.reply("slow", "deploy", slow);
+    RecordingReporter reporter;
+    run_engine(plan, transport, reporter);
+    CHECK(step_ends(reporter)[1] == "step_end fast restart 0 ok");
+  }
+
+  TEST_CASE("tasks that wait across rolling waves in a circle stop with a reason instead of hanging") {
+    Plan plan = plan_text(R"({"hosts": ["a", "b"], "policy": {"batches": [1]}, "tasks": {
+        "deploy": {"steps": [{"run": "deploy"}]},
+        "notify": {"on": "local", "needs": ["deploy"], "steps": [{"local": "true"}]},
+        "verify": {"needs": ["notify"], "steps": [{"run": "verify"}]}}})");
+    FakeTransport transport;
+    RecordingReporter reporter;
+    RunEnd end = run_engine(plan, transport, reporter);
+    CHECK(end.exit_code == 3);
+    bool explained = false;
+    for (const Event& event : reporter.events)
+      if (auto* e = std::get_if<HostEnd>(&event.body); e && e->host == "a")
+        explained = e->error.find("later wave") != std::string::npos;
+    CHECK(explained);
+  }
+}
+
+}  // namespace deployd::engine

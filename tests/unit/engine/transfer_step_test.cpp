@@ -1,0 +1,118 @@
+// SPDX-License-Identifier: MIT
+// Tests of src/engine/transfer_step.cpp over a FakeTransport: paths, mode, events, failures.
+#include "engine/transfer_step.hpp"
+
+#include <doctest/doctest.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include "engine/engine.hpp"
+#include "graph/task_graph.hpp"
+#include "support/fake_transport.hpp"
+#include "support/plan_text.hpp"
+#include "support/recording_reporter.hpp"
+#include "support/run_engine.hpp"
+
+namespace deployd::engine {
+namespace {
+
+using testing::FakeTransport;
+using testing::plan_text;
+using testing::RecordingReporter;
+using testing::run_engine;
+using Lines = std::vector<std::string>;
+
+
+// The step_end events of `host`, in order.
+std::vector<StepEnd> step_ends(const RecordingReporter& reporter, const std::string& host) {
+  std::vector<StepEnd> out;
+  for (const Event& event : reporter.events)
+    if (auto* end = std::get_if<StepEnd>(&event.body); end && end->host == host)
+      out.push_back(*end);
+  return out;
+}
+
+}  // namespace
+
+TEST_SUITE("engine") {
+  TEST_CASE("put and get resolve their paths per host and report what they moved") {
+    Plan plan =
+        plan_text(R"({"hosts": ["a", "b"], "vars": {"app": "shop"}, "tasks": {"t": {"steps": [
+        {"put": "dist/{{app}}.tgz", "to": "/srv/{{host}}/{{app}}.tgz", "mode": "0640"},
+        {"get": "/var/log/{{app}}.log", "to": "logs/{{host}}.log"}]}}})");
+    FakeTransport transport;
+    RecordingReporter reporter;
+    RunEnd end = run_engine(plan, transport, reporter);
+    CHECK(end.exit_code == 0);
+    REQUIRE(transport.puts["a"].size() == 1);
+    const PutRequest& put = transport.puts["a"][0];
+    CHECK(put.local_path == "./dist/shop.tgz");
+    CHECK(put.remote_path == "/srv/a/shop.tgz");
+    CHECK(put.mode == 0640u);
+    CHECK(put.temp_tag == "run1");
+    REQUIRE(transport.gets["b"].size() == 1);
+    CHECK(transport.gets["b"][0].remote_path == "/var/log/shop.log");
+    CHECK(transport.gets["b"][0].local_path == "./logs/b.log");
+    CHECK(reporter.lines("a") == Lines{"step_start a t 0", "step_end a t 0 ok", "step_start a t 1",
+                                       "step_end a t 1 ok", "host_end a ok"});
+    std::vector<StepEnd> ends = step_ends(reporter, "a");
+    REQUIRE(ends.size() == 2);
+    REQUIRE(ends[0].transfer.has_value());
+    CHECK(ends[0].transfer->bytes == 1024);
+    CHECK_FALSE(ends[0].transfer->unchanged);
+  }
+
+  TEST_CASE("an unchanged remote file is reported as such") {
+    Plan plan = plan_text(R"({"hosts": ["a"], "tasks": {"t": {"steps": [
+        {"put": "/abs/app.tgz", "to": "app.tgz"}]}}})");
+    FakeTransport transport;
+    transport.transfer_result("*", "app.tgz", TransferResult{0, true, "", false});
+    RecordingReporter reporter;
+    CHECK(run_engine(plan, transport, reporter).exit_code == 0);
+    CHECK(transport.puts["a"][0].local_path == "/abs/app.tgz");
+    CHECK_FALSE(transport.puts["a"][0].mode.has_value());
+    std::vector<StepEnd> ends = step_ends(reporter, "a");
+    REQUIRE(ends.size() == 1);
+    REQUIRE(ends[0].transfer.has_value());
+    CHECK(ends[0].transfer->unchanged);
+  }
+
+  TEST_CASE("a relative remote path inside a cd block is joined with its folder") {
+    Plan plan = plan_text(R"({"hosts": ["a"], "tasks": {"t": {"steps": [
+        {"cd": "/srv/app", "steps": [{"put": "/abs/x", "to": "x"}, {"get": "y", "to": "/tmp/y"}]}]}}})");
+    FakeTransport transport;
+    RecordingReporter reporter;
+    CHECK(run_engine(plan, transport, reporter).exit_code == 0);
+    CHECK(transport.puts["a"][0].remote_path == "/srv/app/x");
+    CHECK(transport.gets["a"][0].remote_path == "/srv/app/y");
+  }
+
+  TEST_CASE("a failed transfer fails the host with the step, the path and the cause") {
+    Plan plan = plan_text(R"({"hosts": ["a", "b"], "tasks": {"t": {"steps": [
+        {"put": "/abs/x", "to": "/srv/{{host}}/x"}, {"run": "echo after"}]}}})");
+    FakeTransport transport;
+    transport.transfer_result(
+        "a", "/srv/a/x",
+        TransferResult{0, false, "put \"/srv/a/x\": remote folder \"/srv/a\" does not exist",
+                       false});
+    RecordingReporter reporter;
+    RunEnd end = run_engine(plan, transport, reporter);
+    CHECK(end.exit_code == 1);
+    CHECK(reporter.lines("a") == Lines{"step_start a t 0", "step_end a t 0 failed",
+                                       "step_end a t 1 skipped", "host_end a failed"});
+    CHECK(step_ends(reporter, "a")[0].error ==
+          "t step 1 (put \"/abs/x\"): put \"/srv/a/x\": remote folder \"/srv/a\" does not exist");
+    CHECK_FALSE(step_ends(reporter, "a")[0].transfer.has_value());
+    CHECK(transport.commands["b"] == Lines{"sh -c 'echo after'"});
+  }
+
+  TEST_CASE("modes are read as octal") {
+    CHECK(parse_mode("0644") == 0644u);
+    CHECK(parse_mode("755") == 0755u);
+    CHECK_FALSE(parse_mode("0648").has_value());
+    CHECK_FALSE(parse_mode("").has_value());
+  }
+}
+
+}  // namespace deployd::engine
