@@ -121,6 +121,15 @@ class PlanFeatures(FleetTestCase):
         self.assertEqual(out, "nowhere (%s@127.0.11.252:2)\n  t step 1: echo nowhere  (in /srv)\n"
                          % controller_user)
 
+    def test_list_shows_tasks_with_descriptions_targets_and_needs(self):
+        path = write_json(self.dir, "plan.json", {"version": 1, "hosts": ["a"], "groups": {"g": ["a"]}, "tasks": {
+            "build": {"on": "local", "description": "make the tarball", "steps": [{"local": "true"}]},
+            "ship": {"needs": ["build"], "on": "g", "default": True, "steps": [{"run": "s"}]}}})
+        status, out, err = run_deployd([path, "--list"])
+        self.assertEqual(status, 0, err)
+        self.assertEqual(out, "build  make the tarball\n    on: local\n"
+                              "ship (default)\n    on: g; needs: build\n")
+
     def test_graph_prints_the_task_dag_in_dot(self):
         path = write_json(self.dir, "plan.json", {"version": 1, "hosts": ["a"], "tasks": {
             "build": {"steps": [{"run": "b"}]}, "ship": {"needs": ["build"], "steps": [{"run": "s"}]}}})

@@ -1,0 +1,58 @@
+# SPDX-License-Identifier: MIT
+"""The complete plans in the docs and the README are valid, so that they cannot rot.
+
+Each is marked in the Markdown by a comment before its code block:
+    <!-- example: NAME[; files: a/b.tar.gz c][; args: -H host1,host2] -->
+The test writes the plan to a scratch folder with the files it needs, and runs
+`deployd PLAN ARGS --dry-run`: the plan must load and print what would run on its hosts.
+Needs no fleet: nothing connects."""
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import unittest
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+DOCUMENTS = ["docs/plan-format.md", "README.md"]
+MARKER = re.compile(r"<!-- example: ([^;\s]+)([^>]*)-->\s*\n```jsonc?\n(.*?)\n```", re.S)
+
+
+def examples():
+    """(document, name, options, plan text) for every marked example."""
+    found = []
+    for document in DOCUMENTS:
+        with open(os.path.join(REPO, document)) as f:
+            for name, options, text in MARKER.findall(f.read()):
+                found.append((document, name, options, text))
+    return found
+
+
+def option(options, key):
+    match = re.search(r";\s*%s:\s*([^;]+)" % key, options)
+    return match.group(1).split() if match else []
+
+
+class DocsExamples(unittest.TestCase):
+    def test_the_docs_have_marked_examples(self):
+        names = [name for _, name, _, _ in examples()]
+        self.assertGreaterEqual(len(names), 4, names)
+        self.assertEqual(len(names), len(set(names)), "example names must be unique")
+
+    def test_every_marked_example_loads_and_dry_runs(self):
+        for document, name, options, text in examples():
+            with self.subTest(example=name, document=document), tempfile.TemporaryDirectory() as folder:
+                for needed in option(options, "files"):
+                    os.makedirs(os.path.join(folder, os.path.dirname(needed)), exist_ok=True)
+                    open(os.path.join(folder, needed), "w").close()
+                plan = os.path.join(folder, "plan.json")
+                with open(plan, "w") as f:
+                    f.write(text)
+                done = subprocess.run([os.environ["DEPLOYD"], plan, "--dry-run"] + option(options, "args"),
+                                      capture_output=True, text=True, timeout=60)
+                self.assertEqual(done.returncode, 0, "%s in %s:\n%s" % (name, document, done.stderr))
+                self.assertRegex(done.stdout, r"(?m)^\S+ \(.*@.*:\d+\)$", "no host in the dry run of " + name)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
