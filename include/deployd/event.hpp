@@ -62,6 +62,16 @@ struct StepEnd {
   std::optional<TransferStats> transfer;  ///< set for put and get steps that ran
 };
 
+/// How far a long file transfer (put/get) has come: sent about once a second while it runs.
+struct Progress {
+  std::string host;
+  std::string task;
+  int step = 0;
+  std::uint64_t bytes = 0;  ///< moved so far
+  std::uint64_t total = 0;  ///< the file's size
+  std::uint64_t bytes_per_second = 0;
+};
+
 struct HostEnd {
   std::string host;
   HostStatus status = HostStatus::Ok;
@@ -88,7 +98,7 @@ struct RunEnd {
 /// Any event, with the wall-clock time it happened.
 struct Event {
   Clock::time_point time;
-  std::variant<RunStart, StepStart, Output, StepEnd, HostEnd, RunEnd> body;
+  std::variant<RunStart, StepStart, Output, StepEnd, HostEnd, RunEnd, Progress> body;
 };
 
 const char* to_string(OutputStream stream);

@@ -45,15 +45,30 @@ StepOutcome failed(const StepContext& context, const Step& step, const std::stri
                      fmt::format("{}: {}", step_title(context.task, context.index, step), cause)};
 }
 
+// issue 4: bytes and rate of a long transfer, reported about once a second (none for a
+// transfer that ends within its first second).
+TransferProgress progress_reporter(const StepContext& context) {
+  const SteadyClock::time_point started = SteadyClock::now();
+  return [&context, started, last = started](std::uint64_t done, std::uint64_t total) mutable {
+    const SteadyClock::time_point now = SteadyClock::now();
+    if (now - last < std::chrono::seconds(1)) return;
+    last = now;
+    const double seconds = std::chrono::duration<double>(now - started).count();
+    emit(context.reporter, Progress{context.host.name, context.task.name, context.index, done, total,
+                                    static_cast<std::uint64_t>(static_cast<double>(done) / seconds)});
+  };
+}
+
 boost::asio::awaitable<TransferResult> transfer(const StepContext& context, const Step& step,
                                                 const Paths& paths) {
   if (step.kind == StepKind::Put) {
-    PutRequest request{
-        local_path(context.plan, paths.from), paths.to, std::nullopt, context.run_id, {}};
+    PutRequest request{local_path(context.plan, paths.from), paths.to, std::nullopt, context.run_id,
+                       progress_reporter(context)};
     if (step.mode) request.mode = parse_mode(*step.mode);
     co_return co_await context.connection.put(request);
   }
-  GetRequest request{paths.from, local_path(context.plan, paths.to), context.run_id, {}};
+  GetRequest request{paths.from, local_path(context.plan, paths.to), context.run_id,
+                     progress_reporter(context)};
   co_return co_await context.connection.get(request);
 }
 

@@ -64,6 +64,15 @@ void add_fields(Json& j, const StepEnd& e) {
   }
 }
 
+void add_fields(Json& j, const Progress& e) {
+  j["host"] = text(e.host);
+  j["task"] = text(e.task);
+  j["step"] = e.step;
+  j["bytes"] = e.bytes;
+  j["total"] = e.total;
+  j["bytes_per_second"] = e.bytes_per_second;
+}
+
 void add_fields(Json& j, const HostEnd& e) {
   j["host"] = text(e.host);
   j["status"] = to_string(e.status);
@@ -87,6 +96,7 @@ const char* event_name(const Output&) { return "output"; }
 const char* event_name(const StepEnd&) { return "step_end"; }
 const char* event_name(const HostEnd&) { return "host_end"; }
 const char* event_name(const RunEnd&) { return "run_end"; }
+const char* event_name(const Progress&) { return "progress"; }
 
 // A regular file is the run log: see JsonReporter::on for why it is not flushed per event.
 bool is_regular_file(std::FILE* out) {
@@ -97,7 +107,7 @@ bool is_regular_file(std::FILE* out) {
 
 bool ends_a_unit(const Event& event) {
   return !std::holds_alternative<StepStart>(event.body) &&
-         !std::holds_alternative<Output>(event.body);
+         !std::holds_alternative<Output>(event.body) && !std::holds_alternative<Progress>(event.body);
 }
 
 }  // namespace

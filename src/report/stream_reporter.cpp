@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "report/escape.hpp"
+#include "report/size_text.hpp"
 #include "report/terminal.hpp"
 
 namespace deployd::report {
@@ -34,7 +35,21 @@ void StreamReporter::on(const Event& event) {
     print_host_end(*e);
   } else if (std::holds_alternative<RunEnd>(event.body)) {
     print_summary();
+  } else if (const auto* e = std::get_if<Progress>(&event.body)) {
+    print_progress(*e, event.time);
   }
+}
+
+// At most one line per host every kProgressInterval, timed by the events' own clock: 500 hosts
+// uploading print ~100 lines a second at most, and a short transfer prints none.
+void StreamReporter::print_progress(const Progress& progress, Clock::time_point time) {
+  auto [last, is_first] = last_progress_.try_emplace(progress.host, time);
+  if (!is_first && time - last->second < kProgressInterval) return;
+  last->second = time;
+  const double percent = progress.total ? 100.0 * static_cast<double>(progress.bytes) / static_cast<double>(progress.total) : 100.0;
+  write(fmt::format("{} ~ {} step {}: {} of {} ({:.0f}%), {}/s\n", prefix(progress.host),
+                    escape_terminal(progress.task), progress.step + 1, format_bytes(progress.bytes),
+                    format_bytes(progress.total), percent, format_bytes(progress.bytes_per_second)));
 }
 
 void StreamReporter::finish() {

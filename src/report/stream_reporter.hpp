@@ -3,6 +3,7 @@
 // happen, and a summary at the end.
 #pragma once
 
+#include <chrono>
 #include <cstdio>
 #include <string>
 #include <unordered_map>
@@ -34,6 +35,7 @@ std::size_t host_column_width(const std::vector<std::string>& hosts);
 ///     node001 ! oops                         stderr
 ///     node003 FAILED: deploy step 2 (run "false"): exited with status 1 after 0.1s
 ///     node007 UNREACHABLE: connect 127.0.10.7:2222: connection refused
+///     node009 ~ deploy step 1: 64.0 MiB of 200.0 MiB (32%), 85.3 MiB/s   long transfers
 ///
 /// then the summary of summary_text() on run_end (or on finish() when no run_end came).
 /// Remote text goes through escape_terminal(). Borrows `out`, never closes it.
@@ -50,6 +52,7 @@ class StreamReporter final : public Reporter {
   void print_step_end(const StepEnd& step);
   void print_host_end(const HostEnd& host);
   void print_summary();
+  void print_progress(const Progress& progress, Clock::time_point time);
   const std::string& prefix(const std::string& host);
   void write(const std::string& text);
 
@@ -59,6 +62,8 @@ class StreamReporter final : public Reporter {
   std::unordered_map<std::string, std::string> prefixes_;  ///< host -> its printed column
   std::unordered_set<std::string> failure_printed_;        ///< hosts with a FAILED line
   bool summary_printed_ = false;
+  std::unordered_map<std::string, Clock::time_point> last_progress_;  ///< host -> last line
+  static constexpr std::chrono::seconds kProgressInterval{5};
 };
 
 }  // namespace deployd::report

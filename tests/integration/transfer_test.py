@@ -89,6 +89,13 @@ class Transfer(FleetTestCase):
                 self.assertEqual(end["status"], "ok", end)
                 self.assertEqual(end["transfer"]["bytes"], size, end)
                 self.assertFalse(end["transfer"]["unchanged"], end)
+        # A transfer that lasts seconds reports its progress, in bytes that only grow.
+        progress = [e for e in events if e["event"] == "progress" and e["step"] == 3]
+        self.assertTrue(progress, "no progress event for 50 MiB to %d hosts" % HOSTS)
+        for event in progress:
+            self.assertEqual(event["total"], 50 << 20)
+            self.assertLessEqual(event["bytes"], event["total"])
+            self.assertGreater(event["bytes_per_second"], 0)
         expected = {name: sha256(path) for name, path in sources.items()}
         for host in self.names():
             for name, digest in expected.items():

@@ -29,6 +29,12 @@ TEST_SUITE("report") {
         R"({"event":"run_start","time":"2026-11-28T13:42:35.123Z","run_id":"r","plan":"p","hosts":0,"tasks":[]})");
   }
 
+  TEST_CASE("progress carries the bytes moved, the file's size and the rate") {
+    CHECK(event_to_json(at(0, Progress{"db1", "deploy", 2, 1048576, 4194304, 524288})) ==
+          R"({"event":"progress","time":"2026-11-28T13:42:35.123Z","host":"db1","task":"deploy",)"
+          R"("step":2,"bytes":1048576,"total":4194304,"bytes_per_second":524288})");
+  }
+
   TEST_CASE("step_start carries host, task, step and name") {
     CHECK(event_to_json(at(1001, StepStart{"node001", "deploy", 2, "unpack"})) ==
           R"({"event":"step_start","time":"2026-11-28T13:42:36.124Z","host":"node001",)"

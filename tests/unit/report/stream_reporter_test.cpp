@@ -248,6 +248,20 @@ TEST_SUITE("report") {
     CHECK(host_column_width({"x\x1b"}) == 5);
     CHECK(host_column_width({}) == 0);
   }
+
+  TEST_CASE("a long transfer prints its progress at most every five seconds per host") {
+    MemoryFile out;
+    StreamReporter reporter(out.get(), {.host_width = 3});
+    const std::uint64_t mib = 1 << 20;
+    reporter.on(at(1000, Progress{"db1", "deploy", 0, 64 * mib, 200 * mib, 16 * mib}));
+    reporter.on(at(2000, Progress{"db1", "deploy", 0, 80 * mib, 200 * mib, 16 * mib}));   // too soon
+    reporter.on(at(2500, Progress{"web", "deploy", 0, 512, 1024, 512}));                  // other host
+    reporter.on(at(6000, Progress{"db1", "deploy", 0, 150 * mib, 200 * mib, 25 * mib}));
+    CHECK(out.text() ==
+          "db1 ~ deploy step 1: 64.0 MiB of 200.0 MiB (32%), 16.0 MiB/s\n"
+          "web ~ deploy step 1: 512 B of 1.0 KiB (50%), 512 B/s\n"
+          "db1 ~ deploy step 1: 150.0 MiB of 200.0 MiB (75%), 25.0 MiB/s\n");
+  }
 }
 
 }  // namespace deployd::report
