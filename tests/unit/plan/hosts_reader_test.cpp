@@ -52,7 +52,7 @@ TEST_SUITE("plan") {
                    "connect_timeout": "3s", "keepalive": 0, "known_hosts": "~/kh", "ssh_config": false,
                    "password_env": "DEPLOY_PW", "passphrase_env": "KEY_PW", "via": "bastion"},
       "hosts": ["plain", "alice@spec:2222",
-                {"name": "bob@obj:3333", "user": "carol", "address": "10.0.0.9", "identity": ["/k1", "~/k2"],
+                {"name": "bob@obj:3333", "user": "carol", "address": "127.0.99.9", "identity": ["/k1", "~/k2"],
                  "host_key_check": "off", "connect_timeout": 1.5, "ssh_config": "~/cfg", "via": []},
                 {"name": "bastion", "via": []}],
       "tasks": {"t": {"steps": [{"run": "true"}]}}})");
@@ -76,7 +76,7 @@ TEST_SUITE("plan") {
     CHECK(obj.name == "obj");
     CHECK(obj.user == "carol");
     CHECK(obj.port == 3333);
-    CHECK(obj.address == "10.0.0.9");
+    CHECK(obj.address == "127.0.99.9");
     CHECK(obj.identities == std::vector<std::string>{"/k1", "/home/me/k2"});
     CHECK(obj.host_key_check == HostKeyCheck::Off);
     CHECK(obj.connect_timeout == Duration(1500));

@@ -16,7 +16,7 @@ struct Fixture {
 
   Fixture() {
     host.name = "web01";
-    host.address = "10.0.0.1";
+    host.address = "127.0.99.1";
     host.port = 2222;
     host.user = "deploy";
     host.vars = {{"role", "host"}, {"app", "from-host"}};
@@ -45,7 +45,7 @@ TEST_SUITE("plan") {
     VarContext ctx = f.context();
     CHECK(
         interpolate("{{host}} {{host.address}}:{{host.port}} {{host.user}} {{run.id}}", ctx).text ==
-        "web01 10.0.0.1:2222 deploy 20240101T000000Z-ab12");
+        "web01 127.0.99.1:2222 deploy 20240101T000000Z-ab12");
     VarContext local{&f.plan, nullptr, nullptr, "r1"};
     CHECK(lookup_var("host", local) == std::nullopt);
     CHECK(lookup_var("run.id", local) == "r1");

@@ -66,7 +66,7 @@ void play_run(Reporter& log) {
   log.on(at(3, StepEnd{"web1", "deploy", 0, StepStatus::Ok, 0, "", 2, ""}));
   log.on(at(4, HostEnd{"web1", HostStatus::Ok, ""}));
   log.on(
-      at(5, HostEnd{"web2", HostStatus::Unreachable, "connect 10.0.0.2:22: connection refused"}));
+      at(5, HostEnd{"web2", HostStatus::Unreachable, "connect 127.0.99.2:22: connection refused"}));
   log.on(at(3200, RunEnd{RunStatus::Failed, 1, {1, 0, 1, 0, 0}, 3200}));
 }
 
@@ -93,7 +93,7 @@ const char* const kSummary = R"({
     {
       "host": "web2",
       "status": "unreachable",
-      "error": "connect 10.0.0.2:22: connection refused"
+      "error": "connect 127.0.99.2:22: connection refused"
     }
   ]
 }
