@@ -68,9 +68,8 @@ struct Engine::State {
   Transport& transport;
   Reporter& reporter;
   Host controller;  ///< the pseudo-host of local tasks, named "local" in events
-  int remote_hosts;
   std::vector<const Host*> hosts;  ///< the run's hosts in plan order, then the controller if needed
-  std::optional<int> local_host;
+  std::optional<int> local_host;   ///< the controller's index in `hosts`
   sched::Scheduler scheduler;
   StatusCounts counts;
   bool has_local_failed = false;
@@ -86,10 +85,14 @@ struct Engine::State {
         transport(t),
         reporter(r),
         controller(Host{.name = kLocalHost, .address = "localhost"}),
-        remote_hosts(static_cast<int>(run_hosts(p, setup.tasks).size())),
         hosts(hosts_with(run_hosts(p, setup.tasks), controller, has_local_task(setup.tasks))),
-        local_host(has_local_task(setup.tasks) ? std::optional<int>(remote_hosts) : std::nullopt),
+        local_host(!hosts.empty() && hosts.back() == &controller
+                       ? std::optional<int>(static_cast<int>(hosts.size()) - 1)
+                       : std::nullopt),
         scheduler(run_shape(setup.tasks, hosts, local_host), run_limits(p, setup.forks)) {}
+
+  /// The targeted hosts, the controller not counted.
+  int remote_host_count() const { return static_cast<int>(hosts.size()) - (local_host ? 1 : 0); }
 
   void start_or_resume(asio::any_io_executor executor, int host);
   asio::awaitable<void> run_host(int host);
@@ -117,7 +120,7 @@ asio::awaitable<RunEnd> Engine::run() {
   // 1. Announce the run.
   std::vector<std::string> task_names;
   for (const Task* task : s.setup.tasks) task_names.push_back(task->name);
-  emit(s.reporter, RunStart{s.setup.run_id, s.plan.file, s.remote_hosts, task_names});
+  emit(s.reporter, RunStart{s.setup.run_id, s.plan.file, s.remote_host_count(), task_names});
 
   // 2. Start (or wake) every host the scheduler admits; sleep until a host changes state.
   while (!s.scheduler.is_done()) {

@@ -11,7 +11,6 @@
 #include "engine/step_text.hpp"
 #include "engine/transfer_step.hpp"
 #include "local/local_process.hpp"
-#include "plan/vars.hpp"
 #include "report/line_splitter.hpp"
 
 namespace deployd::engine {
@@ -22,25 +21,14 @@ using SteadyClock = std::chrono::steady_clock;
 // A registered value larger than this fails the step rather than growing without bound.
 constexpr std::size_t kMaxRegisteredBytes = 16 << 20;
 
-// The step's command with every variable resolved, or the names that did not resolve.
-struct Resolved {
+// The step's command with every variable resolved.
+CommandSpec resolve(const Step& step, StepVars& fill) {
   CommandSpec spec;
-  std::vector<std::string> missing;
-};
-
-Resolved resolve(const StepContext& context, const Step& step) {
-  plan::VarContext vars{&context.plan, &context.host, &context.registered, context.run_id};
-  Resolved resolved;
-  auto fill = [&](const std::string& text) {
-    plan::Interpolated result = plan::interpolate(text, vars);
-    resolved.missing.insert(resolved.missing.end(), result.missing.begin(), result.missing.end());
-    return result.text;
-  };
-  resolved.spec.command = fill(step.command);
-  resolved.spec.cwd = fill(step.cwd);
-  for (const auto& [name, value] : step.env) resolved.spec.env[name] = fill(value);
-  if (step.sudo_user) resolved.spec.sudo_user = fill(*step.sudo_user);
-  return resolved;
+  spec.command = fill(step.command);
+  spec.cwd = fill(step.cwd);
+  for (const auto& [name, value] : step.env) spec.env[name] = fill(value);
+  if (step.sudo_user) spec.sudo_user = fill(*step.sudo_user);
+  return spec;
 }
 
 // Splits a stream's chunks into lines and reports each as an output event.
@@ -65,8 +53,10 @@ class OutputLines {
   report::LineSplitter splitter_;
 };
 
+// `error_loses_session`: an ExecResult error means the SSH session broke (a remote step), or
+// only that the process could not start (a local step: the session is untouched).
 StepOutcome judge(const StepContext& context, const Step& step, const ExecResult& result,
-                  SteadyClock::duration elapsed, StepEnd& end) {
+                  SteadyClock::duration elapsed, bool error_loses_session, StepEnd& end) {
   StepOutcome outcome;
   std::string title = step_title(context.task, context.index, step);
   end.exit_status = result.exit_status;
@@ -77,7 +67,7 @@ StepOutcome judge(const StepContext& context, const Step& step, const ExecResult
     outcome.error = fmt::format("{}: timed out after {}", title, duration_text(elapsed));
   } else if (!result.error.empty()) {
     outcome.status = StepStatus::Failed;
-    outcome.connection_lost = true;
+    outcome.connection_lost = error_loses_session;
     outcome.error = fmt::format("{}: {}", title, result.error);
   } else if (!result.exit_signal.empty()) {
     outcome.status = StepStatus::Failed;
@@ -112,6 +102,19 @@ boost::asio::awaitable<ExecResult> run_local_step(const Plan& plan, CommandSpec 
 
 }  // namespace
 
+std::string StepVars::operator()(const std::string& text) {
+  plan::Interpolated result = plan::interpolate(text, vars_);
+  missing_.insert(missing_.end(), result.missing.begin(), result.missing.end());
+  return std::move(result.text);
+}
+
+std::optional<StepOutcome> StepVars::missing_value(const StepContext& context, const Step& step) const {
+  if (missing_.empty()) return std::nullopt;
+  return StepOutcome{StepStatus::Failed, !step.ignore_errors, false,
+                     fmt::format("{}: variable \"{}\" has no value on this host",
+                                 step_title(context.task, context.index, step), missing_.front())};
+}
+
 void report_skipped_step(Reporter& reporter, const Host& host, const Task& task, int index,
                          const std::string& reason) {
   const Step& step = task.steps[static_cast<std::size_t>(index)];
@@ -125,22 +128,21 @@ boost::asio::awaitable<StepOutcome> run_step(StepContext context) {
   emit(context.reporter, StepStart{context.host.name, context.task.name, context.index, step_label(step)});
   StepEnd end{context.host.name, context.task.name, context.index, StepStatus::Ok, std::nullopt, "", 0, ""};
 
-  Resolved resolved = resolve(context, step);
-  if (!resolved.missing.empty()) {
-    // plan-format.md: a registered name that has no value at run time fails that host's step.
-    StepOutcome outcome{StepStatus::Failed, true, false,
-                        fmt::format("{}: variable \"{}\" has no value on this host",
-                                    step_title(context.task, context.index, step), resolved.missing.front())};
-    end.status = outcome.status;
-    end.error = outcome.error;
+  StepVars vars(context);
+  CommandSpec spec = resolve(step, vars);
+  if (std::optional<StepOutcome> failure = vars.missing_value(context, step)) {
+    end.status = failure->status;
+    end.error = failure->error;
     emit(context.reporter, end);
-    co_return outcome;
+    co_return *failure;
   }
 
   OutputLines out(context, OutputStream::Stdout), err(context, OutputStream::Stderr);
   std::string captured;
   bool capture_overflow = false;
-  ExecRequest request{remote_command(resolved.spec), {}, step.timeout ? step.timeout : context.plan.policy.timeout};
+  const bool is_local = step.kind == StepKind::Local;
+  ExecRequest request{is_local ? "" : remote_command(spec), {},
+                      step.timeout ? step.timeout : context.plan.policy.timeout};
   request.on_output = [&](OutputStream stream, std::string_view chunk) {
     (stream == OutputStream::Stdout ? out : err).feed(chunk);
     if (stream != OutputStream::Stdout || step.register_as.empty()) return;
@@ -150,19 +152,15 @@ boost::asio::awaitable<StepOutcome> run_step(StepContext context) {
 
   SteadyClock::time_point started = SteadyClock::now();
   ExecResult result;
-  if (step.kind == StepKind::Local)
-    result = co_await run_local_step(context.plan, resolved.spec, request);
+  if (is_local)
+    result = co_await run_local_step(context.plan, spec, request);
   else
     result = co_await context.connection.exec(request);
   SteadyClock::duration elapsed = SteadyClock::now() - started;
   out.flush();
   err.flush();
 
-  StepOutcome outcome = judge(context, step, result, elapsed, end);
-  if (step.kind == StepKind::Local && !result.error.empty()) {  // the SSH session is still fine
-    outcome.connection_lost = false;
-    outcome.fails_host = !step.ignore_errors;
-  }
+  StepOutcome outcome = judge(context, step, result, elapsed, /*error_loses_session=*/!is_local, end);
   if (outcome.status == StepStatus::Ok && !step.register_as.empty()) {
     if (capture_overflow) {
       outcome = StepOutcome{StepStatus::Failed, true, false,

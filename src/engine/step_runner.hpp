@@ -5,11 +5,14 @@
 #include <utility>  // before Asio (ssh-facts.md)
 
 #include <boost/asio/awaitable.hpp>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "deployd/plan.hpp"
 #include "deployd/reporter.hpp"
 #include "engine/transport.hpp"
+#include "plan/vars.hpp"
 
 namespace deployd::engine {
 
@@ -31,6 +34,21 @@ struct StepOutcome {
   bool fails_host = false;       ///< failed or timed out, and not ignore_errors
   bool connection_lost = false;  ///< the session is unusable: the host stops
   std::string error;             ///< one line: task, step, command and cause
+};
+
+/// Interpolates one step's strings for its host, remembering the names that had no value.
+class StepVars {
+ public:
+  explicit StepVars(const StepContext& context)
+      : vars_{&context.plan, &context.host, &context.registered, context.run_id} {}
+  std::string operator()(const std::string& text);
+  /// plan-format.md: a registered name without a value at run time fails that host's step.
+  /// The outcome saying so, or nullopt when every name resolved.
+  std::optional<StepOutcome> missing_value(const StepContext& context, const Step& step) const;
+
+ private:
+  plan::VarContext vars_;
+  std::vector<std::string> missing_;
 };
 
 /// Reports step_start, the step's output lines and step_end, and returns the outcome.

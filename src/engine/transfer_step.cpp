@@ -9,7 +9,6 @@
 #include <filesystem>
 
 #include "engine/step_text.hpp"
-#include "plan/vars.hpp"
 
 namespace deployd::engine {
 namespace {
@@ -19,19 +18,10 @@ using SteadyClock = std::chrono::steady_clock;
 struct Paths {
   std::string from;  ///< put: local source; get: remote source
   std::string to;
-  std::vector<std::string> missing;
 };
 
-Paths resolve_paths(const StepContext& context, const Step& step) {
-  plan::VarContext vars{&context.plan, &context.host, &context.registered, context.run_id};
-  Paths paths;
-  auto fill = [&](const std::string& text) {
-    plan::Interpolated result = plan::interpolate(text, vars);
-    paths.missing.insert(paths.missing.end(), result.missing.begin(), result.missing.end());
-    return result.text;
-  };
-  paths.from = fill(step.command);
-  paths.to = fill(step.to);
+Paths resolve_paths(const Step& step, StepVars& fill) {
+  Paths paths{fill(step.command), fill(step.to)};
   // plan-format.md: inside a `cd` block a relative remote path is relative to that folder.
   const std::string cwd = fill(step.cwd);
   std::string& remote = step.kind == StepKind::Put ? paths.to : paths.from;
@@ -95,14 +85,12 @@ boost::asio::awaitable<StepOutcome> run_transfer_step(StepContext context) {
        StepStart{context.host.name, context.task.name, context.index, step_label(step)});
   StepEnd end{
       context.host.name, context.task.name, context.index, StepStatus::Ok, std::nullopt, "", 0, ""};
-  const Paths paths = resolve_paths(context, step);
+  StepVars vars(context);
+  const Paths paths = resolve_paths(step, vars);
   StepOutcome outcome;
   const SteadyClock::time_point started = SteadyClock::now();
-  if (!paths.missing.empty()) {
-    // plan-format.md: a registered name without a value at run time fails that host's step.
-    outcome = failed(
-        context, step,
-        fmt::format("variable \"{}\" has no value on this host", paths.missing.front()), false);
+  if (std::optional<StepOutcome> failure = vars.missing_value(context, step)) {
+    outcome = *failure;
   } else {
     const TransferResult result = co_await transfer(context, step, paths);
     if (!result.error.empty()) {

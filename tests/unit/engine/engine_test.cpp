@@ -150,6 +150,34 @@ TEST_SUITE("engine") {
     CHECK(transport.commands["a"].at(1) == "sh -c 'echo 6.1.0'");
   }
 
+  TEST_CASE("a registered variable left without a value fails the step that uses it, naming it") {
+    Plan plan = plan_text(R"({"hosts": ["a"], "tasks": {"t": {"steps": [
+        {"run": "probe", "register": "found", "ignore_errors": true}, {"run": "use {{found}}"}]}}})");
+    FakeTransport transport;
+    transport.reply("a", "probe", exits(1));  // failed, so nothing is registered
+    RecordingReporter reporter;
+    RunEnd end = run_engine(plan, transport, reporter);
+    CHECK(end.exit_code == 1);
+    CHECK(transport.commands["a"].size() == 1);  // the second step never reached the host
+    std::string error;
+    for (const Event& event : reporter.events)
+      if (auto* e = std::get_if<HostEnd>(&event.body)) error = e->error;
+    CHECK(error == "t step 2 (run \"use {{found}}\"): variable \"found\" has no value on this host");
+  }
+
+  TEST_CASE("with ignore_errors, a variable without a value is reported and the host goes on") {
+    Plan plan = plan_text(R"({"hosts": ["a"], "tasks": {"t": {"steps": [
+        {"run": "probe", "register": "found", "ignore_errors": true},
+        {"run": "use {{found}}", "ignore_errors": true}, {"run": "after"}]}}})");
+    FakeTransport transport;
+    transport.reply("a", "probe", exits(1));
+    RecordingReporter reporter;
+    CHECK(run_engine(plan, transport, reporter).exit_code == 0);
+    CHECK(reporter.lines("a") == Lines{"step_start a t 0", "step_end a t 0 failed", "step_start a t 1",
+                                       "step_end a t 1 failed", "step_start a t 2", "step_end a t 2 ok",
+                                       "host_end a ok"});
+  }
+
   TEST_CASE("variables, cd, env and sudo shape the command sent") {
     Plan plan = plan_text(R"({"hosts": [{"name": "a", "vars": {"app": "shop"}}], "tasks": {"t": {"steps": [
         {"cd": "/srv/{{app}}", "steps": [{"run": "make", "env": {"MODE": "it's"}, "sudo": "www"}]}]}}})");
