@@ -82,6 +82,10 @@ struct Policy {
   int retries = 0;
   Duration retry_delay{1000};
   std::optional<Duration> timeout;
+  /// After an abort or a first interrupt, how long running steps have before they are cancelled.
+  Duration abort_grace{10'000};
+  /// Retries of a connection that failed for a transient reason (refused, reset, timed out).
+  int connect_retries = 2;
 };
 
 /// A task's `policy` overrides; unset members inherit the plan's policy.

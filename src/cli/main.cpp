@@ -4,7 +4,10 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 #include <fmt/format.h>
 
@@ -15,6 +18,7 @@
 #include "deployd/load.hpp"
 #include "engine/capabilities.hpp"
 #include "engine/engine.hpp"
+#include "engine/step_text.hpp"
 #include "engine/ssh_transport.hpp"
 #include "graph/limit.hpp"
 #include "graph/task_graph.hpp"
@@ -46,14 +50,81 @@ std::vector<Diagnostic> unsupported_options(const Options& options) {
   return errors;
 }
 
+// The first interrupt's message: what still runs, and what the next Ctrl-C does.
+void say_interrupted(const engine::Engine& engine, int signal, Duration grace) {
+  std::vector<engine::Engine::RunningStep> running = engine.running_steps();
+  std::string text = fmt::format("\ndeployd: {}: starting nothing new; ", signal == SIGTERM ? "SIGTERM" : "interrupted");
+  if (running.empty()) {
+    text += "no step is running\n";
+  } else {
+    text += fmt::format("{} running step{} get {} to finish (Ctrl-C again: cancel them now; a third time: exit at once)\n",
+                        running.size(), running.size() == 1 ? "" : "s", engine::duration_text(grace));
+  }
+  constexpr std::size_t kShown = 20;
+  for (std::size_t i = 0; i < running.size() && i < kShown; ++i) {
+    const auto& step = running[i];
+    text += fmt::format("  {}: {} {} (running {})\n", step.host, step.task, step.step,
+                        engine::duration_text(step.elapsed));
+  }
+  if (running.size() > kShown) text += fmt::format("  ... and {} more\n", running.size() - kShown);
+  std::fputs(text.c_str(), stderr);
+}
+
+// SIGINT and SIGTERM, staged like pdsh: stop starting, then cancel, then exit at once.
+class Interrupts {
+ public:
+  Interrupts(boost::asio::io_context& context, engine::Engine& engine, Reporter& reporter, const Plan& plan)
+      : signals_(context, SIGINT, SIGTERM), engine_(engine), reporter_(reporter), plan_(plan) {
+    wait();
+  }
+  void stop() {
+    boost::system::error_code ignored;
+    signals_.cancel(ignored);
+  }
+
+ private:
+  void wait() {
+    signals_.async_wait([this](boost::system::error_code ec, int signal) {
+      if (ec) return;
+      on_signal(signal);
+      wait();
+    });
+  }
+  void on_signal(int signal) {
+    ++count_;
+    if (count_ == 1) {
+      engine_.interrupt(signal, 1);
+      say_interrupted(engine_, signal, plan_.policy.abort_grace);
+    } else if (count_ == 2) {
+      std::fputs("deployd: cancelling the running steps and stopping their processes\n", stderr);
+      engine_.interrupt(signal, 2);
+    } else {
+      // The run log and the summary are still written, then nothing else runs.
+      std::fputs("deployd: exiting at once\n", stderr);
+      RunEnd end = engine_.end_now();
+      reporter_.finish();
+      std::fflush(nullptr);
+      std::_Exit(end.exit_code);
+    }
+  }
+
+  boost::asio::signal_set signals_;
+  engine::Engine& engine_;
+  Reporter& reporter_;
+  const Plan& plan_;
+  int count_ = 0;
+};
+
 // The engine on one io_context thread (style.md 8.1); returns the run's exit status.
 int execute(const Plan& plan, engine::RunSetup setup, Reporter& reporter) {
   ssh::init_library();
   boost::asio::io_context context{1};
   std::unique_ptr<engine::Transport> transport = engine::make_ssh_transport();
   engine::Engine engine(plan, std::move(setup), *transport, reporter);
+  Interrupts interrupts(context, engine, reporter, plan);
   int exit_code = static_cast<int>(ExitCode::HostsFailed);
   boost::asio::co_spawn(context, engine.run(), [&](std::exception_ptr error, RunEnd end) {
+    interrupts.stop();
     if (error) std::rethrow_exception(error);
     exit_code = end.exit_code;
   });

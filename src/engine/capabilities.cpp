@@ -20,7 +20,6 @@ void check_step(const Plan& plan, const Step& step, std::vector<Diagnostic>& out
   if ((step.kind == StepKind::Put || step.kind == StepKind::Get) && step.sudo_user)
     out.push_back(not_yet(plan, step.json_pointer, "\"sudo\" on a \"put\" or \"get\" step"));
   if (step.secret) out.push_back(not_yet(plan, step.json_pointer, "\"secret\""));
-  if (step.retries.value_or(0) > 0) out.push_back(not_yet(plan, step.json_pointer, "\"retries\""));
 }
 
 }  // namespace
@@ -32,7 +31,6 @@ std::vector<Diagnostic> unsupported_features(const Plan& plan, const std::vector
   }
   for (const Host& host : plan.hosts)
     if (!host.via.empty()) out.push_back(not_yet(plan, host.json_pointer, "\"via\" (jump hosts)"));
-  if (plan.policy.retries > 0) out.push_back(not_yet(plan, "/policy/retries", "\"retries\""));
   return out;
 }
 

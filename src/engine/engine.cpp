@@ -3,17 +3,22 @@
 #include "engine/engine.hpp"
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <chrono>
 #include <algorithm>
+#include <chrono>
 #include <exception>
 #include <set>
 
-#include "engine/step_runner.hpp"
-#include "engine/wakeup.hpp"
+#include <fmt/format.h>
+
+#include "engine/cancel.hpp"
 #include "engine/run_shape.hpp"
+#include "engine/step_runner.hpp"
 #include "engine/step_text.hpp"
+#include "engine/wakeup.hpp"
 #include "sched/scheduler.hpp"
 
 namespace deployd::engine {
@@ -41,6 +46,7 @@ class ControllerConnection final : public Connection {
   asio::awaitable<TransferResult> put(const PutRequest&) override { co_return refused(); }
   asio::awaitable<TransferResult> get(const GetRequest&) override { co_return refused(); }
   asio::awaitable<void> close() override { co_return; }
+  void cancel() override {}
 
  private:
   static TransferResult refused() {
@@ -78,6 +84,23 @@ struct Engine::State {
   std::optional<Wakeup> wakeup;
   std::vector<std::unique_ptr<Wakeup>> host_wakeups;  ///< a parked host sleeps on its own
   std::optional<Semaphore> connecting;
+  std::vector<Cancel> cancels;  ///< per host: stops the step it runs
+  /// Per host: the step running now (task, index) and since when; task null when none.
+  struct Current {
+    const Task* task = nullptr;
+    int index = 0;
+    std::chrono::steady_clock::time_point since;
+  };
+  std::vector<Current> current;
+  std::vector<char> finished;  ///< per host: host_end reported
+  std::chrono::steady_clock::time_point started;
+
+  // Stopping early: an abort (failure policy, stuck waves) or an interrupt (SIGINT, SIGTERM).
+  std::optional<int> interrupt_signal;  ///< set: the run ends `interrupted`, exit 128 + signal
+  bool is_grace_started = false;
+  bool is_cancelling = false;
+  std::string cancel_reason;  ///< why running steps are cancelled, for their error
+  std::optional<asio::steady_timer> grace_timer;
 
   State(const Plan& p, RunSetup s, Transport& t, Reporter& r)
       : plan(p),
@@ -93,6 +116,15 @@ struct Engine::State {
 
   /// The targeted hosts, the controller not counted.
   int remote_host_count() const { return static_cast<int>(hosts.size()) - (local_host ? 1 : 0); }
+
+  /// What stops the run, for messages: "the run was aborted" or "the run was interrupted".
+  std::string stop_reason() const {
+    return interrupt_signal ? "the run was interrupted" : "the run was aborted";
+  }
+  void start_grace(asio::any_io_executor executor);
+  void cancel_running();
+  asio::awaitable<ConnectResult> connect_with_retries(int host);
+  RunEnd run_end() const;
 
   void start_or_resume(asio::any_io_executor executor, int host);
   asio::awaitable<void> run_host(int host);
@@ -115,7 +147,10 @@ asio::awaitable<RunEnd> Engine::run() {
   s.wakeup.emplace(executor);
   s.connecting.emplace(executor, s.plan.policy.max_connecting);
   s.host_wakeups.resize(s.hosts.size());
-  auto started = std::chrono::steady_clock::now();
+  s.cancels = std::vector<Cancel>(s.hosts.size());
+  s.current.resize(s.hosts.size());
+  s.finished.assign(s.hosts.size(), 0);
+  s.started = std::chrono::steady_clock::now();
 
   // 1. Announce the run.
   std::vector<std::string> task_names;
@@ -124,6 +159,7 @@ asio::awaitable<RunEnd> Engine::run() {
 
   // 2. Start (or wake) every host the scheduler admits; sleep until a host changes state.
   while (!s.scheduler.is_done()) {
+    if (s.scheduler.is_aborted()) s.start_grace(executor);
     std::vector<int> admitted = s.scheduler.take_startable_hosts();
     for (int host : admitted) s.start_or_resume(executor, host);
     if (s.scheduler.is_done()) break;
@@ -136,21 +172,103 @@ asio::awaitable<RunEnd> Engine::run() {
     co_await s.wakeup->wait();
   }
 
+  if (s.grace_timer) s.grace_timer->cancel();
+
   // 3. Hosts an abort kept from starting, then the totals.
   for (int host : s.scheduler.take_never_started()) {
-    emit(s.reporter, HostEnd{s.hosts[host]->name, HostStatus::Aborted, "not started: the run was aborted"});
+    emit(s.reporter, HostEnd{s.hosts[host]->name, HostStatus::Aborted, "not started: " + s.stop_reason()});
+    s.finished[static_cast<std::size_t>(host)] = 1;
     if (host != s.local_host) s.counts.add(HostStatus::Aborted);
   }
-  RunEnd end;
-  end.counts = s.counts;
-  bool any_failed = s.counts.failed + s.counts.unreachable > 0 || s.has_local_failed;
-  end.status = s.scheduler.is_aborted() ? RunStatus::Aborted : any_failed ? RunStatus::Failed : RunStatus::Ok;
-  end.exit_code = end.status == RunStatus::Aborted ? 3 : end.status == RunStatus::Failed ? 1 : 0;
-  end.duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                        std::chrono::steady_clock::now() - started)
-                        .count();
+  RunEnd end = s.run_end();
   emit(s.reporter, end);
   co_return end;
+}
+
+RunEnd Engine::State::run_end() const {
+  RunEnd end;
+  end.counts = counts;
+  bool any_failed = counts.failed + counts.unreachable > 0 || has_local_failed;
+  end.status = interrupt_signal           ? RunStatus::Interrupted
+               : scheduler.is_aborted()   ? RunStatus::Aborted
+               : any_failed               ? RunStatus::Failed
+                                          : RunStatus::Ok;
+  switch (end.status) {
+    case RunStatus::Interrupted:
+      end.exit_code = 128 + *interrupt_signal;
+      break;
+    case RunStatus::Aborted:
+      end.exit_code = 3;
+      break;
+    case RunStatus::Failed:
+      end.exit_code = 1;
+      break;
+    case RunStatus::Ok:
+      end.exit_code = 0;
+      break;
+  }
+  end.duration_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
+  return end;
+}
+
+// plan-format.md: an aborted run lets running steps finish within a grace period, then cancels.
+void Engine::State::start_grace(asio::any_io_executor executor) {
+  if (is_grace_started) return;
+  is_grace_started = true;
+  cancel_reason = stop_reason();
+  grace_timer.emplace(executor, plan.policy.abort_grace);
+  grace_timer->async_wait([this](boost::system::error_code ec) {
+    if (ec) return;
+    cancel_reason = fmt::format("{} and the grace period ({}) ran out", stop_reason(),
+                                duration_text(plan.policy.abort_grace));
+    cancel_running();
+  });
+}
+
+void Engine::State::cancel_running() {
+  if (is_cancelling) return;
+  is_cancelling = true;
+  if (grace_timer) grace_timer->cancel();
+  for (Cancel& cancel : cancels) cancel.request();
+}
+
+void Engine::interrupt(int signal, int count) {
+  State& s = *state_;
+  if (!s.interrupt_signal) s.interrupt_signal = signal;
+  s.scheduler.abort();
+  if (count >= 2) {
+    s.cancel_reason = "the run was interrupted";
+    s.is_grace_started = true;  // no grace: cancel now
+    s.cancel_running();
+  }
+  s.wakeup->notify();  // the driver starts the grace period and wakes parked hosts
+}
+
+std::vector<Engine::RunningStep> Engine::running_steps() const {
+  const State& s = *state_;
+  std::vector<RunningStep> running;
+  const auto now = std::chrono::steady_clock::now();
+  for (std::size_t h = 0; h < s.current.size(); ++h) {
+    const State::Current& current = s.current[h];
+    if (current.task == nullptr) continue;
+    const Step& step = current.task->steps[static_cast<std::size_t>(current.index)];
+    running.push_back({s.hosts[h]->name, current.task->name, step_label(step), now - current.since});
+  }
+  return running;
+}
+
+RunEnd Engine::end_now() {
+  State& s = *state_;
+  for (std::size_t h = 0; h < s.hosts.size(); ++h) {
+    if (s.finished[h]) continue;
+    s.finished[h] = 1;
+    emit(s.reporter, HostEnd{s.hosts[h]->name, HostStatus::Aborted, "stopped at once: " + s.stop_reason()});
+    if (static_cast<int>(h) != s.local_host) s.counts.add(HostStatus::Aborted);
+  }
+  RunEnd end = s.run_end();
+  emit(s.reporter, end);
+  return end;
 }
 
 void Engine::State::start_or_resume(asio::any_io_executor executor, int host) {
@@ -180,12 +298,11 @@ asio::awaitable<void> Engine::State::run_host(int host) {
     finish_host(host, std::move(end));
     co_return;
   }
-  ConnectResult connected;
-  {
-    // policy.max_connecting bounds handshakes in flight, apart from forks (hosts worked on).
-    co_await connecting->acquire();
-    Permit permit(*connecting);
-    connected = co_await transport.connect(*hosts[host]);
+  ConnectResult connected = co_await connect_with_retries(host);
+  if (!connected.connection && scheduler.is_aborted() && connected.error.empty()) {
+    skip_rest(host, stop_reason());
+    finish_host(host, HostEnd{hosts[host]->name, HostStatus::Aborted, "not started: " + stop_reason()});
+    co_return;
   }
   if (!connected.connection) {
     // plan-format.md: connection failures fail the host like a failed step.
@@ -196,6 +313,31 @@ asio::awaitable<void> Engine::State::run_host(int host) {
   HostEnd end = co_await run_jobs(host, *connected.connection);
   co_await connected.connection->close();
   finish_host(host, std::move(end));
+}
+
+// Connection failures that may pass (refused, reset, timed out) are tried again after 1 s, 2 s,
+// 4 s... up to policy.connect_retries times; authentication and host key failures never are.
+// An empty error with no connection: the run stopped before this host connected.
+asio::awaitable<ConnectResult> Engine::State::connect_with_retries(int host) {
+  Duration delay{1000};
+  for (int attempt = 0;; ++attempt) {
+    ConnectResult connected;
+    {
+      // policy.max_connecting bounds handshakes in flight, apart from forks (hosts worked on).
+      co_await connecting->acquire();
+      Permit permit(*connecting);
+      if (scheduler.is_aborted()) co_return ConnectResult{};
+      connected = co_await transport.connect(*hosts[host]);
+    }
+    if (connected.connection || !connected.transient || attempt >= plan.policy.connect_retries)
+      co_return connected;
+    asio::steady_timer timer(co_await asio::this_coro::executor, delay);
+    Cancel::Scope on_cancel(cancels[static_cast<std::size_t>(host)], [&timer] { timer.cancel(); });
+    boost::system::error_code ec;
+    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (scheduler.is_aborted()) co_return ConnectResult{};
+    delay *= 2;
+  }
 }
 
 asio::awaitable<HostEnd> Engine::State::run_jobs(int host, Connection& connection) {
@@ -211,7 +353,7 @@ asio::awaitable<HostEnd> Engine::State::run_jobs(int host, Connection& connectio
     }
     if (next.kind == sched::NextJob::Kind::Aborted && end.status == HostStatus::Ok) {
       end.status = HostStatus::Aborted;
-      end.error = stuck_reason.empty() ? "stopped: the run was aborted" : stuck_reason;
+      end.error = stuck_reason.empty() ? "stopped: " + stop_reason() : stuck_reason;
     }
     if (next.kind != sched::NextJob::Kind::Run) break;
     const Task& task = *setup.tasks[static_cast<std::size_t>(next.task)];
@@ -220,7 +362,7 @@ asio::awaitable<HostEnd> Engine::State::run_jobs(int host, Connection& connectio
     if (job_ok && (task.is_local || task.run_once)) share_registered(task, registered);
     if (!job_ok) {
       // on_failure stop-host: a failing host runs nothing more; its other jobs are skipped.
-      skip_rest(host, "an earlier task failed on this host");
+      skip_rest(host, end.status == HostStatus::Aborted ? stop_reason() : "an earlier task failed on this host");
       break;
     }
   }
@@ -231,14 +373,28 @@ asio::awaitable<bool> Engine::State::run_job(int host, const Task& task, Connect
                                              VarMap& registered, HostEnd& end) {
   // plan-format.md: what local and run_once tasks register is seen by every host.
   for (const auto& [name, value] : shared_registered) registered.insert_or_assign(name, value);
+  const auto h = static_cast<std::size_t>(host);
   for (int index = 0; index < static_cast<int>(task.steps.size()); ++index) {
+    if (scheduler.is_aborted()) {
+      // plan-format.md: an aborted run starts no new step anywhere.
+      end = HostEnd{hosts[host]->name, HostStatus::Aborted,
+                    fmt::format("stopped before {}: {}", step_title(task, index, task.steps[static_cast<std::size_t>(index)]),
+                                stop_reason())};
+      for (int rest = index; rest < static_cast<int>(task.steps.size()); ++rest)
+        report_skipped_step(reporter, *hosts[host], task, rest, stop_reason());
+      co_return false;
+    }
     // Named, not a temporary: g++ 12 frees an aggregate temporary inside co_await twice.
-    StepContext context{plan, *hosts[host], task, index, connection, reporter, setup.run_id, registered};
+    StepContext context{plan,     *hosts[host], task,    index, connection, reporter, setup.run_id,
+                        registered, cancels[h], cancel_reason};
+    current[h] = Current{&task, index, std::chrono::steady_clock::now()};
     StepOutcome outcome = co_await run_step(context);
+    current[h] = Current{};
     if (!outcome.fails_host) continue;
-    end = HostEnd{hosts[host]->name, HostStatus::Failed, outcome.error};
+    end = HostEnd{hosts[host]->name, outcome.cancelled ? HostStatus::Aborted : HostStatus::Failed, outcome.error};
+    const char* why = outcome.cancelled ? "the step before it was cancelled" : "an earlier step failed";
     for (int rest = index + 1; rest < static_cast<int>(task.steps.size()); ++rest)
-      report_skipped_step(reporter, *hosts[host], task, rest, "an earlier step failed");
+      report_skipped_step(reporter, *hosts[host], task, rest, why);
     co_return false;
   }
   co_return true;
@@ -266,6 +422,7 @@ void Engine::State::skip_rest(int host, const std::string& reason) {
 
 void Engine::State::finish_host(int host, HostEnd end) {
   HostStatus status = end.status;
+  finished[static_cast<std::size_t>(host)] = 1;
   // The controller is not one of the targeted hosts: its failure fails the run, not a host.
   if (host == local_host)
     has_local_failed = status == HostStatus::Failed;

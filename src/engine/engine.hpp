@@ -5,6 +5,7 @@
 #include <utility>  // before Asio (ssh-facts.md)
 
 #include <boost/asio/awaitable.hpp>
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -39,6 +40,23 @@ class Engine {
 
   /// Runs to the end and returns the run_end event it reported.
   boost::asio::awaitable<RunEnd> run();
+
+  /// A step running now, for the interrupt message.
+  struct RunningStep {
+    std::string host;
+    std::string task;
+    std::string step;  ///< its label
+    std::chrono::steady_clock::duration elapsed;
+  };
+
+  /// SIGINT or SIGTERM number `count` (1, 2...) arrived: the first starts nothing new and lets
+  /// running steps finish within policy.abort_grace, the second cancels them now (remote
+  /// process groups are stopped). The run then ends `interrupted`, exit 128 + `signal`.
+  void interrupt(int signal, int count);
+  std::vector<RunningStep> running_steps() const;
+  /// The run_end event for a run that must end at once (a third Ctrl-C): every host not
+  /// finished counts as aborted. Reported, and returned.
+  RunEnd end_now();
 
  private:
   struct State;

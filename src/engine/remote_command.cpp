@@ -2,6 +2,8 @@
 // Building the remote shell text of a step (see remote_command.hpp).
 #include "engine/remote_command.hpp"
 
+#include "engine/remote_process.hpp"
+
 namespace deployd::engine {
 
 std::string shell_quote(std::string_view text) {
@@ -17,6 +19,7 @@ std::string shell_quote(std::string_view text) {
 
 std::string remote_command(const CommandSpec& spec) {
   std::string script;
+  if (spec.report_process_group) script += process_group_report();
   if (!spec.cwd.empty()) script += "cd -- " + shell_quote(spec.cwd) + " || exit 1\n";
   for (const auto& [name, value] : spec.env) script += "export " + name + "=" + shell_quote(value) + "\n";
   script += spec.command;

@@ -19,6 +19,9 @@ struct CommandSpec {
   std::string cwd;  ///< empty: the login directory
   VarMap env;
   std::optional<std::string> sudo_user;  ///< "" means sudo's default user
+  /// Start the script by reporting its process group on stderr (remote_process.hpp), so that a
+  /// timeout or a cancel can stop every process of the step.
+  bool report_process_group = false;
 };
 
 /// The exec text for `spec`. Environment variables are exported in the script rather than sent

@@ -84,7 +84,7 @@ class SshConnection final : public Connection {
     }
     ssh::ExecOutcome outcome = co_await session_->exec(spec);
     co_return ExecResult{outcome.exit_status, std::move(outcome.exit_signal), outcome.timed_out,
-                         std::move(outcome.error)};
+                         std::move(outcome.error), outcome.cancelled};
   }
 
   awaitable<TransferResult> put(const PutRequest& request) override {
@@ -102,6 +102,7 @@ class SshConnection final : public Connection {
   }
 
   awaitable<void> close() override { co_await session_->close(); }
+  void cancel() override { session_->cancel(); }
 
  private:
   static TransferResult to_engine(ssh::TransferOutcome outcome) {
@@ -131,7 +132,8 @@ class SshTransport final : public Transport {
     }
     ssh::ConnectOutcome outcome = co_await client_.connect(std::get<ssh::ConnectionSpec>(spec));
     if (!outcome.session) {
-      co_return ConnectResult{nullptr, to_engine(outcome.failure), std::move(outcome.error)};
+      co_return ConnectResult{nullptr, to_engine(outcome.failure), std::move(outcome.error),
+                              outcome.transient};
     }
     co_return ConnectResult{
         std::make_unique<SshConnection>(std::move(outcome.session), sources_), ConnectFailure::None, {}};

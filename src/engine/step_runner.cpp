@@ -4,10 +4,15 @@
 
 #include <fmt/format.h>
 
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <chrono>
 #include <optional>
 
 #include "engine/remote_command.hpp"
+#include "engine/remote_process.hpp"
 #include "engine/step_text.hpp"
 #include "engine/transfer_step.hpp"
 #include "local/local_process.hpp"
@@ -20,6 +25,9 @@ using SteadyClock = std::chrono::steady_clock;
 
 // A registered value larger than this fails the step rather than growing without bound.
 constexpr std::size_t kMaxRegisteredBytes = 16 << 20;
+
+// How long stopping a timed-out or cancelled command's process group may take in all.
+constexpr Duration kStopGroupTimeout{10'000};
 
 // The step's command with every variable resolved.
 CommandSpec resolve(const Step& step, StepVars& fill) {
@@ -62,33 +70,60 @@ StepOutcome judge(const StepContext& context, const Step& step, const ExecResult
   end.exit_status = result.exit_status;
   end.exit_signal = result.exit_signal;
   if (result.exit_status == 0) return outcome;
-  if (result.timed_out) {
+  outcome.status = StepStatus::Failed;
+  outcome.retryable = true;
+  if (result.cancelled) {
+    outcome.cancelled = true;
+    outcome.retryable = false;
+    outcome.error = fmt::format("{}: cancelled after {}: {}", title, duration_text(elapsed),
+                                context.cancel_reason);
+  } else if (result.timed_out) {
     outcome.status = StepStatus::TimedOut;
     outcome.error = fmt::format("{}: timed out after {}", title, duration_text(elapsed));
   } else if (!result.error.empty()) {
-    outcome.status = StepStatus::Failed;
     outcome.connection_lost = error_loses_session;
+    outcome.retryable = !error_loses_session;
     outcome.error = fmt::format("{}: {}", title, result.error);
   } else if (!result.exit_signal.empty()) {
-    outcome.status = StepStatus::Failed;
     outcome.error = fmt::format("{}: killed by signal {} after {}", title, result.exit_signal,
                                 duration_text(elapsed));
   } else {
-    outcome.status = StepStatus::Failed;
     outcome.error = fmt::format("{}: exited with status {} after {}", title,
                                 result.exit_status.value_or(-1), duration_text(elapsed));
   }
-  outcome.fails_host = !step.ignore_errors || outcome.connection_lost;
+  outcome.fails_host = !step.ignore_errors || outcome.connection_lost || outcome.cancelled;
   return outcome;
+}
+
+// After a timeout or a cancel, the remote command still runs: stop its process group over a
+// second channel of the same session. Returns what to add to the step's error.
+boost::asio::awaitable<std::string> stop_remote_group(const StepContext& context,
+                                                      const CommandSpec& spec,
+                                                      const ProcessGroupReader& reader) {
+  if (!reader.group()) co_return "; its processes may still run (it reported no process group)";
+  ExecRequest request{stop_group_command(*reader.group(), spec.sudo_user), {}, kStopGroupTimeout};
+  std::string said;
+  request.on_output = [&said](OutputStream, std::string_view chunk) {
+    if (said.size() < 200) said.append(chunk.substr(0, 200));
+  };
+  ExecResult result = co_await context.connection.exec(request);
+  if (result.exit_status == 0) co_return "; its processes were stopped";
+  std::string why = !result.error.empty() ? result.error
+                    : result.timed_out   ? "timed out"
+                    : said.empty()       ? fmt::format("exit status {}", result.exit_status.value_or(-1))
+                                         : said;
+  while (!why.empty() && (why.back() == '\n' || why.back() == '\r')) why.pop_back();
+  co_return fmt::format("; its process group {} could not be stopped: {}", *reader.group(), why);
 }
 
 // plan-format.md: a `local` step runs on the controller in the plan file's folder (joined with
 // its `cd`). With `sudo`, env is exported inside the script, since sudo resets the environment.
-boost::asio::awaitable<ExecResult> run_local_step(const Plan& plan, CommandSpec spec,
+boost::asio::awaitable<ExecResult> run_local_step(const StepContext& context, CommandSpec spec,
                                                   const ExecRequest& request) {
   local::LocalCommand command;
-  command.directory = local::working_directory(plan.directory, spec.cwd);
+  command.directory = local::working_directory(context.plan.directory, spec.cwd);
   command.timeout = request.timeout;
+  command.cancel = &context.cancel;
   spec.cwd.clear();
   if (spec.sudo_user) {
     command.command = remote_command(spec);
@@ -122,10 +157,11 @@ void report_skipped_step(Reporter& reporter, const Host& host, const Task& task,
                          fmt::format("{}: skipped: {}", step_title(task, index, step), reason)});
 }
 
-boost::asio::awaitable<StepOutcome> run_step(StepContext context) {
+namespace {
+
+// One attempt of a run or local step.
+boost::asio::awaitable<Attempt> run_command_step(StepContext context) {
   const Step& step = context.task.steps[static_cast<std::size_t>(context.index)];
-  if (step.kind == StepKind::Put || step.kind == StepKind::Get) co_return co_await run_transfer_step(context);
-  emit(context.reporter, StepStart{context.host.name, context.task.name, context.index, step_label(step)});
   StepEnd end{context.host.name, context.task.name, context.index, StepStatus::Ok, std::nullopt, "", 0, ""};
 
   StepVars vars(context);
@@ -133,17 +169,18 @@ boost::asio::awaitable<StepOutcome> run_step(StepContext context) {
   if (std::optional<StepOutcome> failure = vars.missing_value(context, step)) {
     end.status = failure->status;
     end.error = failure->error;
-    emit(context.reporter, end);
-    co_return *failure;
+    co_return Attempt{*failure, std::move(end)};
   }
 
   OutputLines out(context, OutputStream::Stdout), err(context, OutputStream::Stderr);
+  ProcessGroupReader group;
   std::string captured;
   bool capture_overflow = false;
   const bool is_local = step.kind == StepKind::Local;
-  ExecRequest request{is_local ? "" : remote_command(spec), {},
-                      step.timeout ? step.timeout : context.plan.policy.timeout};
+  spec.report_process_group = !is_local;
+  ExecRequest request{is_local ? "" : remote_command(spec), {}, step_timeout(context, step)};
   request.on_output = [&](OutputStream stream, std::string_view chunk) {
+    if (stream == OutputStream::Stderr && !is_local) chunk = group.filter(chunk);
     (stream == OutputStream::Stdout ? out : err).feed(chunk);
     if (stream != OutputStream::Stdout || step.register_as.empty()) return;
     if (captured.size() + chunk.size() > kMaxRegisteredBytes) capture_overflow = true;
@@ -152,15 +189,20 @@ boost::asio::awaitable<StepOutcome> run_step(StepContext context) {
 
   SteadyClock::time_point started = SteadyClock::now();
   ExecResult result;
-  if (is_local)
-    result = co_await run_local_step(context.plan, spec, request);
-  else
+  if (is_local) {
+    result = co_await run_local_step(context, spec, request);
+  } else {
+    Cancel::Scope on_cancel(context.cancel, [&connection = context.connection] { connection.cancel(); });
     result = co_await context.connection.exec(request);
+  }
   SteadyClock::duration elapsed = SteadyClock::now() - started;
+  if (std::string held = group.take_held_back(); !held.empty()) err.feed(held);
   out.flush();
   err.flush();
 
   StepOutcome outcome = judge(context, step, result, elapsed, /*error_loses_session=*/!is_local, end);
+  if (!is_local && (result.timed_out || result.cancelled))
+    outcome.error += co_await stop_remote_group(context, spec, group);
   if (outcome.status == StepStatus::Ok && !step.register_as.empty()) {
     if (capture_overflow) {
       outcome = StepOutcome{StepStatus::Failed, true, false,
@@ -174,8 +216,70 @@ boost::asio::awaitable<StepOutcome> run_step(StepContext context) {
   end.status = outcome.status;
   end.error = outcome.error;
   end.duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count();
-  emit(context.reporter, end);
-  co_return outcome;
+  co_return Attempt{std::move(outcome), std::move(end)};
+}
+
+// Waits `delay` unless the host is cancelled first; true if the whole delay passed.
+boost::asio::awaitable<bool> wait_unless_cancelled(Cancel& cancel, Duration delay) {
+  if (cancel.is_requested()) co_return false;
+  boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor, delay);
+  Cancel::Scope on_cancel(cancel, [&timer] { timer.cancel(); });
+  boost::system::error_code ec;
+  co_await timer.async_wait(boost::asio::redirect_error(boost::asio::use_awaitable, ec));
+  co_return !cancel.is_requested();
+}
+
+}  // namespace
+
+std::optional<Duration> step_timeout(const StepContext& context, const Step& step) {
+  if (step.timeout) return step.timeout;
+  if (context.task.policy.timeout) return context.task.policy.timeout;
+  return context.plan.policy.timeout;
+}
+
+int step_retries(const StepContext& context, const Step& step) {
+  return step.retries.value_or(context.task.policy.retries.value_or(context.plan.policy.retries));
+}
+
+Duration step_retry_delay(const StepContext& context, const Step& step) {
+  return step.retry_delay.value_or(context.task.policy.retry_delay.value_or(context.plan.policy.retry_delay));
+}
+
+boost::asio::awaitable<StepOutcome> run_step(StepContext context) {
+  const Step& step = context.task.steps[static_cast<std::size_t>(context.index)];
+  const bool is_transfer = step.kind == StepKind::Put || step.kind == StepKind::Get;
+  const int attempts = 1 + step_retries(context, step);
+  Duration delay = step_retry_delay(context, step);
+  for (context.attempt = 1;; ++context.attempt) {
+    emit(context.reporter, StepStart{context.host.name, context.task.name, context.index, step_label(step)});
+    // Not `c ? co_await a : co_await b`: g++ 12 miscompiles co_await inside a conditional.
+    Attempt attempt;
+    if (is_transfer)
+      attempt = co_await run_transfer_step(context);
+    else
+      attempt = co_await run_command_step(context);
+    const bool again = attempt.outcome.status != StepStatus::Ok && attempt.outcome.retryable &&
+                       context.attempt < attempts && !context.cancel.is_requested();
+    if (again) {
+      attempt.end.error += fmt::format(" (attempt {} of {}; next in {})", context.attempt, attempts,
+                                       duration_text(delay));
+    } else if (context.attempt > 1) {
+      attempt.end.error += attempt.end.error.empty()
+                               ? ""
+                               : fmt::format(" (attempt {} of {})", context.attempt, attempts);
+      attempt.outcome.error = attempt.end.error;
+    }
+    emit(context.reporter, attempt.end);
+    if (!again) co_return attempt.outcome;
+    if (!co_await wait_unless_cancelled(context.cancel, delay)) {
+      StepOutcome cancelled = attempt.outcome;
+      cancelled.cancelled = true;
+      cancelled.fails_host = true;
+      cancelled.error += ": no retry: " + context.cancel_reason;
+      co_return cancelled;
+    }
+    delay *= 2;
+  }
 }
 
 }  // namespace deployd::engine

@@ -11,6 +11,7 @@
 
 #include "deployd/plan.hpp"
 #include "deployd/reporter.hpp"
+#include "engine/cancel.hpp"
 #include "engine/transport.hpp"
 #include "plan/vars.hpp"
 
@@ -26,6 +27,9 @@ struct StepContext {
   Reporter& reporter;
   const std::string& run_id;
   VarMap& registered;  ///< this host's registered variables; `register` adds to it
+  Cancel& cancel;      ///< the host's stop button (an abort's grace ran out, a second Ctrl-C)
+  const std::string& cancel_reason;  ///< why the run cancels its steps, e.g. "the run was aborted"
+  int attempt = 1;                   ///< 1 for the first try, then 2, 3... with `retries`
 };
 
 /// How a step ended, for the job that ran it.
@@ -34,6 +38,14 @@ struct StepOutcome {
   bool fails_host = false;       ///< failed or timed out, and not ignore_errors
   bool connection_lost = false;  ///< the session is unusable: the host stops
   std::string error;             ///< one line: task, step, command and cause
+  bool cancelled = false;        ///< the run cancelled it: the host ends as aborted
+  bool retryable = false;        ///< a failure that `retries` may try again
+};
+
+/// One attempt of a step: how it went and the step_end event that will say so.
+struct Attempt {
+  StepOutcome outcome;
+  StepEnd end;
 };
 
 /// Interpolates one step's strings for its host, remembering the names that had no value.
@@ -51,8 +63,16 @@ class StepVars {
   std::vector<std::string> missing_;
 };
 
-/// Reports step_start, the step's output lines and step_end, and returns the outcome.
+/// Reports step_start, the step's output lines and step_end, and returns the outcome. With
+/// `retries`, a failed attempt that may pass again is reported (its step_end error says which
+/// attempt and when the next starts) and the step runs again after the delay, doubled each time.
 boost::asio::awaitable<StepOutcome> run_step(StepContext context);
+
+/// The step's effective timeout, retries and first retry delay: the step's own, else its
+/// task's policy, else the plan's.
+std::optional<Duration> step_timeout(const StepContext& context, const Step& step);
+int step_retries(const StepContext& context, const Step& step);
+Duration step_retry_delay(const StepContext& context, const Step& step);
 
 /// Reports a step as skipped (its job was skipped or its host stopped) without running it.
 void report_skipped_step(Reporter& reporter, const Host& host, const Task& task, int index,

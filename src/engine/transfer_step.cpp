@@ -31,8 +31,12 @@ Paths resolve_paths(const Step& step, StepVars& fill) {
 
 StepOutcome failed(const StepContext& context, const Step& step, const std::string& cause,
                    bool connection_lost) {
-  return StepOutcome{StepStatus::Failed, !step.ignore_errors || connection_lost, connection_lost,
-                     fmt::format("{}: {}", step_title(context.task, context.index, step), cause)};
+  StepOutcome outcome{StepStatus::Failed, !step.ignore_errors || connection_lost, connection_lost,
+                      fmt::format("{}: {}", step_title(context.task, context.index, step), cause)};
+  outcome.cancelled = context.cancel.is_requested();
+  if (outcome.cancelled) outcome.error += ": cancelled: " + context.cancel_reason;
+  outcome.retryable = !connection_lost;
+  return outcome;
 }
 
 // issue 4: bytes and rate of a long transfer, reported about once a second (none for a
@@ -51,6 +55,7 @@ TransferProgress progress_reporter(const StepContext& context) {
 
 boost::asio::awaitable<TransferResult> transfer(const StepContext& context, const Step& step,
                                                 const Paths& paths) {
+  Cancel::Scope on_cancel(context.cancel, [&connection = context.connection] { connection.cancel(); });
   if (step.kind == StepKind::Put) {
     PutRequest request{local_path(context.plan, paths.from), paths.to, std::nullopt, context.run_id,
                        progress_reporter(context)};
@@ -79,10 +84,8 @@ std::string local_path(const Plan& plan, const std::string& path) {
   return (std::filesystem::path(plan.directory.empty() ? "." : plan.directory) / path).string();
 }
 
-boost::asio::awaitable<StepOutcome> run_transfer_step(StepContext context) {
+boost::asio::awaitable<Attempt> run_transfer_step(StepContext context) {
   const Step& step = context.task.steps[static_cast<std::size_t>(context.index)];
-  emit(context.reporter,
-       StepStart{context.host.name, context.task.name, context.index, step_label(step)});
   StepEnd end{
       context.host.name, context.task.name, context.index, StepStatus::Ok, std::nullopt, "", 0, ""};
   StepVars vars(context);
@@ -103,8 +106,7 @@ boost::asio::awaitable<StepOutcome> run_transfer_step(StepContext context) {
   end.error = outcome.error;
   end.duration_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - started).count();
-  emit(context.reporter, end);
-  co_return outcome;
+  co_return Attempt{std::move(outcome), std::move(end)};
 }
 
 }  // namespace deployd::engine

@@ -12,9 +12,9 @@
 
 namespace deployd::engine {
 
-/// Reports step_start and step_end (with `transfer`) for a put or get step, and returns the
-/// outcome.
-boost::asio::awaitable<StepOutcome> run_transfer_step(StepContext context);
+/// One attempt of a put or get step; the caller reports step_start and the returned step_end
+/// (with `transfer`).
+boost::asio::awaitable<Attempt> run_transfer_step(StepContext context);
 
 /// `"0644"` as a number, or nullopt when it is not octal (the plan reader already checked it).
 std::optional<unsigned> parse_mode(const std::string& text);

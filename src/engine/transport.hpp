@@ -25,12 +25,14 @@ struct ExecRequest {
   std::optional<Duration> timeout;  ///< unset: none
 };
 
-/// How a command ended. Exactly one of exit_status, exit_signal, error, timed_out describes it.
+/// How a command ended. Exactly one of exit_status, exit_signal, error, timed_out, cancelled
+/// describes it.
 struct ExecResult {
   std::optional<int> exit_status;
   std::string exit_signal;  ///< signal name without "SIG", e.g. "KILL"
   bool timed_out = false;
   std::string error;  ///< the connection failed during the command; the session is unusable
+  bool cancelled = false;  ///< Connection::cancel() stopped the wait for it
 };
 
 /// Bytes done so far and the total, called as a transfer goes.
@@ -75,6 +77,10 @@ class Connection {
   virtual boost::asio::awaitable<TransferResult> get(const GetRequest& request) = 0;
   /// Orderly disconnect. Never throws; safe to call once after any failure.
   virtual boost::asio::awaitable<void> close() = 0;
+  /// Stops waiting for the operation in flight, as soon as possible: a command returns with
+  /// `cancelled` (the remote process is left to the caller to stop), a transfer fails and takes
+  /// the session with it. Does nothing between operations.
+  virtual void cancel() = 0;
 };
 
 /// The result of a connection attempt: a connection, or the failure and its one-line reason.
@@ -82,6 +88,9 @@ struct ConnectResult {
   std::unique_ptr<Connection> connection;
   ConnectFailure failure = ConnectFailure::None;
   std::string error;  ///< e.g. `connect 127.0.0.1:22: connection refused` (no host prefix)
+  /// The failure may pass if tried again (refused, reset, timed out); never for authentication
+  /// or host key failures.
+  bool transient = false;
 };
 
 /// Opens connections to hosts. Implementations run on the engine's one thread.

@@ -102,6 +102,17 @@ class Child : public std::enable_shared_from_this<Child> {
   void on_deadline(int stage, Duration grace);
   void maybe_finish();
 
+ public:
+  /// Stops the group now, as a timeout does, and reports the command as cancelled.
+  void cancel(Duration grace) {
+    if (finished_ || stopping_) return;
+    cancelled_ = true;
+    deadline_.cancel();
+    on_deadline(0, grace);
+  }
+
+ private:
+
   std::array<Descriptor, 2> streams_;  // stdout, stderr
   std::array<std::array<char, kReadChunk>, 2> buffers_;
   Descriptor exit_watch_;    // a pidfd: readable once the child has exited
@@ -112,7 +123,8 @@ class Child : public std::enable_shared_from_this<Child> {
   pid_t pid_ = -1;
   int open_streams_ = 2;
   bool reaped_ = false;
-  bool timed_out_ = false;
+  bool stopping_ = false;   // TERM sent: by the timeout or by a cancel
+  bool cancelled_ = false;
   bool finished_ = false;
   engine::ExecResult result_;
 };
@@ -250,7 +262,7 @@ void Child::on_exit(std::chrono::milliseconds retry) {
 // process that left the group still holds a pipe open; stop reading so the step can end.
 void Child::on_deadline(int stage, Duration grace) {
   if (finished_) return;
-  timed_out_ = true;
+  stopping_ = true;
   if (stage == 0 || stage == 1) {
     if (!reaped_ || open_streams_ > 0) ::killpg(pid_, stage == 0 ? SIGTERM : SIGKILL);
     deadline_.expires_after(stage == 0 ? grace : std::chrono::milliseconds(500));
@@ -266,7 +278,10 @@ void Child::on_deadline(int stage, Duration grace) {
 void Child::maybe_finish() {
   if (finished_ || !reaped_ || open_streams_ > 0) return;
   finished_ = true;
-  if (timed_out_) result_ = engine::ExecResult{.timed_out = true};
+  if (cancelled_)
+    result_ = engine::ExecResult{.cancelled = true};
+  else if (stopping_)
+    result_ = engine::ExecResult{.timed_out = true};
   deadline_.cancel();
   done_.cancel();
 }
@@ -288,6 +303,11 @@ asio::awaitable<engine::ExecResult> run_local(const LocalCommand& command,
     co_return failed;
   }
   child->start(command);
+  std::optional<engine::Cancel::Scope> on_cancel;
+  if (command.cancel) {
+    if (command.cancel->is_requested()) child->cancel(command.kill_grace);
+    on_cancel.emplace(*command.cancel, [child, grace = command.kill_grace] { child->cancel(grace); });
+  }
   engine::ExecResult result = co_await child->result();
   co_return result;
 }

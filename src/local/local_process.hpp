@@ -13,6 +13,7 @@
 #include <string_view>
 
 #include "deployd/plan.hpp"
+#include "engine/cancel.hpp"
 #include "engine/transport.hpp"
 
 namespace deployd::local {
@@ -25,6 +26,8 @@ struct LocalCommand {
   std::optional<Duration> timeout;  ///< unset: none
   /// After the timeout, how long the process group has between TERM and KILL.
   Duration kill_grace{2000};
+  /// Requesting it stops the process group as a timeout does; the result says `cancelled`.
+  engine::Cancel* cancel = nullptr;
 };
 
 /// Receives output as it arrives, in chunks that may split lines anywhere.

@@ -57,13 +57,17 @@ Policy read_policy(const Node& node, Diagnostics& diags) {
   if (!expect_object(node, diags)) return policy;
   check_keys(node,
              {"forks", "max_connecting", "batches", "max_failures", "on_failure", "retries",
-              "retry_delay", "timeout"},
+              "retry_delay", "timeout", "abort_grace", "connect_retries"},
              diags);
   if (auto key = node.find("forks")) policy.forks = read_int(*key, diags, 1).value_or(policy.forks);
   if (auto key = node.find("max_connecting"))
     policy.max_connecting = read_int(*key, diags, 1).value_or(policy.max_connecting);
   if (auto key = node.find("batches"))
     policy.batches = read_batches(*key, diags).value_or(policy.batches);
+  if (auto key = node.find("abort_grace"))
+    policy.abort_grace = read_duration(*key, diags).value_or(policy.abort_grace);
+  if (auto key = node.find("connect_retries"))
+    policy.connect_retries = read_int(*key, diags, 0).value_or(policy.connect_retries);
   TaskPolicy overrides = read_overrides(node, diags);
   policy.max_failures = overrides.max_failures.value_or(policy.max_failures);
   policy.on_failure = overrides.on_failure.value_or(policy.on_failure);

@@ -23,6 +23,9 @@ using Clock = Alarm::Clock;
 /// The receive window: the server may send this much before we read (ssh-facts: 2 MiB).
 constexpr unsigned kWindow = 2 * 1024 * 1024;
 
+/// What a waiting call returns when the peer has not answered keepalives for too long.
+constexpr int kPeerSilent = -1001;
+
 /// One command in flight: its channel and the alarm for its timeout and the keepalives.
 struct Exec {
   Session::Impl& impl;
@@ -34,15 +37,40 @@ struct Exec {
 
   Link& link() { return impl.link; }
   bool is_past_deadline() const { return deadline && Clock::now() >= *deadline; }
+  /// The deadline passed or Session::cancel() asked: stop waiting for the command.
+  bool is_stopped() const { return is_past_deadline() || impl.cancel_requested; }
 
-  /// Wakes the waiting libssh2 call at the deadline, or also when a keepalive is due.
+  /// When a peer that stays silent from now on is taken for gone: keepalives are answered at
+  /// once, so two intervals without a byte mean a vanished host (+1 s: libssh2 counts seconds).
+  std::optional<Clock::time_point> silence_limit() const {
+    if (impl.keepalive.count() == 0) return std::nullopt;
+    return impl.link.last_input + 2 * impl.keepalive + std::chrono::seconds(1);
+  }
+  bool is_peer_silent() const {
+    const auto limit = silence_limit();
+    return limit && Clock::now() >= *limit;
+  }
+
+  /// Wakes the waiting libssh2 call at the deadline, or also when a keepalive is due and when
+  /// the peer's silence would become too long.
   void arm(bool with_keepalive = true) {
     std::optional<Clock::time_point> when = deadline;
-    if (with_keepalive && next_keepalive && (!when || *next_keepalive < *when)) {
-      when = next_keepalive;
+    auto sooner = [&when](std::optional<Clock::time_point> other) {
+      if (other && (!when || *other < *when)) when = other;
+    };
+    if (with_keepalive) {
+      sooner(next_keepalive);
+      sooner(silence_limit());
     }
     if (!when) return alarm.disarm();
     alarm.arm(*when, [&link = impl.link] { link.wake(); });
+  }
+
+  /// The outcome of a command we stopped waiting for: timed out, or cancelled.
+  ExecOutcome stopped() const {
+    ExecOutcome outcome;
+    (impl.cancel_requested ? outcome.cancelled : outcome.timed_out) = true;
+    return outcome;
   }
 };
 
@@ -68,14 +96,16 @@ awaitable<int> send_keepalive(Exec& exec) {
 }
 
 /// call() that keeps the session alive meanwhile: a wake-up before the deadline sends the
-/// keepalive that is due and repeats the same call. Returns kInterrupted only at the deadline.
+/// keepalive that is due and repeats the same call. Returns kInterrupted at the deadline or on
+/// cancel, kPeerSilent when keepalives go unanswered.
 template <class Fn>
 awaitable<ssize_t> call_keeping_alive(Exec& exec, Fn fn) {
   for (;;) {
     const ssize_t n = co_await call(exec.link(), fn);
     if (n != kInterrupted) co_return n;
     exec.link().interrupt = false;
-    if (exec.is_past_deadline()) co_return kInterrupted;
+    if (exec.is_stopped()) co_return kInterrupted;
+    if (exec.is_peer_silent()) co_return kPeerSilent;
     const int rc = co_await send_keepalive(exec);
     if (rc != 0) co_return rc;
     exec.arm();
@@ -103,6 +133,7 @@ awaitable<ssize_t> pump_output(Exec& exec) {
   for (;;) {
     const ssize_t n = co_await call_keeping_alive(exec, read_either);
     if (n <= 0) co_return n;  // 0: both streams at EOF
+    exec.link().last_input = Clock::now();  // data read without waiting proves life too
     if (exec.spec.on_output) {
       exec.spec.on_output(stream == 0 ? Stream::Stdout : Stream::Stderr,
                           std::string_view(buffer, static_cast<std::size_t>(n)));
@@ -120,11 +151,11 @@ awaitable<int> call_without_waiting(Link& link, Fn fn) {
   co_return rc;
 }
 
-/// After the deadline: send the channel's CLOSE and leave the command to the server (killing the
-/// remote process group is a later issue). sshd confirms the close only when the command ends,
+/// After the deadline or a cancel: send the channel's CLOSE and leave the command to the server
+/// (the engine stops its process group). sshd confirms the close only when the command ends,
 /// so the channel is set aside and freed by a later reap_abandoned(); the session goes on.
 awaitable<ExecOutcome> abandon_command(Exec& exec) {
-  const ExecOutcome timed_out{{}, {}, true, {}};
+  const ExecOutcome timed_out = exec.stopped();
   Link& link = exec.link();
   exec.alarm.disarm();
   LIBSSH2_CHANNEL* channel = exec.channel;
@@ -141,6 +172,15 @@ awaitable<ExecOutcome> abandon_command(Exec& exec) {
   co_return timed_out;
 }
 
+/// The peer stopped answering keepalives: the session is dropped, the command's fate unknown.
+ExecOutcome peer_gone(Exec& exec) {
+  const std::string error = "no answer from the host for " +
+                            std::to_string((2 * exec.impl.keepalive).count()) +
+                            "s (keepalive every " + std::to_string(exec.impl.keepalive.count()) +
+                            "s): connection lost";
+  return drop_session(exec, error, failed(error));
+}
+
 /// After EOF: wait for the server to close the channel, then read how the command ended.
 awaitable<ExecOutcome> finish_command(Exec& exec) {
   Link& link = exec.link();
@@ -148,6 +188,7 @@ awaitable<ExecOutcome> finish_command(Exec& exec) {
   int rc = static_cast<int>(
       co_await call_keeping_alive(exec, [&] { return libssh2_channel_wait_closed(exec.channel); }));
   if (rc == kInterrupted) co_return co_await abandon_command(exec);
+  if (rc == kPeerSilent) co_return peer_gone(exec);
   ExecOutcome outcome;
   char* signal = nullptr;
   std::size_t length = 0;
@@ -220,9 +261,10 @@ awaitable<ExecOutcome> run_exec(Session::Impl& impl, const ExecSpec& spec) {
   exec.arm(/*with_keepalive=*/false);      // opening a channel is quick: only the deadline
   if (rc == 0) rc = co_await start_command(exec);
   if (rc == kInterrupted) {
-    // The deadline passed before the command ran: the channel's state is unknown.
+    // The deadline passed (or a cancel came) before the command ran: the channel's state is
+    // unknown.
     link.interrupt = false;
-    co_return drop_session(exec, "a command timed out before it started", {{}, {}, true, {}});
+    co_return drop_session(exec, "a command was stopped before it started", exec.stopped());
   }
   if (rc != 0) {
     const std::string error = describe(
@@ -233,6 +275,7 @@ awaitable<ExecOutcome> run_exec(Session::Impl& impl, const ExecSpec& spec) {
   exec.arm();
   const ssize_t end = co_await pump_output(exec);
   if (end == kInterrupted) co_return co_await abandon_command(exec);
+  if (end == kPeerSilent) co_return peer_gone(exec);
   if (end != 0) {
     const std::string error =
         describe(link.session, static_cast<int>(end), "connection lost during command");

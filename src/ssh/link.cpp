@@ -93,6 +93,7 @@ boost::asio::awaitable<void> Link::wait_ready(int directions) {
   auto token = boost::asio::redirect_error(boost::asio::use_awaitable, ec);
   if (read && !write) {
     co_await socket.async_wait(tcp::socket::wait_read, token);
+    if (!ec) last_input = std::chrono::steady_clock::now();
   } else if (write && !read) {
     co_await socket.async_wait(tcp::socket::wait_write, token);
   } else {

@@ -7,6 +7,7 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <chrono>
 
 typedef struct _LIBSSH2_SESSION LIBSSH2_SESSION;
 
@@ -28,6 +29,8 @@ struct Link {
   bool interrupt = false;
   /// Set by abort(): the socket is shut down and the session is unusable.
   bool is_aborted = false;
+  /// When the peer last sent something we waited for: keepalive answers prove it is alive.
+  std::chrono::steady_clock::time_point last_input = std::chrono::steady_clock::now();
 
   /// Interrupts the call() waiting for input now (exec timeouts, keepalives).
   void wake();

@@ -81,7 +81,11 @@ struct Opening {
       error = what + ": timed out after " + format_duration(spec.connect_timeout) + " (" +
               to_string(phase) + ")";
     }
-    return ConnectOutcome{nullptr, failure, std::move(error)};
+    // A refused, reset or silent host may answer a moment later; a name that does not
+    // resolve, a key or a login that was refused will not.
+    const bool transient =
+        failure == ConnectFailure::Unreachable && (phase != Phase::Resolve || is_timed_out);
+    return ConnectOutcome{nullptr, failure, std::move(error), transient};
   }
 };
 
@@ -197,6 +201,8 @@ awaitable<ConnectOutcome> Client::connect(const ConnectionSpec& spec) {
     outcome = opening.fail(ConnectFailure::Unreachable, "");
   }
   if (outcome.failure != ConnectFailure::None) co_return outcome;  // ~Impl tears the link down
+  impl->keepalive = std::chrono::ceil<std::chrono::seconds>(spec.keepalive);
+  impl->link.last_input = Alarm::Clock::now();
   outcome.session = std::make_unique<Session>(std::move(impl));
   co_return outcome;
 }
@@ -206,16 +212,35 @@ Session::~Session() = default;
 
 awaitable<ExecOutcome> Session::exec(const ExecSpec& spec) {
   if (impl_->is_closed) co_return ExecOutcome{{}, {}, false, "the session is closed"};
+  BusyScope busy(*impl_, Impl::Busy::Exec);
   co_return co_await run_exec(*impl_, spec);
 }
 
 awaitable<TransferOutcome> Session::put(const PutSpec& spec) {
   if (impl_->is_closed) co_return TransferOutcome{0, false, "the session is closed", true};
+  BusyScope busy(*impl_, Impl::Busy::Transfer);
   co_return co_await run_put(*impl_, spec);
+}
+
+void Session::cancel() {
+  switch (impl_->busy) {
+    case Impl::Busy::Exec:
+      impl_->cancel_requested = true;
+      impl_->link.wake();
+      break;
+    case Impl::Busy::Transfer:
+      // SFTP has no clean way out of a half-sent file: the session goes, the temp file stays.
+      impl_->broken = "the transfer was cancelled";
+      impl_->link.abort();
+      break;
+    case Impl::Busy::Idle:
+      break;
+  }
 }
 
 awaitable<TransferOutcome> Session::get(const GetSpec& spec) {
   if (impl_->is_closed) co_return TransferOutcome{0, false, "the session is closed", true};
+  BusyScope busy(*impl_, Impl::Busy::Transfer);
   co_return co_await run_get(*impl_, spec);
 }
 

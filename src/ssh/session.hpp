@@ -27,12 +27,14 @@ struct ExecSpec {
   std::optional<std::chrono::milliseconds> timeout;         ///< unset: none
 };
 
-/// How a command ended: exactly one of exit_status, exit_signal, timed_out, error describes it.
+/// How a command ended: exactly one of exit_status, exit_signal, timed_out, error, cancelled
+/// describes it.
 struct ExecOutcome {
   std::optional<int> exit_status;
   std::string exit_signal;  ///< without "SIG", e.g. "KILL"
   bool timed_out = false;
   std::string error;  ///< the connection failed; the session is unusable
+  bool cancelled = false;  ///< Session::cancel() stopped the wait; the command may still run
 };
 
 /// An authenticated session; runs one command at a time (libssh2: one operation per session).
@@ -52,6 +54,9 @@ class Session {
   boost::asio::awaitable<TransferOutcome> get(const GetSpec& spec);
   /// Orderly disconnect; never throws; a second call does nothing.
   boost::asio::awaitable<void> close();
+  /// Stops the operation in flight: an exec stops waiting and returns `cancelled` (its channel
+  /// is closed, the session goes on); a transfer fails and the session is dropped. Idle: nothing.
+  void cancel();
 
  private:
   std::unique_ptr<Impl> impl_;
@@ -65,6 +70,7 @@ struct ConnectOutcome {
   std::unique_ptr<Session> session;
   ConnectFailure failure = ConnectFailure::None;
   std::string error;
+  bool transient = false;  ///< may pass if tried again: refused, reset, timed out
 };
 
 /// Opens sessions on the calling coroutine's executor; holds what a run's sessions share

@@ -6,6 +6,7 @@
 // (This comment keeps clang-format from sorting <utility> below the Asio headers.)
 
 #include <array>
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,27 @@ struct Session::Impl {
   std::vector<LIBSSH2_CHANNEL*> abandoned;
   std::array<char, 32 * 1024> buffer{};  ///< one channel packet at a time (32 KiB max)
   LIBSSH2_SFTP* sftp = nullptr;           ///< opened by the first put or get, then reused
+  /// Keepalive interval (0: none); a peer silent for twice as long (+1 s, as libssh2 counts whole
+  /// seconds) while a command runs is taken for gone.
+  std::chrono::seconds keepalive{0};
+  /// What the session is doing, so that Session::cancel() knows how to stop it.
+  enum class Busy { Idle, Exec, Transfer } busy = Busy::Idle;
+  bool cancel_requested = false;  ///< Session::cancel() during an exec
+};
+
+/// Marks the session busy with one operation for as long as it lives.
+class BusyScope {
+ public:
+  BusyScope(Session::Impl& impl, Session::Impl::Busy what) : impl_(impl) {
+    impl_.busy = what;
+    impl_.cancel_requested = false;
+  }
+  BusyScope(const BusyScope&) = delete;
+  BusyScope& operator=(const BusyScope&) = delete;
+  ~BusyScope() { impl_.busy = Session::Impl::Busy::Idle; }
+
+ private:
+  Session::Impl& impl_;
 };
 
 /// Runs one command on a new channel of the session (channel_exec.cpp).

@@ -5,12 +5,16 @@
 #include <utility>  // before Asio (ssh-facts.md)
 
 #include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <map>
 #include <string>
 #include <vector>
 
+#include "engine/remote_command.hpp"
+#include "engine/remote_process.hpp"
 #include "engine/transport.hpp"
 
 namespace deployd::testing {
@@ -20,6 +24,8 @@ struct FakeReply {
   std::vector<std::pair<OutputStream, std::string>> chunks;
   engine::ExecResult result{.exit_status = 0};
   int yields = 1;  ///< times the command gives the loop away before it ends: a "slower" host
+  /// The command runs until its timeout or until it is cancelled (`sleep 600`).
+  bool hangs = false;
 };
 
 /// FakeTransport answers connects and commands from a script and records what it was asked.
@@ -42,6 +48,9 @@ class FakeTransport final : public engine::Transport {
   std::map<std::string, std::vector<engine::GetRequest>> gets;  ///< per host, in order
   std::vector<std::string> order;  ///< "host: command" across hosts, in the order they started
   int connects = 0;
+  int cancels = 0;  ///< Connection::cancel() calls
+  /// Per host: connection attempts to fail with a transient error before one succeeds.
+  std::map<std::string, int> flaky;
   int open_now = 0;
   int most_open = 0;  ///< the largest number of connections open at once
 
@@ -81,8 +90,14 @@ class FakeTransport::FakeConnection final : public engine::Connection {
   FakeConnection(FakeTransport& transport, std::string host) : transport_(transport), host_(std::move(host)) {}
 
   boost::asio::awaitable<engine::ExecResult> exec(const engine::ExecRequest& request) override {
-    transport_.commands[host_].push_back(request.command);
-    transport_.order.push_back(host_ + ": " + request.command);
+    // Recorded without the process group report every remote step starts with, so that tests
+    // read the command as the plan shaped it (remote_command_test checks the report).
+    std::string command = request.command;
+    std::string report = engine::shell_quote(engine::process_group_report());
+    report = report.substr(1, report.size() - 2);  // as it stands inside the quoted script
+    if (auto at = command.find(report); at != std::string::npos) command.erase(at, report.size());
+    transport_.commands[host_].push_back(command);
+    transport_.order.push_back(host_ + ": " + command);
     FakeReply reply = transport_.reply_for(host_, request.command);
     for (auto& [stream, chunk] : reply.chunks) {
       request.on_output(stream, chunk);
@@ -90,6 +105,7 @@ class FakeTransport::FakeConnection final : public engine::Connection {
     }
     for (int i = 0; i < reply.yields; ++i)
       co_await boost::asio::post(co_await boost::asio::this_coro::executor, boost::asio::use_awaitable);
+    if (reply.hangs) co_return co_await hang(request);
     co_return reply.result;
   }
 
@@ -109,8 +125,25 @@ class FakeTransport::FakeConnection final : public engine::Connection {
     --transport_.open_now;
     co_return;
   }
+  void cancel() override {
+    ++transport_.cancels;
+    if (hanging_) hanging_->cancel();
+  }
 
  private:
+  // Waits for the request's timeout or for cancel(), whichever comes first.
+  boost::asio::awaitable<engine::ExecResult> hang(const engine::ExecRequest& request) {
+    boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor);
+    timer.expires_after(request.timeout.value_or(std::chrono::hours(24)));
+    hanging_ = &timer;
+    boost::system::error_code ec;
+    co_await timer.async_wait(boost::asio::redirect_error(boost::asio::use_awaitable, ec));
+    hanging_ = nullptr;
+    engine::ExecResult result;
+    (ec ? result.cancelled : result.timed_out) = true;
+    co_return result;
+  }
+
   // The scripted result for `remote_path`; progress once at the end, as a small file reports.
   boost::asio::awaitable<engine::TransferResult> transfer(const std::string& remote_path,
                                                           const engine::TransferProgress& progress) {
@@ -122,6 +155,7 @@ class FakeTransport::FakeConnection final : public engine::Connection {
 
   FakeTransport& transport_;
   std::string host_;
+  boost::asio::steady_timer* hanging_ = nullptr;
 };
 
 inline boost::asio::awaitable<engine::ConnectResult> FakeTransport::connect(const Host& host) {
@@ -129,6 +163,10 @@ inline boost::asio::awaitable<engine::ConnectResult> FakeTransport::connect(cons
   co_await boost::asio::post(co_await boost::asio::this_coro::executor, boost::asio::use_awaitable);
   if (auto refused = refused_.find(host.name); refused != refused_.end())
     co_return engine::ConnectResult{nullptr, engine::ConnectFailure::Unreachable, refused->second};
+  if (int& failures = flaky[host.name]; failures > 0) {
+    --failures;
+    co_return engine::ConnectResult{nullptr, engine::ConnectFailure::Unreachable, "connection refused", true};
+  }
   ++open_now;
   most_open = std::max(most_open, open_now);
   co_return engine::ConnectResult{std::make_unique<FakeConnection>(*this, host.name), engine::ConnectFailure::None, ""};

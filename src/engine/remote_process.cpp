@@ -1,0 +1,61 @@
+// SPDX-License-Identifier: MIT
+// The process group report and the command that stops a group (see remote_process.hpp).
+#include "engine/remote_process.hpp"
+
+#include <charconv>
+#include <utility>
+
+#include "engine/remote_command.hpp"
+
+namespace deployd::engine {
+namespace {
+
+// A record separator first: no command's output starts with it by accident.
+constexpr std::string_view kMarker = "\036deployd-pgid ";
+constexpr std::size_t kLongestReport = 64;
+
+}  // namespace
+
+std::string process_group_report() {
+  // Field 5 of /proc/PID/stat is the process group; fields 3.. follow "(comm) ".
+  return "if read -r _s 2>/dev/null </proc/$$/stat; then _s=${_s##*) }; set -- $_s; "
+         "printf '\\036deployd-pgid %s\\n' \"$3\" >&2; fi; unset _s; set --\n";
+}
+
+std::string_view ProcessGroupReader::filter(std::string_view chunk) {
+  if (is_done_) return chunk;
+  held_.append(chunk);
+  const std::size_t compare = std::min(held_.size(), kMarker.size());
+  if (held_.compare(0, compare, kMarker.substr(0, compare)) != 0) {
+    is_done_ = true;  // not a report: everything held is output
+    return held_;
+  }
+  const std::size_t newline = held_.find('\n');
+  if (newline == std::string::npos) {
+    if (held_.size() <= kLongestReport) return {};
+    is_done_ = true;
+    return held_;
+  }
+  long value = 0;
+  const char* first = held_.data() + kMarker.size();
+  const char* last = held_.data() + newline;
+  auto [end, error] = std::from_chars(first, last, value);
+  if (error == std::errc() && end == last && value > 1) group_ = value;
+  is_done_ = true;
+  held_.erase(0, newline + 1);
+  return held_;  // what followed the report in the same chunk
+}
+
+std::string stop_group_command(long group, const std::optional<std::string>& sudo_user) {
+  const std::string g = std::to_string(group);
+  CommandSpec spec;
+  spec.command = "kill -TERM -- -" + g + " 2>/dev/null || exit 0\n"
+                 "i=0; while [ $i -lt 20 ] && kill -0 -- -" + g + " 2>/dev/null; do sleep 0.1; i=$((i+1)); done\n"
+                 "kill -0 -- -" + g + " 2>/dev/null || exit 0\n"
+                 "kill -KILL -- -" + g + " 2>/dev/null; sleep 0.5\n"
+                 "kill -0 -- -" + g + " 2>/dev/null && exit 4; exit 0";
+  spec.sudo_user = sudo_user ? std::optional<std::string>("") : std::nullopt;  // root may signal it
+  return remote_command(spec);
+}
+
+}  // namespace deployd::engine

@@ -1,0 +1,42 @@
+// SPDX-License-Identifier: MIT
+// Stopping a remote step's processes: the step reports its process group first, on stderr, and a
+// timeout or a cancel sends that group TERM, then KILL, over a second channel.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace deployd::engine {
+
+/// Shell text that writes `\036deployd-pgid N\n` to stderr, N being the script's process group.
+/// sshd starts every exec in a session of its own, so that group holds the step's processes
+/// (except those that leave it on purpose, like daemons started with setsid). Reads
+/// /proc/$$/stat with shell builtins only: no process is started. Without /proc, it says nothing.
+std::string process_group_report();
+
+/// Takes the report out of the start of a step's stderr and remembers the group.
+class ProcessGroupReader {
+ public:
+  /// The part of `chunk` (the next stderr bytes) that belongs to the command's own output;
+  /// valid until the next call.
+  std::string_view filter(std::string_view chunk);
+  /// The reported process group, once its whole line has arrived.
+  std::optional<long> group() const { return group_; }
+  /// At the end of the output: stderr bytes still held back (a short first line that began
+  /// like the report but never ended).
+  std::string take_held_back() { return is_done_ ? std::string() : std::exchange(held_, {}); }
+
+ private:
+  bool is_done_ = false;  ///< the report was read, or the first bytes were not one
+  std::string held_;      ///< a partial first line that may still be the report
+  std::optional<long> group_;
+};
+
+/// The command that stops process group `group`: TERM, up to 2 s for it to end, then KILL.
+/// Exits 0 once the group is gone, 4 if something survived KILL. With `sudo_user` set it runs
+/// under `sudo -n` (the step's processes belong to another user).
+std::string stop_group_command(long group, const std::optional<std::string>& sudo_user);
+
+}  // namespace deployd::engine
