@@ -40,20 +40,22 @@ std::string_view ProcessGroupReader::filter(std::string_view chunk) {
   const char* first = held_.data() + kMarker.size();
   const char* last = held_.data() + newline;
   auto [end, error] = std::from_chars(first, last, value);
-  if (error == std::errc() && end == last && value > 1) group_ = value;
   is_done_ = true;
+  if (error != std::errc() || end != last || value <= 1) return held_;  // not ours: output
+  group_ = value;
   held_.erase(0, newline + 1);
   return held_;  // what followed the report in the same chunk
 }
 
 std::string stop_group_command(long group, const std::optional<std::string>& sudo_user) {
-  const std::string g = std::to_string(group);
+  // `kill -SIG -PGID`, not `kill -SIG -- -PGID`: dash's kill takes no `--`.
+  const std::string g = "-" + std::to_string(group);
   CommandSpec spec;
-  spec.command = "kill -TERM -- -" + g + " 2>/dev/null || exit 0\n"
-                 "i=0; while [ $i -lt 20 ] && kill -0 -- -" + g + " 2>/dev/null; do sleep 0.1; i=$((i+1)); done\n"
-                 "kill -0 -- -" + g + " 2>/dev/null || exit 0\n"
-                 "kill -KILL -- -" + g + " 2>/dev/null; sleep 0.5\n"
-                 "kill -0 -- -" + g + " 2>/dev/null && exit 4; exit 0";
+  spec.command = "kill -TERM " + g + " 2>/dev/null || { kill -0 " + g + " 2>/dev/null && exit 5; exit 0; }\n"
+                 "i=0; while [ $i -lt 20 ] && kill -0 " + g + " 2>/dev/null; do sleep 0.1; i=$((i+1)); done\n"
+                 "kill -0 " + g + " 2>/dev/null || exit 0\n"
+                 "kill -KILL " + g + " 2>/dev/null; sleep 0.5\n"
+                 "kill -0 " + g + " 2>/dev/null && exit 4; exit 0";
   spec.sudo_user = sudo_user ? std::optional<std::string>("") : std::nullopt;  // root may signal it
   return remote_command(spec);
 }

@@ -35,8 +35,8 @@ class ProcessGroupReader {
 };
 
 /// The command that stops process group `group`: TERM, up to 2 s for it to end, then KILL.
-/// Exits 0 once the group is gone, 4 if something survived KILL. With `sudo_user` set it runs
-/// under `sudo -n` (the step's processes belong to another user).
+/// Exits 0 once the group is gone, 4 if something survived KILL, 5 if it may not be signalled.
+/// With `sudo_user` set it runs under `sudo -n` as root (the processes are another user's).
 std::string stop_group_command(long group, const std::optional<std::string>& sudo_user);
 
 }  // namespace deployd::engine

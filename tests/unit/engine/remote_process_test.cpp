@@ -1,0 +1,101 @@
+// SPDX-License-Identifier: MIT
+// The process group report and the stop command, run for real through /bin/sh.
+#include "engine/remote_process.hpp"
+
+#include <doctest/doctest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <string>
+#include <thread>
+
+#include "engine/remote_command.hpp"
+
+namespace deployd::engine {
+namespace {
+
+// Runs `command` through /bin/sh and returns its stdout and stderr together.
+std::string shell_output(const std::string& command) {
+  std::string output;
+  FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  char buffer[256];
+  while (std::size_t n = std::fread(buffer, 1, sizeof buffer, pipe)) output.append(buffer, n);
+  ::pclose(pipe);
+  return output;
+}
+
+bool group_exists(long group) { return ::kill(static_cast<pid_t>(-group), 0) == 0 || errno == EPERM; }
+
+// Waits for init to reap a killed group's last process.
+bool group_is_gone(long group) {
+  for (int i = 0; i < 60 && group_exists(group); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  return !group_exists(group);
+}
+
+}  // namespace
+
+TEST_SUITE("engine") {
+  TEST_CASE("the report names the script's own process group, and the reader takes it out of stderr") {
+    CommandSpec spec{.command = "echo out; echo err >&2", .report_process_group = true};
+    std::string output = shell_output(remote_command(spec));
+    ProcessGroupReader reader;
+    std::string kept(reader.filter(output));
+    REQUIRE(reader.group());
+    CHECK(*reader.group() == static_cast<long>(::getpgrp()));  // popen's sh stays in our group
+    CHECK(kept == "out\nerr\n");
+  }
+
+  TEST_CASE("a report split across chunks is still read, and the rest of the chunk is kept") {
+    ProcessGroupReader reader;
+    CHECK(reader.filter("\036deploy").empty());
+    CHECK(reader.filter("d-pgid 4242").empty());
+    CHECK(reader.filter("\nwarning: x\n") == "warning: x\n");
+    CHECK(reader.group() == 4242L);
+    CHECK(reader.filter("more") == "more");
+  }
+
+  TEST_CASE("stderr that is not a report is passed on whole, never dropped") {
+    ProcessGroupReader plain;
+    CHECK(plain.filter("error: disk full\n") == "error: disk full\n");
+    CHECK_FALSE(plain.group());
+    ProcessGroupReader lookalike;
+    CHECK(lookalike.filter("\036deployd-pgid x1\nrest") == "\036deployd-pgid x1\nrest");
+    CHECK_FALSE(lookalike.group());
+    ProcessGroupReader unfinished;
+    CHECK(unfinished.filter("\036depl").empty());
+    CHECK(unfinished.take_held_back() == "\036depl");
+  }
+
+  TEST_CASE("the stop command ends every process of the group, children included") {
+    // A group of its own, as sshd gives each command: setsid in a background job (not a group
+    // leader, so setsid does not fork and $! is the group's id).
+    std::string started = shell_output(
+        "sh -c 'setsid sh -c \"sleep 30 & sleep 31\" </dev/null >/dev/null 2>&1 & echo $!'");
+    long group = std::stol(started);
+    REQUIRE(group > 1);
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    REQUIRE(group_exists(group));
+    int status = std::system(stop_group_command(group, std::nullopt).c_str());
+    REQUIRE(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+    CHECK(group_is_gone(group));
+  }
+
+  TEST_CASE("the stop command of a group already gone succeeds at once") {
+    int status = std::system(stop_group_command(999999999, std::nullopt).c_str());
+    REQUIRE(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+  }
+
+  TEST_CASE("the stop command of a sudo step runs as root through sudo -n") {
+    CHECK(stop_group_command(77, std::string("www")).rfind("sudo -n -- sh -c ", 0) == 0);
+    CHECK(stop_group_command(77, std::nullopt).rfind("sh -c ", 0) == 0);
+  }
+}
+
+}  // namespace deployd::engine
