@@ -102,6 +102,7 @@ PreviousRunLookup read_summary(const fs::path& summary) {
     run.run_id = string_at(j, "run_id");
     run.plan_sha256 = string_at(j, "plan_sha256");
     run.record = record_from(j.at("rerun"));
+    run.record.plan.sha256 = run.plan_sha256;
     add_hosts(member(j, "hosts"), run);
     return {std::move(run), {}};
   } catch (const std::exception& error) {
