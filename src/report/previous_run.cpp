@@ -101,6 +101,7 @@ PreviousRunLookup read_summary(const fs::path& summary) {
     run.summary = summary;
     run.run_id = string_at(j, "run_id");
     run.plan_sha256 = string_at(j, "plan_sha256");
+    run.started = string_at(j, "started");
     run.record = record_from(j.at("rerun"));
     run.record.plan.sha256 = run.plan_sha256;
     add_hosts(member(j, "hosts"), run);
@@ -122,13 +123,18 @@ PreviousRunLookup find_previous_run(const fs::path& log_dir, const std::string& 
                                         quoted_path(dir / "summary.json"))};
     return read_summary(dir / "summary.json");
   }
-  // Run ids sort as the runs started (make_run_id): the greatest finished one is the latest.
+  // Run ids sort as the runs started to the second (make_run_id); within a second their random
+  // suffixes do not, so the summaries' `started` (milliseconds) decides between them.
   std::vector<std::string> ids;
   std::error_code error;
   for (fs::directory_iterator it(log_dir, error), end; !error && it != end; it.increment(error))
     if (is_run_id(it->path().filename().string())) ids.push_back(it->path().filename().string());
   std::sort(ids.rbegin(), ids.rend());
+  constexpr std::size_t kSecondPrefix = 16;  // `20261128T134235Z`
+  PreviousRunLookup latest;
+  std::string latest_id;
   for (const std::string& id : ids) {
+    if (latest.run && id.compare(0, kSecondPrefix, latest_id, 0, kSecondPrefix) != 0) break;
     const fs::path summary = log_dir / id / "summary.json";
     std::error_code missing;
     if (!fs::exists(summary, missing)) continue;  // still running, or cut off before its summary
@@ -137,8 +143,13 @@ PreviousRunLookup find_previous_run(const fs::path& log_dir, const std::string& 
       if (found.error.find("older deployd") != std::string::npos) continue;  // cannot be this plan's
       return found;
     }
-    if (found.run->record.plan.path == plan_path) return found;
+    if (found.run->record.plan.path != plan_path) continue;
+    if (!latest.run || found.run->started > latest.run->started) {
+      latest = std::move(found);
+      latest_id = id;
+    }
   }
+  if (latest.run) return latest;
   return {std::nullopt, fmt::format("no finished run of {} in {}", quoted_path(plan_path), quoted_path(log_dir))};
 }
 

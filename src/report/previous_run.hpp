@@ -16,6 +16,7 @@ struct PreviousRun {
   std::string run_id;
   std::filesystem::path summary;  ///< the file it was read from
   std::string plan_sha256;        ///< empty when the run did not record it
+  std::string started;            ///< RFC 3339 with milliseconds: sorts as the runs started
   RunRecord record;
   /// Hosts to run again: those that ended failed, unreachable or aborted, or never ended,
   /// in the summary's order. The controller ("local") is not a host and is never listed.
@@ -34,7 +35,8 @@ struct PreviousRunLookup {
 PreviousRunLookup read_summary(const std::filesystem::path& summary);
 
 /// The run `run_id` in `log_dir`; with an empty `run_id`, the latest finished run (the greatest
-/// run id whose folder has a summary.json) of the plan at `plan_path` (absolute).
+/// run id whose folder has a summary.json; among ids of the same second, the latest `started`)
+/// of the plan at `plan_path` (absolute).
 PreviousRunLookup find_previous_run(const std::filesystem::path& log_dir, const std::string& plan_path,
                                     const std::string& run_id);
 

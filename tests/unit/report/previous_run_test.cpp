@@ -29,13 +29,14 @@ RunRecord record_of(const std::string& plan) {
 }
 
 // A finished run of `plan` in `log_dir` where web2 failed, the rest succeeded.
-void write_run(const fs::path& log_dir, const std::string& id, RunRecord record) {
+// It started `start_ms` after the tests' base time.
+void write_run(const fs::path& log_dir, const std::string& id, RunRecord record, int start_ms = 0) {
   RunLog::Opened opened = RunLog::open(log_dir, id, std::move(record));
   REQUIRE_MESSAGE(opened.log != nullptr, opened.error);
-  opened.log->on(at(0, RunStart{id, "plan.json", 2, {"deploy"}, std::string(64, 'c')}));
-  opened.log->on(at(1, HostEnd{"web1", HostStatus::Ok, ""}));
-  opened.log->on(at(2, HostEnd{"web2", HostStatus::Failed, "deploy step 1: exited with status 1"}));
-  opened.log->on(at(3, RunEnd{RunStatus::Failed, 1, {1, 1, 0, 0, 0}, 3}));
+  opened.log->on(at(start_ms, RunStart{id, "plan.json", 2, {"deploy"}, std::string(64, 'c')}));
+  opened.log->on(at(start_ms + 1, HostEnd{"web1", HostStatus::Ok, ""}));
+  opened.log->on(at(start_ms + 2, HostEnd{"web2", HostStatus::Failed, "deploy step 1: exited with status 1"}));
+  opened.log->on(at(start_ms + 3, RunEnd{RunStatus::Failed, 1, {1, 1, 0, 0, 0}, 3}));
   opened.log->finish();
 }
 
@@ -125,6 +126,19 @@ TEST_SUITE("report") {
           "no finished run of \"/a/plan.json\" in \"" + (dir / "none").string() + "\"");
   }
 
+  TEST_CASE("among runs of the same second, the one started last is the latest") {
+    // Run ids sort to the second only: their random suffixes say nothing of the order.
+    TempDir temp;
+    const fs::path dir = temp.path();
+    write_run(dir, "20261128T100000Z-ffffff", record_of("/a/plan.json"), 100);
+    write_run(dir, "20261128T100000Z-000001", record_of("/a/plan.json"), 600);
+    write_run(dir, "20261128T100000Z-00000a", record_of("/b/plan.json"), 900);
+    write_run(dir, "20261128T095959Z-000002", record_of("/a/plan.json"), 5000);  // an earlier second
+    PreviousRunLookup found = find_previous_run(dir, "/a/plan.json", "");
+    REQUIRE_MESSAGE(found.run, found.error);
+    CHECK(found.run->run_id == "20261128T100000Z-000001");
+  }
+
   TEST_CASE("a run id given is read, or the error says why it cannot be") {
     TempDir temp;
     const fs::path dir = temp.path();
@@ -152,9 +166,9 @@ TEST_SUITE("report") {
       CHECK(read_summary(summary).error == "run summary " + name + " is corrupt: not a JSON object");
     }
     SUBCASE("a member of the wrong type") {
-      write_file(summary, R"({"run_id": "r", "plan_sha256": null, "hosts": {}, "rerun": {}})");
+      write_file(summary, R"({"run_id": "r", "plan_sha256": null, "started": "x", "hosts": {}, "rerun": {}})");
       CHECK(read_summary(summary).error == "run summary " + name + " is corrupt: \"plan_path\" is missing");
-      write_file(summary, R"({"run_id": "r", "plan_sha256": null, "hosts": 3, "rerun": {"plan_path": "/a",)"
+      write_file(summary, R"({"run_id": "r", "plan_sha256": null, "started": "x", "hosts": 3, "rerun": {"plan_path": "/a",)"
                           R"( "inventories": [], "tasks": [], "hosts": null, "limit": null, "retry_of": null}})");
       CHECK(read_summary(summary).error == "run summary " + name + " is corrupt: \"hosts\" is not a list");
     }
