@@ -90,7 +90,8 @@ int run_main(int argc, char** argv) {
   graph::Selection selection = graph::select_tasks(plan, options.tasks);
   if (!selection.errors.empty()) return print_errors(selection.errors);
   if (options.retry_failed)
-    if (std::optional<int> exit_code = restrict_to_retry(plan, selection.tasks, retry)) return *exit_code;
+    if (std::optional<int> exit_code = restrict_to_retry(plan, selection.tasks, retry))
+      return *exit_code;
   if (options.graph) return std::fputs(graph::to_dot(plan, selection.tasks).c_str(), stdout), 0;
   std::string run_id = report::make_run_id();
   if (options.dry_run) return std::fputs(dry_run(plan, selection.tasks, run_id).c_str(), stdout), 0;

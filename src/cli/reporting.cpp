@@ -59,11 +59,12 @@ std::filesystem::path run_log_dir(const Options& options) {
   return (folder.empty() ? std::filesystem::path(".") : folder) / ".deployd" / "runs";
 }
 
-Reporting open_reporting(const Options& options, const std::vector<const Host*>& hosts, const std::string& run_id,
-                         report::RunRecord record) {
+Reporting open_reporting(const Options& options, const std::vector<const Host*>& hosts,
+                         const std::string& run_id, report::RunRecord record) {
   Reporting reporting;
   std::string plan_sha256 = record.plan.sha256;
-  report::RunLog::Opened opened = report::RunLog::open(run_log_dir(options), run_id, std::move(record));
+  report::RunLog::Opened opened =
+      report::RunLog::open(run_log_dir(options), run_id, std::move(record));
   if (!opened.log) {
     reporting.error = opened.error + " (choose another folder with --log-dir)";
     return reporting;

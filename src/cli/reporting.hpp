@@ -30,7 +30,7 @@ std::filesystem::path run_log_dir(const Options& options);
 
 /// `--output` on stdout plus the run log, which records `record` in its summary.json; the
 /// run_start event gets the plan's sha256 from `record`.
-Reporting open_reporting(const Options& options, const std::vector<const Host*>& hosts, const std::string& run_id,
-                         report::RunRecord record);
+Reporting open_reporting(const Options& options, const std::vector<const Host*>& hosts,
+                         const std::string& run_id, report::RunRecord record);
 
 }  // namespace deployd::cli

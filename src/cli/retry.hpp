@@ -28,7 +28,8 @@ Retry prepare_retry(Options& options);
 
 /// Narrows `plan` to the hosts to retry (exact names; after any new --limit). Warns about hosts
 /// the plan no longer has; an exit status when none of them is left to run on.
-std::optional<int> restrict_to_retry(Plan& plan, const std::vector<const Task*>& tasks, const Retry& retry);
+std::optional<int> restrict_to_retry(Plan& plan, const std::vector<const Task*>& tasks,
+                                     const Retry& retry);
 
 /// What this run's summary.json records, so that it can be run again.
 report::RunRecord run_record(const Options& options, const std::string& retry_of);

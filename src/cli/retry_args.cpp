@@ -19,7 +19,8 @@ RetryArgs take_retry_args(std::vector<std::string> args) {
   for (std::size_t i = 1; i < args.size(); ++i) {
     const std::string& arg = args[i];
     if (arg == "--") {  // what follows is positional, whatever it looks like
-      result.args.insert(result.args.end(), args.begin() + static_cast<std::ptrdiff_t>(i), args.end());
+      result.args.insert(result.args.end(), args.begin() + static_cast<std::ptrdiff_t>(i),
+                         args.end());
       break;
     }
     const bool with_value = arg.starts_with(std::string(kFlag) + "=");
@@ -36,7 +37,8 @@ RetryArgs take_retry_args(std::vector<std::string> args) {
     if (with_value) {
       result.run_id = arg.substr(kFlag.size() + 1);
       if (!report::is_run_id(result.run_id)) {
-        result.error = "--retry-failed: \"" + result.run_id + "\" is not a run id (like 20261128T134235Z-a1b2c3)";
+        result.error = "--retry-failed: \"" + result.run_id +
+                       "\" is not a run id (like 20261128T134235Z-a1b2c3)";
         return result;
       }
     } else if (i + 1 < args.size() && report::is_run_id(args[i + 1])) {

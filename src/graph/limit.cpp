@@ -59,7 +59,8 @@ std::vector<std::string> keep_named_hosts(Plan& plan, const std::vector<std::str
   std::vector<std::string> missing;
   for (const std::string& name : names)
     if (plan.find_host(name) == nullptr) missing.push_back(name);
-  for (Task& task : plan.tasks) std::erase_if(task.hosts, [&](const std::string& h) { return !kept.count(h); });
+  for (Task& task : plan.tasks)
+    std::erase_if(task.hosts, [&](const std::string& h) { return !kept.count(h); });
   return missing;
 }
 

@@ -59,7 +59,8 @@ RunRecord record_from(const Json& rerun) {
   const Json& inventories = member(rerun, "inventories");
   if (!inventories.is_array()) throw std::runtime_error("\"inventories\" is not a list");
   for (const Json& inventory : inventories)
-    record.inventories.push_back(FileDigest{string_at(inventory, "path"), string_at(inventory, "sha256")});
+    record.inventories.push_back(
+        FileDigest{string_at(inventory, "path"), string_at(inventory, "sha256")});
   record.tasks = strings_at(rerun, "tasks");
   record.hosts = optional_strings_at(rerun, "hosts");
   record.limit = optional_strings_at(rerun, "limit");
@@ -74,7 +75,8 @@ void add_hosts(const Json& hosts, PreviousRun& run) {
   for (const Json& host : hosts) {
     const std::string name = string_at(host, "host");
     const std::string status = string_at(host, "status");
-    const bool ended_badly = status.empty() || status == "failed" || status == "unreachable" || status == "aborted";
+    const bool ended_badly =
+        status.empty() || status == "failed" || status == "unreachable" || status == "aborted";
     if (name == "local")
       run.local_failed = run.local_failed || status == "failed";
     else if (ended_badly)
@@ -91,10 +93,13 @@ PreviousRunLookup read_summary(const fs::path& summary) {
   text << in.rdbuf();
   const Json j = Json::parse(text.str(), nullptr, false);
   if (j.is_discarded() || !j.is_object())
-    return {std::nullopt, fmt::format("run summary {} is corrupt: not a JSON object", quoted_path(summary))};
+    return {std::nullopt,
+            fmt::format("run summary {} is corrupt: not a JSON object", quoted_path(summary))};
   if (!j.contains("rerun") || !j.at("rerun").is_object()) {
-    return {std::nullopt, fmt::format("run summary {} does not record how to rerun the run (written by an "
-                                      "older deployd)", quoted_path(summary))};
+    return {std::nullopt,
+            fmt::format("run summary {} does not record how to rerun the run (written by an "
+                        "older deployd)",
+                        quoted_path(summary))};
   }
   try {
     PreviousRun run;
@@ -107,7 +112,8 @@ PreviousRunLookup read_summary(const fs::path& summary) {
     add_hosts(member(j, "hosts"), run);
     return {std::move(run), {}};
   } catch (const std::exception& error) {
-    return {std::nullopt, fmt::format("run summary {} is corrupt: {}", quoted_path(summary), error.what())};
+    return {std::nullopt,
+            fmt::format("run summary {} is corrupt: {}", quoted_path(summary), error.what())};
   }
 }
 
@@ -119,8 +125,8 @@ PreviousRunLookup find_previous_run(const fs::path& log_dir, const std::string& 
     if (!fs::is_directory(dir, error))
       return {std::nullopt, fmt::format("run {} not found in {}", run_id, quoted_path(log_dir))};
     if (!fs::exists(dir / "summary.json", error))
-      return {std::nullopt, fmt::format("run {} has no summary (it did not finish): {} is missing", run_id,
-                                        quoted_path(dir / "summary.json"))};
+      return {std::nullopt, fmt::format("run {} has no summary (it did not finish): {} is missing",
+                                        run_id, quoted_path(dir / "summary.json"))};
     return read_summary(dir / "summary.json");
   }
   // Run ids sort as the runs started to the second (make_run_id); within a second their random
@@ -140,7 +146,8 @@ PreviousRunLookup find_previous_run(const fs::path& log_dir, const std::string& 
     if (!fs::exists(summary, missing)) continue;  // still running, or cut off before its summary
     PreviousRunLookup found = read_summary(summary);
     if (!found.run) {
-      if (found.error.find("older deployd") != std::string::npos) continue;  // cannot be this plan's
+      if (found.error.find("older deployd") != std::string::npos)
+        continue;  // cannot be this plan's
       return found;
     }
     if (found.run->record.plan.path != plan_path) continue;
@@ -150,7 +157,8 @@ PreviousRunLookup find_previous_run(const fs::path& log_dir, const std::string& 
     }
   }
   if (latest.run) return latest;
-  return {std::nullopt, fmt::format("no finished run of {} in {}", quoted_path(plan_path), quoted_path(log_dir))};
+  return {std::nullopt,
+          fmt::format("no finished run of {} in {}", quoted_path(plan_path), quoted_path(log_dir))};
 }
 
 }  // namespace deployd::report

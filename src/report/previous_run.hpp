@@ -37,7 +37,7 @@ PreviousRunLookup read_summary(const std::filesystem::path& summary);
 /// The run `run_id` in `log_dir`; with an empty `run_id`, the latest finished run (the greatest
 /// run id whose folder has a summary.json; among ids of the same second, the latest `started`)
 /// of the plan at `plan_path` (absolute).
-PreviousRunLookup find_previous_run(const std::filesystem::path& log_dir, const std::string& plan_path,
-                                    const std::string& run_id);
+PreviousRunLookup find_previous_run(const std::filesystem::path& log_dir,
+                                    const std::string& plan_path, const std::string& run_id);
 
 }  // namespace deployd::report

@@ -83,7 +83,8 @@ Json rerun_json(const RunRecord& record) {
   j["plan_path"] = null_or(record.plan.path);
   j["inventories"] = Json::array();
   for (const FileDigest& inventory : record.inventories)
-    j["inventories"].push_back({{"path", escape_json(inventory.path)}, {"sha256", null_or(inventory.sha256)}});
+    j["inventories"].push_back(
+        {{"path", escape_json(inventory.path)}, {"sha256", null_or(inventory.sha256)}});
   j["tasks"] = string_list(record.tasks);
   j["hosts"] = optional_list(record.hosts);
   j["limit"] = optional_list(record.limit);
@@ -154,7 +155,9 @@ RunLog::Opened RunLog::open(const fs::path& log_dir, std::string_view run_id, Ru
     if (fd >= 0) ::close(fd);
     return {nullptr, fmt::format("create {}: {}", json_quoted(events.string()), errno_text(error))};
   }
-  return {std::unique_ptr<RunLog>(new RunLog(std::move(dir), std::string(run_id), std::move(record), file)), {}};
+  return {std::unique_ptr<RunLog>(
+              new RunLog(std::move(dir), std::string(run_id), std::move(record), file)),
+          {}};
 }
 
 RunLog::RunLog(fs::path dir, std::string run_id, RunRecord record, std::FILE* events)

@@ -37,7 +37,8 @@ class RunLog final : public Reporter {
 
   /// Creates `log_dir` (missing parents too, 0700), then `log_dir/run_id/`, which must not exist
   /// yet, and its events.jsonl. Never throws on a file system error.
-  static Opened open(const std::filesystem::path& log_dir, std::string_view run_id, RunRecord record = {});
+  static Opened open(const std::filesystem::path& log_dir, std::string_view run_id,
+                     RunRecord record = {});
 
   /// Finishes the log (writes summary.json) if finish() was not called, and closes it.
   ~RunLog() override;

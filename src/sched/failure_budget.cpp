@@ -7,7 +7,8 @@ namespace deployd::sched {
 FailureBudget::FailureBudget(Amount max_failures, OnFailure on_failure, int hosts)
     : on_failure_(on_failure),
       // Amount::of rounds up; 100% must tolerate every host, whatever the rounding.
-      allowed_(max_failures.is_percent && max_failures.value >= 100 ? hosts : max_failures.of(hosts)) {}
+      allowed_(max_failures.is_percent && max_failures.value >= 100 ? hosts
+                                                                    : max_failures.of(hosts)) {}
 
 bool FailureBudget::count_failure() {
   ++failures_;

@@ -157,7 +157,8 @@ void Scheduler::count_failure(int host, int task) {
   if (counted || is_local(host)) return;
   counted = 1;
   FailureBudget* budget = &plan_budget_;
-  if (task >= 0 && task_budgets_[static_cast<std::size_t>(task)]) budget = &*task_budgets_[static_cast<std::size_t>(task)];
+  if (task >= 0 && task_budgets_[static_cast<std::size_t>(task)])
+    budget = &*task_budgets_[static_cast<std::size_t>(task)];
   if (budget->count_failure()) aborted_ = true;
 }
 

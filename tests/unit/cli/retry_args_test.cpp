@@ -31,7 +31,8 @@ TEST_SUITE("cli") {
   }
 
   TEST_CASE("--retry-failed=RUN_ID is taken, and a value that is not a run id is an error") {
-    RetryArgs r = take_retry_args({"deployd", "plan.json", std::string("--retry-failed=") + kId, "-H", "a"});
+    RetryArgs r =
+        take_retry_args({"deployd", "plan.json", std::string("--retry-failed=") + kId, "-H", "a"});
     CHECK(r.error.empty());
     CHECK(r.run_id == kId);
     CHECK(r.args == Args{"deployd", "plan.json", "--retry-failed", "-H", "a"});

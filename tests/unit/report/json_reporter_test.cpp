@@ -18,7 +18,10 @@ using test::MemoryFile;
 
 TEST_SUITE("report") {
   TEST_CASE("run_start carries run id, plan, host count, tasks and the plan's sha256") {
-    const Event event = at(0, RunStart{"20261128T134235Z-a1b2c3", "deploy.json", 20, {"pack", "deploy"},
+    const Event event = at(0, RunStart{"20261128T134235Z-a1b2c3",
+                                       "deploy.json",
+                                       20,
+                                       {"pack", "deploy"},
                                        std::string(64, 'a')});
     CHECK(
         event_to_json(event) ==

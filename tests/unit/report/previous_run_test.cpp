@@ -35,7 +35,8 @@ void write_run(const fs::path& log_dir, const std::string& id, RunRecord record,
   REQUIRE_MESSAGE(opened.log != nullptr, opened.error);
   opened.log->on(at(start_ms, RunStart{id, "plan.json", 2, {"deploy"}, std::string(64, 'c')}));
   opened.log->on(at(start_ms + 1, HostEnd{"web1", HostStatus::Ok, ""}));
-  opened.log->on(at(start_ms + 2, HostEnd{"web2", HostStatus::Failed, "deploy step 1: exited with status 1"}));
+  opened.log->on(
+      at(start_ms + 2, HostEnd{"web2", HostStatus::Failed, "deploy step 1: exited with status 1"}));
   opened.log->on(at(start_ms + 3, RunEnd{RunStatus::Failed, 1, {1, 1, 0, 0, 0}, 3}));
   opened.log->finish();
 }
@@ -63,13 +64,16 @@ TEST_SUITE("report") {
     RunLog::Opened opened = RunLog::open(temp.path(), "r", record_of("/srv/plan.json"));
     REQUIRE(opened.log != nullptr);
     opened.log->on(at(0, RunStart{"r", "plan.json", 6, {"deploy"}, std::string(64, 'c')}));
-    opened.log->on(at(1, HostEnd{"local", HostStatus::Failed, "pack step 1: exited with status 2"}));
+    opened.log->on(
+        at(1, HostEnd{"local", HostStatus::Failed, "pack step 1: exited with status 2"}));
     opened.log->on(at(1, HostEnd{"web1", HostStatus::Ok, ""}));
-    opened.log->on(at(2, HostEnd{"web2", HostStatus::Failed, "deploy step 1: exited with status 1"}));
+    opened.log->on(
+        at(2, HostEnd{"web2", HostStatus::Failed, "deploy step 1: exited with status 1"}));
     opened.log->on(at(3, HostEnd{"web3", HostStatus::Unreachable, "connection refused"}));
     opened.log->on(at(4, HostEnd{"web4", HostStatus::Aborted, "not started: the run was aborted"}));
     opened.log->on(at(5, HostEnd{"web5", HostStatus::Skipped, ""}));
-    opened.log->on(at(6, StepStart{"web6", "deploy", 0, "x"}));  // never ended: the run was cut short
+    opened.log->on(
+        at(6, StepStart{"web6", "deploy", 0, "x"}));  // never ended: the run was cut short
     opened.log->finish();
 
     PreviousRunLookup found = read_summary(temp.path() / "r" / "summary.json");
@@ -103,14 +107,17 @@ TEST_SUITE("report") {
     CHECK(found.run->retry_hosts == std::vector<std::string>{"web2"});
   }
 
-  TEST_CASE("the latest finished run of the plan is found; other plans and unfinished runs are passed over") {
+  TEST_CASE(
+      "the latest finished run of the plan is found; other plans and unfinished runs are passed "
+      "over") {
     TempDir temp;
     const fs::path dir = temp.path();
     write_run(dir, "20261128T100000Z-000001", record_of("/a/plan.json"));
     write_run(dir, "20261128T110000Z-000002", record_of("/a/plan.json"));
     write_run(dir, "20261128T120000Z-000003", record_of("/b/plan.json"));
     write_file(dir / "20261128T130000Z-000004" / "events.jsonl", "");  // still running
-    write_file(dir / "20261128T140000Z-000005" / "summary.json", R"({"run_id": "x", "hosts": []})");  // older
+    write_file(dir / "20261128T140000Z-000005" / "summary.json",
+               R"({"run_id": "x", "hosts": []})");  // older
     write_file(dir / "notes" / "summary.json", "not a run");
 
     PreviousRunLookup a = find_previous_run(dir, "/a/plan.json", "");
@@ -133,7 +140,8 @@ TEST_SUITE("report") {
     write_run(dir, "20261128T100000Z-ffffff", record_of("/a/plan.json"), 100);
     write_run(dir, "20261128T100000Z-000001", record_of("/a/plan.json"), 600);
     write_run(dir, "20261128T100000Z-00000a", record_of("/b/plan.json"), 900);
-    write_run(dir, "20261128T095959Z-000002", record_of("/a/plan.json"), 5000);  // an earlier second
+    write_run(dir, "20261128T095959Z-000002", record_of("/a/plan.json"),
+              5000);  // an earlier second
     PreviousRunLookup found = find_previous_run(dir, "/a/plan.json", "");
     REQUIRE_MESSAGE(found.run, found.error);
     CHECK(found.run->run_id == "20261128T100000Z-000001");
@@ -163,24 +171,33 @@ TEST_SUITE("report") {
     const std::string name = "\"" + summary.string() + "\"";
     SUBCASE("not JSON") {
       write_file(summary, "{\"run_id\": ");
-      CHECK(read_summary(summary).error == "run summary " + name + " is corrupt: not a JSON object");
+      CHECK(read_summary(summary).error ==
+            "run summary " + name + " is corrupt: not a JSON object");
     }
     SUBCASE("a member of the wrong type") {
-      write_file(summary, R"({"run_id": "r", "plan_sha256": null, "started": "x", "hosts": {}, "rerun": {}})");
-      CHECK(read_summary(summary).error == "run summary " + name + " is corrupt: \"plan_path\" is missing");
-      write_file(summary, R"({"run_id": "r", "plan_sha256": null, "started": "x", "hosts": 3, "rerun": {"plan_path": "/a",)"
-                          R"( "inventories": [], "tasks": [], "hosts": null, "limit": null, "retry_of": null}})");
-      CHECK(read_summary(summary).error == "run summary " + name + " is corrupt: \"hosts\" is not a list");
+      write_file(
+          summary,
+          R"({"run_id": "r", "plan_sha256": null, "started": "x", "hosts": {}, "rerun": {}})");
+      CHECK(read_summary(summary).error ==
+            "run summary " + name + " is corrupt: \"plan_path\" is missing");
+      write_file(
+          summary,
+          R"({"run_id": "r", "plan_sha256": null, "started": "x", "hosts": 3, "rerun": {"plan_path": "/a",)"
+          R"( "inventories": [], "tasks": [], "hosts": null, "limit": null, "retry_of": null}})");
+      CHECK(read_summary(summary).error ==
+            "run summary " + name + " is corrupt: \"hosts\" is not a list");
     }
     SUBCASE("written by an older deployd") {
       write_file(summary, R"({"run_id": "r", "hosts": []})");
       CHECK(read_summary(summary).error ==
-            "run summary " + name + " does not record how to rerun the run (written by an older deployd)");
+            "run summary " + name +
+                " does not record how to rerun the run (written by an older deployd)");
     }
     SUBCASE("the latest summary is corrupt: the search stops there and says so") {
       write_run(dir, "20261128T090000Z-000000", record_of("/a/plan.json"));
       write_file(summary, "garbage");
-      CHECK(find_previous_run(dir, "/a/plan.json", "").error == "run summary " + name + " is corrupt: not a JSON object");
+      CHECK(find_previous_run(dir, "/a/plan.json", "").error ==
+            "run summary " + name + " is corrupt: not a JSON object");
     }
     CHECK(read_summary(dir / "missing.json").error ==
           "cannot read run summary \"" + (dir / "missing.json").string() + "\"");

@@ -2,12 +2,13 @@
 // Helpers for the report tests: an in-memory FILE* and events at fixed times.
 #pragma once
 
+#include <utility>
+
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
-#include <utility>
 
 #include "deployd/event.hpp"
 
@@ -42,7 +43,8 @@ class MemoryFile {
 class TempDir {
  public:
   TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "deployd-report-XXXXXX").string();
+    std::string pattern =
+        (std::filesystem::temp_directory_path() / "deployd-report-XXXXXX").string();
     path_ = ::mkdtemp(pattern.data());
   }
   ~TempDir() { std::filesystem::remove_all(path_); }

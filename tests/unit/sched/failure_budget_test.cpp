@@ -69,7 +69,8 @@ TEST_SUITE("sched") {
   }
 
   TEST_CASE("the plan's budget is checked at every failure, not at the end of a wave") {
-    Scheduler scheduler(independent(8, 1), Limits{.batches = {Amount{4, false}}, .max_failures = Amount{1, false}});
+    Scheduler scheduler(independent(8, 1),
+                        Limits{.batches = {Amount{4, false}}, .max_failures = Amount{1, false}});
     REQUIRE(scheduler.take_startable_hosts() == range(0, 4));
     fail_host(scheduler, 0);
     CHECK_FALSE(scheduler.is_aborted());
@@ -77,7 +78,8 @@ TEST_SUITE("sched") {
     CHECK(scheduler.is_aborted());
     CHECK(scheduler.next_job(2).kind == NextJob::Kind::Aborted);
     CHECK(scheduler.take_startable_hosts().empty());
-    for (int host : {1, 2, 3}) scheduler.host_finished(host, host == 1 ? HostStatus::Failed : HostStatus::Aborted);
+    for (int host : {1, 2, 3})
+      scheduler.host_finished(host, host == 1 ? HostStatus::Failed : HostStatus::Aborted);
     CHECK(scheduler.is_done());
     CHECK(scheduler.take_never_started() == range(4, 8));
   }
@@ -97,7 +99,9 @@ TEST_SUITE("sched") {
     SUBCASE("the task's own on_failure abort") {
       shape.task_policies = {TaskFailurePolicy{.on_failure = OnFailure::Abort}};
     }
-    SUBCASE("the task's own max_failures 0") { shape.task_policies = {TaskFailurePolicy{.max_failures = Amount{0, false}}}; }
+    SUBCASE("the task's own max_failures 0") {
+      shape.task_policies = {TaskFailurePolicy{.max_failures = Amount{0, false}}};
+    }
     SUBCASE("the plan's max_failures 0") { limits.max_failures = Amount{0, false}; }
     Scheduler scheduler(shape, limits);
     REQUIRE(scheduler.take_startable_hosts() == std::vector<int>{0});
@@ -125,7 +129,9 @@ TEST_SUITE("sched") {
     // Task 0 on hosts 0-3 only, with 25%: 1 of its 4 hosts tolerated (25% of all 10 would be 3).
     RunShape shape = independent(10, 0);
     shape.needs = {{}, {}};
-    for (int h = 0; h < 10; ++h) shape.host_tasks[static_cast<std::size_t>(h)] = h < 4 ? std::vector<int>{0, 1} : std::vector<int>{1};
+    for (int h = 0; h < 10; ++h)
+      shape.host_tasks[static_cast<std::size_t>(h)] =
+          h < 4 ? std::vector<int>{0, 1} : std::vector<int>{1};
     shape.task_policies = {TaskFailurePolicy{.max_failures = Amount{25, true}}};
     Scheduler scheduler(shape, Limits{});
     scheduler.take_startable_hosts();
@@ -138,7 +144,8 @@ TEST_SUITE("sched") {
   TEST_CASE("a failure is counted against the budget of the task it happened in") {
     // Task 0: the plan's budget (1 tolerated). Task 1: its own (3 tolerated).
     RunShape shape = independent(8, 2);
-    shape.task_policies = {TaskFailurePolicy{}, TaskFailurePolicy{.max_failures = Amount{3, false}}};
+    shape.task_policies = {TaskFailurePolicy{},
+                           TaskFailurePolicy{.max_failures = Amount{3, false}}};
     Scheduler scheduler(shape, Limits{.max_failures = Amount{1, false}});
     scheduler.take_startable_hosts();
     for (int host : {0, 1, 2}) {  // three failures in task 1: within its own budget
@@ -155,7 +162,8 @@ TEST_SUITE("sched") {
   TEST_CASE("a task's on_failure overrides the plan's for failures in that task only") {
     // The plan aborts at the first failure; task 1 lets its failing hosts stop alone.
     RunShape shape = independent(4, 2);
-    shape.task_policies = {TaskFailurePolicy{}, TaskFailurePolicy{.on_failure = OnFailure::StopHost}};
+    shape.task_policies = {TaskFailurePolicy{},
+                           TaskFailurePolicy{.on_failure = OnFailure::StopHost}};
     Scheduler scheduler(shape, Limits{.on_failure = OnFailure::Abort});
     scheduler.take_startable_hosts();
     pass_next_job(scheduler, 0);
