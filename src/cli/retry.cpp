@@ -33,9 +33,8 @@ void warn_if_changed(const report::FileDigest& recorded, const std::string& path
                      const std::string& run_id) {
   if (recorded.sha256.empty()) return;
   if (sha256_of_file(path) != recorded.sha256)
-    warn(fmt::format(
-        "{} changed since run {} (sha256 differs): its failed hosts run it as it is now", path,
-        run_id));
+    warn(fmt::format("{} changed since run {} (sha256 differs): it is used as it is now", path,
+                     run_id));
 }
 
 Retry failed(std::string message, int exit_code = 2) {
