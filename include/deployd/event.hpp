@@ -26,6 +26,7 @@ struct RunStart {
   std::string plan;
   int hosts = 0;
   std::vector<std::string> tasks;
+  std::string plan_sha256;  ///< of the plan file's bytes; empty when not known (null in JSON)
 };
 
 struct StepStart {

@@ -14,6 +14,7 @@
 #include "cli/inspect.hpp"
 #include "cli/options.hpp"
 #include "cli/reporting.hpp"
+#include "cli/retry.hpp"
 #include "deployd/exit_code.hpp"
 #include "deployd/load.hpp"
 #include "engine/capabilities.hpp"
@@ -141,33 +142,41 @@ int run_main(int argc, char** argv) {
     if (parsed.exit_code != 0) std::fputc('\n', stderr);
     return parsed.exit_code;
   }
-  const Options& options = *parsed.options;
+  Options& options = *parsed.options;
 
-  // 2. The plan, validated whole before anything connects.
+  // 2. --retry-failed: the previous run's tasks, -H and inventories, unless given anew.
+  Retry retry;
+  if (options.retry_failed) retry = prepare_retry(options);
+  if (retry.exit_code) return *retry.exit_code;
+
+  // 3. The plan, validated whole before anything connects.
   LoadResult loaded = load_plan(options.plan_path, load_options(options));
   if (!loaded.plan) return print_errors(loaded.errors);
   if (auto errors = graph::limit_hosts(*loaded.plan, options.limit); !errors.empty()) return print_errors(errors);
-  const Plan& plan = *loaded.plan;
+  Plan& plan = *loaded.plan;
   if (std::vector<Diagnostic> errors = unsupported_options(options); !errors.empty()) return print_errors(errors);
 
-  // 3. The tasks to run, with their needs, in dependency order.
+  // 4. The tasks to run, with their needs, in dependency order; on the hosts to retry.
   if (options.list) return std::fputs(list_tasks(plan).c_str(), stdout), 0;
   graph::Selection selection = graph::select_tasks(plan, options.tasks);
   if (!selection.errors.empty()) return print_errors(selection.errors);
+  if (options.retry_failed)
+    if (std::optional<int> exit_code = restrict_to_retry(plan, selection.tasks, retry))
+      return *exit_code;
   if (options.graph) return std::fputs(graph::to_dot(plan, selection.tasks).c_str(), stdout), 0;
   std::string run_id = report::make_run_id();
   if (options.dry_run) return std::fputs(dry_run(plan, selection.tasks, run_id).c_str(), stdout), 0;
   if (auto errors = engine::unsupported_features(plan, selection.tasks); !errors.empty()) return print_errors(errors);
 
-  // 4. Reporters: the terminal (or JSON on stdout) and the run log, which keeps everything.
+  // 5. Reporters: the terminal (or JSON on stdout) and the run log, which keeps everything.
   std::vector<const Host*> hosts = engine::run_hosts(plan, selection.tasks);
-  Reporting reporting = open_reporting(options, plan, hosts, run_id);
+  Reporting reporting = open_reporting(options, hosts, run_id, run_record(options, retry.run_id));
   if (!reporting.error.empty()) {
     std::fprintf(stderr, "deployd: error: %s\n", reporting.error.c_str());
     return static_cast<int>(ExitCode::InvalidPlan);
   }
 
-  // 5. The run.
+  // 6. The run.
   return execute(plan, engine::RunSetup{run_id, selection.tasks, options.forks}, *reporting.reporter);
 }
 

@@ -5,6 +5,8 @@
 #include <CLI/CLI.hpp>
 #include <map>
 
+#include "cli/retry_args.hpp"
+
 namespace deployd::cli {
 namespace {
 
@@ -34,6 +36,9 @@ void add_options(CLI::App& app, Options& options, std::vector<std::string>& var_
   app.add_option("-f,--forks", options.forks, "most hosts worked on at once (overrides policy.forks)")
       ->check(CLI::PositiveNumber);
   app.add_option("--log-dir", options.log_dir, "where run logs go (default: .deployd/runs beside the plan)");
+  app.add_flag("--retry-failed", options.retry_failed,
+               "rerun the failed, unreachable and aborted hosts of the plan's last run "
+               "(--retry-failed RUN_ID: of that run)");
   app.set_version_flag("--version", kVersion);
 }
 
@@ -55,8 +60,13 @@ ParseResult parse_command_line(int argc, const char* const* argv) {
   Options options;
   std::vector<std::string> var_texts;
   add_options(app, options, var_texts);
+  RetryArgs retry = take_retry_args(std::vector<std::string>(argv, argv + argc));
+  if (!retry.error.empty()) return ParseResult{std::nullopt, 2, retry.error};
+  options.retry_run_id = retry.run_id;
+  std::vector<const char*> args;
+  for (const std::string& arg : retry.args) args.push_back(arg.c_str());
   try {
-    app.parse(argc, argv);
+    app.parse(static_cast<int>(args.size()), args.data());
   } catch (const CLI::CallForHelp&) {
     return ParseResult{std::nullopt, 0, app.help()};
   } catch (const CLI::CallForVersion&) {

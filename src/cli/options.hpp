@@ -28,6 +28,8 @@ struct Options {
   ColorMode color = ColorMode::Auto;
   int forks = 0;  ///< 0: the plan's policy
   std::string log_dir;
+  bool retry_failed = false;  ///< --retry-failed: rerun the failed hosts of a previous run
+  std::string retry_run_id;   ///< its RUN_ID; empty: the latest finished run of the plan
 };
 
 /// The outcome of parsing: options to run with, or an exit status and what to print.

@@ -18,10 +18,25 @@ bool use_color(ColorMode mode) {
   return report::color_wanted(stdout);
 }
 
-std::filesystem::path log_dir(const Options& options, const Plan& plan) {
-  if (!options.log_dir.empty()) return options.log_dir;
-  return std::filesystem::path(plan.directory) / ".deployd" / "runs";
-}
+// The engine knows the plan, not the bytes of its file: run_start gets their sha256 here.
+class PlanDigestStamp final : public Reporter {
+ public:
+  PlanDigestStamp(Reporter& next, std::string sha256) : next_(next), sha256_(std::move(sha256)) {}
+  void on(const Event& event) override {
+    if (const auto* start = std::get_if<RunStart>(&event.body)) {
+      Event stamped{event.time, *start};
+      std::get<RunStart>(stamped.body).plan_sha256 = sha256_;
+      next_.on(stamped);
+      return;
+    }
+    next_.on(event);
+  }
+  void finish() override { next_.finish(); }
+
+ private:
+  Reporter& next_;
+  std::string sha256_;
+};
 
 std::unique_ptr<Reporter> terminal_reporter(const Options& options, const std::vector<const Host*>& hosts,
                                             const std::string& run_log) {
@@ -37,10 +52,19 @@ std::unique_ptr<Reporter> terminal_reporter(const Options& options, const std::v
 
 }  // namespace
 
-Reporting open_reporting(const Options& options, const Plan& plan, const std::vector<const Host*>& hosts,
-                         const std::string& run_id) {
+std::filesystem::path run_log_dir(const Options& options) {
+  if (!options.log_dir.empty()) return options.log_dir;
+  // The plan's folder, as Plan::directory has it.
+  std::filesystem::path folder = std::filesystem::path(options.plan_path).parent_path();
+  return (folder.empty() ? std::filesystem::path(".") : folder) / ".deployd" / "runs";
+}
+
+Reporting open_reporting(const Options& options, const std::vector<const Host*>& hosts,
+                         const std::string& run_id, report::RunRecord record) {
   Reporting reporting;
-  report::RunLog::Opened opened = report::RunLog::open(log_dir(options, plan), run_id);
+  std::string plan_sha256 = record.plan.sha256;
+  report::RunLog::Opened opened =
+      report::RunLog::open(run_log_dir(options), run_id, std::move(record));
   if (!opened.log) {
     reporting.error = opened.error + " (choose another folder with --log-dir)";
     return reporting;
@@ -49,7 +73,8 @@ Reporting open_reporting(const Options& options, const Plan& plan, const std::ve
   reporting.terminal = terminal_reporter(options, hosts, reporting.run_log->dir().string());
   reporting.tee = std::make_unique<report::TeeReporter>(
       std::vector<Reporter*>{reporting.terminal.get(), reporting.run_log.get()});
-  reporting.reporter = reporting.tee.get();
+  reporting.stamp = std::make_unique<PlanDigestStamp>(*reporting.tee, std::move(plan_sha256));
+  reporting.reporter = reporting.stamp.get();
   return reporting;
 }
 

@@ -2,6 +2,7 @@
 // The reporters of a run, chosen from the options: the terminal's and the run log, teed.
 #pragma once
 
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
@@ -17,14 +18,19 @@ namespace deployd::cli {
 /// Owns the reporters of one run; `reporter` is the one to give the engine.
 struct Reporting {
   std::unique_ptr<report::RunLog> run_log;
+  std::unique_ptr<Reporter> stamp;
   std::unique_ptr<Reporter> terminal;
   std::unique_ptr<report::TeeReporter> tee;
   Reporter* reporter = nullptr;
   std::string error;  ///< set when the run log cannot be created: the run must not start
 };
 
-/// `--output` on stdout plus the run log in `--log-dir` (default `.deployd/runs` beside the plan).
-Reporting open_reporting(const Options& options, const Plan& plan, const std::vector<const Host*>& hosts,
-                         const std::string& run_id);
+/// Where run logs go: `--log-dir`, else `.deployd/runs` beside the plan.
+std::filesystem::path run_log_dir(const Options& options);
+
+/// `--output` on stdout plus the run log, which records `record` in its summary.json; the
+/// run_start event gets the plan's sha256 from `record`.
+Reporting open_reporting(const Options& options, const std::vector<const Host*>& hosts,
+                         const std::string& run_id, report::RunRecord record);
 
 }  // namespace deployd::cli

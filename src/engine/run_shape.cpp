@@ -25,6 +25,8 @@ sched::RunShape run_shape(const std::vector<const Task*>& tasks, const std::vect
     // plan-format.md: barrier, run_once and any need on or of a local task wait for all hosts.
     shape.waits_for_all.push_back(task.barrier || task.run_once || task.is_local ? 1 : 0);
     shape.runs_once.push_back(task.run_once || task.is_local ? 1 : 0);
+    shape.task_policies.push_back(
+        sched::TaskFailurePolicy{task.policy.max_failures, task.policy.on_failure});
     if (task.is_local) {
       shape.host_tasks[static_cast<std::size_t>(*local_host)].push_back(static_cast<int>(t));
       continue;

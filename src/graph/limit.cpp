@@ -54,4 +54,14 @@ std::vector<Diagnostic> limit_hosts(Plan& plan, const std::vector<std::string>& 
   return errors;
 }
 
+std::vector<std::string> keep_named_hosts(Plan& plan, const std::vector<std::string>& names) {
+  std::set<std::string> kept(names.begin(), names.end());
+  std::vector<std::string> missing;
+  for (const std::string& name : names)
+    if (plan.find_host(name) == nullptr) missing.push_back(name);
+  for (Task& task : plan.tasks)
+    std::erase_if(task.hosts, [&](const std::string& h) { return !kept.count(h); });
+  return missing;
+}
+
 }  // namespace deployd::graph

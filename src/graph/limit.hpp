@@ -14,4 +14,8 @@ namespace deployd::graph {
 /// names). A pattern that matches nothing is an error, so a typo never runs on zero hosts.
 std::vector<Diagnostic> limit_hosts(Plan& plan, const std::vector<std::string>& patterns);
 
+/// Narrows every task's hosts to exactly the hosts named (no globs, no groups), as
+/// `--retry-failed` does with the failed hosts of a run; returns the names the plan lacks.
+std::vector<std::string> keep_named_hosts(Plan& plan, const std::vector<std::string>& names);
+
 }  // namespace deployd::graph

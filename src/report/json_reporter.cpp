@@ -28,6 +28,7 @@ void add_fields(Json& j, const RunStart& e) {
   j["hosts"] = e.hosts;
   j["tasks"] = Json::array();
   for (const std::string& task : e.tasks) j["tasks"].push_back(text(task));
+  j["plan_sha256"] = e.plan_sha256.empty() ? Json() : Json(e.plan_sha256);
 }
 
 void add_fields(Json& j, const StepStart& e) {

@@ -67,10 +67,36 @@ bool write_all(int fd, std::string_view data) {
 
 Json null_or(std::string_view text) { return text.empty() ? Json() : Json(escape_json(text)); }
 
-Json summary_json(const RunTally& tally, std::string_view run_id) {
+Json string_list(const std::vector<std::string>& texts) {
+  Json list = Json::array();
+  for (const std::string& text : texts) list.push_back(escape_json(text));
+  return list;
+}
+
+Json optional_list(const std::optional<std::vector<std::string>>& texts) {
+  return texts ? string_list(*texts) : Json();
+}
+
+// What --retry-failed reads back (previous_run.cpp); names as given, escaped like events.
+Json rerun_json(const RunRecord& record) {
+  Json j;
+  j["plan_path"] = null_or(record.plan.path);
+  j["inventories"] = Json::array();
+  for (const FileDigest& inventory : record.inventories)
+    j["inventories"].push_back(
+        {{"path", escape_json(inventory.path)}, {"sha256", null_or(inventory.sha256)}});
+  j["tasks"] = string_list(record.tasks);
+  j["hosts"] = optional_list(record.hosts);
+  j["limit"] = optional_list(record.limit);
+  j["retry_of"] = null_or(record.retry_of);
+  return j;
+}
+
+Json summary_json(const RunTally& tally, std::string_view run_id, const RunRecord& record) {
   Json j;
   j["run_id"] = escape_json(tally.start() != nullptr ? tally.start()->run_id : run_id);
   j["plan"] = tally.start() != nullptr ? Json(escape_json(tally.start()->plan)) : Json();
+  j["plan_sha256"] = null_or(record.plan.sha256);
   const RunEnd* end = tally.end();
   j["status"] = end != nullptr ? Json(to_string(end->status)) : Json();
   j["exit_code"] = end != nullptr ? Json(end->exit_code) : Json();
@@ -88,6 +114,7 @@ Json summary_json(const RunTally& tally, std::string_view run_id) {
                           {"status", host.status ? Json(to_string(*host.status)) : Json()},
                           {"error", null_or(host.error)}});
   }
+  j["rerun"] = rerun_json(record);
   return j;
 }
 
@@ -99,7 +126,20 @@ std::string make_run_id(Clock::time_point now) {
   return fmt::format("{}-{:06x}", format_compact_utc(now), suffix);
 }
 
-RunLog::Opened RunLog::open(const fs::path& log_dir, std::string_view run_id) {
+bool is_run_id(std::string_view text) {
+  constexpr std::string_view kShape = "99999999T999999Z-ffffff";  // 9: a digit, f: a hex digit
+  if (text.size() != kShape.size()) return false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    const bool ok = kShape[i] == '9'   ? std::isdigit(c) != 0
+                    : kShape[i] == 'f' ? std::isdigit(c) != 0 || (c >= 'a' && c <= 'f')
+                                       : c == static_cast<unsigned char>(kShape[i]);
+    if (!ok) return false;
+  }
+  return true;
+}
+
+RunLog::Opened RunLog::open(const fs::path& log_dir, std::string_view run_id, RunRecord record) {
   if (!is_file_name(run_id)) return {nullptr, "invalid run id " + json_quoted(run_id)};
   if (std::string error = create_parents(log_dir); !error.empty()) return {nullptr, error};
   fs::path dir = log_dir / run_id;
@@ -115,12 +155,15 @@ RunLog::Opened RunLog::open(const fs::path& log_dir, std::string_view run_id) {
     if (fd >= 0) ::close(fd);
     return {nullptr, fmt::format("create {}: {}", json_quoted(events.string()), errno_text(error))};
   }
-  return {std::unique_ptr<RunLog>(new RunLog(std::move(dir), std::string(run_id), file)), {}};
+  return {std::unique_ptr<RunLog>(
+              new RunLog(std::move(dir), std::string(run_id), std::move(record), file)),
+          {}};
 }
 
-RunLog::RunLog(fs::path dir, std::string run_id, std::FILE* events)
+RunLog::RunLog(fs::path dir, std::string run_id, RunRecord record, std::FILE* events)
     : dir_(std::move(dir)),
       run_id_(std::move(run_id)),
+      record_(std::move(record)),
       events_(events),
       json_(events, JsonFlush::AtBoundaries) {}
 
@@ -146,7 +189,7 @@ const std::string& RunLog::error() const { return error_.empty() ? json_.error()
 // Written to a temporary name, synced, then renamed over summary.json: a reader (or a crash)
 // sees the whole summary or none, never half of one.
 void RunLog::write_summary() {
-  const std::string text = summary_json(tally_, run_id_).dump(2) + "\n";
+  const std::string text = summary_json(tally_, run_id_, record_).dump(2) + "\n";
   const fs::path path = dir_ / "summary.json";
   const fs::path temporary = dir_ / "summary.json.tmp";
   const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);

@@ -10,6 +10,7 @@
 
 #include "deployd/reporter.hpp"
 #include "report/json_reporter.hpp"
+#include "report/run_record.hpp"
 #include "report/run_tally.hpp"
 
 namespace deployd::report {
@@ -18,8 +19,12 @@ namespace deployd::report {
 /// `20261128T134235Z-a1b2c3` (UTC time of `now`, then 24 random bits in hex).
 std::string make_run_id(Clock::time_point now = Clock::now());
 
+/// True when `text` has the shape of a make_run_id() id (what `--retry-failed RUN_ID` takes).
+bool is_run_id(std::string_view text);
+
 /// Records a run in its own folder: every event in events.jsonl (as `--output json` prints
-/// them), and on finish() a summary.json with the run's status, counts and each host's end.
+/// them), and on finish() a summary.json with the run's status, counts, each host's end and
+/// the RunRecord (under "rerun"), which `--retry-failed` reads back (previous_run.hpp).
 /// The folder is 0700 and the files 0600 (before the umask): output may hold what other users
 /// of the controller should not read.
 class RunLog final : public Reporter {
@@ -32,7 +37,8 @@ class RunLog final : public Reporter {
 
   /// Creates `log_dir` (missing parents too, 0700), then `log_dir/run_id/`, which must not exist
   /// yet, and its events.jsonl. Never throws on a file system error.
-  static Opened open(const std::filesystem::path& log_dir, std::string_view run_id);
+  static Opened open(const std::filesystem::path& log_dir, std::string_view run_id,
+                     RunRecord record = {});
 
   /// Finishes the log (writes summary.json) if finish() was not called, and closes it.
   ~RunLog() override;
@@ -50,11 +56,12 @@ class RunLog final : public Reporter {
   const std::string& error() const;
 
  private:
-  RunLog(std::filesystem::path dir, std::string run_id, std::FILE* events);
+  RunLog(std::filesystem::path dir, std::string run_id, RunRecord record, std::FILE* events);
   void write_summary();
 
   std::filesystem::path dir_;
   std::string run_id_;
+  RunRecord record_;
   std::FILE* events_;
   JsonReporter json_;
   RunTally tally_;

@@ -27,7 +27,11 @@ bool runs(const std::vector<int>& tasks, int task) {
 
 }  // namespace
 
-Scheduler::Scheduler(RunShape shape, Limits limits) : shape_(std::move(shape)), limits_(std::move(limits)) {
+Scheduler::Scheduler(RunShape shape, Limits limits)
+    : shape_(std::move(shape)),
+      limits_(std::move(limits)),
+      plan_budget_(limits_.max_failures, limits_.on_failure,
+                   static_cast<int>(shape_.host_tasks.size()) - (shape_.local_host ? 1 : 0)) {
   std::size_t hosts = shape_.host_tasks.size();
   std::size_t tasks = shape_.needs.size();
   assert(!shape_.local_host || *shape_.local_host == static_cast<int>(hosts) - 1);
@@ -47,11 +51,25 @@ Scheduler::Scheduler(RunShape shape, Limits limits) : shape_(std::move(shape)), 
     if (!is_local(host)) ++unfinished_in_wave_[static_cast<std::size_t>(wave_of(host))];
     for (int task : shape_.host_tasks[h]) ++pending_[static_cast<std::size_t>(task)][bucket(host)];
   }
-  int total = static_cast<int>(remote_hosts_);
-  // max_failures is the number tolerated; one more aborts. 100% tolerates every host.
-  allowed_failures_ = limits_.max_failures.is_percent && limits_.max_failures.value >= 100
-                          ? total
-                          : limits_.max_failures.of(total);
+  failure_counted_.assign(hosts, 0);
+  make_task_budgets();
+}
+
+// plan-format.md, Policy: a task's `policy` overrides the plan's for that task; its percentage
+// is taken of the hosts that task targets.
+void Scheduler::make_task_budgets() {
+  std::size_t tasks = shape_.needs.size();
+  std::vector<int> targeted(tasks, 0);
+  for (std::size_t h = 0; h < shape_.host_tasks.size(); ++h)
+    if (!is_local(static_cast<int>(h)))
+      for (int task : shape_.host_tasks[h]) ++targeted[static_cast<std::size_t>(task)];
+  task_budgets_.resize(tasks);
+  for (std::size_t t = 0; t < tasks && t < shape_.task_policies.size(); ++t) {
+    const TaskFailurePolicy& policy = shape_.task_policies[t];
+    if (!policy.overrides()) continue;
+    task_budgets_[t].emplace(policy.max_failures.value_or(limits_.max_failures),
+                             policy.on_failure.value_or(limits_.on_failure), targeted[t]);
+  }
 }
 
 int Scheduler::wave_of(int host) const {
@@ -127,6 +145,21 @@ void Scheduler::job_finished(int host, int task, bool ok) {
   task_ok_[static_cast<std::size_t>(host)][static_cast<std::size_t>(task)] = ok ? 1 : 0;
   count_done(host, task, ok);
   ++position;
+  if (!ok) count_failure(host, task);
+}
+
+// Each failed host is counted once, as soon as it is known (issue 5: budgets are checked at
+// every host failure, not at the end of a wave), against the budget of the task it failed in
+// if that task has one, else the plan's. The controller's failures count against no budget:
+// a failed local task fails the run by itself.
+void Scheduler::count_failure(int host, int task) {
+  char& counted = failure_counted_[static_cast<std::size_t>(host)];
+  if (counted || is_local(host)) return;
+  counted = 1;
+  FailureBudget* budget = &plan_budget_;
+  if (task >= 0 && task_budgets_[static_cast<std::size_t>(task)])
+    budget = &*task_budgets_[static_cast<std::size_t>(task)];
+  if (budget->count_failure()) aborted_ = true;
 }
 
 void Scheduler::count_done(int host, int task, bool ok) {
@@ -152,9 +185,8 @@ void Scheduler::host_finished(int host, HostStatus status) {
   next_task_[static_cast<std::size_t>(host)] = shape_.host_tasks[static_cast<std::size_t>(host)].size();
   if (is_local(host)) return;  // the controller's failures do not count against the hosts' budget
   --unfinished_in_wave_[static_cast<std::size_t>(wave_of(host))];
-  if (status != HostStatus::Failed && status != HostStatus::Unreachable) return;
-  ++failures_;
-  if (limits_.on_failure == OnFailure::Abort || failures_ > allowed_failures_) aborted_ = true;
+  // Unreachable, or failed outside any job (an internal error): the plan's budget.
+  if (status == HostStatus::Failed || status == HostStatus::Unreachable) count_failure(host, -1);
 }
 
 // Moves parked hosts whose wait is over to `started`: the local host at once, remote hosts

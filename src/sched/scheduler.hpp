@@ -8,8 +8,16 @@
 
 #include "deployd/event.hpp"
 #include "deployd/plan.hpp"
+#include "sched/failure_budget.hpp"
 
 namespace deployd::sched {
+
+/// A task's own failure policy (its `policy`): a key it does not set is the plan's.
+struct TaskFailurePolicy {
+  std::optional<Amount> max_failures;
+  std::optional<OnFailure> on_failure;
+  bool overrides() const { return max_failures || on_failure; }
+};
 
 /// What the scheduler needs to know about a run: tasks by index, hosts by index.
 struct RunShape {
@@ -22,6 +30,9 @@ struct RunShape {
   /// The controller's pseudo-host of local tasks, if any: it takes no fork slot, belongs to no
   /// wave, and its needs wait for every host of every wave.
   std::optional<int> local_host;
+  /// Per task (may be shorter than `needs`): a task that overrides `max_failures` or
+  /// `on_failure` has a budget of its own, a percentage of the hosts it targets.
+  std::vector<TaskFailurePolicy> task_policies;
 };
 
 /// The limits of the run policy that decide admission and abort.
@@ -56,9 +67,12 @@ class Scheduler {
   std::vector<int> take_startable_hosts();
   /// The next job of a started host. Jobs whose needs failed are skipped. A Wait parks the host.
   NextJob next_job(int host);
+  /// A failed job fails its host: the failure is counted at once, against the task's budget if
+  /// the task has one, else the plan's, and may abort the run.
   void job_finished(int host, int task, bool ok);
-  /// A started host is done; frees its slot and counts it against the failure budget. Jobs it
-  /// did not run count as failed for the hosts that wait on them.
+  /// A started host is done; frees its slot. A failed or unreachable host whose failure was not
+  /// counted yet (no failed job) counts against the plan's budget. Jobs it did not run count
+  /// as failed for the hosts that wait on them.
   void host_finished(int host, HostStatus status);
   /// The jobs a host has not run yet (to report as skipped when it stops early).
   std::vector<int> remaining_jobs(int host) const;
@@ -89,6 +103,9 @@ class Scheduler {
   void park(int host);
   void take_resumable(std::vector<int>& started);
   void count_done(int host, int task, bool ok);
+  /// `task` -1: a failure outside any task (unreachable), against the plan's budget.
+  void count_failure(int host, int task);
+  void make_task_budgets();
 
   RunShape shape_;
   Limits limits_;
@@ -107,8 +124,9 @@ class Scheduler {
   bool local_started_ = false;
   long settled_generation_ = 0;  ///< bumped whenever some task is done in some bucket
   long checked_generation_ = -1;
-  int failures_ = 0;
-  int allowed_failures_ = 0;
+  FailureBudget plan_budget_;
+  std::vector<std::optional<FailureBudget>> task_budgets_;  ///< per task, if it has its own
+  std::vector<char> failure_counted_;                       ///< per host
   bool aborted_ = false;
 };
 

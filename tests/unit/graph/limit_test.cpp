@@ -45,6 +45,15 @@ TEST_SUITE("graph") {
     CHECK(limit_hosts(plan, {}).empty());
     CHECK(plan.tasks[0].hosts.size() == 5);
   }
+
+  TEST_CASE(
+      "exact host names keep those hosts only, never a group or a glob, and report names the plan "
+      "lacks") {
+    Plan plan = plan_text(kPlan);
+    CHECK(keep_named_hosts(plan, {"web2", "db", "web[13]", "db1"}) == Names{"db", "web[13]"});
+    CHECK(plan.tasks[0].hosts == Names{"web2", "db1"});
+    CHECK(plan.tasks[1].hosts == Names{"web2"});
+  }
 }
 
 }  // namespace deployd::graph

@@ -19,22 +19,9 @@ namespace deployd::report {
 
 namespace fs = std::filesystem;
 using test::at;
+using test::TempDir;
 
 namespace {
-
-// A fresh folder under the system's temporary folder, removed with everything in it.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "deployd-report-XXXXXX").string();
-    path_ = ::mkdtemp(pattern.data());
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
 
 // Sets the umask for a test, as a shell would, and puts the old one back.
 class Umask {
@@ -73,6 +60,7 @@ void play_run(Reporter& log) {
 const char* const kSummary = R"({
   "run_id": "20261128T134235Z-a1b2c3",
   "plan": "plan.json",
+  "plan_sha256": null,
   "status": "failed",
   "exit_code": 1,
   "started": "2026-11-28T13:42:35.123Z",
@@ -95,7 +83,15 @@ const char* const kSummary = R"({
       "status": "unreachable",
       "error": "connect 127.0.99.2:22: connection refused"
     }
-  ]
+  ],
+  "rerun": {
+    "plan_path": null,
+    "inventories": [],
+    "tasks": [],
+    "hosts": null,
+    "limit": null,
+    "retry_of": null
+  }
 }
 )";
 

@@ -1,0 +1,112 @@
+// SPDX-License-Identifier: MIT
+// --retry-failed (see retry.hpp; plan-format.md, "Retrying failed hosts").
+#include "cli/retry.hpp"
+
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <filesystem>
+
+#include "cli/file_digest.hpp"
+#include "cli/reporting.hpp"
+#include "engine/engine.hpp"
+#include "graph/limit.hpp"
+#include "report/previous_run.hpp"
+
+namespace deployd::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Run logs know a plan by its absolute path: the same plan run from another folder is the same.
+std::string absolute_path(const std::string& path) {
+  std::error_code error;
+  fs::path canonical = fs::weakly_canonical(fs::absolute(path), error);
+  return error ? fs::absolute(path).lexically_normal().string() : canonical.string();
+}
+
+void warn(const std::string& message) {
+  std::fprintf(stderr, "deployd: warning: %s\n", message.c_str());
+}
+
+void warn_if_changed(const report::FileDigest& recorded, const std::string& path,
+                     const std::string& run_id) {
+  if (recorded.sha256.empty()) return;
+  if (sha256_of_file(path) != recorded.sha256)
+    warn(fmt::format("{} changed since run {} (sha256 differs): it is used as it is now", path,
+                     run_id));
+}
+
+Retry failed(std::string message, int exit_code = 2) {
+  std::fprintf(stderr, "deployd: %s\n", message.c_str());
+  return Retry{{}, {}, exit_code};
+}
+
+std::string join(const std::vector<std::string>& names) {
+  return fmt::format("{}", fmt::join(names, ", "));
+}
+
+}  // namespace
+
+Retry prepare_retry(Options& options) {
+  const fs::path log_dir = run_log_dir(options);
+  report::PreviousRunLookup found =
+      report::find_previous_run(log_dir, absolute_path(options.plan_path), options.retry_run_id);
+  if (!found.run) return failed("error: --retry-failed: " + found.error);
+  const report::PreviousRun& run = *found.run;
+  if (run.retry_hosts.empty()) {
+    std::string local =
+        run.local_failed ? " (its local task failed: run the plan again to retry it)" : "";
+    return failed(
+        fmt::format("nothing to retry: run {} has no failed, unreachable or aborted host{}",
+                    run.run_id, local),
+        0);
+  }
+  // The plan may have been fixed since: that is what a retry is for, but say so.
+  warn_if_changed(run.record.plan, options.plan_path, run.run_id);
+  if (!run.record.plan.path.empty() && run.record.plan.path != absolute_path(options.plan_path))
+    warn(fmt::format("run {} ran {}, not {}", run.run_id, run.record.plan.path,
+                     absolute_path(options.plan_path)));
+  // What the command line leaves out is taken from the run retried.
+  if (options.tasks.empty()) options.tasks = run.record.tasks;
+  if (options.hosts.empty() && run.record.hosts) options.hosts = *run.record.hosts;
+  if (options.inventories.empty()) {
+    for (const report::FileDigest& inventory : run.record.inventories) {
+      warn_if_changed(inventory, inventory.path, run.run_id);
+      options.inventories.push_back(inventory.path);
+    }
+  }
+  std::fprintf(stderr, "deployd: retrying run %s on %zu host%s: %s\n", run.run_id.c_str(),
+               run.retry_hosts.size(), run.retry_hosts.size() == 1 ? "" : "s",
+               join(run.retry_hosts).c_str());
+  return Retry{run.run_id, run.retry_hosts, std::nullopt};
+}
+
+std::optional<int> restrict_to_retry(Plan& plan, const std::vector<const Task*>& tasks,
+                                     const Retry& retry) {
+  std::vector<std::string> missing = graph::keep_named_hosts(plan, retry.hosts);
+  if (!missing.empty())
+    warn(fmt::format("hosts of run {} no longer in the plan: {}", retry.run_id, join(missing)));
+  if (!engine::run_hosts(plan, tasks).empty()) return std::nullopt;
+  std::fprintf(stderr,
+               "deployd: error: --retry-failed: none of the failed hosts of run %s is targeted by "
+               "this run\n",
+               retry.run_id.c_str());
+  return 2;
+}
+
+report::RunRecord run_record(const Options& options, const std::string& retry_of) {
+  report::RunRecord record;
+  record.plan =
+      report::FileDigest{absolute_path(options.plan_path), sha256_of_file(options.plan_path)};
+  for (const std::string& inventory : options.inventories)
+    record.inventories.push_back(
+        report::FileDigest{absolute_path(inventory), sha256_of_file(inventory)});
+  record.tasks = options.tasks;
+  if (!options.hosts.empty()) record.hosts = options.hosts;
+  if (!options.limit.empty()) record.limit = options.limit;
+  record.retry_of = retry_of;
+  return record;
+}
+
+}  // namespace deployd::cli

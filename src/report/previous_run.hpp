@@ -1,0 +1,43 @@
+// SPDX-License-Identifier: MIT
+// Reading a finished run back from its summary.json: what `--retry-failed` reruns.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "report/run_record.hpp"
+
+namespace deployd::report {
+
+/// A finished run as its summary.json records it.
+struct PreviousRun {
+  std::string run_id;
+  std::filesystem::path summary;  ///< the file it was read from
+  std::string plan_sha256;        ///< empty when the run did not record it
+  std::string started;            ///< RFC 3339 with milliseconds: sorts as the runs started
+  RunRecord record;
+  /// Hosts to run again: those that ended failed, unreachable or aborted, or never ended,
+  /// in the summary's order. The controller ("local") is not a host and is never listed.
+  std::vector<std::string> retry_hosts;
+  bool local_failed = false;  ///< a local task failed (the controller ended failed)
+};
+
+/// A previous run, or why there is none (a message naming the folder or file concerned).
+struct PreviousRunLookup {
+  std::optional<PreviousRun> run;
+  std::string error;
+};
+
+/// Reads one summary.json. Errors: the file cannot be read, is not JSON, is not a run summary,
+/// or was written by a deployd that did not record how to rerun the run.
+PreviousRunLookup read_summary(const std::filesystem::path& summary);
+
+/// The run `run_id` in `log_dir`; with an empty `run_id`, the latest finished run (the greatest
+/// run id whose folder has a summary.json; among ids of the same second, the latest `started`)
+/// of the plan at `plan_path` (absolute).
+PreviousRunLookup find_previous_run(const std::filesystem::path& log_dir,
+                                    const std::string& plan_path, const std::string& run_id);
+
+}  // namespace deployd::report
