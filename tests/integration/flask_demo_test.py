@@ -209,6 +209,17 @@ class FlaskDemoTest(unittest.TestCase):
                 self.assertFalse(process_alive(pid), f"server {pid} still runs")
                 self.assertFalse(os.path.exists(os.path.join(self.app_dir(host), "server.pid")))
 
+    def test_9_the_hello_example_runs_on_the_isolated_hosts(self):
+        hello = os.path.join(REPO, "examples", "hello", "plan.json")
+        done = subprocess.run(
+            [deployd_binary(), hello, "--output", "json", "--log-dir",
+             os.path.join(self.work.name, "logs"), "-i", os.path.join(self.fleet, "inventory.json")],
+            capture_output=True, text=True, timeout=60)
+        self.assertEqual(done.returncode, 0, done.stdout[-2000:] + done.stderr)
+        greetings = {e["host"] for e in events_of(done.stdout)
+                     if e["event"] == "output" and e["line"].startswith("hello from deployd to ")}
+        self.assertEqual(greetings, set(self.hosts))
+
 
 if __name__ == "__main__":
     if os.geteuid() != 0:
