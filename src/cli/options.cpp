@@ -16,11 +16,18 @@ void add_options(CLI::App& app, Options& options, std::vector<std::string>& var_
   app.add_option("plan", options.plan_path, "the JSON plan to run")->required();
   app.add_option("tasks", options.tasks, "tasks to run with their needs (default: the `default` tasks, else all)");
   app.add_option("-H,--hosts", options.hosts, "run remote tasks on these hosts instead of their targets")
-      ->delimiter(',');
-  app.add_option("--limit", options.limit, "only hosts or groups matching these globs")->delimiter(',');
-  app.add_option("--var", var_texts, "set a variable, NAME=VALUE (repeatable)");
+      ->delimiter(',')
+      ->allow_extra_args(false);
+  app.add_option("--limit", options.limit, "only hosts or groups matching these globs")
+      ->delimiter(',')
+      ->allow_extra_args(false);
+  // allow_extra_args(false): one value per occurrence, so `-i inv.json deploy` leaves `deploy`
+  // to the task list (CLI11 lets a vector option swallow every following word by default).
+  app.add_option("--var", var_texts, "set a variable, NAME=VALUE (repeatable)")
+      ->allow_extra_args(false);
   app.add_option("-i,--inventory", options.inventories,
-                 "JSON file of hosts, groups, defaults and vars to add to the plan (repeatable)");
+                 "JSON file of hosts, groups, defaults and vars to add to the plan (repeatable)")
+      ->allow_extra_args(false);
   app.add_flag("-l,--list", options.list, "list tasks with their descriptions and needs");
   app.add_flag("-n,--dry-run", options.dry_run, "print what would run on each host, without connecting");
   app.add_flag("--graph", options.graph, "print the task graph in Graphviz dot");

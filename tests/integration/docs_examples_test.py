@@ -53,6 +53,18 @@ class DocsExamples(unittest.TestCase):
                 self.assertEqual(done.returncode, 0, "%s in %s:\n%s" % (name, document, done.stderr))
                 self.assertRegex(done.stdout, r"(?m)^\S+ \(.*@.*:\d+\)$", "no host in the dry run of " + name)
 
+    def test_every_plan_in_examples_dry_runs(self):
+        folder = os.path.join(REPO, "examples")
+        plans = sorted(os.path.join(folder, name, "plan.json") for name in os.listdir(folder)
+                       if os.path.exists(os.path.join(folder, name, "plan.json")))
+        self.assertGreaterEqual(len(plans), 2, plans)  # hello, flask-app
+        for plan in plans:
+            with self.subTest(plan=plan):
+                done = subprocess.run([os.environ["DEPLOYD"], plan, "--dry-run", "-H", "node001"],
+                                      capture_output=True, text=True, timeout=60)
+                self.assertEqual(done.returncode, 0, "%s:\n%s" % (plan, done.stderr))
+                self.assertIn("node001", done.stdout)
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # Self-test of scripts/fleet: start 3 hosts on 2 sshd, log into each with OpenSSH through the
-# generated ssh_config, stop the fleet and check that none of its sshd survives.
+# generated ssh_config, stop the fleet and check that none of its sshd survives. Then the same
+# with --isolated: each host's /var/www and /tmp are its own, and stop ends what a session left
+# running in a host, but nothing outside the fleet.
 # Exit 0 pass, 1 fail, 77 skip (not root or no sshd, unless DEPLOYD_REQUIRE_FLEET=1).
 set -euo pipefail
 
@@ -64,6 +66,35 @@ all_exited() {
   done
 }
 
+# Runs COMMAND on HOST of the fleet with OpenSSH.
+on_host() {
+  ssh -F "$DIR/ssh_config" -o ConnectTimeout=5 "$1" "$2" </dev/null
+}
+
+# The PID of a `sleep 600` a session left running on HOST (detached, as a daemon would be).
+leave_sleeper() {
+  on_host "$1" 'setsid sleep 600 >/dev/null 2>&1 </dev/null & echo $!'
+}
+
+check_isolated() {
+  local port=$1 outside sleeper
+  "$FLEET" start "$DIR" 2 --base-address 127.0.250.1 --port "$port" --isolated
+  on_host node001 'echo one | sudo -n tee /var/www/mark >/dev/null && echo one > /tmp/mark'
+  on_host node002 'echo two | sudo -n tee /var/www/mark >/dev/null'
+  check "node001's /var/www is DIR/hosts/node001/var-www" \
+    grep -qx one "$DIR/hosts/node001/var-www/mark"
+  check "node002's /var/www is its own" grep -qx two "$DIR/hosts/node002/var-www/mark"
+  check "node001's /tmp is DIR/hosts/node001/tmp" grep -qx one "$DIR/hosts/node001/tmp/mark"
+  check "the machine's /var/www is untouched" [ ! -e /var/www/mark ]
+  sleeper=$(leave_sleeper node002)
+  sleep 600 &
+  outside=$!
+  "$FLEET" stop "$DIR"
+  check "stop ends what a session left running in an isolated host" all_exited "$sleeper"
+  check "stop leaves processes outside the fleet alone" kill -0 "$outside"
+  kill "$outside"
+}
+
 main() {
   local port host pids
   ((EUID == 0)) || skip_or_fail "needs root (sshd and the login user)"
@@ -89,6 +120,8 @@ main() {
   check "no sshd of the fleet survives stop" all_exited "${pids[@]}"
   check "status fails once stopped" status_fails
   check "stop is idempotent" "$FLEET" stop "$DIR"
+
+  check_isolated "$port"
 
   ((FAILURES == 0)) || {
     echo "fleet_smoke: $FAILURES check(s) failed" >&2

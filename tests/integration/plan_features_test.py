@@ -95,6 +95,18 @@ class PlanFeatures(FleetTestCase):
         self.assertEqual(status, 0, err)
         self.assertEqual(stdout_lines(events_of(out), self.names[2]), ["blue"])
 
+    def test_a_task_named_after_var_limit_and_inventory_options_is_a_task(self):
+        # Each of these options takes one value per occurrence: "b" must not be read as a value.
+        extra = write_json(self.dir, "extra-inventory.json", {"vars": {"colour": "green"}})
+        for option, value in (("--var", "colour=blue"), ("--limit", "first"), ("-i", extra)):
+            with self.subTest(option=option):
+                status, out, err = self.run_plan({"a": {"steps": [{"run": "echo a"}]},
+                                                  "b": {"steps": [{"run": "echo b {{colour}}"}]}},
+                                                 option, value, "b", vars={"colour": "red"})
+                self.assertEqual(status, 0, err)
+                colour = {"--var": "blue", "--limit": "red", "-i": "red"}[option]  # the plan wins over -i
+                self.assertEqual(stdout_lines(events_of(out), self.names[0]), ["b " + colour])
+
     def test_limit_runs_only_on_matching_hosts_and_groups(self):
         status, out, err = self.run_plan({"t": {"steps": [{"run": "true"}]}}, "--limit", "first," + self.names[2])
         self.assertEqual(status, 0, err)
