@@ -84,8 +84,10 @@ struct Policy {
   std::optional<Duration> timeout;
   /// After an abort or a first interrupt, how long running steps have before they are cancelled.
   Duration abort_grace{10'000};
-  /// Retries of a connection that failed for a transient reason (refused, reset, timed out).
+  /// Retries of a connection that failed for a transient reason (refused, reset, timed out),
+  /// the first after connect_retry_delay, then twice as long each time.
   int connect_retries = 2;
+  Duration connect_retry_delay{1000};
 };
 
 /// A task's `policy` overrides; unset members inherit the plan's policy.

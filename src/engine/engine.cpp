@@ -315,11 +315,12 @@ asio::awaitable<void> Engine::State::run_host(int host) {
   finish_host(host, std::move(end));
 }
 
-// Connection failures that may pass (refused, reset, timed out) are tried again after 1 s, 2 s,
-// 4 s... up to policy.connect_retries times; authentication and host key failures never are.
+// Connection failures that may pass (refused, reset, timed out) are tried again after
+// policy.connect_retry_delay, then twice as long each time, up to policy.connect_retries times;
+// authentication and host key failures never are.
 // An empty error with no connection: the run stopped before this host connected.
 asio::awaitable<ConnectResult> Engine::State::connect_with_retries(int host) {
-  Duration delay{1000};
+  Duration delay = plan.policy.connect_retry_delay;
   for (int attempt = 0;; ++attempt) {
     ConnectResult connected;
     {

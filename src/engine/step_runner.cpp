@@ -189,7 +189,9 @@ boost::asio::awaitable<Attempt> run_command_step(StepContext context) {
 
   SteadyClock::time_point started = SteadyClock::now();
   ExecResult result;
-  if (is_local) {
+  if (context.cancel.is_requested()) {
+    result.cancelled = true;  // cancelled between step_start and now: never started
+  } else if (is_local) {
     result = co_await run_local_step(context, spec, request);
   } else {
     Cancel::Scope on_cancel(context.cancel, [&connection = context.connection] { connection.cancel(); });

@@ -95,7 +95,11 @@ boost::asio::awaitable<Attempt> run_transfer_step(StepContext context) {
   if (std::optional<StepOutcome> failure = vars.missing_value(context, step)) {
     outcome = *failure;
   } else {
-    const TransferResult result = co_await transfer(context, step, paths);
+    TransferResult result;
+    if (context.cancel.is_requested())
+      result = TransferResult{0, false, "not started", false};
+    else
+      result = co_await transfer(context, step, paths);
     if (!result.error.empty()) {
       outcome = failed(context, step, result.error, result.connection_lost);
     } else {

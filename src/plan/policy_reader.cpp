@@ -57,7 +57,7 @@ Policy read_policy(const Node& node, Diagnostics& diags) {
   if (!expect_object(node, diags)) return policy;
   check_keys(node,
              {"forks", "max_connecting", "batches", "max_failures", "on_failure", "retries",
-              "retry_delay", "timeout", "abort_grace", "connect_retries"},
+              "retry_delay", "timeout", "abort_grace", "connect_retries", "connect_retry_delay"},
              diags);
   if (auto key = node.find("forks")) policy.forks = read_int(*key, diags, 1).value_or(policy.forks);
   if (auto key = node.find("max_connecting"))
@@ -68,6 +68,8 @@ Policy read_policy(const Node& node, Diagnostics& diags) {
     policy.abort_grace = read_duration(*key, diags).value_or(policy.abort_grace);
   if (auto key = node.find("connect_retries"))
     policy.connect_retries = read_int(*key, diags, 0).value_or(policy.connect_retries);
+  if (auto key = node.find("connect_retry_delay"))
+    policy.connect_retry_delay = read_duration(*key, diags).value_or(policy.connect_retry_delay);
   TaskPolicy overrides = read_overrides(node, diags);
   policy.max_failures = overrides.max_failures.value_or(policy.max_failures);
   policy.on_failure = overrides.on_failure.value_or(policy.on_failure);

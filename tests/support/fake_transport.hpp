@@ -26,6 +26,8 @@ struct FakeReply {
   int yields = 1;  ///< times the command gives the loop away before it ends: a "slower" host
   /// The command runs until its timeout or until it is cancelled (`sleep 600`).
   bool hangs = false;
+  /// The first this-many runs of the command on a host exit 1 instead (a flaky step).
+  int fails_first = 0;
 };
 
 /// FakeTransport answers connects and commands from a script and records what it was asked.
@@ -63,9 +65,13 @@ class FakeTransport final : public engine::Transport {
     std::string needle;
     FakeReply reply;
   };
-  FakeReply reply_for(const std::string& host, const std::string& command) const {
-    for (const Scripted& s : replies_)
-      if ((s.host == "*" || s.host == host) && command.find(s.needle) != std::string::npos) return s.reply;
+  FakeReply reply_for(const std::string& host, const std::string& command) {
+    for (const Scripted& s : replies_) {
+      if ((s.host != "*" && s.host != host) || command.find(s.needle) == std::string::npos) continue;
+      FakeReply reply = s.reply;
+      if (runs_[host + '\n' + s.needle]++ < reply.fails_first) reply.result = engine::ExecResult{.exit_status = 1};
+      return reply;
+    }
     return FakeReply{};
   }
 
@@ -81,6 +87,7 @@ class FakeTransport final : public engine::Transport {
   }
 
   std::map<std::string, std::string> refused_;
+  std::map<std::string, int> runs_;  ///< per host and needle: commands answered so far
   std::vector<Scripted> replies_;
   std::vector<ScriptedTransfer> transfers_;
 };
@@ -99,6 +106,7 @@ class FakeTransport::FakeConnection final : public engine::Connection {
     transport_.commands[host_].push_back(command);
     transport_.order.push_back(host_ + ": " + command);
     FakeReply reply = transport_.reply_for(host_, request.command);
+    cancel_requested_ = false;
     for (auto& [stream, chunk] : reply.chunks) {
       request.on_output(stream, chunk);
       co_await boost::asio::post(co_await boost::asio::this_coro::executor, boost::asio::use_awaitable);
@@ -125,14 +133,17 @@ class FakeTransport::FakeConnection final : public engine::Connection {
     --transport_.open_now;
     co_return;
   }
+  // Like ssh::Session::cancel(): heard by the command in flight even before it waits.
   void cancel() override {
     ++transport_.cancels;
+    cancel_requested_ = true;
     if (hanging_) hanging_->cancel();
   }
 
  private:
   // Waits for the request's timeout or for cancel(), whichever comes first.
   boost::asio::awaitable<engine::ExecResult> hang(const engine::ExecRequest& request) {
+    if (cancel_requested_) co_return engine::ExecResult{.cancelled = true};
     boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor);
     timer.expires_after(request.timeout.value_or(std::chrono::hours(24)));
     hanging_ = &timer;
@@ -156,6 +167,7 @@ class FakeTransport::FakeConnection final : public engine::Connection {
   FakeTransport& transport_;
   std::string host_;
   boost::asio::steady_timer* hanging_ = nullptr;
+  bool cancel_requested_ = false;
 };
 
 inline boost::asio::awaitable<engine::ConnectResult> FakeTransport::connect(const Host& host) {

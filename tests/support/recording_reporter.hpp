@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -14,8 +15,28 @@ namespace deployd::testing {
 /// Keeps the events of a run in order.
 class RecordingReporter final : public Reporter {
  public:
-  void on(const Event& event) override { events.push_back(event); }
+  void on(const Event& event) override {
+    events.push_back(event);
+    if (on_event) on_event(event);
+  }
   std::vector<Event> events;
+  /// Called after each event is recorded: lets a test act at a point of the run.
+  std::function<void(const Event&)> on_event;
+
+  /// The error texts of `host`'s step_end events, in order.
+  std::vector<std::string> step_errors(const std::string& host) const {
+    std::vector<std::string> out;
+    for (const Event& event : events)
+      if (auto* e = std::get_if<StepEnd>(&event.body); e && e->host == host) out.push_back(e->error);
+    return out;
+  }
+
+  /// The host_end event of `host`, or an empty one.
+  HostEnd host_end(const std::string& host) const {
+    for (const Event& event : events)
+      if (auto* e = std::get_if<HostEnd>(&event.body); e && e->host == host) return *e;
+    return {};
+  }
 
   /// One line per event, e.g. `step_end a hello 0 failed`; `host` filters to one host's events.
   std::vector<std::string> lines(const std::string& host = "") const {

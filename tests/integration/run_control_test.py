@@ -1,0 +1,381 @@
+# SPDX-License-Identifier: MIT
+"""Run control on the real fleet (issue 5): timeouts and cancels that stop the remote processes,
+staged interrupts, abort grace, retries, connection retries, vanished hosts."""
+import glob
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+from fleet_support import (FleetTestCase, SilentListener, events_of, run_deployd,  # noqa: E402
+                           write_json)
+
+FLEET_SCRIPT = os.environ.get("DEPLOYD_FLEET_SCRIPT") or os.path.join(
+    os.path.dirname(__file__), "..", "..", "scripts", "fleet")
+
+
+def processes_with(text):
+    """PIDs of processes whose command line contains `text` (the fleet's hosts are this machine)."""
+    found = []
+    for path in glob.glob("/proc/[0-9]*/cmdline"):
+        try:
+            with open(path, "rb") as f:
+                if text.encode() in f.read().replace(b"\0", b" "):
+                    found.append(int(path.split("/")[2]))
+        except OSError:
+            continue
+    return found
+
+
+def wait_until_gone(text, seconds=5):
+    deadline = time.time() + seconds
+    while processes_with(text) and time.time() < deadline:
+        time.sleep(0.05)
+    return processes_with(text)
+
+
+def descendants_of(pid):
+    """Every process below `pid` (an sshd listener's connection processes), from /proc."""
+    parents = {}
+    for stat in glob.glob("/proc/[0-9]*/stat"):
+        try:
+            with open(stat) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(stat.split("/")[2])] = int(fields[1])
+    found, frontier = [], [pid]
+    while frontier:
+        parent = frontier.pop()
+        children = [child for child, p in parents.items() if p == parent]
+        found += children
+        frontier += children
+    return found
+
+
+def comm_of(pid):
+    try:
+        with open("/proc/%d/comm" % pid) as f:
+            return f.read().strip()
+    except OSError:
+        return ""
+
+
+class RunControl(FleetTestCase):
+    def setUp(self):
+        self.work = os.path.join(self.dir, self.id().rsplit(".", 1)[-1])
+        os.makedirs(self.work)
+        self.logs = os.path.join(self.work, "logs")
+        # A sleep no other test runs, to find its processes on the hosts.
+        self.nap = "sleep %d" % random.randint(700000, 799999)
+
+    def inventory_of(self, count):
+        inventory = dict(self.inventory)
+        inventory["hosts"] = self.inventory["hosts"][:count]
+        inventory["groups"] = {}
+        return write_json(self.work, "inventory-%d.json" % count, inventory)
+
+    def names(self, count):
+        return [h["name"] for h in self.inventory["hosts"][:count]]
+
+    def plan(self, document):
+        document.setdefault("version", 1)
+        return write_json(self.work, "plan.json", document)
+
+    def start(self, plan, hosts, *extra):
+        return subprocess.Popen(
+            [os.environ["DEPLOYD"], plan, "-i", self.inventory_of(hosts), "--output", "json",
+             "--log-dir", self.logs] + list(extra),
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+    def wait_for_steps(self, run, count, seconds=30):
+        """Reads JSON events until `count` step_start events came; returns the lines read."""
+        lines, started = [], 0
+        deadline = time.time() + seconds
+        while started < count and time.time() < deadline:
+            line = run.stdout.readline()
+            if not line:
+                break
+            lines.append(line.decode())
+            if b'"event":"step_start"' in line:
+                started += 1
+        self.assertEqual(started, count, "steps never started: " + "".join(lines))
+        return lines
+
+    def summary(self):
+        [run_dir] = glob.glob(os.path.join(self.logs, "*"))
+        with open(os.path.join(run_dir, "summary.json")) as f:
+            import json
+            summary = json.load(f)
+        with open(os.path.join(run_dir, "events.jsonl")) as f:
+            events = events_of(f.read())
+        return summary, events
+
+    def test_timeout_stops_the_remote_command_and_its_children(self):
+        plan = self.plan({"tasks": {"t": {"steps": [
+            {"run": "%s & %s; echo never" % (self.nap, self.nap), "timeout": "1s"}]}}})
+        started = time.time()
+        code, out, err = run_deployd([plan, "-i", self.inventory_of(3), "--output", "json", "--log-dir", self.logs])
+        elapsed = time.time() - started
+        self.assertEqual(code, 1, err)
+        ends = [e for e in events_of(out) if e["event"] == "step_end"]
+        self.assertEqual(len(ends), 3)
+        for end in ends:
+            self.assertEqual(end["status"], "timed_out")
+            self.assertIn("its processes were stopped", end["error"])
+        self.assertLess(elapsed, 20, "a 1 s timeout took %.1f s" % elapsed)
+        self.assertEqual(wait_until_gone(self.nap), [], "a sleep of the timed-out step survived")
+
+    def test_timeout_stops_a_sudo_step_run_as_root(self):
+        plan = self.plan({"tasks": {"t": {"steps": [{"run": self.nap, "timeout": "1s", "sudo": True}]}}})
+        code, out, err = run_deployd([plan, "-i", self.inventory_of(1), "--output", "json", "--log-dir", self.logs])
+        self.assertEqual(code, 1, err)
+        self.assertEqual(wait_until_gone(self.nap), [], "the root-owned sleep survived")
+
+    def test_sigint_lets_steps_finish_within_grace_then_cancels_them(self):
+        plan = self.plan({"policy": {"abort_grace": "1s"}, "tasks": {"t": {"steps": [
+            {"run": self.nap}, {"run": "echo never"}]}}})
+        run = self.start(plan, 3)
+        self.wait_for_steps(run, 3)
+        started = time.time()
+        run.send_signal(signal.SIGINT)
+        out, err = run.communicate(timeout=60)
+        self.assertEqual(run.returncode, 130, err.decode())
+        self.assertLess(time.time() - started, 15)
+        self.assertIn(b"starting nothing new; 3 running steps get 1s to finish", err)
+        summary, events = self.summary()
+        self.assertEqual(summary["status"], "interrupted")
+        self.assertEqual(events[-1]["event"], "run_end")
+        self.assertEqual(events[-1]["exit_code"], 130)
+        hosts = {e["host"]: e for e in events if e["event"] == "host_end"}
+        self.assertEqual(set(hosts), set(self.names(3)))
+        for end in hosts.values():
+            self.assertEqual(end["status"], "aborted")
+            self.assertIn("the run was interrupted and the grace period (1s) ran out", end["error"])
+        self.assertEqual([e for e in events if e["event"] == "output"], [], "`echo never` ran")
+        self.assertEqual(wait_until_gone(self.nap), [], "an interrupted step's sleep survived")
+
+    def test_second_sigint_cancels_at_once_and_sigterm_exits_143(self):
+        plan = self.plan({"policy": {"abort_grace": "10m"}, "tasks": {"t": {"steps": [{"run": self.nap}]}}})
+        run = self.start(plan, 2)
+        self.wait_for_steps(run, 2)
+        run.send_signal(signal.SIGTERM)
+        time.sleep(0.3)
+        run.send_signal(signal.SIGTERM)
+        out, err = run.communicate(timeout=60)
+        self.assertEqual(run.returncode, 143, err.decode())
+        summary, _ = self.summary()
+        self.assertEqual(summary["status"], "interrupted")
+        self.assertEqual(wait_until_gone(self.nap), [])
+
+    def test_third_sigint_exits_at_once_with_a_complete_run_log(self):
+        plan = self.plan({"policy": {"abort_grace": "10m"}, "tasks": {"t": {"steps": [
+            {"run": "trap '' TERM; %s" % self.nap}]}}})
+        run = self.start(plan, 2)
+        self.wait_for_steps(run, 2)
+        for _ in range(3):
+            run.send_signal(signal.SIGINT)
+            time.sleep(0.2)
+        out, err = run.communicate(timeout=30)
+        self.assertEqual(run.returncode, 130, err.decode())
+        self.assertIn(b"exiting at once", err)
+        summary, events = self.summary()
+        self.assertEqual(summary["status"], "interrupted")
+        self.assertEqual(events[-1]["event"], "run_end")
+        for pid in processes_with(self.nap):  # what the third Ctrl-C left behind, by design
+            os.kill(pid, signal.SIGKILL)
+
+    def test_canary_failure_aborts_before_any_other_host_starts(self):
+        hosts = self.names(20)
+        plan = self.plan({"policy": {"batches": [1, "10%", "100%"], "max_failures": 0},
+                          "tasks": {"deploy": {"steps": [{"run": "echo deploy"}]},
+                                    "test": {"needs": ["deploy"], "steps": [{"run": "test {{host}} != %s" % hosts[0]}]}}})
+        code, out, err = run_deployd([plan, "-i", self.inventory_of(20), "--output", "json", "--log-dir", self.logs])
+        self.assertEqual(code, 3, err)
+        events = events_of(out)
+        started = {e["host"] for e in events if e["event"] == "step_start"}
+        self.assertEqual(started, {hosts[0]})
+        aborted = [e for e in events if e["event"] == "host_end" and e["status"] == "aborted"]
+        self.assertEqual(len(aborted), 19)
+
+    def test_abort_grace_cancels_a_long_step_on_another_host(self):
+        hosts = self.names(2)
+        plan = self.plan({"policy": {"on_failure": "abort", "abort_grace": "500ms"}, "tasks": {"t": {"steps": [
+            {"run": "if [ {{host}} = %s ]; then sleep 1; exit 1; fi; %s" % (hosts[0], self.nap)}]}}})
+        code, out, err = run_deployd([plan, "-i", self.inventory_of(2), "--output", "json", "--log-dir", self.logs])
+        self.assertEqual(code, 3, err)
+        ends = {e["host"]: e for e in events_of(out) if e["event"] == "host_end"}
+        self.assertEqual(ends[hosts[0]]["status"], "failed")
+        self.assertEqual(ends[hosts[1]]["status"], "aborted")
+        self.assertIn("grace period (500ms) ran out", ends[hosts[1]]["error"])
+        self.assertEqual(wait_until_gone(self.nap), [])
+
+    def test_retries_run_a_flaky_step_until_it_passes(self):
+        marker = os.path.join(self.work, "attempts-{{host}}")
+        os.chmod(self.work, 0o777)
+        plan = self.plan({"tasks": {"t": {"steps": [{
+            "run": "echo x >> %s; test $(wc -l < %s) -ge 3" % (marker, marker),
+            "retries": 3, "retry_delay": "100ms"}]}}})
+        code, out, err = run_deployd([plan, "-i", self.inventory_of(2), "--output", "json", "--log-dir", self.logs])
+        self.assertEqual(code, 0, err)
+        events = events_of(out)
+        for host in self.names(2):
+            starts = [e for e in events if e["event"] == "step_start" and e["host"] == host]
+            self.assertEqual(len(starts), 3)
+            failed = [e["error"] for e in events if e["event"] == "step_end" and e["host"] == host and e["status"] == "failed"]
+            self.assertEqual(len(failed), 2)
+            self.assertIn("(attempt 1 of 4; next in 100ms)", failed[0])
+            self.assertIn("(attempt 2 of 4; next in 200ms)", failed[1])
+
+    def test_connection_refused_twice_then_accepted_is_retried(self):
+        target = self.inventory["hosts"][0]
+        address = target.get("address", target["name"])
+        port = self.inventory.get("defaults", {}).get("port", target.get("port", 22))
+        listener = socket.socket()
+        listener.bind(("127.0.12.2", 0))
+        proxy_port = listener.getsockname()[1]
+        listener.close()  # closed: connections are refused until the proxy opens it again
+        proxy = DelayedProxy("127.0.12.2", proxy_port, address, port, delay=1.6)
+        try:
+            plan = self.plan({"policy": {"connect_retries": 3, "connect_retry_delay": "1s"},
+                              "hosts": [{"name": "late", "address": "127.0.12.2", "port": proxy_port,
+                                         "host_key_check": "off"}],
+                              "tasks": {"t": {"steps": [{"run": "echo through"}]}}})
+            code, out, err = run_deployd([plan, "-i", self.inventory_of(0), "--output", "json", "--log-dir", self.logs])
+        finally:
+            proxy.close()
+        self.assertEqual(code, 0, out + err)
+        self.assertIn("through", out)
+        self.assertGreaterEqual(proxy.accepted, 1)
+
+    def test_a_host_that_accepts_tcp_and_never_answers_fails_at_connect_timeout(self):
+        silent = SilentListener("127.0.12.3")
+        try:
+            plan = self.plan({"policy": {"connect_retries": 0},
+                              "hosts": [{"name": "mute", "address": silent.address, "port": silent.port,
+                                         "connect_timeout": "1s"}],
+                              "tasks": {"t": {"steps": [{"run": "true"}]}}})
+            started = time.time()
+            code, out, err = run_deployd([plan, "-i", self.inventory_of(0), "--output", "json", "--log-dir", self.logs])
+            elapsed = time.time() - started
+        finally:
+            silent.close()
+        self.assertEqual(code, 1, err)
+        [end] = [e for e in events_of(out) if e["event"] == "host_end"]
+        self.assertEqual(end["status"], "unreachable")
+        self.assertIn("timed out after 1s", end["error"])
+        self.assertLess(elapsed, 15)
+
+    def connection_processes(self, host):
+        listener = subprocess.run([FLEET_SCRIPT, "pids", self.fleet, host], capture_output=True,
+                                  text=True, check=True).stdout.split()[0]
+        return [pid for pid in descendants_of(int(listener)) if comm_of(pid) == "sshd"]
+
+    def test_a_host_whose_sshd_is_killed_mid_step_fails_and_the_others_finish(self):
+        hosts = self.names(2)
+        plan = self.plan({"tasks": {"t": {"steps": [{"run": "if [ {{host}} = %s ]; then %s; fi; sleep 2; echo done" % (hosts[0], self.nap)}]}}})
+        run = self.start(plan, 1)  # one host: the listener's connection processes are ours alone
+        self.wait_for_steps(run, 1)
+        time.sleep(0.3)
+        for pid in self.connection_processes(hosts[0]):
+            os.kill(pid, signal.SIGKILL)
+        out, err = run.communicate(timeout=60)
+        self.assertEqual(run.returncode, 1, err.decode())
+        [end] = [e for e in events_of(out.decode()) if e["event"] == "host_end"]
+        self.assertEqual(end["status"], "failed")
+        self.assertIn("connection", end["error"])
+        for pid in processes_with(self.nap):
+            os.kill(pid, signal.SIGKILL)
+
+    def test_a_host_that_vanishes_mid_step_is_detected_by_keepalive(self):
+        host = self.names(1)[0]
+        inventory = dict(self.inventory)
+        inventory["hosts"] = [dict(self.inventory["hosts"][0], keepalive="1s")]
+        inventory["groups"] = {}
+        inventory_path = write_json(self.work, "inventory-keepalive.json", inventory)
+        plan = self.plan({"tasks": {"t": {"steps": [{"run": self.nap}]}}})
+        run = subprocess.Popen([os.environ["DEPLOYD"], plan, "-i", inventory_path, "--output", "json",
+                                "--log-dir", self.logs], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.wait_for_steps(run, 1)
+        time.sleep(0.5)
+        frozen = self.connection_processes(host)  # the host stops answering, its socket stays open
+        for pid in frozen:
+            os.kill(pid, signal.SIGSTOP)
+        try:
+            started = time.time()
+            out, err = run.communicate(timeout=30)
+            detected = time.time() - started
+        finally:
+            for pid in frozen:
+                os.kill(pid, signal.SIGKILL)
+                os.kill(pid, signal.SIGCONT)
+            for pid in processes_with(self.nap):
+                os.kill(pid, signal.SIGKILL)
+        self.assertEqual(run.returncode, 1, err.decode())
+        [end] = [e for e in events_of(out.decode()) if e["event"] == "host_end"]
+        self.assertIn("no answer from the host for 2s (keepalive every 1s)", end["error"])
+        self.assertLess(detected, 2 * 1 + 1 + 2, "2 x keepalive (+1 s of libssh2's rounding, +2 s slack)")
+
+
+class DelayedProxy:
+    """Listens on ADDRESS:PORT only after `delay` seconds, then forwards each connection."""
+
+    def __init__(self, address, port, target_address, target_port, delay):
+        self.accepted = 0
+        self.target = (target_address, target_port)
+        self.closed = False
+        self.sock = None
+        self.ready = threading.Timer(delay, self._listen, args=(address, port))
+        self.ready.start()
+
+    def _listen(self, address, port):
+        if self.closed:
+            return
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind((address, port))
+        self.sock.listen(8)
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                client, _ = self.sock.accept()
+            except OSError:
+                return
+            self.accepted += 1
+            server = socket.create_connection(self.target)
+            for a, b in ((client, server), (server, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pump(source, sink):
+        try:
+            while True:
+                data = source.recv(65536)
+                if not data:
+                    break
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            try:
+                sink.shutdown(socket.SHUT_WR)
+            except OSError:
+                pass
+
+    def close(self):
+        self.closed = True
+        self.ready.cancel()
+        if self.sock:
+            self.sock.close()
+
+
+if __name__ == "__main__":
+    unittest.main()
