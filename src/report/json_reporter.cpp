@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "report/escape.hpp"
+#include "report/status_line.hpp"
 #include "report/time_text.hpp"
 
 namespace deployd::report {
@@ -43,6 +44,7 @@ void add_fields(Json& j, const Output& e) {
   j["step"] = e.step;
   j["stream"] = to_string(e.stream);
   j["line"] = text(e.line);
+  if (e.is_partial) j["partial"] = true;
 }
 
 void add_fields(Json& j, const StepEnd& e) {
@@ -138,6 +140,7 @@ JsonReporter::JsonReporter(std::FILE* out, JsonFlush flush)
 void JsonReporter::on(const Event& event) {
   std::string line = event_to_json(event);
   line += '\n';
+  if (status_line_ != nullptr) status_line_->clear();
   if (std::fwrite(line.data(), 1, line.size(), out_) != line.size() && error_.empty()) {
     error_ = std::strerror(errno);
   }

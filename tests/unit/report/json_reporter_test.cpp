@@ -52,6 +52,13 @@ TEST_SUITE("report") {
           "\\u001b[0m\\t\"}");
   }
 
+  TEST_CASE("a piece of a long line says it is partial; whole lines say nothing") {
+    Output piece{"a", "t", 0, OutputStream::Stdout, "xx", true};
+    CHECK(event_to_json(at(5, piece)) ==
+          R"({"event":"output","time":"2026-11-28T13:42:35.128Z","host":"a","task":"t",)"
+          R"("step":0,"stream":"stdout","line":"xx","partial":true})");
+  }
+
   TEST_CASE("step_end has null exit status and error when there are none") {
     CHECK(
         event_to_json(at(0, StepEnd{"node001", "deploy", 1, StepStatus::Ok, 0, "", 120, ""})) ==
