@@ -3,12 +3,17 @@
 #include <utility>  // before Asio (ssh-facts.md)
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <chrono>
 #include <cstdio>
 #include <exception>
-#include <fmt/format.h>
 
 #include "cli/inspect.hpp"
+#include "cli/logging.hpp"
 #include "cli/options.hpp"
 #include "cli/reporting.hpp"
 #include "deployd/exit_code.hpp"
@@ -24,6 +29,8 @@
 namespace deployd::cli {
 namespace {
 
+namespace asio = boost::asio;
+
 int print_errors(const std::vector<Diagnostic>& errors) {
   for (const Diagnostic& error : errors) std::fprintf(stderr, "deployd: error: %s\n", error.to_string().c_str());
   return static_cast<int>(ExitCode::InvalidPlan);
@@ -37,28 +44,39 @@ LoadOptions load_options(const Options& options) {
   return load;
 }
 
-std::vector<Diagnostic> unsupported_options(const Options& options) {
-  std::vector<Diagnostic> errors;
-  auto refuse = [&](const char* what) {
-    errors.push_back(Diagnostic{"", "", 0, 0, fmt::format("{} is not supported by this version of deployd yet", what)});
-  };
-  if (options.output == OutputMode::Group) refuse("--output group");
-  return errors;
+// Redraws the progress line every kTick until the run is over (`timer` is cancelled then).
+asio::awaitable<void> tick_progress(report::ProgressReporter& progress, asio::steady_timer& timer,
+                                    const bool& is_over) {
+  constexpr std::chrono::milliseconds kTick{200};
+  while (!is_over) {
+    timer.expires_after(kTick);
+    boost::system::error_code ignored;
+    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+    const std::size_t columns = report::terminal_columns(stderr);
+    if (!is_over) progress.tick(Clock::now(), columns == 0 ? 80 : columns);
+  }
 }
 
 // The engine on one io_context thread (style.md 8.1); returns the run's exit status.
-int execute(const Plan& plan, engine::RunSetup setup, Reporter& reporter) {
+int execute(const Plan& plan, engine::RunSetup setup, Reporting& reporting) {
   ssh::init_library();
-  boost::asio::io_context context{1};
+  asio::io_context context{1};
   std::unique_ptr<engine::Transport> transport = engine::make_ssh_transport();
-  engine::Engine engine(plan, std::move(setup), *transport, reporter);
+  engine::Engine engine(plan, std::move(setup), *transport, *reporting.reporter);
   int exit_code = static_cast<int>(ExitCode::HostsFailed);
-  boost::asio::co_spawn(context, engine.run(), [&](std::exception_ptr error, RunEnd end) {
+  bool is_over = false;
+  asio::steady_timer tick_timer(context);
+  asio::co_spawn(context, engine.run(), [&](std::exception_ptr error, RunEnd end) {
+    is_over = true;
+    tick_timer.cancel();
     if (error) std::rethrow_exception(error);
     exit_code = end.exit_code;
   });
+  if (reporting.progress) {
+    asio::co_spawn(context, tick_progress(*reporting.progress, tick_timer, is_over), asio::detached);
+  }
   context.run();
-  reporter.finish();
+  reporting.reporter->finish();
   return exit_code;
 }
 
@@ -77,10 +95,13 @@ int run_main(int argc, char** argv) {
   if (!loaded.plan) return print_errors(loaded.errors);
   if (auto errors = graph::limit_hosts(*loaded.plan, options.limit); !errors.empty()) return print_errors(errors);
   const Plan& plan = *loaded.plan;
-  if (std::vector<Diagnostic> errors = unsupported_options(options); !errors.empty()) return print_errors(errors);
 
   // 3. The tasks to run, with their needs, in dependency order.
   if (options.list) return std::fputs(list_tasks(plan).c_str(), stdout), 0;
+  if (options.task_names) {
+    for (const Task& task : plan.tasks) std::printf("%s\n", task.name.c_str());
+    return 0;
+  }
   graph::Selection selection = graph::select_tasks(plan, options.tasks);
   if (!selection.errors.empty()) return print_errors(selection.errors);
   if (options.graph) return std::fputs(graph::to_dot(plan, selection.tasks).c_str(), stdout), 0;
@@ -90,14 +111,15 @@ int run_main(int argc, char** argv) {
 
   // 4. Reporters: the terminal (or JSON on stdout) and the run log, which keeps everything.
   std::vector<const Host*> hosts = engine::run_hosts(plan, selection.tasks);
-  Reporting reporting = open_reporting(options, plan, hosts, run_id);
+  Reporting reporting = open_reporting(options, plan, selection.tasks, hosts, run_id);
   if (!reporting.error.empty()) {
     std::fprintf(stderr, "deployd: error: %s\n", reporting.error.c_str());
     return static_cast<int>(ExitCode::InvalidPlan);
   }
 
-  // 5. The run.
-  return execute(plan, engine::RunSetup{run_id, selection.tasks, options.forks}, *reporting.reporter);
+  // 5. The run; `-v` logs connection phases to stderr while it lasts.
+  LoggingScope logging(options.verbose, reporting.status_line.get());
+  return execute(plan, engine::RunSetup{run_id, selection.tasks, options.forks}, reporting);
 }
 
 }  // namespace

@@ -9,7 +9,9 @@
 #include "cli/options.hpp"
 #include "deployd/plan.hpp"
 #include "deployd/reporter.hpp"
+#include "report/progress_reporter.hpp"
 #include "report/run_log.hpp"
+#include "report/status_line.hpp"
 #include "report/tee_reporter.hpp"
 
 namespace deployd::cli {
@@ -17,14 +19,24 @@ namespace deployd::cli {
 /// Owns the reporters of one run; `reporter` is the one to give the engine.
 struct Reporting {
   std::unique_ptr<report::RunLog> run_log;
+  std::unique_ptr<report::StatusLine> status_line;  ///< on stderr, when it is a terminal
+  std::unique_ptr<report::ProgressReporter> progress;  ///< set with status_line; tick it
   std::unique_ptr<Reporter> terminal;
   std::unique_ptr<report::TeeReporter> tee;
   Reporter* reporter = nullptr;
   std::string error;  ///< set when the run log cannot be created: the run must not start
 };
 
-/// `--output` on stdout plus the run log in `--log-dir` (default `.deployd/runs` beside the plan).
-Reporting open_reporting(const Options& options, const Plan& plan, const std::vector<const Host*>& hosts,
-                         const std::string& run_id);
+/// `--output` on stdout plus the run log in `--log-dir` (default `.deployd/runs` beside the plan),
+/// and the live progress line when stderr is a terminal (not under `-q`).
+Reporting open_reporting(const Options& options, const Plan& plan, const std::vector<const Task*>& tasks,
+                         const std::vector<const Host*>& hosts, const std::string& run_id);
+
+/// `deployd --retry-failed PLAN [TASK...]`, each word quoted for a POSIX shell when it must be.
+std::string rerun_command(const Options& options);
+
+/// One past the last host index of each rolling wave (plan-format.md, `batches`), as the
+/// scheduler cuts them.
+std::vector<std::size_t> wave_ends(const std::vector<Amount>& batches, std::size_t hosts);
 
 }  // namespace deployd::cli

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <algorithm>
 #include <exception>
+#include <fmt/format.h>
 #include <set>
 
 #include "engine/step_runner.hpp"
@@ -15,6 +16,7 @@
 #include "engine/run_shape.hpp"
 #include "engine/step_text.hpp"
 #include "sched/scheduler.hpp"
+#include "ssh/debug_log.hpp"
 
 namespace deployd::engine {
 namespace asio = boost::asio;
@@ -185,7 +187,14 @@ asio::awaitable<void> Engine::State::run_host(int host) {
     // policy.max_connecting bounds handshakes in flight, apart from forks (hosts worked on).
     co_await connecting->acquire();
     Permit permit(*connecting);
-    connected = co_await transport.connect(*hosts[host]);
+    const Host& target = *hosts[host];
+    if (ssh::is_debug_logging())
+      ssh::debug_log(fmt::format("{}: connecting to {}@{}:{}", target.name, target.user, target.address, target.port));
+    const auto connect_started = std::chrono::steady_clock::now();
+    connected = co_await transport.connect(target);
+    if (ssh::is_debug_logging())
+      ssh::debug_log(fmt::format("{}: {} after {}", target.name, connected.connection ? "connected" : "not connected",
+                                 duration_text(std::chrono::steady_clock::now() - connect_started)));
   }
   if (!connected.connection) {
     // plan-format.md: connection failures fail the host like a failed step.
