@@ -2,6 +2,8 @@
 // Hashing and heads of step output for group mode (see output_digest.hpp).
 #include "report/output_digest.hpp"
 
+#include <algorithm>
+
 #include "report/escape.hpp"
 
 namespace deployd::report {
@@ -33,14 +35,29 @@ void OutputDigest::add(const Output& output, const HeadLimits& limits, HeadBudge
   bytes_ += output.line.size();
   lines_ += output.is_partial ? 0 : 1;
   if (is_truncated_) return;
-  std::string text = escape_terminal(shown);
+  if (head_.size() >= limits.lines || head_bytes_ + sizeof(Line) >= limits.bytes) {
+    is_truncated_ = true;
+    return;
+  }
+  // A line longer than the room left shows its beginning, then the head stops.
+  const std::size_t room = limits.bytes - head_bytes_ - sizeof(Line);
+  const std::string_view part = shown.substr(0, room);
+  std::string text = escape_terminal(part);
+  const bool is_cut = part.size() < shown.size() || text.size() > room;
+  if (is_cut) {
+    text.resize(std::min(text.size(), room));
+    // Drop a character the cut split (and, simply, the one before a cut between characters).
+    while (!text.empty() && (static_cast<unsigned char>(text.back()) & 0xC0) == 0x80) text.pop_back();
+    if (!text.empty() && static_cast<unsigned char>(text.back()) >= 0xC0) text.pop_back();
+  }
   const std::size_t cost = text.size() + sizeof(Line);  // what the line holds, honestly counted
-  if (head_.size() >= limits.lines || head_bytes_ + cost > limits.bytes || !budget.take(cost)) {
+  if (!budget.take(cost)) {
     is_truncated_ = true;
     return;
   }
   head_bytes_ += cost;
   head_.push_back(Line{output.stream, std::move(text)});
+  if (is_cut) is_truncated_ = true;
 }
 
 void OutputDigest::release(HeadBudget& budget) {

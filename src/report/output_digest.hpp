@@ -27,8 +27,8 @@ class HeadBudget {
 
 /// How much of each output a digest keeps for display.
 struct HeadLimits {
-  std::size_t bytes = 16 << 10;
-  std::size_t lines = 200;
+  std::size_t bytes = 8 << 10;
+  std::size_t lines = 50;
 };
 
 /// One step's output on one host, as group mode compares and shows it: a hash of every line

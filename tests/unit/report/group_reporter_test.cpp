@@ -153,6 +153,18 @@ TEST_SUITE("report") {
                         "  ... 4 lines, 4 B in all: the rest is in the run log runs/r\n");
   }
 
+  TEST_CASE("group: a line longer than the head shows its beginning") {
+    MemoryFile out;
+    GroupOptions options = deploy_options(1, {"a"});
+    options.head = HeadLimits{.bytes = sizeof(OutputDigest::Line) + 24, .lines = 10};
+    GroupReporter reporter(out.get(), options);
+    play_step(reporter, "a", 0, {std::string(100, 'x'), "more"});
+    CHECK(out.text() == "== deploy step 1: report\n"
+                        "a: ok\n"
+                        "  | " + std::string(24, 'x') + "\n"
+                        "  ... 2 lines, 104 B in all: the rest is in the run log\n");
+  }
+
   TEST_CASE("group: outputs that differ past the head are still told apart") {
     MemoryFile out;
     GroupOptions options = deploy_options(1, {"a", "b"});
