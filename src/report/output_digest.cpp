@@ -32,7 +32,7 @@ void OutputDigest::add(const Output& output, const HeadLimits& limits, HeadBudge
   mix(shown);
   if (!output.is_partial) mix("\n");
   continues_ = output.is_partial;
-  bytes_ += output.line.size();
+  bytes_ += output.line.size() + (output.is_partial ? 0 : 1);
   lines_ += output.is_partial ? 0 : 1;
   if (is_truncated_) return;
   if (head_.size() >= limits.lines || head_bytes_ + sizeof(Line) >= limits.bytes) {

@@ -53,7 +53,7 @@ class OutputDigest {
   /// Some lines are not in head(): the output went past the limits or the budget.
   bool is_truncated() const { return is_truncated_; }
   std::uint64_t lines() const { return lines_; }
-  std::uint64_t bytes() const { return bytes_; }  ///< raw bytes of output, newlines not counted
+  std::uint64_t bytes() const { return bytes_; }  ///< bytes of output, a newline per line
 
  private:
   void mix(std::string_view bytes);

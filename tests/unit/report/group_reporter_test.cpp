@@ -150,7 +150,7 @@ TEST_SUITE("report") {
                         "a,b (2 hosts): ok\n"
                         "  | 1\n"
                         "  | 2\n"
-                        "  ... 4 lines, 4 B in all: the rest is in the run log runs/r\n");
+                        "  ... 4 lines, 8 B in all: the rest is in the run log runs/r\n");
   }
 
   TEST_CASE("group: a line longer than the head shows its beginning") {
@@ -162,7 +162,7 @@ TEST_SUITE("report") {
     CHECK(out.text() == "== deploy step 1: report\n"
                         "a: ok\n"
                         "  | " + std::string(24, 'x') + "\n"
-                        "  ... 2 lines, 104 B in all: the rest is in the run log\n");
+                        "  ... 2 lines, 106 B in all: the rest is in the run log\n");
   }
 
   TEST_CASE("group: outputs that differ past the head are still told apart") {
@@ -175,10 +175,10 @@ TEST_SUITE("report") {
     CHECK(out.text() == "== deploy step 1: report\n"
                         "a: ok\n"
                         "  | same\n"
-                        "  ... 2 lines, 10 B in all: the rest is in the run log\n"
+                        "  ... 2 lines, 12 B in all: the rest is in the run log\n"
                         "b: ok\n"
                         "  | same\n"
-                        "  ... 2 lines, 10 B in all: the rest is in the run log\n");
+                        "  ... 2 lines, 12 B in all: the rest is in the run log\n");
   }
 
   TEST_CASE("group: the head budget bounds what is held across all hosts") {
@@ -189,8 +189,8 @@ TEST_SUITE("report") {
     play_step(reporter, "a", 0, {"first", "second"});
     play_step(reporter, "b", 0, {"other"});
     const std::string text = out.text();
-    CHECK(text.find("a: ok\n  | first\n  ... 2 lines, 11 B in all") != std::string::npos);
-    CHECK(text.find("b: ok\n  ... 1 line, 5 B in all") != std::string::npos);
+    CHECK(text.find("a: ok\n  | first\n  ... 2 lines, 13 B in all") != std::string::npos);
+    CHECK(text.find("b: ok\n  ... 1 line, 6 B in all") != std::string::npos);
   }
 
   TEST_CASE("group: long-line pieces and carriage-return redraws hash as displayed") {
