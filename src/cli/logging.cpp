@@ -35,7 +35,8 @@ class StderrSink final : public spdlog::sinks::base_sink<spdlog::details::null_m
 }  // namespace
 
 LoggingScope::LoggingScope(bool verbose, report::StatusLine* status_line) {
-  auto logger = std::make_shared<spdlog::logger>(ssh::kLoggerName, std::make_shared<StderrSink>(status_line));
+  auto logger =
+      std::make_shared<spdlog::logger>(ssh::kLoggerName, std::make_shared<StderrSink>(status_line));
   logger->set_pattern("deployd: %H:%M:%S.%e %v");
   logger->set_level(verbose ? spdlog::level::debug : spdlog::level::warn);
   logger->flush_on(spdlog::level::debug);

@@ -53,7 +53,8 @@ std::string status_text(const StepEnd& end) {
   if (!end.exit_signal.empty()) return "killed by signal " + escape_terminal(end.exit_signal);
   if (end.exit_status && *end.exit_status != 0) return fmt::format("exit {}", *end.exit_status);
   if (end.status == StepStatus::Failed) {
-    return end.error.empty() ? "failed" : "failed: " + escape_terminal(without_host(end.error, end.host));
+    return end.error.empty() ? "failed"
+                             : "failed: " + escape_terminal(without_host(end.error, end.host));
   }
   return "ok";
 }
@@ -121,7 +122,7 @@ GroupReporter::StepGroup* GroupReporter::find_step(const std::string& task, int 
   if (it == task_index_.end() || step < 0) return nullptr;
   std::vector<StepGroup>& steps = tasks_[it->second].steps;
   return static_cast<std::size_t>(step) < steps.size() ? &steps[static_cast<std::size_t>(step)]
-                                                        : nullptr;
+                                                       : nullptr;
 }
 
 void GroupReporter::add_output(const Output& output) {
@@ -144,7 +145,8 @@ void GroupReporter::end_step(const StepEnd& end) {
     if (end.status == StepStatus::Failed || end.status == StepStatus::TimedOut) {
       failure_printed_.insert(end.host);
     }
-    auto [it, is_new] = step->result_index.try_emplace(result_key(end, digest), step->results.size());
+    auto [it, is_new] =
+        step->result_index.try_emplace(result_key(end, digest), step->results.size());
     if (is_new) {
       step->results.push_back(Result{end, std::move(digest), {}});
     } else {
@@ -164,7 +166,8 @@ void GroupReporter::end_host(const HostEnd& host) {
     }
   }
   const bool is_unreachable = host.status == HostStatus::Unreachable;
-  const bool is_new_failure = host.status == HostStatus::Failed && !failure_printed_.contains(host.host);
+  const bool is_new_failure =
+      host.status == HostStatus::Failed && !failure_printed_.contains(host.host);
   if (is_unreachable || is_new_failure) {
     std::string text = fmt::format("{}: {}", escape_terminal(host.host), to_string(host.status));
     const std::string_view reason = without_host(host.error, host.host);
@@ -209,8 +212,9 @@ void GroupReporter::print_step(const TaskState& task, int index, StepGroup& step
   for (auto& [host, digest] : step.running) digest.release(budget_);
   step.running.clear();
   if (step.results.empty()) return;  // skipped everywhere
-  std::stable_sort(step.results.begin(), step.results.end(),
-                   [](const Result& a, const Result& b) { return a.hosts.size() > b.hosts.size(); });
+  std::stable_sort(step.results.begin(), step.results.end(), [](const Result& a, const Result& b) {
+    return a.hosts.size() > b.hosts.size();
+  });
   std::string text = fmt::format("== {} step {}", escape_terminal(task.name), index + 1);
   if (!step.name.empty()) text += ": " + escape_terminal(step.name);
   text += "\n";
@@ -239,9 +243,10 @@ void GroupReporter::print_step(const TaskState& task, int index, StepGroup& step
     for (const std::string& line : lines) text += "  " + line + "\n";
     if (result.digest.is_truncated()) {
       const std::uint64_t lines_in_all = result.digest.lines();
-      text += fmt::format("  ... {} line{}, {} in all: the rest is in the run log{}\n", lines_in_all,
-                          lines_in_all == 1 ? "" : "s", format_bytes(result.digest.bytes()),
-                          options_.run_log.empty() ? "" : " " + escape_terminal(options_.run_log));
+      text +=
+          fmt::format("  ... {} line{}, {} in all: the rest is in the run log{}\n", lines_in_all,
+                      lines_in_all == 1 ? "" : "s", format_bytes(result.digest.bytes()),
+                      options_.run_log.empty() ? "" : " " + escape_terminal(options_.run_log));
     }
   }
   for (Result& result : step.results) result.digest.release(budget_);

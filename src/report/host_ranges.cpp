@@ -63,16 +63,18 @@ std::string render(Group& group) {
   std::sort(group.numbers.begin(), group.numbers.end(), [](const Number& a, const Number& b) {
     return a.text.size() != b.text.size() ? a.text.size() < b.text.size() : a.value < b.value;
   });
-  group.numbers.erase(std::unique(group.numbers.begin(), group.numbers.end(),
-                                  [](const Number& a, const Number& b) { return a.text == b.text; }),
-                      group.numbers.end());
+  group.numbers.erase(
+      std::unique(group.numbers.begin(), group.numbers.end(),
+                  [](const Number& a, const Number& b) { return a.text == b.text; }),
+      group.numbers.end());
   if (group.numbers.size() == 1) {
     return group.prefix + std::string(group.numbers[0].text) + group.suffix;
   }
   std::string ranges;
   for (std::size_t i = 0; i < group.numbers.size();) {
     std::size_t last = i;
-    while (last + 1 < group.numbers.size() && follows(group.numbers[last], group.numbers[last + 1])) {
+    while (last + 1 < group.numbers.size() &&
+           follows(group.numbers[last], group.numbers[last + 1])) {
       ++last;
     }
     if (!ranges.empty()) ranges += ',';
@@ -96,7 +98,8 @@ std::string compress_hosts(const std::vector<std::string>& hosts) {
     }
     std::string key = std::string(split.prefix) + '\0' + std::string(split.suffix);
     auto [it, inserted] = index.try_emplace(std::move(key), groups.size());
-    if (inserted) groups.push_back(Group{std::string(split.prefix), std::string(split.suffix), {}, {}});
+    if (inserted)
+      groups.push_back(Group{std::string(split.prefix), std::string(split.suffix), {}, {}});
     groups[it->second].numbers.push_back(Number{value_of(split.digits), split.digits});
   }
   std::string text;

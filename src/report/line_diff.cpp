@@ -21,7 +21,8 @@ struct Edit {
 
 // The edit script by dynamic programming: the inputs are digests of a few KiB, bounded by the
 // caller's max_cells, so O(n*m) is both simple and cheap enough.
-std::vector<Edit> edit_script(const std::vector<std::string>& a, const std::vector<std::string>& b) {
+std::vector<Edit> edit_script(const std::vector<std::string>& a,
+                              const std::vector<std::string>& b) {
   const std::size_t n = a.size();
   const std::size_t m = b.size();
   std::vector<std::uint32_t> lcs((n + 1) * (m + 1), 0);

@@ -47,7 +47,8 @@ void OutputDigest::add(const Output& output, const HeadLimits& limits, HeadBudge
   if (is_cut) {
     text.resize(std::min(text.size(), room));
     // Drop a character the cut split (and, simply, the one before a cut between characters).
-    while (!text.empty() && (static_cast<unsigned char>(text.back()) & 0xC0) == 0x80) text.pop_back();
+    while (!text.empty() && (static_cast<unsigned char>(text.back()) & 0xC0) == 0x80)
+      text.pop_back();
     if (!text.empty() && static_cast<unsigned char>(text.back()) >= 0xC0) text.pop_back();
   }
   const std::size_t cost = text.size() + sizeof(Line);  // what the line holds, honestly counted

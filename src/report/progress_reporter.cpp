@@ -96,7 +96,8 @@ std::string ProgressReporter::text(Clock::time_point now) const {
                                  failed_, running, waiting);
   const std::vector<std::size_t>& waves = options_.wave_ends;
   if (waves.size() > 1 && last_started_ > 0) {
-    const auto wave = std::upper_bound(waves.begin(), waves.end(), last_started_ - 1) - waves.begin();
+    const auto wave =
+        std::upper_bound(waves.begin(), waves.end(), last_started_ - 1) - waves.begin();
     text += fmt::format(" wave {}/{}", wave + 1, waves.size());
   }
   const std::int64_t elapsed_ms = ms_between(first_event_, now);

@@ -15,7 +15,7 @@ class StatusLine;
 
 /// What a ProgressReporter knows of the run besides its events.
 struct ProgressOptions {
-  std::vector<std::string> hosts;  ///< the run's hosts in order, which is how waves take them
+  std::vector<std::string> hosts;      ///< the run's hosts in order, which is how waves take them
   std::vector<std::size_t> wave_ends;  ///< one past the last host index of each wave
   std::size_t slowest = 3;             ///< running hosts named, the longest on their step first
 };

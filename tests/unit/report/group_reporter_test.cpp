@@ -17,7 +17,8 @@ using test::MemoryFile;
 
 namespace {
 
-const std::vector<std::string> kHosts{"web01", "web02", "web03", "web04", "web05", "web06", "web07", "db1"};
+const std::vector<std::string> kHosts{"web01", "web02", "web03", "web04",
+                                      "web05", "web06", "web07", "db1"};
 
 GroupOptions deploy_options(int steps, std::vector<std::string> hosts = kHosts) {
   GroupOptions options;
@@ -29,17 +30,21 @@ GroupOptions deploy_options(int steps, std::vector<std::string> hosts = kHosts) 
 // Ten lines of a report; the fifth names the kernel.
 std::vector<std::string> report_lines(const std::string& kernel) {
   std::vector<std::string> lines;
-  for (int i = 1; i <= 10; ++i) lines.push_back(i == 5 ? "kernel " + kernel : fmt::format("line {}", i));
+  for (int i = 1; i <= 10; ++i)
+    lines.push_back(i == 5 ? "kernel " + kernel : fmt::format("line {}", i));
   return lines;
 }
 
-void play_step(Reporter& reporter, const std::string& host, int step, const std::vector<std::string>& lines,
-               int exit_status = 0, int ms = 100) {
+void play_step(Reporter& reporter, const std::string& host, int step,
+               const std::vector<std::string>& lines, int exit_status = 0, int ms = 100) {
   reporter.on(at(0, StepStart{host, "deploy", step, step == 0 ? "report" : "restart"}));
-  for (const std::string& line : lines) reporter.on(at(0, Output{host, "deploy", step, OutputStream::Stdout, line}));
-  StepEnd end{host, "deploy", step, exit_status == 0 ? StepStatus::Ok : StepStatus::Failed, exit_status, "", ms, ""};
+  for (const std::string& line : lines)
+    reporter.on(at(0, Output{host, "deploy", step, OutputStream::Stdout, line}));
+  StepEnd end{host,        "deploy", step, exit_status == 0 ? StepStatus::Ok : StepStatus::Failed,
+              exit_status, "",       ms,   ""};
   if (exit_status != 0)
-    end.error = fmt::format("deploy step {} (run \"x\"): exited with status {} after 0.1s", step + 1, exit_status);
+    end.error = fmt::format("deploy step {} (run \"x\"): exited with status {} after 0.1s",
+                            step + 1, exit_status);
   reporter.on(at(0, end));
 }
 
@@ -62,41 +67,48 @@ TEST_SUITE("report") {
     for (const std::string& host : kHosts) {
       if (host == "web06") {
         play_step(reporter, host, 0, report_lines("5.4.0"), 1);
-        reporter.on(at(0, StepEnd{host, "deploy", 1, StepStatus::Skipped, std::nullopt, "", 0, "skipped"}));
+        reporter.on(
+            at(0, StepEnd{host, "deploy", 1, StepStatus::Skipped, std::nullopt, "", 0, "skipped"}));
         continue;
       }
       CHECK(out.text().empty());  // step 1 is not done on every host yet
       play_step(reporter, host, 0, report_lines("5.10.0"));
     }
-    const std::string step1 = "== deploy step 1: report\n"
-                              "web[01-05,07],db1 (7 hosts): ok\n" +
-                              report_block("  | ", "5.10.0") +
-                              "web06: exit 1, diff against the majority:\n"
-                              "  @@ -4,3 +4,3 @@\n"
-                              "   | line 4\n"
-                              "  -| kernel 5.10.0\n"
-                              "  +| kernel 5.4.0\n"
-                              "   | line 6\n";
+    const std::string step1 =
+        "== deploy step 1: report\n"
+        "web[01-05,07],db1 (7 hosts): ok\n" +
+        report_block("  | ", "5.10.0") +
+        "web06: exit 1, diff against the majority:\n"
+        "  @@ -4,3 +4,3 @@\n"
+        "   | line 4\n"
+        "  -| kernel 5.10.0\n"
+        "  +| kernel 5.4.0\n"
+        "   | line 6\n";
     CHECK(out.text() == step1);  // printed before any host started step 2
     for (const std::string& host : kHosts) {
       if (host != "web06") play_step(reporter, host, 1, {}, 0, 200);
     }
-    const std::string step2 = "== deploy step 2: restart\n"
-                              "web[01-05,07],db1 (7 hosts): ok\n";
+    const std::string step2 =
+        "== deploy step 2: restart\n"
+        "web[01-05,07],db1 (7 hosts): ok\n";
     CHECK(out.text() == step1 + step2);
     for (const std::string& host : kHosts) {
-      reporter.on(at(0, HostEnd{host, host == "web06" ? HostStatus::Failed : HostStatus::Ok,
-                                host == "web06" ? "web06: deploy step 1 (run \"x\"): exited with status 1 after 0.1s" : ""}));
+      reporter.on(
+          at(0, HostEnd{host, host == "web06" ? HostStatus::Failed : HostStatus::Ok,
+                        host == "web06"
+                            ? "web06: deploy step 1 (run \"x\"): exited with status 1 after 0.1s"
+                            : ""}));
     }
     reporter.on(at(2000, RunEnd{RunStatus::Failed, 1, {7, 1, 0, 0, 0}, 2000}));
     reporter.finish();
-    CHECK(out.text() == step1 + step2 +
-                            "deployd: 8 hosts: 7 ok, 1 failed in 2.0s\n"
-                            "  task    ok  failed  skipped   min  median   max\n"
-                            "  deploy   7       1        0  0.1s    0.3s  0.3s\n"
-                            "  web06 failed: deploy step 1 (run \"x\"): exited with status 1 after 0.1s\n"
-                            "deployd: run log: runs/r\n"
-                            "deployd: rerun the failed hosts: deployd --retry-failed plan.json\n");
+    CHECK(out.text() ==
+          step1 + step2 +
+              "deployd: 8 hosts: 7 ok, 1 failed in 2.0s\n"
+              "  task    ok  failed  skipped   min  median   max\n"
+              "  deploy   7       1        0  0.1s    0.3s  0.3s\n"
+              "  web06 failed: deploy step 1 (run \"x\"): exited with status 1 after 0.1s\n"
+              "deployd: run log: runs/r\n"
+              "deployd: rerun the failed hosts: deployd --retry-failed plan.json\n");
   }
 
   TEST_CASE("group: an outlier whose diff is longer than its output shows its output") {
@@ -106,11 +118,12 @@ TEST_SUITE("report") {
     reporter.on(at(0, StepStart{"b", "deploy", 0, "report"}));
     reporter.on(at(0, Output{"b", "deploy", 0, OutputStream::Stderr, "other"}));
     reporter.on(at(0, StepEnd{"b", "deploy", 0, StepStatus::Ok, 0, "", 1, ""}));
-    CHECK(out.text() == "== deploy step 1: report\n"
-                        "a[1-3] (3 hosts): ok\n"
-                        "  | same\n"
-                        "b: ok\n"
-                        "  ! other\n");
+    CHECK(out.text() ==
+          "== deploy step 1: report\n"
+          "a[1-3] (3 hosts): ok\n"
+          "  | same\n"
+          "b: ok\n"
+          "  ! other\n");
   }
 
   TEST_CASE("group: the same output with another status is not repeated") {
@@ -119,10 +132,11 @@ TEST_SUITE("report") {
     play_step(reporter, "a1", 0, {"x"});
     play_step(reporter, "b", 0, {"x"}, 3);
     play_step(reporter, "a2", 0, {"x"});
-    CHECK(out.text() == "== deploy step 1: report\n"
-                        "a[1-2] (2 hosts): ok\n"
-                        "  | x\n"
-                        "b: exit 3, same output as the majority\n");
+    CHECK(out.text() ==
+          "== deploy step 1: report\n"
+          "a[1-2] (2 hosts): ok\n"
+          "  | x\n"
+          "b: exit 3, same output as the majority\n");
   }
 
   TEST_CASE("group: a host that ends early (unreachable) never holds a step back") {
@@ -130,11 +144,13 @@ TEST_SUITE("report") {
     GroupReporter reporter(out.get(), deploy_options(1, {"a", "b"}));
     play_step(reporter, "a", 0, {"hi"});
     CHECK(out.text().empty());
-    reporter.on(at(0, HostEnd{"b", HostStatus::Unreachable, "b: connect 127.0.0.2:22: connection refused"}));
-    CHECK(out.text() == "b: unreachable: connect 127.0.0.2:22: connection refused\n"
-                        "== deploy step 1: report\n"
-                        "a: ok\n"
-                        "  | hi\n");
+    reporter.on(at(
+        0, HostEnd{"b", HostStatus::Unreachable, "b: connect 127.0.0.2:22: connection refused"}));
+    CHECK(out.text() ==
+          "b: unreachable: connect 127.0.0.2:22: connection refused\n"
+          "== deploy step 1: report\n"
+          "a: ok\n"
+          "  | hi\n");
   }
 
   TEST_CASE("group: output past the head limits is cut, counted and pointed to in the run log") {
@@ -146,11 +162,12 @@ TEST_SUITE("report") {
     std::vector<std::string> many{"1", "2", "3", "4"};
     play_step(reporter, "a", 0, many);
     play_step(reporter, "b", 0, many);
-    CHECK(out.text() == "== deploy step 1: report\n"
-                        "a,b (2 hosts): ok\n"
-                        "  | 1\n"
-                        "  | 2\n"
-                        "  ... 4 lines, 8 B in all: the rest is in the run log runs/r\n");
+    CHECK(out.text() ==
+          "== deploy step 1: report\n"
+          "a,b (2 hosts): ok\n"
+          "  | 1\n"
+          "  | 2\n"
+          "  ... 4 lines, 8 B in all: the rest is in the run log runs/r\n");
   }
 
   TEST_CASE("group: a line longer than the head shows its beginning") {
@@ -159,10 +176,13 @@ TEST_SUITE("report") {
     options.head = HeadLimits{.bytes = sizeof(OutputDigest::Line) + 24, .lines = 10};
     GroupReporter reporter(out.get(), options);
     play_step(reporter, "a", 0, {std::string(100, 'x'), "more"});
-    CHECK(out.text() == "== deploy step 1: report\n"
-                        "a: ok\n"
-                        "  | " + std::string(24, 'x') + "\n"
-                        "  ... 2 lines, 106 B in all: the rest is in the run log\n");
+    CHECK(out.text() ==
+          "== deploy step 1: report\n"
+          "a: ok\n"
+          "  | " +
+              std::string(24, 'x') +
+              "\n"
+              "  ... 2 lines, 106 B in all: the rest is in the run log\n");
   }
 
   TEST_CASE("group: outputs that differ past the head are still told apart") {
@@ -172,13 +192,14 @@ TEST_SUITE("report") {
     GroupReporter reporter(out.get(), options);
     play_step(reporter, "a", 0, {"same", "tail a"});
     play_step(reporter, "b", 0, {"same", "tail b"});
-    CHECK(out.text() == "== deploy step 1: report\n"
-                        "a: ok\n"
-                        "  | same\n"
-                        "  ... 2 lines, 12 B in all: the rest is in the run log\n"
-                        "b: ok\n"
-                        "  | same\n"
-                        "  ... 2 lines, 12 B in all: the rest is in the run log\n");
+    CHECK(out.text() ==
+          "== deploy step 1: report\n"
+          "a: ok\n"
+          "  | same\n"
+          "  ... 2 lines, 12 B in all: the rest is in the run log\n"
+          "b: ok\n"
+          "  | same\n"
+          "  ... 2 lines, 12 B in all: the rest is in the run log\n");
   }
 
   TEST_CASE("group: the head budget bounds what is held across all hosts") {
@@ -203,10 +224,11 @@ TEST_SUITE("report") {
     reporter.on(at(0, piece));
     reporter.on(at(0, Output{"b", "deploy", 0, OutputStream::Stdout, "ne"}));
     reporter.on(at(0, StepEnd{"b", "deploy", 0, StepStatus::Ok, 0, "", 1, ""}));
-    CHECK(out.text() == "== deploy step 1: report\n"
-                        "a,b (2 hosts): ok\n"
-                        "  | 100%\n"
-                        "  | done\n");
+    CHECK(out.text() ==
+          "== deploy step 1: report\n"
+          "a,b (2 hosts): ok\n"
+          "  | 100%\n"
+          "  | done\n");
   }
 }
 
