@@ -9,8 +9,10 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <exception>
+#include <unistd.h>
 
 #include "cli/inspect.hpp"
 #include "cli/logging.hpp"
@@ -57,6 +59,16 @@ asio::awaitable<void> tick_progress(report::ProgressReporter& progress, asio::st
   }
 }
 
+// Until the run handles interruption itself, Ctrl-C kills deployd: first erase the progress
+// line, so the shell's prompt does not land in the middle of it. A signal_set installed later
+// (by the engine) replaces this handler.
+void erase_progress_and_die(int signal) {
+  static constexpr char kErase[] = "\r\x1b[K";
+  [[maybe_unused]] const ssize_t written = ::write(STDERR_FILENO, kErase, sizeof kErase - 1);
+  std::signal(signal, SIG_DFL);
+  std::raise(signal);
+}
+
 // The engine on one io_context thread (style.md 8.1); returns the run's exit status.
 int execute(const Plan& plan, engine::RunSetup setup, Reporting& reporting) {
   ssh::init_library();
@@ -73,6 +85,7 @@ int execute(const Plan& plan, engine::RunSetup setup, Reporting& reporting) {
     exit_code = end.exit_code;
   });
   if (reporting.progress) {
+    for (int signal : {SIGINT, SIGTERM, SIGHUP}) std::signal(signal, erase_progress_and_die);
     asio::co_spawn(context, tick_progress(*reporting.progress, tick_timer, is_over), asio::detached);
   }
   context.run();
