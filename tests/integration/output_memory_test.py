@@ -84,7 +84,62 @@ def log_digests(events_path):
     return {host: digest.hexdigest() for host, digest in digests.items()}
 
 
+def run_measured(args, keep_stdout=True):
+    """Runs deployd; returns (status, stdout (or its size when not keep_stdout), stderr,
+    peak VmHWM KiB, ru_maxrss KiB)."""
+    proc = subprocess.Popen([deployd_binary()] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    peak = [0]
+
+    def watch():
+        while proc.returncode is None:
+            peak[0] = max(peak[0], vm_hwm_kib(proc.pid) or 0)
+            time.sleep(0.05)
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    err = []
+    reader = threading.Thread(target=lambda: err.append(proc.stderr.read()), daemon=True)
+    reader.start()
+    if keep_stdout:
+        out = proc.stdout.read()
+    else:
+        out = 0
+        while True:
+            chunk = proc.stdout.read(1 << 20)
+            if not chunk:
+                break
+            out += len(chunk)
+    reader.join()
+    _, wait_status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(wait_status)
+    watcher.join()
+    proc.stdout.close()
+    proc.stderr.close()
+    return proc.returncode, out, err[0], peak[0], usage.ru_maxrss
+
+
 class OutputMemory(FleetTestCase):
+    def inventory_of(self, count):
+        inventory = dict(self.inventory)
+        inventory["hosts"] = self.inventory["hosts"][:count]
+        inventory["groups"] = {}
+        return write_json(self.dir, "inventory.json", inventory)
+
+    def test_stream_and_json_modes_stream_a_long_line_and_many_lines(self):
+        command = ("case {{host}} in node001) seq 1 2000000;; "
+                   "node002) yes y | tr -d '\\n' | head -c " + str(LONG_LINE) + ";; esac")
+        plan = write_json(self.dir, "stream.json", {"version": 1, "tasks": {"flood": {"steps": [
+            {"run": command}]}}})
+        for mode in ("stream", "json"):
+            status, size, err, peak, maxrss = run_measured(
+                [plan, "-i", self.inventory_of(2), "--output", mode, "--log-dir", os.path.join(self.dir, "logs")],
+                keep_stdout=False)
+            self.assertEqual(status, 0, err)
+            print("%s mode: VmHWM %d KiB, ru_maxrss %d KiB" % (mode, peak, maxrss), file=sys.stderr)
+            self.assertGreater(peak, 0)
+            self.assertLess(peak, BUDGET_KIB)
+            self.assertLess(maxrss, BUDGET_KIB)
+            self.assertGreater(size, LONG_LINE)  # it all went through, as it came
+
     def test_huge_outputs_keep_memory_bounded_and_every_byte_in_the_run_log(self):
         expected = {}
         expecting = threading.Thread(target=lambda: expected.update(expected_digests()))
@@ -95,35 +150,16 @@ class OutputMemory(FleetTestCase):
                    "node003) yes y | tr -d '\\n' | head -c " + str(LONG_LINE) + ";; esac")
         plan = write_json(self.dir, "flood.json", {"version": 1, "tasks": {"flood": {"steps": [
             {"run": command, "name": "flood"}]}}})
-        inventory = dict(self.inventory)
-        inventory["hosts"] = self.inventory["hosts"][:3]
-        inventory["groups"] = {}
-        inventory_path = write_json(self.dir, "inventory.json", inventory)
-        logs = os.path.join(self.dir, "logs")
-        proc = subprocess.Popen([deployd_binary(), plan, "-i", inventory_path, "--output", "group",
-                                 "--log-dir", logs], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        peak = [0]
-
-        def watch():
-            while proc.returncode is None:
-                peak[0] = max(peak[0], vm_hwm_kib(proc.pid) or 0)
-                time.sleep(0.05)
-        watcher = threading.Thread(target=watch, daemon=True)
-        watcher.start()
-        out = proc.stdout.read()
-        err = proc.stderr.read()
-        _, wait_status, usage = os.wait4(proc.pid, 0)
-        proc.returncode = os.waitstatus_to_exitcode(wait_status)
-        watcher.join()
-        proc.stdout.close()
-        proc.stderr.close()
+        logs = os.path.join(self.dir, "huge-logs")
+        status, out, err, peak, maxrss = run_measured(
+            [plan, "-i", self.inventory_of(3), "--output", "group", "--log-dir", logs])
         text = out.decode("utf-8", "replace")
-        self.assertEqual(proc.returncode, 0, err.decode("utf-8", "replace") + text[-2000:])
+        self.assertEqual(status, 0, err.decode("utf-8", "replace") + text[-2000:])
         print("deployd peak RSS: VmHWM %d KiB, ru_maxrss %d KiB (budget %d KiB)"
-              % (peak[0], usage.ru_maxrss, BUDGET_KIB), file=sys.stderr)
-        self.assertGreater(peak[0], 0)
-        self.assertLess(peak[0], BUDGET_KIB)
-        self.assertLess(usage.ru_maxrss, BUDGET_KIB)
+              % (peak, maxrss, BUDGET_KIB), file=sys.stderr)
+        self.assertGreater(peak, 0)
+        self.assertLess(peak, BUDGET_KIB)
+        self.assertLess(maxrss, BUDGET_KIB)
         # Group mode said where the rest is, for each of the three.
         self.assertEqual(text.count("in all: the rest is in the run log"), 3, text[-3000:])
         self.assertIn("... 1048576 lines, 1.0 GiB in all", text)
