@@ -43,6 +43,9 @@ struct Output {
   int step = 0;
   OutputStream stream = OutputStream::Stdout;
   std::string line;
+  /// The line did not end here: it was longer than the line limit, and the next output event
+  /// of this stream goes on with it (JSON: `"partial": true`, present only when set).
+  bool is_partial = false;
 };
 
 /// What a `put` or `get` step moved (StepEnd::transfer).

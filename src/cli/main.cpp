@@ -3,15 +3,22 @@
 #include <utility>  // before Asio (ssh-facts.md)
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include "cli/inspect.hpp"
+#include "cli/logging.hpp"
 #include "cli/options.hpp"
 #include "cli/reporting.hpp"
 #include "cli/retry.hpp"
@@ -29,6 +36,8 @@
 namespace deployd::cli {
 namespace {
 
+namespace asio = boost::asio;
+
 int print_errors(const std::vector<Diagnostic>& errors) {
   for (const Diagnostic& error : errors) std::fprintf(stderr, "deployd: error: %s\n", error.to_string().c_str());
   return static_cast<int>(ExitCode::InvalidPlan);
@@ -42,13 +51,17 @@ LoadOptions load_options(const Options& options) {
   return load;
 }
 
-std::vector<Diagnostic> unsupported_options(const Options& options) {
-  std::vector<Diagnostic> errors;
-  auto refuse = [&](const char* what) {
-    errors.push_back(Diagnostic{"", "", 0, 0, fmt::format("{} is not supported by this version of deployd yet", what)});
-  };
-  if (options.output == OutputMode::Group) refuse("--output group");
-  return errors;
+// Redraws the progress line every kTick until the run is over (`timer` is cancelled then).
+asio::awaitable<void> tick_progress(report::ProgressReporter& progress, asio::steady_timer& timer,
+                                    const bool& is_over) {
+  constexpr std::chrono::milliseconds kTick{200};
+  while (!is_over) {
+    timer.expires_after(kTick);
+    boost::system::error_code ignored;
+    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+    const std::size_t columns = report::terminal_columns(stderr);
+    if (!is_over) progress.tick(Clock::now(), columns == 0 ? 80 : columns);
+  }
 }
 
 // The first interrupt's message: what still runs, and what the next Ctrl-C does.
@@ -74,8 +87,8 @@ void say_interrupted(const engine::Engine& engine, int signal, Duration grace) {
 // SIGINT and SIGTERM, staged like pdsh: stop starting, then cancel, then exit at once.
 class Interrupts {
  public:
-  Interrupts(boost::asio::io_context& context, engine::Engine& engine, Reporter& reporter, const Plan& plan)
-      : signals_(context, SIGINT, SIGTERM), engine_(engine), reporter_(reporter), plan_(plan) {
+  Interrupts(asio::io_context& context, engine::Engine& engine, Reporting& reporting)
+      : signals_(context, SIGINT, SIGTERM), engine_(engine), reporting_(reporting) {
     wait();
   }
   void stop() {
@@ -93,9 +106,10 @@ class Interrupts {
   }
   void on_signal(int signal) {
     ++count_;
+    if (reporting_.status_line) reporting_.status_line->clear();  // redrawn at the next tick
     if (count_ == 1) {
       engine_.interrupt(signal, 1);
-      say_interrupted(engine_, signal, plan_.policy.abort_grace);
+      say_interrupted(engine_, signal, engine_.abort_grace());
     } else if (count_ == 2) {
       std::fputs("deployd: cancelling the running steps and stopping their processes\n", stderr);
       engine_.interrupt(signal, 2);
@@ -103,34 +117,40 @@ class Interrupts {
       // The run log and the summary are still written, then nothing else runs.
       std::fputs("deployd: exiting at once\n", stderr);
       RunEnd end = engine_.end_now();
-      reporter_.finish();
+      reporting_.reporter->finish();
       std::fflush(nullptr);
       std::_Exit(end.exit_code);
     }
   }
 
-  boost::asio::signal_set signals_;
+  asio::signal_set signals_;
   engine::Engine& engine_;
-  Reporter& reporter_;
-  const Plan& plan_;
+  Reporting& reporting_;
   int count_ = 0;
 };
 
 // The engine on one io_context thread (style.md 8.1); returns the run's exit status.
-int execute(const Plan& plan, engine::RunSetup setup, Reporter& reporter) {
+int execute(const Plan& plan, engine::RunSetup setup, Reporting& reporting) {
   ssh::init_library();
-  boost::asio::io_context context{1};
+  asio::io_context context{1};
   std::unique_ptr<engine::Transport> transport = engine::make_ssh_transport();
-  engine::Engine engine(plan, std::move(setup), *transport, reporter);
-  Interrupts interrupts(context, engine, reporter, plan);
+  engine::Engine engine(plan, std::move(setup), *transport, *reporting.reporter);
+  Interrupts interrupts(context, engine, reporting);
   int exit_code = static_cast<int>(ExitCode::HostsFailed);
-  boost::asio::co_spawn(context, engine.run(), [&](std::exception_ptr error, RunEnd end) {
+  bool is_over = false;
+  asio::steady_timer tick_timer(context);
+  asio::co_spawn(context, engine.run(), [&](std::exception_ptr error, RunEnd end) {
     interrupts.stop();
+    is_over = true;
+    tick_timer.cancel();
     if (error) std::rethrow_exception(error);
     exit_code = end.exit_code;
   });
+  if (reporting.progress) {
+    asio::co_spawn(context, tick_progress(*reporting.progress, tick_timer, is_over), asio::detached);
+  }
   context.run();
-  reporter.finish();
+  reporting.reporter->finish();
   return exit_code;
 }
 
@@ -154,10 +174,13 @@ int run_main(int argc, char** argv) {
   if (!loaded.plan) return print_errors(loaded.errors);
   if (auto errors = graph::limit_hosts(*loaded.plan, options.limit); !errors.empty()) return print_errors(errors);
   Plan& plan = *loaded.plan;
-  if (std::vector<Diagnostic> errors = unsupported_options(options); !errors.empty()) return print_errors(errors);
 
   // 4. The tasks to run, with their needs, in dependency order; on the hosts to retry.
   if (options.list) return std::fputs(list_tasks(plan).c_str(), stdout), 0;
+  if (options.task_names) {
+    for (const Task& task : plan.tasks) std::printf("%s\n", task.name.c_str());
+    return 0;
+  }
   graph::Selection selection = graph::select_tasks(plan, options.tasks);
   if (!selection.errors.empty()) return print_errors(selection.errors);
   if (options.retry_failed)
@@ -170,14 +193,16 @@ int run_main(int argc, char** argv) {
 
   // 5. Reporters: the terminal (or JSON on stdout) and the run log, which keeps everything.
   std::vector<const Host*> hosts = engine::run_hosts(plan, selection.tasks);
-  Reporting reporting = open_reporting(options, hosts, run_id, run_record(options, retry.run_id));
+  Reporting reporting =
+      open_reporting(options, plan, selection.tasks, hosts, run_id, run_record(options, retry.run_id));
   if (!reporting.error.empty()) {
     std::fprintf(stderr, "deployd: error: %s\n", reporting.error.c_str());
     return static_cast<int>(ExitCode::InvalidPlan);
   }
 
-  // 6. The run.
-  return execute(plan, engine::RunSetup{run_id, selection.tasks, options.forks}, *reporting.reporter);
+  // 6. The run; `-v` logs connection phases to stderr while it lasts.
+  LoggingScope logging(options.verbose, reporting.status_line.get());
+  return execute(plan, engine::RunSetup{run_id, selection.tasks, options.forks}, reporting);
 }
 
 }  // namespace

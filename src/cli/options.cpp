@@ -31,6 +31,10 @@ void add_options(CLI::App& app, Options& options, std::vector<std::string>& var_
   app.add_flag("-l,--list", options.list, "list tasks with their descriptions and needs");
   app.add_flag("-n,--dry-run", options.dry_run, "print what would run on each host, without connecting");
   app.add_flag("--graph", options.graph, "print the task graph in Graphviz dot");
+  // For the bash completion (docs/deployd.bash): no group, so --help does not list it.
+  app.add_flag("--task-names", options.task_names, "print the plan's task names, one a line")->group("");
+  app.add_flag("-q,--quiet", options.quiet, "print only the summary at the end");
+  app.add_flag("-v,--verbose", options.verbose, "log connection phases and timings to stderr");
   std::map<std::string, OutputMode> outputs{{"stream", OutputMode::Stream},
                                             {"group", OutputMode::Group},
                                             {"json", OutputMode::Json}};
@@ -83,6 +87,8 @@ ParseResult parse_command_line(int argc, const char* const* argv) {
   }
   if (std::optional<std::string> error = parse_vars(var_texts, options.vars))
     return ParseResult{std::nullopt, 2, *error};
+  if (options.quiet && options.output == OutputMode::Json)
+    return ParseResult{std::nullopt, 2, "--quiet prints only the summary, which --output json has not"};
   return ParseResult{std::move(options), 0, ""};
 }
 

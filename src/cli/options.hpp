@@ -24,6 +24,9 @@ struct Options {
   bool list = false;
   bool dry_run = false;
   bool graph = false;
+  bool task_names = false;  ///< hidden --task-names: one task name a line, for shell completion
+  bool quiet = false;       ///< -q: the summary only
+  bool verbose = false;     ///< -v: connection phases and timings on stderr
   OutputMode output = OutputMode::Stream;
   ColorMode color = ColorMode::Auto;
   int forks = 0;  ///< 0: the plan's policy

@@ -2,9 +2,14 @@
 // Choosing and wiring the reporters of a run.
 #include "cli/reporting.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
+#include <string_view>
 
+#include "report/group_reporter.hpp"
 #include "report/json_reporter.hpp"
 #include "report/stream_reporter.hpp"
 #include "report/terminal.hpp"
@@ -38,16 +43,71 @@ class PlanDigestStamp final : public Reporter {
   std::string sha256_;
 };
 
-std::unique_ptr<Reporter> terminal_reporter(const Options& options, const std::vector<const Host*>& hosts,
-                                            const std::string& run_log) {
-  if (options.output == OutputMode::Json) return std::make_unique<report::JsonReporter>(stdout);
+// The progress line needs a terminal that understands "ESC [K" (not TERM=dumb), and is quiet
+// under -q, which asks for the summary only.
+bool wants_progress(const Options& options) {
+  if (options.quiet || !report::is_terminal(stderr)) return false;
+  const char* term = std::getenv("TERM");
+  return term == nullptr || std::string_view(term) != "dumb";
+}
+
+// What group mode waits for before it prints a step: the hosts each task runs on, as the
+// engine runs them (run_shape.cpp): a local task on the controller, a run_once task on its
+// first host.
+std::vector<report::TaskTargets> task_targets(const std::vector<const Task*>& tasks) {
+  std::vector<report::TaskTargets> targets;
+  for (const Task* task : tasks) {
+    report::TaskTargets target{task->name, static_cast<int>(task->steps.size()), {}};
+    if (task->is_local) {
+      target.hosts = {kLocalHost};
+    } else if (task->run_once) {
+      if (!task->hosts.empty()) target.hosts = {task->hosts.front()};
+    } else {
+      target.hosts = task->hosts;
+    }
+    targets.push_back(std::move(target));
+  }
+  return targets;
+}
+
+std::unique_ptr<Reporter> terminal_reporter(const Options& options, const std::vector<const Task*>& tasks,
+                                            const std::vector<const Host*>& hosts, const std::string& run_log,
+                                            report::StatusLine* status_line) {
+  if (options.output == OutputMode::Json) {
+    auto json = std::make_unique<report::JsonReporter>(stdout);
+    json->set_status_line(status_line);
+    return json;
+  }
   std::vector<std::string> names;
   for (const Host* host : hosts) names.push_back(host->name);
+  if (options.output == OutputMode::Group && !options.quiet) {
+    report::GroupOptions group;
+    group.targets = task_targets(tasks);
+    group.color = use_color(options.color);
+    group.host_width = report::host_column_width(names);
+    group.run_log = run_log;
+    group.rerun_command = rerun_command(options);
+    group.status_line = status_line;
+    return std::make_unique<report::GroupReporter>(stdout, std::move(group));
+  }
   report::StreamOptions stream;
   stream.host_width = report::host_column_width(names);
   stream.color = use_color(options.color);
   stream.run_log = run_log;
+  stream.rerun_command = rerun_command(options);
+  stream.quiet = options.quiet;
+  stream.status_line = status_line;
   return std::make_unique<report::StreamReporter>(stdout, stream);
+}
+
+std::string shell_quoted(std::string_view word) {
+  const bool is_plain = !word.empty() && std::all_of(word.begin(), word.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || std::string_view("%+,-./:=@_").find(c) != std::string_view::npos;
+  });
+  if (is_plain) return std::string(word);
+  std::string quoted = "'";
+  for (char c : word) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return quoted + "'";
 }
 
 }  // namespace
@@ -59,8 +119,26 @@ std::filesystem::path run_log_dir(const Options& options) {
   return (folder.empty() ? std::filesystem::path(".") : folder) / ".deployd" / "runs";
 }
 
-Reporting open_reporting(const Options& options, const std::vector<const Host*>& hosts,
-                         const std::string& run_id, report::RunRecord record) {
+std::string rerun_command(const Options& options) {
+  std::string command = "deployd --retry-failed " + shell_quoted(options.plan_path);
+  for (const std::string& task : options.tasks) command += " " + shell_quoted(task);
+  return command;
+}
+
+std::vector<std::size_t> wave_ends(const std::vector<Amount>& batches, std::size_t hosts) {
+  std::vector<std::size_t> ends;
+  std::size_t end = 0;
+  for (std::size_t i = 0; end < hosts; ++i) {
+    const Amount& size = batches.empty() ? Amount{100, true} : batches[std::min(i, batches.size() - 1)];
+    end = std::min(hosts, end + static_cast<std::size_t>(std::max(1, size.of(static_cast<int>(hosts)))));
+    ends.push_back(end);
+  }
+  return ends;
+}
+
+Reporting open_reporting(const Options& options, const Plan& plan, const std::vector<const Task*>& tasks,
+                         const std::vector<const Host*>& hosts, const std::string& run_id,
+                         report::RunRecord record) {
   Reporting reporting;
   std::string plan_sha256 = record.plan.sha256;
   report::RunLog::Opened opened =
@@ -70,9 +148,19 @@ Reporting open_reporting(const Options& options, const std::vector<const Host*>&
     return reporting;
   }
   reporting.run_log = std::move(opened.log);
-  reporting.terminal = terminal_reporter(options, hosts, reporting.run_log->dir().string());
-  reporting.tee = std::make_unique<report::TeeReporter>(
-      std::vector<Reporter*>{reporting.terminal.get(), reporting.run_log.get()});
+  reporting.tee = std::make_unique<report::TeeReporter>();
+  if (wants_progress(options)) {
+    reporting.status_line = std::make_unique<report::StatusLine>(stderr);
+    report::ProgressOptions progress;
+    for (const Host* host : hosts) progress.hosts.push_back(host->name);
+    progress.wave_ends = wave_ends(plan.policy.batches, hosts.size());
+    reporting.progress = std::make_unique<report::ProgressReporter>(*reporting.status_line, std::move(progress));
+    reporting.tee->add(*reporting.progress);
+  }
+  reporting.terminal = terminal_reporter(options, tasks, hosts, reporting.run_log->dir().string(),
+                                         reporting.status_line.get());
+  reporting.tee->add(*reporting.terminal);
+  reporting.tee->add(*reporting.run_log);
   reporting.stamp = std::make_unique<PlanDigestStamp>(*reporting.tee, std::move(plan_sha256));
   reporting.reporter = reporting.stamp.get();
   return reporting;

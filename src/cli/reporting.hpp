@@ -10,7 +10,9 @@
 #include "cli/options.hpp"
 #include "deployd/plan.hpp"
 #include "deployd/reporter.hpp"
+#include "report/progress_reporter.hpp"
 #include "report/run_log.hpp"
+#include "report/status_line.hpp"
 #include "report/tee_reporter.hpp"
 
 namespace deployd::cli {
@@ -19,6 +21,8 @@ namespace deployd::cli {
 struct Reporting {
   std::unique_ptr<report::RunLog> run_log;
   std::unique_ptr<Reporter> stamp;
+  std::unique_ptr<report::StatusLine> status_line;  ///< on stderr, when it is a terminal
+  std::unique_ptr<report::ProgressReporter> progress;  ///< set with status_line; tick it
   std::unique_ptr<Reporter> terminal;
   std::unique_ptr<report::TeeReporter> tee;
   Reporter* reporter = nullptr;
@@ -28,9 +32,18 @@ struct Reporting {
 /// Where run logs go: `--log-dir`, else `.deployd/runs` beside the plan.
 std::filesystem::path run_log_dir(const Options& options);
 
-/// `--output` on stdout plus the run log, which records `record` in its summary.json; the
-/// run_start event gets the plan's sha256 from `record`.
-Reporting open_reporting(const Options& options, const std::vector<const Host*>& hosts,
-                         const std::string& run_id, report::RunRecord record);
+/// `--output` on stdout plus the run log, which records `record` in its summary.json (the
+/// run_start event gets the plan's sha256 from it), and the live progress line when stderr is
+/// a terminal (not under `-q`).
+Reporting open_reporting(const Options& options, const Plan& plan, const std::vector<const Task*>& tasks,
+                         const std::vector<const Host*>& hosts, const std::string& run_id,
+                         report::RunRecord record);
+
+/// `deployd --retry-failed PLAN [TASK...]`, each word quoted for a POSIX shell when it must be.
+std::string rerun_command(const Options& options);
+
+/// One past the last host index of each rolling wave (plan-format.md, `batches`), as the
+/// scheduler cuts them.
+std::vector<std::size_t> wave_ends(const std::vector<Amount>& batches, std::size_t hosts);
 
 }  // namespace deployd::cli

@@ -20,6 +20,7 @@
 #include "engine/step_text.hpp"
 #include "engine/wakeup.hpp"
 #include "sched/scheduler.hpp"
+#include "ssh/debug_log.hpp"
 
 namespace deployd::engine {
 namespace asio = boost::asio;
@@ -245,6 +246,8 @@ void Engine::interrupt(int signal, int count) {
   s.wakeup->notify();  // the driver starts the grace period and wakes parked hosts
 }
 
+Duration Engine::abort_grace() const { return state_->plan.policy.abort_grace; }
+
 std::vector<Engine::RunningStep> Engine::running_steps() const {
   const State& s = *state_;
   std::vector<RunningStep> running;
@@ -328,7 +331,14 @@ asio::awaitable<ConnectResult> Engine::State::connect_with_retries(int host) {
       co_await connecting->acquire();
       Permit permit(*connecting);
       if (scheduler.is_aborted()) co_return ConnectResult{};
-      connected = co_await transport.connect(*hosts[host]);
+      const Host& target = *hosts[host];
+      if (ssh::is_debug_logging())
+        ssh::debug_log(fmt::format("{}: connecting to {}@{}:{}", target.name, target.user, target.address, target.port));
+      const auto connect_started = std::chrono::steady_clock::now();
+      connected = co_await transport.connect(target);
+      if (ssh::is_debug_logging())
+        ssh::debug_log(fmt::format("{}: {} after {}", target.name, connected.connection ? "connected" : "not connected",
+                                   duration_text(std::chrono::steady_clock::now() - connect_started)));
     }
     if (connected.connection || !connected.transient || attempt >= plan.policy.connect_retries)
       co_return connected;

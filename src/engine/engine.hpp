@@ -54,6 +54,8 @@ class Engine {
   /// process groups are stopped). The run then ends `interrupted`, exit 128 + `signal`.
   void interrupt(int signal, int count);
   std::vector<RunningStep> running_steps() const;
+  /// How long running steps get after an abort or a first interrupt (policy.abort_grace).
+  Duration abort_grace() const;
   /// The run_end event for a run that must end at once (a third Ctrl-C): every host not
   /// finished counts as aborted. Reported, and returned.
   RunEnd end_now();

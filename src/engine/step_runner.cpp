@@ -45,16 +45,18 @@ class OutputLines {
   OutputLines(const StepContext& context, OutputStream stream)
       : context_(context), stream_(stream) {}
   void feed(std::string_view chunk) {
-    for (std::string& line : splitter_.feed(chunk)) report(std::move(line));
+    for (report::LineSplitter::Line& line : splitter_.feed_lines(chunk))
+      report(std::move(line.text), line.is_partial);
   }
   void flush() {
-    if (std::optional<std::string> rest = splitter_.flush()) report(std::move(*rest));
+    if (std::optional<std::string> rest = splitter_.flush()) report(std::move(*rest), false);
   }
 
  private:
-  void report(std::string line) {
+  // A long line comes in pieces flagged partial, so a reader of the events can join them.
+  void report(std::string line, bool is_partial) {
     emit(context_.reporter, Output{context_.host.name, context_.task.name, context_.index, stream_,
-                                   std::move(line)});
+                                   std::move(line), is_partial});
   }
   const StepContext& context_;
   OutputStream stream_;

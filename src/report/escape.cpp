@@ -75,6 +75,12 @@ std::string escape_json(std::string_view bytes) { return escape(bytes, false); }
 
 std::string escape_terminal(std::string_view bytes) { return escape(bytes, true); }
 
+std::string_view last_segment(std::string_view line) {
+  while (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  const std::size_t cr = line.rfind('\r');
+  return cr == std::string_view::npos ? line : line.substr(cr + 1);
+}
+
 std::size_t display_width(std::string_view text) {
   std::size_t width = 0;
   for (char c : text) width += (static_cast<unsigned char>(c) & 0xC0) != 0x80;

@@ -29,6 +29,11 @@ std::string escape_json(std::string_view bytes);
 /// or retitle the window.
 std::string escape_terminal(std::string_view bytes);
 
+/// What a terminal would show of a line that redraws itself with carriage returns (progress
+/// bars: `10%\r20%\r30%`): the part after the last "\r" that is followed by text. The run log
+/// keeps the whole line; only displays use this.
+std::string_view last_segment(std::string_view line);
+
 /// Columns `text` takes when printed, counting one per code point (no wide-character tables).
 std::size_t display_width(std::string_view text);
 

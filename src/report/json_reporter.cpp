@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "report/escape.hpp"
+#include "report/status_line.hpp"
 #include "report/time_text.hpp"
 
 namespace deployd::report {
@@ -44,6 +45,7 @@ void add_fields(Json& j, const Output& e) {
   j["step"] = e.step;
   j["stream"] = to_string(e.stream);
   j["line"] = text(e.line);
+  if (e.is_partial) j["partial"] = true;
 }
 
 void add_fields(Json& j, const StepEnd& e) {
@@ -111,9 +113,80 @@ bool ends_a_unit(const Event& event) {
          !std::holds_alternative<Output>(event.body) && !std::holds_alternative<Progress>(event.body);
 }
 
+// Output events are nearly all the events of a big run (one per line of output), so they skip
+// nlohmann's document tree: a line is written directly, byte for byte what dump() writes for
+// the same fields (json_reporter_test checks the two agree on every kind of byte).
+void append_json_string(std::string& out, std::string_view bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  out += '"';
+  std::size_t at = 0;
+  while (at < bytes.size()) {
+    const auto c = static_cast<unsigned char>(bytes[at]);
+    if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+      const std::size_t start = at;
+      while (at < bytes.size()) {
+        const auto d = static_cast<unsigned char>(bytes[at]);
+        if (d < 0x20 || d >= 0x80 || d == '"' || d == '\\') break;
+        ++at;
+      }
+      out.append(bytes.substr(start, at - start));
+      continue;
+    }
+    if (c < 0x80) {
+      switch (c) {
+        case '"': out += "\\\""; break;
+        case '\\': out += "\\\\"; break;
+        case '\b': out += "\\b"; break;
+        case '\f': out += "\\f"; break;
+        case '\n': out += "\\n"; break;
+        case '\r': out += "\\r"; break;
+        case '\t': out += "\\t"; break;
+        default:
+          out += "\\u00";
+          out += kDigits[c >> 4];
+          out += kDigits[c & 0x0F];
+      }
+      ++at;
+      continue;
+    }
+    const std::size_t length = utf8_sequence_length(bytes, at);
+    if (length == 0) {  // escape_json's `\xNN`, whose backslash JSON escapes in turn
+      out += "\\\\x";
+      out += kDigits[c >> 4];
+      out += kDigits[c & 0x0F];
+      ++at;
+      continue;
+    }
+    out.append(bytes.substr(at, length));
+    at += length;
+  }
+  out += '"';
+}
+
+std::string output_to_json(const Output& e, Clock::time_point time) {
+  std::string out;
+  out.reserve(e.line.size() + e.host.size() + e.task.size() + 96);
+  out += R"({"event":"output","time":")";
+  out += format_rfc3339_ms(time);
+  out += R"(","host":)";
+  append_json_string(out, e.host);
+  out += R"(,"task":)";
+  append_json_string(out, e.task);
+  out += R"(,"step":)";
+  out += std::to_string(e.step);
+  out += R"(,"stream":")";
+  out += to_string(e.stream);
+  out += R"(","line":)";
+  append_json_string(out, e.line);
+  if (e.is_partial) out += R"(,"partial":true)";
+  out += '}';
+  return out;
+}
+
 }  // namespace
 
 std::string event_to_json(const Event& event) {
+  if (const auto* output = std::get_if<Output>(&event.body)) return output_to_json(*output, event.time);
   Json j;
   std::visit(
       [&](const auto& body) {
@@ -139,6 +212,7 @@ JsonReporter::JsonReporter(std::FILE* out, JsonFlush flush)
 void JsonReporter::on(const Event& event) {
   std::string line = event_to_json(event);
   line += '\n';
+  if (status_line_ != nullptr) status_line_->clear();
   if (std::fwrite(line.data(), 1, line.size(), out_) != line.size() && error_.empty()) {
     error_ = std::strerror(errno);
   }

@@ -9,6 +9,8 @@
 
 namespace deployd::report {
 
+class StatusLine;
+
 /// One event as one JSON object, without the newline: exactly the fields of plan-format.md
 /// ("JSON events"), `event` and `time` first. Strings are escaped with escape_json().
 std::string event_to_json(const Event& event);
@@ -28,6 +30,9 @@ class JsonReporter final : public Reporter {
   void on(const Event& event) override;
   void finish() override;
 
+  /// Clears `line` before each write: a status line drawn on the same terminal (may be null).
+  void set_status_line(StatusLine* line) { status_line_ = line; }
+
   /// The first write error (e.g. "No space left on device"), empty while every write succeeded.
   const std::string& error() const { return error_; }
 
@@ -37,6 +42,7 @@ class JsonReporter final : public Reporter {
   std::FILE* out_;
   bool flush_each_event_;
   std::string error_;
+  StatusLine* status_line_ = nullptr;
 };
 
 }  // namespace deployd::report

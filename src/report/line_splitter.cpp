@@ -9,13 +9,19 @@ namespace deployd::report {
 LineSplitter::LineSplitter(std::size_t max_line) : max_line_(std::max<std::size_t>(max_line, 4)) {}
 
 std::vector<std::string> LineSplitter::feed(std::string_view chunk) {
-  std::vector<std::string> lines;
+  std::vector<std::string> texts;
+  for (Line& line : feed_lines(chunk)) texts.push_back(std::move(line.text));
+  return texts;
+}
+
+std::vector<LineSplitter::Line> LineSplitter::feed_lines(std::string_view chunk) {
+  std::vector<Line> lines;
   while (!chunk.empty()) {
     const std::size_t newline = chunk.find('\n');
     append(chunk.substr(0, newline), lines);
     if (newline == std::string_view::npos) break;
     if (!buffer_.empty() && buffer_.back() == '\r') buffer_.pop_back();
-    lines.push_back(std::move(buffer_));
+    lines.push_back(Line{std::move(buffer_), false});
     buffer_.clear();
     chunk.remove_prefix(newline + 1);
   }
@@ -32,7 +38,7 @@ std::optional<std::string> LineSplitter::flush() {
 // Appends bytes that hold no newline. The buffer keeps at most max_line_ bytes plus one, and
 // that extra byte only while it is a '\r': it may be the "\r" of a "\r\n", which must not
 // become a piece of its own (a line of exactly max_line_ bytes ending in "\r\n" is one line).
-void LineSplitter::append(std::string_view part, std::vector<std::string>& lines) {
+void LineSplitter::append(std::string_view part, std::vector<Line>& lines) {
   while (!part.empty()) {
     if (buffer_.size() > max_line_) cut_piece(lines);  // the held '\r' was not followed by '\n'
     const std::size_t room = max_line_ + 1 - buffer_.size();
@@ -45,7 +51,7 @@ void LineSplitter::append(std::string_view part, std::vector<std::string>& lines
 
 // Hands out the first max_line_ bytes, or fewer when a UTF-8 character starting in the last 3
 // bytes runs past the cut: shown in two pieces it would look like invalid bytes.
-void LineSplitter::cut_piece(std::vector<std::string>& lines) {
+void LineSplitter::cut_piece(std::vector<Line>& lines) {
   std::size_t cut = max_line_;
   for (std::size_t back = 1; back <= 3; ++back) {
     const auto byte = static_cast<unsigned char>(buffer_[cut - back]);
@@ -54,7 +60,7 @@ void LineSplitter::cut_piece(std::vector<std::string>& lines) {
     if (length > back) cut -= back;
     break;
   }
-  lines.push_back(buffer_.substr(0, cut));
+  lines.push_back(Line{buffer_.substr(0, cut), true});
   buffer_.erase(0, cut);
 }
 

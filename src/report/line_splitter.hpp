@@ -20,8 +20,16 @@ class LineSplitter {
   /// `max_line` is the longest piece handed out (at least 4, the longest UTF-8 sequence).
   explicit LineSplitter(std::size_t max_line = kDefaultMaxLine);
 
+  /// A line, or a piece of one too long to hold whole.
+  struct Line {
+    std::string text;
+    bool is_partial = false;  ///< a piece cut at max_line: the line goes on in the next one
+  };
+
   /// Appends a chunk, which may split lines anywhere; returns the lines it completed.
   std::vector<std::string> feed(std::string_view chunk);
+  /// As feed(), saying which lines are pieces of a longer line.
+  std::vector<Line> feed_lines(std::string_view chunk);
 
   /// At the end of the step: the last line if it had no newline, and an empty buffer.
   std::optional<std::string> flush();
@@ -30,8 +38,8 @@ class LineSplitter {
   std::size_t pending() const { return buffer_.size(); }
 
  private:
-  void append(std::string_view part, std::vector<std::string>& lines);
-  void cut_piece(std::vector<std::string>& lines);
+  void append(std::string_view part, std::vector<Line>& lines);
+  void cut_piece(std::vector<Line>& lines);
 
   std::size_t max_line_;
   std::string buffer_;

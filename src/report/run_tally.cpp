@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "report/time_text.hpp"
@@ -43,6 +44,7 @@ void RunTally::add(const Event& event) {
   } else if (const auto* e = std::get_if<StepEnd>(&event.body)) {
     HostResult& result = host(e->host);
     if (is_failure(e->status)) result.error = step_failure_reason(*e);
+    add_step(*e);
   } else if (const auto* e = std::get_if<HostEnd>(&event.body)) {
     HostResult& result = host(e->host);
     result.status = e->status;
@@ -69,10 +71,46 @@ std::int64_t RunTally::duration_ms() const {
   return std::chrono::duration_cast<std::chrono::milliseconds>(last_time_ - first_time_).count();
 }
 
-HostResult& RunTally::host(const std::string& name) {
+HostResult& RunTally::host(const std::string& name) { return hosts_[host_index(name)]; }
+
+std::size_t RunTally::host_index(const std::string& name) {
   const auto [it, inserted] = index_.try_emplace(name, hosts_.size());
   if (inserted) hosts_.push_back(HostResult{name, std::nullopt, {}});
-  return hosts_[it->second];
+  return it->second;
+}
+
+void RunTally::add_step(const StepEnd& step) {
+  const auto [it, inserted] = task_index_.try_emplace(step.task, tasks_.size());
+  if (inserted) tasks_.push_back(TaskRecord{step.task, {}});
+  TaskOnHost& on_host = tasks_[it->second].hosts[host_index(step.host)];
+  if (step.status == StepStatus::Skipped) return;
+  on_host.ran = true;
+  on_host.duration_ms += step.duration_ms;
+  on_host.failed = on_host.failed || is_failure(step.status);
+}
+
+std::vector<TaskTiming> RunTally::task_timings() const {
+  std::vector<TaskTiming> timings;
+  for (const TaskRecord& record : tasks_) {
+    TaskTiming timing{record.task};
+    std::vector<std::int64_t> durations;
+    for (const auto& [index, on_host] : record.hosts) {
+      if (!on_host.ran) {
+        ++timing.skipped;
+        continue;
+      }
+      ++(on_host.failed ? timing.failed : timing.ok);
+      durations.push_back(on_host.duration_ms);
+    }
+    if (!durations.empty()) {
+      std::sort(durations.begin(), durations.end());
+      timing.min_ms = durations.front();
+      timing.median_ms = durations[(durations.size() - 1) / 2];
+      timing.max_ms = durations.back();
+    }
+    timings.push_back(std::move(timing));
+  }
+  return timings;
 }
 
 }  // namespace deployd::report

@@ -19,6 +19,17 @@ struct HostResult {
   std::string error;                 ///< host_end's error, else its last failed step's reason
 };
 
+/// How one task went across the hosts that ran it (skipped steps are not timed).
+struct TaskTiming {
+  std::string task;
+  int ok = 0;       ///< hosts where every step ran and none failed
+  int failed = 0;   ///< hosts where a step failed or timed out
+  int skipped = 0;  ///< hosts where every step was skipped
+  std::int64_t min_ms = 0;     ///< the task's time on a host: the sum of its steps' durations
+  std::int64_t median_ms = 0;  ///< of the hosts that ran it (the lower middle when even)
+  std::int64_t max_ms = 0;
+};
+
 /// Why a step failed, in one line: its error, else one made of task, step, exit and duration
 /// (`deploy step 2: exited with status 1 after 0.1s`). Steps are numbered as events number them.
 std::string step_failure_reason(const StepEnd& step);
@@ -42,14 +53,31 @@ class RunTally {
   std::int64_t duration_ms() const;
   /// The time of the first event.
   Clock::time_point started() const { return first_time_; }
+  /// Per task, in the order tasks first ended a step: counts and timing across hosts.
+  std::vector<TaskTiming> task_timings() const;
 
  private:
+  /// One task on one host.
+  struct TaskOnHost {
+    std::int64_t duration_ms = 0;
+    bool ran = false;  ///< some step was not skipped
+    bool failed = false;
+  };
+  struct TaskRecord {
+    std::string task;
+    std::unordered_map<std::size_t, TaskOnHost> hosts;  ///< by index in hosts_
+  };
+
   HostResult& host(const std::string& name);
+  std::size_t host_index(const std::string& name);
+  void add_step(const StepEnd& step);
 
   std::optional<RunStart> start_;
   std::optional<RunEnd> end_;
   std::vector<HostResult> hosts_;
   std::unordered_map<std::string, std::size_t> index_;
+  std::vector<TaskRecord> tasks_;
+  std::unordered_map<std::string, std::size_t> task_index_;
   Clock::time_point first_time_{};
   Clock::time_point last_time_{};
   bool seen_any_ = false;

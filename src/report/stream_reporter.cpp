@@ -8,6 +8,7 @@
 
 #include "report/escape.hpp"
 #include "report/size_text.hpp"
+#include "report/status_line.hpp"
 #include "report/terminal.hpp"
 
 namespace deployd::report {
@@ -25,6 +26,10 @@ StreamReporter::StreamReporter(std::FILE* out, StreamOptions options)
 
 void StreamReporter::on(const Event& event) {
   tally_.add(event);
+  if (options_.quiet) {
+    if (std::holds_alternative<RunEnd>(event.body)) print_summary();
+    return;
+  }
   if (const auto* e = std::get_if<Output>(&event.body)) {
     print_output(*e);
   } else if (const auto* e = std::get_if<StepStart>(&event.body)) {
@@ -57,10 +62,16 @@ void StreamReporter::finish() {
   std::fflush(out_);
 }
 
+// The pieces of a line too long for one event follow its first piece with a `+` marker.
 void StreamReporter::print_output(const Output& output) {
   const bool is_stderr = output.stream == OutputStream::Stderr;
-  const std::string marker = is_stderr ? " " + paint("!", kRed, options_.color) + " " : " | ";
-  write(prefix(output.host) + marker + escape_terminal(output.line) + "\n");
+  std::string key = output.host;
+  key += is_stderr ? '\x02' : '\x01';  // host names never hold control characters
+  const bool is_continuation =
+      output.is_partial ? !continuing_.insert(key).second : continuing_.erase(key) > 0;
+  std::string marker = is_stderr ? " " + paint("!", kRed, options_.color) + " " : " | ";
+  if (is_continuation) marker = " + ";
+  write(prefix(output.host) + marker + escape_terminal(last_segment(output.line)) + "\n");
 }
 
 void StreamReporter::print_step_start(const StepStart& step) {
@@ -96,7 +107,7 @@ void StreamReporter::print_host_end(const HostEnd& host) {
 void StreamReporter::print_summary() {
   summary_printed_ = true;
   const SummaryOptions summary{options_.host_width, options_.color, options_.max_listed_hosts,
-                               options_.run_log};
+                               options_.run_log, options_.rerun_command};
   write(summary_text(tally_, summary));
 }
 
@@ -113,6 +124,7 @@ const std::string& StreamReporter::prefix(const std::string& host) {
 // One fwrite per whole line (or summary) and a flush, so each reaches the terminal in one
 // write(2): lines are never torn and appear as they happen.
 void StreamReporter::write(const std::string& text) {
+  if (options_.status_line != nullptr) options_.status_line->clear();
   std::fwrite(text.data(), 1, text.size(), out_);
   std::fflush(out_);
 }

@@ -16,6 +16,8 @@
 
 namespace deployd::report {
 
+class StatusLine;
+
 /// How a StreamReporter prints.
 struct StreamOptions {
   std::size_t host_width = 0;         ///< columns of the host prefix: host_column_width(hosts)
@@ -23,6 +25,9 @@ struct StreamOptions {
   bool show_step_starts = false;      ///< also print `HOST > TASK step N: NAME` as steps start
   std::size_t max_listed_hosts = 50;  ///< failed and unreachable hosts the summary lists
   std::string run_log{};              ///< the run log's folder, named by the summary; may be empty
+  std::string rerun_command{};        ///< shown by the summary when hosts failed
+  bool quiet = false;                 ///< `-q`: print the summary only
+  StatusLine* status_line = nullptr;  ///< cleared before each write, when the terminal has one
 };
 
 /// The width of the host prefix for a run on these hosts: the widest name as displayed.
@@ -36,7 +41,9 @@ std::size_t host_column_width(const std::vector<std::string>& hosts);
 ///     node003 FAILED: deploy step 2 (run "false"): exited with status 1 after 0.1s
 ///     node007 UNREACHABLE: connect 127.0.10.7:2222: connection refused
 ///     node009 ~ deploy step 1: 64.0 MiB of 200.0 MiB (32%), 85.3 MiB/s   long transfers
+///     node011 + ...rest of a line too long for one event                continuation
 ///
+/// A line redrawn with carriage returns (a progress bar) shows its last segment.
 /// then the summary of summary_text() on run_end (or on finish() when no run_end came).
 /// Remote text goes through escape_terminal(). Borrows `out`, never closes it.
 class StreamReporter final : public Reporter {
@@ -61,6 +68,7 @@ class StreamReporter final : public Reporter {
   RunTally tally_;
   std::unordered_map<std::string, std::string> prefixes_;  ///< host -> its printed column
   std::unordered_set<std::string> failure_printed_;        ///< hosts with a FAILED line
+  std::unordered_set<std::string> continuing_;  ///< host + stream whose last line was partial
   bool summary_printed_ = false;
   std::unordered_map<std::string, Clock::time_point> last_progress_;  ///< host -> last line
   static constexpr std::chrono::seconds kProgressInterval{5};

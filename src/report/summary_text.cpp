@@ -4,6 +4,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <vector>
+
 #include "report/escape.hpp"
 #include "report/terminal.hpp"
 #include "report/time_text.hpp"
@@ -54,10 +57,39 @@ std::string host_line(const HostResult& result, const SummaryOptions& options) {
   return line + "\n";
 }
 
+std::string right(std::string_view text, std::size_t width) {
+  return std::string(width > text.size() ? width - text.size() : 0, ' ') + std::string(text);
+}
+
+// Columns sized to their widest cell; the task column is left-aligned, numbers right-aligned.
+std::string task_table(const std::vector<TaskTiming>& timings) {
+  if (timings.empty()) return {};
+  using Row = std::vector<std::string>;
+  std::vector<Row> rows{{"task", "ok", "failed", "skipped", "min", "median", "max"}};
+  for (const TaskTiming& t : timings) {
+    const bool timed = t.ok + t.failed > 0;
+    rows.push_back({escape_terminal(t.task), std::to_string(t.ok), std::to_string(t.failed),
+                    std::to_string(t.skipped), timed ? format_duration(t.min_ms) : "-",
+                    timed ? format_duration(t.median_ms) : "-",
+                    timed ? format_duration(t.max_ms) : "-"});
+  }
+  std::vector<std::size_t> widths(rows[0].size(), 0);
+  for (const Row& row : rows)
+    for (std::size_t c = 0; c < row.size(); ++c) widths[c] = std::max(widths[c], display_width(row[c]));
+  std::string text;
+  for (const Row& row : rows) {
+    std::string line = "  " + row[0] + std::string(widths[0] - display_width(row[0]), ' ');
+    for (std::size_t c = 1; c < row.size(); ++c) line += "  " + right(row[c], widths[c]);
+    text += line + "\n";
+  }
+  return text;
+}
+
 }  // namespace
 
 std::string summary_text(const RunTally& tally, const SummaryOptions& options) {
   std::string text = headline(tally, options);
+  text += task_table(tally.task_timings());
   std::size_t unlisted = 0;
   std::size_t listed = 0;
   for (const HostResult& result : tally.hosts()) {
@@ -75,6 +107,10 @@ std::string summary_text(const RunTally& tally, const SummaryOptions& options) {
   }
   if (!options.run_log.empty()) {
     text += "deployd: run log: " + escape_terminal(options.run_log) + "\n";
+  }
+  const StatusCounts counts = tally.counts();
+  if (!options.rerun_command.empty() && counts.failed + counts.unreachable > 0) {
+    text += "deployd: rerun the failed hosts: " + escape_terminal(options.rerun_command) + "\n";
   }
   return text;
 }

@@ -16,16 +16,22 @@ struct SummaryOptions {
   bool color = false;          ///< ANSI colours (the CLI decides: color_wanted())
   std::size_t max_listed_hosts =
       50;                 ///< failed and unreachable hosts listed; then "... and N more"
-  std::string run_log{};  ///< the run log's folder, named last; empty: not named
+  std::string run_log{};  ///< the run log's folder; empty: not named
+  /// The command that reruns only the failed hosts, shown when some failed; empty: not shown.
+  std::string rerun_command{};
 };
 
 /// The summary of a run, whole lines ending in "\n":
 ///
 ///     deployd: 20 hosts: 18 ok, 1 failed, 1 unreachable in 3.2s
+///       task    ok  failed  skipped   min  median   max
+///       deploy  18       1        0  0.1s    0.2s  1.5s
 ///       node003 failed: deploy step 2 (run "false"): exited with status 1 after 0.1s
 ///       node007 unreachable: connect 127.0.10.7:2222: connection refused
 ///     deployd: run log: .deployd/runs/20261128T134235Z-a1b2c3
+///     deployd: rerun the failed hosts: deployd --retry-failed plan.json deploy
 ///
+/// The task table has a row per task that ended a step (times across the hosts that ran it).
 /// A run cut short names its status first (`deployd: aborted: 20 hosts: ...`, `interrupted`, or
 /// `unfinished` when no run_end came). `ok` is always counted, other statuses when not zero.
 /// The headline is green for an ok run and red otherwise, when colour is on.

@@ -33,10 +33,27 @@ UtcFields split_utc(Clock::time_point time) {
 
 }  // namespace
 
+// Every event is stamped, up to millions a second: the calendar part is worked out once per
+// second (per thread) and only the milliseconds are written each time.
 std::string format_rfc3339_ms(Clock::time_point time) {
-  const UtcFields t = split_utc(time);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", t.year, t.month, t.day, t.hours,
-                     t.minutes, t.seconds, t.millis);
+  using namespace std::chrono;
+  thread_local sys_seconds cached_second{};
+  thread_local std::string cached_prefix;
+  const auto ms = floor<milliseconds>(time);
+  const auto second = floor<seconds>(ms);
+  if (cached_prefix.empty() || second != cached_second) {
+    const UtcFields t = split_utc(time);
+    cached_prefix = fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.", t.year, t.month, t.day,
+                                t.hours, t.minutes, t.seconds);
+    cached_second = second;
+  }
+  const auto millis = static_cast<unsigned>((ms - second).count());
+  std::string text = cached_prefix;
+  text += static_cast<char>('0' + millis / 100);
+  text += static_cast<char>('0' + millis / 10 % 10);
+  text += static_cast<char>('0' + millis % 10);
+  text += 'Z';
+  return text;
 }
 
 std::string format_compact_utc(Clock::time_point time) {

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "ssh/alarm.hpp"
+#include "ssh/debug_log.hpp"
 #include "ssh/session_impl.hpp"
 #include "ssh/ssh_error.hpp"
 #include "ssh/wait.hpp"
@@ -63,9 +64,24 @@ struct Opening {
   Client::Shared& shared;
   Link& link;
   Phase phase = Phase::Resolve;
+  std::chrono::steady_clock::time_point phase_started = std::chrono::steady_clock::now();
   bool is_timed_out = false;
   std::optional<tcp::resolver> resolver;
   std::string endpoint;  ///< the endpoint being dialled, for messages
+
+  /// `-v`: says how long the phase that ends took, then starts `next`.
+  void enter(Phase next) {
+    log_phase_end();
+    phase = next;
+    phase_started = std::chrono::steady_clock::now();
+  }
+  void log_phase_end() const {
+    if (!is_debug_logging()) return;
+    const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::now() - phase_started);
+    debug_log(spec.name + ": " + to_string(phase) + " done in " + format_duration(took) +
+              (endpoint.empty() ? "" : " (" + endpoint + ")"));
+  }
 
   void on_timeout() {
     is_timed_out = true;
@@ -165,20 +181,23 @@ awaitable<ConnectOutcome> open(Opening& opening) {
   if (!error.empty() || opening.is_timed_out) {
     co_return opening.fail(ConnectFailure::Unreachable, error);
   }
-  opening.phase = Phase::Connect;
+  opening.enter(Phase::Connect);
   error = co_await connect_tcp(opening, endpoints);
   if (!error.empty()) co_return opening.fail(ConnectFailure::Unreachable, error);
 
-  opening.phase = Phase::Handshake;
+  opening.enter(Phase::Handshake);
   ConnectOutcome outcome = co_await handshake(opening);
   if (outcome.failure != ConnectFailure::None) co_return outcome;
   error = check_host_key(opening.shared.known_hosts, opening.link.session, opening.spec);
   if (!error.empty()) co_return opening.fail(ConnectFailure::HostKey, error);
 
-  opening.phase = Phase::Authentication;
+  opening.enter(Phase::Authentication);
   const AuthResult auth =
       co_await authenticate(opening.link, opening.spec, opening.shared.identities);
-  if (auth.error.empty()) co_return ConnectOutcome{};
+  if (auth.error.empty()) {
+    opening.log_phase_end();
+    co_return ConnectOutcome{};
+  }
   const auto failure =
       auth.is_connection_lost ? ConnectFailure::Unreachable : ConnectFailure::Authentication;
   co_return opening.fail(failure, auth.error);

@@ -57,6 +57,28 @@ TEST_SUITE("report") {
           "\\u001b[0m\\t\"}");
   }
 
+  TEST_CASE("output lines, written without nlohmann for speed, escape every byte as dump() does") {
+    // The `name` of step_start goes through nlohmann: the same bytes must give the same text.
+    std::string every_byte;
+    for (int b = 0; b < 256; ++b) every_byte += static_cast<char>(b);
+    const std::vector<std::string> samples{every_byte, "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80",
+                                           "\xc3", "\xed\xa0\x80", "\\x41 \"q\" /", ""};
+    for (const std::string& sample : samples) {
+      const std::string output = event_to_json(at(0, Output{"h", "t", 0, OutputStream::Stdout, sample}));
+      const std::string start = event_to_json(at(0, StepStart{"h", "t", 0, sample}));
+      const std::string line = output.substr(output.find("\"line\":") + 7);
+      const std::string name = start.substr(start.find("\"name\":") + 7);
+      CHECK(line == name);
+    }
+  }
+
+  TEST_CASE("a piece of a long line says it is partial; whole lines say nothing") {
+    Output piece{"a", "t", 0, OutputStream::Stdout, "xx", true};
+    CHECK(event_to_json(at(5, piece)) ==
+          R"({"event":"output","time":"2026-11-28T13:42:35.128Z","host":"a","task":"t",)"
+          R"("step":0,"stream":"stdout","line":"xx","partial":true})");
+  }
+
   TEST_CASE("step_end has null exit status and error when there are none") {
     CHECK(
         event_to_json(at(0, StepEnd{"node001", "deploy", 1, StepStatus::Ok, 0, "", 120, ""})) ==

@@ -101,6 +101,16 @@ TEST_SUITE("report") {
           Lines{"abcd", "\x80\x80\x80\x80", "\x80\x80"});
   }
 
+  TEST_CASE("pieces of a long line are flagged partial, its last piece and whole lines not") {
+    LineSplitter splitter(4);
+    std::vector<LineSplitter::Line> lines = splitter.feed_lines("abcdefghij\nxy\n");
+    REQUIRE(lines.size() == 4);
+    CHECK((lines[0].text == "abcd" && lines[0].is_partial));
+    CHECK((lines[1].text == "efgh" && lines[1].is_partial));
+    CHECK((lines[2].text == "ij" && !lines[2].is_partial));
+    CHECK((lines[3].text == "xy" && !lines[3].is_partial));
+  }
+
   TEST_CASE("memory stays bounded by the cap on a stream without newlines") {
     LineSplitter splitter(1024);
     const std::string chunk(4096 + 7, 'x');

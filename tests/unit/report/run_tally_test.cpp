@@ -11,6 +11,33 @@ namespace deployd::report {
 using test::at;
 
 TEST_SUITE("report") {
+  TEST_CASE("task timing sums a host's steps and takes min, lower median and max across hosts") {
+    RunTally tally;
+    auto step = [&](const char* host, const char* task, int index, StepStatus status, int ms) {
+      tally.add(at(0, StepEnd{host, task, index, status, std::nullopt, "", ms, ""}));
+    };
+    step("a", "deploy", 0, StepStatus::Ok, 100);
+    step("a", "deploy", 1, StepStatus::Ok, 200);  // a: 300 ms
+    step("b", "deploy", 0, StepStatus::Ok, 50);
+    step("b", "deploy", 1, StepStatus::Failed, 50);  // b: 100 ms, failed
+    step("c", "deploy", 0, StepStatus::TimedOut, 900);
+    step("c", "deploy", 1, StepStatus::Skipped, 0);  // c: 900 ms, failed
+    step("d", "deploy", 0, StepStatus::Ok, 400);     // d: 400 ms
+    step("e", "deploy", 0, StepStatus::Skipped, 0);  // e: not run
+    step("a", "restart", 0, StepStatus::Ok, 10);
+    const std::vector<TaskTiming> timings = tally.task_timings();
+    REQUIRE(timings.size() == 2);
+    CHECK(timings[0].task == "deploy");
+    CHECK(timings[0].ok == 2);
+    CHECK(timings[0].failed == 2);
+    CHECK(timings[0].skipped == 1);
+    CHECK(timings[0].min_ms == 100);
+    CHECK(timings[0].median_ms == 300);  // of 100, 300, 400, 900
+    CHECK(timings[0].max_ms == 900);
+    CHECK(timings[1].task == "restart");
+    CHECK((timings[1].ok == 1 && timings[1].min_ms == 10 && timings[1].max_ms == 10));
+  }
+
   TEST_CASE("a tally lists hosts in the order they first appear, with their end") {
     RunTally tally;
     tally.add(at(0, RunStart{"r", "p", 3, {"t"}}));

@@ -75,8 +75,45 @@ TEST_SUITE("report") {
   TEST_CASE("remote control characters are shown, never sent to the terminal") {
     MemoryFile out;
     StreamReporter reporter(out.get(), {.host_width = 1});
-    reporter.on(at(0, out_line("a", "\x1b[2J\x1b]0;title\x07 50%\r\xff\tend")));
-    CHECK(out.text() == "a | \\x1b[2J\\x1b]0;title\\x07 50%\\x0d\\xff\tend\n");
+    reporter.on(at(0, out_line("a", "\x1b[2J\x1b]0;title\x07 50%\b\xff\tend")));
+    CHECK(out.text() == "a | \\x1b[2J\\x1b]0;title\\x07 50%\\x08\\xff\tend\n");
+  }
+
+  TEST_CASE("a line redrawn with carriage returns shows its last segment") {
+    MemoryFile out;
+    StreamReporter reporter(out.get(), {.host_width = 1});
+    reporter.on(at(0, out_line("a", "10%\r50%\r100% \x1b done\r")));
+    CHECK(out.text() == "a | 100% \\x1b done\n");
+  }
+
+  TEST_CASE("the pieces of a line too long for one event are marked as its continuation") {
+    MemoryFile out;
+    StreamReporter reporter(out.get(), {.host_width = 1});
+    Output first = out_line("a", "aaaa");
+    first.is_partial = true;
+    Output middle = first;
+    Output last = out_line("a", "cc");
+    reporter.on(at(0, first));
+    reporter.on(at(0, err_line("a", "meanwhile")));
+    reporter.on(at(0, middle));
+    reporter.on(at(0, last));
+    reporter.on(at(0, out_line("a", "next")));
+    CHECK(out.text() == "a | aaaa\na ! meanwhile\na + aaaa\na + cc\na | next\n");
+  }
+
+  TEST_CASE("quiet prints the summary only") {
+    MemoryFile out;
+    StreamReporter reporter(out.get(), {.host_width = 7, .quiet = true});
+    reporter.on(at(0, RunStart{"r", "plan.json", 1, {"deploy"}}));
+    reporter.on(at(0, out_line("node001", "hello")));
+    reporter.on(at(0, failed_step("node001", kStep2Error)));
+    reporter.on(at(0, HostEnd{"node001", HostStatus::Failed, kStep2Error}));
+    reporter.on(at(1000, RunEnd{RunStatus::Failed, 1, {0, 1, 0, 0, 0}, 1000}));
+    reporter.finish();
+    CHECK(out.text() == "deployd: 1 host: 0 ok, 1 failed in 1.0s\n"
+                        "  task    ok  failed  skipped   min  median   max\n"
+                        "  deploy   0       1        0  0.1s    0.1s  0.1s\n"
+                        "  node001 failed: " + kStep2Error + "\n");
   }
 
   TEST_CASE("colour paints the host in its own colour and the stderr marker red") {
@@ -161,8 +198,10 @@ TEST_SUITE("report") {
     play_twenty_hosts(reporter);
     CHECK(out.text() ==
           "node003 FAILED: " + kStep2Error + "\n" + "node007 UNREACHABLE: " + kRefused + "\n" +
-              "deployd: 20 hosts: 18 ok, 1 failed, 1 unreachable in 3.2s\n" + "  node003 failed: " +
-              kStep2Error + "\n" + "  node007 unreachable: " + kRefused + "\n");
+              "deployd: 20 hosts: 18 ok, 1 failed, 1 unreachable in 3.2s\n" +
+              "  task    ok  failed  skipped   min  median   max\n"
+              "  deploy   0       1        0  0.1s    0.1s  0.1s\n"
+              "  node003 failed: " + kStep2Error + "\n" + "  node007 unreachable: " + kRefused + "\n");
   }
 
   TEST_CASE("the summary is coloured green for an ok run and red otherwise") {
@@ -202,7 +241,9 @@ TEST_SUITE("report") {
 
   TEST_CASE("an aborted run names its status and counts aborted and skipped hosts") {
     MemoryFile out;
-    StreamReporter reporter(out.get(), {.host_width = 1, .run_log = ".deployd/runs/r"});
+    StreamReporter reporter(out.get(), {.host_width = 1,
+                                        .run_log = ".deployd/runs/r",
+                                        .rerun_command = "deployd --retry-failed p"});
     reporter.on(at(0, RunStart{"r", "p", 4, {}}));
     reporter.on(
         at(0, HostEnd{"a", HostStatus::Failed, "a step 0: exited with status 2 after 1.0s"}));
@@ -211,7 +252,8 @@ TEST_SUITE("report") {
           "a FAILED: a step 0: exited with status 2 after 1.0s\n"
           "deployd: aborted: 4 hosts: 1 ok, 1 failed, 1 skipped, 1 aborted in 1.5s\n"
           "  a failed: a step 0: exited with status 2 after 1.0s\n"
-          "deployd: run log: .deployd/runs/r\n");
+          "deployd: run log: .deployd/runs/r\n"
+          "deployd: rerun the failed hosts: deployd --retry-failed p\n");
   }
 
   TEST_CASE("an interrupted run says so first") {

@@ -1,0 +1,273 @@
+// SPDX-License-Identifier: MIT
+// Grouped, coalesced step output (see group_reporter.hpp).
+#include "report/group_reporter.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "report/escape.hpp"
+#include "report/host_ranges.hpp"
+#include "report/line_diff.hpp"
+#include "report/size_text.hpp"
+#include "report/status_line.hpp"
+#include "report/summary_text.hpp"
+#include "report/terminal.hpp"
+
+namespace deployd::report {
+
+/// Hosts that ended a step with the same output and the same status.
+struct GroupReporter::Result {
+  StepEnd end;  ///< the first host's, for its status, exit and error
+  OutputDigest digest;
+  std::vector<std::string> hosts;
+};
+
+struct GroupReporter::StepGroup {
+  std::string name;
+  int pending = 0;  ///< targeted hosts that have not ended the step (nor ended)
+  bool is_printed = false;
+  std::unordered_map<std::string, OutputDigest> running;  ///< host -> output so far
+  std::vector<Result> results;
+  std::unordered_map<std::string, std::size_t> result_index;  ///< result_key -> results
+};
+
+struct GroupReporter::TaskState {
+  std::string name;
+  std::vector<StepGroup> steps;
+};
+
+namespace {
+
+// What makes two hosts' results the same: their output, status, exit and, for failures that
+// have no exit status (a lost connection, a missing variable), the error itself. Durations are
+// left out: they differ on every host.
+std::string result_key(const StepEnd& end, const OutputDigest& digest) {
+  const bool error_matters = !end.exit_status && end.exit_signal.empty();
+  return fmt::format("{:016x}|{}|{}|{}|{}", digest.hash(), to_string(end.status),
+                     end.exit_status.value_or(-1), end.exit_signal, error_matters ? end.error : "");
+}
+
+std::string status_text(const StepEnd& end) {
+  if (end.status == StepStatus::TimedOut) return "timed out";
+  if (!end.exit_signal.empty()) return "killed by signal " + escape_terminal(end.exit_signal);
+  if (end.exit_status && *end.exit_status != 0) return fmt::format("exit {}", *end.exit_status);
+  if (end.status == StepStatus::Failed) {
+    return end.error.empty() ? "failed"
+                             : "failed: " + escape_terminal(without_host(end.error, end.host));
+  }
+  return "ok";
+}
+
+std::vector<std::string> marked_lines(const OutputDigest& digest) {
+  std::vector<std::string> lines;
+  for (const OutputDigest::Line& line : digest.head()) {
+    lines.push_back((line.stream == OutputStream::Stdout ? "| " : "! ") + line.text);
+  }
+  return lines;
+}
+
+std::size_t total_size(const std::vector<std::string>& lines) {
+  std::size_t size = 0;
+  for (const std::string& line : lines) size += line.size() + 1;
+  return size;
+}
+
+}  // namespace
+
+GroupReporter::GroupReporter(std::FILE* out, GroupOptions options)
+    : out_(out), options_(std::move(options)), budget_(options_.budget_bytes) {
+  for (std::size_t t = 0; t < options_.targets.size(); ++t) {
+    const TaskTargets& target = options_.targets[t];
+    task_index_.emplace(target.task, t);
+    TaskState& task = tasks_.emplace_back(TaskState{target.task, {}});
+    task.steps.resize(static_cast<std::size_t>(std::max(0, target.steps)));
+    for (StepGroup& step : task.steps) step.pending = static_cast<int>(target.hosts.size());
+    for (const std::string& host : target.hosts) {
+      std::vector<int>& cursor = cursors_[host];
+      cursor.resize(options_.targets.size(), -1);
+      cursor[t] = 0;
+    }
+  }
+}
+
+GroupReporter::~GroupReporter() = default;
+
+void GroupReporter::on(const Event& event) {
+  tally_.add(event);
+  if (const auto* e = std::get_if<Output>(&event.body)) {
+    add_output(*e);
+  } else if (const auto* e = std::get_if<StepStart>(&event.body)) {
+    if (StepGroup* step = find_step(e->task, e->step); step != nullptr && step->name.empty()) {
+      step->name = e->name;
+    }
+  } else if (const auto* e = std::get_if<StepEnd>(&event.body)) {
+    end_step(*e);
+  } else if (const auto* e = std::get_if<HostEnd>(&event.body)) {
+    end_host(*e);
+  } else if (std::holds_alternative<RunEnd>(event.body)) {
+    print_all_unprinted();
+    print_summary();
+  }
+}
+
+void GroupReporter::finish() {
+  print_all_unprinted();
+  if (!summary_printed_ && tally_.start() != nullptr) print_summary();
+  std::fflush(out_);
+}
+
+GroupReporter::StepGroup* GroupReporter::find_step(const std::string& task, int step) {
+  auto it = task_index_.find(task);
+  if (it == task_index_.end() || step < 0) return nullptr;
+  std::vector<StepGroup>& steps = tasks_[it->second].steps;
+  return static_cast<std::size_t>(step) < steps.size() ? &steps[static_cast<std::size_t>(step)]
+                                                       : nullptr;
+}
+
+void GroupReporter::add_output(const Output& output) {
+  StepGroup* step = find_step(output.task, output.step);
+  if (step == nullptr || step->is_printed) return;
+  step->running[output.host].add(output, options_.head, budget_);
+}
+
+void GroupReporter::end_step(const StepEnd& end) {
+  StepGroup* step = find_step(end.task, end.step);
+  if (step == nullptr) return;
+  OutputDigest digest;
+  if (auto running = step->running.find(end.host); running != step->running.end()) {
+    digest = std::move(running->second);
+    step->running.erase(running);
+  }
+  if (end.status == StepStatus::Skipped || step->is_printed) {
+    digest.release(budget_);
+  } else {
+    if (end.status == StepStatus::Failed || end.status == StepStatus::TimedOut) {
+      failure_printed_.insert(end.host);
+    }
+    auto [it, is_new] =
+        step->result_index.try_emplace(result_key(end, digest), step->results.size());
+    if (is_new) {
+      step->results.push_back(Result{end, std::move(digest), {}});
+    } else {
+      digest.release(budget_);  // the same output is already held once
+    }
+    step->results[it->second].hosts.push_back(end.host);
+  }
+  mark_done(end.host, task_index_.at(end.task), end.step + 1);
+  print_ready();
+}
+
+void GroupReporter::end_host(const HostEnd& host) {
+  // A host that ends runs nothing more: every step it has not ended is done as far as it goes.
+  if (auto cursor = cursors_.find(host.host); cursor != cursors_.end()) {
+    for (std::size_t t = 0; t < tasks_.size(); ++t) {
+      mark_done(host.host, t, static_cast<int>(tasks_[t].steps.size()));
+    }
+  }
+  const bool is_unreachable = host.status == HostStatus::Unreachable;
+  const bool is_new_failure =
+      host.status == HostStatus::Failed && !failure_printed_.contains(host.host);
+  if (is_unreachable || is_new_failure) {
+    std::string text = fmt::format("{}: {}", escape_terminal(host.host), to_string(host.status));
+    const std::string_view reason = without_host(host.error, host.host);
+    if (!reason.empty()) text += ": " + escape_terminal(reason);
+    write(paint(text, kRed, options_.color) + "\n");
+  }
+  print_ready();
+}
+
+// The host has ended the task's steps before `up_to`: each counts as done for it, once.
+void GroupReporter::mark_done(const std::string& host, std::size_t task, int up_to) {
+  auto cursor = cursors_.find(host);
+  if (cursor == cursors_.end() || cursor->second[task] < 0) return;
+  int& next = cursor->second[task];
+  std::vector<StepGroup>& steps = tasks_[task].steps;
+  for (; next < up_to && next < static_cast<int>(steps.size()); ++next) {
+    if (--steps[static_cast<std::size_t>(next)].pending == 0) ready_.emplace_back(task, next);
+  }
+}
+
+void GroupReporter::print_ready() {
+  std::sort(ready_.begin(), ready_.end());
+  for (const auto& [task, index] : ready_) {
+    print_step(tasks_[task], index, tasks_[task].steps[static_cast<std::size_t>(index)]);
+  }
+  ready_.clear();
+}
+
+// At the end of a run cut short, steps some host never ended still show what they have.
+void GroupReporter::print_all_unprinted() {
+  print_ready();
+  for (TaskState& task : tasks_) {
+    for (std::size_t i = 0; i < task.steps.size(); ++i) {
+      if (!task.steps[i].results.empty()) print_step(task, static_cast<int>(i), task.steps[i]);
+    }
+  }
+}
+
+void GroupReporter::print_step(const TaskState& task, int index, StepGroup& step) {
+  if (step.is_printed) return;
+  step.is_printed = true;
+  for (auto& [host, digest] : step.running) digest.release(budget_);
+  step.running.clear();
+  if (step.results.empty()) return;  // skipped everywhere
+  std::stable_sort(step.results.begin(), step.results.end(), [](const Result& a, const Result& b) {
+    return a.hosts.size() > b.hosts.size();
+  });
+  std::string text = fmt::format("== {} step {}", escape_terminal(task.name), index + 1);
+  if (!step.name.empty()) text += ": " + escape_terminal(step.name);
+  text += "\n";
+  const std::vector<std::string> majority = marked_lines(step.results[0].digest);
+  for (std::size_t r = 0; r < step.results.size(); ++r) {
+    const Result& result = step.results[r];
+    const std::size_t count = result.hosts.size();
+    std::string heading = escape_terminal(compress_hosts(result.hosts));
+    if (count > 1) heading += fmt::format(" ({} hosts)", count);
+    const bool is_ok = result.end.status == StepStatus::Ok;
+    heading += ": " + paint(status_text(result.end), is_ok ? kGreen : kRed, options_.color);
+    std::vector<std::string> lines = marked_lines(result.digest);
+    if (r > 0 && result.digest.hash() == step.results[0].digest.hash() && !lines.empty()) {
+      text += heading + ", same output as the majority\n";
+      continue;
+    }
+    const bool whole = !result.digest.is_truncated() && !step.results[0].digest.is_truncated();
+    if (r > 0 && whole && !majority.empty() && !lines.empty()) {
+      auto diff = unified_diff(majority, lines);
+      if (diff && total_size(*diff) < total_size(lines)) {
+        heading += ", diff against the majority:";
+        lines = std::move(*diff);
+      }
+    }
+    text += heading + "\n";
+    for (const std::string& line : lines) text += "  " + line + "\n";
+    if (result.digest.is_truncated()) {
+      const std::uint64_t lines_in_all = result.digest.lines();
+      text +=
+          fmt::format("  ... {} line{}, {} in all: the rest is in the run log{}\n", lines_in_all,
+                      lines_in_all == 1 ? "" : "s", format_bytes(result.digest.bytes()),
+                      options_.run_log.empty() ? "" : " " + escape_terminal(options_.run_log));
+    }
+  }
+  for (Result& result : step.results) result.digest.release(budget_);
+  step.results.clear();
+  step.results.shrink_to_fit();
+  step.result_index.clear();
+  write(text);
+}
+
+void GroupReporter::print_summary() {
+  if (summary_printed_) return;
+  summary_printed_ = true;
+  const SummaryOptions summary{options_.host_width, options_.color, options_.max_listed_hosts,
+                               options_.run_log, options_.rerun_command};
+  write(summary_text(tally_, summary));
+}
+
+void GroupReporter::write(const std::string& text) {
+  if (options_.status_line != nullptr) options_.status_line->clear();
+  std::fwrite(text.data(), 1, text.size(), out_);
+  std::fflush(out_);
+}
+
+}  // namespace deployd::report

@@ -1,0 +1,191 @@
+# SPDX-License-Identifier: MIT
+"""Issue 6 end to end: --output group, live progress on a terminal, -q, -v and the summary."""
+import fcntl
+import os
+import pty
+import re
+import select
+import struct
+import subprocess
+import sys
+import termios
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+from fleet_support import FleetTestCase, deployd_binary, run_deployd, write_json  # noqa: E402
+
+# A progress draw: carriage return, the text, erase to the end of the line.
+DRAW = re.compile(rb"\r(\[[^\r\n]*?)\x1b\[K")
+
+
+def report_command(odd_host):
+    """Ten lines on every host; the fifth differs on odd_host."""
+    return ("for i in 1 2 3 4 5 6 7 8 9 10; do if [ $i = 5 ] && [ {{host}} = %s ]; then echo kernel 5.4; "
+            "elif [ $i = 5 ]; then echo kernel 5.10; else echo line $i; fi; done" % odd_host)
+
+
+def run_on_terminal(args, columns=100, stdout_is_pipe=False, timeout=120):
+    """Runs deployd with stderr (and stdout unless stdout_is_pipe) on a pseudo-terminal of
+    `columns` columns; returns (status, terminal bytes, stdout pipe bytes)."""
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, columns, 0, 0))
+    env = dict(os.environ, TERM="xterm")
+    env.pop("NO_COLOR", None)
+    proc = subprocess.Popen([deployd_binary()] + args, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE if stdout_is_pipe else slave, stderr=slave, env=env)
+    os.close(slave)
+    terminal = b""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([master], [], [], 0.1)
+        if ready:
+            try:
+                data = os.read(master, 65536)
+            except OSError:  # EIO: every writer closed the terminal
+                break
+            if not data:
+                break
+            terminal += data
+        elif proc.poll() is not None:
+            break
+    piped = b""
+    if stdout_is_pipe:
+        piped = proc.stdout.read()
+        proc.stdout.close()
+    status = proc.wait(timeout=10)
+    os.close(master)
+    return status, terminal, piped
+
+
+class OutputRun(FleetTestCase):
+    def plan(self, tasks, name="plan.json"):
+        return write_json(self.dir, name, {"version": 1, "tasks": tasks})
+
+    def inventory_of(self, count):
+        inventory = dict(self.inventory)
+        inventory["hosts"] = self.inventory["hosts"][:count]
+        inventory["groups"] = {}
+        return write_json(self.dir, "inventory-%d.json" % count, inventory)
+
+    def common(self, count):
+        return ["-i", self.inventory_of(count), "--log-dir", os.path.join(self.dir, "logs")]
+
+    def test_group_mode_coalesces_hosts_and_shows_outliers_as_diffs(self):
+        plan = self.plan({"t": {"steps": [
+            {"run": report_command("node004"), "name": "report"},
+            {"run": "[ {{host}} != node006 ]", "name": "check"}]}})
+        status, out, err = run_deployd([plan, "--output", "group"] + self.common(10))
+        self.assertEqual(status, 1, err)
+        expected_step1 = ("== t step 1: report\n"
+                          "node[001-003,005-010] (9 hosts): ok\n"
+                          "  | line 1\n  | line 2\n  | line 3\n  | line 4\n  | kernel 5.10\n"
+                          "  | line 6\n  | line 7\n  | line 8\n  | line 9\n  | line 10\n"
+                          "node004: ok, diff against the majority:\n"
+                          "  @@ -4,3 +4,3 @@\n   | line 4\n  -| kernel 5.10\n  +| kernel 5.4\n   | line 6\n")
+        expected_step2 = ("== t step 2: check\n"
+                          "node[001-005,007-010] (9 hosts): ok\n"
+                          "node006: exit 1\n")
+        self.assertTrue(out.startswith(expected_step1 + expected_step2), out)
+        self.assertIn("deployd: 10 hosts: 9 ok, 1 failed in ", out)
+        self.assertIn("deployd: rerun the failed hosts: deployd --retry-failed %s\n" % plan, out)
+
+    def test_group_mode_prints_a_step_as_soon_as_every_host_has_ended_it(self):
+        plan = self.plan({"t": {"steps": [
+            {"run": "echo first", "name": "first"},
+            {"run": "if [ {{host}} = node003 ]; then sleep 3; fi", "name": "slow"}]}})
+        proc = subprocess.Popen([deployd_binary(), plan, "--output", "group"] + self.common(3),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        first_seen = None
+        for line in proc.stdout:
+            if line.startswith(b"== t step 1: first") and first_seen is None:
+                first_seen = time.monotonic()
+        proc.wait(timeout=60)
+        ended = time.monotonic()
+        err = proc.stderr.read()
+        proc.stdout.close()
+        proc.stderr.close()
+        self.assertEqual(proc.returncode, 0, err)
+        self.assertIsNotNone(first_seen)
+        # Step 1 was printed while node003 still slept in step 2, not at the end of the run.
+        self.assertGreater(ended - first_seen, 1.5)
+
+    def test_quiet_prints_only_the_summary(self):
+        plan = self.plan({"t": {"steps": [{"run": "echo hello"}]}})
+        for mode in ("stream", "group"):
+            status, out, err = run_deployd([plan, "-q", "--output", mode] + self.common(3))
+            self.assertEqual(status, 0, err)
+            self.assertEqual(err, "")
+            self.assertTrue(out.startswith("deployd: 3 hosts: 3 ok in "), out)
+            self.assertNotIn("hello", out)
+            self.assertIn("  task  ok  failed  skipped", out)
+
+    def test_quiet_with_json_is_a_usage_error(self):
+        plan = self.plan({"t": {"steps": [{"run": "true"}]}})
+        status, out, err = run_deployd([plan, "-q", "--output", "json"] + self.common(1))
+        self.assertEqual(status, 2)
+        self.assertIn("--quiet", err)
+
+    def test_verbose_logs_connection_phases_to_stderr_never_output(self):
+        plan = self.plan({"t": {"steps": [{"run": "echo hello"}]}})
+        status, out, err = run_deployd([plan, "-v"] + self.common(2))
+        self.assertEqual(status, 0, err)
+        first = self.inventory["hosts"][0]
+        self.assertIn("node001: connecting to deployd@%s:%d" % (first["address"], first["port"]), err)
+        for phase in ("tcp connect done in", "ssh handshake done in", "authentication done in",
+                      "node001: connected after"):
+            self.assertIn(phase, err)
+        self.assertNotIn("hello", err)
+        self.assertNotIn("connecting", out)
+        status, out, err = run_deployd([plan] + self.common(2))
+        self.assertEqual(err, "")  # without -v, nothing of it
+
+    def test_stream_summary_has_task_timing_failures_and_the_rerun_command(self):
+        plan = self.plan({"t": {"steps": [{"run": "[ {{host}} != node002 ]"}]}})
+        status, out, err = run_deployd([plan, "t"] + self.common(3))
+        self.assertEqual(status, 1, err)
+        self.assertRegex(out, r"\n  task  ok  failed  skipped +min +median +max\n  t      2       1        0 ")
+        self.assertIn("  node002 failed: t step 1 (run ", out)
+        self.assertIn("deployd: run log: ", out)
+        self.assertTrue(out.endswith("deployd: rerun the failed hosts: deployd --retry-failed %s t\n" % plan))
+
+    def check_draws(self, terminal, columns):
+        draws = list(DRAW.finditer(terminal))
+        self.assertTrue(draws, terminal[-2000:])
+        for draw in draws:
+            text = draw.group(1).decode()
+            self.assertRegex(text, r"^\[\d+ done, \d+ failed, \d+ running, \d+ waiting\]")
+            self.assertLess(len(text), columns)
+            # A draw is always followed by a redraw or by its clearing, never by other text.
+            self.assertEqual(terminal[draw.end():draw.end() + 1], b"\r")
+        last = draws[-1].end()
+        self.assertTrue(terminal[last:].startswith(b"\r\x1b[K"), terminal[last:last + 100])
+        self.assertIsNone(DRAW.search(terminal[last:]))
+        return draws
+
+    def test_progress_is_drawn_on_a_terminal_and_cleared(self):
+        plan = self.plan({"t": {"steps": [{"run": "sleep 1; echo done-{{host}}"}]}}, "slow.json")
+        for mode in ("stream", "group", "json"):
+            status, terminal, _ = run_on_terminal([plan, "--output", mode] + self.common(4), columns=60)
+            self.assertEqual(status, 0, terminal)
+            draws = self.check_draws(terminal, 60)
+            self.assertTrue(any(b"slowest: node" in d.group(1) for d in draws), terminal)
+            if mode != "json":
+                self.assertIn(b"deployd: \x1b[32m4 hosts: 4 ok", terminal)
+
+    def test_progress_never_reaches_a_pipe(self):
+        plan = self.plan({"t": {"steps": [{"run": "sleep 1; echo done-{{host}}"}]}}, "slow.json")
+        status, terminal, piped = run_on_terminal([plan] + self.common(4), stdout_is_pipe=True)
+        self.assertEqual(status, 0, terminal)
+        self.check_draws(terminal, 100)  # stderr is the terminal: the line is there
+        self.assertNotIn(b"\r", piped)
+        self.assertNotIn(b"\x1b[K", piped)
+        self.assertNotIn(b"waiting]", piped)
+        self.assertIn(b"done-node001", piped)
+        status, out, err = run_deployd([plan] + self.common(4))  # both pipes: no progress at all
+        self.assertNotIn("\r", out + err)
+        self.assertNotIn("waiting]", out + err)
+
+
+if __name__ == "__main__":
+    unittest.main()
