@@ -34,6 +34,7 @@ LoadOptions load_options(const Options& options) {
   load.cli_vars = options.vars;
   load.inventories = options.inventories;
   load.hosts = options.hosts;  // -H: like `fab -H`, names not in the plan are dialled as written
+  load.ssh_config = options.ssh_config;
   return load;
 }
 
@@ -74,6 +75,8 @@ int run_main(int argc, char** argv) {
 
   // 2. The plan, validated whole before anything connects.
   LoadResult loaded = load_plan(options.plan_path, load_options(options));
+  for (const Diagnostic& warning : loaded.warnings)
+    std::fprintf(stderr, "deployd: warning: %s\n", warning.to_string().c_str());
   if (!loaded.plan) return print_errors(loaded.errors);
   if (auto errors = graph::limit_hosts(*loaded.plan, options.limit); !errors.empty()) return print_errors(errors);
   const Plan& plan = *loaded.plan;
@@ -85,7 +88,7 @@ int run_main(int argc, char** argv) {
   if (!selection.errors.empty()) return print_errors(selection.errors);
   if (options.graph) return std::fputs(graph::to_dot(plan, selection.tasks).c_str(), stdout), 0;
   std::string run_id = report::make_run_id();
-  if (options.dry_run) return std::fputs(dry_run(plan, selection.tasks, run_id).c_str(), stdout), 0;
+  if (options.dry_run) return std::fputs(dry_run(plan, selection.tasks, run_id, options.verbose).c_str(), stdout), 0;
   if (auto errors = engine::unsupported_features(plan, selection.tasks); !errors.empty()) return print_errors(errors);
 
   // 4. Reporters: the terminal (or JSON on stdout) and the run log, which keeps everything.

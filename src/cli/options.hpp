@@ -28,6 +28,8 @@ struct Options {
   ColorMode color = ColorMode::Auto;
   int forks = 0;  ///< 0: the plan's policy
   std::string log_dir;
+  std::string ssh_config;  ///< -F FILE: instead of ~/.ssh/config
+  bool verbose = false;    ///< -v: --dry-run also shows each host's connection values and sources
 };
 
 /// The outcome of parsing: options to run with, or an exit status and what to print.

@@ -153,6 +153,7 @@ std::variant<ssh::ConnectionSpec, std::string> connection_spec(const Host& host)
   spec.port = host.port;
   spec.user = host.user.empty() ? controller_user() : host.user;
   spec.identities = host.identities;
+  spec.identities_only = host.identities_only;
   spec.known_hosts = host.known_hosts.empty() ? home_path("known_hosts") : host.known_hosts;
   spec.host_key_check = to_ssh(host.host_key_check);
   spec.connect_timeout = host.connect_timeout;
