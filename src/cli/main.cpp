@@ -59,6 +59,9 @@ int execute(const Plan& plan, engine::RunSetup setup, Reporter& reporter) {
     exit_code = end.exit_code;
   });
   context.run();
+  // New host keys (accept-new) are written once, after every handshake, in one append.
+  for (const std::string& error : transport->finish())
+    std::fprintf(stderr, "deployd: error: %s\n", error.c_str());
   reporter.finish();
   return exit_code;
 }

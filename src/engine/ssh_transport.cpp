@@ -137,6 +137,8 @@ class SshTransport final : public Transport {
         std::make_unique<SshConnection>(std::move(outcome.session), sources_), ConnectFailure::None, {}};
   }
 
+  std::vector<std::string> finish() override { return client_.flush_known_hosts(); }
+
  private:
   ssh::Client client_;
   ssh::SourceCache sources_;  ///< each `put` source mapped once per run, shared by all hosts

@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "deployd/event.hpp"
 #include "deployd/plan.hpp"
@@ -89,6 +90,8 @@ class Transport {
  public:
   virtual ~Transport() = default;
   virtual boost::asio::awaitable<ConnectResult> connect(const Host& host) = 0;
+  /// After the run: writes what the run learnt (accept-new host keys); returns the errors.
+  virtual std::vector<std::string> finish() { return {}; }
 };
 
 }  // namespace deployd::engine

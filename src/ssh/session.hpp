@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "ssh/connection_spec.hpp"
 #include "ssh/sftp.hpp"
@@ -78,6 +79,8 @@ class Client {
 
   /// TCP connect, handshake, host key check and authentication within spec.connect_timeout.
   boost::asio::awaitable<ConnectOutcome> connect(const ConnectionSpec& spec);
+  /// Writes the host keys accept-new recorded, one append per file; returns the errors.
+  std::vector<std::string> flush_known_hosts();
 
   struct Shared;  ///< defined in session_impl.hpp
 
