@@ -48,10 +48,9 @@ std::vector<Diagnostic> unsupported_options(const Options& options) {
 }
 
 // The engine on one io_context thread (style.md 8.1); returns the run's exit status.
-int execute(const Plan& plan, engine::RunSetup setup, Reporter& reporter) {
-  ssh::init_library();
+int execute(const Plan& plan, engine::RunSetup setup, engine::Transport* transport,
+            Reporter& reporter) {
   boost::asio::io_context context{1};
-  std::unique_ptr<engine::Transport> transport = engine::make_ssh_transport();
   engine::Engine engine(plan, std::move(setup), *transport, reporter);
   int exit_code = static_cast<int>(ExitCode::HostsFailed);
   boost::asio::co_spawn(context, engine.run(), [&](std::exception_ptr error, RunEnd end) {
@@ -94,16 +93,25 @@ int run_main(int argc, char** argv) {
   if (options.dry_run) return std::fputs(dry_run(plan, selection.tasks, run_id, options.verbose).c_str(), stdout), 0;
   if (auto errors = engine::unsupported_features(plan, selection.tasks); !errors.empty()) return print_errors(errors);
 
-  // 4. Reporters: the terminal (or JSON on stdout) and the run log, which keeps everything.
+  // 4. Keys: each encrypted key decrypted once (its passphrase asked once), before any connection.
   std::vector<const Host*> hosts = engine::run_hosts(plan, selection.tasks);
+  ssh::init_library();
+  std::unique_ptr<engine::Transport> transport = engine::make_ssh_transport();
+  if (std::string error = transport->prepare(hosts); !error.empty()) {
+    std::fprintf(stderr, "deployd: error: %s\n", error.c_str());
+    return static_cast<int>(ExitCode::InvalidPlan);
+  }
+
+  // 5. Reporters: the terminal (or JSON on stdout) and the run log, which keeps everything.
   Reporting reporting = open_reporting(options, plan, hosts, run_id);
   if (!reporting.error.empty()) {
     std::fprintf(stderr, "deployd: error: %s\n", reporting.error.c_str());
     return static_cast<int>(ExitCode::InvalidPlan);
   }
 
-  // 5. The run.
-  return execute(plan, engine::RunSetup{run_id, selection.tasks, options.forks}, *reporting.reporter);
+  // 6. The run.
+  return execute(plan, engine::RunSetup{run_id, selection.tasks, options.forks}, transport.get(),
+                 *reporting.reporter);
 }
 
 }  // namespace

@@ -185,6 +185,10 @@ awaitable<ConnectOutcome> open(Opening& opening) {
 Client::Client() : shared_(std::make_unique<Shared>()) {}
 Client::~Client() = default;
 
+std::string Client::unlock_identities(const std::vector<KeyUse>& uses, const AskPassphrase& ask) {
+  return ssh::unlock_identities(shared_->identities, uses, ask);
+}
+
 std::vector<std::string> Client::flush_known_hosts() { return shared_->known_hosts.flush(); }
 
 awaitable<ConnectOutcome> Client::connect(const ConnectionSpec& spec) {
