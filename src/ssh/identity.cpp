@@ -467,7 +467,6 @@ std::string unlock_identities(IdentityCache& cache, const std::vector<KeyUse>& u
   std::optional<std::set<std::string>> in_agent;
   for (const KeyUse& use : uses) {
     Identity& identity = cache.get(use.path);
-    if (!identity.error().empty() && use.is_named) return use.path + ": " + identity.error();
     if (!identity.can_unlock()) continue;
     if (!in_agent) in_agent = agent_keys();
     if (in_agent->count(identity.public_blob())) {
