@@ -210,7 +210,8 @@ class SshTransport final : public Transport {
       }
     }
     std::string error = client_.unlock_identities(uses, ask_on_terminal);
-    for (const ssh::KeyUse& use : uses) warn_if_rsa(use.path);
+    for (const ssh::KeyUse& use : uses)
+      if (use.is_named) warn_if_rsa(use.path);
     return error;
   }
 
