@@ -76,8 +76,8 @@ std::string list_tasks(const Plan& plan) {
   return out;
 }
 
-std::string dry_run(const Plan& plan, const std::vector<const Task*>& tasks, const std::string& run_id,
-                    bool verbose) {
+std::string dry_run(const Plan& plan, const std::vector<const Task*>& tasks,
+                    const std::string& run_id, bool verbose) {
   std::string out;
   // Local tasks run once, on the controller, with no host variables.
   std::string local;

@@ -90,7 +90,8 @@ int run_main(int argc, char** argv) {
   if (!selection.errors.empty()) return print_errors(selection.errors);
   if (options.graph) return std::fputs(graph::to_dot(plan, selection.tasks).c_str(), stdout), 0;
   std::string run_id = report::make_run_id();
-  if (options.dry_run) return std::fputs(dry_run(plan, selection.tasks, run_id, options.verbose).c_str(), stdout), 0;
+  if (options.dry_run)
+    return std::fputs(dry_run(plan, selection.tasks, run_id, options.verbose).c_str(), stdout), 0;
   if (auto errors = engine::unsupported_features(plan, selection.tasks); !errors.empty()) return print_errors(errors);
 
   // 4. Keys: each encrypted key decrypted once (its passphrase asked once), before any connection.

@@ -34,10 +34,12 @@ void add_options(CLI::App& app, Options& options, std::vector<std::string>& var_
   app.add_option("-f,--forks", options.forks, "most hosts worked on at once (overrides policy.forks)")
       ->check(CLI::PositiveNumber);
   app.add_option("--log-dir", options.log_dir, "where run logs go (default: .deployd/runs beside the plan)");
-  app.add_option("-F,--ssh-config", options.ssh_config,
-                 "OpenSSH client config to read instead of ~/.ssh/config (or the plan's ssh_config)");
-  app.add_flag("-v,--verbose", options.verbose,
-               "more detail; with --dry-run, each host's connection values and where they come from");
+  app.add_option(
+      "-F,--ssh-config", options.ssh_config,
+      "OpenSSH client config to read instead of ~/.ssh/config (or the plan's ssh_config)");
+  app.add_flag(
+      "-v,--verbose", options.verbose,
+      "more detail; with --dry-run, each host's connection values and where they come from");
   app.set_version_flag("--version", kVersion);
 }
 

@@ -2,11 +2,10 @@
 // The production Transport: plan hosts reached over SSH through ssh::Client.
 #include "engine/ssh_transport.hpp"
 
-#include <pwd.h>
-#include <unistd.h>
-
 #include <fcntl.h>
+#include <pwd.h>
 #include <termios.h>
+#include <unistd.h>
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/this_coro.hpp>

@@ -52,7 +52,8 @@ class HostResolution {
     if (!draft_.address) {
       host_.address = draft_.name;
       if (auto* value = config_value("hostname"))
-        host_.address = expand(*value, SshTokens{draft_.name, draft_.name, "", "", "", ""}), note("address", *value);
+        host_.address = expand(*value, SshTokens{draft_.name, draft_.name, "", "", "", ""}),
+        note("address", *value);
     }
     host_.user = pick<std::string>("user", mine.user, defaults_.user, controller_.user,
                                    [](const std::string& text) { return text; });
@@ -68,11 +69,11 @@ class HostResolution {
         });
     host_.connect_timeout = pick<Duration>("connect_timeout", mine.connect_timeout,
                                            defaults_.connect_timeout, Duration(10'000), seconds);
-    host_.keepalive = pick<Duration>("keepalive", mine.keepalive, defaults_.keepalive,
-                                     Duration(15'000), seconds);
+    host_.keepalive =
+        pick<Duration>("keepalive", mine.keepalive, defaults_.keepalive, Duration(15'000), seconds);
     host_.via = pick<std::vector<std::string>>("via", mine.via, defaults_.via, {}, jump_hosts);
-    host_.password_env = from_plan("password_env", mine.password_env, defaults_.password_env, host_)
-                             .value_or("");
+    host_.password_env =
+        from_plan("password_env", mine.password_env, defaults_.password_env, host_).value_or("");
     host_.passphrase_env =
         from_plan("passphrase_env", mine.passphrase_env, defaults_.passphrase_env, host_)
             .value_or("");
@@ -138,8 +139,8 @@ class HostResolution {
   }
 
   template <typename T, typename Convert>
-  T pick(const char* key, const std::optional<T>& mine, const std::optional<T>& defaults,
-         T builtin, Convert convert) {
+  T pick(const char* key, const std::optional<T>& mine, const std::optional<T>& defaults, T builtin,
+         Convert convert) {
     if (std::optional<T> value = from_plan(key, mine, defaults, host_)) return *value;
     if (const SshConfigValue* value = config_value(config_keyword(key))) {
       note(key, *value);
@@ -162,8 +163,9 @@ class HostResolution {
   }
 
   SshTokens tokens() const {
-    return SshTokens{host_.address,  draft_.name,     host_.user,
-                     controller_.user, std::to_string(host_.port), controller_.home};
+    return SshTokens{
+        host_.address,   draft_.name, host_.user, controller_.user, std::to_string(host_.port),
+        controller_.home};
   }
 
   std::string expand(const SshConfigValue& value, const SshTokens& tokens) {
@@ -293,9 +295,8 @@ std::vector<Host> resolve_hosts(const std::vector<HostDraft>& drafts,
 
 std::vector<std::string> command_line_hosts(const std::vector<std::string>& specs,
                                             const ConnectionDraft& defaults,
-                                            const Controller& controller,
-                                            SshConfigFiles& configs, Plan& plan,
-                                            Diagnostics& diags) {
+                                            const Controller& controller, SshConfigFiles& configs,
+                                            Plan& plan, Diagnostics& diags) {
   std::vector<std::string> names;
   for (const std::string& text : specs) {
     HostSpec spec = parse_host_spec(text);

@@ -55,8 +55,7 @@ std::vector<Host> resolve_hosts(const std::vector<HostDraft>& drafts,
 /// with the defaults) for names the plan does not define; errors name the `-H` value.
 std::vector<std::string> command_line_hosts(const std::vector<std::string>& specs,
                                             const ConnectionDraft& defaults,
-                                            const Controller& controller,
-                                            SshConfigFiles& configs, Plan& plan,
-                                            Diagnostics& diags);
+                                            const Controller& controller, SshConfigFiles& configs,
+                                            Plan& plan, Diagnostics& diags);
 
 }  // namespace deployd::plan

@@ -88,7 +88,8 @@ bool split_line(std::string_view line, std::string& keyword, std::vector<std::st
       word = std::string(line.substr(i + 1, close - i - 1));
       i = close + 1;
     } else {
-      while (i < line.size() && !std::isspace(static_cast<unsigned char>(line[i]))) word += line[i++];
+      while (i < line.size() && !std::isspace(static_cast<unsigned char>(line[i])))
+        word += line[i++];
     }
     args.push_back(std::move(word));
   }
@@ -110,12 +111,18 @@ long long parse_seconds(const std::string& text) {
   if (end == text.size()) return value;
   if (end + 1 != text.size()) return -1;
   switch (std::tolower(static_cast<unsigned char>(text[end]))) {
-    case 's': return value;
-    case 'm': return value * 60;
-    case 'h': return value * 3600;
-    case 'd': return value * 86400;
-    case 'w': return value * 604800;
-    default: return -1;
+    case 's':
+      return value;
+    case 'm':
+      return value * 60;
+    case 'h':
+      return value * 3600;
+    case 'd':
+      return value * 86400;
+    case 'w':
+      return value * 604800;
+    default:
+      return -1;
   }
 }
 
@@ -164,7 +171,8 @@ bool read_text(const std::string& path, std::string& text, std::string& error) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     error = std::strerror(errno);
-    if (!error.empty()) error[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(error[0])));
+    if (!error.empty())
+      error[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(error[0])));
     return false;
   }
   std::ostringstream buffer;
@@ -262,8 +270,10 @@ class Parser {
     }
     for (const std::string& arg : entry.args) {
       std::string pattern = arg;
-      if (pattern == "~" || pattern.starts_with("~/")) pattern = context_.home + pattern.substr(1);
-      else if (!pattern.starts_with("/")) pattern = context_.home + "/.ssh/" + pattern;
+      if (pattern == "~" || pattern.starts_with("~/"))
+        pattern = context_.home + pattern.substr(1);
+      else if (!pattern.starts_with("/"))
+        pattern = context_.home + "/.ssh/" + pattern;
       glob_t found{};
       const int rc = ::glob(pattern.c_str(), 0, nullptr, &found);
       if (rc != 0 && rc != GLOB_NOMATCH) {
@@ -321,8 +331,8 @@ struct Walk {
     const SshConfigValue* hostname = out.find("hostname");
     if (!hostname) return original_host;
     std::string error;
-    return expand_ssh_tokens(hostname->text, SshTokens{original_host, original_host, "", "", "", ""},
-                             error);
+    return expand_ssh_tokens(hostname->text,
+                             SshTokens{original_host, original_host, "", "", "", ""}, error);
   }
 
   bool host_line_matches(const Entry& entry) const {
@@ -347,7 +357,7 @@ struct Walk {
       } else if (criterion == "host" || criterion == "originalhost" || criterion == "user" ||
                  criterion == "localuser") {
         const std::string& patterns = entry.args[++i];
-        std::string subject = criterion == "host"          ? current_host()
+        std::string subject = criterion == "host"           ? current_host()
                               : criterion == "originalhost" ? original_host
                               : criterion == "localuser"    ? context.local_user
                               : out.find("user")            ? out.find("user")->text
@@ -450,13 +460,27 @@ std::string expand_ssh_tokens(std::string_view text, const SshTokens& tokens, st
       return out;
     }
     switch (text[i]) {
-      case '%': out += '%'; break;
-      case 'h': out += tokens.host; break;
-      case 'n': out += tokens.original_host; break;
-      case 'r': out += tokens.remote_user; break;
-      case 'u': out += tokens.local_user; break;
-      case 'p': out += tokens.port; break;
-      case 'd': out += tokens.home; break;
+      case '%':
+        out += '%';
+        break;
+      case 'h':
+        out += tokens.host;
+        break;
+      case 'n':
+        out += tokens.original_host;
+        break;
+      case 'r':
+        out += tokens.remote_user;
+        break;
+      case 'u':
+        out += tokens.local_user;
+        break;
+      case 'p':
+        out += tokens.port;
+        break;
+      case 'd':
+        out += tokens.home;
+        break;
       default:
         error = "unknown token " + quote(std::string("%") + text[i]) +
                 " (deployd knows %h %n %r %u %p %d %%)";

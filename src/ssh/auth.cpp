@@ -176,8 +176,8 @@ awaitable<AuthResult> authenticate(Link& link, const ConnectionSpec& spec,
                                    IdentityCache& identities) {
   Tried tried;
   int rc = LIBSSH2_ERROR_AUTHENTICATION_FAILED;
-  const bool use_agent = spec.identities.empty() && !spec.identities_only &&
-                         std::getenv("SSH_AUTH_SOCK") != nullptr;
+  const bool use_agent =
+      spec.identities.empty() && !spec.identities_only && std::getenv("SSH_AUTH_SOCK") != nullptr;
   if (use_agent) rc = co_await try_agent(link, spec, tried);
   const auto paths = spec.identities.empty() ? default_identities() : spec.identities;
   for (auto path = paths.begin(); path != paths.end() && !is_final(link, rc); ++path) {

@@ -77,8 +77,8 @@ ParsedKey read_private(std::string_view section, OpensshKey key) {
   const std::uint32_t check2 = reader.u32();
   if (!reader.is_ok()) return {std::nullopt, "malformed private key section"};
   if (check1 != check2) {
-    return {std::nullopt, key.cipher == "none" ? "corrupt private key (check bytes differ)"
-                                               : "wrong passphrase"};
+    return {std::nullopt,
+            key.cipher == "none" ? "corrupt private key (check bytes differ)" : "wrong passphrase"};
   }
   const std::string_view type = reader.string();
   if (!reader.is_ok() || type != key.type) return {std::nullopt, "malformed private key section"};
@@ -238,7 +238,8 @@ ParsedKey parse_openssh_key(std::string_view text) {
   if (!public_reader.is_ok()) return {std::nullopt, "malformed public key"};
   const bool is_supported = key.type == "ssh-ed25519" || key.type.starts_with("ecdsa-sha2-");
   if (key.cipher == "none" && kdf == "none")
-    return is_supported ? read_private(private_section, std::move(key)) : ParsedKey{std::move(key), ""};
+    return is_supported ? read_private(private_section, std::move(key))
+                        : ParsedKey{std::move(key), ""};
   if (kdf == "bcrypt") {
     key.kdf_salt = options.string();
     key.kdf_rounds = options.u32();

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT
 // Tests of src/plan/ssh_config.cpp (the parser) and of ssh_config in host resolution
 // (src/plan/host_resolver.cpp): every keyword, negation, Match, Include, tokens, precedence.
+#include "plan/ssh_config.hpp"
+
 #include <doctest/doctest.h>
 
-#include "plan/ssh_config.hpp"
 #include "plan_text.hpp"
 
 using namespace deployd;
@@ -137,8 +138,8 @@ Host web
   }
 
   TEST_CASE("ssh_config: unsupported keywords are ignored with one warning each") {
-    SshConfig config = parse(
-        "Host *\n  ForwardAgent yes\n  BatchMode yes\n  ForwardAgent no\n  User u\n");
+    SshConfig config =
+        parse("Host *\n  ForwardAgent yes\n  BatchMode yes\n  ForwardAgent no\n  User u\n");
     CHECK(value(config, "h", "user") == "u");
     CHECK(issues(config.warnings()) ==
           "cfg:2: unsupported keyword \"forwardagent\" ignored\n"
@@ -167,9 +168,10 @@ Host web
     dir.write("conf.d-1", "User from-include-1\nHost other\n  Port 2299\n");
     dir.write("conf.d-2", "Port 2300\n");
     SshConfigContext context{"/home/me", "me"};
-    SshConfig config = SshConfig::parse(
-        "Host web\n  Include " + base + "/conf.d-*\n  IdentityFile after\nHost db\n  User db-user\n",
-        "cfg", context);
+    SshConfig config =
+        SshConfig::parse("Host web\n  Include " + base +
+                             "/conf.d-*\n  IdentityFile after\nHost db\n  User db-user\n",
+                         "cfg", context);
     CHECK(issues(config.errors()) == "");
     auto web = config.lookup("web");
     CHECK(web.find("user")->text == "from-include-1");
@@ -183,7 +185,8 @@ Host web
     // Relative paths start in ~/.ssh.
     std::filesystem::create_directory(base + "/.ssh");
     std::ofstream(base + "/.ssh/rel.conf") << "User rel\n";
-    SshConfig relative = SshConfig::parse("Include rel.conf\n", "cfg", SshConfigContext{base, "me"});
+    SshConfig relative =
+        SshConfig::parse("Include rel.conf\n", "cfg", SshConfigContext{base, "me"});
     CHECK(issues(relative.errors()) == "");
     CHECK(value(relative, "h", "user") == "rel");
   }
@@ -219,7 +222,8 @@ Host web
 
   TEST_CASE("hosts: ssh_config values apply below the plan, each with its source") {
     TempDir dir;
-    LoadResult result = with_config(dir, R"(Host web
+    LoadResult result =
+        with_config(dir, R"(Host web
   HostName 127.0.0.7
   Port 2201
   User cfg-user
@@ -232,7 +236,7 @@ Host web
   ProxyJump jump1,ssh://u@jump2:2200
   SendEnv LANG
 )",
-                                    R"({"hosts": ["web"], "tasks": {"t": {"steps": [{"run": "true"}]}}})");
+                    R"({"hosts": ["web"], "tasks": {"t": {"steps": [{"run": "true"}]}}})");
     REQUIRE(result.errors.empty());
     const Host& web = result.plan->hosts.at(0);
     const std::string unused = dir.write("unused", "");
@@ -292,22 +296,24 @@ Host web
     Plan by_path = test::valid_plan(R"({"hosts": [{"name": "a", "ssh_config": ")" + config +
                                     R"("}], "tasks": {"t": {"steps": [{"run": "true"}]}}})");
     CHECK(by_path.hosts[0].user == "cfg-user");
-    Plan none = test::valid_plan(R"({"hosts": ["a"], "tasks": {"t": {"steps": [{"run": "true"}]}}})");
+    Plan none =
+        test::valid_plan(R"({"hosts": ["a"], "tasks": {"t": {"steps": [{"run": "true"}]}}})");
     CHECK(none.hosts[0].ssh_config == "/home/me/.ssh/config");
     CHECK(none.hosts[0].sources.at("ssh_config") == "default");
   }
 
   TEST_CASE("hosts: a config error or a missing -F file is a plan error naming the file") {
     TempDir dir;
-    LoadResult bad = with_config(dir, "Host a\n  Port 0\n",
-                                 R"({"hosts": ["a", "b"], "tasks": {"t": {"steps": [{"run": "true"}]}}})");
+    LoadResult bad =
+        with_config(dir, "Host a\n  Port 0\n",
+                    R"({"hosts": ["a", "b"], "tasks": {"t": {"steps": [{"run": "true"}]}}})");
     REQUIRE(bad.errors.size() == 1);
     CHECK(bad.errors[0].line == 2);
     CHECK(bad.errors[0].message == "bad Port \"0\" (expected a number from 1 to 65535)");
     LoadOptions options = test::test_options();
     options.ssh_config = "/nonexistent/deployd-ssh-config";
-    LoadResult missing =
-        test::plan_text(R"({"hosts": ["a"], "tasks": {"t": {"steps": [{"run": "true"}]}}})", options);
+    LoadResult missing = test::plan_text(
+        R"({"hosts": ["a"], "tasks": {"t": {"steps": [{"run": "true"}]}}})", options);
     REQUIRE(missing.errors.size() == 1);
     CHECK(missing.errors[0].to_string() ==
           "/nonexistent/deployd-ssh-config: cannot read ssh_config: no such file or directory");
@@ -327,8 +333,9 @@ Host web
 
   TEST_CASE("hosts: a bad token in IdentityFile is an error at its line") {
     TempDir dir;
-    LoadResult result = with_config(dir, "Host *\n  IdentityFile key_%q\n",
-                                    R"({"hosts": ["a"], "tasks": {"t": {"steps": [{"run": "true"}]}}})");
+    LoadResult result =
+        with_config(dir, "Host *\n  IdentityFile key_%q\n",
+                    R"({"hosts": ["a"], "tasks": {"t": {"steps": [{"run": "true"}]}}})");
     REQUIRE(result.errors.size() == 1);
     CHECK(result.errors[0].line == 2);
     CHECK(result.errors[0].message == "unknown token \"%q\" (deployd knows %h %n %r %u %p %d %%)");

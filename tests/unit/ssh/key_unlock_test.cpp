@@ -51,7 +51,8 @@ struct Keys {
   ~Keys() { fs::remove_all(dir); }
 
   /// Makes a key (`extra`: e.g. "-m PEM") and returns its path.
-  std::string make(const std::string& name, const std::string& type, const std::string& extra = "") {
+  std::string make(const std::string& name, const std::string& type,
+                   const std::string& extra = "") {
     const std::string path = (dir / name).string();
     const std::string command = "ssh-keygen -q -t " + type + " " + extra + " -N '" + kPassphrase +
                                 "' -f " + path + " >/dev/null 2>&1";
@@ -111,8 +112,10 @@ bool signs_verifiably(const Identity& identity, EVP_PKEY* public_key, const EVP_
     const std::string s = field(raw, at);
     ECDSA_SIG* parts = ECDSA_SIG_new();
     ECDSA_SIG_set0(parts,
-                   BN_bin2bn(reinterpret_cast<const unsigned char*>(r.data()), static_cast<int>(r.size()), nullptr),
-                   BN_bin2bn(reinterpret_cast<const unsigned char*>(s.data()), static_cast<int>(s.size()), nullptr));
+                   BN_bin2bn(reinterpret_cast<const unsigned char*>(r.data()),
+                             static_cast<int>(r.size()), nullptr),
+                   BN_bin2bn(reinterpret_cast<const unsigned char*>(s.data()),
+                             static_cast<int>(s.size()), nullptr));
     unsigned char* der = nullptr;
     const int der_length = i2d_ECDSA_SIG(parts, &der);
     raw.assign(reinterpret_cast<char*>(der), static_cast<std::size_t>(der_length));
@@ -146,9 +149,10 @@ TEST_SUITE("ssh") {
       const char* extra;
       const EVP_MD* digest;
     };
-    for (const Case& c : {Case{"ed25519", "", nullptr}, Case{"ecdsa", "-b 256", EVP_sha256()},
-                          Case{"ecdsa", "-b 384", EVP_sha384()}, Case{"ecdsa", "-b 521", EVP_sha512()},
-                          Case{"ecdsa", "-b 256 -m PEM", EVP_sha256()}}) {
+    for (const Case& c :
+         {Case{"ed25519", "", nullptr}, Case{"ecdsa", "-b 256", EVP_sha256()},
+          Case{"ecdsa", "-b 384", EVP_sha384()}, Case{"ecdsa", "-b 521", EVP_sha512()},
+          Case{"ecdsa", "-b 256 -m PEM", EVP_sha256()}}) {
       INFO(c.type << " " << c.extra);
       const std::string path = keys.make(std::string("key_") + c.type, c.type, c.extra);
       Identity identity(path);
@@ -187,7 +191,8 @@ TEST_SUITE("ssh") {
     CHECK(cache.get(path).can_sign());
 
     IdentityCache from_env;
-    CHECK(unlock_identities(from_env, {{path, true, std::string(kPassphrase), "KEY_PW"}}, ask) == "");
+    CHECK(unlock_identities(from_env, {{path, true, std::string(kPassphrase), "KEY_PW"}}, ask) ==
+          "");
     CHECK(asked == 1);
 
     IdentityCache wrong;
@@ -198,7 +203,8 @@ TEST_SUITE("ssh") {
     IdentityCache locked;
     CHECK(unlock_identities(locked, {{path, false, std::nullopt, ""}}, no_terminal) == "");
     CHECK(unlock_identities(locked, {{path, true, std::nullopt, ""}}, no_terminal) ==
-          path + ": the key is encrypted: give its passphrase in the environment variable that "
-                 "passphrase_env names, add it to the agent (ssh-add), or run on a terminal");
+          path +
+              ": the key is encrypted: give its passphrase in the environment variable that "
+              "passphrase_env names, add it to the agent (ssh-add), or run on a terminal");
   }
 }

@@ -208,7 +208,8 @@ TEST_SUITE("ssh") {
     std::string text = read(path);
     CHECK(std::count(text.begin(), text.end(), '\n') == 200);
     const KnownHostsFile reread(path);
-    for (int i = 0; i < 200; ++i) CHECK(reread.lookup("[h" + std::to_string(i) + "]:2222", a()) == Lookup::Match);
+    for (int i = 0; i < 200; ++i)
+      CHECK(reread.lookup("[h" + std::to_string(i) + "]:2222", a()) == Lookup::Match);
   }
 
   TEST_CASE_FIXTURE(KnownHostsFixture, "a file with hashed names gets hashed names, one per line") {
@@ -227,7 +228,8 @@ TEST_SUITE("ssh") {
     CHECK(reread.lookup("[new]:2222", a()) == Lookup::Mismatch);
   }
 
-  TEST_CASE_FIXTURE(KnownHostsFixture, "two writers of one file: the second skips what the first wrote") {
+  TEST_CASE_FIXTURE(KnownHostsFixture,
+                    "two writers of one file: the second skips what the first wrote") {
     KnownHostsFile first(path);
     KnownHostsFile second(path);
     CHECK(first.record({"[x1]:2222"}, a()).empty());
