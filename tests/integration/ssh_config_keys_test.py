@@ -3,8 +3,10 @@
 accept-new writing known_hosts once per run."""
 import json
 import os
+import pty
 import re
 import resource
+import select
 import shutil
 import subprocess
 import sys
@@ -214,6 +216,41 @@ class PassphraseKeys(FleetTestCase):
                               start_new_session=True, timeout=60)  # no controlling terminal
         self.assertEqual(done.returncode, 2, done.stderr)
         self.assertIn("%s: the key is encrypted" % self.keys["ed25519"], done.stderr)
+
+    def test_the_passphrase_is_asked_once_on_the_terminal_without_echo(self):
+        env = dict(os.environ)
+        env.pop("SSH_AUTH_SOCK", None)
+        inventory = dict(self.inventory, hosts=self.inventory["hosts"][:5], groups={})
+        inventory["defaults"] = dict(self.inventory["defaults"], identity=self.keys["ed25519"])
+        args = [deployd_binary(), plan_file(self.dir), "-i", write_json(self.dir, "inv-tty.json", inventory),
+                "--log-dir", os.path.join(self.dir, "logs-tty")]
+        pid, fd = pty.fork()  # the child's controlling terminal is the pty: /dev/tty
+        if pid == 0:
+            os.execve(args[0], args, env)
+        screen = b""
+        deadline = time.time() + 60
+        answered = False
+        while time.time() < deadline:
+            ready, _, _ = select.select([fd], [], [], 1)
+            if not ready:
+                continue
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not chunk:
+                break
+            screen += chunk
+            if not answered and b"Enter passphrase for key" in screen:
+                os.write(fd, (PASSPHRASE + "\n").encode())
+                answered = True
+        _, status = os.waitpid(pid, 0)
+        os.close(fd)
+        text = screen.decode("utf-8", "replace")
+        self.assertEqual(os.waitstatus_to_exitcode(status), 0, text)
+        self.assertEqual(text.count("Enter passphrase for key %s: " % self.keys["ed25519"]), 1, text)
+        self.assertNotIn(PASSPHRASE, text)  # not echoed
+        self.assertEqual(text.count("| ok-node"), 5, text)
 
     def test_the_agent_signs_for_an_encrypted_key_it_holds(self):
         agent = subprocess.run(["ssh-agent", "-s"], capture_output=True, text=True, check=True).stdout
