@@ -189,8 +189,10 @@ class PassphraseKeys(FleetTestCase):
                   % (label, per_host, KEY_HOSTS, one), file=sys.stderr)
         plain_cost = figures["plain ed25519"][0]
         for label in ("encrypted ed25519", "encrypted ecdsa"):
-            # libssh2's own loader would spend ~225 ms of bcrypt per host: here it is paid once.
-            self.assertLess(figures[label][0], plain_cost * 1.5 + 1.0, figures)
+            # libssh2's own loader would spend ~225 ms of bcrypt per host: here it is paid once,
+            # so the per-host cost is a plain key's (with room for a busy 2-core machine).
+            self.assertLess(figures[label][0], plain_cost * 2 + 2.0, figures)
+            self.assertGreater(figures[label][1], 50, "the one-time bcrypt cost should show")
 
     def test_a_wrong_passphrase_stops_the_run_before_any_connection(self):
         env = dict(os.environ, KEY_PW="not the passphrase")
