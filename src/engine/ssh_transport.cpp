@@ -93,18 +93,20 @@ std::optional<std::string> ask_on_terminal(const std::string& path) {
   const bool is_terminal = ::tcgetattr(tty, &saved) == 0;
   const std::string prompt = "Enter passphrase for key " + path + ": ";
   std::optional<std::string> answer;
-  if (is_terminal && ::write(tty, prompt.data(), prompt.size()) >= 0) {
-    termios quiet = saved;
-    quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
-    ::tcsetattr(tty, TCSAFLUSH, &quiet);
+  termios quiet = saved;
+  quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+  // Echo off before the prompt shows (as readpassphrase(3)): an answer typed as soon as the
+  // prompt appears must not be flushed by the change of mode, nor echoed.
+  if (is_terminal && ::tcsetattr(tty, TCSAFLUSH, &quiet) == 0 &&
+      ::write(tty, prompt.data(), prompt.size()) >= 0) {
     std::string line;
     char c = 0;
-    while (::read(tty, &c, 1) == 1 && c != '\n') line += c;
-    ::tcsetattr(tty, TCSAFLUSH, &saved);
-    if (::write(tty, "\n", 1) < 0) {
-      // The newline is cosmetic.
-    }
+    while (::read(tty, &c, 1) == 1 && c != '\n' && c != '\r') line += c;
     answer = std::move(line);
+  }
+  if (is_terminal) ::tcsetattr(tty, TCSANOW, &saved);
+  if (answer && ::write(tty, "\n", 1) < 0) {
+    // The newline is cosmetic.
   }
   ::close(tty);
   return answer;

@@ -246,7 +246,10 @@ class PassphraseKeys(FleetTestCase):
             if not answered and b"Enter passphrase for key" in screen:
                 os.write(fd, (PASSPHRASE + "\n").encode())
                 answered = True
-        _, status = os.waitpid(pid, 0)
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done == 0:  # still running: never let the test hang
+            os.kill(pid, 9)
+            _, status = os.waitpid(pid, 0)
         os.close(fd)
         text = screen.decode("utf-8", "replace")
         self.assertEqual(os.waitstatus_to_exitcode(status), 0, text)
