@@ -19,12 +19,14 @@ struct LoadOptions {
   std::string controller_user;          ///< default `user`; empty: taken from the environment
   std::string home;                     ///< for `~` expansion; empty: $HOME
   std::vector<std::string> hosts;  ///< `-H`: remote tasks run on these; names not in the plan are added
+  std::string ssh_config;          ///< `-F FILE`: read instead of ~/.ssh/config or the plan's path
 };
 
 /// The outcome of loading: a plan when there is no error, else the errors sorted by position.
 struct LoadResult {
   std::optional<Plan> plan;
   std::vector<Diagnostic> errors;  ///< at most kMaxErrors
+  std::vector<Diagnostic> warnings;  ///< e.g. ssh_config keywords deployd ignores
   static constexpr std::size_t kMaxErrors = 20;
 };
 

@@ -32,8 +32,12 @@ struct Host {
   HostKeyCheck host_key_check = HostKeyCheck::Strict;
   Duration connect_timeout{10'000};
   Duration keepalive{15'000};
-  std::vector<std::string> via;       ///< jump hosts, outermost first (not yet supported)
+  std::vector<std::string> via;  ///< jump hosts, outermost first (or ssh_config ProxyJump)
   std::string ssh_config;  ///< ssh_config file to read, `~` expanded; empty: none (`false`)
+  bool identities_only = false;  ///< ssh_config IdentitiesOnly: never the agent
+  /// Where each connection value came from, by key (`user`, `address`, `port`, ...): "plan host",
+  /// "plan defaults", "ssh_config FILE:LINE", "command line" or "default".
+  std::map<std::string, std::string> sources;
   std::vector<std::string> groups;    ///< groups it belongs to, in the order the plan lists them
   VarMap vars;
   std::string json_pointer;  ///< where the host is defined, e.g. `/hosts/3`

@@ -28,6 +28,40 @@ std::string step_line(const Task& task, std::size_t index, const Step& step,
   return line + "\n";
 }
 
+std::string duration_text(Duration duration) {
+  const auto ms = duration.count();
+  return ms % 1000 == 0 ? fmt::format("{}s", ms / 1000) : fmt::format("{}ms", ms);
+}
+
+// -v: every connection value of the host and where it came from (plan-format.md, precedence).
+std::string connection_lines(const Host& host) {
+  auto source = [&](const char* key) {
+    auto found = host.sources.find(key);
+    return found == host.sources.end() ? std::string("default") : found->second;
+  };
+  const char* modes[] = {"strict", "accept-new", "off"};
+  const std::vector<std::pair<const char*, std::string>> values = {
+      {"address", host.address},
+      {"port", std::to_string(host.port)},
+      {"user", host.user},
+      {"identity", host.identities.empty() ? "(agent, then ~/.ssh/id_*)"
+                                           : fmt::format("{}", fmt::join(host.identities, ", "))},
+      {"identities_only", host.identities_only ? "yes" : "no"},
+      {"known_hosts", host.known_hosts},
+      {"host_key_check", modes[static_cast<int>(host.host_key_check)]},
+      {"connect_timeout", duration_text(host.connect_timeout)},
+      {"keepalive", duration_text(host.keepalive)},
+      {"via", host.via.empty() ? "(direct)" : fmt::format("{}", fmt::join(host.via, ", "))},
+      {"password_env", host.password_env.empty() ? "(none)" : host.password_env},
+      {"passphrase_env", host.passphrase_env.empty() ? "(none)" : host.passphrase_env},
+      {"ssh_config", host.ssh_config.empty() ? "(not read)" : host.ssh_config},
+  };
+  std::string out;
+  for (const auto& [key, value] : values)
+    out += fmt::format("    {:<16} {}  ({})\n", key + std::string(":"), value, source(key));
+  return out;
+}
+
 }  // namespace
 
 std::string list_tasks(const Plan& plan) {
@@ -42,7 +76,8 @@ std::string list_tasks(const Plan& plan) {
   return out;
 }
 
-std::string dry_run(const Plan& plan, const std::vector<const Task*>& tasks, const std::string& run_id) {
+std::string dry_run(const Plan& plan, const std::vector<const Task*>& tasks,
+                    const std::string& run_id, bool verbose) {
   std::string out;
   // Local tasks run once, on the controller, with no host variables.
   std::string local;
@@ -55,6 +90,7 @@ std::string dry_run(const Plan& plan, const std::vector<const Task*>& tasks, con
   for (const Task* task : tasks) targets.emplace_back(task->hosts.begin(), task->hosts.end());
   for (const Host* host : engine::run_hosts(plan, tasks)) {
     out += fmt::format("{} ({}@{}:{})\n", host->name, host->user, host->address, host->port);
+    if (verbose) out += "  connection:\n" + connection_lines(*host);
     plan::VarContext vars{&plan, host, nullptr, run_id};
     for (std::size_t t = 0; t < tasks.size(); ++t) {
       const Task* task = tasks[t];

@@ -13,6 +13,7 @@ namespace deployd::cli {
 std::string list_tasks(const Plan& plan);
 
 /// --dry-run: per host, the steps that would run, with variables resolved.
-std::string dry_run(const Plan& plan, const std::vector<const Task*>& tasks, const std::string& run_id);
+std::string dry_run(const Plan& plan, const std::vector<const Task*>& tasks,
+                    const std::string& run_id, bool verbose = false);
 
 }  // namespace deployd::cli

@@ -48,6 +48,7 @@ LoadOptions load_options(const Options& options) {
   load.cli_vars = options.vars;
   load.inventories = options.inventories;
   load.hosts = options.hosts;  // -H: like `fab -H`, names not in the plan are dialled as written
+  load.ssh_config = options.ssh_config;
   return load;
 }
 
@@ -130,11 +131,9 @@ class Interrupts {
 };
 
 // The engine on one io_context thread (style.md 8.1); returns the run's exit status.
-int execute(const Plan& plan, engine::RunSetup setup, Reporting& reporting) {
-  ssh::init_library();
+int execute(const Plan& plan, engine::RunSetup setup, engine::Transport& transport, Reporting& reporting) {
   asio::io_context context{1};
-  std::unique_ptr<engine::Transport> transport = engine::make_ssh_transport();
-  engine::Engine engine(plan, std::move(setup), *transport, *reporting.reporter);
+  engine::Engine engine(plan, std::move(setup), transport, *reporting.reporter);
   Interrupts interrupts(context, engine, reporting);
   int exit_code = static_cast<int>(ExitCode::HostsFailed);
   bool is_over = false;
@@ -150,6 +149,9 @@ int execute(const Plan& plan, engine::RunSetup setup, Reporting& reporting) {
     asio::co_spawn(context, tick_progress(*reporting.progress, tick_timer, is_over), asio::detached);
   }
   context.run();
+  // New host keys (accept-new) are written once, after every handshake, in one append.
+  for (const std::string& error : transport.finish())
+    std::fprintf(stderr, "deployd: error: %s\n", error.c_str());
   reporting.reporter->finish();
   return exit_code;
 }
@@ -171,6 +173,8 @@ int run_main(int argc, char** argv) {
 
   // 3. The plan, validated whole before anything connects.
   LoadResult loaded = load_plan(options.plan_path, load_options(options));
+  for (const Diagnostic& warning : loaded.warnings)
+    std::fprintf(stderr, "deployd: warning: %s\n", warning.to_string().c_str());
   if (!loaded.plan) return print_errors(loaded.errors);
   if (auto errors = graph::limit_hosts(*loaded.plan, options.limit); !errors.empty()) return print_errors(errors);
   Plan& plan = *loaded.plan;
@@ -188,11 +192,20 @@ int run_main(int argc, char** argv) {
       return *exit_code;
   if (options.graph) return std::fputs(graph::to_dot(plan, selection.tasks).c_str(), stdout), 0;
   std::string run_id = report::make_run_id();
-  if (options.dry_run) return std::fputs(dry_run(plan, selection.tasks, run_id).c_str(), stdout), 0;
+  if (options.dry_run)
+    return std::fputs(dry_run(plan, selection.tasks, run_id, options.verbose).c_str(), stdout), 0;
   if (auto errors = engine::unsupported_features(plan, selection.tasks); !errors.empty()) return print_errors(errors);
 
-  // 5. Reporters: the terminal (or JSON on stdout) and the run log, which keeps everything.
+  // 5. Keys: each encrypted key decrypted once (its passphrase asked once), before any connection.
   std::vector<const Host*> hosts = engine::run_hosts(plan, selection.tasks);
+  ssh::init_library();
+  std::unique_ptr<engine::Transport> transport = engine::make_ssh_transport();
+  if (std::string error = transport->prepare(hosts); !error.empty()) {
+    std::fprintf(stderr, "deployd: error: %s\n", error.c_str());
+    return static_cast<int>(ExitCode::InvalidPlan);
+  }
+
+  // 6. Reporters: the terminal (or JSON on stdout) and the run log, which keeps everything.
   Reporting reporting =
       open_reporting(options, plan, selection.tasks, hosts, run_id, run_record(options, retry.run_id));
   if (!reporting.error.empty()) {
@@ -200,9 +213,9 @@ int run_main(int argc, char** argv) {
     return static_cast<int>(ExitCode::InvalidPlan);
   }
 
-  // 6. The run; `-v` logs connection phases to stderr while it lasts.
+  // 7. The run; `-v` logs connection phases to stderr while it lasts.
   LoggingScope logging(options.verbose, reporting.status_line.get());
-  return execute(plan, engine::RunSetup{run_id, selection.tasks, options.forks}, reporting);
+  return execute(plan, engine::RunSetup{run_id, selection.tasks, options.forks}, *transport, reporting);
 }
 
 }  // namespace

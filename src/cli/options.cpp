@@ -34,7 +34,9 @@ void add_options(CLI::App& app, Options& options, std::vector<std::string>& var_
   // For the bash completion (docs/deployd.bash): no group, so --help does not list it.
   app.add_flag("--task-names", options.task_names, "print the plan's task names, one a line")->group("");
   app.add_flag("-q,--quiet", options.quiet, "print only the summary at the end");
-  app.add_flag("-v,--verbose", options.verbose, "log connection phases and timings to stderr");
+  app.add_flag("-v,--verbose", options.verbose,
+               "log connection phases and timings to stderr; with --dry-run, each host's connection "
+               "values and where they come from");
   std::map<std::string, OutputMode> outputs{{"stream", OutputMode::Stream},
                                             {"group", OutputMode::Group},
                                             {"json", OutputMode::Json}};
@@ -50,6 +52,9 @@ void add_options(CLI::App& app, Options& options, std::vector<std::string>& var_
   app.add_flag("--retry-failed", options.retry_failed,
                "rerun the failed, unreachable and aborted hosts of the plan's last run "
                "(--retry-failed RUN_ID: of that run)");
+  app.add_option(
+      "-F,--ssh-config", options.ssh_config,
+      "OpenSSH client config to read instead of ~/.ssh/config (or the plan's ssh_config)");
   app.set_version_flag("--version", kVersion);
 }
 

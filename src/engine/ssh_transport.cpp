@@ -2,15 +2,22 @@
 // The production Transport: plan hosts reached over SSH through ssh::Client.
 #include "engine/ssh_transport.hpp"
 
+#include <fcntl.h>
 #include <pwd.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/this_coro.hpp>
+#include <cstdio>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <set>
 
 #include "ssh/init.hpp"
 #include "ssh/session.hpp"
+#include "ssh/ssh_error.hpp"
 
 namespace deployd::engine {
 namespace {
@@ -66,6 +73,58 @@ std::optional<std::string> secret_from(const std::string& variable, const char* 
     return std::nullopt;
   }
   return std::string(value);
+}
+
+/// ~/.ssh/id_ed25519, id_ecdsa and id_rsa, those that exist (tried when no identity is given).
+std::vector<std::string> default_identities() {
+  std::vector<std::string> paths;
+  for (const char* name : {"id_ed25519", "id_ecdsa", "id_rsa"}) {
+    std::error_code ec;
+    if (std::filesystem::exists(home_path(name), ec)) paths.push_back(home_path(name));
+  }
+  return paths;
+}
+
+/// Asks for a key's passphrase once on /dev/tty, without echo; nullopt without a terminal.
+std::optional<std::string> ask_on_terminal(const std::string& path) {
+  const int tty = ::open("/dev/tty", O_RDWR | O_CLOEXEC);
+  if (tty < 0) return std::nullopt;
+  termios saved{};
+  const bool is_terminal = ::tcgetattr(tty, &saved) == 0;
+  const std::string prompt = "Enter passphrase for key " + path + ": ";
+  std::optional<std::string> answer;
+  termios quiet = saved;
+  quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+  // Echo off before the prompt shows (as readpassphrase(3)): an answer typed as soon as the
+  // prompt appears must not be flushed by the change of mode, nor echoed.
+  if (is_terminal && ::tcsetattr(tty, TCSAFLUSH, &quiet) == 0 &&
+      ::write(tty, prompt.data(), prompt.size()) >= 0) {
+    std::string line;
+    char c = 0;
+    while (::read(tty, &c, 1) == 1 && c != '\n' && c != '\r') line += c;
+    answer = std::move(line);
+  }
+  if (is_terminal) ::tcsetattr(tty, TCSANOW, &saved);
+  if (answer && ::write(tty, "\n", 1) < 0) {
+    // The newline is cosmetic.
+  }
+  ::close(tty);
+  return answer;
+}
+
+/// libssh2 1.10 signs RSA keys with ssh-rsa only: say so before the run, once per key.
+void warn_if_rsa(const std::string& path) {
+  std::ifstream in(path);
+  std::string first;
+  std::getline(in, first);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  bool is_rsa = first.find("RSA PRIVATE KEY") != std::string::npos;
+  if (!is_rsa && first.find("OPENSSH PRIVATE KEY") != std::string::npos) {
+    auto parsed = ssh::parse_openssh_key(first + "\n" + text);
+    is_rsa = parsed.key && parsed.key->type == "ssh-rsa";
+  }
+  if (is_rsa)
+    std::fprintf(stderr, "deployd: warning: %s is an RSA key: %s\n", path.c_str(), ssh::kRsaAdvice);
 }
 
 /// One host's session, seen through the engine's seam.
@@ -139,6 +198,28 @@ class SshTransport final : public Transport {
         std::make_unique<SshConnection>(std::move(outcome.session), sources_), ConnectFailure::None, {}};
   }
 
+  std::string prepare(const std::vector<const Host*>& hosts) override {
+    std::vector<ssh::KeyUse> uses;
+    std::set<std::string> seen;
+    for (const Host* host : hosts) {
+      std::string error;
+      std::optional<std::string> passphrase =
+          secret_from(host->passphrase_env, "passphrase_env", &error);
+      if (!error.empty()) return host->name + ": " + error;
+      const bool is_named = !host->identities.empty();
+      for (const std::string& path : is_named ? host->identities : default_identities()) {
+        if (seen.insert(path).second)
+          uses.push_back(ssh::KeyUse{path, is_named, passphrase, host->passphrase_env});
+      }
+    }
+    std::string error = client_.unlock_identities(uses, ask_on_terminal);
+    for (const ssh::KeyUse& use : uses)
+      if (use.is_named) warn_if_rsa(use.path);
+    return error;
+  }
+
+  std::vector<std::string> finish() override { return client_.flush_known_hosts(); }
+
  private:
   ssh::Client client_;
   ssh::SourceCache sources_;  ///< each `put` source mapped once per run, shared by all hosts
@@ -155,6 +236,7 @@ std::variant<ssh::ConnectionSpec, std::string> connection_spec(const Host& host)
   spec.port = host.port;
   spec.user = host.user.empty() ? controller_user() : host.user;
   spec.identities = host.identities;
+  spec.identities_only = host.identities_only;
   spec.known_hosts = host.known_hosts.empty() ? home_path("known_hosts") : host.known_hosts;
   spec.host_key_check = to_ssh(host.host_key_check);
   spec.connect_timeout = host.connect_timeout;

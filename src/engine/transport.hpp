@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "deployd/event.hpp"
 #include "deployd/plan.hpp"
@@ -98,6 +99,11 @@ class Transport {
  public:
   virtual ~Transport() = default;
   virtual boost::asio::awaitable<ConnectResult> connect(const Host& host) = 0;
+  /// Before any connection: what must be done once for these hosts (keys decrypted, a
+  /// passphrase asked); returns an error that stops the run before it starts, or "".
+  virtual std::string prepare(const std::vector<const Host*>& /*hosts*/) { return ""; }
+  /// After the run: writes what the run learnt (accept-new host keys); returns the errors.
+  virtual std::vector<std::string> finish() { return {}; }
 };
 
 }  // namespace deployd::engine

@@ -17,31 +17,232 @@ namespace deployd::plan {
 
 namespace {
 
+constexpr const char* kPlanHost = "plan host";
+constexpr const char* kPlanDefaults = "plan defaults";
+constexpr const char* kDefault = "default";
+
+/// The plan's value of one key (the host's, else the defaults'), noting its source.
+template <typename T>
+std::optional<T> from_plan(const char* key, const std::optional<T>& mine,
+                           const std::optional<T>& defaults, Host& host) {
+  if (mine) host.sources[key] = kPlanHost;
+  if (!mine && defaults) host.sources[key] = kPlanDefaults;
+  return mine ? mine : defaults;
+}
+
+std::string from_config(const SshConfigValue& value) { return "ssh_config " + value.where(); }
+
+/// Resolves one host, key by key: the plan (host, then defaults), then ssh_config, then the
+/// built-in default; ssh_config tokens are expanded with the values chosen.
+class HostResolution {
+ public:
+  HostResolution(const HostDraft& draft, const ConnectionDraft& defaults,
+                 const Controller& controller, SshConfigFiles& configs, Diagnostics& diags)
+      : draft_(draft), defaults_(defaults), controller_(controller), diags_(diags) {
+    host_.name = draft.name;
+    host_.vars = draft.vars;
+    host_.json_pointer = draft.where.pointer;
+    config_ = config_for(configs);
+  }
+
+  Host resolve() {
+    const ConnectionDraft& mine = draft_.connection;
+    host_.address = draft_.address.value_or("");
+    host_.sources["address"] = draft_.address ? kPlanHost : kDefault;
+    if (!draft_.address) {
+      host_.address = draft_.name;
+      if (auto* value = config_value("hostname"))
+        host_.address = expand(*value, SshTokens{draft_.name, draft_.name, "", "", "", ""}),
+        note("address", *value);
+    }
+    host_.user = pick<std::string>("user", mine.user, defaults_.user, controller_.user,
+                                   [](const std::string& text) { return text; });
+    host_.port = pick<int>("port", mine.port, defaults_.port, 22,
+                           [](const std::string& text) { return std::stoi(text); });
+    host_.host_key_check = pick<HostKeyCheck>(
+        "host_key_check", mine.host_key_check, defaults_.host_key_check, HostKeyCheck::Strict,
+        [](const std::string& text) {
+          std::string mode = text;
+          for (char& c : mode) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+          if (mode == "accept-new") return HostKeyCheck::AcceptNew;
+          return mode == "no" || mode == "off" ? HostKeyCheck::Off : HostKeyCheck::Strict;
+        });
+    host_.connect_timeout = pick<Duration>("connect_timeout", mine.connect_timeout,
+                                           defaults_.connect_timeout, Duration(10'000), seconds);
+    host_.keepalive =
+        pick<Duration>("keepalive", mine.keepalive, defaults_.keepalive, Duration(15'000), seconds);
+    host_.via = pick<std::vector<std::string>>("via", mine.via, defaults_.via, {}, jump_hosts);
+    host_.password_env =
+        from_plan("password_env", mine.password_env, defaults_.password_env, host_).value_or("");
+    host_.passphrase_env =
+        from_plan("passphrase_env", mine.passphrase_env, defaults_.passphrase_env, host_)
+            .value_or("");
+    if (auto* value = config_value("identitiesonly")) {
+      host_.identities_only = value->text == "yes";
+      note("identities_only", *value);
+    }
+    resolve_identities();
+    resolve_known_hosts();
+    return std::move(host_);
+  }
+
+ private:
+  static Duration seconds(const std::string& text) {
+    const char unit = text.empty() ? 's' : text.back();
+    const long long count = std::stoll(text);
+    const long long scale = unit == 'm'   ? 60
+                            : unit == 'h' ? 3600
+                            : unit == 'd' ? 86400
+                            : unit == 'w' ? 604800
+                                          : 1;
+    return Duration(count * scale * 1000);
+  }
+
+  // ProxyJump: `none`, or hops separated by commas, outermost first.
+  static std::vector<std::string> jump_hosts(const std::string& text) {
+    std::vector<std::string> hops;
+    if (text == "none") return hops;
+    std::size_t start = 0;
+    while (start <= text.size()) {
+      std::size_t end = std::min(text.find(',', start), text.size());
+      std::string hop = text.substr(start, end - start);
+      if (hop.starts_with("ssh://")) hop.erase(0, 6);
+      if (!hop.empty()) hops.push_back(hop);
+      start = end + 1;
+    }
+    return hops;
+  }
+
+  const SshConfig* config_for(SshConfigFiles& configs) {
+    std::optional<std::string> path =
+        from_plan("ssh_config", draft_.connection.ssh_config, defaults_.ssh_config, host_);
+    if (path && path->empty()) return nullptr;  // `"ssh_config": false`
+    bool must_exist = path.has_value();
+    if (!configs.command_line().empty()) {
+      path = configs.command_line();
+      must_exist = true;
+      host_.sources["ssh_config"] = "command line -F";
+    }
+    if (!path) host_.sources["ssh_config"] = kDefault;
+    host_.ssh_config = expand_home(path.value_or("~/.ssh/config"), controller_.home);
+    const SshConfig* config = configs.get(host_.ssh_config, must_exist, diags_);
+    if (config) found_ = config->lookup(draft_.name);
+    return config;
+  }
+
+  const SshConfigValue* config_value(const std::string& keyword) const {
+    return config_ ? found_.find(keyword) : nullptr;
+  }
+
+  void note(const char* key, const SshConfigValue& value) {
+    host_.sources[key] = from_config(value);
+  }
+
+  template <typename T, typename Convert>
+  T pick(const char* key, const std::optional<T>& mine, const std::optional<T>& defaults, T builtin,
+         Convert convert) {
+    if (std::optional<T> value = from_plan(key, mine, defaults, host_)) return *value;
+    if (const SshConfigValue* value = config_value(config_keyword(key))) {
+      note(key, *value);
+      return convert(value->text);
+    }
+    host_.sources[key] = kDefault;
+    return builtin;
+  }
+
+  static std::string config_keyword(const std::string& key) {
+    static const std::map<std::string, std::string> keywords = {
+        {"user", "user"},
+        {"port", "port"},
+        {"host_key_check", "stricthostkeychecking"},
+        {"connect_timeout", "connecttimeout"},
+        {"keepalive", "serveraliveinterval"},
+        {"via", "proxyjump"},
+        {"known_hosts", "userknownhostsfile"}};
+    return keywords.at(key);
+  }
+
+  SshTokens tokens() const {
+    return SshTokens{
+        host_.address,   draft_.name, host_.user, controller_.user, std::to_string(host_.port),
+        controller_.home};
+  }
+
+  std::string expand(const SshConfigValue& value, const SshTokens& tokens) {
+    std::string error;
+    std::string text = expand_ssh_tokens(value.text, tokens, error);
+    if (!error.empty()) diags_.add(Diagnostic{value.file, "", value.line, 0, error});
+    return text;
+  }
+
+  void resolve_identities() {
+    const ConnectionDraft& mine = draft_.connection;
+    if (auto plan = from_plan("identity", mine.identities, defaults_.identities, host_)) {
+      for (const std::string& identity : *plan)
+        host_.identities.push_back(expand_home(identity, controller_.home));
+      return;
+    }
+    std::string where;
+    if (config_) {
+      for (const SshConfigValue& value : found_.identity_files) {
+        host_.identities.push_back(expand(value, tokens()));
+        where += (where.empty() ? "" : ", ") + value.where();
+      }
+    }
+    host_.sources["identity"] = where.empty() ? kDefault : "ssh_config " + where;
+  }
+
+  void resolve_known_hosts() {
+    const ConnectionDraft& mine = draft_.connection;
+    if (auto plan = from_plan("known_hosts", mine.known_hosts, defaults_.known_hosts, host_)) {
+      host_.known_hosts = expand_home(*plan, controller_.home);
+    } else if (const SshConfigValue* value = config_value("userknownhostsfile")) {
+      // OpenSSH reads every file listed; deployd reads and records into the first.
+      SshConfigValue first = *value;
+      first.text = first.text.substr(0, first.text.find(' '));
+      host_.known_hosts = expand(first, tokens());
+      note("known_hosts", *value);
+    } else {
+      host_.known_hosts = expand_home("~/.ssh/known_hosts", controller_.home);
+      host_.sources["known_hosts"] = kDefault;
+    }
+  }
+
+  const HostDraft& draft_;
+  const ConnectionDraft& defaults_;
+  const Controller& controller_;
+  Diagnostics& diags_;
+  Host host_;
+  const SshConfig* config_ = nullptr;
+  SshConfigHost found_;
+};
+
 Host resolve_host(const HostDraft& draft, const ConnectionDraft& defaults,
-                  const Controller& controller) {
-  ConnectionDraft keys = defaults;
-  keys.merge(draft.connection);
-  Host host;
-  host.name = draft.name;
-  host.address = draft.address.value_or(draft.name);
-  host.port = keys.port.value_or(22);
-  host.user = keys.user.value_or(controller.user);
-  for (const std::string& identity : keys.identities.value_or(std::vector<std::string>{}))
-    host.identities.push_back(expand_home(identity, controller.home));
-  host.password_env = keys.password_env.value_or("");
-  host.passphrase_env = keys.passphrase_env.value_or("");
-  host.known_hosts = expand_home(keys.known_hosts.value_or("~/.ssh/known_hosts"), controller.home);
-  host.host_key_check = keys.host_key_check.value_or(HostKeyCheck::Strict);
-  host.connect_timeout = keys.connect_timeout.value_or(Duration(10'000));
-  host.keepalive = keys.keepalive.value_or(Duration(15'000));
-  host.via = keys.via.value_or(std::vector<std::string>{});
-  host.ssh_config = expand_home(keys.ssh_config.value_or("~/.ssh/config"), controller.home);
-  host.vars = draft.vars;
-  host.json_pointer = draft.where.pointer;
-  return host;
+                  const Controller& controller, SshConfigFiles& configs, Diagnostics& diags) {
+  return HostResolution(draft, defaults, controller, configs, diags).resolve();
 }
 
 }  // namespace
+
+const SshConfig* SshConfigFiles::get(const std::string& path, bool must_exist, Diagnostics& diags) {
+  auto found = files_.find(path);
+  if (found == files_.end()) {
+    SshConfigContext context{controller_.home, controller_.user};
+    found = files_.emplace(path, SshConfig::load(path, context, must_exist)).first;
+    order_.push_back(path);
+    for (const SshConfigIssue& issue : found->second.errors())
+      diags.add(Diagnostic{issue.file, "", issue.line, 0, issue.message});
+  }
+  return found->second.errors().empty() ? &found->second : nullptr;
+}
+
+std::vector<Diagnostic> SshConfigFiles::warnings() const {
+  std::vector<Diagnostic> out;
+  for (const std::string& path : order_)
+    for (const SshConfigIssue& issue : files_.at(path).warnings())
+      out.push_back(Diagnostic{issue.file, "", issue.line, 0, issue.message});
+  return out;
+}
 
 Controller controller_of(const LoadOptions& options) {
   Controller controller{options.controller_user, options.home};
@@ -66,7 +267,7 @@ std::string expand_home(const std::string& path, const std::string& home) {
 
 std::vector<Host> resolve_hosts(const std::vector<HostDraft>& drafts,
                                 const ConnectionDraft& defaults, const Controller& controller,
-                                Diagnostics& diags) {
+                                SshConfigFiles& configs, Diagnostics& diags) {
   std::vector<Host> hosts;
   std::unordered_map<std::string, const HostDraft*> seen;
   for (const HostDraft& draft : drafts) {
@@ -82,7 +283,7 @@ std::vector<Host> resolve_hosts(const std::vector<HostDraft>& drafts,
                               first->second->where.describe(draft.where.doc)));
       continue;
     }
-    hosts.push_back(resolve_host(draft, defaults, controller));
+    hosts.push_back(resolve_host(draft, defaults, controller, configs, diags));
     for (const std::string& hop : hosts.back().via) {
       if (parse_host_spec(hop).name == draft.name)
         diags.error(draft.where,
@@ -94,8 +295,8 @@ std::vector<Host> resolve_hosts(const std::vector<HostDraft>& drafts,
 
 std::vector<std::string> command_line_hosts(const std::vector<std::string>& specs,
                                             const ConnectionDraft& defaults,
-                                            const Controller& controller, Plan& plan,
-                                            Diagnostics& diags) {
+                                            const Controller& controller, SshConfigFiles& configs,
+                                            Plan& plan, Diagnostics& diags) {
   std::vector<std::string> names;
   for (const std::string& text : specs) {
     HostSpec spec = parse_host_spec(text);
@@ -116,15 +317,15 @@ std::vector<std::string> command_line_hosts(const std::vector<std::string>& spec
       if (auto found = std::find_if(plan.hosts.begin(), plan.hosts.end(),
                                     [&](const Host& host) { return host.name == name; });
           found != plan.hosts.end()) {
-        if (!spec.user.empty()) found->user = spec.user;
-        if (spec.port) found->port = *spec.port;
+        if (!spec.user.empty()) found->user = spec.user, found->sources["user"] = "command line -H";
+        if (spec.port) found->port = *spec.port, found->sources["port"] = "command line -H";
         continue;
       }
       HostDraft draft;
       draft.name = name;
       if (!spec.user.empty()) draft.connection.user = spec.user;
       draft.connection.port = spec.port;
-      plan.hosts.push_back(resolve_host(draft, defaults, controller));
+      plan.hosts.push_back(resolve_host(draft, defaults, controller, configs, diags));
     }
   }
   return names;

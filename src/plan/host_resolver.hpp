@@ -2,11 +2,13 @@
 // From host drafts to Hosts: connection keys resolved per host, `~` expanded, duplicates found.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
 #include "deployd/load.hpp"
 #include "plan/draft.hpp"
+#include "plan/ssh_config.hpp"
 
 namespace deployd::plan {
 
@@ -19,20 +21,41 @@ struct Controller {
 /// The options' user and home, else $USER and $HOME, else the password database.
 Controller controller_of(const LoadOptions& options);
 
+/// The ssh_config files the hosts use, each read once; its errors are reported once.
+class SshConfigFiles {
+ public:
+  /// `command_line`: the `-F` file, read instead of ~/.ssh/config or a path the plan gives.
+  SshConfigFiles(std::string command_line, const Controller& controller)
+      : command_line_(std::move(command_line)), controller_(controller) {}
+
+  const std::string& command_line() const { return command_line_; }
+  /// The config at `path`, or nullptr if it has errors (reported into `diags` the first time).
+  const SshConfig* get(const std::string& path, bool must_exist, Diagnostics& diags);
+  /// The warnings of every file read, in the order read.
+  std::vector<Diagnostic> warnings() const;
+
+ private:
+  std::string command_line_;
+  Controller controller_;
+  std::map<std::string, SshConfig> files_;
+  std::vector<std::string> order_;
+};
+
 /// `path` with a leading `~` or `~/` replaced by `home`.
 std::string expand_home(const std::string& path, const std::string& home);
 
-/// Hosts with every connection key resolved: host keys > `user@name:port` > defaults > built-in.
-/// A duplicate name or a reserved one (`all`, `local`) is reported and left out.
+/// Hosts with every connection key resolved: host keys > `user@name:port` > defaults >
+/// ssh_config > built-in, each with its source. A duplicate name or a reserved one (`all`,
+/// `local`) is reported and left out.
 std::vector<Host> resolve_hosts(const std::vector<HostDraft>& drafts,
                                 const ConnectionDraft& defaults, const Controller& controller,
-                                Diagnostics& diags);
+                                SshConfigFiles& configs, Diagnostics& diags);
 
 /// The hosts `-H` names, in order: plan hosts by name, and new hosts (added to `plan.hosts`,
 /// with the defaults) for names the plan does not define; errors name the `-H` value.
 std::vector<std::string> command_line_hosts(const std::vector<std::string>& specs,
                                             const ConnectionDraft& defaults,
-                                            const Controller& controller, Plan& plan,
-                                            Diagnostics& diags);
+                                            const Controller& controller, SshConfigFiles& configs,
+                                            Plan& plan, Diagnostics& diags);
 
 }  // namespace deployd::plan

@@ -86,19 +86,22 @@ class Loader {
 
   void resolve(const Sections& merged) {
     Controller controller = controller_of(options_);
-    plan_.hosts = resolve_hosts(merged.hosts, merged.defaults, controller, diags_);
+    SshConfigFiles configs(options_.ssh_config, controller);
+    plan_.hosts = resolve_hosts(merged.hosts, merged.defaults, controller, configs, diags_);
     resolve_groups(merged.hosts, merged.groups, plan_, diags_);
     plan_.vars = merged.vars;
     plan_.overrides = options_.cli_vars;
     check_cli_vars(plan_.overrides, diags_);
     std::vector<std::string> cli_hosts =
-        command_line_hosts(options_.hosts, merged.defaults, controller, plan_, diags_);
+        command_line_hosts(options_.hosts, merged.defaults, controller, configs, plan_, diags_);
+    warnings_ = configs.warnings();
     validate_tasks(plan_, tasks_, cli_hosts, merged.has_bad_hosts, diags_);
     validate_vars(plan_, tasks_, diags_);
   }
 
   LoadResult finish(const std::string& file) {
     LoadResult result;
+    result.warnings = std::move(warnings_);
     if (!diags_.empty()) {
       result.errors = diags_.sorted(LoadResult::kMaxErrors);
       return result;
@@ -115,6 +118,7 @@ class Loader {
   Diagnostics diags_;
   Plan plan_;
   std::vector<TaskDraft> tasks_;
+  std::vector<Diagnostic> warnings_;
 };
 
 }  // namespace

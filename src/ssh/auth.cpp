@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "ssh/session_impl.hpp"
@@ -44,6 +45,30 @@ bool is_final(const Link& link, int rc) {
   return rc == 0 || is_connection_error(rc) || rc == kInterrupted || link.is_aborted;
 }
 
+/// An encrypted key the agent holds: the agent signs with it, the file is never decrypted.
+awaitable<int> try_agent_key(Link& link, const ConnectionSpec& spec, const Identity& identity,
+                             Tried& tried) {
+  tried.labels.push_back(identity.path() + " (from the agent)");
+  LIBSSH2_AGENT* agent = libssh2_agent_init(link.session);
+  int rc = agent != nullptr ? libssh2_agent_connect(agent) : LIBSSH2_ERROR_AGENT_PROTOCOL;
+  if (rc == 0) rc = libssh2_agent_list_identities(agent);
+  libssh2_agent_publickey* key = nullptr;
+  bool is_found = false;
+  while (rc == 0 && !is_found && libssh2_agent_get_identity(agent, &key, key) == 0)
+    is_found = std::string_view(reinterpret_cast<const char*>(key->blob), key->blob_len) ==
+               identity.public_blob();
+  if (is_found) {
+    rc = co_await call(link, [&] { return libssh2_agent_userauth(agent, spec.user.c_str(), key); });
+  } else {
+    rc = LIBSSH2_ERROR_AUTHENTICATION_FAILED;
+  }
+  if (agent != nullptr) {
+    libssh2_agent_disconnect(agent);
+    libssh2_agent_free(agent);
+  }
+  co_return rc;
+}
+
 awaitable<int> try_identity(Link& link, const ConnectionSpec& spec, const Identity& identity,
                             Tried& tried) {
   tried.has_rsa = tried.has_rsa || identity.is_rsa();
@@ -51,7 +76,8 @@ awaitable<int> try_identity(Link& link, const ConnectionSpec& spec, const Identi
     tried.labels.push_back(identity.path() + " (" + identity.error() + ")");
     co_return LIBSSH2_ERROR_FILE;
   }
-  if (identity.is_encrypted() && !spec.passphrase) {
+  if (identity.is_in_agent()) co_return co_await try_agent_key(link, spec, identity, tried);
+  if (identity.is_encrypted() && !identity.can_sign() && !spec.passphrase) {
     tried.labels.push_back(identity.path() + " (encrypted, and no passphrase_env given)");
     co_return LIBSSH2_ERROR_FILE;
   }
@@ -150,7 +176,8 @@ awaitable<AuthResult> authenticate(Link& link, const ConnectionSpec& spec,
                                    IdentityCache& identities) {
   Tried tried;
   int rc = LIBSSH2_ERROR_AUTHENTICATION_FAILED;
-  const bool use_agent = spec.identities.empty() && std::getenv("SSH_AUTH_SOCK") != nullptr;
+  const bool use_agent =
+      spec.identities.empty() && !spec.identities_only && std::getenv("SSH_AUTH_SOCK") != nullptr;
   if (use_agent) rc = co_await try_agent(link, spec, tried);
   const auto paths = spec.identities.empty() ? default_identities() : spec.identities;
   for (auto path = paths.begin(); path != paths.end() && !is_final(link, rc); ++path) {

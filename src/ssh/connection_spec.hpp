@@ -19,6 +19,7 @@ struct ConnectionSpec {
   int port = 22;
   std::string user;
   std::vector<std::string> identities;    ///< private key paths; empty: agent, then ~/.ssh defaults
+  bool identities_only = false;           ///< never the agent (ssh_config IdentitiesOnly)
   std::optional<std::string> password;    ///< the value, never a plan field
   std::optional<std::string> passphrase;  ///< for encrypted identities
   std::string known_hosts;                ///< path of the known_hosts file

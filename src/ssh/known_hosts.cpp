@@ -5,6 +5,8 @@
 #include <fcntl.h>
 #include <libssh2.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -56,29 +58,38 @@ std::string errno_text(int error) {
   return text;
 }
 
-/// Appends `line` to the file at `path` in one write under an exclusive flock, adding the
-/// newline a hand-edited file may lack at its end.
-std::string append_line(const std::string& path, std::string line) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0) return "cannot write " + path + ": " + errno_text(errno);
-  ::flock(fd, LOCK_EX);
-  struct stat info {};
-  char last = '\n';
-  if (::fstat(fd, &info) == 0 && info.st_size > 0) {
-    const int reader = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (reader >= 0) {
-      if (::pread(reader, &last, 1, info.st_size - 1) != 1) last = '\n';
-      ::close(reader);
+/// An OpenSSH hashed host name: |1|base64(salt)|base64(HMAC-SHA1(salt, name)), salt random.
+std::string hashed_name(const std::string& name) {
+  unsigned char salt[20];
+  unsigned char digest[20];
+  unsigned int length = sizeof digest;
+  if (RAND_bytes(salt, sizeof salt) != 1) return "";
+  HMAC(EVP_sha1(), salt, sizeof salt, reinterpret_cast<const unsigned char*>(name.data()),
+       name.size(), digest, &length);
+  return "|1|" + base64(std::string_view(reinterpret_cast<char*>(salt), sizeof salt)) + "|" +
+         base64(std::string_view(reinterpret_cast<char*>(digest), length));
+}
+
+/// The file's text as it is now (read under the writer's lock).
+std::string read_all(int fd) {
+  std::string text;
+  char buffer[65536];
+  off_t offset = 0;
+  for (ssize_t n; (n = ::pread(fd, buffer, sizeof buffer, offset)) > 0; offset += n)
+    text.append(buffer, static_cast<std::size_t>(n));
+  return text;
+}
+
+/// Releases an flock'ed descriptor on every path out.
+struct LockedFile {
+  int fd = -1;
+  ~LockedFile() {
+    if (fd >= 0) {
+      ::flock(fd, LOCK_UN);
+      ::close(fd);
     }
   }
-  if (last != '\n') line.insert(0, "\n");
-  const bool is_written =
-      ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
-  const int error = errno;
-  ::flock(fd, LOCK_UN);
-  ::close(fd);
-  return is_written ? "" : "cannot write " + path + ": " + errno_text(error);
-}
+};
 
 }  // namespace
 
@@ -141,6 +152,7 @@ void KnownHostsFile::load() {
   std::string line;
   while (std::getline(in, line)) {
     ++line_count_;
+    is_hashed_ = is_hashed_ || line.starts_with("|1|");
     if (libssh2_knownhost_readline(hosts_, line.data(), line.size(),
                                    LIBSSH2_KNOWNHOST_FILE_OPENSSH) == 0) {
       note_new_entries(line_count_);
@@ -181,22 +193,87 @@ std::string KnownHostsFile::preferred_methods(const std::vector<std::string>& na
   return known.empty() ? others : others.empty() ? known : known + "," + others;
 }
 
-std::string KnownHostsFile::append(const std::vector<std::string>& names, HostKey key) {
-  const KeyType* type = find_key_type(key.type);
-  if (type == nullptr) return "cannot record a host key of unknown type in " + path_;
-  std::string line;
-  for (const std::string& name : names) line += (line.empty() ? "" : ",") + name;
-  line += std::string(" ") + type->name + " " + base64(key.blob) + "\n";
-  std::string error = append_line(path_, line);
-  if (!error.empty()) return error;
+void KnownHostsFile::add_to_memory(std::string line) {
   ++line_count_;
   // With the newline: libssh2 1.10 looks one past `len` for a newline to drop, and would cut
   // the key's last character if it found one there.
+  line += "\n";
   if (libssh2_knownhost_readline(hosts_, line.data(), line.size(),
                                  LIBSSH2_KNOWNHOST_FILE_OPENSSH) == 0) {
     note_new_entries(line_count_);
   }
+}
+
+std::string KnownHostsFile::record(const std::vector<std::string>& names, HostKey key) {
+  const KeyType* type = find_key_type(key.type);
+  if (type == nullptr) return "cannot record a host key of unknown type in " + path_;
+  Pending entry{names, type->name, std::string(key.blob)};
+  std::string line;
+  for (const std::string& name : names) line += (line.empty() ? "" : ",") + name;
+  add_to_memory(line + " " + entry.type + " " + base64(entry.blob));
+  pending_.push_back(std::move(entry));
   return "";
+}
+
+// OpenSSH writes one line per name when it hashes (a hashed entry holds one name).
+std::string KnownHostsFile::lines_for(const Pending& entry) const {
+  const std::string key = " " + entry.type + " " + base64(entry.blob) + "\n";
+  if (!is_hashed_) {
+    std::string line;
+    for (const std::string& name : entry.names) line += (line.empty() ? "" : ",") + name;
+    return line + key;
+  }
+  std::string lines;
+  for (const std::string& name : entry.names) lines += hashed_name(name) + key;
+  return lines;
+}
+
+std::string KnownHostsFile::flush() {
+  if (pending_.empty()) return "";
+  LockedFile file{::open(path_.c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600)};
+  if (file.fd < 0) return "cannot write " + path_ + ": " + errno_text(errno);
+  ::flock(file.fd, LOCK_EX);
+  // Another run may have appended since this one loaded the file: skip what it recorded.
+  const std::string text = read_all(file.fd);
+  LIBSSH2_KNOWNHOSTS* now = libssh2_knownhost_init(owner_);
+  std::size_t start = 0;
+  while (now != nullptr && start < text.size()) {
+    std::size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    std::string line = text.substr(start, end - start) + "\n";
+    is_hashed_ = is_hashed_ || line.starts_with("|1|");
+    libssh2_knownhost_readline(now, line.data(), line.size(), LIBSSH2_KNOWNHOST_FILE_OPENSSH);
+    start = end + 1;
+  }
+  std::string lines = !text.empty() && text.back() != '\n' ? "\n" : "";
+  for (const Pending& entry : pending_) {
+    const KeyType* type = nullptr;
+    for (const KeyType& candidate : kKeyTypes)
+      if (entry.type == candidate.name) type = &candidate;
+    int known = 0;
+    for (const std::string& name : entry.names) {
+      known += now != nullptr &&
+               libssh2_knownhost_check(now, name.c_str(), entry.blob.data(), entry.blob.size(),
+                                       LIBSSH2_KNOWNHOST_TYPE_PLAIN | LIBSSH2_KNOWNHOST_KEYENC_RAW |
+                                           type->knownhost_mask,
+                                       nullptr) == LIBSSH2_KNOWNHOST_CHECK_MATCH;
+    }
+    if (known < static_cast<int>(entry.names.size())) lines += lines_for(entry);
+  }
+  if (now != nullptr) libssh2_knownhost_free(now);
+  pending_.clear();
+  if (lines.empty() || lines == "\n") return "";
+  // One write: O_APPEND under the lock keeps concurrent runs' lines whole.
+  if (::write(file.fd, lines.data(), lines.size()) != static_cast<ssize_t>(lines.size()))
+    return "cannot write " + path_ + ": " + errno_text(errno);
+  return "";
+}
+
+std::vector<std::string> KnownHostsCache::flush() {
+  std::vector<std::string> errors;
+  for (auto& [path, file] : files_)
+    if (std::string error = file->flush(); !error.empty()) errors.push_back(std::move(error));
+  return errors;
 }
 
 KnownHostsFile& KnownHostsCache::get(const std::string& path) {
@@ -226,7 +303,7 @@ std::string check_host_key(KnownHostsCache& cache, LIBSSH2_SESSION* session,
     case Verdict::Accept:
       return "";
     case Verdict::AcceptAndRecord:
-      return file.append(name == address ? std::vector{name} : std::vector{name, address}, key);
+      return file.record(name == address ? std::vector{name} : std::vector{name, address}, key);
     case Verdict::RejectMismatch:
       return host_key_message(Verdict::RejectMismatch, spec,
                               file.path() + (line > 0 ? ":" + std::to_string(line) : ""));

@@ -59,12 +59,26 @@ class KnownHostsFile {
   /// libssh2 host key methods, those already known for one of `names` first (as OpenSSH does):
   /// otherwise libssh2 would prefer ECDSA where the file holds the host's ed25519 key.
   std::string preferred_methods(const std::vector<std::string>& names) const;
-  /// Adds `key` for `names` to the file (one append under flock) and to memory; returns an error.
-  std::string append(const std::vector<std::string>& names, HostKey key);
+  /// Remembers `key` for `names` (known at once in memory); written by flush(). Returns an error.
+  std::string record(const std::vector<std::string>& names, HostKey key);
+  /// Appends every recorded key in one write under an exclusive flock, skipping those another
+  /// writer added meanwhile, hashed (`|1|salt|hash`) if the file holds hashed names. Returns an
+  /// error, or "".
+  std::string flush();
+  /// How many keys record() holds for flush().
+  std::size_t pending() const { return pending_.size(); }
+  bool is_hashed() const { return is_hashed_; }
 
  private:
+  struct Pending {
+    std::vector<std::string> names;
+    std::string type;
+    std::string blob;
+  };
   void load();
   void note_new_entries(int line);
+  void add_to_memory(std::string line);
+  std::string lines_for(const Pending& entry) const;
 
   std::string path_;
   std::string load_error_;
@@ -73,12 +87,16 @@ class KnownHostsFile {
   libssh2_knownhost* last_entry_ = nullptr;
   int line_count_ = 0;
   std::unordered_map<const libssh2_knownhost*, int> lines_;
+  bool is_hashed_ = false;  ///< the file has a hashed entry: new ones are hashed too
+  std::vector<Pending> pending_;
 };
 
 /// The run's known_hosts files by path, each loaded on first use.
 class KnownHostsCache {
  public:
   KnownHostsFile& get(const std::string& path);
+  /// Flushes every file's recorded keys; returns the errors.
+  std::vector<std::string> flush();
 
  private:
   std::map<std::string, std::unique_ptr<KnownHostsFile>> files_;

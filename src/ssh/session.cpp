@@ -208,6 +208,12 @@ awaitable<ConnectOutcome> open(Opening& opening) {
 Client::Client() : shared_(std::make_unique<Shared>()) {}
 Client::~Client() = default;
 
+std::string Client::unlock_identities(const std::vector<KeyUse>& uses, const AskPassphrase& ask) {
+  return ssh::unlock_identities(shared_->identities, uses, ask);
+}
+
+std::vector<std::string> Client::flush_known_hosts() { return shared_->known_hosts.flush(); }
+
 awaitable<ConnectOutcome> Client::connect(const ConnectionSpec& spec) {
   const auto executor = co_await boost::asio::this_coro::executor;
   auto impl = std::make_unique<Session::Impl>(executor);

@@ -12,8 +12,10 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "ssh/connection_spec.hpp"
+#include "ssh/identity.hpp"
 #include "ssh/sftp.hpp"
 
 namespace deployd::ssh {
@@ -84,6 +86,10 @@ class Client {
 
   /// TCP connect, handshake, host key check and authentication within spec.connect_timeout.
   boost::asio::awaitable<ConnectOutcome> connect(const ConnectionSpec& spec);
+  /// Before any connection: decrypts each encrypted key once (or finds it in the agent).
+  std::string unlock_identities(const std::vector<KeyUse>& uses, const AskPassphrase& ask);
+  /// Writes the host keys accept-new recorded, one append per file; returns the errors.
+  std::vector<std::string> flush_known_hosts();
 
   struct Shared;  ///< defined in session_impl.hpp
 

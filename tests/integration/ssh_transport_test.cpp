@@ -131,6 +131,7 @@ ConnectResult try_connect(const Host& host) {
     auto transport = deployd::engine::make_ssh_transport();
     ConnectResult connected = co_await transport->connect(host);
     if (connected.connection) co_await connected.connection->close();
+    transport->finish();  // as main does at the end of a run: accept-new keys are written
     co_return connected;
   });
 }

@@ -8,6 +8,7 @@
 #include <openssl/hmac.h>
 #include <stdlib.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -45,6 +46,13 @@ std::string hashed(const std::string& name) {
        reinterpret_cast<const unsigned char*>(name.data()), name.size(), digest, &length);
   return "|1|" + base64(salt) + "|" +
          base64(std::string_view(reinterpret_cast<char*>(digest), length));
+}
+
+std::string read(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
 }
 
 struct KnownHostsFixture {
@@ -172,22 +180,65 @@ TEST_SUITE("ssh") {
     CHECK(file.preferred_methods({"unknown"}) == fallback);
   }
 
-  TEST_CASE_FIXTURE(KnownHostsFixture, "accept-new appends one line and knows it at once") {
+  TEST_CASE_FIXTURE(KnownHostsFixture, "accept-new knows a key at once and writes it on flush") {
     std::ofstream(path) << "hostc ecdsa-sha2-nistp256 " << kEcdsa;  // no final newline
     KnownHostsFile file(path);
-    CHECK(file.append({"[n]:2222", "[127.0.99.9]:2222"}, b()).empty());
+    CHECK(file.record({"[n]:2222", "[127.0.99.9]:2222"}, b()).empty());
     CHECK(file.lookup("[n]:2222", b()) == Lookup::Match);
     CHECK(file.lookup("[127.0.99.9]:2222", b()) == Lookup::Match);
-
-    std::ifstream in(path);
-    std::stringstream text;
-    text << in.rdbuf();
-    CHECK(text.str() == std::string("hostc ecdsa-sha2-nistp256 ") + kEcdsa + "\n" +
+    CHECK(read(path) == std::string("hostc ecdsa-sha2-nistp256 ") + kEcdsa);  // nothing yet
+    CHECK(file.flush() == "");
+    CHECK(read(path) == std::string("hostc ecdsa-sha2-nistp256 ") + kEcdsa + "\n" +
                             "[n]:2222,[127.0.99.9]:2222 ssh-ed25519 " + kKeyB + "\n");
+    CHECK(file.pending() == 0);
+    CHECK(file.flush() == "");  // nothing twice
     const KnownHostsFile reread(path);
     int line = 0;
     CHECK(reread.lookup("[n]:2222", a(), &line) == Lookup::Mismatch);
     CHECK(line == 2);
+  }
+
+  TEST_CASE_FIXTURE(KnownHostsFixture, "200 new hosts are written in one flush, 200 lines") {
+    KnownHostsFile file(path);
+    for (int i = 0; i < 200; ++i) {
+      CHECK(file.record({"[h" + std::to_string(i) + "]:2222"}, a()).empty());
+      CHECK_FALSE(std::filesystem::exists(path));
+    }
+    CHECK(file.flush() == "");
+    std::string text = read(path);
+    CHECK(std::count(text.begin(), text.end(), '\n') == 200);
+    const KnownHostsFile reread(path);
+    for (int i = 0; i < 200; ++i)
+      CHECK(reread.lookup("[h" + std::to_string(i) + "]:2222", a()) == Lookup::Match);
+  }
+
+  TEST_CASE_FIXTURE(KnownHostsFixture, "a file with hashed names gets hashed names, one per line") {
+    std::ofstream(path) << hashed("[old]:2222") << " ssh-ed25519 " << kKeyA << "\n";
+    KnownHostsFile file(path);
+    CHECK(file.is_hashed());
+    CHECK(file.record({"[new]:2222", "[127.0.0.8]:2222"}, b()).empty());
+    CHECK(file.flush() == "");
+    const std::string text = read(path);
+    CHECK(text.find("new") == std::string::npos);
+    CHECK(text.find("127.0.0.8") == std::string::npos);
+    CHECK(std::count(text.begin(), text.end(), '\n') == 3);
+    const KnownHostsFile reread(path);
+    CHECK(reread.lookup("[new]:2222", b()) == Lookup::Match);
+    CHECK(reread.lookup("[127.0.0.8]:2222", b()) == Lookup::Match);
+    CHECK(reread.lookup("[new]:2222", a()) == Lookup::Mismatch);
+  }
+
+  TEST_CASE_FIXTURE(KnownHostsFixture,
+                    "two writers of one file: the second skips what the first wrote") {
+    KnownHostsFile first(path);
+    KnownHostsFile second(path);
+    CHECK(first.record({"[x1]:2222"}, a()).empty());
+    CHECK(second.record({"[x1]:2222"}, a()).empty());
+    CHECK(second.record({"[x2]:2222"}, b()).empty());
+    CHECK(first.flush() == "");
+    CHECK(second.flush() == "");
+    CHECK(read(path) == std::string("[x1]:2222 ssh-ed25519 ") + kKeyA + "\n" +
+                            "[x2]:2222 ssh-ed25519 " + kKeyB + "\n");
   }
 
   TEST_CASE_FIXTURE(KnownHostsFixture, "a missing file knows no host; the cache loads it once") {
