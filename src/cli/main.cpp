@@ -50,7 +50,7 @@ std::vector<Diagnostic> unsupported_options(const Options& options) {
 int execute(const Plan& plan, engine::RunSetup setup, Reporter& reporter) {
   ssh::init_library();
   boost::asio::io_context context{1};
-  std::unique_ptr<engine::Transport> transport = engine::make_ssh_transport();
+  std::unique_ptr<engine::Transport> transport = engine::make_ssh_transport(&plan);
   engine::Engine engine(plan, std::move(setup), *transport, reporter);
   int exit_code = static_cast<int>(ExitCode::HostsFailed);
   boost::asio::co_spawn(context, engine.run(), [&](std::exception_ptr error, RunEnd end) {

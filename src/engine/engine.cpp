@@ -181,7 +181,10 @@ asio::awaitable<void> Engine::State::run_host(int host) {
     co_return;
   }
   ConnectResult connected;
-  {
+  if (!hosts[host]->via.empty()) {
+    // Behind a jump host, the transport applies max_connecting per jump host instead.
+    connected = co_await transport.connect(*hosts[host]);
+  } else {
     // policy.max_connecting bounds handshakes in flight, apart from forks (hosts worked on).
     co_await connecting->acquire();
     Permit permit(*connecting);

@@ -9,7 +9,10 @@
 #include <boost/asio/this_coro.hpp>
 #include <cstdlib>
 
+#include "engine/jump_pool.hpp"
+#include "engine/jump_route.hpp"
 #include "ssh/init.hpp"
+#include "ssh/jump.hpp"
 #include "ssh/session.hpp"
 
 namespace deployd::engine {
@@ -68,11 +71,21 @@ std::optional<std::string> secret_from(const std::string& variable, const char* 
   return std::string(value);
 }
 
+using Pool = JumpPool<ssh::Jump>;
+
+/// Adds why the jump host died to an error of a host behind it: the root cause, named.
+std::string with_jump_cause(std::string error, const Pool::Lease& lease) {
+  if (error.empty() || !lease) return error;
+  const std::string cause = Pool::broken(lease);
+  return cause.empty() ? error : error + " (" + cause + ")";
+}
+
 /// One host's session, seen through the engine's seam.
 class SshConnection final : public Connection {
  public:
-  SshConnection(std::unique_ptr<ssh::Session> session, ssh::SourceCache& sources)
-      : session_(std::move(session)), sources_(sources) {}
+  SshConnection(std::unique_ptr<ssh::Session> session, ssh::SourceCache& sources, Pool& pool,
+                Pool::Lease lease)
+      : session_(std::move(session)), sources_(sources), pool_(pool), lease_(std::move(lease)) {}
 
   awaitable<ExecResult> exec(const ExecRequest& request) override {
     ssh::ExecSpec spec{request.command, {}, request.timeout};
@@ -84,7 +97,7 @@ class SshConnection final : public Connection {
     }
     ssh::ExecOutcome outcome = co_await session_->exec(spec);
     co_return ExecResult{outcome.exit_status, std::move(outcome.exit_signal), outcome.timed_out,
-                         std::move(outcome.error)};
+                         with_jump_cause(std::move(outcome.error), lease_)};
   }
 
   awaitable<TransferResult> put(const PutRequest& request) override {
@@ -101,25 +114,35 @@ class SshConnection final : public Connection {
     co_return to_engine(co_await session_->get(spec));
   }
 
-  awaitable<void> close() override { co_await session_->close(); }
+  awaitable<void> close() override {
+    co_await session_->close();
+    if (lease_) co_await pool_.release(std::move(lease_));
+  }
 
  private:
-  static TransferResult to_engine(ssh::TransferOutcome outcome) {
-    return TransferResult{outcome.bytes, outcome.unchanged, std::move(outcome.error),
+  TransferResult to_engine(ssh::TransferOutcome outcome) const {
+    std::string error = outcome.connection_lost
+                            ? with_jump_cause(std::move(outcome.error), lease_)
+                            : std::move(outcome.error);
+    return TransferResult{outcome.bytes, outcome.unchanged, std::move(error),
                           outcome.connection_lost};
   }
 
   std::unique_ptr<ssh::Session> session_;
   ssh::SourceCache& sources_;
+  Pool& pool_;
+  Pool::Lease lease_;  ///< the jump host sessions this host goes through; empty: direct
 };
 
 class SshTransport final : public Transport {
  public:
+  explicit SshTransport(const Plan* plan)
+      : plan_(plan),
+        pool_([this](const JumpHop& hop, ssh::Jump* via) { return open_jump(hop, via); },
+              plan != nullptr ? plan->policy.max_connecting : Policy{}.max_connecting) {}
+
   awaitable<ConnectResult> connect(const Host& host) override {
     auto spec = connection_spec(host);
-    if (!host.via.empty()) {
-      co_return ConnectResult{nullptr, ConnectFailure::Protocol, std::get<std::string>(spec)};
-    }
     if (auto* error = std::get_if<std::string>(&spec)) {
       co_return ConnectResult{nullptr, ConnectFailure::Authentication, std::move(*error)};
     }
@@ -129,24 +152,62 @@ class SshTransport final : public Transport {
       is_crypto_warm_ = true;
       boost::asio::post(co_await boost::asio::this_coro::executor, ssh::warm_up_crypto);
     }
+    if (!host.via.empty()) co_return co_await connect_via(host, std::get<ssh::ConnectionSpec>(spec));
     ssh::ConnectOutcome outcome = co_await client_.connect(std::get<ssh::ConnectionSpec>(spec));
-    if (!outcome.session) {
-      co_return ConnectResult{nullptr, to_engine(outcome.failure), std::move(outcome.error)};
-    }
-    co_return ConnectResult{
-        std::make_unique<SshConnection>(std::move(outcome.session), sources_), ConnectFailure::None, {}};
+    co_return to_result(std::move(outcome), {});
   }
 
  private:
+  /// Through the route's jump hosts: the shared sessions, then the host's own session over a
+  /// tunnel, at most max_connecting handshakes in flight per jump host.
+  awaitable<ConnectResult> connect_via(const Host& host, const ssh::ConnectionSpec& spec) {
+    static const std::vector<Host> kNoHosts;
+    auto route = jump_route(host, plan_ != nullptr ? plan_->hosts : kNoHosts);
+    if (auto* error = std::get_if<std::string>(&route)) {
+      co_return ConnectResult{nullptr, ConnectFailure::Unreachable, std::move(*error)};
+    }
+    Pool::Acquired acquired = co_await pool_.acquire(std::get<std::vector<JumpHop>>(route));
+    if (!acquired.lease) {
+      co_return ConnectResult{nullptr, ConnectFailure::Unreachable, std::move(acquired.error)};
+    }
+    Pool::Lease lease = std::move(acquired.lease);
+    ssh::ConnectOutcome outcome;
+    {
+      co_await lease->handshakes->acquire();
+      Permit permit(*lease->handshakes);
+      outcome = co_await client_.connect(spec, lease->jump.get());
+    }
+    if (!outcome.session) {
+      outcome.error = with_jump_cause(std::move(outcome.error), lease);
+      co_await pool_.release(std::move(lease));
+    }
+    co_return to_result(std::move(outcome), std::move(lease));
+  }
+
+  awaitable<Pool::Opened> open_jump(const JumpHop& hop, ssh::Jump* via) {
+    ssh::JumpOutcome outcome = co_await client_.open_jump(hop.spec, via);
+    co_return Pool::Opened{std::move(outcome.jump), std::move(outcome.error)};
+  }
+
+  ConnectResult to_result(ssh::ConnectOutcome outcome, Pool::Lease lease) {
+    if (!outcome.session) {
+      return ConnectResult{nullptr, to_engine(outcome.failure), std::move(outcome.error)};
+    }
+    return ConnectResult{std::make_unique<SshConnection>(std::move(outcome.session), sources_,
+                                                         pool_, std::move(lease)),
+                         ConnectFailure::None, {}};
+  }
+
+  const Plan* plan_;
   ssh::Client client_;
   ssh::SourceCache sources_;  ///< each `put` source mapped once per run, shared by all hosts
+  Pool pool_;
   bool is_crypto_warm_ = false;
 };
 
 }  // namespace
 
 std::variant<ssh::ConnectionSpec, std::string> connection_spec(const Host& host) {
-  if (!host.via.empty()) return std::string("jump hosts (via) are not supported yet");
   ssh::ConnectionSpec spec;
   spec.name = host.name;
   spec.address = host.address.empty() ? host.name : host.address;
@@ -164,6 +225,8 @@ std::variant<ssh::ConnectionSpec, std::string> connection_spec(const Host& host)
   return spec;
 }
 
-std::unique_ptr<Transport> make_ssh_transport() { return std::make_unique<SshTransport>(); }
+std::unique_ptr<Transport> make_ssh_transport(const Plan* plan) {
+  return std::make_unique<SshTransport>(plan);
+}
 
 }  // namespace deployd::engine

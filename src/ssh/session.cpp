@@ -10,6 +10,8 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <unistd.h>
+
 #include <cctype>
 #include <optional>
 #include <vector>
@@ -29,7 +31,7 @@ using boost::asio::ip::tcp;
 constexpr std::chrono::seconds kCloseTimeout{5};
 
 /// The steps of opening a session, named in timeout messages.
-enum class Phase { Resolve, Connect, Handshake, Authentication };
+enum class Phase { Resolve, Connect, Tunnel, Handshake, Authentication };
 
 const char* to_string(Phase phase) {
   switch (phase) {
@@ -37,6 +39,8 @@ const char* to_string(Phase phase) {
       return "resolve";
     case Phase::Connect:
       return "tcp connect";
+    case Phase::Tunnel:
+      return "tunnel through the jump host";
     case Phase::Handshake:
       return "ssh handshake";
     case Phase::Authentication:
@@ -62,6 +66,7 @@ struct Opening {
   const ConnectionSpec& spec;
   Client::Shared& shared;
   Link& link;
+  Jump* via = nullptr;  ///< set: the connection is a tunnel through this jump host
   Phase phase = Phase::Resolve;
   bool is_timed_out = false;
   std::optional<tcp::resolver> resolver;
@@ -154,9 +159,35 @@ awaitable<ConnectOutcome> handshake(Opening& opening) {
                          describe(link.session, rc, "ssh handshake with " + opening.endpoint));
 }
 
+awaitable<ConnectOutcome> open_session(Opening& opening);
+
+/// Opens a direct-tcpip channel through the jump host; the link's socket is its local end
+/// (a socketpair: no TCP options, no quick ACKs).
+awaitable<std::string> connect_tunnel(Opening& opening) {
+  const ConnectionSpec& spec = opening.spec;
+  opening.endpoint = spec.address + ":" + std::to_string(spec.port);
+  const auto deadline = Alarm::Clock::now() + spec.connect_timeout;
+  TunnelOutcome tunnel = co_await opening.via->open_tunnel(spec.address, spec.port, deadline);
+  if (!tunnel.error.empty()) co_return "connect " + opening.endpoint + " through the jump host: " + tunnel.error;
+  boost::system::error_code ec;
+  opening.link.socket.assign(tcp::v4(), tunnel.fd, ec);
+  if (ec) {
+    ::close(tunnel.fd);
+    co_return "tunnel socket: " + error_text(ec);
+  }
+  opening.link.quickack = false;
+  co_return "";
+}
+
 /// The phases in order; the first failure ends the attempt.
 awaitable<ConnectOutcome> open(Opening& opening) {
   std::string error;
+  if (opening.via != nullptr) {
+    opening.phase = Phase::Tunnel;
+    error = co_await connect_tunnel(opening);
+    if (!error.empty()) co_return opening.fail(ConnectFailure::Unreachable, error);
+    co_return co_await open_session(opening);
+  }
   const std::vector<tcp::endpoint> endpoints = co_await resolve(opening, &error);
   if (!error.empty() || opening.is_timed_out) {
     co_return opening.fail(ConnectFailure::Unreachable, error);
@@ -164,11 +195,15 @@ awaitable<ConnectOutcome> open(Opening& opening) {
   opening.phase = Phase::Connect;
   error = co_await connect_tcp(opening, endpoints);
   if (!error.empty()) co_return opening.fail(ConnectFailure::Unreachable, error);
+  co_return co_await open_session(opening);
+}
 
+/// Handshake, host key and authentication on the connected link.
+awaitable<ConnectOutcome> open_session(Opening& opening) {
   opening.phase = Phase::Handshake;
   ConnectOutcome outcome = co_await handshake(opening);
   if (outcome.failure != ConnectFailure::None) co_return outcome;
-  error = check_host_key(opening.shared.known_hosts, opening.link.session, opening.spec);
+  std::string error = check_host_key(opening.shared.known_hosts, opening.link.session, opening.spec);
   if (!error.empty()) co_return opening.fail(ConnectFailure::HostKey, error);
 
   opening.phase = Phase::Authentication;
@@ -185,10 +220,14 @@ awaitable<ConnectOutcome> open(Opening& opening) {
 Client::Client() : shared_(std::make_unique<Shared>()) {}
 Client::~Client() = default;
 
-awaitable<ConnectOutcome> Client::connect(const ConnectionSpec& spec) {
+namespace {
+
+/// Opens one session (direct or through `via`) under the connect_timeout watchdog.
+awaitable<ConnectOutcome> open_within_timeout(const ConnectionSpec& spec, Client::Shared& shared,
+                                              Jump* via, std::unique_ptr<Session::Impl>& impl) {
   const auto executor = co_await boost::asio::this_coro::executor;
-  auto impl = std::make_unique<Session::Impl>(executor);
-  Opening opening{spec, *shared_, impl->link};
+  impl = std::make_unique<Session::Impl>(executor);
+  Opening opening{spec, shared, impl->link, via};
   Alarm watchdog(executor);
   watchdog.arm(Alarm::Clock::now() + spec.connect_timeout, [&opening] { opening.on_timeout(); });
   ConnectOutcome outcome = co_await open(opening);
@@ -196,9 +235,24 @@ awaitable<ConnectOutcome> Client::connect(const ConnectionSpec& spec) {
   if (outcome.failure == ConnectFailure::None && opening.is_timed_out) {
     outcome = opening.fail(ConnectFailure::Unreachable, "");
   }
-  if (outcome.failure != ConnectFailure::None) co_return outcome;  // ~Impl tears the link down
-  outcome.session = std::make_unique<Session>(std::move(impl));
+  if (outcome.failure != ConnectFailure::None) impl.reset();  // ~Impl tears the link down
   co_return outcome;
+}
+
+}  // namespace
+
+awaitable<ConnectOutcome> Client::connect(const ConnectionSpec& spec, Jump* via) {
+  std::unique_ptr<Session::Impl> impl;
+  ConnectOutcome outcome = co_await open_within_timeout(spec, *shared_, via, impl);
+  if (impl) outcome.session = std::make_unique<Session>(std::move(impl));
+  co_return outcome;
+}
+
+awaitable<JumpOutcome> Client::open_jump(const ConnectionSpec& spec, Jump* via) {
+  std::unique_ptr<Session::Impl> impl;
+  ConnectOutcome outcome = co_await open_within_timeout(spec, *shared_, via, impl);
+  if (!impl) co_return JumpOutcome{nullptr, outcome.failure, std::move(outcome.error)};
+  co_return JumpOutcome{start_jump(std::move(impl)), ConnectFailure::None, {}};
 }
 
 Session::Session(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

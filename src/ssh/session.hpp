@@ -18,6 +18,8 @@
 
 namespace deployd::ssh {
 
+class Jump;
+
 enum class Stream { Stdout, Stderr };
 
 /// One command to run on a session's new channel.
@@ -67,6 +69,13 @@ struct ConnectOutcome {
   std::string error;
 };
 
+/// A jump host's session, or why there is none.
+struct JumpOutcome {
+  std::unique_ptr<Jump> jump;
+  ConnectFailure failure = ConnectFailure::None;
+  std::string error;
+};
+
 /// Opens sessions on the calling coroutine's executor; holds what a run's sessions share
 /// (known_hosts files and identities, each read and parsed once).
 class Client {
@@ -77,7 +86,10 @@ class Client {
   Client& operator=(const Client&) = delete;
 
   /// TCP connect, handshake, host key check and authentication within spec.connect_timeout.
-  boost::asio::awaitable<ConnectOutcome> connect(const ConnectionSpec& spec);
+  /// With `via`, the TCP connection is a tunnel through that jump host instead.
+  boost::asio::awaitable<ConnectOutcome> connect(const ConnectionSpec& spec, Jump* via = nullptr);
+  /// Like connect(), for a jump host whose session will carry tunnels (ssh/jump.hpp).
+  boost::asio::awaitable<JumpOutcome> open_jump(const ConnectionSpec& spec, Jump* via = nullptr);
 
   struct Shared;  ///< defined in session_impl.hpp
 
