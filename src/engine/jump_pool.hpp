@@ -67,7 +67,7 @@ class JumpPool {
       if (--lease->users > 0 || !lease->error.empty()) co_return;
       const auto found = entries_.find(lease->key);
       if (found != entries_.end() && found->second == lease) entries_.erase(found);
-      if (!lease->jump->broken().empty()) remember_broken(*lease);
+      if (!lease->jump->broken().empty()) remember_failed(*lease, broken(lease));
       co_await lease->jump->close();
       lease = std::move(lease->parent);
     }
@@ -95,11 +95,11 @@ class JumpPool {
   }
 
   /// Later routes through a hop that died fail at once instead of dialling it again.
-  void remember_broken(const Entry& entry) {
+  void remember_failed(const Entry& entry, std::string error) {
     auto failed = std::make_shared<Entry>();
     failed->label = entry.label;
     failed->key = entry.key;
-    failed->error = lost(entry);
+    failed->error = std::move(error);
     failed->is_opening = false;
     entries_.emplace(entry.key, std::move(failed));
   }
@@ -109,7 +109,7 @@ class JumpPool {
     const JumpHop& hop = route[index];
     if (auto found = entries_.find(hop.key); found != entries_.end()) {
       Lease entry = found->second;
-      if (entry->jump && !entry->jump->broken().empty()) co_return Acquired{nullptr, lost(*entry)};
+      if (entry->jump && !entry->jump->broken().empty()) co_return Acquired{nullptr, broken(entry)};
       ++entry->users;
       while (entry->is_opening) {
         auto waiter = std::make_shared<Wakeup>(co_await boost::asio::this_coro::executor);

@@ -60,6 +60,12 @@ class Signal {
   bool is_pending_ = false;
 };
 
+/// Why the session failed, without a prefix: the pool names the jump host.
+std::string cause(LIBSSH2_SESSION* session, int rc) {
+  std::string text = describe(session, rc, "");
+  return text.substr(text.find(": ") + 2);
+}
+
 /// The result of one libssh2 operation of the pump.
 enum class Step {
   Idle,        ///< nothing to do, or it would block on input
@@ -181,7 +187,7 @@ Step Jump::Impl::open_next() {
     const std::string what =
         "open a tunnel to " + request.host + ":" + std::to_string(request.port);
     if (is_connection_error(rc)) {
-      fail(describe(s, rc, "jump host session"));
+      fail(cause(s, rc));
       return Step::Progress;
     }
     request.outcome.error = describe(s, rc, what);
@@ -226,7 +232,7 @@ Step Jump::Impl::read_channel(Tunnel& t) {
   if (n == LIBSSH2_ERROR_EAGAIN) return blocked_out() ? Step::BlockedOut : Step::Idle;
   if (n == 0 && libssh2_channel_eof(t.channel) == 0) return Step::Idle;
   if (n < 0 && is_connection_error(static_cast<int>(n))) {
-    fail(describe(link().session, static_cast<int>(n), "jump host session"));
+    fail(cause(link().session, static_cast<int>(n)));
     return Step::Progress;
   }
   t.is_channel_eof = true;  // EOF, or the channel failed: the session behind sees its socket end
@@ -244,7 +250,7 @@ Step Jump::Impl::write_channel(Tunnel& t) {
   }
   if (n == LIBSSH2_ERROR_EAGAIN) return blocked_out() ? Step::BlockedOut : Step::Idle;
   if (is_connection_error(static_cast<int>(n))) {
-    fail(describe(link().session, static_cast<int>(n), "jump host session"));
+    fail(cause(link().session, static_cast<int>(n)));
     return Step::Progress;
   }
   // The channel is gone (the target closed it): drop what the session behind still sends.
