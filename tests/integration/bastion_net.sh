@@ -127,5 +127,13 @@ case ${1:-} in
   up) shift; up "$@" ;;
   down) shift; down "$@" ;;
   kill-bastion) stop_bastion "$2" ;;
-  *) die "usage: bastion_net.sh up DIR N PORT [FLEET_SCRIPT] | down DIR | kill-bastion PID_FILE" ;;
+  start-b1)
+    port=$(sed -n 's/.*"port": \([0-9]*\).*/\1/p' "$2/bastion.json")
+    names "$port"
+    start_bastion "$2" "$NS_T" b1 "$port" 198.18.70.2 198.18.74.2
+    ;;
+  *)
+    die "usage: bastion_net.sh up DIR N PORT [FLEET_SCRIPT] | down DIR | kill-bastion PID_FILE" \
+      "| start-b1 DIR"
+    ;;
 esac
