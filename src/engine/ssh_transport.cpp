@@ -5,6 +5,7 @@
 #include <pwd.h>
 #include <unistd.h>
 
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <cstdlib>
@@ -84,8 +85,20 @@ std::string with_jump_cause(std::string error, const Pool::Lease& lease) {
 class SshConnection final : public Connection {
  public:
   SshConnection(std::unique_ptr<ssh::Session> session, ssh::SourceCache& sources, Pool& pool,
-                Pool::Lease lease)
-      : session_(std::move(session)), sources_(sources), pool_(pool), lease_(std::move(lease)) {}
+                Pool::Lease lease, boost::asio::any_io_executor executor)
+      : session_(std::move(session)),
+        sources_(sources),
+        pool_(pool),
+        lease_(std::move(lease)),
+        executor_(std::move(executor)) {}
+  SshConnection(const SshConnection&) = delete;
+  SshConnection& operator=(const SshConnection&) = delete;
+  /// Without close() (an exception in the host's coroutine), the jump host lease is still
+  /// given back, or the jump host's pump would keep the io_context running forever.
+  ~SshConnection() override {
+    if (!lease_) return;
+    boost::asio::co_spawn(executor_, pool_.release(std::move(lease_)), [](std::exception_ptr) {});
+  }
 
   awaitable<ExecResult> exec(const ExecRequest& request) override {
     ssh::ExecSpec spec{request.command, {}, request.timeout};
@@ -132,6 +145,7 @@ class SshConnection final : public Connection {
   ssh::SourceCache& sources_;
   Pool& pool_;
   Pool::Lease lease_;  ///< the jump host sessions this host goes through; empty: direct
+  boost::asio::any_io_executor executor_;
 };
 
 class SshTransport final : public Transport {
@@ -146,11 +160,12 @@ class SshTransport final : public Transport {
     if (auto* error = std::get_if<std::string>(&spec)) {
       co_return ConnectResult{nullptr, ConnectFailure::Authentication, std::move(*error)};
     }
+    executor_ = co_await boost::asio::this_coro::executor;
     if (!is_crypto_warm_) {
       // Runs as soon as this coroutine first waits on the network (TCP connect, then the
       // server's banner: sshd forks and re-execs first), instead of inside the key exchange.
       is_crypto_warm_ = true;
-      boost::asio::post(co_await boost::asio::this_coro::executor, ssh::warm_up_crypto);
+      boost::asio::post(executor_, ssh::warm_up_crypto);
     }
     if (!host.via.empty()) co_return co_await connect_via(host, std::get<ssh::ConnectionSpec>(spec));
     ssh::ConnectOutcome outcome = co_await client_.connect(std::get<ssh::ConnectionSpec>(spec));
@@ -178,7 +193,12 @@ class SshTransport final : public Transport {
       outcome = co_await client_.connect(spec, lease->jump.get());
     }
     if (!outcome.session) {
-      outcome.error = with_jump_cause(std::move(outcome.error), lease);
+      const std::string cause = Pool::broken(lease);
+      if (!cause.empty()) {
+        outcome.error += " (" + cause + ")";
+      } else if (outcome.failure == ssh::ConnectFailure::Unreachable) {
+        outcome.error += " (via jump host \"" + lease->label + "\")";
+      }
       co_await pool_.release(std::move(lease));
     }
     co_return to_result(std::move(outcome), std::move(lease));
@@ -194,7 +214,7 @@ class SshTransport final : public Transport {
       return ConnectResult{nullptr, to_engine(outcome.failure), std::move(outcome.error)};
     }
     return ConnectResult{std::make_unique<SshConnection>(std::move(outcome.session), sources_,
-                                                         pool_, std::move(lease)),
+                                                         pool_, std::move(lease), executor_),
                          ConnectFailure::None, {}};
   }
 
@@ -202,6 +222,7 @@ class SshTransport final : public Transport {
   ssh::Client client_;
   ssh::SourceCache sources_;  ///< each `put` source mapped once per run, shared by all hosts
   Pool pool_;
+  boost::asio::any_io_executor executor_;  ///< the engine's, for releases without close()
   bool is_crypto_warm_ = false;
 };
 

@@ -184,13 +184,11 @@ Step Jump::Impl::open_next() {
   if (channel == nullptr) {
     const int rc = libssh2_session_last_errno(s);
     if (rc == LIBSSH2_ERROR_EAGAIN) return blocked_out() ? Step::BlockedOut : Step::Idle;
-    const std::string what =
-        "open a tunnel to " + request.host + ":" + std::to_string(request.port);
     if (is_connection_error(rc)) {
       fail(cause(s, rc));
       return Step::Progress;
     }
-    request.outcome.error = describe(s, rc, what);
+    request.outcome.error = cause(s, rc);  // e.g. "channel open failure (connect failed)"
   } else {
     auto tunnel = std::make_shared<Tunnel>(executor());
     tunnel->channel = channel;

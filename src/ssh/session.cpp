@@ -168,7 +168,7 @@ awaitable<std::string> connect_tunnel(Opening& opening) {
   opening.endpoint = spec.address + ":" + std::to_string(spec.port);
   const auto deadline = Alarm::Clock::now() + spec.connect_timeout;
   TunnelOutcome tunnel = co_await opening.via->open_tunnel(spec.address, spec.port, deadline);
-  if (!tunnel.error.empty()) co_return "connect " + opening.endpoint + " through the jump host: " + tunnel.error;
+  if (!tunnel.error.empty()) co_return "tunnel to " + opening.endpoint + ": " + tunnel.error;
   boost::system::error_code ec;
   opening.link.socket.assign(tcp::v4(), tunnel.fd, ec);
   if (ec) {

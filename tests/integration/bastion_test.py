@@ -123,6 +123,25 @@ class Bastions(unittest.TestCase):
             self.assertIn(f'jump host "{self.hop(self.net["b1"])}"', end["error"])
             self.assertIn("does not match", end["error"])
 
+    def test_an_unreachable_bastion_or_target_is_named_in_the_reason(self):
+        closed = "deployd@127.0.0.1:1"  # nothing listens on port 1 of the controller
+        plan = self.plan("pdown.json", [closed], [{"run": "true"}], count=3)
+        status, out, err = run_deployd([plan, "--output", "json"], timeout=120)
+        self.assertEqual(status, 1, err)
+        for end in self.host_ends(out).values():
+            self.assertEqual(end["status"], "unreachable")
+            self.assertIn(f'jump host "{closed}": connect 127.0.0.1:1: connection refused', end["error"])
+        ghost = {"name": "ghost", "address": "127.0.71.250", "port": self.port,
+                 "via": [self.hop(self.net["b1"])]}
+        document = {"defaults": self.inventory["defaults"], "hosts": [ghost],
+                    "tasks": {"t": {"steps": [{"run": "true"}]}}}
+        status, out, err = run_deployd([write_json(self.dir, "pghost.json", document), "--output",
+                                        "json"], timeout=120)
+        self.assertEqual(status, 1, err)
+        self.assertEqual(self.host_ends(out)["ghost"]["error"],
+                         f"tunnel to 127.0.71.250:{self.port}: channel open failure (connect failed)"
+                         f' (via jump host "{self.hop(self.net["b1"])}")')
+
     def test_a_bastion_that_dies_mid_run_fails_its_targets_and_the_run_ends(self):
         plan = self.plan("pdie.json", [self.hop(self.net["b1"])],
                          [{"run": "echo started"}, {"run": "sleep 60"}, {"run": "echo after"}],
