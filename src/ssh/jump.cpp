@@ -86,6 +86,7 @@ struct Tunnel {
   std::size_t down_begin = 0, down_end = 0;
   bool is_socket_done = false;   ///< the session behind hung up: the channel is closed next
   bool is_channel_eof = false;   ///< the target hung up: the socket is shut for writing
+  bool is_shut = false;          ///< ... which was done
   bool is_readable = true;       ///< readiness hints: false after EAGAIN until a wait says so
   bool is_writable = true;
   bool is_read_armed = false, is_write_armed = false;
@@ -155,6 +156,7 @@ void shut(Tunnel& tunnel, int how) {
 void Jump::Impl::fail(std::string why) {
   if (!broken.empty()) return;
   broken = std::move(why);
+  if (!session) return;  // already torn down
   session->broken = broken;
   link().abort();
   for (auto& tunnel : tunnels) shut(*tunnel, SHUT_RDWR);
@@ -296,7 +298,10 @@ bool Jump::Impl::move_socket_bytes(Tunnel& t) {
       moved = true;
     }
   }
-  if (t.is_channel_eof && t.down_begin == t.down_end) shut(t, SHUT_WR);
+  if (t.is_channel_eof && t.down_begin == t.down_end && !t.is_shut) {
+    shut(t, SHUT_WR);
+    t.is_shut = true;
+  }
   return moved;
 }
 
