@@ -26,11 +26,12 @@ std::variant<std::vector<JumpHop>, std::string> jump_route(const Host& host,
     }
     hop.via.clear();
     auto spec = connection_spec(hop);
-    if (auto* error = std::get_if<std::string>(&spec)) return "jump host \"" + text + "\": " + *error;
+    if (auto* error = std::get_if<std::string>(&spec))
+      return "jump host \"" + text + "\": " + *error;
     JumpHop jump{text, "", std::get<ssh::ConnectionSpec>(std::move(spec))};
     const std::string previous = route.empty() ? "" : route.back().key + " > ";
-    jump.key = previous + jump.spec.user + "@" + jump.spec.address + ":" +
-               std::to_string(jump.spec.port);
+    jump.key =
+        previous + jump.spec.user + "@" + jump.spec.address + ":" + std::to_string(jump.spec.port);
     route.push_back(std::move(jump));
   }
   return route;

@@ -134,9 +134,8 @@ class SshConnection final : public Connection {
 
  private:
   TransferResult to_engine(ssh::TransferOutcome outcome) const {
-    std::string error = outcome.connection_lost
-                            ? with_jump_cause(std::move(outcome.error), lease_)
-                            : std::move(outcome.error);
+    std::string error = outcome.connection_lost ? with_jump_cause(std::move(outcome.error), lease_)
+                                                : std::move(outcome.error);
     return TransferResult{outcome.bytes, outcome.unchanged, std::move(error),
                           outcome.connection_lost};
   }
@@ -167,7 +166,8 @@ class SshTransport final : public Transport {
       is_crypto_warm_ = true;
       boost::asio::post(executor_, ssh::warm_up_crypto);
     }
-    if (!host.via.empty()) co_return co_await connect_via(host, std::get<ssh::ConnectionSpec>(spec));
+    if (!host.via.empty())
+      co_return co_await connect_via(host, std::get<ssh::ConnectionSpec>(spec));
     ssh::ConnectOutcome outcome = co_await client_.connect(std::get<ssh::ConnectionSpec>(spec));
     co_return to_result(std::move(outcome), {});
   }
@@ -215,7 +215,8 @@ class SshTransport final : public Transport {
     }
     return ConnectResult{std::make_unique<SshConnection>(std::move(outcome.session), sources_,
                                                          pool_, std::move(lease), executor_),
-                         ConnectFailure::None, {}};
+                         ConnectFailure::None,
+                         {}};
   }
 
   const Plan* plan_;

@@ -33,8 +33,8 @@ class Jump {
 
   /// Opens a direct-tcpip channel to host:port (resolved by the jump host), giving up at
   /// `deadline`. Opens are sent one at a time: libssh2 keeps one open's state per session.
-  boost::asio::awaitable<TunnelOutcome> open_tunnel(
-      const std::string& host, int port, std::chrono::steady_clock::time_point deadline);
+  boost::asio::awaitable<TunnelOutcome> open_tunnel(const std::string& host, int port,
+                                                    std::chrono::steady_clock::time_point deadline);
   /// Why the jump host's session died; "" while it works.
   const std::string& broken() const;
   /// Closes the session once its tunnels are gone (their sessions closed); never throws.

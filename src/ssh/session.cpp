@@ -5,13 +5,12 @@
 
 #include <libssh2.h>
 #include <libssh2_sftp.h>
+#include <unistd.h>
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <unistd.h>
-
 #include <cctype>
 #include <optional>
 #include <vector>
@@ -203,7 +202,8 @@ awaitable<ConnectOutcome> open_session(Opening& opening) {
   opening.phase = Phase::Handshake;
   ConnectOutcome outcome = co_await handshake(opening);
   if (outcome.failure != ConnectFailure::None) co_return outcome;
-  std::string error = check_host_key(opening.shared.known_hosts, opening.link.session, opening.spec);
+  std::string error =
+      check_host_key(opening.shared.known_hosts, opening.link.session, opening.spec);
   if (!error.empty()) co_return opening.fail(ConnectFailure::HostKey, error);
 
   opening.phase = Phase::Authentication;

@@ -79,9 +79,10 @@ TEST_SUITE("engine") {
     const auto b0_b1 = route({"b0", "b1"});
     std::vector<Pool::Lease> leases(3);
     for (auto& lease : leases) {
-      asio::co_spawn(f.context, [&]() -> asio::awaitable<void> {
-        lease = (co_await f.pool.acquire(b1)).lease;
-      }, asio::detached);
+      asio::co_spawn(
+          f.context,
+          [&]() -> asio::awaitable<void> { lease = (co_await f.pool.acquire(b1)).lease; },
+          asio::detached);
     }
     f.context.run();
     f.context.restart();
@@ -107,11 +108,14 @@ TEST_SUITE("engine") {
     f.failing = {"b1"};
     std::vector<std::string> errors(2);
     for (auto& error : errors) {
-      asio::co_spawn(f.context, [&]() -> asio::awaitable<void> {
-        Pool::Acquired acquired = co_await f.pool.acquire(b1);
-        CHECK_FALSE(acquired.lease);
-        error = acquired.error;
-      }, asio::detached);
+      asio::co_spawn(
+          f.context,
+          [&]() -> asio::awaitable<void> {
+            Pool::Acquired acquired = co_await f.pool.acquire(b1);
+            CHECK_FALSE(acquired.lease);
+            error = acquired.error;
+          },
+          asio::detached);
     }
     f.context.run();
     f.context.restart();
