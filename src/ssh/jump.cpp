@@ -65,6 +65,9 @@ void Jump::Impl::arm_waits() {
 awaitable<void> Jump::Impl::pump() {
   for (;;) {
     const bool progress = run_pass();
+    // sshd may hold a small packet until we ACK the previous one (Nagle): ACK at once, always,
+    // as every host's handshake and command goes through this connection (ssh-facts.md).
+    link().rearm_quickack();
     if (!broken.empty()) break;
     if (is_close_requested && tunnels.empty() && opens.empty() && !stuck) break;
     if (progress) continue;
