@@ -6,8 +6,8 @@ The targets are sshds in a network namespace that only the bastion reaches
 (tests/integration/bastion_net.sh, run as root). The direct run is deployd started inside that
 namespace, so all three reach the very same target sshds:
   direct   ip netns exec NS deployd plan.json                      (127.0.71.x)
-  bastion  deployd plan.json, every host "via": "deployd@198.18.70.2:PORT"
-  ssh -J   xargs -P N ssh -F fleet/ssh_config -J 198.18.70.2 nodeNNN 'echo ok', with OpenSSH's
+  bastion  deployd plan.json, every host "via": "deployd@198.18.K.2:PORT" (see bastion_net.sh)
+  ssh -J   xargs -P N ssh -F fleet/ssh_config -J 198.18.K.2 nodeNNN 'echo ok', with OpenSSH's
            default algorithms, and forced to curve25519 + aes128-ctr (deployd's) on both hops
 Rounds alternate the three and the medians are reported (the machine is shared and noisy).
 Usage: sudo bench/bastion_vs_direct.py --deployd build/deployd [--hosts 100] [--rounds 3]

@@ -2,12 +2,14 @@
 # SPDX-License-Identifier: MIT
 # Targets only jump hosts can reach, for the bastion tests and bench (run as root):
 #
-#   root namespace (deployd) --veth 198.18.70.0/30--> NS_T: bastion "b1" 198.18.70.2:PORT
-#                                                           targets 127.0.71.x:PORT (NS_T's lo)
-#   root namespace --veth 198.18.72.0/30--> NS_J: bastion "b0" 198.18.72.2:PORT
-#   NS_J --veth 198.18.74.0/30--> NS_T: "b1" also on 198.18.74.2:PORT (reached only through b0)
+#   root namespace (deployd) --veth 198.18.K.0/30--> NS_T: bastion "b1" 198.18.K.2:PORT
+#                                                          targets 127.0.71.x:PORT (NS_T's lo)
+#   root namespace --veth 198.18.K.4/30--> NS_J: bastion "b0" 198.18.K.6:PORT
+#   NS_J --veth 198.18.K.8/30--> NS_T: "b1" also on 198.18.K.10:PORT (reached only through b0)
 #
-# 198.18.0.0/15 is the benchmarking range; every packet stays in namespaces this script makes.
+# K = PORT % 250, so runs on different ports do not collide. 198.18.0.0/15 is the benchmarking
+# range; every packet stays in namespaces this script makes (an `unreachable` route keeps
+# 198.18.K.8/30 from leaving through the default route).
 # The targets are a scripts/fleet fleet started inside NS_T; the bastions are sshds with the
 # fleet's config, host key and authorized_keys.
 #
@@ -23,6 +25,7 @@ die() {
 }
 
 names() {
+  NET=198.18.$(($1 % 250))
   NS_T=deployd-bt-$1
   NS_J=deployd-bj-$1
   VETH_T=dbt$1 VETH_J=dbj$1 VETH_JT=djt$1 # root<->NS_T, root<->NS_J, NS_J<->NS_T (<= 15 chars)
@@ -60,13 +63,13 @@ up() {
   ip link add "$VETH_J" type veth peer name "${VETH_J}n" netns "$NS_J"
   ip -n "$NS_J" link add "$VETH_JT" type veth peer name "${VETH_JT}n" netns "$NS_T"
   # b1's address behind b0 must not be reachable from here, not even through the default route.
-  ip route add unreachable 198.18.74.0/30
-  ip addr add 198.18.70.1/30 dev "$VETH_T"
-  ip addr add 198.18.72.1/30 dev "$VETH_J"
-  ip -n "$NS_T" addr add 198.18.70.2/30 dev "${VETH_T}n"
-  ip -n "$NS_J" addr add 198.18.72.2/30 dev "${VETH_J}n"
-  ip -n "$NS_J" addr add 198.18.74.1/30 dev "$VETH_JT"
-  ip -n "$NS_T" addr add 198.18.74.2/30 dev "${VETH_JT}n"
+  ip route add unreachable "$NET.8/30"
+  ip addr add "$NET.1/30" dev "$VETH_T"
+  ip addr add "$NET.5/30" dev "$VETH_J"
+  ip -n "$NS_T" addr add "$NET.2/30" dev "${VETH_T}n"
+  ip -n "$NS_J" addr add "$NET.6/30" dev "${VETH_J}n"
+  ip -n "$NS_J" addr add "$NET.9/30" dev "$VETH_JT"
+  ip -n "$NS_T" addr add "$NET.10/30" dev "${VETH_JT}n"
   ip link set "$VETH_T" up
   ip link set "$VETH_J" up
   ip -n "$NS_T" link set "${VETH_T}n" up
@@ -76,17 +79,17 @@ up() {
 
   ip netns exec "$NS_T" "$fleet_script" start "$dir/fleet" "$count" \
     --base-address 127.0.71.1 --port "$port" >/dev/null
-  start_bastion "$dir" "$NS_T" b1 "$port" 198.18.70.2 198.18.74.2
-  start_bastion "$dir" "$NS_J" b0 "$port" 198.18.72.2
+  start_bastion "$dir" "$NS_T" b1 "$port" "$NET.2" "$NET.10"
+  start_bastion "$dir" "$NS_J" b0 "$port" "$NET.6"
   # The bastions share the fleet's host key: known_hosts learns their addresses too.
   local key
   key=$(cut -d' ' -f1,2 "$dir/fleet/host_ed25519_key.pub")
-  for address in 198.18.70.2 198.18.72.2 198.18.74.2; do
+  for address in "$NET.2" "$NET.6" "$NET.10"; do
     echo "[$address]:$port $key" >>"$dir/fleet/known_hosts"
   done
   cat >"$dir/bastion.json" <<EOF
 {"fleet": "$dir/fleet", "port": $port,
- "b1": "198.18.70.2", "b1_behind_b0": "198.18.74.2", "b0": "198.18.72.2",
+ "b1": "$NET.2", "b1_behind_b0": "$NET.10", "b0": "$NET.6",
  "b1_pid_file": "$dir/bastion/b1.pid", "b0_pid_file": "$dir/bastion/b0.pid"}
 EOF
 }
@@ -115,7 +118,7 @@ down() {
   if [[ -d $dir/fleet ]]; then
     "$(dirname "$0")/../../scripts/fleet" stop "$dir/fleet" >/dev/null || true
   fi
-  ip route del unreachable 198.18.74.0/30 2>/dev/null || true
+  ip route del unreachable "$NET.8/30" 2>/dev/null || true
   ip link del "$VETH_T" 2>/dev/null || true
   ip link del "$VETH_J" 2>/dev/null || true
   ip netns del "$NS_T" 2>/dev/null || true
@@ -130,7 +133,7 @@ case ${1:-} in
   start-b1)
     port=$(sed -n 's/.*"port": \([0-9]*\).*/\1/p' "$2/bastion.json")
     names "$port"
-    start_bastion "$2" "$NS_T" b1 "$port" 198.18.70.2 198.18.74.2
+    start_bastion "$2" "$NS_T" b1 "$port" "$NET.2" "$NET.10"
     ;;
   *)
     die "usage: bastion_net.sh up DIR N PORT [FLEET_SCRIPT] | down DIR | kill-bastion PID_FILE" \
