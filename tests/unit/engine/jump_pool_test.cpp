@@ -38,7 +38,9 @@ struct Fixture {
   asio::io_context context{1};
   std::vector<std::string> log;
   std::vector<std::string> failing;
-  Pool pool{[this](const JumpHop& hop, FakeJump* via) { return open(hop, via); }, 64};
+  int handshakes_per_jump = 64;
+  Pool pool{[this](const JumpHop& hop, FakeJump* via) { return open(hop, via); },
+            handshakes_per_jump};
 
   asio::awaitable<Pool::Opened> open(const JumpHop& hop, FakeJump* via) {
     log.push_back("open " + hop.label);
@@ -59,6 +61,13 @@ struct Fixture {
     context.restart();
   }
 };
+
+/// Runs what is ready without waiting for the coroutines that sleep (run() would wait forever).
+void settle(asio::io_context& context) {
+  while (context.poll() > 0) {
+  }
+  context.restart();
+}
 
 std::vector<JumpHop> route(std::vector<std::string> labels) {
   std::vector<JumpHop> hops;
@@ -170,5 +179,43 @@ TEST_SUITE("engine") {
       CHECK(again.error == "jump host \"b0\" lost: receive failed");
     });
     CHECK(f.log == std::vector<std::string>{"open b0", "open b1", "close b1", "close b0"});
+  }
+
+  TEST_CASE("each jump host has its own limit of handshakes in flight") {
+    Fixture f;
+    const auto b0 = route({"b0"});
+    const auto b1 = route({"b1"});
+    Pool pool{[&f](const JumpHop& hop, FakeJump* via) { return f.open(hop, via); }, 2};
+    Pool::Lease first, second;
+    int admitted = 0;
+    f.run([&]() -> asio::awaitable<void> {
+      first = (co_await pool.acquire(b0)).lease;
+      second = (co_await pool.acquire(b1)).lease;
+    });
+    REQUIRE(first);
+    REQUIRE(second);
+    for (int i = 0; i < 3; ++i) {
+      for (auto* lease : {&first, &second}) {
+        asio::co_spawn(
+            f.context,
+            [&admitted, lease]() -> asio::awaitable<void> {
+              co_await (*lease)->handshakes->acquire();
+              ++admitted;
+            },
+            asio::detached);
+      }
+    }
+    settle(f.context);
+    CHECK(admitted == 4);  // two per jump host; the third of each waits
+    first->handshakes->release();
+    settle(f.context);
+    CHECK(admitted == 5);
+    second->handshakes->release();
+    settle(f.context);
+    CHECK(admitted == 6);
+    f.run([&]() -> asio::awaitable<void> {
+      co_await pool.release(std::move(first));
+      co_await pool.release(std::move(second));
+    });
   }
 }
