@@ -29,8 +29,6 @@ std::vector<Diagnostic> unsupported_features(const Plan& plan, const std::vector
   for (const Task* task : tasks) {
     for (const Step& step : task->steps) check_step(plan, step, out);
   }
-  for (const Host& host : plan.hosts)
-    if (!host.via.empty()) out.push_back(not_yet(plan, host.json_pointer, "\"via\" (jump hosts)"));
   return out;
 }
 

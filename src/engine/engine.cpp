@@ -327,11 +327,15 @@ asio::awaitable<ConnectResult> Engine::State::connect_with_retries(int host) {
   for (int attempt = 0;; ++attempt) {
     ConnectResult connected;
     {
-      // policy.max_connecting bounds handshakes in flight, apart from forks (hosts worked on).
-      co_await connecting->acquire();
-      Permit permit(*connecting);
-      if (scheduler.is_aborted()) co_return ConnectResult{};
       const Host& target = *hosts[host];
+      // policy.max_connecting bounds handshakes in flight, apart from forks (hosts worked on);
+      // behind a jump host, the transport applies it per jump host instead.
+      std::optional<Permit> permit;
+      if (target.via.empty()) {
+        co_await connecting->acquire();
+        permit.emplace(*connecting);
+      }
+      if (scheduler.is_aborted()) co_return ConnectResult{};
       if (ssh::is_debug_logging())
         ssh::debug_log(fmt::format("{}: connecting to {}@{}:{}", target.name, target.user, target.address, target.port));
       const auto connect_started = std::chrono::steady_clock::now();

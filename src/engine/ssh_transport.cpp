@@ -7,6 +7,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <cstdio>
@@ -15,7 +16,10 @@
 #include <fstream>
 #include <set>
 
+#include "engine/jump_pool.hpp"
+#include "engine/jump_route.hpp"
 #include "ssh/init.hpp"
+#include "ssh/jump.hpp"
 #include "ssh/session.hpp"
 #include "ssh/ssh_error.hpp"
 
@@ -125,13 +129,34 @@ void warn_if_rsa(const std::string& path) {
   }
   if (is_rsa)
     std::fprintf(stderr, "deployd: warning: %s is an RSA key: %s\n", path.c_str(), ssh::kRsaAdvice);
+
+using Pool = JumpPool<ssh::Jump>;
+
+/// Adds why the jump host died to an error of a host behind it: the root cause, named.
+std::string with_jump_cause(std::string error, const Pool::Lease& lease) {
+  if (error.empty() || !lease) return error;
+  const std::string cause = Pool::broken(lease);
+  return cause.empty() ? error : error + " (" + cause + ")";
 }
 
 /// One host's session, seen through the engine's seam.
 class SshConnection final : public Connection {
  public:
-  SshConnection(std::unique_ptr<ssh::Session> session, ssh::SourceCache& sources)
-      : session_(std::move(session)), sources_(sources) {}
+  SshConnection(std::unique_ptr<ssh::Session> session, ssh::SourceCache& sources, Pool& pool,
+                Pool::Lease lease, boost::asio::any_io_executor executor)
+      : session_(std::move(session)),
+        sources_(sources),
+        pool_(pool),
+        lease_(std::move(lease)),
+        executor_(std::move(executor)) {}
+  SshConnection(const SshConnection&) = delete;
+  SshConnection& operator=(const SshConnection&) = delete;
+  /// Without close() (an exception in the host's coroutine), the jump host lease is still
+  /// given back, or the jump host's pump would keep the io_context running forever.
+  ~SshConnection() override {
+    if (!lease_) return;
+    boost::asio::co_spawn(executor_, pool_.release(std::move(lease_)), [](std::exception_ptr) {});
+  }
 
   awaitable<ExecResult> exec(const ExecRequest& request) override {
     ssh::ExecSpec spec{request.command, {}, request.timeout};
@@ -143,7 +168,7 @@ class SshConnection final : public Connection {
     }
     ssh::ExecOutcome outcome = co_await session_->exec(spec);
     co_return ExecResult{outcome.exit_status, std::move(outcome.exit_signal), outcome.timed_out,
-                         std::move(outcome.error), outcome.cancelled};
+                         with_jump_cause(std::move(outcome.error), lease_), outcome.cancelled};
   }
 
   awaitable<TransferResult> put(const PutRequest& request) override {
@@ -160,42 +185,50 @@ class SshConnection final : public Connection {
     co_return to_engine(co_await session_->get(spec));
   }
 
-  awaitable<void> close() override { co_await session_->close(); }
+  awaitable<void> close() override {
+    co_await session_->close();
+    if (lease_) co_await pool_.release(std::move(lease_));
+  }
   void cancel() override { session_->cancel(); }
 
  private:
-  static TransferResult to_engine(ssh::TransferOutcome outcome) {
-    return TransferResult{outcome.bytes, outcome.unchanged, std::move(outcome.error),
+  TransferResult to_engine(ssh::TransferOutcome outcome) const {
+    std::string error = outcome.connection_lost ? with_jump_cause(std::move(outcome.error), lease_)
+                                                : std::move(outcome.error);
+    return TransferResult{outcome.bytes, outcome.unchanged, std::move(error),
                           outcome.connection_lost};
   }
 
   std::unique_ptr<ssh::Session> session_;
   ssh::SourceCache& sources_;
+  Pool& pool_;
+  Pool::Lease lease_;  ///< the jump host sessions this host goes through; empty: direct
+  boost::asio::any_io_executor executor_;
 };
 
 class SshTransport final : public Transport {
  public:
+  explicit SshTransport(const Plan* plan)
+      : plan_(plan),
+        pool_([this](const JumpHop& hop, ssh::Jump* via) { return open_jump(hop, via); },
+              plan != nullptr ? plan->policy.max_connecting : Policy{}.max_connecting) {}
+
   awaitable<ConnectResult> connect(const Host& host) override {
     auto spec = connection_spec(host);
-    if (!host.via.empty()) {
-      co_return ConnectResult{nullptr, ConnectFailure::Protocol, std::get<std::string>(spec)};
-    }
     if (auto* error = std::get_if<std::string>(&spec)) {
       co_return ConnectResult{nullptr, ConnectFailure::Authentication, std::move(*error)};
     }
+    executor_ = co_await boost::asio::this_coro::executor;
     if (!is_crypto_warm_) {
       // Runs as soon as this coroutine first waits on the network (TCP connect, then the
       // server's banner: sshd forks and re-execs first), instead of inside the key exchange.
       is_crypto_warm_ = true;
-      boost::asio::post(co_await boost::asio::this_coro::executor, ssh::warm_up_crypto);
+      boost::asio::post(executor_, ssh::warm_up_crypto);
     }
+    if (!host.via.empty())
+      co_return co_await connect_via(host, std::get<ssh::ConnectionSpec>(spec));
     ssh::ConnectOutcome outcome = co_await client_.connect(std::get<ssh::ConnectionSpec>(spec));
-    if (!outcome.session) {
-      co_return ConnectResult{nullptr, to_engine(outcome.failure), std::move(outcome.error),
-                              outcome.transient};
-    }
-    co_return ConnectResult{
-        std::make_unique<SshConnection>(std::move(outcome.session), sources_), ConnectFailure::None, {}};
+    co_return to_result(std::move(outcome), {});
   }
 
   std::string prepare(const std::vector<const Host*>& hosts) override {
@@ -221,15 +254,63 @@ class SshTransport final : public Transport {
   std::vector<std::string> finish() override { return client_.flush_known_hosts(); }
 
  private:
+  /// Through the route's jump hosts: the shared sessions, then the host's own session over a
+  /// tunnel, at most max_connecting handshakes in flight per jump host.
+  awaitable<ConnectResult> connect_via(const Host& host, const ssh::ConnectionSpec& spec) {
+    static const std::vector<Host> kNoHosts;
+    auto route = jump_route(host, plan_ != nullptr ? plan_->hosts : kNoHosts);
+    if (auto* error = std::get_if<std::string>(&route)) {
+      co_return ConnectResult{nullptr, ConnectFailure::Unreachable, std::move(*error)};
+    }
+    Pool::Acquired acquired = co_await pool_.acquire(std::get<std::vector<JumpHop>>(route));
+    if (!acquired.lease) {
+      co_return ConnectResult{nullptr, ConnectFailure::Unreachable, std::move(acquired.error)};
+    }
+    Pool::Lease lease = std::move(acquired.lease);
+    ssh::ConnectOutcome outcome;
+    {
+      co_await lease->handshakes->acquire();
+      Permit permit(*lease->handshakes);
+      outcome = co_await client_.connect(spec, lease->jump.get());
+    }
+    if (!outcome.session) {
+      const std::string cause = Pool::broken(lease);
+      if (!cause.empty()) {
+        outcome.error += " (" + cause + ")";
+      } else if (outcome.failure == ssh::ConnectFailure::Unreachable) {
+        outcome.error += " (via jump host \"" + lease->label + "\")";
+      }
+      co_await pool_.release(std::move(lease));
+    }
+    co_return to_result(std::move(outcome), std::move(lease));
+  }
+
+  awaitable<Pool::Opened> open_jump(const JumpHop& hop, ssh::Jump* via) {
+    ssh::JumpOutcome outcome = co_await client_.open_jump(hop.spec, via);
+    co_return Pool::Opened{std::move(outcome.jump), std::move(outcome.error)};
+  }
+
+  ConnectResult to_result(ssh::ConnectOutcome outcome, Pool::Lease lease) {
+    if (!outcome.session) {
+      return ConnectResult{nullptr, to_engine(outcome.failure), std::move(outcome.error), outcome.transient};
+    }
+    return ConnectResult{std::make_unique<SshConnection>(std::move(outcome.session), sources_,
+                                                         pool_, std::move(lease), executor_),
+                         ConnectFailure::None,
+                         {}};
+  }
+
+  const Plan* plan_;
   ssh::Client client_;
   ssh::SourceCache sources_;  ///< each `put` source mapped once per run, shared by all hosts
+  Pool pool_;
+  boost::asio::any_io_executor executor_;  ///< the engine's, for releases without close()
   bool is_crypto_warm_ = false;
 };
 
 }  // namespace
 
 std::variant<ssh::ConnectionSpec, std::string> connection_spec(const Host& host) {
-  if (!host.via.empty()) return std::string("jump hosts (via) are not supported yet");
   ssh::ConnectionSpec spec;
   spec.name = host.name;
   spec.address = host.address.empty() ? host.name : host.address;
@@ -248,6 +329,8 @@ std::variant<ssh::ConnectionSpec, std::string> connection_spec(const Host& host)
   return spec;
 }
 
-std::unique_ptr<Transport> make_ssh_transport() { return std::make_unique<SshTransport>(); }
+std::unique_ptr<Transport> make_ssh_transport(const Plan* plan) {
+  return std::make_unique<SshTransport>(plan);
+}
 
 }  // namespace deployd::engine

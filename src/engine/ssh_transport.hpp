@@ -15,8 +15,10 @@
 namespace deployd::engine {
 
 /// A Transport whose connect() opens an ssh::Session on the calling coroutine's executor (the
-/// engine's one io_context thread). Call ssh::init_library() once before using it.
-std::unique_ptr<Transport> make_ssh_transport();
+/// engine's one io_context thread). Call ssh::init_library() once before using it. `plan`
+/// (kept, may be null) names the hosts a `via` may refer to and gives max_connecting, applied
+/// per jump host to the handshakes through it.
+std::unique_ptr<Transport> make_ssh_transport(const Plan* plan = nullptr);
 
 /// The connection settings of `host` for ssh/, or why there are none (an unset password_env).
 std::variant<ssh::ConnectionSpec, std::string> connection_spec(const Host& host);

@@ -5,6 +5,7 @@
 
 #include <libssh2.h>
 #include <libssh2_sftp.h>
+#include <unistd.h>
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/redirect_error.hpp>
@@ -30,7 +31,7 @@ using boost::asio::ip::tcp;
 constexpr std::chrono::seconds kCloseTimeout{5};
 
 /// The steps of opening a session, named in timeout messages.
-enum class Phase { Resolve, Connect, Handshake, Authentication };
+enum class Phase { Resolve, Connect, Tunnel, Handshake, Authentication };
 
 const char* to_string(Phase phase) {
   switch (phase) {
@@ -38,6 +39,8 @@ const char* to_string(Phase phase) {
       return "resolve";
     case Phase::Connect:
       return "tcp connect";
+    case Phase::Tunnel:
+      return "tunnel through the jump host";
     case Phase::Handshake:
       return "ssh handshake";
     case Phase::Authentication:
@@ -63,6 +66,7 @@ struct Opening {
   const ConnectionSpec& spec;
   Client::Shared& shared;
   Link& link;
+  Jump* via = nullptr;  ///< set: the connection is a tunnel through this jump host
   Phase phase = Phase::Resolve;
   std::chrono::steady_clock::time_point phase_started = std::chrono::steady_clock::now();
   bool is_timed_out = false;
@@ -174,9 +178,35 @@ awaitable<ConnectOutcome> handshake(Opening& opening) {
                          describe(link.session, rc, "ssh handshake with " + opening.endpoint));
 }
 
+awaitable<ConnectOutcome> open_session(Opening& opening);
+
+/// Opens a direct-tcpip channel through the jump host; the link's socket is its local end
+/// (a socketpair: no TCP options, no quick ACKs).
+awaitable<std::string> connect_tunnel(Opening& opening) {
+  const ConnectionSpec& spec = opening.spec;
+  opening.endpoint = spec.address + ":" + std::to_string(spec.port);
+  const auto deadline = Alarm::Clock::now() + spec.connect_timeout;
+  TunnelOutcome tunnel = co_await opening.via->open_tunnel(spec.address, spec.port, deadline);
+  if (!tunnel.error.empty()) co_return "tunnel to " + opening.endpoint + ": " + tunnel.error;
+  boost::system::error_code ec;
+  opening.link.socket.assign(tcp::v4(), tunnel.fd, ec);
+  if (ec) {
+    ::close(tunnel.fd);
+    co_return "tunnel socket: " + error_text(ec);
+  }
+  opening.link.quickack = false;
+  co_return "";
+}
+
 /// The phases in order; the first failure ends the attempt.
 awaitable<ConnectOutcome> open(Opening& opening) {
   std::string error;
+  if (opening.via != nullptr) {
+    opening.phase = Phase::Tunnel;
+    error = co_await connect_tunnel(opening);
+    if (!error.empty()) co_return opening.fail(ConnectFailure::Unreachable, error);
+    co_return co_await open_session(opening);
+  }
   const std::vector<tcp::endpoint> endpoints = co_await resolve(opening, &error);
   if (!error.empty() || opening.is_timed_out) {
     co_return opening.fail(ConnectFailure::Unreachable, error);
@@ -184,11 +214,16 @@ awaitable<ConnectOutcome> open(Opening& opening) {
   opening.enter(Phase::Connect);
   error = co_await connect_tcp(opening, endpoints);
   if (!error.empty()) co_return opening.fail(ConnectFailure::Unreachable, error);
+  co_return co_await open_session(opening);
+}
 
+/// Handshake, host key and authentication on the connected link.
+awaitable<ConnectOutcome> open_session(Opening& opening) {
   opening.enter(Phase::Handshake);
   ConnectOutcome outcome = co_await handshake(opening);
   if (outcome.failure != ConnectFailure::None) co_return outcome;
-  error = check_host_key(opening.shared.known_hosts, opening.link.session, opening.spec);
+  std::string error =
+      check_host_key(opening.shared.known_hosts, opening.link.session, opening.spec);
   if (!error.empty()) co_return opening.fail(ConnectFailure::HostKey, error);
 
   opening.enter(Phase::Authentication);
@@ -214,10 +249,14 @@ std::string Client::unlock_identities(const std::vector<KeyUse>& uses, const Ask
 
 std::vector<std::string> Client::flush_known_hosts() { return shared_->known_hosts.flush(); }
 
-awaitable<ConnectOutcome> Client::connect(const ConnectionSpec& spec) {
+namespace {
+
+/// Opens one session (direct or through `via`) under the connect_timeout watchdog.
+awaitable<ConnectOutcome> open_within_timeout(const ConnectionSpec& spec, Client::Shared& shared,
+                                              Jump* via, std::unique_ptr<Session::Impl>& impl) {
   const auto executor = co_await boost::asio::this_coro::executor;
-  auto impl = std::make_unique<Session::Impl>(executor);
-  Opening opening{spec, *shared_, impl->link};
+  impl = std::make_unique<Session::Impl>(executor);
+  Opening opening{spec, shared, impl->link, via};
   Alarm watchdog(executor);
   watchdog.arm(Alarm::Clock::now() + spec.connect_timeout, [&opening] { opening.on_timeout(); });
   ConnectOutcome outcome = co_await open(opening);
@@ -225,11 +264,29 @@ awaitable<ConnectOutcome> Client::connect(const ConnectionSpec& spec) {
   if (outcome.failure == ConnectFailure::None && opening.is_timed_out) {
     outcome = opening.fail(ConnectFailure::Unreachable, "");
   }
-  if (outcome.failure != ConnectFailure::None) co_return outcome;  // ~Impl tears the link down
+  if (outcome.failure != ConnectFailure::None) {
+    impl.reset();  // ~Impl tears the link down
+    co_return outcome;
+  }
   impl->keepalive = std::chrono::ceil<std::chrono::seconds>(spec.keepalive);
   impl->link.last_input = Alarm::Clock::now();
-  outcome.session = std::make_unique<Session>(std::move(impl));
   co_return outcome;
+}
+
+}  // namespace
+
+awaitable<ConnectOutcome> Client::connect(const ConnectionSpec& spec, Jump* via) {
+  std::unique_ptr<Session::Impl> impl;
+  ConnectOutcome outcome = co_await open_within_timeout(spec, *shared_, via, impl);
+  if (impl) outcome.session = std::make_unique<Session>(std::move(impl));
+  co_return outcome;
+}
+
+awaitable<JumpOutcome> Client::open_jump(const ConnectionSpec& spec, Jump* via) {
+  std::unique_ptr<Session::Impl> impl;
+  ConnectOutcome outcome = co_await open_within_timeout(spec, *shared_, via, impl);
+  if (!impl) co_return JumpOutcome{nullptr, outcome.failure, std::move(outcome.error)};
+  co_return JumpOutcome{start_jump(std::move(impl)), ConnectFailure::None, {}};
 }
 
 Session::Session(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

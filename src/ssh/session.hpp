@@ -20,6 +20,8 @@
 
 namespace deployd::ssh {
 
+class Jump;
+
 enum class Stream { Stdout, Stderr };
 
 /// One command to run on a session's new channel.
@@ -75,6 +77,13 @@ struct ConnectOutcome {
   bool transient = false;  ///< may pass if tried again: refused, reset, timed out
 };
 
+/// A jump host's session, or why there is none.
+struct JumpOutcome {
+  std::unique_ptr<Jump> jump;
+  ConnectFailure failure = ConnectFailure::None;
+  std::string error;
+};
+
 /// Opens sessions on the calling coroutine's executor; holds what a run's sessions share
 /// (known_hosts files and identities, each read and parsed once).
 class Client {
@@ -85,7 +94,10 @@ class Client {
   Client& operator=(const Client&) = delete;
 
   /// TCP connect, handshake, host key check and authentication within spec.connect_timeout.
-  boost::asio::awaitable<ConnectOutcome> connect(const ConnectionSpec& spec);
+  /// With `via`, the TCP connection is a tunnel through that jump host instead.
+  boost::asio::awaitable<ConnectOutcome> connect(const ConnectionSpec& spec, Jump* via = nullptr);
+  /// Like connect(), for a jump host whose session will carry tunnels (ssh/jump.hpp).
+  boost::asio::awaitable<JumpOutcome> open_jump(const ConnectionSpec& spec, Jump* via = nullptr);
   /// Before any connection: decrypts each encrypted key once (or finds it in the agent).
   std::string unlock_identities(const std::vector<KeyUse>& uses, const AskPassphrase& ask);
   /// Writes the host keys accept-new recorded, one append per file; returns the errors.

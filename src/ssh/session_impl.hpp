@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "ssh/identity.hpp"
+#include "ssh/jump.hpp"
 #include "ssh/known_hosts.hpp"
 #include "ssh/link.hpp"
 #include "ssh/session.hpp"
@@ -71,6 +72,9 @@ boost::asio::awaitable<TransferOutcome> run_get(Session::Impl& impl, const GetSp
 
 /// Frees the abandoned channels the server has closed meanwhile, without waiting for the others.
 boost::asio::awaitable<void> reap_abandoned(Session::Impl& impl);
+
+/// Starts the pump of a jump host's authenticated session (jump.cpp).
+std::unique_ptr<Jump> start_jump(std::unique_ptr<Session::Impl> session);
 
 /// What authenticate() found: "" on success, else the whole failure message.
 struct AuthResult {

@@ -60,13 +60,4 @@ TEST_SUITE("ssh") {
     CHECK(std::get<std::string>(unset) ==
           "environment variable \"DEPLOYD_UNIT_TEST_PASSWORD\" (password_env) is not set");
   }
-
-  TEST_CASE("jump hosts are refused until they are supported") {
-    Host host;
-    host.name = "inner";
-    host.via = {"bastion"};
-    const auto result = connection_spec(host);
-    REQUIRE(std::holds_alternative<std::string>(result));
-    CHECK(std::get<std::string>(result) == "jump hosts (via) are not supported yet");
-  }
 }
