@@ -199,7 +199,7 @@ int run_main(int argc, char** argv) {
   // 5. Keys: each encrypted key decrypted once (its passphrase asked once), before any connection.
   std::vector<const Host*> hosts = engine::run_hosts(plan, selection.tasks);
   ssh::init_library();
-  std::unique_ptr<engine::Transport> transport = engine::make_ssh_transport();
+  std::unique_ptr<engine::Transport> transport = engine::make_ssh_transport(&plan);
   if (std::string error = transport->prepare(hosts); !error.empty()) {
     std::fprintf(stderr, "deployd: error: %s\n", error.c_str());
     return static_cast<int>(ExitCode::InvalidPlan);

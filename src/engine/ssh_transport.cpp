@@ -129,6 +129,7 @@ void warn_if_rsa(const std::string& path) {
   }
   if (is_rsa)
     std::fprintf(stderr, "deployd: warning: %s is an RSA key: %s\n", path.c_str(), ssh::kRsaAdvice);
+}
 
 using Pool = JumpPool<ssh::Jump>;
 
