@@ -59,6 +59,14 @@ def descendants_of(pid):
     return found
 
 
+def kill_if_there(pid):
+    """SIGKILL (a stopped process dies too); a process already gone is fine."""
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
 def comm_of(pid):
     try:
         with open("/proc/%d/comm" % pid) as f:
@@ -189,7 +197,7 @@ class RunControl(FleetTestCase):
         self.assertEqual(summary["status"], "interrupted")
         self.assertEqual(events[-1]["event"], "run_end")
         for pid in processes_with(self.nap):  # what the third Ctrl-C left behind, by design
-            os.kill(pid, signal.SIGKILL)
+            kill_if_there(pid)
 
     def test_canary_failure_aborts_before_any_other_host_starts(self):
         hosts = self.names(20)
@@ -286,14 +294,14 @@ class RunControl(FleetTestCase):
         self.wait_for_steps(run, 1)
         time.sleep(0.3)
         for pid in self.connection_processes(hosts[0]):
-            os.kill(pid, signal.SIGKILL)
+            kill_if_there(pid)
         out, err = run.communicate(timeout=60)
         self.assertEqual(run.returncode, 1, err.decode())
         [end] = [e for e in events_of(out.decode()) if e["event"] == "host_end"]
         self.assertEqual(end["status"], "failed")
         self.assertIn("connection", end["error"])
         for pid in processes_with(self.nap):
-            os.kill(pid, signal.SIGKILL)
+            kill_if_there(pid)
 
     def test_a_host_that_vanishes_mid_step_is_detected_by_keepalive(self):
         host = self.names(1)[0]
@@ -314,11 +322,8 @@ class RunControl(FleetTestCase):
             out, err = run.communicate(timeout=30)
             detected = time.time() - started
         finally:
-            for pid in frozen:
-                os.kill(pid, signal.SIGKILL)
-                os.kill(pid, signal.SIGCONT)
-            for pid in processes_with(self.nap):
-                os.kill(pid, signal.SIGKILL)
+            for pid in frozen + processes_with(self.nap):
+                kill_if_there(pid)
         self.assertEqual(run.returncode, 1, err.decode())
         [end] = [e for e in events_of(out.decode()) if e["event"] == "host_end"]
         self.assertIn("no answer from the host for 2s (keepalive every 1s)", end["error"])
