@@ -254,8 +254,11 @@ boost::asio::awaitable<StepOutcome> run_step(StepContext context) {
   const bool is_transfer = step.kind == StepKind::Put || step.kind == StepKind::Get;
   const int attempts = 1 + step_retries(context, step);
   Duration delay = step_retry_delay(context, step);
+  // plan-format.md: a step's `name` may use variables too.
+  std::string label = step_label(step);
+  if (label.find("{{") != std::string::npos) label = StepVars(context)(label);
   for (context.attempt = 1;; ++context.attempt) {
-    emit(context.reporter, StepStart{context.host.name, context.task.name, context.index, step_label(step)});
+    emit(context.reporter, StepStart{context.host.name, context.task.name, context.index, label});
     // Not `c ? co_await a : co_await b`: g++ 12 miscompiles co_await inside a conditional.
     Attempt attempt;
     if (is_transfer)

@@ -189,6 +189,17 @@ TEST_SUITE("engine") {
           "export MODE='\\''it'\\''\\'\\'''\\''s'\\''\nmake'");
   }
 
+  TEST_CASE("a step's name uses the host's variables in step_start") {
+    Plan plan = plan_text(R"({"hosts": [{"name": "a", "vars": {"release": "r42"}}], "tasks": {"t": {"steps": [
+        {"run": "true", "name": "release {{release}} on {{host}}"}]}}})");
+    FakeTransport transport;
+    RecordingReporter reporter;
+    run_engine(plan, transport, reporter);
+    const auto* start = std::get_if<StepStart>(&reporter.events.at(1).body);
+    REQUIRE(start != nullptr);
+    CHECK(start->name == "release r42 on a");
+  }
+
   TEST_CASE("forks bounds the hosts worked on at once") {
     Plan plan = plan_text(R"({"hosts": ["h[1:9]"], "tasks": {"t": {"steps": [{"run": "true"}]}}})");
     FakeTransport transport;
