@@ -17,6 +17,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include "cli/fd_limit.hpp"
 #include "cli/inspect.hpp"
 #include "cli/logging.hpp"
 #include "cli/options.hpp"
@@ -213,9 +214,14 @@ int run_main(int argc, char** argv) {
     return static_cast<int>(ExitCode::InvalidPlan);
   }
 
-  // 7. The run; `-v` logs connection phases to stderr while it lasts.
+  // 7. The run; `-v` logs connection phases to stderr while it lasts. Hosts queue rather than
+  // run out of descriptors (issue 9: ulimit -n 256 with 1000 hosts).
+  std::string fd_warning;
+  const int forks = fit_forks_to_descriptors(options.forks > 0 ? options.forks : plan.policy.forks,
+                                             static_cast<int>(hosts.size()), &fd_warning);
+  if (!fd_warning.empty()) std::fprintf(stderr, "deployd: warning: %s\n", fd_warning.c_str());
   LoggingScope logging(options.verbose, reporting.status_line.get());
-  return execute(plan, engine::RunSetup{run_id, selection.tasks, options.forks}, *transport, reporting);
+  return execute(plan, engine::RunSetup{run_id, selection.tasks, forks}, *transport, reporting);
 }
 
 }  // namespace

@@ -282,6 +282,19 @@ class RunControl(FleetTestCase):
         self.assertIn("timed out after 1s", end["error"])
         self.assertLess(elapsed, 15)
 
+    def test_a_low_open_files_limit_queues_hosts_with_a_warning(self):
+        plan = self.plan({"tasks": {"t": {"steps": [{"run": "echo hi"}]}}})
+        done = subprocess.run(
+            ["bash", "-c", 'ulimit -n 100 && exec "$@"', "bash", os.environ["DEPLOYD"], plan,
+             "-i", self.inventory_of(24), "--output", "json", "--log-dir", self.logs],
+            capture_output=True, text=True, timeout=300)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertIn("open files limit (RLIMIT_NOFILE, hard limit included) is 100: working on at most 12 "
+                      "hosts at once instead of 24", done.stderr)
+        ends = [e for e in events_of(done.stdout) if e["event"] == "host_end"]
+        self.assertEqual(len(ends), 24)
+        self.assertTrue(all(e["status"] == "ok" for e in ends))
+
     def connection_processes(self, host):
         listener = subprocess.run([FLEET_SCRIPT, "pids", self.fleet, host], capture_output=True,
                                   text=True, check=True).stdout.split()[0]
