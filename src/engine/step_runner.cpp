@@ -52,9 +52,10 @@ class OutputLines {
   }
   void flush() {
     if (std::optional<std::string> rest = splitter_.flush()) report(std::move(*rest), false);
-    if (hidden_ > 0)
-      emit(context_.reporter, Output{context_.host.name, context_.task.name, context_.index, stream_,
-                                     fmt::format("<secret output: {} line{} hidden>", hidden_, hidden_ == 1 ? "" : "s")});
+    if (hidden_ == 0) return;
+    std::string said = fmt::format("<secret output: {} line{} hidden>", hidden_, hidden_ == 1 ? "" : "s");
+    emit(context_.reporter,
+         Output{context_.host.name, context_.task.name, context_.index, stream_, std::move(said)});
   }
 
  private:
@@ -186,7 +187,8 @@ boost::asio::awaitable<Attempt> run_command_step(StepContext context) {
   }
 
   if (step.secret) context.secrets.add_exact(spec.command);  // e.g. in a local step's start error
-  OutputLines out(context, OutputStream::Stdout, step.secret), err(context, OutputStream::Stderr, step.secret);
+  OutputLines out(context, OutputStream::Stdout, step.secret);
+  OutputLines err(context, OutputStream::Stderr, step.secret);
   ProcessGroupReader group;
   std::string captured;
   bool capture_overflow = false;

@@ -37,7 +37,8 @@ class SecretMask final : public Reporter {
  private:
   void add_one(std::string value);
   Reporter& next_;
-  std::vector<std::string> values_;  ///< longest first, so a value inside another is not half-masked
+  /// Longest first, so that a value inside another is not half-masked.
+  std::vector<std::string> values_;
 };
 
 }  // namespace deployd::report

@@ -49,13 +49,15 @@ FakeReply prints(OutputStream stream, std::string text, int exit_status = 0) {
 }  // namespace
 
 TEST_SUITE("engine") {
-  TEST_CASE("a secret step's command and registered value never appear in events, later ones masked") {
+  TEST_CASE(
+      "a secret step's command and registered value never appear in events, later ones masked") {
     Plan plan = plan_text(R"({"hosts": ["a"], "tasks": {"t": {"steps": [
         {"run": "fetch-key CMD-TOKEN-1234", "secret": true, "register": "key"},
         {"run": "use {{key}}", "name": "use {{key}}"},
         {"run": "break {{key}}"}]}}})");
     FakeTransport transport;
-    transport.reply("a", "fetch-key", prints(OutputStream::Stdout, "VALUE-TOKEN-5678\nsecond-line\n"));
+    transport.reply("a", "fetch-key",
+                    prints(OutputStream::Stdout, "VALUE-TOKEN-5678\nsecond-line\n"));
     transport.reply("a", "use", prints(OutputStream::Stdout, "got VALUE-TOKEN-5678!\n"));
     FakeReply broken = prints(OutputStream::Stderr, "no VALUE-TOKEN-5678 here\n");
     broken.result = ExecResult{.error = "session lost while running break VALUE-TOKEN-5678"};
@@ -71,26 +73,32 @@ TEST_SUITE("engine") {
     CHECK(json.find("CMD-TOKEN-1234") == std::string::npos);
     CHECK(json.find("VALUE-TOKEN-5678") == std::string::npos);
     CHECK(step_names(reporter) == Lines{"<secret>", "use ***", "break ***"});
-    CHECK(reporter.lines("a") == Lines{"step_start a t 0", "stdout a 0: <secret output: 2 lines hidden>",
-                                       "step_end a t 0 ok", "step_start a t 1", "stdout a 1: got ***!",
-                                       "step_end a t 1 ok", "step_start a t 2", "stderr a 2: no *** here",
-                                       "step_end a t 2 failed", "host_end a failed"});
-    CHECK(reporter.host_end("a").error == "t step 3 (run \"break {{key}}\"): session lost while running break ***");
+    CHECK(reporter.lines("a") ==
+          Lines{"step_start a t 0", "stdout a 0: <secret output: 2 lines hidden>",
+                "step_end a t 0 ok", "step_start a t 1", "stdout a 1: got ***!",
+                "step_end a t 1 ok", "step_start a t 2", "stderr a 2: no *** here",
+                "step_end a t 2 failed", "host_end a failed"});
+    CHECK(reporter.host_end("a").error ==
+          "t step 3 (run \"break {{key}}\"): session lost while running break ***");
   }
 
   TEST_CASE("a failing secret step's error and stderr do not show its command") {
     Plan plan = plan_text(R"({"hosts": ["a"], "tasks": {"t": {"steps": [
         {"run": "deploy-key CMD-TOKEN-4321", "secret": true}]}}})");
     FakeTransport transport;
-    transport.reply("a", "deploy-key", prints(OutputStream::Stderr, "sh: deploy-key CMD-TOKEN-4321: not found\n", 127));
+    transport.reply(
+        "a", "deploy-key",
+        prints(OutputStream::Stderr, "sh: deploy-key CMD-TOKEN-4321: not found\n", 127));
     RecordingReporter reporter;
     run_engine(plan, transport, reporter);
     CHECK(all_json(reporter).find("CMD-TOKEN-4321") == std::string::npos);
     CHECK(reporter.lines("a")[1] == "stderr a 0: <secret output: 1 line hidden>");
-    CHECK(reporter.host_end("a").error.rfind("t step 1 (run <secret>): exited with status 127", 0) == 0);
+    CHECK(reporter.host_end("a").error.rfind("t step 1 (run <secret>): exited with status 127",
+                                             0) == 0);
   }
 
-  TEST_CASE("a secret local step's output is hidden, and what it registers is masked on every host") {
+  TEST_CASE(
+      "a secret local step's output is hidden, and what it registers is masked on every host") {
     Plan plan = plan_text(R"({"hosts": ["a", "b"], "tasks": {
         "token": {"on": "local", "steps": [{"local": "echo LOCAL-TOKEN-2468", "secret": true, "register": "tok"}]},
         "show": {"needs": ["token"], "steps": [{"run": "show {{tok}}"}]}}})");
@@ -109,7 +117,8 @@ TEST_SUITE("engine") {
     Plan plan = plan_text(R"({"hosts": [{"name": "a", "password_env": "DEPLOYD_SECRET_TEST_PW"}],
         "tasks": {"t": {"steps": [{"run": "leak"}]}}})");
     FakeTransport transport;
-    transport.reply("a", "leak", prints(OutputStream::Stdout, "the password is pw-hunter-1357\n", 1));
+    transport.reply("a", "leak",
+                    prints(OutputStream::Stdout, "the password is pw-hunter-1357\n", 1));
     RecordingReporter reporter;
     run_engine(plan, transport, reporter);
     ::unsetenv("DEPLOYD_SECRET_TEST_PW");
