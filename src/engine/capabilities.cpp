@@ -19,7 +19,6 @@ void check_step(const Plan& plan, const Step& step, std::vector<Diagnostic>& out
   }
   if ((step.kind == StepKind::Put || step.kind == StepKind::Get) && step.sudo_user)
     out.push_back(not_yet(plan, step.json_pointer, "\"sudo\" on a \"put\" or \"get\" step"));
-  if (step.secret) out.push_back(not_yet(plan, step.json_pointer, "\"secret\""));
 }
 
 }  // namespace

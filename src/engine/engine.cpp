@@ -9,6 +9,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <exception>
 #include <set>
 
@@ -73,7 +74,8 @@ struct Engine::State {
   const Plan& plan;
   RunSetup setup;
   Transport& transport;
-  Reporter& reporter;
+  report::SecretMask secrets;  ///< every event passes it: known secret values never get out
+  Reporter& reporter;          ///< `secrets`, in front of the caller's reporter
   Host controller;  ///< the pseudo-host of local tasks, named "local" in events
   std::vector<const Host*> hosts;  ///< the run's hosts in plan order, then the controller if needed
   std::optional<int> local_host;   ///< the controller's index in `hosts`
@@ -107,13 +109,27 @@ struct Engine::State {
       : plan(p),
         setup(std::move(s)),
         transport(t),
-        reporter(r),
+        secrets(r),
+        reporter(secrets),
         controller(Host{.name = kLocalHost, .address = "localhost"}),
         hosts(hosts_with(run_hosts(p, setup.tasks), controller, has_local_task(setup.tasks))),
         local_host(!hosts.empty() && hosts.back() == &controller
                        ? std::optional<int>(static_cast<int>(hosts.size()) - 1)
                        : std::nullopt),
-        scheduler(run_shape(setup.tasks, hosts, local_host), run_limits(p, setup.forks)) {}
+        scheduler(run_shape(setup.tasks, hosts, local_host), run_limits(p, setup.forks)) {
+    mask_passwords();
+  }
+
+  /// Passwords and passphrases from `password_env`/`passphrase_env` are never shown, even
+  /// when a step prints one.
+  void mask_passwords() {
+    for (const Host& host : plan.hosts) {
+      for (const std::string* variable : {&host.password_env, &host.passphrase_env}) {
+        if (variable->empty()) continue;
+        if (const char* value = std::getenv(variable->c_str())) secrets.add(value);
+      }
+    }
+  }
 
   /// The targeted hosts, the controller not counted.
   int remote_host_count() const { return static_cast<int>(hosts.size()) - (local_host ? 1 : 0); }
@@ -401,7 +417,7 @@ asio::awaitable<bool> Engine::State::run_job(int host, const Task& task, Connect
     }
     // Named, not a temporary: g++ 12 frees an aggregate temporary inside co_await twice.
     StepContext context{plan,     *hosts[host], task,    index, connection, reporter, setup.run_id,
-                        registered, cancels[h], cancel_reason};
+                        registered, cancels[h], cancel_reason, secrets};
     current[h] = Current{&task, index, std::chrono::steady_clock::now()};
     StepOutcome outcome = co_await run_step(context);
     current[h] = Current{};

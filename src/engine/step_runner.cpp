@@ -39,27 +39,39 @@ CommandSpec resolve(const Step& step, StepVars& fill) {
   return spec;
 }
 
-// Splits a stream's chunks into lines and reports each as an output event.
+// Splits a stream's chunks into lines and reports each as an output event. A secret step's
+// output may hold its command (`set -x`, "not found") or the value it registers: its lines are
+// counted, never shown, and one line per stream says how many were hidden.
 class OutputLines {
  public:
-  OutputLines(const StepContext& context, OutputStream stream)
-      : context_(context), stream_(stream) {}
+  OutputLines(const StepContext& context, OutputStream stream, bool is_hidden)
+      : context_(context), stream_(stream), is_hidden_(is_hidden) {}
   void feed(std::string_view chunk) {
     for (report::LineSplitter::Line& line : splitter_.feed_lines(chunk))
       report(std::move(line.text), line.is_partial);
   }
   void flush() {
     if (std::optional<std::string> rest = splitter_.flush()) report(std::move(*rest), false);
+    if (hidden_ == 0) return;
+    std::string said = fmt::format("<secret output: {} line{} hidden>", hidden_, hidden_ == 1 ? "" : "s");
+    emit(context_.reporter,
+         Output{context_.host.name, context_.task.name, context_.index, stream_, std::move(said)});
   }
 
  private:
   // A long line comes in pieces flagged partial, so a reader of the events can join them.
   void report(std::string line, bool is_partial) {
+    if (is_hidden_) {
+      hidden_ += is_partial ? 0 : 1;
+      return;
+    }
     emit(context_.reporter, Output{context_.host.name, context_.task.name, context_.index, stream_,
                                    std::move(line), is_partial});
   }
   const StepContext& context_;
   OutputStream stream_;
+  bool is_hidden_;
+  int hidden_ = 0;
   report::LineSplitter splitter_;
 };
 
@@ -174,7 +186,9 @@ boost::asio::awaitable<Attempt> run_command_step(StepContext context) {
     co_return Attempt{*failure, std::move(end)};
   }
 
-  OutputLines out(context, OutputStream::Stdout), err(context, OutputStream::Stderr);
+  if (step.secret) context.secrets.add_exact(spec.command);  // e.g. in a local step's start error
+  OutputLines out(context, OutputStream::Stdout, step.secret);
+  OutputLines err(context, OutputStream::Stderr, step.secret);
   ProcessGroupReader group;
   std::string captured;
   bool capture_overflow = false;
@@ -214,6 +228,7 @@ boost::asio::awaitable<Attempt> run_command_step(StepContext context) {
                                         step_title(context.task, context.index, step), kMaxRegisteredBytes >> 20)};
     } else {
       if (!captured.empty() && captured.back() == '\n') captured.pop_back();
+      if (step.secret) context.secrets.add(captured);  // masked in every later line and error
       context.registered[step.register_as] = std::move(captured);
     }
   }

@@ -14,6 +14,7 @@
 #include "engine/cancel.hpp"
 #include "engine/transport.hpp"
 #include "plan/vars.hpp"
+#include "report/secret_mask.hpp"
 
 namespace deployd::engine {
 
@@ -29,6 +30,7 @@ struct StepContext {
   VarMap& registered;  ///< this host's registered variables; `register` adds to it
   Cancel& cancel;      ///< the host's stop button (an abort's grace ran out, a second Ctrl-C)
   const std::string& cancel_reason;  ///< why the run cancels its steps, e.g. "the run was aborted"
+  report::SecretMask& secrets;       ///< learns what `secret` steps register (in front of `reporter`)
   int attempt = 1;                   ///< 1 for the first try, then 2, 3... with `retries`
 };
 

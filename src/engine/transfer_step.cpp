@@ -90,6 +90,10 @@ boost::asio::awaitable<Attempt> run_transfer_step(StepContext context) {
       context.host.name, context.task.name, context.index, StepStatus::Ok, std::nullopt, "", 0, ""};
   StepVars vars(context);
   const Paths paths = resolve_paths(step, vars);
+  if (step.secret) {  // a secret step's paths are its "command": not even in its own errors
+    context.secrets.add_exact(paths.from);
+    context.secrets.add_exact(paths.to);
+  }
   StepOutcome outcome;
   const SteadyClock::time_point started = SteadyClock::now();
   if (std::optional<StepOutcome> failure = vars.missing_value(context, step)) {

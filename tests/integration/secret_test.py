@@ -1,0 +1,103 @@
+# SPDX-License-Identifier: MIT
+"""Issue 9, point 4: a secret step's command and registered value, and a password from
+password_env, never appear in any output: stream, group, json, the terminal's progress line,
+the run log, --dry-run, --list, --graph. Every output is searched for unique tokens."""
+import os
+import sys
+import unittest
+import uuid
+
+sys.path.insert(0, os.path.dirname(__file__))
+from fleet_support import FleetTestCase, events_of, generate_key, run_deployd, write_json  # noqa: E402
+from output_test import run_on_terminal  # noqa: E402
+
+TOKEN = uuid.uuid4().hex[:12]
+COMMAND_TOKEN = "cmdtok-" + TOKEN          # only in the secret steps' commands
+VALUE_TOKEN = "valtok-" + TOKEN            # only what the secret step prints and registers
+FAILING_TOKEN = "failtok-" + TOKEN         # a secret step that fails: the shell names it in stderr
+
+
+class SecretRun(FleetTestCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        with open(os.path.join(cls.fleet, "password")) as f:
+            cls.password = f.read().strip()
+        hosts = [dict(h) for h in cls.inventory["hosts"][:2]]
+        by_password = dict(cls.inventory["hosts"][2], name="by-password", user="deployd-pw",
+                           identity=generate_key(cls.dir, "no_such_key"), password_env="FLEET_PASSWORD")
+        cls.inventory_path = write_json(cls.dir, "inventory.json",
+                                        dict(cls.inventory, hosts=hosts + [by_password], groups={}))
+        cls.plan = write_json(cls.dir, "plan.json", {"version": 1, "tasks": {
+            "keys": {"steps": [
+                {"run": "echo %s >/dev/null; echo %s" % (COMMAND_TOKEN, VALUE_TOKEN),
+                 "secret": True, "register": "key"},
+                {"run": "echo got {{key}}", "name": "show {{key}}"},
+                {"run": "echo {{key}} >&2; exit 3", "ignore_errors": True},
+                {"run": "set -x; %s-missing" % FAILING_TOKEN, "secret": True, "ignore_errors": True}]},
+            "leak": {"on": "local", "steps": [{"local": "echo password is $FLEET_PASSWORD"}]}}})
+        os.environ["FLEET_PASSWORD"] = cls.password  # for run_on_terminal too
+        cls.env = dict(os.environ)
+
+    def assert_clean(self, where, text):
+        for secret in (COMMAND_TOKEN, VALUE_TOKEN, FAILING_TOKEN, self.password):
+            self.assertNotIn(secret, text, "%s shows a secret" % where)
+
+    def run_mode(self, mode):
+        """Runs the plan with --output mode; returns (stdout, everything it wrote, joined)."""
+        logs = os.path.join(self.dir, "logs-" + mode)
+        status, out, err = run_deployd([self.plan, "-i", self.inventory_path, "--output", mode,
+                                        "--log-dir", logs], env=self.env)
+        self.assertEqual(status, 0, err)
+        texts = [("stdout", out), ("stderr", err)]
+        for folder, _, files in os.walk(logs):
+            for name in files:
+                with open(os.path.join(folder, name), errors="replace") as f:
+                    texts.append((name, f.read()))
+        self.assertIn("events.jsonl", [name for name, _ in texts])
+        self.assertIn("summary.json", [name for name, _ in texts])
+        for where, text in texts:
+            self.assert_clean("%s (--output %s)" % (where, mode), text)
+        return out, "\n".join(text for _, text in texts)
+
+    def test_json_events_and_run_log_hide_secrets_and_mask_the_registered_value(self):
+        out, _ = self.run_mode("json")
+        events = events_of(out)
+        lines = [(e["host"], e["step"], e["line"]) for e in events if e["event"] == "output"]
+        names = {e["step"]: e["name"] for e in events if e["event"] == "step_start"}
+        self.assertEqual(names[0], "<secret>")
+        self.assertEqual(names[1], "show ***")
+        self.assertEqual(names[3], "<secret>")
+        for host in ("node001", "by-password"):
+            self.assertIn((host, 0, "<secret output: 1 line hidden>"), lines)
+            self.assertIn((host, 1, "got ***"), lines)  # the value reached the step, masked
+            self.assertIn((host, 2, "***"), lines)
+        self.assertIn(("local", 0, "password is ***"), lines)
+        errors = [e["error"] for e in events if e["event"] == "step_end" and e["step"] == 3]
+        self.assertTrue(errors and all("(run <secret>): exited with status 127" in e for e in errors), errors)
+
+    def test_stream_and_group_output_hide_secrets(self):
+        out, _ = self.run_mode("stream")
+        self.assertIn("got ***", out)
+        self.assertIn("<secret output: 1 line hidden>", out)
+        out, _ = self.run_mode("group")
+        self.assertIn("got ***", out)
+
+    def test_terminal_progress_line_hides_secrets(self):
+        status, terminal, _ = run_on_terminal([self.plan, "-i", self.inventory_path, "--log-dir",
+                                               os.path.join(self.dir, "logs-tty")])
+        self.assertEqual(status, 0, terminal)
+        self.assert_clean("the terminal", terminal.decode("utf-8", "replace"))
+        self.assertIn(b"got ***", terminal)
+
+    def test_dry_run_list_and_graph_hide_the_secret_commands(self):
+        for args in (["--dry-run", "-v"], ["--list"], ["--graph"]):
+            status, out, err = run_deployd([self.plan, "-i", self.inventory_path] + args, env=self.env)
+            self.assertEqual(status, 0, err)
+            self.assert_clean(" ".join(args), out + err)
+        status, out, _ = run_deployd([self.plan, "-i", self.inventory_path, "--dry-run"], env=self.env)
+        self.assertIn("keys step 1: <secret>", out)
+
+
+if __name__ == "__main__":
+    unittest.main()
