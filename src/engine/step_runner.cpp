@@ -291,6 +291,8 @@ boost::asio::awaitable<StepOutcome> run_step(StepContext context) {
                                : fmt::format(" (attempt {} of {})", context.attempt, attempts);
       attempt.outcome.error = attempt.end.error;
     }
+    attempt.end.ignored = !again && attempt.outcome.status != StepStatus::Ok && !attempt.outcome.fails_host;
+    attempt.end.will_retry = again;
     emit(context.reporter, attempt.end);
     if (!again) co_return attempt.outcome;
     if (!co_await wait_unless_cancelled(context.cancel, delay)) {

@@ -139,6 +139,11 @@ void GroupReporter::end_step(const StepEnd& end) {
     digest = std::move(running->second);
     step->running.erase(running);
   }
+  if (end.will_retry) {
+    // Only the last attempt is the host's result; the others' output is in the run log.
+    digest.release(budget_);
+    return;
+  }
   if (end.status == StepStatus::Skipped || step->is_printed) {
     digest.release(budget_);
   } else {

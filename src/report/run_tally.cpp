@@ -86,7 +86,9 @@ void RunTally::add_step(const StepEnd& step) {
   if (step.status == StepStatus::Skipped) return;
   on_host.ran = true;
   on_host.duration_ms += step.duration_ms;
-  on_host.failed = on_host.failed || is_failure(step.status);
+  // The last step that ran decides: after a real failure nothing more runs on the host, while a
+  // retried attempt or an ignored failure is followed by more steps.
+  on_host.failed = is_failure(step.status) && !step.ignored;
 }
 
 std::vector<TaskTiming> RunTally::task_timings() const {

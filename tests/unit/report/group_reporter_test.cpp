@@ -139,6 +139,23 @@ TEST_SUITE("report") {
           "b: exit 3, same output as the majority\n");
   }
 
+  TEST_CASE("group: a retried attempt is not a result; the host's last attempt is") {
+    MemoryFile out;
+    GroupReporter reporter(out.get(), deploy_options(1, {"a1", "a2"}));
+    reporter.on(at(0, StepStart{"a1", "deploy", 0, "report"}));
+    reporter.on(at(0, Output{"a1", "deploy", 0, OutputStream::Stdout, "busy"}));
+    StepEnd retried{"a1", "deploy", 0, StepStatus::Failed, 1, "", 5, "exited with status 1 (attempt 1 of 2; next in 1s)"};
+    retried.will_retry = true;
+    reporter.on(at(0, retried));
+    play_step(reporter, "a2", 0, {"x"});
+    CHECK(out.text().empty());  // a1 is still on the step
+    play_step(reporter, "a1", 0, {"x"});
+    CHECK(out.text() ==
+          "== deploy step 1: report\n"
+          "a[1-2] (2 hosts): ok\n"
+          "  | x\n");
+  }
+
   TEST_CASE("group: a host that ends early (unreachable) never holds a step back") {
     MemoryFile out;
     GroupReporter reporter(out.get(), deploy_options(1, {"a", "b"}));

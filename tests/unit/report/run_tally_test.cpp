@@ -38,6 +38,20 @@ TEST_SUITE("report") {
     CHECK((timings[1].ok == 1 && timings[1].min_ms == 10 && timings[1].max_ms == 10));
   }
 
+  TEST_CASE("a task passed on a host after a retried attempt or an ignored failure counts as ok") {
+    RunTally tally;
+    StepEnd first_try{"a", "deploy", 0, StepStatus::Failed, 1, "", 10, "exited with status 1 (attempt 1 of 2)"};
+    StepEnd second_try{"a", "deploy", 0, StepStatus::Ok, 0, "", 10, ""};
+    StepEnd ignored{"b", "deploy", 0, StepStatus::Failed, 1, "", 10, "exited with status 1"};
+    ignored.ignored = true;
+    StepEnd real{"c", "deploy", 0, StepStatus::Failed, 1, "", 10, "exited with status 1"};
+    for (const StepEnd& end : {first_try, second_try, ignored, real}) tally.add(at(0, end));
+    const std::vector<TaskTiming> timings = tally.task_timings();
+    REQUIRE(timings.size() == 1);
+    CHECK(timings[0].ok == 2);
+    CHECK(timings[0].failed == 1);
+  }
+
   TEST_CASE("a tally lists hosts in the order they first appear, with their end") {
     RunTally tally;
     tally.add(at(0, RunStart{"r", "p", 3, {"t"}}));
