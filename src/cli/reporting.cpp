@@ -13,6 +13,7 @@
 #include "report/json_reporter.hpp"
 #include "report/stream_reporter.hpp"
 #include "report/terminal.hpp"
+#include "sched/scheduler.hpp"
 
 namespace deployd::cli {
 namespace {
@@ -125,17 +126,6 @@ std::string rerun_command(const Options& options) {
   return command;
 }
 
-std::vector<std::size_t> wave_ends(const std::vector<Amount>& batches, std::size_t hosts) {
-  std::vector<std::size_t> ends;
-  std::size_t end = 0;
-  for (std::size_t i = 0; end < hosts; ++i) {
-    const Amount& size = batches.empty() ? Amount{100, true} : batches[std::min(i, batches.size() - 1)];
-    end = std::min(hosts, end + static_cast<std::size_t>(std::max(1, size.of(static_cast<int>(hosts)))));
-    ends.push_back(end);
-  }
-  return ends;
-}
-
 Reporting open_reporting(const Options& options, const Plan& plan, const std::vector<const Task*>& tasks,
                          const std::vector<const Host*>& hosts, const std::string& run_id,
                          report::RunRecord record) {
@@ -153,7 +143,7 @@ Reporting open_reporting(const Options& options, const Plan& plan, const std::ve
     reporting.status_line = std::make_unique<report::StatusLine>(stderr);
     report::ProgressOptions progress;
     for (const Host* host : hosts) progress.hosts.push_back(host->name);
-    progress.wave_ends = wave_ends(plan.policy.batches, hosts.size());
+    progress.wave_ends = sched::wave_ends(plan.policy.batches, hosts.size());
     reporting.progress = std::make_unique<report::ProgressReporter>(*reporting.status_line, std::move(progress));
     reporting.tee->add(*reporting.progress);
   }

@@ -42,8 +42,4 @@ Reporting open_reporting(const Options& options, const Plan& plan, const std::ve
 /// `deployd --retry-failed PLAN [TASK...]`, each word quoted for a POSIX shell when it must be.
 std::string rerun_command(const Options& options);
 
-/// One past the last host index of each rolling wave (plan-format.md, `batches`), as the
-/// scheduler cuts them.
-std::vector<std::size_t> wave_ends(const std::vector<Amount>& batches, std::size_t hosts);
-
 }  // namespace deployd::cli

@@ -6,7 +6,6 @@
 #include <cassert>
 
 namespace deployd::sched {
-namespace {
 
 // plan-format.md, batches: sizes are counts or percentages of the targeted hosts, and the last
 // size repeats until every host has a wave.
@@ -20,6 +19,8 @@ std::vector<std::size_t> wave_ends(const std::vector<Amount>& batches, std::size
   }
   return ends;
 }
+
+namespace {
 
 bool runs(const std::vector<int>& tasks, int task) {
   return std::find(tasks.begin(), tasks.end(), task) != tasks.end();

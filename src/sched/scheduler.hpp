@@ -35,6 +35,9 @@ struct RunShape {
   std::vector<TaskFailurePolicy> task_policies;
 };
 
+/// One past the last host index of each rolling wave (plan-format.md, `batches`).
+std::vector<std::size_t> wave_ends(const std::vector<Amount>& batches, std::size_t hosts);
+
 /// The limits of the run policy that decide admission and abort.
 struct Limits {
   int forks = 256;

@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: MIT
 """Shared helpers for integration tests: the fleet, the deployd binary, JSON events."""
+import glob
 import json
 import os
 import socket
@@ -49,6 +50,25 @@ def run_deployd(args, timeout=300, cwd=None, env=None):
 
 def events_of(stdout):
     return [json.loads(line) for line in stdout.splitlines() if line.strip()]
+
+
+def descendants_of(pid):
+    """Every process below `pid` (an sshd listener's connection processes), from /proc."""
+    parents = {}
+    for stat in glob.glob("/proc/[0-9]*/stat"):
+        try:
+            with open(stat) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(stat.split("/")[2])] = int(fields[1])
+    found, frontier = [], [pid]
+    while frontier:
+        parent = frontier.pop()
+        children = [child for child, p in parents.items() if p == parent]
+        found += children
+        frontier += children
+    return found
 
 
 def generate_key(folder, name):

@@ -13,8 +13,8 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from fleet_support import (FleetTestCase, SilentListener, events_of, run_deployd,  # noqa: E402
-                           write_json)
+from fleet_support import (FleetTestCase, SilentListener, descendants_of, events_of,  # noqa: E402
+                           run_deployd, write_json)
 
 FLEET_SCRIPT = os.environ.get("DEPLOYD_FLEET_SCRIPT") or os.path.join(
     os.path.dirname(__file__), "..", "..", "scripts", "fleet")
@@ -38,25 +38,6 @@ def wait_until_gone(text, seconds=5):
     while processes_with(text) and time.time() < deadline:
         time.sleep(0.05)
     return processes_with(text)
-
-
-def descendants_of(pid):
-    """Every process below `pid` (an sshd listener's connection processes), from /proc."""
-    parents = {}
-    for stat in glob.glob("/proc/[0-9]*/stat"):
-        try:
-            with open(stat) as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        parents[int(stat.split("/")[2])] = int(fields[1])
-    found, frontier = [], [pid]
-    while frontier:
-        parent = frontier.pop()
-        children = [child for child, p in parents.items() if p == parent]
-        found += children
-        frontier += children
-    return found
 
 
 def kill_if_there(pid):

@@ -10,7 +10,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from fleet_support import FleetTestCase, events_of, run_deployd, write_json  # noqa: E402
+from fleet_support import FleetTestCase, descendants_of, events_of, run_deployd, write_json  # noqa: E402
 
 HOSTS = 50
 LOGIN = "deployd"  # the fleet's login user
@@ -200,25 +200,6 @@ class Transfer(FleetTestCase):
         self.assertIn("put \"%s\"" % target, end["error"])
         with open(target) as f:
             self.assertEqual(f.read(), "old")
-
-
-def descendants_of(pid):
-    """Every process below `pid` (an sshd listener's connection processes), from /proc."""
-    parents = {}
-    for stat in glob.glob("/proc/[0-9]*/stat"):
-        try:
-            with open(stat) as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        parents[int(stat.split("/")[2])] = int(fields[1])
-    found, frontier = [], [pid]
-    while frontier:
-        parent = frontier.pop()
-        children = [child for child, p in parents.items() if p == parent]
-        found += children
-        frontier += children
-    return found
 
 
 if __name__ == "__main__":

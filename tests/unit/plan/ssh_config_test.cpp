@@ -205,10 +205,10 @@ Host web
   }
 
   TEST_CASE("ssh_config: tokens %h %n %r %u %p %d %% and ~ are expanded") {
-    plan::SshTokens tokens{"10.0.0.1", "web", "deploy", "me", "2200", "/home/me"};
+    plan::SshTokens tokens{"127.0.0.9", "web", "deploy", "me", "2200", "/home/me"};
     std::string error;
     CHECK(plan::expand_ssh_tokens("~/.ssh/%n-%h-%r-%u-%p-%d-%%", tokens, error) ==
-          "/home/me/.ssh/web-10.0.0.1-deploy-me-2200-/home/me-%");
+          "/home/me/.ssh/web-127.0.0.9-deploy-me-2200-/home/me-%");
     CHECK(error == "");
     plan::expand_ssh_tokens("key-%z", tokens, error);
     CHECK(error == "unknown token \"%z\" (deployd knows %h %n %r %u %p %d %%)");
