@@ -205,8 +205,9 @@ boost::asio::awaitable<Attempt> run_command_step(StepContext context) {
 
   SteadyClock::time_point started = SteadyClock::now();
   ExecResult result;
-  if (context.cancel.is_requested()) {
-    result.cancelled = true;  // cancelled between step_start and now: never started
+  const bool never_started = context.cancel.is_requested();  // cancelled since step_start
+  if (never_started) {
+    result.cancelled = true;
   } else if (is_local) {
     result = co_await run_local_step(context, spec, request);
   } else {
@@ -219,7 +220,7 @@ boost::asio::awaitable<Attempt> run_command_step(StepContext context) {
   err.flush();
 
   StepOutcome outcome = judge(context, step, result, elapsed, /*error_loses_session=*/!is_local, end);
-  if (!is_local && (result.timed_out || result.cancelled))
+  if (!is_local && !never_started && (result.timed_out || result.cancelled))
     outcome.error += co_await stop_remote_group(context, spec, group);
   if (outcome.status == StepStatus::Ok && !step.register_as.empty()) {
     if (capture_overflow) {

@@ -30,6 +30,13 @@ struct FakeReply {
   int fails_first = 0;
 };
 
+/// A command that exits with `status` at once.
+inline FakeReply exits(int status) {
+  FakeReply reply;
+  reply.result.exit_status = status;
+  return reply;
+}
+
 /// FakeTransport answers connects and commands from a script and records what it was asked.
 class FakeTransport final : public engine::Transport {
  public:

@@ -16,20 +16,13 @@
 namespace deployd::engine {
 namespace {
 
+using testing::exits;
 using testing::FakeReply;
 using testing::FakeTransport;
 using testing::plan_text;
 using testing::RecordingReporter;
 using testing::run_engine;
 using Lines = std::vector<std::string>;
-
-// Runs every task of `plan` (or the named ones) and returns the run_end.
-
-FakeReply exits(int status) {
-  FakeReply reply;
-  reply.result.exit_status = status;
-  return reply;
-}
 
 }  // namespace
 

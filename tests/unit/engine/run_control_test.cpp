@@ -20,6 +20,7 @@
 namespace deployd::engine {
 namespace {
 
+using testing::exits;
 using testing::FakeReply;
 using testing::FakeTransport;
 using testing::plan_text;
@@ -30,12 +31,6 @@ using Lines = std::vector<std::string>;
 FakeReply hangs() {
   FakeReply reply;
   reply.hangs = true;
-  return reply;
-}
-
-FakeReply exits(int status) {
-  FakeReply reply;
-  reply.result.exit_status = status;
   return reply;
 }
 
@@ -153,11 +148,29 @@ TEST_SUITE("engine") {
     CHECK(end.exit_code == 143);
     CHECK(run.transport.cancels == 2);
     for (const char* host : {"a", "b"}) {
+      // Both commands were running: stopping their processes was attempted (the fake reports
+      // no process group).
+      CHECK(contains(run.reporter.step_errors(host).at(0), "it reported no process group"));
       CHECK(run.reporter.lines(host) == Lines{fmt::format("step_start {} t 0", host),
                                               fmt::format("step_end {} t 0 failed", host),
                                               fmt::format("host_end {} aborted", host)});
       CHECK(contains(run.reporter.step_errors(host).at(0), "cancelled after"));
     }
+  }
+
+  TEST_CASE("a step cancelled before its command started is not said to have left processes") {
+    Plan plan = plan_text(R"({"hosts": ["a"], "tasks": {"t": {"steps": [{"run": "sleep 600"}]}}})");
+    InterruptibleRun run(plan);
+    run.transport.reply("*", "sleep", hangs());
+    run.reporter.on_event = [&](const Event& event) {
+      // Synchronously, inside step_start: the command has not been sent yet.
+      if (std::holds_alternative<StepStart>(event.body)) run.engine->interrupt(SIGINT, 2);
+    };
+    run.run();
+    CHECK(run.transport.commands["a"].empty());
+    REQUIRE(run.reporter.step_errors("a").size() == 1);
+    CHECK(contains(run.reporter.step_errors("a").at(0), "cancelled after"));
+    CHECK_FALSE(contains(run.reporter.step_errors("a").at(0), "process"));
   }
 
   TEST_CASE("running_steps names each running host's task and step") {
