@@ -9,10 +9,12 @@
 
 namespace deployd::cli {
 
+int sessions_within(long limit) {
+  return static_cast<int>(std::clamp((limit - kReservedDescriptors) / kDescriptorsPerHost, 1L, long{INT_MAX}));
+}
+
 int forks_within(long limit, int forks, int hosts) {
-  const long wanted = std::max(1, std::min(forks, hosts));
-  const long fitting = (limit - kReservedDescriptors) / kDescriptorsPerHost;
-  return static_cast<int>(std::max(1L, std::min(wanted, fitting)));
+  return std::min({std::max(1, forks), std::max(1, hosts), sessions_within(limit)});
 }
 
 long raise_descriptor_limit() {
@@ -28,16 +30,23 @@ long raise_descriptor_limit() {
              : static_cast<long>(limit.rlim_cur);
 }
 
-int fit_forks_to_descriptors(int forks, int hosts, std::string* warning) {
-  const long limit = raise_descriptor_limit();
-  const int fitting = forks_within(limit, forks, hosts);
+DescriptorFit fit_to_descriptors(long limit, int forks, int hosts) {
+  DescriptorFit fit;
+  fit.forks = forks_within(limit, forks, hosts);
+  const int sessions = sessions_within(limit);
+  // Hosts waiting at a barrier keep their session unless the limit cannot hold them all.
+  if (hosts > sessions) fit.max_open_sessions = sessions;
+  const std::string prefix = "the open files limit (RLIMIT_NOFILE, hard limit included) is " + std::to_string(limit);
   const int wanted = std::max(1, std::min(forks, hosts));
-  if (fitting < wanted) {
-    *warning = "the open files limit (RLIMIT_NOFILE, hard limit included) is " + std::to_string(limit) +
-               ": working on at most " + std::to_string(fitting) + " hosts at once instead of " +
-               std::to_string(wanted) + "; raise it (ulimit -Hn) to go faster";
+  if (fit.forks < wanted) {
+    fit.warning = prefix + ": working on at most " + std::to_string(fit.forks) + " hosts at once instead of " +
+                  std::to_string(wanted) + "; raise it (ulimit -Hn) to go faster";
+  } else if (fit.max_open_sessions > 0) {
+    fit.warning = prefix + ": at most " + std::to_string(sessions) + " of the " + std::to_string(hosts) +
+                  " hosts stay connected at once; hosts waiting for others connect again; raise it (ulimit -Hn) to "
+                  "go faster";
   }
-  return fitting;
+  return fit;
 }
 
 }  // namespace deployd::cli

@@ -17,11 +17,20 @@ inline constexpr long kReservedDescriptors = 64;
 /// descriptors; at least 1.
 int forks_within(long limit, int forks, int hosts);
 
+/// How many hosts may hold a session at once within `limit` descriptors; at least 1.
+int sessions_within(long limit);
+
 /// Raises the soft RLIMIT_NOFILE to the hard limit; returns the soft limit now in force.
 long raise_descriptor_limit();
 
-/// The forks to run with: `forks` when they fit the (raised) descriptor limit, else fewer, with
-/// a one-line warning in `*warning` that says why and how to raise the limit.
-int fit_forks_to_descriptors(int forks, int hosts, std::string* warning);
+/// What the open files limit lets a run of `hosts` hosts do.
+struct DescriptorFit {
+  int forks = 1;              ///< hosts worked on at once
+  int max_open_sessions = 0;  ///< 0: every host may stay connected; else the most at once
+  std::string warning;        ///< one line saying what the limit costs, empty when nothing
+};
+
+/// Fits `forks` and the sessions of hosts waiting at a barrier to `limit` descriptors.
+DescriptorFit fit_to_descriptors(long limit, int forks, int hosts);
 
 }  // namespace deployd::cli

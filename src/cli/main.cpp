@@ -216,12 +216,13 @@ int run_main(int argc, char** argv) {
 
   // 7. The run; `-v` logs connection phases to stderr while it lasts. Hosts queue rather than
   // run out of descriptors (issue 9: ulimit -n 256 with 1000 hosts).
-  std::string fd_warning;
-  const int forks = fit_forks_to_descriptors(options.forks > 0 ? options.forks : plan.policy.forks,
-                                             static_cast<int>(hosts.size()), &fd_warning);
-  if (!fd_warning.empty()) std::fprintf(stderr, "deployd: warning: %s\n", fd_warning.c_str());
+  const DescriptorFit fit = fit_to_descriptors(raise_descriptor_limit(),
+                                               options.forks > 0 ? options.forks : plan.policy.forks,
+                                               static_cast<int>(hosts.size()));
+  if (!fit.warning.empty()) std::fprintf(stderr, "deployd: warning: %s\n", fit.warning.c_str());
   LoggingScope logging(options.verbose, reporting.status_line.get());
-  return execute(plan, engine::RunSetup{run_id, selection.tasks, forks}, *transport, reporting);
+  return execute(plan, engine::RunSetup{run_id, selection.tasks, fit.forks, fit.max_open_sessions}, *transport,
+                 reporting);
 }
 
 }  // namespace

@@ -145,7 +145,8 @@ struct Engine::State {
 
   void start_or_resume(asio::any_io_executor executor, int host);
   asio::awaitable<void> run_host(int host);
-  asio::awaitable<HostEnd> run_jobs(int host, Connection& connection);
+  asio::awaitable<HostEnd> run_jobs(int host, std::unique_ptr<Connection>& connection);
+  bool closes_session_while_waiting(int host) const;
   asio::awaitable<bool> run_job(int host, const Task& task, Connection& connection, VarMap& registered,
                                 HostEnd& end);
   void share_registered(const Task& task, const VarMap& registered);
@@ -312,7 +313,7 @@ void Engine::State::start_or_resume(asio::any_io_executor executor, int host) {
 
 asio::awaitable<void> Engine::State::run_host(int host) {
   if (host == local_host) {
-    ControllerConnection controller_connection;
+    std::unique_ptr<Connection> controller_connection = std::make_unique<ControllerConnection>();
     HostEnd end = co_await run_jobs(host, controller_connection);
     finish_host(host, std::move(end));
     co_return;
@@ -329,8 +330,8 @@ asio::awaitable<void> Engine::State::run_host(int host) {
     finish_host(host, HostEnd{hosts[host]->name, HostStatus::Unreachable, connected.error});
     co_return;
   }
-  HostEnd end = co_await run_jobs(host, *connected.connection);
-  co_await connected.connection->close();
+  HostEnd end = co_await run_jobs(host, connected.connection);
+  if (connected.connection) co_await connected.connection->close();
   finish_host(host, std::move(end));
 }
 
@@ -371,13 +372,24 @@ asio::awaitable<ConnectResult> Engine::State::connect_with_retries(int host) {
   }
 }
 
-asio::awaitable<HostEnd> Engine::State::run_jobs(int host, Connection& connection) {
+// With more hosts than the open files limit lets connect at once, a host that waits for others
+// gives its session back with its fork slot, and connects again when it may go on.
+bool Engine::State::closes_session_while_waiting(int host) const {
+  return host != local_host && setup.max_open_sessions > 0 && remote_host_count() > setup.max_open_sessions;
+}
+
+// `connection` is null while the host waits without a session (closes_session_while_waiting).
+asio::awaitable<HostEnd> Engine::State::run_jobs(int host, std::unique_ptr<Connection>& connection) {
   HostEnd end{hosts[host]->name, HostStatus::Ok, ""};
   VarMap registered;
   for (;;) {
     sched::NextJob next = scheduler.next_job(host);
     report_skipped_jobs(host, next.skipped, "a task it needs failed");
     if (next.kind == sched::NextJob::Kind::Wait) {
+      if (closes_session_while_waiting(host) && connection) {
+        co_await connection->close();
+        connection.reset();
+      }
       wakeup->notify();  // our fork slot is free for another host
       co_await host_wakeups[static_cast<std::size_t>(host)]->wait();
       continue;
@@ -387,8 +399,20 @@ asio::awaitable<HostEnd> Engine::State::run_jobs(int host, Connection& connectio
       end.error = stuck_reason.empty() ? "stopped: " + stop_reason() : stuck_reason;
     }
     if (next.kind != sched::NextJob::Kind::Run) break;
+    if (!connection) {
+      ConnectResult again = co_await connect_with_retries(host);
+      if (!again.connection) {
+        const bool stopped = again.error.empty();
+        skip_rest(host, stopped ? stop_reason() : "the host is unreachable");
+        end = HostEnd{hosts[host]->name, stopped ? HostStatus::Aborted : HostStatus::Unreachable,
+                      stopped ? "stopped: " + stop_reason()
+                              : "connecting again after waiting for other hosts: " + again.error};
+        break;
+      }
+      connection = std::move(again.connection);
+    }
     const Task& task = *setup.tasks[static_cast<std::size_t>(next.task)];
-    bool job_ok = co_await run_job(host, task, connection, registered, end);
+    bool job_ok = co_await run_job(host, task, *connection, registered, end);
     scheduler.job_finished(host, next.task, job_ok);
     if (job_ok && (task.is_local || task.run_once)) share_registered(task, registered);
     if (!job_ok) {

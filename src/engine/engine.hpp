@@ -22,6 +22,9 @@ struct RunSetup {
   std::string run_id;
   std::vector<const Task*> tasks;  ///< selected, in dependency order
   int forks = 0;                   ///< 0: the plan's policy.forks
+  /// 0: no limit. Else the most sessions the open files limit allows at once: when the run has
+  /// more hosts, a host waiting for others (a barrier) closes its session until it goes on.
+  int max_open_sessions = 0;
 };
 
 /// The hosts a run targets: every host some selected remote task runs on, in plan order.

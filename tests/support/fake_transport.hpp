@@ -60,6 +60,8 @@ class FakeTransport final : public engine::Transport {
   int cancels = 0;  ///< Connection::cancel() calls
   /// Per host: connection attempts to fail with a transient error before one succeeds.
   std::map<std::string, int> flaky;
+  /// Per host: connections that succeed before every later one is refused.
+  std::map<std::string, int> refuse_after;
   int open_now = 0;
   int most_open = 0;  ///< the largest number of connections open at once
 
@@ -182,6 +184,8 @@ inline boost::asio::awaitable<engine::ConnectResult> FakeTransport::connect(cons
   co_await boost::asio::post(co_await boost::asio::this_coro::executor, boost::asio::use_awaitable);
   if (auto refused = refused_.find(host.name); refused != refused_.end())
     co_return engine::ConnectResult{nullptr, engine::ConnectFailure::Unreachable, refused->second};
+  if (auto left = refuse_after.find(host.name); left != refuse_after.end() && left->second-- <= 0)
+    co_return engine::ConnectResult{nullptr, engine::ConnectFailure::Unreachable, "connection refused"};
   if (int& failures = flaky[host.name]; failures > 0) {
     --failures;
     co_return engine::ConnectResult{nullptr, engine::ConnectFailure::Unreachable, "connection refused", true};

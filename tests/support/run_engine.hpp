@@ -19,10 +19,12 @@ namespace deployd::testing {
 
 /// Runs the named tasks (none: the defaults, else all) and returns the run_end event.
 inline RunEnd run_engine(const Plan& plan, engine::Transport& transport, Reporter& reporter,
-                         const std::vector<std::string>& names = {}, int forks = 0) {
+                         const std::vector<std::string>& names = {}, int forks = 0,
+                         int max_open_sessions = 0) {
   graph::Selection selection = graph::select_tasks(plan, names);
   REQUIRE(selection.errors.empty());
-  engine::Engine engine(plan, engine::RunSetup{"run1", selection.tasks, forks}, transport, reporter);
+  engine::Engine engine(plan, engine::RunSetup{"run1", selection.tasks, forks, max_open_sessions}, transport,
+                        reporter);
   boost::asio::io_context context{1};
   RunEnd end;
   boost::asio::co_spawn(context, engine.run(), [&](std::exception_ptr error, RunEnd result) {

@@ -95,6 +95,56 @@ TEST_SUITE("engine") {
     CHECK(transport.most_open <= 2);
   }
 
+  TEST_CASE("hosts waiting at a barrier keep their session when the open files limit allows it") {
+    Plan plan = plan_text(R"({"hosts": ["h1", "h2", "h3", "h4", "h5", "h6"], "tasks": {
+        "deploy": {"steps": [{"run": "deploy"}]},
+        "restart": {"needs": ["deploy"], "barrier": true, "steps": [{"run": "restart"}]}}})");
+    FakeTransport transport;
+    RecordingReporter reporter;
+    CHECK(run_engine(plan, transport, reporter, {}, 2).exit_code == 0);
+    CHECK(transport.connects == 6);
+    CHECK(transport.most_open == 6);  // forks bound hosts worked on, not sessions held at a barrier
+  }
+
+  TEST_CASE("with more hosts than sessions fit, hosts waiting at a barrier close theirs and connect again") {
+    // Issue 9: `ulimit -n 256` with 1000 hosts ran out of descriptors at the first barrier.
+    Plan plan = plan_text(R"({"hosts": ["h1", "h2", "h3", "h4", "h5", "h6"], "tasks": {
+        "deploy": {"steps": [{"run": "deploy"}]},
+        "restart": {"needs": ["deploy"], "barrier": true, "steps": [{"run": "restart"}]}}})");
+    FakeTransport transport;
+    RecordingReporter reporter;
+    RunEnd end = run_engine(plan, transport, reporter, {}, 2, 2);
+    CHECK(end.exit_code == 0);
+    CHECK(end.counts.ok == 6);
+    CHECK(transport.most_open <= 2);
+    CHECK(transport.connects > 6);
+    for (const std::string host : {"h1", "h2", "h3", "h4", "h5", "h6"})
+      CHECK(transport.commands[host] == Lines{"sh -c 'deploy'", "sh -c 'restart'"});
+  }
+
+  TEST_CASE("a host that cannot connect again after a barrier is unreachable and says why") {
+    Plan plan = plan_text(R"({"hosts": ["h1", "h2", "h3"], "tasks": {
+        "deploy": {"steps": [{"run": "deploy"}]},
+        "restart": {"needs": ["deploy"], "barrier": true, "steps": [{"run": "restart"}]}}})");
+    FakeTransport transport;
+    transport.refuse_after["h1"] = 1;
+    FakeReply slow;
+    slow.yields = 20;  // h1 surely waits for h3 at the barrier
+    transport.reply("h3", "deploy", slow);
+    RecordingReporter reporter;
+    RunEnd end = run_engine(plan, transport, reporter, {}, 1, 1);
+    CHECK(end.exit_code == 1);
+    CHECK(end.counts.unreachable == 1);
+    CHECK(reporter.lines("h1") == Lines{"step_start h1 deploy 0", "step_end h1 deploy 0 ok",
+                                        "step_end h1 restart 0 skipped",
+                                        "host_end h1 unreachable"});
+    bool explained = false;
+    for (const Event& event : reporter.events)
+      if (auto* e = std::get_if<HostEnd>(&event.body); e && e->host == "h1")
+        explained = e->error == "connecting again after waiting for other hosts: connection refused";
+    CHECK(explained);
+  }
+
   TEST_CASE("without a barrier the fast host restarts before the slow one has deployed") {
     Plan plan = plan_text(R"({"hosts": ["fast", "slow"], "tasks": {
         "deploy": {"steps": [{"run": "deploy"}]},
