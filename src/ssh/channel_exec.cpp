@@ -8,6 +8,7 @@
 #include <array>
 #include <boost/asio/this_coro.hpp>
 #include <optional>
+#include <span>
 
 #include "ssh/alarm.hpp"
 #include "ssh/session_impl.hpp"
@@ -112,18 +113,32 @@ awaitable<ssize_t> call_keeping_alive(Exec& exec, Fn fn) {
   }
 }
 
+/// One read buffer for every session of the thread, instead of 32 KiB per host (a third of a
+/// connected host's memory): a packet is read and handed to on_output with no suspension in
+/// between, so no other session can write here before it is used.
+std::span<char> shared_read_buffer() {
+  thread_local std::array<char, 32 * 1024> buffer{};  // one channel packet at most (32 KiB)
+  return buffer;
+}
+
 /// Reads whichever of stdout and stderr has data, in one loop: the window only reopens as we
 /// read, so an unread stderr would stall stdout (ssh-facts.md). Returns 0 once both are at EOF,
 /// kInterrupted at the deadline, or a libssh2 error.
 awaitable<ssize_t> pump_output(Exec& exec) {
   std::array<bool, 2> is_done{false, false};
-  char* buffer = exec.impl.buffer.data();
-  int stream = 0;
+  const std::span<char> buffer = shared_read_buffer();
   auto read_either = [&]() -> ssize_t {
     for (int id = 0; id < 2; ++id) {
       if (is_done[id]) continue;
-      const ssize_t n = libssh2_channel_read_ex(exec.channel, id, buffer, exec.impl.buffer.size());
-      if (n > 0) return stream = id, n;
+      const ssize_t n = libssh2_channel_read_ex(exec.channel, id, buffer.data(), buffer.size());
+      if (n > 0) {
+        exec.link().last_input = Clock::now();  // data read without waiting proves life too
+        if (exec.spec.on_output) {
+          exec.spec.on_output(id == 0 ? Stream::Stdout : Stream::Stderr,
+                              std::string_view(buffer.data(), static_cast<std::size_t>(n)));
+        }
+        return n;
+      }
       // 0 is EOF only if libssh2 agrees no data of this channel is still queued.
       if (n == 0 && libssh2_channel_eof(exec.channel) == 1) is_done[id] = true;
       if (n < 0 && !would_block(exec.link().session, n)) return n;
@@ -133,11 +148,6 @@ awaitable<ssize_t> pump_output(Exec& exec) {
   for (;;) {
     const ssize_t n = co_await call_keeping_alive(exec, read_either);
     if (n <= 0) co_return n;  // 0: both streams at EOF
-    exec.link().last_input = Clock::now();  // data read without waiting proves life too
-    if (exec.spec.on_output) {
-      exec.spec.on_output(stream == 0 ? Stream::Stdout : Stream::Stderr,
-                          std::string_view(buffer, static_cast<std::size_t>(n)));
-    }
   }
 }
 

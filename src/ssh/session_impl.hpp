@@ -36,8 +36,7 @@ struct Session::Impl {
   bool is_closed = false;
   /// Channels of timed-out commands whose CLOSE the server has not confirmed yet.
   std::vector<LIBSSH2_CHANNEL*> abandoned;
-  std::array<char, 32 * 1024> buffer{};  ///< one channel packet at a time (32 KiB max)
-  LIBSSH2_SFTP* sftp = nullptr;           ///< opened by the first put or get, then reused
+  LIBSSH2_SFTP* sftp = nullptr;  ///< opened by the first put or get, then reused
   /// Keepalive interval (0: none); a peer silent for twice as long (+1 s, as libssh2 counts whole
   /// seconds) while a command runs is taken for gone.
   std::chrono::seconds keepalive{0};
