@@ -337,6 +337,13 @@ class NetworkFaults(FleetTestCase):
         run = self.deploy([{"name": "six", "address": "::1", "port": 2251, "known_hosts": wrong}], step)
         self.assert_host_fault(run, "six", "unreachable",
                                r'^host key for "six" \(\[::1\]:2251\) does not match ')
+        # "[::1]" (as known_hosts and URLs write it) is a plan error, not a DNS lookup of a name.
+        plan = write_json(self.work, "brackets.json", {"version": 1, "hosts": [
+            {"name": "six", "address": "[::1]", "port": 2251}], "tasks": {"t": {"steps": step}}})
+        done = subprocess.run([deployd_binary(), plan], capture_output=True, text=True, timeout=30)
+        self.assertEqual(done.returncode, 2, done.stderr)
+        self.assertIn('/hosts/0/address: "[::1]": write an IPv6 address without brackets ("::1"), '
+                      'and its port in "port"', done.stderr)
 
     # 3. Port closed --------------------------------------------------------------------------
     def test_a_closed_port_is_retried_per_policy_then_unreachable(self):
