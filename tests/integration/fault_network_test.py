@@ -12,7 +12,6 @@ import glob
 import json
 import os
 import re
-import resource
 import select
 import socket
 import struct
@@ -185,7 +184,11 @@ class CuttingProxy:
             threading.Thread(target=self._relay, args=(client,), daemon=True).start()
 
     def _relay(self, client):
-        server = socket.create_connection(self.target)
+        try:
+            server = socket.create_connection(self.target)
+        except OSError:
+            client.close()
+            return
         streams = {client: SshStream(), server: SshStream()}
         peer = {client: server, server: client}
         client_sent_encrypted = server_answered = False
