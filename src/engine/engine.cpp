@@ -361,8 +361,12 @@ asio::awaitable<ConnectResult> Engine::State::connect_with_retries(int host) {
         ssh::debug_log(fmt::format("{}: {} after {}", target.name, connected.connection ? "connected" : "not connected",
                                    duration_text(std::chrono::steady_clock::now() - connect_started)));
     }
-    if (connected.connection || !connected.transient || attempt >= plan.policy.connect_retries)
+    if (connected.connection || !connected.transient || attempt >= plan.policy.connect_retries) {
+      // The cause alone would read as one attempt: say that the retries were spent too.
+      if (!connected.connection && attempt > 0 && !connected.error.empty())
+        connected.error += fmt::format(" ({} attempts)", attempt + 1);
       co_return connected;
+    }
     asio::steady_timer timer(co_await asio::this_coro::executor, delay);
     Cancel::Scope on_cancel(cancels[static_cast<std::size_t>(host)], [&timer] { timer.cancel(); });
     boost::system::error_code ec;

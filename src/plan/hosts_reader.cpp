@@ -80,7 +80,18 @@ std::optional<std::string> host_text(const Node& node, Diagnostics& diags) {
 // The keys a host object adds to what its name says.
 void read_host_object(const Node& node, HostDraft& draft, Diagnostics& diags) {
   read_connection_keys(node, draft.connection, diags);
-  if (auto address = node.find("address")) draft.address = read_string(*address, diags);
+  if (auto address = node.find("address")) {
+    draft.address = read_string(*address, diags);
+    // "[::1]" is how URLs and known_hosts write an IPv6 address; dialled as is, it would be
+    // looked up in DNS as a name.
+    const std::string& text = draft.address.value_or("");
+    if (!text.empty() && text.front() == '[' && text.find(']') != std::string::npos) {
+      diags.error(address->where,
+                  fmt::format("{}: write an IPv6 address without brackets ({}), and its port in "
+                              "\"port\"",
+                              quote(text), quote(text.substr(1, text.find(']') - 1))));
+    }
+  }
   if (auto vars = node.find("vars")) draft.vars = read_vars(*vars, diags);
   if (auto groups = node.find("groups")) {
     auto names = read_string_list(*groups, diags);

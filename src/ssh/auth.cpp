@@ -45,6 +45,14 @@ bool is_final(const Link& link, int rc) {
   return rc == 0 || is_connection_error(rc) || rc == kInterrupted || link.is_aborted;
 }
 
+/// `rc` of a failed attempt, or the connection's loss if the server hung up meanwhile: libssh2
+/// 1.10 reports that as a refused key (link.hpp), and another key would be tried in vain.
+int unless_lost(Link& link, int rc) {
+  if (is_final(link, rc)) return rc;
+  const int lost = link.connection_loss();
+  return lost != 0 ? lost : rc;
+}
+
 /// An encrypted key the agent holds: the agent signs with it, the file is never decrypted.
 awaitable<int> try_agent_key(Link& link, const ConnectionSpec& spec, const Identity& identity,
                              Tried& tried) {
@@ -153,6 +161,14 @@ awaitable<int> try_password(Link& link, const ConnectionSpec& spec, Tried& tried
   });
 }
 
+std::string tried_text(const Tried& tried) {
+  std::string text = "tried ";
+  for (std::size_t i = 0; i < tried.labels.size(); ++i) {
+    text += (i > 0 ? ", " : "") + tried.labels[i];
+  }
+  return text;
+}
+
 std::string failure_message(const ConnectionSpec& spec, const Tried& tried) {
   std::string message = "authentication failed for user \"" + spec.user + "\" (";
   if (tried.labels.empty()) {
@@ -160,10 +176,7 @@ std::string failure_message(const ConnectionSpec& spec, const Tried& tried) {
         "nothing to try: no identity given, SSH_AUTH_SOCK unset, no ~/.ssh/id_ed25519, "
         "id_ecdsa or id_rsa, no password_env";
   } else {
-    message += "tried ";
-    for (std::size_t i = 0; i < tried.labels.size(); ++i) {
-      message += (i > 0 ? ", " : "") + tried.labels[i];
-    }
+    message += tried_text(tried);
   }
   message += ")";
   if (tried.has_rsa) message += std::string(": ") + kRsaAdvice;
@@ -173,20 +186,24 @@ std::string failure_message(const ConnectionSpec& spec, const Tried& tried) {
 }  // namespace
 
 awaitable<AuthResult> authenticate(Link& link, const ConnectionSpec& spec,
-                                   IdentityCache& identities) {
+                                   IdentityCache& identities, const std::string& endpoint) {
   Tried tried;
   int rc = LIBSSH2_ERROR_AUTHENTICATION_FAILED;
   const bool use_agent =
       spec.identities.empty() && !spec.identities_only && std::getenv("SSH_AUTH_SOCK") != nullptr;
-  if (use_agent) rc = co_await try_agent(link, spec, tried);
+  if (use_agent) rc = unless_lost(link, co_await try_agent(link, spec, tried));
   const auto paths = spec.identities.empty() ? default_identities() : spec.identities;
   for (auto path = paths.begin(); path != paths.end() && !is_final(link, rc); ++path) {
-    rc = co_await try_identity(link, spec, identities.get(*path), tried);
+    rc = unless_lost(link, co_await try_identity(link, spec, identities.get(*path), tried));
   }
-  if (spec.password && !is_final(link, rc)) rc = co_await try_password(link, spec, tried);
+  if (spec.password && !is_final(link, rc)) {
+    rc = unless_lost(link, co_await try_password(link, spec, tried));
+  }
   if (rc == 0) co_return AuthResult{};
   if (is_connection_error(rc) || link.is_aborted) {
-    co_return AuthResult{describe(link.session, rc, "authentication"), true};
+    std::string error = describe(link.session, rc, "authentication with " + endpoint);
+    if (!tried.labels.empty()) error += " (" + tried_text(tried) + ")";
+    co_return AuthResult{std::move(error), true};
   }
   co_return AuthResult{failure_message(spec, tried), false};
 }

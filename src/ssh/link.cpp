@@ -11,6 +11,7 @@
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <cerrno>
 #include <memory>
 #include <optional>
 
@@ -99,6 +100,20 @@ boost::asio::awaitable<void> Link::wait_ready(int directions) {
   } else {
     co_await async_wait_either(socket, token);  // both, or a libssh2 EAGAIN without direction
   }
+}
+
+int connection_loss(int fd) {
+  char byte = 0;
+  const ssize_t n = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  if (n == 0) return LIBSSH2_ERROR_SOCKET_DISCONNECT;
+  if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+    return LIBSSH2_ERROR_SOCKET_RECV;
+  }
+  return 0;
+}
+
+int Link::connection_loss() {
+  return socket.is_open() ? ssh::connection_loss(socket.native_handle()) : 0;
 }
 
 }  // namespace deployd::ssh

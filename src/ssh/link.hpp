@@ -43,6 +43,15 @@ struct Link {
   void rearm_quickack();
   /// Waits until the socket is ready for what libssh2_session_block_directions asked.
   boost::asio::awaitable<void> wait_ready(int directions);
+  /// connection_loss() of this link's socket.
+  int connection_loss();
 };
+
+/// After a libssh2 failure whose code hides its cause: LIBSSH2_ERROR_SOCKET_DISCONNECT if the
+/// peer of socket `fd` closed the connection, LIBSSH2_ERROR_SOCKET_RECV if it was reset, else 0.
+/// libssh2 1.10 reports a connection closed during the key exchange as
+/// LIBSSH2_ERROR_KEY_EXCHANGE_FAILURE and during public key authentication as
+/// LIBSSH2_ERROR_PUBLICKEY_UNVERIFIED, the code of a key the server refused.
+int connection_loss(int fd);
 
 }  // namespace deployd::ssh

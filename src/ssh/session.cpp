@@ -5,6 +5,7 @@
 
 #include <libssh2.h>
 #include <libssh2_sftp.h>
+#include <netdb.h>
 #include <unistd.h>
 
 #include <boost/asio/ip/tcp.hpp>
@@ -124,7 +125,12 @@ awaitable<std::vector<tcp::endpoint>> resolve(Opening& opening, std::string* err
   std::vector<tcp::endpoint> endpoints;
   for (const auto& entry : results) endpoints.push_back(entry.endpoint());
   if (ec || endpoints.empty()) {
-    *error = "resolve \"" + spec.address + "\": " + (ec ? error_text(ec) : "no address");
+    std::string cause = describe_resolve_error(NO_DATA, "");  // no error, and no address
+    if (ec) cause = error_text(ec);
+    if (ec && ec.category() == boost::asio::error::get_netdb_category()) {
+      cause = describe_resolve_error(ec.value(), cause);
+    }
+    *error = "resolve \"" + spec.address + "\": " + cause;
   }
   co_return endpoints;
 }
@@ -170,12 +176,20 @@ awaitable<ConnectOutcome> handshake(Opening& opening) {
   libssh2_keepalive_config(link.session, 1, static_cast<unsigned>(interval));
 
   const auto fd = link.socket.native_handle();
-  const int rc = co_await call(link, [&] { return libssh2_session_handshake(link.session, fd); });
+  int rc = co_await call(link, [&] { return libssh2_session_handshake(link.session, fd); });
   if (rc == 0) co_return ConnectOutcome{};
+  std::string what = "ssh handshake with " + opening.endpoint;
+  // A server that hangs up during the key exchange must not read as a protocol problem (it
+  // would not be retried); KEX_FAILURE (no algorithm in common) keeps its advice.
+  if (!is_connection_error(rc) && rc != LIBSSH2_ERROR_KEX_FAILURE) {
+    if (const int lost = link.connection_loss(); lost != 0) {
+      if (rc == LIBSSH2_ERROR_KEY_EXCHANGE_FAILURE) what += " (key exchange)";
+      rc = lost;
+    }
+  }
   const auto failure =
       is_connection_error(rc) ? ConnectFailure::Unreachable : ConnectFailure::Protocol;
-  co_return opening.fail(failure,
-                         describe(link.session, rc, "ssh handshake with " + opening.endpoint));
+  co_return opening.fail(failure, describe(link.session, rc, what));
 }
 
 awaitable<ConnectOutcome> open_session(Opening& opening);
@@ -227,8 +241,8 @@ awaitable<ConnectOutcome> open_session(Opening& opening) {
   if (!error.empty()) co_return opening.fail(ConnectFailure::HostKey, error);
 
   opening.enter(Phase::Authentication);
-  const AuthResult auth =
-      co_await authenticate(opening.link, opening.spec, opening.shared.identities);
+  const AuthResult auth = co_await authenticate(opening.link, opening.spec,
+                                                opening.shared.identities, opening.endpoint);
   if (auth.error.empty()) {
     opening.log_phase_end();
     co_return ConnectOutcome{};

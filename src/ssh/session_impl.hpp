@@ -84,6 +84,7 @@ struct AuthResult {
 /// Logs in with the spec's identities, else the agent and the default keys, then a password
 /// (auth.cpp).
 boost::asio::awaitable<AuthResult> authenticate(Link& link, const ConnectionSpec& spec,
-                                                IdentityCache& identities);
+                                                IdentityCache& identities,
+                                                const std::string& endpoint);
 
 }  // namespace deployd::ssh

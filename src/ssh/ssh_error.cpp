@@ -3,6 +3,7 @@
 #include "ssh/ssh_error.hpp"
 
 #include <libssh2.h>
+#include <netdb.h>
 
 #include <cctype>
 
@@ -33,6 +34,21 @@ std::string house_style(std::string_view message) {
 }
 
 }  // namespace
+
+std::string describe_resolve_error(int netdb_error, std::string_view other) {
+  switch (netdb_error) {
+    case HOST_NOT_FOUND:
+      return "the name does not resolve (no such host in DNS or /etc/hosts)";
+    case NO_DATA:
+      return "the name does not resolve to an address (no A or AAAA record)";
+    case TRY_AGAIN:
+      return "the name could not be resolved: no answer from the DNS server (temporary failure)";
+    case NO_RECOVERY:
+      return "the name could not be resolved: the DNS server failed";
+    default:
+      return std::string(other);
+  }
+}
 
 bool is_connection_error(int rc) {
   return rc == LIBSSH2_ERROR_SOCKET_DISCONNECT || rc == LIBSSH2_ERROR_SOCKET_RECV ||

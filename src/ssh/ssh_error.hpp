@@ -15,6 +15,10 @@ std::string describe(LIBSSH2_SESSION* session, int rc, std::string_view what);
 /// The pure part of describe(): `libssh2_message` is what libssh2_session_last_error gave.
 std::string describe_error(int rc, std::string_view libssh2_message, std::string_view what);
 
+/// Why a name lookup failed, from the netdb error Asio reports (HOST_NOT_FOUND, NO_DATA,
+/// TRY_AGAIN or NO_RECOVERY of <netdb.h>); `other` for any other value.
+std::string describe_resolve_error(int netdb_error, std::string_view other);
+
 /// True for codes that mean the TCP connection itself broke or was closed.
 bool is_connection_error(int rc);
 

@@ -140,7 +140,7 @@ class Bastions(unittest.TestCase):
         self.assertEqual(status, 1, err)
         self.assertEqual(self.host_ends(out)["ghost"]["error"],
                          f"tunnel to 127.0.71.250:{self.port}: channel open failure (connect failed)"
-                         f' (via jump host "{self.hop(self.net["b1"])}")')
+                         f' (via jump host "{self.hop(self.net["b1"])}") (3 attempts)')
 
     def test_a_bastion_that_dies_mid_run_fails_its_targets_and_the_run_ends(self):
         plan = self.plan("pdie.json", [self.hop(self.net["b1"])],

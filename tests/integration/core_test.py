@@ -97,7 +97,8 @@ class CoreRun(FleetTestCase):
         for host in good:
             self.assertEqual(ends[host["name"]]["status"], "ok")
         self.assertEqual(ends["closed-port"]["status"], "unreachable")
-        self.assertEqual(ends["closed-port"]["error"], "connect 127.0.11.250:2: connection refused")
+        self.assertEqual(ends["closed-port"]["error"],
+                         "connect 127.0.11.250:2: connection refused (3 attempts)")
         self.assertEqual(ends["silent"]["status"], "unreachable")
         self.assertIn("timed out", ends["silent"]["error"])
         self.assertIn("host key", ends["wrong-host-key"]["error"])

@@ -276,24 +276,38 @@ class RunControl(FleetTestCase):
         self.assertEqual(len(ends), 24)
         self.assertTrue(all(e["status"] == "ok" for e in ends))
 
+    def listener_of(self, host):
+        """The PID of the fleet's sshd that serves `host`."""
+        return int(subprocess.run([FLEET_SCRIPT, "pids", self.fleet, host], capture_output=True,
+                                  text=True, check=True).stdout.split()[0])
+
     def connection_processes(self, host):
-        listener = subprocess.run([FLEET_SCRIPT, "pids", self.fleet, host], capture_output=True,
-                                  text=True, check=True).stdout.split()[0]
-        return [pid for pid in descendants_of(int(listener)) if comm_of(pid) == "sshd"]
+        return [pid for pid in descendants_of(self.listener_of(host)) if comm_of(pid) == "sshd"]
 
     def test_a_host_whose_sshd_is_killed_mid_step_fails_and_the_others_finish(self):
-        hosts = self.names(2)
-        plan = self.plan({"tasks": {"t": {"steps": [{"run": "if [ {{host}} = %s ]; then %s; fi; sleep 2; echo done" % (hosts[0], self.nap)}]}}})
-        run = self.start(plan, 1)  # one host: the listener's connection processes are ours alone
-        self.wait_for_steps(run, 1)
+        victim, other = self.inventory["hosts"][0], self.inventory["hosts"][-1]
+        # The other host is served by another sshd: the victim's listener's connection
+        # processes are ours alone.
+        self.assertNotEqual(self.listener_of(other["name"]), self.listener_of(victim["name"]),
+                            "the fleet has one sshd")
+        inventory = write_json(self.work, "inventory-two-sshd.json",
+                               dict(self.inventory, hosts=[victim, other], groups={}))
+        plan = self.plan({"tasks": {"t": {"steps": [{"run": "if [ {{host}} = %s ]; then %s; fi; sleep 2; echo done" % (victim["name"], self.nap)}]}}})
+        started = time.time()
+        run = subprocess.Popen([os.environ["DEPLOYD"], plan, "-i", inventory, "--output", "json",
+                                "--log-dir", self.logs], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.wait_for_steps(run, 2)
         time.sleep(0.3)
-        for pid in self.connection_processes(hosts[0]):
+        for pid in self.connection_processes(victim["name"]):
             kill_if_there(pid)
         out, err = run.communicate(timeout=60)
+        self.assertLess(time.time() - started, 30)
         self.assertEqual(run.returncode, 1, err.decode())
-        [end] = [e for e in events_of(out.decode()) if e["event"] == "host_end"]
-        self.assertEqual(end["status"], "failed")
-        self.assertIn("connection", end["error"])
+        ends = {e["host"]: e for e in events_of(out.decode()) if e["event"] == "host_end"}
+        self.assertEqual(ends[victim["name"]]["status"], "failed")
+        self.assertRegex(ends[victim["name"]]["error"], r"^t step 1 \(run .*\): connection lost during command: ")
+        self.assertEqual(ends[other["name"]]["status"], "ok")
+        self.assertEqual(self.summary()[1][-1]["exit_code"], 1)
         for pid in processes_with(self.nap):
             kill_if_there(pid)
 

@@ -50,6 +50,11 @@ class Transfer(FleetTestCase):
         os.chown(path, cls.user.pw_uid, cls.user.pw_gid)
         return path
 
+    def listener_of(self, host):
+        """The PID of the fleet's sshd that serves `host`."""
+        return int(subprocess.run([FLEET_SCRIPT, "pids", self.fleet, host], capture_output=True,
+                                  text=True, check=True).stdout.split()[0])
+
     def inventory_of(self, count):
         inventory = dict(self.inventory)
         inventory["hosts"] = self.inventory["hosts"][:count]
@@ -174,9 +179,16 @@ class Transfer(FleetTestCase):
             f.write("old")
         os.chown(target, self.user.pw_uid, self.user.pw_gid)
         host = self.names(1)[0]
-        plan = write_json(self.dir, "drop.json", {"version": 1, "tasks": {"t": {"steps": [
-            {"put": source, "to": target}]}}})
-        run = subprocess.Popen([os.environ["DEPLOYD"], plan, "-i", self.inventory_of(1), "--output", "json"],
+        # A host of another sshd runs meanwhile: only the victim's connection processes are killed.
+        other = self.inventory["hosts"][-1]["name"]
+        self.assertNotEqual(self.listener_of(other), self.listener_of(host), "the fleet has one sshd")
+        inventory = write_json(self.dir, "drop-inventory.json", dict(
+            self.inventory, hosts=[self.inventory["hosts"][0], self.inventory["hosts"][-1]], groups={}))
+        plan = write_json(self.dir, "drop.json", {"version": 1, "tasks": {
+            "t": {"on": host, "steps": [{"put": source, "to": target}]},
+            "u": {"on": other, "steps": [{"run": "sleep 2; echo fine"}]}}})
+        started = time.time()
+        run = subprocess.Popen([os.environ["DEPLOYD"], plan, "-i", inventory, "--output", "json"],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         deadline = time.time() + 60
         while time.time() < deadline:
@@ -185,19 +197,24 @@ class Transfer(FleetTestCase):
                 break
             time.sleep(0.005)
         self.assertTrue(temps, "the upload never started")
-        listener = subprocess.run([FLEET_SCRIPT, "pids", self.fleet, host], capture_output=True,
-                                  text=True, check=True).stdout.split()[0]
         # The connection's sshd processes (privileged monitor, session, sftp-server) all go.
-        for pid in descendants_of(int(listener)):
+        for pid in descendants_of(self.listener_of(host)):
             try:
                 os.kill(pid, 9)
             except ProcessLookupError:
                 pass
         out, err = run.communicate(timeout=120)
+        self.assertLess(time.time() - started, 100)
         self.assertEqual(run.returncode, 1, err)
-        end = self.ends(events_of(out.decode()), 0)[0]
+        events = events_of(out.decode())
+        [end] = [e for e in self.ends(events, 0) if e["host"] == host]
         self.assertEqual(end["status"], "failed")
         self.assertIn("put \"%s\"" % target, end["error"])
+        self.assertRegex(end["error"], r"\.tmp\": connection lost: (send|receive) failed ")
+        ends = {e["host"]: e for e in events if e["event"] == "host_end"}
+        self.assertEqual((ends[host]["status"], ends[host]["error"]), ("failed", end["error"]))
+        self.assertEqual(ends[other]["status"], "ok")
+        self.assertEqual(events[-1]["exit_code"], 1)
         with open(target) as f:
             self.assertEqual(f.read(), "old")
 

@@ -297,6 +297,7 @@ TEST_SUITE("engine") {
     RunEnd end = run_engine(plan, transport, reporter);
     CHECK(reporter.host_end("a").status == HostStatus::Ok);
     CHECK(reporter.host_end("b").status == HostStatus::Unreachable);
+    CHECK(reporter.host_end("b").error == "connection refused (3 attempts)");
     CHECK(transport.connects == 6);
     CHECK(end.exit_code == 1);
   }
@@ -310,6 +311,7 @@ TEST_SUITE("engine") {
     run_engine(plan, transport, reporter);
     CHECK(transport.connects == 1);
     CHECK(reporter.host_end("a").status == HostStatus::Unreachable);
+    CHECK(reporter.host_end("a").error == "authentication failed");  // no attempt count
   }
 }
 

@@ -132,6 +132,16 @@ TEST_SUITE("plan") {
         "a list");
   }
 
+  TEST_CASE("an IPv6 address is written without brackets; a bracketed one is an error") {
+    Plan plan = valid_plan(
+        R"({"hosts": [{"name": "six", "address": "::1"}], "tasks": {"t": {"steps": [{"run": "x"}]}}})");
+    CHECK(plan.hosts.at(0).address == "::1");
+    CHECK(errors(R"({"hosts": [{"name": "a", "address": "[::1]:2222"}],
+                     "tasks": {"t": {"steps": [{"run": "x"}]}}})") ==
+          "plan.json:1:37: /hosts/0/address: \"[::1]:2222\": write an IPv6 address without "
+          "brackets (\"::1\"), and its port in \"port\"");
+  }
+
   TEST_CASE("a host object needs a name, and reserved names cannot name hosts") {
     CHECK(
         errors(R"({"hosts": [{"port": 22}, "all"], "tasks": {"t": {"steps": [{"run": "x"}]}}})") ==

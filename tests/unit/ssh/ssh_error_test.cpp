@@ -4,6 +4,7 @@
 
 #include <doctest/doctest.h>
 #include <libssh2.h>
+#include <netdb.h>
 
 #include "ssh/connection_spec.hpp"
 
@@ -32,6 +33,18 @@ TEST_SUITE("ssh") {
     CHECK(text.find("rsa-sha2") != std::string::npos);
     CHECK(text.find("ed25519 or ECDSA host key") != std::string::npos);
     CHECK(std::string(kRsaAdvice).find("OpenSSH >= 8.8") != std::string::npos);
+  }
+
+  TEST_CASE("a failed name lookup says whether the name does not exist or the DNS failed") {
+    CHECK(describe_resolve_error(HOST_NOT_FOUND, "host not found (authoritative)") ==
+          "the name does not resolve (no such host in DNS or /etc/hosts)");
+    CHECK(describe_resolve_error(NO_DATA, "") ==
+          "the name does not resolve to an address (no A or AAAA record)");
+    CHECK(describe_resolve_error(TRY_AGAIN, "") ==
+          "the name could not be resolved: no answer from the DNS server (temporary failure)");
+    CHECK(describe_resolve_error(NO_RECOVERY, "") ==
+          "the name could not be resolved: the DNS server failed");
+    CHECK(describe_resolve_error(-1, "operation canceled") == "operation canceled");
   }
 
   TEST_CASE("connection errors are told apart from protocol errors") {
