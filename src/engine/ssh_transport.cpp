@@ -116,6 +116,10 @@ std::optional<std::string> ask_on_terminal(const std::string& path) {
   return answer;
 }
 
+std::string known_hosts_path(const Host& host) {
+  return host.known_hosts.empty() ? home_path("known_hosts") : host.known_hosts;
+}
+
 /// libssh2 1.10 signs RSA keys with ssh-rsa only: say so before the run, once per key.
 void warn_if_rsa(const std::string& path) {
   std::ifstream in(path);
@@ -174,15 +178,18 @@ class SshConnection final : public Connection {
 
   awaitable<TransferResult> put(const PutRequest& request) override {
     auto source = sources_.open(request.local_path);
-    if (auto* error = std::get_if<std::string>(&source)) co_return TransferResult{0, false, *error, false};
+    if (auto* error = std::get_if<std::string>(&source))
+      co_return TransferResult{0, false, *error, false};
     auto file = std::get<std::shared_ptr<ssh::SourceFile>>(std::move(source));
     const unsigned mode = request.mode.value_or(file->mode() & 0777);
-    ssh::PutSpec spec{std::move(file), request.remote_path, mode, request.temp_tag, request.on_progress};
+    ssh::PutSpec spec{std::move(file), request.remote_path, mode, request.temp_tag,
+                      request.on_progress};
     co_return to_engine(co_await session_->put(spec));
   }
 
   awaitable<TransferResult> get(const GetRequest& request) override {
-    ssh::GetSpec spec{request.remote_path, request.local_path, request.temp_tag, request.on_progress};
+    ssh::GetSpec spec{request.remote_path, request.local_path, request.temp_tag,
+                      request.on_progress};
     co_return to_engine(co_await session_->get(spec));
   }
 
@@ -236,6 +243,14 @@ class SshTransport final : public Transport {
     std::vector<ssh::KeyUse> uses;
     std::set<std::string> seen;
     for (const Host* host : hosts) {
+      // A known_hosts file that cannot be read fails every host that uses it: said once, here.
+      if (host->host_key_check != HostKeyCheck::Off) {
+        const std::string path = known_hosts_path(*host);
+        if (std::string error = client_.load_known_hosts(path); !error.empty()) {
+          return error + " (the known_hosts of host \"" + host->name + "\", host_key_check " +
+                 ssh::to_string(to_ssh(host->host_key_check)) + ")";
+        }
+      }
       std::string error;
       std::optional<std::string> passphrase =
           secret_from(host->passphrase_env, "passphrase_env", &error);
@@ -293,7 +308,8 @@ class SshTransport final : public Transport {
 
   ConnectResult to_result(ssh::ConnectOutcome outcome, Pool::Lease lease) {
     if (!outcome.session) {
-      return ConnectResult{nullptr, to_engine(outcome.failure), std::move(outcome.error), outcome.transient};
+      return ConnectResult{nullptr, to_engine(outcome.failure), std::move(outcome.error),
+                           outcome.transient};
     }
     return ConnectResult{std::make_unique<SshConnection>(std::move(outcome.session), sources_,
                                                          pool_, std::move(lease), executor_),
@@ -319,7 +335,7 @@ std::variant<ssh::ConnectionSpec, std::string> connection_spec(const Host& host)
   spec.user = host.user.empty() ? controller_user() : host.user;
   spec.identities = host.identities;
   spec.identities_only = host.identities_only;
-  spec.known_hosts = host.known_hosts.empty() ? home_path("known_hosts") : host.known_hosts;
+  spec.known_hosts = known_hosts_path(host);
   spec.host_key_check = to_ssh(host.host_key_check);
   spec.connect_timeout = host.connect_timeout;
   spec.keepalive = host.keepalive;
