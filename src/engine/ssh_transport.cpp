@@ -256,7 +256,14 @@ class SshTransport final : public Transport {
           secret_from(host->passphrase_env, "passphrase_env", &error);
       if (!error.empty()) return host->name + ": " + error;
       const bool is_named = !host->identities.empty();
+      const auto source = host->sources.find("identity");
+      const bool is_from_ssh_config =
+          source != host->sources.end() && source->second.starts_with("ssh_config");
       for (const std::string& path : is_named ? host->identities : default_identities()) {
+        // ssh_config's IdentityFile lines often name keys this machine lacks: OpenSSH skips
+        // those, and so does deployd (the host's authentication error lists them).
+        std::error_code ec;
+        if (is_from_ssh_config && !std::filesystem::exists(path, ec)) continue;
         if (seen.insert(path).second)
           uses.push_back(ssh::KeyUse{path, is_named, passphrase, host->passphrase_env});
       }
