@@ -178,18 +178,15 @@ class SshConnection final : public Connection {
 
   awaitable<TransferResult> put(const PutRequest& request) override {
     auto source = sources_.open(request.local_path);
-    if (auto* error = std::get_if<std::string>(&source))
-      co_return TransferResult{0, false, *error, false};
+    if (auto* error = std::get_if<std::string>(&source)) co_return TransferResult{0, false, *error, false};
     auto file = std::get<std::shared_ptr<ssh::SourceFile>>(std::move(source));
     const unsigned mode = request.mode.value_or(file->mode() & 0777);
-    ssh::PutSpec spec{std::move(file), request.remote_path, mode, request.temp_tag,
-                      request.on_progress};
+    ssh::PutSpec spec{std::move(file), request.remote_path, mode, request.temp_tag, request.on_progress};
     co_return to_engine(co_await session_->put(spec));
   }
 
   awaitable<TransferResult> get(const GetRequest& request) override {
-    ssh::GetSpec spec{request.remote_path, request.local_path, request.temp_tag,
-                      request.on_progress};
+    ssh::GetSpec spec{request.remote_path, request.local_path, request.temp_tag, request.on_progress};
     co_return to_engine(co_await session_->get(spec));
   }
 
@@ -315,8 +312,7 @@ class SshTransport final : public Transport {
 
   ConnectResult to_result(ssh::ConnectOutcome outcome, Pool::Lease lease) {
     if (!outcome.session) {
-      return ConnectResult{nullptr, to_engine(outcome.failure), std::move(outcome.error),
-                           outcome.transient};
+      return ConnectResult{nullptr, to_engine(outcome.failure), std::move(outcome.error), outcome.transient};
     }
     return ConnectResult{std::make_unique<SshConnection>(std::move(outcome.session), sources_,
                                                          pool_, std::move(lease), executor_),

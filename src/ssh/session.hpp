@@ -37,7 +37,7 @@ struct ExecOutcome {
   std::optional<int> exit_status;
   std::string exit_signal;  ///< without "SIG", e.g. "KILL"
   bool timed_out = false;
-  std::string error;       ///< the connection failed; the session is unusable
+  std::string error;  ///< the connection failed; the session is unusable
   bool cancelled = false;  ///< Session::cancel() stopped the wait; the command may still run
 };
 
