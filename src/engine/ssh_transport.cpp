@@ -116,6 +116,10 @@ std::optional<std::string> ask_on_terminal(const std::string& path) {
   return answer;
 }
 
+std::string known_hosts_path(const Host& host) {
+  return host.known_hosts.empty() ? home_path("known_hosts") : host.known_hosts;
+}
+
 /// libssh2 1.10 signs RSA keys with ssh-rsa only: say so before the run, once per key.
 void warn_if_rsa(const std::string& path) {
   std::ifstream in(path);
@@ -236,12 +240,27 @@ class SshTransport final : public Transport {
     std::vector<ssh::KeyUse> uses;
     std::set<std::string> seen;
     for (const Host* host : hosts) {
+      // A known_hosts file that cannot be read fails every host that uses it: said once, here.
+      if (host->host_key_check != HostKeyCheck::Off) {
+        const std::string path = known_hosts_path(*host);
+        if (std::string error = client_.load_known_hosts(path); !error.empty()) {
+          return error + " (the known_hosts of host \"" + host->name + "\", host_key_check " +
+                 ssh::to_string(to_ssh(host->host_key_check)) + ")";
+        }
+      }
       std::string error;
       std::optional<std::string> passphrase =
           secret_from(host->passphrase_env, "passphrase_env", &error);
       if (!error.empty()) return host->name + ": " + error;
       const bool is_named = !host->identities.empty();
+      const auto source = host->sources.find("identity");
+      const bool is_from_ssh_config =
+          source != host->sources.end() && source->second.starts_with("ssh_config");
       for (const std::string& path : is_named ? host->identities : default_identities()) {
+        // ssh_config's IdentityFile lines often name keys this machine lacks: OpenSSH skips
+        // those, and so does deployd (the host's authentication error lists them).
+        std::error_code ec;
+        if (is_from_ssh_config && !std::filesystem::exists(path, ec)) continue;
         if (seen.insert(path).second)
           uses.push_back(ssh::KeyUse{path, is_named, passphrase, host->passphrase_env});
       }
@@ -319,7 +338,7 @@ std::variant<ssh::ConnectionSpec, std::string> connection_spec(const Host& host)
   spec.user = host.user.empty() ? controller_user() : host.user;
   spec.identities = host.identities;
   spec.identities_only = host.identities_only;
-  spec.known_hosts = host.known_hosts.empty() ? home_path("known_hosts") : host.known_hosts;
+  spec.known_hosts = known_hosts_path(host);
   spec.host_key_check = to_ssh(host.host_key_check);
   spec.connect_timeout = host.connect_timeout;
   spec.keepalive = host.keepalive;

@@ -4,8 +4,12 @@
 // (This comment keeps clang-format from sorting <utility> below the Asio headers.)
 
 #include <libssh2.h>
+#include <sys/stat.h>
 
+#include <cctype>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <string>
 #include <string_view>
@@ -127,6 +131,22 @@ awaitable<int> offer_agent_keys(Link& link, const ConnectionSpec& spec, LIBSSH2_
   co_return rc;
 }
 
+/// Why SSH_AUTH_SOCK names no agent socket (a stale value from another login), or "".
+std::string agent_socket_problem() {
+  const char* path = std::getenv("SSH_AUTH_SOCK");
+  if (path == nullptr) return "";
+  struct stat info {};
+  std::string problem;
+  if (::stat(path, &info) != 0) {
+    problem = std::strerror(errno);
+    if (!problem.empty())
+      problem[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(problem[0])));
+  } else if (!S_ISSOCK(info.st_mode)) {
+    problem = "not a socket";
+  }
+  return problem.empty() ? "" : "not running: SSH_AUTH_SOCK " + std::string(path) + ": " + problem;
+}
+
 // libssh2_agent_connect and _list_identities talk to ssh-agent over a blocking Unix socket, and
 // the agent signs inside libssh2_agent_userauth. That stalls the one io thread for ~50 us per
 // call (ssh-facts.md): bounded, and small next to a handshake. An agent that asks the user to
@@ -143,7 +163,9 @@ awaitable<int> try_agent(Link& link, const ConnectionSpec& spec, Tried& tried) {
   if (rc == 0) {
     rc = co_await offer_agent_keys(link, spec, agent, tried);
   } else {
-    tried.labels.push_back("agent (" + describe(link.session, rc, "unavailable") + ")");
+    std::string why = agent_socket_problem();
+    if (why.empty()) why = describe(link.session, rc, "unavailable");
+    tried.labels.push_back("agent (" + why + ")");
     rc = LIBSSH2_ERROR_AUTHENTICATION_FAILED;
   }
   libssh2_agent_disconnect(agent);

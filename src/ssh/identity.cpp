@@ -9,10 +9,13 @@
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
 #include <openssl/pem.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <array>
 #include <cerrno>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -164,13 +167,36 @@ const EVP_MD* ecdsa_digest(std::string_view type) {
   return EVP_sha512();
 }
 
+std::string errno_text(int error) {
+  std::string text = std::strerror(error);
+  if (!text.empty()) text[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(text[0])));
+  return text;
+}
+
+/// Why a private key file must not be used before it is read: missing, not a file (a FIFO would
+/// block), or open to others. As OpenSSH (sshkey_perm_ok): a key of ours that group or others
+/// may access is refused, since someone else may have read, or replaced, it.
+std::string file_problem(const std::string& path) {
+  struct stat info {};
+  if (::stat(path.c_str(), &info) != 0) return "cannot read: " + errno_text(errno);
+  if (S_ISDIR(info.st_mode)) return "cannot read: it is a directory";
+  if (!S_ISREG(info.st_mode)) return "cannot read: not a regular file";
+  if (info.st_uid == ::getuid() && (info.st_mode & 077) != 0) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(info.st_mode & 07777));
+    return std::string("permissions ") + mode +
+           " are too open: a private key must be accessible by its owner only (chmod 600 " + path +
+           ")";
+  }
+  return "";
+}
+
 std::string read_file(const std::string& path, std::string* error) {
+  *error = file_problem(path);
+  if (!error->empty()) return "";
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    std::string reason = std::strerror(errno);
-    if (!reason.empty())
-      reason[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(reason[0])));
-    *error = "cannot read: " + reason;
+    *error = "cannot read: " + errno_text(errno);
     return "";
   }
   std::ostringstream text;
@@ -468,6 +494,10 @@ std::string unlock_identities(IdentityCache& cache, const std::vector<KeyUse>& u
   std::optional<std::set<std::string>> in_agent;
   for (const KeyUse& use : uses) {
     Identity& identity = cache.get(use.path);
+    // A key the plan names that cannot be used is an error in the plan's setup, said once here
+    // rather than as an authentication failure on every host; a default ~/.ssh key is skipped.
+    if (use.is_named && !identity.error().empty())
+      return "identity " + use.path + ": " + identity.error();
     if (!identity.can_unlock()) continue;
     if (!in_agent) in_agent = agent_keys();
     if (in_agent->count(identity.public_blob())) {

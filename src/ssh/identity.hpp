@@ -122,7 +122,8 @@ using AskPassphrase = std::function<std::optional<std::string>(const std::string
 
 /// Before any connection: every encrypted key of `uses` is marked as held by the agent, or
 /// decrypted once with its passphrase (passphrase_env, else asked once). Returns the first error
-/// (a wrong passphrase, a named key that cannot be unlocked), naming the key.
+/// (a named key that is missing, open to others or unreadable, a wrong passphrase, a named key
+/// that cannot be unlocked), naming the key.
 std::string unlock_identities(IdentityCache& cache, const std::vector<KeyUse>& uses,
                               const AskPassphrase& ask);
 

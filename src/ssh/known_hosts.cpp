@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
@@ -99,6 +100,9 @@ Verdict decide(HostKeyCheck mode, Lookup by_address, Lookup by_name) {
     return Verdict::RejectMismatch;
   }
   if (by_address == Lookup::Match || by_name == Lookup::Match) return Verdict::Accept;
+  if (by_address == Lookup::OtherType || by_name == Lookup::OtherType) {
+    return Verdict::RejectOtherType;
+  }
   return mode == HostKeyCheck::AcceptNew ? Verdict::AcceptAndRecord : Verdict::RejectUnknown;
 }
 
@@ -107,17 +111,36 @@ std::string known_hosts_name(std::string_view host, int port) {
   return "[" + std::string(host) + "]:" + std::to_string(port);
 }
 
-std::string host_key_message(Verdict verdict, const ConnectionSpec& spec,
-                             std::string_view location) {
+std::string host_key_message(Verdict verdict, const ConnectionSpec& spec, std::string_view location,
+                             std::string_view detail) {
   const std::string mode = std::string("(host_key_check ") + to_string(spec.host_key_check) + ")";
   const std::string host = "host key for \"" + spec.name + "\"";
-  if (verdict == Verdict::RejectMismatch) {
+  const std::string because = detail.empty() ? "" : ": " + std::string(detail);
+  if (verdict == Verdict::RejectMismatch || verdict == Verdict::RejectOtherType) {
     const bool is_v6 = spec.address.find(':') != std::string::npos;
     const std::string address = is_v6 ? "[" + spec.address + "]" : spec.address;
     return host + " (" + address + ":" + std::to_string(spec.port) + ") does not match " +
-           std::string(location) + " " + mode;
+           std::string(location) + " " + mode + because;
   }
-  return host + " is not in " + std::string(location) + " " + mode;
+  return host + " is not in " + std::string(location) + " " + mode + because;
+}
+
+std::string other_type_detail(std::string_view shown, const std::vector<std::string>& known) {
+  std::string types;
+  bool has_rsa = false;
+  for (const std::string& type : known) {
+    types += (types.empty() ? "" : ", ") + type;
+    has_rsa = has_rsa || type == "ssh-rsa";
+  }
+  std::string detail = "the server showed a " + std::string(shown) + " key and the file has only " +
+                       types + " keys for this host";
+  if (has_rsa) {
+    return detail +
+           "; libssh2 1.10 checks RSA host keys only with ssh-rsa (SHA-1) signatures, which "
+           "OpenSSH >= 8.8 servers no longer make: add the host's ed25519 or ECDSA key "
+           "(ssh-keyscan -t ed25519)";
+  }
+  return detail + ": the server offers none of those key types";
 }
 
 KnownHostsFile::KnownHostsFile(std::string path) : path_(std::move(path)) {
@@ -144,9 +167,24 @@ void KnownHostsFile::note_new_entries(int line) {
 }
 
 void KnownHostsFile::load() {
+  // A folder opens as an empty stream and a FIFO would block: only files (and /dev/null) are read.
+  struct stat info {};
+  if (::stat(path_.c_str(), &info) != 0) {
+    is_missing_ = errno == ENOENT;
+    if (!is_missing_) load_error_ = "cannot read " + path_ + ": " + errno_text(errno);
+    return;
+  }
+  if (S_ISDIR(info.st_mode)) {
+    load_error_ = "cannot read " + path_ + ": it is a directory";
+    return;
+  }
+  if (!S_ISREG(info.st_mode) && !S_ISCHR(info.st_mode)) {
+    load_error_ = "cannot read " + path_ + ": not a regular file";
+    return;
+  }
   std::ifstream in(path_);
   if (!in) {
-    if (errno != ENOENT) load_error_ = "cannot read " + path_ + ": " + errno_text(errno);
+    load_error_ = "cannot read " + path_ + ": " + errno_text(errno);
     return;
   }
   std::string line;
@@ -170,23 +208,42 @@ Lookup KnownHostsFile::lookup(const std::string& name, HostKey key, int* line) c
       hosts_, name.c_str(), key.blob.data(), key.blob.size(),
       LIBSSH2_KNOWNHOST_TYPE_PLAIN | LIBSSH2_KNOWNHOST_KEYENC_RAW | type->knownhost_mask, &entry);
   if (rc == LIBSSH2_KNOWNHOST_CHECK_MATCH) return Lookup::Match;
-  if (rc != LIBSSH2_KNOWNHOST_CHECK_MISMATCH) return Lookup::NotFound;
+  Lookup result = Lookup::Mismatch;
+  if (rc != LIBSSH2_KNOWNHOST_CHECK_MISMATCH) {
+    // Without a key type libssh2 compares with every entry of the name: a "mismatch" then means
+    // the name has keys, of other types only.
+    const int any_type = libssh2_knownhost_check(
+        hosts_, name.c_str(), key.blob.data(), key.blob.size(),
+        LIBSSH2_KNOWNHOST_TYPE_PLAIN | LIBSSH2_KNOWNHOST_KEYENC_RAW, &entry);
+    if (any_type != LIBSSH2_KNOWNHOST_CHECK_MISMATCH) return Lookup::NotFound;
+    result = Lookup::OtherType;
+  }
   if (line != nullptr && entry != nullptr) {
     auto found = lines_.find(entry);
     *line = found != lines_.end() ? found->second : 0;
   }
-  return Lookup::Mismatch;
+  return result;
 }
 
-std::string KnownHostsFile::preferred_methods(const std::vector<std::string>& names) const {
-  std::string known;
-  std::string others;
+std::vector<std::string> KnownHostsFile::known_types(const std::vector<std::string>& names) const {
+  std::vector<std::string> types;
   for (const KeyType& type : kKeyTypes) {
     // A probe key that cannot match: "mismatch" means an entry of this type exists.
     const HostKey probe{"?", type.hostkey_type};
     bool is_known = false;
     for (const std::string& name : names)
-      is_known = is_known || lookup(name, probe) != Lookup::NotFound;
+      is_known = is_known || lookup(name, probe) == Lookup::Mismatch;
+    if (is_known) types.emplace_back(type.name);
+  }
+  return types;
+}
+
+std::string KnownHostsFile::preferred_methods(const std::vector<std::string>& names) const {
+  const std::vector<std::string> types = known_types(names);
+  std::string known;
+  std::string others;
+  for (const KeyType& type : kKeyTypes) {
+    const bool is_known = std::find(types.begin(), types.end(), type.name) != types.end();
     std::string& list = is_known ? known : others;
     list += (list.empty() ? "" : ",") + std::string(type.name);
   }
@@ -291,7 +348,9 @@ std::string check_host_key(KnownHostsCache& cache, LIBSSH2_SESSION* session,
   if (blob == nullptr) return "the server sent no host key";
   const HostKey key{std::string_view(blob, length), type};
   KnownHostsFile& file = cache.get(spec.known_hosts);
-  if (!file.load_error().empty()) return file.load_error();
+  const std::string mode = std::string(" (host_key_check ") + to_string(spec.host_key_check) + ")";
+  if (!file.load_error().empty())
+    return "cannot check the host key of \"" + spec.name + "\": " + file.load_error() + mode;
 
   int line = 0;
   const std::string address = known_hosts_name(spec.address, spec.port);
@@ -307,10 +366,18 @@ std::string check_host_key(KnownHostsCache& cache, LIBSSH2_SESSION* session,
     case Verdict::RejectMismatch:
       return host_key_message(Verdict::RejectMismatch, spec,
                               file.path() + (line > 0 ? ":" + std::to_string(line) : ""));
+    case Verdict::RejectOtherType: {
+      const KeyType* shown = find_key_type(type);
+      const std::string detail = other_type_detail(shown != nullptr ? shown->name : "unknown",
+                                                   file.known_types({address, name}));
+      return host_key_message(Verdict::RejectOtherType, spec,
+                              file.path() + (line > 0 ? ":" + std::to_string(line) : ""), detail);
+    }
     case Verdict::RejectUnknown:
       break;
   }
-  return host_key_message(Verdict::RejectUnknown, spec, file.path());
+  return host_key_message(Verdict::RejectUnknown, spec, file.path(),
+                          file.is_missing() ? "the file does not exist" : "");
 }
 
 }  // namespace deployd::ssh

@@ -17,23 +17,29 @@ struct libssh2_knownhost;
 
 namespace deployd::ssh {
 
-/// What a known_hosts file says about one name and the key the server showed.
-enum class Lookup { NotFound, Match, Mismatch };
+/// What a known_hosts file says about one name and the key the server showed. OtherType: the
+/// name has keys, none of the type the server showed.
+enum class Lookup { NotFound, Match, Mismatch, OtherType };
 
 /// What to do with a host key.
-enum class Verdict { Accept, AcceptAndRecord, RejectMismatch, RejectUnknown };
+enum class Verdict { Accept, AcceptAndRecord, RejectMismatch, RejectOtherType, RejectUnknown };
 
 /// The decision table (plan-format.md): `off` accepts; otherwise another key under either name
-/// rejects, a match accepts, and a key under neither name is refused (`strict`) or recorded
-/// (`accept-new`).
+/// rejects, a match accepts, keys of other types only reject (as OpenSSH: the known types were
+/// asked for first, so the server has none of them), and a key under neither name is refused
+/// (`strict`) or recorded (`accept-new`).
 Verdict decide(HostKeyCheck mode, Lookup by_address, Lookup by_name);
 
 /// The name a known_hosts file uses: `host`, or `[host]:port` when the port is not 22.
 std::string known_hosts_name(std::string_view host, int port);
 
-/// The message for a rejected key; `location` is the file, with `:line` for a mismatch.
-std::string host_key_message(Verdict verdict, const ConnectionSpec& spec,
-                             std::string_view location);
+/// The message for a rejected key; `location` is the file, with `:line` for a mismatch;
+/// `detail` is said after it (why the key does not match).
+std::string host_key_message(Verdict verdict, const ConnectionSpec& spec, std::string_view location,
+                             std::string_view detail = "");
+
+/// Why a key of type `shown` does not do where the file has keys of the `known` types only.
+std::string other_type_detail(std::string_view shown, const std::vector<std::string>& known);
 
 /// A server's host key as libssh2_session_hostkey gives it.
 struct HostKey {
@@ -53,12 +59,15 @@ class KnownHostsFile {
   const std::string& path() const { return path_; }
   /// Why the file could not be read; empty if it was (a missing file reads as empty).
   const std::string& load_error() const { return load_error_; }
+  bool is_missing() const { return is_missing_; }
 
   /// The entry for `name` (plain or hashed) and `key`, with the line of the first mismatching one.
   Lookup lookup(const std::string& name, HostKey key, int* line = nullptr) const;
   /// libssh2 host key methods, those already known for one of `names` first (as OpenSSH does):
   /// otherwise libssh2 would prefer ECDSA where the file holds the host's ed25519 key.
   std::string preferred_methods(const std::vector<std::string>& names) const;
+  /// The key types (protocol names) the file holds for any of `names`.
+  std::vector<std::string> known_types(const std::vector<std::string>& names) const;
   /// Remembers `key` for `names` (known at once in memory); written by flush(). Returns an error.
   std::string record(const std::vector<std::string>& names, HostKey key);
   /// Appends every recorded key in one write under an exclusive flock, skipping those another
@@ -82,6 +91,7 @@ class KnownHostsFile {
 
   std::string path_;
   std::string load_error_;
+  bool is_missing_ = false;
   LIBSSH2_SESSION* owner_ = nullptr;  // knownhost stores allocate through a session
   LIBSSH2_KNOWNHOSTS* hosts_ = nullptr;
   libssh2_knownhost* last_entry_ = nullptr;

@@ -261,6 +261,10 @@ std::string Client::unlock_identities(const std::vector<KeyUse>& uses, const Ask
   return ssh::unlock_identities(shared_->identities, uses, ask);
 }
 
+std::string Client::load_known_hosts(const std::string& path) {
+  return shared_->known_hosts.get(path).load_error();
+}
+
 std::vector<std::string> Client::flush_known_hosts() { return shared_->known_hosts.flush(); }
 
 namespace {

@@ -100,6 +100,9 @@ class Client {
   boost::asio::awaitable<JumpOutcome> open_jump(const ConnectionSpec& spec, Jump* via = nullptr);
   /// Before any connection: decrypts each encrypted key once (or finds it in the agent).
   std::string unlock_identities(const std::vector<KeyUse>& uses, const AskPassphrase& ask);
+  /// Before any connection: loads a known_hosts file; returns why it cannot be read, or "" (a
+  /// missing file reads as empty).
+  std::string load_known_hosts(const std::string& path);
   /// Writes the host keys accept-new recorded, one append per file; returns the errors.
   std::vector<std::string> flush_known_hosts();
 

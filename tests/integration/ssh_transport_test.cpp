@@ -342,7 +342,7 @@ TEST_SUITE("integration-ssh") {
     ConnectResult result = try_connect(host);
     CHECK(result.failure == ConnectFailure::HostKey);
     CHECK(result.error == "host key for \"" + host.name + "\" is not in " + host.known_hosts +
-                              " (host_key_check strict)");
+                              " (host_key_check strict): the file does not exist");
 
     host.host_key_check = HostKeyCheck::Off;
     result = try_connect(host);

@@ -5,8 +5,10 @@
 #include <doctest/doctest.h>
 #include <openssl/evp.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -59,6 +61,9 @@ struct TempFile {
     dir = ::mkdtemp(pattern.data());
     path = dir / "key";
     std::ofstream(path) << text;
+    // As ssh-keygen writes keys: owner only (a key open to others is refused).
+    std::filesystem::permissions(
+        path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
   }
   ~TempFile() { std::filesystem::remove_all(dir); }
 };
@@ -163,5 +168,29 @@ TEST_SUITE("ssh") {
 
     const Identity missing("/nonexistent/deployd/key");
     CHECK(missing.error() == "cannot read: no such file or directory");
+  }
+
+  TEST_CASE("a key open to others, a folder or a FIFO is refused before it is read") {
+    TempFile file(kEd25519);
+    for (const int mode : {0644, 0640, 0604}) {
+      CAPTURE(mode);
+      REQUIRE(::chmod(file.path.c_str(), static_cast<mode_t>(mode)) == 0);
+      const Identity open_key(file.path.string());
+      char text[8];
+      std::snprintf(text, sizeof text, "%04o", mode);
+      CHECK(open_key.error() == std::string("permissions ") + text +
+                                    " are too open: a private key must be accessible by its "
+                                    "owner only (chmod 600 " +
+                                    file.path.string() + ")");
+      CHECK_FALSE(open_key.can_sign());
+    }
+    REQUIRE(::chmod(file.path.c_str(), 0400) == 0);
+    CHECK(Identity(file.path.string()).error().empty());
+
+    const Identity folder(file.dir.string());
+    CHECK(folder.error() == "cannot read: it is a directory");
+    const std::string fifo = (file.dir / "fifo").string();
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    CHECK(Identity(fifo).error() == "cannot read: not a regular file");  // never opened: no hang
   }
 }

@@ -7,6 +7,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -206,5 +207,25 @@ TEST_SUITE("ssh") {
           path +
               ": the key is encrypted: give its passphrase in the environment variable that "
               "passphrase_env names, add it to the agent (ssh-add), or run on a terminal");
+  }
+
+  TEST_CASE("a named key that cannot be used stops unlock_identities; a default one is skipped") {
+    Keys keys;
+    const std::string open_key = keys.make("open", "ed25519");
+    REQUIRE(::chmod(open_key.c_str(), 0644) == 0);
+    const AskPassphrase never = [](const std::string&) -> std::optional<std::string> {
+      FAIL("no passphrase is asked for a key that cannot be used");
+      return std::nullopt;
+    };
+    IdentityCache cache;
+    CHECK(unlock_identities(cache, {{open_key, false, std::nullopt, ""}}, never) == "");
+    CHECK(unlock_identities(cache, {{open_key, true, std::nullopt, ""}}, never) ==
+          "identity " + open_key +
+              ": permissions 0644 are too open: a private key must be accessible by its "
+              "owner only (chmod 600 " +
+              open_key + ")");
+    const std::string missing = keys.dir.string() + "/missing";
+    CHECK(unlock_identities(cache, {{missing, true, std::nullopt, ""}}, never) ==
+          "identity " + missing + ": cannot read: no such file or directory");
   }
 }

@@ -7,12 +7,14 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "ssh/identity.hpp"
 #include "ssh/init.hpp"
@@ -111,6 +113,13 @@ TEST_SUITE("ssh") {
         {HostKeyCheck::AcceptNew, L::Mismatch, L::NotFound, V::RejectMismatch},
         {HostKeyCheck::AcceptNew, L::NotFound, L::Mismatch, V::RejectMismatch},
         {HostKeyCheck::AcceptNew, L::Match, L::Mismatch, V::RejectMismatch},
+        // Keys of other types only: refused even by accept-new (OpenSSH: "has changed").
+        {HostKeyCheck::Strict, L::OtherType, L::NotFound, V::RejectOtherType},
+        {HostKeyCheck::Strict, L::NotFound, L::OtherType, V::RejectOtherType},
+        {HostKeyCheck::AcceptNew, L::OtherType, L::OtherType, V::RejectOtherType},
+        {HostKeyCheck::AcceptNew, L::OtherType, L::Match, V::Accept},
+        {HostKeyCheck::Strict, L::OtherType, L::Mismatch, V::RejectMismatch},
+        {HostKeyCheck::Off, L::OtherType, L::OtherType, V::Accept},
         {HostKeyCheck::Off, L::NotFound, L::NotFound, V::Accept},
         {HostKeyCheck::Off, L::Mismatch, L::Mismatch, V::Accept},
         {HostKeyCheck::Off, L::Match, L::Mismatch, V::Accept},
@@ -139,6 +148,19 @@ TEST_SUITE("ssh") {
     const auto v6 = spec_for("db", "::1", 22, HostKeyCheck::AcceptNew);
     CHECK(host_key_message(Verdict::RejectMismatch, v6, "/f/kh:1") ==
           "host key for \"db\" ([::1]:22) does not match /f/kh:1 (host_key_check accept-new)");
+    CHECK(host_key_message(Verdict::RejectUnknown, spec, "/f/kh", "the file does not exist") ==
+          "host key for \"node001\" is not in /f/kh (host_key_check strict): the file does not "
+          "exist");
+  }
+
+  TEST_CASE("a key of another type than the file knows says both types") {
+    CHECK(other_type_detail("ssh-ed25519", {"ecdsa-sha2-nistp256"}) ==
+          "the server showed a ssh-ed25519 key and the file has only ecdsa-sha2-nistp256 keys for "
+          "this host: the server offers none of those key types");
+    const std::string rsa = other_type_detail("ssh-ed25519", {"ssh-rsa"});
+    CHECK(rsa.find("only ssh-rsa keys") != std::string::npos);
+    CHECK(rsa.find("ssh-rsa (SHA-1)") != std::string::npos);
+    CHECK(rsa.find("ssh-keyscan -t ed25519") != std::string::npos);
   }
 
   TEST_CASE_FIXTURE(KnownHostsFixture, "a known_hosts file matches plain and hashed names") {
@@ -163,7 +185,25 @@ TEST_SUITE("ssh") {
     CHECK(line == 3);
     CHECK(file.lookup("[b]:2222", a(), &line) == Lookup::Mismatch);
     CHECK(line == 6);
-    CHECK(file.lookup("hostc", a()) == Lookup::NotFound);  // another key type is not a mismatch
+    // Another key type is not a mismatch, and is not "not found" either.
+    CHECK(file.lookup("hostc", a(), &line) == Lookup::OtherType);
+    CHECK(line == 7);
+    CHECK(file.known_types({"hostc"}) == std::vector<std::string>{"ecdsa-sha2-nistp256"});
+    CHECK(file.known_types({"[a]:2222", "hostc"}) ==
+          std::vector<std::string>{"ssh-ed25519", "ecdsa-sha2-nistp256"});
+  }
+
+  TEST_CASE_FIXTURE(KnownHostsFixture,
+                    "hashed port-22 and [host]:port names match, as plain ones") {
+    std::ofstream(path) << hashed("web07.example.com") << " ssh-ed25519 " << kKeyA << "\n"
+                        << hashed("[web07.example.com]:2222") << " ssh-ed25519 " << kKeyB << "\n"
+                        << hashed("127.0.99.7") << " ecdsa-sha2-nistp256 " << kEcdsa << "\n";
+    const KnownHostsFile file(path);
+    CHECK(file.lookup("web07.example.com", a()) == Lookup::Match);
+    CHECK(file.lookup("[web07.example.com]:2222", b()) == Lookup::Match);
+    CHECK(file.lookup("web07.example.com", b()) == Lookup::Mismatch);
+    CHECK(file.lookup("127.0.99.7", a()) == Lookup::OtherType);
+    CHECK(file.lookup("[127.0.99.7]:2222", a()) == Lookup::NotFound);
   }
 
   TEST_CASE_FIXTURE(KnownHostsFixture, "host key methods already known for a host come first") {
@@ -247,5 +287,18 @@ TEST_SUITE("ssh") {
     CHECK(first.load_error().empty());
     CHECK(first.lookup("[a]:2222", a()) == Lookup::NotFound);
     CHECK(&cache.get(path) == &first);
+    CHECK(first.is_missing());
+  }
+
+  TEST_CASE_FIXTURE(KnownHostsFixture, "a folder or a FIFO in place of the file is an error") {
+    std::filesystem::create_directory(path);
+    const KnownHostsFile folder(path);
+    CHECK(folder.load_error() == "cannot read " + path + ": it is a directory");
+    const std::string fifo = (dir / "fifo").string();
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    const KnownHostsFile pipe(fifo);  // would block forever if it were opened
+    CHECK(pipe.load_error() == "cannot read " + fifo + ": not a regular file");
+    const KnownHostsFile null("/dev/null");
+    CHECK(null.load_error().empty());
   }
 }
