@@ -151,8 +151,9 @@ int execute(const Plan& plan, engine::RunSetup setup, engine::Transport& transpo
   }
   context.run();
   // New host keys (accept-new) are written once, after every handshake, in one append.
+  // The run is done either way: what could not be recorded is a warning, not a failed run.
   for (const std::string& error : transport.finish())
-    std::fprintf(stderr, "deployd: error: %s\n", error.c_str());
+    std::fprintf(stderr, "deployd: warning: %s: the new host keys of this run were not saved\n", error.c_str());
   reporting.reporter->finish();
   return exit_code;
 }
