@@ -5,10 +5,14 @@
 
 #include <fmt/format.h>
 
+#include <boost/asio/this_coro.hpp>
 #include <chrono>
 #include <filesystem>
+#include <optional>
 
+#include "engine/step_runner.hpp"
 #include "engine/step_text.hpp"
+#include "ssh/alarm.hpp"
 
 namespace deployd::engine {
 namespace {
@@ -53,9 +57,8 @@ TransferProgress progress_reporter(const StepContext& context) {
   };
 }
 
-boost::asio::awaitable<TransferResult> transfer(const StepContext& context, const Step& step,
-                                                const Paths& paths) {
-  Cancel::Scope on_cancel(context.cancel, [&connection = context.connection] { connection.cancel(); });
+boost::asio::awaitable<TransferResult> put_or_get(const StepContext& context, const Step& step,
+                                                  const Paths& paths) {
   if (step.kind == StepKind::Put) {
     PutRequest request{local_path(context.plan, paths.from), paths.to, std::nullopt, context.run_id,
                        progress_reporter(context)};
@@ -65,6 +68,30 @@ boost::asio::awaitable<TransferResult> transfer(const StepContext& context, cons
   GetRequest request{paths.from, local_path(context.plan, paths.to), context.run_id,
                      progress_reporter(context)};
   co_return co_await context.connection.get(request);
+}
+
+// A cancel or the step's timeout stops a transfer the only way SFTP allows: the connection is
+// dropped (the temporary file stays on the host; the target is never half-written).
+boost::asio::awaitable<TransferResult> transfer(const StepContext& context, const Step& step,
+                                                const Paths& paths) {
+  Cancel::Scope on_cancel(context.cancel, [&connection = context.connection] { connection.cancel(); });
+  const std::optional<Duration> timeout = step_timeout(context, step);
+  bool is_timed_out = false;
+  ssh::Alarm deadline(co_await boost::asio::this_coro::executor);
+  if (timeout) {
+    deadline.arm(ssh::Alarm::Clock::now() + *timeout, [&] {
+      is_timed_out = true;
+      context.connection.cancel();
+    });
+  }
+  TransferResult result = co_await put_or_get(context, step, paths);
+  deadline.disarm();
+  if (is_timed_out) {
+    result.error = fmt::format("timed out after {}; the connection was dropped to stop the transfer",
+                               duration_text(*timeout));
+    result.connection_lost = true;
+  }
+  co_return result;
 }
 
 }  // namespace

@@ -337,6 +337,35 @@ class RunControl(FleetTestCase):
         self.assertIn("no answer from the host for 2s (keepalive every 1s)", end["error"])
         self.assertLess(detected, 2 * 1 + 1 + 2, "2 x keepalive (+1 s of libssh2's rounding, +2 s slack)")
 
+    def test_a_transfer_to_a_host_that_stops_answering_ends_at_its_step_timeout(self):
+        host = self.names(1)[0]
+        source = os.path.join(self.work, "big.bin")
+        with open(source, "wb") as f:
+            f.truncate(4 << 30)  # sparse: read fast here, far longer to send than the test waits
+        target = "/tmp/deployd-frozen-put-%d" % random.randint(0, 10 ** 9)
+        plan = self.plan({"tasks": {"t": {"steps": [{"run": "true"},
+                                                    {"put": source, "to": target, "timeout": "3s"}]}}})
+        run = self.start(plan, 1)
+        self.wait_for_steps(run, 2)
+        frozen = self.connection_processes(host)  # the upload stalls; the socket stays open
+        for pid in frozen:
+            os.kill(pid, signal.SIGSTOP)
+        try:
+            started = time.time()
+            out, err = run.communicate(timeout=60)
+            stopped_after = time.time() - started
+        finally:
+            for pid in frozen:
+                kill_if_there(pid)
+            for leftover in glob.glob("/tmp/.deployd-frozen-put-*") + glob.glob(target):
+                os.remove(leftover)
+        self.assertEqual(run.returncode, 1, err.decode())
+        [end] = [e for e in events_of(out.decode()) if e["event"] == "step_end" and e["step"] == 1]
+        self.assertEqual(end["status"], "failed")
+        self.assertIn("timed out after 3s; the connection was dropped to stop the transfer", end["error"])
+        self.assertLess(stopped_after, 3 + 5)
+        self.assertFalse(os.path.exists(target))  # never half-written
+
 
 class DelayedProxy:
     """Listens on ADDRESS:PORT only after `delay` seconds, then forwards each connection."""

@@ -10,6 +10,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -60,6 +61,9 @@ class FakeTransport final : public engine::Transport {
   int cancels = 0;  ///< Connection::cancel() calls
   /// Per host: connection attempts to fail with a transient error before one succeeds.
   std::map<std::string, int> flaky;
+  /// Hosts whose puts and gets never end by themselves: only cancel() stops them, as it drops
+  /// an SFTP session.
+  std::set<std::string> stalled_transfers;
   /// Per host: connections that succeed before every later one is refused.
   std::map<std::string, int> refuse_after;
   int open_now = 0;
@@ -164,11 +168,22 @@ class FakeTransport::FakeConnection final : public engine::Connection {
     co_return result;
   }
 
+  // A transfer that waits for cancel(), which drops the session as ssh::Session does.
+  boost::asio::awaitable<engine::TransferResult> stall() {
+    boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor, std::chrono::hours(24));
+    hanging_ = &timer;
+    boost::system::error_code ec;
+    if (!cancel_requested_) co_await timer.async_wait(boost::asio::redirect_error(boost::asio::use_awaitable, ec));
+    hanging_ = nullptr;
+    co_return engine::TransferResult{0, false, "the connection is unusable: the transfer was cancelled", true};
+  }
+
   // The scripted result for `remote_path`; progress once at the end, as a small file reports.
   boost::asio::awaitable<engine::TransferResult> transfer(const std::string& remote_path,
                                                           const engine::TransferProgress& progress) {
     engine::TransferResult result = transport_.transfer_for(host_, remote_path);
     co_await boost::asio::post(co_await boost::asio::this_coro::executor, boost::asio::use_awaitable);
+    if (transport_.stalled_transfers.contains(host_)) co_return co_await stall();
     if (progress && result.error.empty() && !result.unchanged) progress(result.bytes, result.bytes);
     co_return result;
   }

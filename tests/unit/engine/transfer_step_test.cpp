@@ -107,6 +107,33 @@ TEST_SUITE("engine") {
     CHECK(transport.commands["b"] == Lines{"sh -c 'echo after'"});
   }
 
+  TEST_CASE("a transfer that outlasts its step timeout is stopped and fails the host, saying so") {
+    Plan plan = plan_text(R"({"hosts": ["a", "b"], "tasks": {"t": {"steps": [
+        {"put": "/abs/x", "to": "/srv/x", "timeout": "50ms"}, {"run": "echo after"}]}}})");
+    FakeTransport transport;
+    transport.stalled_transfers.insert("a");
+    RecordingReporter reporter;
+    RunEnd end = run_engine(plan, transport, reporter);
+    CHECK(end.exit_code == 1);
+    CHECK(transport.cancels == 1);
+    CHECK(reporter.lines("a") == Lines{"step_start a t 0", "step_end a t 0 failed",
+                                       "step_end a t 1 skipped", "host_end a failed"});
+    CHECK(step_ends(reporter, "a")[0].error ==
+          "t step 1 (put \"/abs/x\"): timed out after 50ms; the connection was dropped to stop the transfer");
+    CHECK(transport.commands["b"] == Lines{"sh -c 'echo after'"});
+  }
+
+  TEST_CASE("a task's policy timeout applies to its transfers too") {
+    Plan plan = plan_text(R"({"hosts": ["a"], "tasks": {"t": {"policy": {"timeout": "50ms"}, "steps": [
+        {"get": "/srv/log", "to": "/tmp/deployd-unit-get-log"}]}}})");
+    FakeTransport transport;
+    transport.stalled_transfers.insert("a");
+    RecordingReporter reporter;
+    CHECK(run_engine(plan, transport, reporter).exit_code == 1);
+    CHECK(step_ends(reporter, "a")[0].error.ends_with("timed out after 50ms; the connection was dropped to stop "
+                                                     "the transfer"));
+  }
+
   TEST_CASE("modes are read as octal") {
     CHECK(parse_mode("0644") == 0644u);
     CHECK(parse_mode("755") == 0755u);
