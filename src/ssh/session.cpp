@@ -71,6 +71,7 @@ struct Opening {
   Phase phase = Phase::Resolve;
   std::chrono::steady_clock::time_point phase_started = std::chrono::steady_clock::now();
   bool is_timed_out = false;
+  bool is_dns_unanswered = false;  ///< the lookup failed for want of an answer (EAI_AGAIN)
   std::optional<tcp::resolver> resolver;
   std::string endpoint;  ///< the endpoint being dialled, for messages
 
@@ -102,10 +103,11 @@ struct Opening {
       error = what + ": timed out after " + format_duration(spec.connect_timeout) + " (" +
               to_string(phase) + ")";
     }
-    // A refused, reset or silent host may answer a moment later; a name that does not
-    // resolve, a key or a login that was refused will not.
-    const bool transient =
-        failure == ConnectFailure::Unreachable && (phase != Phase::Resolve || is_timed_out);
+    // A refused, reset or silent host, or a DNS server that did not answer, may answer a moment
+    // later (a thousand lookups at once can overload a resolver); a name that does not resolve,
+    // a key or a login that was refused will not.
+    const bool transient = failure == ConnectFailure::Unreachable &&
+                           (phase != Phase::Resolve || is_timed_out || is_dns_unanswered);
     return ConnectOutcome{nullptr, failure, std::move(error), transient};
   }
 };
@@ -129,6 +131,7 @@ awaitable<std::vector<tcp::endpoint>> resolve(Opening& opening, std::string* err
     if (ec) cause = error_text(ec);
     if (ec && ec.category() == boost::asio::error::get_netdb_category()) {
       cause = describe_resolve_error(ec.value(), cause);
+      opening.is_dns_unanswered = ec.value() == TRY_AGAIN;
     }
     *error = "resolve \"" + spec.address + "\": " + cause;
   }

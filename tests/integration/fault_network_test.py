@@ -96,17 +96,22 @@ class FakeDns:
     """A DNS server on FAKE_DNS port 53 (UDP) that answers NXDOMAIN to every query and keeps
     (name, type) of each, so a test can see that the lookup came here and nowhere else."""
 
-    def __init__(self):
+    def __init__(self, answers=True):
+        self.answers = answers  # False: the server keeps every query and never answers
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.bind((FAKE_DNS, 53))
+        self.sock.settimeout(0.1)  # so that close() ends the thread, and the address is free again
+        self.closed = False
         self.queries = []
         self.thread = threading.Thread(target=self._serve, daemon=True)
         self.thread.start()
 
     def _serve(self):
-        while True:
+        while not self.closed:
             try:
                 query, peer = self.sock.recvfrom(4096)
+            except socket.timeout:
+                continue
             except OSError:
                 return
             labels, at = [], 12
@@ -117,11 +122,15 @@ class FakeDns:
             if len(question) < 5:
                 continue
             self.queries.append((".".join(labels), struct.unpack("!H", query[at + 1:at + 3])[0]))
+            if not self.answers:
+                continue
             # QR, the query's RD, RA, rcode 3 (NXDOMAIN); one question, no records.
             flags = 0x8000 | (struct.unpack("!H", query[2:4])[0] & 0x0100) | 0x0080 | 3
             self.sock.sendto(query[:2] + struct.pack("!HHHHH", flags, 1, 0, 0, 0) + question, peer)
 
     def close(self):
+        self.closed = True
+        self.thread.join()
         self.sock.close()
 
 
@@ -315,6 +324,24 @@ class NetworkFaults(FleetTestCase):
         types = [qtype for query, qtype in dns.queries if query == name]
         self.assertEqual(len(types), len(set(types)), dns.queries)
         self.assertLess(run.elapsed, 5)
+
+    @unittest.skipUnless(os.geteuid() == 0, "needs root: a private mount namespace for resolv.conf")
+    def test_a_dns_server_that_does_not_answer_is_a_temporary_failure_and_is_retried(self):
+        resolv_conf = os.path.join(self.work, "resolv.conf")
+        with open(resolv_conf, "w") as f:
+            f.write("nameserver %s\noptions attempts:1 timeout:1\n" % FAKE_DNS)
+        dns = FakeDns(answers=False)
+        self.addCleanup(dns.close)
+        namespace = ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c",
+                     'mount --bind "$0" /etc/resolv.conf && exec "$@"', resolv_conf]
+        name = "slow-dns.invalid"
+        run = self.deploy([{"name": "ghost", "address": name}], [{"run": "echo reached"}],
+                          {"connect_retries": 1, "connect_retry_delay": "100ms"}, prefix=namespace)
+        self.assert_host_fault(run, "ghost", "unreachable",
+                               '^resolve "%s": the name could not be resolved: no answer from the DNS server '
+                               r'\(temporary failure\) \(2 attempts\)$' % re.escape(name))
+        # Two lookups: the first, and the retry.
+        self.assertEqual(len([q for q, qtype in dns.queries if q == name and qtype == 1]), 2, dns.queries)
 
     # 2. IPv6 loopback ------------------------------------------------------------------------
     def test_ipv6_loopback_works_with_known_hosts_entries_for_it(self):
