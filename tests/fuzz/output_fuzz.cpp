@@ -65,6 +65,7 @@ void check_splitter(const Layout& layout) {
     std::size_t size = rest.size();
     if (!layout.chunk_sizes.empty())
       size = std::min(rest.size(), layout.chunk_sizes[turn % layout.chunk_sizes.size()]);
+    if (size == 0 && turn >= layout.chunk_sizes.size()) size = 1;  // all sizes 0: still progress
     for (LineSplitter::Line& line : chunked.feed_lines(rest.substr(0, size)))
       lines.push_back(std::move(line));
     rest.remove_prefix(size);
