@@ -64,7 +64,8 @@ std::set<std::string> unfold(std::string_view text) {
     FUZZ_CHECK(close != std::string_view::npos);
     const std::string_view prefix = item.substr(0, open), suffix = item.substr(close + 1);
     FUZZ_CHECK(suffix.find('[') == std::string_view::npos);
-    for (std::string_view range : split_outside_brackets(item.substr(open + 1, close - open - 1), ',')) {
+    for (std::string_view range :
+         split_outside_brackets(item.substr(open + 1, close - open - 1), ',')) {
       const std::size_t dash = range.find('-');
       std::string first(range.substr(0, dash));
       const std::string last(dash == std::string_view::npos ? range : range.substr(dash + 1));
@@ -101,7 +102,8 @@ void check_expansion(std::string_view pattern) {
   }
   FUZZ_CHECK(!expansion.names.empty() && expansion.names.size() <= kMaxExpansion);
   for (const std::string& name : expansion.names) FUZZ_CHECK(is_valid_name(name));
-  if (!has_range(pattern)) FUZZ_CHECK(expansion.names == std::vector<std::string>{std::string(pattern)});
+  if (!has_range(pattern))
+    FUZZ_CHECK(expansion.names == std::vector<std::string>{std::string(pattern)});
   // Folding the names back and reading the fold gives the same set.
   if (expansion.names.size() <= 5'000) check_fold(expansion.names);
 }

@@ -2,9 +2,8 @@
 // Fuzz target: remote output, from chunks to lines (LineSplitter) to safe text (escape_json,
 // escape_terminal). The input's first bytes choose the longest piece and the chunk sizes, so
 // lines are cut at arbitrary boundaries; the rest is the stream.
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>

@@ -13,6 +13,7 @@
 #include "fuzz_check.hpp"
 #include "plan/host_pattern.hpp"
 #include "plan/vars.hpp"
+#include "utf8_model.hpp"
 
 namespace {
 
@@ -52,7 +53,13 @@ void check_errors(std::string_view text, const LoadResult& result) {
     FUZZ_CHECK(error.line >= 0 && error.line <= lines);
     FUZZ_CHECK(error.column >= 0);
     FUZZ_CHECK(error.json_pointer.empty() || error.json_pointer.front() == '/');
-    FUZZ_CHECK(!error.to_string().empty());
+    // Errors go to the terminal: what they quote of the input must not be able to drive it.
+    const std::string text = error.to_string();
+    FUZZ_CHECK(deployd::fuzz::is_valid_utf8(text));
+    for (std::size_t at = 0; at < text.size(); at += deployd::fuzz::decode_utf8(text, at).length) {
+      const std::uint32_t code_point = deployd::fuzz::decode_utf8(text, at).code_point;
+      FUZZ_CHECK(code_point >= 0x20 && (code_point < 0x7F || code_point > 0x9F));
+    }
   }
 }
 

@@ -11,6 +11,7 @@
 #include "fuzz_check.hpp"
 #include "plan/host_pattern.hpp"
 #include "plan/ssh_config.hpp"
+#include "utf8_model.hpp"
 
 namespace {
 
@@ -35,6 +36,14 @@ void check_issues(const std::vector<SshConfigIssue>& issues, int lines) {
     FUZZ_CHECK(issue.file == kFile);
     FUZZ_CHECK(issue.line >= 1 && issue.line <= lines);
     FUZZ_CHECK(!issue.message.empty());
+    // Messages go to the terminal: what they quote of the file must not be able to drive it.
+    FUZZ_CHECK(deployd::fuzz::is_valid_utf8(issue.message));
+    for (std::size_t at = 0; at < issue.message.size();) {
+      const auto decoded = deployd::fuzz::decode_utf8(issue.message, at);
+      FUZZ_CHECK(decoded.code_point >= 0x20 &&
+                 (decoded.code_point < 0x7F || decoded.code_point > 0x9F));
+      at += decoded.length;
+    }
   }
 }
 
@@ -48,7 +57,8 @@ void check_patterns(std::string_view name) {
   FUZZ_CHECK(match_ssh_pattern_list(name, name));
   FUZZ_CHECK(match_ssh_pattern_list(name, upper(name)));
   FUZZ_CHECK(match_ssh_pattern_list(name, "*"));
-  FUZZ_CHECK(match_ssh_pattern_list(name, "nomatch-" + std::string(name) + "," + std::string(name)));
+  FUZZ_CHECK(
+      match_ssh_pattern_list(name, "nomatch-" + std::string(name) + "," + std::string(name)));
   FUZZ_CHECK(!match_ssh_pattern_list(name, "*,!" + std::string(name)));
 }
 

@@ -37,8 +37,8 @@ inline Decoded decode_utf8(std::string_view text, std::size_t at) {
     value = (value << 6) | (byte & 0x3F);
   }
   static constexpr std::uint32_t kSmallest[] = {0, 0, 0x80, 0x800, 0x10000};
-  if (value < kSmallest[length]) return {};                 // overlong
-  if (value >= 0xD800 && value <= 0xDFFF) return {};        // surrogate
+  if (value < kSmallest[length]) return {};           // overlong
+  if (value >= 0xD800 && value <= 0xDFFF) return {};  // surrogate
   if (value > 0x10FFFF) return {};
   return {value, length};
 }
