@@ -55,6 +55,15 @@ TEST_SUITE("plan") {
           "literal");
   }
 
+  TEST_CASE(
+      "bug: a number too large for a double (1e999) threw out of parse_plan instead of an error") {
+    CHECK(
+        errors("{\"version\": 1,\n \"tasks\": {\"t\": {\"timeout\": \"1e999\", \"x\": 1e999}}}") ==
+        "plan.json:2:43: number out of range: \"1e999\"");
+    CHECK(errors("29993e999999999.0000000943346917[HHHH") ==
+          "plan.json:1:1: number out of range: \"29993e999999999\"");
+  }
+
   TEST_CASE("a byte order mark is allowed and does not shift columns") {
     CHECK(errors("\xEF\xBB\xBF{\"tsks\": {}}") ==
           "plan.json:1:1: missing required key \"tasks\"\n"
