@@ -64,6 +64,12 @@ TEST_SUITE("plan") {
           "plan.json:1:1: number out of range: \"29993e999999999\"");
   }
 
+  TEST_CASE("bug: a string of the wrong type was shown with its DEL and C1 controls raw") {
+    CHECK(errors("\"passphrase_\x7f"
+                 "env\\u009b\"") ==
+          "plan.json:1:1: expected an object, got \"passphrase_\\u007fenv\\u009b\"");
+  }
+
   TEST_CASE("a byte order mark is allowed and does not shift columns") {
     CHECK(errors("\xEF\xBB\xBF{\"tsks\": {}}") ==
           "plan.json:1:1: missing required key \"tasks\"\n"
