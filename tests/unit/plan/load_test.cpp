@@ -117,6 +117,17 @@ TEST_SUITE("plan") {
     CHECK(Diagnostic{.message = "m"}.to_string() == "m");
   }
 
+  TEST_CASE("bug: a JSON pointer showed the plan's keys with their control characters raw") {
+    CHECK(Diagnostic{.json_pointer = "/tasks/st\x7fp\x1b\xc2\x9b\xc3\xa9", .message = "m"}
+              .to_string() == "/tasks/st\\u007fp\\u001b\\u009b\xc3\xa9: m");
+    CHECK(
+        errors("{\"version\": 1, \"tasks\": {\"st\x7fp\": {\"steps\": [{\"run\": \"x\"}]}}}") ==
+        "plan.json:1:26: /tasks: bad task name \"st\\u007fp\" (use letters, digits, \".\", \"-\", "
+        "\"_\" and \":\")\n"
+        "plan.json:1:34: /tasks/st\\u007fp: task \"st\\u007fp\" targets no host (define hosts, "
+        "pass -i INVENTORY or -H HOSTS, or use \"on\": \"local\")");
+  }
+
   TEST_CASE("load_plan reads the file and reports one that cannot be read") {
     TempDir dir;
     std::string path =
