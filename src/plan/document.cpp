@@ -80,6 +80,30 @@ std::string syntax_message(const nlohmann::json::parse_error& error) {
   return message;
 }
 
+// The number nlohmann found too large for a double: its out_of_range.406 quotes it, no position.
+std::string_view overflowing_literal(const nlohmann::json::out_of_range& error) {
+  const std::string_view what = error.what();
+  const std::size_t open = what.find('\'');
+  const std::size_t close = what.rfind('\'');
+  if (open == std::string_view::npos || close <= open + 1) return {};
+  return what.substr(open + 1, close - open - 1);
+}
+
+// Where `literal` first stands as a number token (not inside a longer number or a string).
+std::size_t number_offset(std::string_view text, std::string_view literal) {
+  auto is_number_char = [](char c) {
+    return (c >= '0' && c <= '9') || c == '.' || c == 'e' || c == 'E' || c == '+' || c == '-';
+  };
+  for (std::size_t at = literal.empty() ? std::string_view::npos : text.find(literal);
+       at != std::string_view::npos; at = text.find(literal, at + 1)) {
+    const std::size_t end = at + literal.size();
+    if ((at == 0 || (!is_number_char(text[at - 1]) && text[at - 1] != '"')) &&
+        (end == text.size() || !is_number_char(text[end])))
+      return at;
+  }
+  return 0;
+}
+
 Diagnostic located(const Document& doc, std::string pointer, std::size_t offset,
                    std::string message) {
   TextPosition position = doc.map.position_of(offset);
@@ -104,6 +128,11 @@ std::unique_ptr<Document> parse_document(std::string text, std::string file, Dia
     // `byte` counts from 1 and points at the last character read.
     error_offset = error.byte > 0 ? error.byte - 1 : 0;
     error_message = syntax_message(error);
+  } catch (const nlohmann::json::out_of_range& error) {
+    // Valid JSON, but a number no double holds (e.g. 1e999): an error, not a crash.
+    const std::string_view literal = overflowing_literal(error);
+    error_offset = number_offset(text, literal);
+    error_message = "number out of range: " + quote(literal);
   }
   doc->map = SourceMap(std::move(text));
   if (!doc->is_parsed) {

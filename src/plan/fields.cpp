@@ -16,6 +16,7 @@ namespace deployd::plan {
 std::string describe_value(const Json& value) {
   if (value.is_object()) return "an object";
   if (value.is_array()) return "a list";
+  if (value.is_string()) return quote(value.get<std::string>());  // controls escaped, as elsewhere
   return value.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 

@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "plan/host_pattern.hpp"
+#include "plan/suggest.hpp"  // quote: messages quote config text as JSON strings
 
 namespace deployd::plan {
 
@@ -56,8 +57,6 @@ std::string lower(std::string_view text) {
   for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return out;
 }
-
-std::string quote(std::string_view text) { return "\"" + std::string(text) + "\""; }
 
 /// Splits a line into keyword and arguments: `Key value`, `Key=value`, "double quotes", and a
 /// `#` that starts an unquoted word ends the line.

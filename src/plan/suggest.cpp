@@ -2,6 +2,8 @@
 // Optimal string alignment distance (ninja's edit_distance, plus swaps) and message quoting.
 #include "plan/suggest.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
@@ -47,8 +49,25 @@ std::string did_you_mean(std::string_view word, const std::vector<std::string>& 
 }
 
 std::string quote(std::string_view text) {
-  return nlohmann::json(std::string(text))
-      .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  const std::string json = nlohmann::json(std::string(text))
+                               .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  // dump() escapes C0 but keeps DEL and C1 (U+0080..U+009F, CSI among them) as they are, and
+  // messages go to terminals: escape those too, in JSON's \u form.
+  std::string quoted;
+  quoted.reserve(json.size());
+  for (std::size_t i = 0; i < json.size(); ++i) {
+    const auto byte = static_cast<unsigned char>(json[i]);
+    const auto next = i + 1 < json.size() ? static_cast<unsigned char>(json[i + 1]) : 0;
+    if (byte == 0x7F) {
+      quoted += "\\u007f";
+    } else if (byte == 0xC2 && next >= 0x80 && next <= 0x9F) {
+      quoted += fmt::format("\\u{:04x}", next);
+      ++i;
+    } else {
+      quoted += json[i];
+    }
+  }
+  return quoted;
 }
 
 }  // namespace deployd::plan

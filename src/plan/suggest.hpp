@@ -20,7 +20,8 @@ std::string suggest(std::string_view word, const std::vector<std::string>& candi
 /// ` (did you mean "run"?)` for the closest candidate, or "" when none is close.
 std::string did_you_mean(std::string_view word, const std::vector<std::string>& candidates);
 
-/// `text` as a JSON string literal, the way messages quote user values; bad UTF-8 becomes U+FFFD.
+/// `text` as a JSON string literal, the way messages quote user values; bad UTF-8 becomes U+FFFD,
+/// and no control character (C0, DEL, C1) is left as it is.
 std::string quote(std::string_view text);
 
 }  // namespace deployd::plan

@@ -55,6 +55,21 @@ TEST_SUITE("plan") {
           "literal");
   }
 
+  TEST_CASE(
+      "bug: a number too large for a double (1e999) threw out of parse_plan instead of an error") {
+    CHECK(
+        errors("{\"version\": 1,\n \"tasks\": {\"t\": {\"timeout\": \"1e999\", \"x\": 1e999}}}") ==
+        "plan.json:2:43: number out of range: \"1e999\"");
+    CHECK(errors("29993e999999999.0000000943346917[HHHH") ==
+          "plan.json:1:1: number out of range: \"29993e999999999\"");
+  }
+
+  TEST_CASE("bug: a string of the wrong type was shown with its DEL and C1 controls raw") {
+    CHECK(errors("\"passphrase_\x7f"
+                 "env\\u009b\"") ==
+          "plan.json:1:1: expected an object, got \"passphrase_\\u007fenv\\u009b\"");
+  }
+
   TEST_CASE("a byte order mark is allowed and does not shift columns") {
     CHECK(errors("\xEF\xBB\xBF{\"tsks\": {}}") ==
           "plan.json:1:1: missing required key \"tasks\"\n"
@@ -100,6 +115,17 @@ TEST_SUITE("plan") {
     CHECK(Diagnostic{.file = "p.json", .message = "m"}.to_string() == "p.json: m");
     CHECK(Diagnostic{.json_pointer = "/a", .message = "m"}.to_string() == "/a: m");
     CHECK(Diagnostic{.message = "m"}.to_string() == "m");
+  }
+
+  TEST_CASE("bug: a JSON pointer showed the plan's keys with their control characters raw") {
+    CHECK(Diagnostic{.json_pointer = "/tasks/st\x7fp\x1b\xc2\x9b\xc3\xa9", .message = "m"}
+              .to_string() == "/tasks/st\\u007fp\\u001b\\u009b\xc3\xa9: m");
+    CHECK(
+        errors("{\"version\": 1, \"tasks\": {\"st\x7fp\": {\"steps\": [{\"run\": \"x\"}]}}}") ==
+        "plan.json:1:26: /tasks: bad task name \"st\\u007fp\" (use letters, digits, \".\", \"-\", "
+        "\"_\" and \":\")\n"
+        "plan.json:1:34: /tasks/st\\u007fp: task \"st\\u007fp\" targets no host (define hosts, "
+        "pass -i INVENTORY or -H HOSTS, or use \"on\": \"local\")");
   }
 
   TEST_CASE("load_plan reads the file and reports one that cannot be read") {

@@ -146,6 +146,16 @@ Host web
           "cfg:3: unsupported keyword \"batchmode\" ignored");
   }
 
+  TEST_CASE("bug: ssh_config messages quoted the file's bytes raw, ESC and BEL included") {
+    SshConfig config = parse(
+        "\x1b]0;title\x07Keyword yes\nPort \"\xc2\x9b"
+        "1\"\n");
+    CHECK(issues(config.warnings()) ==
+          "cfg:1: unsupported keyword \"\\u001b]0;title\\u0007keyword\" ignored");
+    CHECK(issues(config.errors()) ==
+          "cfg:2: bad Port \"\\u009b1\" (expected a number from 1 to 65535)");
+  }
+
   TEST_CASE("ssh_config: bad values are errors that name file:line") {
     SshConfig config = parse(
         "Host a\n  Port 99999\n  Port x\n  IdentitiesOnly maybe\n  StrictHostKeyChecking sure\n"

@@ -35,4 +35,12 @@ TEST_SUITE("plan") {
     CHECK(quote("a \"b\"\n") == "\"a \\\"b\\\"\\n\"");
     CHECK(quote("\xff") == "\"\xef\xbf\xbd\"");
   }
+
+  TEST_CASE("bug: DEL and C1 controls (CSI U+009B) were quoted raw, to the terminal") {
+    CHECK(quote("\x7f") == "\"\\u007f\"");
+    CHECK(quote("a\xc2\x9b"
+                "31mb") == "\"a\\u009b31mb\"");
+    CHECK(quote("\xc2\x80\xc2\x9f") == "\"\\u0080\\u009f\"");
+    CHECK(quote("\xc2\xa0\xc3\xa9") == "\"\xc2\xa0\xc3\xa9\"");  // NBSP and é stay as they are
+  }
 }

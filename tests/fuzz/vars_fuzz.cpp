@@ -1,0 +1,123 @@
+// SPDX-License-Identifier: MIT
+// Fuzz target: `{{ name }}` templates. The input is a template; each name it refers to is bound
+// to a marker `\x01name{{x}}\x02`, so the interpolated text shows where each value went, that it
+// went in verbatim (its own `{{x}}` is not expanded again) and that nothing else changed.
+#include <algorithm>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "fuzz_check.hpp"
+#include "plan/vars.hpp"
+
+namespace {
+
+using namespace deployd;
+using namespace deployd::plan;
+
+std::string marker(std::string_view name) { return "\x01" + std::string(name) + "{{x}}\x02"; }
+
+// `bound` is `plain` with some references replaced by markers: walk both in step. At a marker in
+// `bound` where `plain` has none, `plain` must hold the reference `{{ name }}` (spaces allowed).
+void check_substitutions(std::string_view plain, std::string_view bound) {
+  std::size_t i = 0, j = 0;
+  while (j < bound.size()) {
+    if (bound[j] == '\x01' && (i >= plain.size() || plain[i] != '\x01')) {
+      const std::size_t end = bound.find('\x02', j);
+      FUZZ_CHECK(end != std::string_view::npos);
+      std::string_view name = bound.substr(j + 1, end - j - 1);
+      FUZZ_CHECK(name.ends_with("{{x}}"));
+      name.remove_suffix(5);
+      FUZZ_CHECK(plain.substr(i, 2) == "{{");
+      i += 2;
+      while (i < plain.size() && plain[i] == ' ') ++i;
+      FUZZ_CHECK(plain.substr(i, name.size()) == name);
+      i += name.size();
+      while (i < plain.size() && plain[i] == ' ') ++i;
+      FUZZ_CHECK(plain.substr(i, 2) == "}}");
+      i += 2;
+      j = end + 1;
+      continue;
+    }
+    FUZZ_CHECK(i < plain.size() && plain[i] == bound[j]);
+    ++i, ++j;
+  }
+  FUZZ_CHECK(i == plain.size());
+}
+
+// The contract's lookup order: --var overrides, registered, host vars, plan vars.
+void check_lookup_order(const std::string& name) {
+  Plan plan;
+  Host host;
+  VarMap registered;
+  plan.overrides[name] = "override";
+  registered[name] = "registered";
+  host.vars[name] = "host";
+  plan.vars[name] = "plan";
+  const VarContext ctx{&plan, &host, &registered, "run"};
+  FUZZ_CHECK(lookup_var(name, ctx) == "override");
+  plan.overrides.clear();
+  FUZZ_CHECK(lookup_var(name, ctx) == "registered");
+  registered.clear();
+  FUZZ_CHECK(lookup_var(name, ctx) == "host");
+  host.vars.clear();
+  FUZZ_CHECK(lookup_var(name, ctx) == "plan");
+  plan.vars.clear();
+  FUZZ_CHECK(!lookup_var(name, ctx));
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  std::string text(reinterpret_cast<const char*>(data), size);
+  std::replace(text.begin(), text.end(), '\x01', 'a');  // the markers' own bytes
+  std::replace(text.begin(), text.end(), '\x02', 'b');
+
+  const std::vector<std::string> names = referenced_vars(text);
+  for (const std::string& name : names) {
+    FUZZ_CHECK(is_valid_var_name(name));
+    FUZZ_CHECK(std::count(names.begin(), names.end(), name) == 1);
+  }
+  const std::string error = template_error(text);
+
+  // Nothing bound but run.id: every other reference is missing and kept as written.
+  const VarContext unbound{nullptr, nullptr, nullptr, marker("run.id")};
+  const Interpolated plain = interpolate(text, unbound);
+  std::vector<std::string> expected_missing;
+  for (const std::string& name : names)
+    if (name != "run.id") expected_missing.push_back(name);
+  std::vector<std::string> first_seen;  // missing lists repeats; compare first occurrences
+  for (const std::string& name : plain.missing)
+    if (std::find(first_seen.begin(), first_seen.end(), name) == first_seen.end())
+      first_seen.push_back(name);
+  FUZZ_CHECK(first_seen == expected_missing);
+  FUZZ_CHECK(interpolate(text, unbound).text == plain.text);  // no hidden state
+
+  // Every name bound: plan vars and the host's built-ins (host.port is a number, not a marker,
+  // so a template using it runs without a host and its host.* names stay missing).
+  Plan plan;
+  for (const std::string& name : names)
+    if (!is_reserved_var_name(name)) plan.vars[name] = marker(name);
+  Host host;
+  host.name = marker("host");
+  host.address = marker("host.address");
+  host.user = marker("host.user");
+  const bool uses_port = std::find(names.begin(), names.end(), "host.port") != names.end();
+  const VarContext bound_ctx{&plan, uses_port ? nullptr : &host, nullptr, marker("run.id")};
+  const Interpolated bound = interpolate(text, bound_ctx);
+  for (const std::string& name : bound.missing) FUZZ_CHECK(is_reserved_var_name(name));
+  check_substitutions(plain.text, bound.text);
+
+  // A text without `{{` is not a template: it comes back as it is.
+  if (text.find("{{") == std::string::npos) {
+    FUZZ_CHECK(names.empty() && error.empty());
+    FUZZ_CHECK(plain.text == text && plain.missing.empty());
+  }
+  for (const std::string& name : names)
+    if (!is_reserved_var_name(name)) {
+      check_lookup_order(name);
+      break;
+    }
+  return 0;
+}
