@@ -105,8 +105,8 @@ void bench_engine(int hosts) {
   graph::Selection selection = graph::select_tasks(*loaded.plan, {});
   testing::FakeTransport transport;
   CountingReporter reporter;
+  boost::asio::io_context context{1};  // first: it must outlive the engine's timers
   engine::Engine engine(*loaded.plan, engine::RunSetup{"bench", selection.tasks, 0}, transport, reporter);
-  boost::asio::io_context context{1};
   boost::asio::co_spawn(context, engine.run(), [](std::exception_ptr error, RunEnd) {
     if (error) std::rethrow_exception(error);
   });

@@ -372,6 +372,17 @@ awaitable<void> Session::close() {
       link.session = nullptr;
     }
   }
+  if (impl_->sftp != nullptr) {
+    // A broken or aborted session: libssh2_session_free frees the SFTP channel but not the
+    // requests that closed handles left pending (LeakSanitizer found them), which only
+    // libssh2_sftp_shutdown frees. On an aborted link every send fails at once: no waiting.
+    if (!link.is_aborted) link.abort();
+    for (int tries = 0;
+         tries < 100 && libssh2_sftp_shutdown(impl_->sftp) == LIBSSH2_ERROR_EAGAIN;) {
+      ++tries;
+    }
+    impl_->sftp = nullptr;
+  }
   link.release();
 }
 

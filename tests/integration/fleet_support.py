@@ -29,6 +29,12 @@ def deployd_binary():
     return os.environ["DEPLOYD"]
 
 
+def sanitized():
+    """True when DEPLOYD is an ASan/UBSan build (meson sets DEPLOYD_SANITIZED=1 under
+    -Db_sanitize): its memory and speed are the sanitizers', so budgets on them do not apply."""
+    return os.environ.get("DEPLOYD_SANITIZED") == "1"
+
+
 def load_inventory(fleet):
     with open(os.path.join(fleet, "inventory.json")) as f:
         return json.load(f)

@@ -41,14 +41,25 @@ int count_of(const Lines& lines, const std::string& line) {
 }
 
 // Runs every task with the engine reachable from the reporter's hook (to interrupt it).
+// A run stopped by end_now leaves coroutines pending (the CLI then calls _Exit): they are
+// destroyed first, while the engine they use is alive; then the engine, whose timers need the
+// context's services; then the context (ASan found both other orders reading freed memory).
+struct StoppableContext : boost::asio::io_context {
+  StoppableContext() : boost::asio::io_context(1) {}
+  void destroy_pending() { shutdown(); }
+};
+
 struct InterruptibleRun {
   const Plan& plan;
   FakeTransport transport;
   RecordingReporter reporter;
+  StoppableContext context;
   std::optional<Engine> engine;
-  boost::asio::io_context context{1};
 
   explicit InterruptibleRun(const Plan& p) : plan(p) {}
+  ~InterruptibleRun() { context.destroy_pending(); }
+  InterruptibleRun(const InterruptibleRun&) = delete;
+  InterruptibleRun& operator=(const InterruptibleRun&) = delete;
 
   RunEnd run(int forks = 0) {
     graph::Selection selection = graph::select_tasks(plan, {});
