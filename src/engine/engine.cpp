@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <exception>
+#include <map>
 #include <set>
 
 #include <fmt/format.h>
@@ -153,7 +154,9 @@ struct Engine::State {
   void share_registered(const Task& task, const VarMap& registered);
   void skip_rest(int host, const std::string& reason);
   void report_skipped_jobs(int host, const std::vector<int>& tasks, const std::string& reason);
-  std::string need_failed(const sched::Skip& skip) const;
+  std::string need_failed(const sched::Skip& skip);
+  /// Per need waited for on every host: why its dependents are skipped (it no longer changes).
+  std::map<int, std::string> all_hosts_reasons;
   void finish_host(int host, HostEnd end);
 };
 
@@ -485,15 +488,17 @@ void Engine::State::report_skipped_jobs(int host, const std::vector<int>& tasks,
 
 // Why a job is skipped (plan-format.md, needs): a need on this host failed, or a need waited
 // for on every host did not succeed on some of them, named.
-std::string Engine::State::need_failed(const sched::Skip& skip) const {
+std::string Engine::State::need_failed(const sched::Skip& skip) {
   const Task& need = *setup.tasks[static_cast<std::size_t>(skip.need)];
   if (skip.kind != sched::NeedKind::AllHosts) return "a task it needs failed: " + need.name;
   if (need.is_local) return fmt::format("local task \"{}\" failed", need.name);
+  std::string& reason = all_hosts_reasons[skip.need];
+  if (!reason.empty()) return reason;
   std::vector<std::string> names;
   for (int failed : scheduler.failed_hosts(skip.need)) names.push_back(hosts[static_cast<std::size_t>(failed)]->name);
   std::string where = report::compress_hosts(names);
   if (names.size() > 1) where += fmt::format(" ({} hosts)", names.size());
-  return fmt::format("\"{}\" failed on {}", need.name, where);
+  return reason = fmt::format("\"{}\" failed on {}", need.name, where);
 }
 
 // The scheduler counts a finished host's remaining jobs as done; this reports them as skipped.
