@@ -26,11 +26,11 @@ class Needs(FleetTestCase):
                          groups={"web": self.web, "monitoring": [self.monitor]})
         self.inventory_path = write_json(self.dir, "inventory.json", inventory)
 
-    def run_plan(self, tasks, *args, **plan):
+    def run_plan(self, tasks, *args, logs="logs", **plan):
         plan.update({"version": 1, "tasks": tasks})
         path = write_json(self.dir, "plan.json", plan)
         return run_deployd([path, "-i", self.inventory_path, "--output", "json",
-                            "--log-dir", os.path.join(self.dir, "logs")] + list(args))
+                            "--log-dir", os.path.join(self.dir, logs)] + list(args))
 
     # The example: it used to end "4 hosts: 4 ok", exit 0, with deploy run nowhere.
     FACTS = {
@@ -49,6 +49,36 @@ class Needs(FleetTestCase):
         self.assertEqual(starts[0], (self.monitor, "facts"))
         end = [e for e in events if e["event"] == "run_end"][0]
         self.assertEqual(end["counts"]["ok"], 4)
+
+    def test_dry_run_and_graph_show_the_waits_across_hosts(self):
+        status, out, err = self.run_plan(self.FACTS, "--dry-run", policy={"batches": [1]})
+        self.assertEqual(status, 0, err)
+        self.assertEqual(out.count('  deploy waits for "facts" on %s\n' % self.monitor), 3, out)
+        status, out, err = self.run_plan(self.FACTS, "--graph")
+        self.assertEqual(status, 0, err)
+        self.assertIn('"facts" -> "deploy" [style=bold, label="all hosts"];', out)
+
+    def test_named_tasks_run_in_command_line_order(self):
+        tasks = {"first": {"on": "web", "steps": [{"run": "echo first"}]},
+                 "second": {"on": "web", "steps": [{"run": "echo second"}]}}
+        status, out, err = self.run_plan(tasks, "second", "first")
+        self.assertEqual(status, 0, err)
+        self.assertEqual(stdout_lines(events_of(out), self.web[0]), ["second", "first"])
+
+    def test_retry_failed_runs_again_the_run_once_need_of_the_retried_host_and_says_so(self):
+        tasks = {
+            "facts": dict(self.FACTS["facts"]),
+            "deploy": {"on": "web", "needs": ["facts"],
+                       "steps": [{"run": "test {{host}} != %s && echo deploy {{host}} mon={{mon_ip}}" % self.web[1]}]}}
+        status, out, err = self.run_plan(tasks, logs="retry-logs")
+        self.assertEqual(status, 1, err)
+        tasks["deploy"]["steps"][0]["run"] = "echo deploy {{host}} mon={{mon_ip}}"  # the fix
+        status, out, err = self.run_plan(tasks, "--retry-failed", logs="retry-logs")
+        self.assertEqual(status, 0, err)
+        self.assertIn('deployd: --retry-failed: runs "facts" again on %s: "deploy" needs it' % self.monitor, err)
+        events = events_of(out)
+        self.assertEqual(stdout_lines(events, self.web[1]), ["deploy %s mon=10.0.0.5" % self.web[1]])
+        self.assertEqual(stdout_lines(events, self.web[0]), [])
 
     def test_a_limit_that_leaves_out_the_needed_host_is_refused_before_connecting(self):
         status, out, err = self.run_plan(self.FACTS, "--limit", "web", policy={"batches": [1]})
