@@ -10,7 +10,7 @@
 namespace deployd::cli {
 namespace {
 
-constexpr const char* kVersion = "deployd 0.1.0";
+constexpr const char* kVersion = "deployd " DEPLOYD_VERSION;  // meson.build's project version
 
 void add_options(CLI::App& app, Options& options, std::vector<std::string>& var_texts) {
   app.add_option("plan", options.plan_path, "the JSON plan to run")->required();
