@@ -124,21 +124,25 @@ std::string task_grid(const RecordedRun& run) {
   return out + "</tbody></table>\n";
 }
 
+// Each group a <details>, so that many groups stay short without script: the first open.
 std::string failures(const RecordedRun& run) {
+  constexpr std::size_t kOpen = 1;
   const std::vector<FailureGroup> groups = failure_groups(run);
   if (groups.empty()) return "<p id=\"no-failures\">No host failed.</p>\n";
   std::string out = "<ol id=\"failures\">\n";
-  for (const FailureGroup& group : groups) {
+  for (std::size_t g = 0; g < groups.size(); ++g) {
+    const FailureGroup& group = groups[g];
     const HostRecord& first = run.hosts[group.hosts.front()];
-    out += fmt::format("<li class=\"failure\"><div class=\"hosts\"><b>{}</b> host{}: <code>{}</code></div>\n",
-                       group.hosts.size(), group.hosts.size() == 1 ? "" : "s", h(group.host_list));
-    out += fmt::format("<div class=\"reason\">{}</div>\n", h(group.reason));
+    out += fmt::format("<li class=\"failure\"><details{}><summary><b>{}</b> host{}: <code>{}</code>\n",
+                       g < kOpen ? " open" : "", group.hosts.size(), group.hosts.size() == 1 ? "" : "s",
+                       h(group.host_list));
+    out += fmt::format("<div class=\"reason\">{}</div></summary>\n", h(group.reason));
     if (!group.last_stderr.empty()) {
       out += "<pre class=\"stderr\">";
       for (const std::string& line : group.last_stderr) out += h(line) + "\n";
       out += "</pre>\n";
     }
-    out += fmt::format("<a class=\"out-link\" href=\"{}\">output of {}</a></li>\n", h(host_link(first.name)),
+    out += fmt::format("<a class=\"out-link\" href=\"{}\">output of {}</a></details></li>\n", h(host_link(first.name)),
                        h(first.name));
   }
   return out + "</ol>\n";
