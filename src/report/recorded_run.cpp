@@ -94,8 +94,12 @@ class Reader {
       attempt.end_ms = std::max(attempt.start_ms, host.status.empty() ? run_.duration_ms : host.end_ms);
       if (attempt.error.empty()) attempt.error = "did not finish: the run ended first";
     }
-    for (HostRecord& host : run_.hosts)
+    for (HostRecord& host : run_.hosts) {
       if (host.status.empty() && !host.attempts.empty()) host.end_ms = host.attempts.back().end_ms;
+      // An aborted host's last step failed because it was cancelled (an abort, an interrupt).
+      if (host.status == "aborted" && !host.attempts.empty() && host.attempts.back().status == BarStatus::Failed)
+        host.attempts.back().status = BarStatus::Aborted;
+    }
   }
 
  private:

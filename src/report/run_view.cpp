@@ -3,6 +3,8 @@
 #include "report/run_view.hpp"
 
 #include <algorithm>
+#include <cctype>
+#include <string_view>
 #include <map>
 #include <tuple>
 
@@ -40,11 +42,35 @@ std::string without_host(std::string text, const std::string& host) {
 
 std::string attempt_reason(const RecordedRun& run, const Attempt& attempt) {
   // Events number steps from 0, messages (and this report) from 1.
-  std::string where = run.tasks[static_cast<std::size_t>(attempt.task)] + " step " + std::to_string(attempt.step + 1);
+  const std::string step = run.tasks[static_cast<std::size_t>(attempt.task)] + " step " + std::to_string(attempt.step + 1);
+  if (attempt.error.rfind(step + " ", 0) == 0 || attempt.error.rfind(step + ":", 0) == 0)
+    return attempt.error;  // the engine's own message names the step already
+  std::string where = step;
   if (!attempt.name.empty()) where += " (" + attempt.name + ")";
   if (!attempt.error.empty()) return where + ": " + attempt.error;
   if (attempt.exit_status) return where + ": exited with status " + std::to_string(*attempt.exit_status);
   return where + ": failed";
+}
+
+// What makes two reasons the same failure: their text with durations (`after 303ms`, `1.5s`)
+// left out, as hosts cancelled together differ only in those.
+std::string fold_key(const std::string& reason) {
+  std::string key;
+  for (std::size_t at = 0; at < reason.size();) {
+    const bool starts_word = at == 0 || !std::isalnum(static_cast<unsigned char>(reason[at - 1]));
+    std::size_t end = at;
+    while (end < reason.size() && (std::isdigit(static_cast<unsigned char>(reason[end])) || reason[end] == '.')) ++end;
+    std::size_t unit = end;
+    while (unit < reason.size() && std::isalpha(static_cast<unsigned char>(reason[unit]))) ++unit;
+    const std::string_view suffix = std::string_view(reason).substr(end, unit - end);
+    if (starts_word && end > at && (suffix == "ms" || suffix == "s" || suffix == "m" || suffix == "h")) {
+      key += '#';
+      at = unit;
+      continue;
+    }
+    key += reason[at++];
+  }
+  return key;
 }
 
 }  // namespace
@@ -120,7 +146,7 @@ std::vector<FailureGroup> failure_groups(const RecordedRun& run, std::size_t std
     if (!is_bad_end(host.status) && !(host.status.empty() && failed != nullptr)) continue;
     std::string reason = failed != nullptr ? attempt_reason(run, *failed) : without_host(host.error, host.name);
     if (failed == nullptr && reason.empty()) reason = host.status.empty() ? "did not finish" : host.status;
-    auto [it, is_new] = by_reason.try_emplace(reason, groups.size());
+    auto [it, is_new] = by_reason.try_emplace(fold_key(reason), groups.size());
     if (is_new) {
       FailureGroup group{reason, {}, {}, {}};
       if (failed != nullptr) {

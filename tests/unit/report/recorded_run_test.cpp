@@ -216,3 +216,45 @@ TEST_CASE("run.json: written and read back; a corrupt one is an error naming it"
 }
 
 }  // namespace deployd::report
+
+namespace deployd::report {
+
+// Found by tests/integration/report_test.py on the fleet: hosts cancelled together by an
+// interrupt fell into one group each (their errors differ in "after 303ms"), the engine's
+// message was prefixed with the step a second time, and the cancelled steps counted as failed.
+TEST_CASE("failure_groups: durations do not split a group, and the engine's step prefix is not doubled") {
+  RecordedRun run;
+  run.tasks = {"t"};
+  for (const char* name : {"a1", "a2", "a3"}) {
+    HostRecord host;
+    host.name = name;
+    host.status = "aborted";
+    host.attempts.push_back(Attempt{.task = 0, .step = 0, .name = "sleep", .status = BarStatus::Aborted,
+                                    .error = std::string("t step 1 (run \"sleep\"): cancelled after ") +
+                                             (name[1] == '1' ? "303ms" : name[1] == '2' ? "1.5s" : "2m") +
+                                             ": the run was interrupted"});
+    run.hosts.push_back(host);
+  }
+  const std::vector<FailureGroup> groups = failure_groups(run);
+  REQUIRE(groups.size() == 1);
+  CHECK(groups[0].host_list == "a[1-3]");
+  CHECK(groups[0].reason == "t step 1 (run \"sleep\"): cancelled after 303ms: the run was interrupted");
+}
+
+TEST_CASE("read_recorded_run: an aborted host's last failed step shows as aborted") {
+  TempDir dir;
+  auto opened = RunLog::open(dir.path(), "20261128T134235Z-abcdef");
+  REQUIRE(opened.log);
+  opened.log->on(at(0, RunStart{"20261128T134235Z-abcdef", "/srv/plan.json", 1, {"t"}, ""}));
+  opened.log->on(at(10, StepStart{"h1", "t", 0, "sleep"}));
+  opened.log->on(at(20, end_of("h1", "t", 0, StepStatus::Failed, std::nullopt, "cancelled")));
+  opened.log->on(at(21, HostEnd{"h1", HostStatus::Aborted, "interrupted"}));
+  opened.log->finish();
+  std::string error;
+  std::optional<RecordedRun> run = read_recorded_run(opened.log->dir(), error);
+  REQUIRE(run);
+  REQUIRE(run->hosts.size() == 1);
+  CHECK(run->hosts[0].attempts[0].status == BarStatus::Aborted);
+}
+
+}  // namespace deployd::report
