@@ -58,6 +58,7 @@ void add_options(CLI::App& app, Options& options, std::vector<std::string>& var_
   app.add_option("--report", options.report_file,
                  "write the run's self-contained HTML report to FILE at its end (also when interrupted)");
   app.set_version_flag("--version", kVersion);
+  app.footer("A recorded run, after the fact: deployd show RUN --html FILE | --timeline (deployd show --help)");
 }
 
 // --var NAME=VALUE, where NAME is a plain identifier (dots allowed, as in host.port).

@@ -69,7 +69,7 @@ bool is_show_command(int argc, const char* const* argv) {
 int show_main(int argc, const char* const* argv) {
   CLI::App app{"deployd show: look at a recorded run from its run log", "deployd show"};
   ShowOptions options;
-  app.add_option("run", options.run, "the run's id (as its run log folder is named), or its folder")->required();
+  app.add_option("RUN", options.run, "the run's id (as its run log folder is named), or its folder")->required();
   app.add_option("--log-dir", options.log_dir, "the run log folder (default: .deployd/runs, or beside --plan)");
   app.add_option("--plan", options.plan, "find the run log beside this plan, as the run did");
   app.add_option("--html", options.html, "write the run's self-contained HTML report to FILE");
@@ -86,7 +86,7 @@ int show_main(int argc, const char* const* argv) {
     return usage_error(error.what());
   }
   if (options.html.empty() && !options.timeline)
-    return usage_error("deployd show: say what to show: --html FILE or --timeline");
+    return usage_error("deployd show: say what to show: --html FILE or --timeline (deployd show --help)");
   std::string error;
   const fs::path dir = run_folder(options, error);
   if (dir.empty()) return usage_error(error);
