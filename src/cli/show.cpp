@@ -86,7 +86,7 @@ int show_main(int argc, const char* const* argv) {
     return usage_error(error.what());
   }
   if (options.html.empty() && !options.timeline)
-    return usage_error("deployd show: say what to show: --html FILE or --timeline (deployd show --help)");
+    return usage_error("say what to show: --html FILE or --timeline (see deployd show --help)");
   std::string error;
   const fs::path dir = run_folder(options, error);
   if (dir.empty()) return usage_error(error);
