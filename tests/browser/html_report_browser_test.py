@@ -2,7 +2,11 @@
 """The HTML report in a real browser: Debian's headless chromium loads the report of a recorded
 run (fixture/: successes, a failure, a retry, waves, a barrier, a masked secret, a host printing
 HTML and script, a run cut short) and the test reads the DOM it built. Exits 77 (SKIP) without
-chromium; scripts/dev installs it, so CI runs these."""
+chromium; scripts/dev installs it, so CI runs these.
+
+fixture/ is the exact format deployd records, made by `scripts/fake-run tests/browser/fixture
+--hosts 24 --steps 6 --lines 2 --forks 8 --batches 2,50% --hostile` (the same command makes it
+again, byte for byte)."""
 import json
 import os
 import re
