@@ -106,6 +106,13 @@ class HtmlReportInBrowser(unittest.TestCase):
         self.assertIn('class="mark barrier"', self.dom)
         self.assertIn(">wave 2<", self.dom)
 
+    def test_slowest_first_rows(self):
+        dom = chromium("--dump-dom", self.url + "#order=slow")
+        hosts = re.findall(r'<div class="tl-row host"[^>]*data-host="([^"]+)"', dom)
+        self.assertGreater(len(hosts), 10)
+        self.assertEqual(hosts[0], "node0003")  # its step ran until the interrupt ended the run
+        self.assertEqual(len(set(hosts)), len(hosts))
+
     def test_task_grid_counts(self):
         grid = re.search(r'<table class="grid" id="tasks">(.*?)</table>', self.dom, re.S).group(1)
         counts = {}
