@@ -32,7 +32,8 @@ std::string amount_text(const Amount& amount) {
 
 std::vector<std::pair<std::string, std::string>> policy_texts(const Policy& policy, int forks) {
   std::string batches;
-  for (const Amount& batch : policy.batches) batches += (batches.empty() ? "" : ", ") + amount_text(batch);
+  for (const Amount& batch : policy.batches)
+    batches += (batches.empty() ? "" : ", ") + amount_text(batch);
   std::vector<std::pair<std::string, std::string>> texts{
       {"forks", std::to_string(forks > 0 ? forks : policy.forks)},
       {"max_connecting", std::to_string(policy.max_connecting)},
@@ -46,8 +47,10 @@ std::vector<std::pair<std::string, std::string>> policy_texts(const Policy& poli
   return texts;
 }
 
-report::RunContext run_context(const Options& options, const Plan& plan, const std::vector<const Task*>& tasks,
-                               const std::vector<const Host*>& hosts, const std::vector<std::string>& argv) {
+report::RunContext run_context(const Options& options, const Plan& plan,
+                               const std::vector<const Task*>& tasks,
+                               const std::vector<const Host*>& hosts,
+                               const std::vector<std::string>& argv) {
   report::RunContext context;
   context.command_line = report::masked_command_line(argv);
   context.user = user_name();
@@ -69,7 +72,8 @@ std::string check_report_file(const Options& options) {
   const fs::path file = fs::absolute(options.report_file);
   std::error_code error;
   if (!fs::is_directory(file.parent_path(), error))
-    return "--report: the folder \"" + report::escape_terminal(file.parent_path().string()) + "\" does not exist";
+    return "--report: the folder \"" + report::escape_terminal(file.parent_path().string()) +
+           "\" does not exist";
   return {};
 }
 
@@ -77,13 +81,15 @@ void add_run_files(Reporting& reporting, const Options& options, const Plan& pla
                    const std::vector<const Task*>& tasks, const std::vector<const Host*>& hosts,
                    const std::vector<std::string>& argv) {
   if (!options.report_file.empty()) {
-    reporting.html_report =
-        std::make_unique<report::HtmlReportWriter>(reporting.run_log->dir(), fs::absolute(options.report_file));
+    reporting.html_report = std::make_unique<report::HtmlReportWriter>(
+        reporting.run_log->dir(), fs::absolute(options.report_file));
     reporting.tee->add(*reporting.html_report);
   }
   const report::RunContext context = run_context(options, plan, tasks, hosts, argv);
-  if (std::string error = report::write_run_context(reporting.run_log->dir(), context); !error.empty())
-    std::fprintf(stderr, "deployd: warning: %s: the HTML report will lack the command line and waves\n",
+  if (std::string error = report::write_run_context(reporting.run_log->dir(), context);
+      !error.empty())
+    std::fprintf(stderr,
+                 "deployd: warning: %s: the HTML report will lack the command line and waves\n",
                  error.c_str());
 }
 

@@ -19,7 +19,7 @@ std::string check_report_file(const Options& options);
 /// the run log (so it reads the finished log). A run.json that cannot be written is only
 /// warned about: the run goes on.
 void add_run_files(Reporting& reporting, const Options& options, const Plan& plan,
-                          const std::vector<const Task*>& tasks, const std::vector<const Host*>& hosts,
-                          const std::vector<std::string>& argv);
+                   const std::vector<const Task*>& tasks, const std::vector<const Host*>& hosts,
+                   const std::vector<std::string>& argv);
 
 }  // namespace deployd::cli

@@ -41,16 +41,19 @@ int usage_error(const std::string& message) {
 // current folder), or the path of a run's folder.
 fs::path run_folder(const ShowOptions& options, std::string& error) {
   std::error_code ignored;
-  if (!report::is_run_id(options.run) && fs::is_regular_file(fs::path(options.run) / "events.jsonl", ignored))
+  if (!report::is_run_id(options.run) &&
+      fs::is_regular_file(fs::path(options.run) / "events.jsonl", ignored))
     return options.run;
   fs::path log_dir = !options.log_dir.empty() ? fs::path(options.log_dir)
-                     : !options.plan.empty()  ? fs::path(options.plan).parent_path() / ".deployd" / "runs"
-                                              : fs::path(".deployd") / "runs";
+                     : !options.plan.empty()
+                         ? fs::path(options.plan).parent_path() / ".deployd" / "runs"
+                         : fs::path(".deployd") / "runs";
   if (log_dir.empty()) log_dir = ".";
   const fs::path dir = log_dir / options.run;
   if (fs::is_regular_file(dir / "events.jsonl", ignored)) return dir;
   error = "run \"" + report::escape_terminal(options.run) + "\" not found in \"" +
-          report::escape_terminal(log_dir.string()) + "\" (give the log folder with --log-dir, or the run's folder)";
+          report::escape_terminal(log_dir.string()) +
+          "\" (give the log folder with --log-dir, or the run's folder)";
   return {};
 }
 
@@ -69,12 +72,15 @@ bool is_show_command(int argc, const char* const* argv) {
 int show_main(int argc, const char* const* argv) {
   CLI::App app{"deployd show: look at a recorded run from its run log", "deployd show"};
   ShowOptions options;
-  app.add_option("RUN", options.run, "the run's id (as its run log folder is named), or its folder")->required();
-  app.add_option("--log-dir", options.log_dir, "the run log folder (default: .deployd/runs, or beside --plan)");
+  app.add_option("RUN", options.run, "the run's id (as its run log folder is named), or its folder")
+      ->required();
+  app.add_option("--log-dir", options.log_dir,
+                 "the run log folder (default: .deployd/runs, or beside --plan)");
   app.add_option("--plan", options.plan, "find the run log beside this plan, as the run did");
   app.add_option("--html", options.html, "write the run's self-contained HTML report to FILE");
   app.add_flag("--timeline", options.timeline, "draw the slowest hosts' steps in the terminal");
-  app.add_option("--hosts", options.hosts, "how many hosts --timeline draws (default 20)")->check(CLI::PositiveNumber);
+  app.add_option("--hosts", options.hosts, "how many hosts --timeline draws (default 20)")
+      ->check(CLI::PositiveNumber);
   app.add_option("--color", options.color, "colour the timeline: auto, always, never")
       ->check(CLI::IsMember({"auto", "always", "never"}));
   try {
@@ -91,12 +97,14 @@ int show_main(int argc, const char* const* argv) {
   const fs::path dir = run_folder(options, error);
   if (dir.empty()) return usage_error(error);
   if (!options.html.empty()) {
-    if (std::string failed = report::write_html_report(dir, options.html); !failed.empty()) return usage_error(failed);
+    if (std::string failed = report::write_html_report(dir, options.html); !failed.empty())
+      return usage_error(failed);
   }
   if (options.timeline) {
     std::optional<report::RecordedRun> run = report::read_recorded_run(dir, error);
     if (!run) return usage_error(error);
-    for (const std::string& warning : run->warnings) std::fprintf(stderr, "deployd: warning: %s\n", warning.c_str());
+    for (const std::string& warning : run->warnings)
+      std::fprintf(stderr, "deployd: warning: %s\n", warning.c_str());
     const std::size_t columns = report::terminal_columns(stdout);
     std::fputs(report::render_terminal_timeline(
                    *run, {columns == 0 ? 100 : columns, options.hosts, use_color(options.color)})

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 // The HTML report (see html_report.hpp); the page itself is html_report.html, embedded at build
 // time (embed_template.py) with the hash of its script in its Content-Security-Policy.
+#include <utility>
+
 #include "report/html_report.hpp"
 
 #include <fmt/format.h>
@@ -8,10 +10,9 @@
 #include <algorithm>
 #include <cctype>
 #include <map>
-#include <tuple>
-#include <utility>
-#include <vector>
 #include <nlohmann/json.hpp>
+#include <tuple>
+#include <vector>
 
 #include "report/run_view.hpp"
 #include "report/time_text.hpp"
@@ -43,7 +44,8 @@ std::string command_line_text(const std::vector<std::string>& argv) {
   for (const std::string& arg : argv) {
     if (!text.empty()) text += ' ';
     const bool plain = !arg.empty() && std::all_of(arg.begin(), arg.end(), [](char c) {
-      return std::isalnum(static_cast<unsigned char>(c)) || std::string_view("%+,-./:=@_*").find(c) != std::string_view::npos;
+      return std::isalnum(static_cast<unsigned char>(c)) ||
+             std::string_view("%+,-./:=@_*").find(c) != std::string_view::npos;
     });
     text += plain ? arg : "'" + arg + "'";
   }
@@ -61,15 +63,17 @@ std::string header(const RecordedRun& run) {
   std::string tasks;
   for (const std::string& task : run.tasks) tasks += (tasks.empty() ? "" : ", ") + task;
   header_row(out, "tasks", tasks);
-  if (!run.context.command_line.empty()) header_row(out, "command line", command_line_text(run.context.command_line));
+  if (!run.context.command_line.empty())
+    header_row(out, "command line", command_line_text(run.context.command_line));
   if (!run.context.user.empty()) header_row(out, "user", run.context.user);
   if (!run.context.cwd.empty()) header_row(out, "folder", run.context.cwd);
   header_row(out, "started", run.started);
   header_row(out, "duration", format_duration(run.duration_ms));
   std::string result = run.status.empty() ? "did not end (no run_end in the log)" : run.status;
   if (run.exit_code) result += fmt::format(" (exit {})", *run.exit_code);
-  out += fmt::format("<tr><th>result</th><td><span class=\"result r-{}\" id=\"result\">{}</span></td></tr>\n",
-                     h(run.status.empty() ? "none" : run.status), h(result));
+  out += fmt::format(
+      "<tr><th>result</th><td><span class=\"result r-{}\" id=\"result\">{}</span></td></tr>\n",
+      h(run.status.empty() ? "none" : run.status), h(result));
   std::map<std::string, int> ends;
   int never = 0;
   for (const HostRecord& host : run.hosts) host.status.empty() ? ++never : ++ends[host.status];
@@ -78,9 +82,11 @@ std::string header(const RecordedRun& run) {
   if (never > 0) hosts += fmt::format(", {} never ended", never);
   header_row(out, "hosts", hosts);
   std::string policy;
-  for (const auto& [key, value] : run.context.policy) policy += (policy.empty() ? "" : ", ") + key + ": " + value;
+  for (const auto& [key, value] : run.context.policy)
+    policy += (policy.empty() ? "" : ", ") + key + ": " + value;
   if (!policy.empty()) header_row(out, "policy", policy);
-  if (!run.context.wave_ends.empty()) header_row(out, "waves", fmt::format("{}", run.context.wave_ends.size()));
+  if (!run.context.wave_ends.empty())
+    header_row(out, "waves", fmt::format("{}", run.context.wave_ends.size()));
   if (!run.plan_sha256.empty()) header_row(out, "plan sha256", run.plan_sha256);
   return out + "</table>\n";
 }
@@ -88,8 +94,9 @@ std::string header(const RecordedRun& run) {
 std::string histogram_svg(const TaskStats& st) {
   const int top = std::max(1, *std::max_element(st.histogram.begin(), st.histogram.end()));
   constexpr int kWidth = 4, kHeight = 24;
-  std::string out = fmt::format(R"(<svg class="hist" width="{}" height="{}" viewBox="0 0 {} {}" role="img">)",
-                                kHistogramBins * kWidth, kHeight, kHistogramBins * kWidth, kHeight);
+  std::string out =
+      fmt::format(R"(<svg class="hist" width="{}" height="{}" viewBox="0 0 {} {}" role="img">)",
+                  kHistogramBins * kWidth, kHeight, kHistogramBins * kWidth, kHeight);
   const std::int64_t span = st.max_ms - st.min_ms;
   for (int i = 0; i < kHistogramBins; ++i) {
     const int count = st.histogram[static_cast<std::size_t>(i)];
@@ -97,29 +104,37 @@ std::string histogram_svg(const TaskStats& st) {
     const int height = std::max(1, count * kHeight / top);  // one host still shows: the slow tail
     const std::int64_t from = st.min_ms + span * i / kHistogramBins;
     const std::int64_t to = st.min_ms + span * (i + 1) / kHistogramBins;
-    out += fmt::format(R"(<rect x="{}" y="{}" width="{}" height="{}"><title>{}–{}: {} host{}</title></rect>)",
-                       i * kWidth, kHeight - height, kWidth - 1, height, format_duration(from),
-                       format_duration(to), count, count == 1 ? "" : "s");
+    out += fmt::format(
+        R"(<rect x="{}" y="{}" width="{}" height="{}"><title>{}–{}: {} host{}</title></rect>)",
+        i * kWidth, kHeight - height, kWidth - 1, height, format_duration(from),
+        format_duration(to), count, count == 1 ? "" : "s");
   }
   return out + "</svg>";
 }
 
 std::string task_grid(const RecordedRun& run) {
   std::string out =
-      "<table class=\"grid\" id=\"tasks\">\n<thead><tr><th>task</th><th>hosts</th><th class=\"st-ok\">ok</th>"
-      "<th class=\"st-changed\">changed</th><th class=\"st-failed\">failed</th><th class=\"st-skipped\">skipped</th>"
-      "<th class=\"st-aborted\">aborted</th><th class=\"st-retried\">retried</th><th>min</th><th>median</th>"
-      "<th>p95</th><th>max</th><th title=\"time on a host, from its first step's start to its last step's end\">"
+      "<table class=\"grid\" id=\"tasks\">\n<thead><tr><th>task</th><th>hosts</th><th "
+      "class=\"st-ok\">ok</th>"
+      "<th class=\"st-changed\">changed</th><th class=\"st-failed\">failed</th><th "
+      "class=\"st-skipped\">skipped</th>"
+      "<th class=\"st-aborted\">aborted</th><th "
+      "class=\"st-retried\">retried</th><th>min</th><th>median</th>"
+      "<th>p95</th><th>max</th><th title=\"time on a host, from its first step's start to its last "
+      "step's end\">"
       "durations</th></tr></thead>\n<tbody>\n";
   for (const TaskStats& st : task_stats(run)) {
     if (st.hosts == 0) continue;
     out += fmt::format(
-        "<tr data-task=\"{}\"><td class=\"name\">{}</td><td>{}</td><td class=\"n ok\">{}</td><td class=\"n changed\">{}</td>"
-        "<td class=\"n failed\">{}</td><td class=\"n skipped\">{}</td><td class=\"n aborted\">{}</td>"
-        "<td class=\"n retried\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
-        h(st.task), h(st.task), st.hosts, st.ok, st.changed, st.failed, st.skipped, st.aborted, st.retried,
-        format_duration(st.min_ms), format_duration(st.median_ms), format_duration(st.p95_ms),
-        format_duration(st.max_ms), histogram_svg(st));
+        "<tr data-task=\"{}\"><td class=\"name\">{}</td><td>{}</td><td class=\"n ok\">{}</td><td "
+        "class=\"n changed\">{}</td>"
+        "<td class=\"n failed\">{}</td><td class=\"n skipped\">{}</td><td class=\"n "
+        "aborted\">{}</td>"
+        "<td class=\"n "
+        "retried\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+        h(st.task), h(st.task), st.hosts, st.ok, st.changed, st.failed, st.skipped, st.aborted,
+        st.retried, format_duration(st.min_ms), format_duration(st.median_ms),
+        format_duration(st.p95_ms), format_duration(st.max_ms), histogram_svg(st));
   }
   return out + "</tbody></table>\n";
 }
@@ -133,17 +148,18 @@ std::string failures(const RecordedRun& run) {
   for (std::size_t g = 0; g < groups.size(); ++g) {
     const FailureGroup& group = groups[g];
     const HostRecord& first = run.hosts[group.hosts.front()];
-    out += fmt::format("<li class=\"failure\"><details{}><summary><b>{}</b> host{}: <code>{}</code>\n",
-                       g < kOpen ? " open" : "", group.hosts.size(), group.hosts.size() == 1 ? "" : "s",
-                       h(group.host_list));
+    out +=
+        fmt::format("<li class=\"failure\"><details{}><summary><b>{}</b> host{}: <code>{}</code>\n",
+                    g < kOpen ? " open" : "", group.hosts.size(),
+                    group.hosts.size() == 1 ? "" : "s", h(group.host_list));
     out += fmt::format("<div class=\"reason\">{}</div></summary>\n", h(group.reason));
     if (!group.last_stderr.empty()) {
       out += "<pre class=\"stderr\">";
       for (const std::string& line : group.last_stderr) out += h(line) + "\n";
       out += "</pre>\n";
     }
-    out += fmt::format("<a class=\"out-link\" href=\"{}\">output of {}</a></details></li>\n", h(host_link(first.name)),
-                       h(first.name));
+    out += fmt::format("<a class=\"out-link\" href=\"{}\">output of {}</a></details></li>\n",
+                       h(host_link(first.name)), h(first.name));
   }
   return out + "</ol>\n";
 }
@@ -153,7 +169,8 @@ Json page_data(const RecordedRun& run) {
   Json steps = Json::array();
   std::map<std::tuple<int, int, std::string>, int> step_index;
   auto step_of = [&](const Attempt& a) {
-    auto [it, is_new] = step_index.try_emplace({a.task, a.step, a.name}, static_cast<int>(steps.size()));
+    auto [it, is_new] =
+        step_index.try_emplace({a.task, a.step, a.name}, static_cast<int>(steps.size()));
     if (is_new) steps.push_back({a.task, a.step, a.name});
     return it->second;
   };
@@ -216,9 +233,15 @@ Json page_data(const RecordedRun& run) {
         }
     for (const auto& [wave, ms] : first) barriers.push_back({task, wave, ms});
   }
-  return {{"start", run.start_epoch_ms}, {"duration", run.duration_ms}, {"tasks", run.tasks},
-          {"steps", std::move(steps)},   {"hosts", std::move(hosts)},    {"folds", std::move(folds)},
-          {"waves", std::move(wave_list)}, {"barriers", std::move(barriers)}, {"out", std::move(out)}};
+  return {{"start", run.start_epoch_ms},
+          {"duration", run.duration_ms},
+          {"tasks", run.tasks},
+          {"steps", std::move(steps)},
+          {"hosts", std::move(hosts)},
+          {"folds", std::move(folds)},
+          {"waves", std::move(wave_list)},
+          {"barriers", std::move(barriers)},
+          {"out", std::move(out)}};
 }
 
 // JSON inside <script type="application/json">: "<" never appears as is, so no "</script>" or
@@ -228,10 +251,17 @@ std::string script_safe(const std::string& json) {
   out.reserve(json.size() + json.size() / 64);
   for (char c : json) {
     switch (c) {
-      case '<': out += "\\u003c"; break;
-      case '>': out += "\\u003e"; break;
-      case '&': out += "\\u0026"; break;
-      default: out += c;
+      case '<':
+        out += "\\u003c";
+        break;
+      case '>':
+        out += "\\u003e";
+        break;
+      case '&':
+        out += "\\u0026";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -239,7 +269,8 @@ std::string script_safe(const std::string& json) {
 
 // The template with each marker, in the order they stand in it, replaced: searching the
 // template only (never inserted text) keeps a host that prints a marker from moving anything.
-std::string fill(std::string_view page, const std::vector<std::pair<std::string_view, std::string>>& parts) {
+std::string fill(std::string_view page,
+                 const std::vector<std::pair<std::string_view, std::string>>& parts) {
   std::string out;
   std::size_t at = 0;
   for (const auto& [marker, text] : parts) {
@@ -260,12 +291,23 @@ std::string escape_html(std::string_view text) {
   out.reserve(text.size());
   for (char c : text) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -273,7 +315,8 @@ std::string escape_html(std::string_view text) {
 
 std::string render_html_report(const RecordedRun& run) {
   std::string warnings;
-  for (const std::string& warning : run.warnings) warnings += "<p class=\"warning\">" + h(warning) + "</p>\n";
+  for (const std::string& warning : run.warnings)
+    warnings += "<p class=\"warning\">" + h(warning) + "</p>\n";
   const std::string title = fmt::format("deployd run {} of {}: {}", run.run_id, run.plan,
                                         run.status.empty() ? "did not end" : run.status);
   return fill(kHtmlReportTemplate,
@@ -282,7 +325,8 @@ std::string render_html_report(const RecordedRun& run) {
                {"@HEADER@", warnings + header(run)},
                {"@TASKS@", task_grid(run)},
                {"@FAILURES@", failures(run)},
-               {"@DATA@", script_safe(page_data(run).dump(-1, ' ', false, Json::error_handler_t::replace))}});
+               {"@DATA@",
+                script_safe(page_data(run).dump(-1, ' ', false, Json::error_handler_t::replace))}});
 }
 
 }  // namespace deployd::report

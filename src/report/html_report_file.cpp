@@ -21,7 +21,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string quoted(const fs::path& path) { return nlohmann::json(escape_json(path.string())).dump(); }
+std::string quoted(const fs::path& path) {
+  return nlohmann::json(escape_json(path.string())).dump();
+}
 
 bool write_all(int fd, std::string_view data) {
   while (!data.empty()) {

@@ -13,7 +13,8 @@ namespace deployd::report {
 /// Reads the run in `run_dir` and writes its report to `file` (0600, like the run log: output
 /// may hold what other users should not read), through a temporary file renamed over it.
 /// Returns an error message, empty when written.
-std::string write_html_report(const std::filesystem::path& run_dir, const std::filesystem::path& file);
+std::string write_html_report(const std::filesystem::path& run_dir,
+                              const std::filesystem::path& file);
 
 /// Writes the report when the run finishes. Put it after the run log in a TeeReporter: it reads
 /// what the run log has just written. A failure is a warning on stderr: the run is done anyway.

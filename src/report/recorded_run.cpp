@@ -8,9 +8,9 @@
 #include <chrono>
 #include <fstream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <tuple>
-#include <nlohmann/json.hpp>
 #include <unordered_map>
 
 #include "report/escape.hpp"
@@ -29,7 +29,8 @@ std::optional<std::int64_t> parse_time_ms(const std::string& text) {
   if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ", &y, &mo, &d, &h, &mi, &s, &ms) != 7)
     return std::nullopt;
   using namespace std::chrono;
-  const year_month_day date{year{y}, month{static_cast<unsigned>(mo)}, day{static_cast<unsigned>(d)}};
+  const year_month_day date{year{y}, month{static_cast<unsigned>(mo)},
+                            day{static_cast<unsigned>(d)}};
   if (!date.ok()) return std::nullopt;
   const auto days_ms = duration_cast<milliseconds>(sys_days(date).time_since_epoch()).count();
   return days_ms + ((h * 60 + mi) * 60 + s) * 1000LL + ms;
@@ -91,13 +92,15 @@ class Reader {
       HostRecord& host = run_.hosts[key.host];
       Attempt& attempt = host.attempts[index];
       attempt.status = BarStatus::Aborted;
-      attempt.end_ms = std::max(attempt.start_ms, host.status.empty() ? run_.duration_ms : host.end_ms);
+      attempt.end_ms =
+          std::max(attempt.start_ms, host.status.empty() ? run_.duration_ms : host.end_ms);
       if (attempt.error.empty()) attempt.error = "did not finish: the run ended first";
     }
     for (HostRecord& host : run_.hosts) {
       if (host.status.empty() && !host.attempts.empty()) host.end_ms = host.attempts.back().end_ms;
       // An aborted host's last step failed because it was cancelled (an abort, an interrupt).
-      if (host.status == "aborted" && !host.attempts.empty() && host.attempts.back().status == BarStatus::Failed)
+      if (host.status == "aborted" && !host.attempts.empty() &&
+          host.attempts.back().status == BarStatus::Failed)
         host.attempts.back().status = BarStatus::Aborted;
     }
   }
@@ -141,9 +144,13 @@ class Reader {
     const Key key = key_of(e);
     HostRecord& host = run_.hosts[key.host];
     // An attempt before this one of the same step was retried (plan-format.md, Retries).
-    if (auto last = last_.find(key); last != last_.end()) host.attempts[last->second].status = BarStatus::Retried;
-    host.attempts.push_back(
-        Attempt{.task = key.task, .step = key.step, .name = string_or_empty(e, "name"), .start_ms = at, .end_ms = at});
+    if (auto last = last_.find(key); last != last_.end())
+      host.attempts[last->second].status = BarStatus::Retried;
+    host.attempts.push_back(Attempt{.task = key.task,
+                                    .step = key.step,
+                                    .name = string_or_empty(e, "name"),
+                                    .start_ms = at,
+                                    .end_ms = at});
     open_[key] = host.attempts.size() - 1;
   }
 
@@ -152,7 +159,8 @@ class Reader {
     HostRecord& host = run_.hosts[key.host];
     auto open = open_.find(key);
     if (open == open_.end()) {  // a step_end without its start (a hand-cut log): one of its own
-      host.attempts.push_back(Attempt{.task = key.task, .step = key.step, .start_ms = at, .end_ms = at});
+      host.attempts.push_back(
+          Attempt{.task = key.task, .step = key.step, .start_ms = at, .end_ms = at});
       open = open_.emplace(key, host.attempts.size() - 1).first;
     }
     Attempt& attempt = host.attempts[open->second];
@@ -211,12 +219,18 @@ class Reader {
 
 const char* to_string(BarStatus status) {
   switch (status) {
-    case BarStatus::Ok: return "ok";
-    case BarStatus::Changed: return "changed";
-    case BarStatus::Failed: return "failed";
-    case BarStatus::Skipped: return "skipped";
-    case BarStatus::Aborted: return "aborted";
-    case BarStatus::Retried: return "retried";
+    case BarStatus::Ok:
+      return "ok";
+    case BarStatus::Changed:
+      return "changed";
+    case BarStatus::Failed:
+      return "failed";
+    case BarStatus::Skipped:
+      return "skipped";
+    case BarStatus::Aborted:
+      return "aborted";
+    case BarStatus::Retried:
+      return "retried";
   }
   return "ok";
 }

@@ -44,8 +44,8 @@ struct HostRecord {
   std::string name;
   std::vector<Attempt> attempts;  ///< in the order they started
   std::vector<OutputLine> output;
-  std::string status;  ///< host_end's status; empty when the host never ended
-  std::string error;   ///< host_end's error
+  std::string status;       ///< host_end's status; empty when the host never ended
+  std::string error;        ///< host_end's error
   std::int64_t end_ms = 0;  ///< host_end's time, else its last attempt's end
   int wave = -1;            ///< 0-based; -1: not in a wave (the controller, or not known)
 };
@@ -59,10 +59,10 @@ struct RecordedRun {
   int host_count = 0;              ///< run_start's
   std::string started;             ///< RFC 3339, run_start's time
   std::int64_t start_epoch_ms = 0;
-  std::string status;              ///< run_end's; empty when the run never ended
+  std::string status;  ///< run_end's; empty when the run never ended
   std::optional<int> exit_code;
-  std::int64_t duration_ms = 0;    ///< run_end's, else up to the last event
-  std::vector<HostRecord> hosts;   ///< run.json's order, then in the order first seen
+  std::int64_t duration_ms = 0;   ///< run_end's, else up to the last event
+  std::vector<HostRecord> hosts;  ///< run.json's order, then in the order first seen
   RunContext context;
   std::vector<std::string> warnings;  ///< what could not be read (lines skipped, corrupt run.json)
 

@@ -99,7 +99,8 @@ std::pair<RunContext, std::string> read_run_context(const fs::path& dir) {
       for (const Json& pair : j.at("policy"))
         context.policy.emplace_back(pair.at(0).get<std::string>(), pair.at(1).get<std::string>());
     context.hosts = strings_of(j, "hosts");
-    if (j.contains("wave_ends")) context.wave_ends = j.at("wave_ends").get<std::vector<std::size_t>>();
+    if (j.contains("wave_ends"))
+      context.wave_ends = j.at("wave_ends").get<std::vector<std::size_t>>();
     context.barriers = strings_of(j, "barriers");
   } catch (const std::exception& error) {
     return {RunContext{}, fmt::format("{} is corrupt: {}", quoted(path), error.what())};

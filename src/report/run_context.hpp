@@ -3,10 +3,11 @@
 // Written once at the start of a run as `<run log>/run.json`, read back by the HTML report.
 #pragma once
 
+#include <utility>
+
 #include <cstddef>
 #include <filesystem>
 #include <string>
-#include <utility>
 #include <vector>
 
 namespace deployd::report {
@@ -18,9 +19,9 @@ struct RunContext {
   std::string cwd;                        ///< the folder it ran in
   /// The plan's policy as `key: value` texts, in the contract's order.
   std::vector<std::pair<std::string, std::string>> policy;
-  std::vector<std::string> hosts;       ///< the run's remote hosts, in the order waves take them
-  std::vector<std::size_t> wave_ends;   ///< one past the last host index of each wave
-  std::vector<std::string> barriers;    ///< tasks with `barrier: true`
+  std::vector<std::string> hosts;      ///< the run's remote hosts, in the order waves take them
+  std::vector<std::size_t> wave_ends;  ///< one past the last host index of each wave
+  std::vector<std::string> barriers;   ///< tasks with `barrier: true`
 };
 
 /// argv with the value of every `--var NAME=VALUE` (or `--var=NAME=VALUE`) replaced by `***`:

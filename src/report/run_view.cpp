@@ -4,8 +4,8 @@
 
 #include <algorithm>
 #include <cctype>
-#include <string_view>
 #include <map>
+#include <string_view>
 #include <tuple>
 
 #include "report/host_ranges.hpp"
@@ -17,12 +17,18 @@ namespace {
 // Worse outcomes first; a host counts in a task by its worst step.
 int severity(BarStatus status) {
   switch (status) {
-    case BarStatus::Aborted: return 5;
-    case BarStatus::Failed: return 4;
-    case BarStatus::Changed: return 3;
-    case BarStatus::Ok: return 2;
-    case BarStatus::Retried: return 1;  // an attempt run again: the later one decides
-    case BarStatus::Skipped: return 0;
+    case BarStatus::Aborted:
+      return 5;
+    case BarStatus::Failed:
+      return 4;
+    case BarStatus::Changed:
+      return 3;
+    case BarStatus::Ok:
+      return 2;
+    case BarStatus::Retried:
+      return 1;  // an attempt run again: the later one decides
+    case BarStatus::Skipped:
+      return 0;
   }
   return 0;
 }
@@ -42,13 +48,15 @@ std::string without_host(std::string text, const std::string& host) {
 
 std::string attempt_reason(const RecordedRun& run, const Attempt& attempt) {
   // Events number steps from 0, messages (and this report) from 1.
-  const std::string step = run.tasks[static_cast<std::size_t>(attempt.task)] + " step " + std::to_string(attempt.step + 1);
+  const std::string step = run.tasks[static_cast<std::size_t>(attempt.task)] + " step " +
+                           std::to_string(attempt.step + 1);
   if (attempt.error.rfind(step + " ", 0) == 0 || attempt.error.rfind(step + ":", 0) == 0)
     return attempt.error;  // the engine's own message names the step already
   std::string where = step;
   if (!attempt.name.empty()) where += " (" + attempt.name + ")";
   if (!attempt.error.empty()) return where + ": " + attempt.error;
-  if (attempt.exit_status) return where + ": exited with status " + std::to_string(*attempt.exit_status);
+  if (attempt.exit_status)
+    return where + ": exited with status " + std::to_string(*attempt.exit_status);
   return where + ": failed";
 }
 
@@ -59,11 +67,14 @@ std::string fold_key(const std::string& reason) {
   for (std::size_t at = 0; at < reason.size();) {
     const bool starts_word = at == 0 || !std::isalnum(static_cast<unsigned char>(reason[at - 1]));
     std::size_t end = at;
-    while (end < reason.size() && (std::isdigit(static_cast<unsigned char>(reason[end])) || reason[end] == '.')) ++end;
+    while (end < reason.size() &&
+           (std::isdigit(static_cast<unsigned char>(reason[end])) || reason[end] == '.'))
+      ++end;
     std::size_t unit = end;
     while (unit < reason.size() && std::isalpha(static_cast<unsigned char>(reason[unit]))) ++unit;
     const std::string_view suffix = std::string_view(reason).substr(end, unit - end);
-    if (starts_word && end > at && (suffix == "ms" || suffix == "s" || suffix == "m" || suffix == "h")) {
+    if (starts_word && end > at &&
+        (suffix == "ms" || suffix == "s" || suffix == "m" || suffix == "h")) {
       key += '#';
       at = unit;
       continue;
@@ -107,11 +118,21 @@ std::vector<TaskStats> task_stats(const RecordedRun& run) {
       ++st.hosts;
       if (s.retried) ++st.retried;
       switch (s.worst) {
-        case 5: ++st.aborted; break;
-        case 4: ++st.failed; break;
-        case 3: ++st.changed; break;
-        case 0: ++st.skipped; break;
-        default: ++st.ok; break;
+        case 5:
+          ++st.aborted;
+          break;
+        case 4:
+          ++st.failed;
+          break;
+        case 3:
+          ++st.changed;
+          break;
+        case 0:
+          ++st.skipped;
+          break;
+        default:
+          ++st.ok;
+          break;
       }
       if (s.ran) times[static_cast<std::size_t>(task)].push_back(s.last - s.first);
     }
@@ -144,8 +165,10 @@ std::vector<FailureGroup> failure_groups(const RecordedRun& run, std::size_t std
     for (const Attempt& a : host.attempts)
       if (a.status == BarStatus::Failed || a.status == BarStatus::Aborted) failed = &a;
     if (!is_bad_end(host.status) && !(host.status.empty() && failed != nullptr)) continue;
-    std::string reason = failed != nullptr ? attempt_reason(run, *failed) : without_host(host.error, host.name);
-    if (failed == nullptr && reason.empty()) reason = host.status.empty() ? "did not finish" : host.status;
+    std::string reason =
+        failed != nullptr ? attempt_reason(run, *failed) : without_host(host.error, host.name);
+    if (failed == nullptr && reason.empty())
+      reason = host.status.empty() ? "did not finish" : host.status;
     auto [it, is_new] = by_reason.try_emplace(fold_key(reason), groups.size());
     if (is_new) {
       FailureGroup group{reason, {}, {}, {}};
@@ -154,8 +177,9 @@ std::vector<FailureGroup> failure_groups(const RecordedRun& run, std::size_t std
           if (line.is_stderr && line.task == failed->task && line.step == failed->step)
             group.last_stderr.push_back(line.text);
         if (group.last_stderr.size() > stderr_lines)
-          group.last_stderr.erase(group.last_stderr.begin(),
-                                  group.last_stderr.end() - static_cast<std::ptrdiff_t>(stderr_lines));
+          group.last_stderr.erase(
+              group.last_stderr.begin(),
+              group.last_stderr.end() - static_cast<std::ptrdiff_t>(stderr_lines));
       }
       groups.push_back(std::move(group));
     }
@@ -166,8 +190,9 @@ std::vector<FailureGroup> failure_groups(const RecordedRun& run, std::size_t std
     for (std::size_t h : group.hosts) names.push_back(run.hosts[h].name);
     group.host_list = compress_hosts(names);
   }
-  std::stable_sort(groups.begin(), groups.end(),
-                   [](const FailureGroup& a, const FailureGroup& b) { return a.hosts.size() > b.hosts.size(); });
+  std::stable_sort(groups.begin(), groups.end(), [](const FailureGroup& a, const FailureGroup& b) {
+    return a.hosts.size() > b.hosts.size();
+  });
   return groups;
 }
 

@@ -35,9 +35,9 @@ inline constexpr int kHistogramBins = 24;
 
 /// Hosts that failed for the same reason (the same text but for durations in it).
 struct FailureGroup {
-  std::string reason;               ///< the first host's failed step's error (or its own), no host name
-  std::vector<std::size_t> hosts;   ///< indexes into RecordedRun::hosts, in run order
-  std::string host_list;            ///< compress_hosts() of their names
+  std::string reason;  ///< the first host's failed step's error (or its own), no host name
+  std::vector<std::size_t> hosts;        ///< indexes into RecordedRun::hosts, in run order
+  std::string host_list;                 ///< compress_hosts() of their names
   std::vector<std::string> last_stderr;  ///< the first host's last stderr lines of that step
 };
 

@@ -17,24 +17,36 @@ namespace {
 
 const char* glyph(BarStatus status) {
   switch (status) {
-    case BarStatus::Ok: return "█";
-    case BarStatus::Changed: return "▓";
-    case BarStatus::Retried: return "▒";
-    case BarStatus::Skipped: return "░";
-    case BarStatus::Failed: return "✗";
-    case BarStatus::Aborted: return "╳";
+    case BarStatus::Ok:
+      return "█";
+    case BarStatus::Changed:
+      return "▓";
+    case BarStatus::Retried:
+      return "▒";
+    case BarStatus::Skipped:
+      return "░";
+    case BarStatus::Failed:
+      return "✗";
+    case BarStatus::Aborted:
+      return "╳";
   }
   return "█";
 }
 
 const char* color(BarStatus status) {
   switch (status) {
-    case BarStatus::Ok: return "\x1b[32m";
-    case BarStatus::Changed: return "\x1b[33m";
-    case BarStatus::Retried: return "\x1b[38;5;208m";
-    case BarStatus::Skipped: return "\x1b[90m";
-    case BarStatus::Failed: return "\x1b[31m";
-    case BarStatus::Aborted: return "\x1b[35m";
+    case BarStatus::Ok:
+      return "\x1b[32m";
+    case BarStatus::Changed:
+      return "\x1b[33m";
+    case BarStatus::Retried:
+      return "\x1b[38;5;208m";
+    case BarStatus::Skipped:
+      return "\x1b[90m";
+    case BarStatus::Failed:
+      return "\x1b[31m";
+    case BarStatus::Aborted:
+      return "\x1b[35m";
   }
   return "";
 }
@@ -73,15 +85,17 @@ std::string render_terminal_timeline(const RecordedRun& run, const TimelineOptio
   if (order.size() > options.hosts) order.resize(options.hosts);
 
   std::size_t name_width = 4;
-  for (std::size_t h : order) name_width = std::max(name_width, display_width(escape_terminal(run.hosts[h].name)));
+  for (std::size_t h : order)
+    name_width = std::max(name_width, display_width(escape_terminal(run.hosts[h].name)));
   name_width = std::min<std::size_t>(name_width, 24);
   // After the bar: " 12m05s never ended", the longest time and end status.
   constexpr std::size_t kTail = 1 + 7 + 1 + 11;
-  const std::size_t width = options.columns > name_width + 1 + kTail + 10 ? options.columns - name_width - 1 - kTail : 10;
+  const std::size_t width =
+      options.columns > name_width + 1 + kTail + 10 ? options.columns - name_width - 1 - kTail : 10;
   const std::int64_t total = std::max<std::int64_t>(1, run.duration_ms);
 
-  std::string out = fmt::format("{} of {} hosts, slowest first; the run took {}\n", order.size(), run.hosts.size(),
-                                format_duration(run.duration_ms));
+  std::string out = fmt::format("{} of {} hosts, slowest first; the run took {}\n", order.size(),
+                                run.hosts.size(), format_duration(run.duration_ms));
   std::string axis(width, ' ');
   const std::string end_text = format_duration(total);
   axis.replace(0, 1, "0");
@@ -94,11 +108,17 @@ std::string render_terminal_timeline(const RecordedRun& run, const TimelineOptio
     std::vector<std::int64_t> covered(width, 0);
     for (std::size_t a = 0; a < host.attempts.size(); ++a) {
       const Attempt& attempt = host.attempts[a];
-      const std::size_t first = static_cast<std::size_t>(attempt.start_ms * static_cast<std::int64_t>(width) / total);
-      const std::size_t last = static_cast<std::size_t>(attempt.end_ms * static_cast<std::int64_t>(width) / total);
+      const std::size_t first =
+          static_cast<std::size_t>(attempt.start_ms * static_cast<std::int64_t>(width) / total);
+      const std::size_t last =
+          static_cast<std::size_t>(attempt.end_ms * static_cast<std::int64_t>(width) / total);
       for (std::size_t c = std::min(first, width - 1); c <= std::min(last, width - 1); ++c) {
-        const std::int64_t from = std::max<std::int64_t>(attempt.start_ms, static_cast<std::int64_t>(c) * total / static_cast<std::int64_t>(width));
-        const std::int64_t to = std::min<std::int64_t>(attempt.end_ms, static_cast<std::int64_t>(c + 1) * total / static_cast<std::int64_t>(width));
+        const std::int64_t from =
+            std::max<std::int64_t>(attempt.start_ms, static_cast<std::int64_t>(c) * total /
+                                                         static_cast<std::int64_t>(width));
+        const std::int64_t to =
+            std::min<std::int64_t>(attempt.end_ms, static_cast<std::int64_t>(c + 1) * total /
+                                                       static_cast<std::int64_t>(width));
         const std::int64_t length = std::max<std::int64_t>(1, to - from);
         if (cell[c] < 0 || length > covered[c] || attempt.status == BarStatus::Failed) {
           cell[c] = static_cast<int>(a);
@@ -128,8 +148,9 @@ std::string render_terminal_timeline(const RecordedRun& run, const TimelineOptio
     }
     if (options.color && last_color >= 0) bar += "\x1b[0m";
     const std::string status = host.status.empty() ? "never ended" : host.status;
-    std::string line = fmt::format("{} {} {:>7} {}", fit(escape_terminal(host.name), name_width), bar,
-                                   format_duration(host_end(host)), status == "ok" ? "" : status);
+    std::string line =
+        fmt::format("{} {} {:>7} {}", fit(escape_terminal(host.name), name_width), bar,
+                    format_duration(host_end(host)), status == "ok" ? "" : status);
     while (!line.empty() && line.back() == ' ') line.pop_back();
     out += line + "\n";
   }

@@ -23,10 +23,17 @@ RecordedRun hostile_run() {
   HostRecord host;
   host.name = "web1";
   host.status = "failed";
-  host.attempts.push_back(Attempt{.task = 0, .step = 0, .name = "<b>step</b>", .start_ms = 0, .end_ms = 500,
-                                  .status = BarStatus::Failed, .exit_status = 1, .error = "<img src=x onerror=alert(1)>"});
+  host.attempts.push_back(Attempt{.task = 0,
+                                  .step = 0,
+                                  .name = "<b>step</b>",
+                                  .start_ms = 0,
+                                  .end_ms = 500,
+                                  .status = BarStatus::Failed,
+                                  .exit_status = 1,
+                                  .error = "<img src=x onerror=alert(1)>"});
   host.output.push_back(OutputLine{0, 0, false, "<script>alert(1)</script>"});
-  host.output.push_back(OutputLine{0, 0, true, "</script><script>alert(2)</script> @DATA@ @TASKS@"});
+  host.output.push_back(
+      OutputLine{0, 0, true, "</script><script>alert(2)</script> @DATA@ @TASKS@"});
   run.hosts.push_back(host);
   return run;
 }
@@ -38,18 +45,22 @@ TEST_CASE("escape_html: the five characters that can open markup or end an attri
         "&lt;a href=&quot;x&quot; title=&#39;y&#39;&gt;&amp;&lt;/a&gt;");
 }
 
-TEST_CASE("render_html_report: host text is escaped in the summary and cannot close the data block") {
+TEST_CASE(
+    "render_html_report: host text is escaped in the summary and cannot close the data block") {
   const std::string page = render_html_report(hostile_run());
   // Exactly the template's two script elements: the data block and the page's own script.
   std::size_t scripts = 0;
-  for (std::size_t at = page.find("<script"); at != std::string::npos; at = page.find("<script", at + 1)) ++scripts;
+  for (std::size_t at = page.find("<script"); at != std::string::npos;
+       at = page.find("<script", at + 1))
+    ++scripts;
   CHECK(scripts == 2);
   CHECK(page.find("</script><script>alert") == std::string::npos);
   CHECK(page.find("<img src=x") == std::string::npos);
   CHECK(page.find("deploy&lt;/td&gt;") != std::string::npos);
   CHECK(page.find("/srv/&lt;plan&gt;.json") != std::string::npos);
   CHECK(page.find("\\u003cscript\\u003ealert(1)") != std::string::npos);  // in the JSON data
-  CHECK(page.find("&lt;/script&gt;&lt;script&gt;alert(2)") != std::string::npos);  // last stderr lines
+  CHECK(page.find("&lt;/script&gt;&lt;script&gt;alert(2)") !=
+        std::string::npos);  // last stderr lines
   // A marker printed by a host stays text: the failures and data are filled in once each.
   CHECK(page.find("@TASKS@") != std::string::npos);
   CHECK(page.find("<table class=\"grid\" id=\"tasks\">") != std::string::npos);

@@ -32,7 +32,8 @@ StepEnd end_of(const std::string& host, const std::string& task, int step, StepS
   return end;
 }
 
-Output line(const std::string& host, int step, OutputStream stream, std::string text, bool partial = false) {
+Output line(const std::string& host, int step, OutputStream stream, std::string text,
+            bool partial = false) {
   return Output{host, "deploy", step, stream, std::move(text), partial};
 }
 
@@ -58,14 +59,16 @@ std::filesystem::path record_run(const TempDir& dir) {
   log.on(at(220, end_of("web1", "deploy", 1, StepStatus::Ok, 0)));
   log.on(at(221, HostEnd{"web1", HostStatus::Ok, ""}));
   log.on(at(300, StepStart{"web2", "deploy", 0, "copy"}));
-  log.on(at(350, end_of("web2", "deploy", 0, StepStatus::Failed, 1, "exited with status 1 (attempt 1 of 2; next in 1s)")));
+  log.on(at(350, end_of("web2", "deploy", 0, StepStatus::Failed, 1,
+                        "exited with status 1 (attempt 1 of 2; next in 1s)")));
   log.on(at(1350, StepStart{"web2", "deploy", 0, "copy"}));
   log.on(at(1400, end_of("web2", "deploy", 0, StepStatus::Ok, 0)));
   log.on(at(1410, HostEnd{"web2", HostStatus::Ok, ""}));
   log.on(at(300, StepStart{"web3", "deploy", 1, "restart"}));
   log.on(at(310, line("web3", 1, OutputStream::Stderr, "cannot bind: address in use")));
   log.on(at(320, end_of("web3", "deploy", 1, StepStatus::Failed, 3)));
-  log.on(at(321, HostEnd{"web3", HostStatus::Failed, "web3: deploy step 2 (restart): exited with status 3"}));
+  log.on(at(321, HostEnd{"web3", HostStatus::Failed,
+                         "web3: deploy step 2 (restart): exited with status 3"}));
   log.on(at(400, StepStart{"web4", "deploy", 0, "copy"}));
   log.on(at(2000, RunEnd{RunStatus::Interrupted, 130, {}, 2000}));
   log.finish();
@@ -74,7 +77,8 @@ std::filesystem::path record_run(const TempDir& dir) {
 
 }  // namespace
 
-TEST_CASE("read_recorded_run: attempts, retries, cut-off steps and output, from RunLog's own files") {
+TEST_CASE(
+    "read_recorded_run: attempts, retries, cut-off steps and output, from RunLog's own files") {
   TempDir dir;
   std::string error;
   std::optional<RecordedRun> run = read_recorded_run(record_run(dir), error);
@@ -109,7 +113,8 @@ TEST_CASE("read_recorded_run: attempts, retries, cut-off steps and output, from 
   CHECK(web4.status.empty());
 }
 
-TEST_CASE("read_recorded_run: a torn line is skipped with its line number; no run_start is an error") {
+TEST_CASE(
+    "read_recorded_run: a torn line is skipped with its line number; no run_start is an error") {
   TempDir dir;
   const std::filesystem::path run_dir = record_run(dir);
   {
@@ -130,7 +135,8 @@ TEST_CASE("read_recorded_run: a torn line is skipped with its line number; no ru
   CHECK(error.find("cannot read") != std::string::npos);
 }
 
-TEST_CASE("task_stats: hosts counted by their worst step, retries on the side, nearest-rank times") {
+TEST_CASE(
+    "task_stats: hosts counted by their worst step, retries on the side, nearest-rank times") {
   TempDir dir;
   std::string error;
   std::optional<RecordedRun> run = read_recorded_run(record_run(dir), error);
@@ -142,9 +148,9 @@ TEST_CASE("task_stats: hosts counted by their worst step, retries on the side, n
   CHECK(deploy.changed == 1);  // web1
   CHECK(deploy.ok == 1);       // web2, after its retry
   CHECK(deploy.retried == 1);
-  CHECK(deploy.failed == 1);   // web3
-  CHECK(deploy.aborted == 1);  // web4
-  CHECK(deploy.min_ms == 20);  // web3: 300..320
+  CHECK(deploy.failed == 1);     // web3
+  CHECK(deploy.aborted == 1);    // web4
+  CHECK(deploy.min_ms == 20);    // web3: 300..320
   CHECK(deploy.max_ms == 1600);  // web4: 400..2000 (cut off at the run's end)
   CHECK(percentile({1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, 95) == 10);
   CHECK(percentile({1, 2, 3, 4}, 50) == 2);
@@ -160,7 +166,8 @@ TEST_CASE("failure_groups: the same failure on many hosts is one group, without 
   REQUIRE(run);
   std::vector<FailureGroup> groups = failure_groups(*run);
   REQUIRE(groups.size() == 2);  // web3's failed step, web4 cut off
-  const auto web3 = std::find_if(groups.begin(), groups.end(), [](const FailureGroup& g) { return g.host_list == "web3"; });
+  const auto web3 = std::find_if(groups.begin(), groups.end(),
+                                 [](const FailureGroup& g) { return g.host_list == "web3"; });
   REQUIRE(web3 != groups.end());
   CHECK(web3->reason == "deploy step 2 (restart): exited with status 3");
   CHECK(web3->last_stderr == std::vector<std::string>{"cannot bind: address in use"});
@@ -191,8 +198,10 @@ TEST_CASE("host_folds: identical hosts (wave, steps, statuses) share a row") {
 }
 
 TEST_CASE("masked_command_line: --var values never reach the run log") {
-  CHECK(masked_command_line({"deployd", "p.json", "--var", "token=s3cret", "--var=pw=x=y", "-H", "a"}) ==
-        std::vector<std::string>{"deployd", "p.json", "--var", "token=***", "--var=pw=***", "-H", "a"});
+  CHECK(masked_command_line({"deployd", "p.json", "--var", "token=s3cret", "--var=pw=x=y", "-H",
+                             "a"}) == std::vector<std::string>{"deployd", "p.json", "--var",
+                                                               "token=***", "--var=pw=***", "-H",
+                                                               "a"});
 }
 
 TEST_CASE("run.json: written and read back; a corrupt one is an error naming it") {
@@ -222,23 +231,31 @@ namespace deployd::report {
 // Found by tests/integration/report_test.py on the fleet: hosts cancelled together by an
 // interrupt fell into one group each (their errors differ in "after 303ms"), the engine's
 // message was prefixed with the step a second time, and the cancelled steps counted as failed.
-TEST_CASE("failure_groups: durations do not split a group, and the engine's step prefix is not doubled") {
+TEST_CASE(
+    "failure_groups: durations do not split a group, and the engine's step prefix is not doubled") {
   RecordedRun run;
   run.tasks = {"t"};
   for (const char* name : {"a1", "a2", "a3"}) {
     HostRecord host;
     host.name = name;
     host.status = "aborted";
-    host.attempts.push_back(Attempt{.task = 0, .step = 0, .name = "sleep", .status = BarStatus::Aborted,
-                                    .error = std::string("t step 1 (run \"sleep\"): cancelled after ") +
-                                             (name[1] == '1' ? "303ms" : name[1] == '2' ? "1.5s" : "2m") +
-                                             ": the run was interrupted"});
+    host.attempts.push_back(
+        Attempt{.task = 0,
+                .step = 0,
+                .name = "sleep",
+                .status = BarStatus::Aborted,
+                .error = std::string("t step 1 (run \"sleep\"): cancelled after ") +
+                         (name[1] == '1'   ? "303ms"
+                          : name[1] == '2' ? "1.5s"
+                                           : "2m") +
+                         ": the run was interrupted"});
     run.hosts.push_back(host);
   }
   const std::vector<FailureGroup> groups = failure_groups(run);
   REQUIRE(groups.size() == 1);
   CHECK(groups[0].host_list == "a[1-3]");
-  CHECK(groups[0].reason == "t step 1 (run \"sleep\"): cancelled after 303ms: the run was interrupted");
+  CHECK(groups[0].reason ==
+        "t step 1 (run \"sleep\"): cancelled after 303ms: the run was interrupted");
 }
 
 TEST_CASE("read_recorded_run: an aborted host's last failed step shows as aborted") {

@@ -12,7 +12,8 @@ namespace deployd::report {
 
 namespace {
 
-HostRecord host(std::string name, std::int64_t end, BarStatus status, std::string end_status = "ok") {
+HostRecord host(std::string name, std::int64_t end, BarStatus status,
+                std::string end_status = "ok") {
   HostRecord h;
   h.name = std::move(name);
   h.status = std::move(end_status);
@@ -31,13 +32,15 @@ std::vector<std::string> lines_of(const std::string& text) {
 
 }  // namespace
 
-TEST_CASE("render_terminal_timeline: the slowest hosts first, each line within the terminal's width") {
+TEST_CASE(
+    "render_terminal_timeline: the slowest hosts first, each line within the terminal's width") {
   RecordedRun run;
   run.duration_ms = 1000;
   run.tasks = {"deploy"};
   run.hosts = {host("fast", 200, BarStatus::Ok), host("slowest", 1000, BarStatus::Failed, "failed"),
                host("mid\x1b[31m", 600, BarStatus::Changed)};
-  const std::string text = render_terminal_timeline(run, {.columns = 60, .hosts = 2, .color = false});
+  const std::string text =
+      render_terminal_timeline(run, {.columns = 60, .hosts = 2, .color = false});
   const std::vector<std::string> lines = lines_of(text);
   REQUIRE(lines.size() == 5);  // title, axis, 2 hosts, legend
   CHECK(lines[0].find("2 of 3 hosts") != std::string::npos);
