@@ -24,6 +24,8 @@
 #include "cli/options.hpp"
 #include "cli/reporting.hpp"
 #include "cli/retry.hpp"
+#include "cli/run_files.hpp"
+#include "cli/show.hpp"
 #include "deployd/exit_code.hpp"
 #include "deployd/load.hpp"
 #include "engine/capabilities.hpp"
@@ -160,6 +162,8 @@ int execute(const Plan& plan, engine::RunSetup setup, engine::Transport& transpo
 }
 
 int run_main(int argc, char** argv) {
+  if (is_show_command(argc, argv)) return show_main(argc, argv);  // no plan: the run log is enough
+
   // 1. The command line.
   ParseResult parsed = parse_command_line(argc, argv);
   if (!parsed.options) {
@@ -213,12 +217,17 @@ int run_main(int argc, char** argv) {
   }
 
   // 6. Reporters: the terminal (or JSON on stdout) and the run log, which keeps everything.
+  if (std::string error = check_report_file(options); !error.empty()) {
+    std::fprintf(stderr, "deployd: error: %s\n", error.c_str());
+    return static_cast<int>(ExitCode::InvalidPlan);
+  }
   Reporting reporting =
       open_reporting(options, plan, selection.tasks, hosts, run_id, run_record(options, retry.run_id));
   if (!reporting.error.empty()) {
     std::fprintf(stderr, "deployd: error: %s\n", reporting.error.c_str());
     return static_cast<int>(ExitCode::InvalidPlan);
   }
+  add_run_files(reporting, options, plan, selection.tasks, hosts, std::vector<std::string>(argv, argv + argc));
 
   // 7. The run; `-v` logs connection phases to stderr while it lasts. Hosts queue rather than
   // run out of descriptors (issue 9: ulimit -n 256 with 1000 hosts).
