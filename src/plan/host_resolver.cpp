@@ -171,7 +171,7 @@ class HostResolution {
   std::string expand(const SshConfigValue& value, const SshTokens& tokens) {
     std::string error;
     std::string text = expand_ssh_tokens(value.text, tokens, error);
-    if (!error.empty()) diags_.add(Diagnostic{value.file, "", value.line, 0, error});
+    if (!error.empty()) diags_.add(Diagnostic{value.file, "", value.line, value.column, error});
     return text;
   }
 
@@ -231,7 +231,7 @@ const SshConfig* SshConfigFiles::get(const std::string& path, bool must_exist, D
     found = files_.emplace(path, SshConfig::load(path, context, must_exist)).first;
     order_.push_back(path);
     for (const SshConfigIssue& issue : found->second.errors())
-      diags.add(Diagnostic{issue.file, "", issue.line, 0, issue.message});
+      diags.add(Diagnostic{issue.file, "", issue.line, issue.column, issue.message});
   }
   return found->second.errors().empty() ? &found->second : nullptr;
 }
@@ -240,7 +240,7 @@ std::vector<Diagnostic> SshConfigFiles::warnings() const {
   std::vector<Diagnostic> out;
   for (const std::string& path : order_)
     for (const SshConfigIssue& issue : files_.at(path).warnings())
-      out.push_back(Diagnostic{issue.file, "", issue.line, 0, issue.message});
+      out.push_back(Diagnostic{issue.file, "", issue.line, issue.column, issue.message});
   return out;
 }
 
