@@ -329,6 +329,13 @@ Host web
     REQUIRE(missing.errors.size() == 1);
     CHECK(missing.errors[0].to_string() ==
           "/nonexistent/deployd-ssh-config: cannot read ssh_config: no such file or directory");
+    // A file the plan names is reported where the plan names it, with its line:column.
+    CHECK(test::errors(R"({"defaults": {"ssh_config": "/nonexistent/a"},
+      "hosts": ["a", {"name": "b", "ssh_config": "/nonexistent/b"}], "tasks": {"t": {"steps": [{"run": "true"}]}}})") ==
+          "plan.json:1:29: /defaults/ssh_config: cannot read ssh_config \"/nonexistent/a\": no such file "
+          "or directory\n"
+          "plan.json:2:50: /hosts/1/ssh_config: cannot read ssh_config \"/nonexistent/b\": no such file "
+          "or directory");
   }
 
   TEST_CASE("hosts: -H names known only to ssh_config are resolved through it") {
