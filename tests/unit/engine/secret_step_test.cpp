@@ -134,6 +134,33 @@ TEST_SUITE("engine") {
     CHECK(reporter.host_end("a").error.rfind("t step 3 (run <no_log>): exited with status 2", 0) == 0);
   }
 
+  TEST_CASE("a short secret is masked on its own host only; a run_once task's on every host") {
+    // Issue 16: host a's secret line "true" must not blank "true" in host b's output, while
+    // what a run_once task registers is every host's variable, so it is masked everywhere.
+    Plan plan = plan_text(R"({"hosts": ["a", "b"], "tasks": {
+        "once": {"run_once": true, "steps": [{"run": "make-token", "secret": true, "register": "tok"}]},
+        "t": {"needs": ["once"], "steps": [
+          {"run": "probe", "secret": true, "register": "flag"}, {"run": "show"}]}}})");
+    FakeTransport transport;
+    transport.reply("*", "make-token", prints(OutputStream::Stdout, "t0k3\n"));
+    transport.reply("a", "probe", prints(OutputStream::Stdout, "true\n"));
+    transport.reply("b", "probe", prints(OutputStream::Stdout, "nope\n"));
+    transport.reply("*", "show", prints(OutputStream::Stdout, "true nope t0k3\n"));
+    RecordingReporter reporter;
+    CHECK(run_engine(plan, transport, reporter).exit_code == 0);
+    CHECK(reporter.lines("a").back() == "host_end a ok");
+    auto shown = [&](const std::string& host) {
+      Lines lines;
+      for (const std::string& line : reporter.lines(host))
+        if (line.starts_with("stdout")) lines.push_back(line);
+      return lines;
+    };
+    const Lines a = shown("a");
+    const Lines b = shown("b");
+    CHECK(a.back() == "stdout a 1: *** nope ***");
+    CHECK(b.back() == "stdout b 1: true *** ***");
+  }
+
   TEST_CASE("a password from password_env is masked in every event") {
     ::setenv("DEPLOYD_SECRET_TEST_PW", "pw-hunter-1357", 1);
     Plan plan = plan_text(R"({"hosts": [{"name": "a", "password_env": "DEPLOYD_SECRET_TEST_PW"}],
