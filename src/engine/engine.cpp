@@ -96,6 +96,7 @@ struct Engine::State {
     const Task* task = nullptr;
     int index = 0;
     std::chrono::steady_clock::time_point since;
+    std::string label;  ///< as its step_start names it, variables resolved
   };
   std::vector<Current> current;
   std::vector<char> finished;  ///< per host: host_end reported
@@ -303,8 +304,7 @@ std::vector<Engine::RunningStep> Engine::running_steps() const {
   for (std::size_t h = 0; h < s.current.size(); ++h) {
     const State::Current& current = s.current[h];
     if (current.task == nullptr) continue;
-    const Step& step = current.task->steps[static_cast<std::size_t>(current.index)];
-    running.push_back({s.hosts[h]->name, current.task->name, step_label(step), now - current.since});
+    running.push_back({s.hosts[h]->name, current.task->name, current.label, now - current.since});
   }
   return running;
 }
@@ -478,7 +478,8 @@ asio::awaitable<bool> Engine::State::run_job(int host, const Task& task, Connect
     // Named, not a temporary: g++ 12 frees an aggregate temporary inside co_await twice.
     StepContext context{plan,     *hosts[host], task,    index, connection, reporter, setup.run_id,
                         registered, cancels[h], cancel_reason, secrets};
-    current[h] = Current{&task, index, std::chrono::steady_clock::now()};
+    const std::string label = step_label(task.steps[static_cast<std::size_t>(index)]);
+    current[h] = Current{&task, index, std::chrono::steady_clock::now(), StepVars(context)(label)};
     StepOutcome outcome = co_await run_step(context);
     current[h] = Current{};
     if (!outcome.fails_host) continue;

@@ -158,7 +158,11 @@ std::string headline(const RunTally& tally, const SummaryOptions& options) {
   std::string why;
   std::string status;
   if (is_cut_short && end != nullptr && !end->reason.empty()) {
-    why = "deployd: " + paint(fmt::format("{}: {}", to_string(end->status), escape_terminal(end->reason)), kRed, options.color) + "\n";
+    // `interrupted by SIGINT` says its status itself.
+    const std::string status_word = to_string(end->status);
+    const std::string text = end->reason.starts_with(status_word) ? escape_terminal(end->reason)
+                                                                  : status_word + ": " + escape_terminal(end->reason);
+    why = "deployd: " + paint(text, kRed, options.color) + "\n";
   } else if (is_cut_short) {
     status = fmt::format("{}: ", end == nullptr ? "unfinished" : to_string(end->status));
   }

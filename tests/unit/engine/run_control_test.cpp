@@ -188,7 +188,7 @@ TEST_SUITE("engine") {
   }
 
   TEST_CASE("running_steps names each running host's task and step") {
-    Plan plan = plan_text(R"({"hosts": ["a", "b"], "tasks": {"deploy": {"steps": [{"run": "sleep 600"}]}}})");
+    Plan plan = plan_text(R"({"hosts": ["a", "b"], "tasks": {"deploy": {"steps": [{"run": "sleep 600 # {{host}}"}]}}})");
     InterruptibleRun run(plan);
     run.transport.reply("*", "sleep", hangs());
     std::vector<Engine::RunningStep> seen;
@@ -205,7 +205,8 @@ TEST_SUITE("engine") {
     REQUIRE(seen.size() == 2);
     CHECK(seen[0].host == "a");
     CHECK(seen[0].task == "deploy");
-    CHECK(seen[0].step == "sleep 600");
+    CHECK(seen[0].step == "sleep 600 # a");  // as its step_start names it, resolved (issue 14)
+    CHECK(seen[1].step == "sleep 600 # b");
   }
 
   TEST_CASE("end_now reports every unfinished host as aborted and the run as interrupted") {

@@ -196,7 +196,7 @@ TEST_SUITE("report") {
     CHECK(out.text() ==
           "node001 ABORTED: " + cancelled + "\n"
           "node002 ABORTED: " + cancelled + "\n"
-          "deployd: interrupted: interrupted by SIGINT\n"
+          "deployd: interrupted by SIGINT\n"
           "deployd: 3 hosts: 1 ok, 2 aborted in 15.3s\n"
           "  task  ok  failed  aborted  skipped   min  median   max\n"
           "  long   1       0        2        0  9.0s    9.0s  9.0s\n"
