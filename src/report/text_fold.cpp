@@ -28,7 +28,8 @@ std::size_t address_at(std::string_view text, std::size_t at) {
     if (n == 0 || n > 3) return 0;
     end += n;
   }
-  if (end + 1 < text.size() && text[end] == ':' && is_digit(text[end + 1])) end += 1 + digits_at(text, end + 1);
+  if (end + 1 < text.size() && text[end] == ':' && is_digit(text[end + 1]))
+    end += 1 + digits_at(text, end + 1);
   return end - at;
 }
 
@@ -36,7 +37,8 @@ std::size_t address_at(std::string_view text, std::size_t at) {
 std::size_t duration_at(std::string_view text, std::size_t at) {
   std::size_t end = at + digits_at(text, at);
   if (end == at) return 0;
-  if (end + 1 < text.size() && text[end] == '.' && is_digit(text[end + 1])) end += 1 + digits_at(text, end + 1);
+  if (end + 1 < text.size() && text[end] == '.' && is_digit(text[end + 1]))
+    end += 1 + digits_at(text, end + 1);
   std::size_t unit = 0;
   if (text.substr(end, 2) == "ms") {
     unit = 2;
@@ -68,7 +70,8 @@ void split(std::string_view text, std::string_view host, Visit visit) {
       length = address_at(text, at);
       if (length == 0) length = duration_at(text, at);
     }
-    if (length == 0 && !host.empty() && (at == 0 || !is_word(text[at - 1])) && text.substr(at, host.size()) == host &&
+    if (length == 0 && !host.empty() && (at == 0 || !is_word(text[at - 1])) &&
+        text.substr(at, host.size()) == host &&
         (at + host.size() == text.size() || !is_word(text[at + host.size()]))) {
       length = host.size();
       is_host = true;

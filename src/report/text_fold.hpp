@@ -32,7 +32,7 @@ class TextFold {
 
  private:
   struct Piece {
-    std::string text;   ///< the first host's
+    std::string text;     ///< the first host's
     bool varies = false;  ///< a part that may differ between hosts
     bool is_host = true;  ///< so far, every host had its own name here
     bool same = true;     ///< so far, every host had the same text here

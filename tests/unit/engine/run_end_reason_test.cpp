@@ -24,7 +24,8 @@ using testing::run_engine;
 
 TEST_SUITE("engine") {
   TEST_CASE("an abort by max_failures names the budget and the hosts failed by then") {
-    Plan plan = plan_text(R"({"hosts": ["a", "b", "c", "d"], "policy": {"forks": 1, "max_failures": 1},
+    Plan plan =
+        plan_text(R"({"hosts": ["a", "b", "c", "d"], "policy": {"forks": 1, "max_failures": 1},
         "tasks": {"t": {"steps": [{"run": "false"}]}}})");
     FakeTransport transport;
     transport.reply("a", "false", exits(1));
@@ -35,7 +36,8 @@ TEST_SUITE("engine") {
     CHECK(end.reason == "max_failures 1 exceeded: a, b failed");
     // Hosts that never started still have their steps reported, skipped: every task of every
     // host has its step_end, so a summary's table adds up.
-    CHECK(reporter.lines("d") == std::vector<std::string>{"step_end d t 0 skipped", "host_end d aborted"});
+    CHECK(reporter.lines("d") ==
+          std::vector<std::string>{"step_end d t 0 skipped", "host_end d aborted"});
   }
 
   TEST_CASE("an abort by on_failure, or by a task's own budget, says so") {
@@ -49,11 +51,13 @@ TEST_SUITE("engine") {
     Plan own = plan_text(R"({"hosts": ["a", "b"], "policy": {"forks": 1},
         "tasks": {"smoke": {"policy": {"max_failures": "0%"}, "steps": [{"run": "false"}]}}})");
     RecordingReporter again;
-    CHECK(run_engine(own, transport, again).reason == "max_failures 0% of task \"smoke\" exceeded: a failed");
+    CHECK(run_engine(own, transport, again).reason ==
+          "max_failures 0% of task \"smoke\" exceeded: a failed");
   }
 
   TEST_CASE("a run that ends on its own has no reason") {
-    Plan plan = plan_text(R"({"hosts": ["a", "b"], "tasks": {"t": {"steps": [{"run": "false"}]}}})");
+    Plan plan =
+        plan_text(R"({"hosts": ["a", "b"], "tasks": {"t": {"steps": [{"run": "false"}]}}})");
     FakeTransport transport;
     transport.reply("a", "false", exits(1));
     RecordingReporter reporter;
@@ -63,13 +67,15 @@ TEST_SUITE("engine") {
   }
 
   TEST_CASE("a failed step's error names the step as its host ran it, variables resolved") {
-    Plan plan = plan_text(R"({"hosts": [{"name": "a", "vars": {"dir": "/srv/a"}}], "tasks": {"t": {"steps": [
+    Plan plan = plan_text(
+        R"({"hosts": [{"name": "a", "vars": {"dir": "/srv/a"}}], "tasks": {"t": {"steps": [
         {"run": "cd {{dir}} && make {{host}}"}, {"run": "true", "name": "restart {{host}}"}]}}})");
     FakeTransport transport;
     transport.reply("a", "cd /srv/a && make a", exits(2));
     RecordingReporter reporter;
     run_engine(plan, transport, reporter);
-    CHECK(reporter.step_errors("a").at(0).starts_with("t step 1 (run \"cd /srv/a && make a\"): exited with status 2 after "));
+    CHECK(reporter.step_errors("a").at(0).starts_with(
+        "t step 1 (run \"cd /srv/a && make a\"): exited with status 2 after "));
   }
 }
 

@@ -29,10 +29,12 @@ void fail_restart(Reporter& reporter, const std::string& host, int ms) {
   for (const char* line : {"fakesvc: starting", "fakesvc: reading config"})
     reporter.on(at(0, Output{host, "restart", 0, OutputStream::Stderr, line}));
   reporter.on(at(0, Output{host, "restart", 0, OutputStream::Stdout, "pid 42"}));
-  reporter.on(at(0, Output{host, "restart", 0, OutputStream::Stderr, "fakesvc: bind 0.0.0.0:8080: ", true}));
+  reporter.on(at(
+      0, Output{host, "restart", 0, OutputStream::Stderr, "fakesvc: bind 0.0.0.0:8080: ", true}));
   reporter.on(at(0, Output{host, "restart", 0, OutputStream::Stderr, "address already in use"}));
   reporter.on(at(0, Output{host, "restart", 0, OutputStream::Stderr, "fakesvc: giving up"}));
-  const std::string error = fmt::format(R"(restart step 1 (run "{}"): exited with status 1 after {}ms)", command, ms);
+  const std::string error =
+      fmt::format(R"(restart step 1 (run "{}"): exited with status 1 after {}ms)", command, ms);
   reporter.on(at(0, StepEnd{host, "restart", 0, StepStatus::Failed, 1, "", ms, error}));
   reporter.on(at(0, HostEnd{host, HostStatus::Failed, error}));
 }
@@ -44,8 +46,10 @@ void ok_restart(Reporter& reporter, const std::string& host) {
 }
 
 void unreachable(Reporter& reporter, const std::string& host, int i) {
-  const std::string error = fmt::format("connect 127.0.120.{}:2522: timed out after 10s (ssh handshake) (3 attempts)", i);
-  reporter.on(at(0, StepEnd{host, "restart", 0, StepStatus::Skipped, std::nullopt, "", 0, "skipped: unreachable"}));
+  const std::string error =
+      fmt::format("connect 127.0.120.{}:2522: timed out after 10s (ssh handshake) (3 attempts)", i);
+  reporter.on(at(0, StepEnd{host, "restart", 0, StepStatus::Skipped, std::nullopt, "", 0,
+                            "skipped: unreachable"}));
   reporter.on(at(0, HostEnd{host, HostStatus::Unreachable, error}));
 }
 
@@ -56,10 +60,14 @@ std::size_t line_count(const std::string& text) {
 }  // namespace
 
 TEST_SUITE("report") {
-  TEST_CASE("summary: hosts failed for the same reason fold into ranges, sorted, with their last stderr lines") {
+  TEST_CASE(
+      "summary: hosts failed for the same reason fold into ranges, sorted, with their last stderr "
+      "lines") {
     MemoryFile out;
-    StreamReporter reporter(out.get(), {.host_width = 7, .run_log = "runs/r",
-                                        .rerun_command = "deployd --retry-failed ux.json", .quiet = true});
+    StreamReporter reporter(out.get(), {.host_width = 7,
+                                        .run_log = "runs/r",
+                                        .rerun_command = "deployd --retry-failed ux.json",
+                                        .quiet = true});
     reporter.on(at(0, RunStart{"r", "ux.json", 30, {"restart"}}));
     // node023 fails before node007; hosts end in no particular order.
     fail_restart(reporter, host_name(23), 860);
@@ -74,12 +82,14 @@ TEST_SUITE("report") {
           "deployd: 30 hosts: 15 ok, 2 failed, 13 unreachable in 3.9s\n"
           "  task     ok  failed  skipped   min  median   max\n"
           "  restart  15       2       13  0.5s    0.5s  0.9s\n"
-          "  node[007,023] (2 hosts) failed: restart step 1 (run \"DIR=/srv/<host> /srv/<host>/fakesvc.sh restart\"): "
+          "  node[007,023] (2 hosts) failed: restart step 1 (run \"DIR=/srv/<host> "
+          "/srv/<host>/fakesvc.sh restart\"): "
           "exited with status 1 after …\n"
           "    ! fakesvc: reading config\n"
           "    ! fakesvc: bind 0.0.0.0:8080: address already in use\n"
           "    ! fakesvc: giving up\n"
-          "  node[017-022,024-030] (13 hosts) unreachable: connect …: timed out after 10s (ssh handshake) (3 attempts)\n"
+          "  node[017-022,024-030] (13 hosts) unreachable: connect …: timed out after 10s (ssh "
+          "handshake) (3 attempts)\n"
           "deployd: run log: runs/r\n"
           "deployd: rerun the failed hosts: deployd --retry-failed ux.json\n");
   }
@@ -94,7 +104,8 @@ TEST_SUITE("report") {
           "deployd: 1 host: 0 ok, 1 failed in 1.0s\n"
           "  task     ok  failed  skipped   min  median   max\n"
           "  restart   0       1        0  0.9s    0.9s  0.9s\n"
-          "  node007 failed: restart step 1 (run \"DIR=/srv/node007 /srv/node007/fakesvc.sh restart\"): "
+          "  node007 failed: restart step 1 (run \"DIR=/srv/node007 /srv/node007/fakesvc.sh "
+          "restart\"): "
           "exited with status 1 after 902ms\n"
           "    ! fakesvc: reading config\n"
           "    ! fakesvc: bind 0.0.0.0:8080: address already in use\n"
@@ -108,11 +119,13 @@ TEST_SUITE("report") {
     for (int i = 1; i <= 1000; ++i) {
       const std::string host = fmt::format("web{:04}", i);
       // Three common reasons, and every 50th host a reason of its own.
-      const std::string error = i % 50 == 0 ? fmt::format("deploy step 1 (run \"x\"): exited with status {} after 1s", i)
-                                : i % 3 == 0 ? "deploy step 1 (run \"x\"): exited with status 1 after 1s"
-                                : i % 3 == 1 ? "deploy step 1 (run \"x\"): exited with status 2 after 2s"
-                                             : fmt::format("connect 10.0.{}.{}:22: connection refused", i / 256, i % 256);
-      const HostStatus status = i % 3 == 2 && i % 50 != 0 ? HostStatus::Unreachable : HostStatus::Failed;
+      const std::string error =
+          i % 50 == 0  ? fmt::format("deploy step 1 (run \"x\"): exited with status {} after 1s", i)
+          : i % 3 == 0 ? "deploy step 1 (run \"x\"): exited with status 1 after 1s"
+          : i % 3 == 1 ? "deploy step 1 (run \"x\"): exited with status 2 after 2s"
+                       : fmt::format("connect 10.0.{}.{}:22: connection refused", i / 256, i % 256);
+      const HostStatus status =
+          i % 3 == 2 && i % 50 != 0 ? HostStatus::Unreachable : HostStatus::Failed;
       reporter.on(at(0, HostEnd{host, status, error}));
     }
     reporter.on(at(0, RunEnd{RunStatus::Failed, 1, {0, 674, 326, 0, 0}, 60'000}));
@@ -121,27 +134,42 @@ TEST_SUITE("report") {
     // The headline, the ten biggest groups (by status), and how many more.
     CHECK(line_count(text) == 12);
     CHECK(text.find("deployd: 1000 hosts: 0 ok, 674 failed, 326 unreachable in 1m00s\n") == 0);
-    CHECK(text.find(",… (327 hosts) failed: deploy step 1 (run \"x\"): exited with status 1 after 1s\n") != std::string::npos);
-    CHECK(text.find(",… (327 hosts) failed: deploy step 1 (run \"x\"): exited with status 2 after 2s\n") != std::string::npos);
-    CHECK(text.find(",… (326 hosts) unreachable: connect …: connection refused\n") != std::string::npos);
-    CHECK(text.find("  web0050 failed: deploy step 1 (run \"x\"): exited with status 50 after 1s\n") != std::string::npos);
-    CHECK(text.find("  ... and 13 more hosts for 13 other reasons (in the run log)\n") != std::string::npos);
+    CHECK(
+        text.find(
+            ",… (327 hosts) failed: deploy step 1 (run \"x\"): exited with status 1 after 1s\n") !=
+        std::string::npos);
+    CHECK(
+        text.find(
+            ",… (327 hosts) failed: deploy step 1 (run \"x\"): exited with status 2 after 2s\n") !=
+        std::string::npos);
+    CHECK(text.find(",… (326 hosts) unreachable: connect …: connection refused\n") !=
+          std::string::npos);
+    CHECK(text.find(
+              "  web0050 failed: deploy step 1 (run \"x\"): exited with status 50 after 1s\n") !=
+          std::string::npos);
+    CHECK(text.find("  ... and 13 more hosts for 13 other reasons (in the run log)\n") !=
+          std::string::npos);
     std::size_t start = 0;
-    for (std::size_t end = text.find('\n'); end != std::string::npos; start = end + 1, end = text.find('\n', start))
+    for (std::size_t end = text.find('\n'); end != std::string::npos;
+         start = end + 1, end = text.find('\n', start))
       CHECK(end - start < 160);
   }
 
   TEST_CASE("summary: an abort says why, names the aborted hosts folded, and the counts add up") {
     MemoryFile out;
-    StreamReporter reporter(out.get(), {.host_width = 7, .rerun_command = "deployd --retry-failed p",
-                                        .rerun_note = "this run had --var version=…: give them again", .quiet = true});
+    StreamReporter reporter(out.get(),
+                            {.host_width = 7,
+                             .rerun_command = "deployd --retry-failed p",
+                             .rerun_note = "this run had --var version=…: give them again",
+                             .quiet = true});
     reporter.on(at(0, RunStart{"r", "p", 8, {"facts"}}));
     const std::string disk = R"(facts step 2 ("disk"): exited with status 1 after 164ms)";
     for (int i = 1; i <= 8; ++i) {
       const std::string host = host_name(i);
       if (i >= 7) {  // never started: the engine reports their steps skipped
         for (int step = 0; step < 2; ++step)
-          reporter.on(at(0, StepEnd{host, "facts", step, StepStatus::Skipped, std::nullopt, "", 0, "skipped: the run was aborted"}));
+          reporter.on(at(0, StepEnd{host, "facts", step, StepStatus::Skipped, std::nullopt, "", 0,
+                                    "skipped: the run was aborted"}));
         reporter.on(at(0, HostEnd{host, HostStatus::Aborted, "not started: the run was aborted"}));
         continue;
       }
@@ -152,8 +180,10 @@ TEST_SUITE("report") {
         reporter.on(at(0, StepEnd{host, "facts", 1, StepStatus::Failed, 1, "", 164, disk}));
         reporter.on(at(0, HostEnd{host, HostStatus::Failed, disk}));
       } else if (i >= 5) {  // stopped between steps
-        reporter.on(at(0, StepEnd{host, "facts", 1, StepStatus::Skipped, std::nullopt, "", 0, "skipped"}));
-        reporter.on(at(0, HostEnd{host, HostStatus::Aborted, R"(stopped before facts step 2 ("disk"): the run was aborted)"}));
+        reporter.on(
+            at(0, StepEnd{host, "facts", 1, StepStatus::Skipped, std::nullopt, "", 0, "skipped"}));
+        reporter.on(at(0, HostEnd{host, HostStatus::Aborted,
+                                  R"(stopped before facts step 2 ("disk"): the run was aborted)"}));
       } else {
         reporter.on(at(0, StepStart{host, "facts", 1, "disk"}));
         reporter.on(at(0, StepEnd{host, "facts", 1, StepStatus::Ok, 0, "", 100, ""}));
@@ -168,8 +198,10 @@ TEST_SUITE("report") {
           "deployd: 8 hosts: 2 ok, 2 failed, 4 aborted in 4.5s\n"
           "  task   ok  failed  aborted  skipped   min  median   max\n"
           "  facts   2       2        4        0  0.2s    0.2s  0.3s\n"
-          "  node[002,004] (2 hosts) failed: facts step 2 (\"disk\"): exited with status 1 after 164ms\n"
-          "  node[005-006] (2 hosts) aborted: stopped before facts step 2 (\"disk\"): the run was aborted\n"
+          "  node[002,004] (2 hosts) failed: facts step 2 (\"disk\"): exited with status 1 after "
+          "164ms\n"
+          "  node[005-006] (2 hosts) aborted: stopped before facts step 2 (\"disk\"): the run was "
+          "aborted\n"
           "  node[007-008] (2 hosts) aborted: not started: the run was aborted\n"
           "deployd: rerun the failed hosts: deployd --retry-failed p\n"
           "deployd: this run had --var version=…: give them again\n");
@@ -177,14 +209,16 @@ TEST_SUITE("report") {
 
   TEST_CASE("summary: an interrupt is `aborted` everywhere, and the rerun hint is printed") {
     MemoryFile out;
-    StreamReporter reporter(out.get(), {.host_width = 7, .rerun_command = "deployd --retry-failed p"});
+    StreamReporter reporter(out.get(),
+                            {.host_width = 7, .rerun_command = "deployd --retry-failed p"});
     reporter.on(at(0, RunStart{"r", "p", 3, {"long"}}));
     const std::string cancelled =
         R"(long step 1 ("long sleep"): cancelled after 12.2s: the run was interrupted and the grace period (10s) ran out; its processes were stopped)";
     for (int i = 1; i <= 2; ++i) {
       const std::string host = host_name(i);
       reporter.on(at(0, StepStart{host, "long", 0, "long sleep"}));
-      reporter.on(at(0, StepEnd{host, "long", 0, StepStatus::Aborted, std::nullopt, "", 12'200, cancelled}));
+      reporter.on(at(
+          0, StepEnd{host, "long", 0, StepStatus::Aborted, std::nullopt, "", 12'200, cancelled}));
       reporter.on(at(0, HostEnd{host, HostStatus::Aborted, cancelled}));
     }
     reporter.on(at(0, StepStart{"node003", "long", 0, "long sleep"}));
@@ -194,15 +228,19 @@ TEST_SUITE("report") {
     end.reason = "interrupted by SIGINT";
     reporter.on(at(0, end));
     CHECK(out.text() ==
-          "node001 ABORTED: " + cancelled + "\n"
-          "node002 ABORTED: " + cancelled + "\n"
-          "deployd: interrupted by SIGINT\n"
-          "deployd: 3 hosts: 1 ok, 2 aborted in 15.3s\n"
-          "  task  ok  failed  aborted  skipped   min  median   max\n"
-          "  long   1       0        2        0  9.0s    9.0s  9.0s\n"
-          "  node[001-002] (2 hosts) aborted: long step 1 (\"long sleep\"): cancelled after 12.2s: the run was "
-          "interrupted and the grace period (10s) ran out; its processes were stopped\n"
-          "deployd: rerun the failed hosts: deployd --retry-failed p\n");
+          "node001 ABORTED: " + cancelled +
+              "\n"
+              "node002 ABORTED: " +
+              cancelled +
+              "\n"
+              "deployd: interrupted by SIGINT\n"
+              "deployd: 3 hosts: 1 ok, 2 aborted in 15.3s\n"
+              "  task  ok  failed  aborted  skipped   min  median   max\n"
+              "  long   1       0        2        0  9.0s    9.0s  9.0s\n"
+              "  node[001-002] (2 hosts) aborted: long step 1 (\"long sleep\"): cancelled after "
+              "12.2s: the run was "
+              "interrupted and the grace period (10s) ran out; its processes were stopped\n"
+              "deployd: rerun the failed hosts: deployd --retry-failed p\n");
   }
 
   TEST_CASE("summary: hosts skipped because a need failed fold with their reason") {
@@ -211,12 +249,14 @@ TEST_SUITE("report") {
     reporter.on(at(0, RunStart{"r", "p", 5, {"build", "deploy"}}));
     const std::string build = R"(build step 1 (local "make"): exited with status 2 after 1.0s)";
     reporter.on(at(0, StepStart{"local", "build", 0, "make"}));
-    reporter.on(at(0, Output{"local", "build", 0, OutputStream::Stderr, "make: *** [all] Error 2"}));
+    reporter.on(
+        at(0, Output{"local", "build", 0, OutputStream::Stderr, "make: *** [all] Error 2"}));
     reporter.on(at(0, StepEnd{"local", "build", 0, StepStatus::Failed, 2, "", 1000, build}));
     reporter.on(at(0, HostEnd{"local", HostStatus::Failed, build}));
     for (int i = 1; i <= 5; ++i) {
       const std::string host = host_name(i);
-      reporter.on(at(0, StepEnd{host, "deploy", 0, StepStatus::Skipped, std::nullopt, "", 0, "skipped: a task it needs failed"}));
+      reporter.on(at(0, StepEnd{host, "deploy", 0, StepStatus::Skipped, std::nullopt, "", 0,
+                                "skipped: a task it needs failed"}));
       reporter.on(at(0, HostEnd{host, HostStatus::Skipped, "local task \"build\" failed"}));
     }
     reporter.on(at(0, RunEnd{RunStatus::Failed, 1, {0, 0, 0, 5, 0}, 1000}));
