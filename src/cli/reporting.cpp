@@ -73,7 +73,8 @@ std::vector<report::TaskTargets> task_targets(const std::vector<const Task*>& ta
 
 std::unique_ptr<Reporter> terminal_reporter(const Options& options, const Plan& plan,
                                             const std::vector<const Task*>& tasks,
-                                            const std::vector<const Host*>& hosts, const std::string& run_log,
+                                            const std::vector<const Host*>& hosts,
+                                            const std::string& run_log,
                                             report::StatusLine* status_line) {
   if (options.output == OutputMode::Json) {
     auto json = std::make_unique<report::JsonReporter>(stdout);
@@ -131,7 +132,8 @@ std::filesystem::path run_log_dir(const Options& options) {
 std::string rerun_command(const Options& options) {
   std::string command = "deployd --retry-failed " + shell_quoted(options.plan_path);
   for (const std::string& task : options.tasks) command += " " + shell_quoted(task);
-  for (const std::string& inventory : options.inventories) command += " -i " + shell_quoted(inventory);
+  for (const std::string& inventory : options.inventories)
+    command += " -i " + shell_quoted(inventory);
   if (!options.log_dir.empty()) command += " --log-dir " + shell_quoted(options.log_dir);
   if (!options.ssh_config.empty()) command += " -F " + shell_quoted(options.ssh_config);
   return command;
@@ -166,8 +168,8 @@ Reporting open_reporting(const Options& options, const Plan& plan, const std::ve
     reporting.progress = std::make_unique<report::ProgressReporter>(*reporting.status_line, std::move(progress));
     reporting.tee->add(*reporting.progress);
   }
-  reporting.terminal = terminal_reporter(options, plan, tasks, hosts, reporting.run_log->dir().string(),
-                                         reporting.status_line.get());
+  reporting.terminal = terminal_reporter(
+      options, plan, tasks, hosts, reporting.run_log->dir().string(), reporting.status_line.get());
   reporting.tee->add(*reporting.terminal);
   reporting.tee->add(*reporting.run_log);
   reporting.stamp = std::make_unique<PlanDigestStamp>(*reporting.tee, std::move(plan_sha256));

@@ -234,7 +234,8 @@ RunEnd Engine::State::run_end() const {
   end.duration_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
   if (interrupt_signal) {
-    end.reason = fmt::format("interrupted by {}", *interrupt_signal == SIGTERM ? "SIGTERM" : "SIGINT");
+    end.reason =
+        fmt::format("interrupted by {}", *interrupt_signal == SIGTERM ? "SIGTERM" : "SIGINT");
   } else if (end.status == RunStatus::Aborted) {
     end.reason = !stuck_reason.empty() ? stuck_reason : abort_reason;
   }
@@ -245,21 +246,27 @@ RunEnd Engine::State::run_end() const {
 // aborts the run names the budget it exceeded and the hosts that had failed by then.
 void Engine::State::note_failure(int host, const Task* task) {
   const std::string& name = hosts[host]->name;
-  if (host == local_host || std::find(failed_hosts.begin(), failed_hosts.end(), name) != failed_hosts.end()) return;
+  if (host == local_host ||
+      std::find(failed_hosts.begin(), failed_hosts.end(), name) != failed_hosts.end())
+    return;
   failed_hosts.push_back(name);
   if (!abort_reason.empty() || !scheduler.is_aborted() || interrupt_signal) return;
   const bool own = task != nullptr && (task->policy.max_failures || task->policy.on_failure);
-  const OnFailure on_failure = own ? task->policy.on_failure.value_or(plan.policy.on_failure) : plan.policy.on_failure;
-  const Amount max = own ? task->policy.max_failures.value_or(plan.policy.max_failures) : plan.policy.max_failures;
+  const OnFailure on_failure =
+      own ? task->policy.on_failure.value_or(plan.policy.on_failure) : plan.policy.on_failure;
+  const Amount max =
+      own ? task->policy.max_failures.value_or(plan.policy.max_failures) : plan.policy.max_failures;
   std::string names;
   constexpr std::size_t kNamed = 5;  // the rest are in the summary's list of failed hosts
-  for (std::size_t i = 0; i < failed_hosts.size() && i < kNamed; ++i) names += (i ? ", " : "") + failed_hosts[i];
-  if (failed_hosts.size() > kNamed) names += fmt::format(" and {} more", failed_hosts.size() - kNamed);
+  for (std::size_t i = 0; i < failed_hosts.size() && i < kNamed; ++i)
+    names += (i ? ", " : "") + failed_hosts[i];
+  if (failed_hosts.size() > kNamed)
+    names += fmt::format(" and {} more", failed_hosts.size() - kNamed);
   const std::string scope = own ? fmt::format(" of task \"{}\"", task->name) : "";
   abort_reason = on_failure == OnFailure::Abort
                      ? fmt::format("on_failure abort{}: {} failed", scope, names)
-                     : fmt::format("max_failures {}{}{} exceeded: {} failed", max.value, max.is_percent ? "%" : "",
-                                   scope, names);
+                     : fmt::format("max_failures {}{}{} exceeded: {} failed", max.value,
+                                   max.is_percent ? "%" : "", scope, names);
 }
 
 // plan-format.md: an aborted run lets running steps finish within a grace period, then cancels.
@@ -522,7 +529,8 @@ void Engine::State::finish_host(int host, HostEnd end) {
     counts.add(status);
   emit(reporter, std::move(end));
   scheduler.host_finished(host, status);
-  if (status == HostStatus::Failed || status == HostStatus::Unreachable) note_failure(host, nullptr);
+  if (status == HostStatus::Failed || status == HostStatus::Unreachable)
+    note_failure(host, nullptr);
   wakeup->notify();
 }
 

@@ -300,7 +300,8 @@ boost::asio::awaitable<StepOutcome> run_step(StepContext context) {
       attempt.outcome.error = attempt.end.error;
     }
     // issue 14: one word per outcome: a step the run cancelled is `aborted`, as its host is.
-    if (attempt.outcome.cancelled) attempt.outcome.status = attempt.end.status = StepStatus::Aborted;
+    if (attempt.outcome.cancelled)
+      attempt.outcome.status = attempt.end.status = StepStatus::Aborted;
     attempt.end.ignored = !again && attempt.outcome.status != StepStatus::Ok && !attempt.outcome.fails_host;
     attempt.end.will_retry = again;
     emit(context.reporter, attempt.end);

@@ -25,7 +25,7 @@ struct GroupReporter::Result {
 };
 
 struct GroupReporter::StepGroup {
-  TextFold label;       ///< the hosts' step_start names, folded
+  TextFold label;  ///< the hosts' step_start names, folded
   std::string label_shape;
   bool labels_fold = true;  ///< every host's label had the shape of the first
   std::string first_label;
@@ -43,7 +43,8 @@ struct GroupReporter::TaskState {
   bool multi_wave = false;  ///< its hosts are in more than one wave: blocks say which
   std::vector<StepGroup> steps;
   StepGroup& at(int wave, int step) {
-    return steps[static_cast<std::size_t>(wave) * static_cast<std::size_t>(step_count) + static_cast<std::size_t>(step)];
+    return steps[static_cast<std::size_t>(wave) * static_cast<std::size_t>(step_count) +
+                 static_cast<std::size_t>(step)];
   }
 };
 
@@ -54,7 +55,8 @@ namespace {
 // left out: they differ on every host.
 std::string result_key(const StepEnd& end, const OutputDigest& digest) {
   // A cancelled step's error holds its own duration: aborted is its whole result.
-  const bool error_matters = !end.exit_status && end.exit_signal.empty() && end.status != StepStatus::Aborted;
+  const bool error_matters =
+      !end.exit_status && end.exit_signal.empty() && end.status != StepStatus::Aborted;
   return fmt::format("{:016x}|{}|{}|{}|{}", digest.hash(), to_string(end.status),
                      end.exit_status.value_or(-1), end.exit_signal, error_matters ? end.error : "");
 }
@@ -77,7 +79,8 @@ std::vector<std::string> marked_lines(const OutputDigest& digest) {
   std::vector<std::string> lines;
   for (OutputStream stream : {OutputStream::Stdout, OutputStream::Stderr}) {
     for (const OutputDigest::Line& line : digest.head()) {
-      if (line.stream == stream) lines.push_back((stream == OutputStream::Stdout ? "| " : "! ") + line.text);
+      if (line.stream == stream)
+        lines.push_back((stream == OutputStream::Stdout ? "| " : "! ") + line.text);
     }
   }
   return lines;
@@ -102,8 +105,10 @@ GroupReporter::GroupReporter(std::FILE* out, GroupOptions options)
   for (std::size_t t = 0; t < options_.targets.size(); ++t) {
     const TaskTargets& target = options_.targets[t];
     task_index_.emplace(target.task, t);
-    TaskState& task = tasks_.emplace_back(TaskState{target.task, std::max(0, target.steps), false, {}});
-    task.steps.resize(static_cast<std::size_t>(task.step_count) * static_cast<std::size_t>(wave_count_));
+    TaskState& task =
+        tasks_.emplace_back(TaskState{target.task, std::max(0, target.steps), false, {}});
+    task.steps.resize(static_cast<std::size_t>(task.step_count) *
+                      static_cast<std::size_t>(wave_count_));
     for (const std::string& host : target.hosts) {
       const int host_wave = wave_of(host);
       if (host_wave != wave_of(target.hosts.front())) task.multi_wave = true;
@@ -126,7 +131,8 @@ void GroupReporter::on(const Event& event) {
   } else if (const auto* e = std::get_if<StepStart>(&event.body)) {
     // issue 14: each host's resolved label, folded; a retried attempt has the same label.
     StepGroup* step = find_step(e->task, e->step, e->host);
-    if (step != nullptr && !step->is_printed && step->running.find(e->host) == step->running.end()) {
+    if (step != nullptr && !step->is_printed &&
+        step->running.find(e->host) == step->running.end()) {
       if (step->first_label.empty() && step->label_shape.empty()) {
         step->first_label = e->name;
         step->label_shape = TextFold::shape_of(e->name, e->host);
@@ -153,7 +159,8 @@ void GroupReporter::finish() {
   std::fflush(out_);
 }
 
-GroupReporter::StepGroup* GroupReporter::find_step(const std::string& task, int step, const std::string& host) {
+GroupReporter::StepGroup* GroupReporter::find_step(const std::string& task, int step,
+                                                   const std::string& host) {
   auto it = task_index_.find(task);
   if (it == task_index_.end() || step < 0) return nullptr;
   TaskState& state = tasks_[it->second];
@@ -268,7 +275,8 @@ void GroupReporter::print_step(const TaskState& task, int index, int wave, StepG
   std::string text = fmt::format("== {} step {}", escape_terminal(task.name), index + 1);
   if (task.multi_wave) text += fmt::format(" (wave {} of {})", wave + 1, wave_count_);
   // Labels of another shape (a per-host variable): the first host's, said to differ.
-  const std::string label = step.labels_fold ? step.label.text() : step.first_label + " (differs per host)";
+  const std::string label =
+      step.labels_fold ? step.label.text() : step.first_label + " (differs per host)";
   if (!label.empty()) text += ": " + escape_terminal(label);
   text += "\n";
   const std::vector<std::string> majority = marked_lines(step.results[0].digest);
@@ -288,7 +296,9 @@ void GroupReporter::print_step(const TaskState& task, int index, int wave, StepG
     if (r > 0 && whole && !majority.empty() && !lines.empty()) {
       auto diff = unified_diff(majority, lines);
       if (diff && diff->empty()) {  // other bytes, the same display: a `\r` redraw, a piece
-        text += heading + ", differs from the majority only where the terminal does not show it (see the run log)\n";
+        text += heading +
+                ", differs from the majority only where the terminal does not show it (see the run "
+                "log)\n";
         continue;
       }
       if (diff && total_size(*diff) < total_size(lines)) {
@@ -316,8 +326,9 @@ void GroupReporter::print_step(const TaskState& task, int index, int wave, StepG
 void GroupReporter::print_summary() {
   if (summary_printed_) return;
   summary_printed_ = true;
-  const SummaryOptions summary{options_.host_width, options_.color, options_.max_listed_groups,
-                               options_.run_log, options_.rerun_command, options_.rerun_note};
+  const SummaryOptions summary{options_.host_width,        options_.color,
+                               options_.max_listed_groups, options_.run_log,
+                               options_.rerun_command,     options_.rerun_note};
   write(summary_text(tally_, summary));
 }
 

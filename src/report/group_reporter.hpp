@@ -37,8 +37,8 @@ struct GroupOptions {
   std::size_t host_width = 0;           ///< of host names in the summary
   std::size_t max_listed_groups = 10;   ///< lines of hosts not ok the summary lists
   std::string run_log{};                ///< the run log's folder; named where output is cut
-  std::string rerun_command{};  ///< shown by the summary when hosts failed
-  std::string rerun_note{};     ///< a line under it: the run's --var names
+  std::string rerun_command{};          ///< shown by the summary when hosts failed
+  std::string rerun_note{};             ///< a line under it: the run's --var names
   StatusLine* status_line = nullptr;    ///< cleared before each write, when the terminal has one
   HeadLimits head{};                    ///< what each distinct output keeps for display
   std::size_t budget_bytes = 32 << 20;  ///< all heads held at once, every step together

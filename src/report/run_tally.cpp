@@ -14,7 +14,8 @@ namespace deployd::report {
 namespace {
 
 bool is_failure(StepStatus status) {
-  return status == StepStatus::Failed || status == StepStatus::TimedOut || status == StepStatus::Aborted;
+  return status == StepStatus::Failed || status == StepStatus::TimedOut ||
+         status == StepStatus::Aborted;
 }
 
 std::string exit_text(const StepEnd& step) {
@@ -52,7 +53,8 @@ void RunTally::add(const Event& event) {
     if (is_failure(e->status) && !e->will_retry) {
       result.error = step_failure_reason(*e);
       result.stderr_tail.clear();
-      if (tail != tails_.end()) result.stderr_tail.assign(tail->second.lines.begin(), tail->second.lines.end());
+      if (tail != tails_.end())
+        result.stderr_tail.assign(tail->second.lines.begin(), tail->second.lines.end());
     }
     if (tail != tails_.end()) tails_.erase(tail);
     add_step(*e);
@@ -140,7 +142,8 @@ std::vector<TaskTiming> RunTally::task_timings() const {
       // A host the run stopped counts `aborted` for every task it had not ended, as its host
       // does: one word per outcome.
       const bool host_aborted = hosts_[index].status == HostStatus::Aborted;
-      const bool aborted = on_host.aborted || (host_aborted && !on_host.failed && (on_host.incomplete || !on_host.ran));
+      const bool aborted = on_host.aborted || (host_aborted && !on_host.failed &&
+                                               (on_host.incomplete || !on_host.ran));
       if (aborted) {
         ++timing.aborted;
       } else if (!on_host.ran) {

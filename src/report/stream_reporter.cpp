@@ -88,10 +88,12 @@ void StreamReporter::print_step_start(const StepStart& step) {
 // A step the run cancelled says ABORTED, as its host's end and the summary do.
 void StreamReporter::print_step_end(const StepEnd& step) {
   const bool is_aborted = step.status == StepStatus::Aborted;
-  if (step.status != StepStatus::Failed && step.status != StepStatus::TimedOut && !is_aborted) return;
+  if (step.status != StepStatus::Failed && step.status != StepStatus::TimedOut && !is_aborted)
+    return;
   failure_printed_.insert(step.host);
   const std::string reason = step_failure_reason(step);
-  const std::string text = (is_aborted ? "ABORTED: " : "FAILED: ") + escape_terminal(without_host(reason, step.host));
+  const std::string text =
+      (is_aborted ? "ABORTED: " : "FAILED: ") + escape_terminal(without_host(reason, step.host));
   write(prefix(step.host) + " " + paint(text, kRed, options_.color) + "\n");
 }
 
@@ -108,8 +110,9 @@ void StreamReporter::print_host_end(const HostEnd& host) {
 
 void StreamReporter::print_summary() {
   summary_printed_ = true;
-  const SummaryOptions summary{options_.host_width, options_.color, options_.max_listed_groups,
-                               options_.run_log, options_.rerun_command, options_.rerun_note};
+  const SummaryOptions summary{options_.host_width,        options_.color,
+                               options_.max_listed_groups, options_.run_log,
+                               options_.rerun_command,     options_.rerun_note};
   write(summary_text(tally_, summary));
 }
 

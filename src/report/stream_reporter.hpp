@@ -25,8 +25,8 @@ struct StreamOptions {
   bool show_step_starts = false;      ///< also print `HOST > TASK step N: NAME` as steps start
   std::size_t max_listed_groups = 10;  ///< lines of hosts not ok the summary lists
   std::string run_log{};              ///< the run log's folder, named by the summary; may be empty
-  std::string rerun_command{};  ///< shown by the summary when hosts failed
-  std::string rerun_note{};     ///< a line under it: the run's --var names
+  std::string rerun_command{};        ///< shown by the summary when hosts failed
+  std::string rerun_note{};           ///< a line under it: the run's --var names
   bool quiet = false;                 ///< `-q`: print the summary only
   StatusLine* status_line = nullptr;  ///< cleared before each write, when the terminal has one
 };

@@ -26,11 +26,16 @@ bool is_listed(const HostResult& result) {
 // The order of the listed statuses: what went wrong first, what was not done after.
 int status_rank(HostStatus status) {
   switch (status) {
-    case HostStatus::Failed: return 0;
-    case HostStatus::Unreachable: return 1;
-    case HostStatus::Aborted: return 2;
-    case HostStatus::Skipped: return 3;
-    case HostStatus::Ok: return 4;
+    case HostStatus::Failed:
+      return 0;
+    case HostStatus::Unreachable:
+      return 1;
+    case HostStatus::Aborted:
+      return 2;
+    case HostStatus::Skipped:
+      return 3;
+    case HostStatus::Ok:
+      return 4;
   }
   return 4;
 }
@@ -74,22 +79,27 @@ std::vector<FailureGroup> failure_groups(const std::vector<HostResult>& results)
   std::vector<const HostResult*> listed;
   for (const HostResult& result : results)
     if (is_listed(result)) listed.push_back(&result);
-  std::sort(listed.begin(), listed.end(),
-            [](const HostResult* a, const HostResult* b) { return natural_less(a->host, b->host); });
+  std::sort(listed.begin(), listed.end(), [](const HostResult* a, const HostResult* b) {
+    return natural_less(a->host, b->host);
+  });
   std::vector<FailureGroup> groups;
   std::map<std::string, std::size_t> index;  // status, reason's shape, tail's shapes -> groups
   for (const HostResult* result : listed) {
     const std::string_view reason = without_host(result->error, result->host);
-    std::string key = fmt::format("{}\n{}", static_cast<int>(*result->status), TextFold::shape_of(reason, result->host));
-    for (const std::string& line : result->stderr_tail) key += "\n" + TextFold::shape_of(line, result->host);
+    std::string key = fmt::format("{}\n{}", static_cast<int>(*result->status),
+                                  TextFold::shape_of(reason, result->host));
+    for (const std::string& line : result->stderr_tail)
+      key += "\n" + TextFold::shape_of(line, result->host);
     auto [it, is_new] = index.try_emplace(std::move(key), groups.size());
     if (is_new) {
-      groups.push_back(FailureGroup{*result->status, {}, {}, std::vector<TextFold>(result->stderr_tail.size())});
+      groups.push_back(
+          FailureGroup{*result->status, {}, {}, std::vector<TextFold>(result->stderr_tail.size())});
     }
     FailureGroup& group = groups[it->second];
     group.hosts.push_back(result->host);
     group.reason.add(reason, result->host);
-    for (std::size_t i = 0; i < group.tail.size(); ++i) group.tail[i].add(result->stderr_tail[i], result->host);
+    for (std::size_t i = 0; i < group.tail.size(); ++i)
+      group.tail[i].add(result->stderr_tail[i], result->host);
   }
   return groups;
 }
@@ -114,7 +124,8 @@ void order_groups(std::vector<FailureGroup>& groups, std::size_t max) {
 constexpr std::size_t kMaxHostsColumns = 60;
 
 std::string hosts_text(const FailureGroup& group, const SummaryOptions& options) {
-  if (group.hosts.size() == 1) return host_column(group.hosts[0], options.host_width, options.color);
+  if (group.hosts.size() == 1)
+    return host_column(group.hosts[0], options.host_width, options.color);
   std::string folded = escape_terminal(compress_hosts(group.hosts));
   if (display_width(folded) > kMaxHostsColumns) {
     std::size_t cut = folded.rfind(',', kMaxHostsColumns);
@@ -125,11 +136,13 @@ std::string hosts_text(const FailureGroup& group, const SummaryOptions& options)
 
 std::string group_lines(const FailureGroup& group, const SummaryOptions& options) {
   std::string line = "  " + hosts_text(group, options) + " ";
-  line += paint(to_string(group.status), group.status == HostStatus::Skipped ? kYellow : kRed, options.color);
+  line += paint(to_string(group.status), group.status == HostStatus::Skipped ? kYellow : kRed,
+                options.color);
   const std::string reason = group.reason.text();
   if (!reason.empty()) line += ": " + escape_terminal(reason);
   line += "\n";
-  for (const TextFold& tail : group.tail) line += "    " + paint("!", kRed, options.color) + " " + escape_terminal(tail.text()) + "\n";
+  for (const TextFold& tail : group.tail)
+    line += "    " + paint("!", kRed, options.color) + " " + escape_terminal(tail.text()) + "\n";
   return line;
 }
 
@@ -160,8 +173,9 @@ std::string headline(const RunTally& tally, const SummaryOptions& options) {
   if (is_cut_short && end != nullptr && !end->reason.empty()) {
     // `interrupted by SIGINT` says its status itself.
     const std::string status_word = to_string(end->status);
-    const std::string text = end->reason.starts_with(status_word) ? escape_terminal(end->reason)
-                                                                  : status_word + ": " + escape_terminal(end->reason);
+    const std::string text = end->reason.starts_with(status_word)
+                                 ? escape_terminal(end->reason)
+                                 : status_word + ": " + escape_terminal(end->reason);
     why = "deployd: " + paint(text, kRed, options.color) + "\n";
   } else if (is_cut_short) {
     status = fmt::format("{}: ", end == nullptr ? "unfinished" : to_string(end->status));
@@ -182,13 +196,17 @@ std::string task_table(const std::vector<TaskTiming>& timings) {
   using Row = std::vector<std::string>;
   // The aborted column only when the run stopped some task: the columns of a run add up to the
   // hosts of each task.
-  const bool any_aborted = std::any_of(timings.begin(), timings.end(), [](const TaskTiming& t) { return t.aborted > 0; });
+  const bool any_aborted = std::any_of(timings.begin(), timings.end(),
+                                       [](const TaskTiming& t) { return t.aborted > 0; });
   std::vector<Row> rows{{"task", "ok", "failed", "skipped", "min", "median", "max"}};
   if (any_aborted) rows[0].insert(rows[0].begin() + 3, "aborted");
   for (const TaskTiming& t : timings) {
     const bool timed = t.ok + t.failed > 0;
-    Row row{escape_terminal(t.task), std::to_string(t.ok), std::to_string(t.failed),
-            std::to_string(t.skipped), timed ? format_duration(t.min_ms) : "-",
+    Row row{escape_terminal(t.task),
+            std::to_string(t.ok),
+            std::to_string(t.failed),
+            std::to_string(t.skipped),
+            timed ? format_duration(t.min_ms) : "-",
             timed ? format_duration(t.median_ms) : "-",
             timed ? format_duration(t.max_ms) : "-"};
     if (any_aborted) row.insert(row.begin() + 3, std::to_string(t.aborted));
@@ -225,19 +243,22 @@ std::string summary_text(const RunTally& tally, const SummaryOptions& options) {
   }
   if (unlisted_hosts > 0) {
     const std::size_t more = groups.size() - options.max_listed_groups;
-    text += fmt::format("  ... and {} more host{} for {} other reason{} (in the run log)\n", unlisted_hosts,
-                        unlisted_hosts == 1 ? "" : "s", more, more == 1 ? "" : "s");
+    text += fmt::format("  ... and {} more host{} for {} other reason{} (in the run log)\n",
+                        unlisted_hosts, unlisted_hosts == 1 ? "" : "s", more, more == 1 ? "" : "s");
   }
   if (!options.run_log.empty()) {
     text += "deployd: run log: " + escape_terminal(options.run_log) + "\n";
   }
   // The hosts --retry-failed reruns: failed, unreachable, aborted, and those that never ended.
   const StatusCounts counts = tally.counts();
-  const bool has_unended = std::any_of(tally.hosts().begin(), tally.hosts().end(),
-                                       [](const HostResult& r) { return !r.status && r.host != kLocalHost; });
-  if (!options.rerun_command.empty() && (counts.failed + counts.unreachable + counts.aborted > 0 || has_unended)) {
+  const bool has_unended =
+      std::any_of(tally.hosts().begin(), tally.hosts().end(),
+                  [](const HostResult& r) { return !r.status && r.host != kLocalHost; });
+  if (!options.rerun_command.empty() &&
+      (counts.failed + counts.unreachable + counts.aborted > 0 || has_unended)) {
     text += "deployd: rerun the failed hosts: " + escape_terminal(options.rerun_command) + "\n";
-    if (!options.rerun_note.empty()) text += "deployd: " + escape_terminal(options.rerun_note) + "\n";
+    if (!options.rerun_note.empty())
+      text += "deployd: " + escape_terminal(options.rerun_note) + "\n";
   }
   return text;
 }
