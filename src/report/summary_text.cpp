@@ -249,13 +249,14 @@ std::string summary_text(const RunTally& tally, const SummaryOptions& options) {
   if (!options.run_log.empty()) {
     text += "deployd: run log: " + escape_terminal(options.run_log) + "\n";
   }
-  // The hosts --retry-failed reruns: failed, unreachable, aborted, and those that never ended.
+  // The hosts --retry-failed reruns: failed, unreachable, aborted, skipped, and those that never
+  // ended.
   const StatusCounts counts = tally.counts();
   const bool has_unended =
       std::any_of(tally.hosts().begin(), tally.hosts().end(),
                   [](const HostResult& r) { return !r.status && r.host != kLocalHost; });
   if (!options.rerun_command.empty() &&
-      (counts.failed + counts.unreachable + counts.aborted > 0 || has_unended)) {
+      (counts.failed + counts.unreachable + counts.aborted + counts.skipped > 0 || has_unended)) {
     text += "deployd: rerun the failed hosts: " + escape_terminal(options.rerun_command) + "\n";
     if (!options.rerun_note.empty())
       text += "deployd: " + escape_terminal(options.rerun_note) + "\n";

@@ -44,7 +44,7 @@ struct SummaryOptions {
 /// (`deployd: aborted: 20 hosts: ...`, `interrupted`, or `unfinished` when no run_end came).
 /// `ok` is always counted, other statuses when not zero. The headline is green for an ok run
 /// and red otherwise, when colour is on. The rerun line comes when some host failed, was
-/// unreachable, aborted or never ended: the hosts `--retry-failed` reruns.
+/// unreachable, aborted, skipped or never ended: the hosts `--retry-failed` reruns.
 std::string summary_text(const RunTally& tally, const SummaryOptions& options);
 
 /// A host name as the terminal shows it: escaped, coloured when `color`, padded to `width`.

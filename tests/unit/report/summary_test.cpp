@@ -245,7 +245,7 @@ TEST_SUITE("report") {
 
   TEST_CASE("summary: hosts skipped because a need failed fold with their reason") {
     MemoryFile out;
-    StreamReporter reporter(out.get(), {.host_width = 7, .quiet = true});
+    StreamReporter reporter(out.get(), {.host_width = 7, .rerun_command = "deployd --retry-failed p", .quiet = true});
     reporter.on(at(0, RunStart{"r", "p", 5, {"build", "deploy"}}));
     const std::string build = R"(build step 1 (local "make"): exited with status 2 after 1.0s)";
     reporter.on(at(0, StepStart{"local", "build", 0, "make"}));
@@ -267,7 +267,8 @@ TEST_SUITE("report") {
           "  deploy   0       0        5     -       -     -\n"
           "  local   failed: build step 1 (local \"make\"): exited with status 2 after 1.0s\n"
           "    ! make: *** [all] Error 2\n"
-          "  node[001-005] (5 hosts) skipped: local task \"build\" failed\n");
+          "  node[001-005] (5 hosts) skipped: local task \"build\" failed\n"
+          "deployd: rerun the failed hosts: deployd --retry-failed p\n");
   }
 }
 
