@@ -17,7 +17,8 @@ using Clock = std::chrono::system_clock;
 inline constexpr const char* kLocalHost = "local";
 
 enum class OutputStream { Stdout, Stderr };
-enum class StepStatus { Ok, Failed, Skipped, TimedOut };
+/// `Aborted`: the run (an abort or an interrupt) cancelled the step while it ran.
+enum class StepStatus { Ok, Failed, Skipped, TimedOut, Aborted };
 enum class HostStatus { Ok, Failed, Unreachable, Skipped, Aborted };
 enum class RunStatus { Ok, Failed, Aborted, Interrupted };
 
@@ -102,6 +103,9 @@ struct RunEnd {
   int exit_code = 0;
   StatusCounts counts;
   std::int64_t duration_ms = 0;
+  /// Why a run was cut short (`max_failures 1 exceeded: node007, node023 failed`, `interrupted
+  /// by SIGINT`); empty for a run that went to its end (JSON: null).
+  std::string reason{};
 };
 
 /// Any event, with the wall-clock time it happened.

@@ -71,8 +71,10 @@ std::vector<report::TaskTargets> task_targets(const std::vector<const Task*>& ta
   return targets;
 }
 
-std::unique_ptr<Reporter> terminal_reporter(const Options& options, const std::vector<const Task*>& tasks,
-                                            const std::vector<const Host*>& hosts, const std::string& run_log,
+std::unique_ptr<Reporter> terminal_reporter(const Options& options, const Plan& plan,
+                                            const std::vector<const Task*>& tasks,
+                                            const std::vector<const Host*>& hosts,
+                                            const std::string& run_log,
                                             report::StatusLine* status_line) {
   if (options.output == OutputMode::Json) {
     auto json = std::make_unique<report::JsonReporter>(stdout);
@@ -84,10 +86,13 @@ std::unique_ptr<Reporter> terminal_reporter(const Options& options, const std::v
   if (options.output == OutputMode::Group && !options.quiet) {
     report::GroupOptions group;
     group.targets = task_targets(tasks);
+    group.hosts = names;
+    group.wave_ends = sched::wave_ends(plan.policy.batches, hosts.size());
     group.color = use_color(options.color);
     group.host_width = report::host_column_width(names);
     group.run_log = run_log;
     group.rerun_command = rerun_command(options);
+    group.rerun_note = rerun_note(options);
     group.status_line = status_line;
     return std::make_unique<report::GroupReporter>(stdout, std::move(group));
   }
@@ -96,6 +101,7 @@ std::unique_ptr<Reporter> terminal_reporter(const Options& options, const std::v
   stream.color = use_color(options.color);
   stream.run_log = run_log;
   stream.rerun_command = rerun_command(options);
+  stream.rerun_note = rerun_note(options);
   stream.quiet = options.quiet;
   stream.status_line = status_line;
   return std::make_unique<report::StreamReporter>(stdout, stream);
@@ -120,10 +126,25 @@ std::filesystem::path run_log_dir(const Options& options) {
   return (folder.empty() ? std::filesystem::path(".") : folder) / ".deployd" / "runs";
 }
 
+// issue 14: the command works as printed: it finds the run where this one logged it, and
+// reads the same inventories and ssh_config (a retry that left out -i would warn that hosts
+// are no longer in the plan). -H and the tasks come back from the run log.
 std::string rerun_command(const Options& options) {
   std::string command = "deployd --retry-failed " + shell_quoted(options.plan_path);
   for (const std::string& task : options.tasks) command += " " + shell_quoted(task);
+  for (const std::string& inventory : options.inventories)
+    command += " -i " + shell_quoted(inventory);
+  if (!options.log_dir.empty()) command += " --log-dir " + shell_quoted(options.log_dir);
+  if (!options.ssh_config.empty()) command += " -F " + shell_quoted(options.ssh_config);
   return command;
+}
+
+// --var values may be secrets (they are not in the run log either): only their names.
+std::string rerun_note(const Options& options) {
+  if (options.vars.empty()) return {};
+  std::string names;
+  for (const auto& [name, value] : options.vars) names += " --var " + shell_quoted(name) + "=…";
+  return "this run had" + names + ": give them again";
 }
 
 Reporting open_reporting(const Options& options, const Plan& plan, const std::vector<const Task*>& tasks,
@@ -147,8 +168,8 @@ Reporting open_reporting(const Options& options, const Plan& plan, const std::ve
     reporting.progress = std::make_unique<report::ProgressReporter>(*reporting.status_line, std::move(progress));
     reporting.tee->add(*reporting.progress);
   }
-  reporting.terminal = terminal_reporter(options, tasks, hosts, reporting.run_log->dir().string(),
-                                         reporting.status_line.get());
+  reporting.terminal = terminal_reporter(
+      options, plan, tasks, hosts, reporting.run_log->dir().string(), reporting.status_line.get());
   reporting.tee->add(*reporting.terminal);
   reporting.tee->add(*reporting.run_log);
   reporting.stamp = std::make_unique<PlanDigestStamp>(*reporting.tee, std::move(plan_sha256));

@@ -40,7 +40,10 @@ Reporting open_reporting(const Options& options, const Plan& plan, const std::ve
                          const std::vector<const Host*>& hosts, const std::string& run_id,
                          report::RunRecord record);
 
-/// `deployd --retry-failed PLAN [TASK...]`, each word quoted for a POSIX shell when it must be.
+/// `deployd --retry-failed PLAN [TASK...] [-i INVENTORY...] [--log-dir DIR] [-F FILE]`, each
+/// word quoted for a POSIX shell when it must be.
 std::string rerun_command(const Options& options);
+/// What the rerun command cannot carry, or empty: `this run had --var version=…: give them again`.
+std::string rerun_note(const Options& options);
 
 }  // namespace deployd::cli

@@ -9,6 +9,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <algorithm>
 #include <chrono>
+#include <csignal>
 #include <cstdlib>
 #include <exception>
 #include <map>
@@ -85,6 +86,8 @@ struct Engine::State {
   StatusCounts counts;
   bool has_local_failed = false;
   std::string stuck_reason;
+  std::string abort_reason;               ///< why the failure policy aborted the run (run_end)
+  std::vector<std::string> failed_hosts;  ///< in the order they failed, for abort_reason
   VarMap shared_registered;  ///< what local and run_once tasks register, seen by every host
   std::optional<Wakeup> wakeup;
   std::vector<std::unique_ptr<Wakeup>> host_wakeups;  ///< a parked host sleeps on its own
@@ -95,6 +98,7 @@ struct Engine::State {
     const Task* task = nullptr;
     int index = 0;
     std::chrono::steady_clock::time_point since;
+    std::string label;  ///< as its step_start names it, variables resolved
   };
   std::vector<Current> current;
   std::vector<char> finished;  ///< per host: host_end reported
@@ -144,6 +148,7 @@ struct Engine::State {
   void cancel_running();
   asio::awaitable<ConnectResult> connect_with_retries(int host);
   RunEnd run_end() const;
+  void note_failure(int host, const Task* task);
 
   void start_or_resume(asio::any_io_executor executor, int host);
   asio::awaitable<void> run_host(int host);
@@ -199,6 +204,7 @@ asio::awaitable<RunEnd> Engine::run() {
 
   // 3. Hosts an abort kept from starting, then the totals.
   for (int host : s.scheduler.take_never_started()) {
+    s.skip_rest(host, s.stop_reason());  // every task of every host has its step_end
     emit(s.reporter, HostEnd{s.hosts[host]->name, HostStatus::Aborted, "not started: " + s.stop_reason()});
     s.finished[static_cast<std::size_t>(host)] = 1;
     if (host != s.local_host) s.counts.add(HostStatus::Aborted);
@@ -233,7 +239,40 @@ RunEnd Engine::State::run_end() const {
   }
   end.duration_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
+  if (interrupt_signal) {
+    end.reason =
+        fmt::format("interrupted by {}", *interrupt_signal == SIGTERM ? "SIGTERM" : "SIGINT");
+  } else if (end.status == RunStatus::Aborted) {
+    end.reason = !stuck_reason.empty() ? stuck_reason : abort_reason;
+  }
   return end;
+}
+
+// issue 14: an abort says why. Called after each host failure is counted: the first one that
+// aborts the run names the budget it exceeded and the hosts that had failed by then.
+void Engine::State::note_failure(int host, const Task* task) {
+  const std::string& name = hosts[host]->name;
+  if (host == local_host ||
+      std::find(failed_hosts.begin(), failed_hosts.end(), name) != failed_hosts.end())
+    return;
+  failed_hosts.push_back(name);
+  if (!abort_reason.empty() || !scheduler.is_aborted() || interrupt_signal) return;
+  const bool own = task != nullptr && (task->policy.max_failures || task->policy.on_failure);
+  const OnFailure on_failure =
+      own ? task->policy.on_failure.value_or(plan.policy.on_failure) : plan.policy.on_failure;
+  const Amount max =
+      own ? task->policy.max_failures.value_or(plan.policy.max_failures) : plan.policy.max_failures;
+  std::string names;
+  constexpr std::size_t kNamed = 5;  // the rest are in the summary's list of failed hosts
+  for (std::size_t i = 0; i < failed_hosts.size() && i < kNamed; ++i)
+    names += (i ? ", " : "") + failed_hosts[i];
+  if (failed_hosts.size() > kNamed)
+    names += fmt::format(" and {} more", failed_hosts.size() - kNamed);
+  const std::string scope = own ? fmt::format(" of task \"{}\"", task->name) : "";
+  abort_reason = on_failure == OnFailure::Abort
+                     ? fmt::format("on_failure abort{}: {} failed", scope, names)
+                     : fmt::format("max_failures {}{}{} exceeded: {} failed", max.value,
+                                   max.is_percent ? "%" : "", scope, names);
 }
 
 // plan-format.md: an aborted run lets running steps finish within a grace period, then cancels.
@@ -278,8 +317,7 @@ std::vector<Engine::RunningStep> Engine::running_steps() const {
   for (std::size_t h = 0; h < s.current.size(); ++h) {
     const State::Current& current = s.current[h];
     if (current.task == nullptr) continue;
-    const Step& step = current.task->steps[static_cast<std::size_t>(current.index)];
-    running.push_back({s.hosts[h]->name, current.task->name, step_label(step), now - current.since});
+    running.push_back({s.hosts[h]->name, current.task->name, current.label, now - current.since});
   }
   return running;
 }
@@ -430,6 +468,7 @@ asio::awaitable<HostEnd> Engine::State::run_jobs(int host, std::unique_ptr<Conne
     const Task& task = *setup.tasks[static_cast<std::size_t>(next.task)];
     bool job_ok = co_await run_job(host, task, *connection, registered, end);
     scheduler.job_finished(host, next.task, job_ok);
+    if (!job_ok && end.status == HostStatus::Failed) note_failure(host, &task);
     if (job_ok && (task.is_local || task.run_once)) share_registered(task, registered);
     if (!job_ok) {
       // on_failure stop-host: a failing host runs nothing more; its other jobs are skipped.
@@ -458,7 +497,8 @@ asio::awaitable<bool> Engine::State::run_job(int host, const Task& task, Connect
     // Named, not a temporary: g++ 12 frees an aggregate temporary inside co_await twice.
     StepContext context{plan,     *hosts[host], task,    index, connection, reporter, setup.run_id,
                         registered, cancels[h], cancel_reason, secrets};
-    current[h] = Current{&task, index, std::chrono::steady_clock::now()};
+    const std::string label = step_label(task.steps[static_cast<std::size_t>(index)]);
+    current[h] = Current{&task, index, std::chrono::steady_clock::now(), StepVars(context)(label)};
     StepOutcome outcome = co_await run_step(context);
     current[h] = Current{};
     if (!outcome.fails_host) continue;
@@ -516,6 +556,8 @@ void Engine::State::finish_host(int host, HostEnd end) {
     counts.add(status);
   emit(reporter, std::move(end));
   scheduler.host_finished(host, status);
+  if (status == HostStatus::Failed || status == HostStatus::Unreachable)
+    note_failure(host, nullptr);
   wakeup->notify();
 }
 

@@ -81,7 +81,7 @@ class OutputLines {
 StepOutcome judge(const StepContext& context, const Step& step, const ExecResult& result,
                   SteadyClock::duration elapsed, bool error_loses_session, StepEnd& end) {
   StepOutcome outcome;
-  std::string title = step_title(context.task, context.index, step);
+  const std::string& title = context.title;
   end.exit_status = result.exit_status;
   end.exit_signal = result.exit_signal;
   if (result.exit_status == 0) return outcome;
@@ -234,7 +234,7 @@ boost::asio::awaitable<Attempt> run_command_step(StepContext context) {
     if (capture_overflow) {
       outcome = StepOutcome{StepStatus::Failed, true, false,
                             fmt::format("{}: output too large to register (over {} MiB)",
-                                        step_title(context.task, context.index, step), kMaxRegisteredBytes >> 20)};
+                                        context.title, kMaxRegisteredBytes >> 20)};
     } else {
       if (!captured.empty() && captured.back() == '\n') captured.pop_back();
       // Masked in every later line and error; a no_log step's value is an ordinary one.
@@ -282,6 +282,13 @@ boost::asio::awaitable<StepOutcome> run_step(StepContext context) {
   // plan-format.md: a step's `name` may use variables too.
   std::string label = step_label(step);
   if (label.find("{{") != std::string::npos) label = StepVars(context)(label);
+  // issue 14: messages show what this host ran, not the template (a name or command whose
+  // variable has no value keeps its `{{name}}`: the missing-value error says which).
+  {
+    StepVars fill(context);
+    context.title = step_title(context.task, context.index, step, fill(step.name),
+                               step.secret ? std::string() : fill(step.command));
+  }
   for (context.attempt = 1;; ++context.attempt) {
     emit(context.reporter, StepStart{context.host.name, context.task.name, context.index, label});
     // Not `c ? co_await a : co_await b`: g++ 12 miscompiles co_await inside a conditional.
@@ -301,6 +308,9 @@ boost::asio::awaitable<StepOutcome> run_step(StepContext context) {
                                : fmt::format(" (attempt {} of {})", context.attempt, attempts);
       attempt.outcome.error = attempt.end.error;
     }
+    // issue 14: one word per outcome: a step the run cancelled is `aborted`, as its host is.
+    if (attempt.outcome.cancelled)
+      attempt.outcome.status = attempt.end.status = StepStatus::Aborted;
     attempt.end.ignored = !again && attempt.outcome.status != StepStatus::Ok && !attempt.outcome.fails_host;
     attempt.end.will_retry = again;
     emit(context.reporter, attempt.end);

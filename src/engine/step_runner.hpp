@@ -32,6 +32,8 @@ struct StepContext {
   const std::string& cancel_reason;  ///< why the run cancels its steps, e.g. "the run was aborted"
   report::SecretMask& secrets;       ///< learns what `secret` steps register (in front of `reporter`)
   int attempt = 1;                   ///< 1 for the first try, then 2, 3... with `retries`
+  /// How messages name the step on this host, name and command resolved (set by run_step).
+  std::string title{};
 };
 
 /// How a step ended, for the job that ran it.

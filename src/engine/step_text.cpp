@@ -37,13 +37,18 @@ std::string duration_text(std::chrono::steady_clock::duration elapsed) {
 }
 
 std::string step_title(const Task& task, int index, const Step& step) {
+  return step_title(task, index, step, step.name, step.command);
+}
+
+std::string step_title(const Task& task, int index, const Step& step, const std::string& name,
+                       const std::string& command) {
   std::string what;
-  if (!step.name.empty()) {
-    what = fmt::format("\"{}\"", step.name);
+  if (!name.empty()) {
+    what = fmt::format("\"{}\"", name);
   } else if (step.hides_command()) {
     what = fmt::format("{} {}", verb(step.kind), hidden_label(step));
   } else {
-    what = fmt::format("{} \"{}\"", verb(step.kind), first_line(step.command, 60));
+    what = fmt::format("{} \"{}\"", verb(step.kind), first_line(command, 60));
   }
   return fmt::format("{} step {} ({})", task.name, index + 1, what);
 }

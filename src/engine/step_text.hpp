@@ -25,6 +25,9 @@ std::string duration_text(std::chrono::steady_clock::duration elapsed);
 /// `deploy step 3 (run "tar xzf x")`, counting steps from 1 as people do; a secret or no_log
 /// step's command is never shown.
 std::string step_title(const Task& task, int index, const Step& step);
+/// The same with the step's name and command as resolved for one host (what it ran).
+std::string step_title(const Task& task, int index, const Step& step, const std::string& name,
+                       const std::string& command);
 
 /// What stands for a hidden step's command: `<secret>` or `<no_log>` (the key that hid it).
 const char* hidden_label(const Step& step);

@@ -36,7 +36,7 @@ Paths resolve_paths(const Step& step, StepVars& fill) {
 StepOutcome failed(const StepContext& context, const Step& step, const std::string& cause,
                    bool connection_lost) {
   StepOutcome outcome{StepStatus::Failed, !step.ignore_errors || connection_lost, connection_lost,
-                      fmt::format("{}: {}", step_title(context.task, context.index, step), cause)};
+                      fmt::format("{}: {}", context.title, cause)};
   outcome.cancelled = context.cancel.is_requested();
   if (outcome.cancelled) outcome.error += ": cancelled: " + context.cancel_reason;
   outcome.retryable = !connection_lost;

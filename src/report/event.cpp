@@ -25,6 +25,8 @@ const char* to_string(StepStatus status) {
       return "skipped";
     case StepStatus::TimedOut:
       return "timed_out";
+    case StepStatus::Aborted:
+      return "aborted";
   }
   return "?";
 }

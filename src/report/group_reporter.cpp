@@ -13,6 +13,7 @@
 #include "report/status_line.hpp"
 #include "report/summary_text.hpp"
 #include "report/terminal.hpp"
+#include "report/text_fold.hpp"
 
 namespace deployd::report {
 
@@ -24,17 +25,27 @@ struct GroupReporter::Result {
 };
 
 struct GroupReporter::StepGroup {
-  std::string name;
-  int pending = 0;  ///< targeted hosts that have not ended the step (nor ended)
+  TextFold label;  ///< the hosts' step_start names, folded
+  std::string label_shape;
+  bool labels_fold = true;  ///< every host's label had the shape of the first
+  std::string first_label;
+  int pending = 0;  ///< targeted hosts (of this wave) that have not ended the step (nor ended)
   bool is_printed = false;
   std::unordered_map<std::string, OutputDigest> running;  ///< host -> output so far
   std::vector<Result> results;
   std::unordered_map<std::string, std::size_t> result_index;  ///< result_key -> results
 };
 
+/// A task's steps, per wave: steps[wave * step_count + step].
 struct GroupReporter::TaskState {
   std::string name;
+  int step_count = 0;
+  bool multi_wave = false;  ///< its hosts are in more than one wave: blocks say which
   std::vector<StepGroup> steps;
+  StepGroup& at(int wave, int step) {
+    return steps[static_cast<std::size_t>(wave) * static_cast<std::size_t>(step_count) +
+                 static_cast<std::size_t>(step)];
+  }
 };
 
 namespace {
@@ -43,13 +54,16 @@ namespace {
 // have no exit status (a lost connection, a missing variable), the error itself. Durations are
 // left out: they differ on every host.
 std::string result_key(const StepEnd& end, const OutputDigest& digest) {
-  const bool error_matters = !end.exit_status && end.exit_signal.empty();
+  // A cancelled step's error holds its own duration: aborted is its whole result.
+  const bool error_matters =
+      !end.exit_status && end.exit_signal.empty() && end.status != StepStatus::Aborted;
   return fmt::format("{:016x}|{}|{}|{}|{}|{}", digest.hash(), to_string(end.status), end.ignored,
                      end.exit_status.value_or(-1), end.exit_signal, error_matters ? end.error : "");
 }
 
 std::string cause_text(const StepEnd& end) {
   if (end.status == StepStatus::TimedOut) return "timed out";
+  if (end.status == StepStatus::Aborted) return "aborted";  // the error says when and why
   if (!end.exit_signal.empty()) return "killed by signal " + escape_terminal(end.exit_signal);
   if (end.exit_status && *end.exit_status != 0) return fmt::format("exit {}", *end.exit_status);
   if (end.status == StepStatus::Failed) {
@@ -67,10 +81,15 @@ std::string status_text(const StepEnd& end) {
   return "failed (ignored): " + text;
 }
 
+// Stdout lines, then stderr lines: hosts are grouped whatever the order their two streams
+// interleaved in (a race), so the block shows each stream whole, the same way for every host.
 std::vector<std::string> marked_lines(const OutputDigest& digest) {
   std::vector<std::string> lines;
-  for (const OutputDigest::Line& line : digest.head()) {
-    lines.push_back((line.stream == OutputStream::Stdout ? "| " : "! ") + line.text);
+  for (OutputStream stream : {OutputStream::Stdout, OutputStream::Stderr}) {
+    for (const OutputDigest::Line& line : digest.head()) {
+      if (line.stream == stream)
+        lines.push_back((stream == OutputStream::Stdout ? "| " : "! ") + line.text);
+    }
   }
   return lines;
 }
@@ -85,12 +104,24 @@ std::size_t total_size(const std::vector<std::string>& lines) {
 
 GroupReporter::GroupReporter(std::FILE* out, GroupOptions options)
     : out_(out), options_(std::move(options)), budget_(options_.budget_bytes) {
+  std::size_t wave = 0;
+  for (std::size_t h = 0; h < options_.hosts.size(); ++h) {
+    while (wave < options_.wave_ends.size() && h >= options_.wave_ends[wave]) ++wave;
+    waves_.emplace(options_.hosts[h], static_cast<int>(wave));
+  }
+  wave_count_ = std::max<int>(1, static_cast<int>(options_.wave_ends.size()));
   for (std::size_t t = 0; t < options_.targets.size(); ++t) {
     const TaskTargets& target = options_.targets[t];
     task_index_.emplace(target.task, t);
-    TaskState& task = tasks_.emplace_back(TaskState{target.task, {}});
-    task.steps.resize(static_cast<std::size_t>(std::max(0, target.steps)));
-    for (StepGroup& step : task.steps) step.pending = static_cast<int>(target.hosts.size());
+    TaskState& task =
+        tasks_.emplace_back(TaskState{target.task, std::max(0, target.steps), false, {}});
+    task.steps.resize(static_cast<std::size_t>(task.step_count) *
+                      static_cast<std::size_t>(wave_count_));
+    for (const std::string& host : target.hosts) {
+      const int host_wave = wave_of(host);
+      if (host_wave != wave_of(target.hosts.front())) task.multi_wave = true;
+      for (int step = 0; step < task.step_count; ++step) ++task.at(host_wave, step).pending;
+    }
     for (const std::string& host : target.hosts) {
       std::vector<int>& cursor = cursors_[host];
       cursor.resize(options_.targets.size(), -1);
@@ -106,8 +137,19 @@ void GroupReporter::on(const Event& event) {
   if (const auto* e = std::get_if<Output>(&event.body)) {
     add_output(*e);
   } else if (const auto* e = std::get_if<StepStart>(&event.body)) {
-    if (StepGroup* step = find_step(e->task, e->step); step != nullptr && step->name.empty()) {
-      step->name = e->name;
+    // issue 14: each host's resolved label, folded; a retried attempt has the same label.
+    StepGroup* step = find_step(e->task, e->step, e->host);
+    if (step != nullptr && !step->is_printed &&
+        step->running.find(e->host) == step->running.end()) {
+      if (step->first_label.empty() && step->label_shape.empty()) {
+        step->first_label = e->name;
+        step->label_shape = TextFold::shape_of(e->name, e->host);
+        step->label.add(e->name, e->host);
+      } else if (step->labels_fold && TextFold::shape_of(e->name, e->host) == step->label_shape) {
+        step->label.add(e->name, e->host);
+      } else {
+        step->labels_fold = false;
+      }
     }
   } else if (const auto* e = std::get_if<StepEnd>(&event.body)) {
     end_step(*e);
@@ -125,22 +167,27 @@ void GroupReporter::finish() {
   std::fflush(out_);
 }
 
-GroupReporter::StepGroup* GroupReporter::find_step(const std::string& task, int step) {
+GroupReporter::StepGroup* GroupReporter::find_step(const std::string& task, int step,
+                                                   const std::string& host) {
   auto it = task_index_.find(task);
   if (it == task_index_.end() || step < 0) return nullptr;
-  std::vector<StepGroup>& steps = tasks_[it->second].steps;
-  return static_cast<std::size_t>(step) < steps.size() ? &steps[static_cast<std::size_t>(step)]
-                                                       : nullptr;
+  TaskState& state = tasks_[it->second];
+  return step < state.step_count ? &state.at(wave_of(host), step) : nullptr;
+}
+
+int GroupReporter::wave_of(const std::string& host) const {
+  auto it = waves_.find(host);
+  return it == waves_.end() ? 0 : it->second;
 }
 
 void GroupReporter::add_output(const Output& output) {
-  StepGroup* step = find_step(output.task, output.step);
+  StepGroup* step = find_step(output.task, output.step, output.host);
   if (step == nullptr || step->is_printed) return;
   step->running[output.host].add(output, options_.head, budget_);
 }
 
 void GroupReporter::end_step(const StepEnd& end) {
-  StepGroup* step = find_step(end.task, end.step);
+  StepGroup* step = find_step(end.task, end.step, end.host);
   if (step == nullptr) return;
   OutputDigest digest;
   if (auto running = step->running.find(end.host); running != step->running.end()) {
@@ -155,7 +202,9 @@ void GroupReporter::end_step(const StepEnd& end) {
   if (end.status == StepStatus::Skipped || step->is_printed) {
     digest.release(budget_);
   } else {
-    if ((end.status == StepStatus::Failed || end.status == StepStatus::TimedOut) && !end.ignored) {
+    if ((end.status == StepStatus::Failed || end.status == StepStatus::TimedOut ||
+         end.status == StepStatus::Aborted) &&
+        !end.ignored) {
       failure_printed_.insert(end.host);
     }
     auto [it, is_new] =
@@ -175,7 +224,7 @@ void GroupReporter::end_host(const HostEnd& host) {
   // A host that ends runs nothing more: every step it has not ended is done as far as it goes.
   if (auto cursor = cursors_.find(host.host); cursor != cursors_.end()) {
     for (std::size_t t = 0; t < tasks_.size(); ++t) {
-      mark_done(host.host, t, static_cast<int>(tasks_[t].steps.size()));
+      mark_done(host.host, t, tasks_[t].step_count);
     }
   }
   const bool is_unreachable = host.status == HostStatus::Unreachable;
@@ -195,16 +244,18 @@ void GroupReporter::mark_done(const std::string& host, std::size_t task, int up_
   auto cursor = cursors_.find(host);
   if (cursor == cursors_.end() || cursor->second[task] < 0) return;
   int& next = cursor->second[task];
-  std::vector<StepGroup>& steps = tasks_[task].steps;
-  for (; next < up_to && next < static_cast<int>(steps.size()); ++next) {
-    if (--steps[static_cast<std::size_t>(next)].pending == 0) ready_.emplace_back(task, next);
+  TaskState& state = tasks_[task];
+  const int wave = wave_of(host);
+  for (; next < up_to && next < state.step_count; ++next) {
+    if (--state.at(wave, next).pending == 0) ready_.push_back(Ready{wave, task, next});
   }
 }
 
 void GroupReporter::print_ready() {
   std::sort(ready_.begin(), ready_.end());
-  for (const auto& [task, index] : ready_) {
-    print_step(tasks_[task], index, tasks_[task].steps[static_cast<std::size_t>(index)]);
+  for (const Ready& ready : ready_) {
+    TaskState& task = tasks_[ready.task];
+    print_step(task, ready.step, ready.wave, task.at(ready.wave, ready.step));
   }
   ready_.clear();
 }
@@ -212,14 +263,16 @@ void GroupReporter::print_ready() {
 // At the end of a run cut short, steps some host never ended still show what they have.
 void GroupReporter::print_all_unprinted() {
   print_ready();
-  for (TaskState& task : tasks_) {
-    for (std::size_t i = 0; i < task.steps.size(); ++i) {
-      if (!task.steps[i].results.empty()) print_step(task, static_cast<int>(i), task.steps[i]);
+  for (int wave = 0; wave < wave_count_; ++wave) {
+    for (TaskState& task : tasks_) {
+      for (int i = 0; i < task.step_count; ++i) {
+        if (!task.at(wave, i).results.empty()) print_step(task, i, wave, task.at(wave, i));
+      }
     }
   }
 }
 
-void GroupReporter::print_step(const TaskState& task, int index, StepGroup& step) {
+void GroupReporter::print_step(const TaskState& task, int index, int wave, StepGroup& step) {
   if (step.is_printed) return;
   step.is_printed = true;
   for (auto& [host, digest] : step.running) digest.release(budget_);
@@ -229,7 +282,11 @@ void GroupReporter::print_step(const TaskState& task, int index, StepGroup& step
     return a.hosts.size() > b.hosts.size();
   });
   std::string text = fmt::format("== {} step {}", escape_terminal(task.name), index + 1);
-  if (!step.name.empty()) text += ": " + escape_terminal(step.name);
+  if (task.multi_wave) text += fmt::format(" (wave {} of {})", wave + 1, wave_count_);
+  // Labels of another shape (a per-host variable): the first host's, said to differ.
+  const std::string label =
+      step.labels_fold ? step.label.text() : step.first_label + " (differs per host)";
+  if (!label.empty()) text += ": " + escape_terminal(label);
   text += "\n";
   const std::vector<std::string> majority = marked_lines(step.results[0].digest);
   for (std::size_t r = 0; r < step.results.size(); ++r) {
@@ -248,6 +305,12 @@ void GroupReporter::print_step(const TaskState& task, int index, StepGroup& step
     const bool whole = !result.digest.is_truncated() && !step.results[0].digest.is_truncated();
     if (r > 0 && whole && !majority.empty() && !lines.empty()) {
       auto diff = unified_diff(majority, lines);
+      if (diff && diff->empty()) {  // other bytes, the same display: a `\r` redraw, a piece
+        text += heading +
+                ", differs from the majority only where the terminal does not show it (see the run "
+                "log)\n";
+        continue;
+      }
       if (diff && total_size(*diff) < total_size(lines)) {
         heading += ", diff against the majority:";
         lines = std::move(*diff);
@@ -273,8 +336,9 @@ void GroupReporter::print_step(const TaskState& task, int index, StepGroup& step
 void GroupReporter::print_summary() {
   if (summary_printed_) return;
   summary_printed_ = true;
-  const SummaryOptions summary{options_.host_width, options_.color, options_.max_listed_hosts,
-                               options_.run_log, options_.rerun_command};
+  const SummaryOptions summary{options_.host_width,        options_.color,
+                               options_.max_listed_groups, options_.run_log,
+                               options_.rerun_command,     options_.rerun_note};
   write(summary_text(tally_, summary));
 }
 

@@ -28,19 +28,26 @@ struct TaskTargets {
 /// How a GroupReporter prints.
 struct GroupOptions {
   std::vector<TaskTargets> targets;
+  /// Rolling waves (policy.batches): the run's hosts in order and one past each wave's last
+  /// (sched::wave_ends). A step prints per wave, once the wave's hosts that run it are done
+  /// with it. Empty: one wave.
+  std::vector<std::string> hosts{};
+  std::vector<std::size_t> wave_ends{};
   bool color = false;
   std::size_t host_width = 0;           ///< of host names in the summary
-  std::size_t max_listed_hosts = 50;    ///< failed hosts the summary lists
+  std::size_t max_listed_groups = 10;   ///< lines of hosts not ok the summary lists
   std::string run_log{};                ///< the run log's folder; named where output is cut
   std::string rerun_command{};          ///< shown by the summary when hosts failed
+  std::string rerun_note{};             ///< a line under it: the run's --var names
   StatusLine* status_line = nullptr;    ///< cleared before each write, when the terminal has one
   HeadLimits head{};                    ///< what each distinct output keeps for display
   std::size_t budget_bytes = 32 << 20;  ///< all heads held at once, every step together
 };
 
 /// Prints each step as soon as every host that runs it has ended it (or has ended: a host that
-/// failed or stopped earlier never runs the step), grouping hosts whose result is the same
-/// output (hashed) with the same status:
+/// failed or stopped earlier never runs the step), per rolling wave when the run has several,
+/// grouping hosts whose result is the same output (each stream hashed on its own) with the
+/// same status:
 ///
 ///     == deploy step 2: uname -r
 ///     web[01-05,07],db1 (7 hosts): ok
@@ -52,6 +59,8 @@ struct GroupOptions {
 ///
 /// The majority comes first, then the others by size. An outlier is shown as a unified diff
 /// against the majority when that is shorter than its output. Skipped steps are not shown.
+/// The step's label is each host's, folded (TextFold: `<host>` where each host has its own
+/// name). A step of a later wave prints as `== deploy step 2 (wave 2 of 3): uname -r`.
 /// Unreachable hosts print when they end; the summary of summary_text() ends the run.
 class GroupReporter final : public Reporter {
  public:
@@ -66,13 +75,14 @@ class GroupReporter final : public Reporter {
   struct StepGroup;
   struct TaskState;
 
-  StepGroup* find_step(const std::string& task, int step);
+  StepGroup* find_step(const std::string& task, int step, const std::string& host);
   void add_output(const Output& output);
   void end_step(const StepEnd& step);
   void end_host(const HostEnd& host);
   void mark_done(const std::string& host, std::size_t task, int up_to);
   void print_ready();
-  void print_step(const TaskState& task, int index, StepGroup& step);
+  void print_step(const TaskState& task, int index, int wave, StepGroup& step);
+  int wave_of(const std::string& host) const;
   void print_all_unprinted();
   void print_summary();
   void write(const std::string& text);
@@ -85,7 +95,16 @@ class GroupReporter final : public Reporter {
   std::unordered_map<std::string, std::size_t> task_index_;
   /// host -> per task, the next step it has not ended; -1 when the task does not run there.
   std::unordered_map<std::string, std::vector<int>> cursors_;
-  std::vector<std::pair<std::size_t, int>> ready_;  ///< steps ended everywhere, not yet printed
+  /// host -> its wave; hosts not listed (the controller, a run_once host) are in wave 0
+  std::unordered_map<std::string, int> waves_;
+  int wave_count_ = 1;
+  struct Ready {
+    int wave;
+    std::size_t task;
+    int step;
+    auto operator<=>(const Ready&) const = default;
+  };
+  std::vector<Ready> ready_;  ///< steps ended everywhere (in a wave), not yet printed
   std::unordered_set<std::string> failure_printed_;
   bool summary_printed_ = false;
 };

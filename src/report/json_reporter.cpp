@@ -92,6 +92,7 @@ void add_fields(Json& j, const RunEnd& e) {
                  {"skipped", e.counts.skipped},
                  {"aborted", e.counts.aborted}};
   j["duration_ms"] = e.duration_ms;
+  j["reason"] = text_or_null(e.reason);
 }
 
 const char* event_name(const RunStart&) { return "run_start"; }

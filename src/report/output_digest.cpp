@@ -16,22 +16,26 @@ bool HeadBudget::take(std::size_t bytes) {
 
 // FNV-1a: no dependency, stable across runs. 64 bits make a collision between two different
 // outputs of one step about as likely as a cosmic-ray bit flip for any realistic fleet.
-void OutputDigest::mix(std::string_view bytes) {
+void OutputDigest::mix(std::uint64_t& hash, std::string_view bytes) {
   for (char c : bytes) {
-    hash_ ^= static_cast<unsigned char>(c);
-    hash_ *= 1099511628211ull;
+    hash ^= static_cast<unsigned char>(c);
+    hash *= 1099511628211ull;
   }
 }
 
+// Each stream is hashed on its own: the order in which a host's stdout and stderr lines
+// arrive is a race (two channels, two pipes), not a difference in its result.
+std::uint64_t OutputDigest::hash() const { return out_hash_ ^ (err_hash_ * 0x9E3779B97F4A7C15ull); }
+
 void OutputDigest::add(const Output& output, const HeadLimits& limits, HeadBudget& budget) {
   const std::string_view shown = last_segment(output.line);
-  const char stream = output.stream == OutputStream::Stdout ? 'o' : 'e';
-  // The stream is part of the line, and a partial piece has no end: the pieces of a long line
-  // hash as the line would.
-  if (!continues_) mix(std::string_view(&stream, 1));
-  mix(shown);
-  if (!output.is_partial) mix("\n");
-  continues_ = output.is_partial;
+  const bool is_stdout = output.stream == OutputStream::Stdout;
+  // Whole lines are compared, not what the terminal shows of a `\r` redraw: two hosts whose
+  // lines differ before the last `\r` have different results. A partial piece has no end: the
+  // pieces of a long line hash as the line would.
+  std::uint64_t& hash = is_stdout ? out_hash_ : err_hash_;
+  mix(hash, output.line);
+  if (!output.is_partial) mix(hash, "\n");
   bytes_ += output.line.size() + (output.is_partial ? 0 : 1);
   lines_ += output.is_partial ? 0 : 1;
   if (is_truncated_) return;

@@ -31,9 +31,10 @@ struct HeadLimits {
   std::size_t lines = 50;
 };
 
-/// One step's output on one host, as group mode compares and shows it: a hash of every line
-/// (as displayed: the last segment of `\r` redraws, escaped for the terminal) and of its stream,
-/// plus the first lines up to HeadLimits and the HeadBudget. Memory stays bounded whatever the
+/// One step's output on one host, as group mode compares and shows it: a hash of each stream's
+/// whole lines (each stream on its own: how stdout and stderr lines interleave is a race), plus
+/// the first lines as displayed (the last segment of `\r` redraws, escaped for the terminal) up
+/// to HeadLimits and the HeadBudget. Memory stays bounded whatever the
 /// output's size; the run log has all of it.
 class OutputDigest {
  public:
@@ -48,7 +49,7 @@ class OutputDigest {
   /// Returns the head's bytes to `budget` and forgets the head (the digest is no longer shown).
   void release(HeadBudget& budget);
 
-  std::uint64_t hash() const { return hash_; }
+  std::uint64_t hash() const;
   const std::vector<Line>& head() const { return head_; }
   /// Some lines are not in head(): the output went past the limits or the budget.
   bool is_truncated() const { return is_truncated_; }
@@ -56,13 +57,13 @@ class OutputDigest {
   std::uint64_t bytes() const { return bytes_; }  ///< bytes of output, a newline per line
 
  private:
-  void mix(std::string_view bytes);
+  static void mix(std::uint64_t& hash, std::string_view bytes);
 
-  std::uint64_t hash_ = 14695981039346656037ull;  // FNV-1a offset basis
+  std::uint64_t out_hash_ = 14695981039346656037ull;  // FNV-1a offset basis
+  std::uint64_t err_hash_ = 14695981039346656037ull;
   std::vector<Line> head_;
   std::size_t head_bytes_ = 0;
   bool is_truncated_ = false;
-  bool continues_ = false;  ///< the last piece was partial: the next one is the same line
   std::uint64_t lines_ = 0;
   std::uint64_t bytes_ = 0;
 };

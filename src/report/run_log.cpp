@@ -100,6 +100,7 @@ Json summary_json(const RunTally& tally, std::string_view run_id, const RunRecor
   const RunEnd* end = tally.end();
   j["status"] = end != nullptr ? Json(to_string(end->status)) : Json();
   j["exit_code"] = end != nullptr ? Json(end->exit_code) : Json();
+  j["reason"] = end != nullptr ? null_or(end->reason) : Json();
   j["started"] = format_rfc3339_ms(tally.started());
   j["duration_ms"] = tally.duration_ms();
   const StatusCounts counts = tally.counts();

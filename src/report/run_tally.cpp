@@ -14,11 +14,13 @@ namespace deployd::report {
 namespace {
 
 bool is_failure(StepStatus status) {
-  return status == StepStatus::Failed || status == StepStatus::TimedOut;
+  return status == StepStatus::Failed || status == StepStatus::TimedOut ||
+         status == StepStatus::Aborted;
 }
 
 std::string exit_text(const StepEnd& step) {
   if (step.status == StepStatus::TimedOut) return "timed out";
+  if (step.status == StepStatus::Aborted) return "cancelled";
   if (!step.exit_signal.empty()) return fmt::format("killed by signal {}", step.exit_signal);
   if (step.exit_status) return fmt::format("exited with status {}", *step.exit_status);
   return "failed";
@@ -41,9 +43,20 @@ void RunTally::add(const Event& event) {
     start_ = *e;
   } else if (const auto* e = std::get_if<StepStart>(&event.body)) {
     host(e->host);
+    tails_.erase(e->host);
+    task_on_host(e->task, e->host).incomplete = true;  // until its step_end
+  } else if (const auto* e = std::get_if<Output>(&event.body)) {
+    if (e->stream == OutputStream::Stderr) add_stderr(*e);
   } else if (const auto* e = std::get_if<StepEnd>(&event.body)) {
     HostResult& result = host(e->host);
-    if (is_failure(e->status)) result.error = step_failure_reason(*e);
+    auto tail = tails_.find(e->host);
+    if (is_failure(e->status) && !e->will_retry) {
+      result.error = step_failure_reason(*e);
+      result.stderr_tail.clear();
+      if (tail != tails_.end())
+        result.stderr_tail.assign(tail->second.lines.begin(), tail->second.lines.end());
+    }
+    if (tail != tails_.end()) tails_.erase(tail);
     if (e->ignored) add_ignored(*e);
     add_step(*e);
   } else if (const auto* e = std::get_if<HostEnd>(&event.body)) {
@@ -51,8 +64,11 @@ void RunTally::add(const Event& event) {
     result.status = e->status;
     // A failed host's step reason stands in for a missing host error; on any other end, a
     // step failure seen earlier was ignored (ignore_errors) and is not the host's reason.
-    const bool failed = e->status == HostStatus::Failed || e->status == HostStatus::Unreachable;
+    const bool failed = e->status == HostStatus::Failed || e->status == HostStatus::Unreachable ||
+                        e->status == HostStatus::Aborted;
     if (!e->error.empty() || !failed) result.error = e->error;
+    if (!failed) result.stderr_tail.clear();
+    tails_.erase(e->host);
   } else if (const auto* e = std::get_if<RunEnd>(&event.body)) {
     end_ = *e;
   }
@@ -88,16 +104,42 @@ void RunTally::add_ignored(const StepEnd& step) {
   ignored_[it->second].hosts.push_back(step.host);
 }
 
+RunTally::TaskOnHost& RunTally::task_on_host(const std::string& task, const std::string& host) {
+  const auto [it, inserted] = task_index_.try_emplace(task, tasks_.size());
+  if (inserted) tasks_.push_back(TaskRecord{task, {}});
+  return tasks_[it->second].hosts[host_index(host)];
+}
+
+// Only the last kTailLines lines are kept, each cut to kTailBytes: memory stays bounded
+// whatever a step prints. The pieces of a long line continue its first piece.
+void RunTally::add_stderr(const Output& output) {
+  Tail& tail = tails_[output.host];
+  const std::string_view piece = std::string_view(output.line).substr(0, kTailBytes);
+  if (tail.continues && !tail.lines.empty()) {
+    std::string& last = tail.lines.back();
+    last.append(piece.substr(0, kTailBytes - std::min(kTailBytes, last.size())));
+  } else {
+    tail.lines.emplace_back(piece);
+    if (tail.lines.size() > kTailLines) tail.lines.pop_front();
+  }
+  tail.continues = output.is_partial;
+}
+
 void RunTally::add_step(const StepEnd& step) {
-  const auto [it, inserted] = task_index_.try_emplace(step.task, tasks_.size());
-  if (inserted) tasks_.push_back(TaskRecord{step.task, {}});
-  TaskOnHost& on_host = tasks_[it->second].hosts[host_index(step.host)];
-  if (step.status == StepStatus::Skipped) return;
+  TaskOnHost& on_host = task_on_host(step.task, step.host);
+  if (step.will_retry) return;  // the next attempt decides
+  if (step.status == StepStatus::Skipped) {
+    // Skipped after some step ran: the task did not end (its host failed or stopped).
+    on_host.incomplete = on_host.ran;
+    return;
+  }
+  on_host.incomplete = false;
   on_host.ran = true;
   on_host.duration_ms += step.duration_ms;
-  // The last step that ran decides: after a real failure nothing more runs on the host, while a
-  // retried attempt or an ignored failure is followed by more steps.
-  on_host.failed = is_failure(step.status) && !step.ignored;
+  on_host.aborted = step.status == StepStatus::Aborted;
+  // The last step that ran decides: after a real failure nothing more runs on the host, while
+  // an ignored failure is followed by more steps.
+  on_host.failed = is_failure(step.status) && !step.ignored && !on_host.aborted;
 }
 
 std::vector<TaskTiming> RunTally::task_timings() const {
@@ -106,12 +148,19 @@ std::vector<TaskTiming> RunTally::task_timings() const {
     TaskTiming timing{record.task};
     std::vector<std::int64_t> durations;
     for (const auto& [index, on_host] : record.hosts) {
-      if (!on_host.ran) {
+      // A host the run stopped counts `aborted` for every task it had not ended, as its host
+      // does: one word per outcome.
+      const bool host_aborted = hosts_[index].status == HostStatus::Aborted;
+      const bool aborted = on_host.aborted || (host_aborted && !on_host.failed &&
+                                               (on_host.incomplete || !on_host.ran));
+      if (aborted) {
+        ++timing.aborted;
+      } else if (!on_host.ran) {
         ++timing.skipped;
-        continue;
+      } else {
+        ++(on_host.failed ? timing.failed : timing.ok);
+        durations.push_back(on_host.duration_ms);
       }
-      ++(on_host.failed ? timing.failed : timing.ok);
-      durations.push_back(on_host.duration_ms);
     }
     if (!durations.empty()) {
       std::sort(durations.begin(), durations.end());

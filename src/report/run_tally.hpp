@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -17,6 +18,9 @@ struct HostResult {
   std::string host;
   std::optional<HostStatus> status;  ///< empty while (or if) the host never ended
   std::string error;                 ///< host_end's error, else its last failed step's reason
+  /// The last stderr lines of the step that failed it (or was cancelled), each cut to
+  /// RunTally::kTailBytes, at most RunTally::kTailLines: what Ansible's failure line says.
+  std::vector<std::string> stderr_tail{};
 };
 
 /// How one task went across the hosts that ran it (skipped steps are not timed).
@@ -24,6 +28,7 @@ struct TaskTiming {
   std::string task;
   int ok = 0;       ///< hosts where every step ran and none failed
   int failed = 0;   ///< hosts where a step failed or timed out
+  int aborted = 0;  ///< hosts the run stopped (an abort, an interrupt) before the task ended
   int skipped = 0;  ///< hosts where every step was skipped
   std::int64_t min_ms = 0;     ///< the task's time on a host: the sum of its steps' durations
   std::int64_t median_ms = 0;  ///< of the hosts that ran it (the lower middle when even)
@@ -45,6 +50,9 @@ std::string step_failure_reason(const StepEnd& step);
 /// summary (StreamReporter) and summary.json (RunLog).
 class RunTally {
  public:
+  static constexpr std::size_t kTailLines = 3;
+  static constexpr std::size_t kTailBytes = 200;
+
   void add(const Event& event);
 
   /// The run_start event, or null before it.
@@ -71,6 +79,13 @@ class RunTally {
     std::int64_t duration_ms = 0;
     bool ran = false;  ///< some step was not skipped
     bool failed = false;
+    bool aborted = false;     ///< a step was cancelled by the run
+    bool incomplete = false;  ///< a step started and never ended, or was skipped after others ran
+  };
+  /// The stderr of a step running on a host, its last lines only (bounded memory).
+  struct Tail {
+    std::deque<std::string> lines;
+    bool continues = false;  ///< the last line was partial
   };
   struct TaskRecord {
     std::string task;
@@ -81,6 +96,8 @@ class RunTally {
   std::size_t host_index(const std::string& name);
   void add_step(const StepEnd& step);
   void add_ignored(const StepEnd& step);
+  TaskOnHost& task_on_host(const std::string& task, const std::string& host);
+  void add_stderr(const Output& output);
 
   std::optional<RunStart> start_;
   std::optional<RunEnd> end_;
@@ -90,6 +107,7 @@ class RunTally {
   std::vector<IgnoredFailure> ignored_;
   std::unordered_map<std::string, std::size_t> ignored_index_;  ///< by "task\0step"
   std::unordered_map<std::string, std::size_t> task_index_;
+  std::unordered_map<std::string, Tail> tails_;  ///< host -> its running step's stderr
   Clock::time_point first_time_{};
   Clock::time_point last_time_{};
   bool seen_any_ = false;

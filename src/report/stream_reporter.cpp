@@ -84,10 +84,13 @@ void StreamReporter::print_step_start(const StepStart& step) {
 
 // Failures print when they happen, not only in the summary: on a long run the user sees the
 // first one at once. A failed step prints FAILED; its host_end failed then adds nothing unless
-// the host failed outside any step (a variable left unresolved, a dropped connection). An
-// ignored failure (ignore_errors) prints `failed (ignored)`: the host goes on.
+// the host failed outside any step (a variable left unresolved, a dropped connection).
+// A step the run cancelled says ABORTED, as its host's end and the summary do. An ignored
+// failure (ignore_errors) prints `failed (ignored)`: the host goes on.
 void StreamReporter::print_step_end(const StepEnd& step) {
-  if (step.status != StepStatus::Failed && step.status != StepStatus::TimedOut) return;
+  const bool is_aborted = step.status == StepStatus::Aborted;
+  if (step.status != StepStatus::Failed && step.status != StepStatus::TimedOut && !is_aborted)
+    return;
   const std::string reason = step_failure_reason(step);
   if (step.ignored) {
     const std::string text = "failed (ignored): " + escape_terminal(without_host(reason, step.host));
@@ -95,7 +98,8 @@ void StreamReporter::print_step_end(const StepEnd& step) {
     return;
   }
   failure_printed_.insert(step.host);
-  const std::string text = "FAILED: " + escape_terminal(without_host(reason, step.host));
+  const std::string text =
+      (is_aborted ? "ABORTED: " : "FAILED: ") + escape_terminal(without_host(reason, step.host));
   write(prefix(step.host) + " " + paint(text, kRed, options_.color) + "\n");
 }
 
@@ -112,8 +116,9 @@ void StreamReporter::print_host_end(const HostEnd& host) {
 
 void StreamReporter::print_summary() {
   summary_printed_ = true;
-  const SummaryOptions summary{options_.host_width, options_.color, options_.max_listed_hosts,
-                               options_.run_log, options_.rerun_command};
+  const SummaryOptions summary{options_.host_width,        options_.color,
+                               options_.max_listed_groups, options_.run_log,
+                               options_.rerun_command,     options_.rerun_note};
   write(summary_text(tally_, summary));
 }
 

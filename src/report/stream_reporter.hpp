@@ -23,9 +23,10 @@ struct StreamOptions {
   std::size_t host_width = 0;         ///< columns of the host prefix: host_column_width(hosts)
   bool color = false;                 ///< ANSI colours (the CLI decides: color_wanted())
   bool show_step_starts = false;      ///< also print `HOST > TASK step N: NAME` as steps start
-  std::size_t max_listed_hosts = 50;  ///< failed and unreachable hosts the summary lists
+  std::size_t max_listed_groups = 10;  ///< lines of hosts not ok the summary lists
   std::string run_log{};              ///< the run log's folder, named by the summary; may be empty
   std::string rerun_command{};        ///< shown by the summary when hosts failed
+  std::string rerun_note{};           ///< a line under it: the run's --var names
   bool quiet = false;                 ///< `-q`: print the summary only
   StatusLine* status_line = nullptr;  ///< cleared before each write, when the terminal has one
 };
@@ -39,6 +40,7 @@ std::size_t host_column_width(const std::vector<std::string>& hosts);
 ///     node001 | hello                        stdout
 ///     node001 ! oops                         stderr
 ///     node003 FAILED: deploy step 2 (run "false"): exited with status 1 after 0.1s
+///     node005 ABORTED: deploy step 2 (run "sleep 30"): cancelled after 10s: the run was aborted
 ///     node007 UNREACHABLE: connect 127.0.10.7:2222: connection refused
 ///     node009 ~ deploy step 1: 64.0 MiB of 200.0 MiB (32%), 85.3 MiB/s   long transfers
 ///     node011 + ...rest of a line too long for one event                continuation

@@ -14,27 +14,37 @@ namespace deployd::report {
 struct SummaryOptions {
   std::size_t host_width = 0;  ///< host names are padded to this many columns
   bool color = false;          ///< ANSI colours (the CLI decides: color_wanted())
-  std::size_t max_listed_hosts =
-      50;                 ///< failed and unreachable hosts listed; then "... and N more"
+  /// Lines of hosts not ok listed, one per status and reason; then "... and N more hosts".
+  std::size_t max_listed_groups = 10;
   std::string run_log{};  ///< the run log's folder; empty: not named
   /// The command that reruns only the failed hosts, shown when some failed; empty: not shown.
   std::string rerun_command{};
+  /// A line after it: what the command cannot carry (the names of the run's `--var`s).
+  std::string rerun_note{};
 };
 
 /// The summary of a run, whole lines ending in "\n":
 ///
-///     deployd: 20 hosts: 18 ok, 1 failed, 1 unreachable in 3.2s
+///     deployd: 20 hosts: 16 ok, 2 failed, 2 unreachable in 3.2s
 ///       task    ok  failed  skipped   min  median   max
-///       deploy  18       1        0  0.1s    0.2s  1.5s
-///       node003 failed: deploy step 2 (run "false"): exited with status 1 after 0.1s
+///       deploy  16       2        2  0.1s    0.2s  1.5s
+///       node[003,011] (2 hosts) failed: deploy step 2 (run "false"): exited with status 1 after …
+///         ! false: the disk is full
 ///       node007 unreachable: connect 127.0.10.7:2222: connection refused
+///       node019 unreachable: connect 127.0.10.19:2222: timed out after 10s
 ///     deployd: run log: .deployd/runs/20261128T134235Z-a1b2c3
 ///     deployd: rerun the failed hosts: deployd --retry-failed plan.json deploy
 ///
-/// The task table has a row per task that ended a step (times across the hosts that ran it).
-/// A run cut short names its status first (`deployd: aborted: 20 hosts: ...`, `interrupted`, or
-/// `unfinished` when no run_end came). `ok` is always counted, other statuses when not zero.
-/// The headline is green for an ok run and red otherwise, when colour is on.
+/// The task table has a row per task that ended a step (times across the hosts that ran it);
+/// an `aborted` column when the run stopped some task. Hosts not ok are listed by status
+/// (failed, unreachable, aborted, skipped), folded into host ranges when their reason and
+/// stderr lines are the same but for what differs per host (TextFold), biggest group first.
+/// A run cut short names its status first: with run_end's reason on a line of its own
+/// (`deployd: aborted: max_failures 1 exceeded: node003, node011 failed`), else in the headline
+/// (`deployd: aborted: 20 hosts: ...`, `interrupted`, or `unfinished` when no run_end came).
+/// `ok` is always counted, other statuses when not zero. The headline is green for an ok run
+/// and red otherwise, when colour is on. The rerun line comes when some host failed, was
+/// unreachable, aborted, skipped or never ended: the hosts `--retry-failed` reruns.
 std::string summary_text(const RunTally& tally, const SummaryOptions& options);
 
 /// A host name as the terminal shows it: escaped, coloured when `color`, padded to `width`.

@@ -88,7 +88,9 @@ class OutputRun(FleetTestCase):
                           "node006: exit 1\n")
         self.assertTrue(out.startswith(expected_step1 + expected_step2), out)
         self.assertIn("deployd: 10 hosts: 9 ok, 1 failed in ", out)
-        self.assertIn("deployd: rerun the failed hosts: deployd --retry-failed %s\n" % plan, out)
+        # The rerun command carries -i and --log-dir: it works as printed (issue 14).
+        self.assertIn("deployd: rerun the failed hosts: deployd --retry-failed %s %s\n"
+                      % (plan, " ".join(self.common(10))), out)
 
     def test_group_mode_prints_a_step_as_soon_as_every_host_has_ended_it(self):
         plan = self.plan({"t": {"steps": [
@@ -147,7 +149,8 @@ class OutputRun(FleetTestCase):
         self.assertRegex(out, r"\n  task  ok  failed  skipped +min +median +max\n  t      2       1        0 ")
         self.assertIn("  node002 failed: t step 1 (run ", out)
         self.assertIn("deployd: run log: ", out)
-        self.assertTrue(out.endswith("deployd: rerun the failed hosts: deployd --retry-failed %s t\n" % plan))
+        self.assertTrue(out.endswith("deployd: rerun the failed hosts: deployd --retry-failed %s t %s\n"
+                                     % (plan, " ".join(self.common(3)))), out)
 
     def check_draws(self, terminal, columns):
         draws = list(DRAW.finditer(terminal))

@@ -97,7 +97,7 @@ TEST_SUITE("engine") {
     CHECK(reporter.lines("b") == Lines{"step_start b t 0", "step_end b t 0 ok", "step_end b t 1 skipped",
                                        "host_end b aborted"});
     CHECK(contains(reporter.host_end("b").error, "stopped before t step 2"));
-    CHECK(reporter.lines("c") == Lines{"host_end c aborted"});
+    CHECK(reporter.lines("c") == Lines{"step_end c t 0 skipped", "step_end c t 1 skipped", "host_end c aborted"});
     CHECK(contains(reporter.host_end("c").error, "not started: the run was aborted"));
     CHECK(transport.cancels == 0);
   }
@@ -112,7 +112,8 @@ TEST_SUITE("engine") {
     RunEnd end = run_engine(plan, transport, reporter);
     CHECK(end.exit_code == 3);
     CHECK(transport.cancels == 1);
-    CHECK(reporter.lines("b") == Lines{"step_start b t 0", "step_end b t 0 failed", "step_end b t 1 skipped",
+    // One word for one outcome: the step the run cancelled is aborted, as its host is.
+    CHECK(reporter.lines("b") == Lines{"step_start b t 0", "step_end b t 0 aborted", "step_end b t 1 skipped",
                                        "host_end b aborted"});
     CHECK(contains(reporter.step_errors("b").at(0), "cancelled after"));
     CHECK(contains(reporter.step_errors("b").at(0), "the run was aborted and the grace period (20ms) ran out"));
@@ -139,7 +140,8 @@ TEST_SUITE("engine") {
     CHECK(run.reporter.lines("a") == Lines{"step_start a t 0", "step_end a t 0 ok", "step_end a t 1 skipped",
                                            "host_end a aborted"});
     CHECK(contains(run.reporter.host_end("a").error, "the run was interrupted"));
-    CHECK(run.reporter.lines("c") == Lines{"host_end c aborted"});
+    CHECK(run.reporter.lines("c") == Lines{"step_end c t 0 skipped", "step_end c t 1 skipped", "host_end c aborted"});
+    CHECK(end.reason == "interrupted by SIGINT");
     CHECK(run.transport.cancels == 0);
   }
 
@@ -157,13 +159,14 @@ TEST_SUITE("engine") {
     };
     RunEnd end = run.run();
     CHECK(end.exit_code == 143);
+    CHECK(end.reason == "interrupted by SIGTERM");
     CHECK(run.transport.cancels == 2);
     for (const char* host : {"a", "b"}) {
       // Both commands were running: stopping their processes was attempted (the fake reports
       // no process group).
       CHECK(contains(run.reporter.step_errors(host).at(0), "it reported no process group"));
       CHECK(run.reporter.lines(host) == Lines{fmt::format("step_start {} t 0", host),
-                                              fmt::format("step_end {} t 0 failed", host),
+                                              fmt::format("step_end {} t 0 aborted", host),
                                               fmt::format("host_end {} aborted", host)});
       CHECK(contains(run.reporter.step_errors(host).at(0), "cancelled after"));
     }
@@ -185,7 +188,7 @@ TEST_SUITE("engine") {
   }
 
   TEST_CASE("running_steps names each running host's task and step") {
-    Plan plan = plan_text(R"({"hosts": ["a", "b"], "tasks": {"deploy": {"steps": [{"run": "sleep 600"}]}}})");
+    Plan plan = plan_text(R"({"hosts": ["a", "b"], "tasks": {"deploy": {"steps": [{"run": "sleep 600 # {{host}}"}]}}})");
     InterruptibleRun run(plan);
     run.transport.reply("*", "sleep", hangs());
     std::vector<Engine::RunningStep> seen;
@@ -202,7 +205,8 @@ TEST_SUITE("engine") {
     REQUIRE(seen.size() == 2);
     CHECK(seen[0].host == "a");
     CHECK(seen[0].task == "deploy");
-    CHECK(seen[0].step == "sleep 600");
+    CHECK(seen[0].step == "sleep 600 # a");  // as its step_start names it, resolved (issue 14)
+    CHECK(seen[1].step == "sleep 600 # b");
   }
 
   TEST_CASE("end_now reports every unfinished host as aborted and the run as interrupted") {

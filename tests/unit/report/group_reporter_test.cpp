@@ -248,21 +248,96 @@ TEST_SUITE("report") {
     CHECK(text.find("b: ok\n  ... 1 line, 6 B in all") != std::string::npos);
   }
 
-  TEST_CASE("group: long-line pieces and carriage-return redraws hash as displayed") {
+  TEST_CASE("group: long-line pieces hash as the line; whole lines are compared, not what a \\r redraw shows") {
     MemoryFile out;
     GroupReporter reporter(out.get(), deploy_options(1, {"a", "b"}));
     play_step(reporter, "a", 0, {"10%\r55%\r100%", "done"});
-    reporter.on(at(0, StepStart{"b", "deploy", 0, "report"}));
-    reporter.on(at(0, Output{"b", "deploy", 0, OutputStream::Stdout, "20%\r100%"}));
-    Output piece{"b", "deploy", 0, OutputStream::Stdout, "do", true};
-    reporter.on(at(0, piece));
-    reporter.on(at(0, Output{"b", "deploy", 0, OutputStream::Stdout, "ne"}));
-    reporter.on(at(0, StepEnd{"b", "deploy", 0, StepStatus::Ok, 0, "", 1, ""}));
+    play_step(reporter, "b", 0, {"20%\r100%", "done"});
     CHECK(out.text() ==
+          "== deploy step 1: report\n"
+          "a: ok\n"
+          "  | 100%\n"
+          "  | done\n"
+          "b: ok, differs from the majority only where the terminal does not show it (see the run log)\n");
+
+    // The same whole lines, in pieces or not, are one result.
+    MemoryFile same;
+    GroupReporter again(same.get(), deploy_options(1, {"a", "b"}));
+    play_step(again, "a", 0, {"20%\r100%", "done"});
+    again.on(at(0, StepStart{"b", "deploy", 0, "report"}));
+    again.on(at(0, Output{"b", "deploy", 0, OutputStream::Stdout, "20%\r100%"}));
+    again.on(at(0, Output{"b", "deploy", 0, OutputStream::Stdout, "do", true}));
+    again.on(at(0, Output{"b", "deploy", 0, OutputStream::Stdout, "ne"}));
+    again.on(at(0, StepEnd{"b", "deploy", 0, StepStatus::Ok, 0, "", 1, ""}));
+    CHECK(same.text() ==
           "== deploy step 1: report\n"
           "a,b (2 hosts): ok\n"
           "  | 100%\n"
           "  | done\n");
+  }
+
+  TEST_CASE("group: the order stdout and stderr lines arrived in does not split a result") {
+    MemoryFile out;
+    GroupReporter reporter(out.get(), deploy_options(1, {"a", "b", "c"}));
+    auto play = [&](const std::string& host, const std::vector<std::pair<OutputStream, std::string>>& lines) {
+      reporter.on(at(0, StepStart{host, "deploy", 0, "report"}));
+      for (const auto& [stream, line] : lines) reporter.on(at(0, Output{host, "deploy", 0, stream, line}));
+      reporter.on(at(0, StepEnd{host, "deploy", 0, StepStatus::Ok, 0, "", 1, ""}));
+    };
+    play("a", {{OutputStream::Stdout, "one"}, {OutputStream::Stderr, "warn"}, {OutputStream::Stdout, "two"}});
+    play("b", {{OutputStream::Stderr, "warn"}, {OutputStream::Stdout, "one"}, {OutputStream::Stdout, "two"}});
+    play("c", {{OutputStream::Stdout, "one"}, {OutputStream::Stdout, "two"}, {OutputStream::Stdout, "warn"}});
+    CHECK(out.text() ==
+          "== deploy step 1: report\n"
+          "a,b (2 hosts): ok\n"
+          "  | one\n"
+          "  | two\n"
+          "  ! warn\n"
+          "c: ok\n"
+          "  | one\n"
+          "  | two\n"
+          "  | warn\n");
+  }
+
+  TEST_CASE("group: each host's resolved label, folded, heads the step") {
+    MemoryFile out;
+    GroupReporter reporter(out.get(), deploy_options(2, {"web01", "web02"}));
+    for (const std::string host : {"web01", "web02"}) {
+      reporter.on(at(0, StepStart{host, "deploy", 0, "mkdir -p /srv/" + host + "/releases"}));
+      reporter.on(at(0, StepEnd{host, "deploy", 0, StepStatus::Ok, 0, "", 1, ""}));
+    }
+    reporter.on(at(0, StepStart{"web01", "deploy", 1, "echo 1.4.2"}));
+    reporter.on(at(0, StepEnd{"web01", "deploy", 1, StepStatus::Ok, 0, "", 1, ""}));
+    reporter.on(at(0, StepStart{"web02", "deploy", 1, "echo 1.4.1"}));
+    reporter.on(at(0, StepEnd{"web02", "deploy", 1, StepStatus::Ok, 0, "", 1, ""}));
+    CHECK(out.text() ==
+          "== deploy step 1: mkdir -p /srv/<host>/releases\n"
+          "web[01-02] (2 hosts): ok\n"
+          "== deploy step 2: echo 1.4.2 (differs per host)\n"
+          "web[01-02] (2 hosts): ok\n");
+  }
+
+  TEST_CASE("group: a rolling deploy prints each step per wave, as each wave is done with it") {
+    MemoryFile out;
+    GroupOptions options = deploy_options(1, {"a1", "a2", "a3", "a4"});
+    options.hosts = {"a1", "a2", "a3", "a4"};
+    options.wave_ends = {1, 4};  // batches [1, "100%"]
+    GroupReporter reporter(out.get(), options);
+    play_step(reporter, "a1", 0, {"x"});
+    const std::string wave1 =
+        "== deploy step 1 (wave 1 of 2): report\n"
+        "a1: ok\n"
+        "  | x\n";
+    CHECK(out.text() == wave1);  // before any host of wave 2 started
+    for (std::string host : {"a2", "a3"}) play_step(reporter, host, 0, {"x"});
+    CHECK(out.text() == wave1);
+    play_step(reporter, "a4", 0, {"y"}, 2);
+    CHECK(out.text() == wave1 +
+                            "== deploy step 1 (wave 2 of 2): report\n"
+                            "a[2-3] (2 hosts): ok\n"
+                            "  | x\n"
+                            "a4: exit 2\n"
+                            "  | y\n");
   }
 }
 

@@ -136,9 +136,16 @@ TEST_SUITE("report") {
     CHECK(
         event_to_json(at(3200, RunEnd{RunStatus::Failed, 1, {18, 1, 1, 0, 0}, 3200})) ==
         R"({"event":"run_end","time":"2026-11-28T13:42:38.323Z","status":"failed","exit_code":1,)"
-        R"("counts":{"ok":18,"failed":1,"unreachable":1,"skipped":0,"aborted":0},"duration_ms":3200})");
+        R"("counts":{"ok":18,"failed":1,"unreachable":1,"skipped":0,"aborted":0},"duration_ms":3200,"reason":null})");
     CHECK(event_to_json(at(0, RunEnd{RunStatus::Interrupted, 130, {}, 5}))
               .find(R"("status":"interrupted","exit_code":130)") != std::string::npos);
+    // issue 14: a run cut short says why; a step the run cancelled is `aborted`, as its host.
+    RunEnd aborted{RunStatus::Aborted, 3, {1, 2, 0, 0, 4}, 7};
+    aborted.reason = "max_failures 1 exceeded: node007, node023 failed";
+    CHECK(event_to_json(at(0, aborted)).find(R"("duration_ms":7,"reason":"max_failures 1 exceeded: node007, node023 failed"})") !=
+          std::string::npos);
+    CHECK(event_to_json(at(0, StepEnd{"a", "t", 0, StepStatus::Aborted, std::nullopt, "", 5, "cancelled"}))
+              .find(R"("status":"aborted")") != std::string::npos);
   }
 
   TEST_CASE("the reporter writes one line per event") {

@@ -63,6 +63,7 @@ const char* const kSummary = R"({
   "plan_sha256": null,
   "status": "failed",
   "exit_code": 1,
+  "reason": null,
   "started": "2026-11-28T13:42:35.123Z",
   "duration_ms": 3200,
   "counts": {
@@ -127,7 +128,7 @@ TEST_SUITE("report") {
     CHECK(
         events.substr(events.rfind("{\"event\"")) ==
         R"({"event":"run_end","time":"2026-11-28T13:42:38.323Z","status":"failed","exit_code":1,)"
-        R"("counts":{"ok":1,"failed":0,"unreachable":1,"skipped":0,"aborted":0},"duration_ms":3200})"
+        R"("counts":{"ok":1,"failed":0,"unreachable":1,"skipped":0,"aborted":0},"duration_ms":3200,"reason":null})"
         "\n");
     CHECK(opened.log->error().empty());
   }

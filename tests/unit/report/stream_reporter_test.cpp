@@ -256,21 +256,21 @@ TEST_SUITE("report") {
     CHECK(ok_out.text() == "deployd: \x1b[32m1 host: 1 ok in 40ms\x1b[0m\n");
   }
 
-  TEST_CASE("the summary lists at most the cap of failed hosts, then how many more") {
+  TEST_CASE("the summary lists at most the cap of lines of hosts, then how many more") {
     MemoryFile out;
-    StreamReporter reporter(out.get(), {.host_width = 2, .max_listed_hosts = 2});
+    StreamReporter reporter(out.get(), {.host_width = 2, .max_listed_groups = 2});
     reporter.on(at(0, RunStart{"r", "p", 6, {}}));
     for (int i = 1; i <= 5; ++i) {
-      reporter.on(at(0, HostEnd{fmt::format("n{}", i), HostStatus::Unreachable, "refused"}));
+      reporter.on(at(0, HostEnd{fmt::format("n{}", i), HostStatus::Unreachable, i < 3 ? "refused" : fmt::format("reset {}", i)}));
     }
     reporter.on(at(0, HostEnd{"n6", HostStatus::Ok, ""}));
     reporter.on(at(0, RunEnd{RunStatus::Failed, 1, {1, 0, 5, 0, 0}, 61'000}));
     const std::string text = out.text();
     CHECK(text.substr(text.find("deployd:")) ==
           "deployd: 6 hosts: 1 ok, 5 unreachable in 1m01s\n"
-          "  n1 unreachable: refused\n"
-          "  n2 unreachable: refused\n"
-          "  ... and 3 more failed or unreachable hosts\n");
+          "  n[1-2] (2 hosts) unreachable: refused\n"
+          "  n3 unreachable: reset 3\n"
+          "  ... and 2 more hosts for 2 other reasons (in the run log)\n");
   }
 
   TEST_CASE("an aborted run names its status and counts aborted and skipped hosts") {
