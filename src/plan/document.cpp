@@ -11,6 +11,11 @@
 namespace deployd::plan {
 
 std::string Where::describe(const Document* from) const {
+  if (doc && doc->is_translated) {
+    TextPosition at = doc->map.value_position(pointer);
+    if (doc == from) return fmt::format("at line {}", at.line);
+    return fmt::format("in {}:{}:{}", doc->file, at.line, at.column);
+  }
   if (!doc || doc == from) return "at " + pointer;
   return fmt::format("in {} at {}", doc->file, pointer);
 }
@@ -36,6 +41,7 @@ void Diagnostics::error(const Where& where, std::string message) {
     TextPosition position = where.doc->map.value_position(where.pointer);
     diagnostic.line = position.line;
     diagnostic.column = position.column;
+    if (where.doc->is_translated) diagnostic.json_pointer.clear();
   }
   errors_.push_back(std::move(diagnostic));
 }

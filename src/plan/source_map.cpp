@@ -243,13 +243,20 @@ TextPosition SourceMap::position_of(std::size_t offset) const {
   return {static_cast<int>(after - line_starts_.begin()), column};
 }
 
+void SourceMap::place(const std::string& pointer, TextPosition key, TextPosition value) {
+  placed_[pointer] = {key, value};
+}
+
 TextPosition SourceMap::value_position(std::string_view pointer) const {
+  if (auto at = placed_.find(std::string(pointer)); at != placed_.end()) return at->second.second;
   auto found = entries_.find(std::string(pointer));
   if (found == entries_.end()) return {};
   return position_of(found->second.value_begin);
 }
 
 TextPosition SourceMap::key_position(std::string_view pointer) const {
+  if (auto at = placed_.find(std::string(pointer)); at != placed_.end())
+    return at->second.first.line > 0 ? at->second.first : at->second.second;
   auto found = entries_.find(std::string(pointer));
   if (found == entries_.end()) return {};
   const Entry& entry = found->second;
