@@ -12,6 +12,8 @@ using Names = std::vector<std::string>;
 namespace {
 
 constexpr const char* kPlan = R"({"tasks": {"t": {"on": "all", "steps": [{"run": "{{app}}"}]}}})";
+// A plan that needs nothing of the inventory, for tests of its errors.
+constexpr const char* kLocal = R"({"tasks": {"t": {"on": "local", "steps": [{"local": "x"}]}}})";
 
 // The plan above with the inventory `name` holding `text`.
 LoadResult load_with(const TempDir& dir, const std::string& name, const std::string& text,
@@ -26,8 +28,10 @@ std::string errors_of(const LoadResult& result) {
   std::string lines;
   for (const Diagnostic& error : result.errors) {
     std::string text = error.to_string();
-    std::size_t slash = text.find("deployd-plan-test-");
-    if (slash != std::string::npos) text.erase(0, text.find('/', slash) + 1);
+    const std::string prefix =
+        (std::filesystem::temp_directory_path() / "deployd-plan-test-").string();
+    for (std::size_t at; (at = text.find(prefix)) != std::string::npos;)
+      text.erase(at, text.find('/', at + prefix.size()) + 1 - at);
     lines += (lines.empty() ? "" : "\n") + text;
   }
   return lines;
@@ -178,48 +182,58 @@ region=eu
 
   TEST_CASE("INI errors name the file, line and column and say what is wrong") {
     TempDir dir;
-    CHECK(errors_of(load_with(dir, "a.ini", "[web\nweb1\n")) ==
+    CHECK(errors_of(load_with(dir, "a.ini", "[web\nweb1\n", kLocal)) ==
           "a.ini:1:1: bad section header \"[web\" (expected [GROUP], [GROUP:vars] or "
           "[GROUP:children])");
-    CHECK(errors_of(load_with(dir, "b.ini", "[web:var]\nx=1\n")) ==
+    CHECK(errors_of(load_with(dir, "b.ini", "[web:var]\nx=1\n", kLocal)) ==
           "b.ini:1:6: unknown section kind \"var\" (expected \"vars\" or \"children\") (did you "
           "mean \"vars\"?)");
-    CHECK(errors_of(load_with(dir, "c.ini", "[web:vars]\nno value here\n")) ==
+    CHECK(errors_of(load_with(dir, "c.ini", "[web:vars]\nno value here\n", kLocal)) ==
           "c.ini:2:1: expected NAME=VALUE in [web:vars], got \"no value here\"");
-    CHECK(errors_of(load_with(dir, "d.ini", "[web]\nweb[05:01]\nweb2 user=\"x\n")) ==
-          "d.ini:2:1: bad host \"web[05:01]\": range start 05 is after its end 01\n"
+    CHECK(errors_of(load_with(dir, "d.ini", "[web]\nweb[05:01]\nweb2 user=\"x\n", kLocal)) ==
+          "d.ini:2:1: bad host \"web[05:01]\": bad range \"[05:01]\": the start is after the end\n"
           "d.ini:3:1: unclosed \"\\\"\" quote");
-    CHECK(errors_of(load_with(dir, "e.ini", "[web:children]\ndb extra\n")) ==
+    CHECK(errors_of(load_with(dir, "e.ini", "[web:children]\ndb extra\n", kLocal)) ==
           "e.ini:2:4: expected one group name a line in [web:children], got \"extra\" after \"db\"");
-    CHECK(errors_of(load_with(dir, "f.ini", "web1:22x\n")) ==
+    CHECK(errors_of(load_with(dir, "f.ini", "web1:22x\n", kLocal)) ==
           "f.ini:1:1: bad host \"web1:22x\": expected a port number after \":\"");
   }
 
   TEST_CASE("values deployd refuses are located in the INI text") {
     TempDir dir;
     CHECK(errors_of(load_with(dir, "a.ini", "web1 ansible_port=99999 bad/name=1\n[all:vars]\n"
-                                            "ansible_host=x\n")) ==
+                                            "ansible_host=x\n", kLocal)) ==
           "a.ini:3:1: \"ansible_host\" in the vars of \"all\" would give every host one address");
-    CHECK(errors_of(load_with(dir, "b.ini", "web1 ansible_port=99999 bad/name=1\n")) ==
-          "b.ini:1:25: bad variable name \"bad/name\" (use letters, digits, \"_\", \"-\" and \".\")\n"
-          "b.ini:1:19: expected an integer from 1 to 65535, got 99999");
-    CHECK(errors_of(load_with(dir, "c.ini", "[web]\nweb1\n[db]\nweb\n")) ==
-          "c.ini:1:2: group \"web\" has the name of a host");
+    CHECK(errors_of(load_with(dir, "b.ini", "web1 ansible_port=99999 bad/name=1\n", kLocal)) ==
+          "b.ini:1:19: expected an integer from 1 to 65535, got 99999\n"
+          "b.ini:1:25: bad variable name \"bad/name\" (use letters, digits, \"_\", \"-\" and \".\")");
+    CHECK(errors_of(load_with(dir, "u.ini", "web1\n[ungrouped:vars]\nx=1\n", kLocal)) ==
+          "u.ini:3:1: vars of \"ungrouped\" are not supported: set them on its hosts, or in "
+          "[all:vars]");
+    CHECK(errors_of(load_with(dir, "c.ini", "[web]\nweb1\n[db]\nweb\n", kLocal)) ==
+          "c.ini:1:2: group \"web\" has the same name as a host");
+  }
+
+  TEST_CASE("a host defined twice is located in both the INI file and the JSON plan") {
+    TempDir dir;
+    CHECK(errors_of(load_with(dir, "a.ini", "\n[web]\n  web1\n",
+                              R"({"hosts": ["web1"], "tasks": {"t": {"steps": [{"run": "x"}]}}})")) ==
+          "plan.json:1:12: /hosts/0: duplicate host \"web1\" (first defined in a.ini:3:3)");
   }
 
   TEST_CASE("YAML errors name the file, line and column and say what is wrong") {
     TempDir dir;
-    CHECK(errors_of(load_with(dir, "a.yml", "all:\n  hosts:\n    - web1\n")) ==
+    CHECK(errors_of(load_with(dir, "a.yml", "all:\n  hosts:\n    - web1\n", kLocal)) ==
           "a.yml:3:5: hosts of group \"all\": expected a mapping of names, got a list (write each "
           "name as a key: \"web1:\")");
-    CHECK(errors_of(load_with(dir, "b.yml", "all:\n  host:\n    web1:\n")) ==
+    CHECK(errors_of(load_with(dir, "b.yml", "all:\n  host:\n    web1:\n", kLocal)) ==
           "b.yml:2:3: group \"all\": unknown key \"host\" (expected \"hosts\", \"vars\" or "
           "\"children\") (did you mean \"hosts\"?)");
-    CHECK(errors_of(load_with(dir, "c.yml", "all:\n  hosts:\n    web1: [\n")) ==
+    CHECK(errors_of(load_with(dir, "c.yml", "all:\n  hosts:\n    web1: [\n", kLocal)) ==
           "c.yml:4:1: YAML syntax error: end of sequence flow not found");
-    CHECK(errors_of(load_with(dir, "d.yml", "all:\n  vars:\n    app: [1, 2]\n")) ==
+    CHECK(errors_of(load_with(dir, "d.yml", "all:\n  vars:\n    app: [1, 2]\n", kLocal)) ==
           "d.yml:3:10: expected a string, number or boolean, got a list");
-    CHECK(errors_of(load_with(dir, "e.yml", "- web1\n")) ==
+    CHECK(errors_of(load_with(dir, "e.yml", "- web1\n", kLocal)) ==
           "e.yml:1:1: expected a mapping of group names (e.g. \"all:\"), got a list");
   }
 
@@ -227,7 +241,7 @@ region=eu
     TempDir dir;
     LoadResult result = load_with(dir, "inv.json", R"({"defaults": {"identity": "keys/id",
       "known_hosts": "kh"}, "hosts": [{"name": "a", "identity": ["/abs/id", "~/id", "rel/id"]},
-      "b"]})");
+      "b"], "vars": {"app": "x"}})");
     INFO(errors_of(result));
     REQUIRE(result.plan);
     const std::string folder = dir.write("x", "").substr(0, dir.write("x", "").rfind('/'));
