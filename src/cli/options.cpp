@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <map>
 
 #include "cli/retry_args.hpp"
@@ -102,11 +103,16 @@ ParseResult parse_command_line(int argc, const char* const* argv) {
   return ParseResult{std::move(options), 0, ""};
 }
 
-void use_default_inventory(Options& options) {
+std::optional<std::string> use_default_inventory(Options& options) {
   const char* path = std::getenv("DEPLOYD_INVENTORY");
-  if (!options.inventories.empty() || !path || !*path) return;
+  if (!options.inventories.empty() || !path || !*path) return std::nullopt;
+  // The loader's "cannot read inventory" would not say where a path nobody typed came from.
+  std::error_code code;
+  if (!std::filesystem::exists(path, code))
+    return std::string("DEPLOYD_INVENTORY=") + path + ": no such file (unset it, or set it empty)";
   options.inventories.push_back(path);
   if (options.verbose) std::fprintf(stderr, "deployd: inventory %s (from DEPLOYD_INVENTORY)\n", path);
+  return std::nullopt;
 }
 
 }  // namespace deployd::cli

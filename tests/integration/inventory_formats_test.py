@@ -111,6 +111,19 @@ class InventoryFormats(FleetTestCase):
         self.assertEqual(stdout_by_host(out), {h["address"]: ["listed deployd %d" % port]
                                                for h in self.hosts[:2]})
 
+    def test_a_missing_default_inventory_is_named_and_i_overrides_it(self):
+        missing = os.path.join(self.dir, "missing.ini")
+        env = dict(os.environ, DEPLOYD_INVENTORY=missing)
+        status, out, err = self.run_plan(env=env)
+        self.assertEqual(status, 2, err)
+        self.assertEqual(err, "deployd: error: DEPLOYD_INVENTORY=%s: no such file (unset it, or set it "
+                              "empty)\n" % missing)
+        h = self.hosts[0]
+        status, out, err = self.run_plan("-i", self.default, "-H", "%s:%d" % (h["address"], h["port"]),
+                                         "--var", "app=given", env=env)
+        self.assertEqual(status, 0, err)
+        self.assertEqual(stdout_by_host(out), {h["address"]: ["given deployd %d" % h["port"]]})
+
     def test_an_identity_missing_beside_the_inventory_is_named_by_its_path(self):
         bad = write_json(self.inv_dir, "bad.json", {"defaults": {"identity": "no_such_key"}})
         h = self.hosts[0]
