@@ -111,7 +111,8 @@ std::optional<std::string> use_default_inventory(Options& options) {
   if (!std::filesystem::exists(path, code))
     return std::string("DEPLOYD_INVENTORY=") + path + ": no such file (unset it, or set it empty)";
   options.inventories.push_back(path);
-  if (options.verbose) std::fprintf(stderr, "deployd: inventory %s (from DEPLOYD_INVENTORY)\n", path);
+  if (options.verbose)
+    std::fprintf(stderr, "deployd: inventory %s (from DEPLOYD_INVENTORY)\n", path);
   return std::nullopt;
 }
 

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Ansible INI and YAML inventories -> deployd's inventory JSON, every value placed where written.
+#include <utility>
+
 #include "plan/ansible_inventory.hpp"
 
 #include <fmt/format.h>
@@ -10,7 +12,6 @@
 #include <filesystem>
 #include <map>
 #include <set>
-#include <utility>
 #include <vector>
 
 #include "plan/host_pattern.hpp"
@@ -105,8 +106,9 @@ class Model {
     }
     if (colon != std::string::npos) {
       std::string port = pattern.substr(colon + 1);
-      if (port.empty() || !std::all_of(port.begin(), port.end(),
-                                       [](char c) { return std::isdigit(static_cast<unsigned char>(c)); })) {
+      if (port.empty() || !std::all_of(port.begin(), port.end(), [](char c) {
+            return std::isdigit(static_cast<unsigned char>(c));
+          })) {
         error(at, fmt::format("bad host {}: expected a port number after \":\"", quote(pattern)));
         return;
       }
@@ -168,8 +170,9 @@ class Model {
 Json key_value(const std::string& key, const Json& value) {
   if (key == "port" && value.is_string()) {
     const std::string& text = value.get_ref<const std::string&>();
-    if (!text.empty() && text.size() < 7 &&
-        std::all_of(text.begin(), text.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); }))
+    if (!text.empty() && text.size() < 7 && std::all_of(text.begin(), text.end(), [](char c) {
+          return std::isdigit(static_cast<unsigned char>(c));
+        }))
       return std::stoi(text);
   }
   return value;
@@ -330,8 +333,10 @@ std::vector<Word> split_words(std::string_view line, std::string& error) {
   for (std::size_t i = 0; i < line.size(); ++i) {
     const char c = line[i];
     if (quote_char) {
-      if (c == quote_char) quote_char = 0;
-      else words.back().text += c;
+      if (c == quote_char)
+        quote_char = 0;
+      else
+        words.back().text += c;
       continue;
     }
     if (std::isspace(static_cast<unsigned char>(c))) {
@@ -343,8 +348,10 @@ std::vector<Word> split_words(std::string_view line, std::string& error) {
       words.push_back({"", static_cast<int>(i) + 1});
       in_word = true;
     }
-    if (c == '"' || c == '\'') quote_char = c;
-    else words.back().text += c;
+    if (c == '"' || c == '\'')
+      quote_char = c;
+    else
+      words.back().text += c;
   }
   if (quote_char) error = fmt::format("unclosed {} quote", quote(std::string(1, quote_char)));
   return words;
@@ -373,12 +380,16 @@ void read_ini(const std::string& text, Model& model) {
     const std::size_t indent = line.find_first_not_of(" \t\r");
     if (indent == std::string_view::npos || line[indent] == '#' || line[indent] == ';') continue;
     const TextPosition at{line_number, static_cast<int>(indent) + 1};
-    auto column = [&](std::size_t offset) { return TextPosition{line_number, static_cast<int>(offset) + 1}; };
+    auto column = [&](std::size_t offset) {
+      return TextPosition{line_number, static_cast<int>(offset) + 1};
+    };
     if (line[indent] == '[') {
       // [group], [group:vars] or [group:children], maybe followed by a comment.
       std::size_t close = line.find(']', indent);
       std::string rest = close == std::string_view::npos ? "x" : trim(line.substr(close + 1));
-      std::string header = close == std::string_view::npos ? "" : std::string(line.substr(indent + 1, close - indent - 1));
+      std::string header = close == std::string_view::npos
+                               ? ""
+                               : std::string(line.substr(indent + 1, close - indent - 1));
       std::size_t colon = header.find(':');
       std::string name = header.substr(0, colon);
       std::string kind = colon == std::string::npos ? "" : header.substr(colon + 1);
@@ -398,7 +409,9 @@ void read_ini(const std::string& text, Model& model) {
         continue;
       }
       group = &model.group(name, column(indent + 1));
-      section = kind == "vars" ? Section::Vars : kind == "children" ? Section::Children : Section::Hosts;
+      section = kind == "vars"       ? Section::Vars
+                : kind == "children" ? Section::Children
+                                     : Section::Hosts;
       continue;
     }
     if (!group) continue;  // inside a bad section: its header's error is enough
@@ -450,8 +463,8 @@ void read_ini(const std::string& text, Model& model) {
         break;
       }
       TextPosition value_at{line_number, words[i].column + static_cast<int>(equals) + 1};
-      vars.push_back(Var{words[i].text.substr(0, equals), words[i].text.substr(equals + 1),
-                         word_at, value_at});
+      vars.push_back(Var{words[i].text.substr(0, equals), words[i].text.substr(equals + 1), word_at,
+                         value_at});
     }
     if (!is_bad) model.add_hosts(*group, words[0].text, at, std::move(vars));
   }
@@ -478,8 +491,10 @@ Json to_json(const YAML::Node& node, int depth) {
   if (node.IsScalar()) return node.Scalar();
   Json out = node.IsSequence() ? Json::array() : Json::object();
   for (auto it = node.begin(); it != node.end(); ++it) {
-    if (node.IsSequence()) out.push_back(to_json(*it, depth + 1));
-    else out[it->first.Scalar()] = to_json(it->second, depth + 1);
+    if (node.IsSequence())
+      out.push_back(to_json(*it, depth + 1));
+    else
+      out[it->first.Scalar()] = to_json(it->second, depth + 1);
   }
   return out;
 }
@@ -491,9 +506,9 @@ class YamlReader {
   void read(const YAML::Node& root) {
     if (root.IsNull()) return;
     if (!root.IsMap()) {
-      model_.error(position(root.Mark()),
-                   fmt::format("expected a mapping of group names (e.g. \"all:\"), got {}",
-                               kind_of(root)));
+      model_.error(
+          position(root.Mark()),
+          fmt::format("expected a mapping of group names (e.g. \"all:\"), got {}", kind_of(root)));
       return;
     }
     for (auto it = root.begin(); it != root.end(); ++it) {
@@ -517,9 +532,9 @@ class YamlReader {
     Vars vars;
     if (node.IsNull()) return vars;
     if (!node.IsMap()) {
-      model_.error(value_at(key, node),
-                   fmt::format("vars of {}: expected a mapping of variables, got {}", owner,
-                               kind_of(node)));
+      model_.error(
+          value_at(key, node),
+          fmt::format("vars of {}: expected a mapping of variables, got {}", owner, kind_of(node)));
       return vars;
     }
     for (auto it = node.begin(); it != node.end(); ++it) {
@@ -555,10 +570,11 @@ class YamlReader {
       } else if (*section == "hosts" || *section == "children") {
         if (value.IsNull()) continue;
         if (!value.IsMap()) {
-          model_.error(value_at(it->first, value),
-                       fmt::format("{} of group {}: expected a mapping of names, got {}{}",
-                                   *section, quote(name), kind_of(value),
-                                   value.IsSequence() ? " (write each name as a key: \"web1:\")" : ""));
+          model_.error(
+              value_at(it->first, value),
+              fmt::format("{} of group {}: expected a mapping of names, got {}{}", *section,
+                          quote(name), kind_of(value),
+                          value.IsSequence() ? " (write each name as a key: \"web1:\")" : ""));
           continue;
         }
         for (auto entry = value.begin(); entry != value.end(); ++entry) {

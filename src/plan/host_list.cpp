@@ -32,18 +32,20 @@ void read_list(const std::string& path, std::vector<CommandLineHost>& hosts, Dia
     const std::size_t begin = line.find_first_not_of(" \t\r");
     if (begin == std::string::npos) continue;
     const std::size_t word_end = line.find_first_of(" \t\r", begin);
-    const std::size_t next =
-        word_end == std::string::npos ? std::string::npos : line.find_first_not_of(" \t\r", word_end);
+    const std::size_t next = word_end == std::string::npos
+                                 ? std::string::npos
+                                 : line.find_first_not_of(" \t\r", word_end);
     if (next != std::string::npos) {
-      diags.add(Diagnostic{path, "", line_number, static_cast<int>(next) + 1,
-                           fmt::format("one host a line, got {} after {}",
-                                       quote(line.substr(next, line.find_last_not_of(" \t\r") + 1 - next)),
-                                       quote(line.substr(begin, word_end - begin)))});
+      diags.add(Diagnostic{
+          path, "", line_number, static_cast<int>(next) + 1,
+          fmt::format("one host a line, got {} after {}",
+                      quote(line.substr(next, line.find_last_not_of(" \t\r") + 1 - next)),
+                      quote(line.substr(begin, word_end - begin)))});
       continue;
     }
-    hosts.push_back({line.substr(begin, word_end == std::string::npos ? std::string::npos
-                                                                       : word_end - begin),
-                     path, line_number, static_cast<int>(begin) + 1});
+    hosts.push_back(
+        {line.substr(begin, word_end == std::string::npos ? std::string::npos : word_end - begin),
+         path, line_number, static_cast<int>(begin) + 1});
   }
   // An empty list must not fall back to the plan's own targets.
   if (hosts.size() == before && diags.size() == errors_before)

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 // Tests of src/plan/ansible_inventory.cpp: Ansible INI and YAML inventories given with -i.
+#include "plan/ansible_inventory.hpp"
+
 #include <doctest/doctest.h>
 
-#include "plan/ansible_inventory.hpp"
 #include "plan_text.hpp"
 
 using namespace deployd;
@@ -48,8 +49,8 @@ const Host& host(const Plan& plan, const std::string& name) {
 
 TEST_SUITE("plan") {
   TEST_CASE("the format is the extension's, else the first line's") {
-    using plan::InventoryFormat;
     using plan::inventory_format;
+    using plan::InventoryFormat;
     CHECK(inventory_format("a.json", "all:") == InventoryFormat::Json);
     CHECK(inventory_format("a.INI", "") == InventoryFormat::AnsibleIni);
     CHECK(inventory_format("a.yml", "") == InventoryFormat::AnsibleYaml);
@@ -114,7 +115,7 @@ region=eu
     CHECK(host(plan, "web02").port == 2222);
     CHECK(host(plan, "web02").address == "web02");
     CHECK(host(plan, "web04").port == 2204);
-    CHECK(host(plan, "web04").user == "ops");       // from front, web's parent
+    CHECK(host(plan, "web04").user == "ops");                // from front, web's parent
     CHECK(host(plan, "web04").vars.at("app") == "web app");  // the child's vars win
     CHECK(host(plan, "db1").vars.at("app") == "front");
     CHECK(host(plan, "db1").vars.at("motd") == "hello world");
@@ -172,7 +173,8 @@ region=eu
 
   TEST_CASE("a host in two groups gets both groups' vars, and its own win") {
     TempDir dir;
-    LoadResult result = load_with(dir, "h.ini", "[a]\nx1 app=own\n[b]\nx1 other=1\n[b:vars]\napp=b\n");
+    LoadResult result =
+        load_with(dir, "h.ini", "[a]\nx1 app=own\n[b]\nx1 other=1\n[b:vars]\napp=b\n");
     INFO(errors_of(result));
     REQUIRE(result.plan);
     CHECK(result.plan->hosts.size() == 1);
@@ -193,20 +195,24 @@ region=eu
     CHECK(errors_of(load_with(dir, "d.ini", "[web]\nweb[05:01]\nweb2 user=\"x\n", kLocal)) ==
           "d.ini:2:1: bad host \"web[05:01]\": bad range \"[05:01]\": the start is after the end\n"
           "d.ini:3:1: unclosed \"\\\"\" quote");
-    CHECK(errors_of(load_with(dir, "e.ini", "[web:children]\ndb extra\n", kLocal)) ==
-          "e.ini:2:4: expected one group name a line in [web:children], got \"extra\" after \"db\"");
+    CHECK(
+        errors_of(load_with(dir, "e.ini", "[web:children]\ndb extra\n", kLocal)) ==
+        "e.ini:2:4: expected one group name a line in [web:children], got \"extra\" after \"db\"");
     CHECK(errors_of(load_with(dir, "f.ini", "web1:22x\n", kLocal)) ==
           "f.ini:1:1: bad host \"web1:22x\": expected a port number after \":\"");
   }
 
   TEST_CASE("values deployd refuses are located in the INI text") {
     TempDir dir;
-    CHECK(errors_of(load_with(dir, "a.ini", "web1 ansible_port=99999 bad/name=1\n[all:vars]\n"
-                                            "ansible_host=x\n", kLocal)) ==
+    CHECK(errors_of(load_with(dir, "a.ini",
+                              "web1 ansible_port=99999 bad/name=1\n[all:vars]\n"
+                              "ansible_host=x\n",
+                              kLocal)) ==
           "a.ini:3:1: \"ansible_host\" in the vars of \"all\" would give every host one address");
-    CHECK(errors_of(load_with(dir, "b.ini", "web1 ansible_port=99999 bad/name=1\n", kLocal)) ==
-          "b.ini:1:19: expected an integer from 1 to 65535, got 99999\n"
-          "b.ini:1:25: bad variable name \"bad/name\" (use letters, digits, \"_\", \"-\" and \".\")");
+    CHECK(
+        errors_of(load_with(dir, "b.ini", "web1 ansible_port=99999 bad/name=1\n", kLocal)) ==
+        "b.ini:1:19: expected an integer from 1 to 65535, got 99999\n"
+        "b.ini:1:25: bad variable name \"bad/name\" (use letters, digits, \"_\", \"-\" and \".\")");
     CHECK(errors_of(load_with(dir, "u.ini", "web1\n[ungrouped:vars]\nx=1\n", kLocal)) ==
           "u.ini:3:1: vars of \"ungrouped\" are not supported: set them on its hosts, or in "
           "[all:vars]");
@@ -216,9 +222,10 @@ region=eu
 
   TEST_CASE("a host defined twice is located in both the INI file and the JSON plan") {
     TempDir dir;
-    CHECK(errors_of(load_with(dir, "a.ini", "\n[web]\n  web1\n",
-                              R"({"hosts": ["web1"], "tasks": {"t": {"steps": [{"run": "x"}]}}})")) ==
-          "plan.json:1:12: /hosts/0: duplicate host \"web1\" (first defined in a.ini:3:3)");
+    CHECK(
+        errors_of(load_with(dir, "a.ini", "\n[web]\n  web1\n",
+                            R"({"hosts": ["web1"], "tasks": {"t": {"steps": [{"run": "x"}]}}})")) ==
+        "plan.json:1:12: /hosts/0: duplicate host \"web1\" (first defined in a.ini:3:3)");
   }
 
   TEST_CASE("YAML errors name the file, line and column and say what is wrong") {
@@ -245,7 +252,8 @@ region=eu
     INFO(errors_of(result));
     REQUIRE(result.plan);
     const std::string folder = dir.write("x", "").substr(0, dir.write("x", "").rfind('/'));
-    CHECK(host(*result.plan, "a").identities == Names{"/abs/id", "/home/me/id", folder + "/rel/id"});
+    CHECK(host(*result.plan, "a").identities ==
+          Names{"/abs/id", "/home/me/id", folder + "/rel/id"});
     CHECK(host(*result.plan, "b").identities == Names{folder + "/keys/id"});
     CHECK(host(*result.plan, "b").known_hosts == folder + "/kh");
   }

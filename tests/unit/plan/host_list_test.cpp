@@ -34,8 +34,9 @@ std::string errors_of(const LoadResult& result, const std::string& folder) {
 TEST_SUITE("plan") {
   TEST_CASE("-H @FILE reads one host a line; blank lines and comments are skipped") {
     TempDir dir;
-    std::string list = dir.write("hosts.txt", "# the fleet\n\n  web1\ndeploy@db1:2200  # primary\n"
-                                              "web[02:03]\r\n");
+    std::string list = dir.write("hosts.txt",
+                                 "# the fleet\n\n  web1\ndeploy@db1:2200  # primary\n"
+                                 "web[02:03]\r\n");
     LoadResult result = load_with_hosts({"@" + list, "extra"});
     INFO(errors_of(result, ""));
     REQUIRE(result.plan);
@@ -50,7 +51,8 @@ TEST_SUITE("plan") {
     std::string folder = list.substr(0, list.rfind('/'));
     CHECK(errors_of(load_with_hosts({"@" + list}), folder) ==
           "DIR/hosts.txt:2:8: one host a line, got \"web3\" after \"web2\"\n"
-          "DIR/hosts.txt:3:1: bad host \"web[5:1]\": bad range \"[5:1]\": the start is after the end\n"
+          "DIR/hosts.txt:3:1: bad host \"web[5:1]\": bad range \"[5:1]\": the start is after the "
+          "end\n"
           "DIR/hosts.txt:4:1: bad host \"all\": \"all\" cannot name a host");
   }
 
@@ -58,8 +60,9 @@ TEST_SUITE("plan") {
     TempDir dir;
     std::string empty = dir.write("empty.txt", "# nothing yet\n\n");
     std::string folder = empty.substr(0, empty.rfind('/'));
-    CHECK(errors_of(load_with_hosts({"@" + folder + "/missing.txt", "@" + empty}), folder) ==
-          "DIR/empty.txt: host list (-H @DIR/empty.txt) names no hosts\n"
-          "DIR/missing.txt: cannot read host list (-H @DIR/missing.txt): no such file or directory");
+    CHECK(
+        errors_of(load_with_hosts({"@" + folder + "/missing.txt", "@" + empty}), folder) ==
+        "DIR/empty.txt: host list (-H @DIR/empty.txt) names no hosts\n"
+        "DIR/missing.txt: cannot read host list (-H @DIR/missing.txt): no such file or directory");
   }
 }
