@@ -134,7 +134,7 @@ class Model {
     }
   }
 
-  std::unique_ptr<Document> build(std::string text);
+  std::unique_ptr<Document> build();
 
  private:
   int depth_of(const std::string& name, std::set<std::string>& visiting) {
@@ -178,11 +178,11 @@ Json key_value(const std::string& key, const Json& value) {
   return value;
 }
 
-std::unique_ptr<Document> Model::build(std::string text) {
+std::unique_ptr<Document> Model::build() {
   auto doc = std::make_unique<Document>();
   doc->file = file_;
   doc->is_translated = true;
-  doc->map = SourceMap(std::move(text));
+  // The INI or YAML text is not JSON: its source map only holds the positions placed below.
   doc->is_parsed = true;
   Json root = Json::object();
   auto place = [&](const std::string& pointer, TextPosition key, TextPosition value) {
@@ -644,7 +644,7 @@ std::unique_ptr<Document> parse_ansible_inventory(std::string text, std::string 
   } else {
     read_ini(text, model);
   }
-  std::unique_ptr<Document> doc = model.build(std::move(text));
+  std::unique_ptr<Document> doc = model.build();
   if (!found.empty()) {
     doc->is_parsed = false;
     for (const Diagnostic& error : found.sorted(static_cast<std::size_t>(-1))) diags.add(error);

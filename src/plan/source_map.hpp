@@ -37,7 +37,8 @@ class SourceMap {
 
   const std::string& text() const { return text_; }
   /// Records where the value at `pointer` (and its key) stand in another text: a document built
-  /// from an Ansible inventory locates its values in the INI or YAML the user wrote.
+  /// from an Ansible inventory locates its values in the INI or YAML the user wrote. Once one
+  /// value is placed, positions come only from placed values (the nearest enclosing one).
   void place(const std::string& pointer, TextPosition key, TextPosition value);
   /// Line:column of the value at `pointer`; {0, 0} if the pointer is not in the text.
   TextPosition value_position(std::string_view pointer) const;
