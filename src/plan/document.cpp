@@ -63,6 +63,12 @@ void Diagnostics::file_error(std::string file, std::string message) {
 std::vector<Diagnostic> Diagnostics::sorted(std::size_t limit) const {
   std::vector<Diagnostic> errors = errors_;
   std::stable_sort(errors.begin(), errors.end());
+  // One written value can reach many hosts (an Ansible group's `ansible_port`): say it once.
+  auto same = [](const Diagnostic& a, const Diagnostic& b) {
+    return a.file == b.file && a.line == b.line && a.column == b.column &&
+           a.json_pointer == b.json_pointer && a.message == b.message;
+  };
+  errors.erase(std::unique(errors.begin(), errors.end(), same), errors.end());
   if (errors.size() > limit) errors.resize(limit);
   return errors;
 }

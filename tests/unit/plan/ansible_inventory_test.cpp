@@ -213,6 +213,10 @@ region=eu
         errors_of(load_with(dir, "b.ini", "web1 ansible_port=99999 bad/name=1\n", kLocal)) ==
         "b.ini:1:19: expected an integer from 1 to 65535, got 99999\n"
         "b.ini:1:25: bad variable name \"bad/name\" (use letters, digits, \"_\", \"-\" and \".\")");
+    // A group's value reaches each of its hosts, but is one error.
+    CHECK(errors_of(load_with(dir, "g.ini", "[web]\nweb[1:3]\n[web:vars]\nansible_port=http\n",
+                              kLocal)) ==
+          "g.ini:4:14: expected an integer from 1 to 65535, got \"http\"");
     CHECK(errors_of(load_with(dir, "u.ini", "web1\n[ungrouped:vars]\nx=1\n", kLocal)) ==
           "u.ini:3:1: vars of \"ungrouped\" are not supported: set them on its hosts, or in "
           "[all:vars]");
