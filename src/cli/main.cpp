@@ -176,6 +176,8 @@ int run_main(int argc, char** argv) {
   Retry retry;
   if (options.retry_failed) retry = prepare_retry(options);
   if (retry.exit_code) return *retry.exit_code;
+  if (auto error = use_default_inventory(options))
+    return print_errors({Diagnostic{.message = *error}});
 
   // 3. The plan, validated whole before anything connects.
   LoadResult loaded = load_plan(options.plan_path, load_options(options));

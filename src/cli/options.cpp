@@ -3,6 +3,9 @@
 #include "cli/options.hpp"
 
 #include <CLI/CLI.hpp>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <map>
 
 #include "cli/retry_args.hpp"
@@ -15,7 +18,9 @@ constexpr const char* kVersion = "deployd " DEPLOYD_VERSION;  // meson.build's p
 void add_options(CLI::App& app, Options& options, std::vector<std::string>& var_texts) {
   app.add_option("plan", options.plan_path, "the JSON plan to run")->required();
   app.add_option("tasks", options.tasks, "tasks to run with their needs (default: the `default` tasks, else all)");
-  app.add_option("-H,--hosts", options.hosts, "run remote tasks on these hosts instead of their targets")
+  app.add_option("-H,--hosts", options.hosts,
+                 "run remote tasks on these hosts instead of their targets (@FILE: the hosts "
+                 "FILE lists, one a line)")
       ->delimiter(',')
       ->allow_extra_args(false);
   app.add_option("--limit", options.limit, "only hosts or groups matching these globs")
@@ -26,7 +31,8 @@ void add_options(CLI::App& app, Options& options, std::vector<std::string>& var_
   app.add_option("--var", var_texts, "set a variable, NAME=VALUE (repeatable)")
       ->allow_extra_args(false);
   app.add_option("-i,--inventory", options.inventories,
-                 "JSON file of hosts, groups, defaults and vars to add to the plan (repeatable)")
+                 "hosts, groups, defaults and vars to add to the plan: JSON, or an Ansible INI or "
+                 "YAML inventory (repeatable; default: $DEPLOYD_INVENTORY)")
       ->allow_extra_args(false);
   app.add_flag("-l,--list", options.list, "list tasks with their descriptions and needs");
   app.add_flag("-n,--dry-run", options.dry_run, "print what would run on each host, without connecting");
@@ -98,6 +104,19 @@ ParseResult parse_command_line(int argc, const char* const* argv) {
   if (options.quiet && options.output == OutputMode::Json)
     return ParseResult{std::nullopt, 2, "--quiet prints only the summary, which --output json has not"};
   return ParseResult{std::move(options), 0, ""};
+}
+
+std::optional<std::string> use_default_inventory(Options& options) {
+  const char* path = std::getenv("DEPLOYD_INVENTORY");
+  if (!options.inventories.empty() || !path || !*path) return std::nullopt;
+  // The loader's "cannot read inventory" would not say where a path nobody typed came from.
+  std::error_code code;
+  if (!std::filesystem::exists(path, code))
+    return std::string("DEPLOYD_INVENTORY=") + path + ": no such file (unset it, or set it empty)";
+  options.inventories.push_back(path);
+  if (options.verbose)
+    std::fprintf(stderr, "deployd: inventory %s (from DEPLOYD_INVENTORY)\n", path);
+  return std::nullopt;
 }
 
 }  // namespace deployd::cli

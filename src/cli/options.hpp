@@ -47,4 +47,8 @@ struct ParseResult {
 /// Parses argv with CLI11; never exits the process itself.
 ParseResult parse_command_line(int argc, const char* const* argv);
 
+/// With no `-i` (given, or taken from a retried run): the inventory `DEPLOYD_INVENTORY` names, if
+/// set and not empty; said on stderr under -v. An error (naming the variable) if it is missing.
+std::optional<std::string> use_default_inventory(Options& options);
+
 }  // namespace deployd::cli

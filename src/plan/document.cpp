@@ -11,6 +11,11 @@
 namespace deployd::plan {
 
 std::string Where::describe(const Document* from) const {
+  if (doc && doc->is_translated) {
+    TextPosition at = doc->map.value_position(pointer);
+    if (doc == from) return fmt::format("at line {}", at.line);
+    return fmt::format("in {}:{}:{}", doc->file, at.line, at.column);
+  }
   if (!doc || doc == from) return "at " + pointer;
   return fmt::format("in {} at {}", doc->file, pointer);
 }
@@ -36,6 +41,7 @@ void Diagnostics::error(const Where& where, std::string message) {
     TextPosition position = where.doc->map.value_position(where.pointer);
     diagnostic.line = position.line;
     diagnostic.column = position.column;
+    if (where.doc->is_translated) diagnostic.json_pointer.clear();
   }
   errors_.push_back(std::move(diagnostic));
 }
@@ -57,6 +63,12 @@ void Diagnostics::file_error(std::string file, std::string message) {
 std::vector<Diagnostic> Diagnostics::sorted(std::size_t limit) const {
   std::vector<Diagnostic> errors = errors_;
   std::stable_sort(errors.begin(), errors.end());
+  // One written value can reach many hosts (an Ansible group's `ansible_port`): say it once.
+  auto same = [](const Diagnostic& a, const Diagnostic& b) {
+    return a.file == b.file && a.line == b.line && a.column == b.column &&
+           a.json_pointer == b.json_pointer && a.message == b.message;
+  };
+  errors.erase(std::unique(errors.begin(), errors.end(), same), errors.end());
   if (errors.size() > limit) errors.resize(limit);
   return errors;
 }

@@ -23,6 +23,9 @@ struct Document {
   SourceMap map;
   Json root;
   bool is_parsed = false;
+  /// Built from another format (an Ansible inventory): its JSON pointers mean nothing to the
+  /// user, so diagnostics give only the line:column placed in `map`.
+  bool is_translated = false;
 };
 
 /// A place in a document: which file, and the JSON pointer inside it.

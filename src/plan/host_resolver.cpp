@@ -305,22 +305,30 @@ std::vector<Host> resolve_hosts(const std::vector<HostDraft>& drafts,
   return hosts;
 }
 
-std::vector<std::string> command_line_hosts(const std::vector<std::string>& specs,
+std::vector<std::string> command_line_hosts(const std::vector<CommandLineHost>& specs,
                                             const ConnectionDraft& defaults,
                                             const Controller& controller, SshConfigFiles& configs,
                                             Plan& plan, Diagnostics& diags) {
   std::vector<std::string> names;
-  for (const std::string& text : specs) {
+  for (const CommandLineHost& given : specs) {
+    const std::string& text = given.text;
+    auto report = [&](const std::string& message) {
+      if (given.file.empty())
+        diags.file_error("", fmt::format("-H {}: {}", quote(text), message));
+      else
+        diags.add(Diagnostic{given.file, "", given.line, given.column,
+                             fmt::format("bad host {}: {}", quote(text), message)});
+    };
     HostSpec spec = parse_host_spec(text);
     Expansion expansion = expand_host_pattern(spec.name);
     std::string error = spec.error.empty() ? expansion.error : spec.error;
     if (!error.empty()) {
-      diags.file_error("", fmt::format("-H {}: {}", quote(text), error));
+      report(error);
       continue;
     }
     for (const std::string& name : expansion.names) {
       if (name == "all" || name == "local") {
-        diags.file_error("", fmt::format("-H {}: {} cannot name a host", quote(text), quote(name)));
+        report(fmt::format("{} cannot name a host", quote(name)));
         continue;
       }
       if (std::find(names.begin(), names.end(), name) != names.end()) continue;

@@ -8,6 +8,7 @@
 
 #include "deployd/load.hpp"
 #include "plan/draft.hpp"
+#include "plan/host_list.hpp"
 #include "plan/ssh_config.hpp"
 
 namespace deployd::plan {
@@ -55,8 +56,9 @@ std::vector<Host> resolve_hosts(const std::vector<HostDraft>& drafts,
                                 SshConfigFiles& configs, Diagnostics& diags);
 
 /// The hosts `-H` names, in order: plan hosts by name, and new hosts (added to `plan.hosts`,
-/// with the defaults) for names the plan does not define; errors name the `-H` value.
-std::vector<std::string> command_line_hosts(const std::vector<std::string>& specs,
+/// with the defaults) for names the plan does not define; errors name the `-H` value (or the
+/// host list's line).
+std::vector<std::string> command_line_hosts(const std::vector<CommandLineHost>& specs,
                                             const ConnectionDraft& defaults,
                                             const Controller& controller, SshConfigFiles& configs,
                                             Plan& plan, Diagnostics& diags);

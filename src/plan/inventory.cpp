@@ -12,6 +12,7 @@
 #include <sstream>
 #include <system_error>
 
+#include "plan/ansible_inventory.hpp"
 #include "plan/fields.hpp"
 #include "plan/groups.hpp"
 #include "plan/hosts_reader.hpp"
@@ -77,8 +78,32 @@ std::unique_ptr<Document> load_inventory(const std::string& path, Diagnostics& d
     diags.file_error(path, "cannot read inventory: " + error);
     return nullptr;
   }
+  InventoryFormat format = inventory_format(path, *text);
+  if (format != InventoryFormat::Json)
+    return parse_ansible_inventory(std::move(*text), path, format, diags);
   return parse_document(std::move(*text), path, diags);
 }
+
+namespace {
+
+// A relative path written in an inventory means one beside it, as a plan's `put` sources do.
+void rebase(std::optional<std::string>& path, const std::filesystem::path& folder) {
+  if (!path || path->empty() || path->front() == '~' || path->front() == '/') return;
+  *path = (folder / *path).string();
+}
+
+void rebase_paths(ConnectionDraft& keys, const std::filesystem::path& folder) {
+  if (keys.identities)
+    for (std::string& identity : *keys.identities) {
+      std::optional<std::string> path = identity;
+      rebase(path, folder);
+      identity = *path;
+    }
+  rebase(keys.known_hosts, folder);
+  rebase(keys.ssh_config, folder);
+}
+
+}  // namespace
 
 Sections read_inventory(const Document& doc, Diagnostics& diags) {
   Node root{&doc.root, {&doc, ""}};
@@ -94,7 +119,13 @@ Sections read_inventory(const Document& doc, Diagnostics& diags) {
              diags);
   read_version(root, diags);
   if (auto key = root.find("description")) read_string(*key, diags, true);
-  return read_sections(root, diags);
+  Sections sections = read_sections(root, diags);
+  const std::filesystem::path folder = std::filesystem::path(doc.file).parent_path();
+  if (!folder.empty()) {
+    rebase_paths(sections.defaults, folder);
+    for (HostDraft& host : sections.hosts) rebase_paths(host.connection, folder);
+  }
+  return sections;
 }
 
 }  // namespace deployd::plan

@@ -20,10 +20,12 @@ void merge_sections(Sections& merged, const Sections& later);
 /// Checks `version` (1 if given).
 void read_version(const Node& root, Diagnostics& diags);
 
-/// Reads and parses the inventory at `path`; null (with an error) if it cannot be read.
+/// Reads and parses the inventory at `path` (JSON, or an Ansible INI or YAML inventory);
+/// null (with an error) if it cannot be read.
 std::unique_ptr<Document> load_inventory(const std::string& path, Diagnostics& diags);
 
-/// The sections of a parsed inventory; plan-only keys (`tasks`, `policy`) are errors.
+/// The sections of a parsed inventory; plan-only keys (`tasks`, `policy`) are errors. Relative
+/// `identity`, `known_hosts` and `ssh_config` paths are made relative to the inventory's folder.
 Sections read_inventory(const Document& doc, Diagnostics& diags);
 
 /// The whole text of `path`; nothing, with `error` set to the reason (lower case), if unreadable.

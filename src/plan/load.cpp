@@ -11,6 +11,7 @@
 #include "plan/document.hpp"
 #include "plan/fields.hpp"
 #include "plan/groups.hpp"
+#include "plan/host_list.hpp"
 #include "plan/host_resolver.hpp"
 #include "plan/inventory.hpp"
 #include "plan/policy_reader.hpp"
@@ -93,7 +94,8 @@ class Loader {
     plan_.overrides = options_.cli_vars;
     check_cli_vars(plan_.overrides, diags_);
     std::vector<std::string> cli_hosts =
-        command_line_hosts(options_.hosts, merged.defaults, controller, configs, plan_, diags_);
+        command_line_hosts(expand_host_lists(options_.hosts, diags_), merged.defaults, controller,
+                           configs, plan_, diags_);
     warnings_ = configs.warnings();
     validate_tasks(plan_, tasks_, cli_hosts, merged.has_bad_hosts, diags_);
     validate_vars(plan_, tasks_, diags_);

@@ -243,13 +243,29 @@ TextPosition SourceMap::position_of(std::size_t offset) const {
   return {static_cast<int>(after - line_starts_.begin()), column};
 }
 
+void SourceMap::place(const std::string& pointer, TextPosition key, TextPosition value) {
+  placed_[pointer] = {key, value};
+}
+
 TextPosition SourceMap::value_position(std::string_view pointer) const {
+  if (!placed_.empty()) {
+    // A value not placed itself stands inside the nearest one that is.
+    for (std::string at(pointer);; at.erase(at.rfind('/'))) {
+      if (auto found = placed_.find(at); found != placed_.end()) return found->second.second;
+      if (at.empty()) return {};
+    }
+  }
   auto found = entries_.find(std::string(pointer));
   if (found == entries_.end()) return {};
   return position_of(found->second.value_begin);
 }
 
 TextPosition SourceMap::key_position(std::string_view pointer) const {
+  if (!placed_.empty()) {
+    auto at = placed_.find(std::string(pointer));
+    if (at == placed_.end()) return value_position(pointer);
+    return at->second.first.line > 0 ? at->second.first : at->second.second;
+  }
   auto found = entries_.find(std::string(pointer));
   if (found == entries_.end()) return {};
   const Entry& entry = found->second;

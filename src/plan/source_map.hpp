@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace deployd::plan {
@@ -35,6 +36,10 @@ class SourceMap {
   explicit SourceMap(std::string text);
 
   const std::string& text() const { return text_; }
+  /// Records where the value at `pointer` (and its key) stand in another text: a document built
+  /// from an Ansible inventory locates its values in the INI or YAML the user wrote. Once one
+  /// value is placed, positions come only from placed values (the nearest enclosing one).
+  void place(const std::string& pointer, TextPosition key, TextPosition value);
   /// Line:column of the value at `pointer`; {0, 0} if the pointer is not in the text.
   TextPosition value_position(std::string_view pointer) const;
   /// Line:column of the key naming the member at `pointer`; falls back to the value.
@@ -58,6 +63,7 @@ class SourceMap {
   std::vector<std::size_t> line_starts_;
   std::unordered_map<std::string, Entry> entries_;
   std::vector<DuplicateKey> duplicates_;
+  std::unordered_map<std::string, std::pair<TextPosition, TextPosition>> placed_;  ///< key, value
 };
 
 }  // namespace deployd::plan

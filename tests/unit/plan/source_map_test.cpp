@@ -93,4 +93,16 @@ TEST_SUITE("plan") {
     for (int i = 0; i < 300; ++i) deep += "/0";
     CHECK(at(map.value_position(deep)) == "0:0");
   }
+
+  TEST_CASE("placed positions: a value not placed is at the nearest placed one around it") {
+    SourceMap map;
+    map.place("/hosts/0", {}, {3, 1});
+    map.place("/hosts/0/port", {3, 10}, {3, 23});
+    CHECK(at(map.value_position("/hosts/0/port")) == "3:23");
+    CHECK(at(map.key_position("/hosts/0/port")) == "3:10");
+    CHECK(at(map.key_position("/hosts/0")) == "3:1");  // no key: its value
+    CHECK(at(map.value_position("/hosts/0/vars/app")) == "3:1");
+    CHECK(at(map.key_position("/hosts/0/vars/app")) == "3:1");
+    CHECK(at(map.value_position("/groups/web")) == "0:0");
+  }
 }
