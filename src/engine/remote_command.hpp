@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// The exact text a `run` step sends to the remote side: `sh -c` with cd, env and sudo applied.
+// The exact text a `run` step sends to the remote side: `sh -s` and a script on its stdin, with
+// cd, env and sudo applied.
 #pragma once
 
 #include <optional>
@@ -24,8 +25,23 @@ struct CommandSpec {
   bool report_process_group = false;
 };
 
-/// The exec text for `spec`. Environment variables are exported in the script rather than sent
-/// as SSH `env` requests, because stock sshd accepts only LANG and LC_* (ssh-facts.md).
-std::string remote_command(const CommandSpec& spec);
+/// How the script on stdin is wrapped: one brace group whose stdin is /dev/null.
+inline constexpr std::string_view kScriptOpen = "{\n";
+inline constexpr std::string_view kScriptClose = "\n} </dev/null\n";
+
+/// A remote command: `exec` is the channel's exec request (all that `ps` shows on the host),
+/// `script` goes on the channel's stdin, which is then closed.
+struct RemoteCommand {
+  std::string exec;
+  std::string script;
+};
+
+/// The exec text and script for `spec`. Environment variables are exported in the script rather
+/// than sent as SSH `env` requests, because stock sshd accepts only LANG and LC_* (ssh-facts.md);
+/// neither they nor the command appear in the remote process list.
+RemoteCommand remote_command(const CommandSpec& spec);
+
+/// The same script as one `sh -c` command line (with sudo applied): a local sudo step's command.
+std::string shell_command(const CommandSpec& spec);
 
 }  // namespace deployd::engine
