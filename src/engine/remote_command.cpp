@@ -51,6 +51,8 @@ RemoteCommand remote_command(const CommandSpec& spec) {
   // The script comes on stdin, so the process list shows `sh -s` and no value (issue 16 #7).
   // The group is parsed whole before anything in it runs, and runs with stdin at EOF, as
   // `ssh -n` gives: a command that reads stdin can never eat the rest of the script, nor wait.
+  // (Under `sh -c`, stdin is the channel's, closed at once: the same EOF.)
+  if (spec.env.empty() && !spec.is_secret) return RemoteCommand{shell_command(spec), ""};
   std::string script = std::string(kScriptOpen) + script_of(spec) + std::string(kScriptClose);
   return RemoteCommand{with_sudo(spec, "sh -s"), std::move(script)};
 }

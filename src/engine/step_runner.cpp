@@ -38,6 +38,7 @@ CommandSpec resolve(const Step& step, StepVars& fill) {
   spec.cwd = fill(step.cwd, is_local ? VarUse::LocalPath : VarUse::Text);
   for (const auto& [name, value] : step.env) spec.env[name] = fill(value);
   if (step.sudo_user) spec.sudo_user = fill(*step.sudo_user);
+  spec.is_secret = step.secret;
   return spec;
 }
 

@@ -170,10 +170,8 @@ std::string template_error(std::string_view text) {
   scan(text, [&](const Piece& piece) {
     if (!error.empty()) return;
     if (piece.is_malformed) {
-      error = fmt::format(
-          "bad variable reference {} (write {{{{ NAME }}}} or {{{{ NAME | FILTER }}}}, and \\{{{{ for a "
-          "literal {{{{)",
-          quote(piece.text));
+      error = fmt::format("bad variable reference {} (write \\{{{{ for a literal {{{{)",
+                          quote(piece.text));
       return;
     }
     for (std::string_view filter : piece.filters) {
