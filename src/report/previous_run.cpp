@@ -203,9 +203,12 @@ PreviousRunLookup find_previous_run(const fs::path& log_dir, const std::string& 
       found = read_summary(summary);
     }
     if (!found.run) {
-      // Some run's summary that cannot be read is no reason to refuse this plan's retry: it
-      // may be another plan's. Said, and skipped.
-      if (found.error.find("older deployd") == std::string::npos) warnings.push_back(found.error + ": skipped");
+      if (found.error.find("older deployd") != std::string::npos) continue;  // not this plan's
+      // A summary that cannot be read blocks only a retry of its own plan, as its events tell;
+      // another plan's, or one whose events name no plan, is skipped, and said.
+      const PreviousRunLookup events = read_unfinished(log_dir / id);
+      if (events.run && events.run->record.plan.path == plan_path) return found;
+      warnings.push_back(found.error + (events.run ? ": another plan's run: skipped" : ": skipped"));
       continue;
     }
     if (found.run->record.plan.path != plan_path) continue;

@@ -46,8 +46,8 @@ PreviousRunLookup read_unfinished(const std::filesystem::path& run_dir);
 /// The run `run_id` in `log_dir`; with an empty `run_id`, the latest run of the plan at
 /// `plan_path` (absolute): the greatest run id (among ids of the same second, the latest
 /// `started`) whose summary.json is this plan's, or, when a later run of this plan has no
-/// summary, that unfinished run read from its events (is_unfinished). A corrupt summary of a
-/// run is skipped with a warning.
+/// summary, that unfinished run read from its events (is_unfinished). A corrupt summary is an
+/// error when its events say it is this plan's run, else it is skipped with a warning.
 PreviousRunLookup find_previous_run(const std::filesystem::path& log_dir,
                                     const std::string& plan_path, const std::string& run_id);
 

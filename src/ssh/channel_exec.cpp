@@ -128,6 +128,7 @@ awaitable<ssize_t> pump_output(Exec& exec) {
   std::array<bool, 2> is_done{false, false};
   const std::span<char> buffer = shared_read_buffer();
   auto read_either = [&]() -> ssize_t {
+    bool may_come = false;  // a read would block: more may arrive
     for (int id = 0; id < 2; ++id) {
       if (is_done[id]) continue;
       const ssize_t n = libssh2_channel_read_ex(exec.channel, id, buffer.data(), buffer.size());
@@ -142,8 +143,13 @@ awaitable<ssize_t> pump_output(Exec& exec) {
       // 0 is EOF only if libssh2 agrees no data of this channel is still queued.
       if (n == 0 && libssh2_channel_eof(exec.channel) == 1) is_done[id] = true;
       if (n < 0 && !would_block(exec.link().session, n)) return n;
+      may_come = may_come || n < 0;
     }
-    return is_done[0] && is_done[1] ? 0 : kWouldBlock;
+    if (is_done[0] && is_done[1]) return 0;
+    // Both reads said end (0, not EAGAIN) while libssh2_channel_eof() still sees packets of this
+    // channel it will never hand out (a hostile server's data after its CLOSE): nothing more
+    // comes, and waiting for input would hang for ever (hostile_test.py, data_after_close).
+    return may_come ? kWouldBlock : 0;
   };
   for (;;) {
     const ssize_t n = co_await call_keeping_alive(exec, read_either);

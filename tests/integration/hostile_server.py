@@ -115,8 +115,7 @@ def behave(mode, transport, chan):
             channel_data(t, chan, b"after-eof\n")
         remote = chan.remote_chanid
         chan.close()
-        time.sleep(0.2)
-        for _ in range(100):
+        for _ in range(100):  # at once: before the client has freed the channel
             raw(t, ("byte", cMSG_CHANNEL_DATA), ("int", remote), ("string", b"after-close\n"))
     elif mode == "exit_signal_huge":
         chan.sendall(b"dying\n")

@@ -191,11 +191,11 @@ class RunControl(FleetTestCase):
         run_id = os.path.basename(os.path.dirname(events_path))
         deadline = time.time() + 30  # the output lines reach the file while the steps still run
         text = ""
-        while time.time() < deadline and text.count("started-") < 2:
+        while time.time() < deadline and text.count("\"line\":\"started-") < 2:
             with open(events_path) as f:
                 text = f.read()
             time.sleep(0.1)
-        self.assertEqual(text.count("started-"), 2, text)
+        self.assertEqual(text.count("\"line\":\"started-"), 2, text)
         run.kill()
         run.communicate(timeout=30)
         for pid in processes_with(self.nap):

@@ -203,6 +203,22 @@ TEST_SUITE("report") {
       CHECK(found.warnings ==
             std::vector<std::string>{"run summary " + name + " is corrupt: not a JSON object: skipped"});
     }
+    SUBCASE("a corrupt summary whose events name another plan is skipped, this plan's stops the search") {
+      write_run(dir, "20261128T090000Z-000000", record_of("/a/plan.json"));
+      write_file(summary, "garbage");
+      const fs::path plan = dir / "plan.json";
+      write_file(plan, "{}");
+      write_file(summary.parent_path() / "events.jsonl",
+                 "{\"event\":\"run_start\",\"run_id\":\"x\",\"plan\":" + nlohmann::json(plan.string()).dump() +
+                     ",\"hosts\":1,\"tasks\":[]}\n");
+      PreviousRunLookup other = find_previous_run(dir, "/a/plan.json", "");
+      REQUIRE_MESSAGE(other.run, other.error);
+      CHECK(other.run->run_id == "20261128T090000Z-000000");
+      CHECK(other.warnings == std::vector<std::string>{"run summary " + name +
+                                                       " is corrupt: not a JSON object: another plan's run: skipped"});
+      CHECK(find_previous_run(dir, fs::weakly_canonical(plan).string(), "").error ==
+            "run summary " + name + " is corrupt: not a JSON object");
+    }
     CHECK(read_summary(dir / "missing.json").error ==
           "cannot read run summary \"" + (dir / "missing.json").string() + "\"");
   }
