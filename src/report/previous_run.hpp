@@ -40,7 +40,7 @@ PreviousRunLookup read_summary(const std::filesystem::path& summary);
 
 /// Reads a run that never wrote its summary back from its events.jsonl: run_start names the plan
 /// (as given, read relative to the current folder) and tasks; the hosts to retry are those its
-/// events name that have no host_end, or one that is not ok/skipped.
+/// events name that have no host_end, or one that is not ok.
 PreviousRunLookup read_unfinished(const std::filesystem::path& run_dir);
 
 /// The run `run_id` in `log_dir`; with an empty `run_id`, the latest run of the plan at

@@ -5,6 +5,7 @@
 #include <libssh2.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <sys/socket.h>
 
 #include <boost/asio/async_result.hpp>
@@ -43,6 +44,21 @@ auto async_wait_either(tcp::socket& socket, Token&& token) {
         socket.async_wait(tcp::socket::wait_write, on_ready);
       },
       token);
+}
+
+/// libssh2's own receive and send functions (misc.c, _libssh2_recv and _libssh2_send) plus a
+/// note of when bytes moved.
+ssize_t receive(libssh2_socket_t fd, void* buffer, size_t length, int flags, void** abstract) {
+  const ssize_t n = ::recv(fd, buffer, length, flags);
+  if (n > 0) static_cast<Link*>(*abstract)->last_input = std::chrono::steady_clock::now();
+  return n < 0 ? -errno : n;  // -EAGAIN is libssh2's "would block"
+}
+
+ssize_t send_to(libssh2_socket_t fd, const void* buffer, size_t length, int flags,
+                void** abstract) {
+  const ssize_t n = ::send(fd, buffer, length, flags);
+  if (n > 0) static_cast<Link*>(*abstract)->last_output = std::chrono::steady_clock::now();
+  return n < 0 ? -errno : n;
 }
 
 }  // namespace
@@ -94,7 +110,6 @@ boost::asio::awaitable<void> Link::wait_ready(int directions) {
   auto token = boost::asio::redirect_error(boost::asio::use_awaitable, ec);
   if (read && !write) {
     co_await socket.async_wait(tcp::socket::wait_read, token);
-    if (!ec) last_input = std::chrono::steady_clock::now();
   } else if (write && !read) {
     co_await socket.async_wait(tcp::socket::wait_write, token);
   } else {
@@ -110,6 +125,18 @@ int connection_loss(int fd) {
     return LIBSSH2_ERROR_SOCKET_RECV;
   }
   return 0;
+}
+
+void Link::watch_traffic() {
+  last_input = last_output = std::chrono::steady_clock::now();
+  libssh2_session_callback_set(session, LIBSSH2_CALLBACK_RECV, reinterpret_cast<void*>(&receive));
+  libssh2_session_callback_set(session, LIBSSH2_CALLBACK_SEND, reinterpret_cast<void*>(&send_to));
+}
+
+bool Link::has_unread_input() {
+  if (!socket.is_open()) return false;
+  pollfd ready{socket.native_handle(), POLLIN, 0};
+  return ::poll(&ready, 1, 0) == 1 && (ready.revents & POLLIN) != 0;
 }
 
 int Link::connection_loss() {
