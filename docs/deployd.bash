@@ -13,16 +13,16 @@ _deployd() {
     cword=$COMP_CWORD
   fi
 
-  local options="-H --hosts --limit --var -i --inventory -l --list -n --dry-run --graph
+  local options="-H --hosts --limit --var --var-env -i --inventory -l --list -n --dry-run --graph
     --output --color -f --forks --log-dir --report -q --quiet -v --verbose --version -h --help"
-  local with_value="-H|--hosts|--limit|--var|-i|--inventory|--output|--color|-f|--forks|--log-dir|--report"
+  local with_value="-H|--hosts|--limit|--var|--var-env|-i|--inventory|--output|--color|-f|--forks|--log-dir|--report"
 
   case $prev in
     --output) COMPREPLY=($(compgen -W "stream group json" -- "$cur")); return ;;
     --color) COMPREPLY=($(compgen -W "auto always never" -- "$cur")); return ;;
     -i|--inventory|--report|--html) COMPREPLY=($(compgen -f -- "$cur")); return ;;
     --log-dir) COMPREPLY=($(compgen -d -- "$cur")); return ;;
-    -H|--hosts|--limit|--var|-f|--forks) return ;;
+    -H|--hosts|--limit|--var|--var-env|-f|--forks) return ;;
   esac
   if [[ $cur == -* ]]; then
     COMPREPLY=($(compgen -W "$options" -- "$cur"))

@@ -68,15 +68,31 @@ asio::awaitable<void> tick_progress(report::ProgressReporter& progress, asio::st
   }
 }
 
+// events.jsonl is flushed at least this often while the run lasts, so `tail -f` follows it and a
+// crash (SIGKILL, power cut) loses at most this much of it (issue 16 #8).
+constexpr std::chrono::milliseconds kLogFlush{250};
+
+asio::awaitable<void> flush_run_log(report::RunLog& log, asio::steady_timer& timer, const bool& is_over) {
+  while (!is_over) {
+    timer.expires_after(kLogFlush);
+    boost::system::error_code ignored;
+    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+    log.flush();
+  }
+}
+
 // The first interrupt's message: what still runs, and what the next Ctrl-C does.
 void say_interrupted(const engine::Engine& engine, int signal, Duration grace) {
   std::vector<engine::Engine::RunningStep> running = engine.running_steps();
-  std::string text = fmt::format("\ndeployd: {}: starting nothing new; ", signal == SIGTERM ? "SIGTERM" : "interrupted");
+  const char* name = signal == SIGTERM ? "SIGTERM" : signal == SIGHUP ? "SIGHUP" : "interrupted";
+  std::string text = fmt::format("\ndeployd: {}: starting nothing new; ", name);
+  // A signal sent by a program (kill, systemd, a closed terminal) is not a Ctrl-C.
+  const std::string again = signal == SIGINT ? "Ctrl-C again" : "a second SIGINT, SIGTERM or SIGHUP";
   if (running.empty()) {
     text += "no step is running\n";
   } else {
-    text += fmt::format("{} running step{} get {} to finish (Ctrl-C again: cancel them now; a third time: exit at once)\n",
-                        running.size(), running.size() == 1 ? "" : "s", engine::duration_text(grace));
+    text += fmt::format("{} running step{} get {} to finish ({}: cancel them now; a third: exit at once)\n",
+                        running.size(), running.size() == 1 ? "" : "s", engine::duration_text(grace), again);
   }
   constexpr std::size_t kShown = 20;
   for (std::size_t i = 0; i < running.size() && i < kShown; ++i) {
@@ -88,11 +104,12 @@ void say_interrupted(const engine::Engine& engine, int signal, Duration grace) {
   std::fputs(text.c_str(), stderr);
 }
 
-// SIGINT and SIGTERM, staged like pdsh: stop starting, then cancel, then exit at once.
+// SIGINT, SIGTERM and SIGHUP (a closed terminal or ssh session), staged like pdsh: stop
+// starting, then cancel, then exit at once. The run log and summary are written in every case.
 class Interrupts {
  public:
   Interrupts(asio::io_context& context, engine::Engine& engine, Reporting& reporting)
-      : signals_(context, SIGINT, SIGTERM), engine_(engine), reporting_(reporting) {
+      : signals_(context, SIGINT, SIGTERM, SIGHUP), engine_(engine), reporting_(reporting) {
     wait();
   }
   void stop() {
@@ -141,15 +158,20 @@ int execute(const Plan& plan, engine::RunSetup setup, engine::Transport& transpo
   int exit_code = static_cast<int>(ExitCode::HostsFailed);
   bool is_over = false;
   asio::steady_timer tick_timer(context);
+  asio::steady_timer flush_timer(context);
   asio::co_spawn(context, engine.run(), [&](std::exception_ptr error, RunEnd end) {
     interrupts.stop();
     is_over = true;
     tick_timer.cancel();
+    flush_timer.cancel();
     if (error) std::rethrow_exception(error);
     exit_code = end.exit_code;
   });
   if (reporting.progress) {
     asio::co_spawn(context, tick_progress(*reporting.progress, tick_timer, is_over), asio::detached);
+  }
+  if (reporting.run_log) {
+    asio::co_spawn(context, flush_run_log(*reporting.run_log, flush_timer, is_over), asio::detached);
   }
   context.run();
   // New host keys (accept-new) are written once, after every handshake, in one append.

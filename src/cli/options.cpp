@@ -3,10 +3,14 @@
 #include "cli/options.hpp"
 
 #include <CLI/CLI.hpp>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <map>
+#include <sstream>
 
 #include "cli/retry_args.hpp"
 
@@ -15,7 +19,12 @@ namespace {
 
 constexpr const char* kVersion = "deployd " DEPLOYD_VERSION;  // meson.build's project version
 
-void add_options(CLI::App& app, Options& options, std::vector<std::string>& var_texts) {
+struct VarTexts {
+  std::vector<std::string> values;  ///< --var NAME=VALUE or NAME=@FILE
+  std::vector<std::string> envs;    ///< --var-env NAME=ENVVAR
+};
+
+void add_options(CLI::App& app, Options& options, VarTexts& var_texts) {
   app.add_option("plan", options.plan_path, "the JSON plan to run")->required();
   app.add_option("tasks", options.tasks, "tasks to run with their needs (default: the `default` tasks, else all)");
   app.add_option("-H,--hosts", options.hosts,
@@ -28,7 +37,12 @@ void add_options(CLI::App& app, Options& options, std::vector<std::string>& var_
       ->allow_extra_args(false);
   // allow_extra_args(false): one value per occurrence, so `-i inv.json deploy` leaves `deploy`
   // to the task list (CLI11 lets a vector option swallow every following word by default).
-  app.add_option("--var", var_texts, "set a variable, NAME=VALUE (repeatable)")
+  app.add_option("--var", var_texts.values,
+                 "set a variable, NAME=VALUE, or NAME=@FILE for the file's text (repeatable)")
+      ->allow_extra_args(false);
+  // Secrets stay out of the process list: `ps` shows the name of the variable, not its value.
+  app.add_option("--var-env", var_texts.envs,
+                 "set a variable from an environment variable, NAME=ENVVAR (repeatable)")
       ->allow_extra_args(false);
   app.add_option("-i,--inventory", options.inventories,
                  "hosts, groups, defaults and vars to add to the plan: JSON, or an Ansible INI or "
@@ -67,13 +81,55 @@ void add_options(CLI::App& app, Options& options, std::vector<std::string>& var_
   app.footer("A recorded run, after the fact: deployd show RUN --html FILE | --timeline (deployd show --help)");
 }
 
-// --var NAME=VALUE, where NAME is a plain identifier (dots allowed, as in host.port).
-std::optional<std::string> parse_vars(const std::vector<std::string>& texts, VarMap& vars) {
-  for (const std::string& text : texts) {
-    std::size_t equals = text.find('=');
-    if (equals == 0 || equals == std::string::npos)
-      return "--var: expected NAME=VALUE, got \"" + text + "\"";
-    vars[text.substr(0, equals)] = text.substr(equals + 1);
+// The text of a --var @FILE, without one trailing newline (as `register` takes a command's).
+std::optional<std::string> read_var_file(const std::string& path, std::string& error) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    error = "cannot read \"" + path + "\": " + std::strerror(errno);
+    return std::nullopt;
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  std::string value = text.str();
+  if (value.ends_with('\n')) value.pop_back();
+  if (value.ends_with('\r')) value.pop_back();
+  return value;
+}
+
+// --var NAME=VALUE (NAME=@FILE: the file's text; NAME=@@x: the value `@x`) and --var-env
+// NAME=ENVVAR. NAME is checked with the plan (load.cpp); one name is set one way only.
+std::optional<std::string> parse_vars(const VarTexts& texts, VarMap& vars) {
+  std::map<std::string, std::string> given;  // name -> the option that set it
+  auto take = [](const std::string& text) -> std::optional<std::pair<std::string, std::string>> {
+    const std::size_t equals = text.find('=');
+    if (equals == 0 || equals == std::string::npos) return std::nullopt;
+    return std::pair(text.substr(0, equals), text.substr(equals + 1));
+  };
+  for (const std::string& text : texts.values) {
+    auto pair = take(text);
+    if (!pair) return "--var: expected NAME=VALUE or NAME=@FILE, got \"" + text + "\"";
+    auto& [name, value] = *pair;
+    if (value.starts_with("@@")) {
+      value.erase(0, 1);
+    } else if (value.starts_with("@")) {
+      std::string error;
+      std::optional<std::string> read = read_var_file(value.substr(1), error);
+      if (!read) return "--var " + name + "=" + value + ": " + error;
+      value = std::move(*read);
+    }
+    given[name] = "--var";
+    vars[name] = std::move(value);
+  }
+  for (const std::string& text : texts.envs) {
+    auto pair = take(text);
+    if (!pair || pair->second.empty()) return "--var-env: expected NAME=ENVVAR, got \"" + text + "\"";
+    const auto& [name, variable] = *pair;
+    if (given.count(name)) return "--var-env " + text + ": " + name + " is already set by " + given[name];
+    const char* value = std::getenv(variable.c_str());
+    if (value == nullptr)
+      return "--var-env " + text + ": environment variable \"" + variable + "\" is not set";
+    given[name] = "--var-env";
+    vars[name] = value;
   }
   return std::nullopt;
 }
@@ -83,7 +139,7 @@ std::optional<std::string> parse_vars(const std::vector<std::string>& texts, Var
 ParseResult parse_command_line(int argc, const char* const* argv) {
   CLI::App app{"deployd: run a JSON plan of tasks on many hosts at once over SSH", "deployd"};
   Options options;
-  std::vector<std::string> var_texts;
+  VarTexts var_texts;
   add_options(app, options, var_texts);
   RetryArgs retry = take_retry_args(std::vector<std::string>(argv, argv + argc));
   if (!retry.error.empty()) return ParseResult{std::nullopt, 2, retry.error};

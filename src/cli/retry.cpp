@@ -53,8 +53,22 @@ Retry prepare_retry(Options& options) {
   const fs::path log_dir = run_log_dir(options);
   report::PreviousRunLookup found =
       report::find_previous_run(log_dir, absolute_path(options.plan_path), options.retry_run_id);
+  for (const std::string& warning : found.warnings) warn("--retry-failed: " + warning);
   if (!found.run) return failed("error: --retry-failed: " + found.error);
   const report::PreviousRun& run = *found.run;
+  if (run.is_unfinished) {
+    // Loud: the user may think the run they retry is an older, finished one.
+    std::fprintf(stderr,
+                 "deployd: WARNING: run %s never finished (no summary.json: it was killed or "
+                 "crashed); retrying it from %s: the hosts it reached that did not end ok. Hosts "
+                 "it never reached are not in its events, nor its -H and inventories: give them "
+                 "again if it had them\n",
+                 run.run_id.c_str(), run.summary.string().c_str());
+    if (run.retry_hosts.empty() && !run.local_failed)
+      return failed(fmt::format("error: --retry-failed: run {} never finished and its events name "
+                                "no host to retry: run the plan again",
+                                run.run_id));
+  }
   if (run.retry_hosts.empty()) {
     std::string local =
         run.local_failed ? " (its local task failed: run the plan again to retry it)" : "";

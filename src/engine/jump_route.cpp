@@ -23,6 +23,11 @@ std::variant<std::vector<JumpHop>, std::string> jump_route(const Host& host,
       hop.address = parsed.name;
       hop.port = parsed.port.value_or(22);
       if (!parsed.user.empty()) hop.user = parsed.user;
+      // A password is sent to the server: the target's must never reach its jump host (a key
+      // login only proves the key, so the target's identities may serve). A hop that needs a
+      // password is a plan host with its own password_env.
+      hop.password_env.clear();
+      hop.sources.erase("password_env");
     }
     hop.via.clear();
     auto spec = connection_spec(hop);

@@ -5,6 +5,35 @@
 #include "engine/remote_process.hpp"
 
 namespace deployd::engine {
+namespace {
+
+// `dir` as a shell word: quoted whole, except a leading `~` or `~/`, which is left bare so the
+// shell expands it to the home of the user the script runs as (quoted, `~` never expands).
+std::string directory_word(const std::string& dir) {
+  if (dir == "~") return "~";
+  if (dir.starts_with("~/")) return dir.size() == 2 ? "~/" : "~/" + shell_quote(dir.substr(2));
+  return shell_quote(dir);
+}
+
+// The script as the shell runs it: report, cd, exports, then the command.
+std::string script_of(const CommandSpec& spec) {
+  std::string script;
+  if (spec.report_process_group) script += process_group_report();
+  if (!spec.cwd.empty()) script += "cd -- " + directory_word(spec.cwd) + " || exit 1\n";
+  for (const auto& [name, value] : spec.env) script += "export " + name + "=" + shell_quote(value) + "\n";
+  script += spec.command;
+  return script;
+}
+
+// `shell` run as the step's user: sudo -n fails at once instead of waiting for a password.
+std::string with_sudo(const CommandSpec& spec, std::string shell) {
+  if (!spec.sudo_user) return shell;
+  std::string sudo = "sudo -n ";
+  if (!spec.sudo_user->empty()) sudo += "-u " + shell_quote(*spec.sudo_user) + " ";
+  return sudo + "-- " + shell;
+}
+
+}  // namespace
 
 std::string shell_quote(std::string_view text) {
   std::string quoted = "'";
@@ -17,19 +46,19 @@ std::string shell_quote(std::string_view text) {
   return quoted + "'";
 }
 
-std::string remote_command(const CommandSpec& spec) {
-  std::string script;
-  if (spec.report_process_group) script += process_group_report();
-  if (!spec.cwd.empty()) script += "cd -- " + shell_quote(spec.cwd) + " || exit 1\n";
-  for (const auto& [name, value] : spec.env) script += "export " + name + "=" + shell_quote(value) + "\n";
-  script += spec.command;
+RemoteCommand remote_command(const CommandSpec& spec) {
   // plan-format.md: `run` has `sh -c` semantics whatever the login shell of the remote user is.
-  std::string text = "sh -c " + shell_quote(script);
-  if (!spec.sudo_user) return text;
-  // -n: a missing sudo right fails at once instead of waiting for a password prompt.
-  std::string sudo = "sudo -n ";
-  if (!spec.sudo_user->empty()) sudo += "-u " + shell_quote(*spec.sudo_user) + " ";
-  return sudo + "-- " + text;
+  // The script comes on stdin, so the process list shows `sh -s` and no value (issue 16 #7).
+  // The group is parsed whole before anything in it runs, and runs with stdin at EOF, as
+  // `ssh -n` gives: a command that reads stdin can never eat the rest of the script, nor wait.
+  // (Under `sh -c`, stdin is the channel's, closed at once: the same EOF.)
+  if (spec.env.empty() && !spec.is_secret) return RemoteCommand{shell_command(spec), ""};
+  std::string script = std::string(kScriptOpen) + script_of(spec) + std::string(kScriptClose);
+  return RemoteCommand{with_sudo(spec, "sh -s"), std::move(script)};
+}
+
+std::string shell_command(const CommandSpec& spec) {
+  return with_sudo(spec, "sh -c " + shell_quote(script_of(spec)));
 }
 
 }  // namespace deployd::engine

@@ -57,7 +57,7 @@ std::string stop_group_command(long group, const std::optional<std::string>& sud
                  "kill -KILL " + g + " 2>/dev/null; sleep 0.5\n"
                  "kill -0 " + g + " 2>/dev/null && exit 4; exit 0";
   spec.sudo_user = sudo_user ? std::optional<std::string>("") : std::nullopt;  // root may signal it
-  return remote_command(spec);
+  return shell_command(spec);  // no value in it: one command line is fine
 }
 
 }  // namespace deployd::engine

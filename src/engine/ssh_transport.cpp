@@ -79,6 +79,21 @@ std::optional<std::string> secret_from(const std::string& variable, const char* 
   return std::string(value);
 }
 
+/// An exit-signal name as the host sent it is data, not text to print: at most 32 bytes, and
+/// anything but letters, digits and `._-+@` becomes `?` (a hostile host sent 30,000 bytes and
+/// escape sequences). Real names are short words: "KILL", "TERM", "USR1@example.com".
+std::string signal_name(std::string_view name) {
+  constexpr std::size_t kLongest = 32;
+  std::string safe;
+  for (char c : name.substr(0, kLongest)) {
+    const bool is_plain = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                          std::string_view("._-+@").find(c) != std::string_view::npos;
+    safe += is_plain ? c : '?';
+  }
+  if (name.size() > kLongest) safe += "...";
+  return safe;
+}
+
 /// ~/.ssh/id_ed25519, id_ecdsa and id_rsa, those that exist (tried when no identity is given).
 std::vector<std::string> default_identities() {
   std::vector<std::string> paths;
@@ -164,7 +179,7 @@ class SshConnection final : public Connection {
   }
 
   awaitable<ExecResult> exec(const ExecRequest& request) override {
-    ssh::ExecSpec spec{request.command, {}, request.timeout};
+    ssh::ExecSpec spec{request.command, {}, request.timeout, request.input};
     if (request.on_output) {
       spec.on_output = [&request](ssh::Stream stream, std::string_view chunk) {
         request.on_output(
@@ -172,7 +187,7 @@ class SshConnection final : public Connection {
       };
     }
     ssh::ExecOutcome outcome = co_await session_->exec(spec);
-    co_return ExecResult{outcome.exit_status, std::move(outcome.exit_signal), outcome.timed_out,
+    co_return ExecResult{outcome.exit_status, signal_name(outcome.exit_signal), outcome.timed_out,
                          with_jump_cause(std::move(outcome.error), lease_), outcome.cancelled};
   }
 

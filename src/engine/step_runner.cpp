@@ -16,6 +16,7 @@
 #include "engine/step_text.hpp"
 #include "engine/transfer_step.hpp"
 #include "local/local_process.hpp"
+#include "plan/suggest.hpp"
 #include "report/line_splitter.hpp"
 
 namespace deployd::engine {
@@ -32,10 +33,12 @@ constexpr Duration kStopGroupTimeout{10'000};
 // The step's command with every variable resolved.
 CommandSpec resolve(const Step& step, StepVars& fill) {
   CommandSpec spec;
-  spec.command = fill(step.command);
-  spec.cwd = fill(step.cwd);
+  const bool is_local = step.kind == StepKind::Local;
+  spec.command = fill(step.command, is_local ? VarUse::LocalShell : VarUse::Text);
+  spec.cwd = fill(step.cwd, is_local ? VarUse::LocalPath : VarUse::Text);
   for (const auto& [name, value] : step.env) spec.env[name] = fill(value);
   if (step.sudo_user) spec.sudo_user = fill(*step.sudo_user);
+  spec.is_secret = step.hides_command();  // secret or no_log: kept out of the host's ps too
   return spec;
 }
 
@@ -122,7 +125,7 @@ boost::asio::awaitable<std::string> stop_remote_group(const StepContext& context
                                                       const CommandSpec& spec,
                                                       const ProcessGroupReader& reader) {
   if (!reader.group()) co_return "; its processes may still run (it reported no process group)";
-  ExecRequest request{stop_group_command(*reader.group(), spec.sudo_user), {}, kStopGroupTimeout};
+  ExecRequest request{stop_group_command(*reader.group(), spec.sudo_user), {}, kStopGroupTimeout, {}};
   std::string said;
   request.on_output = [&said](OutputStream, std::string_view chunk) {
     if (said.size() < 200) said.append(chunk.substr(0, 200));
@@ -145,9 +148,14 @@ boost::asio::awaitable<ExecResult> run_local_step(const StepContext& context, Co
   command.directory = local::working_directory(context.plan.directory, spec.cwd);
   command.timeout = request.timeout;
   command.cancel = &context.cancel;
+  // The variables holding SSH passwords and passphrases are deployd's, not the command's.
+  for (const Host& host : context.plan.hosts) {
+    if (!host.password_env.empty()) command.unset_env.insert(host.password_env);
+    if (!host.passphrase_env.empty()) command.unset_env.insert(host.passphrase_env);
+  }
   spec.cwd.clear();
   if (spec.sudo_user) {
-    command.command = remote_command(spec);
+    command.command = shell_command(spec);
   } else {
     command.command = std::move(spec.command);
     command.env = std::move(spec.env);
@@ -158,13 +166,31 @@ boost::asio::awaitable<ExecResult> run_local_step(const StepContext& context, Co
 
 }  // namespace
 
-std::string StepVars::operator()(const std::string& text) {
+std::string StepVars::operator()(const std::string& text, VarUse use) {
   plan::Interpolated result = plan::interpolate(text, vars_);
   missing_.insert(missing_.end(), result.missing.begin(), result.missing.end());
+  for (const plan::OutputValue& value : result.from_output) {
+    if (!refused_.empty() || use == VarUse::Text) break;
+    std::string shown = value.value.size() > 80 ? value.value.substr(0, 80) + "..." : value.value;
+    const std::string what = fmt::format("variable \"{}\" is host output (registered, for host \"{}\")",
+                                         value.name, vars_.host ? vars_.host->name : "local");
+    if (use == VarUse::LocalPath) {
+      if (std::string why = plan::host_path_error(plan::OutputValue{value.name, shown, false}); !why.empty())
+        refused_ = fmt::format("{} and cannot name a path on the controller: {}", what, why);
+    } else if (!value.is_filtered && !plan::is_shell_word(value.value)) {
+      refused_ = fmt::format(
+          "{} and holds shell characters ({}): write {{{{ {} | q }}}} to pass it as one word, or "
+          "{{{{ {} | raw }}}} to run it as shell text",
+          what, plan::quote(shown), value.name, value.name);
+    }
+  }
   return std::move(result.text);
 }
 
 std::optional<StepOutcome> StepVars::missing_value(const StepContext& context, const Step& step) const {
+  if (!refused_.empty())
+    return StepOutcome{StepStatus::Failed, !step.ignore_errors, false,
+                       fmt::format("{}: {}", step_title(context.task, context.index, step), refused_)};
   if (missing_.empty()) return std::nullopt;
   return StepOutcome{StepStatus::Failed, !step.ignore_errors, false,
                      fmt::format("{}: variable \"{}\" has no value on this host",
@@ -202,7 +228,8 @@ boost::asio::awaitable<Attempt> run_command_step(StepContext context) {
   bool capture_overflow = false;
   const bool is_local = step.kind == StepKind::Local;
   spec.report_process_group = !is_local;
-  ExecRequest request{is_local ? "" : remote_command(spec), {}, step_timeout(context, step)};
+  RemoteCommand remote = is_local ? RemoteCommand{} : remote_command(spec);
+  ExecRequest request{std::move(remote.exec), {}, step_timeout(context, step), std::move(remote.script)};
   request.on_output = [&](OutputStream stream, std::string_view chunk) {
     if (stream == OutputStream::Stderr && !is_local) chunk = group.filter(chunk);
     (stream == OutputStream::Stdout ? out : err).feed(chunk);

@@ -52,19 +52,29 @@ struct Attempt {
   StepEnd end;
 };
 
-/// Interpolates one step's strings for its host, remembering the names that had no value.
+/// Where an interpolated string goes: what a registered value (host output: data, never
+/// trusted, docs/architecture.md "Trust model") may hold there.
+enum class VarUse {
+  Text,        ///< anything: a remote command, a remote path, an env value, a name
+  LocalShell,  ///< a `local` command: unfiltered, only one plain shell word (else `| q`/`| raw`)
+  LocalPath,   ///< a controller path: never absolute, never a `..` component
+};
+
+/// Interpolates one step's strings for its host, remembering the names that had no value and
+/// the registered values that may not be used where they were.
 class StepVars {
  public:
   explicit StepVars(const StepContext& context)
       : vars_{&context.plan, &context.host, &context.registered, context.run_id} {}
-  std::string operator()(const std::string& text);
-  /// plan-format.md: a registered name without a value at run time fails that host's step.
-  /// The outcome saying so, or nullopt when every name resolved.
+  std::string operator()(const std::string& text, VarUse use = VarUse::Text);
+  /// plan-format.md: a registered name without a value at run time, or a registered value a
+  /// local command or path refuses, fails that host's step. The outcome saying so, or nullopt.
   std::optional<StepOutcome> missing_value(const StepContext& context, const Step& step) const;
 
  private:
   plan::VarContext vars_;
   std::vector<std::string> missing_;
+  std::string refused_;  ///< the first registered value refused, and why
 };
 
 /// Reports step_start, the step's output lines and step_end, and returns the outcome. With

@@ -25,11 +25,17 @@ struct Paths {
 };
 
 Paths resolve_paths(const Step& step, StepVars& fill) {
-  Paths paths{fill(step.command), fill(step.to)};
+  const bool is_put = step.kind == StepKind::Put;
+  Paths paths{fill(step.command, is_put ? VarUse::LocalPath : VarUse::Text),
+              fill(step.to, is_put ? VarUse::Text : VarUse::LocalPath)};
   // plan-format.md: inside a `cd` block a relative remote path is relative to that folder.
   const std::string cwd = fill(step.cwd);
   std::string& remote = step.kind == StepKind::Put ? paths.to : paths.from;
-  if (!cwd.empty() && !remote.empty() && remote.front() != '/') remote = cwd + "/" + remote;
+  if (!cwd.empty() && !remote.empty() && remote.front() != '/' && !remote.starts_with("~"))
+    remote = cwd + "/" + remote;
+  // SFTP expands no `~`; its relative paths start at the login folder, the user's home.
+  if (remote == "~" || remote == "~/") remote = ".";
+  else if (remote.starts_with("~/")) remote.erase(0, 2);
   return paths;
 }
 

@@ -20,10 +20,12 @@ namespace deployd::engine {
 
 /// One command to run on an open connection.
 struct ExecRequest {
-  std::string command;  ///< complete `sh -c` text: cd, env and sudo already applied
+  std::string command;  ///< the exec text: `sh -s` (or `sh -c` text), sudo already applied
   /// Receives output as it arrives, in chunks that may split lines anywhere.
   std::function<void(OutputStream, std::string_view)> on_output;
   std::optional<Duration> timeout;  ///< unset: none
+  /// Sent on the command's stdin, which is then closed (EOF, as `ssh -n`): the script of `sh -s`.
+  std::string input;
 };
 
 /// How a command ended. Exactly one of exit_status, exit_signal, error, timed_out, cancelled

@@ -18,7 +18,9 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <filesystem>
 #include <memory>
 #include <set>
@@ -44,13 +46,14 @@ std::string errno_text(int error) {
   return std::error_code(error, std::generic_category()).message();
 }
 
-// The controller's environment with `extra` added or replacing same-named entries.
-std::vector<std::string> child_environment(const VarMap& extra) {
+// The controller's environment without `removed`, with `extra` added or replacing same-named
+// entries.
+std::vector<std::string> child_environment(const VarMap& extra, const std::set<std::string>& removed) {
   std::vector<std::string> out;
   for (char** entry = environ; entry && *entry; ++entry) {
     std::string_view text(*entry);
     std::string name(text.substr(0, text.find('=')));
-    if (!extra.count(name)) out.emplace_back(text);
+    if (!extra.count(name) && !removed.count(name)) out.emplace_back(text);
   }
   for (const auto& [name, value] : extra) out.push_back(name + "=" + value);
   return out;
@@ -165,7 +168,7 @@ std::string Child::spawn(const LocalCommand& command) {
   posix_spawnattr_setsigdefault(&setup.attributes, &defaults);
   posix_spawnattr_setsigmask(&setup.attributes, &mask);
 
-  std::vector<std::string> environment = child_environment(command.env);
+  std::vector<std::string> environment = child_environment(command.env, command.unset_env);
   std::vector<char*> envp;
   for (std::string& entry : environment) envp.push_back(entry.data());
   envp.push_back(nullptr);
@@ -290,6 +293,11 @@ void Child::maybe_finish() {
 
 std::string working_directory(const std::string& base, const std::string& cwd) {
   if (cwd.empty()) return base;
+  // plan-format.md: a `cd` starting with `~` is the home folder (the controller user's here).
+  if (cwd == "~" || cwd.starts_with("~/")) {
+    const char* home = std::getenv("HOME");
+    if (home != nullptr && *home != '\0') return (std::filesystem::path(home) / cwd.substr(std::min<std::size_t>(2, cwd.size()))).lexically_normal().string();
+  }
   if (base.empty()) return cwd;
   return (std::filesystem::path(base) / cwd).lexically_normal().string();
 }

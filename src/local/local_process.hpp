@@ -9,6 +9,7 @@
 #include <chrono>
 #include <functional>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 
@@ -23,6 +24,7 @@ struct LocalCommand {
   std::string command;              ///< `/bin/sh -c` text
   std::string directory;            ///< working directory; must exist (empty: the controller's own)
   VarMap env;                       ///< added to (or replacing in) the controller's environment
+  std::set<std::string> unset_env;  ///< taken out of it: the SSH secrets (password_env...)
   std::optional<Duration> timeout;  ///< unset: none
   /// After the timeout, how long the process group has between TERM and KILL.
   Duration kill_grace{2000};

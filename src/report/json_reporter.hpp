@@ -36,8 +36,11 @@ class JsonReporter final : public Reporter {
   /// The first write error (e.g. "No space left on device"), empty while every write succeeded.
   const std::string& error() const { return error_; }
 
- private:
+  /// Hands the buffered lines to the file now (a regular file is otherwise flushed at
+  /// boundaries only).
   void flush();
+
+ private:
 
   std::FILE* out_;
   bool flush_each_event_;

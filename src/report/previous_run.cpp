@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <system_error>
@@ -118,6 +119,56 @@ PreviousRunLookup read_summary(const fs::path& summary) {
   }
 }
 
+PreviousRunLookup read_unfinished(const fs::path& run_dir) {
+  const fs::path events = run_dir / "events.jsonl";
+  std::ifstream in(events, std::ios::binary);
+  if (!in) return {std::nullopt, fmt::format("cannot read run events {}", quoted_path(events)), {}};
+  PreviousRun run;
+  run.run_id = run_dir.filename().string();
+  run.is_unfinished = true;
+  run.summary = events;
+  std::vector<std::string> hosts;  // in the order the events first name them
+  std::map<std::string, std::string> ends;
+  std::string line;
+  bool has_start = false;
+  while (std::getline(in, line)) {
+    const Json j = Json::parse(line, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) continue;  // a line cut short by the crash
+    const std::string event = j.value("event", "");
+    if (event == "run_start") {
+      has_start = true;
+      if (j.contains("plan") && j["plan"].is_string()) {
+        std::error_code error;
+        const fs::path plan = fs::absolute(j["plan"].get<std::string>(), error);
+        run.record.plan.path = error ? "" : fs::weakly_canonical(plan, error).string();
+      }
+      if (j.contains("plan_sha256") && j["plan_sha256"].is_string())
+        run.plan_sha256 = run.record.plan.sha256 = j["plan_sha256"].get<std::string>();
+      if (j.contains("tasks") && j["tasks"].is_array())
+        for (const Json& task : j["tasks"])
+          if (task.is_string()) run.record.tasks.push_back(task.get<std::string>());
+      if (j.contains("time") && j["time"].is_string()) run.started = j["time"].get<std::string>();
+      continue;
+    }
+    if (!j.contains("host") || !j["host"].is_string()) continue;
+    const std::string host = j["host"].get<std::string>();
+    if (std::find(hosts.begin(), hosts.end(), host) == hosts.end()) hosts.push_back(host);
+    if (event == "host_end" && j.contains("status") && j["status"].is_string())
+      ends[host] = j["status"].get<std::string>();
+  }
+  if (!has_start)
+    return {std::nullopt, fmt::format("run events {} have no run_start", quoted_path(events)), {}};
+  for (const std::string& host : hosts) {
+    const auto end = ends.find(host);
+    const std::string status = end == ends.end() ? "" : end->second;
+    if (host == "local")
+      run.local_failed = run.local_failed || status == "failed" || status.empty();
+    else if (status != "ok")
+      run.retry_hosts.push_back(host);
+  }
+  return {std::move(run), {}, {}};
+}
+
 PreviousRunLookup find_previous_run(const fs::path& log_dir, const std::string& plan_path,
                                     const std::string& run_id) {
   if (!run_id.empty()) {
@@ -125,9 +176,7 @@ PreviousRunLookup find_previous_run(const fs::path& log_dir, const std::string& 
     std::error_code error;
     if (!fs::is_directory(dir, error))
       return {std::nullopt, fmt::format("run {} not found in {}", run_id, quoted_path(log_dir))};
-    if (!fs::exists(dir / "summary.json", error))
-      return {std::nullopt, fmt::format("run {} has no summary (it did not finish): {} is missing",
-                                        run_id, quoted_path(dir / "summary.json"))};
+    if (!fs::exists(dir / "summary.json", error)) return read_unfinished(dir);
     return read_summary(dir / "summary.json");
   }
   // Run ids sort as the runs started to the second (make_run_id); within a second their random
@@ -140,16 +189,28 @@ PreviousRunLookup find_previous_run(const fs::path& log_dir, const std::string& 
   constexpr std::size_t kSecondPrefix = 16;  // `20261128T134235Z`
   PreviousRunLookup latest;
   std::string latest_id;
+  std::vector<std::string> warnings;
   for (const std::string& id : ids) {
     if (latest.run && id.compare(0, kSecondPrefix, latest_id, 0, kSecondPrefix) != 0) break;
     const fs::path summary = log_dir / id / "summary.json";
     std::error_code missing;
-    if (!fs::exists(summary, missing)) continue;  // still running, or cut off before its summary
-    PreviousRunLookup found = read_summary(summary);
+    PreviousRunLookup found;
+    if (!fs::exists(summary, missing)) {
+      // Still running, or cut off before its summary (killed, crashed): this plan's, if its
+      // events say so. A later run of this plan that never finished is what the user retries.
+      found = read_unfinished(log_dir / id);
+      if (!found.run || found.run->record.plan.path != plan_path) continue;
+    } else {
+      found = read_summary(summary);
+    }
     if (!found.run) {
-      if (found.error.find("older deployd") != std::string::npos)
-        continue;  // cannot be this plan's
-      return found;
+      if (found.error.find("older deployd") != std::string::npos) continue;  // not this plan's
+      // A summary that cannot be read blocks only a retry of its own plan, as its events tell;
+      // another plan's, or one whose events name no plan, is skipped, and said.
+      const PreviousRunLookup events = read_unfinished(log_dir / id);
+      if (events.run && events.run->record.plan.path == plan_path) return found;
+      warnings.push_back(found.error + (events.run ? ": another plan's run: skipped" : ": skipped"));
+      continue;
     }
     if (found.run->record.plan.path != plan_path) continue;
     if (!latest.run || found.run->started > latest.run->started) {
@@ -157,9 +218,10 @@ PreviousRunLookup find_previous_run(const fs::path& log_dir, const std::string& 
       latest_id = id;
     }
   }
+  latest.warnings = std::move(warnings);
   if (latest.run) return latest;
-  return {std::nullopt,
-          fmt::format("no finished run of {} in {}", quoted_path(plan_path), quoted_path(log_dir))};
+  latest.error = fmt::format("no finished run of {} in {}", quoted_path(plan_path), quoted_path(log_dir));
+  return latest;
 }
 
 }  // namespace deployd::report

@@ -49,6 +49,9 @@ class RunLog final : public Reporter {
   const std::filesystem::path& dir() const { return dir_; }
 
   void on(const Event& event) override;
+  /// Writes what events.jsonl holds in its buffer to the file (the run calls it a few times a
+  /// second: `tail -f` follows the run, a crash loses little).
+  void flush() { json_.flush(); }
   /// Flushes events.jsonl and writes summary.json; later calls do nothing.
   void finish() override;
 

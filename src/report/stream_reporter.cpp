@@ -51,10 +51,17 @@ void StreamReporter::print_progress(const Progress& progress, Clock::time_point 
   auto [last, is_first] = last_progress_.try_emplace(progress.host, time);
   if (!is_first && time - last->second < kProgressInterval) return;
   last->second = time;
-  const double percent = progress.total ? 100.0 * static_cast<double>(progress.bytes) / static_cast<double>(progress.total) : 100.0;
-  write(fmt::format("{} ~ {} step {}: {} of {} ({:.0f}%), {}/s\n", prefix(progress.host),
-                    escape_terminal(progress.task), progress.step + 1, format_bytes(progress.bytes),
-                    format_bytes(progress.total), percent, format_bytes(progress.bytes_per_second)));
+  // A total of 0, or one the bytes already passed (a file that grows while it is read), is not
+  // known: say how much so far, never `115.7 MiB of 0 B (100%)`.
+  std::string amount = format_bytes(progress.bytes);
+  if (progress.total > 0 && progress.bytes <= progress.total) {
+    const double percent = 100.0 * static_cast<double>(progress.bytes) / static_cast<double>(progress.total);
+    amount += fmt::format(" of {} ({:.0f}%)", format_bytes(progress.total), percent);
+  } else {
+    amount += " so far (total not known)";
+  }
+  write(fmt::format("{} ~ {} step {}: {}, {}/s\n", prefix(progress.host), escape_terminal(progress.task),
+                    progress.step + 1, amount, format_bytes(progress.bytes_per_second)));
 }
 
 void StreamReporter::finish() {

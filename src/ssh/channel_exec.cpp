@@ -156,6 +156,7 @@ awaitable<ssize_t> pump_output(Exec& exec) {
   std::array<bool, 2> is_done{false, false};
   const std::span<char> buffer = shared_read_buffer();
   auto read_either = [&]() -> ssize_t {
+    bool may_come = false;  // a read would block: more may arrive
     for (int id = 0; id < 2; ++id) {
       if (is_done[id]) continue;
       const ssize_t n = libssh2_channel_read_ex(exec.channel, id, buffer.data(), buffer.size());
@@ -169,8 +170,13 @@ awaitable<ssize_t> pump_output(Exec& exec) {
       // 0 is EOF only if libssh2 agrees no data of this channel is still queued.
       if (n == 0 && libssh2_channel_eof(exec.channel) == 1) is_done[id] = true;
       if (n < 0 && !would_block(exec.link().session, n)) return n;
+      may_come = may_come || n < 0;
     }
-    return is_done[0] && is_done[1] ? 0 : kWouldBlock;
+    if (is_done[0] && is_done[1]) return 0;
+    // Both reads said end (0, not EAGAIN) while libssh2_channel_eof() still sees packets of this
+    // channel it will never hand out (a hostile server's data after its CLOSE): nothing more
+    // comes, and waiting for input would hang for ever (hostile_test.py, data_after_close).
+    return may_come ? kWouldBlock : 0;
   };
   for (;;) {
     const ssize_t n = co_await call_keeping_alive(exec, read_either);
@@ -254,9 +260,43 @@ awaitable<ExecOutcome> finish_command(Exec& exec) {
   co_return outcome;
 }
 
-/// Opens a session channel and starts the command on it.
-awaitable<int> start_command(Exec& exec) {
+/// Writes the command's stdin (the script of `sh -s`) and closes it, right after the exec
+/// request, before its reply; the first output is read next. EOF is always sent, as
+/// `ssh -n` does, so a command that reads stdin ends instead of hanging until its timeout. A
+/// command that ended without reading it all (sudo refused) closed the channel: not an error.
+awaitable<int> send_input(Exec& exec) {
   Link& link = exec.link();
+  std::string_view rest = exec.spec.input;
+  while (!rest.empty()) {
+    const ssize_t n = co_await call(link, [&] {
+      return libssh2_channel_write_ex(exec.channel, 0, rest.data(), rest.size());
+    });
+    if (n == LIBSSH2_ERROR_CHANNEL_CLOSED || n == LIBSSH2_ERROR_CHANNEL_EOF_SENT) co_return 0;
+    if (n < 0) co_return static_cast<int>(n);
+    rest.remove_prefix(static_cast<std::size_t>(n));
+  }
+  const int rc = co_await call(link, [&] { return libssh2_channel_send_eof(exec.channel); });
+  co_return rc == LIBSSH2_ERROR_CHANNEL_CLOSED ? 0 : rc;
+}
+
+/// What start_command returns when the server leaves the channel open, the exec request or the
+/// window for stdin unanswered for too long.
+constexpr int kNotConfirmed = -1002;
+
+/// How long the server may take to confirm the channel and the exec and to take the script:
+/// two keepalive intervals (+1 s), as for a silent peer. A broken or hostile server that never
+/// confirms a channel must not hold the host for ever, however alive it looks.
+std::optional<Clock::time_point> confirm_limit(const Exec& exec) {
+  if (exec.impl.keepalive.count() == 0) return std::nullopt;
+  return Clock::now() + 2 * exec.impl.keepalive + std::chrono::seconds(1);
+}
+
+/// start_command's steps, woken at the deadline or the confirmation limit.
+awaitable<int> open_and_start(Exec& exec) {
+  Link& link = exec.link();
+  std::optional<Clock::time_point> wake = confirm_limit(exec);
+  if (exec.deadline && (!wake || *exec.deadline < *wake)) wake = exec.deadline;
+  if (wake) exec.alarm.arm(*wake, [&link] { link.wake(); });
   exec.channel = co_await call(link, [&] {
     return libssh2_channel_open_ex(link.session, "session", sizeof "session" - 1, kWindow,
                                    LIBSSH2_CHANNEL_PACKET_DEFAULT, nullptr, 0);
@@ -269,10 +309,33 @@ awaitable<int> start_command(Exec& exec) {
   // TCP_QUICKACK on changes nothing for later execs, and costs a syscall per libssh2 call.
   link.quickack = false;
   const std::string& command = exec.spec.command;
-  co_return co_await call(link, [&] {
+  auto startup = [&] {
     return libssh2_channel_process_startup(exec.channel, "exec", sizeof "exec" - 1, command.data(),
                                            static_cast<unsigned>(command.size()));
+  };
+  // Stdin follows the exec request at once, before its reply is read: the EOF of a command with
+  // no input adds no round trip. (Data waits anyway: sshd opens a session channel with a window
+  // of 0 and opens it with the exec's reply.) So the request is only sent here, whole.
+  int startup_rc = LIBSSH2_ERROR_EAGAIN;
+  const int sent = co_await call(link, [&] {
+    startup_rc = startup();
+    if (startup_rc != LIBSSH2_ERROR_EAGAIN) return 0;
+    const int directions = libssh2_session_block_directions(link.session);
+    return (directions & LIBSSH2_SESSION_BLOCK_OUTBOUND) != 0 ? LIBSSH2_ERROR_EAGAIN : 0;
   });
+  if (sent != 0) co_return sent;
+  if (startup_rc != LIBSSH2_ERROR_EAGAIN && startup_rc != 0) co_return startup_rc;
+  if (const int rc = co_await send_input(exec); rc != 0) co_return rc;
+  if (startup_rc == LIBSSH2_ERROR_EAGAIN) startup_rc = co_await call(link, startup);  // the reply
+  co_return startup_rc;
+}
+
+/// Opens a session channel and starts the command on it.
+awaitable<int> start_command(Exec& exec) {
+  const int rc = co_await open_and_start(exec);
+  if (rc != kInterrupted || exec.is_stopped()) co_return rc;
+  exec.link().interrupt = false;
+  co_return kNotConfirmed;
 }
 
 }  // namespace
@@ -306,6 +369,12 @@ awaitable<ExecOutcome> run_exec(Session::Impl& impl, const ExecSpec& spec) {
   int rc = co_await send_keepalive(exec);  // a session idle between steps may owe one
   exec.arm(/*with_keepalive=*/false);      // opening a channel is quick: only the deadline
   if (rc == 0) rc = co_await start_command(exec);
+  if (rc == kNotConfirmed) {
+    const std::string error = "the host did not confirm the command's channel within " +
+                              std::to_string((2 * impl.keepalive + std::chrono::seconds(1)).count()) +
+                              "s (two keepalive intervals): connection dropped";
+    co_return drop_session(exec, error, failed(error));
+  }
   if (rc == kInterrupted) {
     // The deadline passed (or a cancel came) before the command ran: the channel's state is
     // unknown.

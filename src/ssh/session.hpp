@@ -29,6 +29,8 @@ struct ExecSpec {
   std::string command;
   std::function<void(Stream, std::string_view)> on_output;  ///< chunks as they arrive
   std::optional<std::chrono::milliseconds> timeout;         ///< unset: none
+  /// Written to the command's stdin right after it starts; stdin is then closed (EOF), always.
+  std::string input;
 };
 
 /// How a command ended: exactly one of exit_status, exit_signal, timed_out, error, cancelled

@@ -157,7 +157,7 @@ awaitable<void> remove_remote(Transfer& t, const std::string& path) {
 /// Runs `command`; its exit status, or nullopt if the connection failed (t.outcome says why).
 awaitable<std::optional<int>> run_command(Transfer& t, std::string command, std::string& out,
                                           std::string& err) {
-  ExecSpec spec{std::move(command), {}, std::nullopt};
+  ExecSpec spec{std::move(command), {}, std::nullopt, {}};
   spec.on_output = [&](Stream stream, std::string_view chunk) {
     std::string& into = stream == Stream::Stdout ? out : err;
     if (into.size() < 4096) into.append(chunk);

@@ -73,6 +73,9 @@ std::string describe_error(int rc, std::string_view libssh2_message, std::string
     case LIBSSH2_ERROR_KEX_FAILURE:
       cause = kAlgorithmAdvice;
       break;
+    case LIBSSH2_ERROR_OUT_OF_BOUNDARY:  // libssh2 says only "transport read"
+      cause = "the server sent a packet larger than SSH allows (protocol error)";
+      break;
     default:
       cause = libssh2_message.empty() ? "libssh2 error " + std::to_string(rc)
                                       : house_style(libssh2_message);

@@ -68,6 +68,29 @@ class CoreRun(FleetTestCase):
         self.assertEqual(ends[1]["exit_signal"], "KILL")
         self.assertIn("killed by signal KILL", ends[1]["error"])
 
+    def test_stdin_is_closed_and_the_process_list_shows_no_value(self):
+        # Issue 14 bug 3: `cat` waited on stdin until the timeout. Issue 16 #7: env values and
+        # commands were in the remote `sh -c` argument, readable by every user with ps.
+        token = "envtok-%d" % os.getpid()
+        plan = self.plan({"t": {"steps": [
+            {"run": "cat; read -r line || echo done", "timeout": "120s"},
+            {"run": "tr '\\0' ' ' </proc/$$/cmdline; echo; ps -eo args", "env": {"TOKEN": token}},
+            {"run": "echo \"$TOKEN\" | wc -c", "env": {"TOKEN": token}, "sudo": False},
+            {"cd": "~/", "steps": [{"run": "pwd -P"}]},
+            {"run": "cd ~ && pwd -P"}]}})
+        status, out, err = run_deployd([plan, "-i", self.fleet_inventory(1), "--output", "json"])
+        self.assertEqual(status, 0, err)
+        events = events_of(out)
+        by_step = collections.defaultdict(list)
+        for event in events:
+            if event["event"] == "output" and event["stream"] == "stdout":
+                by_step[event["step"]].append(event["line"])
+        self.assertEqual(by_step[0], ["done"])
+        self.assertEqual(by_step[1][0], "sh -s ")
+        self.assertFalse([line for line in by_step[1] if token in line], by_step[1])
+        self.assertEqual(by_step[2], [str(len(token) + 1)])
+        self.assertEqual(by_step[3], by_step[4])
+
     def test_each_connection_failure_fails_only_its_host(self):
         good = self.inventory["hosts"][:3]
         wrong_key = generate_key(self.dir, "wrong_host_key")

@@ -26,6 +26,28 @@ class LocalSteps(FleetTestCase):
         status, out, err = run_deployd([plan, "-i", self.inventory_path, "--output", "json"], cwd="/")
         return status, events_of(out), err
 
+    def test_var_env_and_var_at_file_keep_secrets_off_the_command_line(self):
+        # Issue 16 #17: --var values were the only way to pass a secret, visible in ps.
+        secret_file = os.path.join(self.folder, "token.txt")
+        with open(secret_file, "w") as f:
+            f.write("from-file\n")
+        plan = write_json(self.folder, "plan.json", {"version": 1, "tasks": {"t": {
+            "on": "local", "steps": [{"local": "echo {{a}} {{b}} {{c}}"}]}}})
+        env = dict(os.environ, DEPLOYD_TEST_SECRET="from-env")
+        status, out, err = run_deployd([plan, "--output", "json", "--var", "a=@" + secret_file,
+                                        "--var", "b=@@literal", "--var-env", "c=DEPLOYD_TEST_SECRET"],
+                                       cwd="/", env=env)
+        self.assertEqual(status, 0, err)
+        lines = [e["line"] for e in events_of(out) if e["event"] == "output"]
+        self.assertEqual(lines, ["from-file @literal from-env"])
+        status, _, err = run_deployd([plan, "--var-env", "c=DEPLOYD_NO_SUCH_VARIABLE"], cwd="/", env=env)
+        self.assertEqual(status, 2)
+        self.assertIn('--var-env c=DEPLOYD_NO_SUCH_VARIABLE: environment variable '
+                      '"DEPLOYD_NO_SUCH_VARIABLE" is not set', err)
+        status, _, err = run_deployd([plan, "--var", "a=@/nonexistent/file"], cwd="/", env=env)
+        self.assertEqual(status, 2)
+        self.assertIn('--var a=@/nonexistent/file: cannot read "/nonexistent/file"', err)
+
     def test_local_steps_run_once_per_host_in_the_plan_folder_with_that_hosts_variables(self):
         self.assertGreaterEqual(len(self.names), HOSTS, "the fleet is too small")
         status, events, err = self.run_plan({"deploy": {"steps": [

@@ -163,6 +163,58 @@ class RunControl(FleetTestCase):
         self.assertEqual(summary["status"], "interrupted")
         self.assertEqual(wait_until_gone(self.nap), [])
 
+    def test_sighup_is_staged_like_sigterm_and_the_run_log_is_written(self):
+        # Issue 16 #8: a closed terminal killed the run at once, remote steps left running.
+        plan = self.plan({"policy": {"abort_grace": "10m"}, "tasks": {"t": {"steps": [{"run": self.nap}]}}})
+        run = self.start(plan, 2)
+        self.wait_for_steps(run, 2)
+        run.send_signal(signal.SIGHUP)
+        time.sleep(0.3)
+        run.send_signal(signal.SIGHUP)
+        out, err = run.communicate(timeout=60)
+        self.assertEqual(run.returncode, 129, err.decode())
+        self.assertIn(b"SIGHUP: starting nothing new", err)
+        self.assertIn(b"(a second SIGINT, SIGTERM or SIGHUP: cancel them now", err)
+        self.assertNotIn(b"Ctrl-C again", err)
+        summary, events = self.summary()
+        self.assertEqual(summary["status"], "interrupted")
+        self.assertEqual(events[-1]["event"], "run_end")
+        self.assertEqual(wait_until_gone(self.nap), [])
+
+    def test_events_are_written_as_they_come_and_a_killed_run_is_retried_from_them(self):
+        # Issue 16 #8: events.jsonl was flushed at step ends only; after a SIGKILL, --retry-failed
+        # silently retried an older run.
+        plan = self.plan({"tasks": {"t": {"steps": [
+            {"run": "echo started-{{host}}; %s" % self.nap}]}}})
+        run = self.start(plan, 2)
+        [events_path] = self.wait_for_file(os.path.join(self.logs, "*", "events.jsonl"))
+        run_id = os.path.basename(os.path.dirname(events_path))
+        deadline = time.time() + 30  # the output lines reach the file while the steps still run
+        text = ""
+        while time.time() < deadline and text.count("\"line\":\"started-") < 2:
+            with open(events_path) as f:
+                text = f.read()
+            time.sleep(0.1)
+        self.assertEqual(text.count("\"line\":\"started-"), 2, text)
+        run.kill()
+        run.communicate(timeout=30)
+        for pid in processes_with(self.nap):
+            kill_if_there(pid)
+        status, out, err = run_deployd(["--retry-failed", plan, "-i", self.inventory_of(2),
+                                        "--log-dir", self.logs, "--dry-run"])
+        self.assertEqual(status, 0, err)
+        self.assertIn("WARNING: run %s never finished" % run_id, err)
+        self.assertIn("retrying run %s on 2 hosts" % run_id, err)
+
+    def wait_for_file(self, pattern, seconds=30):
+        deadline = time.time() + seconds
+        while time.time() < deadline:
+            found = glob.glob(pattern)
+            if found:
+                return found
+            time.sleep(0.05)
+        self.fail("no " + pattern)
+
     def test_third_sigint_exits_at_once_with_a_complete_run_log(self):
         plan = self.plan({"policy": {"abort_grace": "10m"}, "tasks": {"t": {"steps": [
             {"run": "trap '' TERM; %s" % self.nap}]}}})

@@ -109,16 +109,28 @@ class FakeTransport::FakeConnection final : public engine::Connection {
  public:
   FakeConnection(FakeTransport& transport, std::string host) : transport_(transport), host_(std::move(host)) {}
 
+  // `sh -s` with the script on stdin, written as the `sh -c` command line it replaces.
+  static std::string as_command_line(const engine::ExecRequest& request) {
+    const std::string& script = request.input;
+    const std::string_view open = engine::kScriptOpen;
+    const std::string_view close = engine::kScriptClose;
+    if (!request.command.ends_with("sh -s") || !script.starts_with(open) || !script.ends_with(close))
+      return request.command;
+    std::string inner = script.substr(open.size(), script.size() - open.size() - close.size());
+    return request.command.substr(0, request.command.size() - 5) + "sh -c " + engine::shell_quote(inner);
+  }
+
   boost::asio::awaitable<engine::ExecResult> exec(const engine::ExecRequest& request) override {
     // Recorded without the process group report every remote step starts with, so that tests
-    // read the command as the plan shaped it (remote_command_test checks the report).
-    std::string command = request.command;
+    // read the command as the plan shaped it (remote_command_test checks the report), and as the
+    // one `sh -c` line it stands for when its script comes on stdin (`sh -s`).
+    std::string command = as_command_line(request);
     std::string report = engine::shell_quote(engine::process_group_report());
     report = report.substr(1, report.size() - 2);  // as it stands inside the quoted script
     if (auto at = command.find(report); at != std::string::npos) command.erase(at, report.size());
     transport_.commands[host_].push_back(command);
     transport_.order.push_back(host_ + ": " + command);
-    FakeReply reply = transport_.reply_for(host_, request.command);
+    FakeReply reply = transport_.reply_for(host_, as_command_line(request));
     cancel_requested_ = false;
     for (auto& [stream, chunk] : reply.chunks) {
       request.on_output(stream, chunk);

@@ -4,6 +4,8 @@
 
 #include <doctest/doctest.h>
 
+#include <cstdlib>
+
 using deployd::Host;
 using deployd::engine::jump_route;
 using deployd::engine::JumpHop;
@@ -40,6 +42,37 @@ TEST_SUITE("engine") {
     CHECK(route[0].spec.identities == std::vector<std::string>{"/keys/id"});
     CHECK(route[0].spec.known_hosts == "/etc/known_hosts");
     CHECK(route[0].key == "ops@127.0.0.2:2200");
+  }
+
+  TEST_CASE("a hop that is not a plan host is never given the target's password") {
+    Host host = target({"ops@127.0.0.2:2200"});
+    host.password_env = "TARGET_PASSWORD";
+    host.passphrase_env = "KEY_PASSPHRASE";
+    setenv("TARGET_PASSWORD", "target-secret", 1);
+    setenv("KEY_PASSPHRASE", "key-secret", 1);
+    const auto route = route_of(host);
+    unsetenv("TARGET_PASSWORD");
+    unsetenv("KEY_PASSPHRASE");
+    REQUIRE(route.size() == 1);
+    CHECK_FALSE(route[0].spec.password.has_value());
+    // The passphrase only opens the local key file the hop shares: it never leaves the controller.
+    CHECK(route[0].spec.passphrase == std::optional<std::string>("key-secret"));
+  }
+
+  TEST_CASE("a hop that is a plan host gets its own password, not the target's") {
+    Host bastion;
+    bastion.name = "bastion";
+    bastion.address = "127.0.0.5";
+    bastion.password_env = "BASTION_PASSWORD";
+    Host host = target({"bastion"});
+    host.password_env = "TARGET_PASSWORD";
+    setenv("TARGET_PASSWORD", "target-secret", 1);
+    setenv("BASTION_PASSWORD", "bastion-secret", 1);
+    const auto route = route_of(host, {bastion});
+    unsetenv("TARGET_PASSWORD");
+    unsetenv("BASTION_PASSWORD");
+    REQUIRE(route.size() == 1);
+    CHECK(route[0].spec.password == std::optional<std::string>("bastion-secret"));
   }
 
   TEST_CASE("a bare hop name uses port 22 and the target's user") {

@@ -97,6 +97,52 @@ TEST_SUITE("engine") {
     CHECK(transport.commands["a"] == Lines{"sh -c 'echo hi a'"});
   }
 
+  TEST_CASE("host output in a local command: a plain word passes, shell text fails unless | q or | raw") {
+    // Issue 16 #3: a hostile host's `1.0; cmd` ran `cmd` on the controller.
+    Plan plan = plan_text(R"({"hosts": ["a", "b"], "tasks": {"t": {"steps": [
+        {"run": "version", "register": "v"},
+        {"local": "echo plain {{v}} > plain-{{host}}.txt"},
+        {"local": "echo quoted {{ v | q }} > quoted-{{host}}.txt"}]}}})");
+    PlanFolder folder;
+    plan.directory = folder.path.string();
+    FakeTransport transport;
+    testing::FakeReply good;
+    good.chunks = {{OutputStream::Stdout, "1.2.3\n"}};
+    testing::FakeReply hostile;
+    hostile.chunks = {{OutputStream::Stdout, "1.0; touch pwned\n"}};
+    transport.reply("a", "version", good);
+    transport.reply("b", "version", hostile);
+    RecordingReporter reporter;
+    RunEnd end = run_engine(plan, transport, reporter);
+    CHECK(end.exit_code != 0);
+    CHECK(folder.read("plain-a.txt") == "plain 1.2.3\n");
+    CHECK(folder.read("quoted-a.txt") == "quoted 1.2.3\n");
+    CHECK_FALSE(fs::exists(folder.path / "pwned"));
+    CHECK_FALSE(fs::exists(folder.path / "plain-b.txt"));
+    CHECK(step_error(reporter, "b", 1) ==
+          "t step 2 (local \"echo plain {{v}} > plain-{{host}}.txt\"): variable \"v\" is host output "
+          "(registered, for host \"b\") and holds shell characters (\"1.0; touch pwned\"): write "
+          "{{ v | q }} to pass it as one word, or {{ v | raw }} to run it as shell text");
+  }
+
+  TEST_CASE("a local step's environment holds no password_env or passphrase_env variable") {
+    Plan plan = plan_text(R"({"hosts": [{"name": "a", "password_env": "DEPLOYD_TEST_PW",
+        "passphrase_env": "DEPLOYD_TEST_PP"}], "tasks": {"t": {"steps": [
+        {"local": "echo \"pw=${DEPLOYD_TEST_PW-unset} pp=${DEPLOYD_TEST_PP-unset} other=$DEPLOYD_TEST_OTHER\""}]}}})");
+    ::setenv("DEPLOYD_TEST_PW", "hunter2", 1);
+    ::setenv("DEPLOYD_TEST_PP", "phrase", 1);
+    ::setenv("DEPLOYD_TEST_OTHER", "kept", 1);
+    PlanFolder folder;
+    plan.directory = folder.path.string();
+    FakeTransport transport;
+    RecordingReporter reporter;
+    run_engine(plan, transport, reporter);
+    ::unsetenv("DEPLOYD_TEST_PW");
+    ::unsetenv("DEPLOYD_TEST_PP");
+    ::unsetenv("DEPLOYD_TEST_OTHER");
+    CHECK(reporter.lines("a").at(1) == "stdout a 0: pw=unset pp=unset other=kept");
+  }
+
   TEST_CASE("a local step's exit status and timeout are judged like a remote step's") {
     Plan plan = plan_text(R"({"hosts": ["a"], "tasks": {"t": {"steps": [
         {"local": "exit 4", "ignore_errors": true},

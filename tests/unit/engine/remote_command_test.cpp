@@ -15,17 +15,45 @@ TEST_SUITE("engine") {
     CHECK(shell_quote("héllo ✓") == "'héllo ✓'");
   }
 
-  TEST_CASE("a bare command runs under sh -c") {
-    CHECK(remote_command(CommandSpec{.command = "echo $((1+2))"}) == "sh -c 'echo $((1+2))'");
+  TEST_CASE("a bare command runs under sh -c, with no script on stdin (EOF only)") {
+    const RemoteCommand remote = remote_command(CommandSpec{.command = "echo $((1+2))"});
+    CHECK(remote.exec == "sh -c 'echo $((1+2))'");
+    CHECK(remote.script.empty());
   }
 
   TEST_CASE("cd fails the script when the folder is missing instead of running elsewhere") {
-    CHECK(remote_command(CommandSpec{.command = "ls", .cwd = "/srv/my app"}) ==
+    CHECK(remote_command(CommandSpec{.command = "ls", .cwd = "/srv/my app"}).exec ==
           "sh -c 'cd -- '\\''/srv/my app'\\'' || exit 1\nls'");
   }
 
+  TEST_CASE("a leading ~ of cd is left to the shell, the rest quoted") {
+    CHECK(remote_command(CommandSpec{.command = "ls", .cwd = "~/my app"}).exec ==
+          "sh -c 'cd -- ~/'\\''my app'\\'' || exit 1\nls'");
+    CHECK(remote_command(CommandSpec{.command = "ls", .cwd = "~"}).exec == "sh -c 'cd -- ~ || exit 1\nls'");
+    CHECK(remote_command(CommandSpec{.command = "ls", .cwd = "/srv/~x"}).exec ==
+          "sh -c 'cd -- '\\''/srv/~x'\\'' || exit 1\nls'");
+  }
+
   TEST_CASE("sudo without a user uses sudo's default and never prompts") {
-    CHECK(remote_command(CommandSpec{.command = "id -u", .sudo_user = ""}) == "sudo -n -- sh -c 'id -u'");
+    CHECK(remote_command(CommandSpec{.command = "id -u", .sudo_user = ""}).exec == "sudo -n -- sh -c 'id -u'");
+    CHECK(remote_command(CommandSpec{.command = "id -u", .sudo_user = "www", .is_secret = true}).exec ==
+          "sudo -n -u 'www' -- sh -s");
+  }
+
+  TEST_CASE("env values and the command never appear in the exec text (the remote process list)") {
+    CommandSpec spec{.command = "deploy --token=CMD-SECRET", .cwd = "/srv", .sudo_user = "www"};
+    spec.env["TOKEN"] = "ENV-SECRET";
+    const RemoteCommand remote = remote_command(spec);
+    CHECK(remote.exec == "sudo -n -u 'www' -- sh -s");
+    CHECK(remote.script ==
+          "{\ncd -- '/srv' || exit 1\nexport TOKEN='ENV-SECRET'\ndeploy --token=CMD-SECRET\n} </dev/null\n");
+    CommandSpec secret{.command = "use CMD-SECRET", .is_secret = true};
+    CHECK(remote_command(secret).exec == "sh -s");
+    CHECK(remote_command(secret).script == "{\nuse CMD-SECRET\n} </dev/null\n");
+  }
+
+  TEST_CASE("shell_command is the same script as one sh -c line (local sudo steps)") {
+    CHECK(shell_command(CommandSpec{.command = "id -u", .sudo_user = ""}) == "sudo -n -- sh -c 'id -u'");
   }
 }
 

@@ -29,6 +29,18 @@ std::string shell_output(const std::string& command) {
   return output;
 }
 
+// Runs a remote command as sshd would: its exec text with the script coming through a pipe.
+std::string remote_output(const RemoteCommand& remote) {
+  char path[] = "/tmp/deployd-script-XXXXXX";
+  const int fd = ::mkstemp(path);
+  REQUIRE(fd >= 0);
+  REQUIRE(::write(fd, remote.script.data(), remote.script.size()) == static_cast<ssize_t>(remote.script.size()));
+  ::close(fd);
+  std::string output = shell_output(std::string("cat ") + path + " | " + remote.exec);
+  ::unlink(path);
+  return output;
+}
+
 bool group_exists(long group) { return ::kill(static_cast<pid_t>(-group), 0) == 0 || errno == EPERM; }
 
 // Waits up to 10 s (a loaded machine reaps late) for init to reap a killed group's last process.
@@ -48,12 +60,24 @@ bool group_has_started(long group) {
 TEST_SUITE("engine") {
   TEST_CASE("the report names the script's own process group, and the reader takes it out of stderr") {
     CommandSpec spec{.command = "echo out; echo err >&2", .report_process_group = true};
-    std::string output = shell_output(remote_command(spec));
+    std::string output = remote_output(remote_command(spec));
     ProcessGroupReader reader;
     std::string kept(reader.filter(output));
     REQUIRE(reader.group());
     CHECK(*reader.group() == static_cast<long>(::getpgrp()));  // popen's sh stays in our group
     CHECK(kept == "out\nerr\n");
+  }
+
+  TEST_CASE("a command that reads stdin gets EOF at once and never eats the rest of the script") {
+    CommandSpec spec{.command = "cat\necho \"rest: $TOKEN\"\nread -r line || echo eof"};
+    spec.env["TOKEN"] = "it's";
+    CHECK(remote_output(remote_command(spec)) == "rest: it's\neof\n");
+  }
+
+  TEST_CASE("exit and cd failures end the script as under sh -c") {
+    CHECK(remote_output(remote_command(CommandSpec{.command = "echo a; exit 3; echo b"})) == "a\n");
+    CHECK(remote_output(remote_command(CommandSpec{.command = "echo here", .cwd = "/nonexistent-dir"}))
+              .find("here") == std::string::npos);
   }
 
   TEST_CASE("a report split across chunks is still read, and the rest of the chunk is kept") {

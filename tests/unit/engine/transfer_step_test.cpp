@@ -88,6 +88,49 @@ TEST_SUITE("engine") {
     CHECK(transport.gets["a"][0].remote_path == "/srv/app/y");
   }
 
+  TEST_CASE("a leading ~/ in a remote path is the login folder, SFTP's start, also inside a cd") {
+    // Issue 16 #15: `~` was sent quoted and never expanded.
+    Plan plan = plan_text(R"({"hosts": ["a"], "tasks": {"t": {"steps": [
+        {"put": "/abs/x", "to": "~/x"}, {"get": "~", "to": "/tmp/home"},
+        {"cd": "~/app", "steps": [{"get": "y", "to": "/tmp/y"}, {"put": "/abs/z", "to": "/etc/z"}]}]}}})");
+    FakeTransport transport;
+    RecordingReporter reporter;
+    CHECK(run_engine(plan, transport, reporter).exit_code == 0);
+    CHECK(transport.puts["a"][0].remote_path == "x");
+    CHECK(transport.gets["a"][0].remote_path == ".");
+    CHECK(transport.gets["a"][1].remote_path == "app/y");
+    CHECK(transport.puts["a"][1].remote_path == "/etc/z");
+  }
+
+  TEST_CASE("host output may not lead a get outside the plan's folder") {
+    // Issue 16 #3: `../../x` in a get destination wrote outside the plan folder.
+    Plan plan = plan_text(R"({"hosts": ["a", "b", "c"], "tasks": {"t": {"steps": [
+        {"run": "name", "register": "n"},
+        {"get": "/etc/motd", "to": "fetched/{{n}}"}]}}})");
+    FakeTransport transport;
+    testing::FakeReply good;
+    good.chunks = {{OutputStream::Stdout, "a.txt\n"}};
+    testing::FakeReply up;
+    up.chunks = {{OutputStream::Stdout, "../../x\n"}};
+    testing::FakeReply absolute;
+    absolute.chunks = {{OutputStream::Stdout, "/root/.ssh/authorized_keys\n"}};
+    transport.reply("a", "name", good);
+    transport.reply("b", "name", up);
+    transport.reply("c", "name", absolute);
+    RecordingReporter reporter;
+    run_engine(plan, transport, reporter);
+    REQUIRE(transport.gets["a"].size() == 1);
+    CHECK(transport.gets["a"][0].local_path == "./fetched/a.txt");
+    CHECK(transport.gets["b"].empty());
+    CHECK(transport.gets["c"].empty());
+    CHECK(step_ends(reporter, "b").at(1).error ==
+          "t step 2 (get \"/etc/motd\"): variable \"n\" is host output (registered, for host \"b\") "
+          "and cannot name a path on the controller: \"../../x\" has a \"..\" component");
+    CHECK(step_ends(reporter, "c").at(1).error ==
+          "t step 2 (get \"/etc/motd\"): variable \"n\" is host output (registered, for host \"c\") "
+          "and cannot name a path on the controller: \"/root/.ssh/authorized_keys\" is an absolute path");
+  }
+
   TEST_CASE("a failed transfer fails the host with the step, the path and the cause") {
     Plan plan = plan_text(R"({"hosts": ["a", "b"], "tasks": {"t": {"steps": [
         {"put": "/abs/x", "to": "/srv/{{host}}/x"}, {"run": "echo after"}]}}})");

@@ -78,6 +78,47 @@ TEST_SUITE("plan") {
           "bad variable reference \"{{ open\" (write \\{{ for a literal {{)");
   }
 
+  TEST_CASE("filters: {{ NAME | FILTER }}, q quotes for the shell, unknown ones are load errors") {
+    Fixture f;
+    f.registered["version"] = "1.0; touch /tmp/x 'y'";
+    Interpolated result =
+        interpolate("v={{ version | q }} raw={{version|raw}} app={{ app | q | raw }}", f.context());
+    CHECK(result.text == R"(v='1.0; touch /tmp/x '\''y'\''' raw=1.0; touch /tmp/x 'y' app='from-host')");
+    CHECK(result.missing.empty());
+    CHECK(referenced_vars("{{ version | q }} {{ app|raw }}") == std::vector<std::string>{"version", "app"});
+    CHECK(template_error("{{ version | q }}") == "");
+    CHECK(template_error("echo {{ version | qq }}") ==
+          R"(unknown filter "qq" in "{{ version | qq }}" (did you mean "q"?) (filters: q, raw))");
+    CHECK(template_error("echo {{ version | }}") ==
+          R"(bad variable reference "{{ version | }}" (write \{{ for a literal {{))");
+    CHECK(template_error("echo {{ version | Q-x }}") ==
+          R"(bad variable reference "{{ version | Q-x }}" (write \{{ for a literal {{))");
+  }
+
+  TEST_CASE("registered values are marked as host output, with or without a filter") {
+    Fixture f;
+    Interpolated result = interpolate("{{reg}} {{ reg | q }} {{app}} {{cli}}", f.context());
+    REQUIRE(result.from_output.size() == 2);
+    CHECK(result.from_output[0].name == "reg");
+    CHECK(result.from_output[0].value == "from-register");
+    CHECK_FALSE(result.from_output[0].is_filtered);
+    CHECK(result.from_output[1].is_filtered);
+  }
+
+  TEST_CASE("shell words and local paths from host output") {
+    CHECK(is_shell_word("1.2.3-rc1+build/x86_64@host:8080,a=b%"));
+    CHECK_FALSE(is_shell_word("1.0; rm -rf ~"));
+    CHECK_FALSE(is_shell_word("$(id)"));
+    CHECK_FALSE(is_shell_word("a b"));
+    CHECK_FALSE(is_shell_word(""));
+    CHECK(host_path_error({"d", "releases/1.0/app.tar", false}) == "");
+    CHECK(host_path_error({"d", "a..b/..c", false}) == "");
+    CHECK(host_path_error({"d", "../../x", false}) == R"("../../x" has a ".." component)");
+    CHECK(host_path_error({"d", "a/../../x", false}) == R"("a/../../x" has a ".." component)");
+    CHECK(host_path_error({"d", "a/..", false}) == R"("a/.." has a ".." component)");
+    CHECK(host_path_error({"d", "/etc/passwd", false}) == R"("/etc/passwd" is an absolute path)");
+  }
+
   TEST_CASE("built-in names are reserved and names are checked") {
     CHECK(is_reserved_var_name("host"));
     CHECK(is_reserved_var_name("host.extra"));

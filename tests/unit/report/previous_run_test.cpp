@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "report/run_log.hpp"
 #include "support.hpp"
@@ -161,8 +162,8 @@ TEST_SUITE("report") {
     CHECK(find_previous_run(dir, "/a/plan.json", "20261128T100000Z-00000f").error ==
           "run 20261128T100000Z-00000f not found in \"" + dir.string() + "\"");
     CHECK(find_previous_run(dir, "/a/plan.json", "20261128T130000Z-000004").error ==
-          "run 20261128T130000Z-000004 has no summary (it did not finish): \"" +
-              (dir / "20261128T130000Z-000004" / "summary.json").string() + "\" is missing");
+          "run events \"" + (dir / "20261128T130000Z-000004" / "events.jsonl").string() +
+              "\" have no run_start");
   }
 
   TEST_CASE("a corrupt or foreign summary is an error naming the file") {
@@ -194,14 +195,62 @@ TEST_SUITE("report") {
             "run summary " + name +
                 " does not record how to rerun the run (written by an older deployd)");
     }
-    SUBCASE("the latest summary is corrupt: the search stops there and says so") {
+    SUBCASE("a corrupt latest summary (maybe another plan's) is skipped with a warning") {
       write_run(dir, "20261128T090000Z-000000", record_of("/a/plan.json"));
       write_file(summary, "garbage");
-      CHECK(find_previous_run(dir, "/a/plan.json", "").error ==
+      PreviousRunLookup found = find_previous_run(dir, "/a/plan.json", "");
+      REQUIRE_MESSAGE(found.run, found.error);
+      CHECK(found.run->run_id == "20261128T090000Z-000000");
+      CHECK(found.warnings ==
+            std::vector<std::string>{"run summary " + name + " is corrupt: not a JSON object: skipped"});
+    }
+    SUBCASE("a corrupt summary whose events name another plan is skipped, this plan's stops the search") {
+      write_run(dir, "20261128T090000Z-000000", record_of("/a/plan.json"));
+      write_file(summary, "garbage");
+      const fs::path plan = dir / "plan.json";
+      write_file(plan, "{}");
+      write_file(summary.parent_path() / "events.jsonl",
+                 "{\"event\":\"run_start\",\"run_id\":\"x\",\"plan\":" + nlohmann::json(plan.string()).dump() +
+                     ",\"hosts\":1,\"tasks\":[]}\n");
+      PreviousRunLookup other = find_previous_run(dir, "/a/plan.json", "");
+      REQUIRE_MESSAGE(other.run, other.error);
+      CHECK(other.run->run_id == "20261128T090000Z-000000");
+      CHECK(other.warnings == std::vector<std::string>{"run summary " + name +
+                                                       " is corrupt: not a JSON object: another plan's run: skipped"});
+      CHECK(find_previous_run(dir, fs::weakly_canonical(plan).string(), "").error ==
             "run summary " + name + " is corrupt: not a JSON object");
     }
     CHECK(read_summary(dir / "missing.json").error ==
           "cannot read run summary \"" + (dir / "missing.json").string() + "\"");
+  }
+
+  TEST_CASE("a later run of the plan that never finished is found, and read from its events") {
+    // SIGKILL, a crash or a power cut leaves events.jsonl without summary.json (issue 16 #8).
+    TempDir temp;
+    const fs::path dir = temp.path();
+    const fs::path plan = dir / "plan.json";
+    write_file(plan, "{}");
+    write_run(dir, "20261128T100000Z-000001", record_of(plan.string()));
+    const std::string id = "20261128T110000Z-000002";
+    write_file(dir / id / "events.jsonl",
+               "{\"event\":\"run_start\",\"time\":\"2026-11-28T11:00:00.000Z\",\"run_id\":\"" + id +
+                   "\",\"plan\":" + nlohmann::json(plan.string()).dump() +
+                   ",\"hosts\":3,\"tasks\":[\"deploy\"],\"plan_sha256\":null}\n"
+                   "{\"event\":\"step_start\",\"host\":\"web1\",\"task\":\"deploy\",\"step\":0}\n"
+                   "{\"event\":\"step_start\",\"host\":\"web2\",\"task\":\"deploy\",\"step\":0}\n"
+                   "{\"event\":\"step_start\",\"host\":\"web3\",\"task\":\"deploy\",\"step\":0}\n"
+                   "{\"event\":\"host_end\",\"host\":\"web1\",\"status\":\"ok\",\"error\":null}\n"
+                   "{\"event\":\"host_end\",\"host\":\"web3\",\"status\":\"failed\",\"error\":\"x\"}\n"
+                   "{\"event\":\"output\",\"host\":\"web2\",\"li");  // cut off mid-line
+    PreviousRunLookup found = find_previous_run(dir, fs::weakly_canonical(plan).string(), "");
+    REQUIRE_MESSAGE(found.run, found.error);
+    CHECK(found.run->run_id == id);
+    CHECK(found.run->is_unfinished);
+    CHECK(found.run->record.tasks == std::vector<std::string>{"deploy"});
+    CHECK(found.run->retry_hosts == std::vector<std::string>{"web2", "web3"});
+    // Another plan's unfinished run is not this plan's latest.
+    PreviousRunLookup other = find_previous_run(dir, "/elsewhere/plan.json", "");
+    CHECK_FALSE(other.run);
   }
 }
 

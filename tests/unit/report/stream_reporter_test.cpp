@@ -338,6 +338,17 @@ TEST_SUITE("report") {
           "web ~ deploy step 1: 512 B of 1.0 KiB (50%), 512 B/s\n"
           "db1 ~ deploy step 1: 150.0 MiB of 200.0 MiB (75%), 25.0 MiB/s\n");
   }
+
+  TEST_CASE("a transfer whose total is not known never reads `of 0 B (100%)`") {
+    MemoryFile out;
+    StreamReporter reporter(out.get(), {.host_width = 3});
+    const std::uint64_t mib = 1 << 20;
+    reporter.on(at(1000, Progress{"db1", "fetch", 0, 115 * mib, 0, 16 * mib}));
+    reporter.on(at(7000, Progress{"db1", "fetch", 0, 130 * mib, 120 * mib, 16 * mib}));  // it grew
+    CHECK(out.text() ==
+          "db1 ~ fetch step 1: 115.0 MiB so far (total not known), 16.0 MiB/s\n"
+          "db1 ~ fetch step 1: 130.0 MiB so far (total not known), 16.0 MiB/s\n");
+  }
 }
 
 }  // namespace deployd::report

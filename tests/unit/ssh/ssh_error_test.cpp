@@ -23,6 +23,9 @@ TEST_SUITE("ssh") {
     CHECK(describe_error(LIBSSH2_ERROR_SFTP_PROTOCOL, "SFTP protocol error", "sftp open /x") ==
           "sftp open /x: SFTP protocol error");
     CHECK(describe_error(-21, "", "exec") == "exec: libssh2 error -21");
+    // A hostile server's oversized packet (issue 16, hostile_test.py).
+    CHECK(describe_error(LIBSSH2_ERROR_OUT_OF_BOUNDARY, "transport read", "connection lost during command") ==
+          "connection lost during command: the server sent a packet larger than SSH allows (protocol error)");
   }
 
   TEST_CASE("a failed key exchange names libssh2's limits and ed25519/ECDSA keys") {
