@@ -1,0 +1,99 @@
+# SPDX-License-Identifier: MIT
+"""Runs after the fact on the real fleet (issue 19): --junit FILE, --output-dir DIR, `deployd runs`
+and `deployd show RUN --output`."""
+import glob
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+import unittest
+import xml.etree.ElementTree as ET
+
+sys.path.insert(0, os.path.dirname(__file__))
+from fleet_support import FleetTestCase, run_deployd, write_json  # noqa: E402
+
+HOSTS = 4
+
+
+class Runs(FleetTestCase):
+    def setUp(self):
+        self.work = os.path.join(self.dir, self.id().rsplit(".", 1)[-1])
+        os.makedirs(self.work)
+        self.logs = os.path.join(self.work, "logs")
+        inventory = dict(self.inventory)
+        inventory["hosts"] = self.inventory["hosts"][:HOSTS]
+        inventory["groups"] = {}
+        self.names = [h["name"] for h in inventory["hosts"]]
+        self.inventory_path = write_json(self.work, "inventory.json", inventory)
+        # One more host nothing listens for: unreachable (port 1 on this fleet's loopback block).
+        down = dict(inventory)
+        down["hosts"] = inventory["hosts"] + [{"name": "down1", "address": "127.0.39.250", "port": 1}]
+        self.down_inventory_path = write_json(self.work, "inventory-down.json", down)
+
+    def test_junit_report_of_a_run_with_a_failure_hostile_stderr_and_an_unreachable_host(self):
+        plan = write_json(self.work, "plan.json", {"version": 1, "tasks": {
+            "build": {"on": "local", "steps": [{"local": "true"}]},
+            "deploy": {"needs": ["build"], "steps": [
+                {"name": "hello", "run": "echo hi"},
+                {"name": "check", "run": "if [ {{host}} = %s ]; then printf 'bad \\001\\033[31m <x> & \\377\\n' >&2; "
+                                         "echo last >&2; exit 3; fi" % self.names[1]}]}}})
+        junit = os.path.join(self.work, "junit.xml")
+        code, out, err = run_deployd([plan, "-i", self.down_inventory_path, "--log-dir", self.logs,
+                                      "--junit", junit, "-q"])
+        self.assertEqual(code, 1, err)
+        self.assertEqual(os.stat(junit).st_mode & 0o777, 0o600)
+        root = ET.parse(junit).getroot()  # well-formed XML 1.0, or this raises
+        self.assertEqual(root.tag, "testsuites")
+        self.assertEqual((root.get("tests"), root.get("failures"), root.get("errors"), root.get("skipped")),
+                         (str(1 + HOSTS + 1), "1", "1", "0"))
+        suites = {s.get("name"): s for s in root.findall("testsuite")}
+        self.assertEqual(list(suites), ["build", "deploy"])
+        self.assertEqual([c.get("name") for c in suites["build"]], ["local"])
+        self.assertEqual(sorted(c.get("name") for c in suites["deploy"]), ["down1"] + self.names)
+        [failure] = root.iter("failure")
+        self.assertIn("step 2", failure.get("message"))
+        self.assertIn("exit", failure.get("message"))
+        self.assertTrue(failure.text.endswith("last stderr lines:\nbad \\x01\\x1b[31m <x> & \\xff\nlast"),
+                        failure.text)
+        [down] = [c for c in suites["deploy"] if c.get("name") == "down1"]
+        self.assertEqual(down.find("error").get("type"), "unreachable")
+        for case in root.iter("testcase"):
+            float(case.get("time"))
+
+    def test_an_interrupted_run_still_writes_its_junit_report(self):
+        nap = "sleep %d" % random.randint(700000, 799999)
+        plan = write_json(self.work, "plan.json", {"version": 1, "policy": {"abort_grace": "10m"},
+                                                   "tasks": {"t": {"steps": [{"run": "echo started; " + nap}]}}})
+        junit = os.path.join(self.work, "junit.xml")
+        run = subprocess.Popen([os.environ["DEPLOYD"], plan, "-i", self.inventory_path, "--output", "json",
+                                "--log-dir", self.logs, "--junit", junit],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        started, deadline = 0, time.time() + 30
+        while started < HOSTS and time.time() < deadline:
+            line = run.stdout.readline()
+            if not line:
+                break
+            started += b'"event":"step_start"' in line
+        self.assertEqual(started, HOSTS)
+        run.send_signal(signal.SIGINT)
+        time.sleep(0.3)
+        run.send_signal(signal.SIGINT)
+        out, err = run.communicate(timeout=60)
+        self.assertEqual(run.returncode, 130, err.decode())
+        root = ET.parse(junit).getroot()
+        self.assertEqual(root.get("tests"), str(HOSTS))
+        self.assertEqual(int(root.get("failures")) + int(root.get("errors")), HOSTS)
+
+    def test_junit_folder_must_exist_before_anything_runs(self):
+        plan = write_json(self.work, "plan.json", {"version": 1, "tasks": {"t": {"steps": [{"run": "true"}]}}})
+        code, out, err = run_deployd([plan, "-i", self.inventory_path, "--log-dir", self.logs,
+                                      "--junit", os.path.join(self.work, "no", "such", "j.xml")])
+        self.assertEqual(code, 2)
+        self.assertIn("--junit: the folder", err)
+        self.assertFalse(os.path.exists(self.logs), "a run log for a run that never started")
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
