@@ -13,6 +13,7 @@
 #include "report/escape.hpp"
 #include "report/html_report_file.hpp"
 #include "report/junit_reporter.hpp"
+#include "report/output_files.hpp"
 #include "report/run_context.hpp"
 #include "sched/scheduler.hpp"
 
@@ -78,6 +79,7 @@ std::string check_report_file(const Options& options) {
       return std::string(option) + ": the folder \"" +
              report::escape_terminal(file.parent_path().string()) + "\" does not exist";
   }
+  if (!options.output_dir.empty()) return report::prepare_output_dir(options.output_dir);
   return {};
 }
 
@@ -92,6 +94,10 @@ void add_run_files(Reporting& reporting, const Options& options, const Plan& pla
   if (!options.junit_file.empty()) {
     reporting.junit = std::make_unique<report::JunitReporter>(fs::absolute(options.junit_file));
     reporting.tee->add(*reporting.junit);
+  }
+  if (!options.output_dir.empty()) {
+    reporting.output_files = std::make_unique<report::OutputFilesReporter>(fs::absolute(options.output_dir));
+    reporting.tee->add(*reporting.output_files);
   }
   const report::RunContext context = run_context(options, plan, tasks, hosts, argv);
   if (std::string error = report::write_run_context(reporting.run_log->dir(), context);

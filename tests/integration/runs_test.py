@@ -94,6 +94,50 @@ class Runs(FleetTestCase):
         self.assertIn("--junit: the folder", err)
         self.assertFalse(os.path.exists(self.logs), "a run log for a run that never started")
 
+    def test_output_dir_gets_each_hosts_stdout_and_stderr(self):
+        plan = write_json(self.work, "plan.json", {"version": 1, "tasks": {
+            "build": {"on": "local", "steps": [{"local": "echo built"}]},
+            "t": {"needs": ["build"], "steps": [
+                {"run": "echo out-{{host}}; printf 'err \\377\\n' >&2"},
+                {"run": "if [ {{host}} = %s ]; then echo more; fi" % self.names[0]}]}}})
+        out_dir = os.path.join(self.work, "out", "nested")
+        os.makedirs(os.path.dirname(out_dir))
+        with open(os.path.join(self.work, "victim"), "w") as f:
+            f.write("keep")
+        code, out, err = run_deployd([plan, "-i", self.down_inventory_path, "--log-dir", self.logs,
+                                      "--output-dir", out_dir, "-q"])
+        self.assertEqual(code, 1, err)  # down1 is unreachable
+        names = sorted(os.listdir(out_dir))
+        self.assertEqual(names, sorted([n + ext for n in self.names + ["local"] for ext in (".out", ".err")]))
+        for i, name in enumerate(self.names):
+            with open(os.path.join(out_dir, name + ".out"), "rb") as f:
+                self.assertEqual(f.read(), b"out-%s\n%s" % (name.encode(), b"more\n" if i == 0 else b""))
+            with open(os.path.join(out_dir, name + ".err"), "rb") as f:
+                self.assertEqual(f.read(), b"err \xff\n")
+            self.assertEqual(os.stat(os.path.join(out_dir, name + ".out")).st_mode & 0o777, 0o600)
+        with open(os.path.join(out_dir, "local.out"), "rb") as f:
+            self.assertEqual(f.read(), b"built\n")
+        # Again: files replaced, not appended to; a planted symlink is refused, not followed.
+        os.unlink(os.path.join(out_dir, self.names[1] + ".out"))
+        os.symlink(os.path.join(self.work, "victim"), os.path.join(out_dir, self.names[1] + ".out"))
+        code, out, err = run_deployd([plan, "-i", self.inventory_path, "--log-dir", self.logs,
+                                      "--output-dir", out_dir, "-q"])
+        self.assertEqual(code, 0, err)
+        with open(os.path.join(out_dir, self.names[0] + ".out"), "rb") as f:
+            self.assertEqual(f.read(), b"out-%s\nmore\n" % self.names[0].encode())
+        with open(os.path.join(self.work, "victim")) as f:
+            self.assertEqual(f.read(), "keep")
+        self.assertIn("deployd: warning: --output-dir: %s: Too many levels of symbolic links"
+                      % os.path.join(out_dir, self.names[1] + ".out"), err)
+
+    def test_output_dir_that_is_a_file_is_refused_before_anything_runs(self):
+        plan = write_json(self.work, "plan.json", {"version": 1, "tasks": {"t": {"steps": [{"run": "true"}]}}})
+        code, out, err = run_deployd([plan, "-i", self.inventory_path, "--log-dir", self.logs,
+                                      "--output-dir", plan])
+        self.assertEqual(code, 2)
+        self.assertIn('deployd: error: --output-dir: cannot use "%s" as a folder' % plan, err)
+        self.assertFalse(os.path.exists(self.logs), "a run log for a run that never started")
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
