@@ -24,6 +24,19 @@ _deployd() {
     --log-dir|--output-dir) COMPREPLY=($(compgen -d -- "$cur")); return ;;
     -H|--hosts|--limit|--var|-f|--forks) return ;;
   esac
+  # The subcommands: `deployd runs [PLAN]`, `deployd show RUN`.
+  if [[ ${words[1]} == runs && $cword -gt 1 ]]; then
+    case $prev in
+      --log-dir) COMPREPLY=($(compgen -d -- "$cur")); return ;;
+      -n|--max-count) return ;;
+    esac
+    if [[ $cur == -* ]]; then
+      COMPREPLY=($(compgen -W "--plan --log-dir -n --max-count -h --help" -- "$cur"))
+    else
+      COMPREPLY=($(compgen -f -X '!*.json' -- "$cur") $(compgen -d -- "$cur"))
+    fi
+    return
+  fi
   if [[ $cur == -* ]]; then
     COMPREPLY=($(compgen -W "$options" -- "$cur"))
     return
@@ -46,6 +59,7 @@ _deployd() {
   done
   if [[ -z $plan ]]; then
     COMPREPLY=($(compgen -f -X '!*.json' -- "$cur") $(compgen -d -- "$cur"))
+    ((cword == 1)) && COMPREPLY+=($(compgen -W "runs show" -- "$cur"))
     return
   fi
   local tasks

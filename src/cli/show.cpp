@@ -44,11 +44,7 @@ fs::path run_folder(const ShowOptions& options, std::string& error) {
   if (!report::is_run_id(options.run) &&
       fs::is_regular_file(fs::path(options.run) / "events.jsonl", ignored))
     return options.run;
-  fs::path log_dir = !options.log_dir.empty() ? fs::path(options.log_dir)
-                     : !options.plan.empty()
-                         ? fs::path(options.plan).parent_path() / ".deployd" / "runs"
-                         : fs::path(".deployd") / "runs";
-  if (log_dir.empty()) log_dir = ".";
+  const fs::path log_dir = recorded_log_dir(options.log_dir, options.plan);
   const fs::path dir = log_dir / options.run;
   if (fs::is_regular_file(dir / "events.jsonl", ignored)) return dir;
   error = "run \"" + report::escape_terminal(options.run) + "\" not found in \"" +
@@ -64,6 +60,13 @@ bool use_color(const std::string& mode) {
 }
 
 }  // namespace
+
+fs::path recorded_log_dir(const std::string& log_dir, const std::string& plan) {
+  fs::path dir = !log_dir.empty()  ? fs::path(log_dir)
+                 : !plan.empty() ? fs::path(plan).parent_path() / ".deployd" / "runs"
+                                 : fs::path(".deployd") / "runs";
+  return dir.empty() ? fs::path(".") : dir;
+}
 
 bool is_show_command(int argc, const char* const* argv) {
   return argc > 1 && std::string_view(argv[1]) == "show";

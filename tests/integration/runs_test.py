@@ -138,6 +138,34 @@ class Runs(FleetTestCase):
         self.assertIn('deployd: error: --output-dir: cannot use "%s" as a folder' % plan, err)
         self.assertFalse(os.path.exists(self.logs), "a run log for a run that never started")
 
+    def test_runs_lists_the_plans_runs_oldest_first(self):
+        marker = "/tmp/deployd-runs-test-%d" % random.randint(0, 10**9)  # the second run fails on one host
+        self.addCleanup(lambda: os.path.exists(marker) and os.unlink(marker))
+        plan = write_json(self.work, "plan.json", {"version": 1, "tasks": {"t": {"steps": [
+            {"run": "if [ {{host}} = %s ]; then if [ -e %s ]; then exit 1; fi; touch %s; fi"
+                    % (self.names[2], marker, marker)}]}}})
+        other = write_json(self.work, "other.json", {"version": 1, "tasks": {"t": {"steps": [{"run": "true"}]}}})
+        # No --log-dir: the runs go to .deployd/runs beside the plans, which both share.
+        for args, expected in (([plan], 0), ([plan], 1), ([other], 0)):
+            code, out, err = run_deployd(args + ["-i", self.inventory_path, "-q"])
+            self.assertEqual(code, expected, err)
+        code, out, err = run_deployd(["runs", plan])
+        self.assertEqual(code, 0, err)
+        lines = out.splitlines()
+        self.assertEqual(len(lines), 2, out)
+        ids = [line.split()[0] for line in lines]
+        self.assertEqual(ids, sorted(ids))
+        self.assertRegex(lines[0], r"^\S+  \d{4}-\d\d-\d\d \d\d:\d\d:\d\d  \S+ +ok +%d ok +deployd %s -i %s -q$"
+                         % (HOSTS, plan, self.inventory_path))
+        self.assertRegex(lines[1], r"  failed \(exit 1\)  %d ok, 1 failed  deployd " % (HOSTS - 1))
+        code, out, err = run_deployd(["runs", "--log-dir", os.path.join(self.work, ".deployd", "runs"), "-n", "2"])
+        self.assertEqual(code, 0, err)
+        self.assertEqual([line.split()[0] for line in out.splitlines()][0], ids[1])
+        self.assertIn(other, out.splitlines()[1])
+        code, out, err = run_deployd(["runs", "--log-dir", os.path.join(self.work, "none")])
+        self.assertEqual((code, out), (0, ""))
+        self.assertIn("deployd: no runs recorded in", err)
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
