@@ -25,6 +25,18 @@ _deployd() {
     -H|--hosts|--limit|--var|-f|--forks) return ;;
   esac
   # The subcommands: `deployd runs [PLAN]`, `deployd show RUN`.
+  if [[ ${words[1]} == show && $cword -gt 1 ]]; then
+    case $prev in
+      --output) COMPREPLY=($(compgen -W "stream group" -- "$cur")); return ;;
+      --color) COMPREPLY=($(compgen -W "auto always never" -- "$cur")); return ;;
+      --html|--plan) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+      --log-dir) COMPREPLY=($(compgen -d -- "$cur")); return ;;
+      --host|--hosts) return ;;
+    esac
+    [[ $cur == -* ]] &&
+      COMPREPLY=($(compgen -W "--html --timeline --hosts --output --host --color --log-dir --plan -h --help" -- "$cur"))
+    return
+  fi
   if [[ ${words[1]} == runs && $cword -gt 1 ]]; then
     case $prev in
       --log-dir) COMPREPLY=($(compgen -d -- "$cur")); return ;;

@@ -62,7 +62,9 @@ void add_options(CLI::App& app, Options& options, std::vector<std::string>& var_
   app.add_option("--output-dir", options.output_dir,
                  "write each host's stdout and stderr to DIR/HOST.out and DIR/HOST.err (as pssh -o/-e)");
   app.set_version_flag("--version", kVersion);
-  app.footer("A recorded run, after the fact: deployd show RUN --html FILE | --timeline (deployd show --help)");
+  app.footer(
+      "Recorded runs, after the fact: deployd runs [PLAN]; deployd show RUN --html FILE | --timeline | "
+      "--output stream|group (deployd show --help)");
 }
 
 // --var NAME=VALUE, where NAME is a plain identifier (dots allowed, as in host.port).

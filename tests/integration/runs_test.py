@@ -166,6 +166,36 @@ class Runs(FleetTestCase):
         self.assertEqual((code, out), (0, ""))
         self.assertIn("deployd: no runs recorded in", err)
 
+    def test_show_output_replays_the_run_as_it_was_printed(self):
+        plan = write_json(self.work, "plan.json", {"version": 1, "tasks": {"t": {"steps": [
+            {"run": "echo hi; echo {{host}} >&2"},
+            {"run": "if [ {{host}} = %s ]; then echo bad; exit 2; fi; uname -s" % self.names[1]}]}}})
+        for mode in ("group", "stream"):
+            logs = os.path.join(self.logs, mode)
+            code, live, err = run_deployd([plan, "-i", self.inventory_path, "--log-dir", logs, "--output", mode])
+            self.assertEqual(code, 1, err)
+            [run_id] = os.listdir(logs)
+            code, replay, err = run_deployd(["show", run_id, "--log-dir", logs, "--output", mode])
+            self.assertEqual(code, 0, err)
+            # All but the rerun hint, which needs the command line as typed.
+            live_lines = [line for line in live.splitlines() if "rerun the failed hosts" not in line]
+            if mode == "stream":  # hosts run at once: their lines interleave differently each run
+                live_lines, replay_lines = sorted(live_lines), sorted(replay.splitlines())
+            else:
+                replay_lines = replay.splitlines()
+            self.assertEqual(replay_lines, live_lines)
+            code, one, err = run_deployd(["show", run_id, "--log-dir", logs, "--output", mode, "--host", self.names[1]])
+            self.assertEqual(code, 0, err)
+            self.assertIn("bad", one)
+            for other in self.names[2:]:
+                self.assertNotIn(other, one)
+        code, out, err = run_deployd(["show", run_id, "--log-dir", logs, "--output", "stream", "--host", "nosuch"])
+        self.assertEqual(code, 2)
+        self.assertIn('deployd: error: --host: the run has no host "nosuch"', err)
+        code, out, err = run_deployd(["show", run_id, "--log-dir", logs, "--host", self.names[0]])
+        self.assertEqual(code, 2)
+        self.assertIn("--host needs --output stream|group", err)
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
