@@ -29,7 +29,6 @@
 #include "cli/show.hpp"
 #include "deployd/exit_code.hpp"
 #include "deployd/load.hpp"
-#include "engine/capabilities.hpp"
 #include "engine/engine.hpp"
 #include "engine/step_text.hpp"
 #include "engine/ssh_transport.hpp"
@@ -207,7 +206,6 @@ int run_main(int argc, char** argv) {
   std::string run_id = report::make_run_id();
   if (options.dry_run)
     return std::fputs(dry_run(plan, selection.tasks, run_id, options.verbose).c_str(), stdout), 0;
-  if (auto errors = engine::unsupported_features(plan, selection.tasks); !errors.empty()) return print_errors(errors);
 
   // 5. Keys: each encrypted key decrypted once (its passphrase asked once), before any connection.
   std::vector<const Host*> hosts = engine::run_hosts(plan, selection.tasks);
