@@ -6,6 +6,7 @@
 #include <array>
 #include <cctype>
 #include <fstream>
+#include <tuple>
 #include <nlohmann/json.hpp>
 
 #include "report/escape.hpp"
@@ -125,7 +126,6 @@ std::vector<RunListEntry> list_runs(const fs::path& log_dir, const std::string& 
     const std::string name = entry.path().filename().string();
     if (is_run_id(name) && entry.is_directory(error)) ids.push_back(name);
   }
-  std::sort(ids.begin(), ids.end());  // run ids sort as the runs started
   for (const std::string& id : ids) {
     const fs::path dir = log_dir / id;
     RunListEntry run;
@@ -147,6 +147,11 @@ std::vector<RunListEntry> list_runs(const fs::path& log_dir, const std::string& 
     if (!plan.empty() && canonical_text(run.plan_path) != plan) continue;
     runs.push_back(std::move(run));
   }
+  // Run ids sort as the runs started only to the second (then a random suffix): the recorded
+  // start (milliseconds) orders runs of the same second.
+  std::sort(runs.begin(), runs.end(), [](const RunListEntry& a, const RunListEntry& b) {
+    return std::tie(a.started, a.run_id) < std::tie(b.started, b.run_id);
+  });
   return runs;
 }
 

@@ -19,8 +19,8 @@ void write(const std::filesystem::path& file, const std::string& text) {
 }
 
 std::string summary(const std::string& plan, const std::string& status, int exit_code, int ok, int failed,
-                    int unreachable) {
-  return R"({"run_id":"x","started":"2026-11-28T13:42:35.123Z","status":")" + status +
+                    int unreachable, const std::string& started = "2026-11-28T13:42:35.123Z") {
+  return R"({"run_id":"x","started":")" + started + R"(","status":")" + status +
          R"(","exit_code":)" + std::to_string(exit_code) + R"(,"duration_ms":65000,"counts":{"ok":)" +
          std::to_string(ok) + R"(,"failed":)" + std::to_string(failed) + R"(,"unreachable":)" +
          std::to_string(unreachable) + R"(,"skipped":0,"aborted":0},"hosts":[],"rerun":{"plan_path":")" + plan +
@@ -45,10 +45,14 @@ TEST_SUITE("report") {
     write(logs / "20261130T090000Z-cccccc" / "run.json",
           R"({"command_line":["deployd","deploy.json","-q"],"cwd":"/p"})");
     write(logs / "20261201T000000Z-dddddd" / "events.jsonl", "not json\n");
+    // Same second as aaaaaa's id but started earlier: listed first.
+    write(logs / "20261128T134235Z-ffffff" / "summary.json", summary("/p/x.json", "ok", 0, 1, 0, 0, "2026-11-28T13:42:35.001Z"));
     write(logs / "not-a-run" / "summary.json", "{}");
     std::vector<std::string> warnings;
     std::vector<RunListEntry> all = list_runs(logs, "", warnings);
-    REQUIRE(all.size() == 3);
+    REQUIRE(all.size() == 4);
+    CHECK(all[0].run_id == "20261128T134235Z-ffffff");
+    all.erase(all.begin());
     CHECK(warnings == std::vector<std::string>{"run 20261201T000000Z-dddddd left out: \"" +
                                                (logs / "20261201T000000Z-dddddd" / "events.jsonl").string() +
                                                "\" does not start with run_start"});
