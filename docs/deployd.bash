@@ -14,16 +14,41 @@ _deployd() {
   fi
 
   local options="-H --hosts --limit --var --var-env -i --inventory -l --list -n --dry-run --graph
-    --output --color -f --forks --log-dir --report -q --quiet -v --verbose --version -h --help"
-  local with_value="-H|--hosts|--limit|--var|--var-env|-i|--inventory|--output|--color|-f|--forks|--log-dir|--report"
+    --output --color -f --forks --log-dir --report --junit --output-dir -q --quiet -v --verbose --version -h --help"
+  local with_value="-H|--hosts|--limit|--var|--var-env|-i|--inventory|--output|--color|-f|--forks|--log-dir|--report|--junit|--output-dir"
 
   case $prev in
     --output) COMPREPLY=($(compgen -W "stream group json" -- "$cur")); return ;;
     --color) COMPREPLY=($(compgen -W "auto always never" -- "$cur")); return ;;
-    -i|--inventory|--report|--html) COMPREPLY=($(compgen -f -- "$cur")); return ;;
-    --log-dir) COMPREPLY=($(compgen -d -- "$cur")); return ;;
+    -i|--inventory|--report|--junit|--html) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+    --log-dir|--output-dir) COMPREPLY=($(compgen -d -- "$cur")); return ;;
     -H|--hosts|--limit|--var|--var-env|-f|--forks) return ;;
   esac
+  # The subcommands: `deployd runs [PLAN]`, `deployd show RUN`.
+  if [[ ${words[1]} == show && $cword -gt 1 ]]; then
+    case $prev in
+      --output) COMPREPLY=($(compgen -W "stream group" -- "$cur")); return ;;
+      --color) COMPREPLY=($(compgen -W "auto always never" -- "$cur")); return ;;
+      --html|--plan) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+      --log-dir) COMPREPLY=($(compgen -d -- "$cur")); return ;;
+      --host|--hosts) return ;;
+    esac
+    [[ $cur == -* ]] &&
+      COMPREPLY=($(compgen -W "--html --timeline --hosts --output --host --color --log-dir --plan -h --help" -- "$cur"))
+    return
+  fi
+  if [[ ${words[1]} == runs && $cword -gt 1 ]]; then
+    case $prev in
+      --log-dir) COMPREPLY=($(compgen -d -- "$cur")); return ;;
+      -n|--max-count) return ;;
+    esac
+    if [[ $cur == -* ]]; then
+      COMPREPLY=($(compgen -W "--plan --log-dir -n --max-count -h --help" -- "$cur"))
+    else
+      COMPREPLY=($(compgen -f -X '!*.json' -- "$cur") $(compgen -d -- "$cur"))
+    fi
+    return
+  fi
   if [[ $cur == -* ]]; then
     COMPREPLY=($(compgen -W "$options" -- "$cur"))
     return
@@ -46,6 +71,7 @@ _deployd() {
   done
   if [[ -z $plan ]]; then
     COMPREPLY=($(compgen -f -X '!*.json' -- "$cur") $(compgen -d -- "$cur"))
+    ((cword == 1)) && COMPREPLY+=($(compgen -W "runs show" -- "$cur"))
     return
   fi
   local tasks

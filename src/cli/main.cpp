@@ -23,6 +23,7 @@
 #include "cli/lost_needs.hpp"
 #include "cli/options.hpp"
 #include "cli/reporting.hpp"
+#include "cli/runs.hpp"
 #include "cli/retry.hpp"
 #include "cli/run_files.hpp"
 #include "cli/show.hpp"
@@ -184,6 +185,7 @@ int execute(const Plan& plan, engine::RunSetup setup, engine::Transport& transpo
 
 int run_main(int argc, char** argv) {
   if (is_show_command(argc, argv)) return show_main(argc, argv);  // no plan: the run log is enough
+  if (is_runs_command(argc, argv)) return runs_main(argc, argv);
 
   // 1. The command line.
   ParseResult parsed = parse_command_line(argc, argv);

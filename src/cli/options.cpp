@@ -77,8 +77,14 @@ void add_options(CLI::App& app, Options& options, VarTexts& var_texts) {
       "OpenSSH client config to read instead of ~/.ssh/config (or the plan's ssh_config)");
   app.add_option("--report", options.report_file,
                  "write the run's self-contained HTML report to FILE at its end (also when interrupted)");
+  app.add_option("--junit", options.junit_file,
+                 "write a JUnit XML report (a test case per host and task) to FILE at the run's end");
+  app.add_option("--output-dir", options.output_dir,
+                 "write each host's stdout and stderr to DIR/HOST.out and DIR/HOST.err (as pssh -o/-e)");
   app.set_version_flag("--version", kVersion);
-  app.footer("A recorded run, after the fact: deployd show RUN --html FILE | --timeline (deployd show --help)");
+  app.footer(
+      "Recorded runs, after the fact: deployd runs [PLAN]; deployd show RUN --html FILE | --timeline | "
+      "--output stream|group (deployd show --help)");
 }
 
 // The text of a --var @FILE, without one trailing newline (as `register` takes a command's).

@@ -35,6 +35,8 @@ struct Options {
   std::string retry_run_id;   ///< its RUN_ID; empty: the latest finished run of the plan
   std::string ssh_config;  ///< -F FILE: instead of ~/.ssh/config
   std::string report_file;  ///< --report FILE: the run's HTML report, written at its end
+  std::string junit_file;   ///< --junit FILE: a JUnit XML report, written at the run's end
+  std::string output_dir;   ///< --output-dir DIR: each host's stdout and stderr to DIR/HOST.out, .err
 };
 
 /// The outcome of parsing: options to run with, or an exit status and what to print.

@@ -26,6 +26,8 @@ struct Reporting {
   std::unique_ptr<Reporter> terminal;
   std::unique_ptr<report::TeeReporter> tee;
   std::unique_ptr<Reporter> html_report;  ///< --report, after the run log in `tee` (run_files.hpp)
+  std::unique_ptr<Reporter> junit;        ///< --junit (run_files.hpp)
+  std::unique_ptr<Reporter> output_files;  ///< --output-dir (run_files.hpp)
   Reporter* reporter = nullptr;
   std::string error;  ///< set when the run log cannot be created: the run must not start
 };

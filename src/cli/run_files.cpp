@@ -12,6 +12,8 @@
 #include "plan/duration.hpp"
 #include "report/escape.hpp"
 #include "report/html_report_file.hpp"
+#include "report/junit_reporter.hpp"
+#include "report/output_files.hpp"
 #include "report/run_context.hpp"
 #include "sched/scheduler.hpp"
 
@@ -68,12 +70,16 @@ report::RunContext run_context(const Options& options, const Plan& plan,
 }  // namespace
 
 std::string check_report_file(const Options& options) {
-  if (options.report_file.empty()) return {};
-  const fs::path file = fs::absolute(options.report_file);
-  std::error_code error;
-  if (!fs::is_directory(file.parent_path(), error))
-    return "--report: the folder \"" + report::escape_terminal(file.parent_path().string()) +
-           "\" does not exist";
+  for (const auto& [option, name] : {std::pair{"--report", &options.report_file},
+                                     std::pair{"--junit", &options.junit_file}}) {
+    if (name->empty()) continue;
+    const fs::path file = fs::absolute(*name);
+    std::error_code error;
+    if (!fs::is_directory(file.parent_path(), error))
+      return std::string(option) + ": the folder \"" +
+             report::escape_terminal(file.parent_path().string()) + "\" does not exist";
+  }
+  if (!options.output_dir.empty()) return report::prepare_output_dir(options.output_dir);
   return {};
 }
 
@@ -84,6 +90,14 @@ void add_run_files(Reporting& reporting, const Options& options, const Plan& pla
     reporting.html_report = std::make_unique<report::HtmlReportWriter>(
         reporting.run_log->dir(), fs::absolute(options.report_file));
     reporting.tee->add(*reporting.html_report);
+  }
+  if (!options.junit_file.empty()) {
+    reporting.junit = std::make_unique<report::JunitReporter>(fs::absolute(options.junit_file));
+    reporting.tee->add(*reporting.junit);
+  }
+  if (!options.output_dir.empty()) {
+    reporting.output_files = std::make_unique<report::OutputFilesReporter>(fs::absolute(options.output_dir));
+    reporting.tee->add(*reporting.output_files);
   }
   const report::RunContext context = run_context(options, plan, tasks, hosts, argv);
   if (std::string error = report::write_run_context(reporting.run_log->dir(), context);

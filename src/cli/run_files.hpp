@@ -12,7 +12,8 @@
 
 namespace deployd::cli {
 
-/// An error when `--report FILE` cannot be written where asked (its folder does not exist).
+/// An error when `--report FILE` or `--junit FILE` cannot be written where asked (its folder
+/// does not exist), or when the `--output-dir` folder cannot be made.
 std::string check_report_file(const Options& options);
 
 /// Writes run.json into the run log folder and, with `--report`, adds the report's writer after

@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "cli/replay.hpp"
 #include "deployd/exit_code.hpp"
 #include "report/escape.hpp"
 #include "report/html_report_file.hpp"
@@ -30,6 +31,8 @@ struct ShowOptions {
   bool timeline = false;
   std::size_t hosts = 20;
   std::string color = "auto";
+  std::string output;  ///< --output stream|group: the run printed again
+  std::string host;    ///< --host H: only this host's events, with --output
 };
 
 int usage_error(const std::string& message) {
@@ -44,11 +47,7 @@ fs::path run_folder(const ShowOptions& options, std::string& error) {
   if (!report::is_run_id(options.run) &&
       fs::is_regular_file(fs::path(options.run) / "events.jsonl", ignored))
     return options.run;
-  fs::path log_dir = !options.log_dir.empty() ? fs::path(options.log_dir)
-                     : !options.plan.empty()
-                         ? fs::path(options.plan).parent_path() / ".deployd" / "runs"
-                         : fs::path(".deployd") / "runs";
-  if (log_dir.empty()) log_dir = ".";
+  const fs::path log_dir = recorded_log_dir(options.log_dir, options.plan);
   const fs::path dir = log_dir / options.run;
   if (fs::is_regular_file(dir / "events.jsonl", ignored)) return dir;
   error = "run \"" + report::escape_terminal(options.run) + "\" not found in \"" +
@@ -64,6 +63,13 @@ bool use_color(const std::string& mode) {
 }
 
 }  // namespace
+
+fs::path recorded_log_dir(const std::string& log_dir, const std::string& plan) {
+  fs::path dir = !log_dir.empty()  ? fs::path(log_dir)
+                 : !plan.empty() ? fs::path(plan).parent_path() / ".deployd" / "runs"
+                                 : fs::path(".deployd") / "runs";
+  return dir.empty() ? fs::path(".") : dir;
+}
 
 bool is_show_command(int argc, const char* const* argv) {
   return argc > 1 && std::string_view(argv[1]) == "show";
@@ -81,8 +87,11 @@ int show_main(int argc, const char* const* argv) {
   app.add_flag("--timeline", options.timeline, "draw the slowest hosts' steps in the terminal");
   app.add_option("--hosts", options.hosts, "how many hosts --timeline draws (default 20)")
       ->check(CLI::PositiveNumber);
-  app.add_option("--color", options.color, "colour the timeline: auto, always, never")
+  app.add_option("--color", options.color, "colour the timeline and --output: auto, always, never")
       ->check(CLI::IsMember({"auto", "always", "never"}));
+  app.add_option("--output", options.output, "print the run again as it was printed: stream or group")
+      ->check(CLI::IsMember({"stream", "group"}));
+  app.add_option("--host", options.host, "with --output: only this host's output and results");
   try {
     app.parse(argc - 1, argv + 1);
   } catch (const CLI::CallForHelp&) {
@@ -91,8 +100,11 @@ int show_main(int argc, const char* const* argv) {
   } catch (const CLI::ParseError& error) {
     return usage_error(error.what());
   }
-  if (options.html.empty() && !options.timeline)
-    return usage_error("say what to show: --html FILE or --timeline (see deployd show --help)");
+  if (!options.host.empty() && options.output.empty())
+    return usage_error("--host needs --output stream|group");
+  if (options.html.empty() && !options.timeline && options.output.empty())
+    return usage_error(
+        "say what to show: --html FILE, --timeline or --output stream|group (see deployd show --help)");
   std::string error;
   const fs::path dir = run_folder(options, error);
   if (dir.empty()) return usage_error(error);
@@ -111,6 +123,7 @@ int show_main(int argc, const char* const* argv) {
                    .c_str(),
                stdout);
   }
+  if (!options.output.empty()) return replay_run(dir, options.output, options.host, use_color(options.color));
   return 0;
 }
 

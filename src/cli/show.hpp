@@ -4,7 +4,14 @@
 // hosts' bars in the terminal).
 #pragma once
 
+#include <filesystem>
+#include <string>
+
 namespace deployd::cli {
+
+/// Where recorded runs are looked for: `log_dir` when given, else `.deployd/runs` beside `plan`
+/// when given, else `./.deployd/runs` (as a run without --log-dir writes them).
+std::filesystem::path recorded_log_dir(const std::string& log_dir, const std::string& plan);
 
 /// True when argv asks for the `show` subcommand (its first argument is `show`).
 bool is_show_command(int argc, const char* const* argv);

@@ -1,0 +1,81 @@
+// SPDX-License-Identifier: MIT
+// Tests of src/report/output_files.cpp: output events in, per-host files out.
+#include "report/output_files.hpp"
+
+#include <doctest/doctest.h>
+#include <sys/stat.h>
+
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "support.hpp"
+
+namespace deployd::report {
+
+using test::at;
+
+namespace {
+
+std::string read(const std::filesystem::path& file) {
+  std::stringstream text;
+  text << std::ifstream(file, std::ios::binary).rdbuf();
+  return text.str();
+}
+
+Output line(std::string host, OutputStream stream, std::string text, bool partial = false) {
+  return Output{std::move(host), "t", 1, stream, std::move(text), partial};
+}
+
+}  // namespace
+
+TEST_SUITE("report") {
+  TEST_CASE("output files: each host's stdout and stderr, bytes as printed, pieces joined, 0600") {
+    test::TempDir dir;
+    { std::ofstream(dir.path() / "web1.out") << "an earlier run\n"; }
+    {
+      OutputFilesReporter files(dir.path());
+      files.on(at(0, StepStart{"web1", "t", 1, "s"}));
+      files.on(at(0, StepStart{"web2", "t", 1, "s"}));
+      files.on(at(1, line("web1", OutputStream::Stdout, "hello \xff\x1b[31m")));
+      files.on(at(1, line("web1", OutputStream::Stderr, "oops")));
+      files.on(at(1, line("web1", OutputStream::Stdout, "long ", true)));
+      files.on(at(1, line("web1", OutputStream::Stdout, "line")));
+      files.on(at(2, StepStart{"local", "build", 1, "s"}));
+      files.on(at(2, Output{"local", "build", 1, OutputStream::Stdout, "built", false}));
+      files.on(at(3, HostEnd{"web1", HostStatus::Ok, ""}));
+      files.on(at(3, HostEnd{"web2", HostStatus::Ok, ""}));
+      files.finish();
+    }
+    CHECK(read(dir.path() / "web1.out") == "hello \xff\x1b[31m\nlong line\n");
+    CHECK(read(dir.path() / "web1.err") == "oops\n");
+    CHECK(read(dir.path() / "web2.out").empty());  // ran, printed nothing
+    CHECK(std::filesystem::exists(dir.path() / "web2.err"));
+    CHECK(read(dir.path() / "local.out") == "built\n");
+    struct stat st {};
+    REQUIRE(::stat((dir.path() / "web1.err").c_str(), &st) == 0);  // new; web1.out keeps its mode
+    CHECK((st.st_mode & 0777) == 0600);
+  }
+
+  TEST_CASE("output files: a symlink planted at a host's name is not followed") {
+    test::TempDir dir;
+    const std::filesystem::path target = dir.path() / "target";
+    { std::ofstream(target) << "keep"; }
+    std::filesystem::create_symlink(target, dir.path() / "web1.out");
+    {
+      OutputFilesReporter files(dir.path());
+      files.on(at(0, StepStart{"web1", "t", 1, "s"}));
+      files.on(at(1, line("web1", OutputStream::Stdout, "evil")));
+      files.on(at(2, HostEnd{"web1", HostStatus::Ok, ""}));
+    }
+    CHECK(read(target) == "keep");
+    CHECK(std::filesystem::is_symlink(dir.path() / "web1.out"));
+  }
+
+  TEST_CASE("output files: a slash in a host's name cannot leave the folder") {
+    CHECK(output_file_name("a/../b", OutputStream::Stdout) == "a_.._b.out");
+    CHECK(output_file_name("web1", OutputStream::Stderr) == "web1.err");
+  }
+}
+
+}  // namespace deployd::report
