@@ -142,7 +142,6 @@ def fabric(wan, names, extra):
 # --- OpenSSH --------------------------------------------------------------------------------
 
 def openssh_steps(wan, names, folder):
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     result = vs_openssh.control_master_run(wan, names, STEPS, [], folder)
     return result["wall"], result["cpu"]
 

@@ -33,7 +33,6 @@ import socket
 import statistics
 import subprocess
 import sys
-import time
 
 LOOPBACK = ipaddress.ip_network("127.0.0.0/8")
 CHUNK = 256 * 1024
