@@ -12,10 +12,11 @@ and direction. Writes into OUT, for every tool to use as it would a real fleet:
   proxy-N.pid, proxy-N.stats.json (written on SIGTERM/SIGINT: how late the relay delivered)
 
 The TCP handshake with the relay is local and instant; to keep a connection's cost right, the
-relay dials the host only one one-way delay after accepting, so the server's banner reaches the
-client one RTT after connect(), as it would over a WAN (where TCP's own round trip comes first
-and the banner rides right behind the SYN-ACK). Clients then see "TCP connect" as ~0 and the
-banner as ~1 RTT; the sum is what a WAN costs.
+relay dials the host only one one-way delay after accepting (the SYN's trip), so the server's
+banner reaches the client one RTT after connect(), as over a WAN where it rides right behind the
+SYN-ACK; and it holds what the client sends until 1.5 RTT after accepting, when the client's
+first bytes would reach the host over a WAN (sent once the SYN-ACK is back). Clients then see
+"TCP connect" as ~0 and the banner as ~1 RTT; the sum is what a WAN costs.
 
 Usage:
   bench/wan_proxy.py --fleet DIR --out OUT --rtt-ms 50 [--mbit 100] [--hosts N]
@@ -39,6 +40,9 @@ CHUNK = 256 * 1024
 # Bytes a relay direction holds before it stops reading: far above the bandwidth-delay product
 # of any RTT here (100 MB/s x 50 ms = 5 MB), so the relay never limits a window itself.
 MAX_QUEUED = 16 * 1024 * 1024
+# WAN_PROXY_TRACE=FILE: one line per chunk read (ms, direction, bytes), to see which message
+# waits for which; for one connection at a time.
+TRACE = open(os.environ["WAN_PROXY_TRACE"], "a", buffering=1) if os.environ.get("WAN_PROXY_TRACE") else None
 
 
 def loopback(text):
@@ -142,8 +146,9 @@ def quick_ack(reader):
             pass
 
 
-async def pump(reader, writer, delay, rate, stats):
-    """Copies reader to writer, each chunk `delay` after it arrived, at most `rate` bytes/s."""
+async def pump(reader, writer, delay, rate, stats, label="", not_before=0.0):
+    """Copies reader to writer, each chunk `delay` after it arrived (and not before loop time
+    `not_before`), at most `rate` bytes/s."""
     loop = asyncio.get_running_loop()
     queue = asyncio.Queue()
     room = asyncio.Event()
@@ -157,6 +162,8 @@ async def pump(reader, writer, delay, rate, stats):
                 await room.wait()
                 data = await reader.read(CHUNK)
                 quick_ack(reader)
+                if TRACE:
+                    TRACE.write("%.1f %s %d\n" % (1000 * loop.time(), label, len(data)))
                 queue.put_nowait((loop.time() + delay, data))
                 if not data:
                     return
@@ -171,6 +178,7 @@ async def pump(reader, writer, delay, rate, stats):
         free_at = 0.0  # when the capped link has sent what it was given
         while True:
             due, data = await queue.get()
+            due = max(due, not_before)
             if rate:
                 due = max(due, free_at)
                 free_at = due + len(data) / rate
@@ -211,8 +219,11 @@ async def relay(client_reader, client_writer, upstream, delay, rate, stats):
         if sock is not None:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     try:
-        await asyncio.gather(pump(client_reader, host_writer, delay, rate, stats),
-                             pump(host_reader, client_writer, delay, rate, stats))
+        # Over a WAN the client can send only once the SYN-ACK is back (1 RTT), so its first
+        # bytes reach the host 1.5 RTT after it dialled; here connect() returned at once.
+        await asyncio.gather(pump(client_reader, host_writer, delay, rate, stats, "client->host",
+                                  not_before=accepted + 3 * delay),
+                             pump(host_reader, client_writer, delay, rate, stats, "host->client"))
     except (ConnectionError, OSError, asyncio.CancelledError):
         pass  # a reset, or the relay stopping
     finally:
