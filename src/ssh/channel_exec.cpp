@@ -13,6 +13,7 @@
 #include <span>
 
 #include "ssh/alarm.hpp"
+#include "ssh/debug_log.hpp"
 #include "ssh/session_impl.hpp"
 #include "ssh/ssh_error.hpp"
 #include "ssh/wait.hpp"
@@ -36,6 +37,7 @@ struct Exec {
   Alarm alarm;
   LIBSSH2_CHANNEL* channel = nullptr;
   std::optional<Clock::time_point> deadline;
+  Clock::time_point opened{};  ///< when the channel was open (`-v` timings)
   std::optional<Clock::time_point> next_keepalive;
   /// When the first keepalive that the peer has not answered yet was sent.
   std::optional<Clock::time_point> probe_sent;
@@ -305,6 +307,7 @@ awaitable<int> open_and_start(Exec& exec) {
     const int error = libssh2_session_last_errno(link.session);
     co_return link.interrupt ? kInterrupted : error != 0 ? error : LIBSSH2_ERROR_CHANNEL_FAILURE;
   }
+  exec.opened = Clock::now();
   // Both 40 ms stalls are behind us once a channel is open (ssh-facts.md); measured: keeping
   // TCP_QUICKACK on changes nothing for later execs, and costs a syscall per libssh2 call.
   link.quickack = false;
@@ -338,6 +341,15 @@ awaitable<int> start_command(Exec& exec) {
   co_return kNotConfirmed;
 }
 
+/// `-v`: how long each part of one command took, from which round trips can be counted.
+void log_exec_phases(const Exec& exec, Clock::time_point started, Clock::time_point running,
+                     Clock::time_point eof) {
+  const Clock::time_point now = Clock::now();
+  debug_log(exec.impl.name + ": exec: channel open " + format_phase(exec.opened - started) +
+            ", exec request " + format_phase(running - exec.opened) + ", output to EOF " +
+            format_phase(eof - running) + ", close " + format_phase(now - eof));
+}
+
 }  // namespace
 
 awaitable<void> reap_abandoned(Session::Impl& impl) {
@@ -365,7 +377,8 @@ awaitable<ExecOutcome> run_exec(Session::Impl& impl, const ExecSpec& spec) {
   Exec exec{impl, spec, Alarm(executor)};
   Link& link = impl.link;
   link.interrupt = false;
-  if (spec.timeout) exec.deadline = Clock::now() + *spec.timeout;
+  const Clock::time_point started = Clock::now();
+  if (spec.timeout) exec.deadline = started + *spec.timeout;
   int rc = co_await send_keepalive(exec);  // a session idle between steps may owe one
   exec.arm(/*with_keepalive=*/false);      // opening a channel is quick: only the deadline
   if (rc == 0) rc = co_await start_command(exec);
@@ -388,6 +401,7 @@ awaitable<ExecOutcome> run_exec(Session::Impl& impl, const ExecSpec& spec) {
     co_return drop_session(exec, error, failed(error));
   }
   exec.arm();
+  const Clock::time_point running = Clock::now();
   const ssize_t end = co_await pump_output(exec);
   if (end == kInterrupted) co_return co_await abandon_command(exec);
   if (end == kPeerSilent) co_return peer_gone(exec);
@@ -396,7 +410,10 @@ awaitable<ExecOutcome> run_exec(Session::Impl& impl, const ExecSpec& spec) {
         describe(link.session, static_cast<int>(end), "connection lost during command");
     co_return drop_session(exec, error, failed(error));
   }
-  co_return co_await finish_command(exec);
+  const Clock::time_point eof = Clock::now();
+  ExecOutcome outcome = co_await finish_command(exec);
+  if (is_debug_logging()) log_exec_phases(exec, started, running, eof);
+  co_return outcome;
 }
 
 }  // namespace deployd::ssh

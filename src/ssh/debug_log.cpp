@@ -4,6 +4,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cstdio>
+
 namespace deployd::ssh {
 
 bool is_debug_logging() {
@@ -15,6 +17,13 @@ void debug_log(std::string_view message) {
   if (const std::shared_ptr<spdlog::logger> logger = spdlog::get(kLoggerName)) {
     logger->debug("{}", message);
   }
+}
+
+std::string format_phase(std::chrono::steady_clock::duration took) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.1fms",
+                std::chrono::duration<double, std::milli>(took).count());
+  return text;
 }
 
 }  // namespace deployd::ssh

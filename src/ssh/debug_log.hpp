@@ -2,6 +2,8 @@
 // `-v`: connection phases and timings on the "deployd" spdlog logger, kept out of headers.
 #pragma once
 
+#include <chrono>
+#include <string>
 #include <string_view>
 
 namespace deployd::ssh {
@@ -15,5 +17,9 @@ bool is_debug_logging();
 
 /// Logs `message` at debug level on the "deployd" logger, if there is one.
 void debug_log(std::string_view message);
+
+/// A phase's duration for `-v` lines, to a tenth of a millisecond ("50.3ms"): fine enough to
+/// count round trips from (bench/wan_bench.py divides them by the RTT).
+std::string format_phase(std::chrono::steady_clock::duration took);
 
 }  // namespace deployd::ssh

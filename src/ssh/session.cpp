@@ -75,6 +75,9 @@ struct Opening {
   bool is_dns_unanswered = false;  ///< the lookup failed for want of an answer (EAI_AGAIN)
   std::optional<tcp::resolver> resolver;
   std::string endpoint;  ///< the endpoint being dialled, for messages
+  /// `-v`: when the handshake first received bytes (the server's banner), to split the
+  /// handshake into the banner exchange and the key exchange.
+  std::optional<std::chrono::steady_clock::time_point> banner_at;
 
   /// `-v`: says how long the phase that ends took, then starts `next`.
   void enter(Phase next) {
@@ -84,9 +87,14 @@ struct Opening {
   }
   void log_phase_end() const {
     if (!is_debug_logging()) return;
-    const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
-        std::chrono::steady_clock::now() - phase_started);
-    debug_log(spec.name + ": " + to_string(phase) + " done in " + format_duration(took) +
+    const auto now = std::chrono::steady_clock::now();
+    std::string split;
+    if (phase == Phase::Handshake && banner_at) {
+      split = " (banner " + format_phase(*banner_at - phase_started) + ", key exchange " +
+              format_phase(now - *banner_at) + ")";
+    }
+    debug_log(spec.name + ": " + to_string(phase) + " done in " +
+              format_phase(now - phase_started) + split +
               (endpoint.empty() ? "" : " (" + endpoint + ")"));
   }
 
@@ -181,7 +189,17 @@ awaitable<ConnectOutcome> handshake(Opening& opening) {
   libssh2_keepalive_config(link.session, 1, static_cast<unsigned>(interval));
 
   const auto fd = link.socket.native_handle();
-  int rc = co_await call(link, [&] { return libssh2_session_handshake(link.session, fd); });
+  // libssh2 reads the server's banner, then goes on into the key exchange in the same call: the
+  // first input noted after a call that blocked is the banner's arrival (to a wake-up).
+  const bool is_timed = is_debug_logging();
+  const auto quiet_since = link.last_input;  // watch_traffic() set it: no input yet
+  int rc = co_await call(link, [&] {
+    const int result = libssh2_session_handshake(link.session, fd);
+    if (is_timed && !opening.banner_at && link.last_input > quiet_since) {
+      opening.banner_at = link.last_input;
+    }
+    return result;
+  });
   if (rc == 0) co_return ConnectOutcome{};
   std::string what = "ssh handshake with " + opening.endpoint;
   // A server that hangs up during the key exchange must not read as a protocol problem (it
@@ -296,6 +314,7 @@ awaitable<ConnectOutcome> open_within_timeout(const ConnectionSpec& spec, Client
                                               Jump* via, std::unique_ptr<Session::Impl>& impl) {
   const auto executor = co_await boost::asio::this_coro::executor;
   impl = std::make_unique<Session::Impl>(executor);
+  impl->name = spec.name;
   Opening opening{spec, shared, impl->link, via};
   Alarm watchdog(executor);
   watchdog.arm(Alarm::Clock::now() + spec.connect_timeout, [&opening] { opening.on_timeout(); });
@@ -386,10 +405,15 @@ awaitable<void> Session::close() {
       co_await call(link, [&] { return libssh2_sftp_shutdown(impl_->sftp); });
       impl_->sftp = nullptr;
     }
+    const auto started = std::chrono::steady_clock::now();
     co_await call(link, [&] {
       return libssh2_session_disconnect_ex(link.session, SSH_DISCONNECT_BY_APPLICATION,
                                            "deployd: done", "");
     });
+    if (is_debug_logging()) {
+      debug_log(impl_->name + ": disconnect done in " +
+                format_phase(std::chrono::steady_clock::now() - started));
+    }
     // Freeing a session frees its channels, and an abandoned one would wait for its command:
     // with one left, the session is freed the abortive way by release().
     if (impl_->abandoned.empty() &&

@@ -32,6 +32,7 @@ struct Session::Impl {
   explicit Impl(const boost::asio::any_io_executor& executor) : link(executor) {}
 
   Link link;
+  std::string name;    ///< the host's name, for `-v` lines
   std::string broken;  ///< why the session can no longer be used; "" while it can
   bool is_closed = false;
   /// Channels of timed-out commands whose CLOSE the server has not confirmed yet.

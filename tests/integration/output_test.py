@@ -135,8 +135,13 @@ class OutputRun(FleetTestCase):
         first = self.inventory["hosts"][0]
         self.assertIn("node001: connecting to deployd@%s:%d" % (first["address"], first["port"]), err)
         for phase in ("tcp connect done in", "ssh handshake done in", "authentication done in",
-                      "node001: connected after"):
+                      "node001: connected after", "node001: disconnect done in"):
             self.assertIn(phase, err)
+        # The parts bench/wan_bench.py counts round trips from, to a tenth of a millisecond.
+        self.assertRegex(err, r"node001: ssh handshake done in \d+\.\dms \(banner \d+\.\dms, "
+                              r"key exchange \d+\.\dms\)")
+        self.assertRegex(err, r"node001: exec: channel open \d+\.\dms, exec request \d+\.\dms, "
+                              r"output to EOF \d+\.\dms, close \d+\.\dms")
         self.assertNotIn("hello", err)
         self.assertNotIn("connecting", out)
         status, out, err = run_deployd([plan] + self.common(2))
