@@ -84,6 +84,7 @@ struct Engine::State {
   bool has_local_failed = false;
   std::string stuck_reason;
   VarMap shared_registered;  ///< what local and run_once tasks register, seen by every host
+  GetClaims get_claims;      ///< local paths written by `get`, checked as the run goes
   std::optional<Wakeup> wakeup;
   std::vector<std::unique_ptr<Wakeup>> host_wakeups;  ///< a parked host sleeps on its own
   std::optional<Semaphore> connecting;
@@ -445,7 +446,7 @@ asio::awaitable<bool> Engine::State::run_job(int host, const Task& task, Connect
     }
     // Named, not a temporary: g++ 12 frees an aggregate temporary inside co_await twice.
     StepContext context{plan,     *hosts[host], task,    index, connection, reporter, setup.run_id,
-                        registered, cancels[h], cancel_reason, secrets};
+                        registered, cancels[h], cancel_reason, secrets, get_claims};
     current[h] = Current{&task, index, std::chrono::steady_clock::now()};
     StepOutcome outcome = co_await run_step(context);
     current[h] = Current{};
