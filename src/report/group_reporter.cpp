@@ -265,7 +265,7 @@ void GroupReporter::print_summary() {
   if (summary_printed_) return;
   summary_printed_ = true;
   const SummaryOptions summary{options_.host_width, options_.color, options_.max_listed_hosts,
-                               options_.run_log, options_.rerun_command};
+                               options_.run_log, options_.rerun_command, options_.rerun_fallback};
   write(summary_text(tally_, summary));
 }
 

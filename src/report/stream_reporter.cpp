@@ -107,7 +107,7 @@ void StreamReporter::print_host_end(const HostEnd& host) {
 void StreamReporter::print_summary() {
   summary_printed_ = true;
   const SummaryOptions summary{options_.host_width, options_.color, options_.max_listed_hosts,
-                               options_.run_log, options_.rerun_command};
+                               options_.run_log, options_.rerun_command, options_.rerun_fallback};
   write(summary_text(tally_, summary));
 }
 

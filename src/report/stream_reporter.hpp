@@ -26,6 +26,7 @@ struct StreamOptions {
   std::size_t max_listed_hosts = 50;  ///< failed and unreachable hosts the summary lists
   std::string run_log{};              ///< the run log's folder, named by the summary; may be empty
   std::string rerun_command{};        ///< shown by the summary when hosts failed
+  RerunFallback rerun_fallback{};     ///< SummaryOptions::rerun_fallback
   bool quiet = false;                 ///< `-q`: print the summary only
   StatusLine* status_line = nullptr;  ///< cleared before each write, when the terminal has one
 };

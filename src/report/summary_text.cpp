@@ -110,7 +110,16 @@ std::string summary_text(const RunTally& tally, const SummaryOptions& options) {
   }
   const StatusCounts counts = tally.counts();
   if (!options.rerun_command.empty() && counts.failed + counts.unreachable > 0) {
-    text += "deployd: rerun the failed hosts: " + escape_terminal(options.rerun_command) + "\n";
+    std::string command = options.rerun_command;
+    if (options.rerun_fallback) {
+      std::vector<std::string> again;  // as --retry-failed picks them (previous_run.cpp)
+      for (const HostResult& result : tally.hosts())
+        if (result.host != "local" && (!result.status || (*result.status != HostStatus::Ok &&
+                                                          *result.status != HostStatus::Skipped)))
+          again.push_back(result.host);
+      if (std::string fallback = options.rerun_fallback(again); !fallback.empty()) command = fallback;
+    }
+    text += "deployd: rerun the failed hosts: " + escape_terminal(command) + "\n";
   }
   return text;
 }
