@@ -27,11 +27,12 @@ namespace {
 using Json = nlohmann::ordered_json;
 
 // Messages are lower-case like the rest of deployd's (style.md 7.1).
-std::string errno_text(int error) {
-  std::string text = std::strerror(error);
+std::string lower_first(std::string text) {
   if (!text.empty()) text[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(text[0])));
   return text;
 }
+
+std::string errno_text(int error) { return lower_first(std::strerror(error)); }
 
 std::string json_quoted(std::string_view text) { return Json(escape_json(text)).dump(); }
 
@@ -226,7 +227,7 @@ void RunLog::warn_of_errors() {
   if (!is_events_warned_ && !json_.error().empty()) {
     is_events_warned_ = true;
     on_warning_(fmt::format("run log: write {}: {}: events from here on may be missing from it",
-                            json_quoted((dir_ / "events.jsonl").string()), json_.error()));
+                            json_quoted((dir_ / "events.jsonl").string()), lower_first(json_.error())));
   }
   if (!is_summary_warned_ && !error_.empty()) {
     is_summary_warned_ = true;
