@@ -5,7 +5,9 @@
 
 #include <libssh2.h>
 
+#include <algorithm>
 #include <array>
+#include <cstdio>
 #include <boost/asio/this_coro.hpp>
 #include <optional>
 #include <span>
@@ -35,21 +37,39 @@ struct Exec {
   LIBSSH2_CHANNEL* channel = nullptr;
   std::optional<Clock::time_point> deadline;
   std::optional<Clock::time_point> next_keepalive;
+  /// When the first keepalive that the peer has not answered yet was sent.
+  std::optional<Clock::time_point> probe_sent;
+  /// When the alarm was set to wake us, and the longest our own loop was late for it.
+  std::optional<Clock::time_point> alarm_time;
+  Clock::duration loop_lag{};
 
   Link& link() { return impl.link; }
   bool is_past_deadline() const { return deadline && Clock::now() >= *deadline; }
   /// The deadline passed or Session::cancel() asked: stop waiting for the command.
   bool is_stopped() const { return is_past_deadline() || impl.cancel_requested; }
 
-  /// When a peer that stays silent from now on is taken for gone: keepalives are answered at
-  /// once, so two intervals without a byte mean a vanished host (+1 s: libssh2 counts seconds).
-  std::optional<Clock::time_point> silence_limit() const {
-    if (impl.keepalive.count() == 0) return std::nullopt;
-    return impl.link.last_input + 2 * impl.keepalive + std::chrono::seconds(1);
+  /// A keepalive was just sent (or was sent earlier this second): it starts the peer's clock
+  /// unless an older one is still unanswered.
+  void note_probe(Clock::time_point now) {
+    if (!probe_sent || impl.link.last_input >= *probe_sent) probe_sent = now;
   }
-  bool is_peer_silent() const {
+  /// When a peer that stays silent from now on is taken for gone: keepalives are answered at
+  /// once, so a keepalive unanswered for two intervals means a vanished host (+1 s: libssh2
+  /// counts seconds). Only time since a keepalive left counts, so a controller that could not
+  /// send or read for a while (its loop starved, the process stopped) does not blame the host.
+  std::optional<Clock::time_point> silence_limit() const {
+    if (impl.keepalive.count() == 0 || !probe_sent) return std::nullopt;
+    if (impl.link.last_input >= *probe_sent) return std::nullopt;  // answered
+    return *probe_sent + 2 * impl.keepalive + std::chrono::seconds(1);
+  }
+  /// True when the peer left a keepalive unanswered for too long. Bytes waiting unread in the
+  /// socket are an answer that our own late loop has not read yet, not silence.
+  bool is_peer_silent() {
     const auto limit = silence_limit();
-    return limit && Clock::now() >= *limit;
+    if (!limit || Clock::now() < *limit) return false;
+    if (!impl.link.has_unread_input()) return true;
+    impl.link.last_input = Clock::now();
+    return false;
   }
 
   /// Wakes the waiting libssh2 call at the deadline, or also when a keepalive is due and when
@@ -63,8 +83,13 @@ struct Exec {
       sooner(next_keepalive);
       sooner(silence_limit());
     }
+    alarm_time = when;
     if (!when) return alarm.disarm();
     alarm.arm(*when, [&link = impl.link] { link.wake(); });
+  }
+  /// After a wake-up: how late our own loop was for the alarm.
+  void measure_lag() {
+    if (alarm_time) loop_lag = std::max(loop_lag, Clock::now() - *alarm_time);
   }
 
   /// The outcome of a command we stopped waiting for: timed out, or cancelled.
@@ -91,7 +116,9 @@ awaitable<int> send_keepalive(Exec& exec) {
   const int rc =
       co_await call(link, [&] { return libssh2_keepalive_send(link.session, &seconds_to_next); });
   if (rc == 0 && seconds_to_next > 0) {
-    exec.next_keepalive = Clock::now() + std::chrono::seconds(seconds_to_next);
+    const auto now = Clock::now();
+    exec.next_keepalive = now + std::chrono::seconds(seconds_to_next);
+    if (std::chrono::seconds(seconds_to_next) == exec.impl.keepalive) exec.note_probe(now);
   }
   co_return rc;
 }
@@ -105,6 +132,7 @@ awaitable<ssize_t> call_keeping_alive(Exec& exec, Fn fn) {
     const ssize_t n = co_await call(exec.link(), fn);
     if (n != kInterrupted) co_return n;
     exec.link().interrupt = false;
+    exec.measure_lag();
     if (exec.is_stopped()) co_return kInterrupted;
     if (exec.is_peer_silent()) co_return kPeerSilent;
     const int rc = co_await send_keepalive(exec);
@@ -132,7 +160,6 @@ awaitable<ssize_t> pump_output(Exec& exec) {
       if (is_done[id]) continue;
       const ssize_t n = libssh2_channel_read_ex(exec.channel, id, buffer.data(), buffer.size());
       if (n > 0) {
-        exec.link().last_input = Clock::now();  // data read without waiting proves life too
         if (exec.spec.on_output) {
           exec.spec.on_output(id == 0 ? Stream::Stdout : Stream::Stderr,
                               std::string_view(buffer.data(), static_cast<std::size_t>(n)));
@@ -184,10 +211,19 @@ awaitable<ExecOutcome> abandon_command(Exec& exec) {
 
 /// The peer stopped answering keepalives: the session is dropped, the command's fate unknown.
 ExecOutcome peer_gone(Exec& exec) {
-  const std::string error = "no answer from the host for " +
-                            std::to_string((2 * exec.impl.keepalive).count()) +
-                            "s (keepalive every " + std::to_string(exec.impl.keepalive.count()) +
-                            "s): connection lost";
+  const auto seconds = [](auto d) { return std::chrono::duration<double>(d).count(); };
+  std::string error = "no answer from the host for " +
+                      std::to_string((2 * exec.impl.keepalive).count()) +
+                      "s (keepalive every " + std::to_string(exec.impl.keepalive.count()) +
+                      "s): connection lost";
+  // Our own lateness does not excuse the host (its answer would be waiting in the socket), but
+  // it tells the operator that the controller was overloaded too.
+  if (exec.loop_lag >= std::chrono::seconds(1)) {
+    char lag[64];
+    std::snprintf(lag, sizeof lag, " (deployd itself was up to %.1fs late)",
+                  seconds(exec.loop_lag));
+    error += lag;
+  }
   return drop_session(exec, error, failed(error));
 }
 

@@ -5,6 +5,7 @@
 #include <libssh2.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <sys/socket.h>
 
 #include <boost/asio/async_result.hpp>
@@ -43,6 +44,13 @@ auto async_wait_either(tcp::socket& socket, Token&& token) {
         socket.async_wait(tcp::socket::wait_write, on_ready);
       },
       token);
+}
+
+/// libssh2's own receive function (session.c, _libssh2_recv) plus a note of when bytes came.
+ssize_t receive(libssh2_socket_t fd, void* buffer, size_t length, int flags, void** abstract) {
+  const ssize_t n = ::recv(fd, buffer, length, flags);
+  if (n > 0) static_cast<Link*>(*abstract)->last_input = std::chrono::steady_clock::now();
+  return n < 0 ? -errno : n;  // -EAGAIN is libssh2's "would block"
 }
 
 }  // namespace
@@ -94,7 +102,6 @@ boost::asio::awaitable<void> Link::wait_ready(int directions) {
   auto token = boost::asio::redirect_error(boost::asio::use_awaitable, ec);
   if (read && !write) {
     co_await socket.async_wait(tcp::socket::wait_read, token);
-    if (!ec) last_input = std::chrono::steady_clock::now();
   } else if (write && !read) {
     co_await socket.async_wait(tcp::socket::wait_write, token);
   } else {
@@ -110,6 +117,17 @@ int connection_loss(int fd) {
     return LIBSSH2_ERROR_SOCKET_RECV;
   }
   return 0;
+}
+
+void Link::watch_input() {
+  last_input = std::chrono::steady_clock::now();
+  libssh2_session_callback_set(session, LIBSSH2_CALLBACK_RECV, reinterpret_cast<void*>(&receive));
+}
+
+bool Link::has_unread_input() {
+  if (!socket.is_open()) return false;
+  pollfd ready{socket.native_handle(), POLLIN, 0};
+  return ::poll(&ready, 1, 0) == 1 && (ready.revents & POLLIN) != 0;
 }
 
 int Link::connection_loss() {

@@ -29,7 +29,8 @@ struct Link {
   bool interrupt = false;
   /// Set by abort(): the socket is shut down and the session is unusable.
   bool is_aborted = false;
-  /// When the peer last sent something we waited for: keepalive answers prove it is alive.
+  /// When libssh2 last received bytes from the peer (watch_input()): keepalive answers and any
+  /// other traffic prove it is alive.
   std::chrono::steady_clock::time_point last_input = std::chrono::steady_clock::now();
 
   /// Interrupts the call() waiting for input now (exec timeouts, keepalives).
@@ -45,6 +46,13 @@ struct Link {
   boost::asio::awaitable<void> wait_ready(int directions);
   /// connection_loss() of this link's socket.
   int connection_loss();
+  /// Makes libssh2 receive through this link, so that every byte read from the peer updates
+  /// last_input (whichever libssh2 call read it). Call once, right after creating the session
+  /// with this link as its abstract pointer; the link must not move afterwards.
+  void watch_input();
+  /// True if the peer sent bytes that are waiting in the socket, unread: what a controller
+  /// whose own loop was late sees, as opposed to a silent peer.
+  bool has_unread_input();
 };
 
 /// After a libssh2 failure whose code hides its cause: LIBSSH2_ERROR_SOCKET_DISCONNECT if the

@@ -165,10 +165,11 @@ awaitable<std::string> connect_tcp(Opening& opening, const std::vector<tcp::endp
 awaitable<ConnectOutcome> handshake(Opening& opening) {
   const ConnectionSpec& spec = opening.spec;
   Link& link = opening.link;
-  link.session = libssh2_session_init_ex(nullptr, nullptr, nullptr, nullptr);
+  link.session = libssh2_session_init_ex(nullptr, nullptr, nullptr, &link);
   if (link.session == nullptr) {
     co_return opening.fail(ConnectFailure::Protocol, "cannot allocate a libssh2 session");
   }
+  link.watch_input();
   libssh2_session_set_blocking(link.session, 0);
   KnownHostsFile& known = opening.shared.known_hosts.get(spec.known_hosts);
   const std::string methods = known.preferred_methods(
@@ -289,7 +290,9 @@ awaitable<ConnectOutcome> open_within_timeout(const ConnectionSpec& spec, Client
     impl.reset();  // ~Impl tears the link down
     co_return outcome;
   }
+  // libssh2_keepalive_config makes an interval of 1 s 2 s: count with the interval it uses.
   impl->keepalive = std::chrono::ceil<std::chrono::seconds>(spec.keepalive);
+  if (impl->keepalive == std::chrono::seconds(1)) impl->keepalive = std::chrono::seconds(2);
   impl->link.last_input = Alarm::Clock::now();
   co_return outcome;
 }

@@ -37,8 +37,9 @@ struct Session::Impl {
   /// Channels of timed-out commands whose CLOSE the server has not confirmed yet.
   std::vector<LIBSSH2_CHANNEL*> abandoned;
   LIBSSH2_SFTP* sftp = nullptr;  ///< opened by the first put or get, then reused
-  /// Keepalive interval (0: none); a peer silent for twice as long (+1 s, as libssh2 counts whole
-  /// seconds) while a command runs is taken for gone.
+  /// Keepalive interval as libssh2 uses it (0: none; 1 s becomes 2 s). A keepalive left
+  /// unanswered for twice as long (+1 s, as libssh2 counts whole seconds) while a command runs
+  /// means the peer is gone (channel_exec.cpp).
   std::chrono::seconds keepalive{0};
   /// What the session is doing, so that Session::cancel() knows how to stop it.
   enum class Busy { Idle, Exec, Transfer } busy = Busy::Idle;

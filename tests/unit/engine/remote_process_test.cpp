@@ -31,10 +31,16 @@ std::string shell_output(const std::string& command) {
 
 bool group_exists(long group) { return ::kill(static_cast<pid_t>(-group), 0) == 0 || errno == EPERM; }
 
-// Waits for init to reap a killed group's last process.
+// Waits up to 10 s (a loaded machine reaps late) for init to reap a killed group's last process.
 bool group_is_gone(long group) {
-  for (int i = 0; i < 60 && group_exists(group); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  for (int i = 0; i < 200 && group_exists(group); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
   return !group_exists(group);
+}
+
+// Waits up to 10 s for a group started in the background to exist.
+bool group_has_started(long group) {
+  for (int i = 0; i < 200 && !group_exists(group); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  return group_exists(group);
 }
 
 }  // namespace
@@ -78,8 +84,7 @@ TEST_SUITE("engine") {
         "sh -c 'setsid sh -c \"sleep 30 & sleep 31\" </dev/null >/dev/null 2>&1 & echo $!'");
     long group = std::stol(started);
     REQUIRE(group > 1);
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    REQUIRE(group_exists(group));
+    REQUIRE(group_has_started(group));
     int status = std::system(stop_group_command(group, std::nullopt).c_str());
     REQUIRE(WIFEXITED(status));
     CHECK(WEXITSTATUS(status) == 0);
