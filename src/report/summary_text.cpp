@@ -114,8 +114,7 @@ std::string summary_text(const RunTally& tally, const SummaryOptions& options) {
     if (options.rerun_fallback) {
       std::vector<std::string> again;  // as --retry-failed picks them (previous_run.cpp)
       for (const HostResult& result : tally.hosts())
-        if (result.host != "local" && (!result.status || (*result.status != HostStatus::Ok &&
-                                                          *result.status != HostStatus::Skipped)))
+        if (result.host != "local" && (!result.status || *result.status != HostStatus::Ok))
           again.push_back(result.host);
       if (std::string fallback = options.rerun_fallback(again); !fallback.empty()) command = fallback;
     }
