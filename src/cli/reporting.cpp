@@ -121,7 +121,7 @@ report::RerunFallback rerun_without_log(const Options& options, const report::Ru
   std::string command = "deployd " + shell_quoted(options.plan_path);
   for (const std::string& task : options.tasks) command += " " + shell_quoted(task);
   return [command, &log](const std::vector<std::string>& hosts) {
-    if (log.is_summary_written() || hosts.empty()) return std::string();
+    if (!log.is_summary_lost() || hosts.empty()) return std::string();
     std::string limit;
     for (const std::string& host : hosts) limit += (limit.empty() ? "" : ",") + host;
     return command + " --limit " + shell_quoted(limit);

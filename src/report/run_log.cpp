@@ -206,6 +206,9 @@ RunLog::~RunLog() {
 void RunLog::on(const Event& event) {
   tally_.add(event);
   json_.on(event);
+  // The summary is written at run_end, before the terminal's reporter (after this one in the
+  // tee) prints how to rerun the run: it must know whether --retry-failed can find it.
+  if (std::holds_alternative<RunEnd>(event.body) && !is_summary_tried_) write_summary();
   warn_of_errors();
 }
 
@@ -214,7 +217,7 @@ void RunLog::finish() {
   is_finished_ = true;
   json_.finish();
   warn_of_errors();
-  write_summary();
+  if (!is_summary_tried_) write_summary();
   warn_of_errors();
 }
 
@@ -252,6 +255,7 @@ void RunLog::write_summary() {
     ok = false;
     error = errno;
   }
+  is_summary_tried_ = true;
   is_summary_written_ = ok;
   if (ok) return;
   if (fd >= 0) ::unlinkat(dir_fd_, temporary, 0);

@@ -24,7 +24,7 @@ std::string make_run_id(Clock::time_point now = Clock::now());
 bool is_run_id(std::string_view text);
 
 /// Records a run in its own folder: every event in events.jsonl (as `--output json` prints
-/// them), and on finish() a summary.json with the run's status, counts, each host's end and
+/// them), and at run_end (or on finish()) a summary.json with the run's status, counts, each host's end and
 /// the RunRecord (under "rerun"), which `--retry-failed` reads back (previous_run.hpp).
 /// The folder is 0700 and the files 0600 (before the umask): output may hold what other users
 /// of the controller should not read.
@@ -52,13 +52,15 @@ class RunLog final : public Reporter {
   const std::filesystem::path& dir() const { return dir_; }
 
   void on(const Event& event) override;
-  /// Flushes events.jsonl and writes summary.json; later calls do nothing.
+  /// Flushes events.jsonl and writes summary.json if run_end did not; later calls do nothing.
   void finish() override;
 
   /// The first error writing the log, empty while all went well.
   const std::string& error() const;
-  /// True once finish() wrote summary.json, which --retry-failed needs.
+  /// True once summary.json, which --retry-failed needs, is written (at run_end, else finish()).
   bool is_summary_written() const { return is_summary_written_; }
+  /// True when writing summary.json was tried and failed: --retry-failed cannot find this run.
+  bool is_summary_lost() const { return is_summary_tried_ && !is_summary_written_; }
   /// Called once per file of the log that a write fails on (disk full), when it happens, with a
   /// sentence saying what is lost, e.g. `run log: write "DIR/events.jsonl": no space left on
   /// device: events from here on may be missing from it`.
@@ -78,6 +80,7 @@ class RunLog final : public Reporter {
   RunTally tally_;
   std::string error_;
   bool is_finished_ = false;
+  bool is_summary_tried_ = false;
   bool is_summary_written_ = false;
   std::function<void(const std::string&)> on_warning_;
   bool is_events_warned_ = false;
