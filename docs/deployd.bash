@@ -14,13 +14,13 @@ _deployd() {
   fi
 
   local options="-H --hosts --limit --var -i --inventory -l --list -n --dry-run --graph
-    --output --color -f --forks --log-dir -q --quiet -v --verbose --version -h --help"
-  local with_value="-H|--hosts|--limit|--var|-i|--inventory|--output|--color|-f|--forks|--log-dir"
+    --output --color -f --forks --log-dir --report -q --quiet -v --verbose --version -h --help"
+  local with_value="-H|--hosts|--limit|--var|-i|--inventory|--output|--color|-f|--forks|--log-dir|--report"
 
   case $prev in
     --output) COMPREPLY=($(compgen -W "stream group json" -- "$cur")); return ;;
     --color) COMPREPLY=($(compgen -W "auto always never" -- "$cur")); return ;;
-    -i|--inventory) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+    -i|--inventory|--report|--html) COMPREPLY=($(compgen -f -- "$cur")); return ;;
     --log-dir) COMPREPLY=($(compgen -d -- "$cur")); return ;;
     -H|--hosts|--limit|--var|-f|--forks) return ;;
   esac

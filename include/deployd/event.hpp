@@ -64,7 +64,8 @@ struct StepEnd {
   std::int64_t duration_ms = 0;
   std::string error;  ///< empty when ok
   std::optional<TransferStats> transfer;  ///< set for put and get steps that ran
-  /// A failure that does not stop the host (`ignore_errors`); not written in JSON events.
+  /// A failure that does not stop the host (`ignore_errors`): JSON `"ignored": true`, present
+  /// only when set.
   bool ignored = false;
   /// A failed attempt that `retries` runs again (its error says so); not written in JSON events.
   bool will_retry = false;

@@ -63,9 +63,13 @@ struct Step {
   std::optional<int> retries;
   std::optional<Duration> retry_delay;
   bool ignore_errors = false;
-  bool secret = false;
+  bool secret = false;  ///< hidden (as no_log), and what it registers is masked as a secret
+  bool no_log = false;  ///< command and output hidden; what it registers is an ordinary value
   std::string register_as;   ///< variable that receives stdout; empty: none
   std::string json_pointer;  ///< e.g. `/tasks/deploy/steps/2/steps/0`
+
+  /// `secret` or `no_log`: the command (or paths) and the output never appear.
+  bool hides_command() const { return secret || no_log; }
 };
 
 /// An amount that is either a count or a percentage of the targeted hosts.

@@ -8,6 +8,7 @@
 #include <unordered_set>
 
 #include "engine/engine.hpp"
+#include "engine/step_text.hpp"
 #include "graph/task_graph.hpp"
 #include "plan/vars.hpp"
 #include "report/host_ranges.hpp"
@@ -22,7 +23,8 @@ std::string targets(const Task& task) {
 
 std::string step_line(const Task& task, std::size_t index, const Step& step,
                       const plan::VarContext& vars) {
-  std::string command = step.secret ? "<secret>" : plan::interpolate(step.command, vars).text;
+  std::string command =
+      step.hides_command() ? engine::hidden_label(step) : plan::interpolate(step.command, vars).text;
   std::string line = fmt::format("  {} step {}: {}", task.name, index + 1, command);
   if (!step.cwd.empty()) line += fmt::format("  (in {})", plan::interpolate(step.cwd, vars).text);
   if (step.sudo_user)

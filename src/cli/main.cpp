@@ -24,10 +24,11 @@
 #include "cli/options.hpp"
 #include "cli/reporting.hpp"
 #include "cli/retry.hpp"
+#include "cli/run_files.hpp"
+#include "cli/show.hpp"
 #include "cli/std_fds.hpp"
 #include "deployd/exit_code.hpp"
 #include "deployd/load.hpp"
-#include "engine/capabilities.hpp"
 #include "engine/engine.hpp"
 #include "engine/step_text.hpp"
 #include "engine/ssh_transport.hpp"
@@ -161,6 +162,8 @@ int execute(const Plan& plan, engine::RunSetup setup, engine::Transport& transpo
 }
 
 int run_main(int argc, char** argv) {
+  if (is_show_command(argc, argv)) return show_main(argc, argv);  // no plan: the run log is enough
+
   // 1. The command line.
   ParseResult parsed = parse_command_line(argc, argv);
   if (!parsed.options) {
@@ -202,7 +205,6 @@ int run_main(int argc, char** argv) {
   std::string run_id = report::make_run_id();
   if (options.dry_run)
     return std::fputs(dry_run(plan, selection.tasks, run_id, options.verbose).c_str(), stdout), 0;
-  if (auto errors = engine::unsupported_features(plan, selection.tasks); !errors.empty()) return print_errors(errors);
 
   // 5. Keys: each encrypted key decrypted once (its passphrase asked once), before any connection.
   std::vector<const Host*> hosts = engine::run_hosts(plan, selection.tasks);
@@ -214,12 +216,17 @@ int run_main(int argc, char** argv) {
   }
 
   // 6. Reporters: the terminal (or JSON on stdout) and the run log, which keeps everything.
+  if (std::string error = check_report_file(options); !error.empty()) {
+    std::fprintf(stderr, "deployd: error: %s\n", error.c_str());
+    return static_cast<int>(ExitCode::InvalidPlan);
+  }
   Reporting reporting =
       open_reporting(options, plan, selection.tasks, hosts, run_id, run_record(options, retry.run_id));
   if (!reporting.error.empty()) {
     std::fprintf(stderr, "deployd: error: %s\n", reporting.error.c_str());
     return static_cast<int>(ExitCode::InvalidPlan);
   }
+  add_run_files(reporting, options, plan, selection.tasks, hosts, std::vector<std::string>(argv, argv + argc));
 
   // 7. The run; `-v` logs connection phases to stderr while it lasts. Hosts queue rather than
   // run out of descriptors (issue 9: ulimit -n 256 with 1000 hosts).

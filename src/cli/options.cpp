@@ -10,7 +10,7 @@
 namespace deployd::cli {
 namespace {
 
-constexpr const char* kVersion = "deployd 0.1.0";
+constexpr const char* kVersion = "deployd " DEPLOYD_VERSION;  // meson.build's project version
 
 void add_options(CLI::App& app, Options& options, std::vector<std::string>& var_texts) {
   app.add_option("plan", options.plan_path, "the JSON plan to run")->required();
@@ -55,7 +55,10 @@ void add_options(CLI::App& app, Options& options, std::vector<std::string>& var_
   app.add_option(
       "-F,--ssh-config", options.ssh_config,
       "OpenSSH client config to read instead of ~/.ssh/config (or the plan's ssh_config)");
+  app.add_option("--report", options.report_file,
+                 "write the run's self-contained HTML report to FILE at its end (also when interrupted)");
   app.set_version_flag("--version", kVersion);
+  app.footer("A recorded run, after the fact: deployd show RUN --html FILE | --timeline (deployd show --help)");
 }
 
 // --var NAME=VALUE, where NAME is a plain identifier (dots allowed, as in host.port).

@@ -34,6 +34,7 @@ struct Options {
   bool retry_failed = false;  ///< --retry-failed: rerun the failed hosts of a previous run
   std::string retry_run_id;   ///< its RUN_ID; empty: the latest finished run of the plan
   std::string ssh_config;  ///< -F FILE: instead of ~/.ssh/config
+  std::string report_file;  ///< --report FILE: the run's HTML report, written at its end
 };
 
 /// The outcome of parsing: options to run with, or an exit status and what to print.

@@ -25,6 +25,7 @@ struct Reporting {
   std::unique_ptr<report::ProgressReporter> progress;  ///< set with status_line; tick it
   std::unique_ptr<Reporter> terminal;
   std::unique_ptr<report::TeeReporter> tee;
+  std::unique_ptr<Reporter> html_report;  ///< --report, after the run log in `tee` (run_files.hpp)
   Reporter* reporter = nullptr;
   std::string error;  ///< set when the run log cannot be created: the run must not start
 };

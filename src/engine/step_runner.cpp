@@ -41,11 +41,11 @@ CommandSpec resolve(const Step& step, StepVars& fill) {
 
 // Splits a stream's chunks into lines and reports each as an output event. A secret step's
 // output may hold its command (`set -x`, "not found") or the value it registers: its lines are
-// counted, never shown, and one line per stream says how many were hidden.
+// counted, never shown, and one line per stream says how many were hidden. So is a no_log step's.
 class OutputLines {
  public:
-  OutputLines(const StepContext& context, OutputStream stream, bool is_hidden)
-      : context_(context), stream_(stream), is_hidden_(is_hidden) {}
+  OutputLines(const StepContext& context, OutputStream stream, const Step& step)
+      : context_(context), stream_(stream), is_hidden_(step.hides_command()), hidden_by_(step.secret ? "secret" : "no_log") {}
   void feed(std::string_view chunk) {
     for (report::LineSplitter::Line& line : splitter_.feed_lines(chunk))
       report(std::move(line.text), line.is_partial);
@@ -53,7 +53,7 @@ class OutputLines {
   void flush() {
     if (std::optional<std::string> rest = splitter_.flush()) report(std::move(*rest), false);
     if (hidden_ == 0) return;
-    std::string said = fmt::format("<secret output: {} line{} hidden>", hidden_, hidden_ == 1 ? "" : "s");
+    std::string said = fmt::format("<{} output: {} line{} hidden>", hidden_by_, hidden_, hidden_ == 1 ? "" : "s");
     emit(context_.reporter,
          Output{context_.host.name, context_.task.name, context_.index, stream_, std::move(said)});
   }
@@ -71,6 +71,7 @@ class OutputLines {
   const StepContext& context_;
   OutputStream stream_;
   bool is_hidden_;
+  const char* hidden_by_;
   int hidden_ = 0;
   report::LineSplitter splitter_;
 };
@@ -107,6 +108,12 @@ StepOutcome judge(const StepContext& context, const Step& step, const ExecResult
   }
   outcome.fails_host = !step.ignore_errors || outcome.connection_lost || outcome.cancelled;
   return outcome;
+}
+
+// Whose secret a registered value is: what a local or run_once task registers is seen by every
+// host, so it is masked on every host; else it is the host's own (SecretMask, by length).
+std::string secret_scope(const StepContext& context) {
+  return context.task.is_local || context.task.run_once ? std::string() : context.host.name;
 }
 
 // After a timeout or a cancel, the remote command still runs: stop its process group over a
@@ -186,9 +193,10 @@ boost::asio::awaitable<Attempt> run_command_step(StepContext context) {
     co_return Attempt{*failure, std::move(end)};
   }
 
-  if (step.secret) context.secrets.add_exact(spec.command);  // e.g. in a local step's start error
-  OutputLines out(context, OutputStream::Stdout, step.secret);
-  OutputLines err(context, OutputStream::Stderr, step.secret);
+  // e.g. in a local step's start error
+  if (step.hides_command()) context.secrets.add_exact(spec.command, context.host.name);
+  OutputLines out(context, OutputStream::Stdout, step);
+  OutputLines err(context, OutputStream::Stderr, step);
   ProcessGroupReader group;
   std::string captured;
   bool capture_overflow = false;
@@ -229,7 +237,8 @@ boost::asio::awaitable<Attempt> run_command_step(StepContext context) {
                                         step_title(context.task, context.index, step), kMaxRegisteredBytes >> 20)};
     } else {
       if (!captured.empty() && captured.back() == '\n') captured.pop_back();
-      if (step.secret) context.secrets.add(captured);  // masked in every later line and error
+      // Masked in every later line and error; a no_log step's value is an ordinary one.
+      if (step.secret) context.secrets.add(captured, secret_scope(context));
       context.registered[step.register_as] = std::move(captured);
     }
   }

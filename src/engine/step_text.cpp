@@ -40,17 +40,19 @@ std::string step_title(const Task& task, int index, const Step& step) {
   std::string what;
   if (!step.name.empty()) {
     what = fmt::format("\"{}\"", step.name);
-  } else if (step.secret) {
-    what = fmt::format("{} <secret>", verb(step.kind));
+  } else if (step.hides_command()) {
+    what = fmt::format("{} {}", verb(step.kind), hidden_label(step));
   } else {
     what = fmt::format("{} \"{}\"", verb(step.kind), first_line(step.command, 60));
   }
   return fmt::format("{} step {} ({})", task.name, index + 1, what);
 }
 
+const char* hidden_label(const Step& step) { return step.secret ? "<secret>" : "<no_log>"; }
+
 std::string step_label(const Step& step) {
   if (!step.name.empty()) return step.name;
-  return step.secret ? "<secret>" : first_line(step.command, 60);
+  return step.hides_command() ? hidden_label(step) : first_line(step.command, 60);
 }
 
 }  // namespace deployd::engine

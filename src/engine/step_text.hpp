@@ -22,9 +22,12 @@ std::string first_line(const std::string& text, std::size_t max);
 /// `1.4s`, `2s`, `350ms`: how messages give a duration.
 std::string duration_text(std::chrono::steady_clock::duration elapsed);
 
-/// `deploy step 3 (run "tar xzf x")`, counting steps from 1 as people do; a secret step's
-/// command is never shown.
+/// `deploy step 3 (run "tar xzf x")`, counting steps from 1 as people do; a secret or no_log
+/// step's command is never shown.
 std::string step_title(const Task& task, int index, const Step& step);
+
+/// What stands for a hidden step's command: `<secret>` or `<no_log>` (the key that hid it).
+const char* hidden_label(const Step& step);
 
 /// How a step is labelled in events: its `name`, else its command's first line.
 std::string step_label(const Step& step);

@@ -127,9 +127,9 @@ boost::asio::awaitable<Attempt> run_transfer_step(StepContext context) {
       context.host.name, context.task.name, context.index, StepStatus::Ok, std::nullopt, "", 0, ""};
   StepVars vars(context);
   const Paths paths = resolve_paths(step, vars);
-  if (step.secret) {  // a secret step's paths are its "command": not even in its own errors
-    context.secrets.add_exact(paths.from);
-    context.secrets.add_exact(paths.to);
+  if (step.hides_command()) {  // a hidden step's paths are its "command": not even in its own errors
+    context.secrets.add_exact(paths.from, context.host.name);
+    context.secrets.add_exact(paths.to, context.host.name);
   }
   StepOutcome outcome;
   const SteadyClock::time_point started = SteadyClock::now();

@@ -24,6 +24,7 @@ struct ConnectionDraft {
   std::optional<Duration> keepalive;
   std::optional<std::vector<std::string>> via;
   std::optional<std::string> ssh_config;  ///< a path; "" for `false`
+  Where ssh_config_at;                     ///< where `ssh_config` is written, if it is
 
   /// Overrides every member with the ones `higher` sets (key by key, `higher` wins).
   void merge(const ConnectionDraft& higher);

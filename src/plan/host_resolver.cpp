@@ -125,7 +125,11 @@ class HostResolution {
     }
     if (!path) host_.sources["ssh_config"] = kDefault;
     host_.ssh_config = expand_home(path.value_or("~/.ssh/config"), controller_.home);
-    const SshConfig* config = configs.get(host_.ssh_config, must_exist, diags_);
+    const Where& named_at = draft_.connection.ssh_config ? draft_.connection.ssh_config_at
+                                                          : defaults_.ssh_config_at;
+    const bool is_named = must_exist && configs.command_line().empty();
+    const SshConfig* config =
+        configs.get(host_.ssh_config, must_exist, diags_, is_named ? &named_at : nullptr);
     if (config) found_ = config->lookup(draft_.name);
     return config;
   }
@@ -171,7 +175,7 @@ class HostResolution {
   std::string expand(const SshConfigValue& value, const SshTokens& tokens) {
     std::string error;
     std::string text = expand_ssh_tokens(value.text, tokens, error);
-    if (!error.empty()) diags_.add(Diagnostic{value.file, "", value.line, 0, error});
+    if (!error.empty()) diags_.add(Diagnostic{value.file, "", value.line, value.column, error});
     return text;
   }
 
@@ -224,14 +228,22 @@ Host resolve_host(const HostDraft& draft, const ConnectionDraft& defaults,
 
 }  // namespace
 
-const SshConfig* SshConfigFiles::get(const std::string& path, bool must_exist, Diagnostics& diags) {
+const SshConfig* SshConfigFiles::get(const std::string& path, bool must_exist, Diagnostics& diags,
+                                     const Where* named_at) {
   auto found = files_.find(path);
   if (found == files_.end()) {
     SshConfigContext context{controller_.home, controller_.user};
     found = files_.emplace(path, SshConfig::load(path, context, must_exist)).first;
     order_.push_back(path);
-    for (const SshConfigIssue& issue : found->second.errors())
-      diags.add(Diagnostic{issue.file, "", issue.line, 0, issue.message});
+    for (const SshConfigIssue& issue : found->second.errors()) {
+      const std::string_view unreadable = "cannot read ssh_config: ";
+      if (issue.line == 0 && named_at != nullptr && named_at->doc != nullptr &&
+          issue.message.starts_with(unreadable))
+        diags.error(*named_at, "cannot read ssh_config " + quote(path) + ": " +
+                                   issue.message.substr(unreadable.size()));
+      else
+        diags.add(Diagnostic{issue.file, "", issue.line, issue.column, issue.message});
+    }
   }
   return found->second.errors().empty() ? &found->second : nullptr;
 }
@@ -240,7 +252,7 @@ std::vector<Diagnostic> SshConfigFiles::warnings() const {
   std::vector<Diagnostic> out;
   for (const std::string& path : order_)
     for (const SshConfigIssue& issue : files_.at(path).warnings())
-      out.push_back(Diagnostic{issue.file, "", issue.line, 0, issue.message});
+      out.push_back(Diagnostic{issue.file, "", issue.line, issue.column, issue.message});
   return out;
 }
 

@@ -30,7 +30,10 @@ class SshConfigFiles {
 
   const std::string& command_line() const { return command_line_; }
   /// The config at `path`, or nullptr if it has errors (reported into `diags` the first time).
-  const SshConfig* get(const std::string& path, bool must_exist, Diagnostics& diags);
+  /// `named_at`: where the plan names the file, if it does; a file that cannot be read is
+  /// reported there (with its line:column).
+  const SshConfig* get(const std::string& path, bool must_exist, Diagnostics& diags,
+                       const Where* named_at = nullptr);
   /// The warnings of every file read, in the order read.
   std::vector<Diagnostic> warnings() const;
 

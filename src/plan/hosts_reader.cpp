@@ -137,6 +137,7 @@ void ConnectionDraft::merge(const ConnectionDraft& higher) {
   take(connect_timeout, higher.connect_timeout);
   take(keepalive, higher.keepalive);
   take(via, higher.via);
+  if (higher.ssh_config) ssh_config_at = higher.ssh_config_at;
   take(ssh_config, higher.ssh_config);
 }
 
@@ -181,6 +182,7 @@ void read_connection_keys(const Node& object, ConnectionDraft& draft, Diagnostic
   read("keepalive", draft.keepalive, [&](const Node& n) { return read_duration(n, diags); });
   read("via", draft.via, [&](const Node& n) { return read_via(n, diags); });
   read("ssh_config", draft.ssh_config, [&](const Node& n) { return read_ssh_config(n, diags); });
+  if (auto node = object.find("ssh_config")) draft.ssh_config_at = node->where;
 }
 
 ConnectionDraft read_defaults(const Node& node, Diagnostics& diags) {

@@ -25,6 +25,7 @@ struct SshConfig::Entry {
   std::vector<std::string> args;
   std::string file;
   int line = 0;
+  int column = 0;  ///< the keyword's, 1-based
   std::vector<std::vector<Entry>> included;  ///< Include: each file it names, in order
 };
 
@@ -202,11 +203,11 @@ class Parser {
   }
 
  private:
-  void error(const std::string& file, int line, std::string message) {
-    errors_.push_back({file, line, std::move(message)});
+  void error(const Entry& at, std::string message) {
+    errors_.push_back({at.file, at.line, std::move(message), at.column});
   }
-  void warn_once(const std::string& name, const std::string& file, int line, std::string message) {
-    if (warned_.insert(name).second) warnings_.push_back({file, line, std::move(message)});
+  void warn_once(const std::string& name, const Entry& at, std::string message) {
+    if (warned_.insert(name).second) warnings_.push_back({at.file, at.line, std::move(message), at.column});
   }
 
   void parse_line(std::string_view text, const std::string& file, int number, int depth,
@@ -217,22 +218,23 @@ class Parser {
     if (!split_line(text, entry.keyword, entry.args, split_error)) return;
     entry.file = file;
     entry.line = number;
-    if (!split_error.empty()) return error(file, number, split_error);
+    entry.column = static_cast<int>(text.find_first_not_of(" \t") + 1);  // a keyword is there
+    if (!split_error.empty()) return error(entry, split_error);
     if (entry.keyword == "host") {
       entry.kind = Entry::Kind::Host;
-      if (entry.args.empty()) return error(file, number, "\"Host\" needs at least one pattern");
+      if (entry.args.empty()) return error(entry, "\"Host\" needs at least one pattern");
     } else if (entry.keyword == "match") {
       entry.kind = Entry::Kind::Match;
       if (!check_match(entry)) return;
     } else if (entry.keyword == "include") {
       entry.kind = Entry::Kind::Include;
-      if (entry.args.empty()) return error(file, number, "\"Include\" needs a file");
+      if (entry.args.empty()) return error(entry, "\"Include\" needs a file");
       include(entry, depth);
     } else if (supported_keywords().count(entry.keyword)) {
       if (std::string problem = check_setting(entry.keyword, entry.args); !problem.empty())
-        return error(file, number, problem);
+        return error(entry, problem);
     } else {
-      return warn_once(entry.keyword, file, number,
+      return warn_once(entry.keyword, entry,
                        "unsupported keyword " + quote(entry.keyword) + " ignored");
     }
     entries.push_back(std::move(entry));
@@ -241,7 +243,7 @@ class Parser {
   // `Match` criteria: all, host, originalhost, user, localuser (each may be negated with `!`);
   // others (exec, canonical, final...) are warned about and never match.
   bool check_match(const Entry& entry) {
-    if (entry.args.empty()) return error(entry.file, entry.line, "\"Match\" needs criteria"), false;
+    if (entry.args.empty()) return error(entry, "\"Match\" needs criteria"), false;
     for (std::size_t i = 0; i < entry.args.size(); ++i) {
       std::string criterion = lower(entry.args[i]);
       if (criterion.starts_with("!")) criterion.erase(0, 1);
@@ -249,12 +251,12 @@ class Parser {
       if (criterion == "host" || criterion == "originalhost" || criterion == "user" ||
           criterion == "localuser") {
         if (++i == entry.args.size()) {
-          error(entry.file, entry.line, "\"Match " + criterion + "\" needs patterns");
+          error(entry, "\"Match " + criterion + "\" needs patterns");
           return false;
         }
         continue;
       }
-      warn_once("match " + criterion, entry.file, entry.line,
+      warn_once("match " + criterion, entry,
                 "unsupported Match criterion " + quote(criterion) + ": the block never applies");
       if (criterion == "exec" || criterion == "localnetwork" || criterion == "tagged") ++i;
     }
@@ -264,7 +266,7 @@ class Parser {
   // Relative paths start in ~/.ssh (a user's config); each glob's files in sorted order.
   void include(Entry& entry, int depth) {
     if (depth >= kMaxIncludeDepth) {
-      error(entry.file, entry.line, "Include nested too deeply (more than 16 levels)");
+      error(entry, "Include nested too deeply (more than 16 levels)");
       return;
     }
     for (const std::string& arg : entry.args) {
@@ -276,14 +278,14 @@ class Parser {
       glob_t found{};
       const int rc = ::glob(pattern.c_str(), 0, nullptr, &found);
       if (rc != 0 && rc != GLOB_NOMATCH) {
-        error(entry.file, entry.line, "cannot read Include " + quote(arg));
+        error(entry, "cannot read Include " + quote(arg));
       }
       for (std::size_t i = 0; rc == 0 && i < found.gl_pathc; ++i) {
         const std::string path = found.gl_pathv[i];
         std::string text;
         std::string reason;
         if (!read_text(path, text, reason)) {
-          error(entry.file, entry.line, "cannot read Include " + quote(path) + ": " + reason);
+          error(entry, "cannot read Include " + quote(path) + ": " + reason);
           continue;
         }
         entry.included.push_back(parse(text, path, depth + 1));
@@ -373,12 +375,12 @@ struct Walk {
 
   void apply(const Entry& entry) {
     if (entry.keyword == "identityfile") {
-      out.identity_files.push_back({entry.args[0], entry.file, entry.line});
+      out.identity_files.push_back({entry.args[0], entry.file, entry.line, entry.column});
       return;
     }
     std::string text;
     for (const std::string& arg : entry.args) text += (text.empty() ? "" : " ") + arg;
-    out.values.try_emplace(entry.keyword, SshConfigValue{text, entry.file, entry.line});
+    out.values.try_emplace(entry.keyword, SshConfigValue{text, entry.file, entry.line, entry.column});
   }
 
   // Each file starts active; an Include's files run with the includer's state, which they do

@@ -15,6 +15,7 @@ struct SshConfigValue {
   std::string text;  ///< the arguments, unquoted and joined by spaces; tokens not yet expanded
   std::string file;
   int line = 0;
+  int column = 0;  ///< of the keyword, 1-based
   /// `FILE:LINE`
   std::string where() const { return file + ":" + std::to_string(line); }
 };
@@ -27,11 +28,12 @@ struct SshConfigHost {
   const SshConfigValue* find(const std::string& keyword) const;
 };
 
-/// A problem in a config file, located at FILE:LINE.
+/// A problem in a config file, located at FILE:LINE:COLUMN (the keyword's column).
 struct SshConfigIssue {
   std::string file;
   int line = 0;
   std::string message;
+  int column = 0;  ///< 0 when the issue concerns the whole file
 };
 
 /// What `Match` criteria may ask about the controller.

@@ -20,7 +20,8 @@ const std::vector<std::string> kActions = {"run", "local", "put", "get", "cd"};
 const std::vector<std::string> kStepKeys = {
     "run",     "local",       "put",           "get",    "cd",      "to",
     "mode",    "steps",       "name",          "sudo",   "env",     "timeout",
-    "retries", "retry_delay", "ignore_errors", "secret", "register", "max_size"};
+    "retries", "retry_delay", "ignore_errors", "secret", "no_log",  "register",
+    "max_size"};
 
 // Deep enough for any real plan; a cap keeps recursion on user input bounded.
 constexpr int kMaxCdDepth = 16;
@@ -119,6 +120,7 @@ class StepReader {
     if (auto key = node.find("ignore_errors"))
       step.ignore_errors = read_bool(*key, diags_).value_or(step.ignore_errors);
     if (auto key = node.find("secret")) step.secret = read_bool(*key, diags_).value_or(step.secret);
+    if (auto key = node.find("no_log")) step.no_log = read_bool(*key, diags_).value_or(step.no_log);
   }
 
   void read_sudo(const Node& node, Step& step) {
@@ -179,6 +181,22 @@ class StepReader {
     misplaced("steps", action == "cd", "\"cd\"");
   }
 
+  // The engine cannot write a file as another user yet. Refused here, not when the run starts,
+  // so that --dry-run, --graph and the real run accept exactly the same plans.
+  void check_transfer_sudo(const Node& node, const std::string& action, const Step& step) {
+    if (!step.sudo_user) return;
+    const std::string why = "the file would be written as the login user";
+    if (node.value().contains("sudo")) {
+      diags_.key_error(node.where, "sudo",
+                       fmt::format("\"sudo\" cannot be used on a {} step yet: {}", quote(action), why));
+    } else {
+      diags_.key_error(node.where, action,
+                       fmt::format("\"sudo\" of the enclosing \"cd\" block cannot be used on a {} step "
+                                   "yet: {} (set \"sudo\": false on this step)",
+                                   quote(action), why));
+    }
+  }
+
   void read_step(const Node& node, const Step& inherited, int depth) {
     if (!expect_object(node, diags_)) return;
     check_keys(node, kStepKeys, diags_);
@@ -189,6 +207,7 @@ class StepReader {
     step.json_pointer = node.pointer();
     read_options(node, step);
     if (action == "cd") return read_cd(node, step, depth);
+    if (action == "put" || action == "get") check_transfer_sudo(node, action, step);
     if (auto key = node.find("name")) step.name = read_template(*key).value_or("");
     if (auto key = node.find("register")) read_register(*key, step);
     if (!read_action(node, action, step)) return;

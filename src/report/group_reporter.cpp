@@ -44,11 +44,11 @@ namespace {
 // left out: they differ on every host.
 std::string result_key(const StepEnd& end, const OutputDigest& digest) {
   const bool error_matters = !end.exit_status && end.exit_signal.empty();
-  return fmt::format("{:016x}|{}|{}|{}|{}", digest.hash(), to_string(end.status),
+  return fmt::format("{:016x}|{}|{}|{}|{}|{}", digest.hash(), to_string(end.status), end.ignored,
                      end.exit_status.value_or(-1), end.exit_signal, error_matters ? end.error : "");
 }
 
-std::string status_text(const StepEnd& end) {
+std::string cause_text(const StepEnd& end) {
   if (end.status == StepStatus::TimedOut) return "timed out";
   if (!end.exit_signal.empty()) return "killed by signal " + escape_terminal(end.exit_signal);
   if (end.exit_status && *end.exit_status != 0) return fmt::format("exit {}", *end.exit_status);
@@ -57,6 +57,14 @@ std::string status_text(const StepEnd& end) {
                              : "failed: " + escape_terminal(without_host(end.error, end.host));
   }
   return "ok";
+}
+
+// An ignored failure (ignore_errors) says so first: `failed (ignored): exit 1`.
+std::string status_text(const StepEnd& end) {
+  std::string text = cause_text(end);
+  if (!end.ignored) return text;
+  if (text.starts_with("failed")) return "failed (ignored)" + text.substr(6);
+  return "failed (ignored): " + text;
 }
 
 std::vector<std::string> marked_lines(const OutputDigest& digest) {
@@ -147,7 +155,7 @@ void GroupReporter::end_step(const StepEnd& end) {
   if (end.status == StepStatus::Skipped || step->is_printed) {
     digest.release(budget_);
   } else {
-    if (end.status == StepStatus::Failed || end.status == StepStatus::TimedOut) {
+    if ((end.status == StepStatus::Failed || end.status == StepStatus::TimedOut) && !end.ignored) {
       failure_printed_.insert(end.host);
     }
     auto [it, is_new] =
@@ -230,7 +238,8 @@ void GroupReporter::print_step(const TaskState& task, int index, StepGroup& step
     std::string heading = escape_terminal(compress_hosts(result.hosts));
     if (count > 1) heading += fmt::format(" ({} hosts)", count);
     const bool is_ok = result.end.status == StepStatus::Ok;
-    heading += ": " + paint(status_text(result.end), is_ok ? kGreen : kRed, options_.color);
+    const std::string_view color = is_ok ? kGreen : result.end.ignored ? kYellow : kRed;
+    heading += ": " + paint(status_text(result.end), color, options_.color);
     std::vector<std::string> lines = marked_lines(result.digest);
     if (r > 0 && result.digest.hash() == step.results[0].digest.hash() && !lines.empty()) {
       text += heading + ", same output as the majority\n";

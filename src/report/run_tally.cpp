@@ -44,6 +44,7 @@ void RunTally::add(const Event& event) {
   } else if (const auto* e = std::get_if<StepEnd>(&event.body)) {
     HostResult& result = host(e->host);
     if (is_failure(e->status)) result.error = step_failure_reason(*e);
+    if (e->ignored) add_ignored(*e);
     add_step(*e);
   } else if (const auto* e = std::get_if<HostEnd>(&event.body)) {
     HostResult& result = host(e->host);
@@ -77,6 +78,14 @@ std::size_t RunTally::host_index(const std::string& name) {
   const auto [it, inserted] = index_.try_emplace(name, hosts_.size());
   if (inserted) hosts_.push_back(HostResult{name, std::nullopt, {}});
   return it->second;
+}
+
+void RunTally::add_ignored(const StepEnd& step) {
+  std::string key = step.task;
+  key += '\0' + std::to_string(step.step);
+  const auto [it, inserted] = ignored_index_.try_emplace(std::move(key), ignored_.size());
+  if (inserted) ignored_.push_back(IgnoredFailure{step.task, step.step, {}});
+  ignored_[it->second].hosts.push_back(step.host);
 }
 
 void RunTally::add_step(const StepEnd& step) {

@@ -30,6 +30,13 @@ struct TaskTiming {
   std::int64_t max_ms = 0;
 };
 
+/// A step whose failure was ignored (`ignore_errors`) on some hosts.
+struct IgnoredFailure {
+  std::string task;
+  int step = 0;                    ///< 0-based, as in events
+  std::vector<std::string> hosts;  ///< in the order they failed
+};
+
 /// Why a step failed, in one line: its error, else one made of task, step, exit and duration
 /// (`deploy step 2: exited with status 1 after 0.1s`). Steps are numbered as events number them.
 std::string step_failure_reason(const StepEnd& step);
@@ -55,6 +62,8 @@ class RunTally {
   Clock::time_point started() const { return first_time_; }
   /// Per task, in the order tasks first ended a step: counts and timing across hosts.
   std::vector<TaskTiming> task_timings() const;
+  /// Steps that failed with ignore_errors, in the order of their first such failure.
+  const std::vector<IgnoredFailure>& ignored_failures() const { return ignored_; }
 
  private:
   /// One task on one host.
@@ -71,12 +80,15 @@ class RunTally {
   HostResult& host(const std::string& name);
   std::size_t host_index(const std::string& name);
   void add_step(const StepEnd& step);
+  void add_ignored(const StepEnd& step);
 
   std::optional<RunStart> start_;
   std::optional<RunEnd> end_;
   std::vector<HostResult> hosts_;
   std::unordered_map<std::string, std::size_t> index_;
   std::vector<TaskRecord> tasks_;
+  std::vector<IgnoredFailure> ignored_;
+  std::unordered_map<std::string, std::size_t> ignored_index_;  ///< by "task\0step"
   std::unordered_map<std::string, std::size_t> task_index_;
   Clock::time_point first_time_{};
   Clock::time_point last_time_{};

@@ -2,54 +2,108 @@
 // Masking known secret values in the texts of events.
 #include "report/secret_mask.hpp"
 
-#include <algorithm>
 #include <string>
 #include <type_traits>
 #include <variant>
+#include <vector>
 
 namespace deployd::report {
 
-void SecretMask::add(const std::string& value) {
-  add_one(value);
+namespace {
+
+// The host an event concerns, or null for events that carry no text to mask.
+const std::string* host_of(const Event& event) {
+  return std::visit(
+      [](const auto& body) -> const std::string* {
+        using Body = std::decay_t<decltype(body)>;
+        if constexpr (std::is_same_v<Body, Output> || std::is_same_v<Body, StepStart> ||
+                      std::is_same_v<Body, StepEnd> || std::is_same_v<Body, HostEnd>)
+          return &body.host;
+        return nullptr;
+      },
+      event.body);
+}
+
+}  // namespace
+
+void SecretMask::add(const std::string& value, const std::string& host) {
+  std::vector<std::string> patterns;
+  // Each line on its own; the whole value too, unless it is so large that its lines must do
+  // (it would double the automaton's memory; only its newlines may then stay visible).
+  bool is_covered = value.size() > kMaxWholeValue;
   std::size_t start = 0;
   while (start < value.size()) {
     std::size_t end = value.find('\n', start);
     if (end == std::string::npos) end = value.size();
     std::string line = value.substr(start, end - start);
     if (!line.empty() && line.back() == '\r') line.pop_back();
-    add_one(std::move(line));
+    if (!line.empty() && line.size() < kMinLength) is_covered = false;
+    if (line.size() != value.size()) patterns.push_back(std::move(line));
     start = end + 1;
   }
+  if (!is_covered) patterns.push_back(value);
+  add_patterns(std::move(patterns), host);
 }
 
-void SecretMask::add_one(std::string value) {
-  if (value.size() < kMinLength) return;
-  if (std::find(values_.begin(), values_.end(), value) != values_.end()) return;
-  auto longer = [&](const std::string& known) { return known.size() >= value.size(); };
-  auto at = std::partition_point(values_.begin(), values_.end(), longer);
-  values_.insert(at, std::move(value));
+void SecretMask::add_exact(const std::string& text, const std::string& host) {
+  add_patterns({text}, host);
 }
 
-std::string SecretMask::mask(std::string text) const {
-  for (const std::string& value : values_) {
-    for (std::size_t at = text.find(value); at != std::string::npos; at = text.find(value, at)) {
-      text.replace(at, value.size(), kMask);
-      at += std::char_traits<char>::length(kMask);
-    }
+void SecretMask::add_patterns(std::vector<std::string> patterns, const std::string& host) {
+  std::vector<std::string> everywhere;
+  std::vector<std::string> on_host;
+  for (std::string& pattern : patterns) {
+    if (pattern.size() < kMinLength) continue;
+    const bool is_everywhere = host.empty() || pattern.size() >= kMinEveryHostLength;
+    (is_everywhere ? everywhere : on_host).push_back(std::move(pattern));
   }
-  return text;
+  if (!everywhere.empty()) every_host_.add(std::move(everywhere));
+  if (!on_host.empty()) by_host_[host].add(std::move(on_host));
+}
+
+std::string SecretMask::mask(std::string text, const std::string& host) const {
+  // +1 where a match begins, -1 where it ends: a byte is covered while the sum is positive.
+  std::vector<int> depth;
+  auto on_match = [&](std::size_t begin, std::size_t end) {
+    if (depth.empty()) depth.assign(text.size() + 1, 0);
+    ++depth[begin];
+    --depth[end];
+  };
+  every_host_.scan(text, on_match);
+  if (auto found = by_host_.find(host); !host.empty() && found != by_host_.end())
+    found->second.scan(text, on_match);
+  if (depth.empty()) return text;
+  std::string out;
+  out.reserve(text.size());
+  int covered = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const bool was_covered = covered > 0;
+    covered += depth[i];
+    if (covered == 0)
+      out += text[i];
+    else if (!was_covered)
+      out += kMask;
+  }
+  return out;
+}
+
+std::uint64_t SecretMask::steps() const {
+  std::uint64_t steps = every_host_.steps();
+  for (const auto& [host, set] : by_host_) steps += set.steps();
+  return steps;
 }
 
 void SecretMask::on(const Event& event) {
-  if (values_.empty()) return next_.on(event);
+  const std::string* host = host_of(event);
+  if (host == nullptr || (every_host_.empty() && !by_host_.contains(*host))) return next_.on(event);
   Event masked = event;
   std::visit(
-      [this](auto& body) {
+      [&](auto& body) {
         using Body = std::decay_t<decltype(body)>;
-        if constexpr (std::is_same_v<Body, Output>) body.line = mask(std::move(body.line));
-        if constexpr (std::is_same_v<Body, StepStart>) body.name = mask(std::move(body.name));
+        if constexpr (std::is_same_v<Body, Output>) body.line = mask(std::move(body.line), *host);
+        if constexpr (std::is_same_v<Body, StepStart>) body.name = mask(std::move(body.name), *host);
         if constexpr (std::is_same_v<Body, StepEnd> || std::is_same_v<Body, HostEnd>)
-          body.error = mask(std::move(body.error));
+          body.error = mask(std::move(body.error), *host);
       },
       masked.body);
   next_.on(masked);

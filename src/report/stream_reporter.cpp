@@ -84,11 +84,17 @@ void StreamReporter::print_step_start(const StepStart& step) {
 
 // Failures print when they happen, not only in the summary: on a long run the user sees the
 // first one at once. A failed step prints FAILED; its host_end failed then adds nothing unless
-// the host failed outside any step (a variable left unresolved, a dropped connection).
+// the host failed outside any step (a variable left unresolved, a dropped connection). An
+// ignored failure (ignore_errors) prints `failed (ignored)`: the host goes on.
 void StreamReporter::print_step_end(const StepEnd& step) {
   if (step.status != StepStatus::Failed && step.status != StepStatus::TimedOut) return;
-  failure_printed_.insert(step.host);
   const std::string reason = step_failure_reason(step);
+  if (step.ignored) {
+    const std::string text = "failed (ignored): " + escape_terminal(without_host(reason, step.host));
+    write(prefix(step.host) + " " + paint(text, kYellow, options_.color) + "\n");
+    return;
+  }
+  failure_printed_.insert(step.host);
   const std::string text = "FAILED: " + escape_terminal(without_host(reason, step.host));
   write(prefix(step.host) + " " + paint(text, kRed, options_.color) + "\n");
 }

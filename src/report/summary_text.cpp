@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "report/escape.hpp"
+#include "report/host_ranges.hpp"
 #include "report/terminal.hpp"
 #include "report/time_text.hpp"
 
@@ -85,6 +86,19 @@ std::string task_table(const std::vector<TaskTiming>& timings) {
   return text;
 }
 
+// `  deploy step 2: failed (ignored) on web[01-03] (3 hosts)`: a failure ignore_errors let
+// pass is not a host's failure, but the run did not go as written. One line per step.
+std::string ignored_lines(const RunTally& tally, const SummaryOptions& options) {
+  std::string text;
+  for (const IgnoredFailure& failure : tally.ignored_failures()) {
+    std::string hosts = compress_hosts(failure.hosts);
+    if (failure.hosts.size() > 1) hosts += fmt::format(" ({} hosts)", failure.hosts.size());
+    text += fmt::format("  {} step {}: {} on {}\n", escape_terminal(failure.task), failure.step + 1,
+                        paint("failed (ignored)", kYellow, options.color), escape_terminal(hosts));
+  }
+  return text;
+}
+
 }  // namespace
 
 std::string summary_text(const RunTally& tally, const SummaryOptions& options) {
@@ -105,6 +119,7 @@ std::string summary_text(const RunTally& tally, const SummaryOptions& options) {
     text += fmt::format("  ... and {} more failed or unreachable host{}\n", unlisted,
                         unlisted == 1 ? "" : "s");
   }
+  text += ignored_lines(tally, options);
   if (!options.run_log.empty()) {
     text += "deployd: run log: " + escape_terminal(options.run_log) + "\n";
   }

@@ -11,6 +11,7 @@ namespace deployd::report {
 /// ANSI SGR parameters deployd uses.
 inline constexpr std::string_view kRed = "31";
 inline constexpr std::string_view kGreen = "32";
+inline constexpr std::string_view kYellow = "33";  ///< a failure that does not fail the host
 
 /// True when `out` is a terminal.
 bool is_terminal(std::FILE* out);

@@ -46,11 +46,19 @@ auto async_wait_either(tcp::socket& socket, Token&& token) {
       token);
 }
 
-/// libssh2's own receive function (session.c, _libssh2_recv) plus a note of when bytes came.
+/// libssh2's own receive and send functions (misc.c, _libssh2_recv and _libssh2_send) plus a
+/// note of when bytes moved.
 ssize_t receive(libssh2_socket_t fd, void* buffer, size_t length, int flags, void** abstract) {
   const ssize_t n = ::recv(fd, buffer, length, flags);
   if (n > 0) static_cast<Link*>(*abstract)->last_input = std::chrono::steady_clock::now();
   return n < 0 ? -errno : n;  // -EAGAIN is libssh2's "would block"
+}
+
+ssize_t send_to(libssh2_socket_t fd, const void* buffer, size_t length, int flags,
+                void** abstract) {
+  const ssize_t n = ::send(fd, buffer, length, flags);
+  if (n > 0) static_cast<Link*>(*abstract)->last_output = std::chrono::steady_clock::now();
+  return n < 0 ? -errno : n;
 }
 
 }  // namespace
@@ -119,9 +127,10 @@ int connection_loss(int fd) {
   return 0;
 }
 
-void Link::watch_input() {
-  last_input = std::chrono::steady_clock::now();
+void Link::watch_traffic() {
+  last_input = last_output = std::chrono::steady_clock::now();
   libssh2_session_callback_set(session, LIBSSH2_CALLBACK_RECV, reinterpret_cast<void*>(&receive));
+  libssh2_session_callback_set(session, LIBSSH2_CALLBACK_SEND, reinterpret_cast<void*>(&send_to));
 }
 
 bool Link::has_unread_input() {

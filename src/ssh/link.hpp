@@ -29,9 +29,11 @@ struct Link {
   bool interrupt = false;
   /// Set by abort(): the socket is shut down and the session is unusable.
   bool is_aborted = false;
-  /// When libssh2 last received bytes from the peer (watch_input()): keepalive answers and any
+  /// When libssh2 last received bytes from the peer (watch_traffic()): keepalive answers and any
   /// other traffic prove it is alive.
   std::chrono::steady_clock::time_point last_input = std::chrono::steady_clock::now();
+  /// When libssh2 last sent bytes to the peer: from then on the peer owes us an answer.
+  std::chrono::steady_clock::time_point last_output = std::chrono::steady_clock::now();
 
   /// Interrupts the call() waiting for input now (exec timeouts, keepalives).
   void wake();
@@ -46,10 +48,11 @@ struct Link {
   boost::asio::awaitable<void> wait_ready(int directions);
   /// connection_loss() of this link's socket.
   int connection_loss();
-  /// Makes libssh2 receive through this link, so that every byte read from the peer updates
-  /// last_input (whichever libssh2 call read it). Call once, right after creating the session
-  /// with this link as its abstract pointer; the link must not move afterwards.
-  void watch_input();
+  /// Makes libssh2 send and receive through this link, so that every byte exchanged with the
+  /// peer updates last_input and last_output (whichever libssh2 call moved it). Call once, right
+  /// after creating the session with this link as its abstract pointer; the link must not move
+  /// afterwards.
+  void watch_traffic();
   /// True if the peer sent bytes that are waiting in the socket, unread: what a controller
   /// whose own loop was late sees, as opposed to a silent peer.
   bool has_unread_input();

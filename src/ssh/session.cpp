@@ -20,6 +20,7 @@
 #include "ssh/debug_log.hpp"
 #include "ssh/session_impl.hpp"
 #include "ssh/ssh_error.hpp"
+#include "ssh/stall_watch.hpp"
 #include "ssh/wait.hpp"
 
 namespace deployd::ssh {
@@ -169,7 +170,7 @@ awaitable<ConnectOutcome> handshake(Opening& opening) {
   if (link.session == nullptr) {
     co_return opening.fail(ConnectFailure::Protocol, "cannot allocate a libssh2 session");
   }
-  link.watch_input();
+  link.watch_traffic();
   libssh2_session_set_blocking(link.session, 0);
   KnownHostsFile& known = opening.shared.known_hosts.get(spec.known_hosts);
   const std::string methods = known.preferred_methods(
@@ -194,6 +195,23 @@ awaitable<ConnectOutcome> handshake(Opening& opening) {
   const auto failure =
       is_connection_error(rc) ? ConnectFailure::Unreachable : ConnectFailure::Protocol;
   co_return opening.fail(failure, describe(link.session, rc, what));
+}
+
+/// A transfer's host is taken for gone after the same silence as a command's: two keepalive
+/// intervals + 1 s (none when keepalives are off).
+std::chrono::seconds transfer_stall_limit(const Session::Impl& impl) {
+  if (impl.keepalive.count() == 0) return std::chrono::seconds(0);
+  return 2 * impl.keepalive + std::chrono::seconds(1);
+}
+
+/// The outcome of a transfer whose host stopped answering (StallWatch shut the link down).
+TransferOutcome stalled(Session::Impl& impl, TransferOutcome outcome) {
+  outcome.error = "no answer from the host for " + std::to_string((2 * impl.keepalive).count()) +
+                  "s during the transfer (keepalive every " +
+                  std::to_string(impl.keepalive.count()) + "s): connection lost";
+  outcome.connection_lost = true;
+  impl.broken = outcome.error;
+  return outcome;
 }
 
 awaitable<ConnectOutcome> open_session(Opening& opening);
@@ -325,7 +343,9 @@ awaitable<ExecOutcome> Session::exec(const ExecSpec& spec) {
 awaitable<TransferOutcome> Session::put(const PutSpec& spec) {
   if (impl_->is_closed) co_return TransferOutcome{0, false, "the session is closed", true};
   BusyScope busy(*impl_, Impl::Busy::Transfer);
-  co_return co_await run_put(*impl_, spec);
+  StallWatch watch(impl_->link, transfer_stall_limit(*impl_));
+  TransferOutcome outcome = co_await run_put(*impl_, spec);
+  co_return watch.has_fired() ? stalled(*impl_, std::move(outcome)) : outcome;
 }
 
 void Session::cancel() {
@@ -347,7 +367,9 @@ void Session::cancel() {
 awaitable<TransferOutcome> Session::get(const GetSpec& spec) {
   if (impl_->is_closed) co_return TransferOutcome{0, false, "the session is closed", true};
   BusyScope busy(*impl_, Impl::Busy::Transfer);
-  co_return co_await run_get(*impl_, spec);
+  StallWatch watch(impl_->link, transfer_stall_limit(*impl_));
+  TransferOutcome outcome = co_await run_get(*impl_, spec);
+  co_return watch.has_fired() ? stalled(*impl_, std::move(outcome)) : outcome;
 }
 
 awaitable<void> Session::close() {

@@ -34,7 +34,7 @@ std::string upper(std::string_view text) {
 void check_issues(const std::vector<SshConfigIssue>& issues, int lines) {
   for (const SshConfigIssue& issue : issues) {
     FUZZ_CHECK(issue.file == kFile);
-    FUZZ_CHECK(issue.line >= 1 && issue.line <= lines);
+    FUZZ_CHECK(issue.line >= 1 && issue.line <= lines && issue.column >= 1);
     FUZZ_CHECK(!issue.message.empty());
     // Messages go to the terminal: what they quote of the file must not be able to drive it.
     FUZZ_CHECK(deployd::fuzz::is_valid_utf8(issue.message));

@@ -62,7 +62,9 @@ class CoreRun(FleetTestCase):
         self.assertEqual(status, 1, err)
         ends = [e for e in events_of(out) if e["event"] == "step_end"]
         self.assertEqual((ends[0]["status"], ends[0]["exit_status"]), ("failed", 3))
+        self.assertIs(ends[0].get("ignored"), True)  # ignore_errors: the host went on
         self.assertEqual((ends[1]["status"], ends[1]["exit_status"]), ("failed", None))
+        self.assertNotIn("ignored", ends[1])
         self.assertEqual(ends[1]["exit_signal"], "KILL")
         self.assertIn("killed by signal KILL", ends[1]["error"])
 

@@ -133,6 +133,18 @@ class PlanFeatures(FleetTestCase):
         self.assertEqual(out, "nowhere (%s@127.0.11.252:2)\n  t step 1: echo nowhere  (in /srv)\n"
                          % controller_user)
 
+    def test_dry_run_refuses_what_the_run_refuses(self):
+        # Issue 14, bug 5: one validation path; the error has the plan's line:column.
+        path = os.path.join(self.dir, "sudo-put.json")
+        with open(path, "w") as f:
+            f.write('{"version": 1, "hosts": ["a"], "tasks": {"t": {"steps": [\n'
+                    '  {"put": "plan.json", "to": "/tmp/x", "sudo": true}]}}}\n')
+        expected = ('deployd: error: %s:2:40: /tasks/t/steps/0: "sudo" cannot be used on a "put" step '
+                    'yet: the file would be written as the login user\n' % path)
+        for args in (["--dry-run"], [], ["--graph"]):
+            status, out, err = run_deployd([path] + args)
+            self.assertEqual((status, out, err), (2, "", expected), args)
+
     def test_list_shows_tasks_with_descriptions_targets_and_needs(self):
         path = write_json(self.dir, "plan.json", {"version": 1, "hosts": ["a"], "groups": {"g": ["a"]}, "tasks": {
             "build": {"on": "local", "description": "make the tarball", "steps": [{"local": "true"}]},

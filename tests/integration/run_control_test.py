@@ -394,6 +394,42 @@ class RunControl(FleetTestCase):
         self.assertFalse(os.path.exists(target))  # never half-written
 
 
+    def test_a_transfer_to_a_frozen_host_without_a_timeout_ends_at_the_dead_peer_limit(self):
+        # No step timeout: the keepalive rule covers transfers too (2 intervals + 1 s of silence
+        # while requests are in flight), so a frozen host cannot hold an upload for ever.
+        host = self.names(1)[0]
+        keepalive = 2
+        source = os.path.join(self.work, "big.bin")
+        with open(source, "wb") as f:
+            f.truncate(4 << 30)  # sparse: read fast here, far longer to send than the test waits
+        target = "/tmp/deployd-stalled-put-%d" % random.randint(0, 10 ** 9)
+        inventory = dict(self.inventory)
+        inventory["hosts"] = [dict(self.inventory["hosts"][0], keepalive="%ds" % keepalive)]
+        inventory["groups"] = {}
+        inventory_path = write_json(self.work, "inventory-keepalive.json", inventory)
+        plan = self.plan({"tasks": {"t": {"steps": [{"run": "true"}, {"put": source, "to": target}]}}})
+        run = subprocess.Popen([os.environ["DEPLOYD"], plan, "-i", inventory_path, "--output", "json",
+                                "--log-dir", self.logs], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.wait_for_steps(run, 2)
+        time.sleep(0.5)
+        frozen = self.connection_processes(host)
+        for pid in frozen:
+            os.kill(pid, signal.SIGSTOP)
+        try:
+            out, err = run.communicate(timeout=120)
+        finally:
+            for pid in frozen:
+                kill_if_there(pid)
+            for leftover in glob.glob("/tmp/.deployd-stalled-put-*") + glob.glob(target):
+                os.remove(leftover)
+        self.assertEqual(run.returncode, 1, err.decode())
+        [end] = [e for e in events_of(out.decode()) if e["event"] == "step_end" and e["step"] == 1]
+        self.assertEqual(end["status"], "failed")
+        self.assertIn("no answer from the host for %ds during the transfer (keepalive every %ds): "
+                      "connection lost" % (2 * keepalive, keepalive), end["error"])
+        self.assertFalse(os.path.exists(target))
+
+
 class DelayedProxy:
     """Listens on ADDRESS:PORT only after `delay` seconds, then forwards each connection."""
 

@@ -99,5 +99,34 @@ class SecretRun(FleetTestCase):
         self.assertIn("keys step 1: <secret>", out)
 
 
+class NoLogRun(FleetTestCase):
+    """Issue 14, bug 9: a no_log step hides its command and output like a secret step, but what
+    it registers is an ordinary value: a later "changed" is not masked on any host."""
+
+    def test_no_log_hides_the_command_and_output_not_the_registered_value(self):
+        hosts = self.inventory["hosts"][:2]
+        inventory = write_json(self.dir, "nolog-inventory.json", dict(self.inventory, hosts=hosts, groups={}))
+        plan = write_json(self.dir, "nolog.json", {"version": 1, "tasks": {"keys": {"steps": [
+            {"run": "echo %s >/dev/null; echo changed" % COMMAND_TOKEN, "no_log": True, "register": "state"},
+            {"run": "echo key is {{state}}", "name": "report {{state}}"}]}}})
+        logs = os.path.join(self.dir, "logs-nolog")
+        status, out, err = run_deployd([plan, "-i", inventory, "--output", "json", "--log-dir", logs])
+        self.assertEqual(status, 0, err)
+        with open(os.path.join(logs, os.listdir(logs)[0], "events.jsonl")) as f:
+            log = f.read()
+        for text in (out, err, log):
+            self.assertNotIn(COMMAND_TOKEN, text)
+        events = events_of(out)
+        names = sorted({(e["step"], e["name"]) for e in events if e["event"] == "step_start"})
+        self.assertEqual(names, [(0, "<no_log>"), (1, "report changed")])
+        lines = sorted((e["host"], e["step"], e["line"]) for e in events if e["event"] == "output")
+        self.assertEqual(lines, sorted([(h["name"], 0, "<no_log output: 1 line hidden>") for h in hosts] +
+                                       [(h["name"], 1, "key is changed") for h in hosts]))
+        status, out, err = run_deployd([plan, "-i", inventory, "--dry-run"])
+        self.assertEqual(status, 0, err)
+        self.assertNotIn(COMMAND_TOKEN, out)
+        self.assertIn("keys step 1: <no_log>", out)
+
+
 if __name__ == "__main__":
     unittest.main()

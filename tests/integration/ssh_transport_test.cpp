@@ -446,6 +446,46 @@ TEST_SUITE("integration-ssh") {
     CHECK(results[0].result.exit_status == 0);
   }
 
+  TEST_CASE("a controller stalled during a transfer does not take a live host for gone") {
+    // The transfer's dead-peer rule (two keepalive intervals + 1 s of silence) must not count
+    // the time our own loop could not run.
+    Host host = fleet().hosts.at(5);
+    host.keepalive = std::chrono::seconds(2);
+    const auto stall = 2 * host.keepalive + std::chrono::seconds(3);
+    TempDir temp;
+    const fs::path source = temp.path / "big.bin";
+    constexpr std::uintmax_t size = 256u << 20;
+    std::ofstream(source).close();
+    fs::resize_file(source, size);  // sparse: read fast, seconds to send
+    const std::string target = "/tmp/deployd-stalled-transfer-" + std::to_string(::getpid());
+    const auto result = run_io<deployd::engine::TransferResult>(
+        [&]() -> awaitable<deployd::engine::TransferResult> {
+          auto transport = deployd::engine::make_ssh_transport();
+          ConnectResult connected = co_await transport->connect(host);
+          REQUIRE_MESSAGE(connected.connection, connected.error);
+          const auto executor = co_await boost::asio::this_coro::executor;
+          boost::asio::co_spawn(
+              executor,
+              [&]() -> awaitable<void> {
+                boost::asio::steady_timer timer(executor, std::chrono::milliseconds(200));
+                co_await timer.async_wait(boost::asio::use_awaitable);
+                std::this_thread::sleep_for(stall);
+              },
+              boost::asio::detached);
+          deployd::engine::PutRequest request;
+          request.local_path = source.string();
+          request.remote_path = target;
+          request.temp_tag = "stall-test";
+          auto put = co_await connected.connection->put(request);
+          co_await connected.connection->close();
+          co_return put;
+        });
+    std::error_code ignored;
+    fs::remove(target, ignored);
+    CHECK(result.error == "");
+    CHECK(result.bytes == size);
+  }
+
   TEST_CASE("a connection that breaks during a command is an error") {
     // $PPID is the sshd process serving this session: killing it drops the TCP connection.
     const auto results = run_commands(fleet().hosts.at(0), {"kill -KILL $PPID; sleep 1", "true"});

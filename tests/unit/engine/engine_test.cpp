@@ -129,6 +129,11 @@ TEST_SUITE("engine") {
     CHECK(end.exit_code == 0);
     CHECK(reporter.lines("a") == Lines{"step_start a t 0", "step_end a t 0 failed", "step_start a t 1",
                                        "step_end a t 1 ok", "host_end a ok"});
+    // The failure says it was ignored (issue 14, bug 7); the step that passed does not.
+    std::vector<bool> ignored;
+    for (const Event& event : reporter.events)
+      if (auto* e = std::get_if<StepEnd>(&event.body)) ignored.push_back(e->ignored);
+    CHECK(ignored == std::vector<bool>{true, false});
   }
 
   TEST_CASE("a registered value is seen by later steps of the same host, without its newline") {

@@ -112,6 +112,55 @@ TEST_SUITE("engine") {
     CHECK(reporter.lines("local")[1] == "stdout local 0: <secret output: 1 line hidden>");
   }
 
+  TEST_CASE("a no_log step hides its command and output but registers an ordinary value") {
+    // Issue 14, bug 9: a step that holds keys registers "changed"; later "changed" stays readable.
+    Plan plan = plan_text(R"({"hosts": ["a"], "tasks": {"t": {"steps": [
+        {"run": "install-key CMD-TOKEN-1234", "no_log": true, "register": "changed"},
+        {"run": "echo {{changed}}", "name": "report {{changed}}"},
+        {"run": "fail-key CMD-TOKEN-1234", "no_log": true}]}}})");
+    FakeTransport transport;
+    transport.reply("a", "install-key", prints(OutputStream::Stdout, "changed\n"));
+    transport.reply("a", "echo", prints(OutputStream::Stdout, "changed\n"));
+    transport.reply("a", "fail-key", prints(OutputStream::Stderr, "fail-key CMD-TOKEN-1234: no\n", 2));
+    RecordingReporter reporter;
+    RunEnd end = run_engine(plan, transport, reporter);
+    CHECK(end.exit_code == 1);
+    CHECK(all_json(reporter).find("CMD-TOKEN-1234") == std::string::npos);
+    CHECK(step_names(reporter) == Lines{"<no_log>", "report changed", "<no_log>"});
+    CHECK(reporter.lines("a") ==
+          Lines{"step_start a t 0", "stdout a 0: <no_log output: 1 line hidden>", "step_end a t 0 ok",
+                "step_start a t 1", "stdout a 1: changed", "step_end a t 1 ok", "step_start a t 2",
+                "stderr a 2: <no_log output: 1 line hidden>", "step_end a t 2 failed", "host_end a failed"});
+    CHECK(reporter.host_end("a").error.rfind("t step 3 (run <no_log>): exited with status 2", 0) == 0);
+  }
+
+  TEST_CASE("a short secret is masked on its own host only; a run_once task's on every host") {
+    // Issue 16: host a's secret line "true" must not blank "true" in host b's output, while
+    // what a run_once task registers is every host's variable, so it is masked everywhere.
+    Plan plan = plan_text(R"({"hosts": ["a", "b"], "tasks": {
+        "once": {"run_once": true, "steps": [{"run": "make-token", "secret": true, "register": "tok"}]},
+        "t": {"needs": ["once"], "steps": [
+          {"run": "probe", "secret": true, "register": "flag"}, {"run": "show"}]}}})");
+    FakeTransport transport;
+    transport.reply("*", "make-token", prints(OutputStream::Stdout, "t0k3\n"));
+    transport.reply("a", "probe", prints(OutputStream::Stdout, "true\n"));
+    transport.reply("b", "probe", prints(OutputStream::Stdout, "nope\n"));
+    transport.reply("*", "show", prints(OutputStream::Stdout, "true nope t0k3\n"));
+    RecordingReporter reporter;
+    CHECK(run_engine(plan, transport, reporter).exit_code == 0);
+    CHECK(reporter.lines("a").back() == "host_end a ok");
+    auto shown = [&](const std::string& host) {
+      Lines lines;
+      for (const std::string& line : reporter.lines(host))
+        if (line.starts_with("stdout")) lines.push_back(line);
+      return lines;
+    };
+    const Lines a = shown("a");
+    const Lines b = shown("b");
+    CHECK(a.back() == "stdout a 1: *** nope ***");
+    CHECK(b.back() == "stdout b 1: true *** ***");
+  }
+
   TEST_CASE("a password from password_env is masked in every event") {
     ::setenv("DEPLOYD_SECRET_TEST_PW", "pw-hunter-1357", 1);
     Plan plan = plan_text(R"({"hosts": [{"name": "a", "password_env": "DEPLOYD_SECRET_TEST_PW"}],

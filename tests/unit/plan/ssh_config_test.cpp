@@ -267,7 +267,7 @@ Host web
     CHECK(web.sources.at("via") == "ssh_config " + cfg + ":11");
     CHECK(web.sources.at("ssh_config") == "command line -F");
     REQUIRE(result.warnings.size() == 1);
-    CHECK(result.warnings[0].to_string() == cfg + ":12: unsupported keyword \"sendenv\" ignored");
+    CHECK(result.warnings[0].to_string() == cfg + ":12:3: unsupported keyword \"sendenv\" ignored");
   }
 
   TEST_CASE("hosts: precedence is plan host > plan defaults > ssh_config > built-in") {
@@ -318,8 +318,10 @@ Host web
         with_config(dir, "Host a\n  Port 0\n",
                     R"({"hosts": ["a", "b"], "tasks": {"t": {"steps": [{"run": "true"}]}}})");
     REQUIRE(bad.errors.size() == 1);
-    CHECK(bad.errors[0].line == 2);
-    CHECK(bad.errors[0].message == "bad Port \"0\" (expected a number from 1 to 65535)");
+    // Every plan error has its line:column, in an ssh_config too (issue 14, bug 5).
+    const std::string cfg = dir.write("ssh_config", "Host a\n  Port 0\n");  // the same file
+    CHECK(bad.errors[0].to_string() ==
+          cfg + ":2:3: bad Port \"0\" (expected a number from 1 to 65535)");
     LoadOptions options = test::test_options();
     options.ssh_config = "/nonexistent/deployd-ssh-config";
     LoadResult missing = test::plan_text(
@@ -327,6 +329,13 @@ Host web
     REQUIRE(missing.errors.size() == 1);
     CHECK(missing.errors[0].to_string() ==
           "/nonexistent/deployd-ssh-config: cannot read ssh_config: no such file or directory");
+    // A file the plan names is reported where the plan names it, with its line:column.
+    CHECK(test::errors(R"({"defaults": {"ssh_config": "/nonexistent/a"},
+      "hosts": ["a", {"name": "b", "ssh_config": "/nonexistent/b"}], "tasks": {"t": {"steps": [{"run": "true"}]}}})") ==
+          "plan.json:1:29: /defaults/ssh_config: cannot read ssh_config \"/nonexistent/a\": no such file "
+          "or directory\n"
+          "plan.json:2:50: /hosts/1/ssh_config: cannot read ssh_config \"/nonexistent/b\": no such file "
+          "or directory");
   }
 
   TEST_CASE("hosts: -H names known only to ssh_config are resolved through it") {

@@ -106,6 +106,36 @@ TEST_SUITE("plan") {
           "plan.json:6:8: /tasks/deploy/steps/2: unknown key \"rn\" (did you mean \"run\"?)");
   }
 
+  TEST_CASE("sudo on a put or get is refused when the plan is loaded, written or inherited") {
+    // Checked by the loader, not when the run starts: --dry-run refuses it too (issue 14, bug 5).
+    CHECK(errors(R"({"hosts": ["a"], "tasks": {"t": {"steps": [
+      {"put": "a", "to": "b", "sudo": true},
+      {"get": "/x", "to": "y", "sudo": "root"},
+      {"cd": "/srv", "sudo": true, "steps": [{"put": "a", "to": "b"}, {"run": "ok"}, {"get": "/x", "to": "z", "sudo": false}]}]}}})") ==
+          "plan.json:2:31: /tasks/t/steps/0: \"sudo\" cannot be used on a \"put\" step yet: the file "
+          "would be written as the login user\n"
+          "plan.json:3:32: /tasks/t/steps/1: \"sudo\" cannot be used on a \"get\" step yet: the file "
+          "would be written as the login user\n"
+          "plan.json:4:47: /tasks/t/steps/2/steps/0: \"sudo\" of the enclosing \"cd\" block cannot be "
+          "used on a \"put\" step yet: the file would be written as the login user (set \"sudo\": "
+          "false on this step)");
+  }
+
+  TEST_CASE("no_log is read like secret, on a step or a cd block, and is not secret") {
+    Plan plan = valid_plan(R"({"hosts": ["a"], "tasks": {"t": {"steps": [
+      {"run": "x", "no_log": true, "register": "changed"},
+      {"cd": "/srv", "no_log": true, "steps": [{"run": "y"}, {"run": "z", "no_log": false}]},
+      {"run": "w", "secret": true}]}}})");
+    const std::vector<Step>& steps = plan.tasks.at(0).steps;
+    REQUIRE(steps.size() == 4);
+    CHECK((steps[0].no_log && !steps[0].secret && steps[0].hides_command()));
+    CHECK((steps[1].no_log && steps[1].hides_command()));
+    CHECK((!steps[2].no_log && !steps[2].hides_command()));
+    CHECK((steps[3].secret && !steps[3].no_log && steps[3].hides_command()));
+    CHECK(errors(R"({"hosts": ["a"], "tasks": {"t": {"steps": [{"run": "x", "no_log": "yes"}]}}})") ==
+          "plan.json:1:67: /tasks/t/steps/0/no_log: expected true or false, got \"yes\"");
+  }
+
   TEST_CASE("a step needs exactly one action") {
     CHECK(errors(R"({"hosts": ["a"], "tasks": {"t": {"steps": [
       {"run": "ls", "local": "ls"},

@@ -47,12 +47,13 @@ TEST_SUITE("plan") {
 
   TEST_CASE("every string of a step is checked, including env, to, name and sudo") {
     CHECK(errors(R"({"hosts": ["a"], "tasks": {"t": {"steps": [
-      {"put": "{{src}}", "to": "{{dst}}", "name": "{{label}}", "sudo": "{{who}}", "env": {"E": "{{e}}"}}]}}})") ==
+      {"put": "{{src}}", "to": "{{dst}}", "name": "{{label}}", "sudo": false, "env": {"E": "{{e}}"}},
+      {"run": "x", "sudo": "{{who}}"}]}}})") ==
           "plan.json:2:15: /tasks/t/steps/0/put: undefined variable \"src\" for host \"a\"\n"
           "plan.json:2:32: /tasks/t/steps/0/to: undefined variable \"dst\" for host \"a\"\n"
           "plan.json:2:51: /tasks/t/steps/0/name: undefined variable \"label\" for host \"a\"\n"
-          "plan.json:2:72: /tasks/t/steps/0/sudo: undefined variable \"who\" for host \"a\"\n"
-          "plan.json:2:96: /tasks/t/steps/0/env/E: undefined variable \"e\" for host \"a\"");
+          "plan.json:2:92: /tasks/t/steps/0/env/E: undefined variable \"e\" for host \"a\"\n"
+          "plan.json:3:28: /tasks/t/steps/1/sudo: undefined variable \"who\" for host \"a\"");
   }
 
   TEST_CASE("a name registered by an earlier step or a needed task is left to run time") {

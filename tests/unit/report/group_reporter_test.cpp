@@ -139,6 +139,23 @@ TEST_SUITE("report") {
           "b: exit 3, same output as the majority\n");
   }
 
+  TEST_CASE("group: an ignored failure says failed (ignored), apart from a real one") {
+    MemoryFile out;
+    GroupReporter reporter(out.get(), deploy_options(1, {"a1", "a2", "b"}));
+    for (const char* host : {"a1", "a2", "b"}) {
+      reporter.on(at(0, StepStart{host, "deploy", 0, "report"}));
+      reporter.on(at(0, Output{host, "deploy", 0, OutputStream::Stdout, "x"}));
+      StepEnd end{host, "deploy", 0, StepStatus::Failed, 1, "", 5, "deploy step 1 (run \"x\"): exited with status 1 after 5ms"};
+      end.ignored = host[0] == 'a';
+      reporter.on(at(0, end));
+    }
+    CHECK(out.text() ==
+          "== deploy step 1: report\n"
+          "a[1-2] (2 hosts): failed (ignored): exit 1\n"
+          "  | x\n"
+          "b: exit 1, same output as the majority\n");
+  }
+
   TEST_CASE("group: a retried attempt is not a result; the host's last attempt is") {
     MemoryFile out;
     GroupReporter reporter(out.get(), deploy_options(1, {"a1", "a2"}));

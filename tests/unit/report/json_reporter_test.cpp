@@ -105,6 +105,17 @@ TEST_SUITE("report") {
         R"("status":"skipped","exit_status":null,"duration_ms":0,"error":null})");
   }
 
+  TEST_CASE("step_end of a failure ignore_errors let pass says ignored; other ends say nothing") {
+    StepEnd end{"n", "t", 1, StepStatus::Failed, 1, "", 7, "t step 2 (run \"false\"): exited with status 1 after 7ms"};
+    end.ignored = true;
+    CHECK(event_to_json(at(0, end)) ==
+          R"({"event":"step_end","time":"2026-11-28T13:42:35.123Z","host":"n","task":"t","step":1,)"
+          R"("status":"failed","exit_status":1,"duration_ms":7,)"
+          R"("error":"t step 2 (run \"false\"): exited with status 1 after 7ms","ignored":true})");
+    end.ignored = false;
+    CHECK(event_to_json(at(0, end)).find("ignored") == std::string::npos);
+  }
+
   TEST_CASE("host_end has a null error when ok and the reason otherwise") {
     CHECK(
         event_to_json(at(0, HostEnd{"node001", HostStatus::Ok, ""})) ==

@@ -21,6 +21,14 @@ class JsonLines final : public Reporter {
   bool finished = false;
 };
 
+// A JSON line without its `"time":"...",` member, which changes with the clock.
+std::string without_time(std::string line) {
+  const std::size_t at = line.find(R"("time":")");
+  if (at == std::string::npos) return line;
+  const std::size_t end = line.find("\",", at + 8);
+  return line.erase(at, end + 2 - at);
+}
+
 template <typename Body>
 Event at(Body body) {
   return Event{Clock::now(), std::move(body)};
@@ -46,6 +54,60 @@ TEST_SUITE("report") {
     mask.add("first-line\r\nsecond-line\nx");
     CHECK(mask.mask("ok x") == "ok x");
     CHECK(mask.mask("[first-line] [second-line]") == "[***] [***]");
+  }
+
+  TEST_CASE("a secret mask hides overlapping and adjacent values as one run") {
+    JsonLines next;
+    SecretMask mask(next);
+    mask.add("abcdef");
+    mask.add("defghi");
+    mask.add("XYZW");
+    CHECK(mask.mask("[abcdefghi] [abcdefXYZW] [XYZ]") == "[***] [***] [XYZ]");
+  }
+
+  TEST_CASE("a multi-line value is masked whole and line by line") {
+    JsonLines next;
+    SecretMask mask(next);
+    mask.add("line-one\nline-two");
+    mask.add("key-part\nok");
+    CHECK(mask.mask("line-one\nline-two / line-two / key-part\nok / ok") == "*** / *** / *** / ok");
+  }
+
+  TEST_CASE("a host's short secret is masked on that host only, a long one on every host") {
+    // Issue 16: one host's secret "true" must not blank "true" in every other host's output.
+    JsonLines next;
+    SecretMask mask(next);
+    mask.add("true\nAKIA0123456789ABCDEF", "web1");
+    mask.add("pass", "");  // a value of the whole run (password_env, a run_once task's)
+    mask.on(at(Output{"web1", "t", 0, OutputStream::Stdout, "true AKIA0123456789ABCDEF pass", false}));
+    mask.on(at(Output{"web2", "t", 0, OutputStream::Stdout, "true AKIA0123456789ABCDEF pass", false}));
+    mask.on(at(StepStart{"web2", "t", 1, "is true"}));
+    mask.on(at(HostEnd{"web1", HostStatus::Failed, "web1: true"}));
+    mask.on(at(RunEnd{RunStatus::Failed, 1, {1, 1, 0, 0, 0}, 5}));
+    REQUIRE(next.lines.size() == 5);
+    CHECK(without_time(next.lines[0]) ==
+          R"({"event":"output","host":"web1","task":"t","step":0,"stream":"stdout","line":"*** *** ***"})");
+    CHECK(without_time(next.lines[1]) ==
+          R"({"event":"output","host":"web2","task":"t","step":0,"stream":"stdout","line":"true *** ***"})");
+    CHECK(without_time(next.lines[2]) == R"({"event":"step_start","host":"web2","task":"t","step":1,"name":"is true"})");
+    CHECK(without_time(next.lines[3]) == R"({"event":"host_end","host":"web1","status":"failed","error":"web1: ***"})");
+  }
+
+  TEST_CASE("a secret of 160,000 lines masks in work linear in the secret and the text") {
+    // Issue 16: masking searched each line of the text once per line of the secret (47 s).
+    JsonLines next;
+    SecretMask mask(next);
+    std::string secret;
+    for (int i = 0; i < 160'000; ++i) secret += "k" + std::to_string(1'000'000 + i) + "\n";
+    mask.add(secret, "web1");
+    const std::uint64_t built = mask.steps();
+    CHECK(built <= 3 * secret.size());
+    std::string line;
+    for (int i = 0; i < 10'000; ++i) line += "common words ";
+    line += "k1000042";
+    const std::string masked = mask.mask(line, "web1");
+    CHECK(masked == line.substr(0, line.size() - 8) + "***");
+    CHECK(mask.steps() - built <= 2 * line.size());
   }
 
   TEST_CASE("a secret mask masks output lines, step names and errors, and forwards finish") {

@@ -138,6 +138,40 @@ TEST_SUITE("report") {
     }
   }
 
+  TEST_CASE("an ignored failure prints failed (ignored), and a later host failure still prints") {
+    MemoryFile out;
+    StreamReporter reporter(out.get(), {.host_width = 7});
+    StepEnd ignored = failed_step("node003", kStep2Error);
+    ignored.ignored = true;
+    reporter.on(at(0, ignored));
+    reporter.on(at(0, HostEnd{"node003", HostStatus::Failed, "node003: connection lost"}));
+    CHECK(out.text() == "node003 failed (ignored): " + kStep2Error + "\n" +
+                            "node003 FAILED: connection lost\n");
+  }
+
+  TEST_CASE("the summary names the steps whose failures were ignored, hosts folded") {
+    MemoryFile out;
+    StreamReporter reporter(out.get(), {.host_width = 7});
+    reporter.on(at(0, RunStart{"r", "plan.json", 3, {"deploy"}}));
+    for (const char* host : {"node001", "node002", "node003"}) {
+      StepEnd end = failed_step(host, "");
+      end.ignored = std::string(host) != "node003";
+      end.status = end.ignored ? StepStatus::Failed : StepStatus::Ok;
+      end.exit_status = end.ignored ? 1 : 0;
+      reporter.on(at(100, end));
+      reporter.on(at(100, HostEnd{host, HostStatus::Ok, ""}));
+    }
+    reporter.on(at(200, RunEnd{RunStatus::Ok, 0, {3, 0, 0, 0, 0}, 200}));
+    reporter.finish();
+    CHECK(out.text() ==
+          "node001 failed (ignored): deploy step 3: exited with status 1 after 0.1s\n"
+          "node002 failed (ignored): deploy step 3: exited with status 1 after 0.1s\n"
+          "deployd: 3 hosts: 3 ok in 0.2s\n"
+          "  task    ok  failed  skipped   min  median   max\n"
+          "  deploy   3       0        0  0.1s    0.1s  0.1s\n"
+          "  deploy step 3: failed (ignored) on node[001-002] (2 hosts)\n");
+  }
+
   TEST_CASE("a failed step without an error is described from its exit") {
     MemoryFile out;
     StreamReporter reporter(out.get(), {.host_width = 2});

@@ -1,0 +1,117 @@
+// SPDX-License-Identifier: MIT
+// `deployd show` (see show.hpp).
+#include "cli/show.hpp"
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+#include "deployd/exit_code.hpp"
+#include "report/escape.hpp"
+#include "report/html_report_file.hpp"
+#include "report/recorded_run.hpp"
+#include "report/run_log.hpp"
+#include "report/status_line.hpp"
+#include "report/terminal.hpp"
+#include "report/terminal_timeline.hpp"
+
+namespace deployd::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct ShowOptions {
+  std::string run;
+  std::string log_dir;
+  std::string plan;
+  std::string html;
+  bool timeline = false;
+  std::size_t hosts = 20;
+  std::string color = "auto";
+};
+
+int usage_error(const std::string& message) {
+  std::fprintf(stderr, "deployd: error: %s\n", message.c_str());
+  return static_cast<int>(ExitCode::InvalidPlan);
+}
+
+// RUN is a run id in the log folder (--log-dir, else .deployd/runs beside --plan, else in the
+// current folder), or the path of a run's folder.
+fs::path run_folder(const ShowOptions& options, std::string& error) {
+  std::error_code ignored;
+  if (!report::is_run_id(options.run) &&
+      fs::is_regular_file(fs::path(options.run) / "events.jsonl", ignored))
+    return options.run;
+  fs::path log_dir = !options.log_dir.empty() ? fs::path(options.log_dir)
+                     : !options.plan.empty()
+                         ? fs::path(options.plan).parent_path() / ".deployd" / "runs"
+                         : fs::path(".deployd") / "runs";
+  if (log_dir.empty()) log_dir = ".";
+  const fs::path dir = log_dir / options.run;
+  if (fs::is_regular_file(dir / "events.jsonl", ignored)) return dir;
+  error = "run \"" + report::escape_terminal(options.run) + "\" not found in \"" +
+          report::escape_terminal(log_dir.string()) +
+          "\" (give the log folder with --log-dir, or the run's folder)";
+  return {};
+}
+
+bool use_color(const std::string& mode) {
+  if (mode == "always") return true;
+  if (mode == "never") return false;
+  return report::color_wanted(stdout);
+}
+
+}  // namespace
+
+bool is_show_command(int argc, const char* const* argv) {
+  return argc > 1 && std::string_view(argv[1]) == "show";
+}
+
+int show_main(int argc, const char* const* argv) {
+  CLI::App app{"deployd show: look at a recorded run from its run log", "deployd show"};
+  ShowOptions options;
+  app.add_option("RUN", options.run, "the run's id (as its run log folder is named), or its folder")
+      ->required();
+  app.add_option("--log-dir", options.log_dir,
+                 "the run log folder (default: .deployd/runs, or beside --plan)");
+  app.add_option("--plan", options.plan, "find the run log beside this plan, as the run did");
+  app.add_option("--html", options.html, "write the run's self-contained HTML report to FILE");
+  app.add_flag("--timeline", options.timeline, "draw the slowest hosts' steps in the terminal");
+  app.add_option("--hosts", options.hosts, "how many hosts --timeline draws (default 20)")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--color", options.color, "colour the timeline: auto, always, never")
+      ->check(CLI::IsMember({"auto", "always", "never"}));
+  try {
+    app.parse(argc - 1, argv + 1);
+  } catch (const CLI::CallForHelp&) {
+    std::fputs(app.help().c_str(), stdout);
+    return 0;
+  } catch (const CLI::ParseError& error) {
+    return usage_error(error.what());
+  }
+  if (options.html.empty() && !options.timeline)
+    return usage_error("say what to show: --html FILE or --timeline (see deployd show --help)");
+  std::string error;
+  const fs::path dir = run_folder(options, error);
+  if (dir.empty()) return usage_error(error);
+  if (!options.html.empty()) {
+    if (std::string failed = report::write_html_report(dir, options.html); !failed.empty())
+      return usage_error(failed);
+  }
+  if (options.timeline) {
+    std::optional<report::RecordedRun> run = report::read_recorded_run(dir, error);
+    if (!run) return usage_error(error);
+    for (const std::string& warning : run->warnings)
+      std::fprintf(stderr, "deployd: warning: %s\n", warning.c_str());
+    const std::size_t columns = report::terminal_columns(stdout);
+    std::fputs(report::render_terminal_timeline(
+                   *run, {columns == 0 ? 100 : columns, options.hosts, use_color(options.color)})
+                   .c_str(),
+               stdout);
+  }
+  return 0;
+}
+
+}  // namespace deployd::cli
