@@ -9,6 +9,7 @@ enum class ExitCode : int {
   HostsFailed = 1,  ///< the run finished and some hosts failed
   InvalidPlan = 2,  ///< invalid plan or usage: nothing was run
   Aborted = 3,      ///< aborted by the failure policy
+  LogIncomplete = 74,  ///< all went well but the run log could not be written whole (EX_IOERR)
   Interrupted = 130,
 };
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -52,7 +53,8 @@ struct Step {
   StepKind kind = StepKind::Run;
   std::string command;  ///< run/local: the command; put: the local source; get: the remote path
   std::string to;       ///< put/get destination
-  std::optional<std::string> mode;  ///< put: octal file mode, e.g. "0644"
+  std::optional<std::string> mode;  ///< put, get: octal file mode, e.g. "0644"
+  std::optional<std::uint64_t> max_size;  ///< get: the largest file accepted, in bytes
   std::string name;                 ///< label in output; empty: derived from the command
   std::string cwd;                  ///< joined `cd` directories; empty: the login directory
   std::optional<std::string> sudo_user;  ///< set: run via sudo; "" means sudo's default (root)

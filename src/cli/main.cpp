@@ -27,6 +27,7 @@
 #include "cli/retry.hpp"
 #include "cli/run_files.hpp"
 #include "cli/show.hpp"
+#include "cli/std_fds.hpp"
 #include "deployd/exit_code.hpp"
 #include "deployd/load.hpp"
 #include "engine/engine.hpp"
@@ -180,7 +181,7 @@ int execute(const Plan& plan, engine::RunSetup setup, engine::Transport& transpo
   for (const std::string& error : transport.finish())
     std::fprintf(stderr, "deployd: warning: %s: the new host keys of this run were not saved\n", error.c_str());
   reporting.reporter->finish();
-  return exit_code;
+  return with_run_log_status(reporting, exit_code);
 }
 
 int run_main(int argc, char** argv) {
@@ -268,6 +269,7 @@ int run_main(int argc, char** argv) {
 }  // namespace deployd::cli
 
 int main(int argc, char** argv) {
+  deployd::cli::ensure_standard_fds();  // before anything opens a file
   try {
     return deployd::cli::run_main(argc, argv);
   } catch (const std::exception& error) {

@@ -9,6 +9,8 @@
 #include <filesystem>
 #include <string_view>
 
+#include "deployd/exit_code.hpp"
+#include "report/escape.hpp"
 #include "report/group_reporter.hpp"
 #include "report/json_reporter.hpp"
 #include "report/stream_reporter.hpp"
@@ -75,7 +77,8 @@ std::unique_ptr<Reporter> terminal_reporter(const Options& options, const Plan& 
                                             const std::vector<const Task*>& tasks,
                                             const std::vector<const Host*>& hosts,
                                             const std::string& run_log,
-                                            report::StatusLine* status_line) {
+                                            report::StatusLine* status_line,
+                                            report::RerunFallback rerun_fallback) {
   if (options.output == OutputMode::Json) {
     auto json = std::make_unique<report::JsonReporter>(stdout);
     json->set_status_line(status_line);
@@ -93,6 +96,7 @@ std::unique_ptr<Reporter> terminal_reporter(const Options& options, const Plan& 
     group.run_log = run_log;
     group.rerun_command = rerun_command(options);
     group.rerun_note = rerun_note(options);
+    group.rerun_fallback = std::move(rerun_fallback);
     group.status_line = status_line;
     return std::make_unique<report::GroupReporter>(stdout, std::move(group));
   }
@@ -102,6 +106,7 @@ std::unique_ptr<Reporter> terminal_reporter(const Options& options, const Plan& 
   stream.run_log = run_log;
   stream.rerun_command = rerun_command(options);
   stream.rerun_note = rerun_note(options);
+  stream.rerun_fallback = std::move(rerun_fallback);
   stream.quiet = options.quiet;
   stream.status_line = status_line;
   return std::make_unique<report::StreamReporter>(stdout, stream);
@@ -115,6 +120,19 @@ std::string shell_quoted(std::string_view word) {
   std::string quoted = "'";
   for (char c : word) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
   return quoted + "'";
+}
+
+// issue 16: without its summary.json, --retry-failed cannot find this run (it would pick an
+// older one): the summary names the hosts instead.
+report::RerunFallback rerun_without_log(const Options& options, const report::RunLog& log) {
+  std::string command = "deployd " + shell_quoted(options.plan_path);
+  for (const std::string& task : options.tasks) command += " " + shell_quoted(task);
+  return [command, &log](const std::vector<std::string>& hosts) {
+    if (!log.is_summary_lost() || hosts.empty()) return std::string();
+    std::string limit;
+    for (const std::string& host : hosts) limit += (limit.empty() ? "" : ",") + host;
+    return command + " --limit " + shell_quoted(limit);
+  };
 }
 
 }  // namespace
@@ -160,6 +178,9 @@ Reporting open_reporting(const Options& options, const Plan& plan, const std::ve
   }
   reporting.run_log = std::move(opened.log);
   reporting.tee = std::make_unique<report::TeeReporter>();
+  // First: the log is finished (summary.json written or not) before the terminal's summary
+  // says how to rerun the run.
+  reporting.tee->add(*reporting.run_log);
   if (wants_progress(options)) {
     reporting.status_line = std::make_unique<report::StatusLine>(stderr);
     report::ProgressOptions progress;
@@ -168,13 +189,25 @@ Reporting open_reporting(const Options& options, const Plan& plan, const std::ve
     reporting.progress = std::make_unique<report::ProgressReporter>(*reporting.status_line, std::move(progress));
     reporting.tee->add(*reporting.progress);
   }
-  reporting.terminal = terminal_reporter(
-      options, plan, tasks, hosts, reporting.run_log->dir().string(), reporting.status_line.get());
+  reporting.run_log->on_warning([status_line = reporting.status_line.get()](const std::string& warning) {
+    if (status_line != nullptr) status_line->clear();
+    std::fprintf(stderr, "deployd: warning: %s\n", report::escape_terminal(warning).c_str());
+  });
+  reporting.terminal = terminal_reporter(options, plan, tasks, hosts, reporting.run_log->dir().string(),
+                                         reporting.status_line.get(),
+                                         rerun_without_log(options, *reporting.run_log));
   reporting.tee->add(*reporting.terminal);
-  reporting.tee->add(*reporting.run_log);
   reporting.stamp = std::make_unique<PlanDigestStamp>(*reporting.tee, std::move(plan_sha256));
   reporting.reporter = reporting.stamp.get();
   return reporting;
+}
+
+int with_run_log_status(const Reporting& reporting, int exit_code) {
+  if (!reporting.run_log || reporting.run_log->error().empty()) return exit_code;
+  std::fprintf(stderr, "deployd: error: the run log %s is incomplete: %s\n",
+               report::escape_terminal(reporting.run_log->dir().string()).c_str(),
+               report::escape_terminal(reporting.run_log->error()).c_str());
+  return exit_code != 0 ? exit_code : static_cast<int>(ExitCode::LogIncomplete);
 }
 
 }  // namespace deployd::cli

@@ -42,6 +42,10 @@ Reporting open_reporting(const Options& options, const Plan& plan, const std::ve
                          const std::vector<const Host*>& hosts, const std::string& run_id,
                          report::RunRecord record);
 
+/// The run's exit status once the run log is finished: `exit_code`, or when the log could not be
+/// written whole (it says why on stderr) 74 (EX_IOERR) instead of 0: the user relies on it.
+int with_run_log_status(const Reporting& reporting, int exit_code);
+
 /// `deployd --retry-failed PLAN [TASK...] [-i INVENTORY...] [--log-dir DIR] [-F FILE]`, each
 /// word quoted for a POSIX shell when it must be.
 std::string rerun_command(const Options& options);

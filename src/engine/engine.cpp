@@ -89,6 +89,7 @@ struct Engine::State {
   std::string abort_reason;               ///< why the failure policy aborted the run (run_end)
   std::vector<std::string> failed_hosts;  ///< in the order they failed, for abort_reason
   VarMap shared_registered;  ///< what local and run_once tasks register, seen by every host
+  GetClaims get_claims;      ///< local paths written by `get`, checked as the run goes
   std::optional<Wakeup> wakeup;
   std::vector<std::unique_ptr<Wakeup>> host_wakeups;  ///< a parked host sleeps on its own
   std::optional<Semaphore> connecting;
@@ -496,7 +497,7 @@ asio::awaitable<bool> Engine::State::run_job(int host, const Task& task, Connect
     }
     // Named, not a temporary: g++ 12 frees an aggregate temporary inside co_await twice.
     StepContext context{plan,     *hosts[host], task,    index, connection, reporter, setup.run_id,
-                        registered, cancels[h], cancel_reason, secrets};
+                        registered, cancels[h], cancel_reason, secrets, get_claims};
     const std::string label = step_label(task.steps[static_cast<std::size_t>(index)]);
     current[h] = Current{&task, index, std::chrono::steady_clock::now(), StepVars(context)(label)};
     StepOutcome outcome = co_await run_step(context);

@@ -201,7 +201,8 @@ class SshConnection final : public Connection {
   }
 
   awaitable<TransferResult> get(const GetRequest& request) override {
-    ssh::GetSpec spec{request.remote_path, request.local_path, request.temp_tag, request.on_progress};
+    ssh::GetSpec spec{request.remote_path, request.local_path, request.temp_tag, request.on_progress,
+                      request.mode, request.max_size};
     co_return to_engine(co_await session_->get(spec));
   }
 

@@ -12,6 +12,7 @@
 #include "deployd/plan.hpp"
 #include "deployd/reporter.hpp"
 #include "engine/cancel.hpp"
+#include "engine/get_claims.hpp"
 #include "engine/transport.hpp"
 #include "plan/vars.hpp"
 #include "report/secret_mask.hpp"
@@ -31,6 +32,7 @@ struct StepContext {
   Cancel& cancel;      ///< the host's stop button (an abort's grace ran out, a second Ctrl-C)
   const std::string& cancel_reason;  ///< why the run cancels its steps, e.g. "the run was aborted"
   report::SecretMask& secrets;       ///< learns what `secret` steps register (in front of `reporter`)
+  GetClaims& get_claims;             ///< the run's local paths written by `get`, per host
   int attempt = 1;                   ///< 1 for the first try, then 2, 3... with `retries`
   /// How messages name the step on this host, name and command resolved (set by run_step).
   std::string title{};

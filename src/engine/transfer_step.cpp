@@ -73,6 +73,8 @@ boost::asio::awaitable<TransferResult> put_or_get(const StepContext& context, co
   }
   GetRequest request{paths.from, local_path(context.plan, paths.to), context.run_id,
                      progress_reporter(context)};
+  if (step.mode) request.mode = parse_mode(*step.mode);
+  request.max_size = step.max_size;
   co_return co_await context.connection.get(request);
 }
 
@@ -98,6 +100,14 @@ boost::asio::awaitable<TransferResult> transfer(const StepContext& context, cons
     result.connection_lost = true;
   }
   co_return result;
+}
+
+// A `get` claims its local path before anything is written: a second host of the task gets the
+// name of the first, never the chance to overwrite its file (`{{run.id}}` and registered values
+// escape the load-time check).
+std::string claim_local_path(const StepContext& context, const Step& step, const Paths& paths) {
+  if (step.kind != StepKind::Get) return {};
+  return context.get_claims.claim(context.task.name, local_path(context.plan, paths.to), context.host.name);
 }
 
 }  // namespace
@@ -131,6 +141,13 @@ boost::asio::awaitable<Attempt> run_transfer_step(StepContext context) {
   const SteadyClock::time_point started = SteadyClock::now();
   if (std::optional<StepOutcome> failure = vars.missing_value(context, step)) {
     outcome = *failure;
+  } else if (std::string other = claim_local_path(context, step, paths); !other.empty()) {
+    outcome = failed(context, step,
+                     fmt::format("host {} already gets a file into \"{}\" in this task: put \"{{{{host}}}}\" "
+                                 "in \"to\" so that each host writes its own",
+                                 other, local_path(context.plan, paths.to)),
+                     false);
+    outcome.retryable = false;
   } else {
     TransferResult result;
     if (context.cancel.is_requested())

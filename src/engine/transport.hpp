@@ -46,7 +46,7 @@ struct PutRequest {
   std::string local_path;   ///< on the controller, already joined with the plan's folder
   std::string remote_path;  ///< where the file appears, whole or not at all
   std::optional<unsigned> mode;  ///< unset: the local file's permission bits
-  std::string temp_tag;          ///< names the temporary file (`.NAME.deployd-TAG.tmp`): the run id
+  std::string temp_tag;  ///< starts the temporary file's name (`.NAME.deployd-TAG-RANDOM.tmp`): the run id
   TransferProgress on_progress;
 };
 
@@ -56,6 +56,8 @@ struct GetRequest {
   std::string local_path;  ///< parent folders are created; written through a temporary file
   std::string temp_tag;
   TransferProgress on_progress;
+  std::optional<unsigned> mode;           ///< unset: the remote file's permission bits
+  std::optional<std::uint64_t> max_size;  ///< a larger remote file is refused
 };
 
 /// How a transfer ended: `error` is empty on success, else one line naming the path and cause.

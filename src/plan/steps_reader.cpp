@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstdint>
+#include <map>
 
 #include "plan/fields.hpp"
 #include "plan/policy_reader.hpp"
@@ -18,7 +20,8 @@ const std::vector<std::string> kActions = {"run", "local", "put", "get", "cd"};
 const std::vector<std::string> kStepKeys = {
     "run",     "local",       "put",           "get",    "cd",      "to",
     "mode",    "steps",       "name",          "sudo",   "env",     "timeout",
-    "retries", "retry_delay", "ignore_errors", "secret", "no_log",  "register"};
+    "retries", "retry_delay", "ignore_errors", "secret", "no_log",  "register",
+    "max_size"};
 
 // Deep enough for any real plan; a cap keeps recursion on user input bounded.
 constexpr int kMaxCdDepth = 16;
@@ -32,6 +35,26 @@ std::string join_cwd(const std::string& outer, const std::string& inner) {
 bool is_octal_mode(const std::string& mode) {
   return (mode.size() == 3 || mode.size() == 4) &&
          mode.find_first_not_of("01234567") == std::string::npos;
+}
+
+// `max_size`: a count of bytes, as a JSON number or a string with an optional K, M, G or T
+// suffix (powers of 1024): "100M".
+std::optional<std::uint64_t> parse_byte_size(const Json& value) {
+  if (value.is_number_unsigned()) return value.get<std::uint64_t>();
+  if (!value.is_string()) return std::nullopt;
+  const std::string text = value.get<std::string>();
+  std::size_t digits = 0;
+  std::uint64_t number = 0;
+  for (; digits < text.size() && text[digits] >= '0' && text[digits] <= '9'; ++digits) {
+    if (number > (UINT64_MAX - 9) / 10) return std::nullopt;
+    number = number * 10 + static_cast<std::uint64_t>(text[digits] - '0');
+  }
+  if (digits == 0) return std::nullopt;
+  const std::string suffix = text.substr(digits);
+  static const std::map<std::string, int> kShifts = {{"", 0}, {"K", 10}, {"M", 20}, {"G", 30}, {"T", 40}};
+  const auto shift = kShifts.find(suffix);
+  if (shift == kShifts.end() || number > (UINT64_MAX >> shift->second)) return std::nullopt;
+  return number << shift->second;
 }
 
 class StepReader {
@@ -144,7 +167,8 @@ class StepReader {
     }
   }
 
-  // Keys that belong to one action only: "to" (put, get), "mode" (put), "steps" (cd).
+  // Keys that belong to one action only: "to" (put, get), "mode" (put, get), "max_size" (get),
+  // "steps" (cd).
   void check_action_keys(const Node& node, const std::string& action) {
     auto misplaced = [&](const char* key, bool is_allowed, const char* where) {
       if (node.value().contains(key) && !is_allowed)
@@ -152,7 +176,8 @@ class StepReader {
                          fmt::format("{} is only used with {}", quote(key), where));
     };
     misplaced("to", action == "put" || action == "get", "\"put\" and \"get\"");
-    misplaced("mode", action == "put", "\"put\"");
+    misplaced("mode", action == "put" || action == "get", "\"put\" and \"get\"");
+    misplaced("max_size", action == "get", "\"get\"");
     misplaced("steps", action == "cd", "\"cd\"");
   }
 
@@ -217,6 +242,13 @@ class StepReader {
         step.mode = mode->value().get<std::string>();
       else
         diags_.error(mode->where, expected_but_got("an octal mode like \"0644\"", mode->value()));
+    }
+    if (auto max_size = node.find("max_size")) {
+      step.max_size = parse_byte_size(max_size->value());
+      if (!step.max_size)
+        diags_.error(max_size->where,
+                     expected_but_got("a size in bytes like 1048576 or \"100M\" (K, M, G, T: powers of 1024)",
+                                      max_size->value()));
     }
     if (!command) return false;
     step.command = *command;

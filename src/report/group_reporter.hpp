@@ -12,6 +12,7 @@
 #include "deployd/reporter.hpp"
 #include "report/output_digest.hpp"
 #include "report/run_tally.hpp"
+#include "report/summary_text.hpp"
 
 namespace deployd::report {
 
@@ -39,6 +40,7 @@ struct GroupOptions {
   std::string run_log{};                ///< the run log's folder; named where output is cut
   std::string rerun_command{};          ///< shown by the summary when hosts failed
   std::string rerun_note{};             ///< a line under it: the run's --var names
+  RerunFallback rerun_fallback{};       ///< SummaryOptions::rerun_fallback
   StatusLine* status_line = nullptr;    ///< cleared before each write, when the terminal has one
   HeadLimits head{};                    ///< what each distinct output keeps for display
   std::size_t budget_bytes = 32 << 20;  ///< all heads held at once, every step together

@@ -137,7 +137,9 @@ void append_json_string(std::string& out, std::string_view bytes) {
     if (c < 0x80) {
       switch (c) {
         case '"': out += "\\\""; break;
-        case '\\': out += "\\\\"; break;
+        case '\\':  // escape_json's `\x5c` before an `x`, so that `\xNN` is always a byte
+          out += at + 1 < bytes.size() && bytes[at + 1] == 'x' ? "\\\\x5c" : "\\\\";
+          break;
         case '\b': out += "\\b"; break;
         case '\f': out += "\\f"; break;
         case '\n': out += "\\n"; break;

@@ -2,15 +2,21 @@
 // summary.json -> PreviousRun (see previous_run.hpp); the writer is run_log.cpp.
 #include "report/previous_run.hpp"
 
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <system_error>
+#include <variant>
 
+#include "report/escape.hpp"
+#include "report/private_folder.hpp"
 #include "report/run_log.hpp"
 
 namespace deployd::report {
@@ -31,11 +37,12 @@ const Json& member(const Json& object, const char* key) {
 }
 
 // A member that must be a string (or null, read as ""); throws a message naming the member.
+// The writer escaped it (escape_json): the bytes come back exactly (issue 16).
 std::string string_at(const Json& object, const char* key) {
   const Json& value = member(object, key);
   if (value.is_null()) return {};
   if (!value.is_string()) throw std::runtime_error(fmt::format("\"{}\" is not a string", key));
-  return value.get<std::string>();
+  return unescape_bytes(value.get<std::string>());
 }
 
 std::vector<std::string> strings_at(const Json& object, const char* key) {
@@ -44,7 +51,7 @@ std::vector<std::string> strings_at(const Json& object, const char* key) {
   if (!list.is_array()) throw std::runtime_error(fmt::format("\"{}\" is not a list", key));
   for (const Json& text : list) {
     if (!text.is_string()) throw std::runtime_error(fmt::format("\"{}\" holds a non-string", key));
-    texts.push_back(text.get<std::string>());
+    texts.push_back(unescape_bytes(text.get<std::string>()));
   }
   return texts;
 }
@@ -86,14 +93,41 @@ void add_hosts(const Json& hosts, PreviousRun& run) {
   }
 }
 
+// The summary's text, read only from a run folder and a file that are this user's alone (issue
+// 16: another user's forged summary.json must not choose what --retry-failed runs where).
+std::variant<std::string, PreviousRunLookup> read_private(const fs::path& summary) {
+  const fs::path folder = summary.parent_path().empty() ? fs::path(".") : summary.parent_path();
+  const int dir = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  std::string unsafe = dir < 0 ? std::string() : unsafe_folder_reason(dir, folder);
+  const int fd = dir < 0 ? -1 : ::openat(dir, summary.filename().c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  if (dir >= 0) ::close(dir);
+  struct stat st {};
+  if (fd >= 0 && unsafe.empty() && ::fstat(fd, &st) == 0) unsafe = unsafe_file_reason(st, summary);
+  if (fd < 0 || !unsafe.empty()) {
+    if (fd >= 0) ::close(fd);
+    if (unsafe.empty()) return PreviousRunLookup{std::nullopt, fmt::format("cannot read run summary {}", quoted_path(summary))};
+    return PreviousRunLookup{std::nullopt, fmt::format("run summary {} is not used: {}", quoted_path(summary), unsafe)};
+  }
+  std::string text;
+  char buffer[65536];
+  for (ssize_t n; (n = ::read(fd, buffer, sizeof buffer)) != 0;) {
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      ::close(fd);
+      return PreviousRunLookup{std::nullopt, fmt::format("cannot read run summary {}", quoted_path(summary))};
+    }
+    text.append(buffer, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  return text;
+}
+
 }  // namespace
 
 PreviousRunLookup read_summary(const fs::path& summary) {
-  std::ifstream in(summary, std::ios::binary);
-  if (!in) return {std::nullopt, fmt::format("cannot read run summary {}", quoted_path(summary))};
-  std::ostringstream text;
-  text << in.rdbuf();
-  const Json j = Json::parse(text.str(), nullptr, false);
+  auto read = read_private(summary);
+  if (auto* failed = std::get_if<PreviousRunLookup>(&read)) return std::move(*failed);
+  const Json j = Json::parse(std::get<std::string>(read), nullptr, false);
   if (j.is_discarded() || !j.is_object())
     return {std::nullopt,
             fmt::format("run summary {} is corrupt: not a JSON object", quoted_path(summary))};

@@ -12,8 +12,10 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <variant>
 
 #include "report/escape.hpp"
+#include "report/private_folder.hpp"
 #include "report/time_text.hpp"
 
 namespace deployd::report {
@@ -25,11 +27,12 @@ namespace {
 using Json = nlohmann::ordered_json;
 
 // Messages are lower-case like the rest of deployd's (style.md 7.1).
-std::string errno_text(int error) {
-  std::string text = std::strerror(error);
+std::string lower_first(std::string text) {
   if (!text.empty()) text[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(text[0])));
   return text;
 }
+
+std::string errno_text(int error) { return lower_first(std::strerror(error)); }
 
 std::string json_quoted(std::string_view text) { return Json(escape_json(text)).dump(); }
 
@@ -140,74 +143,125 @@ bool is_run_id(std::string_view text) {
   return true;
 }
 
+// Opens the folder `path` as a descriptor (following a symlink the user made) and checks what
+// was opened: ours, and writable by nobody else (private_folder.hpp).
+std::variant<int, std::string> open_private_folder(int at, const fs::path& name, const fs::path& path,
+                                                   int flags) {
+  const int fd = ::openat(at, name.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | flags);
+  if (fd < 0)
+    return fmt::format("open run log folder {}: {}", json_quoted(path.string()), errno_text(errno));
+  if (std::string reason = unsafe_folder_reason(fd, path); !reason.empty()) {
+    ::close(fd);
+    return reason;
+  }
+  return fd;
+}
+
 RunLog::Opened RunLog::open(const fs::path& log_dir, std::string_view run_id, RunRecord record) {
   if (!is_file_name(run_id)) return {nullptr, "invalid run id " + json_quoted(run_id)};
   if (std::string error = create_parents(log_dir); !error.empty()) return {nullptr, error};
+  // issue 16: the folders are checked as opened, and everything inside is made relative to the
+  // descriptors (openat, O_EXCL|O_NOFOLLOW), so nothing planted or swapped in is ever followed.
+  auto log_fd = open_private_folder(AT_FDCWD, log_dir, log_dir, 0);
+  if (auto* error = std::get_if<std::string>(&log_fd)) return {nullptr, *error};
   fs::path dir = log_dir / run_id;
-  if (::mkdir(dir.c_str(), 0700) != 0) {
+  const std::string name(run_id);
+  if (::mkdirat(std::get<int>(log_fd), name.c_str(), 0700) != 0) {
+    const int error = errno;
+    ::close(std::get<int>(log_fd));
     return {nullptr, fmt::format("create run log folder {}: {}", json_quoted(dir.string()),
-                                 errno_text(errno))};
+                                 errno_text(error))};
   }
-  const fs::path events = dir / "events.jsonl";
-  const int fd = ::open(events.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  auto dir_fd = open_private_folder(std::get<int>(log_fd), name, dir, O_NOFOLLOW);
+  ::close(std::get<int>(log_fd));
+  if (auto* error = std::get_if<std::string>(&dir_fd)) return {nullptr, *error};
+  const int fd = ::openat(std::get<int>(dir_fd), "events.jsonl",
+                          O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   std::FILE* file = fd < 0 ? nullptr : ::fdopen(fd, "w");
   if (file == nullptr) {
     const int error = errno;
     if (fd >= 0) ::close(fd);
-    return {nullptr, fmt::format("create {}: {}", json_quoted(events.string()), errno_text(error))};
+    ::close(std::get<int>(dir_fd));
+    return {nullptr, fmt::format("create {}: {}", json_quoted((dir / "events.jsonl").string()),
+                                 errno_text(error))};
   }
-  return {std::unique_ptr<RunLog>(
-              new RunLog(std::move(dir), std::string(run_id), std::move(record), file)),
+  return {std::unique_ptr<RunLog>(new RunLog(std::move(dir), std::string(run_id), std::move(record),
+                                             file, std::get<int>(dir_fd))),
           {}};
 }
 
-RunLog::RunLog(fs::path dir, std::string run_id, RunRecord record, std::FILE* events)
+RunLog::RunLog(fs::path dir, std::string run_id, RunRecord record, std::FILE* events, int dir_fd)
     : dir_(std::move(dir)),
       run_id_(std::move(run_id)),
       record_(std::move(record)),
       events_(events),
+      dir_fd_(dir_fd),
       json_(events, JsonFlush::AtBoundaries) {}
 
 RunLog::~RunLog() {
   finish();
   std::fclose(events_);
+  ::close(dir_fd_);
 }
 
 void RunLog::on(const Event& event) {
   tally_.add(event);
   json_.on(event);
+  // The summary is written at run_end, before the terminal's reporter (after this one in the
+  // tee) prints how to rerun the run: it must know whether --retry-failed can find it.
+  if (std::holds_alternative<RunEnd>(event.body) && !is_summary_tried_) write_summary();
+  warn_of_errors();
 }
 
 void RunLog::finish() {
   if (is_finished_) return;
   is_finished_ = true;
   json_.finish();
-  write_summary();
+  warn_of_errors();
+  if (!is_summary_tried_) write_summary();
+  warn_of_errors();
 }
 
 const std::string& RunLog::error() const { return error_.empty() ? json_.error() : error_; }
 
+// issue 16: a write that fails (disk full) is said once per file, when it happens, with what it
+// costs; the caller also ends the run with a non-zero status (cli/reporting.cpp).
+void RunLog::warn_of_errors() {
+  if (!on_warning_) return;
+  if (!is_events_warned_ && !json_.error().empty()) {
+    is_events_warned_ = true;
+    on_warning_(fmt::format("run log: write {}: {}: events from here on may be missing from it",
+                            json_quoted((dir_ / "events.jsonl").string()), lower_first(json_.error())));
+  }
+  if (!is_summary_warned_ && !error_.empty()) {
+    is_summary_warned_ = true;
+    on_warning_(fmt::format("run log: {}: --retry-failed cannot use this run", error_));
+  }
+}
+
 // Written to a temporary name, synced, then renamed over summary.json: a reader (or a crash)
-// sees the whole summary or none, never half of one.
+// sees the whole summary or none, never half of one. Relative to the run folder's descriptor,
+// created exclusively: never through a planted symlink.
 void RunLog::write_summary() {
   const std::string text = summary_json(tally_, run_id_, record_).dump(2) + "\n";
-  const fs::path path = dir_ / "summary.json";
-  const fs::path temporary = dir_ / "summary.json.tmp";
-  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  const char* temporary = "summary.json.tmp";
+  const int fd = ::openat(dir_fd_, temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   bool ok = fd >= 0 && write_all(fd, text) && ::fsync(fd) == 0;
   int error = errno;
   if (fd >= 0 && ::close(fd) != 0 && ok) {
     ok = false;
     error = errno;
   }
-  if (ok && ::rename(temporary.c_str(), path.c_str()) != 0) {
+  if (ok && ::renameat(dir_fd_, temporary, dir_fd_, "summary.json") != 0) {
     ok = false;
     error = errno;
   }
+  is_summary_tried_ = true;
+  is_summary_written_ = ok;
   if (ok) return;
-  if (fd >= 0) ::unlink(temporary.c_str());
+  if (fd >= 0) ::unlinkat(dir_fd_, temporary, 0);
   if (error_.empty())
-    error_ = fmt::format("write {}: {}", json_quoted(path.string()), errno_text(error));
+    error_ = fmt::format("write {}: {}", json_quoted((dir_ / "summary.json").string()), errno_text(error));
 }
 
 }  // namespace deployd::report

@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -23,7 +24,7 @@ std::string make_run_id(Clock::time_point now = Clock::now());
 bool is_run_id(std::string_view text);
 
 /// Records a run in its own folder: every event in events.jsonl (as `--output json` prints
-/// them), and on finish() a summary.json with the run's status, counts, each host's end and
+/// them), and at run_end (or on finish()) a summary.json with the run's status, counts, each host's end and
 /// the RunRecord (under "rerun"), which `--retry-failed` reads back (previous_run.hpp).
 /// The folder is 0700 and the files 0600 (before the umask): output may hold what other users
 /// of the controller should not read.
@@ -36,7 +37,9 @@ class RunLog final : public Reporter {
   };
 
   /// Creates `log_dir` (missing parents too, 0700), then `log_dir/run_id/`, which must not exist
-  /// yet, and its events.jsonl. Never throws on a file system error.
+  /// yet, and its events.jsonl. Refuses a `log_dir` that another user owns or can write, or that
+  /// sits in a folder they could swap it in (private_folder.hpp), saying how to fix it.
+  /// Never throws on a file system error.
   static Opened open(const std::filesystem::path& log_dir, std::string_view run_id,
                      RunRecord record = {});
 
@@ -52,24 +55,39 @@ class RunLog final : public Reporter {
   /// Writes what events.jsonl holds in its buffer to the file (the run calls it a few times a
   /// second: `tail -f` follows the run, a crash loses little).
   void flush() { json_.flush(); }
-  /// Flushes events.jsonl and writes summary.json; later calls do nothing.
+  /// Flushes events.jsonl and writes summary.json if run_end did not; later calls do nothing.
   void finish() override;
 
   /// The first error writing the log, empty while all went well.
   const std::string& error() const;
+  /// True once summary.json, which --retry-failed needs, is written (at run_end, else finish()).
+  bool is_summary_written() const { return is_summary_written_; }
+  /// True when writing summary.json was tried and failed: --retry-failed cannot find this run.
+  bool is_summary_lost() const { return is_summary_tried_ && !is_summary_written_; }
+  /// Called once per file of the log that a write fails on (disk full), when it happens, with a
+  /// sentence saying what is lost, e.g. `run log: write "DIR/events.jsonl": no space left on
+  /// device: events from here on may be missing from it`.
+  void on_warning(std::function<void(const std::string&)> warn) { on_warning_ = std::move(warn); }
 
  private:
-  RunLog(std::filesystem::path dir, std::string run_id, RunRecord record, std::FILE* events);
+  RunLog(std::filesystem::path dir, std::string run_id, RunRecord record, std::FILE* events, int dir_fd);
   void write_summary();
+  void warn_of_errors();
 
   std::filesystem::path dir_;
   std::string run_id_;
   RunRecord record_;
   std::FILE* events_;
+  int dir_fd_;  ///< the run folder, as checked when it was made: every file is made relative to it
   JsonReporter json_;
   RunTally tally_;
   std::string error_;
   bool is_finished_ = false;
+  bool is_summary_tried_ = false;
+  bool is_summary_written_ = false;
+  std::function<void(const std::string&)> on_warning_;
+  bool is_events_warned_ = false;
+  bool is_summary_warned_ = false;
 };
 
 }  // namespace deployd::report

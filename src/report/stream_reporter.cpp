@@ -125,7 +125,8 @@ void StreamReporter::print_summary() {
   summary_printed_ = true;
   const SummaryOptions summary{options_.host_width,        options_.color,
                                options_.max_listed_groups, options_.run_log,
-                               options_.rerun_command,     options_.rerun_note};
+                               options_.rerun_command,     options_.rerun_note,
+                               options_.rerun_fallback};
   write(summary_text(tally_, summary));
 }
 

@@ -27,6 +27,7 @@ struct StreamOptions {
   std::string run_log{};              ///< the run log's folder, named by the summary; may be empty
   std::string rerun_command{};        ///< shown by the summary when hosts failed
   std::string rerun_note{};           ///< a line under it: the run's --var names
+  RerunFallback rerun_fallback{};     ///< SummaryOptions::rerun_fallback
   bool quiet = false;                 ///< `-q`: print the summary only
   StatusLine* status_line = nullptr;  ///< cleared before each write, when the terminal has one
 };

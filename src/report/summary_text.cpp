@@ -271,7 +271,15 @@ std::string summary_text(const RunTally& tally, const SummaryOptions& options) {
                   [](const HostResult& r) { return !r.status && r.host != kLocalHost; });
   if (!options.rerun_command.empty() &&
       (counts.failed + counts.unreachable + counts.aborted + counts.skipped > 0 || has_unended)) {
-    text += "deployd: rerun the failed hosts: " + escape_terminal(options.rerun_command) + "\n";
+    std::string command = options.rerun_command;
+    if (options.rerun_fallback) {
+      std::vector<std::string> again;  // as --retry-failed picks them (previous_run.cpp)
+      for (const HostResult& result : tally.hosts())
+        if (result.host != kLocalHost && (!result.status || *result.status != HostStatus::Ok))
+          again.push_back(result.host);
+      if (std::string fallback = options.rerun_fallback(again); !fallback.empty()) command = fallback;
+    }
+    text += "deployd: rerun the failed hosts: " + escape_terminal(command) + "\n";
     if (!options.rerun_note.empty())
       text += "deployd: " + escape_terminal(options.rerun_note) + "\n";
   }

@@ -3,12 +3,17 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "report/run_tally.hpp"
 
 namespace deployd::report {
+
+/// A command that reruns `hosts` without the run log, or "" when `--retry-failed` works.
+using RerunFallback = std::function<std::string(const std::vector<std::string>& hosts)>;
 
 /// How the terminal summary looks.
 struct SummaryOptions {
@@ -21,6 +26,9 @@ struct SummaryOptions {
   std::string rerun_command{};
   /// A line after it: what the command cannot carry (the names of the run's `--var`s).
   std::string rerun_note{};
+  /// Set, and giving a command for the hosts to run again: shown instead of rerun_command, which
+  /// cannot work (the run log could not record the run, issue 16).
+  RerunFallback rerun_fallback{};
 };
 
 /// The summary of a run, whole lines ending in "\n":

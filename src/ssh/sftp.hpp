@@ -6,6 +6,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -53,22 +54,26 @@ class SourceCache {
 /// Bytes done so far, and the total.
 using ProgressFn = std::function<void(std::uint64_t done, std::uint64_t total)>;
 
-/// Upload `source` to `remote_path`: written to `.NAME.deployd-TAG.tmp` beside it, the mode set,
-/// then renamed into place.
+/// Upload `source` to `remote_path`: written to a new `.NAME.deployd-TAG-RANDOM.tmp` beside it
+/// (created exclusively: never an existing file or a planted symlink), the mode set on the open
+/// handle, then renamed into place.
 struct PutSpec {
   std::shared_ptr<const SourceFile> source;
   std::string remote_path;
   unsigned mode = 0644;
-  std::string temp_tag;  ///< names the temporary file, e.g. the run id
+  std::string temp_tag;  ///< starts the temporary file's random name, e.g. the run id
   ProgressFn on_progress;
 };
 
-/// Download `remote_path` to `local_path` through a local temporary file.
+/// Download the regular file `remote_path` to `local_path` through a new local temporary file
+/// (O_EXCL|O_NOFOLLOW, random name), its mode set on the open descriptor, then renamed.
 struct GetSpec {
   std::string remote_path;
   std::string local_path;
   std::string temp_tag;
   ProgressFn on_progress;
+  std::optional<unsigned> mode;           ///< unset: the remote permission bits, less the umask
+  std::optional<std::uint64_t> max_size;  ///< a larger remote file is refused, one that grows past it stopped
 };
 
 /// How a transfer went: `error` is "" on success, else one line naming the path and the cause.
@@ -81,6 +86,10 @@ struct TransferOutcome {
 
 /// `.NAME.deployd-TAG.tmp` in the folder of `path`.
 std::string temp_path_for(std::string_view path, std::string_view tag);
+
+/// `TAG-RANDOM`: 64 bits from the kernel's random source in hex, so that nobody can guess a
+/// temporary file's name and plant something there first (issue 16).
+std::string unpredictable_tag(std::string_view tag);
 
 /// The folder part of `path` ("." for a bare name, "/" for a file at the root).
 std::string parent_folder(std::string_view path);

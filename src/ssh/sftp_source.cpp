@@ -8,7 +8,9 @@
 
 #include <array>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
+#include <random>
 
 #include "ssh/sftp.hpp"
 
@@ -93,6 +95,14 @@ std::string parent_folder(std::string_view path) {
   if (slash == std::string_view::npos) return ".";
   if (slash == 0) return "/";
   return std::string(path.substr(0, slash));
+}
+
+std::string unpredictable_tag(std::string_view tag) {
+  std::random_device random;  // libstdc++: getrandom(2) or the CPU's generator, never a PRNG
+  const std::uint64_t bits = (std::uint64_t{random()} << 32) | random();
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(bits));
+  return std::string(tag) + "-" + hex;
 }
 
 std::string temp_path_for(std::string_view path, std::string_view tag) {

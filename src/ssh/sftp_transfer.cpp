@@ -107,10 +107,12 @@ awaitable<int> ensure_sftp(Transfer& t) {
   co_return t.impl.sftp != nullptr ? 0 : t.last_rc();
 }
 
-awaitable<int> stat_path(Transfer& t, const std::string& path, LIBSSH2_SFTP_ATTRIBUTES& attrs) {
+/// stat (`how` LIBSSH2_SFTP_STAT, following a symlink) or lstat (LIBSSH2_SFTP_LSTAT) of `path`.
+awaitable<int> stat_path(Transfer& t, const std::string& path, LIBSSH2_SFTP_ATTRIBUTES& attrs,
+                         int how = LIBSSH2_SFTP_STAT) {
   co_return co_await call(t.link(), [&] {
-    return libssh2_sftp_stat_ex(t.sftp(), path.data(), static_cast<unsigned>(path.size()),
-                                LIBSSH2_SFTP_STAT, &attrs);
+    return libssh2_sftp_stat_ex(t.sftp(), path.data(), static_cast<unsigned>(path.size()), how,
+                                &attrs);
   });
 }
 
@@ -196,11 +198,14 @@ awaitable<int> write_all(Transfer& t, LIBSSH2_SFTP_HANDLE* handle, const PutSpec
   co_return 0;
 }
 
-/// Writes the temporary file completely and with its final mode; "" or the error.
+/// Writes the temporary file completely and with its final mode; "" or the error. The file is
+/// created exclusively (O_CREAT|O_EXCL on the host: a symlink planted at the name is never
+/// followed) under a name nobody can guess, and its mode is set on the open handle, never
+/// through the path (issue 16).
 awaitable<bool> write_temp(Transfer& t, const PutSpec& spec, const std::string& temp) {
   const std::string& target = spec.remote_path;
   LIBSSH2_SFTP_HANDLE* handle =
-      co_await open_file(t, temp, LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | LIBSSH2_FXF_TRUNC, 0600);
+      co_await open_file(t, temp, LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | LIBSSH2_FXF_EXCL, 0600);
   if (handle == nullptr) {
     const int rc = t.last_rc();
     if (rc == LIBSSH2_ERROR_SFTP_PROTOCOL && is_missing(t.sftp())) {
@@ -281,35 +286,35 @@ awaitable<TransferOutcome> run_put(Session::Impl& impl, const PutSpec& spec) {
   Transfer t{impl, {}};
   const std::string& target = spec.remote_path;
   if (!co_await begin(t, "put " + in_quotes(target))) co_return t.outcome;
+  // lstat: a symlink at the target is replaced by the rename, never written through.
   LIBSSH2_SFTP_ATTRIBUTES attrs{};
-  int rc = co_await stat_path(t, target, attrs);
+  int rc = co_await stat_path(t, target, attrs, LIBSSH2_SFTP_LSTAT);
   if (rc != 0 && rc != LIBSSH2_ERROR_SFTP_PROTOCOL)
     co_return t.fail(rc, "put " + in_quotes(target));
   const bool exists = rc == 0;
-  if (exists && LIBSSH2_SFTP_S_ISDIR(attrs.permissions)) {
-    co_return t.fail("put " + in_quotes(target) + ": the remote path is a folder");
+  bool is_folder = exists && LIBSSH2_SFTP_S_ISDIR(attrs.permissions);
+  if (exists && LIBSSH2_SFTP_S_ISLNK(attrs.permissions)) {  // `mv` would move into a linked folder
+    LIBSSH2_SFTP_ATTRIBUTES linked{};
+    rc = co_await stat_path(t, target, linked);
+    if (rc != 0 && rc != LIBSSH2_ERROR_SFTP_PROTOCOL)
+      co_return t.fail(rc, "put " + in_quotes(target));
+    is_folder = rc == 0 && LIBSSH2_SFTP_S_ISDIR(linked.permissions);
   }
-  // Same size, then same sha256: skip and report unchanged (issue 4); only the mode may differ.
-  if (exists && (attrs.flags & LIBSSH2_SFTP_ATTR_SIZE) && attrs.filesize == spec.source->size()) {
+  if (is_folder) co_return t.fail("put " + in_quotes(target) + ": the remote path is a folder");
+  // A regular file of the same mode, size and sha256: skip and report unchanged (issue 4). A
+  // different mode means a new upload, not a chmod through a path that may have been swapped
+  // for a symlink since it was looked at (issue 16).
+  if (exists && LIBSSH2_SFTP_S_ISREG(attrs.permissions) && (attrs.permissions & 07777) == spec.mode &&
+      (attrs.flags & LIBSSH2_SFTP_ATTR_SIZE) && attrs.filesize == spec.source->size()) {
     const std::string remote = co_await remote_sha256(t, target);
     if (!t.outcome.error.empty()) co_return t.outcome;
     if (remote == spec.source->sha256()) {
-      if ((attrs.permissions & 07777) != spec.mode) {
-        LIBSSH2_SFTP_ATTRIBUTES mode{};
-        mode.flags = LIBSSH2_SFTP_ATTR_PERMISSIONS;
-        mode.permissions = spec.mode;
-        rc = co_await call(t.link(), [&] {
-          return libssh2_sftp_stat_ex(t.sftp(), target.data(), static_cast<unsigned>(target.size()),
-                                      LIBSSH2_SFTP_SETSTAT, &mode);
-        });
-        if (rc != 0) co_return t.fail(rc, "put " + in_quotes(target) + ": set mode");
-      }
       t.outcome.unchanged = true;
       t.outcome.bytes = 0;
       co_return t.outcome;
     }
   }
-  const std::string temp = temp_path_for(target, spec.temp_tag);
+  const std::string temp = temp_path_for(target, unpredictable_tag(spec.temp_tag));
   if (!co_await write_temp(t, spec, temp)) co_return t.outcome;
   if (!co_await rename_into_place(t, temp, target, exists)) co_return t.outcome;
   t.outcome.bytes = spec.source->size();
@@ -318,7 +323,8 @@ awaitable<TransferOutcome> run_put(Session::Impl& impl, const PutSpec& spec) {
 
 namespace {
 
-/// Copies the open remote file into the local file `fd`.
+/// Copies the open remote file into the local file `fd`; stops (with `local_error`) at more
+/// than `max_size` bytes, for a file that grows while it is read.
 awaitable<int> read_all(Transfer& t, LIBSSH2_SFTP_HANDLE* handle, int fd, const GetSpec& spec,
                         std::uint64_t total, std::string& local_error) {
   std::vector<char> buffer(kReadChunk);
@@ -327,6 +333,11 @@ awaitable<int> read_all(Transfer& t, LIBSSH2_SFTP_HANDLE* handle, int fd, const 
         t.link(), [&] { return libssh2_sftp_read(handle, buffer.data(), buffer.size()); });
     if (n < 0) co_return static_cast<int>(n);
     if (n == 0) co_return 0;
+    if (spec.max_size && t.outcome.bytes + static_cast<std::uint64_t>(n) > *spec.max_size) {
+      local_error = "the remote file grew past \"max_size\" (" + std::to_string(*spec.max_size) +
+                    " bytes) while it was read";
+      co_return 0;
+    }
     for (ssize_t written = 0; written < n;) {
       const ssize_t w = ::write(fd, buffer.data() + written, static_cast<std::size_t>(n - written));
       if (w < 0 && errno == EINTR) continue;
@@ -339,6 +350,46 @@ awaitable<int> read_all(Transfer& t, LIBSSH2_SFTP_HANDLE* handle, int fd, const 
     t.outcome.bytes += static_cast<std::uint64_t>(n);
     if (spec.on_progress) spec.on_progress(t.outcome.bytes, total);
   }
+}
+
+/// What a remote file is, for an error; "" for a regular file or when the server did not say.
+std::string file_type(const LIBSSH2_SFTP_ATTRIBUTES& attrs) {
+  if (!(attrs.flags & LIBSSH2_SFTP_ATTR_PERMISSIONS)) return {};
+  const unsigned long mode = attrs.permissions;
+  if (LIBSSH2_SFTP_S_ISREG(mode)) return {};
+  if (LIBSSH2_SFTP_S_ISDIR(mode)) return "a folder";
+  if (LIBSSH2_SFTP_S_ISLNK(mode)) return "a symlink";
+  if (LIBSSH2_SFTP_S_ISCHR(mode)) return "a character device";
+  if (LIBSSH2_SFTP_S_ISBLK(mode)) return "a block device";
+  if (LIBSSH2_SFTP_S_ISFIFO(mode)) return "a FIFO";
+  if (LIBSSH2_SFTP_S_ISSOCK(mode)) return "a socket";
+  return "not a regular file";
+}
+
+/// Why `get` will not read the remote file described by `attrs`, or "" (issue 16: a device
+/// never ends, a FIFO blocks for ever, as OpenSSH's sftp refuses them).
+std::string refusal(const LIBSSH2_SFTP_ATTRIBUTES& attrs, const GetSpec& spec) {
+  if (const std::string type = file_type(attrs); !type.empty())
+    return "the remote path is " + type + ", not a regular file";
+  if (spec.max_size && (attrs.flags & LIBSSH2_SFTP_ATTR_SIZE) && attrs.filesize > *spec.max_size)
+    return "the remote file is " + std::to_string(attrs.filesize) + " bytes, more than \"max_size\" (" +
+           std::to_string(*spec.max_size) + " bytes)";
+  return {};
+}
+
+/// The permission bits the new local file ends with: `mode` when the step sets one, else the
+/// remote file's rwx bits less the umask, as `sftp` keeps them (never set-id bits).
+/// `fd` was created with (remote | 0600) & ~umask.
+std::string set_local_mode(int fd, const GetSpec& spec, unsigned remote) {
+  unsigned mode = 0;
+  if (spec.mode) {
+    mode = *spec.mode;
+  } else {
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) return std::strerror(errno);
+    mode = (st.st_mode & 0777) & ~(0600u & ~remote);  // the owner bits added to write the file
+  }
+  return ::fchmod(fd, mode) == 0 ? "" : "set mode: " + std::string(std::strerror(errno));
 }
 
 /// Creates the local folders of `path`; "" or the error.
@@ -357,22 +408,31 @@ awaitable<TransferOutcome> run_get(Session::Impl& impl, const GetSpec& spec) {
   const std::string& source = spec.remote_path;
   const std::string what = "get " + in_quotes(source);
   if (!co_await begin(t, what)) co_return t.outcome;
+  // Like OpenSSH's sftp: look before opening (opening a FIFO blocks the server), then check the
+  // open handle again, since the path may have been swapped in between.
+  LIBSSH2_SFTP_ATTRIBUTES attrs{};
+  int rc = co_await stat_path(t, source, attrs);
+  if (rc != 0) co_return t.fail(rc, what);
+  if (std::string refused = refusal(attrs, spec); !refused.empty()) co_return t.fail(what + ": " + refused);
   LIBSSH2_SFTP_HANDLE* handle = co_await open_file(t, source, LIBSSH2_FXF_READ, 0);
   if (handle == nullptr) co_return t.fail(t.last_rc(), what);
-  LIBSSH2_SFTP_ATTRIBUTES attrs{};
-  int rc = co_await call(t.link(), [&] { return libssh2_sftp_fstat_ex(handle, &attrs, 0); });
+  rc = co_await call(t.link(), [&] { return libssh2_sftp_fstat_ex(handle, &attrs, 0); });
   std::string local_error;
-  if (rc == 0 && LIBSSH2_SFTP_S_ISDIR(attrs.permissions))
-    local_error = "the remote path is a folder";
+  if (rc == 0) local_error = refusal(attrs, spec);
   if (rc == 0 && local_error.empty()) local_error = make_local_parent(spec.local_path);
-  const std::string temp = temp_path_for(spec.local_path, spec.temp_tag);
+  const unsigned remote_mode =
+      (attrs.flags & LIBSSH2_SFTP_ATTR_PERMISSIONS) ? static_cast<unsigned>(attrs.permissions & 0777) : 0600;
+  // A new file under a name nobody can guess, never through a planted symlink (issue 16).
+  const std::string temp = temp_path_for(spec.local_path, unpredictable_tag(spec.temp_tag));
   int fd = -1;
   if (rc == 0 && local_error.empty()) {
-    fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                spec.mode ? 0600 : remote_mode | 0600);
     if (fd < 0) local_error = "cannot create " + in_quotes(temp) + ": " + std::strerror(errno);
   }
   if (fd >= 0) {
     rc = co_await read_all(t, handle, fd, spec, attrs.filesize, local_error);
+    if (rc == 0 && local_error.empty()) local_error = set_local_mode(fd, spec, remote_mode);
     if (::close(fd) != 0 && local_error.empty()) local_error = std::strerror(errno);
     if (rc == 0 && local_error.empty() && ::rename(temp.c_str(), spec.local_path.c_str()) != 0) {
       local_error =

@@ -108,9 +108,11 @@ std::string hex_of(unsigned char byte) {
   return {'\\', 'x', kDigits[byte >> 4], kDigits[byte & 0x0F]};
 }
 
-// C0 but tab, DEL, and C1: what escape_terminal must never let through.
+// C0 but tab, DEL, C1, and the bidi and invisible characters: what escape_terminal must never
+// let through.
 bool is_control(std::uint32_t code_point) {
-  return (code_point < 0x20 && code_point != '\t') || (code_point >= 0x7F && code_point <= 0x9F);
+  return (code_point < 0x20 && code_point != '\t') || (code_point >= 0x7F && code_point <= 0x9F) ||
+         deployd::report::is_invisible_format(static_cast<char32_t>(code_point));
 }
 
 // `escaped` is `bytes` with each valid character kept (unless a control, for a terminal) and
@@ -119,6 +121,12 @@ void check_escaped(std::string_view bytes, std::string_view escaped, bool for_te
   std::size_t out = 0;
   for (std::size_t at = 0; at < bytes.size();) {
     const auto decoded = decode_utf8(bytes, at);
+    if (bytes.substr(at, 2) == "\\x") {  // a literal backslash before `x`: `\x5c`
+      FUZZ_CHECK(escaped.substr(out, 4) == "\\x5c");
+      out += 4;
+      at += 1;
+      continue;
+    }
     if (decoded.length > 0 && !(for_terminal && is_control(decoded.code_point))) {
       FUZZ_CHECK(escaped.substr(out, decoded.length) == bytes.substr(at, decoded.length));
       out += decoded.length;
@@ -131,6 +139,7 @@ void check_escaped(std::string_view bytes, std::string_view escaped, bool for_te
   }
   FUZZ_CHECK(out == escaped.size());
   FUZZ_CHECK(is_valid_utf8(escaped));
+  FUZZ_CHECK(deployd::report::unescape_bytes(escaped) == bytes);  // unambiguous (issue 16)
   // nlohmann's dump() throws on invalid UTF-8; the escaped text must survive a round trip.
   const std::string json = nlohmann::json(std::string(escaped)).dump();
   FUZZ_CHECK(nlohmann::json::parse(json).get<std::string>() == escaped);

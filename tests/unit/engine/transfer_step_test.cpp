@@ -177,6 +177,39 @@ TEST_SUITE("engine") {
                                                      "the transfer"));
   }
 
+  TEST_CASE("get passes its mode and max_size to the transport") {
+    Plan plan = plan_text(R"({"hosts": ["a"], "tasks": {"t": {"steps": [
+        {"get": "/srv/secret", "to": "out/{{host}}", "mode": "0600", "max_size": "1K"},
+        {"get": "/srv/log", "to": "log/{{host}}"}]}}})");
+    FakeTransport transport;
+    RecordingReporter reporter;
+    CHECK(run_engine(plan, transport, reporter).exit_code == 0);
+    REQUIRE(transport.gets["a"].size() == 2);
+    CHECK(transport.gets["a"][0].mode == 0600u);
+    CHECK(transport.gets["a"][0].max_size == 1024u);
+    CHECK(transport.gets["a"][1].mode == std::nullopt);  // the remote file's bits
+    CHECK(transport.gets["a"][1].max_size == std::nullopt);
+  }
+
+  TEST_CASE("two hosts that get into one local path at run time: the second fails before writing") {
+    // {{run.id}} (like a registered value) escapes the load-time check of get paths (issue 16).
+    Plan plan = plan_text(R"({"hosts": ["a", "b"], "tasks": {"t": {"steps": [
+        {"get": "/srv/log", "to": "logs/{{run.id}}.log"}]}, "u": {"needs": ["t"], "steps": [
+        {"get": "/srv/log", "to": "logs/{{run.id}}.log"}]}}})");
+    FakeTransport transport;
+    RecordingReporter reporter;
+    CHECK(run_engine(plan, transport, reporter).exit_code == 1);
+    const std::string winner = transport.gets["a"].empty() ? "b" : "a";
+    const std::string loser = winner == "a" ? "b" : "a";
+    CHECK(transport.gets[loser].empty());  // the loser never reached the transport
+    CHECK(transport.gets[winner].size() == 2);  // another task may get into the path again
+    REQUIRE(!step_ends(reporter, loser).empty());
+    CHECK(step_ends(reporter, loser)[0].error ==
+          "t step 1 (get \"/srv/log\"): host " + winner +
+              " already gets a file into \"./logs/run1.log\" in this task: put \"{{host}}\" in \"to\" "
+              "so that each host writes its own");
+  }
+
   TEST_CASE("modes are read as octal") {
     CHECK(parse_mode("0644") == 0644u);
     CHECK(parse_mode("755") == 0755u);

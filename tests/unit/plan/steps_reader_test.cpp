@@ -15,7 +15,8 @@ TEST_SUITE("plan") {
        "retries": 3, "retry_delay": "250ms", "ignore_errors": true, "secret": true, "register": "out"},
       {"local": "ls", "sudo": "deploy"},
       {"put": "dist/app.tgz", "to": "/tmp/app.tgz", "mode": "0644"},
-      {"get": "/var/log/app.log", "to": "logs/{{host}}.log", "sudo": false}]}}})");
+      {"get": "/var/log/app.log", "to": "logs/{{host}}.log", "sudo": false, "mode": "0640",
+       "max_size": "100M"}]}}})");
     const std::vector<Step>& steps = plan.tasks.at(0).steps;
     REQUIRE(steps.size() == 4);
     CHECK(steps[0].kind == StepKind::Run);
@@ -39,6 +40,32 @@ TEST_SUITE("plan") {
     CHECK(steps[2].mode == "0644");
     CHECK(steps[3].kind == StepKind::Get);
     CHECK(steps[3].sudo_user == std::nullopt);
+    CHECK(steps[3].mode == "0640");
+    CHECK(steps[3].max_size == 100u << 20);
+    CHECK(steps[2].max_size == std::nullopt);
+  }
+
+  TEST_CASE("max_size is bytes, or a string with a K, M, G or T suffix, on get only") {
+    Plan plan = valid_plan(R"({"hosts": ["a"], "tasks": {"t": {"steps": [
+      {"get": "/a", "to": "a", "max_size": 1000},
+      {"get": "/b", "to": "b", "max_size": "64K"},
+      {"get": "/c", "to": "c", "max_size": "2G"},
+      {"get": "/d", "to": "d", "max_size": "0"}]}}})");
+    const std::vector<Step>& steps = plan.tasks.at(0).steps;
+    REQUIRE(steps.size() == 4);
+    CHECK(steps[0].max_size == 1000u);
+    CHECK(steps[1].max_size == 64u * 1024);
+    CHECK(steps[2].max_size == std::uint64_t{2} << 30);
+    CHECK(steps[3].max_size == 0u);
+    CHECK(errors(R"({"hosts": ["a"], "tasks": {"t": {"steps": [
+      {"get": "/a", "to": "a", "max_size": "10 MB"},
+      {"get": "/b", "to": "b", "max_size": -1},
+      {"put": "c", "to": "c", "max_size": "1M"}]}}})") ==
+          "plan.json:2:44: /tasks/t/steps/0/max_size: expected a size in bytes like 1048576 or "
+          "\"100M\" (K, M, G, T: powers of 1024), got \"10 MB\"\n"
+          "plan.json:3:44: /tasks/t/steps/1/max_size: expected a size in bytes like 1048576 or "
+          "\"100M\" (K, M, G, T: powers of 1024), got -1\n"
+          "plan.json:4:31: /tasks/t/steps/2: \"max_size\" is only used with \"get\"");
   }
 
   TEST_CASE("cd blocks flatten into their steps with joined directories and inherited options") {
@@ -127,13 +154,14 @@ TEST_SUITE("plan") {
     CHECK(
         errors(R"({"hosts": ["a"], "tasks": {"t": {"steps": [
       {"put": "app.tgz"},
-      {"get": "/x", "to": "y", "mode": "0644"},
+      {"run": "x", "to": "y", "mode": "0644"},
       {"run": "ls", "steps": []},
       {"put": "a", "to": "b", "mode": 644},
       {"cd": "/x"},
       {"cd": "/x", "name": "n", "register": "r", "steps": [{"run": "x"}]}]}}})") ==
         "plan.json:2:7: /tasks/t/steps/0: \"put\" needs \"to\": where the file goes\n"
-        "plan.json:3:32: /tasks/t/steps/1: \"mode\" is only used with \"put\"\n"
+        "plan.json:3:20: /tasks/t/steps/1: \"to\" is only used with \"put\" and \"get\"\n"
+        "plan.json:3:31: /tasks/t/steps/1: \"mode\" is only used with \"put\" and \"get\"\n"
         "plan.json:4:21: /tasks/t/steps/2: \"steps\" is only used with \"cd\"\n"
         "plan.json:5:39: /tasks/t/steps/3/mode: expected an octal mode like \"0644\", got 644\n"
         "plan.json:6:7: /tasks/t/steps/4: \"cd\" needs \"steps\": the steps run in that directory\n"

@@ -10,7 +10,7 @@ namespace deployd::report {
 
 TEST_SUITE("report") {
   TEST_CASE("plain text and valid multibyte UTF-8 are kept as they are") {
-    const std::string text = "caf\xc3\xa9 \xe2\x82\xac 5 \xf0\x9f\x98\x80 C:\\path\\x41";
+    const std::string text = "caf\xc3\xa9 \xe2\x82\xac 5 \xf0\x9f\x98\x80 C:\\path\\a41 \\d+";
     CHECK(escape_json(text) == text);
     CHECK(escape_terminal(text) == text);
     CHECK(escape_json("") == "");
@@ -56,6 +56,30 @@ TEST_SUITE("report") {
     CHECK(escape_terminal("\xc2\x85") == "\\xc2\\x85");
     CHECK(escape_terminal("\xc2\xa0") == "\xc2\xa0");  // U+00A0 is printable
     CHECK(escape_json("\xc2\x9b") == "\xc2\x9b");
+  }
+
+  TEST_CASE("a literal \\x is escaped, so \\xNN always stands for one byte (issue 16)") {
+    // Before: the text `\xff` and the byte 0xff were both written `\xff`.
+    CHECK(escape_json("\\xff") == "\\x5cxff");
+    CHECK(escape_json("\xff") == "\\xff");
+    CHECK(escape_terminal("C:\\x\\y") == "C:\\x5cx\\y");
+    CHECK(escape_json("\\\xff") == "\\\\xff");  // a backslash, then the byte
+    for (const std::string& bytes : {std::string("\\xff"), std::string("\xff"), std::string("\\\\x41\\"),
+                                    std::string("a\\x5c\xc3") + std::string(1, '\0')}) {
+      CHECK(unescape_bytes(escape_json(bytes)) == bytes);
+      CHECK(unescape_bytes(escape_terminal(bytes)) == bytes);
+    }
+  }
+
+  TEST_CASE("terminal text shows bidi controls and invisible characters byte by byte (issue 16)") {
+    // U+202E RIGHT-TO-LEFT OVERRIDE would show "exe.txt" as "txt.exe".
+    CHECK(escape_terminal("a\xe2\x80\xaetxt.exe") == "a\\xe2\\x80\\xaetxt.exe");
+    CHECK(escape_terminal("ad\xe2\x80\x8bmin") == "ad\\xe2\\x80\\x8bmin");    // U+200B
+    CHECK(escape_terminal("\xe2\x81\xa6x\xe2\x81\xa9") == "\\xe2\\x81\\xa6x\\xe2\\x81\\xa9");  // isolates
+    CHECK(escape_terminal("\xef\xbb\xbf") == "\\xef\\xbb\\xbf");                  // U+FEFF
+    CHECK(escape_terminal("\xe2\x80\xa8") == "\\xe2\\x80\\xa8");                  // U+2028
+    CHECK(escape_terminal("\xe2\x80\x94 \xe2\x80\x90") == "\xe2\x80\x94 \xe2\x80\x90");  // dashes stay
+    CHECK(escape_json("\xe2\x80\xae") == "\xe2\x80\xae");  // JSON keeps them: its readers decide
   }
 
   TEST_CASE("display width counts code points") {

@@ -4,6 +4,8 @@
 
 #include <doctest/doctest.h>
 
+#include <sys/stat.h>
+
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -164,6 +166,39 @@ TEST_SUITE("report") {
     CHECK(find_previous_run(dir, "/a/plan.json", "20261128T130000Z-000004").error ==
           "run events \"" + (dir / "20261128T130000Z-000004" / "events.jsonl").string() +
               "\" have no run_start");
+  }
+
+  TEST_CASE("a summary another user could have written is not used (issue 16)") {
+    TempDir temp;
+    const fs::path dir = temp.path();
+    write_run(dir, "20261128T100000Z-000001", record_of("/a/plan.json"));
+    const fs::path summary = dir / "20261128T100000Z-000001" / "summary.json";
+    const std::string name = "\"" + summary.string() + "\"";
+    ::chmod(summary.c_str(), 0666);
+    CHECK(find_previous_run(dir, "/a/plan.json", "").error ==
+          "run summary " + name + " is not used: " + name +
+              " is writable by other users (mode 0666): it may be forged; remove it");
+    ::chmod(summary.c_str(), 0600);
+    ::chmod(summary.parent_path().c_str(), 0777);
+    CHECK(find_previous_run(dir, "/a/plan.json", "").error ==
+          "run summary " + name + " is not used: run log folder \"" + summary.parent_path().string() +
+              "\" is writable by other users (mode 0777): fix it with `chmod go-w \"" +
+              summary.parent_path().string() + "\"`");
+    ::chmod(summary.parent_path().c_str(), 0700);
+    fs::remove(summary);
+    fs::create_symlink(dir / "elsewhere.json", summary);  // never followed
+    std::ofstream(dir / "elsewhere.json") << "{}";
+    CHECK(find_previous_run(dir, "/a/plan.json", "20261128T100000Z-000001").error ==
+          "cannot read run summary " + name);
+  }
+
+  TEST_CASE("names with backslashes and bytes that are not UTF-8 read back exactly (issue 16)") {
+    TempDir temp;
+    const std::string plan = "/a/p\\x41\xff.json";  // the text `\x41`, then the byte 0xff
+    write_run(temp.path(), "20261128T100000Z-000001", record_of(plan));
+    PreviousRunLookup found = find_previous_run(temp.path(), plan, "");
+    REQUIRE_MESSAGE(found.run, found.error);
+    CHECK(found.run->record.plan.path == plan);
   }
 
   TEST_CASE("a corrupt or foreign summary is an error naming the file") {

@@ -12,6 +12,7 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "support.hpp"
 
@@ -165,11 +166,50 @@ TEST_SUITE("report") {
     RunLog::Opened opened = RunLog::open(temp.path(), "r");
     REQUIRE(opened.log != nullptr);
     fs::create_directory(temp.path() / "r" / "summary.json.tmp");  // the temp file can't be made
+    std::vector<std::string> warnings;
+    opened.log->on_warning([&](const std::string& warning) { warnings.push_back(warning); });
     play_run(*opened.log);
     opened.log->finish();
     CHECK_FALSE(fs::exists(temp.path() / "r" / "summary.json"));
-    CHECK(opened.log->error() ==
-          "write \"" + (temp.path() / "r" / "summary.json").string() + "\": is a directory");
+    CHECK_FALSE(opened.log->is_summary_written());
+    const std::string error =
+        "write \"" + (temp.path() / "r" / "summary.json").string() + "\": file exists";
+    CHECK(opened.log->error() == error);
+    // issue 16: said when it happens, once, with what it costs.
+    CHECK(warnings == std::vector<std::string>{"run log: " + error + ": --retry-failed cannot use this run"});
+  }
+
+  TEST_CASE("a run log folder that another user owns or can write is refused, saying how to fix it") {
+    TempDir temp;
+    const fs::path shared = temp.path() / "shared";
+    fs::create_directory(shared);
+    ::chmod(shared.c_str(), 0777);
+    RunLog::Opened opened = RunLog::open(shared, "r");
+    CHECK(opened.log == nullptr);
+    CHECK(opened.error == "run log folder \"" + shared.string() +
+                              "\" is writable by other users (mode 0777): fix it with `chmod go-w \"" +
+                              shared.string() + "\"`");
+    CHECK_FALSE(fs::exists(shared / "r"));
+
+    ::chmod(shared.c_str(), 0703);  // group and others may enter and write: the folder above it
+    opened = RunLog::open(shared / "runs", "r");
+    CHECK(opened.error == "run log folder \"" + (shared / "runs").string() + "\" is inside \"" +
+                              shared.string() + "\", which other users can write (mode 0703): fix it with "
+                              "`chmod go-w \"" + shared.string() + "\"` (or `chmod +t`)");
+    ::chmod(shared.c_str(), 01777);  // sticky, like /tmp: others cannot rename what is ours
+    CHECK(RunLog::open(shared / "runs", "r").log != nullptr);
+
+    if (::geteuid() == 0) {  // CI runs as root: chown as another user would have made it
+      const fs::path foreign = temp.path() / "foreign";
+      fs::create_directory(foreign);
+      ::chmod(foreign.c_str(), 0700);
+      REQUIRE(::chown(foreign.c_str(), 65534, 65534) == 0);
+      opened = RunLog::open(foreign, "r");
+      CHECK(opened.log == nullptr);
+      CHECK(opened.error.starts_with("run log folder \"" + foreign.string() + "\" belongs to uid 65534"));
+      CHECK(opened.error.ends_with(", not to you (uid 0): another user could forge or redirect the run "
+                                   "log: remove it"));
+    }
   }
 
   TEST_CASE("a run log never reuses a folder and reports why it cannot open") {

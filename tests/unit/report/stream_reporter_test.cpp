@@ -290,6 +290,26 @@ TEST_SUITE("report") {
           "deployd: rerun the failed hosts: deployd --retry-failed p\n");
   }
 
+  TEST_CASE("without the run's summary.json, the rerun line names the hosts instead (issue 16)") {
+    MemoryFile out;
+    std::vector<std::string> asked;
+    bool is_saved = false;
+    StreamReporter reporter(out.get(), {.host_width = 1,
+                                        .rerun_command = "deployd --retry-failed p",
+                                        .rerun_fallback = [&](const std::vector<std::string>& hosts) {
+                                          asked = hosts;
+                                          return is_saved ? std::string() : "deployd p --limit b,c";
+                                        }});
+    reporter.on(at(0, RunStart{"r", "p", 3, {}}));
+    reporter.on(at(0, HostEnd{"a", HostStatus::Ok, ""}));
+    reporter.on(at(0, HostEnd{"b", HostStatus::Failed, "x"}));
+    reporter.on(at(0, HostEnd{"c", HostStatus::Unreachable, "y"}));
+    reporter.on(at(0, RunEnd{RunStatus::Failed, 1, {1, 1, 1, 0, 0}, 1500}));
+    const std::string text = out.text();
+    CHECK(text.substr(text.rfind("deployd:")) == "deployd: rerun the failed hosts: deployd p --limit b,c\n");
+    CHECK(asked == std::vector<std::string>{"b", "c"});
+  }
+
   TEST_CASE("an interrupted run says so first") {
     MemoryFile out;
     StreamReporter reporter(out.get(), {});
