@@ -29,6 +29,12 @@ std::string quoted(const std::string& text) {
   return out + "\"";
 }
 
+/// The hosts a task runs on: a run_once task only on the first of its hosts.
+std::vector<std::string> runs_on(const Task& task) {
+  if (task.run_once && !task.hosts.empty()) return {task.hosts.front()};
+  return task.hosts;
+}
+
 }  // namespace
 
 std::string to_dot(const Plan& plan, const std::vector<const Task*>& tasks) {
@@ -37,7 +43,8 @@ std::string to_dot(const Plan& plan, const std::vector<const Task*>& tasks) {
   std::map<int, std::vector<std::string>> ranks;
   for (std::size_t i = 0; i < tasks.size(); ++i) {
     const Task& task = *tasks[i];
-    std::string where = task.is_local ? "local" : fmt::format("{} host{}", task.hosts.size(), task.hosts.size() == 1 ? "" : "s");
+    const std::size_t count = runs_on(task).size();
+    std::string where = task.is_local ? "local" : fmt::format("{} host{}", count, count == 1 ? "" : "s");
     out += fmt::format("  {} [label={}];\n", quoted(task.name),
                        quoted(fmt::format("{} ({})", task.name, where)));
     ranks[depth[i]].push_back(quoted(task.name));
@@ -46,9 +53,10 @@ std::string to_dot(const Plan& plan, const std::vector<const Task*>& tasks) {
   for (const Task* task : tasks)
     for (const std::string& need : task->needs) {
       const Task* needed = plan.find_task(need);
-      const std::set<std::string> need_hosts(needed->hosts.begin(), needed->hosts.end());
+      const std::vector<std::string> needed_on = runs_on(*needed);
+      const std::set<std::string> need_hosts(needed_on.begin(), needed_on.end());
       NeedWait wait = task->is_local ? need_wait(*task, *needed, false) : NeedWait::PerHost;
-      for (const std::string& host : task->hosts)
+      for (const std::string& host : runs_on(*task))
         wait = std::max(wait, need_wait(*task, *needed, need_hosts.count(host) > 0));
       const char* style = wait == NeedWait::AllHosts ? " [style=bold, label=\"all hosts\"]"
                           : wait == NeedWait::Barrier ? " [style=bold, label=\"barrier\"]"

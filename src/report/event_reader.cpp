@@ -26,9 +26,11 @@ std::optional<Clock::time_point> parse_time(const std::string& text) {
   return sys_days(date) + hours{h} + minutes{mi} + seconds{s} + milliseconds{ms};
 }
 
+/// A string member as the event held it: the run log writes bytes that are not UTF-8 as `\xNN`
+/// (escape.hpp), and reading gives the bytes back.
 std::string text(const Json& j, const char* key) {
   auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+  return it != j.end() && it->is_string() ? unescape_bytes(it->get<std::string>()) : std::string();
 }
 
 template <typename T>
@@ -45,7 +47,7 @@ Enum enum_of(const std::string& name, const Enum (&values)[N], Enum fallback) {
 }
 
 constexpr StepStatus kStepStatuses[] = {StepStatus::Ok, StepStatus::Failed, StepStatus::Skipped,
-                                        StepStatus::TimedOut};
+                                        StepStatus::TimedOut, StepStatus::Aborted};
 constexpr HostStatus kHostStatuses[] = {HostStatus::Ok, HostStatus::Failed, HostStatus::Unreachable,
                                         HostStatus::Skipped, HostStatus::Aborted};
 constexpr RunStatus kRunStatuses[] = {RunStatus::Ok, RunStatus::Failed, RunStatus::Aborted,
@@ -63,7 +65,7 @@ std::optional<Event> event_from_json(std::string_view line) {
     RunStart e{text(j, "run_id"), text(j, "plan"), number<int>(j, "hosts"), {}, text(j, "plan_sha256")};
     if (auto it = j.find("tasks"); it != j.end() && it->is_array())
       for (const Json& task : *it)
-        if (task.is_string()) e.tasks.push_back(task.get<std::string>());
+        if (task.is_string()) e.tasks.push_back(unescape_bytes(task.get<std::string>()));
     return Event{*time, std::move(e)};
   }
   if (kind == "step_start")
@@ -84,6 +86,7 @@ std::optional<Event> event_from_json(std::string_view line) {
     e.exit_signal = text(j, "exit_signal");
     e.duration_ms = number<std::int64_t>(j, "duration_ms");
     e.error = text(j, "error");
+    if (auto it = j.find("ignored"); it != j.end() && it->is_boolean()) e.ignored = it->get<bool>();
     if (auto it = j.find("transfer"); it != j.end() && it->is_object()) {
       TransferStats transfer;
       transfer.bytes = number<std::uint64_t>(*it, "bytes");
@@ -111,6 +114,7 @@ std::optional<Event> event_from_json(std::string_view line) {
       e.counts.aborted = number<int>(*it, "aborted");
     }
     e.duration_ms = number<std::int64_t>(j, "duration_ms");
+    e.reason = text(j, "reason");
     return Event{*time, e};
   }
   return std::nullopt;

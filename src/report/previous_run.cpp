@@ -239,6 +239,9 @@ PreviousRunLookup find_previous_run(const fs::path& log_dir, const std::string& 
     }
     if (!found.run) {
       if (found.error.find("older deployd") != std::string::npos) continue;  // not this plan's
+      // One another user could have written (issue 16) is not read at all, so its plan is not
+      // known: the user must see why and fix the folder, not have an older run retried.
+      if (found.error.find(" is not used: ") != std::string::npos) return found;
       // A summary that cannot be read blocks only a retry of its own plan, as its events tell;
       // another plan's, or one whose events name no plan, is skipped, and said.
       const PreviousRunLookup events = read_unfinished(log_dir / id);

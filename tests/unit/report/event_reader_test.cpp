@@ -35,6 +35,17 @@ TEST_SUITE("report") {
     end.exit_code = 130;
     end.counts = StatusCounts{1, 2, 3, 4, 5};
     end.duration_ms = 99;
+    end.reason = "interrupted by SIGINT";
+    StepEnd ignored;
+    ignored.host = "web2";
+    ignored.task = "deploy";
+    ignored.status = StepStatus::Failed;
+    ignored.ignored = true;
+    ignored.error = "a literal \\x41 stays text";
+    StepEnd cancelled;
+    cancelled.host = "web1";
+    cancelled.task = "deploy";
+    cancelled.status = StepStatus::Aborted;
     const std::vector<Event> events{
         at(0, RunStart{"r1", "deploy.json", 2, {"build", "deploy"}, std::string(64, 'a')}),
         at(0, RunStart{"r1", "deploy.json", 2, {}, ""}),
@@ -43,6 +54,8 @@ TEST_SUITE("report") {
         at(2, Output{"web1", "deploy", 0, OutputStream::Stdout, "", false}),
         at(3, failed),
         at(3, put),
+        at(3, ignored),
+        at(3, cancelled),
         at(4, Progress{"web2", "deploy", 1, 10, 100, 5}),
         at(5, HostEnd{"web1", HostStatus::Unreachable, "connect: refused"}),
         at(5, HostEnd{"web2", HostStatus::Ok, ""}),
