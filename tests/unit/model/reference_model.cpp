@@ -1,0 +1,762 @@
+// SPDX-License-Identifier: MIT
+// The reference model (see reference_model.hpp). Written from /work/notes/semantics.md and
+// docs/plan-format.md only: the plan JSON is read here, not through the loader.
+//
+// The model does not predict the order hosts run their jobs in (the scheduler may choose it);
+// it takes the order each host ran its jobs in from the events, checks that order against the
+// rules (R1, waves, R5), and then derives what every job and host must have ended as (R2, R4)
+// from the injected failures alone.
+#include "model/reference_model.hpp"
+
+#include <fmt/format.h>
+#include <fnmatch.h>
+
+#include <algorithm>
+#include <map>
+#include <optional>
+#include <set>
+
+namespace deployd::model {
+namespace {
+
+const std::string kLocal = "local";
+constexpr int kNever = 1 << 30;  ///< the index of an event that did not happen
+constexpr std::size_t kMostLines = 12;
+
+bool contains(const std::vector<std::string>& list, const std::string& item) {
+  return std::find(list.begin(), list.end(), item) != list.end();
+}
+
+std::string join(const std::vector<std::string>& items, const char* separator = ",") {
+  std::string text;
+  for (const std::string& item : items) text += (text.empty() ? "" : separator) + item;
+  return text;
+}
+
+std::vector<std::string> as_list(const Json& value) {
+  std::vector<std::string> list;
+  if (value.is_string()) list.push_back(value.get<std::string>());
+  if (value.is_array())
+    for (const Json& item : value) list.push_back(item.get<std::string>());
+  return list;
+}
+
+bool glob(const std::string& pattern, const std::string& name) {
+  return fnmatch(pattern.c_str(), name.c_str(), 0) == 0;
+}
+
+/// A task as the rules see it.
+struct TaskSpec {
+  std::string name;
+  bool is_local = false;
+  bool run_once = false;
+  bool barrier = false;
+  bool is_default = false;
+  std::vector<std::string> needs;
+  std::vector<std::string> targets;  ///< `on` resolved, in plan order, after --limit
+  std::vector<std::string> hosts;    ///< hosts(T): one for run_once, `local` for local tasks
+  std::vector<bool> ignore_errors;   ///< per step
+};
+
+enum class NeedKind { PerHost, Barrier, AllHost };
+
+const char* kind_name(NeedKind kind) {
+  switch (kind) {
+    case NeedKind::PerHost:
+      return "per-host need";
+    case NeedKind::Barrier:
+      return "barrier need";
+    case NeedKind::AllHost:
+      return "all-host need";
+  }
+  return "";
+}
+
+/// One need of one job: who must have ended before it starts (R1), and whose failure skips it (R2).
+struct NeedOf {
+  std::string task;
+  NeedKind kind = NeedKind::PerHost;
+  std::vector<std::string> order_hosts;
+  std::vector<std::string> skip_hosts;
+};
+
+enum class Outcome { Unknown, Ok, Failed, Skipped };
+
+const char* outcome_name(Outcome outcome) {
+  switch (outcome) {
+    case Outcome::Unknown:
+      return "unknown";
+    case Outcome::Ok:
+      return "ok";
+    case Outcome::Failed:
+      return "failed";
+    case Outcome::Skipped:
+      return "skipped";
+  }
+  return "";
+}
+
+using JobKey = std::pair<std::string, std::string>;  ///< task, host
+
+std::string job_name(const JobKey& job) { return job.first + "@" + job.second; }
+
+/// What the events say about one job.
+struct JobSeen {
+  int first = kNever;  ///< its first event
+  int start = kNever;  ///< its first step_start: it ran
+  int end = -1;        ///< its last step_end
+  std::map<int, std::string> steps;   ///< step -> "ok", "failed", "failed-ignored", "skipped"...
+  std::map<int, std::string> errors;  ///< step -> the step_end's error
+};
+
+struct HostSeen {
+  int end = kNever;  ///< the index of its host_end
+  HostStatus status = HostStatus::Ok;
+  std::string error;
+};
+
+std::string step_status_text(const StepEnd& end) {
+  if (end.status == StepStatus::Failed && end.ignored) return "failed-ignored";
+  return to_string(end.status);
+}
+
+/// The plan, the command line and the injected failures, read the way the rules read them.
+class Rules {
+ public:
+  explicit Rules(const Case& c) {
+    read_hosts(c.plan);
+    read_groups(c.plan);
+    std::set<std::string> kept = limited(c.limit);
+    for (const auto& [name, body] : c.plan.at("tasks").items()) tasks_.push_back(read_task(name, body, kept));
+    for (std::size_t t = 0; t < tasks_.size(); ++t) index_[tasks_[t].name] = t;
+    select(c.names);
+    for (const std::string& name : c.names)
+      if (!contains(names, name)) names.push_back(name);
+    for (const std::string& text : c.fail) fails_.insert(text);
+    unreachable_.insert(c.unreachable.begin(), c.unreachable.end());
+    if (c.plan.contains("policy") && c.plan["policy"].contains("batches")) batches_ = c.plan["policy"]["batches"];
+  }
+
+  std::vector<std::string> hosts;     ///< every host of the plan, in plan order
+  std::vector<std::string> selected;  ///< the tasks of the run, in document order
+  std::vector<std::string> names;     ///< named on the command line, once each
+
+  const TaskSpec& task(const std::string& name) const { return tasks_.at(index_.at(name)); }
+  bool is_unreachable(const std::string& host) const { return unreachable_.count(host) > 0; }
+  bool fails(const std::string& task, const std::string& host, int step) const {
+    return fails_.count(task + "@" + host + "#" + std::to_string(step)) > 0;
+  }
+
+  /// `from` needs `to`, directly or through other needs.
+  bool reaches(const std::string& from, const std::string& to) const {
+    for (const std::string& need : task(from).needs)
+      if (need == to || reaches(need, to)) return true;
+    return false;
+  }
+
+  /// The hosts of the run: every host some selected remote task runs on (hosts(T)), or with
+  /// `with_run_once_targets` also the other targets of run_once tasks, which run nothing.
+  std::vector<std::string> run_hosts(bool with_run_once_targets) const {
+    std::set<std::string> in_run;
+    for (const std::string& name : selected) {
+      const TaskSpec& t = task(name);
+      if (t.is_local) continue;
+      const std::vector<std::string>& list = with_run_once_targets ? t.targets : t.hosts;
+      in_run.insert(list.begin(), list.end());
+    }
+    std::vector<std::string> ordered;
+    for (const std::string& host : hosts)
+      if (in_run.count(host)) ordered.push_back(host);
+    return ordered;
+  }
+
+  /// Each run host's wave (0-based): sizes from policy.batches, counts or percentages of the
+  /// run's hosts rounded up (at least one), the last size repeating.
+  std::map<std::string, int> waves(const std::vector<std::string>& run) const {
+    std::map<std::string, int> wave;
+    const int total = static_cast<int>(run.size());
+    std::size_t at = 0;
+    for (int w = 0; at < run.size(); ++w) {
+      int size = total;
+      if (!batches_.empty()) {
+        const Json& amount = batches_[std::min(static_cast<std::size_t>(w), batches_.size() - 1)];
+        if (amount.is_number()) {
+          size = amount.get<int>();
+        } else {
+          int percent = std::stoi(amount.get<std::string>());
+          size = (percent * total + 99) / 100;
+        }
+      }
+      for (int i = 0; i < std::max(1, size) && at < run.size(); ++i) wave[run[at++]] = w;
+    }
+    return wave;
+  }
+
+  /// The needs of job (task, host) as R1 classifies them.
+  std::vector<NeedOf> needs_of(const std::string& name, const std::string& host,
+                               const std::map<std::string, int>& wave) const {
+    const TaskSpec& t = task(name);
+    std::vector<NeedOf> needs;
+    for (const std::string& need_name : t.needs) {
+      const TaskSpec& n = task(need_name);
+      NeedOf need{need_name, NeedKind::AllHost, n.hosts, n.hosts};
+      if (!n.is_local && !n.run_once && contains(n.hosts, host)) {
+        need.kind = t.barrier ? NeedKind::Barrier : NeedKind::PerHost;
+        need.skip_hosts = {host};
+        need.order_hosts = {host};
+        if (t.barrier) {
+          need.order_hosts.clear();
+          for (const std::string& x : n.hosts)
+            if (wave.at(x) <= wave.at(host)) need.order_hosts.push_back(x);
+        }
+      }
+      needs.push_back(std::move(need));
+    }
+    return needs;
+  }
+
+ private:
+  void read_hosts(const Json& plan) {
+    if (!plan.contains("hosts")) return;
+    for (const Json& host : plan["hosts"]) {
+      std::string name = host.is_string() ? host.get<std::string>() : host.at("name").get<std::string>();
+      hosts.push_back(name);
+      if (host.is_object() && host.contains("groups"))
+        for (const std::string& group : as_list(host["groups"])) extra_members_[group].push_back(name);
+    }
+  }
+
+  void read_groups(const Json& plan) {
+    if (plan.contains("groups"))
+      for (const auto& [name, body] : plan["groups"].items())
+        raw_groups_[name] = as_list(body.is_object() ? body.at("hosts") : body);
+    for (const auto& [group, members] : extra_members_)
+      for (const std::string& member : members) raw_groups_[group].push_back(member);
+  }
+
+  /// Hosts of a group or host name, groups of groups included.
+  void members(const std::string& name, std::set<std::string>& out, int depth = 0) const {
+    if (name == "all") {
+      out.insert(hosts.begin(), hosts.end());
+    } else if (auto group = raw_groups_.find(name); group != raw_groups_.end() && depth < 32) {
+      for (const std::string& member : group->second) members(member, out, depth + 1);
+    } else {
+      out.insert(name);
+    }
+  }
+
+  /// The hosts --limit keeps: those a pattern matches by name, or by a group they are in.
+  std::set<std::string> limited(const std::vector<std::string>& patterns) const {
+    std::set<std::string> kept;
+    if (patterns.empty()) return std::set<std::string>(hosts.begin(), hosts.end());
+    for (const std::string& pattern : patterns) {
+      for (const std::string& host : hosts)
+        if (glob(pattern, host)) kept.insert(host);
+      for (const auto& entry : raw_groups_)
+        if (glob(pattern, entry.first)) members(entry.first, kept);
+      if (glob(pattern, "all")) kept.insert(hosts.begin(), hosts.end());
+    }
+    return kept;
+  }
+
+  TaskSpec read_task(const std::string& name, const Json& body, const std::set<std::string>& kept) const {
+    TaskSpec t;
+    t.name = name;
+    t.needs = as_list(body.value("needs", Json()));
+    t.run_once = body.value("run_once", false);
+    t.barrier = body.value("barrier", false);
+    t.is_default = body.value("default", false);
+    for (const Json& step : body.at("steps")) t.ignore_errors.push_back(step.value("ignore_errors", false));
+    std::vector<std::string> on = body.contains("on") ? as_list(body["on"]) : std::vector<std::string>{"all"};
+    if (on == std::vector<std::string>{kLocal}) {
+      t.is_local = true;
+      t.hosts = {kLocal};
+      return t;
+    }
+    std::set<std::string> targeted;
+    for (const std::string& target : on) members(target, targeted);
+    for (const std::string& host : hosts)  // plan order, whatever the order of `on`
+      if (targeted.count(host) && kept.count(host)) t.targets.push_back(host);
+    t.hosts = t.targets;
+    if (t.run_once && t.hosts.size() > 1) t.hosts.resize(1);
+    return t;
+  }
+
+  // Named tasks with their needs; no name: the `default` tasks, else every task.
+  void select(const std::vector<std::string>& named) {
+    std::vector<std::string> roots = named;
+    if (roots.empty())
+      for (const TaskSpec& t : tasks_)
+        if (t.is_default) roots.push_back(t.name);
+    if (roots.empty())
+      for (const TaskSpec& t : tasks_) roots.push_back(t.name);
+    std::set<std::string> chosen;
+    std::vector<std::string> todo = roots;
+    while (!todo.empty()) {
+      std::string name = todo.back();
+      todo.pop_back();
+      if (!index_.count(name) || !chosen.insert(name).second) continue;
+      for (const std::string& need : task(name).needs) todo.push_back(need);
+    }
+    for (const TaskSpec& t : tasks_)
+      if (chosen.count(t.name)) selected.push_back(t.name);
+  }
+
+  std::map<std::string, std::vector<std::string>> raw_groups_;
+  std::map<std::string, std::vector<std::string>> extra_members_;  ///< from a host's "groups"
+  std::vector<TaskSpec> tasks_;  ///< document order
+  std::map<std::string, std::size_t> index_;
+  std::set<std::string> fails_;
+  std::set<std::string> unreachable_;
+  Json batches_ = Json::array();
+};
+
+/// Judges one observed run against the rules; collects the discrepancies.
+class Judge {
+ public:
+  Judge(const Case& c, const Observation& seen, const Checks& checks)
+      : rules_(c), seen_(seen), checks_(checks) {}
+
+  std::vector<std::string> run() {
+    if (!seen_.load_errors.empty()) {
+      report("load", "the plan was refused: " + join(seen_.load_errors, "; "));
+      return lines_;
+    }
+    if (!judge_refusal()) return lines_;
+    if (!seen_.ended) {
+      report("hang", seen_.hang.empty() ? "the run did not end" : seen_.hang);
+      return lines_;
+    }
+    read_events();
+    choose_run_hosts();
+    expect_jobs();
+    order_by_host();
+    derive_outcomes();
+    judge_jobs();
+    judge_order();
+    if (checks_.wave_order) judge_waves();
+    if (checks_.named_order) judge_named_order();
+    judge_hosts();
+    if (lines_.size() > kMostLines) {
+      std::size_t more = lines_.size() - kMostLines;
+      lines_.resize(kMostLines);
+      lines_.push_back(fmt::format("... and {} more", more));
+    }
+    return lines_;
+  }
+
+ private:
+  void report(const std::string& rule, const std::string& text) { lines_.push_back(rule + ": " + text); }
+
+  // R3: a needed task that --limit leaves without a host is refused before anything connects,
+  // naming it; nothing else is refused. Returns whether the run is to be judged further.
+  bool judge_refusal() {
+    std::optional<std::pair<std::string, std::string>> must;  // (task, its need without host)
+    bool may = false;
+    for (const std::string& name : rules_.selected) {
+      const TaskSpec& t = rules_.task(name);
+      if (t.hosts.empty()) may = true;  // e.g. a named task left without host: either is fine
+      for (const std::string& need : t.needs)
+        if (!t.hosts.empty() && rules_.task(need).hosts.empty() && !must) must.emplace(name, need);
+    }
+    if (!seen_.refusal.empty()) {
+      std::string text = join(seen_.refusal, "; ");
+      if (checks_.refusals && !must && !may) report("R3", "refused although every needed task has a host: " + text);
+      if (checks_.refusals && must && text.find(must->second) == std::string::npos)
+        report("R3", fmt::format("the refusal does not name \"{}\": {}", must->second, text));
+      return false;
+    }
+    if (must) {
+      if (checks_.refusals)
+        report("R3", fmt::format("--limit leaves no host to \"{}\", which \"{}\" needs, and the run was not refused",
+                                 must->second, must->first));
+      return false;  // what such a run does is not defined: not judged further
+    }
+    return true;
+  }
+
+  void read_events() {
+    std::map<std::string, std::optional<std::pair<std::string, int>>> open;  // host -> step running
+    for (int i = 0; i < static_cast<int>(seen_.events.size()); ++i) {
+      const auto& body = seen_.events[static_cast<std::size_t>(i)].body;
+      if (auto* e = std::get_if<RunStart>(&body)) {
+        if (i != 0) report("events", "run_start is not the first event");
+        run_start_hosts_ = e->hosts;
+      } else if (auto* e = std::get_if<StepStart>(&body)) {
+        after_host_end(e->host, i);
+        if (open[e->host])
+          report("events", fmt::format("{}: step_start {} #{} while {} #{} runs", e->host, e->task, e->step,
+                                       open[e->host]->first, open[e->host]->second));
+        open[e->host] = std::make_pair(e->task, e->step);
+        JobSeen& job = jobs_seen_[{e->task, e->host}];
+        job.first = std::min(job.first, i);
+        job.start = std::min(job.start, i);
+      } else if (auto* e = std::get_if<StepEnd>(&body)) {
+        after_host_end(e->host, i);
+        bool was_open = open[e->host] && *open[e->host] == std::make_pair(e->task, e->step);
+        if (was_open) open[e->host].reset();
+        if (!was_open && e->status != StepStatus::Skipped)
+          report("events", fmt::format("{}: step_end {} #{} {} without its step_start", e->host, e->task, e->step,
+                                       to_string(e->status)));
+        JobSeen& job = jobs_seen_[{e->task, e->host}];
+        if (job.steps.count(e->step) && !e->will_retry)
+          report("events", fmt::format("{}: two step_end for {} #{}", e->host, e->task, e->step));
+        job.first = std::min(job.first, i);
+        job.end = i;
+        job.steps[e->step] = step_status_text(*e);
+        job.errors[e->step] = e->error;
+      } else if (auto* e = std::get_if<HostEnd>(&body)) {
+        if (hosts_seen_.count(e->host)) report("events", "two host_end for " + e->host);
+        if (open[e->host]) report("events", fmt::format("{}: host_end while a step runs", e->host));
+        hosts_seen_[e->host] = HostSeen{i, e->status, e->error};
+      } else if (auto* e = std::get_if<RunEnd>(&body)) {
+        if (i + 1 != static_cast<int>(seen_.events.size())) report("events", "run_end is not the last event");
+        run_end_ = *e;
+      }
+    }
+    if (!run_end_) report("events", "no run_end");
+  }
+
+  void after_host_end(const std::string& host, int index) {
+    if (auto found = hosts_seen_.find(host); found != hosts_seen_.end() && found->second.end < index)
+      report("events", fmt::format("{}: a step event after its host_end", host));
+  }
+
+  // Which hosts the run has: hosts(T) of every task, or also the other targets of run_once
+  // tasks (semantics.md does not say; either is taken, as long as counts add up to it).
+  void choose_run_hosts() {
+    std::vector<std::string> exact = rules_.run_hosts(false);
+    std::vector<std::string> wide = rules_.run_hosts(true);
+    run_hosts_ = exact;
+    if (run_start_hosts_ == static_cast<int>(wide.size()) && wide.size() != exact.size()) run_hosts_ = wide;
+    if (run_start_hosts_ != static_cast<int>(run_hosts_.size()))
+      report("counts", fmt::format("run_start says {} hosts; the run has {} ({})", run_start_hosts_,
+                                   run_hosts_.size(), join(run_hosts_)));
+    wave_ = rules_.waves(run_hosts_);
+    wave_[kLocal] = kNever;
+  }
+
+  void expect_jobs() {
+    for (const std::string& name : rules_.selected)
+      for (const std::string& host : rules_.task(name).hosts) {
+        jobs_.push_back({name, host});
+        outcome_[{name, host}] = Outcome::Unknown;
+      }
+    for (const auto& [job, seen] : jobs_seen_) {
+      if (outcome_.count(job)) continue;
+      const bool known = contains(rules_.selected, job.first);
+      report("jobs", fmt::format("{} ran, but {}", job_name(job),
+                               known ? fmt::format("hosts({}) = [{}]", job.first, join(rules_.task(job.first).hosts))
+                                     : std::string("the task is not part of the run")));
+    }
+    for (const JobKey& job : jobs_) {
+      const TaskSpec& t = rules_.task(job.first);
+      const JobSeen* seen = seen_job(job);
+      int ends = seen ? static_cast<int>(seen->steps.size()) : 0;
+      if (ends != static_cast<int>(t.ignore_errors.size()))
+        report("events", fmt::format("{}: {} step_end of its {} steps{}", job_name(job), ends, t.ignore_errors.size(),
+                                     ends == 0 ? " (the job was never reported)" : ""));
+    }
+  }
+
+  const JobSeen* seen_job(const JobKey& job) const {
+    auto found = jobs_seen_.find(job);
+    return found == jobs_seen_.end() ? nullptr : &found->second;
+  }
+  int first_event(const JobKey& job) const { return seen_job(job) ? seen_job(job)->first : kNever; }
+  int start_of(const JobKey& job) const { return seen_job(job) ? seen_job(job)->start : kNever; }
+
+  // Each host's jobs in the order the host took them up (its first event of each).
+  void order_by_host() {
+    for (const JobKey& job : jobs_) by_host_[job.second].push_back(job);
+    for (auto& [host, jobs] : by_host_)
+      std::stable_sort(jobs.begin(), jobs.end(),
+                       [&](const JobKey& a, const JobKey& b) { return first_event(a) < first_event(b); });
+  }
+
+  /// The job's outcome if it ran: failed at its first failing step without ignore_errors.
+  Outcome ran_outcome(const JobKey& job) const {
+    const TaskSpec& t = rules_.task(job.first);
+    for (int step = 0; step < static_cast<int>(t.ignore_errors.size()); ++step)
+      if (rules_.fails(job.first, job.second, step) && !t.ignore_errors[static_cast<std::size_t>(step)])
+        return Outcome::Failed;
+    return Outcome::Ok;
+  }
+
+  // R2 and stop-host, as a fixpoint: a job is skipped when its host is unreachable, when a job
+  // its host took up before it failed, or when a need did not succeed where R2 looks; it runs
+  // once all of those are known not to hold.
+  void derive_outcomes() {
+    for (bool changed = true; changed;) {
+      changed = false;
+      for (const JobKey& job : jobs_) {
+        if (outcome_[job] != Outcome::Unknown) continue;
+        Outcome next = decide(job);
+        if (next == Outcome::Unknown) continue;
+        outcome_[job] = next;
+        changed = true;
+      }
+    }
+    for (const JobKey& job : jobs_)
+      if (outcome_[job] == Outcome::Unknown)
+        report("R1", fmt::format("{}: its outcome depends on itself through the order it ran in", job_name(job)));
+  }
+
+  Outcome decide(const JobKey& job) {
+    if (job.second != kLocal && rules_.is_unreachable(job.second)) return Outcome::Skipped;
+    bool unknown = false;
+    for (const JobKey& before : by_host_[job.second]) {
+      if (before == job) break;
+      if (outcome_[before] == Outcome::Failed) return Outcome::Skipped;
+      unknown |= outcome_[before] == Outcome::Unknown;
+    }
+    for (const NeedOf& need : rules_.needs_of(job.first, job.second, wave_))
+      for (const std::string& x : need.skip_hosts) {
+        Outcome o = outcome_[{need.task, x}];
+        if (o == Outcome::Failed || o == Outcome::Skipped) return Outcome::Skipped;
+        unknown |= o == Outcome::Unknown;
+      }
+    return unknown ? Outcome::Unknown : ran_outcome(job);
+  }
+
+  /// Why the model expects what it does of a job, for the report.
+  std::string why(const JobKey& job) {
+    if (job.second != kLocal && rules_.is_unreachable(job.second)) return job.second + " is unreachable";
+    for (const JobKey& before : by_host_[job.second]) {
+      if (before == job) break;
+      if (outcome_[before] == Outcome::Failed) return fmt::format("{} failed before it on {}", before.first, job.second);
+    }
+    std::vector<std::string> failed = failed_needs(job);
+    if (!failed.empty()) return "needs " + join(failed, "; ");
+    return outcome_[job] == Outcome::Failed ? "a step of it fails" : "its needs succeeded";
+  }
+
+  /// Its needs that did not succeed where R2 looks, each as "N (kind, not ok on h1,h2)".
+  std::vector<std::string> failed_needs(const JobKey& job) {
+    std::vector<std::string> failed;
+    for (const NeedOf& need : rules_.needs_of(job.first, job.second, wave_)) {
+      std::vector<std::string> where;
+      for (const std::string& x : need.skip_hosts) {
+        Outcome o = outcome_[{need.task, x}];
+        if (o == Outcome::Failed || o == Outcome::Skipped) where.push_back(x);
+      }
+      if (!where.empty()) failed.push_back(fmt::format("{} ({}, not ok on {})", need.task, kind_name(need.kind), join(where)));
+    }
+    return failed;
+  }
+
+  std::vector<std::string> expected_steps(const JobKey& job) const {
+    const TaskSpec& t = rules_.task(job.first);
+    std::vector<std::string> steps(t.ignore_errors.size(), "skipped");
+    if (outcome_.at(job) == Outcome::Skipped) return steps;
+    for (std::size_t step = 0; step < steps.size(); ++step) {
+      if (!rules_.fails(job.first, job.second, static_cast<int>(step))) {
+        steps[step] = "ok";
+      } else if (t.ignore_errors[step]) {
+        steps[step] = "failed-ignored";
+      } else {
+        steps[step] = "failed";
+        break;
+      }
+    }
+    return steps;
+  }
+
+  // R2 exactly: every job ended as the rules require, step by step; skip reasons name the need.
+  void judge_jobs() {
+    for (const JobKey& job : jobs_) {
+      const Outcome expected = outcome_[job];
+      if (expected == Outcome::Unknown) continue;
+      const JobSeen* seen = seen_job(job);
+      std::vector<std::string> want = expected_steps(job);
+      std::vector<std::string> got;
+      for (std::size_t step = 0; step < want.size(); ++step) {
+        std::string status = "missing";
+        if (seen)
+          if (auto found = seen->steps.find(static_cast<int>(step)); found != seen->steps.end()) status = found->second;
+        got.push_back(status);
+      }
+      if (got != want) {
+        const bool ran = seen && seen->start != kNever;
+        const char* rule = (expected == Outcome::Skipped) == ran ? "R2" : "steps";
+        report(rule, fmt::format("{} should be {} [{}] ({}), but was [{}]", job_name(job), outcome_name(expected),
+                                 join(want, " "), why(job), join(got, " ")));
+        continue;
+      }
+      if (checks_.skip_reasons && expected == Outcome::Skipped && seen) judge_skip_reason(job, *seen);
+    }
+  }
+
+  // R2: a job skipped only because a need failed says which need ("a task it needs failed: N",
+  // or `"N" failed on h[1-3]` for an all-host need).
+  void judge_skip_reason(const JobKey& job, const JobSeen& seen) {
+    if (job.second != kLocal && rules_.is_unreachable(job.second)) return;
+    for (const JobKey& before : by_host_[job.second]) {
+      if (before == job) break;
+      if (outcome_[before] == Outcome::Failed) return;  // skipped because its host stopped
+    }
+    std::vector<std::string> names;
+    for (const NeedOf& need : rules_.needs_of(job.first, job.second, wave_))
+      for (const std::string& x : need.skip_hosts)
+        if (outcome_[{need.task, x}] != Outcome::Ok && !contains(names, need.task)) names.push_back(need.task);
+    const std::string& error = seen.errors.begin()->second;
+    bool named = std::any_of(names.begin(), names.end(),
+                             [&](const std::string& n) { return error.find(n) != std::string::npos; });
+    if (!named)
+      report("R2-reason", fmt::format("{} was skipped with \"{}\", which names none of its failed needs ({})",
+                                      job_name(job), error, join(names)));
+  }
+
+  // R1: a job that ran started after every job its needs make it wait for had ended.
+  void judge_order() {
+    for (const JobKey& job : jobs_) {
+      const int start = start_of(job);
+      if (start == kNever) continue;
+      for (const NeedOf& need : rules_.needs_of(job.first, job.second, wave_))
+        for (const std::string& x : need.order_hosts) {
+          const JobSeen* before = seen_job({need.task, x});
+          if (before && before->end >= 0 && before->end < start) continue;
+          report("R1", fmt::format("{} started before {}@{} ended ({})", job_name(job), need.task, x,
+                                   kind_name(need.kind)));
+        }
+    }
+  }
+
+  // The earliest wave that waits for each job: its host's, or that of a job that needs it
+  // (R1: what an earlier wave needs runs ahead of its host's wave, and only that does).
+  std::map<JobKey, int> demand_waves() {
+    std::map<JobKey, int> demand;
+    for (const JobKey& job : jobs_) demand[job] = wave_.count(job.second) ? wave_[job.second] : kNever;
+    for (bool changed = true; changed;) {
+      changed = false;
+      for (const JobKey& job : jobs_)
+        for (const NeedOf& need : rules_.needs_of(job.first, job.second, wave_))
+          for (const std::string& x : need.order_hosts) {
+            auto found = demand.find({need.task, x});
+            if (found == demand.end() || found->second <= demand[job]) continue;
+            found->second = demand[job];
+            changed = true;
+          }
+    }
+    return demand;
+  }
+
+  // Rolling waves: a job starts only once every host of the waves before the earliest wave
+  // that needs it has ended.
+  void judge_waves() {
+    std::map<JobKey, int> demand = demand_waves();
+    for (const JobKey& job : jobs_) {
+      const int start = start_of(job);
+      if (start == kNever || job.second == kLocal) continue;
+      for (const std::string& host : run_hosts_) {
+        if (wave_[host] >= demand[job]) continue;
+        auto end = hosts_seen_.find(host);
+        if (end == hosts_seen_.end() || end->second.end < start) continue;
+        report("waves", fmt::format("{} (wave {}) started before {} (wave {}) ended, and no job of wave {} needs it",
+                                    job_name(job), wave_[job.second] + 1, host, wave_[host] + 1, wave_[host] + 1));
+        break;
+      }
+    }
+  }
+
+  // R5: named tasks that no need orders run in command-line order on each host.
+  void judge_named_order() {
+    std::map<JobKey, int> demand = demand_waves();
+    const std::vector<std::string>& names = rules_.names;
+    for (std::size_t i = 0; i < names.size(); ++i)
+      for (std::size_t j = i + 1; j < names.size(); ++j) {
+        const std::string& a = names[i];
+        const std::string& b = names[j];
+        if (!contains(rules_.selected, a) || !contains(rules_.selected, b)) continue;
+        if (rules_.reaches(a, b) || rules_.reaches(b, a)) continue;
+        for (const auto& [host, jobs] : by_host_) {
+          JobKey ja{a, host}, jb{b, host};
+          if (!outcome_.count(ja) || !outcome_.count(jb) || demand[ja] != demand[jb]) continue;
+          if (start_of(ja) == kNever || start_of(jb) == kNever || start_of(ja) < start_of(jb)) continue;
+          report("R5", fmt::format("{} ran before {} on {}, but the command line names {} first", b, a, host, a));
+        }
+      }
+  }
+
+  // R4: each host's one word; the counts add up; the exit code.
+  void judge_hosts() {
+    std::map<std::string, std::vector<JobKey>> host_jobs;
+    for (const JobKey& job : jobs_) host_jobs[job.second].push_back(job);
+    bool all_ok = true;
+    StatusCounts tally;
+    for (const std::string& host : run_hosts_) {
+      auto seen = hosts_seen_.find(host);
+      if (seen == hosts_seen_.end()) {
+        report("R4", "no host_end for " + host);
+        all_ok = false;
+        continue;
+      }
+      tally.add(seen->second.status);
+      std::vector<JobKey>& jobs = host_jobs[host];
+      if (jobs.empty()) {
+        // Targeted by a run_once task that ran elsewhere: nothing to do there.
+        if (seen->second.status != HostStatus::Ok && seen->second.status != HostStatus::Unreachable)
+          report("R4", fmt::format("{} has no job but ended {}", host, to_string(seen->second.status)));
+        all_ok = all_ok && seen->second.status == HostStatus::Ok;
+        continue;
+      }
+      HostStatus want = HostStatus::Ok;
+      std::string because;
+      for (const JobKey& job : jobs) {
+        if (outcome_[job] == Outcome::Failed) want = HostStatus::Failed, because = job.first + " failed";
+        if (outcome_[job] == Outcome::Skipped && want == HostStatus::Ok)
+          want = HostStatus::Skipped, because = job.first + " skipped: " + why(job);
+      }
+      if (rules_.is_unreachable(host)) want = HostStatus::Unreachable, because = "unreachable";
+      all_ok = all_ok && want == HostStatus::Ok;
+      if (seen->second.status != want)
+        report("R4", fmt::format("{} ended {}, expected {} ({})", host, to_string(seen->second.status), to_string(want),
+                                 because));
+      else if (want == HostStatus::Skipped && seen->second.error.empty())
+        report("R4", fmt::format("{} ended skipped without a reason", host));
+    }
+    for (const auto& [host, seen] : hosts_seen_)
+      if (host != kLocal && !contains(run_hosts_, host)) report("R4", "host_end for " + host + ", not a host of the run");
+    bool has_local = std::any_of(jobs_.begin(), jobs_.end(), [](const JobKey& j) { return j.second == kLocal; });
+    if (has_local != (hosts_seen_.count(kLocal) > 0))
+      report("R4", has_local ? "no host_end for the local tasks" : "host_end for local, but no task is local");
+    for (const JobKey& job : jobs_)
+      if (job.second == kLocal) all_ok = all_ok && outcome_[job] == Outcome::Ok;
+    if (!run_end_) return;
+    const StatusCounts& c = run_end_->counts;
+    int sum = c.ok + c.failed + c.unreachable + c.skipped + c.aborted;
+    if (sum != run_start_hosts_ || c.ok != tally.ok || c.failed != tally.failed || c.unreachable != tally.unreachable ||
+        c.skipped != tally.skipped || c.aborted != tally.aborted)
+      report("counts", fmt::format("run_end counts ok {} failed {} unreachable {} skipped {} aborted {} (sum {}); "
+                                   "host_end says ok {} failed {} unreachable {} skipped {} aborted {}; run_start {}",
+                                   c.ok, c.failed, c.unreachable, c.skipped, c.aborted, sum, tally.ok, tally.failed,
+                                   tally.unreachable, tally.skipped, tally.aborted, run_start_hosts_));
+    const int want_exit = all_ok ? 0 : 1;
+    if (run_end_->exit_code != want_exit || run_end_->status != (all_ok ? RunStatus::Ok : RunStatus::Failed))
+      report("exit", fmt::format("run_end {} exit {}, expected {} exit {}", to_string(run_end_->status),
+                                 run_end_->exit_code, all_ok ? "ok" : "failed", want_exit));
+  }
+
+  Rules rules_;
+  const Observation& seen_;
+  Checks checks_;
+  std::vector<std::string> lines_;
+
+  int run_start_hosts_ = -1;
+  std::optional<RunEnd> run_end_;
+  std::map<JobKey, JobSeen> jobs_seen_;
+  std::map<std::string, HostSeen> hosts_seen_;
+  std::vector<std::string> run_hosts_;
+  std::map<std::string, int> wave_;
+  std::vector<JobKey> jobs_;  ///< every job of the run, task by task in document order
+  std::map<JobKey, Outcome> outcome_;
+  std::map<std::string, std::vector<JobKey>> by_host_;
+};
+
+}  // namespace
+
+std::vector<std::string> check(const Case& c, const Observation& seen, const Checks& checks) {
+  return Judge(c, seen, checks).run();
+}
+
+}  // namespace deployd::model
