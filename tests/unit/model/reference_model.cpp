@@ -140,6 +140,8 @@ class Rules {
   std::vector<std::string> hosts;     ///< every host of the plan, in plan order
   std::vector<std::string> selected;  ///< the tasks of the run, in document order
   std::vector<std::string> names;     ///< named on the command line, once each
+  /// --limit patterns that match no host or group: an error, so a typo never runs on nothing.
+  std::vector<std::string> unmatched;
 
   const TaskSpec& task(const std::string& name) const { return tasks_.at(index_.at(name)); }
   bool is_unreachable(const std::string& host) const { return unreachable_.count(host) > 0; }
@@ -246,15 +248,18 @@ class Rules {
   }
 
   /// The hosts --limit keeps: those a pattern matches by name, or by a group they are in.
-  std::set<std::string> limited(const std::vector<std::string>& patterns) const {
+  std::set<std::string> limited(const std::vector<std::string>& patterns) {
     std::set<std::string> kept;
     if (patterns.empty()) return std::set<std::string>(hosts.begin(), hosts.end());
     for (const std::string& pattern : patterns) {
+      std::set<std::string> matched;
       for (const std::string& host : hosts)
-        if (glob(pattern, host)) kept.insert(host);
+        if (glob(pattern, host)) matched.insert(host);
       for (const auto& entry : raw_groups_)
-        if (glob(pattern, entry.first)) members(entry.first, kept);
-      if (glob(pattern, "all")) kept.insert(hosts.begin(), hosts.end());
+        if (glob(pattern, entry.first)) members(entry.first, matched);
+      if (glob(pattern, "all")) matched.insert(hosts.begin(), hosts.end());
+      if (matched.empty()) unmatched.push_back(pattern);
+      kept.insert(matched.begin(), matched.end());
     }
     return kept;
   }
@@ -359,8 +364,14 @@ class Judge {
       for (const std::string& need : t.needs)
         if (!t.hosts.empty() && rules_.task(need).hosts.empty() && !must) must.emplace(name, need);
     }
+    std::string text = join(seen_.refusal, "; ");
+    if (!rules_.unmatched.empty()) {
+      if (text.find(rules_.unmatched.front()) == std::string::npos)
+        report("R3", fmt::format("--limit {} matches nothing, but the run was not refused with its name ({})",
+                                 rules_.unmatched.front(), text.empty() ? "ran" : text));
+      return false;
+    }
     if (!seen_.refusal.empty()) {
-      std::string text = join(seen_.refusal, "; ");
       if (checks_.refusals && !must && !may) report("R3", "refused although every needed task has a host: " + text);
       if (checks_.refusals && must && text.find(must->second) == std::string::npos)
         report("R3", fmt::format("the refusal does not name \"{}\": {}", must->second, text));

@@ -6,6 +6,7 @@
 //   DEPLOYD_MODEL_CASES=20000   how many random cases (default below)
 //   DEPLOYD_MODEL_SEED=123      the first case's seed (default fixed; "random": from the clock)
 //   DEPLOYD_MODEL_FEATURES=-waves,-limit   switch generator features or checks off (or on)
+//   DEPLOYD_MODEL_PRINT=10      how many failing cases to shrink and print (default 3)
 //
 // A failing case prints its seed, a shrunk copy of it as JSON and the regression test to add
 // below: `check_case(R"json(...)json");`.
@@ -24,7 +25,7 @@
 namespace deployd::model {
 namespace {
 
-constexpr int kDefaultCases = 2000;
+constexpr int kDefaultCases = 3000;
 constexpr std::uint64_t kDefaultSeed = 20261207;
 constexpr int kPrintedFailures = 3;  // each is shrunk, which costs hundreds of runs
 
@@ -93,13 +94,14 @@ TEST_SUITE("model") {
     const std::uint64_t seed = env_number("DEPLOYD_MODEL_SEED", kDefaultSeed);
     MESSAGE("model test: " << cases << " cases from DEPLOYD_MODEL_SEED=" << seed << "; features: "
                            << describe(features));
+    const int printed = static_cast<int>(env_number("DEPLOYD_MODEL_PRINT", kPrintedFailures));
     int failing = 0;
     for (int i = 0; i < cases; ++i) {
       const std::uint64_t case_seed = seed + static_cast<std::uint64_t>(i);
       Case c = generate(case_seed, features);
       std::vector<std::string> discrepancies = judge(c, features.checks);
       if (discrepancies.empty()) continue;
-      if (++failing > kPrintedFailures) continue;
+      if (++failing > printed) continue;
       const std::string rule = first_rule(discrepancies);
       Case small = shrink(c, [&](const Case& candidate) { return first_rule(judge(candidate, features.checks)) == rule; });
       FAIL_CHECK(failure_report(small, features.checks,
