@@ -30,6 +30,7 @@ std::vector<std::pair<std::string, bool*>> switches(Features& f) {
           {"skip_reasons", &f.checks.skip_reasons},
           {"wave_order", &f.checks.wave_order},
           {"named_order", &f.checks.named_order},
+          {"host_order", &f.checks.host_order},
           {"refusals", &f.checks.refusals}};
 }
 

@@ -12,6 +12,7 @@
 #include <fnmatch.h>
 
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -156,6 +157,39 @@ class Rules {
     return false;
   }
 
+  /// semantics-decisions.md D8: the order each host runs its tasks in (jobs an earlier wave
+  /// needs aside). Named tasks: depth first in command-line order, each task's needs first, in
+  /// plan-file order. No names: again and again the first task of the document whose needs
+  /// are placed.
+  std::map<std::string, int> task_order() const {
+    std::vector<std::string> placed;
+    if (!names.empty()) {
+      std::function<void(const std::string&)> visit = [&](const std::string& name) {
+        if (contains(placed, name) || !index_.count(name)) return;
+        std::vector<std::string> needs = task(name).needs;
+        std::sort(needs.begin(), needs.end(),
+                  [&](const std::string& a, const std::string& b) { return index_.at(a) < index_.at(b); });
+        for (const std::string& need : needs) visit(need);
+        placed.push_back(name);
+      };
+      for (const std::string& name : names) visit(name);
+    }
+    for (bool progressed = true; progressed && placed.size() < selected.size();) {
+      progressed = false;
+      for (const std::string& name : selected) {
+        if (contains(placed, name)) continue;
+        const std::vector<std::string>& needs = task(name).needs;
+        if (!std::all_of(needs.begin(), needs.end(), [&](const std::string& n) { return contains(placed, n); })) continue;
+        placed.push_back(name);
+        progressed = true;
+        break;
+      }
+    }
+    std::map<std::string, int> order;
+    for (std::size_t i = 0; i < placed.size(); ++i) order[placed[i]] = static_cast<int>(i);
+    return order;
+  }
+
   /// The hosts of the run: every host some selected remote task runs on (hosts(T)), or with
   /// `with_run_once_targets` also the other targets of run_once tasks, which run nothing.
   std::vector<std::string> run_hosts(bool with_run_once_targets) const {
@@ -203,10 +237,12 @@ class Rules {
       const TaskSpec& n = task(need_name);
       NeedOf need{need_name, NeedKind::AllHost, n.hosts, n.hosts};
       if (!n.is_local && !n.run_once && contains(n.hosts, host)) {
-        need.kind = t.barrier ? NeedKind::Barrier : NeedKind::PerHost;
+        // semantics-decisions.md D1: a run_once task waits for such a need like a barrier.
+        const bool barrier = t.barrier || t.run_once;
+        need.kind = barrier ? NeedKind::Barrier : NeedKind::PerHost;
         need.skip_hosts = {host};
         need.order_hosts = {host};
-        if (t.barrier) {
+        if (barrier) {
           need.order_hosts.clear();
           for (const std::string& x : n.hosts)
             if (wave.at(x) <= wave.at(host)) need.order_hosts.push_back(x);
@@ -341,6 +377,7 @@ class Judge {
     judge_order();
     if (checks_.wave_order) judge_waves();
     if (checks_.named_order) judge_named_order();
+    if (checks_.host_order) judge_host_order();
     judge_hosts();
     if (lines_.size() > kMostLines) {
       std::size_t more = lines_.size() - kMostLines;
@@ -356,13 +393,13 @@ class Judge {
   // R3: a needed task that --limit leaves without a host is refused before anything connects,
   // naming it; nothing else is refused. Returns whether the run is to be judged further.
   bool judge_refusal() {
-    std::optional<std::pair<std::string, std::string>> must;  // (task, its need without host)
-    bool may = false;
+    // semantics-decisions.md D6: only the needs of tasks that still run (local, or with a
+    // host left) are checked; a task left without host just does not run.
+    std::vector<std::pair<std::string, std::string>> lost;  // (task, its need without host)
     for (const std::string& name : rules_.selected) {
       const TaskSpec& t = rules_.task(name);
-      if (t.hosts.empty()) may = true;  // e.g. a named task left without host: either is fine
       for (const std::string& need : t.needs)
-        if (!t.hosts.empty() && rules_.task(need).hosts.empty() && !must) must.emplace(name, need);
+        if (!t.hosts.empty() && rules_.task(need).hosts.empty()) lost.emplace_back(name, need);
     }
     std::string text = join(seen_.refusal, "; ");
     if (!rules_.unmatched.empty()) {
@@ -371,19 +408,17 @@ class Judge {
                                  rules_.unmatched.front(), text.empty() ? "ran" : text));
       return false;
     }
-    if (!seen_.refusal.empty()) {
-      if (checks_.refusals && !must && !may) report("R3", "refused although every needed task has a host: " + text);
-      if (checks_.refusals && must && text.find(must->second) == std::string::npos)
-        report("R3", fmt::format("the refusal does not name \"{}\": {}", must->second, text));
-      return false;
-    }
-    if (must) {
-      if (checks_.refusals)
+    if (!checks_.refusals) return seen_.refusal.empty();
+    if (!seen_.refusal.empty() && lost.empty()) report("R3", "refused although every needed task has a host: " + text);
+    for (const auto& [task, need] : lost) {
+      if (seen_.refusal.empty())
         report("R3", fmt::format("--limit leaves no host to \"{}\", which \"{}\" needs, and the run was not refused",
-                                 must->second, must->first));
-      return false;  // what such a run does is not defined: not judged further
+                                 need, task));
+      else if (text.find(fmt::format("task \"{}\" needs \"{}\"", task, need)) == std::string::npos)
+        report("R3", fmt::format("the refusal does not say that \"{}\" needs \"{}\": {}", task, need, text));
     }
-    return true;
+    // What a run that should have been refused does is not defined: not judged further.
+    return seen_.refusal.empty() && lost.empty();
   }
 
   void read_events() {
@@ -598,24 +633,49 @@ class Judge {
     }
   }
 
-  // R2: a job skipped only because a need failed says which need ("a task it needs failed: N",
-  // or `"N" failed on h[1-3]` for an all-host need).
-  void judge_skip_reason(const JobKey& job, const JobSeen& seen) {
-    if (job.second != kLocal && rules_.is_unreachable(job.second)) return;
+  /// Skipped because a need failed, and for no other reason (host unreachable, or stopped).
+  bool skipped_by_need(const JobKey& job) {
+    if (outcome_[job] != Outcome::Skipped) return false;
+    if (job.second != kLocal && rules_.is_unreachable(job.second)) return false;
     for (const JobKey& before : by_host_[job.second]) {
       if (before == job) break;
-      if (outcome_[before] == Outcome::Failed) return;  // skipped because its host stopped
+      if (outcome_[before] == Outcome::Failed) return false;
     }
-    std::vector<std::string> names;
-    for (const NeedOf& need : rules_.needs_of(job.first, job.second, wave_))
+    return true;
+  }
+
+  // R2 and semantics-decisions.md D4: a job skipped because a need failed says which one:
+  // `a task it needs failed: N` (per-host, barrier), `local task "N" failed`, or
+  // `"N" failed on HOSTS (K hosts)` (all-host; the count only when K > 1).
+  void judge_skip_reason(const JobKey& job, const JobSeen& seen) {
+    if (!skipped_by_need(job)) return;
+    std::vector<std::vector<std::string>> accepted;  // any one of these, all of its parts
+    for (const NeedOf& need : rules_.needs_of(job.first, job.second, wave_)) {
+      std::vector<std::string> where;
       for (const std::string& x : need.skip_hosts)
-        if (outcome_[{need.task, x}] != Outcome::Ok && !contains(names, need.task)) names.push_back(need.task);
-    const std::string& error = seen.errors.begin()->second;
-    bool named = std::any_of(names.begin(), names.end(),
-                             [&](const std::string& n) { return error.find(n) != std::string::npos; });
-    if (!named)
-      report("R2-reason", fmt::format("{} was skipped with \"{}\", which names none of its failed needs ({})",
-                                      job_name(job), error, join(names)));
+        if (outcome_[{need.task, x}] != Outcome::Ok) where.push_back(x);
+      if (where.empty()) continue;
+      if (need.kind != NeedKind::AllHost)
+        accepted.push_back({"a task it needs failed: " + need.task});
+      else if (rules_.task(need.task).is_local)
+        accepted.push_back({"local task \"" + need.task + "\" failed"});
+      else if (where.size() == 1)
+        accepted.push_back({"\"" + need.task + "\" failed on " + where.front()});
+      else
+        accepted.push_back({"\"" + need.task + "\" failed on ", fmt::format(" ({} hosts)", where.size())});
+    }
+    for (const auto& [step, error] : seen.errors) {
+      bool said = std::any_of(accepted.begin(), accepted.end(), [&](const std::vector<std::string>& parts) {
+        return std::all_of(parts.begin(), parts.end(),
+                           [&](const std::string& part) { return error.find(part) != std::string::npos; });
+      });
+      if (said) continue;
+      std::vector<std::string> wanted;
+      for (const auto& parts : accepted) wanted.push_back(join(parts, "..."));
+      report("R2-reason", fmt::format("{} step {} was skipped with \"{}\", which says none of: {}", job_name(job),
+                                      step, error, join(wanted, " | ")));
+      return;
+    }
   }
 
   // R1: a job that ran started after every job its needs make it wait for had ended.
@@ -689,6 +749,44 @@ class Judge {
       }
   }
 
+  // semantics-decisions.md D2 and D8: each host starts its jobs in the order of (the earliest
+  // wave that needs them, task order).
+  void judge_host_order() {
+    std::map<JobKey, int> demand = demand_waves();
+    std::map<std::string, int> order = rules_.task_order();
+    auto key = [&](const JobKey& job) { return std::make_pair(demand[job], order[job.first]); };
+    for (const auto& [host, jobs] : by_host_) {
+      std::vector<JobKey> started;
+      for (const JobKey& job : jobs)
+        if (start_of(job) != kNever) started.push_back(job);
+      std::sort(started.begin(), started.end(),
+                [&](const JobKey& a, const JobKey& b) { return start_of(a) < start_of(b); });
+      for (std::size_t i = 1; i < started.size(); ++i) {
+        const JobKey& before = started[i - 1];
+        const JobKey& after = started[i];
+        if (key(before) <= key(after)) continue;
+        report("order", fmt::format("{} started {} before {}, but the task order (after jobs an earlier wave needs) "
+                                    "puts {} first",
+                                    host, before.first, after.first, after.first));
+      }
+    }
+  }
+
+  // R4 and semantics-decisions.md D5: a skipped host says why, with the reason of its first
+  // job skipped because a need failed.
+  void judge_host_reason(const std::string& host, const std::string& error) {
+    for (const JobKey& job : by_host_[host]) {
+      if (!skipped_by_need(job)) continue;
+      const JobSeen* seen = seen_job(job);
+      if (seen == nullptr || seen->errors.empty()) return;
+      const std::string& step_error = seen->errors.begin()->second;
+      if (error.empty() || step_error.find(error) == std::string::npos)
+        report("R4-reason", fmt::format("{} ended skipped with \"{}\", not the reason of its first skipped job {} (\"{}\")",
+                                        host, error, job_name(job), step_error));
+      return;
+    }
+  }
+
   // R4: each host's one word; the counts add up; the exit code.
   void judge_hosts() {
     std::map<std::string, std::vector<JobKey>> host_jobs;
@@ -723,8 +821,8 @@ class Judge {
       if (seen->second.status != want)
         report("R4", fmt::format("{} ended {}, expected {} ({})", host, to_string(seen->second.status), to_string(want),
                                  because));
-      else if (want == HostStatus::Skipped && seen->second.error.empty())
-        report("R4", fmt::format("{} ended skipped without a reason", host));
+      else if (want == HostStatus::Skipped && checks_.skip_reasons)
+        judge_host_reason(host, seen->second.error);
     }
     for (const auto& [host, seen] : hosts_seen_)
       if (host != kLocal && !contains(run_hosts_, host)) report("R4", "host_end for " + host + ", not a host of the run");

@@ -28,6 +28,7 @@ struct Checks {
   bool skip_reasons = true;  ///< R2: a need-skipped step names the need that failed
   bool wave_order = true;    ///< later waves wait, except jobs an earlier wave needs (R1)
   bool named_order = true;   ///< R5: named tasks run in command-line order on each host
+  bool host_order = true;    ///< semantics-decisions.md D8: each host's whole task order
   bool refusals = true;      ///< R3: a needed task left without a host is refused, nothing else
 };
 
