@@ -8,7 +8,9 @@
 #include <unordered_set>
 
 #include "engine/engine.hpp"
+#include "graph/task_graph.hpp"
 #include "plan/vars.hpp"
+#include "report/host_ranges.hpp"
 
 namespace deployd::cli {
 namespace {
@@ -62,6 +64,39 @@ std::string connection_lines(const Host& host) {
   return out;
 }
 
+// The hosts a task runs on in this run: the first only for run_once.
+std::vector<std::string> run_targets(const Task& task) {
+  if (task.run_once && !task.hosts.empty()) return {task.hosts.front()};
+  return task.hosts;
+}
+
+// plan-format.md, needs: what a task waits for on other hosts before it starts on this one.
+std::string wait_line(const Task& task, const Task& need, graph::NeedWait wait) {
+  if (wait == graph::NeedWait::Barrier)
+    return fmt::format("  {} waits for \"{}\" on every host of its wave (barrier)\n", task.name, need.name);
+  if (need.is_local) return fmt::format("  {} waits for local task \"{}\"\n", task.name, need.name);
+  std::vector<std::string> hosts = run_targets(need);
+  std::string where = report::compress_hosts(hosts);
+  if (hosts.size() != 1) where += fmt::format(" ({} hosts)", hosts.size());
+  return fmt::format("  {} waits for \"{}\" on {}\n", task.name, need.name, where);
+}
+
+// The lines of one task's waits on a host (`host` null: the controller).
+std::string wait_lines(const Plan& plan, const Task& task, const std::string* host,
+                       const std::vector<std::unordered_set<std::string_view>>& targets,
+                       const std::vector<const Task*>& tasks) {
+  std::string out;
+  for (const std::string& name : task.needs) {
+    const Task* need = plan.find_task(name);
+    bool runs_need = false;
+    for (std::size_t t = 0; t < tasks.size(); ++t)
+      if (tasks[t] == need) runs_need = host != nullptr && targets[t].count(*host) > 0;
+    graph::NeedWait wait = graph::need_wait(task, *need, runs_need);
+    if (wait != graph::NeedWait::PerHost) out += wait_line(task, *need, wait);
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string list_tasks(const Plan& plan) {
@@ -81,13 +116,18 @@ std::string dry_run(const Plan& plan, const std::vector<const Task*>& tasks,
   std::string out;
   // Local tasks run once, on the controller, with no host variables.
   std::string local;
+  std::vector<std::unordered_set<std::string_view>> targets;  // per task: a set, not a search
+  for (const Task* task : tasks) {
+    auto end = task->run_once && !task->hosts.empty() ? task->hosts.begin() + 1 : task->hosts.end();
+    targets.emplace_back(task->hosts.begin(), end);  // run_once: its first host only
+  }
   plan::VarContext controller{&plan, nullptr, nullptr, run_id};
   for (const Task* task : tasks)
-    if (task->is_local)
+    if (task->is_local) {
+      local += wait_lines(plan, *task, nullptr, targets, tasks);
       for (std::size_t i = 0; i < task->steps.size(); ++i) local += step_line(*task, i, task->steps[i], controller);
+    }
   if (!local.empty()) out += "local (this machine)\n" + local;
-  std::vector<std::unordered_set<std::string_view>> targets;  // per task: a set, not a search
-  for (const Task* task : tasks) targets.emplace_back(task->hosts.begin(), task->hosts.end());
   for (const Host* host : engine::run_hosts(plan, tasks)) {
     out += fmt::format("{} ({}@{}:{})\n", host->name, host->user, host->address, host->port);
     if (verbose) out += "  connection:\n" + connection_lines(*host);
@@ -95,6 +135,7 @@ std::string dry_run(const Plan& plan, const std::vector<const Task*>& tasks,
     for (std::size_t t = 0; t < tasks.size(); ++t) {
       const Task* task = tasks[t];
       if (!targets[t].count(host->name)) continue;
+      out += wait_lines(plan, *task, &host->name, targets, tasks);
       for (std::size_t i = 0; i < task->steps.size(); ++i) out += step_line(*task, i, task->steps[i], vars);
     }
   }

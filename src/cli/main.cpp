@@ -20,6 +20,7 @@
 #include "cli/fd_limit.hpp"
 #include "cli/inspect.hpp"
 #include "cli/logging.hpp"
+#include "cli/lost_needs.hpp"
 #include "cli/options.hpp"
 #include "cli/reporting.hpp"
 #include "cli/retry.hpp"
@@ -178,6 +179,7 @@ int run_main(int argc, char** argv) {
   for (const Diagnostic& warning : loaded.warnings)
     std::fprintf(stderr, "deployd: warning: %s\n", warning.to_string().c_str());
   if (!loaded.plan) return print_errors(loaded.errors);
+  const std::vector<std::vector<std::string>> unlimited = graph::task_hosts(*loaded.plan);
   if (auto errors = graph::limit_hosts(*loaded.plan, options.limit); !errors.empty()) return print_errors(errors);
   Plan& plan = *loaded.plan;
 
@@ -189,6 +191,9 @@ int run_main(int argc, char** argv) {
   }
   graph::Selection selection = graph::select_tasks(plan, options.tasks);
   if (!selection.errors.empty()) return print_errors(selection.errors);
+  // plan-format.md, needs: a --limit that leaves a needed task no host is refused.
+  if (!options.limit.empty())
+    if (auto errors = limit_errors(plan, selection.tasks, unlimited); !errors.empty()) return print_errors(errors);
   if (options.retry_failed)
     if (std::optional<int> exit_code = restrict_to_retry(plan, selection.tasks, retry))
       return *exit_code;

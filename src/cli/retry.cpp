@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include "cli/file_digest.hpp"
+#include "cli/lost_needs.hpp"
 #include "cli/reporting.hpp"
 #include "engine/engine.hpp"
 #include "graph/limit.hpp"
@@ -58,7 +59,7 @@ Retry prepare_retry(Options& options) {
     std::string local =
         run.local_failed ? " (its local task failed: run the plan again to retry it)" : "";
     return failed(
-        fmt::format("nothing to retry: run {} has no failed, unreachable or aborted host{}",
+        fmt::format("nothing to retry: run {} has no failed, unreachable, skipped or aborted host{}",
                     run.run_id, local),
         0);
   }
@@ -84,9 +85,13 @@ Retry prepare_retry(Options& options) {
 
 std::optional<int> restrict_to_retry(Plan& plan, const std::vector<const Task*>& tasks,
                                      const Retry& retry) {
+  const std::vector<std::vector<std::string>> before = graph::task_hosts(plan);
   std::vector<std::string> missing = graph::keep_named_hosts(plan, retry.hosts);
   if (!missing.empty())
     warn(fmt::format("hosts of run {} no longer in the plan: {}", retry.run_id, join(missing)));
+  // plan-format.md, --retry-failed: what the retried hosts need elsewhere runs again.
+  for (const std::string& line : run_lost_needs_again(plan, tasks, before))
+    std::fprintf(stderr, "deployd: --retry-failed: %s\n", line.c_str());
   if (!engine::run_hosts(plan, tasks).empty()) return std::nullopt;
   std::fprintf(stderr,
                "deployd: error: --retry-failed: none of the failed hosts of run %s is targeted by "

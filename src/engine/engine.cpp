@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <exception>
+#include <map>
 #include <set>
 
 #include <fmt/format.h>
@@ -20,6 +21,7 @@
 #include "engine/step_runner.hpp"
 #include "engine/step_text.hpp"
 #include "engine/wakeup.hpp"
+#include "report/host_ranges.hpp"
 #include "sched/scheduler.hpp"
 #include "ssh/debug_log.hpp"
 
@@ -152,6 +154,9 @@ struct Engine::State {
   void share_registered(const Task& task, const VarMap& registered);
   void skip_rest(int host, const std::string& reason);
   void report_skipped_jobs(int host, const std::vector<int>& tasks, const std::string& reason);
+  std::string need_failed(const sched::Skip& skip);
+  /// Per need waited for on every host: why its dependents are skipped (it no longer changes).
+  std::map<int, std::string> all_hosts_reasons;
   void finish_host(int host, HostEnd end);
 };
 
@@ -206,7 +211,8 @@ asio::awaitable<RunEnd> Engine::run() {
 RunEnd Engine::State::run_end() const {
   RunEnd end;
   end.counts = counts;
-  bool any_failed = counts.failed + counts.unreachable > 0 || has_local_failed;
+  // plan-format.md: a host skipped because a need failed did not do its work either.
+  bool any_failed = counts.failed + counts.unreachable + counts.skipped > 0 || has_local_failed;
   end.status = interrupt_signal           ? RunStatus::Interrupted
                : scheduler.is_aborted()   ? RunStatus::Aborted
                : any_failed               ? RunStatus::Failed
@@ -388,7 +394,12 @@ asio::awaitable<HostEnd> Engine::State::run_jobs(int host, std::unique_ptr<Conne
   VarMap registered;
   for (;;) {
     sched::NextJob next = scheduler.next_job(host);
-    report_skipped_jobs(host, next.skipped, "a task it needs failed");
+    for (const sched::Skip& skip : next.skipped) {
+      std::string reason = need_failed(skip);
+      report_skipped_jobs(host, {skip.task}, reason);
+      // plan-format.md: a host that did not fail itself but skipped work ends `skipped`.
+      if (end.status == HostStatus::Ok) end = HostEnd{hosts[host]->name, HostStatus::Skipped, reason};
+    }
     if (next.kind == sched::NextJob::Kind::Wait) {
       if (closes_session_while_waiting(host) && connection) {
         co_await connection->close();
@@ -398,7 +409,8 @@ asio::awaitable<HostEnd> Engine::State::run_jobs(int host, std::unique_ptr<Conne
       co_await host_wakeups[static_cast<std::size_t>(host)]->wait();
       continue;
     }
-    if (next.kind == sched::NextJob::Kind::Aborted && end.status == HostStatus::Ok) {
+    if (next.kind == sched::NextJob::Kind::Aborted &&
+        (end.status == HostStatus::Ok || end.status == HostStatus::Skipped)) {
       end.status = HostStatus::Aborted;
       end.error = stuck_reason.empty() ? "stopped: " + stop_reason() : stuck_reason;
     }
@@ -472,6 +484,21 @@ void Engine::State::report_skipped_jobs(int host, const std::vector<int>& tasks,
     for (int index = 0; index < static_cast<int>(task.steps.size()); ++index)
       report_skipped_step(reporter, *hosts[host], task, index, reason);
   }
+}
+
+// Why a job is skipped (plan-format.md, needs): a need on this host failed, or a need waited
+// for on every host did not succeed on some of them, named.
+std::string Engine::State::need_failed(const sched::Skip& skip) {
+  const Task& need = *setup.tasks[static_cast<std::size_t>(skip.need)];
+  if (skip.kind != sched::NeedKind::AllHosts) return "a task it needs failed: " + need.name;
+  if (need.is_local) return fmt::format("local task \"{}\" failed", need.name);
+  std::string& reason = all_hosts_reasons[skip.need];
+  if (!reason.empty()) return reason;
+  std::vector<std::string> names;
+  for (int failed : scheduler.failed_hosts(skip.need)) names.push_back(hosts[static_cast<std::size_t>(failed)]->name);
+  std::string where = report::compress_hosts(names);
+  if (names.size() > 1) where += fmt::format(" ({} hosts)", names.size());
+  return reason = fmt::format("\"{}\" failed on {}", need.name, where);
 }
 
 // The scheduler counts a finished host's remaining jobs as done; this reports them as skipped.

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 
 #include "graph/task_graph.hpp"
 
@@ -41,12 +42,18 @@ std::string to_dot(const Plan& plan, const std::vector<const Task*>& tasks) {
                        quoted(fmt::format("{} ({})", task.name, where)));
     ranks[depth[i]].push_back(quoted(task.name));
   }
+  // plan-format.md, needs: an edge waited for across hosts is bold and says how.
   for (const Task* task : tasks)
     for (const std::string& need : task->needs) {
       const Task* needed = plan.find_task(need);
-      bool waits_for_all = task->barrier || task->run_once || task->is_local || needed->is_local;
-      out += fmt::format("  {} -> {}{};\n", quoted(need), quoted(task->name),
-                         waits_for_all ? " [style=bold]" : "");
+      const std::set<std::string> need_hosts(needed->hosts.begin(), needed->hosts.end());
+      NeedWait wait = task->is_local ? need_wait(*task, *needed, false) : NeedWait::PerHost;
+      for (const std::string& host : task->hosts)
+        wait = std::max(wait, need_wait(*task, *needed, need_hosts.count(host) > 0));
+      const char* style = wait == NeedWait::AllHosts ? " [style=bold, label=\"all hosts\"]"
+                          : wait == NeedWait::Barrier ? " [style=bold, label=\"barrier\"]"
+                                                      : "";
+      out += fmt::format("  {} -> {}{};\n", quoted(need), quoted(task->name), style);
     }
   for (const auto& [rank, names] : ranks)
     out += fmt::format("  {{ rank=same; {}; }}\n", fmt::join(names, "; "));

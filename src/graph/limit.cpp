@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <fnmatch.h>
 
+#include <map>
 #include <set>
 
 #include "plan/suggest.hpp"
@@ -62,6 +63,27 @@ std::vector<std::string> keep_named_hosts(Plan& plan, const std::vector<std::str
   for (Task& task : plan.tasks)
     std::erase_if(task.hosts, [&](const std::string& h) { return !kept.count(h); });
   return missing;
+}
+
+std::vector<std::vector<std::string>> task_hosts(const Plan& plan) {
+  std::vector<std::vector<std::string>> hosts;
+  for (const Task& task : plan.tasks) hosts.push_back(task.hosts);
+  return hosts;
+}
+
+// plan-format.md, needs: a need that has no host in the run is never skipped silently.
+std::vector<LostNeed> lost_needs(const std::vector<const Task*>& tasks) {
+  std::map<std::string, const Task*> by_name;
+  for (const Task* task : tasks) by_name.emplace(task->name, task);
+  std::vector<LostNeed> lost;
+  for (const Task* task : tasks) {
+    if (!task->is_local && task->hosts.empty()) continue;  // runs nowhere: needs nothing
+    for (const std::string& name : task->needs) {
+      const Task* need = by_name.at(name);  // a selection holds every need of its tasks
+      if (!need->is_local && need->hosts.empty()) lost.push_back(LostNeed{task, need});
+    }
+  }
+  return lost;
 }
 
 }  // namespace deployd::graph

@@ -18,4 +18,15 @@ std::vector<Diagnostic> limit_hosts(Plan& plan, const std::vector<std::string>& 
 /// `--retry-failed` does with the failed hosts of a run; returns the names the plan lacks.
 std::vector<std::string> keep_named_hosts(Plan& plan, const std::vector<std::string>& names);
 
+/// Every task's hosts, by index in plan.tasks: what narrowing is compared with.
+std::vector<std::vector<std::string>> task_hosts(const Plan& plan);
+
+/// A selected task that still runs (local, or with a host left) and a remote need of it that
+/// narrowing left with no host: it would never run, so its dependents could never start.
+struct LostNeed {
+  const Task* task;
+  const Task* need;
+};
+std::vector<LostNeed> lost_needs(const std::vector<const Task*>& tasks);
+
 }  // namespace deployd::graph

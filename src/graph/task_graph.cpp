@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT
-// Task selection and dependency order (Kahn's algorithm, ties broken by document order).
+// Task selection and dependency order: named tasks in command-line order, else document order.
 #include "graph/task_graph.hpp"
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cassert>
 #include <map>
 #include <set>
@@ -41,6 +42,40 @@ Diagnostic unknown_task(const Plan& plan, const std::string& name) {
   return Diagnostic{.file = "", .json_pointer = "", .line = 0, .column = 0, .message = message};
 }
 
+// Repeatedly takes the first task in document order whose needs are all placed.
+std::vector<const Task*> in_document_order(const Plan& plan, const std::set<std::string>& chosen) {
+  std::vector<const Task*> ordered;
+  std::set<std::string> placed;
+  bool progressed = true;
+  while (progressed && placed.size() < chosen.size()) {
+    progressed = false;
+    for (const Task& task : plan.tasks) {
+      if (!chosen.count(task.name) || placed.count(task.name)) continue;
+      bool ready = true;
+      for (const std::string& need : task.needs) ready = ready && placed.count(need) > 0;
+      if (!ready) continue;
+      ordered.push_back(&task);
+      placed.insert(task.name);
+      progressed = true;
+      break;
+    }
+  }
+  assert(progressed && "the loader rejects cycles");
+  return ordered;
+}
+
+// Depth first: the needs not placed yet, in document order, then the task.
+void place(const Plan& plan, const Task& task, std::set<std::string>& placed, std::vector<const Task*>& ordered) {
+  if (placed.count(task.name)) return;
+  std::vector<const Task*> needs;
+  for (const std::string& need : task.needs)
+    if (const Task* needed = plan.find_task(need)) needs.push_back(needed);
+  std::sort(needs.begin(), needs.end());  // plan.tasks is one vector: address order is document order
+  for (const Task* need : needs) place(plan, *need, placed, ordered);
+  placed.insert(task.name);
+  ordered.push_back(&task);
+}
+
 }  // namespace
 
 Selection select_tasks(const Plan& plan, const std::vector<std::string>& names) {
@@ -55,24 +90,22 @@ Selection select_tasks(const Plan& plan, const std::vector<std::string>& names) 
   }
   if (!selection.errors.empty()) return selection;
 
-  // Repeatedly take the first task in document order whose needs are all placed.
-  std::set<std::string> placed;
-  bool progressed = true;
-  while (progressed && placed.size() < chosen.size()) {
-    progressed = false;
-    for (const Task& task : plan.tasks) {
-      if (!chosen.count(task.name) || placed.count(task.name)) continue;
-      bool ready = true;
-      for (const std::string& need : task.needs) ready = ready && placed.count(need) > 0;
-      if (!ready) continue;
-      selection.tasks.push_back(&task);
-      placed.insert(task.name);
-      progressed = true;
-      break;
-    }
+  if (names.empty()) {
+    selection.tasks = in_document_order(plan, chosen);
+  } else {
+    // plan-format.md, task selection: named tasks run in command-line order (as Fabric's),
+    // each after its needs.
+    std::set<std::string> placed;
+    for (const std::string& name : names) place(plan, *plan.find_task(name), placed, selection.tasks);
   }
-  assert(progressed && "the loader rejects cycles");
   return selection;
+}
+
+// A local or run_once need, or one on other hosts, is waited for on all of its hosts; barrier
+// and run_once tasks wait for their own hosts' wave; anything else is per host.
+NeedWait need_wait(const Task& task, const Task& need, bool runs_need) {
+  if (need.is_local || need.run_once || task.is_local || !runs_need) return NeedWait::AllHosts;
+  return task.barrier || task.run_once ? NeedWait::Barrier : NeedWait::PerHost;
 }
 
 std::vector<std::vector<int>> need_indices(const std::vector<const Task*>& tasks) {

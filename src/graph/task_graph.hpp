@@ -10,8 +10,8 @@
 
 namespace deployd::graph {
 
-/// The tasks of a run in dependency order (every need before its dependents; ties in document
-/// order), or the errors that prevent choosing them.
+/// The tasks of a run in dependency order (every need before its dependents; named tasks in
+/// command-line order, ties in document order), or the errors that prevent choosing them.
 struct Selection {
   std::vector<const Task*> tasks;
   std::vector<Diagnostic> errors;
@@ -23,6 +23,16 @@ Selection select_tasks(const Plan& plan, const std::vector<std::string>& names);
 
 /// The index of every task's needs within `tasks` (needs outside the selection cannot occur).
 std::vector<std::vector<int>> need_indices(const std::vector<const Task*>& tasks);
+
+/// How a task waits for one of its needs on one of its hosts (plan-format.md, needs).
+enum class NeedWait {
+  PerHost,   ///< for the need on the same host
+  Barrier,   ///< for the need on every host of this host's wave and earlier ones
+  AllHosts,  ///< for the need on every host that runs it, in any wave
+};
+
+/// `runs_need`: the host (of `task`) is one of the need's hosts in the run.
+NeedWait need_wait(const Task& task, const Task& need, bool runs_need);
 
 /// The task DAG in Graphviz dot, one rank per dependency depth.
 std::string to_dot(const Plan& plan, const std::vector<const Task*>& tasks);

@@ -68,15 +68,16 @@ RunRecord record_from(const Json& rerun) {
   return record;
 }
 
-// plan-format.md, --retry-failed: failed, unreachable and aborted hosts are run again; a host
-// with no end (a run cut short) never finished either.
+// plan-format.md, --retry-failed: failed, unreachable, skipped and aborted hosts are run again;
+// a host with no end (a run cut short) never finished either.
 void add_hosts(const Json& hosts, PreviousRun& run) {
   if (!hosts.is_array()) throw std::runtime_error("\"hosts\" is not a list");
   for (const Json& host : hosts) {
     const std::string name = string_at(host, "host");
     const std::string status = string_at(host, "status");
     const bool ended_badly =
-        status.empty() || status == "failed" || status == "unreachable" || status == "aborted";
+        status.empty() || status == "failed" || status == "unreachable" || status == "aborted" ||
+                             status == "skipped";
     if (name == "local")
       run.local_failed = run.local_failed || status == "failed";
     else if (ended_badly)

@@ -20,14 +20,6 @@ std::vector<std::size_t> wave_ends(const std::vector<Amount>& batches, std::size
   return ends;
 }
 
-namespace {
-
-bool runs(const std::vector<int>& tasks, int task) {
-  return std::find(tasks.begin(), tasks.end(), task) != tasks.end();
-}
-
-}  // namespace
-
 Scheduler::Scheduler(RunShape shape, Limits limits)
     : shape_(std::move(shape)),
       limits_(std::move(limits)),
@@ -41,19 +33,93 @@ Scheduler::Scheduler(RunShape shape, Limits limits)
   hosts_.assign(hosts, HostState::Waiting);
   next_task_.assign(hosts, 0);
   task_ok_.assign(hosts, std::vector<char>(tasks, 0));
+  runs_.assign(hosts, std::vector<char>(tasks, 0));
+  for (std::size_t h = 0; h < hosts; ++h)
+    for (int task : shape_.host_tasks[h]) runs_[h][static_cast<std::size_t>(task)] = 1;
   remote_hosts_ = hosts - (shape_.local_host ? 1 : 0);
   wave_ends_ = wave_ends(limits_.batches, remote_hosts_);
   unfinished_in_wave_.assign(wave_ends_.size(), 0);
   // One bucket per wave, and a last one for the local host.
   pending_.assign(tasks, std::vector<int>(wave_ends_.size() + 1, 0));
-  succeeded_somewhere_.assign(tasks, 0);
+  failed_hosts_.assign(tasks, {});
   for (std::size_t h = 0; h < hosts; ++h) {
     int host = static_cast<int>(h);
     if (!is_local(host)) ++unfinished_in_wave_[static_cast<std::size_t>(wave_of(host))];
     for (int task : shape_.host_tasks[h]) ++pending_[static_cast<std::size_t>(task)][bucket(host)];
   }
+  compute_effective_waves();
   failure_counted_.assign(hosts, 0);
   make_task_budgets();
+}
+
+// plan-format.md, needs: a need on a local or run_once task, or on a task this host does not
+// run, waits for every host of that task; barrier and run_once tasks wait for the hosts of
+// their wave; other needs are per host.
+NeedKind Scheduler::need_kind(int host, int task, int need) const {
+  if (shape_.runs_once[static_cast<std::size_t>(need)] || !runs(host, need)) return NeedKind::AllHosts;
+  return shape_.waits_for_all[static_cast<std::size_t>(task)] ? NeedKind::Barrier : NeedKind::PerHost;
+}
+
+int Scheduler::effective_wave(int host, int task) const {
+  return effective_[static_cast<std::size_t>(host)][static_cast<std::size_t>(task)];
+}
+
+// A job's effective wave is the earliest wave of the jobs that wait for it, or its host's
+// own: what an earlier wave waits for on every host runs in that wave (issue 14, bug 1).
+// Tasks are in dependency order, so walking them backwards settles every dependent first.
+// Each host then runs its jobs by effective wave; this keeps dependency order, since a need's
+// effective wave is never later than its dependent's. Linear in hosts x needs.
+void Scheduler::compute_effective_waves() {
+  const std::size_t hosts = shape_.host_tasks.size();
+  const std::size_t tasks = shape_.needs.size();
+  const int waves = wave_count();
+  effective_.assign(hosts, std::vector<int>(tasks, 0));
+  for (std::size_t h = 0; h < hosts; ++h)
+    for (int task : shape_.host_tasks[h]) effective_[h][static_cast<std::size_t>(task)] = wave_of(static_cast<int>(h));
+  for (std::size_t t = tasks; t-- > 0;) {
+    const int task = static_cast<int>(t);
+    for (int need : shape_.needs[t]) {
+      assert(need < task && "tasks come in dependency order");
+      const auto n = static_cast<std::size_t>(need);
+      int all_hosts = waves;
+      std::vector<int> barrier(static_cast<std::size_t>(waves) + 1, waves);  // per wave of the waiting host
+      for (std::size_t h = 0; h < hosts; ++h) {
+        const int host = static_cast<int>(h);
+        if (!runs(host, task)) continue;
+        const int mine = effective_[h][t];
+        switch (need_kind(host, task, need)) {
+          case NeedKind::PerHost:
+            effective_[h][n] = std::min(effective_[h][n], mine);
+            break;
+          case NeedKind::Barrier:
+            barrier[static_cast<std::size_t>(wave_of(host))] = std::min(barrier[static_cast<std::size_t>(wave_of(host))], mine);
+            break;
+          case NeedKind::AllHosts:
+            all_hosts = std::min(all_hosts, mine);
+            break;
+        }
+      }
+      // A barrier in wave w waits for the need in waves up to w: the earliest from w on.
+      for (std::size_t w = barrier.size() - 1; w-- > 0;) barrier[w] = std::min(barrier[w], barrier[w + 1]);
+      for (std::size_t x = 0; x < hosts; ++x) {
+        if (!runs(static_cast<int>(x), need)) continue;
+        int& wave = effective_[x][n];
+        wave = std::min({wave, all_hosts, barrier[static_cast<std::size_t>(wave_of(static_cast<int>(x)))]});
+      }
+    }
+  }
+  starts_.assign(static_cast<std::size_t>(std::max(waves, 1)), {});
+  started_in_.assign(starts_.size(), 0);
+  for (std::size_t h = 0; h < hosts; ++h) {
+    std::vector<int>& mine = shape_.host_tasks[h];
+    std::stable_sort(mine.begin(), mine.end(), [&](int a, int b) {
+      return effective_[h][static_cast<std::size_t>(a)] < effective_[h][static_cast<std::size_t>(b)];
+    });
+    const int host = static_cast<int>(h);
+    if (is_local(host)) continue;
+    const int first = mine.empty() ? wave_of(host) : effective_[h][static_cast<std::size_t>(mine.front())];
+    starts_[static_cast<std::size_t>(first)].push_back(host);
+  }
 }
 
 // plan-format.md, Policy: a task's `policy` overrides the plan's for that task; its percentage
@@ -79,8 +145,7 @@ int Scheduler::wave_of(int host) const {
   return static_cast<int>(end - wave_ends_.begin());
 }
 
-// A remote host waits only for hosts of its own and earlier waves (and for the local host);
-// the local host waits for everyone.
+// A barrier waits only for hosts of its own and earlier waves (and for the local host).
 bool Scheduler::is_settled(int task, int up_to_wave) const {
   const std::vector<int>& pending = pending_[static_cast<std::size_t>(task)];
   for (int w = 0; w < up_to_wave && w < wave_count(); ++w)
@@ -89,18 +154,30 @@ bool Scheduler::is_settled(int task, int up_to_wave) const {
   return pending.back() == 0;
 }
 
-// Whether `need` lets `host` run `task` now; sets `must_skip` when it never will.
-bool Scheduler::need_allows(int host, int task, int need, bool& must_skip) const {
-  const std::vector<int>& mine = shape_.host_tasks[static_cast<std::size_t>(host)];
-  bool runs_need = runs(mine, need);
-  bool waits = shape_.waits_for_all[static_cast<std::size_t>(task)] || shape_.runs_once[static_cast<std::size_t>(need)];
-  if (waits && !is_settled(need, wave_of(host))) return false;
-  // plan-format.md: a task whose need failed on a host is skipped on that host. A need run on
-  // one host only (local, run_once) must have succeeded there; a need of other hosts does not
-  // hold this one back.
-  if (runs_need && !task_ok_[static_cast<std::size_t>(host)][static_cast<std::size_t>(need)]) must_skip = true;
-  if (!runs_need && shape_.runs_once[static_cast<std::size_t>(need)] && !succeeded_somewhere_[static_cast<std::size_t>(need)])
-    must_skip = true;
+bool Scheduler::is_settled_everywhere(int task) const {
+  const std::vector<int>& pending = pending_[static_cast<std::size_t>(task)];
+  return std::all_of(pending.begin(), pending.end(), [](int left) { return left == 0; });
+}
+
+// Whether `need` lets `host` run `task` now; sets `skip` (the first need found) when it never
+// will: plan-format.md, a task is skipped where a need it waits for did not succeed.
+bool Scheduler::need_allows(int host, int task, int need, std::optional<Skip>& skip) const {
+  const NeedKind kind = need_kind(host, task, need);
+  bool failed = false;
+  switch (kind) {
+    case NeedKind::PerHost:  // earlier in this host's order: it has ended
+      failed = !task_ok_[static_cast<std::size_t>(host)][static_cast<std::size_t>(need)];
+      break;
+    case NeedKind::Barrier:
+      if (!is_settled(need, wave_of(host))) return false;
+      failed = !task_ok_[static_cast<std::size_t>(host)][static_cast<std::size_t>(need)];
+      break;
+    case NeedKind::AllHosts:
+      if (!is_settled_everywhere(need)) return false;
+      failed = !failed_hosts_[static_cast<std::size_t>(need)].empty();
+      break;
+  }
+  if (failed && !skip) skip = Skip{task, need, kind};
   return true;
 }
 
@@ -115,19 +192,21 @@ NextJob Scheduler::next_job(int host) {
       return next;
     }
     int task = tasks[position];
-    bool must_wait = false, must_skip = false;
-    for (int need : shape_.needs[static_cast<std::size_t>(task)]) must_wait |= !need_allows(host, task, need, must_skip);
+    // A job of a later wave waits for its wave, even on a host admitted early for others.
+    bool must_wait = !is_local(host) && effective_wave(host, task) > wave_;
+    std::optional<Skip> skip;
+    for (int need : shape_.needs[static_cast<std::size_t>(task)]) must_wait |= !need_allows(host, task, need, skip);
     if (must_wait) {
       park(host);
       next.kind = NextJob::Kind::Wait;
       return next;
     }
-    if (!must_skip) {
+    if (!skip) {
       next.kind = NextJob::Kind::Run;
       next.task = task;
       return next;
     }
-    next.skipped.push_back(task);
+    next.skipped.push_back(*skip);
     count_done(host, task, false);
   }
   next.kind = NextJob::Kind::Finished;
@@ -166,7 +245,7 @@ void Scheduler::count_failure(int host, int task) {
 void Scheduler::count_done(int host, int task, bool ok) {
   int& pending = pending_[static_cast<std::size_t>(task)][bucket(host)];
   if (--pending == 0) ++settled_generation_;
-  if (ok) succeeded_somewhere_[static_cast<std::size_t>(task)] = 1;
+  if (!ok) failed_hosts_[static_cast<std::size_t>(task)].push_back(host);
 }
 
 std::vector<int> Scheduler::remaining_jobs(int host) const {
@@ -213,10 +292,20 @@ void Scheduler::take_resumable(std::vector<int>& started) {
 bool Scheduler::can_go_on(int host) const {
   const std::vector<int>& tasks = shape_.host_tasks[static_cast<std::size_t>(host)];
   int task = tasks[next_task_[static_cast<std::size_t>(host)]];
-  bool must_skip = false;
+  if (!is_local(host) && effective_wave(host, task) > wave_) return false;
+  std::optional<Skip> skip;
   for (int need : shape_.needs[static_cast<std::size_t>(task)])
-    if (!need_allows(host, task, need, must_skip)) return false;
+    if (!need_allows(host, task, need, skip)) return false;
   return true;
+}
+
+// The next wave starts when every host of the current one has ended; hosts of later waves
+// that ran all their jobs early may have ended already.
+void Scheduler::advance_wave() {
+  while (wave_ + 1 < wave_count() && unfinished_in_wave_[static_cast<std::size_t>(wave_)] == 0) {
+    ++wave_;
+    ++settled_generation_;  // parked hosts whose jobs are due in this wave may go on
+  }
 }
 
 std::vector<int> Scheduler::take_startable_hosts() {
@@ -226,15 +315,18 @@ std::vector<int> Scheduler::take_startable_hosts() {
     hosts_[static_cast<std::size_t>(*shape_.local_host)] = HostState::Running;
     started.push_back(*shape_.local_host);
   }
+  if (!aborted_ && !wave_ends_.empty()) advance_wave();
   take_resumable(started);
   if (aborted_ || wave_ends_.empty()) return started;
-  if (unfinished_in_wave_[static_cast<std::size_t>(wave_)] == 0 && wave_ + 1 < wave_count()) ++wave_;
-  std::size_t end = wave_ends_[static_cast<std::size_t>(wave_)];
-  while (next_host_ < end && running_ < limits_.forks) {
-    hosts_[next_host_] = HostState::Running;
-    started.push_back(static_cast<int>(next_host_));
-    ++next_host_;
-    ++running_;
+  // Hosts start in host order, those due in earlier waves first.
+  for (std::size_t w = 0; w <= static_cast<std::size_t>(wave_) && running_ < limits_.forks; ++w) {
+    for (std::size_t& next = started_in_[w]; next < starts_[w].size() && running_ < limits_.forks; ++next) {
+      const int host = starts_[w][next];
+      hosts_[static_cast<std::size_t>(host)] = HostState::Running;
+      started.push_back(host);
+      ++started_;
+      ++running_;
+    }
   }
   return started;
 }
@@ -244,7 +336,7 @@ bool Scheduler::is_done() const {
   if (shape_.local_host && hosts_[static_cast<std::size_t>(*shape_.local_host)] == HostState::Running) return false;
   if (aborted_) return true;
   bool local_done = !shape_.local_host || hosts_[static_cast<std::size_t>(*shape_.local_host)] == HostState::Finished;
-  return local_done && next_host_ == remote_hosts_;
+  return local_done && started_ == remote_hosts_;
 }
 
 bool Scheduler::is_stuck() const {
@@ -255,10 +347,12 @@ bool Scheduler::is_stuck() const {
 std::vector<int> Scheduler::take_never_started() {
   std::vector<int> never;
   if (!aborted_) return never;
-  for (; next_host_ < remote_hosts_; ++next_host_) {
-    hosts_[next_host_] = HostState::Finished;
-    never.push_back(static_cast<int>(next_host_));
+  for (std::size_t h = 0; h < remote_hosts_; ++h) {
+    if (hosts_[h] != HostState::Waiting) continue;
+    hosts_[h] = HostState::Finished;
+    never.push_back(static_cast<int>(h));
   }
+  started_ = remote_hosts_;
   if (shape_.local_host && hosts_[static_cast<std::size_t>(*shape_.local_host)] == HostState::Waiting) {
     hosts_[static_cast<std::size_t>(*shape_.local_host)] = HostState::Finished;
     never.push_back(*shape_.local_host);

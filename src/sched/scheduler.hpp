@@ -23,7 +23,8 @@ struct TaskFailurePolicy {
 struct RunShape {
   std::vector<std::vector<int>> needs;       ///< per task: the tasks it needs
   std::vector<std::vector<int>> host_tasks;  ///< per host: its tasks, in dependency order
-  /// Per task: it waits for each need to be done on every host (barrier, run_once, local).
+  /// Per task: a need its own host also runs is waited for on every host of the host's wave
+  /// and earlier ones (barrier, run_once), not per host.
   std::vector<char> waits_for_all;
   /// Per task: it runs on one host only (local, run_once), so whoever needs it waits for it.
   std::vector<char> runs_once;
@@ -46,12 +47,27 @@ struct Limits {
   OnFailure on_failure = OnFailure::StopHost;
 };
 
+/// How a job waits for one of its needs (plan-format.md, needs).
+enum class NeedKind {
+  PerHost,   ///< the need on the same host
+  Barrier,   ///< the need on every host of this host's wave and earlier ones
+  AllHosts,  ///< the need on every host that runs it, in any wave (local, run_once, other hosts)
+};
+
+/// A job passed over because a need did not succeed.
+struct Skip {
+  int task = -1;
+  int need = -1;  ///< the first need that did not succeed
+  NeedKind kind = NeedKind::PerHost;
+  bool operator==(const Skip&) const = default;
+};
+
 /// What a host does next: run a task, wait for other hosts, or stop (all done, or aborted).
 struct NextJob {
   enum class Kind { Run, Wait, Finished, Aborted };
   Kind kind = Kind::Finished;
   int task = -1;
-  std::vector<int> skipped;  ///< tasks passed over because a need failed
+  std::vector<Skip> skipped;  ///< tasks passed over because a need failed
 };
 
 /// Scheduler stores what has run where and decides what may run next. It does no I/O and
@@ -59,8 +75,10 @@ struct NextJob {
 ///
 /// A host that must wait for others (NextJob::Kind::Wait) is parked: it gives its fork slot
 /// back, so that the hosts it waits for can start, and take_startable_hosts() returns it again
-/// when it may go on. With rolling waves, a remote host waits only for the hosts of its own and
-/// earlier waves, so a barrier never waits for a wave that cannot start yet.
+/// when it may go on. With rolling waves, a barrier waits only for the hosts of its own and
+/// earlier waves; a job that an earlier wave waits for on every host (a local, run_once or
+/// cross-group need) runs early, in the first wave that needs it (its "effective wave"), so
+/// no wave waits for one that cannot start yet.
 class Scheduler {
  public:
   Scheduler(RunShape shape, Limits limits);
@@ -79,6 +97,12 @@ class Scheduler {
   void host_finished(int host, HostStatus status);
   /// The jobs a host has not run yet (to report as skipped when it stops early).
   std::vector<int> remaining_jobs(int host) const;
+  /// How `host` waits for `need` before it runs `task`.
+  NeedKind need_kind(int host, int task, int need) const;
+  /// The hosts on which `task` ended without success so far (failed, skipped, not run).
+  const std::vector<int>& failed_hosts(int task) const { return failed_hosts_[static_cast<std::size_t>(task)]; }
+  /// The wave in which a host's job may start: its own wave, or an earlier one that needs it.
+  int effective_wave(int host, int task) const;
 
   bool is_aborted() const { return aborted_; }
   /// Aborts the run: nothing new starts, parked hosts wake to stop.
@@ -101,7 +125,11 @@ class Scheduler {
   /// The pending_ bucket of a host: its wave, or the last one for the local host.
   std::size_t bucket(int host) const { return static_cast<std::size_t>(wave_of(host)); }
   bool is_settled(int task, int up_to_wave) const;
-  bool need_allows(int host, int task, int need, bool& must_skip) const;
+  bool is_settled_everywhere(int task) const;
+  bool need_allows(int host, int task, int need, std::optional<Skip>& skip) const;
+  bool runs(int host, int task) const { return runs_[static_cast<std::size_t>(host)][static_cast<std::size_t>(task)] != 0; }
+  void compute_effective_waves();
+  void advance_wave();
   bool can_go_on(int host) const;
   void park(int host);
   void take_resumable(std::vector<int>& started);
@@ -115,14 +143,20 @@ class Scheduler {
   std::vector<HostState> hosts_;
   std::vector<std::size_t> next_task_;       ///< per host: position in its host_tasks
   std::vector<std::vector<char>> task_ok_;   ///< per host, per task: finished successfully
+  std::vector<std::vector<char>> runs_;      ///< per host, per task: the host runs the task
+  std::vector<std::vector<int>> effective_;  ///< per host, per task: the wave it may start in
   std::vector<std::vector<int>> pending_;    ///< per task, per bucket: hosts yet to be done with it
-  std::vector<char> succeeded_somewhere_;    ///< per task
+  std::vector<std::vector<int>> failed_hosts_;  ///< per task: where it ended without success
   std::vector<std::size_t> wave_ends_;       ///< remote host index one past each wave's end
   std::vector<int> unfinished_in_wave_;
   std::vector<int> parked_;                  ///< hosts waiting for others, in the order they parked
   std::size_t remote_hosts_ = 0;
   int wave_ = 0;
-  std::size_t next_host_ = 0;  ///< remote hosts start in order
+  /// Per wave: the remote hosts whose first job is due in it, in host order, and how many of
+  /// them have started.
+  std::vector<std::vector<int>> starts_;
+  std::vector<std::size_t> started_in_;
+  std::size_t started_ = 0;  ///< remote hosts started
   int running_ = 0;            ///< remote hosts holding a fork slot
   bool local_started_ = false;
   long settled_generation_ = 0;  ///< bumped whenever some task is done in some bucket

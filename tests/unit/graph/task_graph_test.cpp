@@ -56,6 +56,49 @@ TEST_SUITE("graph") {
     CHECK(need_indices(select_tasks(plan, {"restart"}).tasks) == std::vector<std::vector<int>>{{}, {0}, {1}});
   }
 
+  TEST_CASE("named tasks run in command-line order, each after its needs (issue 14, bug 10)") {
+    Plan plan = plan_text(kPlan);
+    CHECK(names(select_tasks(plan, {"lint", "pack"})) == Names{"lint", "pack"});
+    CHECK(names(select_tasks(plan, {"pack", "lint"})) == Names{"pack", "lint"});
+    CHECK(names(select_tasks(plan, {"lint", "restart"})) == Names{"lint", "pack", "deploy", "restart"});
+    CHECK(names(select_tasks(plan, {"restart", "lint", "pack"})) == Names{"pack", "deploy", "restart", "lint"});
+  }
+
+  TEST_CASE("a named task's needs come in document order") {
+    Plan plan = plan_text(R"({"hosts": ["a"], "tasks": {
+        "x": {"steps": [{"run": "x"}]}, "y": {"steps": [{"run": "y"}]},
+        "z": {"needs": ["y", "x"], "steps": [{"run": "z"}]}}})");
+    CHECK(names(select_tasks(plan, {"z"})) == Names{"x", "y", "z"});
+  }
+
+  TEST_CASE("how a task waits for a need") {
+    Plan plan = plan_text(R"({"hosts": ["a", "b"], "tasks": {
+        "build": {"on": "local", "steps": [{"local": "make"}]},
+        "facts": {"on": "b", "run_once": true, "steps": [{"run": "f"}]},
+        "static": {"on": "a", "steps": [{"run": "s"}]},
+        "deploy": {"needs": ["build", "facts", "static"], "steps": [{"run": "d"}]},
+        "restart": {"needs": ["static"], "barrier": true, "steps": [{"run": "r"}]}}})");
+    const Task& deploy = *plan.find_task("deploy");
+    CHECK(need_wait(deploy, *plan.find_task("build"), false) == NeedWait::AllHosts);
+    CHECK(need_wait(deploy, *plan.find_task("facts"), true) == NeedWait::AllHosts);
+    CHECK(need_wait(deploy, *plan.find_task("static"), true) == NeedWait::PerHost);
+    CHECK(need_wait(deploy, *plan.find_task("static"), false) == NeedWait::AllHosts);
+    CHECK(need_wait(*plan.find_task("restart"), *plan.find_task("static"), true) == NeedWait::Barrier);
+    CHECK(need_wait(*plan.find_task("restart"), *plan.find_task("static"), false) == NeedWait::AllHosts);
+  }
+
+  TEST_CASE("the dot graph marks the waits across hosts") {
+    Plan plan = plan_text(R"({"hosts": ["web1", "nginx"], "tasks": {
+        "static": {"on": "web1", "steps": [{"run": "s"}]},
+        "sync": {"on": "nginx", "needs": ["static"], "steps": [{"run": "y"}]},
+        "restart": {"on": "web1", "needs": ["static"], "barrier": true, "steps": [{"run": "r"}]},
+        "check": {"on": "web1", "needs": ["static"], "steps": [{"run": "c"}]}}})");
+    std::string dot = to_dot(plan, select_tasks(plan, {}).tasks);
+    CHECK(dot.find("\"static\" -> \"sync\" [style=bold, label=\"all hosts\"];") != std::string::npos);
+    CHECK(dot.find("\"static\" -> \"restart\" [style=bold, label=\"barrier\"];") != std::string::npos);
+    CHECK(dot.find("\"static\" -> \"check\";") != std::string::npos);
+  }
+
   TEST_CASE("the dot graph has one node per task, an edge per need, and ranks by depth") {
     Plan plan = plan_text(kPlan);
     CHECK(to_dot(plan, select_tasks(plan, {"restart"}).tasks) ==

@@ -58,15 +58,19 @@ TEST_SUITE("sched") {
     scheduler.take_startable_hosts();
     scheduler.job_finished(0, scheduler.next_job(0).task, false);
     NextJob next = scheduler.next_job(0);
-    CHECK(next.skipped == std::vector<int>{1});
+    CHECK(next.skipped == std::vector<Skip>{{1, 0, NeedKind::PerHost}});
     CHECK(next.kind == NextJob::Kind::Run);
     CHECK(next.task == 2);
   }
 
-  TEST_CASE("a need the host does not run does not hold it back") {
+  TEST_CASE("a need the host does not run waits for that task on all of its hosts") {
+    // Issue 14, bug 2: it used to count as done at once.
     RunShape shape{.needs = {{}, {0}}, .host_tasks = {{0}, {1}}};
     Scheduler scheduler(shape, Limits{});
     scheduler.take_startable_hosts();
+    CHECK(scheduler.next_job(1).kind == NextJob::Kind::Wait);
+    scheduler.job_finished(0, scheduler.next_job(0).task, true);
+    CHECK(scheduler.take_startable_hosts() == std::vector<int>{1});
     NextJob next = scheduler.next_job(1);
     CHECK(next.kind == NextJob::Kind::Run);
     CHECK(next.task == 1);
@@ -187,7 +191,7 @@ TEST_SUITE("sched") {
     scheduler.host_finished(1, HostStatus::Failed);
     CHECK(scheduler.take_startable_hosts() == std::vector<int>{0});
     NextJob next = scheduler.next_job(0);
-    CHECK(next.skipped == std::vector<int>{1});
+    CHECK(next.skipped == std::vector<Skip>{{1, 0, NeedKind::AllHosts}});
     CHECK(next.kind == NextJob::Kind::Finished);
   }
 
@@ -211,17 +215,30 @@ TEST_SUITE("sched") {
     CHECK(scheduler.next_job(0).kind == NextJob::Kind::Run);  // host 1 is in the next wave
   }
 
-  TEST_CASE("a local task needing every wave, needed by the first wave, is reported stuck") {
-    // 0: remote, 1: local needs 0, 2: remote needs 1. Wave 2 cannot start before wave 1 ends.
+  TEST_CASE("a local task needing every wave, needed by the first wave, runs the later wave's need early") {
+    // 0: remote, 1: local needs 0, 2: remote needs 1. This used to be stuck (issue 14, bug 1):
+    // host 1 (wave 2) now runs task 0 in wave 1, and task 2 in its own wave.
     RunShape shape{.needs = {{}, {0}, {1}}, .host_tasks = {{0, 2}, {0, 2}, {1}},
                    .waits_for_all = {0, 1, 0}, .runs_once = {0, 1, 0}, .local_host = 2};
     Scheduler scheduler(shape, Limits{.batches = {Amount{1, false}}});
-    scheduler.take_startable_hosts();
+    CHECK(scheduler.effective_wave(1, 0) == 0);
+    CHECK(scheduler.effective_wave(1, 2) == 1);
+    CHECK(scheduler.take_startable_hosts() == std::vector<int>{2, 0, 1});
     CHECK(scheduler.next_job(2).kind == NextJob::Kind::Wait);
     scheduler.job_finished(0, 0, true);
     CHECK(scheduler.next_job(0).kind == NextJob::Kind::Wait);
-    CHECK(scheduler.take_startable_hosts().empty());
-    CHECK(scheduler.is_stuck());
+    scheduler.job_finished(1, scheduler.next_job(1).task, true);
+    CHECK(scheduler.next_job(1).kind == NextJob::Kind::Wait);  // task 2 waits for its wave
+    CHECK(scheduler.take_startable_hosts() == std::vector<int>{2});
+    scheduler.job_finished(2, scheduler.next_job(2).task, true);
+    scheduler.host_finished(2, HostStatus::Ok);
+    CHECK(scheduler.take_startable_hosts() == std::vector<int>{0});
+    complete(scheduler, 0);
+    CHECK(scheduler.take_startable_hosts() == std::vector<int>{1});  // its wave has come
+    CHECK(scheduler.current_wave() == 1);
+    complete(scheduler, 1);
+    CHECK(scheduler.is_done());
+    CHECK_FALSE(scheduler.is_stuck());
   }
 
   TEST_CASE("an abort wakes parked hosts so that they stop") {
