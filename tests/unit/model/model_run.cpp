@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <memory>
 
+#include "cli/lost_needs.hpp"
 #include "deployd/load.hpp"
 #include "engine/engine.hpp"
 #include "graph/limit.hpp"
@@ -64,6 +65,8 @@ Observation observe(const Case& c) {
   }
   Plan& loaded_plan = *loaded.plan;
   loaded_plan.directory = std::filesystem::temp_directory_path().string();  // where local steps run
+  // As src/cli/main.cpp does: --limit, the selection, then the needs --limit lost (R3).
+  const std::vector<std::vector<std::string>> unlimited = graph::task_hosts(loaded_plan);
   if (auto errors = graph::limit_hosts(loaded_plan, c.limit); !errors.empty()) {
     seen.refusal = texts(errors);
     return seen;
@@ -73,6 +76,11 @@ Observation observe(const Case& c) {
     seen.refusal = texts(selection.errors);
     return seen;
   }
+  if (!c.limit.empty())
+    if (auto errors = cli::limit_errors(loaded_plan, selection.tasks, unlimited); !errors.empty()) {
+      seen.refusal = texts(errors);
+      return seen;
+    }
 
   auto run = std::make_unique<Run>();
   for (const std::string& text : c.fail) {

@@ -730,7 +730,8 @@ class Judge {
     }
   }
 
-  // R5: named tasks that no need orders run in command-line order on each host.
+  // R5: named tasks run in command-line order on each host, unless a need of a task named
+  // before pulls the later one ahead.
   void judge_named_order() {
     std::map<JobKey, int> demand = demand_waves();
     const std::vector<std::string>& names = rules_.names;
@@ -739,7 +740,10 @@ class Judge {
         const std::string& a = names[i];
         const std::string& b = names[j];
         if (!contains(rules_.selected, a) || !contains(rules_.selected, b)) continue;
-        if (rules_.reaches(a, b) || rules_.reaches(b, a)) continue;
+        // A need of a task named earlier (or of `a` itself) comes first, wherever it is named.
+        bool pulled = false;
+        for (std::size_t k = 0; k <= i; ++k) pulled = pulled || rules_.reaches(names[k], b);
+        if (pulled) continue;
         for (const auto& [host, jobs] : by_host_) {
           JobKey ja{a, host}, jb{b, host};
           if (!outcome_.count(ja) || !outcome_.count(jb) || demand[ja] != demand[jb]) continue;
