@@ -12,6 +12,7 @@
 // below: `check_case(R"json(...)json");`.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <string>
@@ -77,6 +78,22 @@ void check_case(std::string_view text) {
   if (!discrepancies.empty()) FAIL_CHECK(failure_report(c, checks, "regression case"));
 }
 
+/// An event at no particular time: the model reads only their order.
+Event event(decltype(Event::body) body) { return Event{Clock::time_point{}, std::move(body)}; }
+
+StepEnd step_end(const std::string& host, const std::string& task, StepStatus status) {
+  StepEnd end;
+  end.host = host;
+  end.task = task;
+  end.status = status;
+  return end;
+}
+
+bool mentions(const std::vector<std::string>& discrepancies, const std::string& rule) {
+  return std::any_of(discrepancies.begin(), discrepancies.end(),
+                     [&](const std::string& line) { return line.rfind(rule + ":", 0) == 0; });
+}
+
 std::uint64_t env_number(const char* name, std::uint64_t fallback) {
   const char* value = std::getenv(name);
   if (value == nullptr || *value == '\0') return fallback;
@@ -88,6 +105,103 @@ std::uint64_t env_number(const char* name, std::uint64_t fallback) {
 }  // namespace
 
 TEST_SUITE("model") {
+  // The model itself: runs that break a rule, written by hand, are caught.
+  TEST_CASE("the model catches a host reported ok whose job was skipped because a local task failed") {
+    Case c = case_from_text(R"json({"plan": {"hosts": ["a"], "tasks": {
+        "build": {"on": "local", "steps": [{"local": "make"}]},
+        "deploy": {"needs": "build", "steps": [{"run": "deploy"}]}}}, "fail": ["build@local#0"]})json");
+    Observation seen;
+    seen.ended = true;
+    RunEnd end{RunStatus::Failed, 1, {}, 0};
+    end.counts.ok = 1;
+    seen.events = {event(RunStart{"r", "plan.json", 1, {"build", "deploy"}, ""}),
+                   event(StepStart{"local", "build", 0, "make"}),
+                   event(step_end("local", "build", StepStatus::Failed)),
+                   event(HostEnd{"local", HostStatus::Failed, "build failed"}),
+                   event(step_end("a", "deploy", StepStatus::Skipped)),
+                   event(HostEnd{"a", HostStatus::Ok, ""}),
+                   event(end)};
+    std::vector<std::string> discrepancies = check(c, seen, Checks{});
+    CHECK(mentions(discrepancies, "R4"));
+    CHECK_FALSE(mentions(discrepancies, "R2"));  // the job itself was rightly skipped
+  }
+
+  TEST_CASE("the model catches a job that starts before a need on other hosts has ended") {
+    Case c = case_from_text(R"json({"plan": {"hosts": ["a", "b"], "groups": {"g": ["b"]}, "tasks": {
+        "static": {"on": "g", "steps": [{"run": "static"}]},
+        "sync": {"on": "a", "needs": "static", "steps": [{"run": "sync"}]}}}})json");
+    Observation seen;
+    seen.ended = true;
+    RunEnd end{RunStatus::Ok, 0, {}, 0};
+    end.counts.ok = 2;
+    seen.events = {event(RunStart{"r", "plan.json", 2, {"static", "sync"}, ""}),
+                   event(StepStart{"a", "sync", 0, "sync"}),
+                   event(StepStart{"b", "static", 0, "static"}),
+                   event(step_end("a", "sync", StepStatus::Ok)),
+                   event(step_end("b", "static", StepStatus::Ok)),
+                   event(HostEnd{"a", HostStatus::Ok, ""}),
+                   event(HostEnd{"b", HostStatus::Ok, ""}),
+                   event(end)};
+    std::vector<std::string> discrepancies = check(c, seen, Checks{});
+    REQUIRE(discrepancies.size() == 1);
+    CHECK(discrepancies.front() == "R1: sync@a started before static@b ended (all-host need)");
+  }
+
+  TEST_CASE("the model catches a run that does not end, and a job run on a host it does not target") {
+    Case c = case_from_text(R"json({"plan": {"hosts": ["a", "b"], "tasks": {
+        "once": {"run_once": true, "steps": [{"run": "migrate"}]}}}})json");
+    Observation hung;
+    hung.hang = "every host waits";
+    CHECK(check(c, hung, Checks{}) == std::vector<std::string>{"hang: every host waits"});
+    Observation seen;
+    seen.ended = true;
+    RunEnd end{RunStatus::Ok, 0, {}, 0};
+    end.counts.ok = 2;
+    seen.events = {event(RunStart{"r", "plan.json", 2, {"once"}, ""}),
+                   event(StepStart{"a", "once", 0, "migrate"}), event(step_end("a", "once", StepStatus::Ok)),
+                   event(StepStart{"b", "once", 0, "migrate"}), event(step_end("b", "once", StepStatus::Ok)),
+                   event(HostEnd{"a", HostStatus::Ok, ""}), event(HostEnd{"b", HostStatus::Ok, ""}), event(end)};
+    CHECK(mentions(check(c, seen, Checks{}), "jobs"));
+  }
+
+  // Cases the random test found on main (d785519) before issue 14 was fixed, shrunk.
+  TEST_CASE("issue 14 bug 1: a need on a run_once task whose host is in a later wave runs it first") {
+    check_case(R"json({"plan": {"groups": {"web": ["node001", "node002", "node003"], "monitoring": ["node005"]},
+        "hosts": ["node001", "node002", "node003", "node005"], "policy": {"batches": [1]}, "tasks": {
+        "facts": {"on": "monitoring", "run_once": true, "steps": [{"run": "echo 10.0.0.5", "register": "mon_ip"}]},
+        "deploy": {"on": "web", "needs": ["facts"], "steps": [{"run": "echo deploy {{host}} mon={{mon_ip}}"}]}}}})json");
+    check_case(R"json({"plan":{"version":1,"hosts":["h01","h05"],"groups":{},"tasks":{"t1":{"on":"h05","run_once":true,"steps":[{"run":"run t1#0."}]},"t2":{"needs":["t1"],"on":"all","steps":[{"run":"run t2#0."}]}},"policy":{"batches":["20%"]}}})json");
+  }
+
+  TEST_CASE("issue 14 bug 2: a need on the task of other hosts waits for all of them, and their failure skips") {
+    check_case(R"json({"plan":{"version":1,"hosts":["h06","h07"],"groups":{"g1":["h07"]},"tasks":{"t1":{"on":"g1","steps":[{"run":"run t1#0."}]},"t2":{"needs":["t1"],"on":"all","steps":[{"run":"run t2#0."}]}}}})json");
+    check_case(R"json({"plan": {"hosts": ["web1", "web2", "nginx"], "groups": {"web": ["web1", "web2"]}, "tasks": {
+        "static": {"on": "web", "steps": [{"run": "build static"}]},
+        "sync": {"on": "nginx", "needs": ["static"], "steps": [{"run": "rsync static"}]}}}, "fail": ["static@web2#0"]})json");
+    // A local task needs a remote one that failed: skipped, so is what needs it.
+    check_case(R"json({"plan":{"version":1,"hosts":["h04"],"groups":{},"tasks":{"t0":{"needs":["t5"],"on":"local","steps":[{"local":"true"}]},"t3":{"needs":["t4"],"on":"local","steps":[{"local":"true"}]},"t4":{"on":"all","steps":[{"run":"run t4#0."}]},"t5":{"on":"all","steps":[{"run":"run t5#0."}]}}},"fail":["t3@local#0","t4@h04#0"]})json");
+  }
+
+  TEST_CASE("issue 14 bug 4: hosts whose jobs a failed local task skipped end skipped, exit 1") {
+    check_case(R"json({"plan": {"hosts": ["a", "b"], "tasks": {
+        "build": {"on": "local", "steps": [{"local": "make"}]},
+        "deploy": {"needs": ["build"], "steps": [{"run": "deploy"}]}}}, "fail": ["build@local#0"]})json");
+  }
+
+  TEST_CASE("R1: a wave never waits on a local task that waits for a later wave (no deadlock)") {
+    check_case(R"json({"plan":{"version":1,"hosts":["h02","h06"],"groups":{},"tasks":{"t0":{"needs":["t1"],"on":"local","steps":[{"local":"true"}]},"t1":{"on":"all","steps":[{"run":"run t1#0."}]},"t2":{"on":"local","steps":[{"local":"true"}]},"t4":{"needs":["t2"],"on":"all","steps":[{"run":"run t4#0."}]}},"policy":{"batches":["50%"]}}})json");
+  }
+
+  TEST_CASE("R3: --limit leaving out every host of a needed task is refused, naming it") {
+    check_case(R"json({"plan":{"version":1,"hosts":["h06","h07"],"groups":{},"tasks":{"t2":{"needs":["t4"],"on":"all","steps":[{"run":"run t2#0."}]},"t4":{"on":["h06"],"steps":[{"run":"run t4#0."}]}}},"limit":["h07"]})json");
+    check_case(R"json({"plan":{"version":1,"hosts":["h08"],"groups":{},"tasks":{"t2":{"on":"local","steps":[{"local":"true"}]}}},"limit":["h0[1-3]"]})json");
+  }
+
+  TEST_CASE("R5: named tasks run in command-line order") {
+    check_case(R"json({"plan":{"version":1,"hosts":["h01"],"groups":{},"tasks":{"t1":{"on":"all","steps":[{"run":"run t1#0."}]},"t4":{"on":"all","steps":[{"run":"run t4#0."}]}}},"names":["t4","t1"]})json");
+    check_case(R"json({"plan":{"version":1,"hosts":["h03"],"groups":{},"tasks":{"t0":{"needs":["t1"],"on":"all","steps":[{"run":"run t0#0."}]},"t1":{"on":"all","steps":[{"run":"run t1#0."}]},"t2":{"on":"all","steps":[{"run":"run t2#0."}]}}},"names":["t0","t2","t1"]})json");
+  }
+
   TEST_CASE("random plans: the scheduler agrees with the reference model") {
     const Features features = features_in_force();
     const int cases = static_cast<int>(env_number("DEPLOYD_MODEL_CASES", kDefaultCases));
