@@ -28,6 +28,7 @@ struct Features {
   bool unreachable = true;    ///< hosts that refuse connections
   bool forks = true;          ///< small policy.forks
   bool sessions = true;       ///< small max_open_sessions (hosts close sessions while waiting)
+  bool retry = true;          ///< --retry-failed after the run
   Checks checks;              ///< skip_reasons, wave_order, named_order, refusals
 };
 

@@ -27,6 +27,9 @@ std::string to_text(const Case& c) {
   if (!c.fail.empty()) json["fail"] = c.fail;
   if (!c.unreachable.empty()) json["unreachable"] = c.unreachable;
   if (c.sessions > 0) json["sessions"] = c.sessions;
+  if (c.retry) json["retry"] = true;
+  if (!c.retry_fail.empty()) json["retry_fail"] = c.retry_fail;
+  if (!c.retry_unreachable.empty()) json["retry_unreachable"] = c.retry_unreachable;
   return json.dump();
 }
 
@@ -42,6 +45,9 @@ Case case_from_text(std::string_view text) {
   c.fail = strings("fail");
   c.unreachable = strings("unreachable");
   c.sessions = json.value("sessions", 0);
+  c.retry = json.value("retry", false);
+  c.retry_fail = strings("retry_fail");
+  c.retry_unreachable = strings("retry_unreachable");
   return c;
 }
 

@@ -44,13 +44,14 @@ struct Run {
   std::string error;
 };
 
-}  // namespace
-
-Observation observe(const Case& c) {
+/// One run of the plan: as the first run of `c`, or with `retry_hosts` as its --retry-failed.
+Observation observe_run(const Case& c, const std::vector<std::string>* retry_hosts) {
   Observation seen;
+  const std::vector<std::string>& fails = retry_hosts ? c.retry_fail : c.fail;
+  const std::vector<std::string>& unreachable = retry_hosts ? c.retry_unreachable : c.unreachable;
   // Injected failures of local steps are in the plan itself: their command exits 1.
   Json plan = c.plan;
-  for (const std::string& text : c.fail) {
+  for (const std::string& text : fails) {
     FailPoint point = parse_fail(text);
     if (point.host == "local" && plan["tasks"].contains(point.task))
       plan["tasks"][point.task]["steps"][static_cast<std::size_t>(point.step)]["local"] = "exit 1";
@@ -65,9 +66,11 @@ Observation observe(const Case& c) {
   }
   Plan& loaded_plan = *loaded.plan;
   loaded_plan.directory = std::filesystem::temp_directory_path().string();  // where local steps run
-  // As src/cli/main.cpp does: --limit, the selection, then the needs --limit lost (R3).
+  // As src/cli/main.cpp does: --limit, the selection, the needs --limit lost (R3), then the
+  // hosts to retry and the needs they lost (src/cli/retry.cpp, restrict_to_retry).
+  const std::vector<std::string>& limit = retry_hosts ? std::vector<std::string>{} : c.limit;
   const std::vector<std::vector<std::string>> unlimited = graph::task_hosts(loaded_plan);
-  if (auto errors = graph::limit_hosts(loaded_plan, c.limit); !errors.empty()) {
+  if (auto errors = graph::limit_hosts(loaded_plan, limit); !errors.empty()) {
     seen.refusal = texts(errors);
     return seen;
   }
@@ -76,20 +79,29 @@ Observation observe(const Case& c) {
     seen.refusal = texts(selection.errors);
     return seen;
   }
-  if (!c.limit.empty())
+  if (!limit.empty())
     if (auto errors = cli::limit_errors(loaded_plan, selection.tasks, unlimited); !errors.empty()) {
       seen.refusal = texts(errors);
       return seen;
     }
+  if (retry_hosts) {
+    const std::vector<std::vector<std::string>> before = graph::task_hosts(loaded_plan);
+    graph::keep_named_hosts(loaded_plan, *retry_hosts);
+    cli::run_lost_needs_again(loaded_plan, selection.tasks, before);
+    if (engine::run_hosts(loaded_plan, selection.tasks).empty()) {
+      seen.refusal = {"--retry-failed: none of the failed hosts of run model is targeted by this run"};
+      return seen;
+    }
+  }
 
   auto run = std::make_unique<Run>();
-  for (const std::string& text : c.fail) {
+  for (const std::string& text : fails) {
     FailPoint point = parse_fail(text);
     if (point.host == "local" || !plan["tasks"].contains(point.task)) continue;
     const Json& step = plan["tasks"][point.task]["steps"][static_cast<std::size_t>(point.step)];
     if (step.contains("run")) run->transport.reply(point.host, step["run"].get<std::string>(), testing::exits(1));
   }
-  for (const std::string& host : c.unreachable) run->transport.refuse(host, "connection refused (injected)");
+  for (const std::string& host : unreachable) run->transport.refuse(host, "connection refused (injected)");
   run->engine = std::make_unique<engine::Engine>(
       loaded_plan, engine::RunSetup{"model", selection.tasks, 0, c.sessions}, run->transport, run->reporter);
   Run* r = run.get();
@@ -118,6 +130,20 @@ Observation observe(const Case& c) {
   // A hung run's coroutines still reference the engine and the context: destroying them
   // would resume nothing but could touch freed state. Abandon them (the test fails anyway).
   if (!r->done) static_cast<void>(run.release());
+  return seen;
+}
+
+}  // namespace
+
+Observation observe(const Case& c) {
+  Observation seen = observe_run(c, nullptr);
+  if (!c.retry || !seen.ended) return seen;
+  // --retry-failed: the hosts the run did not end ok, as its summary lists them.
+  std::vector<std::string> hosts;
+  for (const Event& event : seen.events)
+    if (auto* end = std::get_if<HostEnd>(&event.body); end && end->host != kLocalHost && end->status != HostStatus::Ok)
+      hosts.push_back(end->host);
+  if (!hosts.empty()) seen.retry = std::make_shared<Observation>(observe_run(c, &hosts));
   return seen;
 }
 

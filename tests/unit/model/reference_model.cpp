@@ -124,17 +124,21 @@ std::string step_status_text(const StepEnd& end) {
 /// The plan, the command line and the injected failures, read the way the rules read them.
 class Rules {
  public:
-  explicit Rules(const Case& c) {
+  /// The case's run, or with `retry_hosts` the --retry-failed run after it (no --limit).
+  Rules(const Case& c, const std::vector<std::string>* retry_hosts) {
     read_hosts(c.plan);
     read_groups(c.plan);
-    std::set<std::string> kept = limited(c.limit);
+    std::set<std::string> kept = limited(retry_hosts ? std::vector<std::string>{} : c.limit);
     for (const auto& [name, body] : c.plan.at("tasks").items()) tasks_.push_back(read_task(name, body, kept));
     for (std::size_t t = 0; t < tasks_.size(); ++t) index_[tasks_[t].name] = t;
     select(c.names);
+    if (retry_hosts) narrow_to_retry(*retry_hosts);
     for (const std::string& name : c.names)
       if (!contains(names, name)) names.push_back(name);
-    for (const std::string& text : c.fail) fails_.insert(text);
-    unreachable_.insert(c.unreachable.begin(), c.unreachable.end());
+    const std::vector<std::string>& fails = retry_hosts ? c.retry_fail : c.fail;
+    const std::vector<std::string>& unreachable = retry_hosts ? c.retry_unreachable : c.unreachable;
+    fails_.insert(fails.begin(), fails.end());
+    unreachable_.insert(unreachable.begin(), unreachable.end());
     if (c.plan.contains("policy") && c.plan["policy"].contains("batches")) batches_ = c.plan["policy"]["batches"];
   }
 
@@ -300,6 +304,37 @@ class Rules {
     return kept;
   }
 
+  // --retry-failed, semantics-decisions.md D7: only the hosts to retry; a selected task that
+  // still runs (local, or with a host left) gives a remote need left with no host its hosts
+  // back, so that it runs again, and so on for the needs of that need.
+  void narrow_to_retry(const std::vector<std::string>& retry) {
+    std::vector<std::vector<std::string>> before;
+    for (TaskSpec& t : tasks_) {
+      before.push_back(t.targets);
+      std::erase_if(t.targets, [&](const std::string& host) { return !contains(retry, host); });
+      set_hosts(t);
+    }
+    for (bool again = true; again;) {
+      again = false;
+      for (const std::string& name : selected) {
+        if (task(name).hosts.empty()) continue;
+        for (const std::string& need : task(name).needs) {
+          const std::size_t n = index_.at(need);
+          if (tasks_[n].is_local || !tasks_[n].targets.empty() || before[n].empty()) continue;
+          tasks_[n].targets = before[n];
+          set_hosts(tasks_[n]);
+          again = true;
+        }
+      }
+    }
+  }
+
+  static void set_hosts(TaskSpec& t) {
+    if (t.is_local) return;
+    t.hosts = t.targets;
+    if (t.run_once && t.hosts.size() > 1) t.hosts.resize(1);
+  }
+
   TaskSpec read_task(const std::string& name, const Json& body, const std::set<std::string>& kept) const {
     TaskSpec t;
     t.name = name;
@@ -318,8 +353,7 @@ class Rules {
     for (const std::string& target : on) members(target, targeted);
     for (const std::string& host : hosts)  // plan order, whatever the order of `on`
       if (targeted.count(host) && kept.count(host)) t.targets.push_back(host);
-    t.hosts = t.targets;
-    if (t.run_once && t.hosts.size() > 1) t.hosts.resize(1);
+    set_hosts(t);
     return t;
   }
 
@@ -355,18 +389,49 @@ class Rules {
 /// Judges one observed run against the rules; collects the discrepancies.
 class Judge {
  public:
-  Judge(const Case& c, const Observation& seen, const Checks& checks)
-      : rules_(c), seen_(seen), checks_(checks) {}
+  Judge(const Case& c, const Observation& seen, const Checks& checks,
+        const std::vector<std::string>* retry_hosts = nullptr)
+      : case_(c), rules_(c, retry_hosts), seen_(seen), checks_(checks), is_retry_(retry_hosts != nullptr) {}
 
   std::vector<std::string> run() {
+    judge_run();
+    if (case_.retry && !is_retry_ && judged_whole_) judge_retry();
+    if (lines_.size() > kMostLines) {
+      std::size_t more = lines_.size() - kMostLines;
+      lines_.resize(kMostLines);
+      lines_.push_back(fmt::format("... and {} more", more));
+    }
+    return lines_;
+  }
+
+ private:
+  // --retry-failed after the run: on the hosts the rules say did not end ok.
+  void judge_retry() {
+    std::vector<std::string> hosts;
+    for (const std::string& host : rules_.hosts)
+      if (auto found = expected_status_.find(host); found != expected_status_.end() && found->second != HostStatus::Ok)
+        hosts.push_back(host);
+    if (hosts.empty()) {
+      if (seen_.retry) report("retry", "a retry ran, but every host ended ok");
+      return;
+    }
+    if (!seen_.retry) {
+      report("retry", "no retry ran, but " + join(hosts) + " did not end ok");
+      return;
+    }
+    for (const std::string& line : Judge(case_, *seen_.retry, checks_, &hosts).run())
+      lines_.push_back("retry " + line);
+  }
+
+  void judge_run() {
     if (!seen_.load_errors.empty()) {
       report("load", "the plan was refused: " + join(seen_.load_errors, "; "));
-      return lines_;
+      return;
     }
-    if (!judge_refusal()) return lines_;
+    if (!judge_refusal()) return;
     if (!seen_.ended) {
       report("hang", seen_.hang.empty() ? "the run did not end" : seen_.hang);
-      return lines_;
+      return;
     }
     read_events();
     choose_run_hosts();
@@ -379,15 +444,9 @@ class Judge {
     if (checks_.named_order) judge_named_order();
     if (checks_.host_order) judge_host_order();
     judge_hosts();
-    if (lines_.size() > kMostLines) {
-      std::size_t more = lines_.size() - kMostLines;
-      lines_.resize(kMostLines);
-      lines_.push_back(fmt::format("... and {} more", more));
-    }
-    return lines_;
+    judged_whole_ = true;
   }
 
- private:
   void report(const std::string& rule, const std::string& text) { lines_.push_back(rule + ": " + text); }
 
   // R3: a needed task that --limit leaves without a host is refused before anything connects,
@@ -402,6 +461,13 @@ class Judge {
         if (!t.hosts.empty() && rules_.task(need).hosts.empty()) lost.emplace_back(name, need);
     }
     std::string text = join(seen_.refusal, "; ");
+    if (is_retry_) {
+      const bool none = rules_.run_hosts(true).empty();
+      if (none != !seen_.refusal.empty())
+        report("R3", none ? "no failed host is targeted any more, but the retry was not refused"
+                          : "the retry was refused: " + text);
+      return seen_.refusal.empty() && !none;
+    }
     if (!rules_.unmatched.empty()) {
       if (text.find(rules_.unmatched.front()) == std::string::npos)
         report("R3", fmt::format("--limit {} matches nothing, but the run was not refused with its name ({})",
@@ -810,6 +876,7 @@ class Judge {
         // Targeted by a run_once task that ran elsewhere: nothing to do there.
         if (seen->second.status != HostStatus::Ok && seen->second.status != HostStatus::Unreachable)
           report("R4", fmt::format("{} has no job but ended {}", host, to_string(seen->second.status)));
+        expected_status_[host] = seen->second.status;
         all_ok = all_ok && seen->second.status == HostStatus::Ok;
         continue;
       }
@@ -821,6 +888,7 @@ class Judge {
           want = HostStatus::Skipped, because = job.first + " skipped: " + why(job);
       }
       if (rules_.is_unreachable(host)) want = HostStatus::Unreachable, because = "unreachable";
+      expected_status_[host] = want;
       all_ok = all_ok && want == HostStatus::Ok;
       if (seen->second.status != want)
         report("R4", fmt::format("{} ended {}, expected {} ({})", host, to_string(seen->second.status), to_string(want),
@@ -850,9 +918,13 @@ class Judge {
                                  run_end_->exit_code, all_ok ? "ok" : "failed", want_exit));
   }
 
+  const Case& case_;
   Rules rules_;
   const Observation& seen_;
   Checks checks_;
+  bool is_retry_ = false;
+  bool judged_whole_ = false;
+  std::map<std::string, HostStatus> expected_status_;  ///< what each host of the run must end as
   std::vector<std::string> lines_;
 
   int run_start_hosts_ = -1;

@@ -5,6 +5,7 @@
 // bug there cannot hide by being copied here.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,8 @@ struct Observation {
   std::vector<Event> events;             ///< every event of the run, in order
   bool ended = false;                    ///< run() completed
   std::string hang;                      ///< why the run was given up, when it did not end
+  /// Case::retry: the --retry-failed run that followed, if the run had hosts to retry.
+  std::shared_ptr<Observation> retry;
 };
 
 /// The rules that are judged beyond R1, R2 and R4, which always are: each can be turned off
