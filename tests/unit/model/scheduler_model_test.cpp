@@ -47,6 +47,36 @@ std::string first_rule(const std::vector<std::string>& discrepancies) {
 
 std::vector<std::string> judge(const Case& c, const Checks& checks) { return check(c, observe(c), checks); }
 
+/// How often the random cases reached what the rules are about: a generator that stopped
+/// reaching some of it would pass for nothing.
+struct Coverage {
+  int refused = 0;
+  int retried = 0;
+  int failed_runs = 0;
+  int skipped_hosts = 0;  ///< runs with a host ended `skipped` (R4)
+  int waves = 0;          ///< runs with more than one wave
+  int local = 0;
+
+  void add(const Case& c, const Observation& seen) {
+    refused += !seen.refusal.empty();
+    retried += seen.retry != nullptr;
+    local += c.plan["tasks"].dump().find("\"local\"") != std::string::npos;
+    waves += c.plan.contains("policy") && c.plan["policy"].contains("batches");
+    bool failed = false, skipped = false;
+    for (const Event& event : seen.events) {
+      if (auto* end = std::get_if<RunEnd>(&event.body)) failed = end->exit_code != 0;
+      if (auto* end = std::get_if<HostEnd>(&event.body)) skipped = skipped || end->status == HostStatus::Skipped;
+    }
+    failed_runs += failed;
+    skipped_hosts += skipped;
+  }
+  std::string text() const {
+    return "refused " + std::to_string(refused) + ", retried " + std::to_string(retried) + ", failed " +
+           std::to_string(failed_runs) + ", with a skipped host " + std::to_string(skipped_hosts) +
+           ", with batches " + std::to_string(waves) + ", with local tasks " + std::to_string(local);
+  }
+};
+
 /// The event lines of a run, for a failure report.
 std::string event_lines(const Observation& seen) {
   testing::RecordingReporter reporter;
@@ -210,10 +240,13 @@ TEST_SUITE("model") {
                            << describe(features));
     const int printed = static_cast<int>(env_number("DEPLOYD_MODEL_PRINT", kPrintedFailures));
     int failing = 0;
+    Coverage coverage;
     for (int i = 0; i < cases; ++i) {
       const std::uint64_t case_seed = seed + static_cast<std::uint64_t>(i);
       Case c = generate(case_seed, features);
-      std::vector<std::string> discrepancies = judge(c, features.checks);
+      Observation seen = observe(c);
+      coverage.add(c, seen);
+      std::vector<std::string> discrepancies = check(c, seen, features.checks);
       if (discrepancies.empty()) continue;
       if (++failing > printed) continue;
       const std::string rule = first_rule(discrepancies);
@@ -223,6 +256,7 @@ TEST_SUITE("model") {
                                     std::to_string(case_seed) + " DEPLOYD_MODEL_CASES=1); shrunk from " +
                                     to_text(c)));
     }
+    MESSAGE("cases: " << coverage.text());
     CHECK_MESSAGE(failing == 0, failing << " of " << cases << " cases disagree with the model");
   }
 }
