@@ -28,6 +28,7 @@ std::vector<std::pair<std::string, bool*>> switches(Features& f) {
           {"forks", &f.forks},
           {"sessions", &f.sessions},
           {"retry", &f.retry},
+          {"budgets", &f.budgets},
           {"skip_reasons", &f.checks.skip_reasons},
           {"wave_order", &f.checks.wave_order},
           {"named_order", &f.checks.named_order},
@@ -184,6 +185,14 @@ Case generate(std::uint64_t seed, const Features& f) {
         batches.push_back(fmt::format("{}%", random.pick(std::vector<int>{20, 34, 50, 67})));
     }
     policy["batches"] = batches;
+  }
+  if (f.budgets && random.chance(0.15)) {
+    if (random.chance(0.3))
+      policy["on_failure"] = "abort";
+    else if (random.chance(0.6))
+      policy["max_failures"] = random.between(0, 2);
+    else
+      policy["max_failures"] = fmt::format("{}%", random.pick(std::vector<int>{10, 34}));
   }
   if (!policy.empty()) plan["policy"] = policy;
 

@@ -29,6 +29,7 @@ struct Features {
   bool forks = true;          ///< small policy.forks
   bool sessions = true;       ///< small max_open_sessions (hosts close sessions while waiting)
   bool retry = true;          ///< --retry-failed after the run
+  bool budgets = true;        ///< policy.max_failures, on_failure abort
   Checks checks;              ///< skip_reasons, wave_order, named_order, refusals
 };
 

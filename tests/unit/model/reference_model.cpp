@@ -139,7 +139,8 @@ class Rules {
     const std::vector<std::string>& unreachable = retry_hosts ? c.retry_unreachable : c.unreachable;
     fails_.insert(fails.begin(), fails.end());
     unreachable_.insert(unreachable.begin(), unreachable.end());
-    if (c.plan.contains("policy") && c.plan["policy"].contains("batches")) batches_ = c.plan["policy"]["batches"];
+    if (c.plan.contains("policy")) policy_ = c.plan["policy"];
+    if (policy_.contains("batches")) batches_ = policy_["batches"];
   }
 
   std::vector<std::string> hosts;     ///< every host of the plan, in plan order
@@ -159,6 +160,16 @@ class Rules {
     for (const std::string& need : task(from).needs)
       if (need == to || reaches(need, to)) return true;
     return false;
+  }
+
+  /// Failed hosts the plan's budget tolerates among `hosts` (no more than this, or abort).
+  int tolerated_failures(int hosts) const {
+    if (policy_.value("on_failure", "stop-host") == "abort") return 0;
+    if (!policy_.contains("max_failures")) return hosts;
+    const Json& amount = policy_["max_failures"];
+    if (amount.is_number()) return amount.get<int>();
+    const int percent = std::stoi(amount.get<std::string>());
+    return (percent * hosts + 99) / 100;
   }
 
   /// semantics-decisions.md D8: the order each host runs its tasks in (jobs an earlier wave
@@ -383,6 +394,7 @@ class Rules {
   std::map<std::string, std::size_t> index_;
   std::set<std::string> fails_;
   std::set<std::string> unreachable_;
+  Json policy_ = Json::object();
   Json batches_ = Json::array();
 };
 
@@ -437,6 +449,14 @@ class Judge {
     choose_run_hosts();
     expect_jobs();
     order_by_host();
+    const bool aborted = judge_budget();
+    judge_completeness(aborted);
+    if (aborted) {
+      // An abort depends on timing (which failure comes first): judged by what must hold anyway.
+      judge_order();
+      judge_aborted_run();
+      return;
+    }
     derive_outcomes();
     judge_jobs();
     judge_order();
@@ -561,10 +581,17 @@ class Judge {
                                known ? fmt::format("hosts({}) = [{}]", job.first, join(rules_.task(job.first).hosts))
                                      : std::string("the task is not part of the run")));
     }
+  }
+
+  // Every step of every job has its step_end; after an abort, hosts that never started (or
+  // stopped) report only their host_end.
+  void judge_completeness(bool aborted) {
     for (const JobKey& job : jobs_) {
       const TaskSpec& t = rules_.task(job.first);
       const JobSeen* seen = seen_job(job);
       int ends = seen ? static_cast<int>(seen->steps.size()) : 0;
+      auto host = hosts_seen_.find(job.second);
+      if (aborted && host != hosts_seen_.end() && host->second.status == HostStatus::Aborted) continue;
       if (ends != static_cast<int>(t.ignore_errors.size()))
         report("events", fmt::format("{}: {} step_end of its {} steps{}", job_name(job), ends, t.ignore_errors.size(),
                                      ends == 0 ? " (the job was never reported)" : ""));
@@ -840,6 +867,80 @@ class Judge {
                                     host, before.first, after.first, after.first));
       }
     }
+  }
+
+  /// Whether the run ended aborted; checks that it did exactly when its failures exceeded the
+  /// plan's budget (plan-format.md, failure budgets): policy.max_failures failed or
+  /// unreachable hosts (a percentage of the run's hosts, rounded up) are tolerated, none
+  /// under on_failure abort. Skipped hosts and local tasks count against no budget.
+  bool judge_budget() {
+    if (!run_end_) return false;
+    const bool aborted = run_end_->status == RunStatus::Aborted;
+    int failures = 0;
+    for (const auto& [host, seen] : hosts_seen_)
+      if (host != kLocal && (seen.status == HostStatus::Failed || seen.status == HostStatus::Unreachable)) ++failures;
+    const int tolerated = rules_.tolerated_failures(static_cast<int>(run_hosts_.size()));
+    if (aborted != (failures > tolerated))
+      report("budget", fmt::format("the run ended {} with {} failed or unreachable hosts, {} tolerated",
+                                   to_string(run_end_->status), failures, tolerated));
+    if (aborted && run_end_->exit_code != 3) report("exit", fmt::format("an aborted run exits {}, not 3", run_end_->exit_code));
+    return aborted;
+  }
+
+  /// A job that ran and succeeded (ignored failures included).
+  bool seen_ok(const JobKey& job) const {
+    const JobSeen* seen = seen_job(job);
+    if (seen == nullptr || seen->start == kNever) return false;
+    return std::all_of(seen->steps.begin(), seen->steps.end(),
+                       [](const auto& step) { return step.second == "ok" || step.second == "failed-ignored"; }) &&
+           seen->steps.size() == rules_.task(job.first).ignore_errors.size();
+  }
+
+  // An aborted run: what ran, ran as the rules allow and as its injected failures say (its
+  // last steps may be skipped by the abort); a host is ok only if every job of it ran ok, and
+  // skipped only if none failed; the counts add up.
+  void judge_aborted_run() {
+    for (const JobKey& job : jobs_) {
+      const JobSeen* seen = seen_job(job);
+      if (seen == nullptr || seen->start == kNever) continue;
+      outcome_[job] = ran_outcome(job);
+      std::vector<std::string> want = expected_steps(job);
+      bool stopped = false;
+      for (std::size_t step = 0; step < want.size(); ++step) {
+        auto found = seen->steps.find(static_cast<int>(step));
+        std::string got = found == seen->steps.end() ? "missing" : found->second;
+        stopped = stopped || (got == "skipped" && want[step] != "skipped");
+        if (got != want[step] && !(stopped && got == "skipped"))
+          report("steps", fmt::format("{} ran [{}] in an aborted run; its failures say [{}]", job_name(job),
+                                      got, join(want, " ")));
+      }
+      for (const NeedOf& need : rules_.needs_of(job.first, job.second, wave_))
+        for (const std::string& x : need.skip_hosts)
+          if (!seen_ok({need.task, x}))
+            report("R2", fmt::format("{} ran, but {}@{} did not succeed ({})", job_name(job), need.task, x,
+                                     kind_name(need.kind)));
+    }
+    StatusCounts tally;
+    for (const std::string& host : run_hosts_) {
+      auto seen = hosts_seen_.find(host);
+      if (seen == hosts_seen_.end()) {
+        report("R4", "no host_end for " + host);
+        continue;
+      }
+      tally.add(seen->second.status);
+      for (const JobKey& job : by_host_[host]) {
+        if (seen->second.status == HostStatus::Ok && !seen_ok(job))
+          report("R4", fmt::format("{} ended ok, but {} did not run ok", host, job.first));
+        const JobSeen* ran = seen_job(job);
+        if (seen->second.status == HostStatus::Skipped && ran && ran->start != kNever && !seen_ok(job))
+          report("R4", fmt::format("{} ended skipped, but {} failed there", host, job.first));
+      }
+    }
+    const StatusCounts& c = run_end_->counts;
+    if (c.ok != tally.ok || c.failed != tally.failed || c.unreachable != tally.unreachable ||
+        c.skipped != tally.skipped || c.aborted != tally.aborted ||
+        c.ok + c.failed + c.unreachable + c.skipped + c.aborted != run_start_hosts_)
+      report("counts", "run_end counts differ from the host_end events or the run's hosts");
   }
 
   // R4 and semantics-decisions.md D5: a skipped host says why, with the reason of its first

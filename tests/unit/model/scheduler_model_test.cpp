@@ -53,6 +53,7 @@ struct Coverage {
   int refused = 0;
   int retried = 0;
   int failed_runs = 0;
+  int aborted = 0;
   int skipped_hosts = 0;  ///< runs with a host ended `skipped` (R4)
   int waves = 0;          ///< runs with more than one wave
   int local = 0;
@@ -64,7 +65,10 @@ struct Coverage {
     waves += c.plan.contains("policy") && c.plan["policy"].contains("batches");
     bool failed = false, skipped = false;
     for (const Event& event : seen.events) {
-      if (auto* end = std::get_if<RunEnd>(&event.body)) failed = end->exit_code != 0;
+      if (auto* end = std::get_if<RunEnd>(&event.body)) {
+        failed = end->exit_code != 0;
+        aborted += end->status == RunStatus::Aborted;
+      }
       if (auto* end = std::get_if<HostEnd>(&event.body)) skipped = skipped || end->status == HostStatus::Skipped;
     }
     failed_runs += failed;
@@ -72,7 +76,7 @@ struct Coverage {
   }
   std::string text() const {
     return "refused " + std::to_string(refused) + ", retried " + std::to_string(retried) + ", failed " +
-           std::to_string(failed_runs) + ", with a skipped host " + std::to_string(skipped_hosts) +
+           std::to_string(failed_runs) + ", aborted " + std::to_string(aborted) + ", with a skipped host " + std::to_string(skipped_hosts) +
            ", with batches " + std::to_string(waves) + ", with local tasks " + std::to_string(local);
   }
 };
