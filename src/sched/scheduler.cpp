@@ -33,9 +33,9 @@ Scheduler::Scheduler(RunShape shape, Limits limits)
   hosts_.assign(hosts, HostState::Waiting);
   next_task_.assign(hosts, 0);
   task_ok_.assign(hosts, std::vector<char>(tasks, 0));
-  runs_.assign(hosts, std::vector<char>(tasks, 0));
+  runs_.assign(hosts * tasks, 0);
   for (std::size_t h = 0; h < hosts; ++h)
-    for (int task : shape_.host_tasks[h]) runs_[h][static_cast<std::size_t>(task)] = 1;
+    for (int task : shape_.host_tasks[h]) runs_[job(static_cast<int>(h), task)] = 1;
   remote_hosts_ = hosts - (shape_.local_host ? 1 : 0);
   wave_ends_ = wave_ends(limits_.batches, remote_hosts_);
   unfinished_in_wave_.assign(wave_ends_.size(), 0);
@@ -61,7 +61,7 @@ NeedKind Scheduler::need_kind(int host, int task, int need) const {
 }
 
 int Scheduler::effective_wave(int host, int task) const {
-  return effective_[static_cast<std::size_t>(host)][static_cast<std::size_t>(task)];
+  return effective_[job(host, task)];
 }
 
 // A job's effective wave is the earliest wave of the jobs that wait for it, or its host's
@@ -73,26 +73,26 @@ void Scheduler::compute_effective_waves() {
   const std::size_t hosts = shape_.host_tasks.size();
   const std::size_t tasks = shape_.needs.size();
   const int waves = wave_count();
-  effective_.assign(hosts, std::vector<int>(tasks, 0));
+  effective_.assign(hosts * tasks, 0);
   for (std::size_t h = 0; h < hosts; ++h)
-    for (int task : shape_.host_tasks[h]) effective_[h][static_cast<std::size_t>(task)] = wave_of(static_cast<int>(h));
-  for (std::size_t t = tasks; t-- > 0;) {
+    for (int task : shape_.host_tasks[h]) effective_[job(static_cast<int>(h), task)] = wave_of(static_cast<int>(h));
+  for (std::size_t t = tasks; waves > 1 && t-- > 0;) {  // one wave: every job is due in it
     const int task = static_cast<int>(t);
     for (int need : shape_.needs[t]) {
       assert(need < task && "tasks come in dependency order");
-      const auto n = static_cast<std::size_t>(need);
       int all_hosts = waves;
       std::vector<int> barrier(static_cast<std::size_t>(waves) + 1, waves);  // per wave of the waiting host
       for (std::size_t h = 0; h < hosts; ++h) {
         const int host = static_cast<int>(h);
         if (!runs(host, task)) continue;
-        const int mine = effective_[h][t];
+        const int mine = effective_[job(host, task)];
+        int& wave = barrier[static_cast<std::size_t>(wave_of(host))];
         switch (need_kind(host, task, need)) {
           case NeedKind::PerHost:
-            effective_[h][n] = std::min(effective_[h][n], mine);
+            effective_[job(host, need)] = std::min(effective_[job(host, need)], mine);
             break;
           case NeedKind::Barrier:
-            barrier[static_cast<std::size_t>(wave_of(host))] = std::min(barrier[static_cast<std::size_t>(wave_of(host))], mine);
+            wave = std::min(wave, mine);
             break;
           case NeedKind::AllHosts:
             all_hosts = std::min(all_hosts, mine);
@@ -102,22 +102,22 @@ void Scheduler::compute_effective_waves() {
       // A barrier in wave w waits for the need in waves up to w: the earliest from w on.
       for (std::size_t w = barrier.size() - 1; w-- > 0;) barrier[w] = std::min(barrier[w], barrier[w + 1]);
       for (std::size_t x = 0; x < hosts; ++x) {
-        if (!runs(static_cast<int>(x), need)) continue;
-        int& wave = effective_[x][n];
-        wave = std::min({wave, all_hosts, barrier[static_cast<std::size_t>(wave_of(static_cast<int>(x)))]});
+        const int host = static_cast<int>(x);
+        if (!runs(host, need)) continue;
+        int& wave = effective_[job(host, need)];
+        wave = std::min({wave, all_hosts, barrier[static_cast<std::size_t>(wave_of(host))]});
       }
     }
   }
   starts_.assign(static_cast<std::size_t>(std::max(waves, 1)), {});
   started_in_.assign(starts_.size(), 0);
   for (std::size_t h = 0; h < hosts; ++h) {
-    std::vector<int>& mine = shape_.host_tasks[h];
-    std::stable_sort(mine.begin(), mine.end(), [&](int a, int b) {
-      return effective_[h][static_cast<std::size_t>(a)] < effective_[h][static_cast<std::size_t>(b)];
-    });
     const int host = static_cast<int>(h);
+    std::vector<int>& mine = shape_.host_tasks[h];
+    auto earlier = [&](int a, int b) { return effective_[job(host, a)] < effective_[job(host, b)]; };
+    if (!std::is_sorted(mine.begin(), mine.end(), earlier)) std::stable_sort(mine.begin(), mine.end(), earlier);
     if (is_local(host)) continue;
-    const int first = mine.empty() ? wave_of(host) : effective_[h][static_cast<std::size_t>(mine.front())];
+    const int first = mine.empty() ? wave_of(host) : effective_[job(host, mine.front())];
     starts_[static_cast<std::size_t>(first)].push_back(host);
   }
 }

@@ -127,7 +127,11 @@ class Scheduler {
   bool is_settled(int task, int up_to_wave) const;
   bool is_settled_everywhere(int task) const;
   bool need_allows(int host, int task, int need, std::optional<Skip>& skip) const;
-  bool runs(int host, int task) const { return runs_[static_cast<std::size_t>(host)][static_cast<std::size_t>(task)] != 0; }
+  /// Index of a job in the flat per-job tables.
+  std::size_t job(int host, int task) const {
+    return static_cast<std::size_t>(host) * shape_.needs.size() + static_cast<std::size_t>(task);
+  }
+  bool runs(int host, int task) const { return runs_[job(host, task)] != 0; }
   void compute_effective_waves();
   void advance_wave();
   bool can_go_on(int host) const;
@@ -143,8 +147,8 @@ class Scheduler {
   std::vector<HostState> hosts_;
   std::vector<std::size_t> next_task_;       ///< per host: position in its host_tasks
   std::vector<std::vector<char>> task_ok_;   ///< per host, per task: finished successfully
-  std::vector<std::vector<char>> runs_;      ///< per host, per task: the host runs the task
-  std::vector<std::vector<int>> effective_;  ///< per host, per task: the wave it may start in
+  std::vector<char> runs_;                   ///< per job: the host runs the task
+  std::vector<int> effective_;               ///< per job: the wave it may start in
   std::vector<std::vector<int>> pending_;    ///< per task, per bucket: hosts yet to be done with it
   std::vector<std::vector<int>> failed_hosts_;  ///< per task: where it ended without success
   std::vector<std::size_t> wave_ends_;       ///< remote host index one past each wave's end
