@@ -565,6 +565,7 @@ class Judge {
       report("counts", fmt::format("run_start says {} hosts; the run has {} ({})", run_start_hosts_,
                                    run_hosts_.size(), join(run_hosts_)));
     wave_ = rules_.waves(run_hosts_);
+    for (const auto& [host, wave] : wave_) wave_count_ = std::max(wave_count_, wave + 1);
     wave_[kLocal] = kNever;
   }
 
@@ -791,6 +792,11 @@ class Judge {
   std::map<JobKey, int> demand_waves() {
     std::map<JobKey, int> demand;
     for (const JobKey& job : jobs_) demand[job] = wave_.count(job.second) ? wave_[job.second] : kNever;
+    // One wave: every job is due in it, local ones too (wip-graph 1c57a05; D2 read so).
+    if (wave_count_ <= 1) {
+      for (auto& [job, wave] : demand) wave = 0;
+      return demand;
+    }
     for (bool changed = true; changed;) {
       changed = false;
       for (const JobKey& job : jobs_)
@@ -1034,6 +1040,7 @@ class Judge {
   std::map<std::string, HostSeen> hosts_seen_;
   std::vector<std::string> run_hosts_;
   std::map<std::string, int> wave_;
+  int wave_count_ = 0;
   std::vector<JobKey> jobs_;  ///< every job of the run, task by task in document order
   std::map<JobKey, Outcome> outcome_;
   std::map<std::string, std::vector<JobKey>> by_host_;
