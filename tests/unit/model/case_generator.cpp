@@ -101,7 +101,10 @@ Case generate(std::uint64_t seed, const Features& f) {
   Json& plan = c.plan;
   plan["version"] = 1;
 
-  const int host_count = random.between(1, 8);
+  // Mostly small plans, whose failures are easy to read; now and then a bigger one, with
+  // more waves and more hosts waiting on each other.
+  const bool big = random.chance(0.1);
+  const int host_count = big ? random.between(9, 16) : random.between(1, 8);
   std::vector<std::string> hosts;
   for (int i = 0; i < host_count; ++i) hosts.push_back(host_name(i));
   plan["hosts"] = hosts;
@@ -109,7 +112,7 @@ Case generate(std::uint64_t seed, const Features& f) {
   // Overlapping groups, none empty.
   std::vector<std::string> groups;
   Json group_json = Json::object();
-  for (int g = 0, count = random.between(1, 3); g < count; ++g) {
+  for (int g = 0, count = random.between(1, big ? 5 : 3); g < count; ++g) {
     std::vector<std::string> members;
     for (const std::string& host : hosts)
       if (random.chance(0.5)) members.push_back(host);
@@ -122,7 +125,7 @@ Case generate(std::uint64_t seed, const Features& f) {
 
   // Tasks in document order; needs follow a random order of them, so the graph is a DAG
   // whose order is not the document's.
-  const int task_count = random.between(1, 6);
+  const int task_count = big ? random.between(5, 9) : random.between(1, 6);
   std::vector<int> order(static_cast<std::size_t>(task_count));
   for (int t = 0; t < task_count; ++t) order[static_cast<std::size_t>(t)] = t;
   random.shuffle(order);
@@ -223,9 +226,8 @@ Case generate(std::uint64_t seed, const Features& f) {
     for (const std::string& host : hosts)
       if (random.chance(0.25)) c.unreachable.push_back(host);
   if (f.sessions && random.chance(0.15)) c.sessions = random.between(1, 3);
-  // --retry-failed after the run, some failures fixed meanwhile. Not with --limit: the retry
-  // would be given no --limit, so its needs come back on all their hosts.
-  if (f.retry && c.limit.empty() && random.chance(0.25)) {
+  // --retry-failed after the run (with the same --limit), some failures fixed meanwhile.
+  if (f.retry && random.chance(0.25)) {
     c.retry = true;
     for (const std::string& point : c.fail)
       if (random.chance(0.5)) c.retry_fail.push_back(point);

@@ -23,7 +23,7 @@ struct Case {
   std::vector<std::string> fail;         ///< "task@host#step": that step exits 1 there ("@local" too)
   std::vector<std::string> unreachable;  ///< hosts that refuse every connection
   int sessions = 0;                      ///< RunSetup::max_open_sessions (0: no limit)
-  /// Then `--retry-failed` (same tasks, no --limit), meeting these failures instead.
+  /// Then `--retry-failed` (same tasks and --limit), meeting these failures instead.
   bool retry = false;
   std::vector<std::string> retry_fail;
   std::vector<std::string> retry_unreachable;

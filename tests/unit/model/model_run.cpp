@@ -68,7 +68,7 @@ Observation observe_run(const Case& c, const std::vector<std::string>* retry_hos
   loaded_plan.directory = std::filesystem::temp_directory_path().string();  // where local steps run
   // As src/cli/main.cpp does: --limit, the selection, the needs --limit lost (R3), then the
   // hosts to retry and the needs they lost (src/cli/retry.cpp, restrict_to_retry).
-  const std::vector<std::string>& limit = retry_hosts ? std::vector<std::string>{} : c.limit;
+  const std::vector<std::string>& limit = c.limit;
   const std::vector<std::vector<std::string>> unlimited = graph::task_hosts(loaded_plan);
   if (auto errors = graph::limit_hosts(loaded_plan, limit); !errors.empty()) {
     seen.refusal = texts(errors);

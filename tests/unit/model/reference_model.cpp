@@ -124,11 +124,11 @@ std::string step_status_text(const StepEnd& end) {
 /// The plan, the command line and the injected failures, read the way the rules read them.
 class Rules {
  public:
-  /// The case's run, or with `retry_hosts` the --retry-failed run after it (no --limit).
+  /// The case's run, or with `retry_hosts` the --retry-failed run after it (same --limit).
   Rules(const Case& c, const std::vector<std::string>* retry_hosts) {
     read_hosts(c.plan);
     read_groups(c.plan);
-    std::set<std::string> kept = limited(retry_hosts ? std::vector<std::string>{} : c.limit);
+    std::set<std::string> kept = limited(c.limit);
     for (const auto& [name, body] : c.plan.at("tasks").items()) tasks_.push_back(read_task(name, body, kept));
     for (std::size_t t = 0; t < tasks_.size(); ++t) index_[tasks_[t].name] = t;
     select(c.names);
@@ -455,6 +455,7 @@ class Judge {
       // An abort depends on timing (which failure comes first): judged by what must hold anyway.
       judge_order();
       judge_aborted_run();
+      judged_whole_ = true;
       return;
     }
     derive_outcomes();
@@ -934,6 +935,7 @@ class Judge {
         continue;
       }
       tally.add(seen->second.status);
+      expected_status_[host] = seen->second.status;  // what a retry retries
       for (const JobKey& job : by_host_[host]) {
         if (seen->second.status == HostStatus::Ok && !seen_ok(job))
           report("R4", fmt::format("{} ended ok, but {} did not run ok", host, job.first));
