@@ -33,7 +33,8 @@ std::vector<std::pair<std::string, bool*>> switches(Features& f) {
           {"wave_order", &f.checks.wave_order},
           {"named_order", &f.checks.named_order},
           {"host_order", &f.checks.host_order},
-          {"refusals", &f.checks.refusals}};
+          {"refusals", &f.checks.refusals},
+          {"dry_run_waits", &f.checks.dry_run_waits}};
 }
 
 // splitmix64: nearby seeds give unrelated cases.

@@ -447,6 +447,7 @@ class Judge {
     }
     read_events();
     choose_run_hosts();
+    if (checks_.dry_run_waits && !is_retry_) judge_dry_run();
     expect_jobs();
     order_by_host();
     const bool aborted = judge_budget();
@@ -582,6 +583,58 @@ class Judge {
       report("jobs", fmt::format("{} ran, but {}", job_name(job),
                                known ? fmt::format("hosts({}) = [{}]", job.first, join(rules_.task(job.first).hosts))
                                      : std::string("the task is not part of the run")));
+    }
+  }
+
+  /// What --dry-run must print for one wait of a job on other hosts; "" for a per-host need.
+  /// A list of several hosts is folded by the summary's rules: only its count is compared.
+  std::string wait_line(const std::string& task, const NeedOf& need) const {
+    const TaskSpec& n = rules_.task(need.task);
+    if (need.kind == NeedKind::PerHost) return "";
+    if (need.kind == NeedKind::Barrier)
+      return fmt::format("  {} waits for \"{}\" on every host of its wave (barrier)", task, need.task);
+    if (n.is_local) return fmt::format("  {} waits for local task \"{}\"", task, need.task);
+    if (n.hosts.size() == 1) return fmt::format("  {} waits for \"{}\" on {}", task, need.task, n.hosts.front());
+    return fmt::format("  {} waits for \"{}\" on * ({} hosts)", task, need.task, n.hosts.size());
+  }
+
+  // semantics-decisions.md D9: under each host (and `local`), before a task's steps, one line
+  // per need it waits for on other hosts. Compared as sets per host.
+  void judge_dry_run() {
+    std::map<std::string, std::vector<std::string>> seen;  // host -> its wait lines
+    std::string host;
+    std::size_t at = 0;
+    const std::string& text = seen_.dry_run;
+    while (at < text.size()) {
+      std::size_t end = text.find('\n', at);
+      std::string line = text.substr(at, end == std::string::npos ? std::string::npos : end - at);
+      at = end == std::string::npos ? text.size() : end + 1;
+      if (!line.empty() && line[0] != ' ') {
+        host = line.substr(0, line.find(' '));
+        seen[host];
+        continue;
+      }
+      if (line.find(" waits for ") == std::string::npos) continue;
+      // "on web[1-2] (2 hosts)" -> "on * (2 hosts)": the folding is the summary's, not judged here.
+      if (std::size_t on = line.rfind(" on "); on != std::string::npos && line.back() == ')' &&
+                                               line.find(" hosts)") != std::string::npos &&
+                                               line.find("(barrier)") == std::string::npos)
+        line = line.substr(0, on) + " on *" + line.substr(line.rfind(" ("));
+      seen[host].push_back(line);
+    }
+    std::map<std::string, std::vector<std::string>> want;
+    for (const std::string& name : rules_.selected)
+      for (const std::string& h : rules_.task(name).hosts) {
+        want[h];
+        for (const NeedOf& need : rules_.needs_of(name, h, wave_))
+          if (std::string line = wait_line(name, need); !line.empty()) want[h].push_back(line);
+      }
+    for (auto& [h, lines] : want) {
+      std::vector<std::string>& got = seen[h];
+      std::sort(lines.begin(), lines.end());
+      std::sort(got.begin(), got.end());
+      if (got != lines)
+        report("dry-run", fmt::format("under {} it shows [{}], expected [{}]", h, join(got, "; "), join(lines, "; ")));
     }
   }
 
