@@ -85,7 +85,10 @@ Observation observe_run(const Case& c, const std::vector<std::string>* retry_hos
       seen.refusal = texts(errors);
       return seen;
     }
-  if (!retry_hosts) seen.dry_run = cli::dry_run(loaded_plan, selection.tasks, "model");
+  if (!retry_hosts) {
+    seen.dry_run = cli::dry_run(loaded_plan, selection.tasks, "model");
+    seen.graph = graph::to_dot(loaded_plan, selection.tasks);
+  }
   if (retry_hosts) {
     const std::vector<std::vector<std::string>> before = graph::task_hosts(loaded_plan);
     graph::keep_named_hosts(loaded_plan, *retry_hosts);

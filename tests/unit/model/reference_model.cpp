@@ -447,7 +447,10 @@ class Judge {
     }
     read_events();
     choose_run_hosts();
-    if (checks_.dry_run_waits && !is_retry_) judge_dry_run();
+    if (checks_.dry_run_waits && !is_retry_) {
+      judge_dry_run();
+      judge_graph();
+    }
     expect_jobs();
     order_by_host();
     const bool aborted = judge_budget();
@@ -635,6 +638,31 @@ class Judge {
       std::sort(got.begin(), got.end());
       if (got != lines)
         report("dry-run", fmt::format("under {} it shows [{}], expected [{}]", h, join(got, "; "), join(lines, "; ")));
+    }
+  }
+
+  // semantics-decisions.md D9: --graph draws a need bold, labelled "all hosts" when it is an
+  // all-host need on at least one host of the task, else "barrier" when it is a barrier need
+  // on one, else plain.
+  void judge_graph() {
+    for (const std::string& name : rules_.selected) {
+      for (const std::string& need_name : rules_.task(name).needs) {
+        NeedKind kind = NeedKind::PerHost;
+        for (const std::string& h : rules_.task(name).hosts)
+          for (const NeedOf& need : rules_.needs_of(name, h, wave_))
+            if (need.task == need_name) kind = std::max(kind, need.kind);
+        const char* style = kind == NeedKind::AllHost   ? " [style=bold, label=\"all hosts\"]"
+                            : kind == NeedKind::Barrier ? " [style=bold, label=\"barrier\"]"
+                                                        : "";
+        std::string edge = fmt::format("  \"{}\" -> \"{}\"", need_name, name);
+        std::size_t at = seen_.graph.find(edge + " ");
+        if (at == std::string::npos) at = seen_.graph.find(edge + ";");
+        std::string got = at == std::string::npos ? "no edge"
+                                                  : seen_.graph.substr(at, seen_.graph.find('\n', at) - at);
+        if (got != edge + style + ";")
+          report("graph", fmt::format("{} -> {}: --graph shows \"{}\", expected \"{}{};\" ({})", need_name, name,
+                                      got, edge, style, kind_name(kind)));
+      }
     }
   }
 

@@ -22,6 +22,7 @@ struct Observation {
   bool ended = false;                    ///< run() completed
   std::string hang;                      ///< why the run was given up, when it did not end
   std::string dry_run;                   ///< what --dry-run prints for the same command line
+  std::string graph;                     ///< what --graph prints for it
   /// Case::retry: the --retry-failed run that followed, if the run had hosts to retry.
   std::shared_ptr<Observation> retry;
 };
@@ -34,7 +35,7 @@ struct Checks {
   bool named_order = true;   ///< R5: named tasks run in command-line order on each host
   bool host_order = true;    ///< semantics-decisions.md D8: each host's whole task order
   bool refusals = true;      ///< R3: a needed task left without a host is refused, nothing else
-  bool dry_run_waits = true; ///< --dry-run shows each wait on other hosts (semantics-decisions.md D9)
+  bool dry_run_waits = true; ///< --dry-run and --graph show the waits on other hosts (D9)
 };
 
 /// Every way the observed run departs from the rules, one line each ("R1: ..."); empty when
