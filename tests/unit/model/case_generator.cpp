@@ -34,7 +34,8 @@ std::vector<std::pair<std::string, bool*>> switches(Features& f) {
           {"named_order", &f.checks.named_order},
           {"host_order", &f.checks.host_order},
           {"refusals", &f.checks.refusals},
-          {"dry_run_waits", &f.checks.dry_run_waits}};
+          {"dry_run_waits", &f.checks.dry_run_waits},
+          {"graph_edges", &f.checks.graph_edges}};
 }
 
 // splitmix64: nearby seeds give unrelated cases.

@@ -447,10 +447,8 @@ class Judge {
     }
     read_events();
     choose_run_hosts();
-    if (checks_.dry_run_waits && !is_retry_) {
-      judge_dry_run();
-      judge_graph();
-    }
+    if (checks_.dry_run_waits && !is_retry_) judge_dry_run();
+    if (checks_.graph_edges && !is_retry_) judge_graph();
     expect_jobs();
     order_by_host();
     const bool aborted = judge_budget();

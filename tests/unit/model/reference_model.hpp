@@ -35,7 +35,8 @@ struct Checks {
   bool named_order = true;   ///< R5: named tasks run in command-line order on each host
   bool host_order = true;    ///< semantics-decisions.md D8: each host's whole task order
   bool refusals = true;      ///< R3: a needed task left without a host is refused, nothing else
-  bool dry_run_waits = true; ///< --dry-run and --graph show the waits on other hosts (D9)
+  bool dry_run_waits = true; ///< --dry-run shows the waits on other hosts (D9)
+  bool graph_edges = true;   ///< --graph labels each need by how it is waited for (D9)
 };
 
 /// Every way the observed run departs from the rules, one line each ("R1: ..."); empty when

@@ -127,6 +127,7 @@ StepEnd step_end(const std::string& host, const std::string& task, StepStatus st
 Checks events_only() {
   Checks checks;
   checks.dry_run_waits = false;
+  checks.graph_edges = false;
   return checks;
 }
 
