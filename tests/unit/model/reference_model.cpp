@@ -46,6 +46,46 @@ bool glob(const std::string& pattern, const std::string& name) {
   return fnmatch(pattern.c_str(), name.c_str(), 0) == 0;
 }
 
+/// The hosts of a folded list (`h[01-03,05],db1`, as dshbak -c writes it), unfolded here
+/// without the code that folds them. Empty on a malformed text.
+std::set<std::string> unfold(const std::string& text) {
+  std::set<std::string> hosts;
+  std::size_t at = 0;
+  while (at < text.size()) {
+    std::size_t open = text.find('[', at);
+    std::size_t comma = text.find(',', at);
+    if (comma != std::string::npos && (open == std::string::npos || comma < open)) {
+      hosts.insert(text.substr(at, comma - at));
+      at = comma + 1;
+      continue;
+    }
+    if (open == std::string::npos) {
+      hosts.insert(text.substr(at));
+      break;
+    }
+    std::size_t close = text.find(']', open);
+    if (close == std::string::npos) return {};
+    std::size_t next = text.find(',', close);
+    const std::string prefix = text.substr(at, open - at);
+    const std::string suffix = text.substr(close + 1, next == std::string::npos ? std::string::npos : next - close - 1);
+    std::string ranges = text.substr(open + 1, close - open - 1) + ",";
+    for (std::size_t from = 0, end; (end = ranges.find(',', from)) != std::string::npos; from = end + 1) {
+      std::string range = ranges.substr(from, end - from);
+      std::size_t dash = range.find('-');
+      std::string low = range.substr(0, dash);
+      std::string high = dash == std::string::npos ? low : range.substr(dash + 1);
+      if (low.empty() || high.empty()) return {};
+      for (long n = std::stol(low); n <= std::stol(high); ++n) {
+        std::string digits = std::to_string(n);
+        if (digits.size() < low.size()) digits.insert(0, low.size() - digits.size(), '0');
+        hosts.insert(prefix + digits + suffix);
+      }
+    }
+    at = next == std::string::npos ? text.size() : next + 1;
+  }
+  return hosts;
+}
+
 /// A task as the rules see it.
 struct TaskSpec {
   std::string name;
@@ -596,7 +636,7 @@ class Judge {
       return fmt::format("  {} waits for \"{}\" on every host of its wave (barrier)", task, need.task);
     if (n.is_local) return fmt::format("  {} waits for local task \"{}\"", task, need.task);
     if (n.hosts.size() == 1) return fmt::format("  {} waits for \"{}\" on {}", task, need.task, n.hosts.front());
-    return fmt::format("  {} waits for \"{}\" on * ({} hosts)", task, need.task, n.hosts.size());
+    return fmt::format("  {} waits for \"{}\" on {} ({} hosts)", task, need.task, join(n.hosts), n.hosts.size());
   }
 
   // semantics-decisions.md D9: under each host (and `local`), before a task's steps, one line
@@ -616,11 +656,17 @@ class Judge {
         continue;
       }
       if (line.find(" waits for ") == std::string::npos) continue;
-      // "on web[1-2] (2 hosts)" -> "on * (2 hosts)": the folding is the summary's, not judged here.
+      // "on h[01-02] (2 hosts)" -> "on h01,h02 (2 hosts)", unfolded in plan order.
       if (std::size_t on = line.rfind(" on "); on != std::string::npos && line.back() == ')' &&
                                                line.find(" hosts)") != std::string::npos &&
-                                               line.find("(barrier)") == std::string::npos)
-        line = line.substr(0, on) + " on *" + line.substr(line.rfind(" ("));
+                                               line.find("(barrier)") == std::string::npos) {
+        std::size_t count = line.rfind(" (");
+        std::set<std::string> hosts = unfold(line.substr(on + 4, count - on - 4));
+        std::vector<std::string> ordered;
+        for (const std::string& h : rules_.hosts)
+          if (hosts.count(h)) ordered.push_back(h);
+        if (ordered.size() == hosts.size()) line = line.substr(0, on) + " on " + join(ordered) + line.substr(count);
+      }
       seen[host].push_back(line);
     }
     std::map<std::string, std::vector<std::string>> want;
@@ -836,12 +882,25 @@ class Judge {
       else if (where.size() == 1)
         accepted.push_back({"\"" + need.task + "\" failed on " + where.front()});
       else
-        accepted.push_back({"\"" + need.task + "\" failed on ", fmt::format(" ({} hosts)", where.size())});
+        accepted.push_back({"\"" + need.task + "\" failed on ", fmt::format(" ({} hosts)", where.size()),
+                            "=" + join(where)});
     }
     for (const auto& [step, error] : seen.errors) {
+      // A part "=h1,h2" is the host list after the first part, unfolded.
+      auto has = [&](const std::vector<std::string>& parts, const std::string& part) {
+        if (part[0] != '=') return error.find(part) != std::string::npos;
+        std::size_t from = error.find(parts.front()) + parts.front().size();
+        std::string list = error.substr(from, error.find(" (", from) - from);
+        std::vector<std::string> want;
+        for (std::size_t at = 1, comma; at <= part.size(); at = comma + 1) {
+          comma = part.find(',', at);
+          if (comma == std::string::npos) comma = part.size();
+          want.push_back(part.substr(at, comma - at));
+        }
+        return unfold(list) == std::set<std::string>(want.begin(), want.end());
+      };
       bool said = std::any_of(accepted.begin(), accepted.end(), [&](const std::vector<std::string>& parts) {
-        return std::all_of(parts.begin(), parts.end(),
-                           [&](const std::string& part) { return error.find(part) != std::string::npos; });
+        return std::all_of(parts.begin(), parts.end(), [&](const std::string& part) { return has(parts, part); });
       });
       if (said) continue;
       std::vector<std::string> wanted;
