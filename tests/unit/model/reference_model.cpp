@@ -94,6 +94,7 @@ struct TaskSpec {
   bool barrier = false;
   bool is_default = false;
   std::vector<std::string> needs;
+  std::vector<std::string> unlimited;  ///< `on` resolved, in plan order, before --limit
   std::vector<std::string> targets;  ///< `on` resolved, in plan order, after --limit
   std::vector<std::string> hosts;    ///< hosts(T): one for run_once, `local` for local tasks
   std::vector<bool> ignore_errors;   ///< per step
@@ -403,7 +404,10 @@ class Rules {
     std::set<std::string> targeted;
     for (const std::string& target : on) members(target, targeted);
     for (const std::string& host : hosts)  // plan order, whatever the order of `on`
-      if (targeted.count(host) && kept.count(host)) t.targets.push_back(host);
+      if (targeted.count(host)) {
+        t.unlimited.push_back(host);
+        if (kept.count(host)) t.targets.push_back(host);
+      }
     set_hosts(t);
     return t;
   }
@@ -545,9 +549,32 @@ class Judge {
                                  need, task));
       else if (text.find(fmt::format("task \"{}\" needs \"{}\"", task, need)) == std::string::npos)
         report("R3", fmt::format("the refusal does not say that \"{}\" needs \"{}\": {}", task, need, text));
+      else
+        judge_refusal_hosts(task, need, text);
     }
     // What a run that should have been refused does is not defined: not judged further.
     return seen_.refusal.empty() && lost.empty();
+  }
+
+  // D6: `task "T" needs "N", which runs on HOSTS, but --limit leaves ...`: HOSTS are N's
+  // hosts without --limit (for a run_once task, all its targets or the one it would run on).
+  void judge_refusal_hosts(const std::string& task, const std::string& need, const std::string& text) {
+    const std::string head = fmt::format("task \"{}\" needs \"{}\", which runs on ", task, need);
+    std::size_t from = text.find(head);
+    if (from == std::string::npos) {
+      report("R3", "the refusal does not say where the need runs: " + text);
+      return;
+    }
+    from += head.size();
+    std::size_t end = std::min(text.find(", but", from), text.find(" (", from));
+    std::set<std::string> got = unfold(text.substr(from, end - from));
+    const std::vector<std::string>& all = rules_.task(need).unlimited;
+    std::set<std::string> every(all.begin(), all.end());
+    std::set<std::string> first;
+    if (!all.empty()) first.insert(all.front());
+    if (got != every && !(rules_.task(need).run_once && got == first))
+      report("R3", fmt::format("the refusal names the hosts of \"{}\" as [{}], expected [{}]: {}", need,
+                               join(std::vector<std::string>(got.begin(), got.end())), join(all), text));
   }
 
   void read_events() {
