@@ -24,8 +24,9 @@ namespace deployd::model {
 namespace {
 
 // A run that handles no event for this long waits for something that never comes. Only a
-// hung run waits it out: fake commands end at once.
-constexpr auto kQuiet = std::chrono::seconds(3);
+// hung run waits it out: fake commands end at once, local ones (`true`) within milliseconds
+// even on a loaded machine.
+constexpr auto kQuiet = std::chrono::seconds(10);
 // Far more handlers than any generated case needs (a few thousand): a run past it loops.
 constexpr long kMostHandlers = 2'000'000;
 

@@ -11,6 +11,7 @@
 // A failing case prints its seed, a shrunk copy of it as JSON and the regression test to add
 // below: `check_case(R"json(...)json");`.
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <chrono>
@@ -55,7 +56,7 @@ struct Coverage {
   int failed_runs = 0;
   int aborted = 0;
   int skipped_hosts = 0;  ///< runs with a host ended `skipped` (R4)
-  int waves = 0;          ///< runs with more than one wave
+  int waves = 0;          ///< plans with policy.batches
   int local = 0;
 
   void add(const Case& c, const Observation& seen) {
@@ -75,11 +76,16 @@ struct Coverage {
     skipped_hosts += skipped;
   }
   std::string text() const {
-    return "refused " + std::to_string(refused) + ", retried " + std::to_string(retried) + ", failed " +
-           std::to_string(failed_runs) + ", aborted " + std::to_string(aborted) + ", with a skipped host " + std::to_string(skipped_hosts) +
-           ", with batches " + std::to_string(waves) + ", with local tasks " + std::to_string(local);
+    return fmt::format("refused {}, retried {}, failed {}, aborted {}, with a skipped host {}, with batches {}, "
+                       "with local tasks {}",
+                       refused, retried, failed_runs, aborted, skipped_hosts, waves, local);
   }
 };
+
+bool mentions(const std::vector<std::string>& discrepancies, const std::string& rule) {
+  return std::any_of(discrepancies.begin(), discrepancies.end(),
+                     [&](const std::string& line) { return line.rfind(rule + ":", 0) == 0; });
+}
 
 /// The event lines of a run, for a failure report.
 std::string event_lines(const Observation& seen) {
@@ -96,10 +102,14 @@ std::string event_lines(const Observation& seen) {
 /// Everything needed to understand and replay a failing case.
 std::string failure_report(const Case& c, const Checks& checks, const std::string& title) {
   Observation seen = observe(c);
+  std::vector<std::string> discrepancies = check(c, seen, checks);
   std::string text = title + "\n  case: " + to_text(c) + "\n  discrepancies:\n";
-  for (const std::string& line : check(c, seen, checks)) text += "    " + line + "\n";
+  for (const std::string& line : discrepancies) text += "    " + line + "\n";
   for (const std::string& line : seen.refusal) text += "  refused: " + line + "\n";
   text += "  events:\n" + event_lines(seen);
+  if (seen.retry) text += "  events of the --retry-failed run:\n" + event_lines(*seen.retry);
+  if (mentions(discrepancies, "dry-run")) text += "  --dry-run:\n" + seen.dry_run;
+  if (mentions(discrepancies, "graph")) text += "  --graph:\n" + seen.graph;
   text += "  as a regression test:\n    check_case(R\"json(" + to_text(c) + ")json\");\n";
   return text;
 }
@@ -131,10 +141,6 @@ Checks events_only() {
   return checks;
 }
 
-bool mentions(const std::vector<std::string>& discrepancies, const std::string& rule) {
-  return std::any_of(discrepancies.begin(), discrepancies.end(),
-                     [&](const std::string& line) { return line.rfind(rule + ":", 0) == 0; });
-}
 
 std::uint64_t env_number(const char* name, std::uint64_t fallback) {
   const char* value = std::getenv(name);
