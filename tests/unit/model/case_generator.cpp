@@ -29,6 +29,7 @@ std::vector<std::pair<std::string, bool*>> switches(Features& f) {
           {"sessions", &f.sessions},
           {"retry", &f.retry},
           {"budgets", &f.budgets},
+          {"retries", &f.retries},
           {"skip_reasons", &f.checks.skip_reasons},
           {"wave_order", &f.checks.wave_order},
           {"named_order", &f.checks.named_order},
@@ -191,6 +192,11 @@ Case generate(std::uint64_t seed, const Features& f) {
     }
     policy["batches"] = batches;
   }
+  const bool flaky = f.retries && random.chance(0.2);
+  if (flaky) {
+    policy["retries"] = random.between(0, 2);
+    policy["retry_delay"] = "0s";  // the fake transport needs no pause, and the test no timer
+  }
   if (f.budgets && random.chance(0.15)) {
     if (random.chance(0.3))
       policy["on_failure"] = "abort";
@@ -220,8 +226,12 @@ Case generate(std::uint64_t seed, const Features& f) {
       std::vector<std::string> where = is_local[static_cast<std::size_t>(t)] ? std::vector<std::string>{"local"} : hosts;
       const int steps = static_cast<int>(tasks[fmt::format("t{}", t)]["steps"].size());
       for (const std::string& host : where)
-        for (int s = 0; s < steps; ++s)
-          if (random.chance(rate)) c.fail.push_back(fail_text({fmt::format("t{}", t), host, s}));
+        for (int s = 0; s < steps; ++s) {
+          if (!random.chance(rate)) continue;
+          // A flaky remote step fails its first attempt or two, then succeeds.
+          const int attempts = flaky && host != "local" && random.chance(0.6) ? random.between(1, 2) : 0;
+          c.fail.push_back(fail_text({fmt::format("t{}", t), host, s, attempts}));
+        }
     }
   }
   if (f.unreachable && random.chance(0.2))

@@ -30,6 +30,7 @@ struct Features {
   bool sessions = true;       ///< small max_open_sessions (hosts close sessions while waiting)
   bool retry = true;          ///< --retry-failed after the run
   bool budgets = true;        ///< policy.max_failures, on_failure abort
+  bool retries = true;        ///< policy.retries, with steps that fail only their first attempts
   Checks checks;              ///< skip_reasons, wave_order, named_order, refusals
 };
 

@@ -11,12 +11,15 @@ FailPoint parse_fail(const std::string& text) {
   if (at == std::string::npos || hash == std::string::npos || hash < at) return point;
   point.task = text.substr(0, at);
   point.host = text.substr(at + 1, hash - at - 1);
-  point.step = std::stoi(text.substr(hash + 1));
+  std::size_t times = text.find('x', hash);
+  point.step = std::stoi(text.substr(hash + 1, times == std::string::npos ? std::string::npos : times - hash - 1));
+  if (times != std::string::npos) point.attempts = std::stoi(text.substr(times + 1));
   return point;
 }
 
 std::string fail_text(const FailPoint& point) {
-  return point.task + "@" + point.host + "#" + std::to_string(point.step);
+  return point.task + "@" + point.host + "#" + std::to_string(point.step) +
+         (point.attempts > 0 ? "x" + std::to_string(point.attempts) : "");
 }
 
 std::string to_text(const Case& c) {

@@ -20,7 +20,9 @@ struct Case {
   Json plan;                             ///< the plan file, as deployd reads it
   std::vector<std::string> names;        ///< tasks named on the command line
   std::vector<std::string> limit;        ///< `--limit` patterns
-  std::vector<std::string> fail;         ///< "task@host#step": that step exits 1 there ("@local" too)
+  /// "task@host#step": that step exits 1 there ("@local" too); "...#stepxN": only its first N
+  /// attempts do (a flaky step, for `retries`; remote steps only).
+  std::vector<std::string> fail;
   std::vector<std::string> unreachable;  ///< hosts that refuse every connection
   int sessions = 0;                      ///< RunSetup::max_open_sessions (0: no limit)
   /// Then `--retry-failed` (same tasks and --limit), meeting these failures instead.
@@ -34,6 +36,7 @@ struct FailPoint {
   std::string task;
   std::string host;
   int step = 0;
+  int attempts = 0;  ///< fails only its first this-many attempts; 0: every attempt
 };
 
 /// "t1@h02#0" -> {t1, h02, 0}; nullopt-like empty task for a malformed text.

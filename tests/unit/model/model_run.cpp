@@ -105,7 +105,10 @@ Observation observe_run(const Case& c, const std::vector<std::string>* retry_hos
     FailPoint point = parse_fail(text);
     if (point.host == "local" || !plan["tasks"].contains(point.task)) continue;
     const Json& step = plan["tasks"][point.task]["steps"][static_cast<std::size_t>(point.step)];
-    if (step.contains("run")) run->transport.reply(point.host, step["run"].get<std::string>(), testing::exits(1));
+    if (!step.contains("run")) continue;
+    testing::FakeReply reply = testing::exits(1);
+    if (point.attempts > 0) reply = testing::FakeReply{.fails_first = point.attempts};  // then exits 0
+    run->transport.reply(point.host, step["run"].get<std::string>(), reply);
   }
   for (const std::string& host : unreachable) run->transport.refuse(host, "connection refused (injected)");
   run->engine = std::make_unique<engine::Engine>(

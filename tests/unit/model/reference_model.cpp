@@ -149,6 +149,7 @@ struct JobSeen {
   int end = -1;        ///< its last step_end
   std::map<int, std::string> steps;   ///< step -> "ok", "failed", "failed-ignored", "skipped"...
   std::map<int, std::string> errors;  ///< step -> the step_end's error
+  std::set<int> retrying;             ///< steps whose last attempt will be tried again
 };
 
 struct HostSeen {
@@ -170,7 +171,11 @@ class Rules {
     read_hosts(c.plan);
     read_groups(c.plan);
     std::set<std::string> kept = limited(c.limit);
-    for (const auto& [name, body] : c.plan.at("tasks").items()) tasks_.push_back(read_task(name, body, kept));
+    for (const auto& [name, body] : c.plan.at("tasks").items()) {
+      tasks_.push_back(read_task(name, body, kept));
+      tasks_json_[name] = body;
+      steps_json_[name] = body.at("steps");
+    }
     for (std::size_t t = 0; t < tasks_.size(); ++t) index_[tasks_[t].name] = t;
     select(c.names);
     if (retry_hosts) narrow_to_retry(*retry_hosts);
@@ -192,8 +197,25 @@ class Rules {
 
   const TaskSpec& task(const std::string& name) const { return tasks_.at(index_.at(name)); }
   bool is_unreachable(const std::string& host) const { return unreachable_.count(host) > 0; }
+  /// The step fails there for good: it always fails, or fails more attempts than its retries.
   bool fails(const std::string& task, const std::string& host, int step) const {
-    return fails_.count(task + "@" + host + "#" + std::to_string(step)) > 0;
+    const std::string where = task + "@" + host + "#" + std::to_string(step);
+    if (fails_.count(where)) return true;
+    for (const std::string& text : fails_) {
+      FailPoint point = parse_fail(text);
+      if (point.attempts > 0 && fail_text({point.task, point.host, point.step, 0}) == where)
+        return point.attempts > retries(task, step);
+    }
+    return false;
+  }
+
+  /// A step's retries: its own, else its task's policy's, else the plan's (plan-format.md).
+  int retries(const std::string& task, int step) const {
+    const Json& step_json = steps_json_.at(task)[static_cast<std::size_t>(step)];
+    if (step_json.contains("retries")) return step_json["retries"].get<int>();
+    const Json& task_policy = tasks_json_.at(task).value("policy", Json::object());
+    if (task_policy.contains("retries")) return task_policy["retries"].get<int>();
+    return policy_.value("retries", 0);
   }
 
   /// `from` needs `to`, directly or through other needs.
@@ -438,6 +460,8 @@ class Rules {
   std::map<std::string, std::size_t> index_;
   std::set<std::string> fails_;
   std::set<std::string> unreachable_;
+  std::map<std::string, Json> tasks_json_;
+  std::map<std::string, Json> steps_json_;
   Json policy_ = Json::object();
   Json batches_ = Json::array();
 };
@@ -601,8 +625,12 @@ class Judge {
           report("events", fmt::format("{}: step_end {} #{} {} without its step_start", e->host, e->task, e->step,
                                        to_string(e->status)));
         JobSeen& job = jobs_seen_[{e->task, e->host}];
-        if (job.steps.count(e->step) && !e->will_retry)
+        if (job.steps.count(e->step) && !job.retrying.count(e->step))
           report("events", fmt::format("{}: two step_end for {} #{}", e->host, e->task, e->step));
+        if (e->will_retry)
+          job.retrying.insert(e->step);
+        else
+          job.retrying.erase(e->step);
         job.first = std::min(job.first, i);
         job.end = i;
         job.steps[e->step] = step_status_text(*e);
