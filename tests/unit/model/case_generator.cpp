@@ -30,6 +30,7 @@ std::vector<std::pair<std::string, bool*>> switches(Features& f) {
           {"retry", &f.retry},
           {"budgets", &f.budgets},
           {"retries", &f.retries},
+          {"group_forms", &f.group_forms},
           {"skip_reasons", &f.checks.skip_reasons},
           {"wave_order", &f.checks.wave_order},
           {"named_order", &f.checks.named_order},
@@ -66,6 +67,10 @@ class Random {
 };
 
 std::string host_name(int i) { return fmt::format("h{:02}", i + 1); }
+
+bool contains_string(const std::vector<std::string>& list, const std::string& item) {
+  return std::find(list.begin(), list.end(), item) != list.end();
+}
 
 }  // namespace
 
@@ -120,11 +125,27 @@ Case generate(std::uint64_t seed, const Features& f) {
     for (const std::string& host : hosts)
       if (random.chance(0.5)) members.push_back(host);
     if (members.empty()) members.push_back(random.pick(hosts));
+    // Groups of groups (never a cycle: only groups made before), members in any order.
+    if (f.group_forms && !groups.empty() && random.chance(0.2)) members.push_back(random.pick(groups));
+    random.shuffle(members);
     std::string name = fmt::format("g{}", g + 1);
     groups.push_back(name);
     group_json[name] = members;
   }
   plan["groups"] = group_json;
+  // A host object may add itself to a group of its own ("groups" of a host).
+  if (f.group_forms && random.chance(0.15)) {
+    Json objects = Json::array();
+    for (const std::string& host : hosts) {
+      if (!random.chance(0.4)) {
+        objects.push_back(host);
+        continue;
+      }
+      objects.push_back(Json{{"name", host}, {"groups", {"gh"}}});
+      if (!contains_string(groups, "gh")) groups.push_back("gh");
+    }
+    plan["hosts"] = objects;
+  }
 
   // Tasks in document order; needs follow a random order of them, so the graph is a DAG
   // whose order is not the document's.
@@ -261,10 +282,16 @@ void erase_value(Json& list, const std::string& value) {
 
 void erase_string(std::vector<std::string>& list, const std::string& value) { std::erase(list, value); }
 
+// A host of the plan's list: a name, or an object with one.
+std::string host_of(const Json& host) { return host.is_string() ? host.get<std::string>() : host.at("name").get<std::string>(); }
+
 // Removes a host or group name from every place a case names it.
 Case without_target(Case c, const std::string& name, bool is_host) {
   if (is_host) {
-    erase_value(c.plan["hosts"], name);
+    Json kept = Json::array();
+    for (const Json& host : c.plan["hosts"])
+      if (host_of(host) != name) kept.push_back(host);
+    c.plan["hosts"] = kept;
     for (auto* hosts : {&c.unreachable, &c.retry_unreachable}) erase_string(*hosts, name);
     for (auto* fails : {&c.fail, &c.retry_fail})
       std::erase_if(*fails, [&](const std::string& text) { return parse_fail(text).host == name; });
@@ -320,7 +347,7 @@ std::vector<Case> smaller(const Case& c) {
   if (task_names.size() > 1)
     for (const std::string& name : task_names) out.push_back(without_task(c, name));
   if (c.plan["hosts"].size() > 1)
-    for (const Json& host : c.plan["hosts"]) out.push_back(without_target(c, host.get<std::string>(), true));
+    for (const Json& host : c.plan["hosts"]) out.push_back(without_target(c, host_of(host), true));
   if (c.plan.contains("groups"))
     for (const auto& [group, members] : c.plan["groups"].items()) out.push_back(without_target(c, group, false));
   if (c.retry) {

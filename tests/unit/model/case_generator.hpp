@@ -31,6 +31,7 @@ struct Features {
   bool retry = true;          ///< --retry-failed after the run
   bool budgets = true;        ///< policy.max_failures, on_failure abort
   bool retries = true;        ///< policy.retries, with steps that fail only their first attempts
+  bool group_forms = true;    ///< groups of groups, hosts joining groups from their object
   Checks checks;              ///< skip_reasons, wave_order, named_order, refusals
 };
 
