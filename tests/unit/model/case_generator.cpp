@@ -79,7 +79,8 @@ std::string apply_features(std::string_view spec, Features& features) {
   std::size_t at = 0;
   while (at <= spec.size()) {
     std::size_t comma = spec.find(',', at);
-    std::string word(spec.substr(at, comma == std::string_view::npos ? std::string_view::npos : comma - at));
+    std::string word(
+        spec.substr(at, comma == std::string_view::npos ? std::string_view::npos : comma - at));
     at = comma == std::string_view::npos ? spec.size() + 1 : comma + 1;
     if (word.empty()) continue;
     bool on = word[0] != '-';
@@ -99,7 +100,8 @@ std::string apply_features(std::string_view spec, Features& features) {
 std::string describe(const Features& features) {
   Features copy = features;
   std::string text;
-  for (auto& [name, flag] : switches(copy)) text += (text.empty() ? "" : " ") + (*flag ? name : "-" + name);
+  for (auto& [name, flag] : switches(copy))
+    text += (text.empty() ? "" : " ") + (*flag ? name : "-" + name);
   return text;
 }
 
@@ -126,7 +128,8 @@ Case generate(std::uint64_t seed, const Features& f) {
       if (random.chance(0.5)) members.push_back(host);
     if (members.empty()) members.push_back(random.pick(hosts));
     // Groups of groups (never a cycle: only groups made before), members in any order.
-    if (f.group_forms && !groups.empty() && random.chance(0.2)) members.push_back(random.pick(groups));
+    if (f.group_forms && !groups.empty() && random.chance(0.2))
+      members.push_back(random.pick(groups));
     random.shuffle(members);
     std::string name = fmt::format("g{}", g + 1);
     groups.push_back(name);
@@ -244,13 +247,15 @@ Case generate(std::uint64_t seed, const Features& f) {
   if (f.failures) {
     double rate = random.pick(std::vector<double>{0.0, 0.03, 0.1, 0.25});
     for (int t = 0; t < task_count; ++t) {
-      std::vector<std::string> where = is_local[static_cast<std::size_t>(t)] ? std::vector<std::string>{"local"} : hosts;
+      std::vector<std::string> where =
+          is_local[static_cast<std::size_t>(t)] ? std::vector<std::string>{"local"} : hosts;
       const int steps = static_cast<int>(tasks[fmt::format("t{}", t)]["steps"].size());
       for (const std::string& host : where)
         for (int s = 0; s < steps; ++s) {
           if (!random.chance(rate)) continue;
           // A flaky remote step fails its first attempt or two, then succeeds.
-          const int attempts = flaky && host != "local" && random.chance(0.6) ? random.between(1, 2) : 0;
+          const int attempts =
+              flaky && host != "local" && random.chance(0.6) ? random.between(1, 2) : 0;
           c.fail.push_back(fail_text({fmt::format("t{}", t), host, s, attempts}));
         }
     }
@@ -280,10 +285,14 @@ void erase_value(Json& list, const std::string& value) {
   list = kept;
 }
 
-void erase_string(std::vector<std::string>& list, const std::string& value) { std::erase(list, value); }
+void erase_string(std::vector<std::string>& list, const std::string& value) {
+  std::erase(list, value);
+}
 
 // A host of the plan's list: a name, or an object with one.
-std::string host_of(const Json& host) { return host.is_string() ? host.get<std::string>() : host.at("name").get<std::string>(); }
+std::string host_of(const Json& host) {
+  return host.is_string() ? host.get<std::string>() : host.at("name").get<std::string>();
+}
 
 // Removes a host or group name from every place a case names it.
 Case without_target(Case c, const std::string& name, bool is_host) {
@@ -349,7 +358,8 @@ std::vector<Case> smaller(const Case& c) {
   if (c.plan["hosts"].size() > 1)
     for (const Json& host : c.plan["hosts"]) out.push_back(without_target(c, host_of(host), true));
   if (c.plan.contains("groups"))
-    for (const auto& [group, members] : c.plan["groups"].items()) out.push_back(without_target(c, group, false));
+    for (const auto& [group, members] : c.plan["groups"].items())
+      out.push_back(without_target(c, group, false));
   if (c.retry) {
     Case d = c;
     d.retry = false;
@@ -371,7 +381,8 @@ std::vector<Case> smaller(const Case& c) {
       erase_value(d.plan["tasks"][name]["needs"], need.get<std::string>());
       out.push_back(d);
     }
-    for (int step = static_cast<int>(body["steps"].size()) - 1; step >= 0 && body["steps"].size() > 1; --step)
+    for (int step = static_cast<int>(body["steps"].size()) - 1;
+         step >= 0 && body["steps"].size() > 1; --step)
       out.push_back(without_step(c, name, step));
     for (const char* flag : {"run_once", "barrier", "default"})
       if (body.contains(flag)) {

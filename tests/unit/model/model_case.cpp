@@ -12,7 +12,8 @@ FailPoint parse_fail(const std::string& text) {
   point.task = text.substr(0, at);
   point.host = text.substr(at + 1, hash - at - 1);
   std::size_t times = text.find('x', hash);
-  point.step = std::stoi(text.substr(hash + 1, times == std::string::npos ? std::string::npos : times - hash - 1));
+  point.step = std::stoi(
+      text.substr(hash + 1, times == std::string::npos ? std::string::npos : times - hash - 1));
   if (times != std::string::npos) point.attempts = std::stoi(text.substr(times + 1));
   return point;
 }
@@ -41,7 +42,8 @@ Case case_from_text(std::string_view text) {
   Case c;
   c.plan = json.at("plan");
   auto strings = [&](const char* key) {
-    return json.contains(key) ? json[key].get<std::vector<std::string>>() : std::vector<std::string>{};
+    return json.contains(key) ? json[key].get<std::vector<std::string>>()
+                              : std::vector<std::string>{};
   };
   c.names = strings("names");
   c.limit = strings("limit");

@@ -5,7 +5,6 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
-
 #include <string>
 #include <string_view>
 #include <vector>
@@ -17,9 +16,9 @@ using Json = nlohmann::ordered_json;
 
 /// A plan run once over the fake transport.
 struct Case {
-  Json plan;                             ///< the plan file, as deployd reads it
-  std::vector<std::string> names;        ///< tasks named on the command line
-  std::vector<std::string> limit;        ///< `--limit` patterns
+  Json plan;                       ///< the plan file, as deployd reads it
+  std::vector<std::string> names;  ///< tasks named on the command line
+  std::vector<std::string> limit;  ///< `--limit` patterns
   /// "task@host#step": that step exits 1 there ("@local" too); "...#stepxN": only its first N
   /// attempts do (a flaky step, for `retries`; remote steps only).
   std::vector<std::string> fail;

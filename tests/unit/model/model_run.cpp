@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 // A model case through the engine (see model_run.hpp).
-#include "model/model_run.hpp"
-
 #include <utility>  // before Asio (ssh-facts.md)
+
+#include "model/model_run.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -95,7 +95,8 @@ Observation observe_run(const Case& c, const std::vector<std::string>* retry_hos
     graph::keep_named_hosts(loaded_plan, *retry_hosts);
     cli::run_lost_needs_again(loaded_plan, selection.tasks, before);
     if (engine::run_hosts(loaded_plan, selection.tasks).empty()) {
-      seen.refusal = {"--retry-failed: none of the failed hosts of run model is targeted by this run"};
+      seen.refusal = {
+          "--retry-failed: none of the failed hosts of run model is targeted by this run"};
       return seen;
     }
   }
@@ -107,12 +108,15 @@ Observation observe_run(const Case& c, const std::vector<std::string>* retry_hos
     const Json& step = plan["tasks"][point.task]["steps"][static_cast<std::size_t>(point.step)];
     if (!step.contains("run")) continue;
     testing::FakeReply reply = testing::exits(1);
-    if (point.attempts > 0) reply = testing::FakeReply{.fails_first = point.attempts};  // then exits 0
+    if (point.attempts > 0)
+      reply = testing::FakeReply{.fails_first = point.attempts};  // then exits 0
     run->transport.reply(point.host, step["run"].get<std::string>(), reply);
   }
-  for (const std::string& host : unreachable) run->transport.refuse(host, "connection refused (injected)");
+  for (const std::string& host : unreachable)
+    run->transport.refuse(host, "connection refused (injected)");
   run->engine = std::make_unique<engine::Engine>(
-      loaded_plan, engine::RunSetup{"model", selection.tasks, 0, c.sessions}, run->transport, run->reporter);
+      loaded_plan, engine::RunSetup{"model", selection.tasks, 0, c.sessions}, run->transport,
+      run->reporter);
   Run* r = run.get();
   boost::asio::co_spawn(r->context, r->engine->run(), [r](std::exception_ptr error, RunEnd) {
     r->done = true;
@@ -125,7 +129,8 @@ Observation observe_run(const Case& c, const std::vector<std::string>* retry_hos
   });
   for (long handlers = 0; !r->done; ++handlers) {
     if (handlers > kMostHandlers) {
-      seen.hang = "the run handled " + std::to_string(kMostHandlers) + " events without ending (a loop)";
+      seen.hang =
+          "the run handled " + std::to_string(kMostHandlers) + " events without ending (a loop)";
       break;
     }
     if (r->context.run_one_for(kQuiet) == 0) {
@@ -150,7 +155,8 @@ Observation observe(const Case& c) {
   // --retry-failed: the hosts the run did not end ok, as its summary lists them.
   std::vector<std::string> hosts;
   for (const Event& event : seen.events)
-    if (auto* end = std::get_if<HostEnd>(&event.body); end && end->host != kLocalHost && end->status != HostStatus::Ok)
+    if (auto* end = std::get_if<HostEnd>(&event.body);
+        end && end->host != kLocalHost && end->status != HostStatus::Ok)
       hosts.push_back(end->host);
   if (!hosts.empty()) seen.retry = std::make_shared<Observation>(observe_run(c, &hosts));
   return seen;

@@ -67,9 +67,11 @@ std::set<std::string> unfold(const std::string& text) {
     if (close == std::string::npos) return {};
     std::size_t next = text.find(',', close);
     const std::string prefix = text.substr(at, open - at);
-    const std::string suffix = text.substr(close + 1, next == std::string::npos ? std::string::npos : next - close - 1);
+    const std::string suffix =
+        text.substr(close + 1, next == std::string::npos ? std::string::npos : next - close - 1);
     std::string ranges = text.substr(open + 1, close - open - 1) + ",";
-    for (std::size_t from = 0, end; (end = ranges.find(',', from)) != std::string::npos; from = end + 1) {
+    for (std::size_t from = 0, end; (end = ranges.find(',', from)) != std::string::npos;
+         from = end + 1) {
       std::string range = ranges.substr(from, end - from);
       std::size_t dash = range.find('-');
       std::string low = range.substr(0, dash);
@@ -95,9 +97,9 @@ struct TaskSpec {
   bool is_default = false;
   std::vector<std::string> needs;
   std::vector<std::string> unlimited;  ///< `on` resolved, in plan order, before --limit
-  std::vector<std::string> targets;  ///< `on` resolved, in plan order, after --limit
-  std::vector<std::string> hosts;    ///< hosts(T): one for run_once, `local` for local tasks
-  std::vector<bool> ignore_errors;   ///< per step
+  std::vector<std::string> targets;    ///< `on` resolved, in plan order, after --limit
+  std::vector<std::string> hosts;      ///< hosts(T): one for run_once, `local` for local tasks
+  std::vector<bool> ignore_errors;     ///< per step
 };
 
 enum class NeedKind { PerHost, Barrier, AllHost };
@@ -144,9 +146,9 @@ std::string job_name(const JobKey& job) { return job.first + "@" + job.second; }
 
 /// What the events say about one job.
 struct JobSeen {
-  int first = kNever;  ///< its first event
-  int start = kNever;  ///< its first step_start: it ran
-  int end = -1;        ///< its last step_end
+  int first = kNever;                 ///< its first event
+  int start = kNever;                 ///< its first step_start: it ran
+  int end = -1;                       ///< its last step_end
   std::map<int, std::string> steps;   ///< step -> "ok", "failed", "failed-ignored", "skipped"...
   std::map<int, std::string> errors;  ///< step -> the step_end's error
   std::set<int> retrying;             ///< steps whose last attempt will be tried again
@@ -245,8 +247,9 @@ class Rules {
       std::function<void(const std::string&)> visit = [&](const std::string& name) {
         if (contains(placed, name) || !index_.count(name)) return;
         std::vector<std::string> needs = task(name).needs;
-        std::sort(needs.begin(), needs.end(),
-                  [&](const std::string& a, const std::string& b) { return index_.at(a) < index_.at(b); });
+        std::sort(needs.begin(), needs.end(), [&](const std::string& a, const std::string& b) {
+          return index_.at(a) < index_.at(b);
+        });
         for (const std::string& need : needs) visit(need);
         placed.push_back(name);
       };
@@ -257,7 +260,9 @@ class Rules {
       for (const std::string& name : selected) {
         if (contains(placed, name)) continue;
         const std::vector<std::string>& needs = task(name).needs;
-        if (!std::all_of(needs.begin(), needs.end(), [&](const std::string& n) { return contains(placed, n); })) continue;
+        if (!std::all_of(needs.begin(), needs.end(),
+                         [&](const std::string& n) { return contains(placed, n); }))
+          continue;
         placed.push_back(name);
         progressed = true;
         break;
@@ -335,10 +340,12 @@ class Rules {
   void read_hosts(const Json& plan) {
     if (!plan.contains("hosts")) return;
     for (const Json& host : plan["hosts"]) {
-      std::string name = host.is_string() ? host.get<std::string>() : host.at("name").get<std::string>();
+      std::string name =
+          host.is_string() ? host.get<std::string>() : host.at("name").get<std::string>();
       hosts.push_back(name);
       if (host.is_object() && host.contains("groups"))
-        for (const std::string& group : as_list(host["groups"])) extra_members_[group].push_back(name);
+        for (const std::string& group : as_list(host["groups"]))
+          extra_members_[group].push_back(name);
     }
   }
 
@@ -409,15 +416,18 @@ class Rules {
     if (t.run_once && t.hosts.size() > 1) t.hosts.resize(1);
   }
 
-  TaskSpec read_task(const std::string& name, const Json& body, const std::set<std::string>& kept) const {
+  TaskSpec read_task(const std::string& name, const Json& body,
+                     const std::set<std::string>& kept) const {
     TaskSpec t;
     t.name = name;
     t.needs = as_list(body.value("needs", Json()));
     t.run_once = body.value("run_once", false);
     t.barrier = body.value("barrier", false);
     t.is_default = body.value("default", false);
-    for (const Json& step : body.at("steps")) t.ignore_errors.push_back(step.value("ignore_errors", false));
-    std::vector<std::string> on = body.contains("on") ? as_list(body["on"]) : std::vector<std::string>{"all"};
+    for (const Json& step : body.at("steps"))
+      t.ignore_errors.push_back(step.value("ignore_errors", false));
+    std::vector<std::string> on =
+        body.contains("on") ? as_list(body["on"]) : std::vector<std::string>{"all"};
     if (on == std::vector<std::string>{kLocal}) {
       t.is_local = true;
       t.hosts = {kLocal};
@@ -456,7 +466,7 @@ class Rules {
 
   std::map<std::string, std::vector<std::string>> raw_groups_;
   std::map<std::string, std::vector<std::string>> extra_members_;  ///< from a host's "groups"
-  std::vector<TaskSpec> tasks_;  ///< document order
+  std::vector<TaskSpec> tasks_;                                    ///< document order
   std::map<std::string, std::size_t> index_;
   std::set<std::string> fails_;
   std::set<std::string> unreachable_;
@@ -471,7 +481,11 @@ class Judge {
  public:
   Judge(const Case& c, const Observation& seen, const Checks& checks,
         const std::vector<std::string>* retry_hosts = nullptr)
-      : case_(c), rules_(c, retry_hosts), seen_(seen), checks_(checks), is_retry_(retry_hosts != nullptr) {}
+      : case_(c),
+        rules_(c, retry_hosts),
+        seen_(seen),
+        checks_(checks),
+        is_retry_(retry_hosts != nullptr) {}
 
   std::vector<std::string> run() {
     judge_run();
@@ -489,7 +503,8 @@ class Judge {
   void judge_retry() {
     std::vector<std::string> hosts;
     for (const std::string& host : rules_.hosts)
-      if (auto found = expected_status_.find(host); found != expected_status_.end() && found->second != HostStatus::Ok)
+      if (auto found = expected_status_.find(host);
+          found != expected_status_.end() && found->second != HostStatus::Ok)
         hosts.push_back(host);
     if (hosts.empty()) {
       if (seen_.retry) report("retry", "a retry ran, but every host ended ok");
@@ -538,7 +553,9 @@ class Judge {
     judged_whole_ = true;
   }
 
-  void report(const std::string& rule, const std::string& text) { lines_.push_back(rule + ": " + text); }
+  void report(const std::string& rule, const std::string& text) {
+    lines_.push_back(rule + ": " + text);
+  }
 
   // R3: a needed task that --limit leaves without a host is refused before anything connects,
   // naming it; nothing else is refused. Returns whether the run is to be judged further.
@@ -561,18 +578,25 @@ class Judge {
     }
     if (!rules_.unmatched.empty()) {
       if (text.find(rules_.unmatched.front()) == std::string::npos)
-        report("R3", fmt::format("--limit {} matches nothing, but the run was not refused with its name ({})",
-                                 rules_.unmatched.front(), text.empty() ? "ran" : text));
+        report("R3",
+               fmt::format(
+                   "--limit {} matches nothing, but the run was not refused with its name ({})",
+                   rules_.unmatched.front(), text.empty() ? "ran" : text));
       return false;
     }
     if (!checks_.refusals) return seen_.refusal.empty();
-    if (!seen_.refusal.empty() && lost.empty()) report("R3", "refused although every needed task has a host: " + text);
+    if (!seen_.refusal.empty() && lost.empty())
+      report("R3", "refused although every needed task has a host: " + text);
     for (const auto& [task, need] : lost) {
       if (seen_.refusal.empty())
-        report("R3", fmt::format("--limit leaves no host to \"{}\", which \"{}\" needs, and the run was not refused",
-                                 need, task));
+        report(
+            "R3",
+            fmt::format(
+                "--limit leaves no host to \"{}\", which \"{}\" needs, and the run was not refused",
+                need, task));
       else if (text.find(fmt::format("task \"{}\" needs \"{}\"", task, need)) == std::string::npos)
-        report("R3", fmt::format("the refusal does not say that \"{}\" needs \"{}\": {}", task, need, text));
+        report("R3", fmt::format("the refusal does not say that \"{}\" needs \"{}\": {}", task,
+                                 need, text));
       else
         judge_refusal_hosts(task, need, text);
     }
@@ -582,7 +606,8 @@ class Judge {
 
   // D6: `task "T" needs "N", which runs on HOSTS, but --limit leaves ...`: HOSTS are N's
   // hosts without --limit (for a run_once task, all its targets or the one it would run on).
-  void judge_refusal_hosts(const std::string& task, const std::string& need, const std::string& text) {
+  void judge_refusal_hosts(const std::string& task, const std::string& need,
+                           const std::string& text) {
     const std::string head = fmt::format("task \"{}\" needs \"{}\", which runs on ", task, need);
     std::size_t from = text.find(head);
     if (from == std::string::npos) {
@@ -597,8 +622,9 @@ class Judge {
     std::set<std::string> first;
     if (!all.empty()) first.insert(all.front());
     if (got != every && !(rules_.task(need).run_once && got == first))
-      report("R3", fmt::format("the refusal names the hosts of \"{}\" as [{}], expected [{}]: {}", need,
-                               join(std::vector<std::string>(got.begin(), got.end())), join(all), text));
+      report("R3",
+             fmt::format("the refusal names the hosts of \"{}\" as [{}], expected [{}]: {}", need,
+                         join(std::vector<std::string>(got.begin(), got.end())), join(all), text));
   }
 
   void read_events() {
@@ -611,8 +637,8 @@ class Judge {
       } else if (auto* e = std::get_if<StepStart>(&body)) {
         after_host_end(e->host, i);
         if (open[e->host])
-          report("events", fmt::format("{}: step_start {} #{} while {} #{} runs", e->host, e->task, e->step,
-                                       open[e->host]->first, open[e->host]->second));
+          report("events", fmt::format("{}: step_start {} #{} while {} #{} runs", e->host, e->task,
+                                       e->step, open[e->host]->first, open[e->host]->second));
         open[e->host] = std::make_pair(e->task, e->step);
         JobSeen& job = jobs_seen_[{e->task, e->host}];
         job.first = std::min(job.first, i);
@@ -622,8 +648,8 @@ class Judge {
         bool was_open = open[e->host] && *open[e->host] == std::make_pair(e->task, e->step);
         if (was_open) open[e->host].reset();
         if (!was_open && e->status != StepStatus::Skipped)
-          report("events", fmt::format("{}: step_end {} #{} {} without its step_start", e->host, e->task, e->step,
-                                       to_string(e->status)));
+          report("events", fmt::format("{}: step_end {} #{} {} without its step_start", e->host,
+                                       e->task, e->step, to_string(e->status)));
         JobSeen& job = jobs_seen_[{e->task, e->host}];
         if (job.steps.count(e->step) && !job.retrying.count(e->step))
           report("events", fmt::format("{}: two step_end for {} #{}", e->host, e->task, e->step));
@@ -640,7 +666,8 @@ class Judge {
         if (open[e->host]) report("events", fmt::format("{}: host_end while a step runs", e->host));
         hosts_seen_[e->host] = HostSeen{i, e->status, e->error};
       } else if (auto* e = std::get_if<RunEnd>(&body)) {
-        if (i + 1 != static_cast<int>(seen_.events.size())) report("events", "run_end is not the last event");
+        if (i + 1 != static_cast<int>(seen_.events.size()))
+          report("events", "run_end is not the last event");
         run_end_ = *e;
       }
     }
@@ -648,7 +675,8 @@ class Judge {
   }
 
   void after_host_end(const std::string& host, int index) {
-    if (auto found = hosts_seen_.find(host); found != hosts_seen_.end() && found->second.end < index)
+    if (auto found = hosts_seen_.find(host);
+        found != hosts_seen_.end() && found->second.end < index)
       report("events", fmt::format("{}: a step event after its host_end", host));
   }
 
@@ -658,7 +686,8 @@ class Judge {
     std::vector<std::string> exact = rules_.run_hosts(false);
     std::vector<std::string> wide = rules_.run_hosts(true);
     run_hosts_ = exact;
-    if (run_start_hosts_ == static_cast<int>(wide.size()) && wide.size() != exact.size()) run_hosts_ = wide;
+    if (run_start_hosts_ == static_cast<int>(wide.size()) && wide.size() != exact.size())
+      run_hosts_ = wide;
     if (run_start_hosts_ != static_cast<int>(run_hosts_.size()))
       report("counts", fmt::format("run_start says {} hosts; the run has {} ({})", run_start_hosts_,
                                    run_hosts_.size(), join(run_hosts_)));
@@ -677,8 +706,9 @@ class Judge {
       if (outcome_.count(job)) continue;
       const bool known = contains(rules_.selected, job.first);
       report("jobs", fmt::format("{} ran, but {}", job_name(job),
-                               known ? fmt::format("hosts({}) = [{}]", job.first, join(rules_.task(job.first).hosts))
-                                     : std::string("the task is not part of the run")));
+                                 known ? fmt::format("hosts({}) = [{}]", job.first,
+                                                     join(rules_.task(job.first).hosts))
+                                       : std::string("the task is not part of the run")));
     }
   }
 
@@ -688,10 +718,13 @@ class Judge {
     const TaskSpec& n = rules_.task(need.task);
     if (need.kind == NeedKind::PerHost) return "";
     if (need.kind == NeedKind::Barrier)
-      return fmt::format("  {} waits for \"{}\" on every host of its wave (barrier)", task, need.task);
+      return fmt::format("  {} waits for \"{}\" on every host of its wave (barrier)", task,
+                         need.task);
     if (n.is_local) return fmt::format("  {} waits for local task \"{}\"", task, need.task);
-    if (n.hosts.size() == 1) return fmt::format("  {} waits for \"{}\" on {}", task, need.task, n.hosts.front());
-    return fmt::format("  {} waits for \"{}\" on {} ({} hosts)", task, need.task, join(n.hosts), n.hosts.size());
+    if (n.hosts.size() == 1)
+      return fmt::format("  {} waits for \"{}\" on {}", task, need.task, n.hosts.front());
+    return fmt::format("  {} waits for \"{}\" on {} ({} hosts)", task, need.task, join(n.hosts),
+                       n.hosts.size());
   }
 
   // semantics-decisions.md D9: under each host (and `local`), before a task's steps, one line
@@ -720,7 +753,8 @@ class Judge {
         std::vector<std::string> ordered;
         for (const std::string& h : rules_.hosts)
           if (hosts.count(h)) ordered.push_back(h);
-        if (ordered.size() == hosts.size()) line = line.substr(0, on) + " on " + join(ordered) + line.substr(count);
+        if (ordered.size() == hosts.size())
+          line = line.substr(0, on) + " on " + join(ordered) + line.substr(count);
       }
       seen[host].push_back(line);
     }
@@ -736,7 +770,8 @@ class Judge {
       std::sort(lines.begin(), lines.end());
       std::sort(got.begin(), got.end());
       if (got != lines)
-        report("dry-run", fmt::format("under {} it shows [{}], expected [{}]", h, join(got, "; "), join(lines, "; ")));
+        report("dry-run", fmt::format("under {} it shows [{}], expected [{}]", h, join(got, "; "),
+                                      join(lines, "; ")));
     }
   }
 
@@ -756,11 +791,12 @@ class Judge {
         std::string edge = fmt::format("  \"{}\" -> \"{}\"", need_name, name);
         std::size_t at = seen_.graph.find(edge + " ");
         if (at == std::string::npos) at = seen_.graph.find(edge + ";");
-        std::string got = at == std::string::npos ? "no edge"
-                                                  : seen_.graph.substr(at, seen_.graph.find('\n', at) - at);
+        std::string got = at == std::string::npos
+                              ? "no edge"
+                              : seen_.graph.substr(at, seen_.graph.find('\n', at) - at);
         if (got != edge + style + ";")
-          report("graph", fmt::format("{} -> {}: --graph shows \"{}\", expected \"{}{};\" ({})", need_name, name,
-                                      got, edge, style, kind_name(kind)));
+          report("graph", fmt::format("{} -> {}: --graph shows \"{}\", expected \"{}{};\" ({})",
+                                      need_name, name, got, edge, style, kind_name(kind)));
       }
     }
   }
@@ -773,9 +809,11 @@ class Judge {
       const JobSeen* seen = seen_job(job);
       int ends = seen ? static_cast<int>(seen->steps.size()) : 0;
       auto host = hosts_seen_.find(job.second);
-      if (aborted && host != hosts_seen_.end() && host->second.status == HostStatus::Aborted) continue;
+      if (aborted && host != hosts_seen_.end() && host->second.status == HostStatus::Aborted)
+        continue;
       if (ends != static_cast<int>(t.ignore_errors.size()))
-        report("events", fmt::format("{}: {} step_end of its {} steps{}", job_name(job), ends, t.ignore_errors.size(),
+        report("events", fmt::format("{}: {} step_end of its {} steps{}", job_name(job), ends,
+                                     t.ignore_errors.size(),
                                      ends == 0 ? " (the job was never reported)" : ""));
     }
   }
@@ -791,15 +829,17 @@ class Judge {
   void order_by_host() {
     for (const JobKey& job : jobs_) by_host_[job.second].push_back(job);
     for (auto& [host, jobs] : by_host_)
-      std::stable_sort(jobs.begin(), jobs.end(),
-                       [&](const JobKey& a, const JobKey& b) { return first_event(a) < first_event(b); });
+      std::stable_sort(jobs.begin(), jobs.end(), [&](const JobKey& a, const JobKey& b) {
+        return first_event(a) < first_event(b);
+      });
   }
 
   /// The job's outcome if it ran: failed at its first failing step without ignore_errors.
   Outcome ran_outcome(const JobKey& job) const {
     const TaskSpec& t = rules_.task(job.first);
     for (int step = 0; step < static_cast<int>(t.ignore_errors.size()); ++step)
-      if (rules_.fails(job.first, job.second, step) && !t.ignore_errors[static_cast<std::size_t>(step)])
+      if (rules_.fails(job.first, job.second, step) &&
+          !t.ignore_errors[static_cast<std::size_t>(step)])
         return Outcome::Failed;
     return Outcome::Ok;
   }
@@ -820,7 +860,8 @@ class Judge {
     }
     for (const JobKey& job : jobs_)
       if (outcome_[job] == Outcome::Unknown)
-        report("R1", fmt::format("{}: its outcome depends on itself through the order it ran in", job_name(job)));
+        report("R1", fmt::format("{}: its outcome depends on itself through the order it ran in",
+                                 job_name(job)));
   }
 
   Outcome decide(const JobKey& job) {
@@ -842,10 +883,12 @@ class Judge {
 
   /// Why the model expects what it does of a job, for the report.
   std::string why(const JobKey& job) {
-    if (job.second != kLocal && rules_.is_unreachable(job.second)) return job.second + " is unreachable";
+    if (job.second != kLocal && rules_.is_unreachable(job.second))
+      return job.second + " is unreachable";
     for (const JobKey& before : by_host_[job.second]) {
       if (before == job) break;
-      if (outcome_[before] == Outcome::Failed) return fmt::format("{} failed before it on {}", before.first, job.second);
+      if (outcome_[before] == Outcome::Failed)
+        return fmt::format("{} failed before it on {}", before.first, job.second);
     }
     std::vector<std::string> failed = failed_needs(job);
     if (!failed.empty()) return "needs " + join(failed, "; ");
@@ -861,7 +904,9 @@ class Judge {
         Outcome o = outcome_[{need.task, x}];
         if (o == Outcome::Failed || o == Outcome::Skipped) where.push_back(x);
       }
-      if (!where.empty()) failed.push_back(fmt::format("{} ({}, not ok on {})", need.task, kind_name(need.kind), join(where)));
+      if (!where.empty())
+        failed.push_back(
+            fmt::format("{} ({}, not ok on {})", need.task, kind_name(need.kind), join(where)));
     }
     return failed;
   }
@@ -894,17 +939,20 @@ class Judge {
       for (std::size_t step = 0; step < want.size(); ++step) {
         std::string status = "missing";
         if (seen)
-          if (auto found = seen->steps.find(static_cast<int>(step)); found != seen->steps.end()) status = found->second;
+          if (auto found = seen->steps.find(static_cast<int>(step)); found != seen->steps.end())
+            status = found->second;
         got.push_back(status);
       }
       if (got != want) {
         const bool ran = seen && seen->start != kNever;
         const char* rule = (expected == Outcome::Skipped) == ran ? "R2" : "steps";
-        report(rule, fmt::format("{} should be {} [{}] ({}), but was [{}]", job_name(job), outcome_name(expected),
-                                 join(want, " "), why(job), join(got, " ")));
+        report(rule,
+               fmt::format("{} should be {} [{}] ({}), but was [{}]", job_name(job),
+                           outcome_name(expected), join(want, " "), why(job), join(got, " ")));
         continue;
       }
-      if (checks_.skip_reasons && expected == Outcome::Skipped && seen) judge_skip_reason(job, *seen);
+      if (checks_.skip_reasons && expected == Outcome::Skipped && seen)
+        judge_skip_reason(job, *seen);
     }
   }
 
@@ -937,8 +985,8 @@ class Judge {
       else if (where.size() == 1)
         accepted.push_back({"\"" + need.task + "\" failed on " + where.front()});
       else
-        accepted.push_back({"\"" + need.task + "\" failed on ", fmt::format(" ({} hosts)", where.size()),
-                            "=" + join(where)});
+        accepted.push_back({"\"" + need.task + "\" failed on ",
+                            fmt::format(" ({} hosts)", where.size()), "=" + join(where)});
     }
     for (const auto& [step, error] : seen.errors) {
       // A part "=h1,h2" is the host list after the first part, unfolded.
@@ -954,14 +1002,16 @@ class Judge {
         }
         return unfold(list) == std::set<std::string>(want.begin(), want.end());
       };
-      bool said = std::any_of(accepted.begin(), accepted.end(), [&](const std::vector<std::string>& parts) {
-        return std::all_of(parts.begin(), parts.end(), [&](const std::string& part) { return has(parts, part); });
-      });
+      bool said =
+          std::any_of(accepted.begin(), accepted.end(), [&](const std::vector<std::string>& parts) {
+            return std::all_of(parts.begin(), parts.end(),
+                               [&](const std::string& part) { return has(parts, part); });
+          });
       if (said) continue;
       std::vector<std::string> wanted;
       for (const auto& parts : accepted) wanted.push_back(join(parts, "..."));
-      report("R2-reason", fmt::format("{} step {} was skipped with \"{}\", which says none of: {}", job_name(job),
-                                      step, error, join(wanted, " | ")));
+      report("R2-reason", fmt::format("{} step {} was skipped with \"{}\", which says none of: {}",
+                                      job_name(job), step, error, join(wanted, " | ")));
       return;
     }
   }
@@ -975,8 +1025,8 @@ class Judge {
         for (const std::string& x : need.order_hosts) {
           const JobSeen* before = seen_job({need.task, x});
           if (before && before->end >= 0 && before->end < start) continue;
-          report("R1", fmt::format("{} started before {}@{} ended ({})", job_name(job), need.task, x,
-                                   kind_name(need.kind)));
+          report("R1", fmt::format("{} started before {}@{} ended ({})", job_name(job), need.task,
+                                   x, kind_name(need.kind)));
         }
     }
   }
@@ -985,7 +1035,8 @@ class Judge {
   // (R1: what an earlier wave needs runs ahead of its host's wave, and only that does).
   std::map<JobKey, int> demand_waves() {
     std::map<JobKey, int> demand;
-    for (const JobKey& job : jobs_) demand[job] = wave_.count(job.second) ? wave_[job.second] : kNever;
+    for (const JobKey& job : jobs_)
+      demand[job] = wave_.count(job.second) ? wave_[job.second] : kNever;
     // One wave: every job is due in it, local ones too (wip-graph 1c57a05; D2 read so).
     if (wave_count_ <= 1) {
       for (auto& [job, wave] : demand) wave = 0;
@@ -1016,8 +1067,10 @@ class Judge {
         if (wave_[host] >= demand[job]) continue;
         auto end = hosts_seen_.find(host);
         if (end == hosts_seen_.end() || end->second.end < start) continue;
-        report("waves", fmt::format("{} (wave {}) started before {} (wave {}) ended, and no job of wave {} needs it",
-                                    job_name(job), wave_[job.second] + 1, host, wave_[host] + 1, wave_[host] + 1));
+        report("waves",
+               fmt::format(
+                   "{} (wave {}) started before {} (wave {}) ended, and no job of wave {} needs it",
+                   job_name(job), wave_[job.second] + 1, host, wave_[host] + 1, wave_[host] + 1));
         break;
       }
     }
@@ -1040,8 +1093,10 @@ class Judge {
         for (const auto& [host, jobs] : by_host_) {
           JobKey ja{a, host}, jb{b, host};
           if (!outcome_.count(ja) || !outcome_.count(jb) || demand[ja] != demand[jb]) continue;
-          if (start_of(ja) == kNever || start_of(jb) == kNever || start_of(ja) < start_of(jb)) continue;
-          report("R5", fmt::format("{} ran before {} on {}, but the command line names {} first", b, a, host, a));
+          if (start_of(ja) == kNever || start_of(jb) == kNever || start_of(ja) < start_of(jb))
+            continue;
+          report("R5", fmt::format("{} ran before {} on {}, but the command line names {} first", b,
+                                   a, host, a));
         }
       }
   }
@@ -1062,9 +1117,11 @@ class Judge {
         const JobKey& before = started[i - 1];
         const JobKey& after = started[i];
         if (key(before) <= key(after)) continue;
-        report("order", fmt::format("{} started {} before {}, but the task order (after jobs an earlier wave needs) "
-                                    "puts {} first",
-                                    host, before.first, after.first, after.first));
+        report("order",
+               fmt::format(
+                   "{} started {} before {}, but the task order (after jobs an earlier wave needs) "
+                   "puts {} first",
+                   host, before.first, after.first, after.first));
       }
     }
   }
@@ -1078,12 +1135,16 @@ class Judge {
     const bool aborted = run_end_->status == RunStatus::Aborted;
     int failures = 0;
     for (const auto& [host, seen] : hosts_seen_)
-      if (host != kLocal && (seen.status == HostStatus::Failed || seen.status == HostStatus::Unreachable)) ++failures;
+      if (host != kLocal &&
+          (seen.status == HostStatus::Failed || seen.status == HostStatus::Unreachable))
+        ++failures;
     const int tolerated = rules_.tolerated_failures(static_cast<int>(run_hosts_.size()));
     if (aborted != (failures > tolerated))
-      report("budget", fmt::format("the run ended {} with {} failed or unreachable hosts, {} tolerated",
-                                   to_string(run_end_->status), failures, tolerated));
-    if (aborted && run_end_->exit_code != 3) report("exit", fmt::format("an aborted run exits {}, not 3", run_end_->exit_code));
+      report("budget",
+             fmt::format("the run ended {} with {} failed or unreachable hosts, {} tolerated",
+                         to_string(run_end_->status), failures, tolerated));
+    if (aborted && run_end_->exit_code != 3)
+      report("exit", fmt::format("an aborted run exits {}, not 3", run_end_->exit_code));
     return aborted;
   }
 
@@ -1092,7 +1153,9 @@ class Judge {
     const JobSeen* seen = seen_job(job);
     if (seen == nullptr || seen->start == kNever) return false;
     return std::all_of(seen->steps.begin(), seen->steps.end(),
-                       [](const auto& step) { return step.second == "ok" || step.second == "failed-ignored"; }) &&
+                       [](const auto& step) {
+                         return step.second == "ok" || step.second == "failed-ignored";
+                       }) &&
            seen->steps.size() == rules_.task(job.first).ignore_errors.size();
   }
 
@@ -1111,14 +1174,14 @@ class Judge {
         std::string got = found == seen->steps.end() ? "missing" : found->second;
         stopped = stopped || (got == "skipped" && want[step] != "skipped");
         if (got != want[step] && !(stopped && got == "skipped"))
-          report("steps", fmt::format("{} ran [{}] in an aborted run; its failures say [{}]", job_name(job),
-                                      got, join(want, " ")));
+          report("steps", fmt::format("{} ran [{}] in an aborted run; its failures say [{}]",
+                                      job_name(job), got, join(want, " ")));
       }
       for (const NeedOf& need : rules_.needs_of(job.first, job.second, wave_))
         for (const std::string& x : need.skip_hosts)
           if (!seen_ok({need.task, x}))
-            report("R2", fmt::format("{} ran, but {}@{} did not succeed ({})", job_name(job), need.task, x,
-                                     kind_name(need.kind)));
+            report("R2", fmt::format("{} ran, but {}@{} did not succeed ({})", job_name(job),
+                                     need.task, x, kind_name(need.kind)));
     }
     StatusCounts tally;
     for (const std::string& host : run_hosts_) {
@@ -1133,7 +1196,8 @@ class Judge {
         if (seen->second.status == HostStatus::Ok && !seen_ok(job))
           report("R4", fmt::format("{} ended ok, but {} did not run ok", host, job.first));
         const JobSeen* ran = seen_job(job);
-        if (seen->second.status == HostStatus::Skipped && ran && ran->start != kNever && !seen_ok(job))
+        if (seen->second.status == HostStatus::Skipped && ran && ran->start != kNever &&
+            !seen_ok(job))
           report("R4", fmt::format("{} ended skipped, but {} failed there", host, job.first));
       }
     }
@@ -1153,8 +1217,11 @@ class Judge {
       if (seen == nullptr || seen->errors.empty()) return;
       const std::string& step_error = seen->errors.begin()->second;
       if (error.empty() || step_error.find(error) == std::string::npos)
-        report("R4-reason", fmt::format("{} ended skipped with \"{}\", not the reason of its first skipped job {} (\"{}\")",
-                                        host, error, job_name(job), step_error));
+        report(
+            "R4-reason",
+            fmt::format(
+                "{} ended skipped with \"{}\", not the reason of its first skipped job {} (\"{}\")",
+                host, error, job_name(job), step_error));
       return;
     }
   }
@@ -1177,7 +1244,8 @@ class Judge {
       if (jobs.empty()) {
         // Targeted by a run_once task that ran elsewhere: nothing to do there.
         if (seen->second.status != HostStatus::Ok && seen->second.status != HostStatus::Unreachable)
-          report("R4", fmt::format("{} has no job but ended {}", host, to_string(seen->second.status)));
+          report("R4",
+                 fmt::format("{} has no job but ended {}", host, to_string(seen->second.status)));
         expected_status_[host] = seen->second.status;
         all_ok = all_ok && seen->second.status == HostStatus::Ok;
         continue;
@@ -1185,7 +1253,8 @@ class Judge {
       HostStatus want = HostStatus::Ok;
       std::string because;
       for (const JobKey& job : jobs) {
-        if (outcome_[job] == Outcome::Failed) want = HostStatus::Failed, because = job.first + " failed";
+        if (outcome_[job] == Outcome::Failed)
+          want = HostStatus::Failed, because = job.first + " failed";
         if (outcome_[job] == Outcome::Skipped && want == HostStatus::Ok)
           want = HostStatus::Skipped, because = job.first + " skipped: " + why(job);
       }
@@ -1193,31 +1262,39 @@ class Judge {
       expected_status_[host] = want;
       all_ok = all_ok && want == HostStatus::Ok;
       if (seen->second.status != want)
-        report("R4", fmt::format("{} ended {}, expected {} ({})", host, to_string(seen->second.status), to_string(want),
-                                 because));
+        report("R4", fmt::format("{} ended {}, expected {} ({})", host,
+                                 to_string(seen->second.status), to_string(want), because));
       else if (want == HostStatus::Skipped && checks_.skip_reasons)
         judge_host_reason(host, seen->second.error);
     }
     for (const auto& [host, seen] : hosts_seen_)
-      if (host != kLocal && !contains(run_hosts_, host)) report("R4", "host_end for " + host + ", not a host of the run");
-    bool has_local = std::any_of(jobs_.begin(), jobs_.end(), [](const JobKey& j) { return j.second == kLocal; });
+      if (host != kLocal && !contains(run_hosts_, host))
+        report("R4", "host_end for " + host + ", not a host of the run");
+    bool has_local =
+        std::any_of(jobs_.begin(), jobs_.end(), [](const JobKey& j) { return j.second == kLocal; });
     if (has_local != (hosts_seen_.count(kLocal) > 0))
-      report("R4", has_local ? "no host_end for the local tasks" : "host_end for local, but no task is local");
+      report("R4", has_local ? "no host_end for the local tasks"
+                             : "host_end for local, but no task is local");
     for (const JobKey& job : jobs_)
       if (job.second == kLocal) all_ok = all_ok && outcome_[job] == Outcome::Ok;
     if (!run_end_) return;
     const StatusCounts& c = run_end_->counts;
     int sum = c.ok + c.failed + c.unreachable + c.skipped + c.aborted;
-    if (sum != run_start_hosts_ || c.ok != tally.ok || c.failed != tally.failed || c.unreachable != tally.unreachable ||
-        c.skipped != tally.skipped || c.aborted != tally.aborted)
-      report("counts", fmt::format("run_end counts ok {} failed {} unreachable {} skipped {} aborted {} (sum {}); "
-                                   "host_end says ok {} failed {} unreachable {} skipped {} aborted {}; run_start {}",
-                                   c.ok, c.failed, c.unreachable, c.skipped, c.aborted, sum, tally.ok, tally.failed,
-                                   tally.unreachable, tally.skipped, tally.aborted, run_start_hosts_));
+    if (sum != run_start_hosts_ || c.ok != tally.ok || c.failed != tally.failed ||
+        c.unreachable != tally.unreachable || c.skipped != tally.skipped ||
+        c.aborted != tally.aborted)
+      report("counts",
+             fmt::format(
+                 "run_end counts ok {} failed {} unreachable {} skipped {} aborted {} (sum {}); "
+                 "host_end says ok {} failed {} unreachable {} skipped {} aborted {}; run_start {}",
+                 c.ok, c.failed, c.unreachable, c.skipped, c.aborted, sum, tally.ok, tally.failed,
+                 tally.unreachable, tally.skipped, tally.aborted, run_start_hosts_));
     const int want_exit = all_ok ? 0 : 1;
-    if (run_end_->exit_code != want_exit || run_end_->status != (all_ok ? RunStatus::Ok : RunStatus::Failed))
-      report("exit", fmt::format("run_end {} exit {}, expected {} exit {}", to_string(run_end_->status),
-                                 run_end_->exit_code, all_ok ? "ok" : "failed", want_exit));
+    if (run_end_->exit_code != want_exit ||
+        run_end_->status != (all_ok ? RunStatus::Ok : RunStatus::Failed))
+      report("exit",
+             fmt::format("run_end {} exit {}, expected {} exit {}", to_string(run_end_->status),
+                         run_end_->exit_code, all_ok ? "ok" : "failed", want_exit));
   }
 
   const Case& case_;

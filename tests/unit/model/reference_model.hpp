@@ -30,13 +30,13 @@ struct Observation {
 /// The rules that are judged beyond R1, R2 and R4, which always are: each can be turned off
 /// while the engine does not implement it yet.
 struct Checks {
-  bool skip_reasons = true;  ///< R2: a need-skipped step names the need that failed
-  bool wave_order = true;    ///< later waves wait, except jobs an earlier wave needs (R1)
-  bool named_order = true;   ///< R5: named tasks run in command-line order on each host
-  bool host_order = true;    ///< semantics-decisions.md D8: each host's whole task order
-  bool refusals = true;      ///< R3: a needed task left without a host is refused, nothing else
-  bool dry_run_waits = true; ///< --dry-run shows the waits on other hosts (D9)
-  bool graph_edges = true;   ///< --graph labels each need by how it is waited for (D9)
+  bool skip_reasons = true;   ///< R2: a need-skipped step names the need that failed
+  bool wave_order = true;     ///< later waves wait, except jobs an earlier wave needs (R1)
+  bool named_order = true;    ///< R5: named tasks run in command-line order on each host
+  bool host_order = true;     ///< semantics-decisions.md D8: each host's whole task order
+  bool refusals = true;       ///< R3: a needed task left without a host is refused, nothing else
+  bool dry_run_waits = true;  ///< --dry-run shows the waits on other hosts (D9)
+  bool graph_edges = true;    ///< --graph labels each need by how it is waited for (D9)
 };
 
 /// Every way the observed run departs from the rules, one line each ("R1: ..."); empty when

@@ -35,6 +35,10 @@ constexpr int kPrintedFailures = 3;  // each is shrunk, which costs hundreds of 
 /// exception names its finding in /work/notes/model-findings.md), then DEPLOYD_MODEL_FEATURES.
 Features features_in_force() {
   Features features;
+  // F1 (/work/notes/model-findings.md): --graph labels the need of a run_once task by every
+  // target of the task, not by the one host it runs on (src/graph/dot.cpp). Turn this back on
+  // (or DEPLOYD_MODEL_FEATURES=+graph_edges) once it is fixed.
+  features.checks.graph_edges = false;
   if (const char* spec = std::getenv("DEPLOYD_MODEL_FEATURES")) {
     std::string unknown = apply_features(spec, features);
     if (!unknown.empty()) FAIL("DEPLOYD_MODEL_FEATURES: unknown switch " << unknown);
@@ -43,10 +47,13 @@ Features features_in_force() {
 }
 
 std::string first_rule(const std::vector<std::string>& discrepancies) {
-  return discrepancies.empty() ? "" : discrepancies.front().substr(0, discrepancies.front().find(':'));
+  return discrepancies.empty() ? ""
+                               : discrepancies.front().substr(0, discrepancies.front().find(':'));
 }
 
-std::vector<std::string> judge(const Case& c, const Checks& checks) { return check(c, observe(c), checks); }
+std::vector<std::string> judge(const Case& c, const Checks& checks) {
+  return check(c, observe(c), checks);
+}
 
 /// How often the random cases reached what the rules are about: a generator that stopped
 /// reaching some of it would pass for nothing.
@@ -70,15 +77,17 @@ struct Coverage {
         failed = end->exit_code != 0;
         aborted += end->status == RunStatus::Aborted;
       }
-      if (auto* end = std::get_if<HostEnd>(&event.body)) skipped = skipped || end->status == HostStatus::Skipped;
+      if (auto* end = std::get_if<HostEnd>(&event.body))
+        skipped = skipped || end->status == HostStatus::Skipped;
     }
     failed_runs += failed;
     skipped_hosts += skipped;
   }
   std::string text() const {
-    return fmt::format("refused {}, retried {}, failed {}, aborted {}, with a skipped host {}, with batches {}, "
-                       "with local tasks {}",
-                       refused, retried, failed_runs, aborted, skipped_hosts, waves, local);
+    return fmt::format(
+        "refused {}, retried {}, failed {}, aborted {}, with a skipped host {}, with batches {}, "
+        "with local tasks {}",
+        refused, retried, failed_runs, aborted, skipped_hosts, waves, local);
   }
 };
 
@@ -141,12 +150,12 @@ Checks events_only() {
   return checks;
 }
 
-
 std::uint64_t env_number(const char* name, std::uint64_t fallback) {
   const char* value = std::getenv(name);
   if (value == nullptr || *value == '\0') return fallback;
   if (std::string(value) == "random")
-    return static_cast<std::uint64_t>(std::chrono::system_clock::now().time_since_epoch().count()) % 1'000'000'000;
+    return static_cast<std::uint64_t>(std::chrono::system_clock::now().time_since_epoch().count()) %
+           1'000'000'000;
   return std::strtoull(value, nullptr, 10);
 }
 
@@ -154,7 +163,8 @@ std::uint64_t env_number(const char* name, std::uint64_t fallback) {
 
 TEST_SUITE("model") {
   // The model itself: runs that break a rule, written by hand, are caught.
-  TEST_CASE("the model catches a host reported ok whose job was skipped because a local task failed") {
+  TEST_CASE(
+      "the model catches a host reported ok whose job was skipped because a local task failed") {
     Case c = case_from_text(R"json({"plan": {"hosts": ["a"], "tasks": {
         "build": {"on": "local", "steps": [{"local": "make"}]},
         "deploy": {"needs": "build", "steps": [{"run": "deploy"}]}}}, "fail": ["build@local#0"]})json");
@@ -195,7 +205,8 @@ TEST_SUITE("model") {
     CHECK(discrepancies.front() == "R1: sync@a started before static@b ended (all-host need)");
   }
 
-  TEST_CASE("the model catches a run that does not end, and a job run on a host it does not target") {
+  TEST_CASE(
+      "the model catches a run that does not end, and a job run on a host it does not target") {
     Case c = case_from_text(R"json({"plan": {"hosts": ["a", "b"], "tasks": {
         "once": {"run_once": true, "steps": [{"run": "migrate"}]}}}})json");
     Observation hung;
@@ -206,28 +217,40 @@ TEST_SUITE("model") {
     RunEnd end{RunStatus::Ok, 0, {}, 0};
     end.counts.ok = 2;
     seen.events = {event(RunStart{"r", "plan.json", 2, {"once"}, ""}),
-                   event(StepStart{"a", "once", 0, "migrate"}), event(step_end("a", "once", StepStatus::Ok)),
-                   event(StepStart{"b", "once", 0, "migrate"}), event(step_end("b", "once", StepStatus::Ok)),
-                   event(HostEnd{"a", HostStatus::Ok, ""}), event(HostEnd{"b", HostStatus::Ok, ""}), event(end)};
+                   event(StepStart{"a", "once", 0, "migrate"}),
+                   event(step_end("a", "once", StepStatus::Ok)),
+                   event(StepStart{"b", "once", 0, "migrate"}),
+                   event(step_end("b", "once", StepStatus::Ok)),
+                   event(HostEnd{"a", HostStatus::Ok, ""}),
+                   event(HostEnd{"b", HostStatus::Ok, ""}),
+                   event(end)};
     CHECK(mentions(check(c, seen, events_only()), "jobs"));
   }
 
   // Cases the random test found on main (d785519) before issue 14 was fixed, shrunk.
-  TEST_CASE("issue 14 bug 1: a need on a run_once task whose host is in a later wave runs it first") {
-    check_case(R"json({"plan": {"groups": {"web": ["node001", "node002", "node003"], "monitoring": ["node005"]},
+  TEST_CASE(
+      "issue 14 bug 1: a need on a run_once task whose host is in a later wave runs it first") {
+    check_case(
+        R"json({"plan": {"groups": {"web": ["node001", "node002", "node003"], "monitoring": ["node005"]},
         "hosts": ["node001", "node002", "node003", "node005"], "policy": {"batches": [1]}, "tasks": {
         "facts": {"on": "monitoring", "run_once": true, "steps": [{"run": "echo 10.0.0.5", "register": "mon_ip"}]},
         "deploy": {"on": "web", "needs": ["facts"], "steps": [{"run": "echo deploy {{host}} mon={{mon_ip}}"}]}}}})json");
-    check_case(R"json({"plan":{"version":1,"hosts":["h01","h05"],"groups":{},"tasks":{"t1":{"on":"h05","run_once":true,"steps":[{"run":"run t1#0."}]},"t2":{"needs":["t1"],"on":"all","steps":[{"run":"run t2#0."}]}},"policy":{"batches":["20%"]}}})json");
+    check_case(
+        R"json({"plan":{"version":1,"hosts":["h01","h05"],"groups":{},"tasks":{"t1":{"on":"h05","run_once":true,"steps":[{"run":"run t1#0."}]},"t2":{"needs":["t1"],"on":"all","steps":[{"run":"run t2#0."}]}},"policy":{"batches":["20%"]}}})json");
   }
 
-  TEST_CASE("issue 14 bug 2: a need on the task of other hosts waits for all of them, and their failure skips") {
-    check_case(R"json({"plan":{"version":1,"hosts":["h06","h07"],"groups":{"g1":["h07"]},"tasks":{"t1":{"on":"g1","steps":[{"run":"run t1#0."}]},"t2":{"needs":["t1"],"on":"all","steps":[{"run":"run t2#0."}]}}}})json");
-    check_case(R"json({"plan": {"hosts": ["web1", "web2", "nginx"], "groups": {"web": ["web1", "web2"]}, "tasks": {
+  TEST_CASE(
+      "issue 14 bug 2: a need on the task of other hosts waits for all of them, and their failure "
+      "skips") {
+    check_case(
+        R"json({"plan":{"version":1,"hosts":["h06","h07"],"groups":{"g1":["h07"]},"tasks":{"t1":{"on":"g1","steps":[{"run":"run t1#0."}]},"t2":{"needs":["t1"],"on":"all","steps":[{"run":"run t2#0."}]}}}})json");
+    check_case(
+        R"json({"plan": {"hosts": ["web1", "web2", "nginx"], "groups": {"web": ["web1", "web2"]}, "tasks": {
         "static": {"on": "web", "steps": [{"run": "build static"}]},
         "sync": {"on": "nginx", "needs": ["static"], "steps": [{"run": "rsync static"}]}}}, "fail": ["static@web2#0"]})json");
     // A local task needs a remote one that failed: skipped, so is what needs it.
-    check_case(R"json({"plan":{"version":1,"hosts":["h04"],"groups":{},"tasks":{"t0":{"needs":["t5"],"on":"local","steps":[{"local":"true"}]},"t3":{"needs":["t4"],"on":"local","steps":[{"local":"true"}]},"t4":{"on":"all","steps":[{"run":"run t4#0."}]},"t5":{"on":"all","steps":[{"run":"run t5#0."}]}}},"fail":["t3@local#0","t4@h04#0"]})json");
+    check_case(
+        R"json({"plan":{"version":1,"hosts":["h04"],"groups":{},"tasks":{"t0":{"needs":["t5"],"on":"local","steps":[{"local":"true"}]},"t3":{"needs":["t4"],"on":"local","steps":[{"local":"true"}]},"t4":{"on":"all","steps":[{"run":"run t4#0."}]},"t5":{"on":"all","steps":[{"run":"run t5#0."}]}}},"fail":["t3@local#0","t4@h04#0"]})json");
   }
 
   TEST_CASE("issue 14 bug 4: hosts whose jobs a failed local task skipped end skipped, exit 1") {
@@ -237,25 +260,35 @@ TEST_SUITE("model") {
   }
 
   TEST_CASE("R1: a wave never waits on a local task that waits for a later wave (no deadlock)") {
-    check_case(R"json({"plan":{"version":1,"hosts":["h02","h06"],"groups":{},"tasks":{"t0":{"needs":["t1"],"on":"local","steps":[{"local":"true"}]},"t1":{"on":"all","steps":[{"run":"run t1#0."}]},"t2":{"on":"local","steps":[{"local":"true"}]},"t4":{"needs":["t2"],"on":"all","steps":[{"run":"run t4#0."}]}},"policy":{"batches":["50%"]}}})json");
+    check_case(
+        R"json({"plan":{"version":1,"hosts":["h02","h06"],"groups":{},"tasks":{"t0":{"needs":["t1"],"on":"local","steps":[{"local":"true"}]},"t1":{"on":"all","steps":[{"run":"run t1#0."}]},"t2":{"on":"local","steps":[{"local":"true"}]},"t4":{"needs":["t2"],"on":"all","steps":[{"run":"run t4#0."}]}},"policy":{"batches":["50%"]}}})json");
   }
 
   TEST_CASE("R3: --limit leaving out every host of a needed task is refused, naming it") {
-    check_case(R"json({"plan":{"version":1,"hosts":["h06","h07"],"groups":{},"tasks":{"t2":{"needs":["t4"],"on":"all","steps":[{"run":"run t2#0."}]},"t4":{"on":["h06"],"steps":[{"run":"run t4#0."}]}}},"limit":["h07"]})json");
-    check_case(R"json({"plan":{"version":1,"hosts":["h08"],"groups":{},"tasks":{"t2":{"on":"local","steps":[{"local":"true"}]}}},"limit":["h0[1-3]"]})json");
+    check_case(
+        R"json({"plan":{"version":1,"hosts":["h06","h07"],"groups":{},"tasks":{"t2":{"needs":["t4"],"on":"all","steps":[{"run":"run t2#0."}]},"t4":{"on":["h06"],"steps":[{"run":"run t4#0."}]}}},"limit":["h07"]})json");
+    check_case(
+        R"json({"plan":{"version":1,"hosts":["h08"],"groups":{},"tasks":{"t2":{"on":"local","steps":[{"local":"true"}]}}},"limit":["h0[1-3]"]})json");
+  }
+
+  TEST_CASE("F1: --graph labels a run_once task's need by the host it runs on (barrier here)") {
+    check_case(
+        R"json({"plan":{"version":1,"hosts":["h03","h07"],"groups":{},"tasks":{"t0":{"needs":["t1"],"on":"all","run_once":true,"steps":[{"run":"run t0#0."}]},"t1":{"on":"h03","steps":[{"run":"run t1#0."}]}}}})json");
   }
 
   TEST_CASE("R5: named tasks run in command-line order") {
-    check_case(R"json({"plan":{"version":1,"hosts":["h01"],"groups":{},"tasks":{"t1":{"on":"all","steps":[{"run":"run t1#0."}]},"t4":{"on":"all","steps":[{"run":"run t4#0."}]}}},"names":["t4","t1"]})json");
-    check_case(R"json({"plan":{"version":1,"hosts":["h03"],"groups":{},"tasks":{"t0":{"needs":["t1"],"on":"all","steps":[{"run":"run t0#0."}]},"t1":{"on":"all","steps":[{"run":"run t1#0."}]},"t2":{"on":"all","steps":[{"run":"run t2#0."}]}}},"names":["t0","t2","t1"]})json");
+    check_case(
+        R"json({"plan":{"version":1,"hosts":["h01"],"groups":{},"tasks":{"t1":{"on":"all","steps":[{"run":"run t1#0."}]},"t4":{"on":"all","steps":[{"run":"run t4#0."}]}}},"names":["t4","t1"]})json");
+    check_case(
+        R"json({"plan":{"version":1,"hosts":["h03"],"groups":{},"tasks":{"t0":{"needs":["t1"],"on":"all","steps":[{"run":"run t0#0."}]},"t1":{"on":"all","steps":[{"run":"run t1#0."}]},"t2":{"on":"all","steps":[{"run":"run t2#0."}]}}},"names":["t0","t2","t1"]})json");
   }
 
   TEST_CASE("random plans: the scheduler agrees with the reference model") {
     const Features features = features_in_force();
     const int cases = static_cast<int>(env_number("DEPLOYD_MODEL_CASES", kDefaultCases));
     const std::uint64_t seed = env_number("DEPLOYD_MODEL_SEED", kDefaultSeed);
-    MESSAGE("model test: " << cases << " cases from DEPLOYD_MODEL_SEED=" << seed << "; features: "
-                           << describe(features));
+    MESSAGE("model test: " << cases << " cases from DEPLOYD_MODEL_SEED=" << seed
+                           << "; features: " << describe(features));
     const int printed = static_cast<int>(env_number("DEPLOYD_MODEL_PRINT", kPrintedFailures));
     int failing = 0;
     Coverage coverage;
@@ -268,11 +301,13 @@ TEST_SUITE("model") {
       if (discrepancies.empty()) continue;
       if (++failing > printed) continue;
       const std::string rule = first_rule(discrepancies);
-      Case small = shrink(c, [&](const Case& candidate) { return first_rule(judge(candidate, features.checks)) == rule; });
-      FAIL_CHECK(failure_report(small, features.checks,
-                                "seed " + std::to_string(case_seed) + " fails (rerun: DEPLOYD_MODEL_SEED=" +
-                                    std::to_string(case_seed) + " DEPLOYD_MODEL_CASES=1); shrunk from " +
-                                    to_text(c)));
+      Case small = shrink(c, [&](const Case& candidate) {
+        return first_rule(judge(candidate, features.checks)) == rule;
+      });
+      FAIL_CHECK(failure_report(
+          small, features.checks,
+          "seed " + std::to_string(case_seed) + " fails (rerun: DEPLOYD_MODEL_SEED=" +
+              std::to_string(case_seed) + " DEPLOYD_MODEL_CASES=1); shrunk from " + to_text(c)));
     }
     MESSAGE("cases: " << coverage.text());
     CHECK_MESSAGE(failing == 0, failing << " of " << cases << " cases disagree with the model");
