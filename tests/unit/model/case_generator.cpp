@@ -187,6 +187,10 @@ Case generate(std::uint64_t seed, const Features& f) {
     if (!is_local[static_cast<std::size_t>(t)]) {
       if (f.run_once && random.chance(0.2)) task["run_once"] = true;
       if (f.barrier && random.chance(0.2)) task["barrier"] = true;
+      // A budget of the task's own (plan-format.md, failure budgets).
+      if (f.budgets && random.chance(0.07))
+        task["policy"] = random.chance(0.4) ? Json{{"on_failure", "abort"}}
+                                            : Json{{"max_failures", random.between(0, 1)}};
     }
     if (f.defaults && random.chance(0.1)) task["default"] = true;
     Json steps = Json::array();
@@ -384,7 +388,7 @@ std::vector<Case> smaller(const Case& c) {
     for (int step = static_cast<int>(body["steps"].size()) - 1;
          step >= 0 && body["steps"].size() > 1; --step)
       out.push_back(without_step(c, name, step));
-    for (const char* flag : {"run_once", "barrier", "default"})
+    for (const char* flag : {"run_once", "barrier", "default", "policy"})
       if (body.contains(flag)) {
         Case d = c;
         d.plan["tasks"][name].erase(flag);

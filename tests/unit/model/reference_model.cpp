@@ -228,13 +228,17 @@ class Rules {
   }
 
   /// Failed hosts the plan's budget tolerates among `hosts` (no more than this, or abort).
-  int tolerated_failures(int hosts) const {
-    if (policy_.value("on_failure", "stop-host") == "abort") return 0;
-    if (!policy_.contains("max_failures")) return hosts;
-    const Json& amount = policy_["max_failures"];
-    if (amount.is_number()) return amount.get<int>();
-    const int percent = std::stoi(amount.get<std::string>());
-    return (percent * hosts + 99) / 100;
+  int tolerated_failures(int hosts) const { return tolerated(policy_, policy_, hosts); }
+
+  /// Whether `task`'s own policy sets a budget (max_failures or on_failure).
+  bool has_budget(const std::string& task) const {
+    const Json& own = tasks_json_.at(task).value("policy", Json::object());
+    return own.contains("max_failures") || own.contains("on_failure");
+  }
+  /// What `task`'s own budget tolerates: its keys, else the plan's, of the hosts it targets.
+  int task_tolerated(const std::string& task) const {
+    const Json& own = tasks_json_.at(task).value("policy", Json::object());
+    return tolerated(own, policy_, static_cast<int>(this->task(task).targets.size()));
   }
 
   /// semantics-decisions.md D8: the order each host runs its tasks in (jobs an earlier wave
@@ -470,6 +474,21 @@ class Rules {
   std::map<std::string, std::size_t> index_;
   std::set<std::string> fails_;
   std::set<std::string> unreachable_;
+  // A budget's tolerance: under on_failure abort none; else max_failures, a count or a
+  // percentage of `hosts` rounded up; keys `own` lacks come from `plan`.
+  static int tolerated(const Json& own, const Json& plan, int hosts) {
+    const Json& on_failure = own.contains("on_failure")
+                                 ? own["on_failure"]
+                                 : plan.value("on_failure", Json("stop-host"));
+    if (on_failure == "abort") return 0;
+    const Json& source = own.contains("max_failures") ? own : plan;
+    if (!source.contains("max_failures")) return hosts;
+    const Json& amount = source["max_failures"];
+    if (amount.is_number()) return amount.get<int>();
+    const int percent = std::stoi(amount.get<std::string>());
+    return (percent * hosts + 99) / 100;
+  }
+
   std::map<std::string, Json> tasks_json_;
   std::map<std::string, Json> steps_json_;
   Json policy_ = Json::object();
@@ -1133,16 +1152,38 @@ class Judge {
   bool judge_budget() {
     if (!run_end_) return false;
     const bool aborted = run_end_->status == RunStatus::Aborted;
+    // Each failed host counts once, against the budget of the task it failed in if that task
+    // has one, else the plan's; an unreachable host against the plan's.
     int failures = 0;
-    for (const auto& [host, seen] : hosts_seen_)
-      if (host != kLocal &&
-          (seen.status == HostStatus::Failed || seen.status == HostStatus::Unreachable))
+    std::map<std::string, int> task_failures;
+    for (const auto& [host, seen] : hosts_seen_) {
+      if (host == kLocal) continue;
+      if (seen.status == HostStatus::Unreachable) ++failures;
+      if (seen.status != HostStatus::Failed) continue;
+      std::string failed_in;
+      for (const JobKey& job : by_host_[host]) {
+        const JobSeen* ran = seen_job(job);
+        if (ran && std::any_of(ran->steps.begin(), ran->steps.end(),
+                               [](const auto& step) { return step.second == "failed"; })) {
+          failed_in = job.first;
+          break;
+        }
+      }
+      if (!failed_in.empty() && rules_.has_budget(failed_in))
+        ++task_failures[failed_in];
+      else
         ++failures;
+    }
     const int tolerated = rules_.tolerated_failures(static_cast<int>(run_hosts_.size()));
-    if (aborted != (failures > tolerated))
-      report("budget",
-             fmt::format("the run ended {} with {} failed or unreachable hosts, {} tolerated",
-                         to_string(run_end_->status), failures, tolerated));
+    bool exceeded = failures > tolerated;
+    std::string why = fmt::format("{} failed or unreachable hosts against the plan's budget of {}",
+                                  failures, tolerated);
+    for (const auto& [task, count] : task_failures) {
+      exceeded = exceeded || count > rules_.task_tolerated(task);
+      why += fmt::format(", {} against {}'s of {}", count, task, rules_.task_tolerated(task));
+    }
+    if (aborted != exceeded)
+      report("budget", fmt::format("the run ended {} with {}", to_string(run_end_->status), why));
     if (aborted && run_end_->exit_code != 3)
       report("exit", fmt::format("an aborted run exits {}, not 3", run_end_->exit_code));
     return aborted;
