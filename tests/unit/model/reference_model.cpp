@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-// The reference model (see reference_model.hpp). Written from /work/notes/semantics.md and
-// docs/plan-format.md only: the plan JSON is read here, not through the loader.
+// The reference model (see reference_model.hpp). Written from the rules of
+// docs/plan-format.md ("How a task waits for its needs") only: the plan JSON is read here, not through the loader.
 //
 // The model does not predict the order hosts run their jobs in (the scheduler may choose it);
 // it takes the order each host ran its jobs in from the events, checks that order against the
@@ -241,7 +241,7 @@ class Rules {
     return tolerated(own, policy_, static_cast<int>(this->task(task).targets.size()));
   }
 
-  /// semantics-decisions.md D8: the order each host runs its tasks in (jobs an earlier wave
+  /// docs/needs-rules.md D8: the order each host runs its tasks in (jobs an earlier wave
   /// needs aside). Named tasks: depth first in command-line order, each task's needs first, in
   /// plan-file order. No names: again and again the first task of the document whose needs
   /// are placed.
@@ -324,7 +324,7 @@ class Rules {
       const TaskSpec& n = task(need_name);
       NeedOf need{need_name, NeedKind::AllHost, n.hosts, n.hosts};
       if (!n.is_local && !n.run_once && contains(n.hosts, host)) {
-        // semantics-decisions.md D1: a run_once task waits for such a need like a barrier.
+        // docs/needs-rules.md D1: a run_once task waits for such a need like a barrier.
         const bool barrier = t.barrier || t.run_once;
         need.kind = barrier ? NeedKind::Barrier : NeedKind::PerHost;
         need.skip_hosts = {host};
@@ -389,7 +389,7 @@ class Rules {
     return kept;
   }
 
-  // --retry-failed, semantics-decisions.md D7: only the hosts to retry; a selected task that
+  // --retry-failed, docs/needs-rules.md D7: only the hosts to retry; a selected task that
   // still runs (local, or with a host left) gives a remote need left with no host its hosts
   // back, so that it runs again, and so on for the needs of that need.
   void narrow_to_retry(const std::vector<std::string>& retry) {
@@ -579,7 +579,7 @@ class Judge {
   // R3: a needed task that --limit leaves without a host is refused before anything connects,
   // naming it; nothing else is refused. Returns whether the run is to be judged further.
   bool judge_refusal() {
-    // semantics-decisions.md D6: only the needs of tasks that still run (local, or with a
+    // docs/needs-rules.md D6: only the needs of tasks that still run (local, or with a
     // host left) are checked; a task left without host just does not run.
     std::vector<std::pair<std::string, std::string>> lost;  // (task, its need without host)
     for (const std::string& name : rules_.selected) {
@@ -700,7 +700,7 @@ class Judge {
   }
 
   // Which hosts the run has: hosts(T) of every task, or also the other targets of run_once
-  // tasks (semantics.md does not say; either is taken, as long as counts add up to it).
+  // tasks (docs/needs-rules.md does not say; either is taken, as long as counts add up to it).
   void choose_run_hosts() {
     std::vector<std::string> exact = rules_.run_hosts(false);
     std::vector<std::string> wide = rules_.run_hosts(true);
@@ -746,7 +746,7 @@ class Judge {
                        n.hosts.size());
   }
 
-  // semantics-decisions.md D9: under each host (and `local`), before a task's steps, one line
+  // docs/needs-rules.md D9: under each host (and `local`), before a task's steps, one line
   // per need it waits for on other hosts. Compared as sets per host.
   void judge_dry_run() {
     std::map<std::string, std::vector<std::string>> seen;  // host -> its wait lines
@@ -794,7 +794,7 @@ class Judge {
     }
   }
 
-  // semantics-decisions.md D9: --graph draws a need bold, labelled "all hosts" when it is an
+  // docs/needs-rules.md D9: --graph draws a need bold, labelled "all hosts" when it is an
   // all-host need on at least one host of the task, else "barrier" when it is a barrier need
   // on one, else plain.
   void judge_graph() {
@@ -986,7 +986,7 @@ class Judge {
     return true;
   }
 
-  // R2 and semantics-decisions.md D4: a job skipped because a need failed says which one:
+  // R2 and docs/needs-rules.md D4: a job skipped because a need failed says which one:
   // `a task it needs failed: N` (per-host, barrier), `local task "N" failed`, or
   // `"N" failed on HOSTS (K hosts)` (all-host; the count only when K > 1).
   void judge_skip_reason(const JobKey& job, const JobSeen& seen) {
@@ -1120,7 +1120,7 @@ class Judge {
       }
   }
 
-  // semantics-decisions.md D2 and D8: each host starts its jobs in the order of (the earliest
+  // docs/needs-rules.md D2 and D8: each host starts its jobs in the order of (the earliest
   // wave that needs them, task order).
   void judge_host_order() {
     std::map<JobKey, int> demand = demand_waves();
@@ -1249,7 +1249,7 @@ class Judge {
       report("counts", "run_end counts differ from the host_end events or the run's hosts");
   }
 
-  // R4 and semantics-decisions.md D5: a skipped host says why, with the reason of its first
+  // R4 and docs/needs-rules.md D5: a skipped host says why, with the reason of its first
   // job skipped because a need failed.
   void judge_host_reason(const std::string& host, const std::string& error) {
     for (const JobKey& job : by_host_[host]) {

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// The reference model of the task graph and scheduler (issue 14, /work/notes/semantics.md R1-R5,
+// The reference model of the task graph and scheduler (issue 14: the needs rules R1-R5 of
 // docs/plan-format.md "Tasks"): it reads a case's plan JSON itself and judges the events of a
 // run against the rules. It shares no code with the loader, the graph or the scheduler, so a
 // bug there cannot hide by being copied here.
@@ -33,7 +33,7 @@ struct Checks {
   bool skip_reasons = true;   ///< R2: a need-skipped step names the need that failed
   bool wave_order = true;     ///< later waves wait, except jobs an earlier wave needs (R1)
   bool named_order = true;    ///< R5: named tasks run in command-line order on each host
-  bool host_order = true;     ///< semantics-decisions.md D8: each host's whole task order
+  bool host_order = true;     ///< docs/needs-rules.md D8: each host's whole task order
   bool refusals = true;       ///< R3: a needed task left without a host is refused, nothing else
   bool dry_run_waits = true;  ///< --dry-run shows the waits on other hosts (D9)
   bool graph_edges = true;    ///< --graph labels each need by how it is waited for (D9)

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Model-based test of the task graph and scheduler (issue 14): random plans run through the
 // real engine over the fake transport, judged by an independent reference model of
-// /work/notes/semantics.md (R1-R5). No timings asserted.
+// the needs rules of docs/plan-format.md (R1-R5 in the comments). No timings asserted.
 //
 //   DEPLOYD_MODEL_CASES=20000   how many random cases (default below; a fifth under ASan)
 //   DEPLOYD_MODEL_SEED=123      the first case's seed (default fixed; "random": from the clock)
@@ -31,14 +31,9 @@ constexpr int kDefaultCases = 3000;
 constexpr std::uint64_t kDefaultSeed = 20261207;
 constexpr int kPrintedFailures = 3;  // each is shrunk, which costs hundreds of runs
 
-/// The features in force: everything, less what the engine does not implement yet (each
-/// exception names its finding in /work/notes/model-findings.md), then DEPLOYD_MODEL_FEATURES.
+/// The features in force: everything, then DEPLOYD_MODEL_FEATURES.
 Features features_in_force() {
   Features features;
-  // F1 (/work/notes/model-findings.md): --graph labels the need of a run_once task by every
-  // target of the task, not by the one host it runs on (src/graph/dot.cpp). Turn this back on
-  // (or DEPLOYD_MODEL_FEATURES=+graph_edges) once it is fixed.
-  features.checks.graph_edges = false;
   if (const char* spec = std::getenv("DEPLOYD_MODEL_FEATURES")) {
     std::string unknown = apply_features(spec, features);
     if (!unknown.empty()) FAIL("DEPLOYD_MODEL_FEATURES: unknown switch " << unknown);
