@@ -88,7 +88,7 @@ class Install(unittest.TestCase):
         self.assertEqual(self.complete("plan.json", "--output", "group", "r"), ["restart", "rollback"])
 
     def test_the_completion_offers_options_and_their_values(self):
-        self.assertEqual(self.complete("plan.json", "--ou"), ["--output"])
+        self.assertEqual(self.complete("plan.json", "--ou"), ["--output", "--output-dir"])
         self.assertEqual(self.complete("plan.json", "--output", ""), ["group", "json", "stream"])
         self.assertEqual(self.complete("pl"), ["plan.json"])
         self.assertIn("--quiet", self.complete("plan.json", "--"))

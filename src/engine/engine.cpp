@@ -486,19 +486,22 @@ asio::awaitable<bool> Engine::State::run_job(int host, const Task& task, Connect
   for (const auto& [name, value] : shared_registered) registered.insert_or_assign(name, value);
   const auto h = static_cast<std::size_t>(host);
   for (int index = 0; index < static_cast<int>(task.steps.size()); ++index) {
+    // Named, not a temporary: g++ 12 frees an aggregate temporary inside co_await twice.
+    StepContext context{plan,     *hosts[host], task,    index, connection, reporter, setup.run_id,
+                        registered, cancels[h], cancel_reason, secrets, get_claims};
+    const Step& step = task.steps[static_cast<std::size_t>(index)];
     if (scheduler.is_aborted()) {
-      // plan-format.md: an aborted run starts no new step anywhere.
+      // plan-format.md: an aborted run starts no new step anywhere. The step is named as this
+      // host would have run it.
+      StepVars vars(context);
+      const std::string title = step_title(task, index, step, vars(step.name), vars(step.command));
       end = HostEnd{hosts[host]->name, HostStatus::Aborted,
-                    fmt::format("stopped before {}: {}", step_title(task, index, task.steps[static_cast<std::size_t>(index)]),
-                                stop_reason())};
+                    fmt::format("stopped before {}: {}", title, stop_reason())};
       for (int rest = index; rest < static_cast<int>(task.steps.size()); ++rest)
         report_skipped_step(reporter, *hosts[host], task, rest, stop_reason());
       co_return false;
     }
-    // Named, not a temporary: g++ 12 frees an aggregate temporary inside co_await twice.
-    StepContext context{plan,     *hosts[host], task,    index, connection, reporter, setup.run_id,
-                        registered, cancels[h], cancel_reason, secrets, get_claims};
-    const std::string label = step_label(task.steps[static_cast<std::size_t>(index)]);
+    const std::string label = step_label(step);
     current[h] = Current{&task, index, std::chrono::steady_clock::now(), StepVars(context)(label)};
     StepOutcome outcome = co_await run_step(context);
     current[h] = Current{};

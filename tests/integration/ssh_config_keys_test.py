@@ -117,7 +117,7 @@ class SshConfigAliases(FleetTestCase):
             f.write("Host *\n  Include %s/missing-dir/*.conf\n  Port none\n" % self.dir)
         status, out, err = run_deployd([plan_file(self.dir), "-F", config, "-H", "x"])
         self.assertEqual(status, 2)
-        self.assertIn("%s:3: bad Port \"none\"" % config, err)
+        self.assertIn("%s:3:3: bad Port \"none\"" % config, err)  # line:column of the keyword
 
 
 def authorize(fleet, public_key_path):

@@ -84,7 +84,7 @@ struct InterruptibleRun {
 TEST_SUITE("engine") {
   TEST_CASE("an abort starts no new step, lets a running step finish within the grace period") {
     Plan plan = plan_text(R"({"hosts": ["a", "b", "c"], "policy": {"on_failure": "abort", "forks": 2},
-        "tasks": {"t": {"steps": [{"run": "first {{host}}"}, {"run": "second"}]}}})");
+        "tasks": {"t": {"steps": [{"run": "first {{host}}"}, {"run": "second {{host}}"}]}}})");
     FakeTransport transport;
     transport.reply("a", "first", exits(1));
     FakeReply slow;
@@ -96,7 +96,8 @@ TEST_SUITE("engine") {
     CHECK(end.exit_code == 3);
     CHECK(reporter.lines("b") == Lines{"step_start b t 0", "step_end b t 0 ok", "step_end b t 1 skipped",
                                        "host_end b aborted"});
-    CHECK(contains(reporter.host_end("b").error, "stopped before t step 2"));
+    // The step as this host would have run it, its variables resolved (issue 14, bug 6).
+    CHECK(contains(reporter.host_end("b").error, "stopped before t step 2 (run \"second b\")"));
     CHECK(reporter.lines("c") == Lines{"step_end c t 0 skipped", "step_end c t 1 skipped", "host_end c aborted"});
     CHECK(contains(reporter.host_end("c").error, "not started: the run was aborted"));
     CHECK(transport.cancels == 0);
