@@ -14,6 +14,7 @@
 #include "report/escape.hpp"
 #include "report/html_report.hpp"
 #include "report/recorded_run.hpp"
+#include "report/whole_file.hpp"
 
 namespace deployd::report {
 
@@ -25,16 +26,6 @@ std::string quoted(const fs::path& path) {
   return nlohmann::json(escape_json(path.string())).dump();
 }
 
-bool write_all(int fd, std::string_view data) {
-  while (!data.empty()) {
-    const ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    data.remove_prefix(static_cast<std::size_t>(n));
-  }
-  return true;
-}
-
 }  // namespace
 
 std::string write_html_report(const fs::path& run_dir, const fs::path& file) {
@@ -42,21 +33,9 @@ std::string write_html_report(const fs::path& run_dir, const fs::path& file) {
   std::optional<RecordedRun> run = read_recorded_run(run_dir, error);
   if (!run) return error;
   const std::string page = render_html_report(*run);
-  const fs::path temporary = fs::path(file.string() + ".tmp");
-  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  bool ok = fd >= 0 && write_all(fd, page);
-  int code = errno;
-  if (fd >= 0 && ::close(fd) != 0 && ok) {
-    ok = false;
-    code = errno;
-  }
-  if (ok && ::rename(temporary.c_str(), file.c_str()) != 0) {
-    ok = false;
-    code = errno;
-  }
-  if (ok) return {};
-  if (fd >= 0) ::unlink(temporary.c_str());
-  return fmt::format("write the HTML report {}: {}", quoted(file), std::strerror(code));
+  const std::string failure = write_whole_file(file, page);
+  if (failure.empty()) return {};
+  return fmt::format("write the HTML report {}: {}", quoted(file), failure);
 }
 
 void HtmlReportWriter::finish() {

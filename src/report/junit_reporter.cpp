@@ -13,6 +13,7 @@
 
 #include "report/escape.hpp"
 #include "report/time_text.hpp"
+#include "report/whole_file.hpp"
 
 namespace deployd::report {
 
@@ -32,16 +33,6 @@ void append_hex_byte(std::string& out, unsigned char c) {
 }
 
 std::string seconds(std::int64_t ms) { return fmt::format("{}.{:03}", ms / 1000, ms % 1000); }
-
-bool write_all(int fd, std::string_view data) {
-  while (!data.empty()) {
-    const ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    data.remove_prefix(static_cast<std::size_t>(n));
-  }
-  return true;
-}
 
 }  // namespace
 
@@ -228,24 +219,10 @@ void JunitReporter::finish() {
   if (is_finished_) return;
   is_finished_ = true;
   const std::string document = xml();
-  const fs::path temporary = fs::path(file_.string() + ".tmp");
-  // O_NOFOLLOW: a symlink planted at the temporary name is not written through; rename()
-  // then replaces whatever is at the report's name, a symlink included, and never follows it.
-  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-  bool ok = fd >= 0 && write_all(fd, document);
-  int code = errno;
-  if (fd >= 0 && ::close(fd) != 0 && ok) {
-    ok = false;
-    code = errno;
+  if (const std::string error = write_whole_file(file_, document); !error.empty()) {
+    std::fprintf(stderr, "deployd: warning: write the JUnit report \"%s\": %s\n",
+                 escape_terminal(file_.string()).c_str(), error.c_str());
   }
-  if (ok && ::rename(temporary.c_str(), file_.c_str()) != 0) {
-    ok = false;
-    code = errno;
-  }
-  if (ok) return;
-  if (fd >= 0) ::unlink(temporary.c_str());
-  std::fprintf(stderr, "deployd: warning: write the JUnit report \"%s\": %s\n",
-               escape_terminal(file_.string()).c_str(), std::strerror(code));
 }
 
 }  // namespace deployd::report
