@@ -35,7 +35,7 @@ class Needs(FleetTestCase):
     # The example: it used to end "4 hosts: 4 ok", exit 0, with deploy run nowhere.
     FACTS = {
         "facts": {"on": "monitoring", "run_once": True,
-                  "steps": [{"run": "echo 10.0.0.5", "register": "mon_ip"}]},
+                  "steps": [{"run": "echo 127.0.99.5", "register": "mon_ip"}]},
         "deploy": {"on": "web", "needs": ["facts"], "steps": [{"run": "echo deploy {{host}} mon={{mon_ip}}"}]},
     }
 
@@ -44,7 +44,7 @@ class Needs(FleetTestCase):
         self.assertEqual(status, 0, err)
         events = events_of(out)
         for name in self.web:
-            self.assertEqual(stdout_lines(events, name), ["deploy %s mon=10.0.0.5" % name])
+            self.assertEqual(stdout_lines(events, name), ["deploy %s mon=127.0.99.5" % name])
         starts = [(e["host"], e["task"]) for e in events if e["event"] == "step_start"]
         self.assertEqual(starts[0], (self.monitor, "facts"))
         end = [e for e in events if e["event"] == "run_end"][0]
@@ -77,7 +77,7 @@ class Needs(FleetTestCase):
         self.assertEqual(status, 0, err)
         self.assertIn('deployd: --retry-failed: runs "facts" again on %s: "deploy" needs it' % self.monitor, err)
         events = events_of(out)
-        self.assertEqual(stdout_lines(events, self.web[1]), ["deploy %s mon=10.0.0.5" % self.web[1]])
+        self.assertEqual(stdout_lines(events, self.web[1]), ["deploy %s mon=127.0.99.5" % self.web[1]])
         self.assertEqual(stdout_lines(events, self.web[0]), [])
 
     def test_a_limit_that_leaves_out_the_needed_host_is_refused_before_connecting(self):

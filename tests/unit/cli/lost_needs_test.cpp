@@ -18,7 +18,7 @@ using Names = std::vector<std::string>;
 constexpr const char* kPlan = R"({"hosts": ["node001", "node002", "node005", "node006"],
     "groups": {"web": ["node001", "node002"], "monitoring": ["node005"], "static": ["node005", "node006"]},
     "tasks": {
-      "facts": {"on": "monitoring", "run_once": true, "steps": [{"run": "echo 10.0.0.5", "register": "mon_ip"}]},
+      "facts": {"on": "monitoring", "run_once": true, "steps": [{"run": "echo 127.0.99.5", "register": "mon_ip"}]},
       "assets": {"on": "static", "steps": [{"run": "build"}]},
       "deploy": {"on": "web", "needs": ["facts", "assets"], "steps": [{"run": "deploy"}]}}})";
 

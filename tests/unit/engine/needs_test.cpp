@@ -27,7 +27,7 @@ constexpr const char* kFacts = R"({"hosts": ["node001", "node002", "node003", "n
     "groups": {"web": ["node001", "node002", "node003"], "monitoring": ["node005"]},
     "policy": {"batches": [1]},
     "tasks": {
-      "facts": {"on": "monitoring", "run_once": true, "steps": [{"run": "echo 10.0.0.5", "register": "mon_ip"}]},
+      "facts": {"on": "monitoring", "run_once": true, "steps": [{"run": "echo 127.0.99.5", "register": "mon_ip"}]},
       "deploy": {"on": "web", "needs": ["facts"], "steps": [{"run": "deploy {{host}} mon={{mon_ip}}"}]}}})";
 
 // The step_end lines of the run, in order.
@@ -45,7 +45,7 @@ TEST_SUITE("engine needs") {
     Plan plan = plan_text(kFacts);
     FakeTransport transport;
     testing::FakeReply ip;
-    ip.chunks = {{OutputStream::Stdout, "10.0.0.5\n"}};
+    ip.chunks = {{OutputStream::Stdout, "127.0.99.5\n"}};
     transport.reply("node005", "echo", ip);
     RecordingReporter reporter;
     RunEnd end = run_engine(plan, transport, reporter);
@@ -53,7 +53,7 @@ TEST_SUITE("engine needs") {
     CHECK(end.counts.ok == 4);
     CHECK(step_ends(reporter).front() == "step_end node005 facts 0 ok");
     for (const char* web : {"node001", "node002", "node003"})
-      CHECK(transport.commands[web] == Lines{fmt::format("sh -c 'deploy {} mon=10.0.0.5'", web)});
+      CHECK(transport.commands[web] == Lines{fmt::format("sh -c 'deploy {} mon=127.0.99.5'", web)});
   }
 
   TEST_CASE("a cross-group need waits for every host of the needed task") {

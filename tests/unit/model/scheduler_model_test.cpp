@@ -228,7 +228,7 @@ TEST_SUITE("model") {
     check_case(
         R"json({"plan": {"groups": {"web": ["node001", "node002", "node003"], "monitoring": ["node005"]},
         "hosts": ["node001", "node002", "node003", "node005"], "policy": {"batches": [1]}, "tasks": {
-        "facts": {"on": "monitoring", "run_once": true, "steps": [{"run": "echo 10.0.0.5", "register": "mon_ip"}]},
+        "facts": {"on": "monitoring", "run_once": true, "steps": [{"run": "echo 127.0.99.5", "register": "mon_ip"}]},
         "deploy": {"on": "web", "needs": ["facts"], "steps": [{"run": "echo deploy {{host}} mon={{mon_ip}}"}]}}}})json");
     check_case(
         R"json({"plan":{"version":1,"hosts":["h01","h05"],"groups":{},"tasks":{"t1":{"on":"h05","run_once":true,"steps":[{"run":"run t1#0."}]},"t2":{"needs":["t1"],"on":"all","steps":[{"run":"run t2#0."}]}},"policy":{"batches":["20%"]}}})json");
