@@ -563,7 +563,7 @@ class YamlReader {
     for (auto it = node.begin(); it != node.end(); ++it) {
       auto section = key_text(it->first);
       if (!section) continue;
-      const YAML::Node& value = it->second;
+      const YAML::Node value = it->second;  // a copy: it-> is a proxy that dies with the statement
       if (*section == "vars") {
         Vars vars = read_vars(it->first, value, "group " + quote(name));
         group.vars.insert(group.vars.end(), vars.begin(), vars.end());
