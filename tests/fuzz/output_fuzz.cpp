@@ -151,7 +151,8 @@ void check_escape(std::string_view bytes) {
 
   const std::string json = deployd::report::escape_json(bytes);
   check_escaped(bytes, json, false);
-  FUZZ_CHECK((json == bytes) == is_valid_utf8(bytes));
+  // Kept as it is exactly when it is UTF-8 with no `\x` (written `\x5cx`: issue 16).
+  FUZZ_CHECK((json == bytes) == (is_valid_utf8(bytes) && bytes.find("\\x") == std::string_view::npos));
 
   const std::string terminal = deployd::report::escape_terminal(bytes);
   check_escaped(bytes, terminal, true);
