@@ -68,7 +68,7 @@ TEST_SUITE("plan") {
   TEST_CASE("an INI inventory: groups, children, ranges, vars and connection variables") {
     TempDir dir;
     LoadResult result = load_with(dir, "hosts.ini", R"(# the fleet
-lb1 ansible_host=10.0.0.1 ansible_port=2201 app=lb
+lb1 ansible_host=127.0.98.1 ansible_port=2201 app=lb
 
 [web]
 web[01:03] ansible_user=deploy
@@ -78,7 +78,7 @@ web04:2204  ; only a line can start with ";"
           "hosts.ini:6:13: expected NAME=VALUE after host \"web04:2204\", got \";\"");
 
     result = load_with(dir, "hosts2.ini", R"(# the fleet
-lb1 ansible_host=10.0.0.1 ansible_port=2201 app=lb
+lb1 ansible_host=127.0.98.1 ansible_port=2201 app=lb
 
 [web]
 web[01:03] ansible_user=deploy
@@ -107,7 +107,7 @@ region=eu
     REQUIRE(result.plan);
     const Plan& plan = *result.plan;
     CHECK(plan.hosts.size() == 6);
-    CHECK(host(plan, "lb1").address == "10.0.0.1");
+    CHECK(host(plan, "lb1").address == "127.0.98.1");
     CHECK(host(plan, "lb1").port == 2201);
     CHECK(host(plan, "lb1").user == "admin");
     CHECK(host(plan, "lb1").vars.at("app") == "lb");
@@ -132,7 +132,7 @@ region=eu
     LoadResult result = load_with(dir, "hosts.yml", R"(all:
   hosts:
     lb1:
-      ansible_host: 10.0.0.1
+      ansible_host: 127.0.98.1
       app: lb
   vars:
     ansible_port: 2222
@@ -159,7 +159,7 @@ region=eu
     REQUIRE(result.plan);
     const Plan& plan = *result.plan;
     CHECK(plan.hosts.size() == 5);
-    CHECK(host(plan, "lb1").address == "10.0.0.1");
+    CHECK(host(plan, "lb1").address == "127.0.98.1");
     CHECK(host(plan, "lb1").port == 2222);
     CHECK(host(plan, "lb1").vars.at("app") == "lb");
     CHECK(host(plan, "web01").user == "ops");
