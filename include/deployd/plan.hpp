@@ -34,6 +34,11 @@ struct Host {
   Duration connect_timeout{10'000};
   Duration keepalive{15'000};
   std::vector<std::string> via;  ///< jump hosts, outermost first (or ssh_config ProxyJump)
+  /// One per `via` entry, how to log in to it: a plan host's own keys; any other hop
+  /// (`[user@]host[:port]`) resolved alone: its own ssh_config entry (in this host's ssh_config
+  /// file), then the plan defaults, never this host's keys or any password_env. Their `via` and
+  /// `vars` are empty.
+  std::vector<Host> via_hosts;
   std::string ssh_config;  ///< ssh_config file to read, `~` expanded; empty: none (`false`)
   bool identities_only = false;  ///< ssh_config IdentitiesOnly: never the agent
   /// Where each connection value came from, by key (`user`, `address`, `port`, ...): "plan host",

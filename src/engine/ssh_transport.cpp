@@ -230,8 +230,7 @@ class SshConnection final : public Connection {
 class SshTransport final : public Transport {
  public:
   explicit SshTransport(const Plan* plan)
-      : plan_(plan),
-        pool_([this](const JumpHop& hop, ssh::Jump* via) { return open_jump(hop, via); },
+      : pool_([this](const JumpHop& hop, ssh::Jump* via) { return open_jump(hop, via); },
               plan != nullptr ? plan->policy.max_connecting : Policy{}.max_connecting) {}
 
   awaitable<ConnectResult> connect(const Host& host) override {
@@ -252,9 +251,12 @@ class SshTransport final : public Transport {
     co_return to_result(std::move(outcome), {});
   }
 
-  std::string prepare(const std::vector<const Host*>& hosts) override {
+  std::string prepare(const std::vector<const Host*>& targets) override {
     std::vector<ssh::KeyUse> uses;
     std::set<std::string> seen;
+    std::vector<const Host*> hosts = targets;  // and their jump hosts, whose keys are their own
+    for (const Host* target : targets)
+      for (const Host& hop : target->via_hosts) hosts.push_back(&hop);
     for (const Host* host : hosts) {
       // A known_hosts file that cannot be read fails every host that uses it: said once, here.
       if (host->host_key_check != HostKeyCheck::Off) {
@@ -293,8 +295,7 @@ class SshTransport final : public Transport {
   /// Through the route's jump hosts: the shared sessions, then the host's own session over a
   /// tunnel, at most max_connecting handshakes in flight per jump host.
   awaitable<ConnectResult> connect_via(const Host& host, const ssh::ConnectionSpec& spec) {
-    static const std::vector<Host> kNoHosts;
-    auto route = jump_route(host, plan_ != nullptr ? plan_->hosts : kNoHosts);
+    auto route = jump_route(host);
     if (auto* error = std::get_if<std::string>(&route)) {
       co_return ConnectResult{nullptr, ConnectFailure::Unreachable, std::move(*error)};
     }
@@ -336,7 +337,6 @@ class SshTransport final : public Transport {
                          {}};
   }
 
-  const Plan* plan_;
   ssh::Client client_;
   ssh::SourceCache sources_;  ///< each `put` source mapped once per run, shared by all hosts
   Pool pool_;

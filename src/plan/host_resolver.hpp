@@ -63,4 +63,9 @@ std::vector<std::string> command_line_hosts(const std::vector<CommandLineHost>& 
                                             const Controller& controller, SshConfigFiles& configs,
                                             Plan& plan, Diagnostics& diags);
 
+/// Fills each host's `via_hosts`, one per `via` entry: a plan host's keys (as `hosts` has them
+/// now, after `-H`), else the hop resolved on its own (see `Host::via_hosts`). Call it last.
+void resolve_jump_hosts(std::vector<Host>& hosts, const ConnectionDraft& defaults,
+                        const Controller& controller, SshConfigFiles& configs, Diagnostics& diags);
+
 }  // namespace deployd::plan

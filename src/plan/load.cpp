@@ -96,6 +96,7 @@ class Loader {
     std::vector<std::string> cli_hosts =
         command_line_hosts(expand_host_lists(options_.hosts, diags_), merged.defaults, controller,
                            configs, plan_, diags_);
+    resolve_jump_hosts(plan_.hosts, merged.defaults, controller, configs, diags_);
     warnings_ = configs.warnings();
     validate_tasks(plan_, tasks_, cli_hosts, merged.has_bad_hosts, diags_);
     validate_vars(plan_, tasks_, diags_);
