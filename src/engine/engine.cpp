@@ -3,6 +3,7 @@
 #include "engine/engine.hpp"
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -12,6 +13,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <exception>
+#include <functional>
 #include <map>
 #include <set>
 
@@ -173,6 +175,8 @@ Engine::~Engine() = default;
 asio::awaitable<RunEnd> Engine::run() {
   State& s = *state_;
   asio::any_io_executor executor = co_await asio::this_coro::executor;
+  // A huge secret's mask is built a slice per turn of the loop: signals are still answered.
+  s.secrets.build_later([executor](std::function<void()> slice) { asio::post(executor, std::move(slice)); });
   s.wakeup.emplace(executor);
   s.connecting.emplace(executor, s.plan.policy.max_connecting);
   s.host_wakeups.resize(s.hosts.size());
@@ -333,6 +337,7 @@ RunEnd Engine::end_now() {
   }
   RunEnd end = s.run_end();
   emit(s.reporter, end);
+  s.secrets.flush();  // nothing runs after this: the held events go out now
   return end;
 }
 
