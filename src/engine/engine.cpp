@@ -499,7 +499,9 @@ asio::awaitable<bool> Engine::State::run_job(int host, const Task& task, Connect
       // plan-format.md: an aborted run starts no new step anywhere. The step is named as this
       // host would have run it.
       StepVars vars(context);
-      const std::string title = step_title(task, index, step, vars(step.name), vars(step.command));
+      const std::string title =
+          step_title(task, index, step, vars(step.name),
+                     shown_command(secrets, hosts[host]->name, vars(step.command), step.command));
       end = HostEnd{hosts[host]->name, HostStatus::Aborted,
                     fmt::format("stopped before {}: {}", title, stop_reason())};
       for (int rest = index; rest < static_cast<int>(task.steps.size()); ++rest)

@@ -314,7 +314,9 @@ boost::asio::awaitable<StepOutcome> run_step(StepContext context) {
   {
     StepVars fill(context);
     context.title = step_title(context.task, context.index, step, fill(step.name),
-                               step.secret ? std::string() : fill(step.command));
+                               step.secret ? std::string()
+                                           : shown_command(context.secrets, context.host.name,
+                                                           fill(step.command), step.command));
   }
   for (context.attempt = 1;; ++context.attempt) {
     emit(context.reporter, StepStart{context.host.name, context.task.name, context.index, label});
