@@ -60,17 +60,12 @@ void SecretMask::add_patterns(std::vector<std::string> patterns, const std::stri
   }
   if (!everywhere.empty()) every_host_.queue(std::move(everywhere));
   if (!on_host.empty()) by_host_[host].queue(std::move(on_host));
+  is_building_ = true;
   if (!post_) {
     build(PatternSet::kNoLimit);
   } else if (!is_slice_posted_) {
     build_slice();
   }
-}
-
-bool SecretMask::is_building() const {
-  return every_host_.is_building() ||
-         std::any_of(by_host_.begin(), by_host_.end(),
-                     [](const auto& entry) { return entry.second.is_building(); });
 }
 
 bool SecretMask::build(std::uint64_t budget) {
@@ -82,7 +77,10 @@ bool SecretMask::build(std::uint64_t budget) {
   if (every_host_.is_building()) spend(every_host_);
   for (auto& [host, set] : by_host_)
     if (budget > 0 && set.is_building()) spend(set);
-  return !is_building();
+  is_building_ = every_host_.is_building() ||
+                 std::any_of(by_host_.begin(), by_host_.end(),
+                             [](const auto& entry) { return entry.second.is_building(); });
+  return !is_building_;
 }
 
 void SecretMask::build_slice() {

@@ -64,7 +64,7 @@ class SecretMask final : public Reporter {
   /// by one `***` (overlapping or adjacent values make one run). Only what is built masks.
   std::string mask(std::string text, const std::string& host = {}) const;
   /// True while an addition is not built yet (events are held back).
-  bool is_building() const;
+  bool is_building() const { return is_building_; }
 
   void on(const Event& event) override;
   void finish() override;
@@ -85,6 +85,7 @@ class SecretMask final : public Reporter {
   std::unordered_map<std::string, PatternSet> by_host_;
   Post post_;
   bool is_slice_posted_ = false;
+  bool is_building_ = false;  ///< some set has a queued addition (kept: on() asks per event)
   std::deque<Event> held_;  ///< events that came while a build was not complete
   /// Posted slices hold a weak reference: one that runs after the mask is gone does nothing.
   std::shared_ptr<SecretMask*> self_ = std::make_shared<SecretMask*>(this);
