@@ -41,7 +41,8 @@ class DelegatedConnection final : public Connection {
   asio::awaitable<ExecResult> exec(const ExecRequest& request) override {
     co_await entry_.turn->acquire();
     Permit turn(*entry_.turn);
-    if (is_cancelled_) co_return ExecResult{.cancelled = true};
+    // A cancel stops this exec only: the step then stops its remote processes through us.
+    if (std::exchange(is_cancelled_, false)) co_return ExecResult{.cancelled = true};
     if (!entry_.connection && entry_.error.empty()) co_await connect();
     if (!entry_.connection)
       co_return ExecResult{
@@ -49,6 +50,7 @@ class DelegatedConnection final : public Connection {
     active_ = entry_.connection.get();
     ExecResult result = co_await active_->exec(request);
     active_ = nullptr;
+    is_cancelled_ = false;
     if (!result.error.empty()) {
       // The session is unusable: the next delegated step connects again.
       co_await entry_.connection->close();

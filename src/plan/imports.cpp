@@ -134,6 +134,12 @@ class ImportReader {
                                [&](const Link& link) { return link.identity == identity; });
     if (looped != chain_.end()) return report_cycle(entry, looped, path);
     std::string error;
+    std::error_code code;
+    // Not a device or a FIFO: reading one could take forever.
+    if (fs::exists(path, code) && !fs::is_regular_file(path, code) && !fs::is_directory(path, code)) {
+      diags_.error(entry.where, fmt::format("cannot read {}: not a regular file", quote(path.string())));
+      return;
+    }
     auto text = read_text_file(path.string(), error);
     if (!text) {
       diags_.error(entry.where, fmt::format("cannot read {}: {}", quote(path.string()), error));

@@ -91,6 +91,10 @@ class Loader {
   // Imported tasks come first, as if written above the plan's; imported vars are defaults.
   void read_plan_imports(const Node& root, Sections& merged) {
     if (!root.find("imports")) return;
+    if (!options_.read_imports) {
+      diags_.error(root.child("imports").where, "\"imports\" is not read in this load");
+      return;
+    }
     Imports imports = read_imports(root, diags_, imported_docs_);
     check_var_clashes(imports.var_clashes, merged.vars, diags_);
     for (auto& [name, value] : imports.vars) merged.vars.emplace(name, value);

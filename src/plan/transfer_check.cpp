@@ -76,7 +76,8 @@ void validate_transfers(const Plan& plan, const std::vector<TaskDraft>& tasks,
     if (draft.task.is_local) continue;
     for (const Step& step : draft.task.steps) {
       // An imported file's sources sit beside it (imports.cpp sets its steps' folder).
-      const std::filesystem::path from = step.directory.empty() ? folder : step.directory;
+      const std::filesystem::path from =
+          step.directory.empty() ? folder : std::filesystem::path(step.directory);
       if (step.kind == StepKind::Put && check_files) check_put(plan, draft, step, from, diags);
       if (step.kind == StepKind::Get) check_get(plan, draft, step, diags);
     }

@@ -59,10 +59,13 @@ class Delegate(FleetTestCase):
 
     def test_delegate_to_local_runs_on_the_controller_with_the_host_variables(self):
         status, events, err = self.run_plan({"deploy": {"on": "web", "steps": [
-            {"run": "echo {{host}} {{delegate}} ${SSH_CONNECTION:-controller} $PWD", "delegate_to": "local"}]}})
+            {"run": "echo {{host}} {{delegate}} $PWD", "delegate_to": "local"}]}})
         self.assertEqual(status, 0, err)
         lines = {e["host"]: e["line"] for e in events if e["event"] == "output"}
-        self.assertEqual(lines, {h: "%s local controller %s" % (h, os.path.realpath(self.dir)) for h in self.web()})
+        # In the plan's folder: on the controller (a host's command starts in its home folder).
+        self.assertEqual(lines, {h: "%s local %s" % (h, os.path.realpath(self.dir)) for h in self.web()})
+        starts = [e for e in events if e["event"] == "step_start"]
+        self.assertTrue(starts and all(e.get("delegate") == "local" for e in starts), starts)
 
     def test_a_delegate_that_cannot_connect_fails_the_step_of_each_host_with_the_reason(self):
         ghost = {"name": "ghost", "address": UNUSED_ADDRESS, "port": self.lb()["port"]}

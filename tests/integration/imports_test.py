@@ -5,6 +5,7 @@ The fleet's hosts share this machine's /tmp, so the test reads what they wrote d
 import os
 import shutil
 import sys
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -45,6 +46,8 @@ class Releases(FleetTestCase):
     def test_three_deploys_keep_two_releases_and_a_rollback_goes_back_one(self):
         runs = []
         for _ in range(3):
+            if runs:
+                time.sleep(1)  # run ids sort to the second (make_run_id): releases are named by them
             events = self.deployd()
             runs.append(events[0]["run_id"])
             tasks = [e["task"] for e in events if e["event"] == "step_start" and e["host"] != "local"]

@@ -140,4 +140,20 @@ TEST_SUITE("plan") {
         "DIR/plan.json:3:26: /imports/obj: missing required key \"file\"\n"
         "DIR/plan.json:3:27: /imports/obj: unknown key \"fil\" (did you mean \"file\"?)");
   }
+
+  TEST_CASE("an import of a device is refused, not read") {
+    TempDir dir;
+    std::string plan = dir.write("plan.json", R"({"hosts": ["web"], "imports": {"z": "/dev/zero"},
+      "tasks": {"t": {"steps": [{"run": "x"}]}}})");
+    CHECK(load_errors(plan, dir_of(plan)) ==
+          "DIR/plan.json:1:37: /imports/z: cannot read \"/dev/zero\": not a regular file");
+  }
+
+  TEST_CASE("a hermetic load reads no import") {
+    LoadOptions options = deployd::test::test_options();
+    options.read_imports = false;
+    CHECK(deployd::test::errors(R"({"hosts": ["web"], "imports": {"a": "lib/a.json"},
+      "tasks": {"t": {"steps": [{"run": "x"}]}}})",
+                                options) == "plan.json:1:31: /imports: \"imports\" is not read in this load");
+  }
 }
