@@ -14,15 +14,15 @@ _deployd() {
   fi
 
   local options="-H --hosts --limit --var --var-env -i --inventory -l --list -n --dry-run --graph
-    --output --color -f --forks --log-dir --report --junit --output-dir -q --quiet -v --verbose --version -h --help"
-  local with_value="-H|--hosts|--limit|--var|--var-env|-i|--inventory|--output|--color|-f|--forks|--log-dir|--report|--junit|--output-dir"
+    --output --color -f --forks --batches --log-dir --report --junit --output-dir -q --quiet -v --verbose --version -h --help"
+  local with_value="-H|--hosts|--limit|--var|--var-env|-i|--inventory|--output|--color|-f|--forks|--batches|--log-dir|--report|--junit|--output-dir"
 
   case $prev in
     --output) COMPREPLY=($(compgen -W "stream group json" -- "$cur")); return ;;
     --color) COMPREPLY=($(compgen -W "auto always never" -- "$cur")); return ;;
     -i|--inventory|--report|--junit|--html) COMPREPLY=($(compgen -f -- "$cur")); return ;;
     --log-dir|--output-dir) COMPREPLY=($(compgen -d -- "$cur")); return ;;
-    -H|--hosts|--limit|--var|--var-env|-f|--forks) return ;;
+    -H|--hosts|--limit|--var|--var-env|-f|--forks|--batches) return ;;
   esac
   # The subcommands: `deployd runs [PLAN]`, `deployd show RUN`.
   if [[ ${words[1]} == show && $cword -gt 1 ]]; then

@@ -35,6 +35,9 @@ struct StepStart {
   std::string task;
   int step = 0;
   std::string name;
+  /// A delegated step: the host (or "local") that runs it for `host` (JSON `"delegate"`,
+  /// present only when set).
+  std::string delegate{};
 };
 
 /// One line of a step's output, without its newline; raw bytes, escaped only when rendered.

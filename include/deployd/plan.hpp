@@ -62,7 +62,13 @@ struct Step {
   std::optional<std::uint64_t> max_size;  ///< get: the largest file accepted, in bytes
   std::string name;                 ///< label in output; empty: derived from the command
   std::string cwd;                  ///< joined `cd` directories; empty: the login directory
+  /// The folder relative local paths (put sources, get targets, local steps) start from: the
+  /// folder of the file the step is written in when it was imported; empty: the plan's folder.
+  std::string directory;
   std::optional<std::string> sudo_user;  ///< set: run via sudo; "" means sudo's default (root)
+  /// `delegate_to`: the plan host that runs this step on behalf of the task's host ("local": the
+  /// controller, and the step is a Local one); empty: the task's host itself.
+  std::string delegate_to;
   VarMap env;
   std::optional<Duration> timeout;
   std::optional<int> retries;
@@ -112,6 +118,11 @@ struct TaskPolicy {
   std::optional<int> retries;
   std::optional<Duration> retry_delay;
   std::optional<Duration> timeout;
+  /// At most this many of the task's hosts inside the task at once (a percentage of them).
+  std::optional<Amount> serial;
+  /// The task's own rolling waves over its hosts: a wave starts it when the one before has
+  /// ended it everywhere. Empty: no waves of its own.
+  std::vector<Amount> batches;
 };
 
 /// A named list of steps run on a set of hosts (or once, locally).

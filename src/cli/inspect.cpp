@@ -22,13 +22,15 @@ std::string targets(const Task& task) {
 }
 
 std::string step_line(const Task& task, std::size_t index, const Step& step,
-                      const plan::VarContext& vars) {
+                      plan::VarContext vars) {
+  vars.delegate = step.delegate_to;
   std::string command =
       step.hides_command() ? engine::hidden_label(step) : plan::interpolate(step.command, vars).text;
   std::string line = fmt::format("  {} step {}: {}", task.name, index + 1, command);
   if (!step.cwd.empty()) line += fmt::format("  (in {})", plan::interpolate(step.cwd, vars).text);
   if (step.sudo_user)
     line += step.sudo_user->empty() ? "  (sudo)" : fmt::format("  (sudo -u {})", *step.sudo_user);
+  if (!step.delegate_to.empty()) line += fmt::format("  (on {})", step.delegate_to);
   return line + "\n";
 }
 

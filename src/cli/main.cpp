@@ -9,6 +9,7 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -30,6 +31,7 @@
 #include "cli/std_fds.hpp"
 #include "deployd/exit_code.hpp"
 #include "deployd/load.hpp"
+#include "engine/delegates.hpp"
 #include "engine/engine.hpp"
 #include "engine/step_text.hpp"
 #include "engine/ssh_transport.hpp"
@@ -212,6 +214,7 @@ int run_main(int argc, char** argv) {
   const std::vector<std::vector<std::string>> unlimited = graph::task_hosts(*loaded.plan);
   if (auto errors = graph::limit_hosts(*loaded.plan, options.limit); !errors.empty()) return print_errors(errors);
   Plan& plan = *loaded.plan;
+  if (options.batches) plan.policy.batches = *options.batches;  // --batches: this run's waves
 
   // 4. The tasks to run, with their needs, in dependency order; on the hosts to retry.
   if (options.list) return std::fputs(list_tasks(plan).c_str(), stdout), 0;
@@ -236,7 +239,10 @@ int run_main(int argc, char** argv) {
   std::vector<const Host*> hosts = engine::run_hosts(plan, selection.tasks);
   ssh::init_library();
   std::unique_ptr<engine::Transport> transport = engine::make_ssh_transport(&plan);
-  if (std::string error = transport->prepare(hosts); !error.empty()) {
+  std::vector<const Host*> connected = hosts;  // delegate_to hosts too: their keys, known_hosts
+  for (const Host* delegate : engine::delegate_hosts(plan, selection.tasks))
+    if (std::find(hosts.begin(), hosts.end(), delegate) == hosts.end()) connected.push_back(delegate);
+  if (std::string error = transport->prepare(connected); !error.empty()) {
     std::fprintf(stderr, "deployd: error: %s\n", error.c_str());
     return static_cast<int>(ExitCode::InvalidPlan);
   }

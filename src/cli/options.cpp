@@ -9,6 +9,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <charconv>
 #include <map>
 #include <sstream>
 
@@ -22,6 +23,7 @@ constexpr const char* kVersion = "deployd " DEPLOYD_VERSION;  // meson.build's p
 struct VarTexts {
   std::vector<std::string> values;  ///< --var NAME=VALUE or NAME=@FILE
   std::vector<std::string> envs;    ///< --var-env NAME=ENVVAR
+  std::string batches;              ///< --batches LIST, parsed once the rest is
 };
 
 void add_options(CLI::App& app, Options& options, VarTexts& var_texts) {
@@ -68,6 +70,9 @@ void add_options(CLI::App& app, Options& options, VarTexts& var_texts) {
       ->transform(CLI::CheckedTransformer(colors));
   app.add_option("-f,--forks", options.forks, "most hosts worked on at once (overrides policy.forks)")
       ->check(CLI::PositiveNumber);
+  app.add_option("--batches", var_texts.batches,
+                 "rolling waves for this run instead of policy.batches: counts and percentages, "
+                 "e.g. 1,25%,100%");
   app.add_option("--log-dir", options.log_dir, "where run logs go (default: .deployd/runs beside the plan)");
   app.add_flag("--retry-failed", options.retry_failed,
                "rerun the failed, unreachable and aborted hosts of the plan's last run "
@@ -140,6 +145,29 @@ std::optional<std::string> parse_vars(const VarTexts& texts, VarMap& vars) {
   return std::nullopt;
 }
 
+// --batches 1,25%,100%: what `policy.batches` holds, as one list; each size a count of at least
+// one or a percentage from 1% to 100%.
+std::optional<std::string> parse_batches(const std::string& text, std::vector<Amount>& batches) {
+  std::stringstream items(text);
+  std::string item;
+  while (std::getline(items, item, ',')) {
+    const bool is_percent = item.ends_with('%');
+    const std::string digits = is_percent ? item.substr(0, item.size() - 1) : item;
+    int value = 0;
+    auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
+    const bool is_ok = !digits.empty() && error == std::errc() &&
+                       end == digits.data() + digits.size() && value >= 1 &&
+                       (!is_percent || value <= 100);
+    if (!is_ok)
+      return "--batches " + text + ": bad size \"" + item +
+             "\" (expected counts of at least 1 and percentages like 25%, separated by commas)";
+    batches.push_back(Amount{value, is_percent});
+  }
+  if (batches.empty() || text.ends_with(','))
+    return "--batches " + text + ": expected counts and percentages separated by commas, e.g. 1,25%,100%";
+  return std::nullopt;
+}
+
 }  // namespace
 
 ParseResult parse_command_line(int argc, const char* const* argv) {
@@ -163,6 +191,11 @@ ParseResult parse_command_line(int argc, const char* const* argv) {
   }
   if (std::optional<std::string> error = parse_vars(var_texts, options.vars))
     return ParseResult{std::nullopt, 2, *error};
+  if (!var_texts.batches.empty()) {
+    options.batches.emplace();
+    if (std::optional<std::string> error = parse_batches(var_texts.batches, *options.batches))
+      return ParseResult{std::nullopt, 2, *error};
+  }
   if (options.quiet && options.output == OutputMode::Json)
     return ParseResult{std::nullopt, 2, "--quiet prints only the summary, which --output json has not"};
   return ParseResult{std::move(options), 0, ""};

@@ -20,6 +20,7 @@
 #include <fmt/format.h>
 
 #include "engine/cancel.hpp"
+#include "engine/delegates.hpp"
 #include "engine/run_shape.hpp"
 #include "engine/step_runner.hpp"
 #include "engine/step_text.hpp"
@@ -95,6 +96,7 @@ struct Engine::State {
   std::optional<Wakeup> wakeup;
   std::vector<std::unique_ptr<Wakeup>> host_wakeups;  ///< a parked host sleeps on its own
   std::optional<Semaphore> connecting;
+  std::optional<Delegates> delegates;  ///< sessions of `delegate_to` hosts, opened when used
   std::vector<Cancel> cancels;  ///< per host: stops the step it runs
   /// Per host: the step running now (task, index) and since when; task null when none.
   struct Current {
@@ -179,6 +181,7 @@ asio::awaitable<RunEnd> Engine::run() {
   s.secrets.build_later([executor](std::function<void()> slice) { asio::post(executor, std::move(slice)); });
   s.wakeup.emplace(executor);
   s.connecting.emplace(executor, s.plan.policy.max_connecting);
+  s.delegates.emplace(s.plan, s.transport, *s.connecting, executor);
   s.host_wakeups.resize(s.hosts.size());
   s.cancels = std::vector<Cancel>(s.hosts.size());
   s.current.resize(s.hosts.size());
@@ -206,6 +209,7 @@ asio::awaitable<RunEnd> Engine::run() {
   }
 
   if (s.grace_timer) s.grace_timer->cancel();
+  co_await s.delegates->close();
 
   // 3. Hosts an abort kept from starting, then the totals.
   for (int host : s.scheduler.take_never_started()) {
@@ -491,10 +495,15 @@ asio::awaitable<bool> Engine::State::run_job(int host, const Task& task, Connect
   for (const auto& [name, value] : shared_registered) registered.insert_or_assign(name, value);
   const auto h = static_cast<std::size_t>(host);
   for (int index = 0; index < static_cast<int>(task.steps.size()); ++index) {
-    // Named, not a temporary: g++ 12 frees an aggregate temporary inside co_await twice.
-    StepContext context{plan,     *hosts[host], task,    index, connection, reporter, setup.run_id,
-                        registered, cancels[h], cancel_reason, secrets, get_claims};
     const Step& step = task.steps[static_cast<std::size_t>(index)];
+    // issue 18: a delegated step runs on its delegate's session, on behalf of this host.
+    std::unique_ptr<Connection> delegated;
+    if (!step.delegate_to.empty() && step.kind != StepKind::Local)
+      delegated = delegates->connection_to(step.delegate_to);
+    // Named, not a temporary: g++ 12 frees an aggregate temporary inside co_await twice.
+    StepContext context{plan,       *hosts[host], task,          index,   delegated ? *delegated : connection,
+                        reporter,   setup.run_id, registered,    cancels[h], cancel_reason,
+                        secrets,    get_claims};
     if (scheduler.is_aborted()) {
       // plan-format.md: an aborted run starts no new step anywhere. The step is named as this
       // host would have run it.

@@ -145,7 +145,9 @@ boost::asio::awaitable<std::string> stop_remote_group(const StepContext& context
 boost::asio::awaitable<ExecResult> run_local_step(const StepContext& context, CommandSpec spec,
                                                   const ExecRequest& request) {
   local::LocalCommand command;
-  command.directory = local::working_directory(context.plan.directory, spec.cwd);
+  const Step& step = context.task.steps[static_cast<std::size_t>(context.index)];
+  command.directory = local::working_directory(
+      step.directory.empty() ? context.plan.directory : step.directory, spec.cwd);
   command.timeout = request.timeout;
   command.cancel = &context.cancel;
   // The variables holding SSH passwords and passphrases are deployd's, not the command's.
@@ -319,7 +321,8 @@ boost::asio::awaitable<StepOutcome> run_step(StepContext context) {
                                                            fill(step.command), step.command));
   }
   for (context.attempt = 1;; ++context.attempt) {
-    emit(context.reporter, StepStart{context.host.name, context.task.name, context.index, label});
+    emit(context.reporter,
+         StepStart{context.host.name, context.task.name, context.index, label, step.delegate_to});
     // Not `c ? co_await a : co_await b`: g++ 12 miscompiles co_await inside a conditional.
     Attempt attempt;
     if (is_transfer)

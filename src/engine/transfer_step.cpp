@@ -66,12 +66,12 @@ TransferProgress progress_reporter(const StepContext& context) {
 boost::asio::awaitable<TransferResult> put_or_get(const StepContext& context, const Step& step,
                                                   const Paths& paths) {
   if (step.kind == StepKind::Put) {
-    PutRequest request{local_path(context.plan, paths.from), paths.to, std::nullopt, context.run_id,
+    PutRequest request{local_path(context.plan, step, paths.from), paths.to, std::nullopt, context.run_id,
                        progress_reporter(context)};
     if (step.mode) request.mode = parse_mode(*step.mode);
     co_return co_await context.connection.put(request);
   }
-  GetRequest request{paths.from, local_path(context.plan, paths.to), context.run_id,
+  GetRequest request{paths.from, local_path(context.plan, step, paths.to), context.run_id,
                      progress_reporter(context)};
   if (step.mode) request.mode = parse_mode(*step.mode);
   request.max_size = step.max_size;
@@ -107,7 +107,7 @@ boost::asio::awaitable<TransferResult> transfer(const StepContext& context, cons
 // escape the load-time check).
 std::string claim_local_path(const StepContext& context, const Step& step, const Paths& paths) {
   if (step.kind != StepKind::Get) return {};
-  return context.get_claims.claim(context.task.name, local_path(context.plan, paths.to), context.host.name);
+  return context.get_claims.claim(context.task.name, local_path(context.plan, step, paths.to), context.host.name);
 }
 
 }  // namespace
@@ -122,9 +122,10 @@ std::optional<unsigned> parse_mode(const std::string& text) {
   return mode;
 }
 
-std::string local_path(const Plan& plan, const std::string& path) {
+std::string local_path(const Plan& plan, const Step& step, const std::string& path) {
   if (path.empty() || path.front() == '/') return path;
-  return (std::filesystem::path(plan.directory.empty() ? "." : plan.directory) / path).string();
+  const std::string& folder = step.directory.empty() ? plan.directory : step.directory;
+  return (std::filesystem::path(folder.empty() ? "." : folder) / path).string();
 }
 
 boost::asio::awaitable<Attempt> run_transfer_step(StepContext context) {
@@ -145,7 +146,7 @@ boost::asio::awaitable<Attempt> run_transfer_step(StepContext context) {
     outcome = failed(context, step,
                      fmt::format("host {} already gets a file into \"{}\" in this task: put \"{{{{host}}}}\" "
                                  "in \"to\" so that each host writes its own",
-                                 other, local_path(context.plan, paths.to)),
+                                 other, local_path(context.plan, step, paths.to)),
                      false);
     outcome.retryable = false;
   } else {

@@ -77,6 +77,7 @@ struct TaskDraft {
   std::vector<Where> need_at;  ///< where each of task.needs is written
   std::vector<Where> on_at;    ///< where each of task.on is written (the task itself if absent)
   std::vector<TemplateSite> templates;
+  std::vector<NameRef> delegates;  ///< each `delegate_to` as written, checked once hosts are known
 };
 
 }  // namespace deployd::plan

@@ -7,12 +7,14 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <iterator>
 
 #include "plan/document.hpp"
 #include "plan/fields.hpp"
 #include "plan/groups.hpp"
 #include "plan/host_list.hpp"
 #include "plan/host_resolver.hpp"
+#include "plan/imports.hpp"
 #include "plan/inventory.hpp"
 #include "plan/policy_reader.hpp"
 #include "plan/suggest.hpp"
@@ -26,8 +28,8 @@ namespace {
 
 using namespace deployd::plan;
 
-const std::vector<std::string> kPlanKeys = {"version", "description", "defaults", "hosts",
-                                            "groups",  "vars",        "policy",   "tasks"};
+const std::vector<std::string> kPlanKeys = {"version", "description", "defaults", "hosts", "groups",
+                                            "vars",    "policy",      "tasks",    "imports"};
 
 // `--var NAME=VALUE` names follow the rules of the plan's own vars.
 void check_cli_vars(const VarMap& vars, Diagnostics& diags) {
@@ -83,6 +85,23 @@ class Loader {
       tasks_ = read_tasks(*key, diags_);
     else
       diags_.error(root.where, "missing required key \"tasks\"");
+    read_plan_imports(root, merged);
+  }
+
+  // Imported tasks come first, as if written above the plan's; imported vars are defaults.
+  void read_plan_imports(const Node& root, Sections& merged) {
+    if (!root.find("imports")) return;
+    if (!options_.read_imports) {
+      diags_.error(root.child("imports").where, "\"imports\" is not read in this load");
+      return;
+    }
+    Imports imports = read_imports(root, diags_, imported_docs_);
+    check_var_clashes(imports.var_clashes, merged.vars, diags_);
+    for (auto& [name, value] : imports.vars) merged.vars.emplace(name, value);
+    imports.tasks.insert(imports.tasks.end(), std::make_move_iterator(tasks_.begin()),
+                         std::make_move_iterator(tasks_.end()));
+    tasks_ = std::move(imports.tasks);
+    check_task_names(tasks_, diags_);
   }
 
   void resolve(const Sections& merged) {
@@ -99,6 +118,7 @@ class Loader {
     resolve_jump_hosts(plan_.hosts, merged.defaults, controller, configs, diags_);
     warnings_ = configs.warnings();
     validate_tasks(plan_, tasks_, cli_hosts, merged.has_bad_hosts, diags_);
+    validate_delegates(plan_, tasks_, diags_);
     validate_vars(plan_, tasks_, diags_);
   }
 
@@ -119,6 +139,7 @@ class Loader {
 
   const LoadOptions& options_;
   Diagnostics diags_;
+  std::vector<std::unique_ptr<Document>> imported_docs_;  // the drafts point into them
   Plan plan_;
   std::vector<TaskDraft> tasks_;
   std::vector<Diagnostic> warnings_;

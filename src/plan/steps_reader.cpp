@@ -21,7 +21,7 @@ const std::vector<std::string> kStepKeys = {
     "run",     "local",       "put",           "get",    "cd",      "to",
     "mode",    "steps",       "name",          "sudo",   "env",     "timeout",
     "retries", "retry_delay", "ignore_errors", "secret", "no_log",  "register",
-    "max_size"};
+    "max_size", "delegate_to"};
 
 // Deep enough for any real plan; a cap keeps recursion on user input bounded.
 constexpr int kMaxCdDepth = 16;
@@ -121,6 +121,19 @@ class StepReader {
       step.ignore_errors = read_bool(*key, diags_).value_or(step.ignore_errors);
     if (auto key = node.find("secret")) step.secret = read_bool(*key, diags_).value_or(step.secret);
     if (auto key = node.find("no_log")) step.no_log = read_bool(*key, diags_).value_or(step.no_log);
+    if (auto key = node.find("delegate_to")) read_delegate(*key, step);
+  }
+
+  // delegate_to (issue 18): a plan host or "local", checked against the hosts once they are known.
+  void read_delegate(const Node& node, Step& step) {
+    auto name = read_string(node, diags_);
+    if (!name) return;
+    if (task_.task.is_local) {
+      diags_.error(node.where, "a local task runs on the controller: \"delegate_to\" cannot be used");
+      return;
+    }
+    step.delegate_to = *name;
+    task_.delegates.push_back({*name, node.where});
   }
 
   void read_sudo(const Node& node, Step& step) {
@@ -208,6 +221,11 @@ class StepReader {
     read_options(node, step);
     if (action == "cd") return read_cd(node, step, depth);
     if (action == "put" || action == "get") check_transfer_sudo(node, action, step);
+    if (!step.delegate_to.empty() && action != "run") {
+      diags_.key_error(node.where, action,
+                       fmt::format("\"delegate_to\" is used with \"run\" steps, not {}", quote(action)));
+      return;
+    }
     if (auto key = node.find("name")) step.name = read_template(*key).value_or("");
     if (auto key = node.find("register")) read_register(*key, step);
     if (!read_action(node, action, step)) return;
@@ -220,6 +238,8 @@ class StepReader {
                                                           {"put", StepKind::Put},
                                                           {"get", StepKind::Get}};
     step.kind = kinds.at(action);
+    // A `run` step delegated to the controller is a `local` step with the host's variables.
+    if (step.kind == StepKind::Run && step.delegate_to == "local") step.kind = StepKind::Local;
     if (task_.task.is_local && step.kind != StepKind::Local) {
       diags_.key_error(
           node.where, action,

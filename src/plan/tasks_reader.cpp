@@ -23,7 +23,8 @@ bool is_valid_task_name(const std::string& name) {
   });
 }
 
-// Reads a string or a list of strings, with where each one is written.
+}  // namespace
+
 std::vector<std::string> read_names(const Node& node, std::vector<Where>& at, Diagnostics& diags) {
   std::vector<std::string> names;
   if (node.value().is_string()) {
@@ -46,6 +47,8 @@ std::vector<std::string> read_names(const Node& node, std::vector<Where>& at, Di
   }
   return names;
 }
+
+namespace {
 
 void read_on(const Node& node, TaskDraft& draft, Diagnostics& diags) {
   Task& task = draft.task;
@@ -72,6 +75,9 @@ void read_flags(const Node& node, Task& task, Diagnostics& diags) {
   if (auto key = node.find("policy")) task.policy = read_task_policy(*key, diags);
   if (task.run_once && task.is_local)
     diags.error(node.child("run_once").where, "\"run_once\" applies to remote tasks only");
+  if ((task.policy.serial || !task.policy.batches.empty()) && (task.is_local || task.run_once))
+    diags.error(node.child("policy").where,
+                "\"serial\" and \"batches\" roll a task over its hosts: a local or run_once task has one");
 }
 
 std::optional<TaskDraft> read_task(const Node& tasks, const std::string& name, Diagnostics& diags) {

@@ -75,7 +75,10 @@ void validate_transfers(const Plan& plan, const std::vector<TaskDraft>& tasks,
   for (const TaskDraft& draft : tasks) {
     if (draft.task.is_local) continue;
     for (const Step& step : draft.task.steps) {
-      if (step.kind == StepKind::Put && check_files) check_put(plan, draft, step, folder, diags);
+      // An imported file's sources sit beside it (imports.cpp sets its steps' folder).
+      const std::filesystem::path from =
+          step.directory.empty() ? folder : std::filesystem::path(step.directory);
+      if (step.kind == StepKind::Put && check_files) check_put(plan, draft, step, from, diags);
       if (step.kind == StepKind::Get) check_get(plan, draft, step, diags);
     }
   }

@@ -130,4 +130,17 @@ void validate_tasks(const Plan& plan, std::vector<TaskDraft>& tasks,
   }
 }
 
+void validate_delegates(const Plan& plan, const std::vector<TaskDraft>& tasks, Diagnostics& diags) {
+  std::vector<std::string> names = {"local"};
+  for (const Host& host : plan.hosts) names.push_back(host.name);
+  for (const TaskDraft& draft : tasks) {
+    for (const NameRef& delegate : draft.delegates) {
+      if (std::find(names.begin(), names.end(), delegate.name) != names.end()) continue;
+      diags.error(delegate.where,
+                  fmt::format("\"delegate_to\": unknown host {}{} (a host of the plan, or \"local\")",
+                              quote(delegate.name), did_you_mean(delegate.name, names)));
+    }
+  }
+}
+
 }  // namespace deployd::plan

@@ -16,6 +16,9 @@ void validate_tasks(const Plan& plan, std::vector<TaskDraft>& tasks,
                     const std::vector<std::string>& command_line_hosts, bool has_bad_hosts,
                     Diagnostics& diags);
 
+/// Checks that each `delegate_to` names a host of the plan (or is "local").
+void validate_delegates(const Plan& plan, const std::vector<TaskDraft>& tasks, Diagnostics& diags);
+
 /// Checks every template of every task: well formed, and each name resolvable on each targeted
 /// host unless registered earlier (in the same task, or in a task it needs, transitively).
 void validate_vars(const Plan& plan, const std::vector<TaskDraft>& tasks, Diagnostics& diags);

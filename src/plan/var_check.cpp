@@ -60,15 +60,21 @@ class VarChecker {
   void check_name(const Task& task, const TemplateSite& site, const std::string& name,
                   const std::set<std::string>& registered) {
     std::vector<const Host*> failing;
+    const std::string delegate =
+        site.step < task.steps.size() ? task.steps[site.step].delegate_to : std::string();
     if (task.is_local) {
       if (!lookup_var(name, {&plan_, nullptr, nullptr, "run"})) failing.push_back(nullptr);
     } else {
       for (const std::string& host_name : task.hosts) {
         const Host* host = hosts_by_name_.at(host_name);
-        if (!lookup_var(name, {&plan_, host, nullptr, "run"})) failing.push_back(host);
+        if (!lookup_var(name, {&plan_, host, nullptr, "run", delegate})) failing.push_back(host);
       }
     }
     if (failing.empty()) return;
+    if (name == "delegate") {
+      diags_.error(site.where, "undefined variable \"delegate\" (a step has one with \"delegate_to\")");
+      return;
+    }
     diags_.error(site.where, undefined_message(name, failing, registered));
   }
 

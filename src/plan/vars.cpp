@@ -91,6 +91,7 @@ std::string apply_filter(std::string_view filter, std::string value) {
 
 std::optional<std::string> lookup_builtin(std::string_view name, const VarContext& ctx) {
   if (name == "run.id") return ctx.run_id;
+  if (name == "delegate") return ctx.delegate.empty() ? std::nullopt : std::optional(ctx.delegate);
   if (!ctx.host) return std::nullopt;
   const Host& host = *ctx.host;
   if (name == "host") return host.name;
@@ -217,7 +218,7 @@ std::string host_path_error(const OutputValue& value) {
 
 const std::vector<std::string>& builtin_vars() {
   static const std::vector<std::string> names = {"host", "host.address", "host.port", "host.user",
-                                                 "run.id"};
+                                                 "run.id", "delegate"};
   return names;
 }
 
@@ -232,7 +233,8 @@ bool is_valid_var_name(std::string_view name) {
 }
 
 bool is_reserved_var_name(std::string_view name) {
-  return name == "host" || name == "run" || name.starts_with("host.") || name.starts_with("run.");
+  return name == "host" || name == "run" || name == "delegate" || name.starts_with("host.") ||
+         name.starts_with("run.");
 }
 
 }  // namespace deployd::plan

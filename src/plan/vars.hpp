@@ -17,6 +17,7 @@ struct VarContext {
   const Host* host = nullptr;          ///< null for local tasks
   const VarMap* registered = nullptr;  ///< may be null
   std::string run_id;
+  std::string delegate;  ///< a delegated step's `delegate_to` (`{{delegate}}`); else empty
 };
 
 /// Value of `name` in the contract's order (--var overrides, registered, host vars, plan vars),
@@ -58,13 +59,14 @@ bool is_shell_word(std::string_view text);
 /// Why a registered value may not stand in a local path (absolute, or a `..` component), or "".
 std::string host_path_error(const OutputValue& value);
 
-/// The built-in names: host, host.address, host.port, host.user, run.id.
+/// The built-in names: host, host.address, host.port, host.user, run.id, delegate.
 const std::vector<std::string>& builtin_vars();
 
 /// True for names of letters, digits, `_`, `-` and `.`, not starting with a digit, `-` or `.`.
 bool is_valid_var_name(std::string_view name);
 
-/// True for the built-ins and the names under them (`host`, `run`, `host.*`, `run.*`).
+/// True for the built-ins and the names under them (`host`, `run`, `host.*`, `run.*`,
+/// `delegate`).
 bool is_reserved_var_name(std::string_view name);
 
 }  // namespace deployd::plan

@@ -37,6 +37,7 @@ void add_fields(Json& j, const StepStart& e) {
   j["task"] = text(e.task);
   j["step"] = e.step;
   j["name"] = text(e.name);
+  if (!e.delegate.empty()) j["delegate"] = text(e.delegate);
 }
 
 void add_fields(Json& j, const Output& e) {

@@ -86,6 +86,7 @@ void StreamReporter::print_step_start(const StepStart& step) {
   std::string line =
       fmt::format("{} > {} step {}", prefix(step.host), escape_terminal(step.task), step.step + 1);
   if (!step.name.empty()) line += ": " + escape_terminal(step.name);
+  if (!step.delegate.empty()) line += " (on " + escape_terminal(step.delegate) + ")";
   write(line + "\n");
 }
 

@@ -198,4 +198,37 @@ TEST_SUITE("plan") {
         "used (use "
         "\"local\")");
   }
+
+  TEST_CASE("delegate_to names a plan host or local, and a cd block passes it on") {
+    Plan plan = valid_plan(R"({"hosts": ["web1", "lb1"], "tasks": {"t": {"on": "web1", "steps": [
+      {"run": "pool remove {{host}}", "delegate_to": "lb1", "name": "out on {{delegate}}"},
+      {"run": "echo {{host}} >> done.log", "delegate_to": "local"},
+      {"cd": "/srv", "delegate_to": "lb1", "steps": [{"run": "ls"}]},
+      {"run": "deploy"}]}}})");
+    const std::vector<Step>& steps = plan.tasks[0].steps;
+    REQUIRE(steps.size() == 4);
+    CHECK(steps[0].kind == StepKind::Run);
+    CHECK(steps[0].delegate_to == "lb1");
+    // Delegated to the controller, a run step is a local step with the host's variables.
+    CHECK(steps[1].kind == StepKind::Local);
+    CHECK(steps[1].delegate_to == "local");
+    CHECK(steps[2].delegate_to == "lb1");
+    CHECK(steps[2].cwd == "/srv");
+    CHECK(steps[3].delegate_to.empty());
+  }
+
+  TEST_CASE("a bad delegate_to is a load-time error with a suggestion") {
+    CHECK(errors(R"({"hosts": ["web1", "lb1"], "tasks": {
+      "t": {"on": "web1", "steps": [{"run": "x", "delegate_to": "lb2"},
+                                    {"put": "a", "to": "b", "delegate_to": "lb1"},
+                                    {"run": "{{delegate}}"}]},
+      "l": {"on": "local", "steps": [{"local": "x", "delegate_to": "lb1"}]}}})") ==
+          "plan.json:2:65: /tasks/t/steps/0/delegate_to: \"delegate_to\": unknown host \"lb2\" (did "
+          "you mean \"lb1\"?) (a host of the plan, or \"local\")\n"
+          "plan.json:3:38: /tasks/t/steps/1: \"delegate_to\" is used with \"run\" steps, not \"put\"\n"
+          "plan.json:4:45: /tasks/t/steps/2/run: undefined variable \"delegate\" (a step has one "
+          "with \"delegate_to\")\n"
+          "plan.json:5:68: /tasks/l/steps/0/delegate_to: a local task runs on the controller: "
+          "\"delegate_to\" cannot be used");
+  }
 }
