@@ -21,6 +21,9 @@ namespace deployd::ssh {
 /// `"text"`, for messages.
 std::string in_quotes(std::string_view text);
 
+/// `path` joined under `folder` (folder_put.cpp).
+std::string under(const std::string& folder, const std::string& path);
+
 /// `'text'` for a POSIX shell, safe for any bytes.
 std::string shell_quote(std::string_view text);
 
@@ -79,10 +82,10 @@ std::string set_local_mode(int fd, const GetSpec& spec, unsigned remote);
 boost::asio::awaitable<TransferOutcome> run_privileged_put(Session::Impl& impl,
                                                            const PutSpec& spec);
 
-/// put with `recursive`: the folder built beside the target, then renamed (folder_transfer.cpp).
+/// put with `recursive`: the folder built beside the target, then renamed (folder_put.cpp).
 boost::asio::awaitable<TransferOutcome> run_folder_put(Session::Impl& impl, const PutSpec& spec);
 
-/// get with `recursive` (folder_transfer.cpp).
+/// get with `recursive` (folder_get.cpp).
 boost::asio::awaitable<TransferOutcome> run_folder_get(Session::Impl& impl, const GetSpec& spec);
 
 /// get with `sudo`: the file read by a shell on the host as the step's user (sudo_transfer.cpp).
