@@ -60,6 +60,9 @@ struct Step {
   std::string to;       ///< put/get destination
   std::optional<std::string> mode;  ///< put, get: octal file mode, e.g. "0644"
   std::optional<std::uint64_t> max_size;  ///< get: the largest file accepted, in bytes
+  std::string owner;                      ///< put: the file's owner (chown), "" the writing user's
+  std::string group;                      ///< put: the file's group (chgrp), "" the writing user's
+  bool recursive = false;                 ///< put, get: a folder and everything in it (issue 18)
   std::string name;                 ///< label in output; empty: derived from the command
   std::string cwd;                  ///< joined `cd` directories; empty: the login directory
   /// The folder relative local paths (put sources, get targets, local steps) start from: the

@@ -192,17 +192,20 @@ class SshConnection final : public Connection {
   }
 
   awaitable<TransferResult> put(const PutRequest& request) override {
+    if (request.recursive) co_return co_await put_folder(request);
     auto source = sources_.open(request.local_path);
     if (auto* error = std::get_if<std::string>(&source)) co_return TransferResult{0, false, *error, false};
     auto file = std::get<std::shared_ptr<ssh::SourceFile>>(std::move(source));
     const unsigned mode = request.mode.value_or(file->mode() & 0777);
-    ssh::PutSpec spec{std::move(file), request.remote_path, mode, request.temp_tag, request.on_progress};
+    ssh::PutSpec spec{std::move(file),     request.remote_path, mode,          request.temp_tag,
+                      request.on_progress, request.sudo_user,   request.owner, request.group};
     co_return to_engine(co_await session_->put(spec));
   }
 
   awaitable<TransferResult> get(const GetRequest& request) override {
-    ssh::GetSpec spec{request.remote_path, request.local_path, request.temp_tag, request.on_progress,
-                      request.mode, request.max_size};
+    ssh::GetSpec spec{request.remote_path, request.local_path, request.temp_tag,
+                      request.on_progress, request.mode,       request.max_size,
+                      request.sudo_user,   request.recursive};
     co_return to_engine(co_await session_->get(spec));
   }
 
@@ -211,6 +214,18 @@ class SshConnection final : public Connection {
     if (lease_) co_await pool_.release(std::move(lease_));
   }
   void cancel() override { session_->cancel(); }
+
+ private:
+  awaitable<TransferResult> put_folder(const PutRequest& request) {
+    auto tree = ssh::SourceTree::open(request.local_path, sources_);
+    if (auto* error = std::get_if<std::string>(&tree))
+      co_return TransferResult{0, false, *error, false};
+    auto folder = std::get<std::shared_ptr<ssh::SourceTree>>(std::move(tree));
+    ssh::PutSpec spec{nullptr, request.remote_path, request.mode.value_or(folder->mode & 0777),
+                      request.temp_tag, request.on_progress};
+    spec.tree = std::move(folder);
+    co_return to_engine(co_await session_->put(spec));
+  }
 
  private:
   TransferResult to_engine(ssh::TransferOutcome outcome) const {

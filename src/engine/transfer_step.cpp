@@ -22,6 +22,9 @@ using SteadyClock = std::chrono::steady_clock;
 struct Paths {
   std::string from;  ///< put: local source; get: remote source
   std::string to;
+  std::optional<std::string> sudo_user;  ///< issue 18: who writes or reads the remote file
+  std::string owner;
+  std::string group;
 };
 
 Paths resolve_paths(const Step& step, StepVars& fill) {
@@ -36,6 +39,9 @@ Paths resolve_paths(const Step& step, StepVars& fill) {
   // SFTP expands no `~`; its relative paths start at the login folder, the user's home.
   if (remote == "~" || remote == "~/") remote = ".";
   else if (remote.starts_with("~/")) remote.erase(0, 2);
+  if (step.sudo_user) paths.sudo_user = fill(*step.sudo_user);
+  paths.owner = fill(step.owner);
+  paths.group = fill(step.group);
   return paths;
 }
 
@@ -69,12 +75,18 @@ boost::asio::awaitable<TransferResult> put_or_get(const StepContext& context, co
     PutRequest request{local_path(context.plan, step, paths.from), paths.to, std::nullopt, context.run_id,
                        progress_reporter(context)};
     if (step.mode) request.mode = parse_mode(*step.mode);
+    request.sudo_user = paths.sudo_user;
+    request.owner = paths.owner;
+    request.group = paths.group;
+    request.recursive = step.recursive;
     co_return co_await context.connection.put(request);
   }
   GetRequest request{paths.from, local_path(context.plan, step, paths.to), context.run_id,
                      progress_reporter(context)};
   if (step.mode) request.mode = parse_mode(*step.mode);
   request.max_size = step.max_size;
+  request.sudo_user = paths.sudo_user;
+  request.recursive = step.recursive;
   co_return co_await context.connection.get(request);
 }
 

@@ -18,10 +18,30 @@ namespace {
 
 const std::vector<std::string> kActions = {"run", "local", "put", "get", "cd"};
 const std::vector<std::string> kStepKeys = {
-    "run",     "local",       "put",           "get",    "cd",      "to",
-    "mode",    "steps",       "name",          "sudo",   "env",     "timeout",
-    "retries", "retry_delay", "ignore_errors", "secret", "no_log",  "register",
-    "max_size", "delegate_to"};
+    "run",
+    "local",
+    "put",
+    "get",
+    "cd",
+    "to",
+    "mode",
+    "steps",
+    "name",
+    "sudo",
+    "env",
+    "timeout",
+    "retries",
+    "retry_delay",
+    "ignore_errors",
+    "secret",
+    "no_log",
+    "register",
+    "max_size",
+    "owner",
+    "group",
+    "recursive",
+    "delegate_to",
+};
 
 // Deep enough for any real plan; a cap keeps recursion on user input bounded.
 constexpr int kMaxCdDepth = 16;
@@ -146,6 +166,30 @@ class StepReader {
     }
   }
 
+  // `owner`, `group`: a name or a number, as chown takes them (issue 18).
+  void read_owner(const Node& node, std::string& into) {
+    auto text = read_template(node);
+    if (!text) return;
+    if (text->empty() || text->find_first_of(" \t\n:") != std::string::npos) {
+      diags_.error(node.where, expected_but_got("a user or group name or number", node.value()));
+      return;
+    }
+    into = *text;
+  }
+
+  // `recursive` (issue 18): a folder, through SFTP as the login user only for now.
+  void read_recursive(const Node& node, Step& step) {
+    step.recursive = read_bool(node, diags_).value_or(false);
+    if (!step.recursive) return;
+    const char* other = step.sudo_user        ? "sudo"
+                        : !step.owner.empty() ? "owner"
+                        : !step.group.empty() ? "group"
+                                              : nullptr;
+    if (other != nullptr)
+      diags_.error(node.where,
+                   fmt::format("\"recursive\" cannot be combined with {} yet", quote(other)));
+  }
+
   void read_env(const Node& node, Step& step) {
     if (!expect_object(node, diags_)) return;
     for (const auto& [name, value] : node.value().items()) {
@@ -181,7 +225,7 @@ class StepReader {
   }
 
   // Keys that belong to one action only: "to" (put, get), "mode" (put, get), "max_size" (get),
-  // "steps" (cd).
+  // "owner" and "group" (put), "recursive" (put, get), "steps" (cd).
   void check_action_keys(const Node& node, const std::string& action) {
     auto misplaced = [&](const char* key, bool is_allowed, const char* where) {
       if (node.value().contains(key) && !is_allowed)
@@ -191,23 +235,10 @@ class StepReader {
     misplaced("to", action == "put" || action == "get", "\"put\" and \"get\"");
     misplaced("mode", action == "put" || action == "get", "\"put\" and \"get\"");
     misplaced("max_size", action == "get", "\"get\"");
+    misplaced("recursive", action == "put" || action == "get", "\"put\" and \"get\"");
+    misplaced("owner", action == "put", "\"put\"");
+    misplaced("group", action == "put", "\"put\"");
     misplaced("steps", action == "cd", "\"cd\"");
-  }
-
-  // The engine cannot write a file as another user yet. Refused here, not when the run starts,
-  // so that --dry-run, --graph and the real run accept exactly the same plans.
-  void check_transfer_sudo(const Node& node, const std::string& action, const Step& step) {
-    if (!step.sudo_user) return;
-    const std::string why = "the file would be written as the login user";
-    if (node.value().contains("sudo")) {
-      diags_.key_error(node.where, "sudo",
-                       fmt::format("\"sudo\" cannot be used on a {} step yet: {}", quote(action), why));
-    } else {
-      diags_.key_error(node.where, action,
-                       fmt::format("\"sudo\" of the enclosing \"cd\" block cannot be used on a {} step "
-                                   "yet: {} (set \"sudo\": false on this step)",
-                                   quote(action), why));
-    }
   }
 
   void read_step(const Node& node, const Step& inherited, int depth) {
@@ -220,7 +251,6 @@ class StepReader {
     step.json_pointer = node.pointer();
     read_options(node, step);
     if (action == "cd") return read_cd(node, step, depth);
-    if (action == "put" || action == "get") check_transfer_sudo(node, action, step);
     if (!step.delegate_to.empty() && action != "run") {
       diags_.key_error(node.where, action,
                        fmt::format("\"delegate_to\" is used with \"run\" steps, not {}", quote(action)));
@@ -263,6 +293,10 @@ class StepReader {
       else
         diags_.error(mode->where, expected_but_got("an octal mode like \"0644\"", mode->value()));
     }
+    for (auto [key, into] : {std::pair{"owner", &step.owner}, std::pair{"group", &step.group}}) {
+      if (auto found = node.find(key)) read_owner(*found, *into);
+    }
+    if (auto recursive = node.find("recursive")) read_recursive(*recursive, step);
     if (auto max_size = node.find("max_size")) {
       step.max_size = parse_byte_size(max_size->value());
       if (!step.max_size)
