@@ -97,7 +97,7 @@ class Loader {
         command_line_hosts(expand_host_lists(options_.hosts, diags_), merged.defaults, controller,
                            configs, plan_, diags_);
     warnings_ = configs.warnings();
-    validate_tasks(plan_, tasks_, cli_hosts, merged.has_bad_hosts, diags_);
+    validate_tasks(plan_, tasks_, cli_hosts, merged.has_bad_hosts, diags_, options_.allow_no_hosts);
     validate_vars(plan_, tasks_, diags_);
   }
 
