@@ -81,7 +81,8 @@ class Operator(FleetTestCase):
         self.assertEqual(status, 1, err)
         run_id = os.listdir(os.path.join(self.work, ".deployd", "runs"))[0]
         # The hint names the run: an ad-hoc run has no plan to name.
-        self.assertIn("deployd: rerun the failed hosts: deployd --retry-failed %s\n" % run_id, err)
+        self.assertIn("deployd: rerun the failed hosts: deployd --retry-failed %s -i %s\n"
+                      % (run_id, self.inventory_path), err)
         status, events, err = self.run_json("--retry-failed", run_id)
         self.assertEqual(status, 1, err)
         self.assertEqual(self.ended(events), {"node003": "failed", "node005": "failed"})

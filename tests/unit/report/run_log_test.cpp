@@ -92,7 +92,8 @@ const char* const kSummary = R"({
     "tasks": [],
     "hosts": null,
     "limit": null,
-    "retry_of": null
+    "retry_of": null,
+    "ad_hoc": null
   }
 }
 )";
