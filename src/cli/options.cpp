@@ -73,8 +73,6 @@ std::string check_selection(Options& options) {
   if (!options.only.empty()) {
     if (!options.tasks.empty())
       return "--only names the tasks to run: leave out the TASK arguments, or --only";
-    if (options.retry_failed)
-      return "--only and --retry-failed do not go together: a retry reruns the tasks of its run";
   }
   if (options.list_hosts && (options.list || options.graph || options.dry_run))
     return "--list-hosts prints the hosts only: leave out --list, --graph and --dry-run";
@@ -142,6 +140,9 @@ void add_options(CLI::App& app, Options& options, VarTexts& var_texts) {
   add_ad_hoc_and_selection_options(app, options);
   app.set_version_flag("--version", kVersion);
   app.footer(
+      "One command, no plan: deployd -H HOSTS | -i INVENTORY [OPTIONS] -- COMMAND...\n"
+      "Rerun a run's failed hosts: deployd --retry-failed RUN_ID\n"
+      "Defaults (.deployd/config.json, ~/.config/deployd/config.json): deployd config\n"
       "Recorded runs, after the fact: deployd runs [PLAN]; deployd show RUN --html FILE | --timeline | "
       "--output stream|group (deployd show --help)");
 }

@@ -128,7 +128,11 @@ Retry prepare_retry(Options& options) {
     warn(fmt::format("run {} ran {}, not {}", run.run_id, run.record.plan.path,
                      absolute_path(options.plan_path)));
   // What the command line leaves out is taken from the run retried.
-  if (options.tasks.empty()) options.tasks = run.record.tasks;
+  // An --only run is retried as it ran: its tasks without their needs.
+  if (options.tasks.empty() && options.only.empty()) {
+    options.tasks = run.record.tasks;
+    options.only = run.record.only;
+  }
   if (options.hosts.empty() && run.record.hosts) options.hosts = *run.record.hosts;
   if (options.inventories.empty()) {
     for (const report::FileDigest& inventory : run.record.inventories) {
@@ -170,6 +174,7 @@ report::RunRecord run_record(const Options& options, const std::string& retry_of
     record.inventories.push_back(
         report::FileDigest{absolute_path(inventory), sha256_of_file(inventory)});
   record.tasks = options.tasks;
+  record.only = options.only;
   if (!options.hosts.empty()) record.hosts = options.hosts;
   if (!options.limit.empty()) record.limit = options.limit;
   record.retry_of = retry_of;

@@ -32,6 +32,7 @@ struct RunRecord {
   std::optional<std::vector<std::string>> limit;  ///< `--limit`, if given
   std::string retry_of;                           ///< the run this one retried, if any
   std::optional<AdHocRecord> ad_hoc;              ///< set for an ad-hoc run (no plan file)
+  std::vector<std::string> only;                  ///< `--only`: tasks run without their needs
 };
 
 }  // namespace deployd::report

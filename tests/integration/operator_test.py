@@ -127,15 +127,21 @@ class Operator(FleetTestCase):
         return write_json(self.work, "plan.json", {"description": "the app, in three steps", "tasks": {
             "upload": {"description": "copy the app", "steps": [{"run": "echo upload"}]},
             "restart": {"needs": ["upload"], "on": "odd", "steps": [{"run": "echo restart"}]},
-            "check": {"needs": ["restart"], "steps": [{"run": "echo check"}]}}})
+            "check": {"needs": ["restart"], "steps": [{"run": "[ {{host}} != node002 ]"}]}}})
 
     def test_only_runs_the_named_task_without_its_needs_and_says_so(self):
         plan = self.write_chain()
         status, events, err = self.run_json(plan, "-i", self.inventory_path, "--only", "check")
-        self.assertEqual(status, 0, err)
-        self.assertEqual(err.splitlines()[0], "deployd: --only: running check without restart")
+        self.assertEqual(status, 1, err)
+        self.assertEqual(err, "deployd: --only: running check without restart\n")
         self.assertEqual(events[0]["tasks"], ["check"])
         self.assertEqual({e["task"] for e in events if e["event"] == "step_start"}, {"check"})
+        self.assertEqual(self.ended(events)["node002"], "failed")
+        # Its retry runs it as it ran: check alone, on node002.
+        status, retried, err = self.run_json("--retry-failed", events[0]["run_id"])
+        self.assertEqual(status, 1, err)
+        self.assertEqual(retried[0]["tasks"], ["check"])
+        self.assertEqual(self.ended(retried), {"node002": "failed"})
         status, out, err = self.deployd(plan, "-i", self.inventory_path, "--only", "check", "upload")
         self.assertEqual((status, err), (2, "--only names the tasks to run: leave out the TASK arguments, "
                                             "or --only\n"))

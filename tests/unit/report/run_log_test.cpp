@@ -93,6 +93,7 @@ const char* const kSummary = R"({
     "hosts": null,
     "limit": null,
     "retry_of": null,
+    "only": [],
     "ad_hoc": null
   }
 }
