@@ -20,7 +20,7 @@ struct LoadOptions {
   std::string home;                     ///< for `~` expansion; empty: $HOME
   std::vector<std::string> hosts;  ///< `-H`: remote tasks run on these; names not in the plan are added
   std::string ssh_config;          ///< `-F FILE`: read instead of ~/.ssh/config or the plan's path
-  bool allow_no_hosts = false;  ///< `--list`: a task that targets no host is not an error
+  bool allow_no_hosts = false;     ///< `--list`: a task that targets no host is not an error
 };
 
 /// The outcome of loading: a plan when there is no error, else the errors sorted by position.

@@ -40,7 +40,8 @@ LoadResult load_ad_hoc(const report::AdHocRecord& command, const LoadOptions& op
   LoadResult result;
   if (options.hosts.empty() && options.inventories.empty()) {
     result.errors.push_back(Diagnostic{
-        .message = "an ad-hoc command needs hosts: -H HOSTS, or -i INVENTORY (or DEPLOYD_INVENTORY)"});
+        .message =
+            "an ad-hoc command needs hosts: -H HOSTS, or -i INVENTORY (or DEPLOYD_INVENTORY)"});
     return result;
   }
   std::optional<std::string> text = ad_hoc_plan_text(command);
@@ -50,7 +51,8 @@ LoadResult load_ad_hoc(const report::AdHocRecord& command, const LoadOptions& op
   }
   result = parse_plan(*text, std::string(kAdHocFile), options);
   for (Diagnostic& error : result.errors)
-    if (error.file == kAdHocFile) error = Diagnostic{.message = "the command after --: " + error.message};
+    if (error.file == kAdHocFile)
+      error = Diagnostic{.message = "the command after --: " + error.message};
   return result;
 }
 

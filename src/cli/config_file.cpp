@@ -7,8 +7,8 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
-#include <string_view>
 #include <filesystem>
+#include <string_view>
 
 #include "plan/document.hpp"
 #include "plan/fields.hpp"
@@ -63,8 +63,10 @@ void read_keys(const Node& root, ConfigFile& config, plan::Diagnostics& diags) {
     else
       diags.error(node->where, "expected a whole number of hosts from 1 to 1000000");
   }
-  if (auto node = root.find("output")) config.output = choice_at(*node, {"stream", "group", "json"}, diags);
-  if (auto node = root.find("color")) config.color = choice_at(*node, {"auto", "always", "never"}, diags);
+  if (auto node = root.find("output"))
+    config.output = choice_at(*node, {"stream", "group", "json"}, diags);
+  if (auto node = root.find("color"))
+    config.color = choice_at(*node, {"auto", "always", "never"}, diags);
   if (auto node = root.find("log_dir"))
     if (auto path = string_at(*node, diags)) config.log_dir = resolved(*path, config.path);
   if (auto node = root.find("ssh_config"))
@@ -86,7 +88,8 @@ ConfigLookup read_config(const std::string& path) {
   std::string error;
   std::optional<std::string> text = plan::read_text_file(path, error);
   if (!text) {
-    lookup.errors.push_back(Diagnostic{.file = path, .message = "cannot read config file: " + error});
+    lookup.errors.push_back(
+        Diagnostic{.file = path, .message = "cannot read config file: " + error});
     return lookup;
   }
   plan::Diagnostics diags;
@@ -115,8 +118,9 @@ ConfigLookup find_config() {
     lookup.searched.push_back(named);
     std::error_code error;
     if (!fs::exists(named, error)) {
-      lookup.errors.push_back(Diagnostic{
-          .message = fmt::format("DEPLOYD_CONFIG={}: no such file (unset it, or set it empty)", named)});
+      lookup.errors.push_back(
+          Diagnostic{.message = fmt::format(
+                         "DEPLOYD_CONFIG={}: no such file (unset it, or set it empty)", named)});
       return lookup;
     }
     lookup = read_config(named);
@@ -170,7 +174,8 @@ std::string describe_config(const ConfigLookup& lookup) {
   else
     out += fmt::format("config file: none (looked for {})\n", fmt::join(lookup.searched, ", "));
   const std::string from_config = config != nullptr ? "config file " + config->path : "";
-  auto line = [&](const char* key, const std::optional<std::string>& value, const std::string& fallback) {
+  auto line = [&](const char* key, const std::optional<std::string>& value,
+                  const std::string& fallback) {
     out += value ? fmt::format("{}: {} ({})\n", key, *value, from_config)
                  : fmt::format("{}: {} (default)\n", key, fallback);
   };
@@ -181,12 +186,14 @@ std::string describe_config(const ConfigLookup& lookup) {
     out += fmt::format("inventory: {} ({})\n", fmt::join(config->inventories, ", "), from_config);
   else
     out += "inventory: none (default: the plan's hosts, or -i, or -H)\n";
-  const std::optional<std::string> forks =
-      config != nullptr && config->forks ? std::optional(std::to_string(*config->forks)) : std::nullopt;
+  const std::optional<std::string> forks = config != nullptr && config->forks
+                                               ? std::optional(std::to_string(*config->forks))
+                                               : std::nullopt;
   line("forks", forks, "the plan's policy.forks (256 unless it says)");
   line("output", config != nullptr ? config->output : std::nullopt, "stream");
   line("color", config != nullptr ? config->color : std::nullopt, "auto");
-  line("log_dir", config != nullptr ? config->log_dir : std::nullopt, ".deployd/runs beside the plan");
+  line("log_dir", config != nullptr ? config->log_dir : std::nullopt,
+       ".deployd/runs beside the plan");
   line("ssh_config", config != nullptr ? config->ssh_config : std::nullopt,
        "the plan's ssh_config, else ~/.ssh/config");
   return out;
@@ -198,9 +205,10 @@ bool is_config_command(int argc, const char* const* argv) {
 
 int config_main(int argc, const char* const* argv) {
   if (argc > 2 && (std::string_view(argv[2]) == "-h" || std::string_view(argv[2]) == "--help")) {
-    std::fputs("deployd config: which config file and inventory deployd uses, and the default of each "
-               "option with where it comes from\nUsage: deployd config\n",
-               stdout);
+    std::fputs(
+        "deployd config: which config file and inventory deployd uses, and the default of each "
+        "option with where it comes from\nUsage: deployd config\n",
+        stdout);
     return 0;
   }
   if (argc > 2) {

@@ -62,8 +62,9 @@ LoadOptions load_options(const Options& options) {
 
 LoadResult load(const Options& options) {
   if (!options.is_ad_hoc()) return load_plan(options.plan_path, load_options(options));
-  return load_ad_hoc(report::AdHocRecord{join_command(options.command), options.sudo, options.timeout},
-                     load_options(options));
+  return load_ad_hoc(
+      report::AdHocRecord{join_command(options.command), options.sudo, options.timeout},
+      load_options(options));
 }
 
 // Redraws the progress line every kTick until the run is over (`timer` is cancelled then).
@@ -212,7 +213,8 @@ int run_main(int argc, char** argv) {
   if (!config.errors.empty()) return print_errors(config.errors);
   if (config.config) {
     apply_config(*config.config, options);
-    if (options.verbose) std::fprintf(stderr, "deployd: config file %s\n", config.config->path.c_str());
+    if (options.verbose)
+      std::fprintf(stderr, "deployd: config file %s\n", config.config->path.c_str());
   }
 
   // 2. --retry-failed: the previous run's tasks, -H and inventories, unless given anew.
@@ -242,7 +244,8 @@ int run_main(int argc, char** argv) {
   }
   for (const std::string& dropped : graph::drop_needs(plan, options.only))
     std::fprintf(stderr, "deployd: --only: running %s\n", dropped.c_str());
-  graph::Selection selection = graph::select_tasks(plan, options.only.empty() ? options.tasks : options.only);
+  graph::Selection selection =
+      graph::select_tasks(plan, options.only.empty() ? options.tasks : options.only);
   if (!selection.errors.empty()) return print_errors(selection.errors);
   // plan-format.md, needs: a --limit that leaves a needed task no host is refused.
   if (!options.limit.empty())

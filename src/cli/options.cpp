@@ -51,7 +51,8 @@ std::string check_selection(Options& options) {
     return true;
   });
   for (const std::string& pattern : options.exclude)
-    if (pattern.empty()) return "--exclude: an empty pattern (--limit '!' needs a glob after the !)";
+    if (pattern.empty())
+      return "--exclude: an empty pattern (--limit '!' needs a glob after the !)";
   if (std::string error = check_ad_hoc_options(options.is_ad_hoc(), options.sudo, options.timeout);
       !error.empty())
     return error;
@@ -66,7 +67,8 @@ std::string check_selection(Options& options) {
     if (options.list || options.graph)
       return std::string(options.list ? "--list" : "--graph") +
              " shows a plan's tasks: an ad-hoc command has none";
-  } else if (options.plan_path.empty() && !(options.retry_failed && !options.retry_run_id.empty())) {
+  } else if (options.plan_path.empty() &&
+             !(options.retry_failed && !options.retry_run_id.empty())) {
     return "a PLAN is required (or -- COMMAND to run one command on the hosts, or "
            "--retry-failed RUN_ID)";
   }
@@ -143,8 +145,8 @@ void add_options(CLI::App& app, Options& options, VarTexts& var_texts) {
       "One command, no plan: deployd -H HOSTS | -i INVENTORY [OPTIONS] -- COMMAND...\n"
       "Rerun a run's failed hosts: deployd --retry-failed RUN_ID\n"
       "Defaults (.deployd/config.json, ~/.config/deployd/config.json): deployd config\n"
-      "Recorded runs, after the fact: deployd runs [PLAN]; deployd show RUN --html FILE | --timeline | "
-      "--output stream|group (deployd show --help)");
+      "Recorded runs, after the fact: deployd runs [PLAN]; deployd show RUN --html FILE | "
+      "--timeline | --output stream|group (deployd show --help)");
 }
 
 // The text of a --var @FILE, without one trailing newline (as `register` takes a command's).
@@ -212,7 +214,8 @@ ParseResult parse_command_line(int argc, const char* const* argv) {
   options.retry_run_id = retry.run_id;
   if (std::optional<std::vector<std::string>> command = take_command(retry.args)) {
     if (join_command(*command).empty())
-      return ParseResult{std::nullopt, 2, "-- is followed by no command (deployd -H HOSTS -- COMMAND)"};
+      return ParseResult{std::nullopt, 2,
+                         "-- is followed by no command (deployd -H HOSTS -- COMMAND)"};
     options.command = std::move(*command);
   }
   std::vector<const char*> args;
@@ -244,7 +247,8 @@ std::optional<std::string> use_default_inventory(Options& options) {
     options.inventories = options.config_inventories;
     if (options.verbose)
       for (const std::string& inventory : options.inventories)
-        std::fprintf(stderr, "deployd: inventory %s (from %s)\n", inventory.c_str(), options.config_file.c_str());
+        std::fprintf(stderr, "deployd: inventory %s (from %s)\n", inventory.c_str(),
+                     options.config_file.c_str());
     return std::nullopt;
   }
   if (!path || !*path) return std::nullopt;

@@ -132,8 +132,10 @@ report::RerunFallback rerun_without_log(const Options& options, const report::Ru
   std::string command = "deployd";
   std::string ad_hoc;  // after --limit, which must come before the --
   if (options.is_ad_hoc()) {
-    for (const std::string& inventory : options.inventories) command += " -i " + shell_quoted(inventory);
-    if (!options.hosts.empty()) command += " -H " + shell_quoted(fmt::format("{}", fmt::join(options.hosts, ",")));
+    for (const std::string& inventory : options.inventories)
+      command += " -i " + shell_quoted(inventory);
+    if (!options.hosts.empty())
+      command += " -H " + shell_quoted(fmt::format("{}", fmt::join(options.hosts, ",")));
     if (options.sudo) command += " --sudo";
     if (!options.timeout.empty()) command += " --timeout " + shell_quoted(options.timeout);
     ad_hoc = " -- " + shell_quoted(join_command(options.command));
@@ -163,8 +165,8 @@ std::filesystem::path run_log_dir(const Options& options) {
 // are no longer in the plan). -H and the tasks come back from the run log.
 std::string rerun_command(const Options& options, const std::string& run_id) {
   // An ad-hoc run has no plan to name: its run id finds it, and its summary holds the command.
-  std::string command = "deployd --retry-failed " +
-                        shell_quoted(options.is_ad_hoc() ? run_id : options.plan_path);
+  std::string command =
+      "deployd --retry-failed " + shell_quoted(options.is_ad_hoc() ? run_id : options.plan_path);
   for (const std::string& task : options.tasks) command += " " + shell_quoted(task);
   for (const std::string& inventory : options.inventories)
     command += " -i " + shell_quoted(inventory);
@@ -209,9 +211,9 @@ Reporting open_reporting(const Options& options, const Plan& plan, const std::ve
     if (status_line != nullptr) status_line->clear();
     std::fprintf(stderr, "deployd: warning: %s\n", report::escape_terminal(warning).c_str());
   });
-  reporting.terminal = terminal_reporter(options, plan, tasks, hosts, reporting.run_log->dir().string(),
-                                         reporting.status_line.get(),
-                                         rerun_without_log(options, *reporting.run_log), run_id);
+  reporting.terminal = terminal_reporter(
+      options, plan, tasks, hosts, reporting.run_log->dir().string(), reporting.status_line.get(),
+      rerun_without_log(options, *reporting.run_log), run_id);
   reporting.tee->add(*reporting.terminal);
   reporting.stamp = std::make_unique<PlanDigestStamp>(*reporting.tee, std::move(plan_sha256));
   reporting.reporter = reporting.stamp.get();

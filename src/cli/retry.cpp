@@ -166,7 +166,8 @@ std::optional<int> restrict_to_retry(Plan& plan, const std::vector<const Task*>&
 report::RunRecord run_record(const Options& options, const std::string& retry_of) {
   report::RunRecord record;
   if (options.is_ad_hoc())
-    record.ad_hoc = report::AdHocRecord{join_command(options.command), options.sudo, options.timeout};
+    record.ad_hoc =
+        report::AdHocRecord{join_command(options.command), options.sudo, options.timeout};
   else
     record.plan =
         report::FileDigest{absolute_path(options.plan_path), sha256_of_file(options.plan_path)};

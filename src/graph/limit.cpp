@@ -62,9 +62,9 @@ std::vector<Diagnostic> exclude_hosts(Plan& plan, const std::vector<std::string>
   for (const std::string& pattern : patterns) {
     std::set<std::string> hosts = selected_by(plan, pattern);
     if (hosts.empty()) {
-      errors.push_back(Diagnostic{.message = fmt::format("--exclude {} matches no host or group{}",
-                                                         plan::quote(pattern),
-                                                         plan::did_you_mean(pattern, all_names(plan)))});
+      errors.push_back(Diagnostic{
+          .message = fmt::format("--exclude {} matches no host or group{}", plan::quote(pattern),
+                                 plan::did_you_mean(pattern, all_names(plan)))});
     }
     left_out.insert(hosts.begin(), hosts.end());
   }

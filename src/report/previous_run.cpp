@@ -78,8 +78,8 @@ RunRecord record_from(const Json& rerun) {
   if (const auto found = rerun.find("ad_hoc"); found != rerun.end() && !found->is_null()) {
     const Json& sudo = member(*found, "sudo");
     if (!sudo.is_boolean()) throw std::runtime_error("\"sudo\" is not true or false");
-    record.ad_hoc = AdHocRecord{string_at(*found, "command"), sudo.get<bool>(),
-                                string_at(*found, "timeout")};
+    record.ad_hoc =
+        AdHocRecord{string_at(*found, "command"), sudo.get<bool>(), string_at(*found, "timeout")};
   }
   return record;
 }

@@ -88,9 +88,10 @@ TEST_SUITE("cli") {
     CHECK(check_ad_hoc_options(false, true, "") ==
           "--sudo applies to an ad-hoc command (deployd -H HOSTS -- COMMAND); a plan's steps set "
           "\"sudo\" and \"timeout\" themselves");
-    CHECK(check_ad_hoc_options(false, false, "5s") ==
-          "--timeout applies to an ad-hoc command (deployd -H HOSTS -- COMMAND); a plan's steps set "
-          "\"sudo\" and \"timeout\" themselves");
+    CHECK(
+        check_ad_hoc_options(false, false, "5s") ==
+        "--timeout applies to an ad-hoc command (deployd -H HOSTS -- COMMAND); a plan's steps set "
+        "\"sudo\" and \"timeout\" themselves");
     CHECK(check_ad_hoc_options(true, false, "soon") ==
           "--timeout: \"soon\" is not a duration (like 30s, 250ms, 5m or 1h)");
   }

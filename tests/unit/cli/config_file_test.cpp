@@ -51,8 +51,8 @@ TEST_SUITE("cli") {
 
   TEST_CASE("config errors name the file, line and column, with a suggestion") {
     ConfigDir folder;
-    const std::string path =
-        folder.write("{\n  \"inventroy\": \"hosts.ini\",\n  \"forks\": 0,\n  \"output\": \"grouped\"\n}\n");
+    const std::string path = folder.write(
+        "{\n  \"inventroy\": \"hosts.ini\",\n  \"forks\": 0,\n  \"output\": \"grouped\"\n}\n");
     ConfigLookup lookup = read_config(path);
     CHECK_FALSE(lookup.config);
     REQUIRE(lookup.errors.size() == 3);
@@ -60,8 +60,9 @@ TEST_SUITE("cli") {
           path + ":2:3: unknown key \"inventroy\" (did you mean \"inventory\"?)");
     CHECK(lookup.errors[1].to_string() ==
           path + ":3:12: /forks: expected a whole number of hosts from 1 to 1000000");
-    CHECK(lookup.errors[2].to_string() ==
-          path + ":4:13: /output: expected stream, group, json, got \"grouped\" (did you mean \"group\"?)");
+    CHECK(lookup.errors[2].to_string() == path +
+                                              ":4:13: /output: expected stream, group, json, got "
+                                              "\"grouped\" (did you mean \"group\"?)");
   }
 
   TEST_CASE("a config file that is not JSON says where it stops being JSON") {
@@ -94,8 +95,10 @@ TEST_SUITE("cli") {
   TEST_CASE("deployd config says which file, and where each value comes from") {
     ::unsetenv("DEPLOYD_INVENTORY");
     ConfigLookup lookup;
-    lookup.config = ConfigFile{.path = "/x/config.json", .found_by = "DEPLOYD_CONFIG",
-                               .inventories = {"/x/hosts.ini"}, .forks = 20};
+    lookup.config = ConfigFile{.path = "/x/config.json",
+                               .found_by = "DEPLOYD_CONFIG",
+                               .inventories = {"/x/hosts.ini"},
+                               .forks = 20};
     CHECK(describe_config(lookup) ==
           "config file: /x/config.json (found by DEPLOYD_CONFIG)\n"
           "inventory: /x/hosts.ini (config file /x/config.json)\n"

@@ -66,7 +66,8 @@ TEST_SUITE("graph") {
     Plan plan = plan_text(kPlan);
     std::vector<Diagnostic> errors = exclude_hosts(plan, {"wbe1"});
     REQUIRE(errors.size() == 1);
-    CHECK(errors[0].to_string() == "--exclude \"wbe1\" matches no host or group (did you mean \"web1\"?)");
+    CHECK(errors[0].to_string() ==
+          "--exclude \"wbe1\" matches no host or group (did you mean \"web1\"?)");
   }
 
   TEST_CASE("--only drops the needs of the named tasks on tasks not named, and says which") {
@@ -74,7 +75,8 @@ TEST_SUITE("graph") {
         "upload": {"steps": [{"run": "u"}]},
         "restart": {"needs": ["upload"], "steps": [{"run": "r"}]},
         "check": {"needs": ["upload", "restart"], "steps": [{"run": "c"}]}}})");
-    CHECK(drop_needs(plan, {"check", "restart"}) == Names{"restart without upload", "check without upload"});
+    CHECK(drop_needs(plan, {"check", "restart"}) ==
+          Names{"restart without upload", "check without upload"});
     CHECK(plan.tasks[0].needs.empty());
     CHECK(plan.tasks[1].needs.empty());
     CHECK(plan.tasks[2].needs == Names{"restart"});  // kept: both are named
