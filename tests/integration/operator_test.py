@@ -5,6 +5,7 @@ COMMAND`) with their run log and --retry-failed, the config file of defaults, --
 no PLAN."""
 import json
 import os
+import subprocess
 import sys
 import unittest
 
@@ -178,6 +179,22 @@ class Operator(FleetTestCase):
                                                  "check\n    on: all (5 hosts); needs: restart\n", ""))
         status, out, err = self.deployd(plan, "--task-names")
         self.assertEqual((status, out), (0, "upload\nrestart\ncheck\n"), err)
+
+    def complete(self, *words):
+        """What docs/deployd.bash offers for the last of `words` (the word being completed)."""
+        completion = os.path.join(os.path.dirname(__file__), "..", "..", "docs", "deployd.bash")
+        script = ('source "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _deployd; '
+                  'printf "%s\\n" "${COMPREPLY[@]}"')
+        done = subprocess.run(["bash", "-c", script, "bash", completion, os.environ["DEPLOYD"]] + list(words),
+                              capture_output=True, text=True, cwd=self.work, env=self.env, timeout=60)
+        return sorted(line for line in done.stdout.splitlines() if line)
+
+    def test_completion_offers_task_names_after_only_without_hosts_and_commands_after_dashes(self):
+        plan = self.write_chain()
+        self.assertEqual(self.complete(plan, "--only", ""), ["check", "restart", "upload"])
+        self.assertEqual(self.complete(plan, "--only", "re"), ["restart"])
+        self.assertIn("uptime", self.complete("-H", "node001", "--", "upti"))
+        self.assertEqual(self.complete("conf"), ["config"])
 
     # --- --retry-failed RUN_ID without a plan ------------------------------------------------
 
