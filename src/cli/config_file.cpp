@@ -152,7 +152,8 @@ void apply_config(const ConfigFile& config, Options& options) {
   options.config_inventories = config.inventories;
   auto is_free = [&](const char* name) { return options.given.count(name) == 0; };
   if (config.forks && is_free("--forks")) options.forks = *config.forks;
-  if (config.output && is_free("--output"))
+  // -q asks for the summary, which JSON has not: a default of json gives way to it.
+  if (config.output && is_free("--output") && !(options.quiet && *config.output == "json"))
     options.output = *config.output == "group"  ? OutputMode::Group
                      : *config.output == "json" ? OutputMode::Json
                                                 : OutputMode::Stream;

@@ -90,6 +90,11 @@ TEST_SUITE("cli") {
     CHECK(options.inventories.empty());
     CHECK(options.config_inventories == std::vector<std::string>{"/x/hosts.ini"});
     CHECK(options.config_file == "/x/config.json");
+
+    Options quiet;  // -q: a default of json gives way to the summary
+    quiet.quiet = true;
+    apply_config(config, quiet);
+    CHECK(quiet.output == OutputMode::Stream);
   }
 
   TEST_CASE("deployd config says which file, and where each value comes from") {
