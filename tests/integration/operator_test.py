@@ -220,10 +220,15 @@ class Operator(FleetTestCase):
         config = os.path.join(self.work, ".deployd", "config.json")
         os.symlink(self.inventory_path, os.path.join(self.work, ".deployd", "hosts.json"))
         with open(config, "w") as f:
-            json.dump({"inventory": "hosts.json", "output": "json", "forks": 2}, f)
+            json.dump({"inventory": "hosts.json", "output": "json", "forks": 2, "log_dir": "../logs"}, f)
         status, out, err = self.deployd("--", "echo hi")
         self.assertEqual(status, 0, err)
         self.assertEqual(len(self.ended(events_of(out))), HOSTS)  # JSON, from the config file
+        # The run log went to the config file's log_dir, where `deployd runs` looks too.
+        self.assertEqual(os.listdir(os.path.join(self.work, "logs")), [events_of(out)[0]["run_id"]])
+        status, runs, err = self.deployd("runs")
+        self.assertEqual((status, len(runs.splitlines())), (0, 1), err)
+        self.assertTrue(runs.startswith(events_of(out)[0]["run_id"] + "  "), runs)
         status, out, err = self.deployd("config")
         self.assertEqual((status, err), (0, ""))
         inventory = os.path.join(".deployd", "hosts.json")
@@ -232,7 +237,7 @@ class Operator(FleetTestCase):
                               "forks: 2 (config file .deployd/config.json)\n"
                               "output: json (config file .deployd/config.json)\n"
                               "color: auto (default)\n"
-                              "log_dir: .deployd/runs beside the plan (default)\n"
+                              "log_dir: .deployd/../logs (config file .deployd/config.json)\n"
                               "ssh_config: the plan's ssh_config, else ~/.ssh/config (default)\n" % inventory)
         # The command line wins.
         status, out, err = self.deployd("--output", "stream", "--color", "never", "-H", "node001", "-v",
