@@ -77,6 +77,12 @@ std::optional<std::string> take_what_ran(Options& options, const report::Previou
                  report::escape_terminal(run.record.ad_hoc->command).c_str());
     return std::nullopt;
   }
+  // A killed ad-hoc run left only its events, which name no command (run_start's plan is
+  // kAdHocFile): there is nothing to rerun it from.
+  if (run.is_unfinished && fs::path(run.record.plan.path).filename() == kAdHocFile)
+    return fmt::format("run {} ran an ad-hoc command and never finished: its events do not record "
+                       "the command; give it again with --limit on the hosts to rerun",
+                       run.run_id);
   if (!options.plan_path.empty()) return std::nullopt;
   if (run.record.plan.path.empty())
     return fmt::format("run {} does not record its plan: give the PLAN", run.run_id);

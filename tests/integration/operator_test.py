@@ -97,6 +97,22 @@ class Operator(FleetTestCase):
                                  for hosts in ("node003, node005", "node005, node003")])
         self.assertEqual(events[0]["tasks"], ["ad-hoc"])
 
+    def test_a_killed_ad_hoc_run_cannot_be_retried_and_says_why(self):
+        proc = subprocess.Popen([os.environ["DEPLOYD"], "-i", self.inventory_path, "-H", "node001", "--output",
+                                 "json", "--", "echo started; sleep 3"], cwd=self.work, env=self.env,
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        self.assertEqual(json.loads(proc.stdout.readline())["event"], "run_start")
+        run_id = os.listdir(os.path.join(self.work, ".deployd", "runs"))[0]
+        proc.kill()  # SIGKILL: no summary.json
+        proc.wait()
+        proc.stdout.close()
+        status, out, err = self.deployd("--retry-failed", run_id)
+        self.assertEqual(status, 2, err)
+        self.assertEqual(err.splitlines()[-1],
+                         "deployd: error: --retry-failed: run %s ran an ad-hoc command and never finished: its "
+                         "events do not record the command; give it again with --limit on the hosts to rerun"
+                         % run_id)
+
     def test_ad_hoc_usage_errors(self):
         plan = write_json(self.work, "plan.json", {"tasks": {"t": {"steps": [{"run": "true"}]}}})
         cases = [
