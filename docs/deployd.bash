@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: MIT
 # bash completion for deployd: options, their values, the plan file, and the plan's task names
-# (asked of deployd itself: `deployd PLAN [-i INVENTORY...] --task-names`).
+# (asked of deployd itself: `deployd PLAN [-i INVENTORY...] --task-names`, also after --only);
+# after `--`, the ad-hoc command's name.
 
 _deployd() {
   local cur prev words cword
@@ -14,16 +15,25 @@ _deployd() {
   fi
 
   local options="-H --hosts --limit --var --var-env -i --inventory -l --list -n --dry-run --graph
-    --output --color -f --forks --batches --log-dir --report --junit --output-dir -q --quiet -v --verbose --version -h --help"
-  local with_value="-H|--hosts|--limit|--var|--var-env|-i|--inventory|--output|--color|-f|--forks|--batches|--log-dir|--report|--junit|--output-dir"
+    --output --color -f --forks --batches --log-dir --report --junit --output-dir -q --quiet -v --verbose --version -h --help
+    --only --exclude --list-hosts --sudo --timeout"
+  local with_value="-H|--hosts|--limit|--var|--var-env|-i|--inventory|--output|--color|-f|--forks|--batches|--log-dir|--report|--junit|--output-dir|--only|--exclude|--timeout"
 
   case $prev in
     --output) COMPREPLY=($(compgen -W "stream group json" -- "$cur")); return ;;
     --color) COMPREPLY=($(compgen -W "auto always never" -- "$cur")); return ;;
     -i|--inventory|--report|--junit|--html) COMPREPLY=($(compgen -f -- "$cur")); return ;;
     --log-dir|--output-dir) COMPREPLY=($(compgen -d -- "$cur")); return ;;
-    -H|--hosts|--limit|--var|--var-env|-f|--forks|--batches) return ;;
+    -H|--hosts|--limit|--var|--var-env|-f|--forks|--batches|--exclude|--timeout) return ;;
   esac
+  # After `--`: an ad-hoc command, completed as a command.
+  local k
+  for ((k = 1; k < cword; k++)); do
+    if [[ ${words[k]} == -- ]]; then
+      ((k == cword - 1)) && COMPREPLY=($(compgen -c -- "$cur"))
+      return
+    fi
+  done
   # The subcommands: `deployd runs [PLAN]`, `deployd show RUN`.
   if [[ ${words[1]} == show && $cword -gt 1 ]]; then
     case $prev in
@@ -71,7 +81,7 @@ _deployd() {
   done
   if [[ -z $plan ]]; then
     COMPREPLY=($(compgen -f -X '!*.json' -- "$cur") $(compgen -d -- "$cur"))
-    ((cword == 1)) && COMPREPLY+=($(compgen -W "runs show" -- "$cur"))
+    ((cword == 1)) && COMPREPLY+=($(compgen -W "runs show config" -- "$cur"))
     return
   fi
   local tasks

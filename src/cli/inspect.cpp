@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <string_view>
 #include <unordered_set>
 
@@ -105,13 +106,31 @@ std::string wait_lines(const Plan& plan, const Task& task, const std::string* ho
 
 std::string list_tasks(const Plan& plan) {
   std::string out;
+  if (!plan.description.empty()) out += plan.description + "\n\n";
+  // With no host at all (an inventory not given), a task's host count is not known yet.
+  const bool knows_hosts = !plan.hosts.empty();
   for (const Task& task : plan.tasks) {
     out += fmt::format("{}{}", task.name, task.is_default ? " (default)" : "");
     if (!task.description.empty()) out += fmt::format("  {}", task.description);
     out += fmt::format("\n    on: {}", targets(task));
+    if (!task.is_local && knows_hosts)
+      out += fmt::format(" ({} host{})", task.hosts.size(), task.hosts.size() == 1 ? "" : "s");
     if (!task.needs.empty()) out += fmt::format("; needs: {}", fmt::join(task.needs, ", "));
     out += "\n";
   }
+  return out;
+}
+
+std::string list_hosts(const Plan& plan, const std::vector<const Task*>& tasks) {
+  std::vector<std::string> names;
+  for (const Host* host : engine::run_hosts(plan, tasks)) names.push_back(host->name);
+  std::string out;
+  if (!names.empty())
+    out += fmt::format("{} ({} host{})\n", report::compress_hosts(names), names.size(),
+                       names.size() == 1 ? "" : "s");
+  if (std::any_of(tasks.begin(), tasks.end(), [](const Task* task) { return task->is_local; }))
+    out += "local (this machine)\n";
+  if (out.empty()) out = "no host\n";
   return out;
 }
 

@@ -18,6 +18,8 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include "cli/ad_hoc.hpp"
+#include "cli/config_file.hpp"
 #include "cli/fd_limit.hpp"
 #include "cli/inspect.hpp"
 #include "cli/logging.hpp"
@@ -56,7 +58,15 @@ LoadOptions load_options(const Options& options) {
   load.inventories = options.inventories;
   load.hosts = options.hosts;  // -H: like `fab -H`, names not in the plan are dialled as written
   load.ssh_config = options.ssh_config;
+  load.allow_no_hosts = options.list || options.task_names;  // nothing runs: hosts may come later
   return load;
+}
+
+LoadResult load(const Options& options) {
+  if (!options.is_ad_hoc()) return load_plan(options.plan_path, load_options(options));
+  return load_ad_hoc(
+      report::AdHocRecord{join_command(options.command), options.sudo, options.timeout},
+      load_options(options));
 }
 
 // Redraws the progress line every kTick until the run is over (`timer` is cancelled then).
@@ -189,6 +199,7 @@ int execute(const Plan& plan, engine::RunSetup setup, engine::Transport& transpo
 int run_main(int argc, char** argv) {
   if (is_show_command(argc, argv)) return show_main(argc, argv);  // no plan: the run log is enough
   if (is_runs_command(argc, argv)) return runs_main(argc, argv);
+  if (is_config_command(argc, argv)) return config_main(argc, argv);
 
   // 1. The command line.
   ParseResult parsed = parse_command_line(argc, argv);
@@ -198,6 +209,15 @@ int run_main(int argc, char** argv) {
     return parsed.exit_code;
   }
   Options& options = *parsed.options;
+  // Defaults from the config file for what the command line leaves out (before the retry looks
+  // for its run: the config may name the log folder).
+  ConfigLookup config = find_config();
+  if (!config.errors.empty()) return print_errors(config.errors);
+  if (config.config) {
+    apply_config(*config.config, options);
+    if (options.verbose)
+      std::fprintf(stderr, "deployd: config file %s\n", config.config->path.c_str());
+  }
 
   // 2. --retry-failed: the previous run's tasks, -H and inventories, unless given anew.
   Retry retry;
@@ -206,23 +226,29 @@ int run_main(int argc, char** argv) {
   if (auto error = use_default_inventory(options))
     return print_errors({Diagnostic{.message = *error}});
 
-  // 3. The plan, validated whole before anything connects.
-  LoadResult loaded = load_plan(options.plan_path, load_options(options));
+  // 3. The plan (or an ad-hoc command's one-task plan), validated whole before anything connects.
+  LoadResult loaded = load(options);
   for (const Diagnostic& warning : loaded.warnings)
     std::fprintf(stderr, "deployd: warning: %s\n", warning.to_string().c_str());
   if (!loaded.plan) return print_errors(loaded.errors);
   const std::vector<std::vector<std::string>> unlimited = graph::task_hosts(*loaded.plan);
   if (auto errors = graph::limit_hosts(*loaded.plan, options.limit); !errors.empty()) return print_errors(errors);
+  if (auto errors = graph::exclude_hosts(*loaded.plan, options.exclude); !errors.empty())
+    return print_errors(errors);
   Plan& plan = *loaded.plan;
   if (options.batches) plan.policy.batches = *options.batches;  // --batches: this run's waves
 
-  // 4. The tasks to run, with their needs, in dependency order; on the hosts to retry.
+  // 4. The tasks to run, with their needs (not with --only), in dependency order; on the hosts
+  // to retry.
   if (options.list) return std::fputs(list_tasks(plan).c_str(), stdout), 0;
   if (options.task_names) {
     for (const Task& task : plan.tasks) std::printf("%s\n", task.name.c_str());
     return 0;
   }
-  graph::Selection selection = graph::select_tasks(plan, options.tasks);
+  for (const std::string& dropped : graph::drop_needs(plan, options.only))
+    std::fprintf(stderr, "deployd: --only: running %s\n", dropped.c_str());
+  graph::Selection selection =
+      graph::select_tasks(plan, options.only.empty() ? options.tasks : options.only);
   if (!selection.errors.empty()) return print_errors(selection.errors);
   // plan-format.md, needs: a --limit that leaves a needed task no host is refused.
   if (!options.limit.empty())
@@ -230,6 +256,7 @@ int run_main(int argc, char** argv) {
   if (options.retry_failed)
     if (std::optional<int> exit_code = restrict_to_retry(plan, selection.tasks, retry))
       return *exit_code;
+  if (options.list_hosts) return std::fputs(list_hosts(plan, selection.tasks).c_str(), stdout), 0;
   if (options.graph) return std::fputs(graph::to_dot(plan, selection.tasks).c_str(), stdout), 0;
   std::string run_id = report::make_run_id();
   if (options.dry_run)

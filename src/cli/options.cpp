@@ -13,6 +13,7 @@
 #include <map>
 #include <sstream>
 
+#include "cli/ad_hoc.hpp"
 #include "cli/retry_args.hpp"
 
 namespace deployd::cli {
@@ -26,8 +27,65 @@ struct VarTexts {
   std::string batches;              ///< --batches LIST, parsed once the rest is
 };
 
+// Issue 19: ad-hoc commands and host and task selection.
+void add_ad_hoc_and_selection_options(CLI::App& app, Options& options) {
+  app.add_flag("--sudo", options.sudo, "run the ad-hoc command (-- COMMAND) through sudo, as root");
+  app.add_option("--timeout", options.timeout,
+                 "the ad-hoc command's timeout, e.g. 30s or 5m (its processes are stopped then)");
+  app.add_option("--only", options.only,
+                 "run only these tasks, without their needs (repeatable, or comma-separated)")
+      ->delimiter(',')
+      ->allow_extra_args(false);
+  app.add_option("--exclude", options.exclude,
+                 "leave out hosts or groups matching these globs (as --limit '!GLOB')")
+      ->delimiter(',')
+      ->allow_extra_args(false);
+  app.add_flag("--list-hosts", options.list_hosts,
+               "print the hosts the command would run on, folded into ranges, and exit");
+}
+
+// Usage errors of the ad-hoc and selection options, or empty. `--limit '!GLOB'` becomes
+// --exclude GLOB here, as Ansible's `--limit 'all:!bad'` leaves `bad` out.
+std::string check_selection(Options& options) {
+  std::erase_if(options.limit, [&](const std::string& pattern) {
+    if (!pattern.starts_with('!')) return false;
+    options.exclude.push_back(pattern.substr(1));
+    return true;
+  });
+  for (const std::string& pattern : options.exclude)
+    if (pattern.empty())
+      return "--exclude: an empty pattern (--limit '!' needs a glob after the !)";
+  if (std::string error = check_ad_hoc_options(options.is_ad_hoc(), options.sudo, options.timeout);
+      !error.empty())
+    return error;
+  if (options.is_ad_hoc()) {
+    if (!options.plan_path.empty())
+      return "a plan and an ad-hoc command (-- COMMAND) do not go together: \"" +
+             options.plan_path + "\" is before the --";
+    if (options.retry_failed)
+      return "--retry-failed reruns an ad-hoc command by its RUN_ID alone: deployd --retry-failed "
+             "RUN_ID";
+    if (!options.only.empty()) return "--only selects a plan's tasks: an ad-hoc command has one";
+    if (options.list || options.graph)
+      return std::string(options.list ? "--list" : "--graph") +
+             " shows a plan's tasks: an ad-hoc command has none";
+  } else if (options.plan_path.empty() &&
+             !(options.retry_failed && !options.retry_run_id.empty())) {
+    return "a PLAN is required (or -- COMMAND to run one command on the hosts, or "
+           "--retry-failed RUN_ID)";
+  }
+  if (!options.only.empty()) {
+    if (!options.tasks.empty())
+      return "--only names the tasks to run: leave out the TASK arguments, or --only";
+  }
+  if (options.list_hosts && (options.list || options.graph || options.dry_run))
+    return "--list-hosts prints the hosts only: leave out --list, --graph and --dry-run";
+  return {};
+}
+
 void add_options(CLI::App& app, Options& options, VarTexts& var_texts) {
-  app.add_option("plan", options.plan_path, "the JSON plan to run")->required();
+  // Not required: an ad-hoc command (-- COMMAND) or --retry-failed RUN_ID needs none.
+  app.add_option("plan", options.plan_path, "the JSON plan to run");
   app.add_option("tasks", options.tasks, "tasks to run with their needs (default: the `default` tasks, else all)");
   app.add_option("-H,--hosts", options.hosts,
                  "run remote tasks on these hosts instead of their targets (@FILE: the hosts "
@@ -86,10 +144,14 @@ void add_options(CLI::App& app, Options& options, VarTexts& var_texts) {
                  "write a JUnit XML report (a test case per host and task) to FILE at the run's end");
   app.add_option("--output-dir", options.output_dir,
                  "write each host's stdout and stderr to DIR/HOST.out and DIR/HOST.err (as pssh -o/-e)");
+  add_ad_hoc_and_selection_options(app, options);
   app.set_version_flag("--version", kVersion);
   app.footer(
-      "Recorded runs, after the fact: deployd runs [PLAN]; deployd show RUN --html FILE | --timeline | "
-      "--output stream|group (deployd show --help)");
+      "One command, no plan: deployd -H HOSTS | -i INVENTORY [OPTIONS] -- COMMAND...\n"
+      "Rerun a run's failed hosts: deployd --retry-failed RUN_ID\n"
+      "Defaults (.deployd/config.json, ~/.config/deployd/config.json): deployd config\n"
+      "Recorded runs, after the fact: deployd runs [PLAN]; deployd show RUN --html FILE | "
+      "--timeline | --output stream|group (deployd show --help)");
 }
 
 // The text of a --var @FILE, without one trailing newline (as `register` takes a command's).
@@ -178,6 +240,12 @@ ParseResult parse_command_line(int argc, const char* const* argv) {
   RetryArgs retry = take_retry_args(std::vector<std::string>(argv, argv + argc));
   if (!retry.error.empty()) return ParseResult{std::nullopt, 2, retry.error};
   options.retry_run_id = retry.run_id;
+  if (std::optional<std::vector<std::string>> command = take_command(retry.args)) {
+    if (join_command(*command).empty())
+      return ParseResult{std::nullopt, 2,
+                         "-- is followed by no command (deployd -H HOSTS -- COMMAND)"};
+    options.command = std::move(*command);
+  }
   std::vector<const char*> args;
   for (const std::string& arg : retry.args) args.push_back(arg.c_str());
   try {
@@ -196,6 +264,10 @@ ParseResult parse_command_line(int argc, const char* const* argv) {
     if (std::optional<std::string> error = parse_batches(var_texts.batches, *options.batches))
       return ParseResult{std::nullopt, 2, *error};
   }
+  if (std::string error = check_selection(options); !error.empty())
+    return ParseResult{std::nullopt, 2, error};
+  for (const char* name : {"--output", "--color", "--forks", "--log-dir", "--ssh-config"})
+    if (app.count(name) > 0) options.given.insert(name);  // the config file does not override them
   if (options.quiet && options.output == OutputMode::Json)
     return ParseResult{std::nullopt, 2, "--quiet prints only the summary, which --output json has not"};
   return ParseResult{std::move(options), 0, ""};
@@ -203,7 +275,16 @@ ParseResult parse_command_line(int argc, const char* const* argv) {
 
 std::optional<std::string> use_default_inventory(Options& options) {
   const char* path = std::getenv("DEPLOYD_INVENTORY");
-  if (!options.inventories.empty() || !path || !*path) return std::nullopt;
+  if (!options.inventories.empty()) return std::nullopt;
+  if ((!path || !*path) && !options.config_inventories.empty()) {
+    options.inventories = options.config_inventories;
+    if (options.verbose)
+      for (const std::string& inventory : options.inventories)
+        std::fprintf(stderr, "deployd: inventory %s (from %s)\n", inventory.c_str(),
+                     options.config_file.c_str());
+    return std::nullopt;
+  }
+  if (!path || !*path) return std::nullopt;
   // The loader's "cannot read inventory" would not say where a path nobody typed came from.
   std::error_code code;
   if (!std::filesystem::exists(path, code))

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,18 @@ struct Options {
   std::string report_file;  ///< --report FILE: the run's HTML report, written at its end
   std::string junit_file;   ///< --junit FILE: a JUnit XML report, written at the run's end
   std::string output_dir;   ///< --output-dir DIR: each host's stdout and stderr to DIR/HOST.out, .err
+  // Ad-hoc commands and selection (issue 19).
+  std::vector<std::string> command;  ///< `-- COMMAND...`: run this instead of a plan (ad-hoc)
+  bool sudo = false;                 ///< --sudo: the ad-hoc command through sudo (as root)
+  std::string timeout;               ///< --timeout DURATION: the ad-hoc command's timeout
+  std::vector<std::string> only;     ///< --only TASK: these tasks, without their needs
+  std::vector<std::string> exclude;  ///< --exclude GLOB (and --limit '!GLOB'): hosts left out
+  bool list_hosts = false;           ///< --list-hosts: the hosts the command would touch, folded
+  std::set<std::string> given;       ///< which of --output, --color, -f, --log-dir, -F were given
+  std::string config_file;           ///< the config file whose defaults apply; empty: none
+  std::vector<std::string> config_inventories;  ///< its "inventory", used when no -i is given
+
+  bool is_ad_hoc() const { return !command.empty(); }
 };
 
 /// The outcome of parsing: options to run with, or an exit status and what to print.
@@ -51,7 +64,8 @@ struct ParseResult {
 ParseResult parse_command_line(int argc, const char* const* argv);
 
 /// With no `-i` (given, or taken from a retried run): the inventory `DEPLOYD_INVENTORY` names, if
-/// set and not empty; said on stderr under -v. An error (naming the variable) if it is missing.
+/// set and not empty, else the config file's; said on stderr under -v. An error (naming the
+/// variable) if it is missing.
 std::optional<std::string> use_default_inventory(Options& options);
 
 }  // namespace deployd::cli

@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "cli/config_file.hpp"
 #include "cli/replay.hpp"
 #include "deployd/exit_code.hpp"
 #include "report/escape.hpp"
@@ -65,6 +66,11 @@ bool use_color(const std::string& mode) {
 }  // namespace
 
 fs::path recorded_log_dir(const std::string& log_dir, const std::string& plan) {
+  // Runs go where the config file's log_dir sends them, when --log-dir does not say.
+  if (log_dir.empty()) {
+    const ConfigLookup config = find_config();
+    if (config.config && config.config->log_dir) return *config.config->log_dir;
+  }
   fs::path dir = !log_dir.empty()  ? fs::path(log_dir)
                  : !plan.empty() ? fs::path(plan).parent_path() / ".deployd" / "runs"
                                  : fs::path(".deployd") / "runs";

@@ -117,7 +117,7 @@ class Loader {
                            configs, plan_, diags_);
     resolve_jump_hosts(plan_.hosts, merged.defaults, controller, configs, diags_);
     warnings_ = configs.warnings();
-    validate_tasks(plan_, tasks_, cli_hosts, merged.has_bad_hosts, diags_);
+    validate_tasks(plan_, tasks_, cli_hosts, merged.has_bad_hosts, diags_, options_.allow_no_hosts);
     validate_delegates(plan_, tasks_, diags_);
     validate_vars(plan_, tasks_, diags_);
   }

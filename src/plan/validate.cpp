@@ -112,16 +112,19 @@ bool resolve_on(const Plan& plan, const HostIndex& index,
 
 void validate_tasks(const Plan& plan, std::vector<TaskDraft>& tasks,
                     const std::vector<std::string>& command_line_hosts, bool has_bad_hosts,
-                    Diagnostics& diags) {
+                    Diagnostics& diags, bool allow_no_hosts) {
   NeedChecker(tasks, diags).run();
   HostIndex index(plan.hosts);
   std::vector<std::string> candidates = index.names();
   for (const auto& group : plan.groups) candidates.push_back(group.first);
   for (TaskDraft& draft : tasks) {
     if (draft.task.is_local || draft.task.on.empty()) continue;  // an empty `on` is reported
+    // --list with no hosts at all (they come from an inventory not given): `on` names groups
+    // and hosts nobody can check yet.
+    if (allow_no_hosts && plan.hosts.empty() && command_line_hosts.empty()) continue;
     bool is_ok = resolve_on(plan, index, candidates, draft, diags);
     if (!command_line_hosts.empty()) draft.task.hosts = command_line_hosts;
-    if (is_ok && !has_bad_hosts && draft.task.hosts.empty()) {
+    if (is_ok && !has_bad_hosts && !allow_no_hosts && draft.task.hosts.empty()) {
       diags.error(draft.on_at.empty() ? draft.where : draft.on_at.front(),
                   fmt::format("task {} targets no host (define hosts, pass -i INVENTORY or -H "
                               "HOSTS, or use \"on\": \"local\")",

@@ -151,7 +151,7 @@ class PlanFeatures(FleetTestCase):
         status, out, err = run_deployd([path, "--list"])
         self.assertEqual(status, 0, err)
         self.assertEqual(out, "build  make the tarball\n    on: local\n"
-                              "ship (default)\n    on: g; needs: build\n")
+                              "ship (default)\n    on: g (1 host); needs: build\n")
 
     def test_graph_prints_the_task_dag_in_dot(self):
         path = write_json(self.dir, "plan.json", {"version": 1, "hosts": ["a"], "tasks": {

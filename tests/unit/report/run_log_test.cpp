@@ -92,7 +92,9 @@ const char* const kSummary = R"({
     "tasks": [],
     "hosts": null,
     "limit": null,
-    "retry_of": null
+    "retry_of": null,
+    "only": [],
+    "ad_hoc": null
   }
 }
 )";
