@@ -25,6 +25,7 @@ struct Options {
   bool dry_run = false;
   bool graph = false;
   bool task_names = false;  ///< hidden --task-names: one task name a line, for shell completion
+  bool host_names = false;  ///< hidden --host-names: host and group names, for shell completion
   bool quiet = false;       ///< -q: the summary only
   bool verbose = false;     ///< -v: connection phases and timings on stderr
   OutputMode output = OutputMode::Stream;
@@ -37,13 +38,14 @@ struct Options {
   std::string report_file;  ///< --report FILE: the run's HTML report, written at its end
   std::string junit_file;   ///< --junit FILE: a JUnit XML report, written at the run's end
   std::string output_dir;   ///< --output-dir DIR: each host's stdout and stderr to DIR/HOST.out, .err
+  std::vector<std::string> words_after_hosts;  ///< `-H a b`: b, if it became a task (a hint then)
 };
 
 /// The outcome of parsing: options to run with, or an exit status and what to print.
 struct ParseResult {
   std::optional<Options> options;
   int exit_code = 0;
-  std::string message;  ///< help/version text (stdout) or an error (stderr) when exit_code != 0
+  std::string message;  ///< help/version text (stdout), or an error without `deployd: error: ` (stderr)
 };
 
 /// Parses argv with CLI11; never exits the process itself.
