@@ -162,7 +162,7 @@ class OutputRun(FleetTestCase):
         self.assertTrue(draws, terminal[-2000:])
         for draw in draws:
             text = draw.group(1).decode()
-            self.assertRegex(text, r"^\[\d+ done, \d+ failed, \d+ running, \d+ waiting\]")
+            self.assertRegex(text, r"^\[\d+ done, \d+ failed, \d+ running, (\d+ connecting, )?\d+ waiting\]")
             self.assertLess(len(text), columns)
             # A draw is always followed by a redraw or by its clearing, never by other text.
             self.assertEqual(terminal[draw.end():draw.end() + 1], b"\r")
