@@ -97,6 +97,7 @@ class Loader {
         command_line_hosts(expand_host_lists(options_.hosts, diags_), merged.defaults, controller,
                            configs, plan_, diags_);
     warnings_ = configs.warnings();
+    notes_ = configs.warnings(/*quiet=*/true);
     validate_tasks(plan_, tasks_, cli_hosts, merged.has_bad_hosts, diags_);
     validate_vars(plan_, tasks_, diags_);
   }
@@ -104,6 +105,7 @@ class Loader {
   LoadResult finish(const std::string& file) {
     LoadResult result;
     result.warnings = std::move(warnings_);
+    result.notes = std::move(notes_);
     if (!diags_.empty()) {
       result.errors = diags_.sorted(LoadResult::kMaxErrors);
       return result;
@@ -121,6 +123,7 @@ class Loader {
   Plan plan_;
   std::vector<TaskDraft> tasks_;
   std::vector<Diagnostic> warnings_;
+  std::vector<Diagnostic> notes_;
 };
 
 }  // namespace
