@@ -30,7 +30,7 @@ std::string option_left(const CLI::Option& option) {
 std::string render_help(const CLI::App& app, const HelpPage& page, std::size_t width) {
   std::string text;
   for (std::size_t i = 0; i < page.usage.size(); ++i)
-    text += (i == 0 ? "Usage: " : "       ") + page.usage[i] + "\n";
+    text += (i == 0 ? "Usage: " : "       ") + wrap(page.usage[i], 9, width, 7);
   text += "\n" + wrap(page.about, 0, width) + "\nOptions:\n";
   for (const CLI::Option* option : app.get_options(is_listed))
     text += help_entry(option_left(*option), option->get_description(), kColumn, width);

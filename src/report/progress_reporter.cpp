@@ -98,11 +98,18 @@ std::string ProgressReporter::text(Clock::time_point now, std::size_t columns) c
   std::string text = fmt::format("[{} done, {} failed, {} running, ", ended_ - failed_, failed_, running);
   if (connecting > 0) text += fmt::format("{} connecting, ", connecting);
   text += fmt::format("{} waiting]", waiting);
+  // The counts without those at 0, for a narrow terminal: `[2 done, 1 connecting]`.
+  std::string compact = fmt::format("[{} done", ended_ - failed_);
+  for (const auto& [count, word] : {std::pair{failed_, "failed"}, {running, "running"}, {connecting, "connecting"},
+                                    {waiting, "waiting"}})
+    if (count > 0) compact += fmt::format(", {} {}", count, word);
+  compact += "]";
   const std::vector<std::size_t>& waves = options_.wave_ends;
   if (waves.size() > 1 && last_started_ > 0) {
     const auto wave =
         std::upper_bound(waves.begin(), waves.end(), last_started_ - 1) - waves.begin();
     text += fmt::format(" wave {}/{}", wave + 1, waves.size());
+    compact += fmt::format(" wave {}/{}", wave + 1, waves.size());
   }
   std::string rate_text;
   std::string eta_text;
@@ -116,19 +123,23 @@ std::string ProgressReporter::text(Clock::time_point now, std::size_t columns) c
     }
   }
   const std::vector<std::string> slow = slowest(now);
-  auto line = [&](bool with_rate, bool with_eta, std::size_t shown) {
-    std::string out = text + (with_rate ? rate_text : "") + (with_eta ? eta_text : "");
+  auto line = [&](bool with_rate, bool with_eta, std::size_t shown, bool is_compact = false) {
+    std::string out = (is_compact ? compact : text) + (with_rate ? rate_text : "") + (with_eta ? eta_text : "");
     for (std::size_t i = 0; i < shown; ++i) out += (i == 0 ? ", slowest: " : ", ") + slow[i];
     return out;
   };
   // What an 80-column terminal keeps: the counts, the slowest host, the ETA, more slow hosts,
-  // and last the rate.
+  // and last the rate; then the counts at 0 go. What fits nowhere is cut by tick().
   std::string fitting = line(true, true, slow.size());
   if (columns == 0 || fitting.size() <= columns) return fitting;
   for (std::size_t shown = slow.size(); shown > 0; --shown)
     if ((fitting = line(false, true, shown)).size() <= columns) return fitting;
-  if ((fitting = line(false, false, std::min<std::size_t>(1, slow.size()))).size() <= columns) return fitting;
-  return text;
+  const std::size_t one = std::min<std::size_t>(1, slow.size());
+  for (bool is_compact : {false, true}) {
+    if ((fitting = line(false, true, one, is_compact)).size() <= columns) return fitting;
+    if ((fitting = line(false, false, one, is_compact)).size() <= columns) return fitting;
+  }
+  return fitting;
 }
 
 std::vector<std::string> ProgressReporter::slowest(Clock::time_point now) const {

@@ -50,7 +50,8 @@ class ProgressReporter final : public Reporter {
   /// Redraws the line as of `now`, cut to `columns` (0: no limit). Nothing once finished.
   void tick(Clock::time_point now, std::size_t columns);
 
-  /// The line's text as of `now`, in `columns` (0: all of it).
+  /// The line's text as of `now`, in `columns` (0: all of it) if it can: else the counts
+  /// without those at 0 and the slowest host, longer than `columns` (tick() cuts it).
   std::string text(Clock::time_point now, std::size_t columns = 0) const;
 
  private:

@@ -146,7 +146,7 @@ Host web
           "cfg:3: keyword \"BatchMode\" does not apply to deployd: ignored\n"
           "cfg:6: unsupported keyword \"SendEnv\" ignored");
     std::vector<bool> quiet;
-    for (const SshConfigIssue& issue : config.warnings()) quiet.push_back(issue.is_quiet);
+    for (const plan::SshConfigIssue& issue : config.warnings()) quiet.push_back(issue.is_quiet);
     CHECK(quiet == std::vector<bool>{false, true, false});
   }
 
@@ -155,7 +155,9 @@ Host web
         "Host *\n  ControlMaster auto\n  ControlPath ~/.ssh/cm-%r@%h:%p\n  ControlPersist 10m\n"
         "  ForwardAgent no\n  Compression yes\n  HashKnownHosts yes\n  AddKeysToAgent yes\n"
         "  ServerAliveCountMax 3\n");
-    for (const SshConfigIssue& issue : config.warnings()) CHECK_MESSAGE(issue.is_quiet, issue.message);
+    for (const plan::SshConfigIssue& issue : config.warnings()) {
+      CHECK_MESSAGE(issue.is_quiet, issue.message);
+    }
     CHECK(config.warnings().size() == 8);
   }
 
