@@ -84,12 +84,12 @@ TEST_SUITE("report") {
     progress.on(at(0, StepStart{"a", "t", 0, "x"}));
     CHECK(err.text().empty());  // events alone never draw
     progress.tick(after(1000), 20);
-    CHECK(err.text() == "\r[0 done, 0 failed, \x1b[K");
+    CHECK(err.text() == "\r[0 done, 1 running]\x1b[K");
     progress.on(at(1000, RunEnd{}));
-    CHECK(err.text() == "\r[0 done, 0 failed, \x1b[K\r\x1b[K");
+    CHECK(err.text() == "\r[0 done, 1 running]\x1b[K\r\x1b[K");
     progress.tick(after(2000), 80);
     progress.finish();
-    CHECK(err.text() == "\r[0 done, 0 failed, \x1b[K\r\x1b[K");
+    CHECK(err.text() == "\r[0 done, 1 running]\x1b[K\r\x1b[K");
   }
 
   TEST_CASE("a status line is cleared only while it is shown") {
