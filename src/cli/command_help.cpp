@@ -14,13 +14,16 @@ namespace {
 
 constexpr std::size_t kColumn = 28;  // where option texts start, as in GNU tools' --help
 
-bool is_listed(const CLI::Option* option) { return option->nonpositional() && !option->get_group().empty(); }
+bool is_listed(const CLI::Option* option) {
+  return option->nonpositional() && !option->get_group().empty();
+}
 
 // `-H, --hosts H1,H2`; a long-only option is indented to line up with the long names.
 std::string option_left(const CLI::Option& option) {
   std::string names;
   for (const std::string& name : option.get_snames()) names += (names.empty() ? "-" : ", -") + name;
-  for (const std::string& name : option.get_lnames()) names += (names.empty() ? "    --" : ", --") + name;
+  for (const std::string& name : option.get_lnames())
+    names += (names.empty() ? "    --" : ", --") + name;
   const std::string metavar = option.get_type_name();
   return metavar.empty() ? names : names + " " + metavar;
 }
@@ -36,7 +39,8 @@ std::string render_help(const CLI::App& app, const HelpPage& page, std::size_t w
     text += help_entry(option_left(*option), option->get_description(), kColumn, width);
   if (!page.exit_statuses.empty()) {
     text += "\nExit status:\n";
-    for (const auto& [status, meaning] : page.exit_statuses) text += help_entry(status, meaning, 8, width);
+    for (const auto& [status, meaning] : page.exit_statuses)
+      text += help_entry(status, meaning, 8, width);
   }
   if (!page.examples.empty()) {
     text += "\nExamples:\n";
@@ -46,7 +50,9 @@ std::string render_help(const CLI::App& app, const HelpPage& page, std::size_t w
   return text;
 }
 
-std::size_t help_width() { return help_width(report::terminal_columns(stdout), std::getenv("COLUMNS")); }
+std::size_t help_width() {
+  return help_width(report::terminal_columns(stdout), std::getenv("COLUMNS"));
+}
 
 std::vector<std::string> visible_option_names(const CLI::App& app) {
   std::vector<std::string> names;
@@ -71,14 +77,16 @@ std::string usage_error_text(const CLI::App& app, const CLI::ParseError& error) 
   }
   // Anything else CLI11 says (rare): its text, in lower case as deployd's messages are.
   std::string text = what;
-  if (!text.empty() && text[0] >= 'A' && text[0] <= 'Z') text[0] = static_cast<char>(text[0] - 'A' + 'a');
+  if (!text.empty() && text[0] >= 'A' && text[0] <= 'Z')
+    text[0] = static_cast<char>(text[0] - 'A' + 'a');
   return text;
 }
 
 std::string leftover_error_text(const CLI::App& app) {
   const std::vector<std::string> left = app.remaining();
   if (left.empty()) return "";
-  if (left[0].size() > 1 && left[0][0] == '-') return unknown_option_text(left[0], visible_option_names(app));
+  if (left[0].size() > 1 && left[0][0] == '-')
+    return unknown_option_text(left[0], visible_option_names(app));
   return "unexpected argument " + plan::quote(left[0]);
 }
 

@@ -3,8 +3,9 @@
 // deployd's words rather than CLI11's (issue 19, "A CLI that follows the conventions").
 #pragma once
 
-#include <string>
 #include <utility>
+
+#include <string>
 #include <vector>
 
 namespace CLI {

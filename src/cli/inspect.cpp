@@ -165,9 +165,11 @@ std::string dry_run(const Plan& plan, const std::vector<const Task*>& tasks,
       const Task* task = tasks[t];
       if (!targets[t].count(host->name)) continue;
       body += wait_lines(plan, *task, &host->name, targets, tasks);
-      for (std::size_t i = 0; i < task->steps.size(); ++i) body += step_line(*task, i, task->steps[i], vars);
+      for (std::size_t i = 0; i < task->steps.size(); ++i)
+        body += step_line(*task, i, task->steps[i], vars);
     }
-    std::string shape = verbose ? host->name + "\n" + body : with_host_placeholder(body, host->name);
+    std::string shape =
+        verbose ? host->name + "\n" + body : with_host_placeholder(body, host->name);
     auto [found, is_new] = block_of.try_emplace(std::move(shape), blocks.size());
     if (is_new) blocks.push_back(Block{{}, std::move(body)});
     blocks[found->second].hosts.push_back(host);
@@ -175,7 +177,8 @@ std::string dry_run(const Plan& plan, const std::vector<const Task*>& tasks,
   for (const Block& block : blocks) {
     if (block.hosts.size() == 1) {
       const Host& host = *block.hosts.front();
-      out += fmt::format("{} ({}@{}:{})\n{}", host.name, host.user, host.address, host.port, block.body);
+      out += fmt::format("{} ({}@{}:{})\n{}", host.name, host.user, host.address, host.port,
+                         block.body);
       continue;
     }
     std::vector<std::string> names;

@@ -2,11 +2,14 @@
 // deployd's entry point: a table of contents of the run, phase by phase.
 #include <utility>  // before Asio (ssh-facts.md)
 
+#include <fmt/format.h>
+#include <unistd.h>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/signal_set.hpp>
 #include <boost/asio/redirect_error.hpp>
+#include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <chrono>
@@ -14,8 +17,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
-#include <fmt/format.h>
-#include <unistd.h>
 
 #include "cli/fd_limit.hpp"
 #include "cli/inspect.hpp"
@@ -23,16 +24,16 @@
 #include "cli/lost_needs.hpp"
 #include "cli/options.hpp"
 #include "cli/reporting.hpp"
-#include "cli/runs.hpp"
 #include "cli/retry.hpp"
 #include "cli/run_files.hpp"
+#include "cli/runs.hpp"
 #include "cli/show.hpp"
 #include "cli/std_fds.hpp"
 #include "deployd/exit_code.hpp"
 #include "deployd/load.hpp"
 #include "engine/engine.hpp"
-#include "engine/step_text.hpp"
 #include "engine/ssh_transport.hpp"
+#include "engine/step_text.hpp"
 #include "graph/limit.hpp"
 #include "graph/task_graph.hpp"
 #include "plan/suggest.hpp"
@@ -85,8 +86,9 @@ std::vector<report::ProgressReporter::Connecting> connecting_hosts(const engine:
 }
 
 // Redraws the progress line every kTick until the run is over (`timer` is cancelled then).
-asio::awaitable<void> tick_progress(report::ProgressReporter& progress, const engine::Engine& engine,
-                                    asio::steady_timer& timer, const bool& is_over) {
+asio::awaitable<void> tick_progress(report::ProgressReporter& progress,
+                                    const engine::Engine& engine, asio::steady_timer& timer,
+                                    const bool& is_over) {
   constexpr std::chrono::milliseconds kTick{200};
   while (!is_over) {
     timer.expires_after(kTick);
@@ -199,7 +201,8 @@ int execute(const Plan& plan, engine::RunSetup setup, engine::Transport& transpo
     exit_code = end.exit_code;
   });
   if (reporting.progress) {
-    asio::co_spawn(context, tick_progress(*reporting.progress, engine, tick_timer, is_over), asio::detached);
+    asio::co_spawn(context, tick_progress(*reporting.progress, engine, tick_timer, is_over),
+                   asio::detached);
   }
   if (reporting.run_log) {
     asio::co_spawn(context, flush_run_log(*reporting.run_log, flush_timer, is_over), asio::detached);
@@ -220,8 +223,10 @@ int run_main(int argc, char** argv) {
   // 1. The command line.
   ParseResult parsed = parse_command_line(argc, argv);
   if (!parsed.options) {
-    if (parsed.exit_code == 0) std::fputs(parsed.message.c_str(), stdout);
-    else std::fprintf(stderr, "deployd: error: %s\n", parsed.message.c_str());
+    if (parsed.exit_code == 0)
+      std::fputs(parsed.message.c_str(), stdout);
+    else
+      std::fprintf(stderr, "deployd: error: %s\n", parsed.message.c_str());
     return parsed.exit_code;
   }
   Options& options = *parsed.options;
@@ -238,7 +243,8 @@ int run_main(int argc, char** argv) {
   for (const Diagnostic& warning : loaded.warnings)
     std::fprintf(stderr, "deployd: warning: %s\n", warning.to_string().c_str());
   if (options.verbose)
-    for (const Diagnostic& note : loaded.notes) std::fprintf(stderr, "deployd: %s\n", note.to_string().c_str());
+    for (const Diagnostic& note : loaded.notes)
+      std::fprintf(stderr, "deployd: %s\n", note.to_string().c_str());
   if (!loaded.plan) return print_errors(loaded.errors);
   const std::vector<std::vector<std::string>> unlimited = graph::task_hosts(*loaded.plan);
   if (auto errors = graph::limit_hosts(*loaded.plan, options.limit); !errors.empty()) return print_errors(errors);

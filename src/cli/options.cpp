@@ -43,9 +43,12 @@ HelpPage help_page() {
   return HelpPage{
       .usage = {"deployd PLAN [TASK...] [OPTIONS]", "deployd runs [PLAN] [-n N] [--log-dir DIR]",
                 "deployd show RUN [--html FILE | --timeline | --output stream|group] [--host H]"},
-      .about = "Run a JSON plan of tasks on many hosts at once over SSH: the named TASKs with everything "
-               "they need, in dependency order (default: the tasks marked \"default\", else all). Nothing "
-               "connects before the whole plan is valid.",
+      .about =
+          "Run a JSON plan of tasks on many hosts at once over SSH: the named TASKs with "
+          "everything "
+          "they need, in dependency order (default: the tasks marked \"default\", else all). "
+          "Nothing "
+          "connects before the whole plan is valid.",
       .exit_statuses = {{"0", "every targeted host succeeded"},
                         {"1", "the run finished and some hosts failed or were unreachable"},
                         {"2", "invalid plan or usage; nothing was run"},
@@ -55,28 +58,32 @@ HelpPage help_page() {
                         {"129", "hung up (SIGHUP)"},
                         {"130", "interrupted (Ctrl-C, SIGINT)"},
                         {"143", "terminated (SIGTERM)"}},
-      .examples = {"deployd plan.json --list", "deployd plan.json deploy -i hosts.json --output group",
+      .examples = {"deployd plan.json --list",
+                   "deployd plan.json deploy -i hosts.json --output group",
                    "deployd plan.json deploy --limit 'web*' -f 20 --var version=1.4.2"},
       .footer = "See also: deployd runs --help, deployd show --help, man deployd"};
 }
 
 void add_options(CLI::App& app, Options& options, VarTexts& var_texts, ValueTexts& value_texts) {
   app.add_option("PLAN", options.plan_path, "the JSON plan to run")->required();
-  app.add_option("TASK", options.tasks, "tasks to run with their needs (default: the `default` tasks, else all)");
+  app.add_option("TASK", options.tasks,
+                 "tasks to run with their needs (default: the `default` tasks, else all)");
   app.add_option("-H,--hosts", options.hosts,
                  "run remote tasks on these hosts instead of their targets; names not in the plan "
                  "are dialled as written (user@host:port); @FILE: the hosts FILE lists, one a line")
       ->type_name("H1,H2")
       ->delimiter(',')
       ->allow_extra_args(false);
-  app.add_option("--limit", options.limit, "only the hosts, or members of the groups, matching these globs")
+  app.add_option("--limit", options.limit,
+                 "only the hosts, or members of the groups, matching these globs")
       ->type_name("GLOBS")
       ->delimiter(',')
       ->allow_extra_args(false);
   // allow_extra_args(false): one value per occurrence, so `-i inv.json deploy` leaves `deploy`
   // to the task list (CLI11 lets a vector option swallow every following word by default).
-  app.add_option("--var", var_texts.values,
-                 "set a variable (repeatable; wins over every other value); NAME=@FILE: the file's text")
+  app.add_option(
+         "--var", var_texts.values,
+         "set a variable (repeatable; wins over every other value); NAME=@FILE: the file's text")
       ->type_name("NAME=VALUE")
       ->allow_extra_args(false);
   // Secrets stay out of the process list: `ps` shows the name of the variable, not its value.
@@ -94,35 +101,46 @@ void add_options(CLI::App& app, Options& options, VarTexts& var_texts, ValueText
   app.add_flag("--graph", options.graph, "print the task graph in Graphviz dot");
   // For the bash completion (docs/deployd.bash): no group, so --help does not list it.
   app.add_flag("--task-names", options.task_names, "print the plan's task names, one a line")->group("");
-  app.add_flag("--host-names", options.host_names, "print the plan's host and group names, one a line")->group("");
+  app.add_flag("--host-names", options.host_names,
+               "print the plan's host and group names, one a line")
+      ->group("");
   app.add_flag("-q,--quiet", options.quiet, "print only the summary at the end");
   app.add_flag("-v,--verbose", options.verbose,
                "log connection phases and timings to stderr; with --dry-run, each host's connection "
                "values and where they come from");
-  app.add_option("--output", value_texts.output,
-                 "stream: live lines prefixed by their host (the default); group: each step once it "
-                 "has ended, hosts with the same result folded; json: JSON Lines events on stdout")
+  app.add_option(
+         "--output", value_texts.output,
+         "stream: live lines prefixed by their host (the default); group: each step once it "
+         "has ended, hosts with the same result folded; json: JSON Lines events on stdout")
       ->type_name("stream|group|json");
-  app.add_option("--color", value_texts.color, "colour the output: auto (a terminal without NO_COLOR), always, never")
+  app.add_option("--color", value_texts.color,
+                 "colour the output: auto (a terminal without NO_COLOR), always, never")
       ->type_name("auto|always|never");
-  app.add_option("-f,--forks", value_texts.forks, "most hosts worked on at once (overrides policy.forks)")
+  app.add_option("-f,--forks", value_texts.forks,
+                 "most hosts worked on at once (overrides policy.forks)")
       ->type_name("N");
-  app.add_option("--log-dir", options.log_dir, "where run logs go (default: .deployd/runs beside the plan)")
+  app.add_option("--log-dir", options.log_dir,
+                 "where run logs go (default: .deployd/runs beside the plan)")
       ->type_name("DIR");
-  app.add_flag("--retry-failed", options.retry_failed,
-               "rerun the failed, unreachable and aborted hosts of the plan's last run (or of RUN_ID)")
+  app.add_flag(
+         "--retry-failed", options.retry_failed,
+         "rerun the failed, unreachable and aborted hosts of the plan's last run (or of RUN_ID)")
       ->type_name("[RUN_ID]");
-  app.add_option("-F,--ssh-config", options.ssh_config,
-                 "OpenSSH client config to read instead of ~/.ssh/config (or the plan's ssh_config)")
+  app.add_option(
+         "-F,--ssh-config", options.ssh_config,
+         "OpenSSH client config to read instead of ~/.ssh/config (or the plan's ssh_config)")
       ->type_name("FILE");
-  app.add_option("--report", options.report_file,
-                 "write the run's self-contained HTML report to FILE at its end (also when interrupted)")
+  app.add_option(
+         "--report", options.report_file,
+         "write the run's self-contained HTML report to FILE at its end (also when interrupted)")
       ->type_name("FILE");
-  app.add_option("--junit", options.junit_file,
-                 "write a JUnit XML report (a test case per host and task) to FILE at the run's end")
+  app.add_option(
+         "--junit", options.junit_file,
+         "write a JUnit XML report (a test case per host and task) to FILE at the run's end")
       ->type_name("FILE");
-  app.add_option("--output-dir", options.output_dir,
-                 "write each host's stdout and stderr to DIR/HOST.out and DIR/HOST.err (as pssh -o/-e)")
+  app.add_option(
+         "--output-dir", options.output_dir,
+         "write each host's stdout and stderr to DIR/HOST.out and DIR/HOST.err (as pssh -o/-e)")
       ->type_name("DIR");
   app.set_version_flag("--version", kVersion, "print the version and exit");
   app.set_help_flag("-h,--help", "print this help and exit");
@@ -242,8 +260,10 @@ ParseResult parse_command_line(int argc, const char* const* argv) {
     return usage_error(usage_error_text(app, error));
   }
   if (std::string left = leftover_error_text(app); !left.empty()) return usage_error(left);
-  if (std::optional<std::string> error = parse_values(value_texts, options)) return usage_error(*error);
-  if (std::optional<std::string> error = parse_vars(var_texts, options.vars)) return usage_error(*error);
+  if (std::optional<std::string> error = parse_values(value_texts, options))
+    return usage_error(*error);
+  if (std::optional<std::string> error = parse_vars(var_texts, options.vars))
+    return usage_error(*error);
   if (options.quiet && options.output == OutputMode::Json)
     return usage_error("--quiet prints only the summary, which --output json has not");
   options.words_after_hosts = words_after_hosts(retry.args);

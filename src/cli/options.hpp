@@ -45,7 +45,8 @@ struct Options {
 struct ParseResult {
   std::optional<Options> options;
   int exit_code = 0;
-  std::string message;  ///< help/version text (stdout), or an error without `deployd: error: ` (stderr)
+  std::string
+      message;  ///< help/version text (stdout), or an error without `deployd: error: ` (stderr)
 };
 
 /// Parses argv with CLI11; never exits the process itself.

@@ -47,7 +47,8 @@ int runs_main(int argc, const char* const* argv) {
   }
   std::size_t count = 0;
   if (error.empty() && !count_text.empty())
-    if (std::optional<int> parsed = parse_count("--max-count", count_text, 1000000, error)) count = *parsed;
+    if (std::optional<int> parsed = parse_count("--max-count", count_text, 1000000, error))
+      count = *parsed;
   if (!error.empty()) {
     std::fprintf(stderr, "deployd: error: %s (see deployd runs --help)\n", error.c_str());
     return static_cast<int>(ExitCode::InvalidPlan);

@@ -89,7 +89,8 @@ int show_main(int argc, const char* const* argv) {
   app.add_flag("--timeline", options.timeline, "draw the slowest hosts' steps in the terminal");
   app.add_option("--hosts", options.hosts, "how many hosts --timeline draws (default 20)");
   app.add_option("--color", options.color, "colour the timeline and --output: auto, always, never");
-  app.add_option("--output", options.output, "print the run again as it was printed: stream or group");
+  app.add_option("--output", options.output,
+                 "print the run again as it was printed: stream or group");
   app.add_option("--host", options.host, "with --output: only this host's output and results");
   app.allow_extras(true);  // unknown options are named by leftover_error_text, with a did-you-mean
   constexpr std::string_view kSeeShowHelp = " (see deployd show --help)";
@@ -106,14 +107,17 @@ int show_main(int argc, const char* const* argv) {
   }
   std::optional<int> hosts = 20;
   if (error.empty()) parse_choice("--color", options.color, {"auto", "always", "never"}, error);
-  if (error.empty() && !options.output.empty()) parse_choice("--output", options.output, {"stream", "group"}, error);
-  if (error.empty() && !options.hosts.empty()) hosts = parse_count("--hosts", options.hosts, 100000, error);
+  if (error.empty() && !options.output.empty())
+    parse_choice("--output", options.output, {"stream", "group"}, error);
+  if (error.empty() && !options.hosts.empty())
+    hosts = parse_count("--hosts", options.hosts, 100000, error);
   if (!error.empty()) return usage_error(error + std::string(kSeeShowHelp));
   if (!options.host.empty() && options.output.empty())
     return usage_error("--host needs --output stream|group");
   if (options.html.empty() && !options.timeline && options.output.empty())
     return usage_error(
-        "say what to show: --html FILE, --timeline or --output stream|group (see deployd show --help)");
+        "say what to show: --html FILE, --timeline or --output stream|group (see deployd show "
+        "--help)");
   const fs::path dir = run_folder(options, error);
   if (dir.empty()) return usage_error(error);
   if (!options.html.empty()) {
@@ -127,7 +131,8 @@ int show_main(int argc, const char* const* argv) {
       std::fprintf(stderr, "deployd: warning: %s\n", warning.c_str());
     const std::size_t columns = report::terminal_columns(stdout);
     std::fputs(report::render_terminal_timeline(
-                   *run, {columns == 0 ? 100 : columns, static_cast<std::size_t>(*hosts), use_color(options.color)})
+                   *run, {columns == 0 ? 100 : columns, static_cast<std::size_t>(*hosts),
+                          use_color(options.color)})
                    .c_str(),
                stdout);
   }

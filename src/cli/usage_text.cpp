@@ -18,21 +18,23 @@ std::string joined(const std::vector<std::string>& words, std::string_view separ
 }  // namespace
 
 std::optional<std::size_t> parse_choice(std::string_view option, std::string_view value,
-                                        const std::vector<std::string>& choices, std::string& error) {
+                                        const std::vector<std::string>& choices,
+                                        std::string& error) {
   for (std::size_t i = 0; i < choices.size(); ++i)
     if (choices[i] == value) return i;
-  error = std::string(option) + ": unknown value " + plan::quote(value) + plan::did_you_mean(value, choices) +
-          "; expected " + joined(choices, "|");
+  error = std::string(option) + ": unknown value " + plan::quote(value) +
+          plan::did_you_mean(value, choices) + "; expected " + joined(choices, "|");
   return std::nullopt;
 }
 
-std::optional<int> parse_count(std::string_view option, std::string_view value, int most, std::string& error) {
+std::optional<int> parse_count(std::string_view option, std::string_view value, int most,
+                               std::string& error) {
   int number = 0;
   const char* end = value.data() + value.size();
   auto [ptr, ec] = std::from_chars(value.data(), end, number);
   if (value.empty() || ec != std::errc() || ptr != end || number < 1 || number > most) {
-    error = std::string(option) + ": expected a whole number from 1 to " + std::to_string(most) + ", got " +
-            plan::quote(value);
+    error = std::string(option) + ": expected a whole number from 1 to " + std::to_string(most) +
+            ", got " + plan::quote(value);
     return std::nullopt;
   }
   return number;
@@ -70,7 +72,8 @@ std::string wrap(std::string_view text, std::size_t indent, std::size_t width, s
   return out + "\n";
 }
 
-std::string help_entry(std::string_view left, std::string_view text, std::size_t column, std::size_t width) {
+std::string help_entry(std::string_view left, std::string_view text, std::size_t column,
+                       std::size_t width) {
   std::string head = "  " + std::string(left);
   if (head.size() + 2 > column) {
     head += "\n" + std::string(column, ' ');

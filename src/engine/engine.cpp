@@ -326,12 +326,14 @@ std::vector<Engine::RunningStep> Engine::running_steps() const {
   return running;
 }
 
-std::vector<std::pair<std::string, std::chrono::steady_clock::duration>> Engine::connecting_hosts() const {
+std::vector<std::pair<std::string, std::chrono::steady_clock::duration>> Engine::connecting_hosts()
+    const {
   const State& s = *state_;
   std::vector<std::pair<std::string, std::chrono::steady_clock::duration>> connecting;
   const auto now = std::chrono::steady_clock::now();
   for (std::size_t h = 0; h < s.connecting_since.size(); ++h)
-    if (s.connecting_since[h] && !s.finished[h]) connecting.emplace_back(s.hosts[h]->name, now - *s.connecting_since[h]);
+    if (s.connecting_since[h] && !s.finished[h])
+      connecting.emplace_back(s.hosts[h]->name, now - *s.connecting_since[h]);
   return connecting;
 }
 

@@ -2,11 +2,10 @@
 // Parsing a JSON file into a Document, and locating diagnostics with its source map.
 #include "plan/document.hpp"
 
-#include <cctype>
-
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 
 #include "plan/suggest.hpp"
 
@@ -126,20 +125,24 @@ std::string syntax_hint(std::string_view text, std::size_t offset) {
   if (offset < text.size() && (text[offset] == '}' || text[offset] == ']')) {
     std::size_t at = offset;
     while (at > 0 && is_space(text[at - 1])) --at;
-    if (at > 0 && text[at - 1] == ',') return fmt::format("trailing comma before '{}': JSON allows none", text[offset]);
+    if (at > 0 && text[at - 1] == ',')
+      return fmt::format("trailing comma before '{}': JSON allows none", text[offset]);
   }
   std::size_t first = 0;
   while (first < text.size() && is_space(text[first])) ++first;
-  if (first == text.size() || text[first] == '{' || text[first] == '/' || text[first] == '"') return "";
+  if (first == text.size() || text[first] == '{' || text[first] == '/' || text[first] == '"')
+    return "";
   const std::string_view line = text.substr(first, text.find('\n', first) - first);
   const bool is_ini = line.starts_with('[') && line.size() > 1 &&
                       (std::isalpha(static_cast<unsigned char>(line[1])) || line[1] == '_') &&
-                      line.find(']') != std::string_view::npos && line.find('"') == std::string_view::npos;
+                      line.find(']') != std::string_view::npos &&
+                      line.find('"') == std::string_view::npos;
   const bool is_yaml = text[first] == '-' || std::isalpha(static_cast<unsigned char>(text[first]));
   if (!is_ini && !is_yaml) return "";
-  return fmt::format("not JSON: deployd reads JSON plans (this looks like {}); inventories, JSON, INI or YAML, "
-                     "go with -i",
-                     is_ini ? "an INI file" : "YAML");
+  return fmt::format(
+      "not JSON: deployd reads JSON plans (this looks like {}); inventories, JSON, INI or YAML, "
+      "go with -i",
+      is_ini ? "an INI file" : "YAML");
 }
 
 Diagnostic located(const Document& doc, std::string pointer, std::size_t offset,

@@ -252,7 +252,8 @@ std::vector<Diagnostic> SshConfigFiles::warnings(bool quiet) const {
   std::vector<Diagnostic> out;
   for (const std::string& path : order_)
     for (const SshConfigIssue& issue : files_.at(path).warnings())
-      if (issue.is_quiet == quiet) out.push_back(Diagnostic{issue.file, "", issue.line, issue.column, issue.message});
+      if (issue.is_quiet == quiet)
+        out.push_back(Diagnostic{issue.file, "", issue.line, issue.column, issue.message});
   return out;
 }
 

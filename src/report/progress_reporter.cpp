@@ -95,12 +95,15 @@ std::string ProgressReporter::text(Clock::time_point now, std::size_t columns) c
   int connecting = 0;  // hosts not started yet, in their first connection
   for (const Connecting& host : connecting_) connecting += hosts_.contains(host.host) ? 0 : 1;
   const int waiting = std::max(0, total_ - started - connecting);
-  std::string text = fmt::format("[{} done, {} failed, {} running, ", ended_ - failed_, failed_, running);
+  std::string text =
+      fmt::format("[{} done, {} failed, {} running, ", ended_ - failed_, failed_, running);
   if (connecting > 0) text += fmt::format("{} connecting, ", connecting);
   text += fmt::format("{} waiting]", waiting);
   // The counts without those at 0, for a narrow terminal: `[2 done, 1 connecting]`.
   std::string compact = fmt::format("[{} done", ended_ - failed_);
-  for (const auto& [count, word] : {std::pair{failed_, "failed"}, {running, "running"}, {connecting, "connecting"},
+  for (const auto& [count, word] : {std::pair{failed_, "failed"},
+                                    {running, "running"},
+                                    {connecting, "connecting"},
                                     {waiting, "waiting"}})
     if (count > 0) compact += fmt::format(", {} {}", count, word);
   compact += "]";
@@ -124,7 +127,8 @@ std::string ProgressReporter::text(Clock::time_point now, std::size_t columns) c
   }
   const std::vector<std::string> slow = slowest(now);
   auto line = [&](bool with_rate, bool with_eta, std::size_t shown, bool is_compact = false) {
-    std::string out = (is_compact ? compact : text) + (with_rate ? rate_text : "") + (with_eta ? eta_text : "");
+    std::string out =
+        (is_compact ? compact : text) + (with_rate ? rate_text : "") + (with_eta ? eta_text : "");
     for (std::size_t i = 0; i < shown; ++i) out += (i == 0 ? ", slowest: " : ", ") + slow[i];
     return out;
   };
@@ -158,8 +162,9 @@ std::vector<std::string> ProgressReporter::slowest(Clock::time_point now) const 
   for (std::size_t i = 0; i < shown; ++i) {
     const auto found = hosts_.find(*slow[i].second);
     const bool is_on_step = found != hosts_.end() && found->second.is_on_step;
-    texts.push_back(fmt::format("{} {} {}", escape_terminal(*slow[i].second), format_duration(slow[i].first),
-                                is_on_step ? escape_terminal(found->second.step) : std::string("connecting")));
+    texts.push_back(
+        fmt::format("{} {} {}", escape_terminal(*slow[i].second), format_duration(slow[i].first),
+                    is_on_step ? escape_terminal(found->second.step) : std::string("connecting")));
   }
   return texts;
 }

@@ -104,8 +104,8 @@ void StreamReporter::print_step_end(const StepEnd& step) {
     return;
   const std::string reason = step_failure_reason(step);
   if (step.will_retry) {  // "attempt 1 of 2 failed (...); retrying in 1s": not the host's result
-    write(prefix(step.host) + " " + paint(escape_terminal(without_host(reason, step.host)), kYellow, options_.color) +
-          "\n");
+    write(prefix(step.host) + " " +
+          paint(escape_terminal(without_host(reason, step.host)), kYellow, options_.color) + "\n");
     return;
   }
   if (step.ignored) {

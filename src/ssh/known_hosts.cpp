@@ -134,19 +134,23 @@ std::string key_fingerprint(std::string_view blob) {
   return "SHA256:" + text;
 }
 
-std::string changed_key_detail(std::string_view type, std::string_view fingerprint, std::string_view entry,
-                               std::string_view file) {
+std::string changed_key_detail(std::string_view type, std::string_view fingerprint,
+                               std::string_view entry, std::string_view file) {
   auto quoted = [](std::string_view word) {
-    const bool is_plain = word.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-                                                 "-_./:@%+,=") == std::string_view::npos;
+    const bool is_plain = word.find_first_not_of(
+                              "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+                              "-_./:@%+,=") == std::string_view::npos;
     if (is_plain && !word.empty()) return std::string(word);
     std::string text = "'";
     for (char c : word) text += c == '\'' ? std::string("'\\''") : std::string(1, c);
     return text + "'";
   };
-  return "HOST KEY CHANGED: the server showed " + std::string(type) + " " + std::string(fingerprint) +
-         "; someone may be intercepting the connection, or the host was reinstalled (then remove its old "
-         "key: ssh-keygen -R " + quoted(entry) + " -f " + quoted(file) + ")";
+  return "HOST KEY CHANGED: the server showed " + std::string(type) + " " +
+         std::string(fingerprint) +
+         "; someone may be intercepting the connection, or the host was reinstalled (then remove "
+         "its old "
+         "key: ssh-keygen -R " +
+         quoted(entry) + " -f " + quoted(file) + ")";
 }
 
 std::string other_type_detail(std::string_view shown, const std::vector<std::string>& known) {
@@ -389,8 +393,9 @@ std::string check_host_key(KnownHostsCache& cache, LIBSSH2_SESSION* session,
       return file.record(name == address ? std::vector{name} : std::vector{name, address}, key);
     case Verdict::RejectMismatch: {
       const KeyType* shown = find_key_type(type);
-      const std::string detail = changed_key_detail(shown != nullptr ? shown->name : "a", key_fingerprint(key.blob),
-                                                    by_name == Lookup::Mismatch ? name : address, file.path());
+      const std::string detail =
+          changed_key_detail(shown != nullptr ? shown->name : "a", key_fingerprint(key.blob),
+                             by_name == Lookup::Mismatch ? name : address, file.path());
       return host_key_message(Verdict::RejectMismatch, spec,
                               file.path() + (line > 0 ? ":" + std::to_string(line) : ""), detail);
     }

@@ -304,7 +304,8 @@ std::string Client::unlock_identities(const std::vector<KeyUse>& uses, const Ask
 std::string Client::load_known_hosts(const std::string& path, bool strict) {
   const KnownHostsFile& file = shared_->known_hosts.get(path);
   if (strict && file.is_missing())
-    return "cannot read " + path + ": no such file, so no host key can be checked (create it, or let "
+    return "cannot read " + path +
+           ": no such file, so no host key can be checked (create it, or let "
            "host_key_check accept-new record the keys once)";
   return file.load_error();
 }

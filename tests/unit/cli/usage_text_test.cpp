@@ -19,10 +19,13 @@ TEST_SUITE("cli") {
     CHECK(error.empty());
   }
 
-  TEST_CASE("an unknown enum value names the option, suggests the closest value and lists them all") {
+  TEST_CASE(
+      "an unknown enum value names the option, suggests the closest value and lists them all") {
     std::string error;
     CHECK_FALSE(parse_choice("--output", "grouped", kOutputs, error));
-    CHECK(error == R"(--output: unknown value "grouped" (did you mean "group"?); expected stream|group|json)");
+    CHECK(
+        error ==
+        R"(--output: unknown value "grouped" (did you mean "group"?); expected stream|group|json)");
   }
 
   TEST_CASE("a numeric enum value is refused (CLI11 took the enum's number)") {
@@ -38,14 +41,17 @@ TEST_SUITE("cli") {
       CAPTURE(bad);
       error.clear();
       CHECK_FALSE(parse_count("--forks", bad, 100, error));
-      CHECK(error == "--forks: expected a whole number from 1 to 100, got \"" + std::string(bad) + "\"");
+      CHECK(error ==
+            "--forks: expected a whole number from 1 to 100, got \"" + std::string(bad) + "\"");
     }
   }
 
   TEST_CASE("an unknown option is named with the closest known one") {
     const std::vector<std::string> known{"--dry-run", "--limit", "-n"};
-    CHECK(unknown_option_text("--dryrun", known) == R"(unknown option "--dryrun" (did you mean "--dry-run"?))");
-    CHECK(unknown_option_text("--limits=web", known) == R"(unknown option "--limits" (did you mean "--limit"?))");
+    CHECK(unknown_option_text("--dryrun", known) ==
+          R"(unknown option "--dryrun" (did you mean "--dry-run"?))");
+    CHECK(unknown_option_text("--limits=web", known) ==
+          R"(unknown option "--limits" (did you mean "--limit"?))");
     CHECK(unknown_option_text("--frobnicate", known) == R"(unknown option "--frobnicate")");
   }
 
@@ -54,7 +60,8 @@ TEST_SUITE("cli") {
     CHECK(wrap("a-word-longer-than-the-line b", 2, 10) == "a-word-longer-than-the-line\n  b\n");
   }
 
-  TEST_CASE("a help entry puts its text in the column, or on the next line when the names are long") {
+  TEST_CASE(
+      "a help entry puts its text in the column, or on the next line when the names are long") {
     CHECK(help_entry("-q, --quiet", "print only the summary at the end", 16, 40) ==
           "  -q, --quiet   print only the summary\n"
           "                at the end\n");

@@ -137,9 +137,11 @@ Host web
           "cfg:5: unsupported Match criterion \"exec\": the block never applies");
   }
 
-  TEST_CASE("ssh_config: unsupported keywords are ignored with one warning each, named as written") {
-    SshConfig config =
-        parse("Host *\n  ForwardAgent yes\n  BatchMode yes\n  ForwardAgent no\n  User u\n  SendEnv LANG\n");
+  TEST_CASE(
+      "ssh_config: unsupported keywords are ignored with one warning each, named as written") {
+    SshConfig config = parse(
+        "Host *\n  ForwardAgent yes\n  BatchMode yes\n  ForwardAgent no\n  User u\n  SendEnv "
+        "LANG\n");
     CHECK(value(config, "h", "user") == "u");
     CHECK(issues(config.warnings()) ==
           "cfg:2: unsupported keyword \"ForwardAgent\" ignored\n"

@@ -72,7 +72,8 @@ TEST_SUITE("report") {
     CHECK(out.text() == "node001 ! oops\n");
   }
 
-  TEST_CASE("with a messages file, stdout carries the hosts' stdout only (pdsh: 2> separates them)") {
+  TEST_CASE(
+      "with a messages file, stdout carries the hosts' stdout only (pdsh: 2> separates them)") {
     MemoryFile out;
     MemoryFile messages;
     StreamReporter reporter(out.get(), {.host_width = 7, .messages = messages.get()});
@@ -158,7 +159,8 @@ TEST_SUITE("report") {
   TEST_CASE("a failed attempt that will be retried reads as one, not as a FAILED line") {
     MemoryFile out;
     StreamReporter reporter(out.get(), {.host_width = 7});
-    const std::string error = R"(deploy step 1 (run "sleep 30"): attempt 1 of 2 failed (timed out after 2s); retrying in 1s)";
+    const std::string error =
+        R"(deploy step 1 (run "sleep 30"): attempt 1 of 2 failed (timed out after 2s); retrying in 1s)";
     StepEnd attempt{"node001", "deploy", 0, StepStatus::TimedOut, std::nullopt, "", 2000, error};
     attempt.will_retry = true;
     reporter.on(at(0, attempt));
