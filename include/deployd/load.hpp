@@ -28,7 +28,8 @@ struct LoadOptions {
 struct LoadResult {
   std::optional<Plan> plan;
   std::vector<Diagnostic> errors;  ///< at most kMaxErrors
-  std::vector<Diagnostic> warnings;  ///< e.g. ssh_config keywords deployd ignores
+  std::vector<Diagnostic> warnings;  ///< e.g. ssh_config keywords deployd does not support
+  std::vector<Diagnostic> notes;     ///< said under -v only: ssh_config keywords that do not matter
   static constexpr std::size_t kMaxErrors = 20;
 };
 

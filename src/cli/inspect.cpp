@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <map>
 #include <string_view>
 #include <unordered_set>
 
@@ -27,6 +28,13 @@ std::string step_line(const Task& task, std::size_t index, const Step& step,
   vars.delegate = step.delegate_to;
   std::string command =
       step.hides_command() ? engine::hidden_label(step) : plan::interpolate(step.command, vars).text;
+  // issue 19: a transfer says where it goes, and with which mode.
+  const bool is_transfer = step.kind == StepKind::Put || step.kind == StepKind::Get;
+  if (is_transfer && !step.hides_command()) {
+    command = fmt::format("{} {} -> {}", step.kind == StepKind::Put ? "put" : "get", command,
+                          plan::interpolate(step.to, vars).text);
+    if (step.mode) command += fmt::format(" (mode {})", *step.mode);
+  }
   std::string line = fmt::format("  {} step {}: {}", task.name, index + 1, command);
   if (!step.cwd.empty()) line += fmt::format("  (in {})", plan::interpolate(step.cwd, vars).text);
   if (step.sudo_user)
@@ -67,6 +75,16 @@ std::string connection_lines(const Host& host) {
   for (const auto& [key, value] : values)
     out += fmt::format("    {:<16} {}  ({})\n", key + std::string(":"), value, source(key));
   return out;
+}
+
+// `text` with every `host` in it written <host>, as group mode's headings write it: what hosts
+// that differ only by their name share.
+std::string with_host_placeholder(std::string text, const std::string& host) {
+  constexpr std::string_view kPlaceholder = "<host>";
+  for (std::size_t at = text.find(host); !host.empty() && at != std::string::npos;
+       at = text.find(host, at + kPlaceholder.size()))
+    text.replace(at, host.size(), kPlaceholder);
+  return text;
 }
 
 // The hosts a task runs on in this run: the first only for run_once.
@@ -151,16 +169,43 @@ std::string dry_run(const Plan& plan, const std::vector<const Task*>& tasks,
       for (std::size_t i = 0; i < task->steps.size(); ++i) local += step_line(*task, i, task->steps[i], controller);
     }
   if (!local.empty()) out += "local (this machine)\n" + local;
+  // issue 19: hosts that would run the same steps, but for their own name, fold into one block
+  // as group mode folds them (`node[001-030] (30 hosts)`, their name shown as <host>); -v
+  // keeps one block per host, for its connection values.
+  struct Block {
+    std::vector<const Host*> hosts;
+    std::string body;
+  };
+  std::vector<Block> blocks;
+  std::map<std::string, std::size_t> block_of;  // body with {{host}} -> its block
   for (const Host* host : engine::run_hosts(plan, tasks)) {
-    out += fmt::format("{} ({}@{}:{})\n", host->name, host->user, host->address, host->port);
-    if (verbose) out += "  connection:\n" + connection_lines(*host);
+    std::string body;
+    if (verbose) body += "  connection:\n" + connection_lines(*host);
     plan::VarContext vars{&plan, host, nullptr, run_id};
     for (std::size_t t = 0; t < tasks.size(); ++t) {
       const Task* task = tasks[t];
       if (!targets[t].count(host->name)) continue;
-      out += wait_lines(plan, *task, &host->name, targets, tasks);
-      for (std::size_t i = 0; i < task->steps.size(); ++i) out += step_line(*task, i, task->steps[i], vars);
+      body += wait_lines(plan, *task, &host->name, targets, tasks);
+      for (std::size_t i = 0; i < task->steps.size(); ++i)
+        body += step_line(*task, i, task->steps[i], vars);
     }
+    std::string shape =
+        verbose ? host->name + "\n" + body : with_host_placeholder(body, host->name);
+    auto [found, is_new] = block_of.try_emplace(std::move(shape), blocks.size());
+    if (is_new) blocks.push_back(Block{{}, std::move(body)});
+    blocks[found->second].hosts.push_back(host);
+  }
+  for (const Block& block : blocks) {
+    if (block.hosts.size() == 1) {
+      const Host& host = *block.hosts.front();
+      out += fmt::format("{} ({}@{}:{})\n{}", host.name, host.user, host.address, host.port,
+                         block.body);
+      continue;
+    }
+    std::vector<std::string> names;
+    for (const Host* host : block.hosts) names.push_back(host->name);
+    out += fmt::format("{} ({} hosts)\n{}", report::compress_hosts(names), names.size(),
+                       with_host_placeholder(block.body, block.hosts.front()->name));
   }
   return out;
 }

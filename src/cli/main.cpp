@@ -2,11 +2,14 @@
 // deployd's entry point: a table of contents of the run, phase by phase.
 #include <utility>  // before Asio (ssh-facts.md)
 
+#include <fmt/format.h>
+#include <unistd.h>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/signal_set.hpp>
 #include <boost/asio/redirect_error.hpp>
+#include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <algorithm>
@@ -15,8 +18,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
-#include <fmt/format.h>
-#include <unistd.h>
 
 #include "cli/ad_hoc.hpp"
 #include "cli/config_file.hpp"
@@ -26,19 +27,20 @@
 #include "cli/lost_needs.hpp"
 #include "cli/options.hpp"
 #include "cli/reporting.hpp"
-#include "cli/runs.hpp"
 #include "cli/retry.hpp"
 #include "cli/run_files.hpp"
+#include "cli/runs.hpp"
 #include "cli/show.hpp"
 #include "cli/std_fds.hpp"
 #include "deployd/exit_code.hpp"
 #include "deployd/load.hpp"
 #include "engine/delegates.hpp"
 #include "engine/engine.hpp"
-#include "engine/step_text.hpp"
 #include "engine/ssh_transport.hpp"
+#include "engine/step_text.hpp"
 #include "graph/limit.hpp"
 #include "graph/task_graph.hpp"
+#include "plan/suggest.hpp"
 #include "report/run_log.hpp"
 #include "ssh/init.hpp"
 
@@ -50,6 +52,24 @@ namespace asio = boost::asio;
 int print_errors(const std::vector<Diagnostic>& errors) {
   for (const Diagnostic& error : errors) std::fprintf(stderr, "deployd: error: %s\n", error.to_string().c_str());
   return static_cast<int>(ExitCode::InvalidPlan);
+}
+
+// For the bash completion of -H and --limit: every host, then every group, one a line.
+std::string host_names(const Plan& plan) {
+  std::string text;
+  for (const Host& host : plan.hosts) text += host.name + "\n";
+  for (const auto& [group, members] : plan.groups) text += group + "\n";
+  return text;
+}
+
+// `-H node001 node002` made node002 a task: its "unknown task" error says where the space is.
+std::vector<Diagnostic> with_hosts_hint(std::vector<Diagnostic> errors, const Options& options) {
+  for (Diagnostic& error : errors)
+    for (const std::string& word : options.words_after_hosts)
+      if (error.message.starts_with("unknown task " + plan::quote(word)))
+        error.message += fmt::format(" (-H takes one comma-separated list: -H {},{})",
+                                     options.hosts.empty() ? "HOST" : options.hosts.back(), word);
+  return errors;
 }
 
 LoadOptions load_options(const Options& options) {
@@ -69,8 +89,17 @@ LoadResult load(const Options& options) {
       load_options(options));
 }
 
+// The engine's hosts in their connection, for the progress line.
+std::vector<report::ProgressReporter::Connecting> connecting_hosts(const engine::Engine& engine) {
+  std::vector<report::ProgressReporter::Connecting> hosts;
+  for (const auto& [host, elapsed] : engine.connecting_hosts())
+    hosts.push_back({host, std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count()});
+  return hosts;
+}
+
 // Redraws the progress line every kTick until the run is over (`timer` is cancelled then).
-asio::awaitable<void> tick_progress(report::ProgressReporter& progress, asio::steady_timer& timer,
+asio::awaitable<void> tick_progress(report::ProgressReporter& progress,
+                                    const engine::Engine& engine, asio::steady_timer& timer,
                                     const bool& is_over) {
   constexpr std::chrono::milliseconds kTick{200};
   while (!is_over) {
@@ -78,7 +107,9 @@ asio::awaitable<void> tick_progress(report::ProgressReporter& progress, asio::st
     boost::system::error_code ignored;
     co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
     const std::size_t columns = report::terminal_columns(stderr);
-    if (!is_over) progress.tick(Clock::now(), columns == 0 ? 80 : columns);
+    if (is_over) break;
+    progress.set_connecting(connecting_hosts(engine));
+    progress.tick(Clock::now(), columns == 0 ? 80 : columns);
   }
 }
 
@@ -182,7 +213,8 @@ int execute(const Plan& plan, engine::RunSetup setup, engine::Transport& transpo
     exit_code = end.exit_code;
   });
   if (reporting.progress) {
-    asio::co_spawn(context, tick_progress(*reporting.progress, tick_timer, is_over), asio::detached);
+    asio::co_spawn(context, tick_progress(*reporting.progress, engine, tick_timer, is_over),
+                   asio::detached);
   }
   if (reporting.run_log) {
     asio::co_spawn(context, flush_run_log(*reporting.run_log, flush_timer, is_over), asio::detached);
@@ -204,8 +236,10 @@ int run_main(int argc, char** argv) {
   // 1. The command line.
   ParseResult parsed = parse_command_line(argc, argv);
   if (!parsed.options) {
-    std::fputs(parsed.message.c_str(), parsed.exit_code == 0 ? stdout : stderr);
-    if (parsed.exit_code != 0) std::fputc('\n', stderr);
+    if (parsed.exit_code == 0)
+      std::fputs(parsed.message.c_str(), stdout);
+    else
+      std::fprintf(stderr, "deployd: error: %s\n", parsed.message.c_str());
     return parsed.exit_code;
   }
   Options& options = *parsed.options;
@@ -230,6 +264,9 @@ int run_main(int argc, char** argv) {
   LoadResult loaded = load(options);
   for (const Diagnostic& warning : loaded.warnings)
     std::fprintf(stderr, "deployd: warning: %s\n", warning.to_string().c_str());
+  if (options.verbose)
+    for (const Diagnostic& note : loaded.notes)
+      std::fprintf(stderr, "deployd: %s\n", note.to_string().c_str());
   if (!loaded.plan) return print_errors(loaded.errors);
   const std::vector<std::vector<std::string>> unlimited = graph::task_hosts(*loaded.plan);
   if (auto errors = graph::limit_hosts(*loaded.plan, options.limit); !errors.empty()) return print_errors(errors);
@@ -245,11 +282,12 @@ int run_main(int argc, char** argv) {
     for (const Task& task : plan.tasks) std::printf("%s\n", task.name.c_str());
     return 0;
   }
+  if (options.host_names) return std::fputs(host_names(plan).c_str(), stdout), 0;
   for (const std::string& dropped : graph::drop_needs(plan, options.only))
     std::fprintf(stderr, "deployd: --only: running %s\n", dropped.c_str());
   graph::Selection selection =
       graph::select_tasks(plan, options.only.empty() ? options.tasks : options.only);
-  if (!selection.errors.empty()) return print_errors(selection.errors);
+  if (!selection.errors.empty()) return print_errors(with_hosts_hint(selection.errors, options));
   // plan-format.md, needs: a --limit that leaves a needed task no host is refused.
   if (!options.limit.empty())
     if (auto errors = limit_errors(plan, selection.tasks, unlimited); !errors.empty()) return print_errors(errors);

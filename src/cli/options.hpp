@@ -26,6 +26,7 @@ struct Options {
   bool dry_run = false;
   bool graph = false;
   bool task_names = false;  ///< hidden --task-names: one task name a line, for shell completion
+  bool host_names = false;  ///< hidden --host-names: host and group names, for shell completion
   bool quiet = false;       ///< -q: the summary only
   bool verbose = false;     ///< -v: connection phases and timings on stderr
   OutputMode output = OutputMode::Stream;
@@ -51,13 +52,15 @@ struct Options {
   std::vector<std::string> config_inventories;  ///< its "inventory", used when no -i is given
 
   bool is_ad_hoc() const { return !command.empty(); }
+  std::vector<std::string> words_after_hosts;  ///< `-H a b`: b, if it became a task (a hint then)
 };
 
 /// The outcome of parsing: options to run with, or an exit status and what to print.
 struct ParseResult {
   std::optional<Options> options;
   int exit_code = 0;
-  std::string message;  ///< help/version text (stdout) or an error (stderr) when exit_code != 0
+  std::string
+      message;  ///< help/version text (stdout), or an error without `deployd: error: ` (stderr)
 };
 
 /// Parses argv with CLI11; never exits the process itself.

@@ -49,10 +49,10 @@ class PlanDigestStamp final : public Reporter {
   std::string sha256_;
 };
 
-// The progress line needs a terminal that understands "ESC [K" (not TERM=dumb), and is quiet
-// under -q, which asks for the summary only.
-bool wants_progress(const Options& options) {
-  if (options.quiet || !report::is_terminal(stderr)) return false;
+// The progress line needs a terminal that understands "ESC [K" (not TERM=dumb). It is drawn
+// under -q too (issue 19): a quiet run is not a blank screen until its summary.
+bool wants_progress(const Options&) {
+  if (!report::is_terminal(stderr)) return false;
   const char* term = std::getenv("TERM");
   return term == nullptr || std::string_view(term) != "dumb";
 }
@@ -102,6 +102,7 @@ std::unique_ptr<Reporter> terminal_reporter(const Options& options, const Plan& 
     group.rerun_note = rerun_note(options);
     group.rerun_fallback = std::move(rerun_fallback);
     group.status_line = status_line;
+    group.messages = stderr;  // the summary stays out of a pipe, as pdsh's messages do
     return std::make_unique<report::GroupReporter>(stdout, std::move(group));
   }
   report::StreamOptions stream;
@@ -113,6 +114,7 @@ std::unique_ptr<Reporter> terminal_reporter(const Options& options, const Plan& 
   stream.rerun_fallback = std::move(rerun_fallback);
   stream.quiet = options.quiet;
   stream.status_line = status_line;
+  stream.messages = stderr;  // the hosts' stderr and deployd's own lines: `2>` separates them
   return std::make_unique<report::StreamReporter>(stdout, stream);
 }
 

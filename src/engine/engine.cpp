@@ -106,6 +106,8 @@ struct Engine::State {
     std::string label;  ///< as its step_start names it, variables resolved
   };
   std::vector<Current> current;
+  /// per host: when its connection attempt started, while it lasts
+  std::vector<std::optional<std::chrono::steady_clock::time_point>> connecting_since;
   std::vector<char> finished;  ///< per host: host_end reported
   std::chrono::steady_clock::time_point started;
 
@@ -185,6 +187,7 @@ asio::awaitable<RunEnd> Engine::run() {
   s.host_wakeups.resize(s.hosts.size());
   s.cancels = std::vector<Cancel>(s.hosts.size());
   s.current.resize(s.hosts.size());
+  s.connecting_since.resize(s.hosts.size());
   s.finished.assign(s.hosts.size(), 0);
   s.started = std::chrono::steady_clock::now();
 
@@ -331,6 +334,17 @@ std::vector<Engine::RunningStep> Engine::running_steps() const {
   return running;
 }
 
+std::vector<std::pair<std::string, std::chrono::steady_clock::duration>> Engine::connecting_hosts()
+    const {
+  const State& s = *state_;
+  std::vector<std::pair<std::string, std::chrono::steady_clock::duration>> connecting;
+  const auto now = std::chrono::steady_clock::now();
+  for (std::size_t h = 0; h < s.connecting_since.size(); ++h)
+    if (s.connecting_since[h] && !s.finished[h])
+      connecting.emplace_back(s.hosts[h]->name, now - *s.connecting_since[h]);
+  return connecting;
+}
+
 RunEnd Engine::end_now() {
   State& s = *state_;
   for (std::size_t h = 0; h < s.hosts.size(); ++h) {
@@ -410,7 +424,9 @@ asio::awaitable<ConnectResult> Engine::State::connect_with_retries(int host) {
       if (ssh::is_debug_logging())
         ssh::debug_log(fmt::format("{}: connecting to {}@{}:{}", target.name, target.user, target.address, target.port));
       const auto connect_started = std::chrono::steady_clock::now();
+      connecting_since[static_cast<std::size_t>(host)] = connect_started;
       connected = co_await transport.connect(target);
+      connecting_since[static_cast<std::size_t>(host)].reset();
       if (ssh::is_debug_logging())
         ssh::debug_log(fmt::format("{}: {} after {}", target.name, connected.connection ? "connected" : "not connected",
                                    duration_text(std::chrono::steady_clock::now() - connect_started)));

@@ -276,7 +276,8 @@ class SshTransport final : public Transport {
       // A known_hosts file that cannot be read fails every host that uses it: said once, here.
       if (host->host_key_check != HostKeyCheck::Off) {
         const std::string path = known_hosts_path(*host);
-        if (std::string error = client_.load_known_hosts(path); !error.empty()) {
+        const bool strict = host->host_key_check == HostKeyCheck::Strict;
+        if (std::string error = client_.load_known_hosts(path, strict); !error.empty()) {
           return error + " (the known_hosts of host \"" + host->name + "\", host_key_check " +
                  ssh::to_string(to_ssh(host->host_key_check)) + ")";
         }

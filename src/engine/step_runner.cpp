@@ -303,6 +303,23 @@ Duration step_retry_delay(const StepContext& context, const Step& step) {
   return step.retry_delay.value_or(context.task.policy.retry_delay.value_or(context.plan.policy.retry_delay));
 }
 
+namespace {
+
+// issue 19: a failed attempt that will be retried reads as one, not as a failure:
+// `deploy step 1 (run "x"): attempt 1 of 2 failed (timed out after 2s); retrying in 1s`.
+std::string retry_text(const std::string& title, std::string error, int attempt, int attempts,
+                       Duration delay) {
+  std::string head = title + ": ";
+  if (error.starts_with(head))
+    error.erase(0, head.size());
+  else
+    head.clear();
+  return fmt::format("{}attempt {} of {} failed ({}); retrying in {}", head, attempt, attempts,
+                     error, duration_text(delay));
+}
+
+}  // namespace
+
 boost::asio::awaitable<StepOutcome> run_step(StepContext context) {
   const Step& step = context.task.steps[static_cast<std::size_t>(context.index)];
   const bool is_transfer = step.kind == StepKind::Put || step.kind == StepKind::Get;
@@ -332,8 +349,8 @@ boost::asio::awaitable<StepOutcome> run_step(StepContext context) {
     const bool again = attempt.outcome.status != StepStatus::Ok && attempt.outcome.retryable &&
                        context.attempt < attempts && !context.cancel.is_requested();
     if (again) {
-      attempt.end.error += fmt::format(" (attempt {} of {}; next in {})", context.attempt, attempts,
-                                       duration_text(delay));
+      attempt.end.error =
+          retry_text(context.title, attempt.end.error, context.attempt, attempts, delay);
     } else if (context.attempt > 1) {
       attempt.end.error += attempt.end.error.empty()
                                ? ""

@@ -308,11 +308,12 @@ const SshConfig* SshConfigFiles::get(const std::string& path, bool must_exist, D
   return found->second.errors().empty() ? &found->second : nullptr;
 }
 
-std::vector<Diagnostic> SshConfigFiles::warnings() const {
+std::vector<Diagnostic> SshConfigFiles::warnings(bool quiet) const {
   std::vector<Diagnostic> out;
   for (const std::string& path : order_)
     for (const SshConfigIssue& issue : files_.at(path).warnings())
-      out.push_back(Diagnostic{issue.file, "", issue.line, issue.column, issue.message});
+      if (issue.is_quiet == quiet)
+        out.push_back(Diagnostic{issue.file, "", issue.line, issue.column, issue.message});
   return out;
 }
 

@@ -35,8 +35,8 @@ class SshConfigFiles {
   /// reported there (with its line:column).
   const SshConfig* get(const std::string& path, bool must_exist, Diagnostics& diags,
                        const Where* named_at = nullptr);
-  /// The warnings of every file read, in the order read.
-  std::vector<Diagnostic> warnings() const;
+  /// The warnings of every file read, in the order read; `quiet`: the keywords ignored quietly.
+  std::vector<Diagnostic> warnings(bool quiet = false) const;
 
  private:
   std::string command_line_;

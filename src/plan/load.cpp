@@ -117,6 +117,7 @@ class Loader {
                            configs, plan_, diags_);
     resolve_jump_hosts(plan_.hosts, merged.defaults, controller, configs, diags_);
     warnings_ = configs.warnings();
+    notes_ = configs.warnings(/*quiet=*/true);
     validate_tasks(plan_, tasks_, cli_hosts, merged.has_bad_hosts, diags_, options_.allow_no_hosts);
     validate_delegates(plan_, tasks_, diags_);
     validate_vars(plan_, tasks_, diags_);
@@ -125,6 +126,7 @@ class Loader {
   LoadResult finish(const std::string& file) {
     LoadResult result;
     result.warnings = std::move(warnings_);
+    result.notes = std::move(notes_);
     if (!diags_.empty()) {
       result.errors = diags_.sorted(LoadResult::kMaxErrors);
       return result;
@@ -143,6 +145,7 @@ class Loader {
   Plan plan_;
   std::vector<TaskDraft> tasks_;
   std::vector<Diagnostic> warnings_;
+  std::vector<Diagnostic> notes_;
 };
 
 }  // namespace

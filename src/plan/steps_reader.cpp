@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdint>
 #include <map>
 
@@ -157,6 +158,22 @@ class StepReader {
   }
 
   void read_sudo(const Node& node, Step& step) {
+    // issue 19: "yes" would be taken for a user named yes, and fail on every host at run time.
+    static const std::vector<std::pair<std::string, bool>> kBooleanWords{
+        {"yes", true}, {"true", true},   {"on", true},
+        {"no", false}, {"false", false}, {"off", false}};
+    if (node.value().is_string()) {
+      std::string word = node.value().get<std::string>();
+      for (char& c : word) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      for (const auto& [text, meaning] : kBooleanWords) {
+        if (word != text) continue;
+        diags_.error(node.where,
+                     fmt::format("expected true, false or a user name, got {} (write {}{})",
+                                 quote(node.value().get<std::string>()), meaning ? "true" : "false",
+                                 meaning ? " to run as root" : " for no sudo"));
+        return;
+      }
+    }
     if (node.value().is_boolean()) {
       step.sudo_user = node.value().get<bool>() ? std::optional<std::string>("") : std::nullopt;
     } else if (node.value().is_string() && !node.value().get<std::string>().empty()) {

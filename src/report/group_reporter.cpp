@@ -104,6 +104,7 @@ std::size_t total_size(const std::vector<std::string>& lines) {
 
 GroupReporter::GroupReporter(std::FILE* out, GroupOptions options)
     : out_(out), options_(std::move(options)), budget_(options_.budget_bytes) {
+  if (options_.messages == nullptr) options_.messages = out_;
   std::size_t wave = 0;
   for (std::size_t h = 0; h < options_.hosts.size(); ++h) {
     while (wave < options_.wave_ends.size() && h >= options_.wave_ends[wave]) ++wave;
@@ -165,6 +166,7 @@ void GroupReporter::finish() {
   print_all_unprinted();
   if (!summary_printed_ && tally_.start() != nullptr) print_summary();
   std::fflush(out_);
+  std::fflush(options_.messages);
 }
 
 GroupReporter::StepGroup* GroupReporter::find_step(const std::string& task, int step,
@@ -234,7 +236,7 @@ void GroupReporter::end_host(const HostEnd& host) {
     std::string text = fmt::format("{}: {}", escape_terminal(host.host), to_string(host.status));
     const std::string_view reason = without_host(host.error, host.host);
     if (!reason.empty()) text += ": " + escape_terminal(reason);
-    write(paint(text, kRed, options_.color) + "\n");
+    write(paint(text, kRed, options_.color) + "\n", options_.messages);
   }
   print_ready();
 }
@@ -340,13 +342,14 @@ void GroupReporter::print_summary() {
                                options_.max_listed_groups, options_.run_log,
                                options_.rerun_command,     options_.rerun_note,
                                options_.rerun_fallback};
-  write(summary_text(tally_, summary));
+  write(summary_text(tally_, summary), options_.messages);
 }
 
-void GroupReporter::write(const std::string& text) {
+void GroupReporter::write(const std::string& text, std::FILE* file) {
+  if (file == nullptr) file = out_;
   if (options_.status_line != nullptr) options_.status_line->clear();
-  std::fwrite(text.data(), 1, text.size(), out_);
-  std::fflush(out_);
+  std::fwrite(text.data(), 1, text.size(), file);
+  std::fflush(file);
 }
 
 }  // namespace deployd::report

@@ -301,8 +301,13 @@ std::string Client::unlock_identities(const std::vector<KeyUse>& uses, const Ask
   return ssh::unlock_identities(shared_->identities, uses, ask);
 }
 
-std::string Client::load_known_hosts(const std::string& path) {
-  return shared_->known_hosts.get(path).load_error();
+std::string Client::load_known_hosts(const std::string& path, bool strict) {
+  const KnownHostsFile& file = shared_->known_hosts.get(path);
+  if (strict && file.is_missing())
+    return "cannot read " + path +
+           ": no such file, so no host key can be checked (create it, or let "
+           "host_key_check accept-new record the keys once)";
+  return file.load_error();
 }
 
 std::vector<std::string> Client::flush_known_hosts() { return shared_->known_hosts.flush(); }

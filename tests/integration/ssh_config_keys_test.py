@@ -92,8 +92,14 @@ class SshConfigAliases(FleetTestCase):
         jumped = out.split("jumped (")[1]
         self.assertIn("via:             bastion-user@alias0:%d  (ssh_config %s:29)"
                       % (hosts[0]["port"], config), jumped)
-        self.assertIn("unsupported keyword \"forwardagent\" ignored", err)
-        self.assertEqual(err.count("forwardagent"), 1, err)
+        # issue 19: `ForwardAgent no` changes nothing for deployd: said under -v only, as written.
+        self.assertIn("deployd: %s:27:3: keyword \"ForwardAgent\" does not apply to deployd: ignored\n"
+                      % config, err)
+        self.assertEqual(err.count("ForwardAgent"), 1, err)
+        self.assertNotIn("warning", err)
+        status, out, quiet_err = run_deployd([plan, "-F", config, "-n"])
+        self.assertEqual(status, 0, quiet_err)
+        self.assertEqual(quiet_err, "")
 
     def test_a_real_run_on_hosts_known_only_by_their_aliases(self):
         config, hosts = self.write_config()

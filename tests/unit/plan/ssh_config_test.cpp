@@ -137,13 +137,30 @@ Host web
           "cfg:5: unsupported Match criterion \"exec\": the block never applies");
   }
 
-  TEST_CASE("ssh_config: unsupported keywords are ignored with one warning each") {
-    SshConfig config =
-        parse("Host *\n  ForwardAgent yes\n  BatchMode yes\n  ForwardAgent no\n  User u\n");
+  TEST_CASE(
+      "ssh_config: unsupported keywords are ignored with one warning each, named as written") {
+    SshConfig config = parse(
+        "Host *\n  ForwardAgent yes\n  BatchMode yes\n  ForwardAgent no\n  User u\n  SendEnv "
+        "LANG\n");
     CHECK(value(config, "h", "user") == "u");
     CHECK(issues(config.warnings()) ==
-          "cfg:2: unsupported keyword \"forwardagent\" ignored\n"
-          "cfg:3: unsupported keyword \"batchmode\" ignored");
+          "cfg:2: unsupported keyword \"ForwardAgent\" ignored\n"
+          "cfg:3: keyword \"BatchMode\" does not apply to deployd: ignored\n"
+          "cfg:6: unsupported keyword \"SendEnv\" ignored");
+    std::vector<bool> quiet;
+    for (const plan::SshConfigIssue& issue : config.warnings()) quiet.push_back(issue.is_quiet);
+    CHECK(quiet == std::vector<bool>{false, true, false});
+  }
+
+  TEST_CASE("ssh_config: keywords that do not matter to deployd are quiet (issue 19)") {
+    SshConfig config = parse(
+        "Host *\n  ControlMaster auto\n  ControlPath ~/.ssh/cm-%r@%h:%p\n  ControlPersist 10m\n"
+        "  ForwardAgent no\n  Compression yes\n  HashKnownHosts yes\n  AddKeysToAgent yes\n"
+        "  ServerAliveCountMax 3\n");
+    for (const plan::SshConfigIssue& issue : config.warnings()) {
+      CHECK_MESSAGE(issue.is_quiet, issue.message);
+    }
+    CHECK(config.warnings().size() == 8);
   }
 
   TEST_CASE("bug: ssh_config messages quoted the file's bytes raw, ESC and BEL included") {
@@ -151,7 +168,7 @@ Host web
         "\x1b]0;title\x07Keyword yes\nPort \"\xc2\x9b"
         "1\"\n");
     CHECK(issues(config.warnings()) ==
-          "cfg:1: unsupported keyword \"\\u001b]0;title\\u0007keyword\" ignored");
+          "cfg:1: unsupported keyword \"\\u001b]0;title\\u0007Keyword\" ignored");
     CHECK(issues(config.errors()) ==
           "cfg:2: bad Port \"\\u009b1\" (expected a number from 1 to 65535)");
   }
@@ -267,7 +284,7 @@ Host web
     CHECK(web.sources.at("via") == "ssh_config " + cfg + ":11");
     CHECK(web.sources.at("ssh_config") == "command line -F");
     REQUIRE(result.warnings.size() == 1);
-    CHECK(result.warnings[0].to_string() == cfg + ":12:3: unsupported keyword \"sendenv\" ignored");
+    CHECK(result.warnings[0].to_string() == cfg + ":12:3: unsupported keyword \"SendEnv\" ignored");
   }
 
   TEST_CASE("hosts: precedence is plan host > plan defaults > ssh_config > built-in") {

@@ -167,6 +167,22 @@ TEST_SUITE("plan") {
           "plan.json:1:67: /tasks/t/steps/0/no_log: expected true or false, got \"yes\"");
   }
 
+  TEST_CASE("sudo \"yes\" or \"no\" is refused, not taken for a user of that name (issue 19)") {
+    CHECK(errors(R"({"hosts": ["a"], "tasks": {"t": {"steps": [{"run": "x", "sudo": "yes"}]}}})") ==
+          "plan.json:1:65: /tasks/t/steps/0/sudo: expected true, false or a user name, got \"yes\" "
+          "(write true "
+          "to run as root)");
+    CHECK(errors(R"({"hosts": ["a"], "tasks": {"t": {"steps": [{"run": "x", "sudo": "No"}]}}})") ==
+          "plan.json:1:65: /tasks/t/steps/0/sudo: expected true, false or a user name, got \"No\" "
+          "(write false "
+          "for no sudo)");
+    CHECK(
+        valid_plan(R"({"hosts": ["a"], "tasks": {"t": {"steps": [{"run": "x", "sudo": "root"}]}}})")
+            .tasks[0]
+            .steps[0]
+            .sudo_user == "root");
+  }
+
   TEST_CASE("a step needs exactly one action") {
     CHECK(errors(R"({"hosts": ["a"], "tasks": {"t": {"steps": [
       {"run": "ls", "local": "ls"},
