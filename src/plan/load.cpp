@@ -97,6 +97,8 @@ class Loader {
         command_line_hosts(expand_host_lists(options_.hosts, diags_), merged.defaults, controller,
                            configs, plan_, diags_);
     warnings_ = configs.warnings();
+    expand_loops(plan_, tasks_, diags_);
+    validate_notify(tasks_, diags_);
     validate_tasks(plan_, tasks_, cli_hosts, merged.has_bad_hosts, diags_);
     validate_vars(plan_, tasks_, diags_);
   }

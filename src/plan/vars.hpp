@@ -17,6 +17,7 @@ struct VarContext {
   const Host* host = nullptr;          ///< null for local tasks
   const VarMap* registered = nullptr;  ///< may be null
   std::string run_id;
+  const VarMap* loop = nullptr;  ///< a `for_each` step's loop variables, first of all; may be null
 };
 
 /// Value of `name` in the contract's order (--var overrides, registered, host vars, plan vars),
