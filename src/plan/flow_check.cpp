@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <unordered_map>
 
+#include "plan/fields.hpp"
 #include "plan/suggest.hpp"
 #include "plan/validate.hpp"
 #include "plan/vars.hpp"
