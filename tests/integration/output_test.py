@@ -78,13 +78,13 @@ class OutputRun(FleetTestCase):
         status, out, err = run_deployd([plan, "--output", "group"] + self.common(10))
         self.assertEqual(status, 1, err)
         expected_step1 = ("== t step 1: report\n"
-                          "node[001-003,005-010] (9 hosts): ok\n"
+                          "node[001-003,005-010] (9 hosts): changed\n"
                           "  | line 1\n  | line 2\n  | line 3\n  | line 4\n  | kernel 5.10\n"
                           "  | line 6\n  | line 7\n  | line 8\n  | line 9\n  | line 10\n"
-                          "node004: ok, diff against the majority:\n"
+                          "node004: changed, diff against the majority:\n"
                           "  @@ -4,3 +4,3 @@\n   | line 4\n  -| kernel 5.10\n  +| kernel 5.4\n   | line 6\n")
         expected_step2 = ("== t step 2: check\n"
-                          "node[001-005,007-010] (9 hosts): ok\n"
+                          "node[001-005,007-010] (9 hosts): changed\n"
                           "node006: exit 1\n")
         self.assertTrue(out.startswith(expected_step1 + expected_step2), out)
         self.assertIn("deployd: 10 hosts: 9 ok, 1 failed in ", out)
@@ -120,7 +120,7 @@ class OutputRun(FleetTestCase):
             self.assertEqual(err, "")
             self.assertTrue(out.startswith("deployd: 3 hosts: 3 ok in "), out)
             self.assertNotIn("hello", out)
-            self.assertIn("  task  ok  failed  skipped", out)
+            self.assertIn("  task  ok  changed  failed  skipped", out)
 
     def test_quiet_with_json_is_a_usage_error(self):
         plan = self.plan({"t": {"steps": [{"run": "true"}]}})
@@ -151,7 +151,7 @@ class OutputRun(FleetTestCase):
         plan = self.plan({"t": {"steps": [{"run": "[ {{host}} != node002 ]"}]}})
         status, out, err = run_deployd([plan, "t"] + self.common(3))
         self.assertEqual(status, 1, err)
-        self.assertRegex(out, r"\n  task  ok  failed  skipped +min +median +max\n  t      2       1        0 ")
+        self.assertRegex(out, r"\n  task  ok  changed  failed  skipped +min +median +max\n  t      2        2       1        0 ")
         self.assertIn("  node002 failed: t step 1 (run ", out)
         self.assertIn("deployd: run log: ", out)
         self.assertTrue(out.endswith("deployd: rerun the failed hosts: deployd --retry-failed %s t %s\n"
