@@ -25,10 +25,20 @@ std::string step_line(const Task& task, std::size_t index, const Step& step,
                       const plan::VarContext& vars) {
   std::string command =
       step.hides_command() ? engine::hidden_label(step) : plan::interpolate(step.command, vars).text;
-  std::string line = fmt::format("  {} step {}: {}", task.name, index + 1, command);
-  if (!step.cwd.empty()) line += fmt::format("  (in {})", plan::interpolate(step.cwd, vars).text);
+  // issue 17: the item of a for_each copy, as the run's output names it.
+  const std::string item = step.item_label.empty() ? "" : " [" + step.item_label + "]";
+  plan::VarContext step_vars = vars;
+  step_vars.loop = &step.loop_vars;
+  command = step.hides_command() ? command : plan::interpolate(step.command, step_vars).text;
+  std::string line = fmt::format("  {} step {}{}: {}", task.name, index + 1, item, command);
+  if (!step.cwd.empty()) line += fmt::format("  (in {})", plan::interpolate(step.cwd, step_vars).text);
   if (step.sudo_user)
     line += step.sudo_user->empty() ? "  (sudo)" : fmt::format("  (sudo -u {})", *step.sudo_user);
+  if (step.creates) line += fmt::format("  (unless {} exists)", plan::interpolate(*step.creates, step_vars).text);
+  if (step.removes) line += fmt::format("  (if {} exists)", plan::interpolate(*step.removes, step_vars).text);
+  if (!step.notify.empty()) line += fmt::format("  (notifies {})", fmt::join(step.notify, ", "));
+  if (step.is_empty_loop) line += "  (skipped: empty for_each)";
+  if (task.is_handler) line += "  (if notified)";
   return line + "\n";
 }
 

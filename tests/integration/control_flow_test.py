@@ -153,6 +153,17 @@ class ControlFlowErrors(unittest.TestCase):
             'deployd: error: plan.json:2:43: /tasks/a/steps/0/for_each: for_each: variable "sites" is not a list (it holds "shop")',
             'deployd: error: plan.json:3:28: /tasks/a/steps/1/for_each: expected a list, or the name of a variable that holds one, got 3'])
 
+    def test_the_rolling_lb_example_dry_runs_each_site_and_its_handler(self):
+        example = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "rolling-lb", "plan.json")
+        status, out, err = run_deployd([example, "-H", "web1,web2", "--dry-run"])
+        self.assertEqual(status, 0, err)
+        lines = out.splitlines()
+        self.assertEqual(lines[0], "web1 (root@web1:22)")
+        self.assertIn("  deploy step 3: printf '%s\\n' '1.0' > releases/1.0/VERSION  (in /tmp/deployd-rolling)"
+                      "  (unless releases/1.0/VERSION exists)", lines)
+        self.assertIn("  deploy step 6 [site=blog]: site.conf  (notifies reload)", lines)
+        self.assertIn("  reload step 1: echo reloading nginx on web2  (if notified)", lines)
+
 
 if __name__ == "__main__":
     unittest.main()
