@@ -31,11 +31,14 @@ std::string step_line(const Task& task, std::size_t index, const Step& step,
   step_vars.loop = &step.loop_vars;
   command = step.hides_command() ? command : plan::interpolate(step.command, step_vars).text;
   std::string line = fmt::format("  {} step {}{}: {}", task.name, index + 1, item, command);
-  if (!step.cwd.empty()) line += fmt::format("  (in {})", plan::interpolate(step.cwd, step_vars).text);
+  if (!step.cwd.empty())
+    line += fmt::format("  (in {})", plan::interpolate(step.cwd, step_vars).text);
   if (step.sudo_user)
     line += step.sudo_user->empty() ? "  (sudo)" : fmt::format("  (sudo -u {})", *step.sudo_user);
-  if (step.creates) line += fmt::format("  (unless {} exists)", plan::interpolate(*step.creates, step_vars).text);
-  if (step.removes) line += fmt::format("  (if {} exists)", plan::interpolate(*step.removes, step_vars).text);
+  if (step.creates)
+    line += fmt::format("  (unless {} exists)", plan::interpolate(*step.creates, step_vars).text);
+  if (step.removes)
+    line += fmt::format("  (if {} exists)", plan::interpolate(*step.removes, step_vars).text);
   if (!step.notify.empty()) line += fmt::format("  (notifies {})", fmt::join(step.notify, ", "));
   if (step.is_empty_loop) line += "  (skipped: empty for_each)";
   if (task.is_handler) line += "  (if notified)";

@@ -155,8 +155,8 @@ struct Engine::State {
   asio::awaitable<void> run_host(int host);
   asio::awaitable<HostEnd> run_jobs(int host, std::unique_ptr<Connection>& connection);
   bool closes_session_while_waiting(int host) const;
-  asio::awaitable<bool> run_job(int host, const Task& task, Connection& connection, VarMap& registered,
-                                HostEnd& end, std::vector<char>& notified);
+  asio::awaitable<bool> run_job(int host, const Task& task, Connection& connection,
+                                VarMap& registered, HostEnd& end, std::vector<char>& notified);
   void notify(const Step& step, std::vector<char>& notified) const;
   std::map<std::string, int> task_positions;  ///< name -> index in setup.tasks
   void share_registered(const Task& task, const VarMap& registered);
@@ -182,7 +182,8 @@ asio::awaitable<RunEnd> Engine::run() {
   s.current.resize(s.hosts.size());
   s.finished.assign(s.hosts.size(), 0);
   s.started = std::chrono::steady_clock::now();
-  for (std::size_t t = 0; t < s.setup.tasks.size(); ++t) s.task_positions[s.setup.tasks[t]->name] = static_cast<int>(t);
+  for (std::size_t t = 0; t < s.setup.tasks.size(); ++t)
+    s.task_positions[s.setup.tasks[t]->name] = static_cast<int>(t);
 
   // 1. Announce the run.
   std::vector<std::string> task_names;

@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: MIT
 // The process group report and the command that stops a group (see remote_process.hpp).
+#include <utility>
+
 #include "engine/remote_process.hpp"
 
 #include <fmt/format.h>
 
 #include <charconv>
-#include <utility>
 
 #include "engine/remote_command.hpp"
 

@@ -262,9 +262,11 @@ boost::asio::awaitable<Attempt> run_command_step(StepContext context) {
   if (outcome.status == StepStatus::Ok && skip.skipped_by() != 0) {
     // plan-format.md, `creates`/`removes`: skipped, not changed; what it registers is empty.
     outcome.status = StepStatus::Skipped;
-    outcome.error = skip.skipped_by() == 'c' ? fmt::format("{}: skipped: creates \"{}\" exists", context.title, *spec.skip_if_exists)
-                                 : fmt::format("{}: skipped: removes \"{}\" does not exist", context.title,
-                                               *spec.skip_unless_exists);
+    outcome.error =
+        skip.skipped_by() == 'c'
+            ? fmt::format("{}: skipped: creates \"{}\" exists", context.title, *spec.skip_if_exists)
+            : fmt::format("{}: skipped: removes \"{}\" does not exist", context.title,
+                          *spec.skip_unless_exists);
     captured.clear();
   }
   if (!is_local && !never_started && (result.timed_out || result.cancelled))
@@ -354,7 +356,8 @@ boost::asio::awaitable<StepOutcome> run_step(StepContext context) {
     if (attempt.outcome.cancelled)
       attempt.outcome.status = attempt.end.status = StepStatus::Aborted;
     attempt.end.ignored = !again && attempt.outcome.status != StepStatus::Ok &&
-                          attempt.outcome.status != StepStatus::Skipped && !attempt.outcome.fails_host;
+                          attempt.outcome.status != StepStatus::Skipped &&
+                          !attempt.outcome.fails_host;
     attempt.end.will_retry = again;
     attempt.end.changed = attempt.outcome.changed && attempt.outcome.status == StepStatus::Ok;
     emit(context.reporter, attempt.end);

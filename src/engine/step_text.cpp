@@ -58,9 +58,9 @@ std::string step_title(const Task& task, int index, const Step& step, const std:
 const char* hidden_label(const Step& step) { return step.secret ? "<secret>" : "<no_log>"; }
 
 std::string step_label(const Step& step) {
-  std::string label = !step.name.empty()        ? step.name
-                      : step.hides_command()    ? hidden_label(step)
-                                                : first_line(step.command, 60);
+  std::string label = !step.name.empty()     ? step.name
+                      : step.hides_command() ? hidden_label(step)
+                                             : first_line(step.command, 60);
   return step.item_label.empty() ? label : label + " [" + step.item_label + "]";
 }
 

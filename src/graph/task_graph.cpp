@@ -69,7 +69,8 @@ std::vector<const Task*> in_document_order(const Plan& plan, const std::set<std:
     for (const Task& task : plan.tasks) {
       if (!chosen.count(task.name) || placed.count(task.name)) continue;
       bool ready = true;
-      for (const std::string& need : order_needs(task, chosen)) ready = ready && placed.count(need) > 0;
+      for (const std::string& need : order_needs(task, chosen))
+        ready = ready && placed.count(need) > 0;
       if (!ready) continue;
       ordered.push_back(&task);
       placed.insert(task.name);
@@ -82,8 +83,8 @@ std::vector<const Task*> in_document_order(const Plan& plan, const std::set<std:
 }
 
 // Depth first: the needs not placed yet, in document order, then the task.
-void place(const Plan& plan, const Task& task, const std::set<std::string>& chosen, std::set<std::string>& placed,
-           std::vector<const Task*>& ordered) {
+void place(const Plan& plan, const Task& task, const std::set<std::string>& chosen,
+           std::set<std::string>& placed, std::vector<const Task*>& ordered) {
   if (placed.count(task.name)) return;
   std::vector<const Task*> needs;
   for (const std::string& need : order_needs(task, chosen))
@@ -114,7 +115,8 @@ Selection select_tasks(const Plan& plan, const std::vector<std::string>& names) 
     // plan-format.md, task selection: named tasks run in command-line order (as Fabric's),
     // each after its needs.
     std::set<std::string> placed;
-    for (const std::string& name : names) place(plan, *plan.find_task(name), chosen, placed, selection.tasks);
+    for (const std::string& name : names)
+      place(plan, *plan.find_task(name), chosen, placed, selection.tasks);
     // Handlers that named tasks notify, after them (in plan order).
     for (const Task& task : plan.tasks)
       if (chosen.count(task.name)) place(plan, task, chosen, placed, selection.tasks);
@@ -135,7 +137,8 @@ std::vector<std::vector<int>> notifier_indices(const std::vector<const Task*>& t
   std::vector<std::vector<int>> notifiers(tasks.size());
   for (std::size_t i = 0; i < tasks.size(); ++i)
     for (const std::string& name : tasks[i]->notified_by)
-      if (auto found = index.find(name); found != index.end()) notifiers[i].push_back(found->second);
+      if (auto found = index.find(name); found != index.end())
+        notifiers[i].push_back(found->second);
   return notifiers;
 }
 

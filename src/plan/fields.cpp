@@ -158,7 +158,8 @@ VarMap read_vars(const Node& node, Diagnostics& diags) {
     } else if (value.is_array()) {
       vars[name] = value.dump();  // a list, as JSON text: what `for_each` goes over
     } else {
-      diags.error(node.child(name).where, expected_but_got("a string, number, boolean or list", value));
+      diags.error(node.child(name).where,
+                  expected_but_got("a string, number, boolean or list", value));
     }
   }
   return vars;

@@ -30,15 +30,17 @@ std::optional<Json> loop_items(const Plan& plan, const LoopDraft& loop, Diagnost
     if (found == vars->end()) continue;
     Json parsed = Json::parse(found->second, nullptr, false);
     if (parsed.is_array()) return parsed;
-    diags.error(loop.where, fmt::format("for_each: variable {} is not a list (it holds {})", quote(loop.var_name),
-                                        quote(found->second)));
+    diags.error(loop.where, fmt::format("for_each: variable {} is not a list (it holds {})",
+                                        quote(loop.var_name), quote(found->second)));
     return std::nullopt;
   }
   std::vector<std::string> names;
   for (const VarMap* vars : maps)
     for (const auto& entry : *vars) names.push_back(entry.first);
-  diags.error(loop.where, fmt::format("for_each: unknown variable {} (a list in the plan's \"vars\" or a --var){}",
-                                      quote(loop.var_name), did_you_mean(loop.var_name, names)));
+  diags.error(
+      loop.where,
+      fmt::format("for_each: unknown variable {} (a list in the plan's \"vars\" or a --var){}",
+                  quote(loop.var_name), did_you_mean(loop.var_name, names)));
   return std::nullopt;
 }
 
@@ -64,7 +66,8 @@ void expand_task(const Plan& plan, TaskDraft& draft, Diagnostics& diags) {
   std::vector<std::size_t> moved(draft.task.steps.size() + 1, 0);  // old index -> new first copy
   std::size_t old = 0;
   for (const LoopDraft& loop : draft.loops) {
-    for (; old < loop.first; ++old) moved[old] = steps.size(), steps.push_back(draft.task.steps[old]);
+    for (; old < loop.first; ++old)
+      moved[old] = steps.size(), steps.push_back(draft.task.steps[old]);
     std::optional<Json> items = loop_items(plan, loop, diags);
     if (items && !items->is_array()) {
       diags.error(loop.where, expected_but_got("a list", *items));
@@ -75,7 +78,8 @@ void expand_task(const Plan& plan, TaskDraft& draft, Diagnostics& diags) {
     const std::size_t count = items ? items->size() : 0;
     for (std::size_t n = 0; n < std::max<std::size_t>(count, 1); ++n) {
       std::string label;
-      VarMap vars = n < count ? item_vars(loop.loop_var, (*items)[n], label) : VarMap{{loop.loop_var, ""}};
+      VarMap vars =
+          n < count ? item_vars(loop.loop_var, (*items)[n], label) : VarMap{{loop.loop_var, ""}};
       for (std::size_t i = loop.first; i < loop.end; ++i) {
         Step copy = draft.task.steps[i];
         copy.loop_vars = vars;
@@ -86,10 +90,13 @@ void expand_task(const Plan& plan, TaskDraft& draft, Diagnostics& diags) {
     }
     old = loop.end;
   }
-  for (; old < draft.task.steps.size(); ++old) moved[old] = steps.size(), steps.push_back(draft.task.steps[old]);
+  for (; old < draft.task.steps.size(); ++old)
+    moved[old] = steps.size(), steps.push_back(draft.task.steps[old]);
   moved[draft.task.steps.size()] = steps.size();
-  for (TemplateSite& site : draft.templates) site.step = moved[std::min(site.step, moved.size() - 1)];
-  for (NotifyDraft& notify : draft.notifies) notify.step = moved[std::min(notify.step, moved.size() - 1)];
+  for (TemplateSite& site : draft.templates)
+    site.step = moved[std::min(site.step, moved.size() - 1)];
+  for (NotifyDraft& notify : draft.notifies)
+    notify.step = moved[std::min(notify.step, moved.size() - 1)];
   draft.task.steps = std::move(steps);
 }
 
@@ -117,16 +124,19 @@ void validate_notify(std::vector<TaskDraft>& tasks, Diagnostics& diags) {
       }
       TaskDraft& handler = tasks[found->second];
       if (!handler.task.is_handler) {
-        diags.error(notify.where, fmt::format("notify: task {} is not a handler (add \"handler\": true to it)",
-                                              quote(notify.name)));
+        diags.error(notify.where,
+                    fmt::format("notify: task {} is not a handler (add \"handler\": true to it)",
+                                quote(notify.name)));
       } else if (handler.task.is_local != draft.task.is_local) {
         // plan-format.md: a step notifies the handler on its own host ("local" for local tasks).
-        diags.error(notify.where,
-                    fmt::format("notify: {} task {} cannot notify {} handler {}: a step notifies on its own host",
-                                draft.task.is_local ? "local" : "remote", quote(draft.task.name),
-                                handler.task.is_local ? "local" : "remote", quote(notify.name)));
-      } else if (std::find(handler.task.notified_by.begin(), handler.task.notified_by.end(), draft.task.name) ==
-                 handler.task.notified_by.end()) {
+        diags.error(
+            notify.where,
+            fmt::format(
+                "notify: {} task {} cannot notify {} handler {}: a step notifies on its own host",
+                draft.task.is_local ? "local" : "remote", quote(draft.task.name),
+                handler.task.is_local ? "local" : "remote", quote(notify.name)));
+      } else if (std::find(handler.task.notified_by.begin(), handler.task.notified_by.end(),
+                           draft.task.name) == handler.task.notified_by.end()) {
         handler.task.notified_by.push_back(draft.task.name);
         handler.notified_at.push_back(notify.where);
       }

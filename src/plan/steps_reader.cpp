@@ -18,9 +18,9 @@ namespace {
 
 const std::vector<std::string> kActions = {"run", "local", "put", "get", "cd"};
 const std::vector<std::string> kStepKeys = {
-    "run",     "local",       "put",           "get",    "cd",      "to",
-    "mode",    "steps",       "name",          "sudo",   "env",     "timeout",
-    "retries", "retry_delay", "ignore_errors", "secret", "no_log",  "register",
+    "run",      "local",       "put",           "get",    "cd",       "to",
+    "mode",     "steps",       "name",          "sudo",   "env",      "timeout",
+    "retries",  "retry_delay", "ignore_errors", "secret", "no_log",   "register",
     "max_size", "creates",     "removes",       "notify", "for_each", "loop_var"};
 
 // Deep enough for any real plan; a cap keeps recursion on user input bounded.
@@ -132,9 +132,11 @@ class StepReader {
       if (auto name = read_string(node, diags_)) names = {*name}, at = {node.where};
     } else if (node.value().is_array()) {
       for (std::size_t i = 0; i < node.value().size(); ++i)
-        if (auto name = read_string(node.item(i), diags_)) names.push_back(*name), at.push_back(node.item(i).where);
+        if (auto name = read_string(node.item(i), diags_))
+          names.push_back(*name), at.push_back(node.item(i).where);
     } else {
-      diags_.error(node.where, expected_but_got("a task name or a list of task names", node.value()));
+      diags_.error(node.where,
+                   expected_but_got("a task name or a list of task names", node.value()));
     }
     for (std::size_t i = 0; i < names.size(); ++i) {
       task_.notifies.push_back({task_.task.steps.size(), names[i], at[i]});
@@ -158,13 +160,17 @@ class StepReader {
     } else if (list.value().is_string() && is_valid_var_name(list.value().get<std::string>())) {
       loop.var_name = list.value().get<std::string>();
     } else {
-      diags_.error(list.where, expected_but_got("a list, or the name of a variable that holds one", list.value()));
+      diags_.error(list.where, expected_but_got("a list, or the name of a variable that holds one",
+                                                list.value()));
       return false;
     }
     if (auto key = node.find("loop_var")) {
       auto name = read_string(*key, diags_);
-      if (name && (!is_valid_var_name(*name) || is_reserved_var_name(*name) || name->find('.') != std::string::npos)) {
-        diags_.error(key->where, fmt::format("bad loop variable name {} (use letters, digits, \"_\" and \"-\")", quote(*name)));
+      if (name && (!is_valid_var_name(*name) || is_reserved_var_name(*name) ||
+                   name->find('.') != std::string::npos)) {
+        diags_.error(key->where,
+                     fmt::format("bad loop variable name {} (use letters, digits, \"_\" and \"-\")",
+                                 quote(*name)));
         return false;
       }
       if (name) loop.loop_var = *name;
@@ -264,7 +270,8 @@ class StepReader {
     }
     read_options(node, step);
     for (const char* key : {"creates", "removes"})
-      if (auto path = node.find(key)) (key[0] == 'c' ? step.creates : step.removes) = read_template(*path);
+      if (auto path = node.find(key))
+        (key[0] == 'c' ? step.creates : step.removes) = read_template(*path);
     loop_depth_ += loop ? 1 : 0;
     if (action == "cd") {
       read_cd(node, step, depth);

@@ -98,9 +98,10 @@ void StreamReporter::print_step_end(const StepEnd& step) {
   // plan-format.md, "Changed": a file written is marked (a command that ran changes the host
   // by definition; its output already shows that it ran).
   if (step.changed && step.transfer) {
-    write(fmt::format("{} {}\n", prefix(step.host),
-                      paint(fmt::format("changed: {} step {}", escape_terminal(step.task), step.step + 1),
-                            kYellow, options_.color)));
+    write(fmt::format(
+        "{} {}\n", prefix(step.host),
+        paint(fmt::format("changed: {} step {}", escape_terminal(step.task), step.step + 1),
+              kYellow, options_.color)));
     return;
   }
   const bool is_aborted = step.status == StepStatus::Aborted;

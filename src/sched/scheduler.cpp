@@ -114,7 +114,8 @@ void Scheduler::compute_effective_waves() {
       for (std::size_t h = 0; h < hosts; ++h)
         if (runs(static_cast<int>(h), task) && runs(static_cast<int>(h), before))
           effective_[job(static_cast<int>(h), before)] =
-              std::min(effective_[job(static_cast<int>(h), before)], effective_[job(static_cast<int>(h), task)]);
+              std::min(effective_[job(static_cast<int>(h), before)],
+                       effective_[job(static_cast<int>(h), task)]);
   }
   starts_.assign(static_cast<std::size_t>(std::max(waves, 1)), {});
   started_in_.assign(starts_.size(), 0);

@@ -126,7 +126,8 @@ TEST_SUITE("engine") {
     CHECK(stop_group_command(77, std::nullopt).rfind("sh -c ", 0) == 0);
   }
 
-  TEST_CASE("creates and removes: the script reports a skip, and the reader takes it out of stderr") {
+  TEST_CASE(
+      "creates and removes: the script reports a skip, and the reader takes it out of stderr") {
     CommandSpec spec;
     spec.command = "echo ran";
     spec.skip_if_exists = "/";
@@ -140,7 +141,8 @@ TEST_SUITE("engine") {
     rest = skip.filter("ip c\nmore\n");
     CHECK(rest == "more\n");
     CHECK(skip.skipped_by() == 'c');
-    CHECK(remote_command(spec).script.find("if [ -e '/' ]; then printf '\\036deployd-skip c\\n' >&2; exit 0; fi") !=
+    CHECK(remote_command(spec).script.find(
+              "if [ -e '/' ]; then printf '\\036deployd-skip c\\n' >&2; exit 0; fi") !=
           std::string::npos);
   }
 

@@ -252,7 +252,9 @@ TEST_SUITE("sched") {
     CHECK(scheduler.next_job(0).kind == NextJob::Kind::Aborted);
   }
 
-  TEST_CASE("a handler waits for its notifiers on its host, and their failure elsewhere does not skip it") {
+  TEST_CASE(
+      "a handler waits for its notifiers on its host, and their failure elsewhere does not skip "
+      "it") {
     // Task 0 notifies task 1 (RunShape::after). Host 1 does not run task 0: it does not wait.
     RunShape shape{.needs = {{}, {}}, .host_tasks = {{0, 1}, {1}}, .after = {{}, {0}}};
     Scheduler scheduler(shape, Limits{});
@@ -270,7 +272,10 @@ TEST_SUITE("sched") {
   }
 
   TEST_CASE("a barrier handler waits for its notifiers on every host of the wave, ordering only") {
-    RunShape shape{.needs = {{}, {}}, .host_tasks = {{0, 1}, {0, 1}}, .after = {{}, {0}}, .waits_for_all = {0, 1}};
+    RunShape shape{.needs = {{}, {}},
+                   .host_tasks = {{0, 1}, {0, 1}},
+                   .after = {{}, {0}},
+                   .waits_for_all = {0, 1}};
     Scheduler scheduler(shape, Limits{});
     scheduler.take_startable_hosts();
     scheduler.job_finished(0, scheduler.next_job(0).task, true);
