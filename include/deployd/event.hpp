@@ -73,6 +73,9 @@ struct StepEnd {
   bool ignored = false;
   /// A failed attempt that `retries` runs again (its error says so); not written in JSON events.
   bool will_retry = false;
+  /// The step changed the host (plan-format.md, "Changed"): a run or local step that ran, a put
+  /// or get that wrote. JSON `"changed": true`, present only when set.
+  bool changed = false;
 };
 
 /// How far a long file transfer (put/get) has come: sent about once a second while it runs.

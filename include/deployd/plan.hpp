@@ -80,6 +80,17 @@ struct Step {
   bool secret = false;  ///< hidden (as no_log), and what it registers is masked as a secret
   bool no_log = false;  ///< command and output hidden; what it registers is an ordinary value
   std::string register_as;   ///< variable that receives stdout; empty: none
+  /// run: skipped when this remote path exists (`creates`) or does not (`removes`); Ansible's
+  /// command keys. Templates, relative to `cwd`.
+  std::optional<std::string> creates;
+  std::optional<std::string> removes;
+  /// Handler tasks this step notifies on its host when it changed it (`notify`).
+  std::vector<std::string> notify;
+  /// `for_each`: the loop variables of this copy of the step (`item`, `item.name`, ...), looked
+  /// up before every other variable, and how output names the item (`site=shop`).
+  VarMap loop_vars;
+  std::string item_label;
+  bool is_empty_loop = false;  ///< `for_each` over an empty list: reported skipped, never run
   std::string json_pointer;  ///< e.g. `/tasks/deploy/steps/2/steps/0`
 
   /// `secret` or `no_log`: the command (or paths) and the output never appear.
@@ -139,6 +150,10 @@ struct Task {
   bool run_once = false;
   bool barrier = false;
   bool is_default = false;
+  /// `handler`: runs on a host only when a step notified it there (plan-format.md, "Handlers").
+  bool is_handler = false;
+  /// A handler's notifiers: the tasks with a step that notifies it, in plan order.
+  std::vector<std::string> notified_by;
   TaskPolicy policy;
   std::vector<Step> steps;   ///< flattened; a step's index here is its index in events
   std::string json_pointer;  ///< `/tasks/NAME`

@@ -28,6 +28,10 @@ std::string step_line(const Task& task, std::size_t index, const Step& step,
   vars.delegate = step.delegate_to;
   std::string command =
       step.hides_command() ? engine::hidden_label(step) : plan::interpolate(step.command, vars).text;
+  // issue 17: the item of a for_each copy, as the run's output names it.
+  const std::string item = step.item_label.empty() ? "" : " [" + step.item_label + "]";
+  vars.loop = &step.loop_vars;
+  command = step.hides_command() ? command : plan::interpolate(step.command, vars).text;
   // issue 19: a transfer says where it goes, and with which mode.
   const bool is_transfer = step.kind == StepKind::Put || step.kind == StepKind::Get;
   if (is_transfer && !step.hides_command()) {
@@ -35,11 +39,18 @@ std::string step_line(const Task& task, std::size_t index, const Step& step,
                           plan::interpolate(step.to, vars).text);
     if (step.mode) command += fmt::format(" (mode {})", *step.mode);
   }
-  std::string line = fmt::format("  {} step {}: {}", task.name, index + 1, command);
+  std::string line = fmt::format("  {} step {}{}: {}", task.name, index + 1, item, command);
   if (!step.cwd.empty()) line += fmt::format("  (in {})", plan::interpolate(step.cwd, vars).text);
   if (step.sudo_user)
     line += step.sudo_user->empty() ? "  (sudo)" : fmt::format("  (sudo -u {})", *step.sudo_user);
   if (!step.delegate_to.empty()) line += fmt::format("  (on {})", step.delegate_to);
+  if (step.creates)
+    line += fmt::format("  (unless {} exists)", plan::interpolate(*step.creates, vars).text);
+  if (step.removes)
+    line += fmt::format("  (if {} exists)", plan::interpolate(*step.removes, vars).text);
+  if (!step.notify.empty()) line += fmt::format("  (notifies {})", fmt::join(step.notify, ", "));
+  if (step.is_empty_loop) line += "  (skipped: empty for_each)";
+  if (task.is_handler) line += "  (if notified)";
   return line + "\n";
 }
 

@@ -161,8 +161,10 @@ struct Engine::State {
   asio::awaitable<void> run_host(int host);
   asio::awaitable<HostEnd> run_jobs(int host, std::unique_ptr<Connection>& connection);
   bool closes_session_while_waiting(int host) const;
-  asio::awaitable<bool> run_job(int host, const Task& task, Connection& connection, VarMap& registered,
-                                HostEnd& end);
+  asio::awaitable<bool> run_job(int host, const Task& task, Connection& connection,
+                                VarMap& registered, HostEnd& end, std::vector<char>& notified);
+  void notify(const Step& step, std::vector<char>& notified) const;
+  std::map<std::string, int> task_positions;  ///< name -> index in setup.tasks
   void share_registered(const Task& task, const VarMap& registered);
   void skip_rest(int host, const std::string& reason);
   void report_skipped_jobs(int host, const std::vector<int>& tasks, const std::string& reason);
@@ -190,6 +192,8 @@ asio::awaitable<RunEnd> Engine::run() {
   s.connecting_since.resize(s.hosts.size());
   s.finished.assign(s.hosts.size(), 0);
   s.started = std::chrono::steady_clock::now();
+  for (std::size_t t = 0; t < s.setup.tasks.size(); ++t)
+    s.task_positions[s.setup.tasks[t]->name] = static_cast<int>(t);
 
   // 1. Announce the run.
   std::vector<std::string> task_names;
@@ -456,6 +460,7 @@ bool Engine::State::closes_session_while_waiting(int host) const {
 asio::awaitable<HostEnd> Engine::State::run_jobs(int host, std::unique_ptr<Connection>& connection) {
   HostEnd end{hosts[host]->name, HostStatus::Ok, ""};
   VarMap registered;
+  std::vector<char> notified(setup.tasks.size(), 0);  ///< per task: a step notified it here
   for (;;) {
     sched::NextJob next = scheduler.next_job(host);
     for (const sched::Skip& skip : next.skipped) {
@@ -492,7 +497,13 @@ asio::awaitable<HostEnd> Engine::State::run_jobs(int host, std::unique_ptr<Conne
       connection = std::move(again.connection);
     }
     const Task& task = *setup.tasks[static_cast<std::size_t>(next.task)];
-    bool job_ok = co_await run_job(host, task, *connection, registered, end);
+    if (task.is_handler && !notified[static_cast<std::size_t>(next.task)]) {
+      // plan-format.md, "Handlers": nothing changed that asked for it here; the host stays ok.
+      report_skipped_jobs(host, {next.task}, "not notified");
+      scheduler.job_finished(host, next.task, true);
+      continue;
+    }
+    bool job_ok = co_await run_job(host, task, *connection, registered, end, notified);
     scheduler.job_finished(host, next.task, job_ok);
     if (!job_ok && end.status == HostStatus::Failed) note_failure(host, &task);
     if (job_ok && (task.is_local || task.run_once)) share_registered(task, registered);
@@ -506,7 +517,8 @@ asio::awaitable<HostEnd> Engine::State::run_jobs(int host, std::unique_ptr<Conne
 }
 
 asio::awaitable<bool> Engine::State::run_job(int host, const Task& task, Connection& connection,
-                                             VarMap& registered, HostEnd& end) {
+                                             VarMap& registered, HostEnd& end,
+                                             std::vector<char>& notified) {
   // plan-format.md: what local and run_once tasks register is seen by every host.
   for (const auto& [name, value] : shared_registered) registered.insert_or_assign(name, value);
   const auto h = static_cast<std::size_t>(host);
@@ -533,10 +545,15 @@ asio::awaitable<bool> Engine::State::run_job(int host, const Task& task, Connect
         report_skipped_step(reporter, *hosts[host], task, rest, stop_reason());
       co_return false;
     }
+    if (step.is_empty_loop) {
+      report_skipped_step(reporter, *hosts[host], task, index, "empty for_each");
+      continue;
+    }
     const std::string label = step_label(step);
     current[h] = Current{&task, index, std::chrono::steady_clock::now(), StepVars(context)(label)};
     StepOutcome outcome = co_await run_step(context);
     current[h] = Current{};
+    if (outcome.changed && outcome.status == StepStatus::Ok) notify(step, notified);
     if (!outcome.fails_host) continue;
     end = HostEnd{hosts[host]->name, outcome.cancelled ? HostStatus::Aborted : HostStatus::Failed, outcome.error};
     const char* why = outcome.cancelled ? "the step before it was cancelled" : "an earlier step failed";
@@ -545,6 +562,14 @@ asio::awaitable<bool> Engine::State::run_job(int host, const Task& task, Connect
     co_return false;
   }
   co_return true;
+}
+
+// plan-format.md, "Handlers": a changed step notifies its handlers on its own host. A handler
+// not in this run (not selected) is not run by the notification.
+void Engine::State::notify(const Step& step, std::vector<char>& notified) const {
+  for (const std::string& name : step.notify)
+    if (auto found = task_positions.find(name); found != task_positions.end())
+      notified[static_cast<std::size_t>(found->second)] = 1;
 }
 
 void Engine::State::share_registered(const Task& task, const VarMap& registered) {

@@ -21,6 +21,13 @@ std::string script_of(const CommandSpec& spec) {
   if (spec.report_process_group) script += process_group_report();
   if (!spec.cwd.empty()) script += "cd -- " + directory_word(spec.cwd) + " || exit 1\n";
   for (const auto& [name, value] : spec.env) script += "export " + name + "=" + shell_quote(value) + "\n";
+  // plan-format.md, `creates`/`removes`: tested by the step's own shell, no round trip more.
+  if (spec.skip_if_exists)
+    script += "if [ -e " + directory_word(*spec.skip_if_exists) + " ]; then " + skip_report('c') +
+              "; exit 0; fi\n";
+  if (spec.skip_unless_exists)
+    script += "if [ ! -e " + directory_word(*spec.skip_unless_exists) + " ]; then " +
+              skip_report('r') + "; exit 0; fi\n";
   script += spec.command;
   return script;
 }

@@ -25,6 +25,10 @@ struct CommandSpec {
   bool report_process_group = false;
   /// The command must not be seen in the host's process list (a `secret` step).
   bool is_secret = false;
+  /// `creates`/`removes`: a remote path tested in the same script, after `cd`, before the
+  /// command; when the test says skip, the script reports it (remote_process.hpp) and exits 0.
+  std::optional<std::string> skip_if_exists;
+  std::optional<std::string> skip_unless_exists;
 };
 
 /// How the script on stdin is wrapped: one brace group whose stdin is /dev/null.

@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: MIT
 // The process group report and the command that stops a group (see remote_process.hpp).
+#include <utility>
+
 #include "engine/remote_process.hpp"
 
+#include <fmt/format.h>
+
 #include <charconv>
-#include <utility>
 
 #include "engine/remote_command.hpp"
 
@@ -45,6 +48,27 @@ std::string_view ProcessGroupReader::filter(std::string_view chunk) {
   group_ = value;
   held_.erase(0, newline + 1);
   return held_;  // what followed the report in the same chunk
+}
+
+std::string skip_report(char why) {
+  return fmt::format("printf '\\036deployd-skip {}\\n' >&2", why);
+}
+
+std::string_view SkipReader::filter(std::string_view chunk) {
+  static constexpr std::string_view kSkip = "\036deployd-skip ";
+  if (is_done_) return chunk;
+  held_.append(chunk);
+  const std::size_t compare = std::min(held_.size(), kSkip.size());
+  if (held_.compare(0, compare, kSkip.substr(0, compare)) != 0) {
+    is_done_ = true;
+    return held_;
+  }
+  if (held_.size() < kSkip.size() + 2) return {};
+  is_done_ = true;
+  if (held_[kSkip.size() + 1] != '\n') return held_;  // not ours: output
+  why_ = held_[kSkip.size()];
+  held_.erase(0, kSkip.size() + 2);
+  return held_;
 }
 
 std::string stop_group_command(long group, const std::optional<std::string>& sudo_user) {

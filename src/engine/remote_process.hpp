@@ -34,6 +34,25 @@ class ProcessGroupReader {
   std::optional<long> group_;
 };
 
+/// The shell text that reports "the step skipped itself" on stderr, and why: 'c' for
+/// `creates`, 'r' for `removes`.
+std::string skip_report(char why);
+
+/// Takes the skip report out of the start of a step's stderr (after the group report).
+class SkipReader {
+ public:
+  /// The part of `chunk` that belongs to the command's own output; valid until the next call.
+  std::string_view filter(std::string_view chunk);
+  /// 'c' (`creates`) or 'r' (`removes`) when the script skipped the command, else 0.
+  char skipped_by() const { return why_; }
+  std::string take_held_back() { return is_done_ ? std::string() : std::exchange(held_, {}); }
+
+ private:
+  bool is_done_ = false;
+  char why_ = 0;
+  std::string held_;
+};
+
 /// The command that stops process group `group`: TERM, up to 2 s for it to end, then KILL.
 /// Exits 0 once the group is gone, 4 if something survived KILL, 5 if it may not be signalled.
 /// With `sudo_user` set it runs under `sudo -n` as root (the processes are another user's).

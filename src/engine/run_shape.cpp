@@ -15,6 +15,7 @@ sched::RunShape run_shape(const std::vector<const Task*>& tasks, const std::vect
                           std::optional<int> local_host) {
   sched::RunShape shape;
   shape.needs = graph::need_indices(tasks);
+  shape.after = graph::notifier_indices(tasks);
   shape.host_tasks.resize(hosts.size());
   shape.local_host = local_host;
   std::unordered_map<std::string_view, std::size_t> index;

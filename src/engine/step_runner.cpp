@@ -38,6 +38,8 @@ CommandSpec resolve(const Step& step, StepVars& fill) {
   spec.cwd = fill(step.cwd, is_local ? VarUse::LocalPath : VarUse::Text);
   for (const auto& [name, value] : step.env) spec.env[name] = fill(value);
   if (step.sudo_user) spec.sudo_user = fill(*step.sudo_user);
+  if (step.creates) spec.skip_if_exists = fill(*step.creates);
+  if (step.removes) spec.skip_unless_exists = fill(*step.removes);
   spec.is_secret = step.hides_command();  // secret or no_log: kept out of the host's ps too
   return spec;
 }
@@ -226,6 +228,7 @@ boost::asio::awaitable<Attempt> run_command_step(StepContext context) {
   OutputLines out(context, OutputStream::Stdout, step);
   OutputLines err(context, OutputStream::Stderr, step);
   ProcessGroupReader group;
+  SkipReader skip;
   std::string captured;
   bool capture_overflow = false;
   const bool is_local = step.kind == StepKind::Local;
@@ -233,7 +236,7 @@ boost::asio::awaitable<Attempt> run_command_step(StepContext context) {
   RemoteCommand remote = is_local ? RemoteCommand{} : remote_command(spec);
   ExecRequest request{std::move(remote.exec), {}, step_timeout(context, step), std::move(remote.script)};
   request.on_output = [&](OutputStream stream, std::string_view chunk) {
-    if (stream == OutputStream::Stderr && !is_local) chunk = group.filter(chunk);
+    if (stream == OutputStream::Stderr && !is_local) chunk = skip.filter(group.filter(chunk));
     (stream == OutputStream::Stdout ? out : err).feed(chunk);
     if (stream != OutputStream::Stdout || step.register_as.empty()) return;
     if (captured.size() + chunk.size() > kMaxRegisteredBytes) capture_overflow = true;
@@ -252,14 +255,26 @@ boost::asio::awaitable<Attempt> run_command_step(StepContext context) {
     result = co_await context.connection.exec(request);
   }
   SteadyClock::duration elapsed = SteadyClock::now() - started;
-  if (std::string held = group.take_held_back(); !held.empty()) err.feed(held);
+  if (std::string held = group.take_held_back(); !held.empty()) err.feed(skip.filter(held));
+  if (std::string held = skip.take_held_back(); !held.empty()) err.feed(held);
   out.flush();
   err.flush();
 
   StepOutcome outcome = judge(context, step, result, elapsed, /*error_loses_session=*/!is_local, end);
+  if (outcome.status == StepStatus::Ok && skip.skipped_by() != 0) {
+    // plan-format.md, `creates`/`removes`: skipped, not changed; what it registers is empty.
+    outcome.status = StepStatus::Skipped;
+    outcome.error =
+        skip.skipped_by() == 'c'
+            ? fmt::format("{}: skipped: creates \"{}\" exists", context.title, *spec.skip_if_exists)
+            : fmt::format("{}: skipped: removes \"{}\" does not exist", context.title,
+                          *spec.skip_unless_exists);
+    captured.clear();
+  }
   if (!is_local && !never_started && (result.timed_out || result.cancelled))
     outcome.error += co_await stop_remote_group(context, spec, group);
-  if (outcome.status == StepStatus::Ok && !step.register_as.empty()) {
+  const bool registers = outcome.status == StepStatus::Ok || outcome.status == StepStatus::Skipped;
+  if (registers && !step.register_as.empty()) {
     if (capture_overflow) {
       outcome = StepOutcome{StepStatus::Failed, true, false,
                             fmt::format("{}: output too large to register (over {} MiB)",
@@ -271,6 +286,8 @@ boost::asio::awaitable<Attempt> run_command_step(StepContext context) {
       context.registered[step.register_as] = std::move(captured);
     }
   }
+  // plan-format.md, "Changed": a command that ran is assumed to have changed the host.
+  outcome.changed = outcome.status == StepStatus::Ok;
   end.status = outcome.status;
   end.error = outcome.error;
   end.duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count();
@@ -360,8 +377,11 @@ boost::asio::awaitable<StepOutcome> run_step(StepContext context) {
     // issue 14: one word per outcome: a step the run cancelled is `aborted`, as its host is.
     if (attempt.outcome.cancelled)
       attempt.outcome.status = attempt.end.status = StepStatus::Aborted;
-    attempt.end.ignored = !again && attempt.outcome.status != StepStatus::Ok && !attempt.outcome.fails_host;
+    attempt.end.ignored = !again && attempt.outcome.status != StepStatus::Ok &&
+                          attempt.outcome.status != StepStatus::Skipped &&
+                          !attempt.outcome.fails_host;
     attempt.end.will_retry = again;
+    attempt.end.changed = attempt.outcome.changed && attempt.outcome.status == StepStatus::Ok;
     emit(context.reporter, attempt.end);
     if (!again) co_return attempt.outcome;
     if (!co_await wait_unless_cancelled(context.cancel, delay)) {

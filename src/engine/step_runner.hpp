@@ -46,6 +46,9 @@ struct StepOutcome {
   std::string error;             ///< one line: task, step, command and cause
   bool cancelled = false;        ///< the run cancelled it: the host ends as aborted
   bool retryable = false;        ///< a failure that `retries` may try again
+  /// The step changed the host: set by each kind of step, the one place a later override
+  /// (`changed_when`) decides; copied to step_end and read by `notify`.
+  bool changed = false;
 };
 
 /// One attempt of a step: how it went and the step_end event that will say so.
@@ -68,7 +71,8 @@ class StepVars {
  public:
   explicit StepVars(const StepContext& context)
       : vars_{&context.plan, &context.host, &context.registered, context.run_id,
-              context.task.steps[static_cast<std::size_t>(context.index)].delegate_to} {}
+              context.task.steps[static_cast<std::size_t>(context.index)].delegate_to,
+              &context.task.steps[static_cast<std::size_t>(context.index)].loop_vars} {}
   std::string operator()(const std::string& text, VarUse use = VarUse::Text);
   /// plan-format.md: a registered name without a value at run time, or a registered value a
   /// local command or path refuses, fails that host's step. The outcome saying so, or nullopt.

@@ -171,6 +171,7 @@ boost::asio::awaitable<Attempt> run_transfer_step(StepContext context) {
       outcome = failed(context, step, result.error, result.connection_lost);
     } else {
       end.transfer = TransferStats{result.bytes, result.unchanged};
+      outcome.changed = !result.unchanged;  // a put of equal bytes writes nothing
     }
   }
   end.status = outcome.status;

@@ -155,8 +155,11 @@ VarMap read_vars(const Node& node, Diagnostics& diags) {
                                      ? node.where.doc->map.scalar_text(node.child(name).pointer())
                                      : std::string_view();
       vars[name] = written.empty() ? value.dump() : std::string(written);
+    } else if (value.is_array()) {
+      vars[name] = value.dump();  // a list, as JSON text: what `for_each` goes over
     } else {
-      diags.error(node.child(name).where, expected_but_got("a string, number or boolean", value));
+      diags.error(node.child(name).where,
+                  expected_but_got("a string, number, boolean or list", value));
     }
   }
   return vars;

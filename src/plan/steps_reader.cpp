@@ -42,6 +42,11 @@ const std::vector<std::string> kStepKeys = {
     "group",
     "recursive",
     "delegate_to",
+    "creates",
+    "removes",
+    "notify",
+    "for_each",
+    "loop_var",
 };
 
 // Deep enough for any real plan; a cap keeps recursion on user input bounded.
@@ -143,6 +148,7 @@ class StepReader {
     if (auto key = node.find("secret")) step.secret = read_bool(*key, diags_).value_or(step.secret);
     if (auto key = node.find("no_log")) step.no_log = read_bool(*key, diags_).value_or(step.no_log);
     if (auto key = node.find("delegate_to")) read_delegate(*key, step);
+    if (auto key = node.find("notify")) read_notify(*key, step);
   }
 
   // delegate_to (issue 18): a plan host or "local", checked against the hosts once they are known.
@@ -155,6 +161,60 @@ class StepReader {
     }
     step.delegate_to = *name;
     task_.delegates.push_back({*name, node.where});
+  }
+
+  // `notify`: a task name or a list of them; checked once every task is known (flow_check.cpp).
+  void read_notify(const Node& node, Step& step) {
+    std::vector<Where> at;
+    std::vector<std::string> names;
+    if (node.value().is_string()) {
+      if (auto name = read_string(node, diags_)) names = {*name}, at = {node.where};
+    } else if (node.value().is_array()) {
+      for (std::size_t i = 0; i < node.value().size(); ++i)
+        if (auto name = read_string(node.item(i), diags_))
+          names.push_back(*name), at.push_back(node.item(i).where);
+    } else {
+      diags_.error(node.where,
+                   expected_but_got("a task name or a list of task names", node.value()));
+    }
+    for (std::size_t i = 0; i < names.size(); ++i) {
+      task_.notifies.push_back({task_.task.steps.size(), names[i], at[i]});
+      if (std::find(step.notify.begin(), step.notify.end(), names[i]) == step.notify.end())
+        step.notify.push_back(names[i]);
+    }
+  }
+
+  // `for_each` (and `loop_var`): a list literal, or the name of a plan variable holding one.
+  // Returns false after an error.
+  bool read_loop(const Node& node, int loop_depth, LoopDraft& loop) {
+    Node list = node.child("for_each");
+    loop.where = list.where;
+    loop.first = task_.task.steps.size();
+    if (loop_depth > 0) {
+      diags_.error(list.where, "\"for_each\" inside a \"for_each\" block is not supported");
+      return false;
+    }
+    if (list.value().is_array()) {
+      loop.items = list.value();
+    } else if (list.value().is_string() && is_valid_var_name(list.value().get<std::string>())) {
+      loop.var_name = list.value().get<std::string>();
+    } else {
+      diags_.error(list.where, expected_but_got("a list, or the name of a variable that holds one",
+                                                list.value()));
+      return false;
+    }
+    if (auto key = node.find("loop_var")) {
+      auto name = read_string(*key, diags_);
+      if (name && (!is_valid_var_name(*name) || is_reserved_var_name(*name) ||
+                   name->find('.') != std::string::npos)) {
+        diags_.error(key->where,
+                     fmt::format("bad loop variable name {} (use letters, digits, \"_\" and \"-\")",
+                                 quote(*name)));
+        return false;
+      }
+      if (name) loop.loop_var = *name;
+    }
+    return true;
   }
 
   void read_sudo(const Node& node, Step& step) {
@@ -256,6 +316,9 @@ class StepReader {
     misplaced("owner", action == "put", "\"put\"");
     misplaced("group", action == "put", "\"put\"");
     misplaced("steps", action == "cd", "\"cd\"");
+    misplaced("creates", action == "run", "\"run\"");
+    misplaced("removes", action == "run", "\"run\"");
+    misplaced("loop_var", node.value().contains("for_each"), "\"for_each\"");
   }
 
   void read_step(const Node& node, const Step& inherited, int depth) {
@@ -266,8 +329,29 @@ class StepReader {
     check_action_keys(node, action);
     Step step = inherited;
     step.json_pointer = node.pointer();
+    std::optional<LoopDraft> loop;
+    if (node.value().contains("for_each")) {
+      loop.emplace();
+      if (!read_loop(node, loop_depth_, *loop)) return;
+    }
     read_options(node, step);
-    if (action == "cd") return read_cd(node, step, depth);
+    for (const char* key : {"creates", "removes"})
+      if (auto path = node.find(key))
+        (key[0] == 'c' ? step.creates : step.removes) = read_template(*path);
+    loop_depth_ += loop ? 1 : 0;
+    if (action == "cd") {
+      read_cd(node, step, depth);
+    } else {
+      read_plain_step(node, action, step);
+    }
+    loop_depth_ -= loop ? 1 : 0;
+    if (loop) {
+      loop->end = task_.task.steps.size();
+      if (loop->end > loop->first) task_.loops.push_back(std::move(*loop));
+    }
+  }
+
+  void read_plain_step(const Node& node, const std::string& action, Step& step) {
     if (!step.delegate_to.empty() && action != "run") {
       diags_.key_error(node.where, action,
                        fmt::format("\"delegate_to\" is used with \"run\" steps, not {}", quote(action)));
@@ -346,6 +430,7 @@ class StepReader {
 
   TaskDraft& task_;
   Diagnostics& diags_;
+  int loop_depth_ = 0;  ///< `for_each` blocks around the step being read
 };
 
 }  // namespace

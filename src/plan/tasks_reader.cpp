@@ -72,6 +72,10 @@ void read_flags(const Node& node, Task& task, Diagnostics& diags) {
   if (auto key = node.find("run_once")) task.run_once = read_bool(*key, diags).value_or(false);
   if (auto key = node.find("barrier")) task.barrier = read_bool(*key, diags).value_or(false);
   if (auto key = node.find("default")) task.is_default = read_bool(*key, diags).value_or(false);
+  if (auto key = node.find("handler")) task.is_handler = read_bool(*key, diags).value_or(false);
+  if (task.is_handler && task.run_once)
+    diags.error(node.child("handler").where,
+                "a handler cannot be \"run_once\" (yet): it runs on each host that notified it");
   if (auto key = node.find("policy")) task.policy = read_task_policy(*key, diags);
   if (task.run_once && task.is_local)
     diags.error(node.child("run_once").where, "\"run_once\" applies to remote tasks only");
@@ -90,7 +94,8 @@ std::optional<TaskDraft> read_task(const Node& tasks, const std::string& name, D
   }
   if (!expect_object(node, diags)) return std::nullopt;
   check_keys(node,
-             {"description", "needs", "on", "run_once", "barrier", "policy", "default", "steps"},
+             {"description", "needs", "on", "run_once", "barrier", "policy", "default", "handler",
+              "steps"},
              diags);
   TaskDraft draft;
   draft.where = node.where;

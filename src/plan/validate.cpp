@@ -50,6 +50,9 @@ class NeedChecker {
       edges_[index].push_back({found->second, draft.need_at[n]});
     }
     draft.task.needs = needs;
+    // A handler runs after the tasks that notify it: the same order as a need.
+    for (std::size_t n = 0; n < draft.task.notified_by.size(); ++n)
+      edges_[index].push_back({positions_.at(draft.task.notified_by[n]), draft.notified_at[n]});
   }
 
   // Depth first; a need on a task still being visited closes a cycle, reported at that need

@@ -53,6 +53,9 @@ class VarChecker {
     const std::vector<Step>& steps = draft.task.steps;
     for (std::size_t i = 0; i < site.step && i < steps.size(); ++i)
       if (!steps[i].register_as.empty()) registered.insert(steps[i].register_as);
+    // `for_each`: the loop variable and its members are defined in the loop's steps.
+    if (site.step < steps.size())
+      for (const auto& entry : steps[site.step].loop_vars) registered.insert(entry.first);
     for (const std::string& name : referenced_vars(site.text))
       if (!registered.count(name)) check_name(draft.task, site, name, registered);
   }

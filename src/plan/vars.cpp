@@ -116,6 +116,7 @@ namespace {
 std::optional<std::string> lookup(std::string_view name, const VarContext& ctx, bool& is_output) {
   is_output = false;
   if (is_reserved_var_name(name)) return lookup_builtin(name, ctx);
+  if (auto value = find_in(ctx.loop, name)) return value;
   if (ctx.plan)
     if (auto value = find_in(&ctx.plan->overrides, name)) return value;
   if (auto value = find_in(ctx.registered, name)) {

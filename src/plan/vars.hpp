@@ -18,6 +18,7 @@ struct VarContext {
   const VarMap* registered = nullptr;  ///< may be null
   std::string run_id;
   std::string delegate;  ///< a delegated step's `delegate_to` (`{{delegate}}`); else empty
+  const VarMap* loop = nullptr;  ///< a `for_each` step's loop variables, first of all; may be null
 };
 
 /// Value of `name` in the contract's order (--var overrides, registered, host vars, plan vars),

@@ -88,6 +88,7 @@ std::optional<Event> event_from_json(std::string_view line) {
     e.duration_ms = number<std::int64_t>(j, "duration_ms");
     e.error = text(j, "error");
     if (auto it = j.find("ignored"); it != j.end() && it->is_boolean()) e.ignored = it->get<bool>();
+    if (auto it = j.find("changed"); it != j.end() && it->is_boolean()) e.changed = it->get<bool>();
     if (auto it = j.find("transfer"); it != j.end() && it->is_object()) {
       TransferStats transfer;
       transfer.bytes = number<std::uint64_t>(*it, "bytes");

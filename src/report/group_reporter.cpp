@@ -57,8 +57,9 @@ std::string result_key(const StepEnd& end, const OutputDigest& digest) {
   // A cancelled step's error holds its own duration: aborted is its whole result.
   const bool error_matters =
       !end.exit_status && end.exit_signal.empty() && end.status != StepStatus::Aborted;
-  return fmt::format("{:016x}|{}|{}|{}|{}|{}", digest.hash(), to_string(end.status), end.ignored,
-                     end.exit_status.value_or(-1), end.exit_signal, error_matters ? end.error : "");
+  return fmt::format("{:016x}|{}|{}|{}|{}|{}|{}", digest.hash(), to_string(end.status), end.ignored,
+                     end.changed, end.exit_status.value_or(-1), end.exit_signal,
+                     error_matters ? end.error : "");
 }
 
 std::string cause_text(const StepEnd& end) {
@@ -70,7 +71,7 @@ std::string cause_text(const StepEnd& end) {
     return end.error.empty() ? "failed"
                              : "failed: " + escape_terminal(without_host(end.error, end.host));
   }
-  return "ok";
+  return end.changed ? "changed" : "ok";  // Ansible's words: ok changed nothing
 }
 
 // An ignored failure (ignore_errors) says so first: `failed (ignored): exit 1`.
@@ -297,7 +298,9 @@ void GroupReporter::print_step(const TaskState& task, int index, int wave, StepG
     std::string heading = escape_terminal(compress_hosts(result.hosts));
     if (count > 1) heading += fmt::format(" ({} hosts)", count);
     const bool is_ok = result.end.status == StepStatus::Ok;
-    const std::string_view color = is_ok ? kGreen : result.end.ignored ? kYellow : kRed;
+    const std::string_view color = is_ok                ? (result.end.changed ? kYellow : kGreen)
+                                   : result.end.ignored ? kYellow
+                                                        : kRed;
     heading += ": " + paint(status_text(result.end), color, options_.color);
     std::vector<std::string> lines = marked_lines(result.digest);
     if (r > 0 && result.digest.hash() == step.results[0].digest.hash() && !lines.empty()) {

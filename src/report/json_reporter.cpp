@@ -59,6 +59,7 @@ void add_fields(Json& j, const StepEnd& e) {
   j["duration_ms"] = e.duration_ms;
   j["error"] = text_or_null(e.error);
   if (e.ignored) j["ignored"] = true;  // ignore_errors: the host goes on
+  if (e.changed) j["changed"] = true;
   if (e.transfer) {
     // issue 4: bytes and rate per transfer; the rate is over the step's whole duration.
     const std::uint64_t rate =

@@ -123,6 +123,7 @@ Json summary_json(const RunTally& tally, std::string_view run_id, const RunRecor
   for (const HostResult& host : tally.hosts()) {
     j["hosts"].push_back({{"host", escape_json(host.host)},
                           {"status", host.status ? Json(to_string(*host.status)) : Json()},
+                          {"changed", host.changed},
                           {"error", null_or(host.error)}});
   }
   j["rerun"] = rerun_json(record);

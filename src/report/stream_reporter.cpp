@@ -100,6 +100,15 @@ void StreamReporter::print_step_start(const StepStart& step) {
 // A step the run cancelled says ABORTED, as its host's end and the summary do. An ignored
 // failure (ignore_errors) prints `failed (ignored)`: the host goes on.
 void StreamReporter::print_step_end(const StepEnd& step) {
+  // plan-format.md, "Changed": a file written is marked (a command that ran changes the host
+  // by definition; its output already shows that it ran).
+  if (step.changed && step.transfer) {
+    write(fmt::format(
+        "{} {}\n", prefix(step.host),
+        paint(fmt::format("changed: {} step {}", escape_terminal(step.task), step.step + 1),
+              kYellow, options_.color)));
+    return;
+  }
   const bool is_aborted = step.status == StepStatus::Aborted;
   if (step.status != StepStatus::Failed && step.status != StepStatus::TimedOut && !is_aborted)
     return;

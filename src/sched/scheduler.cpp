@@ -30,6 +30,7 @@ Scheduler::Scheduler(RunShape shape, Limits limits)
   assert(!shape_.local_host || *shape_.local_host == static_cast<int>(hosts) - 1);
   shape_.waits_for_all.resize(tasks, 0);
   shape_.runs_once.resize(tasks, 0);
+  shape_.after.resize(tasks);
   hosts_.assign(hosts, HostState::Waiting);
   next_task_.assign(hosts, 0);
   task_ok_.assign(hosts, std::vector<char>(tasks, 0));
@@ -109,6 +110,13 @@ void Scheduler::compute_effective_waves() {
         wave = std::min({wave, all_hosts, barrier[static_cast<std::size_t>(wave_of(host))]});
       }
     }
+    // A notifier on the same host runs no later than its handler (D16).
+    for (int before : shape_.after[t])
+      for (std::size_t h = 0; h < hosts; ++h)
+        if (runs(static_cast<int>(h), task) && runs(static_cast<int>(h), before))
+          effective_[job(static_cast<int>(h), before)] =
+              std::min(effective_[job(static_cast<int>(h), before)],
+                       effective_[job(static_cast<int>(h), task)]);
   }
   starts_.assign(static_cast<std::size_t>(std::max(waves, 1)), {});
   started_in_.assign(starts_.size(), 0);
@@ -260,6 +268,7 @@ NextJob Scheduler::next_job(int host) {
     bool must_wait = !is_local(host) && effective_wave(host, task) > wave_;
     std::optional<Skip> skip;
     for (int need : shape_.needs[static_cast<std::size_t>(task)]) must_wait |= !need_allows(host, task, need, skip);
+    must_wait |= !after_allows(host, task);
     // A job that will be skipped does not wait for a place in its task; a host resumed for
     // its place holds it already.
     const bool is_inside = inside_[static_cast<std::size_t>(host)] == task;
@@ -376,7 +385,16 @@ bool Scheduler::can_go_on(int host) const {
   std::optional<Skip> skip;
   for (int need : shape_.needs[static_cast<std::size_t>(task)])
     if (!need_allows(host, task, need, skip)) return false;
-  return skip || rolling_allows(host, task);
+  return after_allows(host, task) && (skip || rolling_allows(host, task));
+}
+
+// D16: a notifier that runs on this host is waited for as a need is, and its failure does not
+// skip the task (the host stops anyway); one that does not run here cannot notify here.
+bool Scheduler::after_allows(int host, int task) const {
+  std::optional<Skip> ignored;
+  for (int before : shape_.after[static_cast<std::size_t>(task)])
+    if (runs(host, before) && !need_allows(host, task, before, ignored)) return false;
+  return true;
 }
 
 // The next wave starts when every host of the current one has ended; hosts of later waves

@@ -30,6 +30,9 @@ struct TaskRolling {
 struct RunShape {
   std::vector<std::vector<int>> needs;       ///< per task: the tasks it needs
   std::vector<std::vector<int>> host_tasks;  ///< per host: its tasks, in dependency order
+  /// Per task (may be shorter than `needs`): tasks it runs after on a host that runs them, but
+  /// does not need to succeed (a handler's notifiers: docs/needs-rules.md, D16).
+  std::vector<std::vector<int>> after;
   /// Per task: a need its own host also runs is waited for on every host of the host's wave
   /// and earlier ones (barrier, run_once), not per host.
   std::vector<char> waits_for_all;
@@ -141,6 +144,8 @@ class Scheduler {
   bool is_settled(int task, int up_to_wave) const;
   bool is_settled_everywhere(int task) const;
   bool need_allows(int host, int task, int need, std::optional<Skip>& skip) const;
+  /// False while a task `task` runs after (RunShape::after) has not ended where it must.
+  bool after_allows(int host, int task) const;
   /// Index of a job in the flat per-job tables.
   std::size_t job(int host, int task) const {
     return static_cast<std::size_t>(host) * shape_.needs.size() + static_cast<std::size_t>(task);

@@ -79,13 +79,13 @@ class OutputRun(FleetTestCase):
         status, out, err = run_deployd([plan, "--output", "group"] + self.common(10))
         self.assertEqual(status, 1, err)
         expected_step1 = ("== t step 1: report\n"
-                          "node[001-003,005-010] (9 hosts): ok\n"
+                          "node[001-003,005-010] (9 hosts): changed\n"
                           "  | line 1\n  | line 2\n  | line 3\n  | line 4\n  | kernel 5.10\n"
                           "  | line 6\n  | line 7\n  | line 8\n  | line 9\n  | line 10\n"
-                          "node004: ok, diff against the majority:\n"
+                          "node004: changed, diff against the majority:\n"
                           "  @@ -4,3 +4,3 @@\n   | line 4\n  -| kernel 5.10\n  +| kernel 5.4\n   | line 6\n")
         expected_step2 = ("== t step 2: check\n"
-                          "node[001-005,007-010] (9 hosts): ok\n"
+                          "node[001-005,007-010] (9 hosts): changed\n"
                           "node006: exit 1\n")
         self.assertEqual(out, expected_step1 + expected_step2)  # the summary is on stderr (issue 19)
         self.assertIn("deployd: 10 hosts: 9 ok, 1 failed in ", err)
@@ -121,7 +121,7 @@ class OutputRun(FleetTestCase):
             self.assertEqual(out, "")  # the summary is on stderr (issue 19)
             self.assertTrue(err.startswith("deployd: 3 hosts: 3 ok in "), err)
             self.assertNotIn("hello", err)
-            self.assertIn("  task  ok  failed  skipped", err)
+            self.assertIn("  task  ok  changed  failed  skipped", err)
 
     def test_quiet_with_json_is_a_usage_error(self):
         plan = self.plan({"t": {"steps": [{"run": "true"}]}})
@@ -153,7 +153,7 @@ class OutputRun(FleetTestCase):
         status, out, err = run_deployd([plan, "t"] + self.common(3))
         self.assertEqual(status, 1, err)
         self.assertEqual(out, "")  # the commands print nothing; failures and the summary are on stderr
-        self.assertRegex(err, r"\n  task  ok  failed  skipped +min +median +max\n  t      2       1        0 ")
+        self.assertRegex(err, r"\n  task  ok  changed  failed  skipped +min +median +max\n  t      2        2       1        0 ")
         self.assertIn("  node002 failed: t step 1 (run ", err)
         self.assertIn("deployd: run log: ", err)
         self.assertTrue(err.endswith("deployd: rerun the failed hosts: deployd --retry-failed %s t %s\n"

@@ -79,7 +79,7 @@ class Summary(FleetTestCase):
         self.assertRegex(err, re.escape("\n  node[003-004] (2 hosts) failed: deploy step 1 (run \"case <host> in "
                                         "*3|*4) sleep 0.5; exit 1;; esac; echo 2\"): exited with status 1 after ")
                          + r"(…|\d+ms|\d+(\.\d)?s)\n")
-        self.assertIn("\n  deploy   2       2        4        0  ", err)  # ok, failed, aborted, skipped
+        self.assertIn("\n  deploy   2        2       2        4        0  ", err)  # ok, changed, failed, aborted, skipped
         run_id = os.listdir(logs)[0]
         with open(os.path.join(logs, run_id, "events.jsonl")) as f:
             end = [json.loads(line) for line in f][-1]

@@ -125,6 +125,35 @@ TEST_SUITE("engine") {
     CHECK(stop_group_command(77, std::string("www")).rfind("sudo -n -- sh -c ", 0) == 0);
     CHECK(stop_group_command(77, std::nullopt).rfind("sh -c ", 0) == 0);
   }
+
+  TEST_CASE(
+      "creates and removes: the script reports a skip, and the reader takes it out of stderr") {
+    CommandSpec spec;
+    spec.command = "echo ran";
+    spec.skip_if_exists = "/";
+    spec.env["A"] = "1";  // a script on stdin: the text as the shell reads it
+    spec.report_process_group = true;
+    // What the shell prints for a skipped step: the group report, then the skip report.
+    SkipReader skip;
+    ProcessGroupReader group;
+    std::string rest(skip.filter(group.filter("\036deployd-pgid 4242\n\036deployd-sk")));
+    CHECK(rest.empty());
+    rest = skip.filter("ip c\nmore\n");
+    CHECK(rest == "more\n");
+    CHECK(skip.skipped_by() == 'c');
+    CHECK(remote_command(spec).script.find(
+              "if [ -e '/' ]; then printf '\\036deployd-skip c\\n' >&2; exit 0; fi") !=
+          std::string::npos);
+  }
+
+  TEST_CASE("stderr that only looks like a skip report is output, whole") {
+    SkipReader skip;
+    CHECK(std::string(skip.filter("\036deployd-skip cX")) == "\036deployd-skip cX");
+    CHECK(skip.skipped_by() == 0);
+    SkipReader other;
+    CHECK(std::string(other.filter("error: disk full\n")) == "error: disk full\n");
+    CHECK(other.skipped_by() == 0);
+  }
 }
 
 }  // namespace deployd::engine

@@ -242,8 +242,8 @@ region=eu
           "\"children\") (did you mean \"hosts\"?)");
     CHECK(errors_of(load_with(dir, "c.yml", "all:\n  hosts:\n    web1: [\n", kLocal)) ==
           "c.yml:4:1: YAML syntax error: end of sequence flow not found");
-    CHECK(errors_of(load_with(dir, "d.yml", "all:\n  vars:\n    app: [1, 2]\n", kLocal)) ==
-          "d.yml:3:10: expected a string, number or boolean, got a list");
+    CHECK(errors_of(load_with(dir, "d.yml", "all:\n  vars:\n    app: {a: 1}\n", kLocal)) ==
+          "d.yml:3:10: expected a string, number, boolean or list, got an object");
     CHECK(errors_of(load_with(dir, "e.yml", "- web1\n", kLocal)) ==
           "e.yml:1:1: expected a mapping of group names (e.g. \"all:\"), got a list");
   }

@@ -76,13 +76,13 @@ TEST_SUITE("plan") {
   }
 
   TEST_CASE("built-in names cannot be defined and malformed references are errors") {
-    CHECK(errors(R"({"vars": {"host": "x", "run.id": "y", "bad name": 1, "list": [1]},
+    CHECK(errors(R"({"vars": {"host": "x", "run.id": "y", "bad name": 1, "list": {"a": 1}},
       "hosts": ["a"], "tasks": {"t": {"steps": [{"run": "echo {{ a b }}"}]}}})") ==
           "plan.json:1:11: /vars: \"host\" is a built-in variable and cannot be defined\n"
           "plan.json:1:24: /vars: \"run.id\" is a built-in variable and cannot be defined\n"
           "plan.json:1:39: /vars: bad variable name \"bad name\" (use letters, digits, \"_\", "
           "\"-\" and \".\")\n"
-          "plan.json:1:62: /vars/list: expected a string, number or boolean, got a list\n"
+          "plan.json:1:62: /vars/list: expected a string, number, boolean or list, got an object\n"
           "plan.json:2:57: /tasks/t/steps/0/run: bad variable reference \"{{ a b }}\" (write \\{{ "
           "for a literal "
           "{{)");
