@@ -102,6 +102,7 @@ struct Transfer {
 awaitable<int> ensure_sftp(Transfer& t) {
   if (t.impl.sftp != nullptr) co_return 0;
   Link& link = t.link();
+  co_await settle_open_ahead(t.impl);  // libssh2 has one channel open in progress at a time
   t.impl.sftp = co_await call(link, [&] { return libssh2_sftp_init(link.session); });
   link.quickack = false;  // as after a channel open (channel_exec.cpp)
   co_return t.impl.sftp != nullptr ? 0 : t.last_rc();
