@@ -59,6 +59,12 @@ struct Step {
   std::string cwd;                  ///< joined `cd` directories; empty: the login directory
   std::optional<std::string> sudo_user;  ///< set: run via sudo; "" means sudo's default (root)
   VarMap env;
+  /// run/local: the shell's command line, the command text following it (`"shell"`); empty:
+  /// `sh -c`.
+  std::vector<std::string> shell;
+  /// run/local: commands run before the command, each of which must succeed (`"prefix"` of
+  /// the task and the enclosing `cd` blocks, outermost first).
+  std::vector<std::string> prefixes;
   std::optional<Duration> timeout;
   std::optional<int> retries;
   std::optional<Duration> retry_delay;

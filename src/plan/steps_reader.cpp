@@ -8,6 +8,7 @@
 
 #include "plan/fields.hpp"
 #include "plan/policy_reader.hpp"
+#include "plan/shell_reader.hpp"
 #include "plan/suggest.hpp"
 #include "plan/tasks_reader.hpp"
 #include "plan/vars.hpp"
@@ -21,7 +22,7 @@ const std::vector<std::string> kStepKeys = {
     "run",     "local",       "put",           "get",    "cd",      "to",
     "mode",    "steps",       "name",          "sudo",   "env",     "timeout",
     "retries", "retry_delay", "ignore_errors", "secret", "no_log",  "register",
-    "max_size"};
+    "max_size", "shell",       "prefix"};
 
 // Deep enough for any real plan; a cap keeps recursion on user input bounded.
 constexpr int kMaxCdDepth = 16;
@@ -179,6 +180,9 @@ class StepReader {
     misplaced("mode", action == "put" || action == "get", "\"put\" and \"get\"");
     misplaced("max_size", action == "get", "\"get\"");
     misplaced("steps", action == "cd", "\"cd\"");
+    misplaced("shell", action == "run" || action == "local" || action == "cd",
+              "\"run\", \"local\" and \"cd\"");
+    misplaced("prefix", action == "cd", "\"cd\" blocks and tasks");
   }
 
   // The engine cannot write a file as another user yet. Refused here, not when the run starts,
@@ -207,6 +211,8 @@ class StepReader {
     step.json_pointer = node.pointer();
     read_options(node, step);
     if (action == "cd") return read_cd(node, step, depth);
+    if (auto key = node.find("shell"))
+      if (auto shell = read_shell(*key, diags_)) step.shell = std::move(*shell);
     if (action == "put" || action == "get") check_transfer_sudo(node, action, step);
     if (auto key = node.find("name")) step.name = read_template(*key).value_or("");
     if (auto key = node.find("register")) read_register(*key, step);
@@ -270,6 +276,7 @@ class StepReader {
       return;
     }
     scope.cwd = join_cwd(scope.cwd, *dir);
+    read_shell_scope(node, scope, task_, diags_);
     read_list(*steps, scope, depth + 1);
   }
 
@@ -279,8 +286,8 @@ class StepReader {
 
 }  // namespace
 
-void read_steps(const Node& list, TaskDraft& task, Diagnostics& diags) {
-  StepReader(task, diags).read_list(list, Step{}, 0);
+void read_steps(const Node& list, TaskDraft& task, Diagnostics& diags, const Step& scope) {
+  StepReader(task, diags).read_list(list, scope, 0);
 }
 
 }  // namespace deployd::plan
