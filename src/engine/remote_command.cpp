@@ -28,7 +28,8 @@ std::string script_of(const CommandSpec& spec) {
   std::string script;
   if (spec.report_process_group) script += process_group_report(spec.sudo_user.has_value());
   if (!spec.cwd.empty()) script += "cd -- " + directory_word(spec.cwd) + " || exit 1\n";
-  for (const auto& [name, value] : spec.env) script += "export " + name + "=" + shell_quote(value) + "\n";
+  for (const auto& [name, value] : spec.env)
+    script += "export " + name + "=" + shell_quote(value) + "\n";
   script += prefix_lines(spec);
   script += spec.command;
   return script;
@@ -37,16 +38,18 @@ std::string script_of(const CommandSpec& spec) {
 // A word of the shell's command line, quoted only when it needs to be (`bash -l -c` stays
 // readable in the host's process list).
 std::string shell_word(const std::string& word) {
-  const bool is_plain = !word.empty() && word.find_first_not_of("abcdefghijklmnopqrstuvwxyz"
-                                                                 "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                                                 "0123456789-_./=+:,@%") == std::string::npos;
+  const bool is_plain = !word.empty() && word.find_first_not_of(
+                                             "abcdefghijklmnopqrstuvwxyz"
+                                             "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                             "0123456789-_./=+:,@%") == std::string::npos;
   return is_plain ? word : shell_quote(word);
 }
 
 // The shell's command line, to be followed by the script (`-c`) or reading it from stdin
 // (`-s`: the last option's final `c` made `s`, so `-lc` becomes `-ls`).
 std::string shell_line(const CommandSpec& spec, bool from_stdin) {
-  std::vector<std::string> words = spec.shell.empty() ? std::vector<std::string>{"sh", "-c"} : spec.shell;
+  std::vector<std::string> words =
+      spec.shell.empty() ? std::vector<std::string>{"sh", "-c"} : spec.shell;
   if (from_stdin) words.back().back() = 's';
   std::string line;
   for (const std::string& word : words) line += shell_word(word) + " ";

@@ -15,9 +15,9 @@
 #include "plan/host_resolver.hpp"
 #include "plan/inventory.hpp"
 #include "plan/policy_reader.hpp"
+#include "plan/shell_reader.hpp"
 #include "plan/suggest.hpp"
 #include "plan/tasks_reader.hpp"
-#include "plan/shell_reader.hpp"
 #include "plan/validate.hpp"
 #include "plan/vars.hpp"
 
@@ -27,9 +27,8 @@ namespace {
 
 using namespace deployd::plan;
 
-const std::vector<std::string> kPlanKeys = {"version", "description", "defaults", "hosts",
-                                            "groups",  "vars",        "policy",   "tasks",
-                                            "shell"};
+const std::vector<std::string> kPlanKeys = {"version", "description", "defaults", "hosts", "groups",
+                                            "vars",    "policy",      "tasks",    "shell"};
 
 // `--var NAME=VALUE` names follow the rules of the plan's own vars.
 void check_cli_vars(const VarMap& vars, Diagnostics& diags) {

@@ -46,7 +46,8 @@ std::optional<std::vector<std::string>> read_shell(const Node& node, Diagnostics
   if (!is_command_option(words.back())) {
     diags.error(node.item(value.size() - 1).where,
                 "the shell's command line must end with the option that takes the command, "
-                "like \"-c\" (got " + quote(words.back()) + ")");
+                "like \"-c\" (got " +
+                    quote(words.back()) + ")");
     return std::nullopt;
   }
   if (words == std::vector<std::string>{"sh", "-c"}) words.clear();  // the default, spelled out
