@@ -73,6 +73,12 @@ struct Step {
   /// controller, and the step is a Local one); empty: the task's host itself.
   std::string delegate_to;
   VarMap env;
+  /// run/local: the shell's command line, the command text following it (`"shell"`); empty:
+  /// `sh -c`.
+  std::vector<std::string> shell;
+  /// run/local: commands run before the command, each of which must succeed (`"prefix"` of
+  /// the task and the enclosing `cd` blocks, outermost first).
+  std::vector<std::string> prefixes;
   std::optional<Duration> timeout;
   std::optional<int> retries;
   std::optional<Duration> retry_delay;

@@ -40,6 +40,9 @@ CommandSpec resolve(const Step& step, StepVars& fill) {
   if (step.sudo_user) spec.sudo_user = fill(*step.sudo_user);
   if (step.creates) spec.skip_if_exists = fill(*step.creates);
   if (step.removes) spec.skip_unless_exists = fill(*step.removes);
+  spec.shell = step.shell;
+  for (const std::string& prefix : step.prefixes)
+    spec.prefixes.push_back(fill(prefix, is_local ? VarUse::LocalShell : VarUse::Text));
   spec.is_secret = step.hides_command();  // secret or no_log: kept out of the host's ps too
   return spec;
 }
@@ -161,7 +164,8 @@ boost::asio::awaitable<ExecResult> run_local_step(const StepContext& context, Co
   if (spec.sudo_user) {
     command.command = shell_command(spec);
   } else {
-    command.command = std::move(spec.command);
+    command.command = prefixed_command(spec);
+    command.shell = std::move(spec.shell);
     command.env = std::move(spec.env);
   }
   ExecResult result = co_await local::run_local(command, request.on_output);

@@ -17,6 +17,7 @@
 #include "plan/imports.hpp"
 #include "plan/inventory.hpp"
 #include "plan/policy_reader.hpp"
+#include "plan/shell_reader.hpp"
 #include "plan/suggest.hpp"
 #include "plan/tasks_reader.hpp"
 #include "plan/validate.hpp"
@@ -29,7 +30,8 @@ namespace {
 using namespace deployd::plan;
 
 const std::vector<std::string> kPlanKeys = {"version", "description", "defaults", "hosts", "groups",
-                                            "vars",    "policy",      "tasks",    "imports"};
+                                            "vars",    "policy",      "tasks",    "imports",
+                                            "shell"};
 
 // `--var NAME=VALUE` names follow the rules of the plan's own vars.
 void check_cli_vars(const VarMap& vars, Diagnostics& diags) {
@@ -81,8 +83,10 @@ class Loader {
       plan_.description = read_string(*key, diags_, true).value_or("");
     merge_sections(merged, read_sections(root, diags_));
     if (auto key = root.find("policy")) plan_.policy = read_policy(*key, diags_);
+    std::vector<std::string> shell;  // sh
+    if (auto key = root.find("shell")) shell = read_shell(*key, diags_).value_or(shell);
     if (auto key = root.find("tasks"))
-      tasks_ = read_tasks(*key, diags_);
+      tasks_ = read_tasks(*key, diags_, shell);
     else
       diags_.error(root.where, "missing required key \"tasks\"");
     read_plan_imports(root, merged);

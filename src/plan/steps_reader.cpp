@@ -9,6 +9,7 @@
 
 #include "plan/fields.hpp"
 #include "plan/policy_reader.hpp"
+#include "plan/shell_reader.hpp"
 #include "plan/suggest.hpp"
 #include "plan/tasks_reader.hpp"
 #include "plan/vars.hpp"
@@ -47,6 +48,8 @@ const std::vector<std::string> kStepKeys = {
     "notify",
     "for_each",
     "loop_var",
+    "shell",
+    "prefix",
 };
 
 // Deep enough for any real plan; a cap keeps recursion on user input bounded.
@@ -319,6 +322,9 @@ class StepReader {
     misplaced("creates", action == "run", "\"run\"");
     misplaced("removes", action == "run", "\"run\"");
     misplaced("loop_var", node.value().contains("for_each"), "\"for_each\"");
+    misplaced("shell", action == "run" || action == "local" || action == "cd",
+              "\"run\", \"local\" and \"cd\"");
+    misplaced("prefix", action == "cd", "\"cd\" blocks and tasks");
   }
 
   void read_step(const Node& node, const Step& inherited, int depth) {
@@ -357,6 +363,8 @@ class StepReader {
                        fmt::format("\"delegate_to\" is used with \"run\" steps, not {}", quote(action)));
       return;
     }
+    if (auto key = node.find("shell"))
+      if (auto shell = read_shell(*key, diags_)) step.shell = std::move(*shell);
     if (auto key = node.find("name")) step.name = read_template(*key).value_or("");
     if (auto key = node.find("register")) read_register(*key, step);
     if (!read_action(node, action, step)) return;
@@ -425,6 +433,7 @@ class StepReader {
       return;
     }
     scope.cwd = join_cwd(scope.cwd, *dir);
+    read_shell_scope(node, scope, task_, diags_);
     read_list(*steps, scope, depth + 1);
   }
 
@@ -435,8 +444,8 @@ class StepReader {
 
 }  // namespace
 
-void read_steps(const Node& list, TaskDraft& task, Diagnostics& diags) {
-  StepReader(task, diags).read_list(list, Step{}, 0);
+void read_steps(const Node& list, TaskDraft& task, Diagnostics& diags, const Step& scope) {
+  StepReader(task, diags).read_list(list, scope, 0);
 }
 
 }  // namespace deployd::plan

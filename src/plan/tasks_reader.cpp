@@ -8,6 +8,7 @@
 
 #include "plan/fields.hpp"
 #include "plan/policy_reader.hpp"
+#include "plan/shell_reader.hpp"
 #include "plan/suggest.hpp"
 
 namespace deployd::plan {
@@ -84,7 +85,8 @@ void read_flags(const Node& node, Task& task, Diagnostics& diags) {
                 "\"serial\" and \"batches\" roll a task over its hosts: a local or run_once task has one");
 }
 
-std::optional<TaskDraft> read_task(const Node& tasks, const std::string& name, Diagnostics& diags) {
+std::optional<TaskDraft> read_task(const Node& tasks, const std::string& name, Diagnostics& diags,
+                                   const std::vector<std::string>& shell) {
   Node node = tasks.child(name);
   if (!is_valid_task_name(name)) {
     diags.key_error(
@@ -95,7 +97,7 @@ std::optional<TaskDraft> read_task(const Node& tasks, const std::string& name, D
   if (!expect_object(node, diags)) return std::nullopt;
   check_keys(node,
              {"description", "needs", "on", "run_once", "barrier", "policy", "default", "handler",
-              "steps"},
+              "steps", "shell", "prefix"},
              diags);
   TaskDraft draft;
   draft.where = node.where;
@@ -109,8 +111,11 @@ std::optional<TaskDraft> read_task(const Node& tasks, const std::string& name, D
     draft.on_at = {node.where};
   }
   read_flags(node, draft.task, diags);
+  Step scope;
+  scope.shell = shell;
+  read_shell_scope(node, scope, draft, diags);
   if (auto steps = node.find("steps")) {
-    read_steps(*steps, draft, diags);
+    read_steps(*steps, draft, diags, scope);
   } else {
     diags.error(node.where, "missing required key \"steps\"");
   }
@@ -119,12 +124,13 @@ std::optional<TaskDraft> read_task(const Node& tasks, const std::string& name, D
 
 }  // namespace
 
-std::vector<TaskDraft> read_tasks(const Node& node, Diagnostics& diags) {
+std::vector<TaskDraft> read_tasks(const Node& node, Diagnostics& diags,
+                                  const std::vector<std::string>& shell) {
   std::vector<TaskDraft> tasks;
   if (!expect_object(node, diags)) return tasks;
   if (node.value().empty()) diags.error(node.where, "a plan needs at least one task");
   for (const auto& item : node.value().items())
-    if (auto task = read_task(node, item.key(), diags)) tasks.push_back(std::move(*task));
+    if (auto task = read_task(node, item.key(), diags, shell)) tasks.push_back(std::move(*task));
   return tasks;
 }
 

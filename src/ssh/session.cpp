@@ -419,9 +419,11 @@ awaitable<void> Session::close() {
       debug_log(impl_->name + ": disconnect done in " +
                 format_phase(std::chrono::steady_clock::now() - started));
     }
-    // Freeing a session frees its channels, and an abandoned one would wait for its command:
+    // Freeing a session frees its channels, and an abandoned one would wait for its command,
+    // a channel opened ahead for the server's CLOSE, which after our DISCONNECT never comes:
     // with one left, the session is freed the abortive way by release().
-    if (impl_->abandoned.empty() &&
+    const bool has_channels = !impl_->abandoned.empty() || impl_->open_ahead || impl_->spare;
+    if (!has_channels &&
         co_await call(link, [&] { return libssh2_session_free(link.session); }) == 0) {
       link.session = nullptr;
     }

@@ -27,9 +27,11 @@ namespace {
 
 using boost::asio::awaitable;
 
-/// Bytes per libssh2_sftp_write call: libssh2 pipelines them as ~30 KB packets (ssh-facts.md:
-/// 256 KiB-1 MiB per call; larger calls are slower).
-constexpr std::size_t kWriteChunk = 512 * 1024;
+/// Bytes per libssh2_sftp_write call: libssh2 pipelines them as ~30 KB packets, and a call's
+/// bytes are what is in flight, so an upload moves at most this much per round trip. 2 MiB, as
+/// sshd's channel window: at RTT 50 ms, 20 MiB to one host took 3.4 s with 512 KiB and 1.7 s
+/// with 2 MiB (scp 2.0-2.2 s); on loopback both are within noise (benchmarks.md, issue 20).
+constexpr std::size_t kWriteChunk = 2 * 1024 * 1024;
 /// Bytes per libssh2_sftp_read call; libssh2 reads ahead in proportion to it.
 constexpr std::size_t kReadChunk = 256 * 1024;
 
@@ -85,6 +87,7 @@ namespace {
 awaitable<int> ensure_sftp(Transfer& t) {
   if (t.impl.sftp != nullptr) co_return 0;
   Link& link = t.link();
+  co_await settle_open_ahead(t.impl);  // libssh2 has one channel open in progress at a time
   t.impl.sftp = co_await call(link, [&] { return libssh2_sftp_init(link.session); });
   link.quickack = false;  // as after a channel open (channel_exec.cpp)
   co_return t.impl.sftp != nullptr ? 0 : t.last_rc();

@@ -58,14 +58,23 @@ bool group_has_started(long group) {
 }  // namespace
 
 TEST_SUITE("engine") {
-  TEST_CASE("the report names the script's own process group, and the reader takes it out of stderr") {
-    CommandSpec spec{.command = "echo out; echo err >&2", .report_process_group = true};
+  TEST_CASE("the report names the script's shell, with builtins only, and the reader takes it out of stderr") {
+    CommandSpec spec{.command = "echo out; echo $$; echo err >&2", .report_process_group = true};
     std::string output = remote_output(remote_command(spec));
     ProcessGroupReader reader;
     std::string kept(reader.filter(output));
     REQUIRE(reader.group());
-    CHECK(*reader.group() == static_cast<long>(::getpgrp()));  // popen's sh stays in our group
-    CHECK(kept == "out\nerr\n");
+    CHECK(kept == "out\n" + std::to_string(*reader.group()) + "\nerr\n");
+    CHECK(process_group_report(false).find("/proc") == std::string::npos);  // no file read
+  }
+
+  TEST_CASE("under sudo the report names the script's process group, read from /proc") {
+    // The script is sudo's child there, not its group's leader: run it as a child of popen's
+    // sh, which stays in our group.
+    std::string output = shell_output("sh -c " + shell_quote(process_group_report(true)));
+    ProcessGroupReader reader;
+    CHECK(reader.filter(output).empty());
+    CHECK(reader.group() == static_cast<long>(::getpgrp()));
   }
 
   TEST_CASE("a command that reads stdin gets EOF at once and never eats the rest of the script") {
@@ -113,6 +122,24 @@ TEST_SUITE("engine") {
     REQUIRE(WIFEXITED(status));
     CHECK(WEXITSTATUS(status) == 0);
     CHECK(group_is_gone(group));
+  }
+
+  TEST_CASE("the stop command given a shell that is not its group's leader stops that shell's group") {
+    // A login shell that forks its command leaves the reported $$ a member, not the leader:
+    // $! below is the group's second process (the leader is the setsid'd sh).
+    std::string started = shell_output(
+        "sh -c 'setsid sh -c \"sleep 30 >/dev/null 2>&1 & echo \\$! \\$\\$; exec sleep 31 >/dev/null 2>&1\" "
+        "</dev/null 2>/dev/null &'");
+    long member = 0, leader = 0;
+    REQUIRE(std::sscanf(started.c_str(), "%ld %ld", &member, &leader) == 2);
+    REQUIRE(member > 1);
+    REQUIRE(leader > 1);
+    REQUIRE(member != leader);
+    REQUIRE(group_has_started(leader));
+    int status = std::system(stop_group_command(member, std::nullopt).c_str());
+    REQUIRE(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+    CHECK(group_is_gone(leader));
   }
 
   TEST_CASE("the stop command of a group already gone succeeds at once") {
