@@ -28,8 +28,8 @@ namespace {
 
 using namespace deployd::plan;
 
-const std::vector<std::string> kPlanKeys = {"version", "description", "defaults", "hosts", "groups",
-                                            "vars",    "policy",      "tasks",    "imports"};
+const std::vector<std::string> kPlanKeys = {
+    "version", "description", "defaults", "hosts", "groups", "vars", "policy", "tasks", "imports"};
 
 // `--var NAME=VALUE` names follow the rules of the plan's own vars.
 void check_cli_vars(const VarMap& vars, Diagnostics& diags) {

@@ -18,10 +18,9 @@ namespace {
 
 const std::vector<std::string> kActions = {"run", "local", "put", "get", "cd"};
 const std::vector<std::string> kStepKeys = {
-    "run",     "local",       "put",           "get",    "cd",      "to",
-    "mode",    "steps",       "name",          "sudo",   "env",     "timeout",
-    "retries", "retry_delay", "ignore_errors", "secret", "no_log",  "register",
-    "max_size", "delegate_to"};
+    "run",           "local",  "put",    "get",      "cd",       "to",         "mode",
+    "steps",         "name",   "sudo",   "env",      "timeout",  "retries",    "retry_delay",
+    "ignore_errors", "secret", "no_log", "register", "max_size", "delegate_to"};
 
 // Deep enough for any real plan; a cap keeps recursion on user input bounded.
 constexpr int kMaxCdDepth = 16;
@@ -129,7 +128,8 @@ class StepReader {
     auto name = read_string(node, diags_);
     if (!name) return;
     if (task_.task.is_local) {
-      diags_.error(node.where, "a local task runs on the controller: \"delegate_to\" cannot be used");
+      diags_.error(node.where,
+                   "a local task runs on the controller: \"delegate_to\" cannot be used");
       return;
     }
     step.delegate_to = *name;
@@ -222,8 +222,9 @@ class StepReader {
     if (action == "cd") return read_cd(node, step, depth);
     if (action == "put" || action == "get") check_transfer_sudo(node, action, step);
     if (!step.delegate_to.empty() && action != "run") {
-      diags_.key_error(node.where, action,
-                       fmt::format("\"delegate_to\" is used with \"run\" steps, not {}", quote(action)));
+      diags_.key_error(
+          node.where, action,
+          fmt::format("\"delegate_to\" is used with \"run\" steps, not {}", quote(action)));
       return;
     }
     if (auto key = node.find("name")) step.name = read_template(*key).value_or("");
