@@ -306,7 +306,8 @@ int run_main(int argc, char** argv) {
   std::unique_ptr<engine::Transport> transport = engine::make_ssh_transport(&plan);
   std::vector<const Host*> connected = hosts;  // delegate_to hosts too: their keys, known_hosts
   for (const Host* delegate : engine::delegate_hosts(plan, selection.tasks))
-    if (std::find(hosts.begin(), hosts.end(), delegate) == hosts.end()) connected.push_back(delegate);
+    if (std::find(hosts.begin(), hosts.end(), delegate) == hosts.end())
+      connected.push_back(delegate);
   if (std::string error = transport->prepare(connected); !error.empty()) {
     std::fprintf(stderr, "deployd: error: %s\n", error.c_str());
     return static_cast<int>(ExitCode::InvalidPlan);

@@ -4,12 +4,12 @@
 
 #include <CLI/CLI.hpp>
 #include <cerrno>
+#include <charconv>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <charconv>
 #include <map>
 #include <sstream>
 
@@ -319,7 +319,8 @@ std::optional<std::string> parse_batches(const std::string& text, std::vector<Am
     batches.push_back(Amount{value, is_percent});
   }
   if (batches.empty() || text.ends_with(','))
-    return "--batches " + text + ": expected counts and percentages separated by commas, e.g. 1,25%,100%";
+    return "--batches " + text +
+           ": expected counts and percentages separated by commas, e.g. 1,25%,100%";
   return std::nullopt;
 }
 

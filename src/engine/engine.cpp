@@ -529,9 +529,10 @@ asio::awaitable<bool> Engine::State::run_job(int host, const Task& task, Connect
     if (!step.delegate_to.empty() && step.kind != StepKind::Local)
       delegated = delegates->connection_to(step.delegate_to);
     // Named, not a temporary: g++ 12 frees an aggregate temporary inside co_await twice.
-    StepContext context{plan,       *hosts[host], task,          index,   delegated ? *delegated : connection,
-                        reporter,   setup.run_id, registered,    cancels[h], cancel_reason,
-                        secrets,    get_claims};
+    StepContext context{
+        plan,     *hosts[host], task,       index,      delegated ? *delegated : connection,
+        reporter, setup.run_id, registered, cancels[h], cancel_reason,
+        secrets,  get_claims};
     if (scheduler.is_aborted()) {
       // plan-format.md: an aborted run starts no new step anywhere. The step is named as this
       // host would have run it.

@@ -72,8 +72,8 @@ TransferProgress progress_reporter(const StepContext& context) {
 boost::asio::awaitable<TransferResult> put_or_get(const StepContext& context, const Step& step,
                                                   const Paths& paths) {
   if (step.kind == StepKind::Put) {
-    PutRequest request{local_path(context.plan, step, paths.from), paths.to, std::nullopt, context.run_id,
-                       progress_reporter(context)};
+    PutRequest request{local_path(context.plan, step, paths.from), paths.to, std::nullopt,
+                       context.run_id, progress_reporter(context)};
     if (step.mode) request.mode = parse_mode(*step.mode);
     request.sudo_user = paths.sudo_user;
     request.owner = paths.owner;
@@ -119,7 +119,8 @@ boost::asio::awaitable<TransferResult> transfer(const StepContext& context, cons
 // escape the load-time check).
 std::string claim_local_path(const StepContext& context, const Step& step, const Paths& paths) {
   if (step.kind != StepKind::Get) return {};
-  return context.get_claims.claim(context.task.name, local_path(context.plan, step, paths.to), context.host.name);
+  return context.get_claims.claim(context.task.name, local_path(context.plan, step, paths.to),
+                                  context.host.name);
 }
 
 }  // namespace
@@ -155,11 +156,12 @@ boost::asio::awaitable<Attempt> run_transfer_step(StepContext context) {
   if (std::optional<StepOutcome> failure = vars.missing_value(context, step)) {
     outcome = *failure;
   } else if (std::string other = claim_local_path(context, step, paths); !other.empty()) {
-    outcome = failed(context, step,
-                     fmt::format("host {} already gets a file into \"{}\" in this task: put \"{{{{host}}}}\" "
-                                 "in \"to\" so that each host writes its own",
-                                 other, local_path(context.plan, step, paths.to)),
-                     false);
+    outcome = failed(
+        context, step,
+        fmt::format("host {} already gets a file into \"{}\" in this task: put \"{{{{host}}}}\" "
+                    "in \"to\" so that each host writes its own",
+                    other, local_path(context.plan, step, paths.to)),
+        false);
     outcome.retryable = false;
   } else {
     TransferResult result;

@@ -136,8 +136,10 @@ class ImportReader {
     std::string error;
     std::error_code code;
     // Not a device or a FIFO: reading one could take forever.
-    if (fs::exists(path, code) && !fs::is_regular_file(path, code) && !fs::is_directory(path, code)) {
-      diags_.error(entry.where, fmt::format("cannot read {}: not a regular file", quote(path.string())));
+    if (fs::exists(path, code) && !fs::is_regular_file(path, code) &&
+        !fs::is_directory(path, code)) {
+      diags_.error(entry.where,
+                   fmt::format("cannot read {}: not a regular file", quote(path.string())));
       return;
     }
     auto text = read_text_file(path.string(), error);

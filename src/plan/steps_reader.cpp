@@ -159,7 +159,8 @@ class StepReader {
     auto name = read_string(node, diags_);
     if (!name) return;
     if (task_.task.is_local) {
-      diags_.error(node.where, "a local task runs on the controller: \"delegate_to\" cannot be used");
+      diags_.error(node.where,
+                   "a local task runs on the controller: \"delegate_to\" cannot be used");
       return;
     }
     step.delegate_to = *name;
@@ -359,8 +360,9 @@ class StepReader {
 
   void read_plain_step(const Node& node, const std::string& action, Step& step) {
     if (!step.delegate_to.empty() && action != "run") {
-      diags_.key_error(node.where, action,
-                       fmt::format("\"delegate_to\" is used with \"run\" steps, not {}", quote(action)));
+      diags_.key_error(
+          node.where, action,
+          fmt::format("\"delegate_to\" is used with \"run\" steps, not {}", quote(action)));
       return;
     }
     if (auto key = node.find("shell"))

@@ -81,8 +81,9 @@ void read_flags(const Node& node, Task& task, Diagnostics& diags) {
   if (task.run_once && task.is_local)
     diags.error(node.child("run_once").where, "\"run_once\" applies to remote tasks only");
   if ((task.policy.serial || !task.policy.batches.empty()) && (task.is_local || task.run_once))
-    diags.error(node.child("policy").where,
-                "\"serial\" and \"batches\" roll a task over its hosts: a local or run_once task has one");
+    diags.error(
+        node.child("policy").where,
+        "\"serial\" and \"batches\" roll a task over its hosts: a local or run_once task has one");
 }
 
 std::optional<TaskDraft> read_task(const Node& tasks, const std::string& name, Diagnostics& diags,

@@ -142,9 +142,10 @@ void validate_delegates(const Plan& plan, const std::vector<TaskDraft>& tasks, D
   for (const TaskDraft& draft : tasks) {
     for (const NameRef& delegate : draft.delegates) {
       if (std::find(names.begin(), names.end(), delegate.name) != names.end()) continue;
-      diags.error(delegate.where,
-                  fmt::format("\"delegate_to\": unknown host {}{} (a host of the plan, or \"local\")",
-                              quote(delegate.name), did_you_mean(delegate.name, names)));
+      diags.error(
+          delegate.where,
+          fmt::format("\"delegate_to\": unknown host {}{} (a host of the plan, or \"local\")",
+                      quote(delegate.name), did_you_mean(delegate.name, names)));
     }
   }
 }

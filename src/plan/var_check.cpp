@@ -75,7 +75,8 @@ class VarChecker {
     }
     if (failing.empty()) return;
     if (name == "delegate") {
-      diags_.error(site.where, "undefined variable \"delegate\" (a step has one with \"delegate_to\")");
+      diags_.error(site.where,
+                   "undefined variable \"delegate\" (a step has one with \"delegate_to\")");
       return;
     }
     diags_.error(site.where, undefined_message(name, failing, registered));

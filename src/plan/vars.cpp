@@ -218,8 +218,8 @@ std::string host_path_error(const OutputValue& value) {
 }
 
 const std::vector<std::string>& builtin_vars() {
-  static const std::vector<std::string> names = {"host", "host.address", "host.port", "host.user",
-                                                 "run.id", "delegate"};
+  static const std::vector<std::string> names = {"host",      "host.address", "host.port",
+                                                 "host.user", "run.id",       "delegate"};
   return names;
 }
 

@@ -69,8 +69,8 @@ std::optional<Event> event_from_json(std::string_view line) {
     return Event{*time, std::move(e)};
   }
   if (kind == "step_start")
-    return Event{*time, StepStart{text(j, "host"), text(j, "task"), number<int>(j, "step"), text(j, "name"),
-                                  text(j, "delegate")}};
+    return Event{*time, StepStart{text(j, "host"), text(j, "task"), number<int>(j, "step"),
+                                  text(j, "name"), text(j, "delegate")}};
   if (kind == "output") {
     Output e{text(j, "host"), text(j, "task"), number<int>(j, "step"),
              text(j, "stream") == "stderr" ? OutputStream::Stderr : OutputStream::Stdout, text(j, "line"), false};

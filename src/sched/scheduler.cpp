@@ -184,7 +184,9 @@ int Scheduler::task_wave(int host, int task) const {
   return task_wave_.empty() ? 0 : task_wave_[job(host, task)];
 }
 
-int Scheduler::inside(int task) const { return task_limits_[static_cast<std::size_t>(task)].inside; }
+int Scheduler::inside(int task) const {
+  return task_limits_[static_cast<std::size_t>(task)].inside;
+}
 
 bool Scheduler::rolling_allows(int host, int task) const {
   const TaskLimit& limit = task_limits_[static_cast<std::size_t>(task)];
@@ -376,7 +378,8 @@ void Scheduler::take_resumable(std::vector<int>& started) {
 }
 
 int Scheduler::next_of(int host) const {
-  return shape_.host_tasks[static_cast<std::size_t>(host)][next_task_[static_cast<std::size_t>(host)]];
+  return shape_
+      .host_tasks[static_cast<std::size_t>(host)][next_task_[static_cast<std::size_t>(host)]];
 }
 
 bool Scheduler::can_go_on(int host) const {

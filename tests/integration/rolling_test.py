@@ -4,6 +4,7 @@
 order things happened) and from a lock folder the hosts share (the fleet's hosts share /tmp),
 never from wall time."""
 import os
+import shutil
 import sys
 import unittest
 
@@ -27,7 +28,10 @@ class Rolling(FleetTestCase):
         plan = write_json(self.dir, "plan.json", {"version": 1, "policy": policy or {}, "tasks": tasks})
         status, out, err = run_deployd([plan, "-i", inventory_path, "--output", "json",
                                         "--log-dir", os.path.join(self.dir, "logs")] + list(args))
-        return status, events_of(out), err
+        events = events_of(out)
+        if events:  # the lock folder of INSIDE, empty by now
+            self.addCleanup(shutil.rmtree, "/tmp/deployd-rolling-" + events[0]["run_id"], True)
+        return status, events, err
 
     def names(self):
         return [h["name"] for h in self.inventory["hosts"][:HOSTS]]

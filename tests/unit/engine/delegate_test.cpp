@@ -26,7 +26,8 @@ using Lines = std::vector<std::string>;
 Lines delegates_of(const RecordingReporter& reporter, const std::string& host) {
   Lines delegates;
   for (const Event& event : reporter.events)
-    if (auto* e = std::get_if<StepStart>(&event.body); e && e->host == host) delegates.push_back(e->delegate);
+    if (auto* e = std::get_if<StepStart>(&event.body); e && e->host == host)
+      delegates.push_back(e->delegate);
   return delegates;
 }
 
@@ -49,8 +50,9 @@ TEST_SUITE("engine") {
     CHECK(transport.commands["a"] == Lines{"sh -c 'install'"});
     CHECK(transport.connects == 3);  // a, b, and lb once for both
     CHECK(delegates_of(reporter, "a") == Lines{"lb", ""});
-    CHECK(reporter.lines("a") == Lines{"step_start a deploy 0", "step_end a deploy 0 ok", "step_start a deploy 1",
-                                       "step_end a deploy 1 ok", "host_end a ok"});
+    CHECK(reporter.lines("a") == Lines{"step_start a deploy 0", "step_end a deploy 0 ok",
+                                       "step_start a deploy 1", "step_end a deploy 1 ok",
+                                       "host_end a ok"});
   }
 
   TEST_CASE("a delegate that cannot be reached fails the delegating host's step with the reason") {
@@ -64,7 +66,8 @@ TEST_SUITE("engine") {
     CHECK(end.counts.failed == 2);
     for (const char* host : {"a", "b"}) {
       CHECK(reporter.step_errors(host) ==
-            Lines{"deploy step 1 (run \"pool remove\"): delegate_to \"lb\": connect 10.0.0.9:22: connection refused",
+            Lines{"deploy step 1 (run \"pool remove\"): delegate_to \"lb\": connect 10.0.0.9:22: "
+                  "connection refused",
                   "deploy step 2 (run \"install\"): skipped: an earlier step failed"});
       CHECK(transport.commands[host].empty());
     }

@@ -154,6 +154,7 @@ TEST_SUITE("plan") {
     options.read_imports = false;
     CHECK(deployd::test::errors(R"({"hosts": ["web"], "imports": {"a": "lib/a.json"},
       "tasks": {"t": {"steps": [{"run": "x"}]}}})",
-                                options) == "plan.json:1:31: /imports: \"imports\" is not read in this load");
+                                options) ==
+          "plan.json:1:31: /imports: \"imports\" is not read in this load");
   }
 }

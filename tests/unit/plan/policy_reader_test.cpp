@@ -80,14 +80,15 @@ TEST_SUITE("plan") {
     CHECK(restart.batches[1].of(10) == 5);
     CHECK(plan.tasks[1].policy.serial->of(10) == 3);
     CHECK(plan.tasks[1].policy.batches.empty());
-    CHECK(errors(R"({"hosts": ["a"], "tasks": {
+    CHECK(
+        errors(R"({"hosts": ["a"], "tasks": {
       "t": {"policy": {"serial": 0, "batches": []}, "steps": [{"run": "x"}]},
       "l": {"on": "local", "policy": {"serial": 2}, "steps": [{"local": "x"}]}}})") ==
-          "plan.json:2:34: /tasks/t/policy/serial: bad amount 0 (expected a count of at least 1, or "
-          "a percentage like \"10%\")\n"
-          "plan.json:2:48: /tasks/t/policy/batches: expected a non-empty list of counts and "
-          "percentages, got a list\n"
-          "plan.json:3:38: /tasks/l/policy: \"serial\" and \"batches\" roll a task over its hosts: a "
-          "local or run_once task has one");
+        "plan.json:2:34: /tasks/t/policy/serial: bad amount 0 (expected a count of at least 1, or "
+        "a percentage like \"10%\")\n"
+        "plan.json:2:48: /tasks/t/policy/batches: expected a non-empty list of counts and "
+        "percentages, got a list\n"
+        "plan.json:3:38: /tasks/l/policy: \"serial\" and \"batches\" roll a task over its hosts: a "
+        "local or run_once task has one");
   }
 }

@@ -265,17 +265,19 @@ TEST_SUITE("plan") {
   }
 
   TEST_CASE("a bad delegate_to is a load-time error with a suggestion") {
-    CHECK(errors(R"({"hosts": ["web1", "lb1"], "tasks": {
+    CHECK(
+        errors(R"({"hosts": ["web1", "lb1"], "tasks": {
       "t": {"on": "web1", "steps": [{"run": "x", "delegate_to": "lb2"},
                                     {"put": "a", "to": "b", "delegate_to": "lb1"},
                                     {"run": "{{delegate}}"}]},
       "l": {"on": "local", "steps": [{"local": "x", "delegate_to": "lb1"}]}}})") ==
-          "plan.json:2:65: /tasks/t/steps/0/delegate_to: \"delegate_to\": unknown host \"lb2\" (did "
-          "you mean \"lb1\"?) (a host of the plan, or \"local\")\n"
-          "plan.json:3:38: /tasks/t/steps/1: \"delegate_to\" is used with \"run\" steps, not \"put\"\n"
-          "plan.json:4:45: /tasks/t/steps/2/run: undefined variable \"delegate\" (a step has one "
-          "with \"delegate_to\")\n"
-          "plan.json:5:68: /tasks/l/steps/0/delegate_to: a local task runs on the controller: "
-          "\"delegate_to\" cannot be used");
+        "plan.json:2:65: /tasks/t/steps/0/delegate_to: \"delegate_to\": unknown host \"lb2\" (did "
+        "you mean \"lb1\"?) (a host of the plan, or \"local\")\n"
+        "plan.json:3:38: /tasks/t/steps/1: \"delegate_to\" is used with \"run\" steps, not "
+        "\"put\"\n"
+        "plan.json:4:45: /tasks/t/steps/2/run: undefined variable \"delegate\" (a step has one "
+        "with \"delegate_to\")\n"
+        "plan.json:5:68: /tasks/l/steps/0/delegate_to: a local task runs on the controller: "
+        "\"delegate_to\" cannot be used");
   }
 }
