@@ -2,7 +2,7 @@
 """examples/flask-app end to end, on an isolated fleet this test starts itself (scripts/fleet
 start --isolated): bootstrap, deploy 1.0, serve, verify over HTTP, deploy 2.0 (pruning old
 releases), a bad 3.0 that fails its tests on the canary and must leave every host on 2.0,
-rollback to 1.0, a refused rollback, stop. Each host's /var/www is its private folder
+rollback to 1.0 (examples/lib/releases.json's deploy:rollback), a refused rollback, stop. Each host's /var/www is its private folder
 FLEET/hosts/NAME/var-www, which the assertions read directly."""
 import json
 import os
@@ -180,19 +180,28 @@ class FlaskDemoTest(unittest.TestCase):
             with self.subTest(host=host):
                 self.assertEqual(self.release_folders(host), before[host])
 
-    def test_6_rollback_returns_every_host_to_1_0(self):
+    def test_6_rollback_returns_every_host_to_1_0_and_removes_2_0(self):
         self.deployd("rollback", "verify", "--var", "expect=1.0")
         self.assert_live_everywhere("1.0")
         for host in self.hosts:
             with self.subTest(host=host):
-                self.assertIn(self.releases["2.0"], self.release_folders(host))
+                self.assertNotIn(self.releases["2.0"], self.release_folders(host))
+                self.assertIn(self.releases["1.0"], self.release_folders(host))
 
-    def test_7_rollback_past_the_first_live_release_is_refused(self):
+    def test_7_rollback_past_the_oldest_release_is_refused(self):
+        # Without the empty stand-ins of test 4 (older releases), 1.0 is the oldest release.
+        for host in self.hosts:
+            for name in self.release_folders(host):
+                if name.startswith("2000"):
+                    os.rmdir(os.path.join(self.app_dir(host), "releases", name))
         events = self.deployd("rollback", expect=3)
         errors = [e["line"] for e in events if e["event"] == "output" and e["stream"] == "stderr"]
-        self.assertIn("rollback refused on node001: no release was live before "
+        self.assertIn("rollback refused on node001: no release before "
                       f"releases/{self.releases['1.0']}", errors)
         self.assert_live_everywhere("1.0")
+        for host in self.hosts:
+            with self.subTest(host=host):
+                self.assertEqual(self.release_folders(host), [self.releases["1.0"]])
 
     def test_8_stop_ends_every_app_server(self):
         pids = {}
