@@ -55,6 +55,8 @@ class FlaskDemoTest(unittest.TestCase):
         cls.plan_dir = os.path.join(cls.work.name, "flask-app")
         shutil.copytree(EXAMPLE, cls.plan_dir,
                         ignore=shutil.ignore_patterns("build", ".deployd", "__pycache__"))
+        # The plan imports ../lib/releases.json.
+        shutil.copytree(os.path.join(REPO, "examples", "lib"), os.path.join(cls.work.name, "lib"))
         cls.plan = os.path.join(cls.plan_dir, "plan.json")
         started = subprocess.run(
             [fleet_script(), "start", cls.fleet, str(HOSTS), "--isolated", "--base-address",
