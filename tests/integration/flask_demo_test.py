@@ -125,8 +125,18 @@ class FlaskDemoTest(unittest.TestCase):
 
     # -- the sequence -------------------------------------------------------------------------
 
+    def reloads(self, events):
+        """host -> the status of the reload handler's step there."""
+        return {e["host"]: e["status"] for e in events
+                if e["event"] == "step_end" and e["task"] == "reload"}
+
     def test_1_bootstrap_prepares_each_host_in_its_own_var_www(self):
-        self.deployd("bootstrap")
+        events = self.deployd("bootstrap")
+        self.assertEqual(self.reloads(events), {host: "ok" for host in self.hosts},
+                         "a new config notifies reload")
+        again = self.deployd("bootstrap")
+        self.assertEqual(self.reloads(again), {host: "skipped" for host in self.hosts},
+                         "an unchanged config does not")
         for host in self.hosts:
             with self.subTest(host=host):
                 app = self.app_dir(host)
