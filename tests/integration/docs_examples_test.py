@@ -75,12 +75,22 @@ class DocsExamples(unittest.TestCase):
         plans = sorted(os.path.join(folder, name, "plan.json") for name in os.listdir(folder)
                        if os.path.exists(os.path.join(folder, name, "plan.json")))
         self.assertGreaterEqual(len(plans), 2, plans)  # hello, flask-app
+        dry_runs = {}
         for plan in plans:
             with self.subTest(plan=plan):
                 done = subprocess.run([os.environ["DEPLOYD"], plan, "--dry-run", "-H", "node001"],
                                       capture_output=True, text=True, timeout=60)
                 self.assertEqual(done.returncode, 0, "%s:\n%s" % (plan, done.stderr))
                 self.assertIn("node001", done.stdout)
+                with open(plan) as f:
+                    dry_runs[plan] = (f.read(), done.stdout)
+        # A library of examples/lib is dry-run through an example that imports it and runs its
+        # tasks (named IMPORT:TASK) by default.
+        for library in sorted(os.listdir(os.path.join(folder, "lib"))):
+            with self.subTest(library=library):
+                users = [plan for plan, (text, out) in dry_runs.items()
+                         if '"../lib/%s"' % library in text and re.search(r"(?m)^  \S+:\S+ step 1: ", out)]
+                self.assertTrue(users, "no example plan imports and dry-runs examples/lib/" + library)
 
 
 if __name__ == "__main__":
