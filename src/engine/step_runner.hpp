@@ -46,6 +46,9 @@ struct StepOutcome {
   std::string error;             ///< one line: task, step, command and cause
   bool cancelled = false;        ///< the run cancelled it: the host ends as aborted
   bool retryable = false;        ///< a failure that `retries` may try again
+  /// The step changed the host: set by each kind of step, the one place a later override
+  /// (`changed_when`) decides; copied to step_end and read by `notify`.
+  bool changed = false;
 };
 
 /// One attempt of a step: how it went and the step_end event that will say so.
@@ -89,6 +92,10 @@ boost::asio::awaitable<StepOutcome> run_step(StepContext context);
 std::optional<Duration> step_timeout(const StepContext& context, const Step& step);
 int step_retries(const StepContext& context, const Step& step);
 Duration step_retry_delay(const StepContext& context, const Step& step);
+
+/// Reports a step whose `when` could not be evaluated as failed with `error`, and its outcome.
+StepOutcome report_condition_error(Reporter& reporter, const Host& host, const Task& task, int index,
+                                   const std::string& error);
 
 /// Reports a step as skipped (its job was skipped or its host stopped) without running it.
 void report_skipped_step(Reporter& reporter, const Host& host, const Task& task, int index,

@@ -21,7 +21,7 @@ const std::vector<std::string> kStepKeys = {
     "run",     "local",       "put",           "get",    "cd",      "to",
     "mode",    "steps",       "name",          "sudo",   "env",     "timeout",
     "retries", "retry_delay", "ignore_errors", "secret", "no_log",  "register",
-    "max_size"};
+    "max_size", "when",        "changed_when",  "failed_when"};
 
 // Deep enough for any real plan; a cap keeps recursion on user input bounded.
 constexpr int kMaxCdDepth = 16;
@@ -79,6 +79,15 @@ class StepReader {
     task_.templates.push_back({node.where, text, task_.task.steps.size()});
   }
 
+  // `when` (a step, a `cd` block), `changed_when`, `failed_when`: parsed now, names checked
+  // with the templates.
+  std::optional<Condition> read_expression(const Node& node, std::string_view key, bool sees_result) {
+    std::optional<Condition> condition = read_condition(node, key, diags_);
+    if (condition)
+      task_.templates.push_back({node.where, condition->text, task_.task.steps.size(), condition->expr, sees_result});
+    return condition;
+  }
+
   std::optional<std::string> read_template(const Node& node) {
     auto text = read_string(node, diags_);
     if (text) template_at(node, *text);
@@ -121,6 +130,8 @@ class StepReader {
       step.ignore_errors = read_bool(*key, diags_).value_or(step.ignore_errors);
     if (auto key = node.find("secret")) step.secret = read_bool(*key, diags_).value_or(step.secret);
     if (auto key = node.find("no_log")) step.no_log = read_bool(*key, diags_).value_or(step.no_log);
+    if (auto key = node.find("when"))
+      if (auto condition = read_expression(*key, "when", false)) step.when.push_back(std::move(*condition));
   }
 
   void read_sudo(const Node& node, Step& step) {
@@ -179,6 +190,8 @@ class StepReader {
     misplaced("mode", action == "put" || action == "get", "\"put\" and \"get\"");
     misplaced("max_size", action == "get", "\"get\"");
     misplaced("steps", action == "cd", "\"cd\"");
+    misplaced("changed_when", action == "run" || action == "local", "\"run\" and \"local\"");
+    misplaced("failed_when", action == "run" || action == "local", "\"run\" and \"local\"");
   }
 
   // The engine cannot write a file as another user yet. Refused here, not when the run starts,
@@ -210,6 +223,10 @@ class StepReader {
     if (action == "put" || action == "get") check_transfer_sudo(node, action, step);
     if (auto key = node.find("name")) step.name = read_template(*key).value_or("");
     if (auto key = node.find("register")) read_register(*key, step);
+    if (action == "run" || action == "local") {
+      if (auto key = node.find("changed_when")) step.changed_when = read_expression(*key, "changed_when", true);
+      if (auto key = node.find("failed_when")) step.failed_when = read_expression(*key, "failed_when", true);
+    }
     if (!read_action(node, action, step)) return;
     task_.task.steps.push_back(std::move(step));
   }

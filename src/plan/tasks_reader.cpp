@@ -84,7 +84,7 @@ std::optional<TaskDraft> read_task(const Node& tasks, const std::string& name, D
   }
   if (!expect_object(node, diags)) return std::nullopt;
   check_keys(node,
-             {"description", "needs", "on", "run_once", "barrier", "policy", "default", "steps"},
+             {"description", "needs", "on", "run_once", "barrier", "policy", "default", "when", "steps"},
              diags);
   TaskDraft draft;
   draft.where = node.where;
@@ -98,6 +98,10 @@ std::optional<TaskDraft> read_task(const Node& tasks, const std::string& name, D
     draft.on_at = {node.where};
   }
   read_flags(node, draft.task, diags);
+  if (auto key = node.find("when")) {
+    draft.task.when = read_condition(*key, "when", diags);
+    if (draft.task.when) draft.templates.push_back({key->where, draft.task.when->text, 0, draft.task.when->expr});
+  }
   if (auto steps = node.find("steps")) {
     read_steps(*steps, draft, diags);
   } else {

@@ -3,9 +3,12 @@
 // runs.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <set>
 #include <unordered_map>
 
+#include "plan/conditions.hpp"
+#include "plan/expr.hpp"
 #include "plan/suggest.hpp"
 #include "plan/validate.hpp"
 #include "plan/vars.hpp"
@@ -46,27 +49,52 @@ class VarChecker {
 
   void check_site(const TaskDraft& draft, const TemplateSite& site,
                   std::set<std::string> registered) {
-    if (std::string error = template_error(site.text); !error.empty()) {
-      diags_.error(site.where, error);
-      return;
+    if (!site.expr) {
+      if (std::string error = template_error(site.text); !error.empty()) {
+        diags_.error(site.where, error);
+        return;
+      }
     }
     const std::vector<Step>& steps = draft.task.steps;
     for (std::size_t i = 0; i < site.step && i < steps.size(); ++i)
       if (!steps[i].register_as.empty()) registered.insert(steps[i].register_as);
-    for (const std::string& name : referenced_vars(site.text))
-      if (!registered.count(name)) check_name(draft.task, site, name, registered);
+    const std::vector<std::string> names = site.expr ? site.expr->names() : referenced_vars(site.text);
+    for (const std::string& name : names)
+      if (!is_registered(name, registered) && !(site.sees_result && is_result_name(name)))
+        check_name(draft.task, site, name, registered);
+  }
+
+  // A registered name, or one of the fields `register` adds to it (`out.rc`).
+  static bool is_registered(const std::string& name, const std::set<std::string>& registered) {
+    if (registered.count(name)) return true;
+    const std::size_t dot = name.rfind('.');
+    if (dot == std::string::npos || !registered.count(name.substr(0, dot))) return false;
+    const std::vector<std::string>& fields = registered_fields();
+    return std::find(fields.begin(), fields.end(), name.substr(dot + 1)) != fields.end();
+  }
+
+  static bool is_result_name(const std::string& name) {
+    return name == "rc" || name == "stdout" || name == "stderr";
   }
 
   void check_name(const Task& task, const TemplateSite& site, const std::string& name,
                   const std::set<std::string>& registered) {
     std::vector<const Host*> failing;
-    if (task.is_local) {
-      if (!lookup_var(name, {&plan_, nullptr, nullptr, "run"})) failing.push_back(nullptr);
-    } else {
-      for (const std::string& host_name : task.hosts) {
-        const Host* host = hosts_by_name_.at(host_name);
-        if (!lookup_var(name, {&plan_, host, nullptr, "run"})) failing.push_back(host);
+    auto check = [&](const Host* host) {
+      Resolved resolved = resolve_var(name, {&plan_, host, nullptr, "run"});
+      if (!resolved.error.empty()) {
+        diags_.error(site.where, host ? fmt::format("{} for host {}", resolved.error, quote(host->name))
+                                      : resolved.error);
+        return false;
       }
+      if (!resolved.value) failing.push_back(host);
+      return true;
+    };
+    if (task.is_local) {
+      check(nullptr);
+    } else {
+      for (const std::string& host_name : task.hosts)
+        if (!check(hosts_by_name_.at(host_name))) return;  // one host's cycle says it all
     }
     if (failing.empty()) return;
     diags_.error(site.where, undefined_message(name, failing, registered));
@@ -78,7 +106,8 @@ class VarChecker {
     if (!host && is_reserved_var_name(name) && name != "run.id")
       return fmt::format("undefined variable {} (a local task has no host)", quote(name));
     std::vector<std::string> candidates(registered.begin(), registered.end());
-    for (const VarMap* vars : {&plan_.overrides, &plan_.vars, host ? &host->vars : nullptr}) {
+    for (const auto& entry : plan_.overrides) candidates.push_back(entry.first);
+    for (const Vars* vars : {&plan_.vars, host ? &host->vars : nullptr}) {
       if (!vars) continue;
       for (const auto& entry : *vars) candidates.push_back(entry.first);
     }
@@ -96,7 +125,44 @@ class VarChecker {
   std::unordered_map<std::string, const Host*> hosts_by_name_;
 };
 
+// Every name a template inside `value` refers to.
+void add_names_in(const Value& value, std::set<std::string>& names) {
+  if (!value.is_text()) {
+    for (const Value& item : value.items) add_names_in(item, names);
+    return;
+  }
+  if (value.text.find("{{") == std::string::npos) return;
+  for (const std::string& name : referenced_vars(value.text)) names.insert(name);
+}
+
 }  // namespace
+
+std::vector<Diagnostic> unused_cli_vars(const Plan& plan, const std::vector<TaskDraft>& tasks) {
+  std::vector<Diagnostic> warnings;
+  if (plan.overrides.empty()) return warnings;
+  std::set<std::string> used;
+  for (const TaskDraft& draft : tasks) {
+    for (const TemplateSite& site : draft.templates) {
+      const std::vector<std::string> names = site.expr ? site.expr->names() : referenced_vars(site.text);
+      used.insert(names.begin(), names.end());
+    }
+  }
+  for (const auto& [name, value] : plan.vars) add_names_in(value, used);
+  for (const Host& host : plan.hosts)
+    for (const auto& [name, value] : host.vars) add_names_in(value, used);
+  std::vector<std::string> candidates(used.begin(), used.end());
+  for (const auto& entry : plan.vars) candidates.push_back(entry.first);
+  for (const auto& [name, value] : plan.overrides) {
+    // `--var app` is used by `{{app.port}}`: the override is the whole value.
+    const bool is_used = std::any_of(used.begin(), used.end(), [&](const std::string& use) {
+      return use == name || use.starts_with(name + ".");
+    });
+    if (is_used) continue;
+    warnings.push_back(Diagnostic{.message = fmt::format("--var {}: no string of the plan uses it{}", name,
+                                                         did_you_mean(name, candidates))});
+  }
+  return warnings;
+}
 
 void validate_vars(const Plan& plan, const std::vector<TaskDraft>& tasks, Diagnostics& diags) {
   VarChecker(plan, tasks, diags).run();

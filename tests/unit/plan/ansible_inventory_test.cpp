@@ -178,7 +178,7 @@ region=eu
     INFO(errors_of(result));
     REQUIRE(result.plan);
     CHECK(result.plan->hosts.size() == 1);
-    CHECK(result.plan->hosts[0].vars == VarMap{{"app", "own"}, {"other", "1"}});
+    CHECK(result.plan->hosts[0].vars == Vars{{"app", "own"}, {"other", "1"}});
     CHECK(result.plan->hosts[0].groups == Names{"b", "a"});
   }
 
