@@ -213,6 +213,7 @@ boost::asio::awaitable<ExecResult> run_local_step(const StepContext& context, Co
 std::string StepVars::operator()(const std::string& text, VarUse use) {
   plan::Interpolated result = plan::interpolate(text, vars_);
   missing_.insert(missing_.end(), result.missing.begin(), result.missing.end());
+  if (refused_.empty() && !result.error.empty()) refused_ = result.error;
   for (const plan::OutputValue& value : result.from_output) {
     if (!refused_.empty() || use == VarUse::Text) break;
     std::string shown = value.value.size() > 80 ? value.value.substr(0, 80) + "..." : value.value;

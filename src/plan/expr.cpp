@@ -21,6 +21,7 @@ struct Expr::Node {
   std::string text;  ///< Literal: the value; Var: the name; Compare: the operator; Call, Filter: the name
   std::vector<int> args;  ///< operands; a filter's subject first, then its arguments
   std::size_t column = 0;
+  bool may_be_undefined = false;  ///< Var: inside defined(), or before a `default` filter
 };
 
 Expr::Expr() = default;
@@ -92,6 +93,10 @@ class Parser {
     if (token_.kind != Tok::End)
       throw ParseError{token_.offset, fmt::format("unexpected {} after the expression{}",
                                                   describe(token_), hint(token_))};
+    auto& names = expr->names_;
+    for (const Expr::Node& node : expr->nodes_)  // in the order written
+      if (node.op == Op::Var && !node.may_be_undefined && std::find(names.begin(), names.end(), node.text) == names.end())
+        names.push_back(node.text);
     return expr;
   }
 
@@ -274,7 +279,7 @@ class Parser {
       if (args.size() - 1 > expected || (args.size() - 1 < expected && name.text != "join"))
         throw ParseError{name.offset, fmt::format("filter {} takes {} argument{}, got {}", quote(name.text),
                                                   expected, expected == 1 ? "" : "s", args.size() - 1)};
-      if (name.text == "default") mark_may_be_undefined(subject);
+      if (name.text == "default") may_be_undefined(subject);
       subject = add(Op::Filter, name.text, std::move(args), name.offset);
     }
     return subject;
@@ -311,7 +316,6 @@ class Parser {
     if (token.text == "true" || token.text == "false") return add(Op::Literal, token.text, {}, token.offset);
     if (is_punct("(")) return parse_call(token, depth);
     check_name(token);
-    remember(token.text);
     return add(Op::Var, token.text, {}, token.offset);
   }
 
@@ -334,7 +338,6 @@ class Parser {
     if (std::find(kFunctions.begin(), kFunctions.end(), name.text) == kFunctions.end())
       throw ParseError{name.offset, fmt::format("unknown function {}{} (functions: {})", quote(name.text),
                                                 did_you_mean(name.text, kFunctions), fmt::join(kFunctions, ", "))};
-    const std::size_t names_before = expr_->names_.size();
     std::vector<int> args;
     read_args(args, depth);
     if (args.size() != arity(name.text))
@@ -343,7 +346,7 @@ class Parser {
     if (name.text == "defined") {
       if (expr_->nodes_[static_cast<std::size_t>(args[0])].op != Op::Var)
         throw ParseError{name.offset, "defined() takes a variable name, e.g. defined(version)"};
-      expr_->names_.resize(names_before);  // may be undefined: that is the question
+      may_be_undefined(args[0]);  // that is the question
     }
     if (arity(name.text) == 0) expr_->uses_status_ = true;
     return add(Op::Call, name.text, std::move(args), name.offset);
@@ -359,17 +362,10 @@ class Parser {
     return word == "and" || word == "or" || word == "not" || word == "in";
   }
 
-  void remember(const std::string& name) {
-    auto& names = expr_->names_;
-    if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
-  }
-
-  // `x | default('y')`: x may have no value.
-  void mark_may_be_undefined(int node) {
-    const Expr::Node& subject = expr_->nodes_[static_cast<std::size_t>(node)];
-    if (subject.op != Op::Var) return;
-    auto& names = expr_->names_;
-    names.erase(std::remove(names.begin(), names.end(), subject.text), names.end());
+  // `defined(x)`, `x | default('y')`: x may have no value.
+  void may_be_undefined(int node) {
+    Expr::Node& subject = expr_->nodes_[static_cast<std::size_t>(node)];
+    if (subject.op == Op::Var) subject.may_be_undefined = true;
   }
 
   std::string_view text_;
@@ -542,6 +538,7 @@ Evaluated Expr::evaluate(Scope& scope) const {
     result.error = fmt::format("variable {} has no value", quote(missing.name));
   } catch (const EvalError& failure) {
     result.error = failure.message;
+    result.error_is_whole = failure.is_whole;
   }
   return result;
 }

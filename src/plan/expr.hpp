@@ -28,6 +28,7 @@ class Scope {
 /// An evaluation that cannot go on: the message is whole (`variable cycle: a -> b -> a`).
 struct EvalError {
   std::string message;
+  bool is_whole = false;  ///< says all (a cycle): not to be wrapped in where it was met
 };
 
 /// The outcome of an evaluation.
@@ -35,6 +36,7 @@ struct Evaluated {
   Value value;
   std::string error;    ///< empty on success
   std::string missing;  ///< a name without a value (error says so too)
+  bool error_is_whole = false;  ///< EvalError::is_whole
   /// The outermost filter is `q` or `raw`: what it was applied to (the trust model's checks).
   std::optional<std::string> before_quoting;
 };

@@ -155,14 +155,19 @@ Value VarScope::resolve(const Value& value, const std::string& key, const std::s
       chain += resolving_[j].first + " -> ";
       where += fmt::format("{}{}: {}", j > i ? ", " : "", resolving_[j].first, resolving_[j].second);
     }
-    throw EvalError{fmt::format("variable cycle: {}{} ({})", chain, key, where)};
+    throw EvalError{fmt::format("variable cycle: {}{} ({})", chain, key, where), true};
   }
   resolving_.emplace_back(key, defined_at);
   Interpolated inner = interpolate(value.text, *this);
   resolving_.pop_back();
+  if (!inner.error.empty())
+    throw EvalError{inner.error_is_whole ? inner.error
+                                         : fmt::format("in the value of {} ({}): {}", quote(key), defined_at, inner.error),
+                    true};
   if (!inner.missing.empty())
     throw EvalError{fmt::format("undefined variable {} in the value of {} ({})", quote(inner.missing.front()),
-                                quote(key), defined_at)};
+                                quote(key), defined_at),
+                    true};
   Value resolved(std::move(inner.text));
   resolved.defined_at = defined_at;
   return resolved;
@@ -199,11 +204,12 @@ Interpolated interpolate(std::string_view text, VarScope& scope) {
     Evaluated value = piece.expr->evaluate(scope);
     if (!value.error.empty()) {
       result.text += piece.text;
-      // An error that is not a missing name (a cycle) names no variable: the first name says where.
-      result.missing.push_back(!value.missing.empty() ? value.missing
-                               : piece.expr->names().empty() ? std::string(piece.text)
-                                                             : piece.expr->names().front());
-      if (value.missing.empty() && result.error.empty()) result.error = value.error;
+      if (!value.missing.empty())
+        result.missing.push_back(value.missing);
+      else if (result.error.empty()) {  // a cycle, or an operator that does not apply
+        result.error = value.error_is_whole ? value.error : fmt::format("{}: {}", quote(piece.text), value.error);
+        result.error_is_whole = value.error_is_whole;
+      }
       return;
     }
     std::string rendered = to_text(value.value);

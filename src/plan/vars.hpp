@@ -71,7 +71,10 @@ struct Interpolated {
   std::string text;
   std::vector<std::string> missing;
   std::vector<OutputValue> from_output;
-  std::string error;  ///< why a reference could not be evaluated other than a missing name
+  /// Why a reference could not be evaluated, other than a missing name (kept as written too):
+  /// `"{{ a < [] }}": column 3: "<" cannot compare a text with a list`.
+  std::string error;
+  bool error_is_whole = false;  ///< a cycle: says all, without the reference
 };
 
 /// Replaces every `{{ EXPR }}` (an expression, plan-format.md "Expressions", e.g. `{{ name }}`

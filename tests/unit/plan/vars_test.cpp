@@ -108,16 +108,20 @@ TEST_SUITE("plan") {
 
   TEST_CASE("lists and objects: a dotted name is a flat name first, then a path") {
     Fixture f;
-    f.plan.vars["app"] = Value::object({"root", "ports"}, {"/srv/shop", Value::list({"80", "443"})});
-    f.plan.vars["app.root"] = "/flat";  // a flat name wins over the path
+    f.plan.vars["svc"] = Value::object({"root", "ports"}, {"/srv/shop", Value::list({"80", "443"})});
+    f.plan.vars["svc.root"] = "/flat";  // a flat name wins over the path
+    f.host.vars["app"] = Value::object({"port"}, {"8080"});  // the host's app hides the plan's
     f.plan.vars["sites"] = Value::list({"shop", Value::object({"name"}, {"blog"})});
     VarContext ctx = f.context();
-    CHECK(lookup_var("app.root", ctx) == "/flat");
-    CHECK(lookup_var("app.ports.1", ctx) == "443");
+    CHECK(lookup_var("svc.root", ctx) == "/flat");
+    CHECK(lookup_var("svc.ports.1", ctx) == "443");
+    CHECK(lookup_var("app.port", ctx) == "8080");
+    f.plan.vars["app"] = Value::object({"user"}, {"www"});
+    CHECK(lookup_var("app.user", ctx) == std::nullopt);
     CHECK(lookup_var("sites.1.name", ctx) == "blog");
     CHECK(lookup_var("sites.2", ctx) == std::nullopt);
     CHECK(lookup_var("sites", ctx) == R"(["shop",{"name":"blog"}])");
-    CHECK(interpolate("{{ app.ports | join(',') }} {{ sites.0 | upper }}", ctx).text == "80,443 SHOP");
+    CHECK(interpolate("{{ svc.ports | join(',') }} {{ sites.0 | upper }}", ctx).text == "80,443 SHOP");
   }
 
   TEST_CASE("values are templates, resolved for each host when read") {
