@@ -93,10 +93,14 @@ class Parser {
     if (token_.kind != Tok::End)
       throw ParseError{token_.offset, fmt::format("unexpected {} after the expression{}",
                                                   describe(token_), hint(token_))};
-    auto& names = expr->names_;
-    for (const Expr::Node& node : expr->nodes_)  // in the order written
-      if (node.op == Op::Var && !node.may_be_undefined && std::find(names.begin(), names.end(), node.text) == names.end())
-        names.push_back(node.text);
+    auto add = [](std::vector<std::string>& names, const std::string& name) {
+      if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
+    };
+    for (const Expr::Node& node : expr->nodes_) {  // in the order written
+      if (node.op != Op::Var) continue;
+      if (!node.may_be_undefined) add(expr->names_, node.text);
+      add(expr->every_name_, node.text);
+    }
     return expr;
   }
 

@@ -64,6 +64,8 @@ class Expr {
   /// Names read as variables, in order, without repeats: not the ones inside `defined(...)` or
   /// before a `default` filter, which may have no value.
   const std::vector<std::string>& names() const { return names_; }
+  /// Every name it reads, those that may be undefined too (is a `--var` used?).
+  const std::vector<std::string>& every_name() const { return every_name_; }
   /// It calls success(), failure() or always(): it decides itself whether a failed host runs it.
   bool uses_status() const { return uses_status_; }
   const std::string& text() const { return text_; }
@@ -74,6 +76,7 @@ class Expr {
   std::vector<Node> nodes_;
   int root_ = -1;
   std::vector<std::string> names_;
+  std::vector<std::string> every_name_;
   bool uses_status_ = false;
   friend class Parser;
   friend class Evaluator;

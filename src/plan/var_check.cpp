@@ -132,7 +132,7 @@ void add_names_in(const Value& value, std::set<std::string>& names) {
     return;
   }
   if (value.text.find("{{") == std::string::npos) return;
-  for (const std::string& name : referenced_vars(value.text)) names.insert(name);
+  for (const std::string& name : referenced_vars(value.text, true)) names.insert(name);
 }
 
 }  // namespace
@@ -143,7 +143,7 @@ std::vector<Diagnostic> unused_cli_vars(const Plan& plan, const std::vector<Task
   std::set<std::string> used;
   for (const TaskDraft& draft : tasks) {
     for (const TemplateSite& site : draft.templates) {
-      const std::vector<std::string> names = site.expr ? site.expr->names() : referenced_vars(site.text);
+      const std::vector<std::string> names = site.expr ? site.expr->every_name() : referenced_vars(site.text, true);
       used.insert(names.begin(), names.end());
     }
   }

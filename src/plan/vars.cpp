@@ -223,11 +223,11 @@ Interpolated interpolate(std::string_view text, VarScope& scope) {
   return result;
 }
 
-std::vector<std::string> referenced_vars(std::string_view text) {
+std::vector<std::string> referenced_vars(std::string_view text, bool every) {
   std::vector<std::string> names;
   scan(text, [&](const Piece& piece) {
     if (!piece.expr) return;
-    for (const std::string& name : piece.expr->names())
+    for (const std::string& name : every ? piece.expr->every_name() : piece.expr->names())
       if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
   });
   return names;

@@ -83,8 +83,9 @@ struct Interpolated {
 Interpolated interpolate(std::string_view text, const VarContext& ctx);
 Interpolated interpolate(std::string_view text, VarScope& scope);
 
-/// Names a template refers to (for validation), in order, without repeats.
-std::vector<std::string> referenced_vars(std::string_view text);
+/// Names a template refers to (for validation), in order, without repeats; with `every`, also
+/// those that may be undefined (inside `defined()`, before `| default`).
+std::vector<std::string> referenced_vars(std::string_view text, bool every = false);
 
 /// Why `text` is not a valid template (an unclosed `{{`, an expression that does not parse), or
 /// empty if it is.
