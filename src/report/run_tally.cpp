@@ -137,9 +137,9 @@ void RunTally::add_step(const StepEnd& step) {
   on_host.ran = true;
   on_host.duration_ms += step.duration_ms;
   on_host.aborted = step.status == StepStatus::Aborted;
-  // The last step that ran decides: after a real failure nothing more runs on the host, while
-  // an ignored failure is followed by more steps.
-  on_host.failed = is_failure(step.status) && !step.ignored && !on_host.aborted;
+  // A real failure stays: the failure() and always() steps after it do not undo it; an ignored
+  // failure does not count.
+  on_host.failed = on_host.failed || (is_failure(step.status) && !step.ignored && !on_host.aborted);
 }
 
 std::vector<TaskTiming> RunTally::task_timings() const {
