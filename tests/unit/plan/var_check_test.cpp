@@ -7,6 +7,7 @@
 
 using namespace deployd;
 using deployd::test::errors;
+using deployd::test::plan_text;
 using deployd::test::valid_plan;
 
 TEST_SUITE("plan") {
@@ -96,50 +97,52 @@ TEST_SUITE("plan") {
   }
 
   TEST_CASE("when: parsed at load, its errors located and pointing at the column") {
-    CHECK(errors(R"({"hosts": ["a"], "vars": {"mode": "full"}, "tasks": {"t": {"when": "mode = 'x'",
-      "steps": [{"run": "x", "when": "sucess()"}, {"cd": "/", "when": "mode == 'full' and", "steps": [{"run": "y"}]}]}}})") ==
-          "plan.json:1:69: /tasks/t/when: when \"mode = 'x'\": column 6: unexpected \"=\" (write \"==\" to compare)\n"
+    CHECK(errors(R"P({"hosts": ["a"], "vars": {"mode": "full"}, "tasks": {"t": {"when": "mode = 'x'",
+      "steps": [{"run": "x", "when": "sucess()"}, {"cd": "/", "when": "mode == 'full' and", "steps": [{"run": "y"}]}]}}})P") ==
+          "plan.json:1:68: /tasks/t/when: when \"mode = 'x'\": column 6: unexpected \"=\" (write \"==\" to compare)\n"
           "plan.json:2:38: /tasks/t/steps/0/when: when \"sucess()\": column 1: unknown function \"sucess\" (did "
           "you mean \"success\"?) (functions: defined, contains, startswith, endswith, length, success, "
           "failure, always)\n"
-          "plan.json:2:73: /tasks/t/steps/1/when: when \"mode == 'full' and\": column 19: expected a value, "
+          "plan.json:2:71: /tasks/t/steps/1/when: when \"mode == 'full' and\": column 19: expected a value, "
           "found the end");
   }
 
   TEST_CASE("every name an expression reads is checked; registered names and their fields are not") {
-    CHECK(errors(R"({"hosts": ["a"], "vars": {"mode": "full"}, "tasks": {"t": {"steps": [
+    CHECK(errors(R"P({"hosts": ["a"], "vars": {"mode": "full"}, "tasks": {"t": {"steps": [
       {"run": "x", "register": "out", "when": "mod == 'full'"},
       {"run": "y", "when": "out.rc == 0 and out.stdout != '' and defined(maybe) and (other | default(1))"},
-      {"run": "z", "changed_when": "rc == 0 and stdout != stderr", "failed_when": "nope"}]}}})") ==
-          "plan.json:2:56: /tasks/t/steps/0/when: undefined variable \"mod\" for host \"a\" (did you mean \"mode\"?)\n"
-          "plan.json:4:70: /tasks/t/steps/2/failed_when: undefined variable \"nope\" for host \"a\"");
+      {"run": "z", "changed_when": "rc == 0 and stdout != stderr", "failed_when": "nope"}]}}})P") ==
+          "plan.json:2:47: /tasks/t/steps/0/when: undefined variable \"mod\" for host \"a\" (did you mean \"mode\"?)\n"
+          "plan.json:4:83: /tasks/t/steps/2/failed_when: undefined variable \"nope\" for host \"a\"");
   }
 
   TEST_CASE("changed_when and failed_when belong to run and local steps") {
-    CHECK(errors(R"({"hosts": ["a"], "tasks": {"t": {"steps": [
+    CHECK(errors(R"P({"hosts": ["a"], "tasks": {"t": {"steps": [
       {"put": "f", "to": "g", "changed_when": "false"},
-      {"cd": "/", "failed_when": "false", "steps": [{"run": "x"}]}]}}})") ==
-          "plan.json:2:7: /tasks/t/steps/0: \"changed_when\" is only used with \"run\" and \"local\"\n"
+      {"cd": "/", "failed_when": "false", "steps": [{"run": "x"}]}]}}})P") ==
+          "plan.json:2:31: /tasks/t/steps/0: \"changed_when\" is only used with \"run\" and \"local\"\n"
           "plan.json:3:19: /tasks/t/steps/1: \"failed_when\" is only used with \"run\" and \"local\"");
   }
 
   TEST_CASE("values are checked where they are used: a cycle names each variable and where it is") {
-    CHECK(errors(R"({"hosts": ["a"], "vars": {"root": "{{current}}/..",
+    CHECK(errors(R"P({"hosts": ["a"], "vars": {"root": "{{current}}/..",
       "current": "{{root}}/current", "unused": "{{nothing}}"},
-      "tasks": {"t": {"steps": [{"run": "ls {{current}}"}]}}})") ==
-          "plan.json:4:34: /tasks/t/steps/0/run: variable cycle: current -> root -> current (current: "
+      "tasks": {"t": {"steps": [{"run": "ls {{current}}"}]}}})P") ==
+          "plan.json:3:41: /tasks/t/steps/0/run: variable cycle: current -> root -> current (current: "
           "plan.json:2:7, root: plan.json:1:27) for host \"a\"");
   }
 
   TEST_CASE("a --var that no string of the plan uses is warned about") {
     LoadOptions options = deployd::test::test_options();
-    options.cli_vars = {{"verison", "2"}, {"app", "x"}, {"mode", "y"}};
-    LoadResult result = plan_text(R"({"hosts": ["a"], "vars": {"version": "1", "app": {"port": 1}},
-      "tasks": {"t": {"steps": [{"run": "echo {{version}} {{app.port}}", "when": "defined(mode)"}]}}})",
+    options.cli_vars = {{"verison", "2"}, {"app.port", "80"}, {"mode", "y"}};
+    LoadResult result = plan_text(R"P({"hosts": ["a"], "vars": {"version": "1", "app": {"port": 1}},
+      "tasks": {"t": {"steps": [{"run": "echo {{version}} {{app.port}}", "when": "defined(mode)"}]}}})P",
                                   options);
     REQUIRE(result.plan);
     REQUIRE(result.warnings.size() == 1);
     CHECK(result.warnings[0].to_string() ==
           "--var verison: no string of the plan uses it (did you mean \"version\"?)");
+    plan::VarContext ctx{&*result.plan, &result.plan->hosts[0], nullptr, "r"};
+    CHECK(plan::interpolate(result.plan->tasks[0].steps[0].command, ctx).text == "echo 1 80");
   }
 }
