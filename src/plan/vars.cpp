@@ -92,25 +92,27 @@ const typename Map::mapped_type* find_in(const Map* vars, std::string_view name)
 
 }  // namespace
 
-// The unresolved value of exactly `name`, in the contract's order; `is_data`: not a template.
-std::optional<Value> VarScope::find(std::string_view name, bool& is_data) {
+// The unresolved value of exactly `name`, in the contract's order, or null; `owned` holds it
+// when it is not the plan's own (a --var, a registered value, a built-in); `is_data`: not a
+// template. A pointer, not a copy: a `when` on every step reads plan values per host.
+const Value* VarScope::find(std::string_view name, std::optional<Value>& owned, bool& is_data) {
   is_data = true;
-  if (is_reserved_var_name(name)) return lookup_builtin(name, context_);
+  auto own = [&](std::optional<Value> value) { return (owned = std::move(value)) ? &*owned : nullptr; };
+  if (is_reserved_var_name(name)) return own(lookup_builtin(name, context_));
   const Plan* plan = context_.plan;
   if (plan)
-    if (const std::string* value = find_in(&plan->overrides, name)) return Value(*value);
+    if (const std::string* value = find_in(&plan->overrides, name)) return own(Value(*value));
   if (const std::string* value = find_in(context_.registered, name)) {
     output_names_.emplace_back(name);
-    return Value(*value);
+    return own(Value(*value));
   }
   is_data = false;
   if (context_.host)
-    if (const Value* value = find_in(&context_.host->vars, name)) return *value;
+    if (const Value* value = find_in(&context_.host->vars, name)) return value;
   if (plan)
-    if (const Value* value = find_in(&plan->vars, name)) return *value;
+    if (const Value* value = find_in(&plan->vars, name)) return value;
   is_data = true;
-  if (plan) return lookup_groups(name, *plan);
-  return std::nullopt;
+  return plan ? own(lookup_groups(name, *plan)) : nullptr;
 }
 
 std::optional<Value> VarScope::lookup(std::string_view name) {
@@ -120,10 +122,10 @@ std::optional<Value> VarScope::lookup(std::string_view name) {
   for (std::size_t end = name.size(); end != std::string_view::npos && end > 0;
        end = name.rfind('.', end - 1)) {
     bool is_data = true;
-    std::optional<Value> found = find(name.substr(0, end), is_data);
+    std::optional<Value> owned;
+    const Value* found = find(name.substr(0, end), owned, is_data);
     if (!found) continue;
-    const std::string defined_at = found->defined_at;
-    const Value* member = &*found;
+    const Value* member = found;
     for (std::size_t start = end + 1; member && start <= name.size();) {
       const std::size_t dot = std::min(name.find('.', start), name.size());
       member = member->member(name.substr(start, dot - start));
@@ -131,7 +133,7 @@ std::optional<Value> VarScope::lookup(std::string_view name) {
     }
     if (!member) return std::nullopt;
     if (is_data) return *member;
-    return resolve(*member, std::string(name), defined_at);
+    return resolve(*member, std::string(name), found->defined_at);
   }
   return std::nullopt;
 }

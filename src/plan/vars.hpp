@@ -35,7 +35,7 @@ class VarScope : public Scope {
   const std::vector<std::string>& output_names() const { return output_names_; }
 
  private:
-  std::optional<Value> find(std::string_view name, bool& is_data);
+  const Value* find(std::string_view name, std::optional<Value>& owned, bool& is_data);
   Value resolve(const Value& value, const std::string& key, const std::string& defined_at);
 
   const VarContext& context_;
