@@ -2,20 +2,20 @@
 // The run driver (ninja's Builder::Build as a coroutine) and each host's job loop.
 #include "engine/engine.hpp"
 
+#include <fmt/format.h>
+
+#include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
 #include <exception>
 #include <map>
 #include <set>
-
-#include <fmt/format.h>
 
 #include "engine/cancel.hpp"
 #include "engine/run_shape.hpp"
@@ -496,7 +496,8 @@ asio::awaitable<bool> Engine::State::run_job(int host, const Task& task, Connect
       co_return true;
     }
     if (!verdict.error.empty()) {
-      end = HostEnd{hosts[host]->name, HostStatus::Failed, fmt::format("task {}: {}", task.name, verdict.error)};
+      end = HostEnd{hosts[host]->name, HostStatus::Failed,
+                    fmt::format("task {}: {}", task.name, verdict.error)};
       for (int index = 0; index < static_cast<int>(task.steps.size()); ++index)
         report_skipped_step(reporter, *hosts[host], task, index, verdict.error);
       co_return false;
@@ -532,12 +533,15 @@ asio::awaitable<bool> Engine::State::run_job(int host, const Task& task, Connect
     } else {
       if (failed) ++failure_steps;
       const std::string label = step_label(step);
-      current[h] = Current{&task, index, std::chrono::steady_clock::now(), StepVars(context)(label)};
+      current[h] =
+          Current{&task, index, std::chrono::steady_clock::now(), StepVars(context)(label)};
       outcome = co_await run_step(context);
       current[h] = Current{};
     }
     if (!outcome.fails_host) continue;
-    if (!failed) end = HostEnd{hosts[host]->name, outcome.cancelled ? HostStatus::Aborted : HostStatus::Failed, outcome.error};
+    if (!failed)
+      end = HostEnd{hosts[host]->name, outcome.cancelled ? HostStatus::Aborted : HostStatus::Failed,
+                    outcome.error};
     failed = true;
     // A lost connection or a cancel runs nothing more, failure steps included.
     if (!outcome.cancelled && !outcome.connection_lost) continue;
@@ -548,7 +552,8 @@ asio::awaitable<bool> Engine::State::run_job(int host, const Task& task, Connect
   }
   // plan-format.md: a host whose step failed stays failed after its failure steps ran.
   if (failed && failure_steps > 0)
-    end.error += fmt::format("; {} failure step{} ran", failure_steps, failure_steps == 1 ? "" : "s");
+    end.error +=
+        fmt::format("; {} failure step{} ran", failure_steps, failure_steps == 1 ? "" : "s");
   co_return !failed;
 }
 
@@ -560,7 +565,8 @@ void Engine::State::share_registered(const Task& task, const VarMap& registered)
   for (const Step& step : task.steps) {
     if (step.register_as.empty()) continue;
     share(step.register_as);
-    for (const std::string& field : plan::registered_fields()) share(step.register_as + "." + field);
+    for (const std::string& field : plan::registered_fields())
+      share(step.register_as + "." + field);
   }
 }
 

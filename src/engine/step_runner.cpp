@@ -116,7 +116,8 @@ StepOutcome judge(const StepContext& context, const Step& step, const ExecResult
 
 // Keeps the last kRegisteredTail bytes of a stream.
 void keep_tail(std::string& tail, std::string_view chunk) {
-  tail.append(chunk.substr(chunk.size() > plan::kRegisteredTail ? chunk.size() - plan::kRegisteredTail : 0));
+  tail.append(chunk.substr(
+      chunk.size() > plan::kRegisteredTail ? chunk.size() - plan::kRegisteredTail : 0));
   if (tail.size() > plan::kRegisteredTail) tail.erase(0, tail.size() - plan::kRegisteredTail);
 }
 
@@ -131,12 +132,14 @@ std::string without_final_newline(std::string text) {
 bool apply_result_conditions(const StepContext& context, const Step& step, const ExecResult& result,
                              const std::string& captured, const std::string& captured_err,
                              StepOutcome& outcome) {
-  const bool ran = result.exit_status && !result.timed_out && !result.cancelled && result.error.empty();
+  const bool ran =
+      result.exit_status && !result.timed_out && !result.cancelled && result.error.empty();
   if (!ran) return false;
-  plan::CommandResult command{*result.exit_status,
-                              without_final_newline(captured.substr(
-                                  captured.size() > plan::kRegisteredTail ? captured.size() - plan::kRegisteredTail : 0)),
-                              without_final_newline(captured_err)};
+  plan::CommandResult command{
+      *result.exit_status,
+      without_final_newline(captured.substr(
+          captured.size() > plan::kRegisteredTail ? captured.size() - plan::kRegisteredTail : 0)),
+      without_final_newline(captured_err)};
   const plan::VarContext vars{&context.plan, &context.host, &context.registered, context.run_id};
   plan::ResultVerdict verdict = plan::check_result(step, vars, command);
   if (!verdict.error.empty()) {
@@ -242,8 +245,8 @@ std::optional<StepOutcome> StepVars::missing_value(const StepContext& context, c
                                  step_title(context.task, context.index, step), missing_.front())};
 }
 
-StepOutcome report_condition_error(Reporter& reporter, const Host& host, const Task& task, int index,
-                                   const std::string& error) {
+StepOutcome report_condition_error(Reporter& reporter, const Host& host, const Task& task,
+                                   int index, const std::string& error) {
   const Step& step = task.steps[static_cast<std::size_t>(index)];
   StepOutcome outcome{StepStatus::Failed, !step.ignore_errors, false,
                       fmt::format("{}: {}", step_title(task, index, step), error)};
@@ -318,7 +321,8 @@ boost::asio::awaitable<Attempt> run_command_step(StepContext context) {
   StepOutcome outcome = judge(context, step, result, elapsed, /*error_loses_session=*/!is_local, end);
   if (!is_local && !never_started && (result.timed_out || result.cancelled))
     outcome.error += co_await stop_remote_group(context, spec, group);
-  const bool registers = apply_result_conditions(context, step, result, captured, captured_err, outcome);
+  const bool registers =
+      apply_result_conditions(context, step, result, captured, captured_err, outcome);
   if (registers && !step.register_as.empty()) {
     if (capture_overflow) {
       outcome = StepOutcome{StepStatus::Failed, true, false,
@@ -328,8 +332,9 @@ boost::asio::awaitable<Attempt> run_command_step(StepContext context) {
       if (!captured.empty() && captured.back() == '\n') captured.pop_back();
       // Masked in every later line and error; a no_log step's value is an ordinary one.
       if (step.secret)
-        for (const std::string* value : {&captured, &context.registered[step.register_as + ".stdout"],
-                                         &context.registered[step.register_as + ".stderr"]})
+        for (const std::string* value :
+             {&captured, &context.registered[step.register_as + ".stdout"],
+              &context.registered[step.register_as + ".stderr"]})
           context.secrets.add(*value, secret_scope(context));
       context.registered[step.register_as] = std::move(captured);
     }

@@ -94,8 +94,8 @@ int step_retries(const StepContext& context, const Step& step);
 Duration step_retry_delay(const StepContext& context, const Step& step);
 
 /// Reports a step whose `when` could not be evaluated as failed with `error`, and its outcome.
-StepOutcome report_condition_error(Reporter& reporter, const Host& host, const Task& task, int index,
-                                   const std::string& error);
+StepOutcome report_condition_error(Reporter& reporter, const Host& host, const Task& task,
+                                   int index, const std::string& error);
 
 /// Reports a step as skipped (its job was skipped or its host stopped) without running it.
 void report_skipped_step(Reporter& reporter, const Host& host, const Task& task, int index,

@@ -34,7 +34,8 @@ bool decides_after_failure(const std::vector<Condition>& when) {
                      [](const Condition& condition) { return condition.expr->uses_status(); });
 }
 
-WhenVerdict check_when(const std::vector<Condition>& when, const VarContext& vars, bool host_failed) {
+WhenVerdict check_when(const std::vector<Condition>& when, const VarContext& vars,
+                       bool host_failed) {
   WhenVerdict verdict;
   if (host_failed && !decides_after_failure(when)) {
     verdict.runs = false;
@@ -67,7 +68,8 @@ ResultVerdict check_result(const Step& step, const VarContext& vars, const Comma
                          {"stderr", result.stderr_text}};
   VarScope scope(vars);
   scope.set_locals(&locals);
-  if (step.failed_when) verdict.failed = holds(*step.failed_when, scope, "failed_when", verdict.error);
+  if (step.failed_when)
+    verdict.failed = holds(*step.failed_when, scope, "failed_when", verdict.error);
   if (step.changed_when && verdict.error.empty())
     verdict.changed = holds(*step.changed_when, scope, "changed_when", verdict.error);
   return verdict;
@@ -92,7 +94,8 @@ void register_skipped(VarMap& registered, const std::string& name) {
 }
 
 const std::vector<std::string>& registered_fields() {
-  static const std::vector<std::string> fields = {"rc", "stdout", "stderr", "changed", "skipped", "failed"};
+  static const std::vector<std::string> fields = {"rc",      "stdout",  "stderr",
+                                                  "changed", "skipped", "failed"};
   return fields;
 }
 

@@ -22,7 +22,8 @@ struct WhenVerdict {
 /// `when` of a step on its host. `host_failed`: an earlier step of the task failed there. A
 /// step whose conditions call none of success(), failure(), always() runs only while the host
 /// has not failed (success() is the default); otherwise its conditions alone decide.
-WhenVerdict check_when(const std::vector<Condition>& when, const VarContext& vars, bool host_failed);
+WhenVerdict check_when(const std::vector<Condition>& when, const VarContext& vars,
+                       bool host_failed);
 
 /// True if the step's conditions call a status function (it may run after a failure).
 bool decides_after_failure(const std::vector<Condition>& when);

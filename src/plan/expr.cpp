@@ -18,7 +18,8 @@ enum class Op { Literal, List, Var, Not, And, Or, Compare, In, NotIn, Call, Filt
 
 struct Expr::Node {
   Op op = Op::Literal;
-  std::string text;  ///< Literal: the value; Var: the name; Compare: the operator; Call, Filter: the name
+  std::string
+      text;  ///< Literal: the value; Var: the name; Compare: the operator; Call, Filter: the name
   std::vector<int> args;  ///< operands; a filter's subject first, then its arguments
   std::size_t column = 0;
   bool may_be_undefined = false;  ///< Var: inside defined(), or before a `default` filter
@@ -176,7 +177,7 @@ class Parser {
         while (end < text_.size() && (static_cast<unsigned char>(text_[end]) & 0xC0) == 0x80) ++end;
         shown = std::string(text_.substr(i, end - i));
       }
-      const char* why = c == '=' ? " (write \"==\" to compare)"
+      const char* why = c == '='   ? " (write \"==\" to compare)"
                         : c == '!' ? " (write \"not\" or \"!=\")"
                         : c == '&' ? " (write \"and\")"
                                    : "";
@@ -186,11 +187,16 @@ class Parser {
     pos_ = i + 1;
   }
 
-  bool is_punct(std::string_view text) const { return token_.kind == Tok::Punct && token_.text == text; }
-  bool is_word(std::string_view text) const { return token_.kind == Tok::Name && token_.text == text; }
+  bool is_punct(std::string_view text) const {
+    return token_.kind == Tok::Punct && token_.text == text;
+  }
+  bool is_word(std::string_view text) const {
+    return token_.kind == Tok::Name && token_.text == text;
+  }
 
   static std::string hint(const Token& token) {
-    if (token.kind == Tok::Name && (token.text == "&&" || token.text == "AND")) return " (write \"and\")";
+    if (token.kind == Tok::Name && (token.text == "&&" || token.text == "AND"))
+      return " (write \"and\")";
     return token.kind == Tok::Name || token.kind == Tok::String || token.kind == Tok::Number
                ? " (a missing operator?)"
                : "";
@@ -205,12 +211,14 @@ class Parser {
 
   // --- nodes ---
   int add(Op op, std::string text, std::vector<int> args, std::size_t offset) {
-    expr_->nodes_.push_back(Expr::Node{op, std::move(text), std::move(args), column_of(text_, offset)});
+    expr_->nodes_.push_back(
+        Expr::Node{op, std::move(text), std::move(args), column_of(text_, offset)});
     return static_cast<int>(expr_->nodes_.size()) - 1;
   }
 
   void enter(std::size_t offset, int depth) const {
-    if (depth > kMaxDepth) throw ParseError{offset, fmt::format("nested more than {} deep", kMaxDepth)};
+    if (depth > kMaxDepth)
+      throw ParseError{offset, fmt::format("nested more than {} deep", kMaxDepth)};
   }
 
   int parse_or(int depth) {
@@ -246,7 +254,8 @@ class Parser {
     int left = parse_filtered(depth + 1);
     static const std::vector<std::string> kOps = {"==", "!=", "<", "<=", ">", ">="};
     const std::size_t at = token_.offset;
-    if (token_.kind == Tok::Punct && std::find(kOps.begin(), kOps.end(), token_.text) != kOps.end()) {
+    if (token_.kind == Tok::Punct &&
+        std::find(kOps.begin(), kOps.end(), token_.text) != kOps.end()) {
       std::string op = token_.text;
       advance();
       return add(Op::Compare, op, {left, parse_filtered(depth + 1)}, at);
@@ -258,7 +267,8 @@ class Parser {
     if (is_word("not")) {
       advance();
       if (!is_word("in"))
-        throw ParseError{token_.offset, fmt::format("expected \"in\" after \"not\", found {}", describe(token_))};
+        throw ParseError{token_.offset,
+                         fmt::format("expected \"in\" after \"not\", found {}", describe(token_))};
       advance();
       return add(Op::NotIn, "not in", {left, parse_filtered(depth + 1)}, at);
     }
@@ -270,19 +280,22 @@ class Parser {
     while (is_punct("|")) {
       advance();
       if (token_.kind != Tok::Name)
-        throw ParseError{token_.offset, fmt::format("expected a filter name after \"|\", found {}", describe(token_))};
+        throw ParseError{token_.offset, fmt::format("expected a filter name after \"|\", found {}",
+                                                    describe(token_))};
       const Token name = token_;
       if (!is_filter(name.text))
-        throw ParseError{name.offset, fmt::format("unknown filter {}{} (filters: {})", quote(name.text),
-                                                  did_you_mean(name.text, filter_names()),
-                                                  fmt::join(filter_names(), ", "))};
+        throw ParseError{
+            name.offset,
+            fmt::format("unknown filter {}{} (filters: {})", quote(name.text),
+                        did_you_mean(name.text, filter_names()), fmt::join(filter_names(), ", "))};
       advance();
       std::vector<int> args{subject};
       if (is_punct("(")) read_args(args, depth);
       const std::size_t expected = filter_arity(name.text);
       if (args.size() - 1 > expected || (args.size() - 1 < expected && name.text != "join"))
-        throw ParseError{name.offset, fmt::format("filter {} takes {} argument{}, got {}", quote(name.text),
-                                                  expected, expected == 1 ? "" : "s", args.size() - 1)};
+        throw ParseError{name.offset,
+                         fmt::format("filter {} takes {} argument{}, got {}", quote(name.text),
+                                     expected, expected == 1 ? "" : "s", args.size() - 1)};
       if (name.text == "default") may_be_undefined(subject);
       subject = add(Op::Filter, name.text, std::move(args), name.offset);
     }
@@ -317,7 +330,8 @@ class Parser {
     if (token.kind != Tok::Name || is_keyword(token.text))
       throw ParseError{token.offset, fmt::format("expected a value, found {}", describe(token))};
     advance();
-    if (token.text == "true" || token.text == "false") return add(Op::Literal, token.text, {}, token.offset);
+    if (token.text == "true" || token.text == "false")
+      return add(Op::Literal, token.text, {}, token.offset);
     if (is_punct("(")) return parse_call(token, depth);
     check_name(token);
     return add(Op::Var, token.text, {}, token.offset);
@@ -340,13 +354,16 @@ class Parser {
 
   int parse_call(const Token& name, int depth) {
     if (std::find(kFunctions.begin(), kFunctions.end(), name.text) == kFunctions.end())
-      throw ParseError{name.offset, fmt::format("unknown function {}{} (functions: {})", quote(name.text),
-                                                did_you_mean(name.text, kFunctions), fmt::join(kFunctions, ", "))};
+      throw ParseError{
+          name.offset,
+          fmt::format("unknown function {}{} (functions: {})", quote(name.text),
+                      did_you_mean(name.text, kFunctions), fmt::join(kFunctions, ", "))};
     std::vector<int> args;
     read_args(args, depth);
     if (args.size() != arity(name.text))
-      throw ParseError{name.offset, fmt::format("{}() takes {} argument{}, got {}", name.text, arity(name.text),
-                                                arity(name.text) == 1 ? "" : "s", args.size())};
+      throw ParseError{name.offset,
+                       fmt::format("{}() takes {} argument{}, got {}", name.text, arity(name.text),
+                                   arity(name.text) == 1 ? "" : "s", args.size())};
     if (name.text == "defined") {
       if (expr_->nodes_[static_cast<std::size_t>(args[0])].op != Op::Var)
         throw ParseError{name.offset, "defined() takes a variable name, e.g. defined(version)"};
@@ -404,7 +421,9 @@ std::optional<double> number_of(const Value& value) {
 Value boolean(bool value) { return Value(value ? "true" : "false"); }
 
 const char* kind_name(const Value& value) {
-  return value.kind == Value::Kind::List ? "a list" : value.kind == Value::Kind::Object ? "an object" : "a text";
+  return value.kind == Value::Kind::List     ? "a list"
+         : value.kind == Value::Kind::Object ? "an object"
+                                             : "a text";
 }
 
 bool equal(const Value& a, const Value& b) {
@@ -435,7 +454,8 @@ class Evaluator {
   Value eval(int index) {
     const Expr::Node& node = expr_.nodes_[static_cast<std::size_t>(index)];
     switch (node.op) {
-      case Op::Literal: return Value(node.text);
+      case Op::Literal:
+        return Value(node.text);
       case Op::List: {
         std::vector<Value> items;
         for (int arg : node.args) items.push_back(eval(arg));
@@ -446,14 +466,22 @@ class Evaluator {
         if (!value) throw Missing{node.text};
         return std::move(*value);
       }
-      case Op::Not: return boolean(!is_true(eval(node.args[0])));
-      case Op::And: return boolean(is_true(eval(node.args[0])) && is_true(eval(node.args[1])));
-      case Op::Or: return boolean(is_true(eval(node.args[0])) || is_true(eval(node.args[1])));
-      case Op::Compare: return compare(node);
-      case Op::In: return boolean(contains(eval(node.args[1]), eval(node.args[0])));
-      case Op::NotIn: return boolean(!contains(eval(node.args[1]), eval(node.args[0])));
-      case Op::Call: return call(node);
-      case Op::Filter: return filter(node);
+      case Op::Not:
+        return boolean(!is_true(eval(node.args[0])));
+      case Op::And:
+        return boolean(is_true(eval(node.args[0])) && is_true(eval(node.args[1])));
+      case Op::Or:
+        return boolean(is_true(eval(node.args[0])) || is_true(eval(node.args[1])));
+      case Op::Compare:
+        return compare(node);
+      case Op::In:
+        return boolean(contains(eval(node.args[1]), eval(node.args[0])));
+      case Op::NotIn:
+        return boolean(!contains(eval(node.args[1]), eval(node.args[0])));
+      case Op::Call:
+        return call(node);
+      case Op::Filter:
+        return filter(node);
     }
     return Value();
   }
@@ -470,7 +498,8 @@ class Evaluator {
     if (op == "==") return boolean(equal(a, b));
     if (op == "!=") return boolean(!equal(a, b));
     if (!a.is_text() || !b.is_text())
-      fail(node, fmt::format("{} cannot compare {} with {}", quote(op), kind_name(a), kind_name(b)));
+      fail(node,
+           fmt::format("{} cannot compare {} with {}", quote(op), kind_name(a), kind_name(b)));
     int order = 0;
     auto x = number_of(a);
     auto y = number_of(b);
@@ -490,13 +519,15 @@ class Evaluator {
     if (name == "failure") return boolean(scope_.host_failed);
     if (name == "always") return boolean(true);
     if (name == "defined")
-      return boolean(scope_.lookup(expr_.nodes_[static_cast<std::size_t>(node.args[0])].text).has_value());
+      return boolean(
+          scope_.lookup(expr_.nodes_[static_cast<std::size_t>(node.args[0])].text).has_value());
     if (name == "length") return Value(std::to_string(length_of(eval(node.args[0]))));
     const Value a = eval(node.args[0]);
     const Value b = eval(node.args[1]);
     if (name == "contains") return boolean(contains(a, b));
     if (!a.is_text() || !b.is_text())
-      fail(node, fmt::format("{}() takes two texts, got {} and {}", name, kind_name(a), kind_name(b)));
+      fail(node,
+           fmt::format("{}() takes two texts, got {} and {}", name, kind_name(a), kind_name(b)));
     if (name == "startswith") return boolean(a.text.starts_with(b.text));
     return boolean(a.text.ends_with(b.text));  // endswith
   }

@@ -34,8 +34,8 @@ struct EvalError {
 /// The outcome of an evaluation.
 struct Evaluated {
   Value value;
-  std::string error;    ///< empty on success
-  std::string missing;  ///< a name without a value (error says so too)
+  std::string error;            ///< empty on success
+  std::string missing;          ///< a name without a value (error says so too)
   bool error_is_whole = false;  ///< EvalError::is_whole
   /// The outermost filter is `q` or `raw`: what it was applied to (the trust model's checks).
   std::optional<std::string> before_quoting;

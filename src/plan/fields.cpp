@@ -136,7 +136,8 @@ std::optional<Amount> read_amount(const Node& node, Diagnostics& diags, int min_
   return std::nullopt;
 }
 
-std::optional<Condition> read_condition(const Node& node, std::string_view key, Diagnostics& diags) {
+std::optional<Condition> read_condition(const Node& node, std::string_view key,
+                                        Diagnostics& diags) {
   auto text = read_string(node, diags);
   if (!text) return std::nullopt;
   SyntaxError error;

@@ -21,9 +21,9 @@ struct Filter {
 // `raw` marks a registered value as meant to be shell text in a `local` command (trust model).
 const std::vector<Filter>& filters() {
   static const std::vector<Filter> list = {
-      {"q", 0},     {"raw", 0},   {"join", 1},     {"default", 1}, {"basename", 0},
+      {"q", 0},       {"raw", 0},   {"join", 1},  {"default", 1}, {"basename", 0},
       {"dirname", 0}, {"upper", 0}, {"lower", 0}, {"replace", 2}, {"trim", 0},
-      {"length", 0}, {"first", 0}, {"last", 0}};
+      {"length", 0},  {"first", 0}, {"last", 0}};
   return list;
 }
 
@@ -41,7 +41,8 @@ std::string dirname(const std::string& path) {
 
 std::string replaced(std::string text, const std::string& from, const std::string& to) {
   if (from.empty()) return text;
-  for (std::size_t at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size()))
+  for (std::size_t at = text.find(from); at != std::string::npos;
+       at = text.find(from, at + to.size()))
     text.replace(at, from.size(), to);
   return text;
 }

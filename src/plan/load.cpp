@@ -99,7 +99,8 @@ class Loader {
     warnings_ = configs.warnings();
     validate_tasks(plan_, tasks_, cli_hosts, merged.has_bad_hosts, diags_);
     validate_vars(plan_, tasks_, diags_);
-    for (Diagnostic& warning : unused_cli_vars(plan_, tasks_)) warnings_.push_back(std::move(warning));
+    for (Diagnostic& warning : unused_cli_vars(plan_, tasks_))
+      warnings_.push_back(std::move(warning));
   }
 
   LoadResult finish(const std::string& file) {

@@ -18,9 +18,9 @@ namespace {
 
 const std::vector<std::string> kActions = {"run", "local", "put", "get", "cd"};
 const std::vector<std::string> kStepKeys = {
-    "run",     "local",       "put",           "get",    "cd",      "to",
-    "mode",    "steps",       "name",          "sudo",   "env",     "timeout",
-    "retries", "retry_delay", "ignore_errors", "secret", "no_log",  "register",
+    "run",      "local",       "put",           "get",        "cd",     "to",
+    "mode",     "steps",       "name",          "sudo",       "env",    "timeout",
+    "retries",  "retry_delay", "ignore_errors", "secret",     "no_log", "register",
     "max_size", "when",        "changed_when",  "failed_when"};
 
 // Deep enough for any real plan; a cap keeps recursion on user input bounded.
@@ -81,10 +81,12 @@ class StepReader {
 
   // `when` (a step, a `cd` block), `changed_when`, `failed_when`: parsed now, names checked
   // with the templates.
-  std::optional<Condition> read_expression(const Node& node, std::string_view key, bool sees_result) {
+  std::optional<Condition> read_expression(const Node& node, std::string_view key,
+                                           bool sees_result) {
     std::optional<Condition> condition = read_condition(node, key, diags_);
     if (condition)
-      task_.templates.push_back({node.where, condition->text, task_.task.steps.size(), condition->expr, sees_result});
+      task_.templates.push_back(
+          {node.where, condition->text, task_.task.steps.size(), condition->expr, sees_result});
     return condition;
   }
 
@@ -131,7 +133,8 @@ class StepReader {
     if (auto key = node.find("secret")) step.secret = read_bool(*key, diags_).value_or(step.secret);
     if (auto key = node.find("no_log")) step.no_log = read_bool(*key, diags_).value_or(step.no_log);
     if (auto key = node.find("when"))
-      if (auto condition = read_expression(*key, "when", false)) step.when.push_back(std::move(*condition));
+      if (auto condition = read_expression(*key, "when", false))
+        step.when.push_back(std::move(*condition));
   }
 
   void read_sudo(const Node& node, Step& step) {
@@ -224,8 +227,10 @@ class StepReader {
     if (auto key = node.find("name")) step.name = read_template(*key).value_or("");
     if (auto key = node.find("register")) read_register(*key, step);
     if (action == "run" || action == "local") {
-      if (auto key = node.find("changed_when")) step.changed_when = read_expression(*key, "changed_when", true);
-      if (auto key = node.find("failed_when")) step.failed_when = read_expression(*key, "failed_when", true);
+      if (auto key = node.find("changed_when"))
+        step.changed_when = read_expression(*key, "changed_when", true);
+      if (auto key = node.find("failed_when"))
+        step.failed_when = read_expression(*key, "failed_when", true);
     }
     if (!read_action(node, action, step)) return;
     task_.task.steps.push_back(std::move(step));

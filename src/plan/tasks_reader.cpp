@@ -83,9 +83,10 @@ std::optional<TaskDraft> read_task(const Node& tasks, const std::string& name, D
                     quote(name)));
   }
   if (!expect_object(node, diags)) return std::nullopt;
-  check_keys(node,
-             {"description", "needs", "on", "run_once", "barrier", "policy", "default", "when", "steps"},
-             diags);
+  check_keys(
+      node,
+      {"description", "needs", "on", "run_once", "barrier", "policy", "default", "when", "steps"},
+      diags);
   TaskDraft draft;
   draft.where = node.where;
   draft.task.name = name;
@@ -100,7 +101,8 @@ std::optional<TaskDraft> read_task(const Node& tasks, const std::string& name, D
   read_flags(node, draft.task, diags);
   if (auto key = node.find("when")) {
     draft.task.when = read_condition(*key, "when", diags);
-    if (draft.task.when) draft.templates.push_back({key->where, draft.task.when->text, 0, draft.task.when->expr});
+    if (draft.task.when)
+      draft.templates.push_back({key->where, draft.task.when->text, 0, draft.task.when->expr});
   }
   if (auto steps = node.find("steps")) {
     read_steps(*steps, draft, diags);

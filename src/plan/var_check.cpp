@@ -58,7 +58,8 @@ class VarChecker {
     const std::vector<Step>& steps = draft.task.steps;
     for (std::size_t i = 0; i < site.step && i < steps.size(); ++i)
       if (!steps[i].register_as.empty()) registered.insert(steps[i].register_as);
-    const std::vector<std::string> names = site.expr ? site.expr->names() : referenced_vars(site.text);
+    const std::vector<std::string> names =
+        site.expr ? site.expr->names() : referenced_vars(site.text);
     for (const std::string& name : names)
       if (!is_registered(name, registered) && !(site.sees_result && is_result_name(name)))
         check_name(draft.task, site, name, registered);
@@ -83,8 +84,9 @@ class VarChecker {
     auto check = [&](const Host* host) {
       Resolved resolved = resolve_var(name, {&plan_, host, nullptr, "run"});
       if (!resolved.error.empty()) {
-        diags_.error(site.where, host ? fmt::format("{} for host {}", resolved.error, quote(host->name))
-                                      : resolved.error);
+        diags_.error(site.where,
+                     host ? fmt::format("{} for host {}", resolved.error, quote(host->name))
+                          : resolved.error);
         return false;
       }
       if (!resolved.value) failing.push_back(host);
@@ -143,7 +145,8 @@ std::vector<Diagnostic> unused_cli_vars(const Plan& plan, const std::vector<Task
   std::set<std::string> used;
   for (const TaskDraft& draft : tasks) {
     for (const TemplateSite& site : draft.templates) {
-      const std::vector<std::string> names = site.expr ? site.expr->every_name() : referenced_vars(site.text, true);
+      const std::vector<std::string> names =
+          site.expr ? site.expr->every_name() : referenced_vars(site.text, true);
       used.insert(names.begin(), names.end());
     }
   }
@@ -158,8 +161,9 @@ std::vector<Diagnostic> unused_cli_vars(const Plan& plan, const std::vector<Task
       return use == name || use.starts_with(name + ".");
     });
     if (is_used) continue;
-    warnings.push_back(Diagnostic{.message = fmt::format("--var {}: no string of the plan uses it{}", name,
-                                                         did_you_mean(name, candidates))});
+    warnings.push_back(
+        Diagnostic{.message = fmt::format("--var {}: no string of the plan uses it{}", name,
+                                          did_you_mean(name, candidates))});
   }
   return warnings;
 }

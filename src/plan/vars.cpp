@@ -29,7 +29,8 @@ void scan(std::string_view text, Visit&& visit) {
   std::size_t literal_start = 0;
   std::size_t pos = 0;
   auto flush = [&](std::size_t end) {
-    if (end > literal_start) visit(Piece{text.substr(literal_start, end - literal_start), literal_start});
+    if (end > literal_start)
+      visit(Piece{text.substr(literal_start, end - literal_start), literal_start});
   };
   while ((pos = text.find("{{", pos)) != std::string_view::npos) {
     if (pos > 0 && text[pos - 1] == '\\') {
@@ -42,7 +43,8 @@ void scan(std::string_view text, Visit&& visit) {
     const std::size_t close = text.find("}}", pos + 2);
     const std::size_t end = close == std::string_view::npos ? text.size() : close + 2;
     Piece piece{text.substr(pos, end - pos), pos, true, close == std::string_view::npos};
-    if (!piece.is_unclosed) piece.expr = Expr::parse(text.substr(pos + 2, close - pos - 2), piece.error);
+    if (!piece.is_unclosed)
+      piece.expr = Expr::parse(text.substr(pos + 2, close - pos - 2), piece.error);
     visit(piece);
     pos = literal_start = end;
   }
@@ -97,7 +99,9 @@ const typename Map::mapped_type* find_in(const Map* vars, std::string_view name)
 // template. A pointer, not a copy: a `when` on every step reads plan values per host.
 const Value* VarScope::find(std::string_view name, std::optional<Value>& owned, bool& is_data) {
   is_data = true;
-  auto own = [&](std::optional<Value> value) { return (owned = std::move(value)) ? &*owned : nullptr; };
+  auto own = [&](std::optional<Value> value) {
+    return (owned = std::move(value)) ? &*owned : nullptr;
+  };
   if (is_reserved_var_name(name)) return own(lookup_builtin(name, context_));
   const Plan* plan = context_.plan;
   if (plan)
@@ -143,9 +147,10 @@ Value VarScope::resolve(const Value& value, const std::string& key, const std::s
   if (!value.is_text()) {
     Value resolved = value;
     for (std::size_t i = 0; i < resolved.items.size(); ++i)
-      resolved.items[i] = resolve(value.items[i],
-                                  key + "." + (value.kind == Value::Kind::Object ? value.keys[i] : std::to_string(i)),
-                                  defined_at);
+      resolved.items[i] = resolve(
+          value.items[i],
+          key + "." + (value.kind == Value::Kind::Object ? value.keys[i] : std::to_string(i)),
+          defined_at);
     return resolved;
   }
   if (value.text.find("{{") == std::string::npos) return value;
@@ -155,7 +160,8 @@ Value VarScope::resolve(const Value& value, const std::string& key, const std::s
     std::string where;
     for (std::size_t j = i; j < resolving_.size(); ++j) {
       chain += resolving_[j].first + " -> ";
-      where += fmt::format("{}{}: {}", j > i ? ", " : "", resolving_[j].first, resolving_[j].second);
+      where +=
+          fmt::format("{}{}: {}", j > i ? ", " : "", resolving_[j].first, resolving_[j].second);
     }
     throw EvalError{fmt::format("variable cycle: {}{} ({})", chain, key, where), true};
   }
@@ -164,11 +170,12 @@ Value VarScope::resolve(const Value& value, const std::string& key, const std::s
   resolving_.pop_back();
   if (!inner.error.empty())
     throw EvalError{inner.error_is_whole ? inner.error
-                                         : fmt::format("in the value of {} ({}): {}", quote(key), defined_at, inner.error),
+                                         : fmt::format("in the value of {} ({}): {}", quote(key),
+                                                       defined_at, inner.error),
                     true};
   if (!inner.missing.empty())
-    throw EvalError{fmt::format("undefined variable {} in the value of {} ({})", quote(inner.missing.front()),
-                                quote(key), defined_at),
+    throw EvalError{fmt::format("undefined variable {} in the value of {} ({})",
+                                quote(inner.missing.front()), quote(key), defined_at),
                     true};
   Value resolved(std::move(inner.text));
   resolved.defined_at = defined_at;
@@ -209,7 +216,8 @@ Interpolated interpolate(std::string_view text, VarScope& scope) {
       if (!value.missing.empty())
         result.missing.push_back(value.missing);
       else if (result.error.empty()) {  // a cycle, or an operator that does not apply
-        result.error = value.error_is_whole ? value.error : fmt::format("{}: {}", quote(piece.text), value.error);
+        result.error = value.error_is_whole ? value.error
+                                            : fmt::format("{}: {}", quote(piece.text), value.error);
         result.error_is_whole = value.error_is_whole;
       }
       return;
@@ -240,15 +248,16 @@ std::string template_error(std::string_view text) {
   scan(text, [&](const Piece& piece) {
     if (!error.empty() || !piece.is_reference || piece.expr) return;
     if (piece.is_unclosed) {
-      error = fmt::format("bad variable reference {} (write \\{{{{ for a literal {{{{)", quote(piece.text));
+      error = fmt::format("bad variable reference {} (write \\{{{{ for a literal {{{{)",
+                          quote(piece.text));
       return;
     }
     // The column in the whole string: the reference's own, plus its braces.
     std::size_t column = 1;
     for (std::size_t i = 0; i < piece.offset; ++i)
       if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80) ++column;
-    error = fmt::format("in {} at column {}: {}", quote(piece.text), column + 1 + piece.error.column,
-                        piece.error.message);
+    error = fmt::format("in {} at column {}: {}", quote(piece.text),
+                        column + 1 + piece.error.column, piece.error.message);
   });
   return error;
 }

@@ -27,11 +27,16 @@ std::size_t code_points(std::string_view text) {
 Value value_for(std::size_t i, const std::vector<std::string>& names) {
   const std::string& other = names[(i + 1) % names.size()];
   switch (i % 5) {
-    case 0: return Value("{{ " + other + " }}/x");  // a template (a cycle when it closes)
-    case 1: return Value(std::to_string(i));
-    case 2: return Value::list({"a", Value("{{" + other + " | upper}}"), "3"});
-    case 3: return Value::object({"k", "0"}, {"v", "1"});
-    default: return Value("");
+    case 0:
+      return Value("{{ " + other + " }}/x");  // a template (a cycle when it closes)
+    case 1:
+      return Value(std::to_string(i));
+    case 2:
+      return Value::list({"a", Value("{{" + other + " | upper}}"), "3"});
+    case 3:
+      return Value::object({"k", "0"}, {"v", "1"});
+    default:
+      return Value("");
   }
 }
 
@@ -64,11 +69,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     Evaluated result = expr->evaluate(scope);
     if (!result.error.empty())
       FUZZ_CHECK(result.error.starts_with("column ") || result.error.starts_with("variable ") ||
-                 result.error.starts_with("undefined variable ") || result.error.starts_with("in the value of "));
+                 result.error.starts_with("undefined variable ") ||
+                 result.error.starts_with("in the value of "));
     std::string said = outcome(result);
     if (expr->uses_status()) break;
-    if (round == 0) first = said;
-    else FUZZ_CHECK(said == first);
+    if (round == 0)
+      first = said;
+    else
+      FUZZ_CHECK(said == first);
   }
   // The same text as a template reference: never a crash, and the same answer twice.
   const std::string reference = "{{" + text + "}}";

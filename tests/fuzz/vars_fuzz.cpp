@@ -20,15 +20,19 @@ using namespace deployd;
 using namespace deployd::plan;
 
 std::string marker(std::string_view name) { return "\x01" + std::string(name) + "{{x}}\x02"; }
-std::string escaped_marker(std::string_view name) { return "\x01" + std::string(name) + "\\{{x}}\x02"; }
+std::string escaped_marker(std::string_view name) {
+  return "\x01" + std::string(name) + "\\{{x}}\x02";
+}
 
 bool is_keyword(std::string_view word) {
-  return word == "and" || word == "or" || word == "not" || word == "in" || word == "true" || word == "false";
+  return word == "and" || word == "or" || word == "not" || word == "in" || word == "true" ||
+         word == "false";
 }
 
 // Every `{{ ... }}` holds a name and at most `q` and `raw` filters: what the marker walk knows.
 bool has_only_names(std::string_view text) {
-  for (std::size_t open = text.find("{{"); open != std::string_view::npos; open = text.find("{{", open + 2)) {
+  for (std::size_t open = text.find("{{"); open != std::string_view::npos;
+       open = text.find("{{", open + 2)) {
     if (open > 0 && text[open - 1] == '\\') continue;
     const std::size_t close = text.find("}}", open + 2);
     if (close == std::string_view::npos) return true;  // kept as written
@@ -39,7 +43,8 @@ bool has_only_names(std::string_view text) {
       std::string_view word = inner.substr(start, bar - start);
       while (!word.empty() && word.front() == ' ') word.remove_prefix(1);
       while (!word.empty() && word.back() == ' ') word.remove_suffix(1);
-      if (part == 0 ? (!is_valid_var_name(word) || is_keyword(word)) : (word != "q" && word != "raw"))
+      if (part == 0 ? (!is_valid_var_name(word) || is_keyword(word))
+                    : (word != "q" && word != "raw"))
         return false;
       start = bar + 1;
     }
@@ -157,7 +162,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   for (const std::string& name : bound.missing)
     FUZZ_CHECK(is_reserved_var_name(name) || !error.empty());
   // Chained filters quote a quoted marker again: the walk below knows one filter at most.
-  if (simple && std::count(text.begin(), text.end(), '|') <= 1) check_substitutions(plain.text, bound.text);
+  if (simple && std::count(text.begin(), text.end(), '|') <= 1)
+    check_substitutions(plain.text, bound.text);
 
   // A text without `{{` is not a template: it comes back as it is.
   if (text.find("{{") == std::string::npos) {

@@ -234,14 +234,16 @@ region=eu
 
   TEST_CASE("YAML lists and mappings in vars pass through as lists and objects") {
     TempDir dir;
-    LoadResult result = load_with(dir, "s.yml",
-                                  "all:\n  vars:\n    app: shop\n    sites: [shop, blog]\n"
-                                  "  hosts:\n    web1:\n      db: {name: main, port: 5432}\n",
-                                  R"({"tasks": {"t": {"steps": [{"run": "{{ sites | join(',') }} {{db.port}}"}]}}})");
+    LoadResult result = load_with(
+        dir, "s.yml",
+        "all:\n  vars:\n    app: shop\n    sites: [shop, blog]\n"
+        "  hosts:\n    web1:\n      db: {name: main, port: 5432}\n",
+        R"({"tasks": {"t": {"steps": [{"run": "{{ sites | join(',') }} {{db.port}}"}]}}})");
     INFO(errors_of(result));
     REQUIRE(result.plan);
     CHECK(result.plan->vars.at("sites") == Value::list({"shop", "blog"}));
-    CHECK(host(*result.plan, "web1").vars.at("db") == Value::object({"name", "port"}, {"main", "5432"}));
+    CHECK(host(*result.plan, "web1").vars.at("db") ==
+          Value::object({"name", "port"}, {"main", "5432"}));
   }
 
   TEST_CASE("YAML errors name the file, line and column and say what is wrong") {

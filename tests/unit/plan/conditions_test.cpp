@@ -34,7 +34,8 @@ TEST_SUITE("plan") {
   TEST_CASE("when: every condition must hold; the first false one is the reason") {
     Fixture f;
     CHECK(check_when({condition("mode == 'full'")}, f.context(), false).runs);
-    WhenVerdict verdict = check_when({condition("true"), condition("mode == 'quick'")}, f.context(), false);
+    WhenVerdict verdict =
+        check_when({condition("true"), condition("mode == 'quick'")}, f.context(), false);
     CHECK_FALSE(verdict.runs);
     CHECK(verdict.reason == "when \"mode == 'quick'\" is false");
     CHECK(verdict.error.empty());
@@ -51,7 +52,8 @@ TEST_SUITE("plan") {
     CHECK(check_when({condition("always()")}, f.context(), false).runs);
     CHECK_FALSE(check_when({condition("failure()")}, f.context(), false).runs);
     // a cd block's failure() with the step's own condition: both hold
-    CHECK_FALSE(check_when({condition("failure()"), condition("mode == 'quick'")}, f.context(), true).runs);
+    CHECK_FALSE(
+        check_when({condition("failure()"), condition("mode == 'quick'")}, f.context(), true).runs);
   }
 
   TEST_CASE("when: a condition that cannot be evaluated is an error naming it") {

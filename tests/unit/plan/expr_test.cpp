@@ -82,7 +82,7 @@ TEST_SUITE("plan") {
     CHECK(eval("not (mode == 'full' or false)") == "false");
     CHECK(eval("'shop' in sites") == "true");
     CHECK(eval("'wiki' not in sites") == "true");
-    CHECK(eval("'ul' in mode") == "true");  // a text: a substring
+    CHECK(eval("'ul' in mode") == "true");   // a text: a substring
     CHECK(eval("'root' in app") == "true");  // an object: a key
     CHECK(eval("true and false") == "false");
     // `and` goes before `or`, as in Python and Jinja
@@ -126,7 +126,8 @@ TEST_SUITE("plan") {
     CHECK_FALSE(Expr::parse("mode == 'full'", error)->uses_status());
   }
 
-  TEST_CASE("filters: q, join, default, basename, dirname, upper, lower, replace, trim, first, last") {
+  TEST_CASE(
+      "filters: q, join, default, basename, dirname, upper, lower, replace, trim, first, last") {
     CHECK(eval("mode | upper") == "FULL");
     CHECK(eval("'A b' | lower | q") == "'a b'");
     CHECK(eval("sites | join(' ')") == "shop blog");
@@ -159,7 +160,8 @@ TEST_SUITE("plan") {
     CHECK(parse_error("mode == 'full") == "column 9: unterminated string");
     CHECK(parse_error("mode == full extra") ==
           "column 14: unexpected \"extra\" after the expression (a missing operator?)");
-    CHECK(parse_error("(a == b") == "column 8: expected \")\" to close the parenthesis, found the end");
+    CHECK(parse_error("(a == b") ==
+          "column 8: expected \")\" to close the parenthesis, found the end");
     CHECK(parse_error("[a, b") == "column 6: expected \"]\" to close the list, found the end");
     CHECK(parse_error("a not b") == "column 7: expected \"in\" after \"not\", found \"b\"");
     CHECK(parse_error("a ==") == "column 5: expected a value, found the end");
@@ -167,11 +169,14 @@ TEST_SUITE("plan") {
           "column 1: unknown function \"sucess\" (did you mean \"success\"?) (functions: defined, "
           "contains, startswith, endswith, length, success, failure, always)");
     CHECK(parse_error("x | uper") ==
-          "column 5: unknown filter \"uper\" (did you mean \"upper\"?) (filters: q, raw, join, default, "
+          "column 5: unknown filter \"uper\" (did you mean \"upper\"?) (filters: q, raw, join, "
+          "default, "
           "basename, dirname, upper, lower, replace, trim, length, first, last)");
-    CHECK(parse_error("x | replace('a')") == "column 5: filter \"replace\" takes 2 arguments, got 1");
+    CHECK(parse_error("x | replace('a')") ==
+          "column 5: filter \"replace\" takes 2 arguments, got 1");
     CHECK(parse_error("contains(a)") == "column 1: contains() takes 2 arguments, got 1");
-    CHECK(parse_error("defined('a')") == "column 1: defined() takes a variable name, e.g. defined(version)");
+    CHECK(parse_error("defined('a')") ==
+          "column 1: defined() takes a variable name, e.g. defined(version)");
     CHECK(parse_error("a.") == "column 1: bad name \"a.\"");
     CHECK(parse_error("1.2.3 == v") == "column 1: bad number \"1.2.3\"");
     CHECK(parse_error("é == 1") == "column 1: unexpected \"é\"");

@@ -73,7 +73,8 @@ TEST_SUITE("plan") {
   TEST_CASE("malformed references are reported") {
     CHECK(template_error("fine {{a}} \\{{ also fine") == "");
     CHECK(template_error("echo {{ a b }}") ==
-          "in \"{{ a b }}\" at column 11: unexpected \"b\" after the expression (a missing operator?)");
+          "in \"{{ a b }}\" at column 11: unexpected \"b\" after the expression (a missing "
+          "operator?)");
     CHECK(template_error("echo {{ open") ==
           "bad variable reference \"{{ open\" (write \\{{ for a literal {{)");
   }
@@ -87,9 +88,10 @@ TEST_SUITE("plan") {
     CHECK(result.missing.empty());
     CHECK(referenced_vars("{{ version | q }} {{ app|raw }}") == std::vector<std::string>{"version", "app"});
     CHECK(template_error("{{ version | q }}") == "");
-    CHECK(template_error("echo {{ version | qq }}") ==
-          R"(in "{{ version | qq }}" at column 19: unknown filter "qq" (did you mean "q"?) (filters: q, )"
-          R"(raw, join, default, basename, dirname, upper, lower, replace, trim, length, first, last))");
+    CHECK(
+        template_error("echo {{ version | qq }}") ==
+        R"(in "{{ version | qq }}" at column 19: unknown filter "qq" (did you mean "q"?) (filters: q, )"
+        R"(raw, join, default, basename, dirname, upper, lower, replace, trim, length, first, last))");
     CHECK(template_error("echo {{ version | }}") ==
           R"(in "{{ version | }}" at column 19: expected a filter name after "|", found the end)");
     CHECK(template_error("é {{ version | 1 }}") ==
@@ -108,8 +110,9 @@ TEST_SUITE("plan") {
 
   TEST_CASE("lists and objects: a dotted name is a flat name first, then a path") {
     Fixture f;
-    f.plan.vars["svc"] = Value::object({"root", "ports"}, {"/srv/shop", Value::list({"80", "443"})});
-    f.plan.vars["svc.root"] = "/flat";  // a flat name wins over the path
+    f.plan.vars["svc"] =
+        Value::object({"root", "ports"}, {"/srv/shop", Value::list({"80", "443"})});
+    f.plan.vars["svc.root"] = "/flat";                       // a flat name wins over the path
     f.host.vars["app"] = Value::object({"port"}, {"8080"});  // the host's app hides the plan's
     f.plan.vars["sites"] = Value::list({"shop", Value::object({"name"}, {"blog"})});
     VarContext ctx = f.context();
@@ -121,7 +124,8 @@ TEST_SUITE("plan") {
     CHECK(lookup_var("sites.1.name", ctx) == "blog");
     CHECK(lookup_var("sites.2", ctx) == std::nullopt);
     CHECK(lookup_var("sites", ctx) == R"(["shop",{"name":"blog"}])");
-    CHECK(interpolate("{{ svc.ports | join(',') }} {{ sites.0 | upper }}", ctx).text == "80,443 SHOP");
+    CHECK(interpolate("{{ svc.ports | join(',') }} {{ sites.0 | upper }}", ctx).text ==
+          "80,443 SHOP");
   }
 
   TEST_CASE("values are templates, resolved for each host when read") {
@@ -133,7 +137,8 @@ TEST_SUITE("plan") {
     f.registered["out"] = "{{root}}";  // host output is data: never resolved
     VarContext ctx = f.context();
     CHECK(lookup_var("current", ctx) == "/srv/from-host/current");
-    CHECK(interpolate("{{ dirs | join(' ') }}", ctx).text == "/srv/from-host/releases /srv/from-host/current");
+    CHECK(interpolate("{{ dirs | join(' ') }}", ctx).text ==
+          "/srv/from-host/releases /srv/from-host/current");
     CHECK(lookup_var("escaped", ctx) == "{{root}}");
     CHECK(lookup_var("out", ctx) == "{{root}}");
   }
