@@ -35,6 +35,9 @@ struct StepStart {
   std::string task;
   int step = 0;
   std::string name;
+  /// A delegated step: the host (or "local") that runs it for `host` (JSON `"delegate"`,
+  /// present only when set).
+  std::string delegate{};
 };
 
 /// One line of a step's output, without its newline; raw bytes, escaped only when rendered.
@@ -70,6 +73,9 @@ struct StepEnd {
   bool ignored = false;
   /// A failed attempt that `retries` runs again (its error says so); not written in JSON events.
   bool will_retry = false;
+  /// The step changed the host (plan-format.md, "Changed"): a run or local step that ran, a put
+  /// or get that wrote. JSON `"changed": true`, present only when set.
+  bool changed = false;
 };
 
 /// How far a long file transfer (put/get) has come: sent about once a second while it runs.

@@ -20,13 +20,16 @@ struct LoadOptions {
   std::string home;                     ///< for `~` expansion; empty: $HOME
   std::vector<std::string> hosts;  ///< `-H`: remote tasks run on these; names not in the plan are added
   std::string ssh_config;          ///< `-F FILE`: read instead of ~/.ssh/config or the plan's path
+  bool read_imports = true;  ///< false: `imports` is an error, no file is read (a hermetic load)
+  bool allow_no_hosts = false;     ///< `--list`: a task that targets no host is not an error
 };
 
 /// The outcome of loading: a plan when there is no error, else the errors sorted by position.
 struct LoadResult {
   std::optional<Plan> plan;
   std::vector<Diagnostic> errors;  ///< at most kMaxErrors
-  std::vector<Diagnostic> warnings;  ///< e.g. ssh_config keywords deployd ignores
+  std::vector<Diagnostic> warnings;  ///< e.g. ssh_config keywords deployd does not support
+  std::vector<Diagnostic> notes;     ///< said under -v only: ssh_config keywords that do not matter
   static constexpr std::size_t kMaxErrors = 20;
 };
 

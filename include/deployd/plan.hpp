@@ -74,6 +74,11 @@ struct Host {
   Duration connect_timeout{10'000};
   Duration keepalive{15'000};
   std::vector<std::string> via;  ///< jump hosts, outermost first (or ssh_config ProxyJump)
+  /// One per `via` entry, how to log in to it: a plan host's own keys; any other hop
+  /// (`[user@]host[:port]`) resolved alone: its own ssh_config entry (in this host's ssh_config
+  /// file), then the plan defaults, never this host's keys or any password_env. Their `via` and
+  /// `vars` are empty.
+  std::vector<Host> via_hosts;
   std::string ssh_config;  ///< ssh_config file to read, `~` expanded; empty: none (`false`)
   bool identities_only = false;  ///< ssh_config IdentitiesOnly: never the agent
   /// Where each connection value came from, by key (`user`, `address`, `port`, ...): "plan host",
@@ -95,10 +100,25 @@ struct Step {
   std::string to;       ///< put/get destination
   std::optional<std::string> mode;  ///< put, get: octal file mode, e.g. "0644"
   std::optional<std::uint64_t> max_size;  ///< get: the largest file accepted, in bytes
+  std::string owner;                      ///< put: the file's owner (chown), "" the writing user's
+  std::string group;                      ///< put: the file's group (chgrp), "" the writing user's
+  bool recursive = false;                 ///< put, get: a folder and everything in it (issue 18)
   std::string name;                 ///< label in output; empty: derived from the command
   std::string cwd;                  ///< joined `cd` directories; empty: the login directory
+  /// The folder relative local paths (put sources, get targets, local steps) start from: the
+  /// folder of the file the step is written in when it was imported; empty: the plan's folder.
+  std::string directory;
   std::optional<std::string> sudo_user;  ///< set: run via sudo; "" means sudo's default (root)
+  /// `delegate_to`: the plan host that runs this step on behalf of the task's host ("local": the
+  /// controller, and the step is a Local one); empty: the task's host itself.
+  std::string delegate_to;
   VarMap env;
+  /// run/local: the shell's command line, the command text following it (`"shell"`); empty:
+  /// `sh -c`.
+  std::vector<std::string> shell;
+  /// run/local: commands run before the command, each of which must succeed (`"prefix"` of
+  /// the task and the enclosing `cd` blocks, outermost first).
+  std::vector<std::string> prefixes;
   std::optional<Duration> timeout;
   std::optional<int> retries;
   std::optional<Duration> retry_delay;
@@ -110,6 +130,19 @@ struct Step {
   std::vector<Condition> when;
   std::optional<Condition> changed_when;  ///< on the step's own rc, stdout, stderr
   std::optional<Condition> failed_when;
+  /// run: skipped when this remote path exists (`creates`) or does not (`removes`); Ansible's
+  /// command keys. Templates, relative to `cwd`.
+  std::optional<std::string> creates;
+  std::optional<std::string> removes;
+  /// Handler tasks this step notifies on its host when it changed it (`notify`).
+  std::vector<std::string> notify;
+  /// `for_each`: the loop variable of this copy of the step (`item`, holding the item's value:
+  /// `{{item.name}}` is a path into it), looked up before every other variable, and how output
+  /// names the item (`site=shop`).
+  Vars loop_vars;
+  bool loop_is_data = false;  ///< the list came from a --var: its items are data, not templates
+  std::string item_label;
+  bool is_empty_loop = false;  ///< `for_each` over an empty list: reported skipped, never run
   std::string json_pointer;  ///< e.g. `/tasks/deploy/steps/2/steps/0`
 
   /// `secret` or `no_log`: the command (or paths) and the output never appear.
@@ -151,6 +184,11 @@ struct TaskPolicy {
   std::optional<int> retries;
   std::optional<Duration> retry_delay;
   std::optional<Duration> timeout;
+  /// At most this many of the task's hosts inside the task at once (a percentage of them).
+  std::optional<Amount> serial;
+  /// The task's own rolling waves over its hosts: a wave starts it when the one before has
+  /// ended it everywhere. Empty: no waves of its own.
+  std::vector<Amount> batches;
 };
 
 /// A named list of steps run on a set of hosts (or once, locally).
@@ -164,6 +202,10 @@ struct Task {
   bool run_once = false;
   bool barrier = false;
   bool is_default = false;
+  /// `handler`: runs on a host only when a step notified it there (plan-format.md, "Handlers").
+  bool is_handler = false;
+  /// A handler's notifiers: the tasks with a step that notifies it, in plan order.
+  std::vector<std::string> notified_by;
   TaskPolicy policy;
   std::optional<Condition> when;  ///< false on a host: the whole task is skipped there
   std::vector<Step> steps;   ///< flattened; a step's index here is its index in events

@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <map>
 #include <string_view>
 #include <unordered_set>
 
@@ -22,13 +24,34 @@ std::string targets(const Task& task) {
 }
 
 std::string step_line(const Task& task, std::size_t index, const Step& step,
-                      const plan::VarContext& vars) {
+                      plan::VarContext vars) {
+  vars.delegate = step.delegate_to;
   std::string command =
       step.hides_command() ? engine::hidden_label(step) : plan::interpolate(step.command, vars).text;
-  std::string line = fmt::format("  {} step {}: {}", task.name, index + 1, command);
+  // issue 17: the item of a for_each copy, as the run's output names it.
+  const std::string item = step.item_label.empty() ? "" : " [" + step.item_label + "]";
+  vars.loop = &step.loop_vars;
+  vars.loop_is_data = step.loop_is_data;
+  command = step.hides_command() ? command : plan::interpolate(step.command, vars).text;
+  // issue 19: a transfer says where it goes, and with which mode.
+  const bool is_transfer = step.kind == StepKind::Put || step.kind == StepKind::Get;
+  if (is_transfer && !step.hides_command()) {
+    command = fmt::format("{} {} -> {}", step.kind == StepKind::Put ? "put" : "get", command,
+                          plan::interpolate(step.to, vars).text);
+    if (step.mode) command += fmt::format(" (mode {})", *step.mode);
+  }
+  std::string line = fmt::format("  {} step {}{}: {}", task.name, index + 1, item, command);
   if (!step.cwd.empty()) line += fmt::format("  (in {})", plan::interpolate(step.cwd, vars).text);
   if (step.sudo_user)
     line += step.sudo_user->empty() ? "  (sudo)" : fmt::format("  (sudo -u {})", *step.sudo_user);
+  if (!step.delegate_to.empty()) line += fmt::format("  (on {})", step.delegate_to);
+  if (step.creates)
+    line += fmt::format("  (unless {} exists)", plan::interpolate(*step.creates, vars).text);
+  if (step.removes)
+    line += fmt::format("  (if {} exists)", plan::interpolate(*step.removes, vars).text);
+  if (!step.notify.empty()) line += fmt::format("  (notifies {})", fmt::join(step.notify, ", "));
+  if (step.is_empty_loop) line += "  (skipped: empty for_each)";
+  if (task.is_handler) line += "  (if notified)";
   return line + "\n";
 }
 
@@ -64,6 +87,16 @@ std::string connection_lines(const Host& host) {
   for (const auto& [key, value] : values)
     out += fmt::format("    {:<16} {}  ({})\n", key + std::string(":"), value, source(key));
   return out;
+}
+
+// `text` with every `host` in it written <host>, as group mode's headings write it: what hosts
+// that differ only by their name share.
+std::string with_host_placeholder(std::string text, const std::string& host) {
+  constexpr std::string_view kPlaceholder = "<host>";
+  for (std::size_t at = text.find(host); !host.empty() && at != std::string::npos;
+       at = text.find(host, at + kPlaceholder.size()))
+    text.replace(at, host.size(), kPlaceholder);
+  return text;
 }
 
 // The hosts a task runs on in this run: the first only for run_once.
@@ -103,13 +136,31 @@ std::string wait_lines(const Plan& plan, const Task& task, const std::string* ho
 
 std::string list_tasks(const Plan& plan) {
   std::string out;
+  if (!plan.description.empty()) out += plan.description + "\n\n";
+  // With no host at all (an inventory not given), a task's host count is not known yet.
+  const bool knows_hosts = !plan.hosts.empty();
   for (const Task& task : plan.tasks) {
     out += fmt::format("{}{}", task.name, task.is_default ? " (default)" : "");
     if (!task.description.empty()) out += fmt::format("  {}", task.description);
     out += fmt::format("\n    on: {}", targets(task));
+    if (!task.is_local && knows_hosts)
+      out += fmt::format(" ({} host{})", task.hosts.size(), task.hosts.size() == 1 ? "" : "s");
     if (!task.needs.empty()) out += fmt::format("; needs: {}", fmt::join(task.needs, ", "));
     out += "\n";
   }
+  return out;
+}
+
+std::string list_hosts(const Plan& plan, const std::vector<const Task*>& tasks) {
+  std::vector<std::string> names;
+  for (const Host* host : engine::run_hosts(plan, tasks)) names.push_back(host->name);
+  std::string out;
+  if (!names.empty())
+    out += fmt::format("{} ({} host{})\n", report::compress_hosts(names), names.size(),
+                       names.size() == 1 ? "" : "s");
+  if (std::any_of(tasks.begin(), tasks.end(), [](const Task* task) { return task->is_local; }))
+    out += "local (this machine)\n";
+  if (out.empty()) out = "no host\n";
   return out;
 }
 
@@ -130,16 +181,43 @@ std::string dry_run(const Plan& plan, const std::vector<const Task*>& tasks,
       for (std::size_t i = 0; i < task->steps.size(); ++i) local += step_line(*task, i, task->steps[i], controller);
     }
   if (!local.empty()) out += "local (this machine)\n" + local;
+  // issue 19: hosts that would run the same steps, but for their own name, fold into one block
+  // as group mode folds them (`node[001-030] (30 hosts)`, their name shown as <host>); -v
+  // keeps one block per host, for its connection values.
+  struct Block {
+    std::vector<const Host*> hosts;
+    std::string body;
+  };
+  std::vector<Block> blocks;
+  std::map<std::string, std::size_t> block_of;  // body with {{host}} -> its block
   for (const Host* host : engine::run_hosts(plan, tasks)) {
-    out += fmt::format("{} ({}@{}:{})\n", host->name, host->user, host->address, host->port);
-    if (verbose) out += "  connection:\n" + connection_lines(*host);
+    std::string body;
+    if (verbose) body += "  connection:\n" + connection_lines(*host);
     plan::VarContext vars{&plan, host, nullptr, run_id};
     for (std::size_t t = 0; t < tasks.size(); ++t) {
       const Task* task = tasks[t];
       if (!targets[t].count(host->name)) continue;
-      out += wait_lines(plan, *task, &host->name, targets, tasks);
-      for (std::size_t i = 0; i < task->steps.size(); ++i) out += step_line(*task, i, task->steps[i], vars);
+      body += wait_lines(plan, *task, &host->name, targets, tasks);
+      for (std::size_t i = 0; i < task->steps.size(); ++i)
+        body += step_line(*task, i, task->steps[i], vars);
     }
+    std::string shape =
+        verbose ? host->name + "\n" + body : with_host_placeholder(body, host->name);
+    auto [found, is_new] = block_of.try_emplace(std::move(shape), blocks.size());
+    if (is_new) blocks.push_back(Block{{}, std::move(body)});
+    blocks[found->second].hosts.push_back(host);
+  }
+  for (const Block& block : blocks) {
+    if (block.hosts.size() == 1) {
+      const Host& host = *block.hosts.front();
+      out += fmt::format("{} ({}@{}:{})\n{}", host.name, host.user, host.address, host.port,
+                         block.body);
+      continue;
+    }
+    std::vector<std::string> names;
+    for (const Host* host : block.hosts) names.push_back(host->name);
+    out += fmt::format("{} ({} hosts)\n{}", report::compress_hosts(names), names.size(),
+                       with_host_placeholder(block.body, block.hosts.front()->name));
   }
   return out;
 }

@@ -2,39 +2,45 @@
 // deployd's entry point: a table of contents of the run, phase by phase.
 #include <utility>  // before Asio (ssh-facts.md)
 
+#include <fmt/format.h>
+#include <unistd.h>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/signal_set.hpp>
 #include <boost/asio/redirect_error.hpp>
+#include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
-#include <fmt/format.h>
-#include <unistd.h>
 
+#include "cli/ad_hoc.hpp"
+#include "cli/config_file.hpp"
 #include "cli/fd_limit.hpp"
 #include "cli/inspect.hpp"
 #include "cli/logging.hpp"
 #include "cli/lost_needs.hpp"
 #include "cli/options.hpp"
 #include "cli/reporting.hpp"
-#include "cli/runs.hpp"
 #include "cli/retry.hpp"
 #include "cli/run_files.hpp"
+#include "cli/runs.hpp"
 #include "cli/show.hpp"
 #include "cli/std_fds.hpp"
 #include "deployd/exit_code.hpp"
 #include "deployd/load.hpp"
+#include "engine/delegates.hpp"
 #include "engine/engine.hpp"
-#include "engine/step_text.hpp"
 #include "engine/ssh_transport.hpp"
+#include "engine/step_text.hpp"
 #include "graph/limit.hpp"
 #include "graph/task_graph.hpp"
+#include "plan/suggest.hpp"
 #include "report/run_log.hpp"
 #include "ssh/init.hpp"
 
@@ -48,17 +54,52 @@ int print_errors(const std::vector<Diagnostic>& errors) {
   return static_cast<int>(ExitCode::InvalidPlan);
 }
 
+// For the bash completion of -H and --limit: every host, then every group, one a line.
+std::string host_names(const Plan& plan) {
+  std::string text;
+  for (const Host& host : plan.hosts) text += host.name + "\n";
+  for (const auto& [group, members] : plan.groups) text += group + "\n";
+  return text;
+}
+
+// `-H node001 node002` made node002 a task: its "unknown task" error says where the space is.
+std::vector<Diagnostic> with_hosts_hint(std::vector<Diagnostic> errors, const Options& options) {
+  for (Diagnostic& error : errors)
+    for (const std::string& word : options.words_after_hosts)
+      if (error.message.starts_with("unknown task " + plan::quote(word)))
+        error.message += fmt::format(" (-H takes one comma-separated list: -H {},{})",
+                                     options.hosts.empty() ? "HOST" : options.hosts.back(), word);
+  return errors;
+}
+
 LoadOptions load_options(const Options& options) {
   LoadOptions load;
   load.cli_vars = options.vars;
   load.inventories = options.inventories;
   load.hosts = options.hosts;  // -H: like `fab -H`, names not in the plan are dialled as written
   load.ssh_config = options.ssh_config;
+  load.allow_no_hosts = options.list || options.task_names;  // nothing runs: hosts may come later
   return load;
 }
 
+LoadResult load(const Options& options) {
+  if (!options.is_ad_hoc()) return load_plan(options.plan_path, load_options(options));
+  return load_ad_hoc(
+      report::AdHocRecord{join_command(options.command), options.sudo, options.timeout},
+      load_options(options));
+}
+
+// The engine's hosts in their connection, for the progress line.
+std::vector<report::ProgressReporter::Connecting> connecting_hosts(const engine::Engine& engine) {
+  std::vector<report::ProgressReporter::Connecting> hosts;
+  for (const auto& [host, elapsed] : engine.connecting_hosts())
+    hosts.push_back({host, std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count()});
+  return hosts;
+}
+
 // Redraws the progress line every kTick until the run is over (`timer` is cancelled then).
-asio::awaitable<void> tick_progress(report::ProgressReporter& progress, asio::steady_timer& timer,
+asio::awaitable<void> tick_progress(report::ProgressReporter& progress,
+                                    const engine::Engine& engine, asio::steady_timer& timer,
                                     const bool& is_over) {
   constexpr std::chrono::milliseconds kTick{200};
   while (!is_over) {
@@ -66,7 +107,9 @@ asio::awaitable<void> tick_progress(report::ProgressReporter& progress, asio::st
     boost::system::error_code ignored;
     co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
     const std::size_t columns = report::terminal_columns(stderr);
-    if (!is_over) progress.tick(Clock::now(), columns == 0 ? 80 : columns);
+    if (is_over) break;
+    progress.set_connecting(connecting_hosts(engine));
+    progress.tick(Clock::now(), columns == 0 ? 80 : columns);
   }
 }
 
@@ -170,7 +213,8 @@ int execute(const Plan& plan, engine::RunSetup setup, engine::Transport& transpo
     exit_code = end.exit_code;
   });
   if (reporting.progress) {
-    asio::co_spawn(context, tick_progress(*reporting.progress, tick_timer, is_over), asio::detached);
+    asio::co_spawn(context, tick_progress(*reporting.progress, engine, tick_timer, is_over),
+                   asio::detached);
   }
   if (reporting.run_log) {
     asio::co_spawn(context, flush_run_log(*reporting.run_log, flush_timer, is_over), asio::detached);
@@ -187,15 +231,27 @@ int execute(const Plan& plan, engine::RunSetup setup, engine::Transport& transpo
 int run_main(int argc, char** argv) {
   if (is_show_command(argc, argv)) return show_main(argc, argv);  // no plan: the run log is enough
   if (is_runs_command(argc, argv)) return runs_main(argc, argv);
+  if (is_config_command(argc, argv)) return config_main(argc, argv);
 
   // 1. The command line.
   ParseResult parsed = parse_command_line(argc, argv);
   if (!parsed.options) {
-    std::fputs(parsed.message.c_str(), parsed.exit_code == 0 ? stdout : stderr);
-    if (parsed.exit_code != 0) std::fputc('\n', stderr);
+    if (parsed.exit_code == 0)
+      std::fputs(parsed.message.c_str(), stdout);
+    else
+      std::fprintf(stderr, "deployd: error: %s\n", parsed.message.c_str());
     return parsed.exit_code;
   }
   Options& options = *parsed.options;
+  // Defaults from the config file for what the command line leaves out (before the retry looks
+  // for its run: the config may name the log folder).
+  ConfigLookup config = find_config();
+  if (!config.errors.empty()) return print_errors(config.errors);
+  if (config.config) {
+    apply_config(*config.config, options);
+    if (options.verbose)
+      std::fprintf(stderr, "deployd: config file %s\n", config.config->path.c_str());
+  }
 
   // 2. --retry-failed: the previous run's tasks, -H and inventories, unless given anew.
   Retry retry;
@@ -204,29 +260,41 @@ int run_main(int argc, char** argv) {
   if (auto error = use_default_inventory(options))
     return print_errors({Diagnostic{.message = *error}});
 
-  // 3. The plan, validated whole before anything connects.
-  LoadResult loaded = load_plan(options.plan_path, load_options(options));
+  // 3. The plan (or an ad-hoc command's one-task plan), validated whole before anything connects.
+  LoadResult loaded = load(options);
   for (const Diagnostic& warning : loaded.warnings)
     std::fprintf(stderr, "deployd: warning: %s\n", warning.to_string().c_str());
+  if (options.verbose)
+    for (const Diagnostic& note : loaded.notes)
+      std::fprintf(stderr, "deployd: %s\n", note.to_string().c_str());
   if (!loaded.plan) return print_errors(loaded.errors);
   const std::vector<std::vector<std::string>> unlimited = graph::task_hosts(*loaded.plan);
   if (auto errors = graph::limit_hosts(*loaded.plan, options.limit); !errors.empty()) return print_errors(errors);
+  if (auto errors = graph::exclude_hosts(*loaded.plan, options.exclude); !errors.empty())
+    return print_errors(errors);
   Plan& plan = *loaded.plan;
+  if (options.batches) plan.policy.batches = *options.batches;  // --batches: this run's waves
 
-  // 4. The tasks to run, with their needs, in dependency order; on the hosts to retry.
+  // 4. The tasks to run, with their needs (not with --only), in dependency order; on the hosts
+  // to retry.
   if (options.list) return std::fputs(list_tasks(plan).c_str(), stdout), 0;
   if (options.task_names) {
     for (const Task& task : plan.tasks) std::printf("%s\n", task.name.c_str());
     return 0;
   }
-  graph::Selection selection = graph::select_tasks(plan, options.tasks);
-  if (!selection.errors.empty()) return print_errors(selection.errors);
+  if (options.host_names) return std::fputs(host_names(plan).c_str(), stdout), 0;
+  for (const std::string& dropped : graph::drop_needs(plan, options.only))
+    std::fprintf(stderr, "deployd: --only: running %s\n", dropped.c_str());
+  graph::Selection selection =
+      graph::select_tasks(plan, options.only.empty() ? options.tasks : options.only);
+  if (!selection.errors.empty()) return print_errors(with_hosts_hint(selection.errors, options));
   // plan-format.md, needs: a --limit that leaves a needed task no host is refused.
   if (!options.limit.empty())
     if (auto errors = limit_errors(plan, selection.tasks, unlimited); !errors.empty()) return print_errors(errors);
   if (options.retry_failed)
     if (std::optional<int> exit_code = restrict_to_retry(plan, selection.tasks, retry))
       return *exit_code;
+  if (options.list_hosts) return std::fputs(list_hosts(plan, selection.tasks).c_str(), stdout), 0;
   if (options.graph) return std::fputs(graph::to_dot(plan, selection.tasks).c_str(), stdout), 0;
   std::string run_id = report::make_run_id();
   if (options.dry_run)
@@ -236,7 +304,11 @@ int run_main(int argc, char** argv) {
   std::vector<const Host*> hosts = engine::run_hosts(plan, selection.tasks);
   ssh::init_library();
   std::unique_ptr<engine::Transport> transport = engine::make_ssh_transport(&plan);
-  if (std::string error = transport->prepare(hosts); !error.empty()) {
+  std::vector<const Host*> connected = hosts;  // delegate_to hosts too: their keys, known_hosts
+  for (const Host* delegate : engine::delegate_hosts(plan, selection.tasks))
+    if (std::find(hosts.begin(), hosts.end(), delegate) == hosts.end())
+      connected.push_back(delegate);
+  if (std::string error = transport->prepare(connected); !error.empty()) {
     std::fprintf(stderr, "deployd: error: %s\n", error.c_str());
     return static_cast<int>(ExitCode::InvalidPlan);
   }

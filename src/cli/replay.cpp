@@ -91,12 +91,14 @@ int replay_run(const std::filesystem::path& dir, const std::string& output, cons
     group.color = color;
     group.host_width = report::host_column_width(hosts);
     group.run_log = dir.string();
+    group.messages = stderr;  // as the live run printed them (reporting.cpp)
     reporter = std::make_unique<report::GroupReporter>(stdout, std::move(group));
   } else {
     report::StreamOptions stream;
     stream.host_width = report::host_column_width(hosts);
     stream.color = color;
     stream.run_log = dir.string();
+    stream.messages = stderr;
     reporter = std::make_unique<report::StreamReporter>(stdout, stream);
   }
   for (const Event& event : *events) reporter->on(event);

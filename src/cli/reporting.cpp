@@ -2,6 +2,8 @@
 // Choosing and wiring the reporters of a run.
 #include "cli/reporting.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
@@ -9,6 +11,7 @@
 #include <filesystem>
 #include <string_view>
 
+#include "cli/ad_hoc.hpp"
 #include "deployd/exit_code.hpp"
 #include "report/escape.hpp"
 #include "report/group_reporter.hpp"
@@ -46,10 +49,10 @@ class PlanDigestStamp final : public Reporter {
   std::string sha256_;
 };
 
-// The progress line needs a terminal that understands "ESC [K" (not TERM=dumb), and is quiet
-// under -q, which asks for the summary only.
-bool wants_progress(const Options& options) {
-  if (options.quiet || !report::is_terminal(stderr)) return false;
+// The progress line needs a terminal that understands "ESC [K" (not TERM=dumb). It is drawn
+// under -q too (issue 19): a quiet run is not a blank screen until its summary.
+bool wants_progress(const Options&) {
+  if (!report::is_terminal(stderr)) return false;
   const char* term = std::getenv("TERM");
   return term == nullptr || std::string_view(term) != "dumb";
 }
@@ -78,7 +81,8 @@ std::unique_ptr<Reporter> terminal_reporter(const Options& options, const Plan& 
                                             const std::vector<const Host*>& hosts,
                                             const std::string& run_log,
                                             report::StatusLine* status_line,
-                                            report::RerunFallback rerun_fallback) {
+                                            report::RerunFallback rerun_fallback,
+                                            const std::string& run_id) {
   if (options.output == OutputMode::Json) {
     auto json = std::make_unique<report::JsonReporter>(stdout);
     json->set_status_line(status_line);
@@ -94,21 +98,23 @@ std::unique_ptr<Reporter> terminal_reporter(const Options& options, const Plan& 
     group.color = use_color(options.color);
     group.host_width = report::host_column_width(names);
     group.run_log = run_log;
-    group.rerun_command = rerun_command(options);
+    group.rerun_command = rerun_command(options, run_id);
     group.rerun_note = rerun_note(options);
     group.rerun_fallback = std::move(rerun_fallback);
     group.status_line = status_line;
+    group.messages = stderr;  // the summary stays out of a pipe, as pdsh's messages do
     return std::make_unique<report::GroupReporter>(stdout, std::move(group));
   }
   report::StreamOptions stream;
   stream.host_width = report::host_column_width(names);
   stream.color = use_color(options.color);
   stream.run_log = run_log;
-  stream.rerun_command = rerun_command(options);
+  stream.rerun_command = rerun_command(options, run_id);
   stream.rerun_note = rerun_note(options);
   stream.rerun_fallback = std::move(rerun_fallback);
   stream.quiet = options.quiet;
   stream.status_line = status_line;
+  stream.messages = stderr;  // the hosts' stderr and deployd's own lines: `2>` separates them
   return std::make_unique<report::StreamReporter>(stdout, stream);
 }
 
@@ -125,13 +131,25 @@ std::string shell_quoted(std::string_view word) {
 // issue 16: without its summary.json, --retry-failed cannot find this run (it would pick an
 // older one): the summary names the hosts instead.
 report::RerunFallback rerun_without_log(const Options& options, const report::RunLog& log) {
-  std::string command = "deployd " + shell_quoted(options.plan_path);
+  std::string command = "deployd";
+  std::string ad_hoc;  // after --limit, which must come before the --
+  if (options.is_ad_hoc()) {
+    for (const std::string& inventory : options.inventories)
+      command += " -i " + shell_quoted(inventory);
+    if (!options.hosts.empty())
+      command += " -H " + shell_quoted(fmt::format("{}", fmt::join(options.hosts, ",")));
+    if (options.sudo) command += " --sudo";
+    if (!options.timeout.empty()) command += " --timeout " + shell_quoted(options.timeout);
+    ad_hoc = " -- " + shell_quoted(join_command(options.command));
+  } else {
+    command += " " + shell_quoted(options.plan_path);
+  }
   for (const std::string& task : options.tasks) command += " " + shell_quoted(task);
-  return [command, &log](const std::vector<std::string>& hosts) {
+  return [command, ad_hoc, &log](const std::vector<std::string>& hosts) {
     if (!log.is_summary_lost() || hosts.empty()) return std::string();
     std::string limit;
     for (const std::string& host : hosts) limit += (limit.empty() ? "" : ",") + host;
-    return command + " --limit " + shell_quoted(limit);
+    return command + " --limit " + shell_quoted(limit) + ad_hoc;
   };
 }
 
@@ -147,8 +165,10 @@ std::filesystem::path run_log_dir(const Options& options) {
 // issue 14: the command works as printed: it finds the run where this one logged it, and
 // reads the same inventories and ssh_config (a retry that left out -i would warn that hosts
 // are no longer in the plan). -H and the tasks come back from the run log.
-std::string rerun_command(const Options& options) {
-  std::string command = "deployd --retry-failed " + shell_quoted(options.plan_path);
+std::string rerun_command(const Options& options, const std::string& run_id) {
+  // An ad-hoc run has no plan to name: its run id finds it, and its summary holds the command.
+  std::string command =
+      "deployd --retry-failed " + shell_quoted(options.is_ad_hoc() ? run_id : options.plan_path);
   for (const std::string& task : options.tasks) command += " " + shell_quoted(task);
   for (const std::string& inventory : options.inventories)
     command += " -i " + shell_quoted(inventory);
@@ -193,9 +213,9 @@ Reporting open_reporting(const Options& options, const Plan& plan, const std::ve
     if (status_line != nullptr) status_line->clear();
     std::fprintf(stderr, "deployd: warning: %s\n", report::escape_terminal(warning).c_str());
   });
-  reporting.terminal = terminal_reporter(options, plan, tasks, hosts, reporting.run_log->dir().string(),
-                                         reporting.status_line.get(),
-                                         rerun_without_log(options, *reporting.run_log));
+  reporting.terminal = terminal_reporter(
+      options, plan, tasks, hosts, reporting.run_log->dir().string(), reporting.status_line.get(),
+      rerun_without_log(options, *reporting.run_log), run_id);
   reporting.tee->add(*reporting.terminal);
   reporting.stamp = std::make_unique<PlanDigestStamp>(*reporting.tee, std::move(plan_sha256));
   reporting.reporter = reporting.stamp.get();

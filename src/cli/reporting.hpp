@@ -48,7 +48,8 @@ int with_run_log_status(const Reporting& reporting, int exit_code);
 
 /// `deployd --retry-failed PLAN [TASK...] [-i INVENTORY...] [--log-dir DIR] [-F FILE]`, each
 /// word quoted for a POSIX shell when it must be.
-std::string rerun_command(const Options& options);
+/// An ad-hoc run's: `deployd --retry-failed RUN_ID [--log-dir DIR] [-F FILE]`.
+std::string rerun_command(const Options& options, const std::string& run_id);
 /// What the rerun command cannot carry, or empty: `this run had --var version=…: give them again`.
 std::string rerun_note(const Options& options);
 

@@ -7,12 +7,16 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "cli/ad_hoc.hpp"
 #include "cli/file_digest.hpp"
 #include "cli/lost_needs.hpp"
 #include "cli/reporting.hpp"
 #include "engine/engine.hpp"
 #include "graph/limit.hpp"
+#include "plan/suggest.hpp"
+#include "report/escape.hpp"
 #include "report/previous_run.hpp"
+#include "report/run_log.hpp"
 
 namespace deployd::cli {
 namespace {
@@ -47,15 +51,61 @@ std::string join(const std::vector<std::string>& names) {
   return fmt::format("{}", fmt::join(names, ", "));
 }
 
+// " (did you mean "…"?)" against the runs in `log_dir`, when `run_id` is not one of them.
+std::string suggest_run_id(const fs::path& log_dir, const std::string& run_id) {
+  std::error_code error;
+  if (run_id.empty() || fs::is_directory(log_dir / run_id, error)) return {};
+  std::vector<std::string> ids;
+  for (fs::directory_iterator it(log_dir, error), end; !error && it != end; it.increment(error))
+    if (report::is_run_id(it->path().filename().string()))
+      ids.push_back(it->path().filename().string());
+  return plan::did_you_mean(run_id, ids);
+}
+
+// A retry with no PLAN runs what the run ran: its plan, or its ad-hoc command. A PLAN given
+// for an ad-hoc run is refused: it would run something else on the hosts.
+std::optional<std::string> take_what_ran(Options& options, const report::PreviousRun& run) {
+  if (run.record.ad_hoc) {
+    if (!options.plan_path.empty())
+      return fmt::format("run {} ran an ad-hoc command, not a plan: deployd --retry-failed {}",
+                         run.run_id, run.run_id);
+    options.command = {run.record.ad_hoc->command};
+    options.sudo = run.record.ad_hoc->sudo;
+    options.timeout = run.record.ad_hoc->timeout;
+    std::fprintf(stderr, "deployd: run %s ran: %s%s\n", run.run_id.c_str(),
+                 options.sudo ? "(sudo) " : "",
+                 report::escape_terminal(run.record.ad_hoc->command).c_str());
+    return std::nullopt;
+  }
+  // A killed ad-hoc run left only its events, which name no command (run_start's plan is
+  // kAdHocFile): there is nothing to rerun it from.
+  if (run.is_unfinished && fs::path(run.record.plan.path).filename() == kAdHocFile)
+    return fmt::format("run {} ran an ad-hoc command and never finished: its events do not record "
+                       "the command; give it again with --limit on the hosts to rerun",
+                       run.run_id);
+  if (!options.plan_path.empty()) return std::nullopt;
+  if (run.record.plan.path.empty())
+    return fmt::format("run {} does not record its plan: give the PLAN", run.run_id);
+  options.plan_path = run.record.plan.path;
+  return std::nullopt;
+}
+
 }  // namespace
 
 Retry prepare_retry(Options& options) {
   const fs::path log_dir = run_log_dir(options);
-  report::PreviousRunLookup found =
-      report::find_previous_run(log_dir, absolute_path(options.plan_path), options.retry_run_id);
+  // Without a PLAN (options.cpp asks for the RUN_ID then), the run log says what ran.
+  const bool has_plan = !options.plan_path.empty();
+  report::PreviousRunLookup found = report::find_previous_run(
+      log_dir, has_plan ? absolute_path(options.plan_path) : "", options.retry_run_id);
   for (const std::string& warning : found.warnings) warn("--retry-failed: " + warning);
-  if (!found.run) return failed("error: --retry-failed: " + found.error);
+  if (!found.run) {
+    return failed("error: --retry-failed: " + found.error +
+                  suggest_run_id(log_dir, options.retry_run_id));
+  }
   const report::PreviousRun& run = *found.run;
+  if (std::optional<std::string> error = take_what_ran(options, run))
+    return failed("error: --retry-failed: " + *error);
   if (run.is_unfinished) {
     // Loud: the user may think the run they retry is an older, finished one.
     std::fprintf(stderr,
@@ -78,12 +128,17 @@ Retry prepare_retry(Options& options) {
         0);
   }
   // The plan may have been fixed since: that is what a retry is for, but say so.
-  warn_if_changed(run.record.plan, options.plan_path, run.run_id);
-  if (!run.record.plan.path.empty() && run.record.plan.path != absolute_path(options.plan_path))
+  if (!options.is_ad_hoc()) warn_if_changed(run.record.plan, options.plan_path, run.run_id);
+  if (has_plan && !run.record.plan.path.empty() &&
+      run.record.plan.path != absolute_path(options.plan_path))
     warn(fmt::format("run {} ran {}, not {}", run.run_id, run.record.plan.path,
                      absolute_path(options.plan_path)));
   // What the command line leaves out is taken from the run retried.
-  if (options.tasks.empty()) options.tasks = run.record.tasks;
+  // An --only run is retried as it ran: its tasks without their needs.
+  if (options.tasks.empty() && options.only.empty()) {
+    options.tasks = run.record.tasks;
+    options.only = run.record.only;
+  }
   if (options.hosts.empty() && run.record.hosts) options.hosts = *run.record.hosts;
   if (options.inventories.empty()) {
     for (const report::FileDigest& inventory : run.record.inventories) {
@@ -116,12 +171,17 @@ std::optional<int> restrict_to_retry(Plan& plan, const std::vector<const Task*>&
 
 report::RunRecord run_record(const Options& options, const std::string& retry_of) {
   report::RunRecord record;
-  record.plan =
-      report::FileDigest{absolute_path(options.plan_path), sha256_of_file(options.plan_path)};
+  if (options.is_ad_hoc())
+    record.ad_hoc =
+        report::AdHocRecord{join_command(options.command), options.sudo, options.timeout};
+  else
+    record.plan =
+        report::FileDigest{absolute_path(options.plan_path), sha256_of_file(options.plan_path)};
   for (const std::string& inventory : options.inventories)
     record.inventories.push_back(
         report::FileDigest{absolute_path(inventory), sha256_of_file(inventory)});
   record.tasks = options.tasks;
+  record.only = options.only;
   if (!options.hosts.empty()) record.hosts = options.hosts;
   if (!options.limit.empty()) record.limit = options.limit;
   record.retry_of = retry_of;

@@ -4,12 +4,20 @@
 
 #include <string_view>
 
-#include "report/run_log.hpp"
-
 namespace deployd::cli {
 namespace {
 
 constexpr std::string_view kFlag = "--retry-failed";
+
+// A run id, or a mistyped one: 8 digits and a T (`20261128T…`). A plan is never named so, and a
+// typo must reach the run lookup, which suggests the run meant, rather than be read as PLAN.
+bool looks_like_run_id(std::string_view text) {
+  constexpr std::size_t kDate = 8;
+  if (text.size() <= kDate || text[kDate] != 'T') return false;
+  for (std::size_t i = 0; i < kDate; ++i)
+    if (text[i] < '0' || text[i] > '9') return false;
+  return true;
+}
 
 }  // namespace
 
@@ -36,12 +44,12 @@ RetryArgs take_retry_args(std::vector<std::string> args) {
     result.args.push_back(std::string(kFlag));
     if (with_value) {
       result.run_id = arg.substr(kFlag.size() + 1);
-      if (!report::is_run_id(result.run_id)) {
+      if (!looks_like_run_id(result.run_id)) {
         result.error = "--retry-failed: \"" + result.run_id +
                        "\" is not a run id (like 20261128T134235Z-a1b2c3)";
         return result;
       }
-    } else if (i + 1 < args.size() && report::is_run_id(args[i + 1])) {
+    } else if (i + 1 < args.size() && looks_like_run_id(args[i + 1])) {
       result.run_id = args[++i];
     }
   }

@@ -8,7 +8,9 @@
 #include <string>
 #include <string_view>
 
+#include "cli/command_help.hpp"
 #include "cli/show.hpp"
+#include "cli/usage_text.hpp"
 #include "deployd/exit_code.hpp"
 #include "report/escape.hpp"
 #include "report/run_list.hpp"
@@ -26,18 +28,29 @@ int runs_main(int argc, const char* const* argv) {
   std::string plan;
   std::string plan_option;
   std::string log_dir;
-  std::size_t count = 0;
+  std::string count_text;
   app.add_option("PLAN", plan, "list only this plan's runs, from .deployd/runs beside it");
   app.add_option("--plan", plan_option, "the same as PLAN (as deployd show takes it)");
   app.add_option("--log-dir", log_dir, "the run log folder (default: .deployd/runs, or beside PLAN)");
-  app.add_option("-n,--max-count", count, "only the N newest runs")->check(CLI::PositiveNumber);
+  app.add_option("-n,--max-count", count_text, "only the N newest runs");
+  app.allow_extras(true);  // unknown options are named by leftover_error_text, with a did-you-mean
+  std::string error;
   try {
     app.parse(argc - 1, argv + 1);
+    error = leftover_error_text(app);
   } catch (const CLI::CallForHelp&) {
     std::fputs(app.help().c_str(), stdout);
     return 0;
-  } catch (const CLI::ParseError& error) {
-    std::fprintf(stderr, "deployd: error: %s\n", error.what());
+  } catch (const CLI::ParseError& parse_error) {
+    error = leftover_error_text(app);
+    if (error.empty()) error = usage_error_text(app, parse_error);
+  }
+  std::size_t count = 0;
+  if (error.empty() && !count_text.empty())
+    if (std::optional<int> parsed = parse_count("--max-count", count_text, 1000000, error))
+      count = *parsed;
+  if (!error.empty()) {
+    std::fprintf(stderr, "deployd: error: %s (see deployd runs --help)\n", error.c_str());
     return static_cast<int>(ExitCode::InvalidPlan);
   }
   if (plan.empty()) plan = plan_option;

@@ -8,7 +8,10 @@
 #include <string>
 #include <string_view>
 
+#include "cli/config_file.hpp"
+#include "cli/command_help.hpp"
 #include "cli/replay.hpp"
+#include "cli/usage_text.hpp"
 #include "deployd/exit_code.hpp"
 #include "report/escape.hpp"
 #include "report/html_report_file.hpp"
@@ -29,7 +32,7 @@ struct ShowOptions {
   std::string plan;
   std::string html;
   bool timeline = false;
-  std::size_t hosts = 20;
+  std::string hosts;  ///< --hosts N for --timeline (default 20)
   std::string color = "auto";
   std::string output;  ///< --output stream|group: the run printed again
   std::string host;    ///< --host H: only this host's events, with --output
@@ -65,6 +68,11 @@ bool use_color(const std::string& mode) {
 }  // namespace
 
 fs::path recorded_log_dir(const std::string& log_dir, const std::string& plan) {
+  // Runs go where the config file's log_dir sends them, when --log-dir does not say.
+  if (log_dir.empty()) {
+    const ConfigLookup config = find_config();
+    if (config.config && config.config->log_dir) return *config.config->log_dir;
+  }
   fs::path dir = !log_dir.empty()  ? fs::path(log_dir)
                  : !plan.empty() ? fs::path(plan).parent_path() / ".deployd" / "runs"
                                  : fs::path(".deployd") / "runs";
@@ -85,27 +93,37 @@ int show_main(int argc, const char* const* argv) {
   app.add_option("--plan", options.plan, "find the run log beside this plan, as the run did");
   app.add_option("--html", options.html, "write the run's self-contained HTML report to FILE");
   app.add_flag("--timeline", options.timeline, "draw the slowest hosts' steps in the terminal");
-  app.add_option("--hosts", options.hosts, "how many hosts --timeline draws (default 20)")
-      ->check(CLI::PositiveNumber);
-  app.add_option("--color", options.color, "colour the timeline and --output: auto, always, never")
-      ->check(CLI::IsMember({"auto", "always", "never"}));
-  app.add_option("--output", options.output, "print the run again as it was printed: stream or group")
-      ->check(CLI::IsMember({"stream", "group"}));
+  app.add_option("--hosts", options.hosts, "how many hosts --timeline draws (default 20)");
+  app.add_option("--color", options.color, "colour the timeline and --output: auto, always, never");
+  app.add_option("--output", options.output,
+                 "print the run again as it was printed: stream or group");
   app.add_option("--host", options.host, "with --output: only this host's output and results");
+  app.allow_extras(true);  // unknown options are named by leftover_error_text, with a did-you-mean
+  constexpr std::string_view kSeeShowHelp = " (see deployd show --help)";
+  std::string error;
   try {
     app.parse(argc - 1, argv + 1);
+    error = leftover_error_text(app);
   } catch (const CLI::CallForHelp&) {
     std::fputs(app.help().c_str(), stdout);
     return 0;
-  } catch (const CLI::ParseError& error) {
-    return usage_error(error.what());
+  } catch (const CLI::ParseError& parse_error) {
+    error = leftover_error_text(app);
+    if (error.empty()) error = usage_error_text(app, parse_error);
   }
+  std::optional<int> hosts = 20;
+  if (error.empty()) parse_choice("--color", options.color, {"auto", "always", "never"}, error);
+  if (error.empty() && !options.output.empty())
+    parse_choice("--output", options.output, {"stream", "group"}, error);
+  if (error.empty() && !options.hosts.empty())
+    hosts = parse_count("--hosts", options.hosts, 100000, error);
+  if (!error.empty()) return usage_error(error + std::string(kSeeShowHelp));
   if (!options.host.empty() && options.output.empty())
     return usage_error("--host needs --output stream|group");
   if (options.html.empty() && !options.timeline && options.output.empty())
     return usage_error(
-        "say what to show: --html FILE, --timeline or --output stream|group (see deployd show --help)");
-  std::string error;
+        "say what to show: --html FILE, --timeline or --output stream|group (see deployd show "
+        "--help)");
   const fs::path dir = run_folder(options, error);
   if (dir.empty()) return usage_error(error);
   if (!options.html.empty()) {
@@ -119,7 +137,8 @@ int show_main(int argc, const char* const* argv) {
       std::fprintf(stderr, "deployd: warning: %s\n", warning.c_str());
     const std::size_t columns = report::terminal_columns(stdout);
     std::fputs(report::render_terminal_timeline(
-                   *run, {columns == 0 ? 100 : columns, options.hosts, use_color(options.color)})
+                   *run, {columns == 0 ? 100 : columns, static_cast<std::size_t>(*hosts),
+                          use_color(options.color)})
                    .c_str(),
                stdout);
   }

@@ -9,8 +9,9 @@
 
 namespace deployd::cli {
 
-/// Where recorded runs are looked for: `log_dir` when given, else `.deployd/runs` beside `plan`
-/// when given, else `./.deployd/runs` (as a run without --log-dir writes them).
+/// Where recorded runs are looked for: `log_dir` when given, else the config file's `log_dir`,
+/// else `.deployd/runs` beside `plan` when given, else `./.deployd/runs` (as a run without
+/// --log-dir writes them).
 std::filesystem::path recorded_log_dir(const std::string& log_dir, const std::string& plan);
 
 /// True when argv asks for the `show` subcommand (its first argument is `show`).

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -14,10 +15,12 @@
 #include <csignal>
 #include <cstdlib>
 #include <exception>
+#include <functional>
 #include <map>
 #include <set>
 
 #include "engine/cancel.hpp"
+#include "engine/delegates.hpp"
 #include "engine/run_shape.hpp"
 #include "engine/step_runner.hpp"
 #include "engine/step_text.hpp"
@@ -94,6 +97,7 @@ struct Engine::State {
   std::optional<Wakeup> wakeup;
   std::vector<std::unique_ptr<Wakeup>> host_wakeups;  ///< a parked host sleeps on its own
   std::optional<Semaphore> connecting;
+  std::optional<Delegates> delegates;  ///< sessions of `delegate_to` hosts, opened when used
   std::vector<Cancel> cancels;  ///< per host: stops the step it runs
   /// Per host: the step running now (task, index) and since when; task null when none.
   struct Current {
@@ -103,6 +107,8 @@ struct Engine::State {
     std::string label;  ///< as its step_start names it, variables resolved
   };
   std::vector<Current> current;
+  /// per host: when its connection attempt started, while it lasts
+  std::vector<std::optional<std::chrono::steady_clock::time_point>> connecting_since;
   std::vector<char> finished;  ///< per host: host_end reported
   std::chrono::steady_clock::time_point started;
 
@@ -156,8 +162,10 @@ struct Engine::State {
   asio::awaitable<void> run_host(int host);
   asio::awaitable<HostEnd> run_jobs(int host, std::unique_ptr<Connection>& connection);
   bool closes_session_while_waiting(int host) const;
-  asio::awaitable<bool> run_job(int host, const Task& task, Connection& connection, VarMap& registered,
-                                HostEnd& end);
+  asio::awaitable<bool> run_job(int host, const Task& task, Connection& connection,
+                                VarMap& registered, HostEnd& end, std::vector<char>& notified);
+  void notify(const Step& step, std::vector<char>& notified) const;
+  std::map<std::string, int> task_positions;  ///< name -> index in setup.tasks
   void share_registered(const Task& task, const VarMap& registered);
   void skip_rest(int host, const std::string& reason);
   void report_skipped_jobs(int host, const std::vector<int>& tasks, const std::string& reason);
@@ -174,13 +182,19 @@ Engine::~Engine() = default;
 asio::awaitable<RunEnd> Engine::run() {
   State& s = *state_;
   asio::any_io_executor executor = co_await asio::this_coro::executor;
+  // A huge secret's mask is built a slice per turn of the loop: signals are still answered.
+  s.secrets.build_later([executor](std::function<void()> slice) { asio::post(executor, std::move(slice)); });
   s.wakeup.emplace(executor);
   s.connecting.emplace(executor, s.plan.policy.max_connecting);
+  s.delegates.emplace(s.plan, s.transport, *s.connecting, executor);
   s.host_wakeups.resize(s.hosts.size());
   s.cancels = std::vector<Cancel>(s.hosts.size());
   s.current.resize(s.hosts.size());
+  s.connecting_since.resize(s.hosts.size());
   s.finished.assign(s.hosts.size(), 0);
   s.started = std::chrono::steady_clock::now();
+  for (std::size_t t = 0; t < s.setup.tasks.size(); ++t)
+    s.task_positions[s.setup.tasks[t]->name] = static_cast<int>(t);
 
   // 1. Announce the run.
   std::vector<std::string> task_names;
@@ -203,6 +217,7 @@ asio::awaitable<RunEnd> Engine::run() {
   }
 
   if (s.grace_timer) s.grace_timer->cancel();
+  co_await s.delegates->close();
 
   // 3. Hosts an abort kept from starting, then the totals.
   for (int host : s.scheduler.take_never_started()) {
@@ -324,6 +339,17 @@ std::vector<Engine::RunningStep> Engine::running_steps() const {
   return running;
 }
 
+std::vector<std::pair<std::string, std::chrono::steady_clock::duration>> Engine::connecting_hosts()
+    const {
+  const State& s = *state_;
+  std::vector<std::pair<std::string, std::chrono::steady_clock::duration>> connecting;
+  const auto now = std::chrono::steady_clock::now();
+  for (std::size_t h = 0; h < s.connecting_since.size(); ++h)
+    if (s.connecting_since[h] && !s.finished[h])
+      connecting.emplace_back(s.hosts[h]->name, now - *s.connecting_since[h]);
+  return connecting;
+}
+
 RunEnd Engine::end_now() {
   State& s = *state_;
   for (std::size_t h = 0; h < s.hosts.size(); ++h) {
@@ -334,6 +360,7 @@ RunEnd Engine::end_now() {
   }
   RunEnd end = s.run_end();
   emit(s.reporter, end);
+  s.secrets.flush();  // nothing runs after this: the held events go out now
   return end;
 }
 
@@ -402,7 +429,9 @@ asio::awaitable<ConnectResult> Engine::State::connect_with_retries(int host) {
       if (ssh::is_debug_logging())
         ssh::debug_log(fmt::format("{}: connecting to {}@{}:{}", target.name, target.user, target.address, target.port));
       const auto connect_started = std::chrono::steady_clock::now();
+      connecting_since[static_cast<std::size_t>(host)] = connect_started;
       connected = co_await transport.connect(target);
+      connecting_since[static_cast<std::size_t>(host)].reset();
       if (ssh::is_debug_logging())
         ssh::debug_log(fmt::format("{}: {} after {}", target.name, connected.connection ? "connected" : "not connected",
                                    duration_text(std::chrono::steady_clock::now() - connect_started)));
@@ -432,6 +461,7 @@ bool Engine::State::closes_session_while_waiting(int host) const {
 asio::awaitable<HostEnd> Engine::State::run_jobs(int host, std::unique_ptr<Connection>& connection) {
   HostEnd end{hosts[host]->name, HostStatus::Ok, ""};
   VarMap registered;
+  std::vector<char> notified(setup.tasks.size(), 0);  ///< per task: a step notified it here
   for (;;) {
     sched::NextJob next = scheduler.next_job(host);
     for (const sched::Skip& skip : next.skipped) {
@@ -468,7 +498,13 @@ asio::awaitable<HostEnd> Engine::State::run_jobs(int host, std::unique_ptr<Conne
       connection = std::move(again.connection);
     }
     const Task& task = *setup.tasks[static_cast<std::size_t>(next.task)];
-    bool job_ok = co_await run_job(host, task, *connection, registered, end);
+    if (task.is_handler && !notified[static_cast<std::size_t>(next.task)]) {
+      // plan-format.md, "Handlers": nothing changed that asked for it here; the host stays ok.
+      report_skipped_jobs(host, {next.task}, "not notified");
+      scheduler.job_finished(host, next.task, true);
+      continue;
+    }
+    bool job_ok = co_await run_job(host, task, *connection, registered, end, notified);
     scheduler.job_finished(host, next.task, job_ok);
     if (!job_ok && end.status == HostStatus::Failed) note_failure(host, &task);
     if (job_ok && (task.is_local || task.run_once)) share_registered(task, registered);
@@ -482,7 +518,8 @@ asio::awaitable<HostEnd> Engine::State::run_jobs(int host, std::unique_ptr<Conne
 }
 
 asio::awaitable<bool> Engine::State::run_job(int host, const Task& task, Connection& connection,
-                                             VarMap& registered, HostEnd& end) {
+                                             VarMap& registered, HostEnd& end,
+                                             std::vector<char>& notified) {
   // plan-format.md: what local and run_once tasks register is seen by every host.
   for (const auto& [name, value] : shared_registered) registered.insert_or_assign(name, value);
   const auto h = static_cast<std::size_t>(host);
@@ -506,22 +543,38 @@ asio::awaitable<bool> Engine::State::run_job(int host, const Task& task, Connect
   bool failed = false;    // a step of this task failed on this host: only failure steps run now
   int failure_steps = 0;  // steps that ran after it (failure(), always())
   for (int index = 0; index < static_cast<int>(task.steps.size()); ++index) {
-    // Named, not a temporary: g++ 12 frees an aggregate temporary inside co_await twice.
-    StepContext context{plan,     *hosts[host], task,    index, connection, reporter, setup.run_id,
-                        registered, cancels[h], cancel_reason, secrets, get_claims};
     const Step& step = task.steps[static_cast<std::size_t>(index)];
+    // issue 18: a delegated step runs on its delegate's session, on behalf of this host.
+    std::unique_ptr<Connection> delegated;
+    if (!step.delegate_to.empty() && step.kind != StepKind::Local)
+      delegated = delegates->connection_to(step.delegate_to);
+    // Named, not a temporary: g++ 12 frees an aggregate temporary inside co_await twice.
+    StepContext context{
+        plan,     *hosts[host], task,       index,      delegated ? *delegated : connection,
+        reporter, setup.run_id, registered, cancels[h], cancel_reason,
+        secrets,  get_claims};
     if (scheduler.is_aborted()) {
       // plan-format.md: an aborted run starts no new step anywhere. The step is named as this
       // host would have run it.
       StepVars vars(context);
-      const std::string title = step_title(task, index, step, vars(step.name), vars(step.command));
+      const std::string title =
+          step_title(task, index, step, vars(step.name),
+                     shown_command(secrets, hosts[host]->name, vars(step.command), step.command));
       end = HostEnd{hosts[host]->name, HostStatus::Aborted,
                     fmt::format("stopped before {}: {}", title, stop_reason())};
       for (int rest = index; rest < static_cast<int>(task.steps.size()); ++rest)
         report_skipped_step(reporter, *hosts[host], task, rest, stop_reason());
       co_return false;
     }
-    plan::WhenVerdict verdict = plan::check_when(step.when, vars, failed);
+    if (step.is_empty_loop) {
+      report_skipped_step(reporter, *hosts[host], task, index, "empty for_each");
+      continue;
+    }
+    plan::VarContext step_vars = vars;
+    step_vars.delegate = step.delegate_to;
+    step_vars.loop = &step.loop_vars;
+    step_vars.loop_is_data = step.loop_is_data;
+    plan::WhenVerdict verdict = plan::check_when(step.when, step_vars, failed);
     if (!verdict.runs && verdict.error.empty()) {
       report_skipped_step(reporter, *hosts[host], task, index, verdict.reason);
       if (!step.register_as.empty()) plan::register_skipped(registered, step.register_as);
@@ -538,6 +591,7 @@ asio::awaitable<bool> Engine::State::run_job(int host, const Task& task, Connect
       outcome = co_await run_step(context);
       current[h] = Current{};
     }
+    if (outcome.changed && outcome.status == StepStatus::Ok) notify(step, notified);
     if (!outcome.fails_host) continue;
     if (!failed)
       end = HostEnd{hosts[host]->name, outcome.cancelled ? HostStatus::Aborted : HostStatus::Failed,
@@ -555,6 +609,14 @@ asio::awaitable<bool> Engine::State::run_job(int host, const Task& task, Connect
     end.error +=
         fmt::format("; {} failure step{} ran", failure_steps, failure_steps == 1 ? "" : "s");
   co_return !failed;
+}
+
+// plan-format.md, "Handlers": a changed step notifies its handlers on its own host. A handler
+// not in this run (not selected) is not run by the notification.
+void Engine::State::notify(const Step& step, std::vector<char>& notified) const {
+  for (const std::string& name : step.notify)
+    if (auto found = task_positions.find(name); found != task_positions.end())
+      notified[static_cast<std::size_t>(found->second)] = 1;
 }
 
 void Engine::State::share_registered(const Task& task, const VarMap& registered) {

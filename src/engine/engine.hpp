@@ -57,6 +57,9 @@ class Engine {
   /// process groups are stopped). The run then ends `interrupted`, exit 128 + `signal`.
   void interrupt(int signal, int count);
   std::vector<RunningStep> running_steps() const;
+  /// The hosts in their SSH connection now (TCP, handshake, authentication), for the progress
+  /// line: a hung sshd shows as hosts still connecting, not as waiting (issue 19).
+  std::vector<std::pair<std::string, std::chrono::steady_clock::duration>> connecting_hosts() const;
   /// How long running steps get after an abort or a first interrupt (policy.abort_grace).
   Duration abort_grace() const;
   /// The run_end event for a run that must end at once (a third Ctrl-C): every host not

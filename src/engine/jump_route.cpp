@@ -2,35 +2,20 @@
 // The jump hosts (a host's `via`) on the way to a host, as connection specs.
 #include "engine/jump_route.hpp"
 
-#include <algorithm>
-
 #include "engine/ssh_transport.hpp"
 #include "plan/host_pattern.hpp"
 
 namespace deployd::engine {
 
-std::variant<std::vector<JumpHop>, std::string> jump_route(const Host& host,
-                                                           const std::vector<Host>& plan_hosts) {
+std::variant<std::vector<JumpHop>, std::string> jump_route(const Host& host) {
+  if (host.via_hosts.size() != host.via.size())
+    return "internal error: the jump hosts of host \"" + host.name + "\" were not resolved";
   std::vector<JumpHop> route;
-  for (const std::string& text : host.via) {
+  for (std::size_t i = 0; i < host.via.size(); ++i) {
+    const std::string& text = host.via[i];
     const plan::HostSpec parsed = plan::parse_host_spec(text);
     if (!parsed.error.empty()) return "jump host \"" + text + "\": " + parsed.error;
-    const auto known = std::find_if(plan_hosts.begin(), plan_hosts.end(),
-                                    [&](const Host& h) { return h.name == text; });
-    Host hop = known != plan_hosts.end() ? *known : host;
-    if (known == plan_hosts.end()) {
-      hop.name = parsed.name;
-      hop.address = parsed.name;
-      hop.port = parsed.port.value_or(22);
-      if (!parsed.user.empty()) hop.user = parsed.user;
-      // A password is sent to the server: the target's must never reach its jump host (a key
-      // login only proves the key, so the target's identities may serve). A hop that needs a
-      // password is a plan host with its own password_env.
-      hop.password_env.clear();
-      hop.sources.erase("password_env");
-    }
-    hop.via.clear();
-    auto spec = connection_spec(hop);
+    auto spec = connection_spec(host.via_hosts[i]);
     if (auto* error = std::get_if<std::string>(&spec))
       return "jump host \"" + text + "\": " + *error;
     JumpHop jump{text, "", std::get<ssh::ConnectionSpec>(std::move(spec))};

@@ -18,11 +18,8 @@ struct JumpHop {
   ssh::ConnectionSpec spec;
 };
 
-/// The hops to `host`, outermost first. A hop that names a plan host takes that host's
-/// connection keys (its own `via` is not followed: the list is the whole path); any other hop is
-/// `[user@]address[:port]`, with port 22 and the rest of the keys taken from `host`, except its
-/// `password_env`: a password goes to the host it belongs to only.
-std::variant<std::vector<JumpHop>, std::string> jump_route(const Host& host,
-                                                           const std::vector<Host>& plan_hosts);
+/// The hops to `host`, outermost first, from `host.via_hosts` (resolved at load time, each with
+/// its own keys: plan-format.md, "Jump hosts"). The list is the whole path.
+std::variant<std::vector<JumpHop>, std::string> jump_route(const Host& host);
 
 }  // namespace deployd::engine

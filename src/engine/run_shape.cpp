@@ -15,6 +15,7 @@ sched::RunShape run_shape(const std::vector<const Task*>& tasks, const std::vect
                           std::optional<int> local_host) {
   sched::RunShape shape;
   shape.needs = graph::need_indices(tasks);
+  shape.after = graph::notifier_indices(tasks);
   shape.host_tasks.resize(hosts.size());
   shape.local_host = local_host;
   std::unordered_map<std::string_view, std::size_t> index;
@@ -27,6 +28,7 @@ sched::RunShape run_shape(const std::vector<const Task*>& tasks, const std::vect
     shape.runs_once.push_back(task.run_once || task.is_local ? 1 : 0);
     shape.task_policies.push_back(
         sched::TaskFailurePolicy{task.policy.max_failures, task.policy.on_failure});
+    shape.rolling.push_back(sched::TaskRolling{task.policy.serial, task.policy.batches});
     if (task.is_local) {
       shape.host_tasks[static_cast<std::size_t>(*local_host)].push_back(static_cast<int>(t));
       continue;

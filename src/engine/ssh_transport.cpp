@@ -192,17 +192,20 @@ class SshConnection final : public Connection {
   }
 
   awaitable<TransferResult> put(const PutRequest& request) override {
+    if (request.recursive) co_return co_await put_folder(request);
     auto source = sources_.open(request.local_path);
     if (auto* error = std::get_if<std::string>(&source)) co_return TransferResult{0, false, *error, false};
     auto file = std::get<std::shared_ptr<ssh::SourceFile>>(std::move(source));
     const unsigned mode = request.mode.value_or(file->mode() & 0777);
-    ssh::PutSpec spec{std::move(file), request.remote_path, mode, request.temp_tag, request.on_progress};
+    ssh::PutSpec spec{std::move(file),     request.remote_path, mode,          request.temp_tag,
+                      request.on_progress, request.sudo_user,   request.owner, request.group};
     co_return to_engine(co_await session_->put(spec));
   }
 
   awaitable<TransferResult> get(const GetRequest& request) override {
-    ssh::GetSpec spec{request.remote_path, request.local_path, request.temp_tag, request.on_progress,
-                      request.mode, request.max_size};
+    ssh::GetSpec spec{request.remote_path, request.local_path, request.temp_tag,
+                      request.on_progress, request.mode,       request.max_size,
+                      request.sudo_user,   request.recursive};
     co_return to_engine(co_await session_->get(spec));
   }
 
@@ -211,6 +214,18 @@ class SshConnection final : public Connection {
     if (lease_) co_await pool_.release(std::move(lease_));
   }
   void cancel() override { session_->cancel(); }
+
+ private:
+  awaitable<TransferResult> put_folder(const PutRequest& request) {
+    auto tree = ssh::SourceTree::open(request.local_path, sources_);
+    if (auto* error = std::get_if<std::string>(&tree))
+      co_return TransferResult{0, false, *error, false};
+    auto folder = std::get<std::shared_ptr<ssh::SourceTree>>(std::move(tree));
+    ssh::PutSpec spec{nullptr, request.remote_path, request.mode.value_or(folder->mode & 0777),
+                      request.temp_tag, request.on_progress};
+    spec.tree = std::move(folder);
+    co_return to_engine(co_await session_->put(spec));
+  }
 
  private:
   TransferResult to_engine(ssh::TransferOutcome outcome) const {
@@ -230,8 +245,7 @@ class SshConnection final : public Connection {
 class SshTransport final : public Transport {
  public:
   explicit SshTransport(const Plan* plan)
-      : plan_(plan),
-        pool_([this](const JumpHop& hop, ssh::Jump* via) { return open_jump(hop, via); },
+      : pool_([this](const JumpHop& hop, ssh::Jump* via) { return open_jump(hop, via); },
               plan != nullptr ? plan->policy.max_connecting : Policy{}.max_connecting) {}
 
   awaitable<ConnectResult> connect(const Host& host) override {
@@ -252,14 +266,18 @@ class SshTransport final : public Transport {
     co_return to_result(std::move(outcome), {});
   }
 
-  std::string prepare(const std::vector<const Host*>& hosts) override {
+  std::string prepare(const std::vector<const Host*>& targets) override {
     std::vector<ssh::KeyUse> uses;
     std::set<std::string> seen;
+    std::vector<const Host*> hosts = targets;  // and their jump hosts, whose keys are their own
+    for (const Host* target : targets)
+      for (const Host& hop : target->via_hosts) hosts.push_back(&hop);
     for (const Host* host : hosts) {
       // A known_hosts file that cannot be read fails every host that uses it: said once, here.
       if (host->host_key_check != HostKeyCheck::Off) {
         const std::string path = known_hosts_path(*host);
-        if (std::string error = client_.load_known_hosts(path); !error.empty()) {
+        const bool strict = host->host_key_check == HostKeyCheck::Strict;
+        if (std::string error = client_.load_known_hosts(path, strict); !error.empty()) {
           return error + " (the known_hosts of host \"" + host->name + "\", host_key_check " +
                  ssh::to_string(to_ssh(host->host_key_check)) + ")";
         }
@@ -293,8 +311,7 @@ class SshTransport final : public Transport {
   /// Through the route's jump hosts: the shared sessions, then the host's own session over a
   /// tunnel, at most max_connecting handshakes in flight per jump host.
   awaitable<ConnectResult> connect_via(const Host& host, const ssh::ConnectionSpec& spec) {
-    static const std::vector<Host> kNoHosts;
-    auto route = jump_route(host, plan_ != nullptr ? plan_->hosts : kNoHosts);
+    auto route = jump_route(host);
     if (auto* error = std::get_if<std::string>(&route)) {
       co_return ConnectResult{nullptr, ConnectFailure::Unreachable, std::move(*error)};
     }
@@ -336,7 +353,6 @@ class SshTransport final : public Transport {
                          {}};
   }
 
-  const Plan* plan_;
   ssh::Client client_;
   ssh::SourceCache sources_;  ///< each `put` source mapped once per run, shared by all hosts
   Pool pool_;

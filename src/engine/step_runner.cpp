@@ -39,6 +39,11 @@ CommandSpec resolve(const Step& step, StepVars& fill) {
   spec.cwd = fill(step.cwd, is_local ? VarUse::LocalPath : VarUse::Text);
   for (const auto& [name, value] : step.env) spec.env[name] = fill(value);
   if (step.sudo_user) spec.sudo_user = fill(*step.sudo_user);
+  if (step.creates) spec.skip_if_exists = fill(*step.creates);
+  if (step.removes) spec.skip_unless_exists = fill(*step.removes);
+  spec.shell = step.shell;
+  for (const std::string& prefix : step.prefixes)
+    spec.prefixes.push_back(fill(prefix, is_local ? VarUse::LocalShell : VarUse::Text));
   spec.is_secret = step.hides_command();  // secret or no_log: kept out of the host's ps too
   return spec;
 }
@@ -140,7 +145,9 @@ bool apply_result_conditions(const StepContext& context, const Step& step, const
       without_final_newline(captured.substr(
           captured.size() > plan::kRegisteredTail ? captured.size() - plan::kRegisteredTail : 0)),
       without_final_newline(captured_err)};
-  const plan::VarContext vars{&context.plan, &context.host, &context.registered, context.run_id};
+  const plan::VarContext vars{&context.plan,       &context.host,      &context.registered,
+                              context.run_id,      step.delegate_to,   &step.loop_vars,
+                              step.loop_is_data};
   plan::ResultVerdict verdict = plan::check_result(step, vars, command);
   if (!verdict.error.empty()) {
     outcome = StepOutcome{StepStatus::Failed, !step.ignore_errors, false,
@@ -192,7 +199,9 @@ boost::asio::awaitable<std::string> stop_remote_group(const StepContext& context
 boost::asio::awaitable<ExecResult> run_local_step(const StepContext& context, CommandSpec spec,
                                                   const ExecRequest& request) {
   local::LocalCommand command;
-  command.directory = local::working_directory(context.plan.directory, spec.cwd);
+  const Step& step = context.task.steps[static_cast<std::size_t>(context.index)];
+  command.directory = local::working_directory(
+      step.directory.empty() ? context.plan.directory : step.directory, spec.cwd);
   command.timeout = request.timeout;
   command.cancel = &context.cancel;
   // The variables holding SSH passwords and passphrases are deployd's, not the command's.
@@ -204,7 +213,8 @@ boost::asio::awaitable<ExecResult> run_local_step(const StepContext& context, Co
   if (spec.sudo_user) {
     command.command = shell_command(spec);
   } else {
-    command.command = std::move(spec.command);
+    command.command = prefixed_command(spec);
+    command.shell = std::move(spec.shell);
     command.env = std::move(spec.env);
   }
   ExecResult result = co_await local::run_local(command, request.on_output);
@@ -283,6 +293,7 @@ boost::asio::awaitable<Attempt> run_command_step(StepContext context) {
   OutputLines out(context, OutputStream::Stdout, step);
   OutputLines err(context, OutputStream::Stderr, step);
   ProcessGroupReader group;
+  SkipReader skip;
   std::string captured;
   std::string captured_err;  // the last kRegisteredTail bytes, for NAME.stderr and failed_when
   bool capture_overflow = false;
@@ -291,7 +302,7 @@ boost::asio::awaitable<Attempt> run_command_step(StepContext context) {
   RemoteCommand remote = is_local ? RemoteCommand{} : remote_command(spec);
   ExecRequest request{std::move(remote.exec), {}, step_timeout(context, step), std::move(remote.script)};
   request.on_output = [&](OutputStream stream, std::string_view chunk) {
-    if (stream == OutputStream::Stderr && !is_local) chunk = group.filter(chunk);
+    if (stream == OutputStream::Stderr && !is_local) chunk = skip.filter(group.filter(chunk));
     (stream == OutputStream::Stdout ? out : err).feed(chunk);
     if (stream == OutputStream::Stderr) return keep_tail(captured_err, chunk);
     if (step.register_as.empty()) {
@@ -314,15 +325,32 @@ boost::asio::awaitable<Attempt> run_command_step(StepContext context) {
     result = co_await context.connection.exec(request);
   }
   SteadyClock::duration elapsed = SteadyClock::now() - started;
-  if (std::string held = group.take_held_back(); !held.empty()) err.feed(held);
+  if (std::string held = group.take_held_back(); !held.empty()) err.feed(skip.filter(held));
+  if (std::string held = skip.take_held_back(); !held.empty()) err.feed(held);
   out.flush();
   err.flush();
 
   StepOutcome outcome = judge(context, step, result, elapsed, /*error_loses_session=*/!is_local, end);
+  if (outcome.status == StepStatus::Ok && skip.skipped_by() != 0) {
+    // plan-format.md, `creates`/`removes`: skipped, not changed; what it registers is empty.
+    outcome.status = StepStatus::Skipped;
+    outcome.error =
+        skip.skipped_by() == 'c'
+            ? fmt::format("{}: skipped: creates \"{}\" exists", context.title, *spec.skip_if_exists)
+            : fmt::format("{}: skipped: removes \"{}\" does not exist", context.title,
+                          *spec.skip_unless_exists);
+    captured.clear();
+  }
   if (!is_local && !never_started && (result.timed_out || result.cancelled))
     outcome.error += co_await stop_remote_group(context, spec, group);
-  const bool registers =
-      apply_result_conditions(context, step, result, captured, captured_err, outcome);
+  bool registers = false;
+  if (outcome.status == StepStatus::Skipped) {
+    // Not run: changed_when and failed_when do not apply, and its fields say it was skipped.
+    outcome.changed = false;
+    if (!step.register_as.empty()) plan::register_skipped(context.registered, step.register_as);
+  } else {
+    registers = apply_result_conditions(context, step, result, captured, captured_err, outcome);
+  }
   if (registers && !step.register_as.empty()) {
     if (capture_overflow) {
       outcome = StepOutcome{StepStatus::Failed, true, false,
@@ -371,6 +399,23 @@ Duration step_retry_delay(const StepContext& context, const Step& step) {
   return step.retry_delay.value_or(context.task.policy.retry_delay.value_or(context.plan.policy.retry_delay));
 }
 
+namespace {
+
+// issue 19: a failed attempt that will be retried reads as one, not as a failure:
+// `deploy step 1 (run "x"): attempt 1 of 2 failed (timed out after 2s); retrying in 1s`.
+std::string retry_text(const std::string& title, std::string error, int attempt, int attempts,
+                       Duration delay) {
+  std::string head = title + ": ";
+  if (error.starts_with(head))
+    error.erase(0, head.size());
+  else
+    head.clear();
+  return fmt::format("{}attempt {} of {} failed ({}); retrying in {}", head, attempt, attempts,
+                     error, duration_text(delay));
+}
+
+}  // namespace
+
 boost::asio::awaitable<StepOutcome> run_step(StepContext context) {
   const Step& step = context.task.steps[static_cast<std::size_t>(context.index)];
   const bool is_transfer = step.kind == StepKind::Put || step.kind == StepKind::Get;
@@ -384,10 +429,13 @@ boost::asio::awaitable<StepOutcome> run_step(StepContext context) {
   {
     StepVars fill(context);
     context.title = step_title(context.task, context.index, step, fill(step.name),
-                               step.secret ? std::string() : fill(step.command));
+                               step.secret ? std::string()
+                                           : shown_command(context.secrets, context.host.name,
+                                                           fill(step.command), step.command));
   }
   for (context.attempt = 1;; ++context.attempt) {
-    emit(context.reporter, StepStart{context.host.name, context.task.name, context.index, label});
+    emit(context.reporter,
+         StepStart{context.host.name, context.task.name, context.index, label, step.delegate_to});
     // Not `c ? co_await a : co_await b`: g++ 12 miscompiles co_await inside a conditional.
     Attempt attempt;
     if (is_transfer)
@@ -397,8 +445,8 @@ boost::asio::awaitable<StepOutcome> run_step(StepContext context) {
     const bool again = attempt.outcome.status != StepStatus::Ok && attempt.outcome.retryable &&
                        context.attempt < attempts && !context.cancel.is_requested();
     if (again) {
-      attempt.end.error += fmt::format(" (attempt {} of {}; next in {})", context.attempt, attempts,
-                                       duration_text(delay));
+      attempt.end.error =
+          retry_text(context.title, attempt.end.error, context.attempt, attempts, delay);
     } else if (context.attempt > 1) {
       attempt.end.error += attempt.end.error.empty()
                                ? ""
@@ -408,8 +456,11 @@ boost::asio::awaitable<StepOutcome> run_step(StepContext context) {
     // issue 14: one word per outcome: a step the run cancelled is `aborted`, as its host is.
     if (attempt.outcome.cancelled)
       attempt.outcome.status = attempt.end.status = StepStatus::Aborted;
-    attempt.end.ignored = !again && attempt.outcome.status != StepStatus::Ok && !attempt.outcome.fails_host;
+    attempt.end.ignored = !again && attempt.outcome.status != StepStatus::Ok &&
+                          attempt.outcome.status != StepStatus::Skipped &&
+                          !attempt.outcome.fails_host;
     attempt.end.will_retry = again;
+    attempt.end.changed = attempt.outcome.changed && attempt.outcome.status == StepStatus::Ok;
     emit(context.reporter, attempt.end);
     if (!again) co_return attempt.outcome;
     if (!co_await wait_unless_cancelled(context.cancel, delay)) {

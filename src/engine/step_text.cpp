@@ -50,14 +50,24 @@ std::string step_title(const Task& task, int index, const Step& step, const std:
   } else {
     what = fmt::format("{} \"{}\"", verb(step.kind), first_line(command, 60));
   }
-  return fmt::format("{} step {} ({})", task.name, index + 1, what);
+  // plan-format.md, `for_each`: each copy names its item: `deploy step 3 [site=shop]`.
+  const std::string item = step.item_label.empty() ? "" : " [" + step.item_label + "]";
+  return fmt::format("{} step {}{} ({})", task.name, index + 1, item, what);
+}
+
+std::string shown_command(const report::SecretMask& secrets, const std::string& host,
+                          const std::string& resolved, const std::string& written) {
+  if (resolved == written) return resolved;
+  return secrets.is_building() ? written : secrets.mask(resolved, host);
 }
 
 const char* hidden_label(const Step& step) { return step.secret ? "<secret>" : "<no_log>"; }
 
 std::string step_label(const Step& step) {
-  if (!step.name.empty()) return step.name;
-  return step.hides_command() ? hidden_label(step) : first_line(step.command, 60);
+  std::string label = !step.name.empty()     ? step.name
+                      : step.hides_command() ? hidden_label(step)
+                                             : first_line(step.command, 60);
+  return step.item_label.empty() ? label : label + " [" + step.item_label + "]";
 }
 
 }  // namespace deployd::engine

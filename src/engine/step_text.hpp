@@ -7,6 +7,7 @@
 
 #include "deployd/plan.hpp"
 #include "deployd/reporter.hpp"
+#include "report/secret_mask.hpp"
 
 namespace deployd::engine {
 
@@ -28,6 +29,12 @@ std::string step_title(const Task& task, int index, const Step& step);
 /// The same with the step's name and command as resolved for one host (what it ran).
 std::string step_title(const Task& task, int index, const Step& step, const std::string& name,
                        const std::string& command);
+
+/// A command resolved for `host`, as step_title may take it: masked first, since a title cuts
+/// it and a secret line cut short is no longer found by the mask; while `secrets` is still
+/// building (a huge value), the plan's text `written` instead.
+std::string shown_command(const report::SecretMask& secrets, const std::string& host,
+                          const std::string& resolved, const std::string& written);
 
 /// What stands for a hidden step's command: `<secret>` or `<no_log>` (the key that hid it).
 const char* hidden_label(const Step& step);

@@ -22,6 +22,9 @@ using SteadyClock = std::chrono::steady_clock;
 struct Paths {
   std::string from;  ///< put: local source; get: remote source
   std::string to;
+  std::optional<std::string> sudo_user;  ///< issue 18: who writes or reads the remote file
+  std::string owner;
+  std::string group;
 };
 
 Paths resolve_paths(const Step& step, StepVars& fill) {
@@ -36,6 +39,9 @@ Paths resolve_paths(const Step& step, StepVars& fill) {
   // SFTP expands no `~`; its relative paths start at the login folder, the user's home.
   if (remote == "~" || remote == "~/") remote = ".";
   else if (remote.starts_with("~/")) remote.erase(0, 2);
+  if (step.sudo_user) paths.sudo_user = fill(*step.sudo_user);
+  paths.owner = fill(step.owner);
+  paths.group = fill(step.group);
   return paths;
 }
 
@@ -66,15 +72,21 @@ TransferProgress progress_reporter(const StepContext& context) {
 boost::asio::awaitable<TransferResult> put_or_get(const StepContext& context, const Step& step,
                                                   const Paths& paths) {
   if (step.kind == StepKind::Put) {
-    PutRequest request{local_path(context.plan, paths.from), paths.to, std::nullopt, context.run_id,
-                       progress_reporter(context)};
+    PutRequest request{local_path(context.plan, step, paths.from), paths.to, std::nullopt,
+                       context.run_id, progress_reporter(context)};
     if (step.mode) request.mode = parse_mode(*step.mode);
+    request.sudo_user = paths.sudo_user;
+    request.owner = paths.owner;
+    request.group = paths.group;
+    request.recursive = step.recursive;
     co_return co_await context.connection.put(request);
   }
-  GetRequest request{paths.from, local_path(context.plan, paths.to), context.run_id,
+  GetRequest request{paths.from, local_path(context.plan, step, paths.to), context.run_id,
                      progress_reporter(context)};
   if (step.mode) request.mode = parse_mode(*step.mode);
   request.max_size = step.max_size;
+  request.sudo_user = paths.sudo_user;
+  request.recursive = step.recursive;
   co_return co_await context.connection.get(request);
 }
 
@@ -107,7 +119,8 @@ boost::asio::awaitable<TransferResult> transfer(const StepContext& context, cons
 // escape the load-time check).
 std::string claim_local_path(const StepContext& context, const Step& step, const Paths& paths) {
   if (step.kind != StepKind::Get) return {};
-  return context.get_claims.claim(context.task.name, local_path(context.plan, paths.to), context.host.name);
+  return context.get_claims.claim(context.task.name, local_path(context.plan, step, paths.to),
+                                  context.host.name);
 }
 
 }  // namespace
@@ -122,9 +135,10 @@ std::optional<unsigned> parse_mode(const std::string& text) {
   return mode;
 }
 
-std::string local_path(const Plan& plan, const std::string& path) {
+std::string local_path(const Plan& plan, const Step& step, const std::string& path) {
   if (path.empty() || path.front() == '/') return path;
-  return (std::filesystem::path(plan.directory.empty() ? "." : plan.directory) / path).string();
+  const std::string& folder = step.directory.empty() ? plan.directory : step.directory;
+  return (std::filesystem::path(folder.empty() ? "." : folder) / path).string();
 }
 
 boost::asio::awaitable<Attempt> run_transfer_step(StepContext context) {
@@ -142,11 +156,12 @@ boost::asio::awaitable<Attempt> run_transfer_step(StepContext context) {
   if (std::optional<StepOutcome> failure = vars.missing_value(context, step)) {
     outcome = *failure;
   } else if (std::string other = claim_local_path(context, step, paths); !other.empty()) {
-    outcome = failed(context, step,
-                     fmt::format("host {} already gets a file into \"{}\" in this task: put \"{{{{host}}}}\" "
-                                 "in \"to\" so that each host writes its own",
-                                 other, local_path(context.plan, paths.to)),
-                     false);
+    outcome = failed(
+        context, step,
+        fmt::format("host {} already gets a file into \"{}\" in this task: put \"{{{{host}}}}\" "
+                    "in \"to\" so that each host writes its own",
+                    other, local_path(context.plan, step, paths.to)),
+        false);
     outcome.retryable = false;
   } else {
     TransferResult result;
@@ -158,6 +173,7 @@ boost::asio::awaitable<Attempt> run_transfer_step(StepContext context) {
       outcome = failed(context, step, result.error, result.connection_lost);
     } else {
       end.transfer = TransferStats{result.bytes, result.unchanged};
+      outcome.changed = !result.unchanged;  // a put of equal bytes writes nothing
     }
   }
   end.status = outcome.status;

@@ -19,7 +19,8 @@ boost::asio::awaitable<Attempt> run_transfer_step(StepContext context);
 /// `"0644"` as a number, or nullopt when it is not octal (the plan reader already checked it).
 std::optional<unsigned> parse_mode(const std::string& text);
 
-/// `path` on the controller: as written when absolute, else under the plan's folder.
-std::string local_path(const Plan& plan, const std::string& path);
+/// `path` on the controller: as written when absolute, else under the step's folder (an imported
+/// file's) or the plan's.
+std::string local_path(const Plan& plan, const Step& step, const std::string& path);
 
 }  // namespace deployd::engine

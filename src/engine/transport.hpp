@@ -48,6 +48,10 @@ struct PutRequest {
   std::optional<unsigned> mode;  ///< unset: the local file's permission bits
   std::string temp_tag;  ///< starts the temporary file's name (`.NAME.deployd-TAG-RANDOM.tmp`): the run id
   TransferProgress on_progress;
+  std::optional<std::string> sudo_user;  ///< set: installed as this user via `sudo -n` ("": root)
+  std::string owner;                     ///< "": the installing user's
+  std::string group;                     ///< "": the installing user's group
+  bool recursive = false;                ///< `local_path` is a folder, sent whole (issue 18)
 };
 
 /// One file to download (a `get` step).
@@ -58,6 +62,8 @@ struct GetRequest {
   TransferProgress on_progress;
   std::optional<unsigned> mode;           ///< unset: the remote file's permission bits
   std::optional<std::uint64_t> max_size;  ///< a larger remote file is refused
+  std::optional<std::string> sudo_user;   ///< set: read as this user via `sudo -n` ("": root)
+  bool recursive = false;                 ///< `remote_path` is a folder, fetched whole (issue 18)
 };
 
 /// How a transfer ended: `error` is empty on success, else one line naming the path and cause.

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <fnmatch.h>
 
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -53,6 +54,41 @@ std::vector<Diagnostic> limit_hosts(Plan& plan, const std::vector<std::string>& 
   }
   for (Task& task : plan.tasks) std::erase_if(task.hosts, [&](const std::string& h) { return !kept.count(h); });
   return errors;
+}
+
+std::vector<Diagnostic> exclude_hosts(Plan& plan, const std::vector<std::string>& patterns) {
+  std::vector<Diagnostic> errors;
+  std::set<std::string> left_out;
+  for (const std::string& pattern : patterns) {
+    std::set<std::string> hosts = selected_by(plan, pattern);
+    if (hosts.empty()) {
+      errors.push_back(Diagnostic{
+          .message = fmt::format("--exclude {} matches no host or group{}", plan::quote(pattern),
+                                 plan::did_you_mean(pattern, all_names(plan)))});
+    }
+    left_out.insert(hosts.begin(), hosts.end());
+  }
+  for (Task& task : plan.tasks)
+    std::erase_if(task.hosts, [&](const std::string& h) { return left_out.count(h) > 0; });
+  return errors;
+}
+
+std::vector<std::string> drop_needs(Plan& plan, const std::vector<std::string>& names) {
+  std::vector<std::string> dropped;
+  auto is_named = [&](const std::string& name) {
+    return std::find(names.begin(), names.end(), name) != names.end();
+  };
+  for (Task& task : plan.tasks) {
+    if (!is_named(task.name)) continue;
+    // Needs among the named tasks stay: they order what runs.
+    std::vector<std::string> left;
+    for (const std::string& need : task.needs)
+      if (!is_named(need)) left.push_back(need);
+    if (left.empty()) continue;
+    dropped.push_back(fmt::format("{} without {}", task.name, fmt::join(left, ", ")));
+    std::erase_if(task.needs, [&](const std::string& need) { return !is_named(need); });
+  }
+  return dropped;
 }
 
 std::vector<std::string> keep_named_hosts(Plan& plan, const std::vector<std::string>& names) {

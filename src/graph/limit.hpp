@@ -14,6 +14,14 @@ namespace deployd::graph {
 /// names). A pattern that matches nothing is an error, so a typo never runs on zero hosts.
 std::vector<Diagnostic> limit_hosts(Plan& plan, const std::vector<std::string>& patterns);
 
+/// Leaves out of every task the hosts matching `patterns` (`--exclude`, `--limit '!GLOB'`): by
+/// name or group, as limit_hosts selects them. A pattern that matches nothing is an error.
+std::vector<Diagnostic> exclude_hosts(Plan& plan, const std::vector<std::string>& patterns);
+
+/// `--only`: the named tasks lose their needs on tasks not named, so selecting them runs them
+/// alone. Returns, for each that lost one, `TASK without NEED, NEED` (what is said on stderr).
+std::vector<std::string> drop_needs(Plan& plan, const std::vector<std::string>& names);
+
 /// Narrows every task's hosts to exactly the hosts named (no globs, no groups), as
 /// `--retry-failed` does with the failed hosts of a run; returns the names the plan lacks.
 std::vector<std::string> keep_named_hosts(Plan& plan, const std::vector<std::string>& names);

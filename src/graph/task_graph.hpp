@@ -24,6 +24,10 @@ Selection select_tasks(const Plan& plan, const std::vector<std::string>& names);
 /// The index of every task's needs within `tasks` (needs outside the selection cannot occur).
 std::vector<std::vector<int>> need_indices(const std::vector<const Task*>& tasks);
 
+/// Per task: the index within `tasks` of each selected task that can notify it (a handler's
+/// notifiers), which it runs after on each host without needing them to succeed.
+std::vector<std::vector<int>> notifier_indices(const std::vector<const Task*>& tasks);
+
 /// How a task waits for one of its needs on one of its hosts (plan-format.md, needs).
 enum class NeedWait {
   PerHost,   ///< for the need on the same host

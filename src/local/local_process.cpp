@@ -172,18 +172,23 @@ std::string Child::spawn(const LocalCommand& command) {
   std::vector<char*> envp;
   for (std::string& entry : environment) envp.push_back(entry.data());
   envp.push_back(nullptr);
-  std::string shell = "/bin/sh", dash_c = "-c", text = command.command;
-  std::array<char*, 4> argv{shell.data(), dash_c.data(), text.data(), nullptr};
-  int rc = posix_spawn(&pid_, shell.c_str(), &setup.actions, &setup.attributes, argv.data(),
-                       envp.data());
+  std::vector<std::string> words = command.shell;
+  if (words.empty()) words = {"/bin/sh", "-c"};
+  words.push_back(command.command);
+  std::vector<char*> argv;
+  for (std::string& word : words) argv.push_back(word.data());
+  argv.push_back(nullptr);
+  const std::string& shell = words.front();
+  int rc = posix_spawnp(&pid_, shell.c_str(), &setup.actions, &setup.attributes, argv.data(),
+                        envp.data());
   ::close(out[1]);
   ::close(err[1]);
   if (rc != 0) {
     pid_ = -1;
     ::close(out[0]), ::close(err[0]);
-    if (!command.directory.empty() && rc == ENOENT)
-      return "local step: cannot start /bin/sh in \"" + command.directory + "\": " + errno_text(rc);
-    return "local step: cannot start /bin/sh: " + errno_text(rc);
+    if (!command.directory.empty() && rc == ENOENT && shell.find('/') != std::string::npos)
+      return "local step: cannot start " + shell + " in \"" + command.directory + "\": " + errno_text(rc);
+    return "local step: cannot start " + shell + ": " + errno_text(rc);
   }
   streams_[0].assign(out[0]);
   streams_[1].assign(err[0]);

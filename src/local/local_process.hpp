@@ -12,6 +12,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "deployd/plan.hpp"
 #include "engine/cancel.hpp"
@@ -21,7 +22,9 @@ namespace deployd::local {
 
 /// One command to run on the controller.
 struct LocalCommand {
-  std::string command;              ///< `/bin/sh -c` text
+  std::string command;              ///< `/bin/sh -c` text (or `shell`'s)
+  /// The shell's command line that `command` follows, found on PATH; empty: `/bin/sh -c`.
+  std::vector<std::string> shell;
   std::string directory;            ///< working directory; must exist (empty: the controller's own)
   VarMap env;                       ///< added to (or replacing in) the controller's environment
   std::set<std::string> unset_env;  ///< taken out of it: the SSH secrets (password_env...)

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 
 #include "plan/suggest.hpp"
 
@@ -116,6 +117,34 @@ std::size_t number_offset(std::string_view text, std::string_view literal) {
   return 0;
 }
 
+// issue 19: what a syntax error most likely means, when the parser's words do not say it.
+// A `}` or `]` right after a comma is a trailing comma (JSONC allows it, JSON does not); a file
+// whose first character cannot start JSON is likely a YAML plan or an INI inventory.
+std::string syntax_hint(std::string_view text, std::size_t offset) {
+  auto is_space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
+  if (offset < text.size() && (text[offset] == '}' || text[offset] == ']')) {
+    std::size_t at = offset;
+    while (at > 0 && is_space(text[at - 1])) --at;
+    if (at > 0 && text[at - 1] == ',')
+      return fmt::format("trailing comma before '{}': JSON allows none", text[offset]);
+  }
+  std::size_t first = 0;
+  while (first < text.size() && is_space(text[first])) ++first;
+  if (first == text.size() || text[first] == '{' || text[first] == '/' || text[first] == '"')
+    return "";
+  const std::string_view line = text.substr(first, text.find('\n', first) - first);
+  const bool is_ini = line.starts_with('[') && line.size() > 1 &&
+                      (std::isalpha(static_cast<unsigned char>(line[1])) || line[1] == '_') &&
+                      line.find(']') != std::string_view::npos &&
+                      line.find('"') == std::string_view::npos;
+  const bool is_yaml = text[first] == '-' || std::isalpha(static_cast<unsigned char>(text[first]));
+  if (!is_ini && !is_yaml) return "";
+  return fmt::format(
+      "not JSON: deployd reads JSON plans (this looks like {}); inventories, JSON, INI or YAML, "
+      "go with -i",
+      is_ini ? "an INI file" : "YAML");
+}
+
 Diagnostic located(const Document& doc, std::string pointer, std::size_t offset,
                    std::string message) {
   TextPosition position = doc.map.position_of(offset);
@@ -140,6 +169,11 @@ std::unique_ptr<Document> parse_document(std::string text, std::string file, Dia
     // `byte` counts from 1 and points at the last character read.
     error_offset = error.byte > 0 ? error.byte - 1 : 0;
     error_message = syntax_message(error);
+    if (std::string hint = syntax_hint(text, error_offset); !hint.empty()) {
+      // The position the hint is about: the comma itself, or the start of the file.
+      if (hint.starts_with("not JSON")) error_offset = text.find_first_not_of(" \t\r\n");
+      error_message = hint + " (" + error_message + ")";
+    }
   } catch (const nlohmann::json::out_of_range& error) {
     // Valid JSON, but a number no double holds (e.g. 1e999): an error, not a crash.
     const std::string_view literal = overflowing_literal(error);

@@ -73,6 +73,24 @@ struct TemplateSite {
   bool sees_result = false;          ///< changed_when, failed_when: rc, stdout, stderr are defined
 };
 
+/// A `for_each` as read: the flattened steps [first, end) it repeats, and its list (a literal,
+/// or the name of a plan variable holding one), expanded once the plan's vars are known.
+struct LoopDraft {
+  std::size_t first = 0;
+  std::size_t end = 0;
+  std::optional<Value> items;  ///< a list literal
+  std::string var_name;       ///< else: the variable that holds the list
+  std::string loop_var = "item";
+  Where where;  ///< the `for_each` value
+};
+
+/// A `notify` name as written.
+struct NotifyDraft {
+  std::size_t step = 0;  ///< the first flattened step it applies to
+  std::string name;
+  Where where;
+};
+
 /// A task as read, with the locations validation needs.
 struct TaskDraft {
   Task task;
@@ -80,6 +98,10 @@ struct TaskDraft {
   std::vector<Where> need_at;  ///< where each of task.needs is written
   std::vector<Where> on_at;    ///< where each of task.on is written (the task itself if absent)
   std::vector<TemplateSite> templates;
+  std::vector<NameRef> delegates;  ///< each `delegate_to` as written, checked once hosts are known
+  std::vector<LoopDraft> loops;  ///< in step order, never nested
+  std::vector<NotifyDraft> notifies;
+  std::vector<Where> notified_at;  ///< where each of task.notified_by notifies it
 };
 
 }  // namespace deployd::plan

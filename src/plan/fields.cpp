@@ -197,6 +197,12 @@ std::string defined_at(const Node& node) {
 
 }  // namespace
 
+std::optional<Value> read_var_value(const Node& node, Diagnostics& diags) {
+  auto value = read_value(node, diags, 0);
+  if (value) value->defined_at = defined_at(node);
+  return value;
+}
+
 Vars read_vars(const Node& node, Diagnostics& diags) {
   Vars vars;
   if (!expect_object(node, diags)) return vars;

@@ -51,6 +51,9 @@ std::optional<Condition> read_condition(const Node& node, std::string_view key, 
 /// objects as Values.
 Vars read_vars(const Node& node, Diagnostics& diags);
 
+/// One value as `vars` reads it (a `for_each` list), with where it is defined.
+std::optional<Value> read_var_value(const Node& node, Diagnostics& diags);
+
 /// True for environment variable names: letters, digits and `_`, not starting with a digit.
 bool is_env_name(std::string_view name);
 

@@ -33,12 +33,16 @@ std::optional<T> from_plan(const char* key, const std::optional<T>& mine,
 std::string from_config(const SshConfigValue& value) { return "ssh_config " + value.where(); }
 
 /// Resolves one host, key by key: the plan (host, then defaults), then ssh_config, then the
-/// built-in default; ssh_config tokens are expanded with the values chosen.
+/// built-in default; ssh_config tokens are expanded with the values chosen. A jump host that is
+/// not a plan host (`is_hop`) reads its own ssh_config entry before the plan's defaults, as
+/// OpenSSH reads a ProxyJump hop's: the defaults are written for the plan's hosts.
 class HostResolution {
  public:
   HostResolution(const HostDraft& draft, const ConnectionDraft& defaults,
-                 const Controller& controller, SshConfigFiles& configs, Diagnostics& diags)
-      : draft_(draft), defaults_(defaults), controller_(controller), diags_(diags) {
+                 const Controller& controller, SshConfigFiles& configs, Diagnostics& diags,
+                 bool is_hop = false)
+      : draft_(draft), defaults_(defaults), controller_(controller), diags_(diags),
+        is_hop_(is_hop) {
     host_.name = draft.name;
     host_.vars = draft.vars;
     host_.json_pointer = draft.where.pointer;
@@ -145,13 +149,25 @@ class HostResolution {
   template <typename T, typename Convert>
   T pick(const char* key, const std::optional<T>& mine, const std::optional<T>& defaults, T builtin,
          Convert convert) {
-    if (std::optional<T> value = from_plan(key, mine, defaults, host_)) return *value;
+    if (std::optional<T> value = from_plan(key, mine, before_config(defaults), host_))
+      return *value;
     if (const SshConfigValue* value = config_value(config_keyword(key))) {
       note(key, *value);
       return convert(value->text);
     }
+    if (std::optional<T> value = from_plan(key, {}, after_config(defaults), host_)) return *value;
     host_.sources[key] = kDefault;
     return builtin;
+  }
+
+  /// The plan defaults where they rank: above ssh_config for a plan host, below it for a hop.
+  template <typename T>
+  std::optional<T> before_config(const std::optional<T>& defaults) const {
+    return is_hop_ ? std::nullopt : defaults;
+  }
+  template <typename T>
+  std::optional<T> after_config(const std::optional<T>& defaults) const {
+    return is_hop_ ? defaults : std::nullopt;
   }
 
   static std::string config_keyword(const std::string& key) {
@@ -181,11 +197,13 @@ class HostResolution {
 
   void resolve_identities() {
     const ConnectionDraft& mine = draft_.connection;
-    if (auto plan = from_plan("identity", mine.identities, defaults_.identities, host_)) {
-      for (const std::string& identity : *plan)
+    auto take_plan = [&](const std::optional<std::vector<std::string>>& defaults) {
+      auto plan = from_plan("identity", mine.identities, defaults, host_);
+      for (const std::string& identity : plan.value_or(std::vector<std::string>{}))
         host_.identities.push_back(expand_home(identity, controller_.home));
-      return;
-    }
+      return plan.has_value();
+    };
+    if (take_plan(before_config(defaults_.identities))) return;
     std::string where;
     if (config_) {
       for (const SshConfigValue& value : found_.identity_files) {
@@ -193,12 +211,15 @@ class HostResolution {
         where += (where.empty() ? "" : ", ") + value.where();
       }
     }
+    if (where.empty() && take_plan(after_config(defaults_.identities))) return;
     host_.sources["identity"] = where.empty() ? kDefault : "ssh_config " + where;
   }
 
   void resolve_known_hosts() {
     const ConnectionDraft& mine = draft_.connection;
-    if (auto plan = from_plan("known_hosts", mine.known_hosts, defaults_.known_hosts, host_)) {
+    const auto after = after_config(defaults_.known_hosts);
+    if (auto plan = from_plan("known_hosts", mine.known_hosts,
+                              before_config(defaults_.known_hosts), host_)) {
       host_.known_hosts = expand_home(*plan, controller_.home);
     } else if (const SshConfigValue* value = config_value("userknownhostsfile")) {
       // OpenSSH reads every file listed; deployd reads and records into the first.
@@ -206,6 +227,9 @@ class HostResolution {
       first.text = first.text.substr(0, first.text.find(' '));
       host_.known_hosts = expand(first, tokens());
       note("known_hosts", *value);
+    } else if (after) {
+      host_.known_hosts = expand_home(*after, controller_.home);
+      host_.sources["known_hosts"] = kPlanDefaults;
     } else {
       host_.known_hosts = expand_home("~/.ssh/known_hosts", controller_.home);
       host_.sources["known_hosts"] = kDefault;
@@ -216,6 +240,7 @@ class HostResolution {
   const ConnectionDraft& defaults_;
   const Controller& controller_;
   Diagnostics& diags_;
+  const bool is_hop_;
   Host host_;
   const SshConfig* config_ = nullptr;
   SshConfigHost found_;
@@ -226,7 +251,42 @@ Host resolve_host(const HostDraft& draft, const ConnectionDraft& defaults,
   return HostResolution(draft, defaults, controller, configs, diags).resolve();
 }
 
+/// A jump host that is no plan host, reached on the way to `target`: its `[user@]name[:port]`,
+/// then its own entry in the target's ssh_config, then the plan defaults; never the target's
+/// keys, never a password (ssh_config has none, and the defaults' is for the plan's hosts).
+Host resolve_hop(const std::string& text, const Host& target, const ConnectionDraft& defaults,
+                 const Controller& controller, SshConfigFiles& configs, Diagnostics& diags) {
+  const HostSpec spec = parse_host_spec(text);
+  HostDraft draft;
+  draft.name = spec.name;
+  if (!spec.user.empty()) draft.connection.user = spec.user;
+  draft.connection.port = spec.port;
+  draft.connection.ssh_config = target.ssh_config;  // as `ssh -F` hands its file to the hop
+  ConnectionDraft hop_defaults = defaults;
+  hop_defaults.password_env.reset();
+  return HostResolution(draft, hop_defaults, controller, configs, diags, true).resolve();
+}
+
 }  // namespace
+
+void resolve_jump_hosts(std::vector<Host>& hosts, const ConnectionDraft& defaults,
+                        const Controller& controller, SshConfigFiles& configs,
+                        Diagnostics& diags) {
+  for (Host& host : hosts) {
+    host.via_hosts.clear();
+    for (const std::string& text : host.via) {
+      const auto known = std::find_if(hosts.begin(), hosts.end(),
+                                      [&](const Host& h) { return h.name == text; });
+      Host hop = known != hosts.end() ? *known
+                                      : resolve_hop(text, host, defaults, controller, configs, diags);
+      hop.via.clear();  // the list is the whole path: a hop's own via is not followed
+      hop.via_hosts.clear();
+      hop.vars.clear();
+      hop.groups.clear();
+      host.via_hosts.push_back(std::move(hop));
+    }
+  }
+}
 
 const SshConfig* SshConfigFiles::get(const std::string& path, bool must_exist, Diagnostics& diags,
                                      const Where* named_at) {
@@ -248,11 +308,12 @@ const SshConfig* SshConfigFiles::get(const std::string& path, bool must_exist, D
   return found->second.errors().empty() ? &found->second : nullptr;
 }
 
-std::vector<Diagnostic> SshConfigFiles::warnings() const {
+std::vector<Diagnostic> SshConfigFiles::warnings(bool quiet) const {
   std::vector<Diagnostic> out;
   for (const std::string& path : order_)
     for (const SshConfigIssue& issue : files_.at(path).warnings())
-      out.push_back(Diagnostic{issue.file, "", issue.line, issue.column, issue.message});
+      if (issue.is_quiet == quiet)
+        out.push_back(Diagnostic{issue.file, "", issue.line, issue.column, issue.message});
   return out;
 }
 

@@ -35,8 +35,8 @@ class SshConfigFiles {
   /// reported there (with its line:column).
   const SshConfig* get(const std::string& path, bool must_exist, Diagnostics& diags,
                        const Where* named_at = nullptr);
-  /// The warnings of every file read, in the order read.
-  std::vector<Diagnostic> warnings() const;
+  /// The warnings of every file read, in the order read; `quiet`: the keywords ignored quietly.
+  std::vector<Diagnostic> warnings(bool quiet = false) const;
 
  private:
   std::string command_line_;
@@ -62,5 +62,10 @@ std::vector<std::string> command_line_hosts(const std::vector<CommandLineHost>& 
                                             const ConnectionDraft& defaults,
                                             const Controller& controller, SshConfigFiles& configs,
                                             Plan& plan, Diagnostics& diags);
+
+/// Fills each host's `via_hosts`, one per `via` entry: a plan host's keys (as `hosts` has them
+/// now, after `-H`), else the hop resolved on its own (see `Host::via_hosts`). Call it last.
+void resolve_jump_hosts(std::vector<Host>& hosts, const ConnectionDraft& defaults,
+                        const Controller& controller, SshConfigFiles& configs, Diagnostics& diags);
 
 }  // namespace deployd::plan

@@ -7,14 +7,17 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <iterator>
 
 #include "plan/document.hpp"
 #include "plan/fields.hpp"
 #include "plan/groups.hpp"
 #include "plan/host_list.hpp"
 #include "plan/host_resolver.hpp"
+#include "plan/imports.hpp"
 #include "plan/inventory.hpp"
 #include "plan/policy_reader.hpp"
+#include "plan/shell_reader.hpp"
 #include "plan/suggest.hpp"
 #include "plan/tasks_reader.hpp"
 #include "plan/validate.hpp"
@@ -26,8 +29,9 @@ namespace {
 
 using namespace deployd::plan;
 
-const std::vector<std::string> kPlanKeys = {"version", "description", "defaults", "hosts",
-                                            "groups",  "vars",        "policy",   "tasks"};
+const std::vector<std::string> kPlanKeys = {"version", "description", "defaults", "hosts", "groups",
+                                            "vars",    "policy",      "tasks",    "imports",
+                                            "shell"};
 
 // `--var NAME=VALUE` names follow the rules of the plan's own vars.
 void check_cli_vars(const VarMap& vars, Diagnostics& diags) {
@@ -79,10 +83,29 @@ class Loader {
       plan_.description = read_string(*key, diags_, true).value_or("");
     merge_sections(merged, read_sections(root, diags_));
     if (auto key = root.find("policy")) plan_.policy = read_policy(*key, diags_);
+    std::vector<std::string> shell;  // sh
+    if (auto key = root.find("shell")) shell = read_shell(*key, diags_).value_or(shell);
     if (auto key = root.find("tasks"))
-      tasks_ = read_tasks(*key, diags_);
+      tasks_ = read_tasks(*key, diags_, shell);
     else
       diags_.error(root.where, "missing required key \"tasks\"");
+    read_plan_imports(root, merged);
+  }
+
+  // Imported tasks come first, as if written above the plan's; imported vars are defaults.
+  void read_plan_imports(const Node& root, Sections& merged) {
+    if (!root.find("imports")) return;
+    if (!options_.read_imports) {
+      diags_.error(root.child("imports").where, "\"imports\" is not read in this load");
+      return;
+    }
+    Imports imports = read_imports(root, diags_, imported_docs_);
+    check_var_clashes(imports.var_clashes, merged.vars, diags_);
+    for (auto& [name, value] : imports.vars) merged.vars.emplace(name, value);
+    imports.tasks.insert(imports.tasks.end(), std::make_move_iterator(tasks_.begin()),
+                         std::make_move_iterator(tasks_.end()));
+    tasks_ = std::move(imports.tasks);
+    check_task_names(tasks_, diags_);
   }
 
   void resolve(const Sections& merged) {
@@ -96,8 +119,13 @@ class Loader {
     std::vector<std::string> cli_hosts =
         command_line_hosts(expand_host_lists(options_.hosts, diags_), merged.defaults, controller,
                            configs, plan_, diags_);
+    resolve_jump_hosts(plan_.hosts, merged.defaults, controller, configs, diags_);
     warnings_ = configs.warnings();
-    validate_tasks(plan_, tasks_, cli_hosts, merged.has_bad_hosts, diags_);
+    notes_ = configs.warnings(/*quiet=*/true);
+    expand_loops(plan_, tasks_, diags_);
+    validate_notify(tasks_, diags_);
+    validate_tasks(plan_, tasks_, cli_hosts, merged.has_bad_hosts, diags_, options_.allow_no_hosts);
+    validate_delegates(plan_, tasks_, diags_);
     validate_vars(plan_, tasks_, diags_);
     for (Diagnostic& warning : unused_cli_vars(plan_, tasks_))
       warnings_.push_back(std::move(warning));
@@ -106,6 +134,7 @@ class Loader {
   LoadResult finish(const std::string& file) {
     LoadResult result;
     result.warnings = std::move(warnings_);
+    result.notes = std::move(notes_);
     if (!diags_.empty()) {
       result.errors = diags_.sorted(LoadResult::kMaxErrors);
       return result;
@@ -120,9 +149,11 @@ class Loader {
 
   const LoadOptions& options_;
   Diagnostics diags_;
+  std::vector<std::unique_ptr<Document>> imported_docs_;  // the drafts point into them
   Plan plan_;
   std::vector<TaskDraft> tasks_;
   std::vector<Diagnostic> warnings_;
+  std::vector<Diagnostic> notes_;
 };
 
 }  // namespace

@@ -81,8 +81,16 @@ Policy read_policy(const Node& node, Diagnostics& diags) {
 
 TaskPolicy read_task_policy(const Node& node, Diagnostics& diags) {
   if (!expect_object(node, diags)) return {};
-  check_keys(node, {"max_failures", "on_failure", "retries", "retry_delay", "timeout"}, diags);
-  return read_overrides(node, diags);
+  check_keys(
+      node,
+      {"max_failures", "on_failure", "retries", "retry_delay", "timeout", "serial", "batches"},
+      diags);
+  TaskPolicy policy = read_overrides(node, diags);
+  // Rolling within one task (issue 18): the rest of the plan keeps its width.
+  if (auto key = node.find("serial")) policy.serial = read_amount(*key, diags, 1);
+  if (auto key = node.find("batches"))
+    policy.batches = read_batches(*key, diags).value_or(policy.batches);
+  return policy;
 }
 
 }  // namespace deployd::plan

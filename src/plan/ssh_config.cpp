@@ -206,8 +206,28 @@ class Parser {
   void error(const Entry& at, std::string message) {
     errors_.push_back({at.file, at.line, std::move(message), at.column});
   }
-  void warn_once(const std::string& name, const Entry& at, std::string message) {
-    if (warned_.insert(name).second) warnings_.push_back({at.file, at.line, std::move(message), at.column});
+  void warn_once(const std::string& name, const Entry& at, std::string message,
+                 bool is_quiet = false) {
+    if (warned_.insert(name).second)
+      warnings_.push_back({at.file, at.line, std::move(message), at.column, is_quiet});
+  }
+
+  // Keywords of a usual ~/.ssh/config that change nothing for deployd, which has one session
+  // per host, no terminal, no prompts, no forwarding: connection sharing, compression, the
+  // known_hosts hashing of new keys, agent loading, keep-alive counts (ServerAliveInterval is
+  // read), logging. `ForwardAgent yes` and `ForwardX11 yes` ask for what deployd does not do:
+  // they are warned about.
+  static bool is_harmless(const std::string& keyword, const std::vector<std::string>& args) {
+    static const std::set<std::string> kHarmless{
+        "addkeystoagent", "batchmode",          "checkhostip",         "compression",
+        "controlmaster",  "controlpath",        "controlpersist",      "escapechar",
+        "hashknownhosts", "loglevel",           "serveralivecountmax", "tcpkeepalive",
+        "updatehostkeys", "usekeychain",        "visualhostkey",       "requesttty",
+        "ignoreunknown",  "connectionattempts", "exitonforwardfailure"};
+    if (kHarmless.count(keyword)) return true;
+    const bool is_no = !args.empty() && lower(args[0]) == "no";
+    return is_no &&
+           (keyword == "forwardagent" || keyword == "forwardx11" || keyword == "forwardx11trusted");
   }
 
   void parse_line(std::string_view text, const std::string& file, int number, int depth,
@@ -234,8 +254,17 @@ class Parser {
       if (std::string problem = check_setting(entry.keyword, entry.args); !problem.empty())
         return error(entry, problem);
     } else {
-      return warn_once(entry.keyword, entry,
-                       "unsupported keyword " + quote(entry.keyword) + " ignored");
+      // issue 19: as written (`BatchMode`, not `batchmode`); quiet for what does not matter.
+      const std::string written(
+          text.substr(static_cast<std::size_t>(entry.column - 1),
+                      text.find_first_of(" \t=", static_cast<std::size_t>(entry.column - 1)) -
+                          static_cast<std::size_t>(entry.column - 1)));
+      const bool is_quiet = is_harmless(entry.keyword, entry.args);
+      return warn_once(
+          entry.keyword, entry,
+          (is_quiet ? "keyword " + quote(written) + " does not apply to deployd: ignored"
+                    : "unsupported keyword " + quote(written) + " ignored"),
+          is_quiet);
     }
     entries.push_back(std::move(entry));
   }

@@ -34,6 +34,7 @@ struct SshConfigIssue {
   int line = 0;
   std::string message;
   int column = 0;  ///< 0 when the issue concerns the whole file
+  bool is_quiet = false;  ///< a keyword that changes nothing for deployd: said under -v only
 };
 
 /// What `Match` criteria may ask about the controller.

@@ -3,11 +3,13 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdint>
 #include <map>
 
 #include "plan/fields.hpp"
 #include "plan/policy_reader.hpp"
+#include "plan/shell_reader.hpp"
 #include "plan/suggest.hpp"
 #include "plan/tasks_reader.hpp"
 #include "plan/vars.hpp"
@@ -18,10 +20,40 @@ namespace {
 
 const std::vector<std::string> kActions = {"run", "local", "put", "get", "cd"};
 const std::vector<std::string> kStepKeys = {
-    "run",      "local",       "put",           "get",        "cd",     "to",
-    "mode",     "steps",       "name",          "sudo",       "env",    "timeout",
-    "retries",  "retry_delay", "ignore_errors", "secret",     "no_log", "register",
-    "max_size", "when",        "changed_when",  "failed_when"};
+    "run",
+    "local",
+    "put",
+    "get",
+    "cd",
+    "to",
+    "mode",
+    "steps",
+    "name",
+    "sudo",
+    "env",
+    "timeout",
+    "retries",
+    "retry_delay",
+    "ignore_errors",
+    "secret",
+    "no_log",
+    "register",
+    "max_size",
+    "owner",
+    "group",
+    "recursive",
+    "delegate_to",
+    "creates",
+    "removes",
+    "notify",
+    "for_each",
+    "loop_var",
+    "shell",
+    "prefix",
+    "when",
+    "changed_when",
+    "failed_when",
+};
 
 // Deep enough for any real plan; a cap keeps recursion on user input bounded.
 constexpr int kMaxCdDepth = 16;
@@ -135,9 +167,95 @@ class StepReader {
     if (auto key = node.find("when"))
       if (auto condition = read_expression(*key, "when", false))
         step.when.push_back(std::move(*condition));
+    if (auto key = node.find("delegate_to")) read_delegate(*key, step);
+    if (auto key = node.find("notify")) read_notify(*key, step);
+  }
+
+  // delegate_to (issue 18): a plan host or "local", checked against the hosts once they are known.
+  void read_delegate(const Node& node, Step& step) {
+    auto name = read_string(node, diags_);
+    if (!name) return;
+    if (task_.task.is_local) {
+      diags_.error(node.where,
+                   "a local task runs on the controller: \"delegate_to\" cannot be used");
+      return;
+    }
+    step.delegate_to = *name;
+    task_.delegates.push_back({*name, node.where});
+  }
+
+  // `notify`: a task name or a list of them; checked once every task is known (flow_check.cpp).
+  void read_notify(const Node& node, Step& step) {
+    std::vector<Where> at;
+    std::vector<std::string> names;
+    if (node.value().is_string()) {
+      if (auto name = read_string(node, diags_)) names = {*name}, at = {node.where};
+    } else if (node.value().is_array()) {
+      for (std::size_t i = 0; i < node.value().size(); ++i)
+        if (auto name = read_string(node.item(i), diags_))
+          names.push_back(*name), at.push_back(node.item(i).where);
+    } else {
+      diags_.error(node.where,
+                   expected_but_got("a task name or a list of task names", node.value()));
+    }
+    for (std::size_t i = 0; i < names.size(); ++i) {
+      task_.notifies.push_back({task_.task.steps.size(), names[i], at[i]});
+      if (std::find(step.notify.begin(), step.notify.end(), names[i]) == step.notify.end())
+        step.notify.push_back(names[i]);
+    }
+  }
+
+  // `for_each` (and `loop_var`): a list literal, or the name of a plan variable holding one.
+  // Returns false after an error.
+  bool read_loop(const Node& node, int loop_depth, LoopDraft& loop) {
+    Node list = node.child("for_each");
+    loop.where = list.where;
+    loop.first = task_.task.steps.size();
+    if (loop_depth > 0) {
+      diags_.error(list.where, "\"for_each\" inside a \"for_each\" block is not supported");
+      return false;
+    }
+    if (list.value().is_array()) {
+      loop.items = read_var_value(list, diags_);
+      if (!loop.items) return false;
+    } else if (list.value().is_string() && is_valid_var_name(list.value().get<std::string>())) {
+      loop.var_name = list.value().get<std::string>();
+    } else {
+      diags_.error(list.where, expected_but_got("a list, or the name of a variable that holds one",
+                                                list.value()));
+      return false;
+    }
+    if (auto key = node.find("loop_var")) {
+      auto name = read_string(*key, diags_);
+      if (name && (!is_valid_var_name(*name) || is_reserved_var_name(*name) ||
+                   name->find('.') != std::string::npos)) {
+        diags_.error(key->where,
+                     fmt::format("bad loop variable name {} (use letters, digits, \"_\" and \"-\")",
+                                 quote(*name)));
+        return false;
+      }
+      if (name) loop.loop_var = *name;
+    }
+    return true;
   }
 
   void read_sudo(const Node& node, Step& step) {
+    // issue 19: "yes" would be taken for a user named yes, and fail on every host at run time.
+    static const std::vector<std::pair<std::string, bool>> kBooleanWords{
+        {"yes", true}, {"true", true},   {"on", true},
+        {"no", false}, {"false", false}, {"off", false}};
+    if (node.value().is_string()) {
+      std::string word = node.value().get<std::string>();
+      for (char& c : word) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      for (const auto& [text, meaning] : kBooleanWords) {
+        if (word != text) continue;
+        diags_.error(node.where,
+                     fmt::format("expected true, false or a user name, got {} (write {}{})",
+                                 quote(node.value().get<std::string>()), meaning ? "true" : "false",
+                                 meaning ? " to run as root" : " for no sudo"));
+        return;
+      }
+    }
     if (node.value().is_boolean()) {
       step.sudo_user = node.value().get<bool>() ? std::optional<std::string>("") : std::nullopt;
     } else if (node.value().is_string() && !node.value().get<std::string>().empty()) {
@@ -145,6 +263,30 @@ class StepReader {
     } else {
       diags_.error(node.where, expected_but_got("true, false or a user name", node.value()));
     }
+  }
+
+  // `owner`, `group`: a name or a number, as chown takes them (issue 18).
+  void read_owner(const Node& node, std::string& into) {
+    auto text = read_template(node);
+    if (!text) return;
+    if (text->empty() || text->find_first_of(" \t\n:") != std::string::npos) {
+      diags_.error(node.where, expected_but_got("a user or group name or number", node.value()));
+      return;
+    }
+    into = *text;
+  }
+
+  // `recursive` (issue 18): a folder, through SFTP as the login user only for now.
+  void read_recursive(const Node& node, Step& step) {
+    step.recursive = read_bool(node, diags_).value_or(false);
+    if (!step.recursive) return;
+    const char* other = step.sudo_user        ? "sudo"
+                        : !step.owner.empty() ? "owner"
+                        : !step.group.empty() ? "group"
+                                              : nullptr;
+    if (other != nullptr)
+      diags_.error(node.where,
+                   fmt::format("\"recursive\" cannot be combined with {} yet", quote(other)));
   }
 
   void read_env(const Node& node, Step& step) {
@@ -182,7 +324,7 @@ class StepReader {
   }
 
   // Keys that belong to one action only: "to" (put, get), "mode" (put, get), "max_size" (get),
-  // "steps" (cd).
+  // "owner" and "group" (put), "recursive" (put, get), "steps" (cd).
   void check_action_keys(const Node& node, const std::string& action) {
     auto misplaced = [&](const char* key, bool is_allowed, const char* where) {
       if (node.value().contains(key) && !is_allowed)
@@ -192,25 +334,18 @@ class StepReader {
     misplaced("to", action == "put" || action == "get", "\"put\" and \"get\"");
     misplaced("mode", action == "put" || action == "get", "\"put\" and \"get\"");
     misplaced("max_size", action == "get", "\"get\"");
+    misplaced("recursive", action == "put" || action == "get", "\"put\" and \"get\"");
+    misplaced("owner", action == "put", "\"put\"");
+    misplaced("group", action == "put", "\"put\"");
     misplaced("steps", action == "cd", "\"cd\"");
     misplaced("changed_when", action == "run" || action == "local", "\"run\" and \"local\"");
     misplaced("failed_when", action == "run" || action == "local", "\"run\" and \"local\"");
-  }
-
-  // The engine cannot write a file as another user yet. Refused here, not when the run starts,
-  // so that --dry-run, --graph and the real run accept exactly the same plans.
-  void check_transfer_sudo(const Node& node, const std::string& action, const Step& step) {
-    if (!step.sudo_user) return;
-    const std::string why = "the file would be written as the login user";
-    if (node.value().contains("sudo")) {
-      diags_.key_error(node.where, "sudo",
-                       fmt::format("\"sudo\" cannot be used on a {} step yet: {}", quote(action), why));
-    } else {
-      diags_.key_error(node.where, action,
-                       fmt::format("\"sudo\" of the enclosing \"cd\" block cannot be used on a {} step "
-                                   "yet: {} (set \"sudo\": false on this step)",
-                                   quote(action), why));
-    }
+    misplaced("creates", action == "run", "\"run\"");
+    misplaced("removes", action == "run", "\"run\"");
+    misplaced("loop_var", node.value().contains("for_each"), "\"for_each\"");
+    misplaced("shell", action == "run" || action == "local" || action == "cd",
+              "\"run\", \"local\" and \"cd\"");
+    misplaced("prefix", action == "cd", "\"cd\" blocks and tasks");
   }
 
   void read_step(const Node& node, const Step& inherited, int depth) {
@@ -221,9 +356,37 @@ class StepReader {
     check_action_keys(node, action);
     Step step = inherited;
     step.json_pointer = node.pointer();
+    std::optional<LoopDraft> loop;
+    if (node.value().contains("for_each")) {
+      loop.emplace();
+      if (!read_loop(node, loop_depth_, *loop)) return;
+    }
     read_options(node, step);
-    if (action == "cd") return read_cd(node, step, depth);
-    if (action == "put" || action == "get") check_transfer_sudo(node, action, step);
+    for (const char* key : {"creates", "removes"})
+      if (auto path = node.find(key))
+        (key[0] == 'c' ? step.creates : step.removes) = read_template(*path);
+    loop_depth_ += loop ? 1 : 0;
+    if (action == "cd") {
+      read_cd(node, step, depth);
+    } else {
+      read_plain_step(node, action, step);
+    }
+    loop_depth_ -= loop ? 1 : 0;
+    if (loop) {
+      loop->end = task_.task.steps.size();
+      if (loop->end > loop->first) task_.loops.push_back(std::move(*loop));
+    }
+  }
+
+  void read_plain_step(const Node& node, const std::string& action, Step& step) {
+    if (!step.delegate_to.empty() && action != "run") {
+      diags_.key_error(
+          node.where, action,
+          fmt::format("\"delegate_to\" is used with \"run\" steps, not {}", quote(action)));
+      return;
+    }
+    if (auto key = node.find("shell"))
+      if (auto shell = read_shell(*key, diags_)) step.shell = std::move(*shell);
     if (auto key = node.find("name")) step.name = read_template(*key).value_or("");
     if (auto key = node.find("register")) read_register(*key, step);
     if (action == "run" || action == "local") {
@@ -242,6 +405,8 @@ class StepReader {
                                                           {"put", StepKind::Put},
                                                           {"get", StepKind::Get}};
     step.kind = kinds.at(action);
+    // A `run` step delegated to the controller is a `local` step with the host's variables.
+    if (step.kind == StepKind::Run && step.delegate_to == "local") step.kind = StepKind::Local;
     if (task_.task.is_local && step.kind != StepKind::Local) {
       diags_.key_error(
           node.where, action,
@@ -265,6 +430,10 @@ class StepReader {
       else
         diags_.error(mode->where, expected_but_got("an octal mode like \"0644\"", mode->value()));
     }
+    for (auto [key, into] : {std::pair{"owner", &step.owner}, std::pair{"group", &step.group}}) {
+      if (auto found = node.find(key)) read_owner(*found, *into);
+    }
+    if (auto recursive = node.find("recursive")) read_recursive(*recursive, step);
     if (auto max_size = node.find("max_size")) {
       step.max_size = parse_byte_size(max_size->value());
       if (!step.max_size)
@@ -292,17 +461,19 @@ class StepReader {
       return;
     }
     scope.cwd = join_cwd(scope.cwd, *dir);
+    read_shell_scope(node, scope, task_, diags_);
     read_list(*steps, scope, depth + 1);
   }
 
   TaskDraft& task_;
   Diagnostics& diags_;
+  int loop_depth_ = 0;  ///< `for_each` blocks around the step being read
 };
 
 }  // namespace
 
-void read_steps(const Node& list, TaskDraft& task, Diagnostics& diags) {
-  StepReader(task, diags).read_list(list, Step{}, 0);
+void read_steps(const Node& list, TaskDraft& task, Diagnostics& diags, const Step& scope) {
+  StepReader(task, diags).read_list(list, scope, 0);
 }
 
 }  // namespace deployd::plan

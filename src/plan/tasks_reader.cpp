@@ -8,6 +8,7 @@
 
 #include "plan/fields.hpp"
 #include "plan/policy_reader.hpp"
+#include "plan/shell_reader.hpp"
 #include "plan/suggest.hpp"
 
 namespace deployd::plan {
@@ -23,7 +24,8 @@ bool is_valid_task_name(const std::string& name) {
   });
 }
 
-// Reads a string or a list of strings, with where each one is written.
+}  // namespace
+
 std::vector<std::string> read_names(const Node& node, std::vector<Where>& at, Diagnostics& diags) {
   std::vector<std::string> names;
   if (node.value().is_string()) {
@@ -47,6 +49,8 @@ std::vector<std::string> read_names(const Node& node, std::vector<Where>& at, Di
   return names;
 }
 
+namespace {
+
 void read_on(const Node& node, TaskDraft& draft, Diagnostics& diags) {
   Task& task = draft.task;
   task.on = read_names(node, draft.on_at, diags);
@@ -69,12 +73,21 @@ void read_flags(const Node& node, Task& task, Diagnostics& diags) {
   if (auto key = node.find("run_once")) task.run_once = read_bool(*key, diags).value_or(false);
   if (auto key = node.find("barrier")) task.barrier = read_bool(*key, diags).value_or(false);
   if (auto key = node.find("default")) task.is_default = read_bool(*key, diags).value_or(false);
+  if (auto key = node.find("handler")) task.is_handler = read_bool(*key, diags).value_or(false);
+  if (task.is_handler && task.run_once)
+    diags.error(node.child("handler").where,
+                "a handler cannot be \"run_once\" (yet): it runs on each host that notified it");
   if (auto key = node.find("policy")) task.policy = read_task_policy(*key, diags);
   if (task.run_once && task.is_local)
     diags.error(node.child("run_once").where, "\"run_once\" applies to remote tasks only");
+  if ((task.policy.serial || !task.policy.batches.empty()) && (task.is_local || task.run_once))
+    diags.error(
+        node.child("policy").where,
+        "\"serial\" and \"batches\" roll a task over its hosts: a local or run_once task has one");
 }
 
-std::optional<TaskDraft> read_task(const Node& tasks, const std::string& name, Diagnostics& diags) {
+std::optional<TaskDraft> read_task(const Node& tasks, const std::string& name, Diagnostics& diags,
+                                   const std::vector<std::string>& shell) {
   Node node = tasks.child(name);
   if (!is_valid_task_name(name)) {
     diags.key_error(
@@ -83,10 +96,10 @@ std::optional<TaskDraft> read_task(const Node& tasks, const std::string& name, D
                     quote(name)));
   }
   if (!expect_object(node, diags)) return std::nullopt;
-  check_keys(
-      node,
-      {"description", "needs", "on", "run_once", "barrier", "policy", "default", "when", "steps"},
-      diags);
+  check_keys(node,
+             {"description", "needs", "on", "run_once", "barrier", "policy", "default", "handler",
+              "when", "steps", "shell", "prefix"},
+             diags);
   TaskDraft draft;
   draft.where = node.where;
   draft.task.name = name;
@@ -104,8 +117,11 @@ std::optional<TaskDraft> read_task(const Node& tasks, const std::string& name, D
     if (draft.task.when)
       draft.templates.push_back({key->where, draft.task.when->text, 0, draft.task.when->expr});
   }
+  Step scope;
+  scope.shell = shell;
+  read_shell_scope(node, scope, draft, diags);
   if (auto steps = node.find("steps")) {
-    read_steps(*steps, draft, diags);
+    read_steps(*steps, draft, diags, scope);
   } else {
     diags.error(node.where, "missing required key \"steps\"");
   }
@@ -114,12 +130,13 @@ std::optional<TaskDraft> read_task(const Node& tasks, const std::string& name, D
 
 }  // namespace
 
-std::vector<TaskDraft> read_tasks(const Node& node, Diagnostics& diags) {
+std::vector<TaskDraft> read_tasks(const Node& node, Diagnostics& diags,
+                                  const std::vector<std::string>& shell) {
   std::vector<TaskDraft> tasks;
   if (!expect_object(node, diags)) return tasks;
   if (node.value().empty()) diags.error(node.where, "a plan needs at least one task");
   for (const auto& item : node.value().items())
-    if (auto task = read_task(node, item.key(), diags)) tasks.push_back(std::move(*task));
+    if (auto task = read_task(node, item.key(), diags, shell)) tasks.push_back(std::move(*task));
   return tasks;
 }
 

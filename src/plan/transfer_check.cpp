@@ -25,6 +25,21 @@ std::optional<std::string> static_text(const Plan& plan, const Host* host,
   return result.text;
 }
 
+/// issue 18: "" when every entry of `folder` is a folder or a regular file, else what the
+/// first other one is (a recursive put refuses symlinks and special files, as the run would).
+std::string unsendable_entry(const std::filesystem::path& folder) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  for (fs::recursive_directory_iterator it(folder, ec), end; !ec && it != end; it.increment(ec)) {
+    const fs::file_status status = it->symlink_status(ec);
+    if (ec || fs::is_directory(status) || fs::is_regular_file(status)) continue;
+    const std::string what = fs::is_symlink(status) ? "a symlink" : "a special file";
+    return fmt::format("holds {}, {}: a recursive put sends folders and regular files only",
+                       quote(it->path().lexically_relative(folder).string()), what);
+  }
+  return ec ? "cannot be read: " + ec.message() : "";
+}
+
 void check_put(const Plan& plan, const TaskDraft& draft, const Step& step,
                const std::filesystem::path& folder, Diagnostics& diags) {
   std::set<std::string> checked;
@@ -40,11 +55,14 @@ void check_put(const Plan& plan, const TaskDraft& draft, const Step& step,
     std::string problem;
     if (!std::filesystem::exists(status))
       problem = "does not exist";
+    else if (step.recursive)
+      problem = std::filesystem::is_directory(status) ? unsendable_entry(path) : "is not a folder";
     else if (std::filesystem::is_directory(status))
       problem = "is a folder, not a file";
     if (problem.empty()) continue;
-    diags.error(Where{draft.where.doc, step.json_pointer + "/put"},
-                fmt::format("local file {} {}", quote(*source), problem));
+    diags.error(
+        Where{draft.where.doc, step.json_pointer + "/put"},
+        fmt::format("local {} {} {}", step.recursive ? "folder" : "file", quote(*source), problem));
     return;  // one error per step
   }
 }
@@ -75,7 +93,10 @@ void validate_transfers(const Plan& plan, const std::vector<TaskDraft>& tasks,
   for (const TaskDraft& draft : tasks) {
     if (draft.task.is_local) continue;
     for (const Step& step : draft.task.steps) {
-      if (step.kind == StepKind::Put && check_files) check_put(plan, draft, step, folder, diags);
+      // An imported file's sources sit beside it (imports.cpp sets its steps' folder).
+      const std::filesystem::path from =
+          step.directory.empty() ? folder : std::filesystem::path(step.directory);
+      if (step.kind == StepKind::Put && check_files) check_put(plan, draft, step, from, diags);
       if (step.kind == StepKind::Get) check_get(plan, draft, step, diags);
     }
   }

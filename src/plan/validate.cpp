@@ -50,6 +50,9 @@ class NeedChecker {
       edges_[index].push_back({found->second, draft.need_at[n]});
     }
     draft.task.needs = needs;
+    // A handler runs after the tasks that notify it: the same order as a need.
+    for (std::size_t n = 0; n < draft.task.notified_by.size(); ++n)
+      edges_[index].push_back({positions_.at(draft.task.notified_by[n]), draft.notified_at[n]});
   }
 
   // Depth first; a need on a task still being visited closes a cycle, reported at that need
@@ -112,20 +115,37 @@ bool resolve_on(const Plan& plan, const HostIndex& index,
 
 void validate_tasks(const Plan& plan, std::vector<TaskDraft>& tasks,
                     const std::vector<std::string>& command_line_hosts, bool has_bad_hosts,
-                    Diagnostics& diags) {
+                    Diagnostics& diags, bool allow_no_hosts) {
   NeedChecker(tasks, diags).run();
   HostIndex index(plan.hosts);
   std::vector<std::string> candidates = index.names();
   for (const auto& group : plan.groups) candidates.push_back(group.first);
   for (TaskDraft& draft : tasks) {
     if (draft.task.is_local || draft.task.on.empty()) continue;  // an empty `on` is reported
+    // --list with no hosts at all (they come from an inventory not given): `on` names groups
+    // and hosts nobody can check yet.
+    if (allow_no_hosts && plan.hosts.empty() && command_line_hosts.empty()) continue;
     bool is_ok = resolve_on(plan, index, candidates, draft, diags);
     if (!command_line_hosts.empty()) draft.task.hosts = command_line_hosts;
-    if (is_ok && !has_bad_hosts && draft.task.hosts.empty()) {
+    if (is_ok && !has_bad_hosts && !allow_no_hosts && draft.task.hosts.empty()) {
       diags.error(draft.on_at.empty() ? draft.where : draft.on_at.front(),
                   fmt::format("task {} targets no host (define hosts, pass -i INVENTORY or -H "
                               "HOSTS, or use \"on\": \"local\")",
                               quote(draft.task.name)));
+    }
+  }
+}
+
+void validate_delegates(const Plan& plan, const std::vector<TaskDraft>& tasks, Diagnostics& diags) {
+  std::vector<std::string> names = {"local"};
+  for (const Host& host : plan.hosts) names.push_back(host.name);
+  for (const TaskDraft& draft : tasks) {
+    for (const NameRef& delegate : draft.delegates) {
+      if (std::find(names.begin(), names.end(), delegate.name) != names.end()) continue;
+      diags.error(
+          delegate.where,
+          fmt::format("\"delegate_to\": unknown host {}{} (a host of the plan, or \"local\")",
+                      quote(delegate.name), did_you_mean(delegate.name, names)));
     }
   }
 }

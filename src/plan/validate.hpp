@@ -12,9 +12,22 @@ namespace deployd::plan {
 /// Checks needs (unknown tasks, cycles) and resolves each task's `on` into `hosts`, or into
 /// `command_line_hosts` (`-H`) for remote tasks when that is not empty. A task left without
 /// hosts is an error unless `has_bad_hosts` (hosts were rejected: the error would be noise).
+/// `allow_no_hosts` (--list): a task that targets no host is not an error.
 void validate_tasks(const Plan& plan, std::vector<TaskDraft>& tasks,
                     const std::vector<std::string>& command_line_hosts, bool has_bad_hosts,
-                    Diagnostics& diags);
+                    Diagnostics& diags, bool allow_no_hosts = false);
+
+/// Checks that each `delegate_to` names a host of the plan (or is "local").
+void validate_delegates(const Plan& plan, const std::vector<TaskDraft>& tasks, Diagnostics& diags);
+
+/// Replaces each `for_each` step (or block) with one copy per item of its list, each with its
+/// loop variables; a list that is not one, or an unknown variable, is an error at `for_each`.
+void expand_loops(const Plan& plan, std::vector<TaskDraft>& tasks, Diagnostics& diags);
+
+/// Checks `notify` names (a known task, a handler, on the same side: local or remote) and fills
+/// each handler's `notified_by`, which orders it after its notifiers (checked for cycles by
+/// validate_tasks).
+void validate_notify(std::vector<TaskDraft>& tasks, Diagnostics& diags);
 
 /// Checks every template of every task: well formed, and each name resolvable on each targeted
 /// host unless registered earlier (in the same task, or in a task it needs, transitively).

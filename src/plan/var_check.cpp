@@ -61,8 +61,15 @@ class VarChecker {
     const std::vector<std::string> names =
         site.expr ? site.expr->names() : referenced_vars(site.text);
     for (const std::string& name : names)
-      if (!is_registered(name, registered) && !(site.sees_result && is_result_name(name)))
+      if (!is_registered(name, registered) && !(site.sees_result && is_result_name(name)) &&
+          !is_loop_name(name, site.step < steps.size() ? &steps[site.step] : nullptr))
         check_name(draft.task, site, name, registered);
+  }
+
+  // `for_each`: the loop variable, and paths into its item (`site.name`), are defined in the
+  // loop's steps.
+  static bool is_loop_name(const std::string& name, const Step* step) {
+    return step && step->loop_vars.count(name.substr(0, name.find('.')));
   }
 
   // A registered name, or one of the fields `register` adds to it (`out.rc`).
@@ -81,8 +88,10 @@ class VarChecker {
   void check_name(const Task& task, const TemplateSite& site, const std::string& name,
                   const std::set<std::string>& registered) {
     std::vector<const Host*> failing;
+    const std::string delegate =
+        site.step < task.steps.size() ? task.steps[site.step].delegate_to : std::string();
     auto check = [&](const Host* host) {
-      Resolved resolved = resolve_var(name, {&plan_, host, nullptr, "run"});
+      Resolved resolved = resolve_var(name, {&plan_, host, nullptr, "run", delegate});
       if (!resolved.error.empty()) {
         diags_.error(site.where,
                      host ? fmt::format("{} for host {}", resolved.error, quote(host->name))
@@ -99,6 +108,11 @@ class VarChecker {
         if (!check(hosts_by_name_.at(host_name))) return;  // one host's cycle says it all
     }
     if (failing.empty()) return;
+    if (name == "delegate") {
+      diags_.error(site.where,
+                   "undefined variable \"delegate\" (a step has one with \"delegate_to\")");
+      return;
+    }
     diags_.error(site.where, undefined_message(name, failing, registered));
   }
 
@@ -149,6 +163,11 @@ std::vector<Diagnostic> unused_cli_vars(const Plan& plan, const std::vector<Task
           site.expr ? site.expr->every_name() : referenced_vars(site.text, true);
       used.insert(names.begin(), names.end());
     }
+    // `for_each` names the variable holding its list, and a plan's items may be templates.
+    for (const LoopDraft& loop : draft.loops)
+      if (!loop.var_name.empty()) used.insert(loop.var_name);
+    for (const Step& step : draft.task.steps)
+      for (const auto& [name, value] : step.loop_vars) add_names_in(value, used);
   }
   for (const auto& [name, value] : plan.vars) add_names_in(value, used);
   for (const Host& host : plan.hosts)

@@ -53,6 +53,8 @@ void scan(std::string_view text, Visit&& visit) {
 
 std::optional<Value> lookup_builtin(std::string_view name, const VarContext& ctx) {
   if (name == "run.id") return Value(ctx.run_id);
+  if (name == "delegate")
+    return ctx.delegate.empty() ? std::nullopt : std::optional(Value(ctx.delegate));
   if (!ctx.host) return std::nullopt;
   const Host& host = *ctx.host;
   if (name == "host") return Value(host.name);
@@ -103,6 +105,11 @@ const Value* VarScope::find(std::string_view name, std::optional<Value>& owned, 
     return (owned = std::move(value)) ? &*owned : nullptr;
   };
   if (is_reserved_var_name(name)) return own(lookup_builtin(name, context_));
+  // A `for_each` item: a template when the plan wrote it, data when a --var held the list.
+  if (const Value* value = find_in(context_.loop, name)) {
+    is_data = context_.loop_is_data;
+    return value;
+  }
   const Plan* plan = context_.plan;
   if (plan)
     if (const std::string* value = find_in(&plan->overrides, name)) return own(Value(*value));
@@ -295,7 +302,8 @@ std::string host_path_error(const OutputValue& value) {
 
 const std::vector<std::string>& builtin_vars() {
   static const std::vector<std::string> names = {"host",      "host.address", "host.port",
-                                                 "host.user", "host.groups",  "run.id"};
+                                                 "host.user", "host.groups",  "run.id",
+                                                 "delegate"};
   return names;
 }
 
@@ -310,7 +318,8 @@ bool is_valid_var_name(std::string_view name) {
 }
 
 bool is_reserved_var_name(std::string_view name) {
-  return name == "host" || name == "run" || name.starts_with("host.") || name.starts_with("run.");
+  return name == "host" || name == "run" || name == "delegate" || name.starts_with("host.") ||
+         name.starts_with("run.");
 }
 
 }  // namespace deployd::plan

@@ -18,6 +18,9 @@ struct VarContext {
   const Host* host = nullptr;          ///< null for local tasks
   const VarMap* registered = nullptr;  ///< may be null
   std::string run_id;
+  std::string delegate;  ///< a delegated step's `delegate_to` (`{{delegate}}`); else empty
+  const Vars* loop = nullptr;  ///< a `for_each` step's loop variables, first of all; may be null
+  bool loop_is_data = false;   ///< the loop's list came from a --var: its items are not templates
 };
 
 /// A host's variables as an expression sees them. A dotted name is looked up as written first
@@ -100,14 +103,15 @@ bool is_shell_word(std::string_view text);
 /// Why a registered value may not stand in a local path (absolute, or a `..` component), or "".
 std::string host_path_error(const OutputValue& value);
 
-/// The built-in names: host, host.address, host.port, host.user, host.groups, run.id (and
-/// groups.NAME for each group).
+/// The built-in names: host, host.address, host.port, host.user, host.groups, run.id, delegate
+/// (and groups.NAME for each group).
 const std::vector<std::string>& builtin_vars();
 
 /// True for names of letters, digits, `_`, `-` and `.`, not starting with a digit, `-` or `.`.
 bool is_valid_var_name(std::string_view name);
 
-/// True for the built-ins and the names under them (`host`, `run`, `host.*`, `run.*`).
+/// True for the built-ins and the names under them (`host`, `run`, `host.*`, `run.*`,
+/// `delegate`).
 bool is_reserved_var_name(std::string_view name);
 
 }  // namespace deployd::plan

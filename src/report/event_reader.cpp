@@ -69,7 +69,8 @@ std::optional<Event> event_from_json(std::string_view line) {
     return Event{*time, std::move(e)};
   }
   if (kind == "step_start")
-    return Event{*time, StepStart{text(j, "host"), text(j, "task"), number<int>(j, "step"), text(j, "name")}};
+    return Event{*time, StepStart{text(j, "host"), text(j, "task"), number<int>(j, "step"),
+                                  text(j, "name"), text(j, "delegate")}};
   if (kind == "output") {
     Output e{text(j, "host"), text(j, "task"), number<int>(j, "step"),
              text(j, "stream") == "stderr" ? OutputStream::Stderr : OutputStream::Stdout, text(j, "line"), false};
@@ -87,6 +88,7 @@ std::optional<Event> event_from_json(std::string_view line) {
     e.duration_ms = number<std::int64_t>(j, "duration_ms");
     e.error = text(j, "error");
     if (auto it = j.find("ignored"); it != j.end() && it->is_boolean()) e.ignored = it->get<bool>();
+    if (auto it = j.find("changed"); it != j.end() && it->is_boolean()) e.changed = it->get<bool>();
     if (auto it = j.find("transfer"); it != j.end() && it->is_object()) {
       TransferStats transfer;
       transfer.bytes = number<std::uint64_t>(*it, "bytes");

@@ -58,8 +58,9 @@ std::string result_key(const StepEnd& end, const OutputDigest& digest) {
   // A cancelled step's error holds its own duration: aborted is its whole result.
   const bool error_matters =
       !end.exit_status && end.exit_signal.empty() && end.status != StepStatus::Aborted;
-  return fmt::format("{:016x}|{}|{}|{}|{}|{}", digest.hash(), to_string(end.status), end.ignored,
-                     end.exit_status.value_or(-1), end.exit_signal, error_matters ? end.error : "");
+  return fmt::format("{:016x}|{}|{}|{}|{}|{}|{}", digest.hash(), to_string(end.status), end.ignored,
+                     end.changed, end.exit_status.value_or(-1), end.exit_signal,
+                     error_matters ? end.error : "");
 }
 
 std::string cause_text(const StepEnd& end) {
@@ -73,7 +74,7 @@ std::string cause_text(const StepEnd& end) {
     return end.error.empty() ? "failed"
                              : "failed: " + escape_terminal(without_host(end.error, end.host));
   }
-  return "ok";
+  return end.changed ? "changed" : "ok";  // Ansible's words: ok changed nothing
 }
 
 // An ignored failure (ignore_errors) says so first: `failed (ignored): exit 1`.
@@ -107,6 +108,7 @@ std::size_t total_size(const std::vector<std::string>& lines) {
 
 GroupReporter::GroupReporter(std::FILE* out, GroupOptions options)
     : out_(out), options_(std::move(options)), budget_(options_.budget_bytes) {
+  if (options_.messages == nullptr) options_.messages = out_;
   std::size_t wave = 0;
   for (std::size_t h = 0; h < options_.hosts.size(); ++h) {
     while (wave < options_.wave_ends.size() && h >= options_.wave_ends[wave]) ++wave;
@@ -168,6 +170,7 @@ void GroupReporter::finish() {
   print_all_unprinted();
   if (!summary_printed_ && tally_.start() != nullptr) print_summary();
   std::fflush(out_);
+  std::fflush(options_.messages);
 }
 
 GroupReporter::StepGroup* GroupReporter::find_step(const std::string& task, int step,
@@ -238,7 +241,7 @@ void GroupReporter::end_host(const HostEnd& host) {
     std::string text = fmt::format("{}: {}", escape_terminal(host.host), to_string(host.status));
     const std::string_view reason = without_host(host.error, host.host);
     if (!reason.empty()) text += ": " + escape_terminal(reason);
-    write(paint(text, kRed, options_.color) + "\n");
+    write(paint(text, kRed, options_.color) + "\n", options_.messages);
   }
   print_ready();
 }
@@ -300,7 +303,7 @@ void GroupReporter::print_step(const TaskState& task, int index, int wave, StepG
     if (count > 1) heading += fmt::format(" ({} hosts)", count);
     const bool is_ok = result.end.status == StepStatus::Ok;
     const bool is_skipped = result.end.status == StepStatus::Skipped;
-    const std::string_view color = is_ok                              ? kGreen
+    const std::string_view color = is_ok ? (result.end.changed ? kYellow : kGreen)
                                    : result.end.ignored || is_skipped ? kYellow
                                                                       : kRed;
     heading += ": " + paint(status_text(result.end), color, options_.color);
@@ -347,13 +350,14 @@ void GroupReporter::print_summary() {
                                options_.max_listed_groups, options_.run_log,
                                options_.rerun_command,     options_.rerun_note,
                                options_.rerun_fallback};
-  write(summary_text(tally_, summary));
+  write(summary_text(tally_, summary), options_.messages);
 }
 
-void GroupReporter::write(const std::string& text) {
+void GroupReporter::write(const std::string& text, std::FILE* file) {
+  if (file == nullptr) file = out_;
   if (options_.status_line != nullptr) options_.status_line->clear();
-  std::fwrite(text.data(), 1, text.size(), out_);
-  std::fflush(out_);
+  std::fwrite(text.data(), 1, text.size(), file);
+  std::fflush(file);
 }
 
 }  // namespace deployd::report

@@ -44,6 +44,9 @@ struct GroupOptions {
   StatusLine* status_line = nullptr;    ///< cleared before each write, when the terminal has one
   HeadLimits head{};                    ///< what each distinct output keeps for display
   std::size_t budget_bytes = 32 << 20;  ///< all heads held at once, every step together
+  /// deployd's own lines (an unreachable host, the summary), kept out of a pipe of the steps'
+  /// blocks as stream mode keeps them. Null: `out`.
+  std::FILE* messages = nullptr;
 };
 
 /// Prints each step as soon as every host that runs it has ended it (or has ended: a host that
@@ -87,7 +90,7 @@ class GroupReporter final : public Reporter {
   int wave_of(const std::string& host) const;
   void print_all_unprinted();
   void print_summary();
-  void write(const std::string& text);
+  void write(const std::string& text, std::FILE* file = nullptr);  ///< null: to `out`
 
   std::FILE* out_;
   GroupOptions options_;

@@ -37,6 +37,7 @@ void add_fields(Json& j, const StepStart& e) {
   j["task"] = text(e.task);
   j["step"] = e.step;
   j["name"] = text(e.name);
+  if (!e.delegate.empty()) j["delegate"] = text(e.delegate);
 }
 
 void add_fields(Json& j, const Output& e) {
@@ -58,6 +59,7 @@ void add_fields(Json& j, const StepEnd& e) {
   j["duration_ms"] = e.duration_ms;
   j["error"] = text_or_null(e.error);
   if (e.ignored) j["ignored"] = true;  // ignore_errors: the host goes on
+  if (e.changed) j["changed"] = true;
   if (e.transfer) {
     // issue 4: bytes and rate per transfer; the rate is over the step's whole duration.
     const std::uint64_t rate =

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -11,14 +12,20 @@ namespace deployd::report {
 
 /// An Aho-Corasick automaton over a fixed set of byte strings. Building it costs time linear in
 /// the strings' total length, a scan time linear in the text: each byte takes amortized O(1)
-/// transitions, and a transition looks through at most 256 children.
+/// transitions, and a transition looks through at most 256 children. It is built in slices
+/// (build()), so a huge set never holds the caller for long.
 class Automaton {
  public:
-  /// Builds over `patterns` (empty ones are skipped, duplicates kept once).
-  explicit Automaton(std::vector<std::string> patterns, std::uint64_t& steps);
+  /// Takes `patterns` (empty ones are skipped, duplicates kept once); build() builds.
+  explicit Automaton(std::vector<std::string> patterns);
+
+  /// Builds on for about `budget` transitions (counted into `steps`); true once built.
+  bool build(std::uint64_t budget, std::uint64_t& steps);
+  bool is_built() const { return is_built_; }
 
   /// For each end of a match in `text`, calls `on_match(begin, end)` once, with the longest
   /// pattern that ends there (it covers every shorter one ending there). Ends increase.
+  /// Only once built.
   template <typename OnMatch>
   void scan(std::string_view text, OnMatch&& on_match, std::uint64_t& steps) const {
     std::uint32_t state = 0;
@@ -29,11 +36,11 @@ class Automaton {
     }
   }
 
-  /// True if `pattern` is one of the strings (not only a part of one).
+  /// True if `pattern` is one of the strings (not only a part of one). Only once built.
   bool contains(std::string_view pattern) const;
-  /// The strings, each once.
+  /// The strings, each once (once built).
   const std::vector<std::string>& patterns() const { return patterns_; }
-  /// Their total length in bytes.
+  /// Their total length in bytes (once built).
   std::size_t bytes() const { return bytes_; }
 
  private:
@@ -49,25 +56,47 @@ class Automaton {
   std::uint32_t child(std::uint32_t node, unsigned char byte) const;
   /// The state after `byte`: the child, else the child of the longest suffix that has one.
   std::uint32_t next(std::uint32_t state, unsigned char byte, std::uint64_t& steps) const;
-  void insert(std::string pattern, std::uint64_t& steps);
-  void link(std::uint64_t& steps);
+  /// Inserts bytes of the pattern being inserted until it ends or `budget` runs out.
+  void insert_some(std::uint64_t& budget, std::uint64_t& steps);
+  /// Links the failure links of queued nodes until none is left or `budget` runs out.
+  void link_some(std::uint64_t& budget, std::uint64_t& steps);
 
   std::vector<Node> nodes_;
   std::vector<std::string> patterns_;
   std::size_t bytes_ = 0;
+  // Where the build is: inserting pending_[next_pattern_] from byte at_ (at node at_node_),
+  // then linking queue_ from head_.
+  std::vector<std::string> pending_;
+  std::size_t next_pattern_ = 0;
+  std::size_t at_ = 0;
+  std::uint32_t at_node_ = 0;
+  std::vector<std::uint32_t> queue_;
+  std::size_t head_ = 0;
+  bool is_linking_ = false;
+  bool is_built_ = false;
 };
 
 /// A set of strings that grows while texts are scanned: a few automata of geometrically
 /// decreasing sizes (the "logarithmic method"). An addition rebuilds only the small ones, so
 /// every byte added is rebuilt at most log2(total bytes) times, and a scan is linear in the
-/// text for each of at most log2(total bytes) automata.
+/// text for each of at most log2(total bytes) automata. Additions can be queued and built in
+/// slices of bounded work (queue(), build()); a scan sees only what is built.
 class PatternSet {
  public:
-  /// Adds `patterns` (empty ones and known ones are skipped).
-  void add(std::vector<std::string> patterns);
-  bool empty() const { return levels_.empty(); }
+  static constexpr std::uint64_t kNoLimit = UINT64_MAX;
 
-  /// Every match of every automaton, as in Automaton::scan (ends increase per automaton only).
+  /// Adds `patterns` (empty ones and known ones are skipped) and builds them now.
+  void add(std::vector<std::string> patterns);
+  /// Queues `patterns` for build(); known ones are skipped when the addition is small (checking
+  /// a huge one would be unbounded work; a duplicate costs only memory).
+  void queue(std::vector<std::string> patterns);
+  /// Builds queued additions, in order, for about `budget` transitions; true when all are built.
+  bool build(std::uint64_t budget = kNoLimit);
+  bool is_building() const { return building_.has_value() || !queued_.empty(); }
+  /// True when nothing is built (or queued).
+  bool empty() const { return levels_.empty() && !is_building(); }
+
+  /// Every match of every built automaton, as in Automaton::scan (ends increase per automaton).
   template <typename OnMatch>
   void scan(std::string_view text, OnMatch&& on_match) const {
     for (const Automaton& level : levels_) level.scan(text, on_match, steps_);
@@ -78,7 +107,13 @@ class PatternSet {
   std::size_t levels() const { return levels_.size(); }
 
  private:
-  std::vector<Automaton> levels_;  ///< their sizes' bit widths strictly decrease
+  /// Starts building the first queued addition, merged with the small automata it replaces.
+  void start_next();
+
+  std::vector<Automaton> levels_;  ///< built; their sizes' bit widths strictly decrease
+  std::vector<std::vector<std::string>> queued_;
+  std::optional<Automaton> building_;  ///< replaces the last `replaces_` levels once built
+  std::size_t replaces_ = 0;
   mutable std::uint64_t steps_ = 0;
 };
 

@@ -73,6 +73,14 @@ RunRecord record_from(const Json& rerun) {
   record.hosts = optional_strings_at(rerun, "hosts");
   record.limit = optional_strings_at(rerun, "limit");
   record.retry_of = string_at(rerun, "retry_of");
+  // Runs recorded before --only and ad-hoc commands have neither "only" nor "ad_hoc".
+  if (rerun.contains("only")) record.only = strings_at(rerun, "only");
+  if (const auto found = rerun.find("ad_hoc"); found != rerun.end() && !found->is_null()) {
+    const Json& sudo = member(*found, "sudo");
+    if (!sudo.is_boolean()) throw std::runtime_error("\"sudo\" is not true or false");
+    record.ad_hoc =
+        AdHocRecord{string_at(*found, "command"), sudo.get<bool>(), string_at(*found, "timeout")};
+  }
   return record;
 }
 

@@ -85,51 +85,88 @@ void ProgressReporter::finish() {
 void ProgressReporter::tick(Clock::time_point now, std::size_t columns) {
   if (is_finished_ || !has_started_) return;
   // One column fewer than the terminal: writing the last one makes some terminals wrap.
-  line_.show(cut(text(now), columns > 1 ? columns - 1 : columns));
+  const std::size_t width = columns > 1 ? columns - 1 : columns;
+  line_.show(cut(text(now, width), width));
 }
 
-std::string ProgressReporter::text(Clock::time_point now) const {
+std::string ProgressReporter::text(Clock::time_point now, std::size_t columns) const {
   const int started = static_cast<int>(hosts_.size());
   const int running = started - ended_;
-  const int waiting = std::max(0, total_ - started);
-  std::string text = fmt::format("[{} done, {} failed, {} running, {} waiting]", ended_ - failed_,
-                                 failed_, running, waiting);
+  int connecting = 0;  // hosts not started yet, in their first connection
+  for (const Connecting& host : connecting_) connecting += hosts_.contains(host.host) ? 0 : 1;
+  const int waiting = std::max(0, total_ - started - connecting);
+  std::string text =
+      fmt::format("[{} done, {} failed, {} running, ", ended_ - failed_, failed_, running);
+  if (connecting > 0) text += fmt::format("{} connecting, ", connecting);
+  text += fmt::format("{} waiting]", waiting);
+  // The counts without those at 0, for a narrow terminal: `[2 done, 1 connecting]`.
+  std::string compact = fmt::format("[{} done", ended_ - failed_);
+  for (const auto& [count, word] : {std::pair{failed_, "failed"},
+                                    {running, "running"},
+                                    {connecting, "connecting"},
+                                    {waiting, "waiting"}})
+    if (count > 0) compact += fmt::format(", {} {}", count, word);
+  compact += "]";
   const std::vector<std::size_t>& waves = options_.wave_ends;
   if (waves.size() > 1 && last_started_ > 0) {
     const auto wave =
         std::upper_bound(waves.begin(), waves.end(), last_started_ - 1) - waves.begin();
     text += fmt::format(" wave {}/{}", wave + 1, waves.size());
+    compact += fmt::format(" wave {}/{}", wave + 1, waves.size());
   }
+  std::string rate_text;
+  std::string eta_text;
   const std::int64_t elapsed_ms = ms_between(first_event_, now);
   if (ended_ > 0 && elapsed_ms > 0) {
     const double rate = ended_ * 1000.0 / static_cast<double>(elapsed_ms);
-    text += fmt::format(", {:.1f} hosts/s", rate);
+    rate_text = fmt::format(", {:.1f} hosts/s", rate);
     if (total_ > ended_) {
       const auto eta_ms = static_cast<std::int64_t>((total_ - ended_) * 1000.0 / rate);
-      text += ", ETA " + format_duration(eta_ms);
+      eta_text = ", ETA " + format_duration(eta_ms);
     }
   }
-  return text + slowest_text(now);
+  const std::vector<std::string> slow = slowest(now);
+  auto line = [&](bool with_rate, bool with_eta, std::size_t shown, bool is_compact = false) {
+    std::string out =
+        (is_compact ? compact : text) + (with_rate ? rate_text : "") + (with_eta ? eta_text : "");
+    for (std::size_t i = 0; i < shown; ++i) out += (i == 0 ? ", slowest: " : ", ") + slow[i];
+    return out;
+  };
+  // What an 80-column terminal keeps: the counts, the slowest host, the ETA, more slow hosts,
+  // and last the rate; then the counts at 0 go. What fits nowhere is cut by tick().
+  std::string fitting = line(true, true, slow.size());
+  if (columns == 0 || fitting.size() <= columns) return fitting;
+  for (std::size_t shown = slow.size(); shown > 0; --shown)
+    if ((fitting = line(false, true, shown)).size() <= columns) return fitting;
+  const std::size_t one = std::min<std::size_t>(1, slow.size());
+  for (bool is_compact : {false, true}) {
+    if ((fitting = line(false, true, one, is_compact)).size() <= columns) return fitting;
+    if ((fitting = line(false, false, one, is_compact)).size() <= columns) return fitting;
+  }
+  return fitting;
 }
 
-std::string ProgressReporter::slowest_text(Clock::time_point now) const {
+std::vector<std::string> ProgressReporter::slowest(Clock::time_point now) const {
   std::vector<std::pair<std::int64_t, const std::string*>> slow;
   for (const auto& [name, progress] : hosts_) {
     if (progress.is_on_step) slow.emplace_back(ms_between(progress.step_started, now), &name);
   }
+  for (const Connecting& host : connecting_) slow.emplace_back(host.elapsed_ms, &host.host);
   const std::size_t shown = std::min(options_.slowest, slow.size());
   if (shown == 0) return {};
+  std::vector<std::string> texts;
   std::partial_sort(slow.begin(), slow.begin() + static_cast<std::ptrdiff_t>(shown), slow.end(),
                     [](const auto& a, const auto& b) {
                       return a.first != b.first ? a.first > b.first : *a.second < *b.second;
                     });
-  std::string text = ", slowest:";
   for (std::size_t i = 0; i < shown; ++i) {
-    const HostProgress& progress = hosts_.at(*slow[i].second);
-    text += fmt::format("{} {} {} {}", i == 0 ? "" : ",", escape_terminal(*slow[i].second),
-                        format_duration(slow[i].first), escape_terminal(progress.step));
+    const auto found = hosts_.find(*slow[i].second);
+    const bool is_on_step = found != hosts_.end() && found->second.is_on_step;
+    texts.push_back(
+        fmt::format("{} {} {}", escape_terminal(*slow[i].second), format_duration(slow[i].first),
+                    is_on_step ? escape_terminal(found->second.step) : std::string("connecting")));
   }
-  return text;
+  return texts;
 }
 
 }  // namespace deployd::report

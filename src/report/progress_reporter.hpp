@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -25,7 +26,9 @@ struct ProgressOptions {
 ///     [12 done, 1 failed, 256 running, 231 waiting] wave 2/4, 3.1 hosts/s, ETA 2m05s,
 ///     slowest: web07 12.4s deploy step 3, web09 10.1s deploy step 3
 ///
-/// (one line, cut to the terminal's width). It prints nothing on events, so a million output
+/// (one line in the terminal's width: the rate goes first, then the ETA, then the slowest hosts
+/// but one, so that an 80-column terminal still names the slowest host; issue 19). It prints
+/// nothing on events, so a million output
 /// lines cost no redraws; the CLI ticks it from a timer, only when stderr is a terminal.
 class ProgressReporter final : public Reporter {
  public:
@@ -35,11 +38,21 @@ class ProgressReporter final : public Reporter {
   /// Erases the line for good: the run is over.
   void finish() override;
 
+  /// A host in its SSH connection and for how long, as the engine knows it (no event says so).
+  struct Connecting {
+    std::string host;
+    std::int64_t elapsed_ms = 0;
+  };
+  /// The hosts connecting now: counted as `connecting`, not `waiting`, and named among the
+  /// slowest as `web07 12.0s connecting` (a hung sshd; issue 19). Kept until the next call.
+  void set_connecting(std::vector<Connecting> hosts) { connecting_ = std::move(hosts); }
+
   /// Redraws the line as of `now`, cut to `columns` (0: no limit). Nothing once finished.
   void tick(Clock::time_point now, std::size_t columns);
 
-  /// The line's text as of `now`, uncut.
-  std::string text(Clock::time_point now) const;
+  /// The line's text as of `now`, in `columns` (0: all of it) if it can: else the counts
+  /// without those at 0 and the slowest host, longer than `columns` (tick() cuts it).
+  std::string text(Clock::time_point now, std::size_t columns = 0) const;
 
  private:
   struct HostProgress {
@@ -50,7 +63,7 @@ class ProgressReporter final : public Reporter {
   };
 
   HostProgress& host(const std::string& name);
-  std::string slowest_text(Clock::time_point now) const;
+  std::vector<std::string> slowest(Clock::time_point now) const;  ///< `web07 12.4s deploy step 3`
 
   StatusLine& line_;
   ProgressOptions options_;
@@ -63,6 +76,7 @@ class ProgressReporter final : public Reporter {
   Clock::time_point first_event_{};
   bool has_started_ = false;
   bool is_finished_ = false;
+  std::vector<Connecting> connecting_;
 };
 
 }  // namespace deployd::report

@@ -50,7 +50,7 @@ BarStatus bar_status(const Json& end) {
   const std::string status = string_or_empty(end, "status");
   if (status == "skipped") return BarStatus::Skipped;
   if (status == "failed" || status == "timed_out") return BarStatus::Failed;
-  if (status == "changed") return BarStatus::Changed;
+  if (status == "changed" || end.value("changed", false)) return BarStatus::Changed;
   // A transfer that moved bytes changed the host; one that found the file in place did not.
   auto transfer = end.find("transfer");
   if (transfer != end.end() && transfer->is_object() && !transfer->value("unchanged", false) &&

@@ -92,6 +92,13 @@ Json rerun_json(const RunRecord& record) {
   j["hosts"] = optional_list(record.hosts);
   j["limit"] = optional_list(record.limit);
   j["retry_of"] = null_or(record.retry_of);
+  j["only"] = string_list(record.only);
+  if (record.ad_hoc)
+    j["ad_hoc"] = {{"command", escape_json(record.ad_hoc->command)},
+                   {"sudo", record.ad_hoc->sudo},
+                   {"timeout", null_or(record.ad_hoc->timeout)}};
+  else
+    j["ad_hoc"] = Json();
   return j;
 }
 
@@ -116,6 +123,7 @@ Json summary_json(const RunTally& tally, std::string_view run_id, const RunRecor
   for (const HostResult& host : tally.hosts()) {
     j["hosts"].push_back({{"host", escape_json(host.host)},
                           {"status", host.status ? Json(to_string(*host.status)) : Json()},
+                          {"changed", host.changed},
                           {"error", null_or(host.error)}});
   }
   j["rerun"] = rerun_json(record);

@@ -14,6 +14,13 @@ struct FileDigest {
   std::string sha256;
 };
 
+/// An ad-hoc command (`deployd -H HOSTS -- COMMAND`): what a retry runs again instead of a plan.
+struct AdHocRecord {
+  std::string command;  ///< the words after `--`, joined by spaces
+  bool sudo = false;    ///< --sudo
+  std::string timeout;  ///< --timeout as given; empty: none
+};
+
 /// RunRecord holds what `--retry-failed` needs to run a plan again as it was run: the plan and
 /// inventories with their digests, and the selection given on the command line. `--var` is not
 /// recorded: values may be secrets, and the run log must not hold them.
@@ -24,6 +31,8 @@ struct RunRecord {
   std::optional<std::vector<std::string>> hosts;  ///< `-H`, if given
   std::optional<std::vector<std::string>> limit;  ///< `--limit`, if given
   std::string retry_of;                           ///< the run this one retried, if any
+  std::optional<AdHocRecord> ad_hoc;              ///< set for an ad-hoc run (no plan file)
+  std::vector<std::string> only;                  ///< `--only`: tasks run without their needs
 };
 
 }  // namespace deployd::report

@@ -58,6 +58,7 @@ void RunTally::add(const Event& event) {
     }
     if (tail != tails_.end()) tails_.erase(tail);
     if (e->ignored) add_ignored(*e);
+    if (e->changed) ++result.changed;
     add_step(*e);
   } else if (const auto* e = std::get_if<HostEnd>(&event.body)) {
     HostResult& result = host(e->host);
@@ -137,6 +138,7 @@ void RunTally::add_step(const StepEnd& step) {
   on_host.ran = true;
   on_host.duration_ms += step.duration_ms;
   on_host.aborted = step.status == StepStatus::Aborted;
+  on_host.changed = on_host.changed || step.changed;
   // A real failure decides until a later attempt of the same step passes (retries; recorded
   // runs have no will_retry): the failure() and always() steps after it do not undo it, and an
   // ignored failure does not count.
@@ -164,6 +166,7 @@ std::vector<TaskTiming> RunTally::task_timings() const {
         ++timing.skipped;
       } else {
         ++(on_host.failed ? timing.failed : timing.ok);
+        timing.changed += on_host.changed ? 1 : 0;
         durations.push_back(on_host.duration_ms);
       }
     }

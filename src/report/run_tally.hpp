@@ -21,6 +21,7 @@ struct HostResult {
   /// The last stderr lines of the step that failed it (or was cancelled), each cut to
   /// RunTally::kTailBytes, at most RunTally::kTailLines: what Ansible's failure line says.
   std::vector<std::string> stderr_tail{};
+  int changed = 0;  ///< steps that changed the host (Ansible's PLAY RECAP `changed=`)
 };
 
 /// How one task went across the hosts that ran it (skipped steps are not timed).
@@ -30,6 +31,7 @@ struct TaskTiming {
   int failed = 0;   ///< hosts where a step failed or timed out
   int aborted = 0;  ///< hosts the run stopped (an abort, an interrupt) before the task ended
   int skipped = 0;  ///< hosts where every step was skipped
+  int changed = 0;  ///< hosts where some step changed the host (Ansible's PLAY RECAP column)
   std::int64_t min_ms = 0;     ///< the task's time on a host: the sum of its steps' durations
   std::int64_t median_ms = 0;  ///< of the hosts that ran it (the lower middle when even)
   std::int64_t max_ms = 0;
@@ -81,6 +83,7 @@ class RunTally {
     bool failed = false;
     int failed_step = -1;     ///< the step whose failure decides, until an attempt of it passes
     bool aborted = false;     ///< a step was cancelled by the run
+    bool changed = false;     ///< some step changed the host
     bool incomplete = false;  ///< a step started and never ended, or was skipped after others ran
   };
   /// The stderr of a step running on a host, its last lines only (bounded memory).

@@ -2,6 +2,7 @@
 // Masking known secret values in the texts of events.
 #include "report/secret_mask.hpp"
 
+#include <algorithm>
 #include <string>
 #include <type_traits>
 #include <variant>
@@ -57,8 +58,58 @@ void SecretMask::add_patterns(std::vector<std::string> patterns, const std::stri
     const bool is_everywhere = host.empty() || pattern.size() >= kMinEveryHostLength;
     (is_everywhere ? everywhere : on_host).push_back(std::move(pattern));
   }
-  if (!everywhere.empty()) every_host_.add(std::move(everywhere));
-  if (!on_host.empty()) by_host_[host].add(std::move(on_host));
+  if (!everywhere.empty()) every_host_.queue(std::move(everywhere));
+  if (!on_host.empty()) by_host_[host].queue(std::move(on_host));
+  is_building_ = true;
+  if (!post_) {
+    build(PatternSet::kNoLimit);
+  } else if (!is_slice_posted_) {
+    build_slice();
+  }
+}
+
+bool SecretMask::build(std::uint64_t budget) {
+  auto spend = [&](PatternSet& set) {
+    const std::uint64_t before = set.steps();
+    set.build(budget);
+    budget -= std::min(budget, std::max<std::uint64_t>(set.steps() - before, 1));
+  };
+  if (every_host_.is_building()) spend(every_host_);
+  for (auto& [host, set] : by_host_)
+    if (budget > 0 && set.is_building()) spend(set);
+  is_building_ = every_host_.is_building() ||
+                 std::any_of(by_host_.begin(), by_host_.end(),
+                             [](const auto& entry) { return entry.second.is_building(); });
+  return !is_building_;
+}
+
+void SecretMask::build_slice() {
+  is_slice_posted_ = false;
+  if (!build(kSliceSteps)) {
+    is_slice_posted_ = true;
+    post_([weak = std::weak_ptr<SecretMask*>(self_)] {
+      if (auto self = weak.lock()) (*self)->build_slice();
+    });
+    return;
+  }
+  while (!held_.empty() && !is_building()) {
+    Event event = std::move(held_.front());
+    held_.pop_front();
+    pass_on(event);
+  }
+}
+
+void SecretMask::flush() {
+  build(PatternSet::kNoLimit);
+  while (!held_.empty()) {
+    pass_on(held_.front());
+    held_.pop_front();
+  }
+}
+
+void SecretMask::finish() {
+  flush();
+  next_.finish();
 }
 
 std::string SecretMask::mask(std::string text, const std::string& host) const {
@@ -94,6 +145,15 @@ std::uint64_t SecretMask::steps() const {
 }
 
 void SecretMask::on(const Event& event) {
+  // Behind events held back, and any event may carry a value of the addition being built.
+  if (!held_.empty() || is_building()) {
+    held_.push_back(event);
+    return;
+  }
+  pass_on(event);
+}
+
+void SecretMask::pass_on(const Event& event) {
   const std::string* host = host_of(event);
   if (host == nullptr || (every_host_.empty() && !by_host_.contains(*host))) return next_.on(event);
   Event masked = event;

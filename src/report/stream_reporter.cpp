@@ -23,7 +23,9 @@ std::size_t host_column_width(const std::vector<std::string>& hosts) {
 }
 
 StreamReporter::StreamReporter(std::FILE* out, StreamOptions options)
-    : out_(out), options_(std::move(options)) {}
+    : out_(out), options_(std::move(options)) {
+  if (options_.messages == nullptr) options_.messages = out_;
+}
 
 void StreamReporter::on(const Event& event) {
   tally_.add(event);
@@ -68,6 +70,7 @@ void StreamReporter::print_progress(const Progress& progress, Clock::time_point 
 void StreamReporter::finish() {
   if (!summary_printed_ && tally_.start() != nullptr) print_summary();
   std::fflush(out_);
+  std::fflush(options_.messages);
 }
 
 // The pieces of a line too long for one event follow its first piece with a `+` marker.
@@ -79,7 +82,8 @@ void StreamReporter::print_output(const Output& output) {
       output.is_partial ? !continuing_.insert(key).second : continuing_.erase(key) > 0;
   std::string marker = is_stderr ? " " + paint("!", kRed, options_.color) + " " : " | ";
   if (is_continuation) marker = " + ";
-  write(prefix(output.host) + marker + escape_terminal(last_segment(output.line)) + "\n");
+  write_to(is_stderr ? options_.messages : out_,
+           prefix(output.host) + marker + escape_terminal(last_segment(output.line)) + "\n");
 }
 
 void StreamReporter::print_step_start(const StepStart& step) {
@@ -87,6 +91,7 @@ void StreamReporter::print_step_start(const StepStart& step) {
   std::string line =
       fmt::format("{} > {} step {}", prefix(step.host), escape_terminal(step.task), step.step + 1);
   if (!step.name.empty()) line += ": " + escape_terminal(step.name);
+  if (!step.delegate.empty()) line += " (on " + escape_terminal(step.delegate) + ")";
   write(line + "\n");
 }
 
@@ -102,10 +107,24 @@ void StreamReporter::print_step_end(const StepEnd& step) {
     write(prefix(step.host) + " " + escape_terminal(without_host(step.error, step.host)) + "\n");
     return;
   }
+  // plan-format.md, "Changed": a file written is marked (a command that ran changes the host
+  // by definition; its output already shows that it ran).
+  if (step.changed && step.transfer) {
+    write(fmt::format(
+        "{} {}\n", prefix(step.host),
+        paint(fmt::format("changed: {} step {}", escape_terminal(step.task), step.step + 1),
+              kYellow, options_.color)));
+    return;
+  }
   const bool is_aborted = step.status == StepStatus::Aborted;
   if (step.status != StepStatus::Failed && step.status != StepStatus::TimedOut && !is_aborted)
     return;
   const std::string reason = step_failure_reason(step);
+  if (step.will_retry) {  // "attempt 1 of 2 failed (...); retrying in 1s": not the host's result
+    write(prefix(step.host) + " " +
+          paint(escape_terminal(without_host(reason, step.host)), kYellow, options_.color) + "\n");
+    return;
+  }
   if (step.ignored) {
     const std::string text = "failed (ignored): " + escape_terminal(without_host(reason, step.host));
     write(prefix(step.host) + " " + paint(text, kYellow, options_.color) + "\n");
@@ -147,12 +166,14 @@ const std::string& StreamReporter::prefix(const std::string& host) {
   return it->second;
 }
 
+void StreamReporter::write(const std::string& text) { write_to(options_.messages, text); }
+
 // One fwrite per whole line (or summary) and a flush, so each reaches the terminal in one
 // write(2): lines are never torn and appear as they happen.
-void StreamReporter::write(const std::string& text) {
+void StreamReporter::write_to(std::FILE* file, const std::string& text) {
   if (options_.status_line != nullptr) options_.status_line->clear();
-  std::fwrite(text.data(), 1, text.size(), out_);
-  std::fflush(out_);
+  std::fwrite(text.data(), 1, text.size(), file);
+  std::fflush(file);
 }
 
 }  // namespace deployd::report

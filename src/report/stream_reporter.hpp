@@ -30,6 +30,9 @@ struct StreamOptions {
   RerunFallback rerun_fallback{};     ///< SummaryOptions::rerun_fallback
   bool quiet = false;                 ///< `-q`: print the summary only
   StatusLine* status_line = nullptr;  ///< cleared before each write, when the terminal has one
+  /// The hosts' stderr lines and deployd's own (FAILED, progress, the summary), as pdsh and pssh
+  /// keep them apart: `deployd ... | sort` sorts the hosts' stdout only. Null: `out`.
+  std::FILE* messages = nullptr;
 };
 
 /// The width of the host prefix for a run on these hosts: the widest name as displayed.
@@ -38,7 +41,7 @@ std::size_t host_column_width(const std::vector<std::string>& hosts);
 /// Prints a run as it happens, one whole line per fwrite, flushed at once (so lines never tear
 /// and a terminal sees them live):
 ///
-///     node001 | hello                        stdout
+///     node001 | hello                        stdout (to `out`; the rest to options.messages)
 ///     node001 ! oops                         stderr
 ///     node003 FAILED: deploy step 2 (run "false"): exited with status 1 after 0.1s
 ///     node005 ABORTED: deploy step 2 (run "sleep 30"): cancelled after 10s: the run was aborted
@@ -64,7 +67,8 @@ class StreamReporter final : public Reporter {
   void print_summary();
   void print_progress(const Progress& progress, Clock::time_point time);
   const std::string& prefix(const std::string& host);
-  void write(const std::string& text);
+  void write(const std::string& text);  ///< to options.messages
+  void write_to(std::FILE* file, const std::string& text);
 
   std::FILE* out_;
   StreamOptions options_;

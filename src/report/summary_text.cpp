@@ -198,8 +198,13 @@ std::string task_table(const std::vector<TaskTiming>& timings) {
   // hosts of each task.
   const bool any_aborted = std::any_of(timings.begin(), timings.end(),
                                        [](const TaskTiming& t) { return t.aborted > 0; });
+  // The changed column (of the ok and failed hosts) when some task changed something, as
+  // Ansible's PLAY RECAP: the first thing its users read.
+  const bool any_changed = std::any_of(timings.begin(), timings.end(),
+                                       [](const TaskTiming& t) { return t.changed > 0; });
   std::vector<Row> rows{{"task", "ok", "failed", "skipped", "min", "median", "max"}};
   if (any_aborted) rows[0].insert(rows[0].begin() + 3, "aborted");
+  if (any_changed) rows[0].insert(rows[0].begin() + 2, "changed");
   for (const TaskTiming& t : timings) {
     const bool timed = t.ok + t.failed > 0;
     Row row{escape_terminal(t.task),
@@ -210,6 +215,7 @@ std::string task_table(const std::vector<TaskTiming>& timings) {
             timed ? format_duration(t.median_ms) : "-",
             timed ? format_duration(t.max_ms) : "-"};
     if (any_aborted) row.insert(row.begin() + 3, std::to_string(t.aborted));
+    if (any_changed) row.insert(row.begin() + 2, std::to_string(t.changed));
     rows.push_back(std::move(row));
   }
   std::vector<std::size_t> widths(rows[0].size(), 0);

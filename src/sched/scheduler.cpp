@@ -30,6 +30,7 @@ Scheduler::Scheduler(RunShape shape, Limits limits)
   assert(!shape_.local_host || *shape_.local_host == static_cast<int>(hosts) - 1);
   shape_.waits_for_all.resize(tasks, 0);
   shape_.runs_once.resize(tasks, 0);
+  shape_.after.resize(tasks);
   hosts_.assign(hosts, HostState::Waiting);
   next_task_.assign(hosts, 0);
   task_ok_.assign(hosts, std::vector<char>(tasks, 0));
@@ -50,6 +51,7 @@ Scheduler::Scheduler(RunShape shape, Limits limits)
   compute_effective_waves();
   failure_counted_.assign(hosts, 0);
   make_task_budgets();
+  make_task_limits();
 }
 
 // plan-format.md, needs: a need on a local or run_once task, or on a task this host does not
@@ -108,6 +110,13 @@ void Scheduler::compute_effective_waves() {
         wave = std::min({wave, all_hosts, barrier[static_cast<std::size_t>(wave_of(host))]});
       }
     }
+    // A notifier on the same host runs no later than its handler (D16).
+    for (int before : shape_.after[t])
+      for (std::size_t h = 0; h < hosts; ++h)
+        if (runs(static_cast<int>(h), task) && runs(static_cast<int>(h), before))
+          effective_[job(static_cast<int>(h), before)] =
+              std::min(effective_[job(static_cast<int>(h), before)],
+                       effective_[job(static_cast<int>(h), task)]);
   }
   starts_.assign(static_cast<std::size_t>(std::max(waves, 1)), {});
   started_in_.assign(starts_.size(), 0);
@@ -137,6 +146,71 @@ void Scheduler::make_task_budgets() {
     task_budgets_[t].emplace(policy.max_failures.value_or(limits_.max_failures),
                              policy.on_failure.value_or(limits_.on_failure), targeted[t]);
   }
+}
+
+// Issue 18: a task's `serial` and `batches` are taken of the hosts that run it in this run
+// (after --limit). Its waves list those hosts by effective wave, then host order, so that no
+// task wave waits for a host whose plan wave cannot start yet (docs/needs-rules.md, D12).
+void Scheduler::make_task_limits() {
+  const std::size_t tasks = shape_.needs.size();
+  task_limits_.assign(tasks, {});
+  inside_.assign(shape_.host_tasks.size(), -1);
+  for (std::size_t t = 0; t < tasks && t < shape_.rolling.size(); ++t) {
+    const TaskRolling& rolling = shape_.rolling[t];
+    if (!rolling.limits()) continue;
+    const int task = static_cast<int>(t);
+    std::vector<int> hosts;
+    for (std::size_t h = 0; h < shape_.host_tasks.size(); ++h)
+      if (runs(static_cast<int>(h), task)) hosts.push_back(static_cast<int>(h));
+    const int count = static_cast<int>(hosts.size());
+    if (rolling.serial) task_limits_[t].serial = std::max(1, rolling.serial->of(count));
+    if (rolling.batches.empty()) continue;
+    std::stable_sort(hosts.begin(), hosts.end(), [&](int a, int b) {
+      return effective_[job(a, task)] < effective_[job(b, task)];
+    });
+    if (task_wave_.empty()) task_wave_.assign(effective_.size(), 0);
+    const std::vector<std::size_t> ends = wave_ends(rolling.batches, hosts.size());
+    task_limits_[t].pending.assign(ends.size(), 0);
+    std::size_t wave = 0;
+    for (std::size_t i = 0; i < hosts.size(); ++i) {
+      while (i >= ends[wave]) ++wave;
+      task_wave_[job(hosts[i], task)] = static_cast<int>(wave);
+      ++task_limits_[t].pending[wave];
+    }
+  }
+}
+
+int Scheduler::task_wave(int host, int task) const {
+  return task_wave_.empty() ? 0 : task_wave_[job(host, task)];
+}
+
+int Scheduler::inside(int task) const {
+  return task_limits_[static_cast<std::size_t>(task)].inside;
+}
+
+bool Scheduler::rolling_allows(int host, int task) const {
+  const TaskLimit& limit = task_limits_[static_cast<std::size_t>(task)];
+  if (limit.serial > 0 && limit.inside >= limit.serial) return false;
+  const int wave = task_wave(host, task);
+  for (int w = 0; w < wave; ++w)
+    if (limit.pending[static_cast<std::size_t>(w)] > 0) return false;
+  return true;
+}
+
+void Scheduler::enter(int host, int task) {
+  TaskLimit& limit = task_limits_[static_cast<std::size_t>(task)];
+  if (limit.serial == 0 || inside_[static_cast<std::size_t>(host)] == task) return;
+  ++limit.inside;
+  inside_[static_cast<std::size_t>(host)] = task;
+}
+
+// A host leaves its limited task when the job ends, or when the host ends inside it.
+void Scheduler::leave(int host) {
+  int& task = inside_[static_cast<std::size_t>(host)];
+  if (task < 0) return;
+  --task_limits_[static_cast<std::size_t>(task)].inside;
+  task = -1;
+  ++settled_generation_;  // a host parked for the slot may go on
 }
 
 int Scheduler::wave_of(int host) const {
@@ -196,16 +270,23 @@ NextJob Scheduler::next_job(int host) {
     bool must_wait = !is_local(host) && effective_wave(host, task) > wave_;
     std::optional<Skip> skip;
     for (int need : shape_.needs[static_cast<std::size_t>(task)]) must_wait |= !need_allows(host, task, need, skip);
-    if (must_wait) {
+    must_wait |= !after_allows(host, task);
+    // A job that will be skipped does not wait for a place in its task; a host resumed for
+    // its place holds it already.
+    const bool is_inside = inside_[static_cast<std::size_t>(host)] == task;
+    if (must_wait || (!skip && !is_inside && !rolling_allows(host, task))) {
+      if (is_inside) leave(host);
       park(host);
       next.kind = NextJob::Kind::Wait;
       return next;
     }
     if (!skip) {
+      if (!is_inside) enter(host, task);
       next.kind = NextJob::Kind::Run;
       next.task = task;
       return next;
     }
+    if (is_inside) leave(host);
     next.skipped.push_back(*skip);
     count_done(host, task, false);
   }
@@ -223,6 +304,7 @@ void Scheduler::job_finished(int host, int task, bool ok) {
   std::size_t& position = next_task_[static_cast<std::size_t>(host)];
   assert(shape_.host_tasks[static_cast<std::size_t>(host)][position] == task);
   task_ok_[static_cast<std::size_t>(host)][static_cast<std::size_t>(task)] = ok ? 1 : 0;
+  leave(host);
   count_done(host, task, ok);
   ++position;
   if (!ok) count_failure(host, task);
@@ -245,6 +327,9 @@ void Scheduler::count_failure(int host, int task) {
 void Scheduler::count_done(int host, int task, bool ok) {
   int& pending = pending_[static_cast<std::size_t>(task)][bucket(host)];
   if (--pending == 0) ++settled_generation_;
+  std::vector<int>& in_wave = task_limits_[static_cast<std::size_t>(task)].pending;
+  if (!in_wave.empty() && --in_wave[static_cast<std::size_t>(task_wave(host, task))] == 0)
+    ++settled_generation_;  // the task's next wave may start it
   if (!ok) failed_hosts_[static_cast<std::size_t>(task)].push_back(host);
 }
 
@@ -260,6 +345,7 @@ void Scheduler::host_finished(int host, HostStatus status) {
   if (state == HostState::Parked) std::erase(parked_, host);
   if (state == HostState::Running && !is_local(host)) --running_;
   state = HostState::Finished;
+  leave(host);
   // Jobs it will never run are done for whoever waits on them.
   for (int task : remaining_jobs(host)) count_done(host, task, false);
   next_task_[static_cast<std::size_t>(host)] = shape_.host_tasks[static_cast<std::size_t>(host)].size();
@@ -285,17 +371,32 @@ void Scheduler::take_resumable(std::vector<int>& started) {
     hosts_[static_cast<std::size_t>(host)] = HostState::Running;
     if (!is_local(host)) ++running_;
     started.push_back(host);
+    // Its place in a serial task is taken now, so that the next parked host waits for another.
+    if (!aborted_) enter(host, next_of(host));
   }
   parked_ = std::move(still_parked);
 }
 
+int Scheduler::next_of(int host) const {
+  return shape_
+      .host_tasks[static_cast<std::size_t>(host)][next_task_[static_cast<std::size_t>(host)]];
+}
+
 bool Scheduler::can_go_on(int host) const {
-  const std::vector<int>& tasks = shape_.host_tasks[static_cast<std::size_t>(host)];
-  int task = tasks[next_task_[static_cast<std::size_t>(host)]];
+  const int task = next_of(host);
   if (!is_local(host) && effective_wave(host, task) > wave_) return false;
   std::optional<Skip> skip;
   for (int need : shape_.needs[static_cast<std::size_t>(task)])
     if (!need_allows(host, task, need, skip)) return false;
+  return after_allows(host, task) && (skip || rolling_allows(host, task));
+}
+
+// D16: a notifier that runs on this host is waited for as a need is, and its failure does not
+// skip the task (the host stops anyway); one that does not run here cannot notify here.
+bool Scheduler::after_allows(int host, int task) const {
+  std::optional<Skip> ignored;
+  for (int before : shape_.after[static_cast<std::size_t>(task)])
+    if (runs(host, before) && !need_allows(host, task, before, ignored)) return false;
   return true;
 }
 

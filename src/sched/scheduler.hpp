@@ -19,10 +19,20 @@ struct TaskFailurePolicy {
   bool overrides() const { return max_failures || on_failure; }
 };
 
+/// A task's own rolling limits (its `policy.serial` and `policy.batches`, issue 18).
+struct TaskRolling {
+  std::optional<Amount> serial;  ///< at most this many of its hosts inside it at once
+  std::vector<Amount> batches;   ///< its own waves over its hosts; empty: none
+  bool limits() const { return serial || !batches.empty(); }
+};
+
 /// What the scheduler needs to know about a run: tasks by index, hosts by index.
 struct RunShape {
   std::vector<std::vector<int>> needs;       ///< per task: the tasks it needs
   std::vector<std::vector<int>> host_tasks;  ///< per host: its tasks, in dependency order
+  /// Per task (may be shorter than `needs`): tasks it runs after on a host that runs them, but
+  /// does not need to succeed (a handler's notifiers: docs/needs-rules.md, D16).
+  std::vector<std::vector<int>> after;
   /// Per task: a need its own host also runs is waited for on every host of the host's wave
   /// and earlier ones (barrier, run_once), not per host.
   std::vector<char> waits_for_all;
@@ -34,6 +44,9 @@ struct RunShape {
   /// Per task (may be shorter than `needs`): a task that overrides `max_failures` or
   /// `on_failure` has a budget of its own, a percentage of the hosts it targets.
   std::vector<TaskFailurePolicy> task_policies;
+  /// Per task (may be shorter than `needs`): its serial limit and waves, over the hosts that
+  /// run it here.
+  std::vector<TaskRolling> rolling;
 };
 
 /// One past the last host index of each rolling wave (plan-format.md, `batches`).
@@ -103,6 +116,10 @@ class Scheduler {
   const std::vector<int>& failed_hosts(int task) const { return failed_hosts_[static_cast<std::size_t>(task)]; }
   /// The wave in which a host's job may start: its own wave, or an earlier one that needs it.
   int effective_wave(int host, int task) const;
+  /// The task's own wave (its `policy.batches`) that a host's job is in; 0 without batches.
+  int task_wave(int host, int task) const;
+  /// Hosts inside `task` now (started it, not ended it).
+  int inside(int task) const;
 
   bool is_aborted() const { return aborted_; }
   /// Aborts the run: nothing new starts, parked hosts wake to stop.
@@ -127,6 +144,8 @@ class Scheduler {
   bool is_settled(int task, int up_to_wave) const;
   bool is_settled_everywhere(int task) const;
   bool need_allows(int host, int task, int need, std::optional<Skip>& skip) const;
+  /// False while a task `task` runs after (RunShape::after) has not ended where it must.
+  bool after_allows(int host, int task) const;
   /// Index of a job in the flat per-job tables.
   std::size_t job(int host, int task) const {
     return static_cast<std::size_t>(host) * shape_.needs.size() + static_cast<std::size_t>(task);
@@ -135,12 +154,19 @@ class Scheduler {
   void compute_effective_waves();
   void advance_wave();
   bool can_go_on(int host) const;
+  /// The task a started host runs (or skips) next.
+  int next_of(int host) const;
   void park(int host);
   void take_resumable(std::vector<int>& started);
   void count_done(int host, int task, bool ok);
   /// `task` -1: a failure outside any task (unreachable), against the plan's budget.
   void count_failure(int host, int task);
   void make_task_budgets();
+  void make_task_limits();
+  /// Whether the task's serial limit and waves let `host` start it now.
+  bool rolling_allows(int host, int task) const;
+  void enter(int host, int task);
+  void leave(int host);
 
   RunShape shape_;
   Limits limits_;
@@ -168,6 +194,16 @@ class Scheduler {
   FailureBudget plan_budget_;
   std::vector<std::optional<FailureBudget>> task_budgets_;  ///< per task, if it has its own
   std::vector<char> failure_counted_;                       ///< per host
+  /// Per task with rolling limits: how many of its hosts may be inside it, how many are, and
+  /// per task wave the hosts yet to end it.
+  struct TaskLimit {
+    int serial = 0;  ///< 0: no limit
+    int inside = 0;
+    std::vector<int> pending;
+  };
+  std::vector<TaskLimit> task_limits_;  ///< per task
+  std::vector<int> task_wave_;          ///< per job, when some task has batches; else empty
+  std::vector<int> inside_;             ///< per host: the limited task it is inside, or -1
   bool aborted_ = false;
 };
 

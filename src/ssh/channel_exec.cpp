@@ -293,16 +293,48 @@ std::optional<Clock::time_point> confirm_limit(const Exec& exec) {
   return Clock::now() + 2 * exec.impl.keepalive + std::chrono::seconds(1);
 }
 
+/// The session channel's open request; the same arguments every time, as libssh2 completes an
+/// open sent ahead only when called again with them.
+LIBSSH2_CHANNEL* open_session_channel(LIBSSH2_SESSION* session) {
+  return libssh2_channel_open_ex(session, "session", sizeof "session" - 1, kWindow,
+                                 LIBSSH2_CHANNEL_PACKET_DEFAULT, nullptr, 0);
+}
+
+/// Sends the next command's CHANNEL_OPEN now, without waiting for its confirmation, which the
+/// reads of the current command queue in libssh2 meanwhile: the next step starts with its exec
+/// request. Not while abandoned commands hold channels (the server's MaxSessions, 10 on stock
+/// sshd, counts them).
+awaitable<void> open_ahead(Session::Impl& impl) {
+  if (impl.open_ahead || impl.spare != nullptr || !impl.abandoned.empty()) co_return;
+  Link& link = impl.link;
+  const bool was_interrupted = std::exchange(link.interrupt, true);  // send, do not wait
+  LIBSSH2_CHANNEL* channel = co_await call(link, [&] { return open_session_channel(link.session); });
+  link.interrupt = was_interrupted;
+  impl.spare = channel;
+  impl.open_ahead =
+      channel == nullptr && libssh2_session_last_errno(link.session) == LIBSSH2_ERROR_EAGAIN;
+}
+
+/// The command's channel: the one opened ahead, else a new one. An open sent ahead that the
+/// server refused (its MaxSessions reached meanwhile) or that libssh2 gave up on (it waits 60 s
+/// at most from the first try) is tried once more, now.
+awaitable<LIBSSH2_CHANNEL*> open_channel(Session::Impl& impl) {
+  if (impl.spare != nullptr) co_return std::exchange(impl.spare, nullptr);
+  Link& link = impl.link;
+  const bool was_ahead = std::exchange(impl.open_ahead, false);
+  auto open = [&] { return open_session_channel(link.session); };
+  LIBSSH2_CHANNEL* channel = co_await call(link, open);
+  if (channel == nullptr && was_ahead && !link.interrupt) channel = co_await call(link, open);
+  co_return channel;
+}
+
 /// start_command's steps, woken at the deadline or the confirmation limit.
 awaitable<int> open_and_start(Exec& exec) {
   Link& link = exec.link();
   std::optional<Clock::time_point> wake = confirm_limit(exec);
   if (exec.deadline && (!wake || *exec.deadline < *wake)) wake = exec.deadline;
   if (wake) exec.alarm.arm(*wake, [&link] { link.wake(); });
-  exec.channel = co_await call(link, [&] {
-    return libssh2_channel_open_ex(link.session, "session", sizeof "session" - 1, kWindow,
-                                   LIBSSH2_CHANNEL_PACKET_DEFAULT, nullptr, 0);
-  });
+  exec.channel = co_await open_channel(exec.impl);
   if (exec.channel == nullptr) {
     const int error = libssh2_session_last_errno(link.session);
     co_return link.interrupt ? kInterrupted : error != 0 ? error : LIBSSH2_ERROR_CHANNEL_FAILURE;
@@ -329,6 +361,7 @@ awaitable<int> open_and_start(Exec& exec) {
   if (sent != 0) co_return sent;
   if (startup_rc != LIBSSH2_ERROR_EAGAIN && startup_rc != 0) co_return startup_rc;
   if (const int rc = co_await send_input(exec); rc != 0) co_return rc;
+  co_await open_ahead(exec.impl);  // in the same flight as the exec request
   if (startup_rc == LIBSSH2_ERROR_EAGAIN) startup_rc = co_await call(link, startup);  // the reply
   co_return startup_rc;
 }
@@ -351,6 +384,14 @@ void log_exec_phases(const Exec& exec, Clock::time_point started, Clock::time_po
 }
 
 }  // namespace
+
+awaitable<void> settle_open_ahead(Session::Impl& impl) {
+  if (!impl.open_ahead) co_return;
+  Link& link = impl.link;
+  impl.spare = co_await call(link, [&] { return open_session_channel(link.session); });
+  // Interrupted (a cancel), the open is still pending in libssh2; otherwise it ended.
+  impl.open_ahead = impl.spare == nullptr && link.interrupt;
+}
 
 awaitable<void> reap_abandoned(Session::Impl& impl) {
   auto& channels = impl.abandoned;

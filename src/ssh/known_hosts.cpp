@@ -125,6 +125,34 @@ std::string host_key_message(Verdict verdict, const ConnectionSpec& spec, std::s
   return host + " is not in " + std::string(location) + " " + mode + because;
 }
 
+std::string key_fingerprint(std::string_view blob) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  EVP_Digest(blob.data(), blob.size(), digest, &length, EVP_sha256(), nullptr);
+  std::string text = base64(std::string_view(reinterpret_cast<const char*>(digest), length));
+  while (!text.empty() && text.back() == '=') text.pop_back();
+  return "SHA256:" + text;
+}
+
+std::string changed_key_detail(std::string_view type, std::string_view fingerprint,
+                               std::string_view entry, std::string_view file) {
+  auto quoted = [](std::string_view word) {
+    const bool is_plain = word.find_first_not_of(
+                              "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+                              "-_./:@%+,=") == std::string_view::npos;
+    if (is_plain && !word.empty()) return std::string(word);
+    std::string text = "'";
+    for (char c : word) text += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return text + "'";
+  };
+  return "HOST KEY CHANGED: the server showed " + std::string(type) + " " +
+         std::string(fingerprint) +
+         "; someone may be intercepting the connection, or the host was reinstalled (then remove "
+         "its old "
+         "key: ssh-keygen -R " +
+         quoted(entry) + " -f " + quoted(file) + ")";
+}
+
 std::string other_type_detail(std::string_view shown, const std::vector<std::string>& known) {
   std::string types;
   bool has_rsa = false;
@@ -363,9 +391,14 @@ std::string check_host_key(KnownHostsCache& cache, LIBSSH2_SESSION* session,
       return "";
     case Verdict::AcceptAndRecord:
       return file.record(name == address ? std::vector{name} : std::vector{name, address}, key);
-    case Verdict::RejectMismatch:
+    case Verdict::RejectMismatch: {
+      const KeyType* shown = find_key_type(type);
+      const std::string detail =
+          changed_key_detail(shown != nullptr ? shown->name : "a", key_fingerprint(key.blob),
+                             by_name == Lookup::Mismatch ? name : address, file.path());
       return host_key_message(Verdict::RejectMismatch, spec,
-                              file.path() + (line > 0 ? ":" + std::to_string(line) : ""));
+                              file.path() + (line > 0 ? ":" + std::to_string(line) : ""), detail);
+    }
     case Verdict::RejectOtherType: {
       const KeyType* shown = find_key_type(type);
       const std::string detail = other_type_detail(shown != nullptr ? shown->name : "unknown",

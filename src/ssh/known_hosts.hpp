@@ -38,6 +38,14 @@ std::string known_hosts_name(std::string_view host, int port);
 std::string host_key_message(Verdict verdict, const ConnectionSpec& spec, std::string_view location,
                              std::string_view detail = "");
 
+/// A key's fingerprint as OpenSSH prints it: `SHA256:` and the unpadded base64 of its hash.
+std::string key_fingerprint(std::string_view blob);
+
+/// What a changed host key says after "does not match FILE:LINE": the key the server showed, the
+/// danger, and the fix (issue 19: the loudest message, as OpenSSH's is).
+std::string changed_key_detail(std::string_view type, std::string_view fingerprint,
+                               std::string_view entry, std::string_view file);
+
 /// Why a key of type `shown` does not do where the file has keys of the `known` types only.
 std::string other_type_detail(std::string_view shown, const std::vector<std::string>& known);
 

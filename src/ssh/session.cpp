@@ -301,8 +301,13 @@ std::string Client::unlock_identities(const std::vector<KeyUse>& uses, const Ask
   return ssh::unlock_identities(shared_->identities, uses, ask);
 }
 
-std::string Client::load_known_hosts(const std::string& path) {
-  return shared_->known_hosts.get(path).load_error();
+std::string Client::load_known_hosts(const std::string& path, bool strict) {
+  const KnownHostsFile& file = shared_->known_hosts.get(path);
+  if (strict && file.is_missing())
+    return "cannot read " + path +
+           ": no such file, so no host key can be checked (create it, or let "
+           "host_key_check accept-new record the keys once)";
+  return file.load_error();
 }
 
 std::vector<std::string> Client::flush_known_hosts() { return shared_->known_hosts.flush(); }
@@ -414,9 +419,11 @@ awaitable<void> Session::close() {
       debug_log(impl_->name + ": disconnect done in " +
                 format_phase(std::chrono::steady_clock::now() - started));
     }
-    // Freeing a session frees its channels, and an abandoned one would wait for its command:
+    // Freeing a session frees its channels, and an abandoned one would wait for its command,
+    // a channel opened ahead for the server's CLOSE, which after our DISCONNECT never comes:
     // with one left, the session is freed the abortive way by release().
-    if (impl_->abandoned.empty() &&
+    const bool has_channels = !impl_->abandoned.empty() || impl_->open_ahead || impl_->spare;
+    if (!has_channels &&
         co_await call(link, [&] { return libssh2_session_free(link.session); }) == 0) {
       link.session = nullptr;
     }

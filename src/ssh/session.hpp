@@ -104,7 +104,9 @@ class Client {
   std::string unlock_identities(const std::vector<KeyUse>& uses, const AskPassphrase& ask);
   /// Before any connection: loads a known_hosts file; returns why it cannot be read, or "" (a
   /// missing file reads as empty).
-  std::string load_known_hosts(const std::string& path);
+  /// `strict`: a missing file is an error too, as no key could be checked (issue 19: said once,
+  /// before connecting, not once per host).
+  std::string load_known_hosts(const std::string& path, bool strict = false);
   /// Writes the host keys accept-new recorded, one append per file; returns the errors.
   std::vector<std::string> flush_known_hosts();
 

@@ -38,6 +38,12 @@ struct Session::Impl {
   /// Channels of timed-out commands whose CLOSE the server has not confirmed yet.
   std::vector<LIBSSH2_CHANNEL*> abandoned;
   LIBSSH2_SFTP* sftp = nullptr;  ///< opened by the first put or get, then reused
+  /// The next command's channel, opened while the current command runs so that a step costs
+  /// one round trip (its exec), not two (open, then exec). libssh2 1.10 keeps a pending open's
+  /// state in the session: the next libssh2_channel_open_ex with the same arguments completes
+  /// it (`open_ahead`), and any other channel open (SFTP) must wait until it has.
+  bool open_ahead = false;
+  LIBSSH2_CHANNEL* spare = nullptr;  ///< an open channel ahead, already confirmed
   /// Keepalive interval as libssh2 uses it (0: none; 1 s becomes 2 s). A keepalive left
   /// unanswered for twice as long (+1 s, as libssh2 counts whole seconds) while a command runs
   /// means the peer is gone (channel_exec.cpp).
@@ -70,6 +76,10 @@ boost::asio::awaitable<TransferOutcome> run_put(Session::Impl& impl, const PutSp
 
 /// Downloads a file through a local temporary name and a rename (sftp_transfer.cpp).
 boost::asio::awaitable<TransferOutcome> run_get(Session::Impl& impl, const GetSpec& spec);
+
+/// Completes a channel open sent ahead (keeping the channel as `spare`), so that another kind
+/// of channel may be opened (channel_exec.cpp).
+boost::asio::awaitable<void> settle_open_ahead(Session::Impl& impl);
 
 /// Frees the abandoned channels the server has closed meanwhile, without waiting for the others.
 boost::asio::awaitable<void> reap_abandoned(Session::Impl& impl);

@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 namespace deployd::ssh {
 
@@ -51,6 +52,25 @@ class SourceCache {
   std::map<std::string, std::shared_ptr<SourceFile>> files_;
 };
 
+/// A local folder for a recursive `put` (issue 18): its folders and regular files, sorted, each
+/// folder before what it holds, each file mapped once. A symlink or a special file anywhere in it
+/// refuses the whole folder (nothing half-sent).
+struct SourceTree {
+  struct Entry {
+    std::string path;  ///< relative to the folder, `/`-separated
+    bool is_folder = false;
+    unsigned mode = 0;                 ///< permission bits
+    std::shared_ptr<SourceFile> file;  ///< set for a file
+  };
+  unsigned mode = 0755;  ///< the folder's own permission bits
+  std::vector<Entry> entries;
+  std::uint64_t bytes = 0;  ///< of all its files
+
+  /// Walks `path`; a one-line error naming the entry and the cause if it cannot be sent.
+  static std::variant<std::shared_ptr<SourceTree>, std::string> open(const std::string& path,
+                                                                     SourceCache& cache);
+};
+
 /// Bytes done so far, and the total.
 using ProgressFn = std::function<void(std::uint64_t done, std::uint64_t total)>;
 
@@ -63,6 +83,15 @@ struct PutSpec {
   unsigned mode = 0644;
   std::string temp_tag;  ///< starts the temporary file's random name, e.g. the run id
   ProgressFn on_progress;
+  /// Set: installed as this user through `sudo -n` ("": root), from a private copy (issue 18).
+  std::optional<std::string> sudo_user;
+  std::string owner;  ///< "": the installing user's; else a user name or number for chown
+  std::string group;  ///< "": the installing user's group; else a name or number for chgrp
+
+  /// Not a plain SFTP upload: a shell on the host installs the file (sudo_transfer.cpp).
+  bool is_privileged() const { return sudo_user || !owner.empty() || !group.empty(); }
+  /// Set: a recursive put of this folder (`source` unset; `mode` is the folder's).
+  std::shared_ptr<const SourceTree> tree;
 };
 
 /// Download the regular file `remote_path` to `local_path` through a new local temporary file
@@ -74,6 +103,9 @@ struct GetSpec {
   ProgressFn on_progress;
   std::optional<unsigned> mode;           ///< unset: the remote permission bits, less the umask
   std::optional<std::uint64_t> max_size;  ///< a larger remote file is refused, one that grows past it stopped
+  std::optional<std::string> sudo_user;   ///< set: read as this user through `sudo -n` ("": root)
+  bool recursive =
+      false;  ///< the remote folder, its folders and regular files (`max_size`: in all)
 };
 
 /// How a transfer went: `error` is "" on success, else one line naming the path and the cause.

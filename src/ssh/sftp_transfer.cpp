@@ -18,6 +18,7 @@
 
 #include "ssh/session_impl.hpp"
 #include "ssh/sftp.hpp"
+#include "ssh/sftp_parts.hpp"
 #include "ssh/ssh_error.hpp"
 #include "ssh/wait.hpp"
 
@@ -26,20 +27,13 @@ namespace {
 
 using boost::asio::awaitable;
 
-/// Bytes per libssh2_sftp_write call: libssh2 pipelines them as ~30 KB packets (ssh-facts.md:
-/// 256 KiB-1 MiB per call; larger calls are slower).
-constexpr std::size_t kWriteChunk = 512 * 1024;
+/// Bytes per libssh2_sftp_write call: libssh2 pipelines them as ~30 KB packets, and a call's
+/// bytes are what is in flight, so an upload moves at most this much per round trip. 2 MiB, as
+/// sshd's channel window: at RTT 50 ms, 20 MiB to one host took 3.4 s with 512 KiB and 1.7 s
+/// with 2 MiB (scp 2.0-2.2 s); on loopback both are within noise (benchmarks.md, issue 20).
+constexpr std::size_t kWriteChunk = 2 * 1024 * 1024;
 /// Bytes per libssh2_sftp_read call; libssh2 reads ahead in proportion to it.
 constexpr std::size_t kReadChunk = 256 * 1024;
-
-std::string in_quotes(std::string_view text) { return "\"" + std::string(text) + "\""; }
-
-/// `'text'` for a POSIX shell, safe for any bytes.
-std::string shell_quote(std::string_view text) {
-  std::string out = "'";
-  for (char c : text) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
 
 /// The SFTP status of the last failed request, as users read it.
 std::string sftp_status(LIBSSH2_SFTP* sftp) {
@@ -65,43 +59,35 @@ bool is_missing(LIBSSH2_SFTP* sftp) {
   return status == LIBSSH2_FX_NO_SUCH_FILE || status == LIBSSH2_FX_NO_SUCH_PATH;
 }
 
-/// One transfer on a session: the outcome it builds and the failures that end it.
-struct Transfer {
-  Session::Impl& impl;
-  TransferOutcome outcome;
+}  // namespace
 
-  Link& link() { return impl.link; }
-  LIBSSH2_SFTP* sftp() { return impl.sftp; }
+std::string in_quotes(std::string_view text) { return "\"" + std::string(text) + "\""; }
 
-  /// `what: cause`; anything but an SFTP status means the session is unusable.
-  TransferOutcome fail(int rc, const std::string& what) {
-    if (rc == LIBSSH2_ERROR_SFTP_PROTOCOL) {
-      outcome.error = what + ": " + sftp_status(sftp());
-    } else {
-      outcome.error = describe(link().session, rc, what + ": connection lost");
-      impl.broken = outcome.error;
-      link().abort();
-      outcome.connection_lost = true;
-    }
-    return outcome;
-  }
-  TransferOutcome fail(std::string error) {
-    outcome.error = std::move(error);
-    return outcome;
-  }
-  bool is_usable() const { return impl.broken.empty(); }
+std::string shell_quote(std::string_view text) {
+  std::string out = "'";
+  for (char c : text) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
 
-  /// The errno-style rc of a libssh2 call that returned nullptr.
-  int last_rc() {
-    const int rc = libssh2_session_last_errno(link().session);
-    return rc != 0 ? rc : LIBSSH2_ERROR_CHANNEL_FAILURE;
+TransferOutcome Transfer::fail(int rc, const std::string& what) {
+  if (rc == LIBSSH2_ERROR_SFTP_PROTOCOL) {
+    outcome.error = what + ": " + sftp_status(sftp());
+  } else {
+    outcome.error = describe(link().session, rc, what + ": connection lost");
+    impl.broken = outcome.error;
+    link().abort();
+    outcome.connection_lost = true;
   }
-};
+  return outcome;
+}
+
+namespace {
 
 /// Opens the session's SFTP channel once; later transfers reuse it.
 awaitable<int> ensure_sftp(Transfer& t) {
   if (t.impl.sftp != nullptr) co_return 0;
   Link& link = t.link();
+  co_await settle_open_ahead(t.impl);  // libssh2 has one channel open in progress at a time
   t.impl.sftp = co_await call(link, [&] { return libssh2_sftp_init(link.session); });
   link.quickack = false;  // as after a channel open (channel_exec.cpp)
   co_return t.impl.sftp != nullptr ? 0 : t.last_rc();
@@ -137,6 +123,8 @@ void drop_handle(Transfer& t, LIBSSH2_SFTP_HANDLE* handle) {
   for (int tries = 0; tries < 100 && libssh2_sftp_close_handle(handle) == LIBSSH2_ERROR_EAGAIN;) ++tries;
 }
 
+}  // namespace
+
 /// Closes `handle` after a transfer that ended with `rc`, or drops it when the session cannot
 /// carry the close (broken, cancelled, or `rc` a connection error); returns the close's rc (0
 /// when dropped).
@@ -155,6 +143,8 @@ awaitable<void> remove_remote(Transfer& t, const std::string& path) {
   });
   if (rc != 0 && rc != LIBSSH2_ERROR_SFTP_PROTOCOL) t.fail(rc, "remove " + in_quotes(path));
 }
+
+namespace {
 
 /// Runs `command`; its exit status, or nullopt if the connection failed (t.outcome says why).
 awaitable<std::optional<int>> run_command(Transfer& t, std::string command, std::string& out,
@@ -198,6 +188,8 @@ awaitable<int> write_all(Transfer& t, LIBSSH2_SFTP_HANDLE* handle, const PutSpec
   co_return 0;
 }
 
+}  // namespace
+
 /// Writes the temporary file completely and with its final mode; "" or the error. The file is
 /// created exclusively (O_CREAT|O_EXCL on the host: a symlink planted at the name is never
 /// followed) under a name nobody can guess, and its mode is set on the open handle, never
@@ -237,6 +229,8 @@ awaitable<bool> write_temp(Transfer& t, const PutSpec& spec, const std::string& 
   co_return true;
 }
 
+namespace {
+
 /// Renames the finished temporary file over `target`. SFTP v3 rename refuses an existing target
 /// and libssh2 1.10 has no posix-rename@openssh.com, so an existing target is replaced by `mv -f`
 /// (rename(2): atomic within the folder).
@@ -266,6 +260,8 @@ awaitable<bool> rename_into_place(Transfer& t, const std::string& temp, const st
   co_return false;
 }
 
+}  // namespace
+
 /// Starts a transfer: the session must be usable and its SFTP channel open.
 awaitable<bool> begin(Transfer& t, const std::string& what) {
   if (!t.impl.abandoned.empty()) co_await reap_abandoned(t.impl);
@@ -280,9 +276,9 @@ awaitable<bool> begin(Transfer& t, const std::string& what) {
   co_return rc == 0;
 }
 
-}  // namespace
-
 awaitable<TransferOutcome> run_put(Session::Impl& impl, const PutSpec& spec) {
+  if (spec.tree) co_return co_await run_folder_put(impl, spec);
+  if (spec.is_privileged()) co_return co_await run_privileged_put(impl, spec);
   Transfer t{impl, {}};
   const std::string& target = spec.remote_path;
   if (!co_await begin(t, "put " + in_quotes(target))) co_return t.outcome;
@@ -321,8 +317,6 @@ awaitable<TransferOutcome> run_put(Session::Impl& impl, const PutSpec& spec) {
   co_return t.outcome;
 }
 
-namespace {
-
 /// Copies the open remote file into the local file `fd`; stops (with `local_error`) at more
 /// than `max_size` bytes, for a file that grows while it is read.
 awaitable<int> read_all(Transfer& t, LIBSSH2_SFTP_HANDLE* handle, int fd, const GetSpec& spec,
@@ -352,6 +346,8 @@ awaitable<int> read_all(Transfer& t, LIBSSH2_SFTP_HANDLE* handle, int fd, const 
   }
 }
 
+namespace {
+
 /// What a remote file is, for an error; "" for a regular file or when the server did not say.
 std::string file_type(const LIBSSH2_SFTP_ATTRIBUTES& attrs) {
   if (!(attrs.flags & LIBSSH2_SFTP_ATTR_PERMISSIONS)) return {};
@@ -377,6 +373,8 @@ std::string refusal(const LIBSSH2_SFTP_ATTRIBUTES& attrs, const GetSpec& spec) {
   return {};
 }
 
+}  // namespace
+
 /// The permission bits the new local file ends with: `mode` when the step sets one, else the
 /// remote file's rwx bits less the umask, as `sftp` keeps them (never set-id bits).
 /// `fd` was created with (remote | 0600) & ~umask.
@@ -401,9 +399,9 @@ std::string make_local_parent(const std::string& path) {
   return ec ? "cannot create local folder " + in_quotes(parent.string()) + ": " + ec.message() : "";
 }
 
-}  // namespace
-
 awaitable<TransferOutcome> run_get(Session::Impl& impl, const GetSpec& spec) {
+  if (spec.recursive) co_return co_await run_folder_get(impl, spec);
+  if (spec.sudo_user) co_return co_await run_privileged_get(impl, spec);
   Transfer t{impl, {}};
   const std::string& source = spec.remote_path;
   const std::string what = "get " + in_quotes(source);

@@ -160,11 +160,11 @@ class CoreRun(FleetTestCase):
         plan = self.plan({"t": {"steps": [{"run": "echo hi; echo oops >&2"}]}})
         status, out, err = run_deployd([plan, "-i", self.fleet_inventory(3)])
         self.assertEqual(status, 0, err)
+        # As pdsh: the hosts' stdout on stdout, their stderr and the summary on stderr (issue 19).
+        self.assertEqual(sorted(out.splitlines()), ["%s | hi" % h["name"] for h in self.inventory["hosts"][:3]])
         for host in self.inventory["hosts"][:3]:
-            name = host["name"]
-            self.assertIn("%s | hi\n" % name, out)
-            self.assertIn("%s ! oops\n" % name, out)
-        self.assertIn("3 ok", out + err)
+            self.assertIn("%s ! oops\n" % host["name"], err)
+        self.assertIn("deployd: 3 hosts: 3 ok in ", err)
 
     def test_an_invalid_plan_exits_2_and_connects_nowhere(self):
         plan = self.plan({"t": {"steps": [{"rn": "echo"}]}}, hosts=["127.0.11.251"])

@@ -2,7 +2,8 @@
 """The complete plans in the docs and the README are valid, so that they cannot rot.
 
 Each is marked in the Markdown by a comment before its code block:
-    <!-- example: NAME[; files: a/b.tar.gz c][; args: -H host1,host2] -->
+    <!-- example: NAME[; files: a/b.tar.gz c][; writes: lib/x.json=LIB][; args: -H host1,host2] -->
+`writes` puts the block marked `<!-- library: LIB -->` (a file a plan imports) at that path.
 The test writes the plan to a scratch folder with the files it needs, and runs
 `deployd PLAN ARGS --dry-run`: the plan must load and print what would run on its hosts.
 Needs no fleet: nothing connects."""
@@ -16,6 +17,7 @@ import unittest
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DOCUMENTS = ["docs/plan-format.md", "README.md"]
 MARKER = re.compile(r"<!-- example: ([^;\s]+)([^>]*)-->\s*\n```jsonc?\n(.*?)\n```", re.S)
+LIBRARY = re.compile(r"<!-- library: ([^;\s]+)\s*-->\s*\n```jsonc?\n(.*?)\n```", re.S)
 
 
 def examples():
@@ -25,6 +27,15 @@ def examples():
         with open(os.path.join(REPO, document)) as f:
             for name, options, text in MARKER.findall(f.read()):
                 found.append((document, name, options, text))
+    return found
+
+
+def libraries():
+    """The text of every block marked as a library, by name."""
+    found = {}
+    for document in DOCUMENTS:
+        with open(os.path.join(REPO, document)) as f:
+            found.update(LIBRARY.findall(f.read()))
     return found
 
 
@@ -45,13 +56,19 @@ class DocsExamples(unittest.TestCase):
                 for needed in option(options, "files"):
                     os.makedirs(os.path.join(folder, os.path.dirname(needed)), exist_ok=True)
                     open(os.path.join(folder, needed), "w").close()
+                for written in option(options, "writes"):
+                    path, library = written.split("=", 1)
+                    os.makedirs(os.path.join(folder, os.path.dirname(path)), exist_ok=True)
+                    with open(os.path.join(folder, path), "w") as f:
+                        f.write(libraries()[library])
                 plan = os.path.join(folder, "plan.json")
                 with open(plan, "w") as f:
                     f.write(text)
                 done = subprocess.run([os.environ["DEPLOYD"], plan, "--dry-run"] + option(options, "args"),
                                       capture_output=True, text=True, timeout=60)
                 self.assertEqual(done.returncode, 0, "%s in %s:\n%s" % (name, document, done.stderr))
-                self.assertRegex(done.stdout, r"(?m)^\S+ \(.*@.*:\d+\)$", "no host in the dry run of " + name)
+                # A host's block, or a block of hosts that run the same steps.
+                self.assertRegex(done.stdout, r"(?m)^\S+ \((.*@.*:\d+|\d+ hosts)\)$", "no host in the dry run of " + name)
 
     def test_every_plan_in_examples_dry_runs(self):
         folder = os.path.join(REPO, "examples")

@@ -184,8 +184,14 @@ class HashedKnownHosts(KeysTestCase):
         ends = host_ends(out)
         self.assertEqual(ends["node001"]["status"], "ok")  # by its hashed name
         self.assertEqual(ends["node002"]["status"], "ok")  # by its hashed address
+        # issue 19: a changed key says what the server showed and how to remove the old key.
+        shown = subprocess.run(["ssh-keygen", "-l", "-f", os.path.join(self.fleet, "host_ed25519_key.pub")],
+                               check=True, capture_output=True, text=True).stdout.split()[1]
         self.assertEqual(ends["node003"]["error"], "host key for \"node003\" (%s:%d) does not match %s:3 "
-                         "(host_key_check strict)" % (hosts[2]["address"], hosts[2]["port"], known))
+                         "(host_key_check strict): HOST KEY CHANGED: the server showed ssh-ed25519 %s; someone "
+                         "may be intercepting the connection, or the host was reinstalled (then remove its old "
+                         "key: ssh-keygen -R '%s' -f %s)"
+                         % (hosts[2]["address"], hosts[2]["port"], known, shown, known_names(hosts[2])[0], known))
 
 
 class KnownHostsFile(KeysTestCase):
@@ -197,14 +203,14 @@ class KnownHostsFile(KeysTestCase):
                  self.inventory["hosts"][1]]
         return self.write_inventory(self.inventory, 2, name, hosts=hosts)
 
-    def test_a_missing_file_under_strict_fails_that_host_only(self):
+    def test_a_missing_file_under_strict_is_one_error_before_connecting(self):
+        # issue 19: said once, not once per host (every host using it would be refused).
         known = os.path.join(self.dir, "kh-missing-strict")
         status, out, err = self.run_json(self.per_host_inventory("inv-missing", known, "strict"))
-        self.assertEqual(status, 1, err)
-        ends = host_ends(out)
-        self.assertEqual(ends["node001"]["error"], "host key for \"node001\" is not in %s (host_key_check strict): "
-                         "the file does not exist" % known)
-        self.assertEqual(ends["node002"]["status"], "ok")
+        self.assert_refused_before_connecting(
+            status, out, err, "cannot read %s: no such file, so no host key can be checked (create it, or let "
+            "host_key_check accept-new record the keys once) (the known_hosts of host \"node001\", "
+            "host_key_check strict)" % known)
         self.assertFalse(os.path.exists(known))
 
     def test_accept_new_creates_a_missing_file_owner_only(self):

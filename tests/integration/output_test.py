@@ -3,6 +3,7 @@
 import fcntl
 import os
 import pty
+import random
 import re
 import select
 import struct
@@ -13,7 +14,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from fleet_support import FleetTestCase, deployd_binary, run_deployd, write_json  # noqa: E402
+from fleet_support import FleetTestCase, SilentListener, deployd_binary, run_deployd, write_json  # noqa: E402
 
 # A progress draw: carriage return, the text, erase to the end of the line.
 DRAW = re.compile(rb"\r(\[[^\r\n]*?)\x1b\[K")
@@ -78,19 +79,19 @@ class OutputRun(FleetTestCase):
         status, out, err = run_deployd([plan, "--output", "group"] + self.common(10))
         self.assertEqual(status, 1, err)
         expected_step1 = ("== t step 1: report\n"
-                          "node[001-003,005-010] (9 hosts): ok\n"
+                          "node[001-003,005-010] (9 hosts): changed\n"
                           "  | line 1\n  | line 2\n  | line 3\n  | line 4\n  | kernel 5.10\n"
                           "  | line 6\n  | line 7\n  | line 8\n  | line 9\n  | line 10\n"
-                          "node004: ok, diff against the majority:\n"
+                          "node004: changed, diff against the majority:\n"
                           "  @@ -4,3 +4,3 @@\n   | line 4\n  -| kernel 5.10\n  +| kernel 5.4\n   | line 6\n")
         expected_step2 = ("== t step 2: check\n"
-                          "node[001-005,007-010] (9 hosts): ok\n"
+                          "node[001-005,007-010] (9 hosts): changed\n"
                           "node006: exit 1\n")
-        self.assertTrue(out.startswith(expected_step1 + expected_step2), out)
-        self.assertIn("deployd: 10 hosts: 9 ok, 1 failed in ", out)
+        self.assertEqual(out, expected_step1 + expected_step2)  # the summary is on stderr (issue 19)
+        self.assertIn("deployd: 10 hosts: 9 ok, 1 failed in ", err)
         # The rerun command carries -i and --log-dir: it works as printed (issue 14).
         self.assertIn("deployd: rerun the failed hosts: deployd --retry-failed %s %s\n"
-                      % (plan, " ".join(self.common(10))), out)
+                      % (plan, " ".join(self.common(10))), err)
 
     def test_group_mode_prints_a_step_as_soon_as_every_host_has_ended_it(self):
         plan = self.plan({"t": {"steps": [
@@ -117,10 +118,10 @@ class OutputRun(FleetTestCase):
         for mode in ("stream", "group"):
             status, out, err = run_deployd([plan, "-q", "--output", mode] + self.common(3))
             self.assertEqual(status, 0, err)
-            self.assertEqual(err, "")
-            self.assertTrue(out.startswith("deployd: 3 hosts: 3 ok in "), out)
-            self.assertNotIn("hello", out)
-            self.assertIn("  task  ok  failed  skipped", out)
+            self.assertEqual(out, "")  # the summary is on stderr (issue 19)
+            self.assertTrue(err.startswith("deployd: 3 hosts: 3 ok in "), err)
+            self.assertNotIn("hello", err)
+            self.assertIn("  task  ok  changed  failed  skipped", err)
 
     def test_quiet_with_json_is_a_usage_error(self):
         plan = self.plan({"t": {"steps": [{"run": "true"}]}})
@@ -145,24 +146,25 @@ class OutputRun(FleetTestCase):
         self.assertNotIn("hello", err)
         self.assertNotIn("connecting", out)
         status, out, err = run_deployd([plan] + self.common(2))
-        self.assertEqual(err, "")  # without -v, nothing of it
+        self.assertNotIn("connect", err)  # without -v, nothing of it
 
     def test_stream_summary_has_task_timing_failures_and_the_rerun_command(self):
         plan = self.plan({"t": {"steps": [{"run": "[ {{host}} != node002 ]"}]}})
         status, out, err = run_deployd([plan, "t"] + self.common(3))
         self.assertEqual(status, 1, err)
-        self.assertRegex(out, r"\n  task  ok  failed  skipped +min +median +max\n  t      2       1        0 ")
-        self.assertIn("  node002 failed: t step 1 (run ", out)
-        self.assertIn("deployd: run log: ", out)
-        self.assertTrue(out.endswith("deployd: rerun the failed hosts: deployd --retry-failed %s t %s\n"
-                                     % (plan, " ".join(self.common(3)))), out)
+        self.assertEqual(out, "")  # the commands print nothing; failures and the summary are on stderr
+        self.assertRegex(err, r"\n  task  ok  changed  failed  skipped +min +median +max\n  t      2        2       1        0 ")
+        self.assertIn("  node002 failed: t step 1 (run ", err)
+        self.assertIn("deployd: run log: ", err)
+        self.assertTrue(err.endswith("deployd: rerun the failed hosts: deployd --retry-failed %s t %s\n"
+                                     % (plan, " ".join(self.common(3)))), err)
 
     def check_draws(self, terminal, columns):
         draws = list(DRAW.finditer(terminal))
         self.assertTrue(draws, terminal[-2000:])
         for draw in draws:
             text = draw.group(1).decode()
-            self.assertRegex(text, r"^\[\d+ done, \d+ failed, \d+ running, \d+ waiting\]")
+            self.assertRegex(text, r"^\[\d+ done(, \d+ failed)?(, \d+ running)?(, \d+ connecting)?(, \d+ waiting)?\]")
             self.assertLess(len(text), columns)
             # A draw is always followed by a redraw or by its clearing, never by other text.
             self.assertEqual(terminal[draw.end():draw.end() + 1], b"\r")
@@ -193,6 +195,53 @@ class OutputRun(FleetTestCase):
         status, out, err = run_deployd([plan] + self.common(4))  # both pipes: no progress at all
         self.assertNotIn("\r", out + err)
         self.assertNotIn("waiting]", out + err)
+
+    def test_progress_under_quiet_fits_80_columns_and_names_hosts_still_connecting(self):
+        # issue 19: a hung sshd (a listener that never says a word) shows as connecting, the
+        # slowest handshake named; the line fits 80 columns and is drawn under -q too.
+        silent = SilentListener("127.0.36.190")
+        try:
+            inventory = dict(self.inventory)
+            inventory["hosts"] = self.inventory["hosts"][:2] + [
+                {"name": "hung", "address": silent.address, "port": silent.port, "connect_timeout": "3s"}]
+            inventory["groups"] = {}
+            path = write_json(self.dir, "inventory-hung.json", inventory)
+            plan = self.plan({"t": {"steps": [{"run": "sleep 1"}]}}, "hung.json")
+            status, terminal, _ = run_on_terminal(
+                [plan, "-q", "-i", path, "--log-dir", os.path.join(self.dir, "logs")], columns=80)
+        finally:
+            silent.close()
+        self.assertEqual(status, 1, terminal)
+        draws = [d.group(1).decode() for d in self.check_draws(terminal, 80)]
+        # In 80 columns the counts that are 0 are left out to keep the slowest host named.
+        self.assertTrue(any(re.fullmatch(r"\[\d+ done(, \d+ running)?, 1 connecting\](, ETA \S+)?, "
+                                         r"slowest: hung \d+(\.\d)?m?s connecting", d) for d in draws), draws)
+        self.assertIn(b"deployd: \x1b[31m3 hosts: 2 ok, 1 unreachable", terminal)
+
+    def test_dry_run_folds_hosts_and_shows_where_a_put_goes(self):
+        source = os.path.join(self.dir, "VERSION")
+        with open(source, "w") as f:
+            f.write("1.0\n")
+        plan = self.plan({"t": {"steps": [{"run": "mkdir -p /tmp/ux/{{host}}"},
+                                          {"put": "VERSION", "to": "/tmp/ux/{{host}}/VERSION", "mode": "0640"}]}},
+                         "fold.json")
+        status, out, err = run_deployd([plan, "-n"] + self.common(6))
+        self.assertEqual((status, err), (0, ""))
+        self.assertEqual(out, "node[001-006] (6 hosts)\n"
+                              "  t step 1: mkdir -p /tmp/ux/<host>\n"
+                              "  t step 2: put VERSION -> /tmp/ux/<host>/VERSION (mode 0640)\n")
+
+    def test_a_retried_attempt_reads_as_one(self):
+        # The hosts' login user cannot enter this test's private folder: the marker goes in /tmp.
+        marker = "/tmp/deployd-attempts-%d-{{host}}" % random.randint(0, 1 << 30)
+        plan = self.plan({"t": {"steps": [{"run": "echo x >> %s; test $(wc -l < %s) -ge 2" % (marker, marker),
+                                           "retries": 1, "retry_delay": "100ms"}]}}, "retry.json")
+        status, out, err = run_deployd([plan, "--color", "never"] + self.common(1))
+        self.assertEqual(status, 0, err)
+        self.assertRegex(err, r"(?m)^node001 t step 1 \(run .*\): attempt 1 of 2 failed \(exited with status 1 "
+                              r"after [0-9.]+m?s\); retrying in 100ms$")
+        self.assertNotIn("FAILED", err)
+        os.remove(marker.replace("{{host}}", "node001"))
 
 
 if __name__ == "__main__":

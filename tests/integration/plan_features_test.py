@@ -135,12 +135,11 @@ class PlanFeatures(FleetTestCase):
 
     def test_dry_run_refuses_what_the_run_refuses(self):
         # Issue 14, bug 5: one validation path; the error has the plan's line:column.
-        path = os.path.join(self.dir, "sudo-put.json")
+        path = os.path.join(self.dir, "owner-get.json")
         with open(path, "w") as f:
             f.write('{"version": 1, "hosts": ["a"], "tasks": {"t": {"steps": [\n'
-                    '  {"put": "plan.json", "to": "/tmp/x", "sudo": true}]}}}\n')
-        expected = ('deployd: error: %s:2:40: /tasks/t/steps/0: "sudo" cannot be used on a "put" step '
-                    'yet: the file would be written as the login user\n' % path)
+                    '  {"get": "/etc/hostname", "to": "x", "owner": "root"}]}}}\n')
+        expected = ('deployd: error: %s:2:39: /tasks/t/steps/0: "owner" is only used with "put"\n' % path)
         for args in (["--dry-run"], [], ["--graph"]):
             status, out, err = run_deployd([path] + args)
             self.assertEqual((status, out, err), (2, "", expected), args)
@@ -152,7 +151,7 @@ class PlanFeatures(FleetTestCase):
         status, out, err = run_deployd([path, "--list"])
         self.assertEqual(status, 0, err)
         self.assertEqual(out, "build  make the tarball\n    on: local\n"
-                              "ship (default)\n    on: g; needs: build\n")
+                              "ship (default)\n    on: g (1 host); needs: build\n")
 
     def test_graph_prints_the_task_dag_in_dot(self):
         path = write_json(self.dir, "plan.json", {"version": 1, "hosts": ["a"], "tasks": {

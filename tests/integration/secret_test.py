@@ -3,12 +3,17 @@
 password_env, never appear in any output: stream, group, json, the terminal's progress line,
 the run log, --dry-run, --list, --graph. Every output is searched for unique tokens."""
 import os
+import signal
+import subprocess
 import sys
+import threading
+import time
 import unittest
 import uuid
 
 sys.path.insert(0, os.path.dirname(__file__))
-from fleet_support import FleetTestCase, events_of, generate_key, run_deployd, write_json  # noqa: E402
+from fleet_support import (FleetTestCase, deployd_binary, events_of, generate_key,  # noqa: E402
+                           run_deployd, write_json)
 from output_test import run_on_terminal  # noqa: E402
 
 TOKEN = uuid.uuid4().hex[:12]
@@ -127,6 +132,80 @@ class NoLogRun(FleetTestCase):
         self.assertEqual(status, 0, err)
         self.assertNotIn(COMMAND_TOKEN, out)
         self.assertIn("keys step 1: <no_log>", out)
+
+
+def cpu_ticks(pid):
+    """The user and system CPU time of process `pid`, in clock ticks (/proc/PID/stat)."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
+class HugeSecret(FleetTestCase):
+    """Issue 16 #4: a huge secret's mask is built a slice per turn of the event loop, so a Ctrl-C
+    that comes while it is built is answered at once, not after the build. The run goes on
+    meanwhile (the next step starts); only the events wait for the mask."""
+
+    def test_ctrl_c_is_answered_while_a_huge_secret_is_being_masked(self):
+        host = self.inventory["hosts"][0]
+        inventory = write_json(self.dir, "one-host.json", dict(self.inventory, hosts=[host], groups={}))
+        # Not below self.dir: the remote user (a fleet host shares this machine) must write it.
+        marker = "/tmp/deployd-huge-secret-%s" % uuid.uuid4().hex
+        self.addCleanup(lambda: os.path.exists(marker) and os.remove(marker))
+        # 2 MiB of random base64 lines: millions of automaton transitions to build.
+        plan = write_json(self.dir, "huge.json", {"version": 1, "tasks": {"t": {"steps": [
+            {"run": "head -c 1572864 /dev/urandom | base64 -w 76; touch %s" % marker,
+             "secret": True, "register": "key"},
+            {"run": "sleep 60", "name": "after"}]}}})
+        proc = subprocess.Popen([deployd_binary(), plan, "-i", inventory, "--output", "json"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        arrivals = {}  # what -> monotonic time it was read
+
+        def read(stream, name):
+            for line in stream:
+                if name == "stderr" and "deployd: interrupted:" in line:
+                    arrivals.setdefault("interrupted", time.monotonic())
+                if name == "stdout" and '"event":"step_end"' in line:
+                    arrivals.setdefault("step_end", time.monotonic())
+                arrivals.setdefault(name + "_lines", []).append(line)
+
+        readers = [threading.Thread(target=read, args=(proc.stdout, "stdout")),
+                   threading.Thread(target=read, args=(proc.stderr, "stderr"))]
+        for reader in readers:
+            reader.start()
+        try:
+            while not os.path.exists(marker):
+                self.assertIsNone(proc.poll(), "deployd ended before the secret was printed")
+                time.sleep(0.01)
+            # The step is over: what deployd computes now is the secret's mask. Interrupt once it
+            # has computed for 0.2 s of CPU (whatever the machine's speed, the build is under way).
+            start = cpu_ticks(proc.pid)
+            while cpu_ticks(proc.pid) - start < os.sysconf("SC_CLK_TCK") // 5:
+                self.assertNotIn("step_end", arrivals, "the mask was built before the interrupt")
+                time.sleep(0.01)
+            proc.send_signal(signal.SIGINT)
+            while "interrupted" not in arrivals:  # then cancel the sleep
+                self.assertIsNone(proc.poll(), "deployd ended without answering the interrupt")
+                time.sleep(0.01)
+            proc.send_signal(signal.SIGINT)
+            status = proc.wait(timeout=600)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+            for reader in readers:
+                reader.join()
+            proc.stdout.close()
+            proc.stderr.close()
+        self.assertEqual(status, 130, "".join(arrivals.get("stderr_lines", [])))
+        self.assertIn("interrupted", arrivals)
+        self.assertIn("step_end", arrivals)
+        # The message came while the step's end was still held back for the mask.
+        self.assertLess(arrivals["interrupted"], arrivals["step_end"])
+        events = events_of("".join(arrivals["stdout_lines"]))
+        ends = [(e["step"], e["status"]) for e in events if e["event"] == "step_end"]
+        self.assertEqual(ends[0], (0, "ok"))
+        self.assertEqual(events[-1]["event"], "run_end")
+        self.assertEqual(events[-1]["status"], "interrupted")
 
 
 if __name__ == "__main__":

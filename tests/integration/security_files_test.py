@@ -275,7 +275,7 @@ class SecurityFiles(FleetTestCase):
         self.assertIn('/summary.json": no space left on device: --retry-failed cannot use this run', err)
         self.assertIn("deployd: error: the run log %s/logs/" % tiny, err)
         # --retry-failed cannot find this run: the rerun line names the host instead.
-        rerun = [line for line in done.stdout.splitlines() if line.startswith("deployd: rerun")]
+        rerun = [line for line in done.stderr.splitlines() if line.startswith("deployd: rerun")]  # the summary's
         self.assertEqual(rerun, ["deployd: rerun the failed hosts: deployd %s --limit %s" % (plan, second)])
         command = shlex.split(rerun[0][len("deployd: rerun the failed hosts: "):])[1:]
         status, out, err = run_deployd(command + ["-i", inventory, "--log-dir", self.work + "/logs2",

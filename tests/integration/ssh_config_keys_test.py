@@ -14,8 +14,8 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from fleet_support import (FleetTestCase, deployd_binary, events_of, run_deployd,  # noqa: E402
-                           write_json)
+from fleet_support import (FleetTestCase, deployd_binary, events_of, generate_key,  # noqa: E402
+                           run_deployd, write_json)
 
 PASSPHRASE = "correct horse battery staple"
 KEY_HOSTS = 100
@@ -92,8 +92,14 @@ class SshConfigAliases(FleetTestCase):
         jumped = out.split("jumped (")[1]
         self.assertIn("via:             bastion-user@alias0:%d  (ssh_config %s:29)"
                       % (hosts[0]["port"], config), jumped)
-        self.assertIn("unsupported keyword \"forwardagent\" ignored", err)
-        self.assertEqual(err.count("forwardagent"), 1, err)
+        # issue 19: `ForwardAgent no` changes nothing for deployd: said under -v only, as written.
+        self.assertIn("deployd: %s:27:3: keyword \"ForwardAgent\" does not apply to deployd: ignored\n"
+                      % config, err)
+        self.assertEqual(err.count("ForwardAgent"), 1, err)
+        self.assertNotIn("warning", err)
+        status, out, quiet_err = run_deployd([plan, "-F", config, "-n"])
+        self.assertEqual(status, 0, quiet_err)
+        self.assertEqual(quiet_err, "")
 
     def test_a_real_run_on_hosts_known_only_by_their_aliases(self):
         config, hosts = self.write_config()
@@ -118,6 +124,55 @@ class SshConfigAliases(FleetTestCase):
         status, out, err = run_deployd([plan_file(self.dir), "-F", config, "-H", "x"])
         self.assertEqual(status, 2)
         self.assertIn("%s:3:3: bad Port \"none\"" % config, err)  # line:column of the keyword
+
+
+class JumpHostEntry(FleetTestCase):
+    """Issue 16 #2: a `via` hop that is no plan host logs in with its own ssh_config entry, as
+    OpenSSH logs in to a ProxyJump hop, never with the target's user, identity or password."""
+
+    def run_through_gate(self, gate_user, gate_identity):
+        gate, target = self.inventory["hosts"][0], self.inventory["hosts"][1]
+        defaults = self.inventory["defaults"]
+        stranger = generate_key(self.dir, "stranger-%s" % gate_user)  # authorized nowhere
+        config = os.path.join(self.dir, "jump_config-%s" % gate_user)
+        with open(config, "w") as f:
+            f.write("Host gate\n  HostName %s\n  Port %d\n  User %s\n  IdentityFile %s\n"
+                    "  IdentitiesOnly yes\n  UserKnownHostsFile %s\n"
+                    % (gate["address"], gate["port"], gate_user, gate_identity or stranger,
+                       defaults["known_hosts"]))
+        # The target logs in as the password user, with a key no host accepts and its password.
+        web = {"name": "web", "address": target["address"], "port": target["port"],
+               "user": "deployd-pw", "identity": stranger, "password_env": "FLEET_PASSWORD",
+               "known_hosts": defaults["known_hosts"], "via": "gate", "ssh_config": config}
+        plan = write_json(self.dir, "jump-plan.json",
+                          {"version": 1, "hosts": [web], "tasks": {"t": {"steps": [{"run": "whoami"}]}}})
+        with open(os.path.join(self.fleet, "password")) as f:
+            password = f.read().strip()
+        status, out, err = run_deployd([plan, "--output", "json"], timeout=120,
+                                       env=dict(os.environ, FLEET_PASSWORD=password))
+        self.assertNotIn(password, out + err)
+        return status, events_of(out), err
+
+    def test_the_hop_logs_in_with_its_own_entry_and_the_target_with_its_own_keys(self):
+        # "gate" is known only through its entry (HostName, Port); its login (user deployd, the
+        # fleet key) is the entry's: the target's user and key would be refused there.
+        status, events, err = self.run_through_gate(self.inventory["defaults"]["user"],
+                                                    self.inventory["defaults"]["identity"])
+        self.assertEqual(status, 0, err)
+        lines = [e["line"] for e in events if e["event"] == "output"]
+        self.assertEqual(lines, ["deployd-pw"])
+
+    def test_a_hop_whose_own_login_fails_is_never_sent_the_targets_password(self):
+        # The hop's entry names the password user: the target's password would log it in.
+        status, events, err = self.run_through_gate("deployd-pw", None)
+        self.assertEqual(status, 1, err)
+        ends = [e for e in events if e["event"] == "host_end"]
+        self.assertEqual(ends[0]["status"], "unreachable")
+        # Only the entry's key was offered: no password (the label "password" would be listed).
+        stranger = os.path.join(self.dir, "stranger-deployd-pw")
+        self.assertTrue(ends[0]["error"].startswith(
+            'jump host "gate": authentication failed for user "deployd-pw" (tried %s)' % stranger),
+            ends[0]["error"])
 
 
 def authorize(fleet, public_key_path):

@@ -41,7 +41,7 @@ class Summary(FleetTestCase):
         status, out, err = run_deployd([plan, "-i", self.inventory_path, "--color", "never",
                                         "--log-dir", os.path.join(self.work, "logs")])
         self.assertEqual(status, 1, out + err)
-        summary = out[out.index("deployd: 10 hosts:"):]
+        summary = err[err.index("deployd: 10 hosts:"):]
         self.assertIn("deployd: 10 hosts: 3 ok, 5 failed, 2 unreachable in ", summary)
         # One line for the five failed hosts, each host's command resolved (its name folded),
         # then their last three stderr lines, folded the same way.
@@ -56,7 +56,7 @@ class Summary(FleetTestCase):
         self.assertRegex(summary, r"\n  gone\[01-02\] \(2 hosts\) unreachable: connect …: [^\n]*refused\n")
         self.assertNotIn("{{", summary)
         # The live failure lines show each host's own command.
-        self.assertIn("node003 FAILED: restart step 1 (run \"echo 'svc: starting on node003' >&2;", out)
+        self.assertIn("node003 FAILED: restart step 1 (run \"echo 'svc: starting on node003' >&2;", err)
 
     def test_an_abort_says_why_and_its_rerun_hint_works_as_printed(self):
         # node003 and node004 fail (the command names no host but its own: their lines fold).
@@ -72,14 +72,14 @@ class Summary(FleetTestCase):
                 "--var", "version=2", "--color", "never"]
         status, out, err = run_deployd(args, cwd=self.work)
         self.assertEqual(status, 3, out + err)
-        self.assertRegex(out, r"deployd: aborted: max_failures 1 exceeded: node00[34], node00[34] failed\n")
-        self.assertIn("deployd: 8 hosts: 2 ok, 2 failed, 4 aborted in ", out)
-        self.assertIn("\n  node[005-008] (4 hosts) aborted: not started: the run was aborted\n", out)
+        self.assertRegex(err, r"deployd: aborted: max_failures 1 exceeded: node00[34], node00[34] failed\n")
+        self.assertIn("deployd: 8 hosts: 2 ok, 2 failed, 4 aborted in ", err)
+        self.assertIn("\n  node[005-008] (4 hosts) aborted: not started: the run was aborted\n", err)
         # Durations that differ fold to "…"; two hosts may also have taken the very same time.
-        self.assertRegex(out, re.escape("\n  node[003-004] (2 hosts) failed: deploy step 1 (run \"case <host> in "
+        self.assertRegex(err, re.escape("\n  node[003-004] (2 hosts) failed: deploy step 1 (run \"case <host> in "
                                         "*3|*4) sleep 0.5; exit 1;; esac; echo 2\"): exited with status 1 after ")
                          + r"(…|\d+ms|\d+(\.\d)?s)\n")
-        self.assertIn("\n  deploy   2       2        4        0  ", out)  # ok, failed, aborted, skipped
+        self.assertIn("\n  deploy   2        2       2        4        0  ", err)  # ok, changed, failed, aborted, skipped
         run_id = os.listdir(logs)[0]
         with open(os.path.join(logs, run_id, "events.jsonl")) as f:
             end = [json.loads(line) for line in f][-1]
@@ -87,9 +87,9 @@ class Summary(FleetTestCase):
         self.assertRegex(end["reason"], r"^max_failures 1 exceeded: node00[34], node00[34] failed$")
         self.assertEqual(sum(end["counts"].values()), HOSTS)
 
-        hint = re.search(r"^deployd: rerun the failed hosts: (.*)$", out, re.M)
-        self.assertIsNotNone(hint, out)
-        self.assertIn("deployd: this run had --var version=…: give them again\n", out)
+        hint = re.search(r"^deployd: rerun the failed hosts: (.*)$", err, re.M)
+        self.assertIsNotNone(hint, err)
+        self.assertIn("deployd: this run had --var version=…: give them again\n", err)
         command = shlex.split(hint.group(1))
         self.assertEqual(command[0], "deployd")
         self.assertIn("--log-dir", command)

@@ -125,9 +125,11 @@ class FakeTransport::FakeConnection final : public engine::Connection {
     // read the command as the plan shaped it (remote_command_test checks the report), and as the
     // one `sh -c` line it stands for when its script comes on stdin (`sh -s`).
     std::string command = as_command_line(request);
-    std::string report = engine::shell_quote(engine::process_group_report());
-    report = report.substr(1, report.size() - 2);  // as it stands inside the quoted script
-    if (auto at = command.find(report); at != std::string::npos) command.erase(at, report.size());
+    for (bool is_sudo : {false, true}) {
+      std::string report = engine::shell_quote(engine::process_group_report(is_sudo));
+      report = report.substr(1, report.size() - 2);  // as it stands inside the quoted script
+      if (auto at = command.find(report); at != std::string::npos) command.erase(at, report.size());
+    }
     transport_.commands[host_].push_back(command);
     transport_.order.push_back(host_ + ": " + command);
     FakeReply reply = transport_.reply_for(host_, as_command_line(request));

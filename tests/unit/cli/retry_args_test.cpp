@@ -60,6 +60,17 @@ TEST_SUITE("cli") {
     CHECK(take_retry_args({"deployd", "--retry-failed", "--retry-failed", "plan.json"}).error ==
           "--retry-failed: given more than once");
   }
+
+  TEST_CASE("a mistyped run id after --retry-failed is taken as one, not as PLAN") {
+    // The run lookup then says it is not found and suggests the run meant (retry.cpp).
+    RetryArgs r = take_retry_args({"deployd", "--retry-failed", "20261128T134235Z-a1b2cX"});
+    CHECK(r.error.empty());
+    CHECK(r.run_id == "20261128T134235Z-a1b2cX");
+    CHECK(r.args == Args{"deployd", "--retry-failed"});
+    RetryArgs plan = take_retry_args({"deployd", "--retry-failed", "2026plan.json"});
+    CHECK(plan.run_id.empty());
+    CHECK(plan.args == Args{"deployd", "--retry-failed", "2026plan.json"});
+  }
 }
 
 }  // namespace deployd::cli

@@ -23,8 +23,19 @@ Host target(std::vector<std::string> via) {
   return host;
 }
 
-std::vector<JumpHop> route_of(const Host& host, const std::vector<Host>& plan_hosts = {}) {
-  auto route = jump_route(host, plan_hosts);
+/// A hop as load time resolves it (plan/host_resolver.cpp): its own keys.
+Host hop(const std::string& address, int port, const std::string& user) {
+  Host host;
+  host.name = address;
+  host.address = address;
+  host.port = port;
+  host.user = user;
+  host.identities = {"/keys/hop"};
+  return host;
+}
+
+std::vector<JumpHop> route_of(const Host& host) {
+  auto route = jump_route(host);
   REQUIRE(std::holds_alternative<std::vector<JumpHop>>(route));
   return std::get<std::vector<JumpHop>>(route);
 }
@@ -32,75 +43,40 @@ std::vector<JumpHop> route_of(const Host& host, const std::vector<Host>& plan_ho
 }  // namespace
 
 TEST_SUITE("engine") {
-  TEST_CASE("a user@host:port hop takes its address, user and port, the rest from the target") {
-    const auto route = route_of(target({"ops@127.0.0.2:2200"}));
+  TEST_CASE("each hop connects with its own resolved keys, labelled by its via text") {
+    Host host = target({"ops@127.0.0.2:2200"});
+    host.via_hosts = {hop("127.0.0.2", 2200, "ops")};
+    const auto route = route_of(host);
     REQUIRE(route.size() == 1);
     CHECK(route[0].label == "ops@127.0.0.2:2200");
     CHECK(route[0].spec.address == "127.0.0.2");
     CHECK(route[0].spec.port == 2200);
     CHECK(route[0].spec.user == "ops");
-    CHECK(route[0].spec.identities == std::vector<std::string>{"/keys/id"});
-    CHECK(route[0].spec.known_hosts == "/etc/known_hosts");
+    CHECK(route[0].spec.identities == std::vector<std::string>{"/keys/hop"});
     CHECK(route[0].key == "ops@127.0.0.2:2200");
   }
 
-  TEST_CASE("a hop that is not a plan host is never given the target's password") {
-    Host host = target({"ops@127.0.0.2:2200"});
-    host.password_env = "TARGET_PASSWORD";
-    host.passphrase_env = "KEY_PASSPHRASE";
-    setenv("TARGET_PASSWORD", "target-secret", 1);
-    setenv("KEY_PASSPHRASE", "key-secret", 1);
-    const auto route = route_of(host);
-    unsetenv("TARGET_PASSWORD");
-    unsetenv("KEY_PASSPHRASE");
-    REQUIRE(route.size() == 1);
-    CHECK_FALSE(route[0].spec.password.has_value());
-    // The passphrase only opens the local key file the hop shares: it never leaves the controller.
-    CHECK(route[0].spec.passphrase == std::optional<std::string>("key-secret"));
-  }
-
-  TEST_CASE("a hop that is a plan host gets its own password, not the target's") {
-    Host bastion;
-    bastion.name = "bastion";
-    bastion.address = "127.0.0.5";
-    bastion.password_env = "BASTION_PASSWORD";
+  TEST_CASE("a hop's password is its own: the target's never reaches it") {
     Host host = target({"bastion"});
     host.password_env = "TARGET_PASSWORD";
+    Host bastion = hop("127.0.0.5", 22, "jump");
+    bastion.password_env = "BASTION_PASSWORD";
+    host.via_hosts = {bastion, hop("127.0.0.6", 22, "inner")};
+    host.via.push_back("inner");
     setenv("TARGET_PASSWORD", "target-secret", 1);
     setenv("BASTION_PASSWORD", "bastion-secret", 1);
-    const auto route = route_of(host, {bastion});
+    const auto route = route_of(host);
     unsetenv("TARGET_PASSWORD");
     unsetenv("BASTION_PASSWORD");
-    REQUIRE(route.size() == 1);
+    REQUIRE(route.size() == 2);
     CHECK(route[0].spec.password == std::optional<std::string>("bastion-secret"));
-  }
-
-  TEST_CASE("a bare hop name uses port 22 and the target's user") {
-    const auto route = route_of(target({"gate.example"}));
-    REQUIRE(route.size() == 1);
-    CHECK(route[0].spec.address == "gate.example");
-    CHECK(route[0].spec.port == 22);
-    CHECK(route[0].spec.user == "deploy");
-  }
-
-  TEST_CASE("a hop naming a plan host takes that host's connection keys, not its via") {
-    Host bastion;
-    bastion.name = "bastion";
-    bastion.address = "127.0.0.5";
-    bastion.port = 2022;
-    bastion.user = "jump";
-    bastion.via = {"elsewhere"};
-    const auto route = route_of(target({"bastion"}), {bastion});
-    REQUIRE(route.size() == 1);
-    CHECK(route[0].label == "bastion");
-    CHECK(route[0].spec.name == "bastion");
-    CHECK(route[0].spec.address == "127.0.0.5");
-    CHECK(route[0].spec.port == 2022);
-    CHECK(route[0].spec.user == "jump");
+    CHECK_FALSE(route[1].spec.password.has_value());
   }
 
   TEST_CASE("two hops: outermost first, and the second's key includes the first") {
-    const auto route = route_of(target({"a@127.0.0.2", "b@127.0.0.3:23"}));
+    Host host = target({"a@127.0.0.2", "b@127.0.0.3:23"});
+    host.via_hosts = {hop("127.0.0.2", 22, "a"), hop("127.0.0.3", 23, "b")};
+    const auto route = route_of(host);
     REQUIRE(route.size() == 2);
     CHECK(route[0].key == "a@127.0.0.2:22");
     CHECK(route[1].key == "a@127.0.0.2:22 > b@127.0.0.3:23");
@@ -108,15 +84,26 @@ TEST_SUITE("engine") {
   }
 
   TEST_CASE("routes through the same hops have the same keys") {
-    Host other = target({"a@127.0.0.2"});
+    Host one = target({"a@127.0.0.2"});
+    one.via_hosts = {hop("127.0.0.2", 22, "a")};
+    Host other = one;
     other.name = "web2";
     other.address = "127.0.0.10";
-    CHECK(route_of(target({"a@127.0.0.2"}))[0].key == route_of(other)[0].key);
+    CHECK(route_of(one)[0].key == route_of(other)[0].key);
   }
 
   TEST_CASE("a bad hop is an error naming it") {
-    auto route = jump_route(target({"a@127.0.0.2:99999"}), {});
+    Host host = target({"a@127.0.0.2:99999"});
+    host.via_hosts = {hop("127.0.0.2", 22, "a")};
+    auto route = jump_route(host);
     REQUIRE(std::holds_alternative<std::string>(route));
     CHECK(std::get<std::string>(route).find("jump host \"a@127.0.0.2:99999\"") == 0);
+  }
+
+  TEST_CASE("hops not resolved at load time are an internal error, never the target's keys") {
+    auto route = jump_route(target({"gate"}));
+    REQUIRE(std::holds_alternative<std::string>(route));
+    CHECK(std::get<std::string>(route) ==
+          "internal error: the jump hosts of host \"web1\" were not resolved");
   }
 }

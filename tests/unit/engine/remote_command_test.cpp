@@ -55,6 +55,30 @@ TEST_SUITE("engine") {
   TEST_CASE("shell_command is the same script as one sh -c line (local sudo steps)") {
     CHECK(shell_command(CommandSpec{.command = "id -u", .sudo_user = ""}) == "sudo -n -- sh -c 'id -u'");
   }
+
+  TEST_CASE("a step's shell replaces sh -c, its words quoted only where needed") {
+    CHECK(remote_command(CommandSpec{.command = "[[ -d x ]]", .shell = {"bash", "-l", "-c"}}).exec ==
+          "bash -l -c '[[ -d x ]]'");
+    CHECK(remote_command(CommandSpec{.command = "id", .sudo_user = "", .shell = {"/opt/my shell", "-ec"}}).exec ==
+          "sudo -n -- '/opt/my shell' -ec 'id'");
+    CHECK(prefixed_command(CommandSpec{.command = "id", .shell = {"bash", "-c"}}) == "id");
+  }
+
+  TEST_CASE("a script on stdin is read by the step's shell with -s (-lc becomes -ls)") {
+    CommandSpec spec{.command = "echo $A", .shell = {"bash", "-lc"}};
+    spec.env["A"] = "x";
+    RemoteCommand remote = remote_command(spec);
+    CHECK(remote.exec == "bash -ls");
+    CHECK(remote.script == "{\nexport A='x'\necho $A\n} </dev/null\n");
+  }
+
+  TEST_CASE("prefixes run after cd and env, each one required, outermost first") {
+    CommandSpec spec{.command = "flask run", .cwd = "/srv", .prefixes = {"source venv/bin/activate", "a; b"}};
+    CHECK(remote_command(spec).exec ==
+          "sh -c 'cd -- '\\''/srv'\\'' || exit 1\n"
+          "{ source venv/bin/activate\n} || exit $?\n{ a; b\n} || exit $?\nflask run'");
+    CHECK(prefixed_command(spec) == "{ source venv/bin/activate\n} || exit $?\n{ a; b\n} || exit $?\nflask run");
+  }
 }
 
 }  // namespace deployd::engine

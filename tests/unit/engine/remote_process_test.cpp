@@ -58,14 +58,23 @@ bool group_has_started(long group) {
 }  // namespace
 
 TEST_SUITE("engine") {
-  TEST_CASE("the report names the script's own process group, and the reader takes it out of stderr") {
-    CommandSpec spec{.command = "echo out; echo err >&2", .report_process_group = true};
+  TEST_CASE("the report names the script's shell, with builtins only, and the reader takes it out of stderr") {
+    CommandSpec spec{.command = "echo out; echo $$; echo err >&2", .report_process_group = true};
     std::string output = remote_output(remote_command(spec));
     ProcessGroupReader reader;
     std::string kept(reader.filter(output));
     REQUIRE(reader.group());
-    CHECK(*reader.group() == static_cast<long>(::getpgrp()));  // popen's sh stays in our group
-    CHECK(kept == "out\nerr\n");
+    CHECK(kept == "out\n" + std::to_string(*reader.group()) + "\nerr\n");
+    CHECK(process_group_report(false).find("/proc") == std::string::npos);  // no file read
+  }
+
+  TEST_CASE("under sudo the report names the script's process group, read from /proc") {
+    // The script is sudo's child there, not its group's leader: run it as a child of popen's
+    // sh, which stays in our group.
+    std::string output = shell_output("sh -c " + shell_quote(process_group_report(true)));
+    ProcessGroupReader reader;
+    CHECK(reader.filter(output).empty());
+    CHECK(reader.group() == static_cast<long>(::getpgrp()));
   }
 
   TEST_CASE("a command that reads stdin gets EOF at once and never eats the rest of the script") {
@@ -115,6 +124,24 @@ TEST_SUITE("engine") {
     CHECK(group_is_gone(group));
   }
 
+  TEST_CASE("the stop command given a shell that is not its group's leader stops that shell's group") {
+    // A login shell that forks its command leaves the reported $$ a member, not the leader:
+    // $! below is the group's second process (the leader is the setsid'd sh).
+    std::string started = shell_output(
+        "sh -c 'setsid sh -c \"sleep 30 >/dev/null 2>&1 & echo \\$! \\$\\$; exec sleep 31 >/dev/null 2>&1\" "
+        "</dev/null 2>/dev/null &'");
+    long member = 0, leader = 0;
+    REQUIRE(std::sscanf(started.c_str(), "%ld %ld", &member, &leader) == 2);
+    REQUIRE(member > 1);
+    REQUIRE(leader > 1);
+    REQUIRE(member != leader);
+    REQUIRE(group_has_started(leader));
+    int status = std::system(stop_group_command(member, std::nullopt).c_str());
+    REQUIRE(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+    CHECK(group_is_gone(leader));
+  }
+
   TEST_CASE("the stop command of a group already gone succeeds at once") {
     int status = std::system(stop_group_command(999999999, std::nullopt).c_str());
     REQUIRE(WIFEXITED(status));
@@ -124,6 +151,35 @@ TEST_SUITE("engine") {
   TEST_CASE("the stop command of a sudo step runs as root through sudo -n") {
     CHECK(stop_group_command(77, std::string("www")).rfind("sudo -n -- sh -c ", 0) == 0);
     CHECK(stop_group_command(77, std::nullopt).rfind("sh -c ", 0) == 0);
+  }
+
+  TEST_CASE(
+      "creates and removes: the script reports a skip, and the reader takes it out of stderr") {
+    CommandSpec spec;
+    spec.command = "echo ran";
+    spec.skip_if_exists = "/";
+    spec.env["A"] = "1";  // a script on stdin: the text as the shell reads it
+    spec.report_process_group = true;
+    // What the shell prints for a skipped step: the group report, then the skip report.
+    SkipReader skip;
+    ProcessGroupReader group;
+    std::string rest(skip.filter(group.filter("\036deployd-pgid 4242\n\036deployd-sk")));
+    CHECK(rest.empty());
+    rest = skip.filter("ip c\nmore\n");
+    CHECK(rest == "more\n");
+    CHECK(skip.skipped_by() == 'c');
+    CHECK(remote_command(spec).script.find(
+              "if [ -e '/' ]; then printf '\\036deployd-skip c\\n' >&2; exit 0; fi") !=
+          std::string::npos);
+  }
+
+  TEST_CASE("stderr that only looks like a skip report is output, whole") {
+    SkipReader skip;
+    CHECK(std::string(skip.filter("\036deployd-skip cX")) == "\036deployd-skip cX");
+    CHECK(skip.skipped_by() == 0);
+    SkipReader other;
+    CHECK(std::string(other.filter("error: disk full\n")) == "error: disk full\n");
+    CHECK(other.skipped_by() == 0);
   }
 }
 

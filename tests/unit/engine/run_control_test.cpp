@@ -244,8 +244,10 @@ TEST_SUITE("engine") {
     CHECK(count_of(lines, "step_end a t 0 failed") == 2);
     CHECK(count_of(lines, "step_end a t 0 ok") == 1);
     Lines errors = reporter.step_errors("a");
-    CHECK(contains(errors.at(0), "(attempt 1 of 3; next in 1ms)"));
-    CHECK(contains(errors.at(1), "(attempt 2 of 3; next in 2ms)"));  // the delay doubles
+    CHECK(contains(errors.at(0), "attempt 1 of 3 failed (exited with status 1 after "));
+    CHECK(errors.at(0).ends_with("); retrying in 1ms"));
+    CHECK(contains(errors.at(1), "attempt 2 of 3 failed (exited with status 1 after "));
+    CHECK(errors.at(1).ends_with("); retrying in 2ms"));  // the delay doubles
     CHECK(errors.at(2).empty());
   }
 

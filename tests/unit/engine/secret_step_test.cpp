@@ -83,6 +83,25 @@ TEST_SUITE("engine") {
           "t step 3 (run \"break ***\"): session lost while running break ***");
   }
 
+  TEST_CASE("a step title masks a command before cutting it: never a secret cut short") {
+    // A title cut at 60 bytes ended inside the secret's line, which the mask (whole lines) missed.
+    const std::string value = "SECRET-" + std::string(70, 'x');
+    Plan plan = plan_text(R"({"hosts": ["a"], "tasks": {"t": {"steps": [
+        {"run": "fetch-key", "secret": true, "register": "key"},
+        {"run": "echo after {{key}}; and a plan text longer than sixty bytes to cut"}]}}})");
+    FakeTransport transport;
+    transport.reply("a", "fetch-key", prints(OutputStream::Stdout, value + "\n"));
+    FakeReply broken;
+    broken.result = ExecResult{.error = "session lost"};
+    transport.reply("a", "echo", broken);
+    RecordingReporter reporter;
+    run_engine(plan, transport, reporter);
+    CHECK(all_json(reporter).find("SECRET-xxx") == std::string::npos);
+    CHECK(reporter.host_end("a").error ==
+          "t step 2 (run \"echo after ***; and a plan text longer than sixty bytes t...\"): "
+          "session lost");
+  }
+
   TEST_CASE("a failing secret step's error and stderr do not show its command") {
     Plan plan = plan_text(R"({"hosts": ["a"], "tasks": {"t": {"steps": [
         {"run": "deploy-key CMD-TOKEN-4321", "secret": true}]}}})");

@@ -63,6 +63,35 @@ TEST_SUITE("engine") {
     CHECK_FALSE(ends[0].transfer->unchanged);
   }
 
+  TEST_CASE("sudo, owner, group and recursive reach the transport, interpolated per host") {
+    // issue 18: a `cd` block's sudo is inherited; owner and group use the host's variables.
+    Plan plan =
+        plan_text(R"({"hosts": [{"name": "a", "vars": {"svc": "www-a"}}], "tasks": {"t": {"steps": [
+        {"cd": "/etc", "sudo": "{{svc}}", "steps": [
+          {"put": "app.conf", "to": "app.conf", "owner": "{{svc}}", "group": "adm"}]},
+        {"get": "/var/log/app", "to": "logs/{{host}}", "recursive": true},
+        {"get": "/root/.env", "to": "env/{{host}}", "sudo": true},
+        {"put": "site", "to": "/srv/site", "recursive": true}]}}})");
+    FakeTransport transport;
+    RecordingReporter reporter;
+    CHECK(run_engine(plan, transport, reporter).exit_code == 0);
+    REQUIRE(transport.puts["a"].size() == 2);
+    const PutRequest& put = transport.puts["a"][0];
+    CHECK(put.remote_path == "/etc/app.conf");
+    CHECK(put.sudo_user == "www-a");
+    CHECK(put.owner == "www-a");
+    CHECK(put.group == "adm");
+    CHECK_FALSE(put.recursive);
+    CHECK(transport.puts["a"][1].recursive);
+    CHECK_FALSE(transport.puts["a"][1].sudo_user.has_value());
+    CHECK(transport.puts["a"][1].owner == "");
+    REQUIRE(transport.gets["a"].size() == 2);
+    CHECK(transport.gets["a"][0].recursive);
+    CHECK_FALSE(transport.gets["a"][0].sudo_user.has_value());
+    CHECK(transport.gets["a"][1].sudo_user == "");
+    CHECK_FALSE(transport.gets["a"][1].recursive);
+  }
+
   TEST_CASE("an unchanged remote file is reported as such") {
     Plan plan = plan_text(R"({"hosts": ["a"], "tasks": {"t": {"steps": [
         {"put": "/abs/app.tgz", "to": "app.tgz"}]}}})");

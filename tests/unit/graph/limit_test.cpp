@@ -54,6 +54,34 @@ TEST_SUITE("graph") {
     CHECK(plan.tasks[0].hosts == Names{"web2", "db1"});
     CHECK(plan.tasks[1].hosts == Names{"web2"});
   }
+
+  TEST_CASE("--exclude leaves out hosts by name or by group; the rest stay in plan order") {
+    Plan plan = plan_text(kPlan);
+    CHECK(exclude_hosts(plan, {"web2", "db"}).empty());
+    CHECK(plan.tasks[0].hosts == Names{"web1", "web3"});
+    CHECK(plan.tasks[1].hosts == Names{"web1", "web3"});
+  }
+
+  TEST_CASE("--exclude with a pattern that matches nothing is an error with a suggestion") {
+    Plan plan = plan_text(kPlan);
+    std::vector<Diagnostic> errors = exclude_hosts(plan, {"wbe1"});
+    REQUIRE(errors.size() == 1);
+    CHECK(errors[0].to_string() ==
+          "--exclude \"wbe1\" matches no host or group (did you mean \"web1\"?)");
+  }
+
+  TEST_CASE("--only drops the needs of the named tasks on tasks not named, and says which") {
+    Plan plan = plan_text(R"({"hosts": ["a"], "tasks": {
+        "upload": {"steps": [{"run": "u"}]},
+        "restart": {"needs": ["upload"], "steps": [{"run": "r"}]},
+        "check": {"needs": ["upload", "restart"], "steps": [{"run": "c"}]}}})");
+    CHECK(drop_needs(plan, {"check", "restart"}) ==
+          Names{"restart without upload", "check without upload"});
+    CHECK(plan.tasks[0].needs.empty());
+    CHECK(plan.tasks[1].needs.empty());
+    CHECK(plan.tasks[2].needs == Names{"restart"});  // kept: both are named
+    CHECK(drop_needs(plan, {}).empty());
+  }
 }
 
 }  // namespace deployd::graph

@@ -44,6 +44,21 @@ TEST_SUITE("graph") {
     CHECK(names(select_tasks(plan, {})) == Names{"a", "c", "b"});
   }
 
+  TEST_CASE("handlers are not default tasks: they come after the selected tasks that notify them") {
+    Plan plan = plan_text(R"({"hosts": ["a"], "tasks": {
+        "reload": {"handler": true, "steps": [{"run": "r"}]},
+        "unused": {"handler": true, "steps": [{"run": "u"}]},
+        "config": {"steps": [{"run": "c", "notify": "reload"}]},
+        "other": {"steps": [{"run": "o"}]}}})");
+    CHECK(names(select_tasks(plan, {})) == Names{"config", "reload", "other"});
+    CHECK(names(select_tasks(plan, {"other"})) == Names{"other"});
+    CHECK(names(select_tasks(plan, {"config", "other"})) == Names{"config", "other", "reload"});
+    // Named alone, a handler runs without its notifiers (and is then not notified).
+    CHECK(names(select_tasks(plan, {"reload"})) == Names{"reload"});
+    const std::vector<const Task*> tasks = select_tasks(plan, {}).tasks;
+    CHECK(notifier_indices(tasks) == std::vector<std::vector<int>>{{}, {0}, {}});
+  }
+
   TEST_CASE("an unknown task name is an error with a suggestion") {
     Plan plan = plan_text(kPlan);
     Selection selection = select_tasks(plan, {"deplyo"});

@@ -72,9 +72,9 @@ TEST_SUITE("plan") {
     CHECK(without_dir(
               errors(R"({"tasks": {"t": {"on": "local", "steps": [{"local": "x"}]}}})", options),
               dir_of(broken)) ==
-          "DIR/broken.json:1:16: syntax error while parsing value: unexpected ']'; expected '[', "
-          "'{', or a "
-          "literal\n"
+          "DIR/broken.json:1:16: trailing comma before ']': JSON allows none (syntax error while "
+          "parsing "
+          "value: unexpected ']'; expected '[', '{', or a literal)\n"
           "DIR/missing.json: cannot read inventory: no such file or directory");
   }
 }

@@ -55,6 +55,31 @@ TEST_SUITE("plan") {
           "literal");
   }
 
+  TEST_CASE("a trailing comma is called one (issue 19)") {
+    CHECK(errors("{\"tasks\": {\"t\": {\"steps\": [{\"run\": \"x\"},\n  ]}}}") ==
+          "plan.json:2:3: trailing comma before ']': JSON allows none (syntax error while parsing "
+          "value: "
+          "unexpected ']'; expected '[', '{', or a literal)");
+    CHECK(errors("{\"tasks\": {\"t\": {\"steps\": [],}}}") ==
+          "plan.json:1:30: trailing comma before '}': JSON allows none (syntax error while parsing "
+          "object "
+          "key: unexpected '}'; expected string literal)");
+  }
+
+  TEST_CASE(
+      "a YAML plan or an INI inventory given as the plan is told that plans are JSON (issue 19)") {
+    CHECK(
+        errors("tasks:\n  t:\n    steps: []\n") ==
+        "plan.json:1:1: not JSON: deployd reads JSON plans (this looks like YAML); inventories, "
+        "JSON, INI "
+        "or YAML, go with -i (syntax error while parsing value: invalid literal; last read: 'ta')");
+    CHECK(errors("[web]\nweb1\n") ==
+          "plan.json:1:1: not JSON: deployd reads JSON plans (this looks like an INI file); "
+          "inventories, "
+          "JSON, INI or YAML, go with -i (syntax error while parsing value: invalid literal; last "
+          "read: '[w')");
+  }
+
   TEST_CASE(
       "bug: a number too large for a double (1e999) threw out of parse_plan instead of an error") {
     CHECK(

@@ -58,9 +58,10 @@ class TempDir {
   TempDir(const TempDir&) = delete;
   TempDir& operator=(const TempDir&) = delete;
 
-  /// Writes `text` to `name` in the folder and returns its path.
+  /// Writes `text` to `name` in the folder (making its subfolders) and returns its path.
   std::string write(const std::string& name, std::string_view text) const {
     std::filesystem::path file = path_ / name;
+    std::filesystem::create_directories(file.parent_path());
     std::ofstream(file, std::ios::binary) << text;
     return file.string();
   }

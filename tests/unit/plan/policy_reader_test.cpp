@@ -68,4 +68,27 @@ TEST_SUITE("plan") {
         "unit: \"250ms\", \"30s\", \"5m\", \"1h\")\n"
         "plan.json:3:34: /tasks/t/policy: unknown key \"forks\"");
   }
+
+  TEST_CASE("a task's serial and batches are read, and refused where there is one host") {
+    Plan plan = valid_plan(R"({"hosts": ["a", "b"], "tasks": {
+      "restart": {"policy": {"serial": 1, "batches": [1, "50%"]}, "steps": [{"run": "x"}]},
+      "verify": {"policy": {"serial": "25%"}, "steps": [{"run": "x"}]}}})");
+    const TaskPolicy& restart = plan.tasks[0].policy;
+    REQUIRE(restart.serial);
+    CHECK(restart.serial->of(10) == 1);
+    REQUIRE(restart.batches.size() == 2);
+    CHECK(restart.batches[1].of(10) == 5);
+    CHECK(plan.tasks[1].policy.serial->of(10) == 3);
+    CHECK(plan.tasks[1].policy.batches.empty());
+    CHECK(
+        errors(R"({"hosts": ["a"], "tasks": {
+      "t": {"policy": {"serial": 0, "batches": []}, "steps": [{"run": "x"}]},
+      "l": {"on": "local", "policy": {"serial": 2}, "steps": [{"local": "x"}]}}})") ==
+        "plan.json:2:34: /tasks/t/policy/serial: bad amount 0 (expected a count of at least 1, or "
+        "a percentage like \"10%\")\n"
+        "plan.json:2:48: /tasks/t/policy/batches: expected a non-empty list of counts and "
+        "percentages, got a list\n"
+        "plan.json:3:38: /tasks/l/policy: \"serial\" and \"batches\" roll a task over its hosts: a "
+        "local or run_once task has one");
+  }
 }

@@ -137,13 +137,30 @@ Host web
           "cfg:5: unsupported Match criterion \"exec\": the block never applies");
   }
 
-  TEST_CASE("ssh_config: unsupported keywords are ignored with one warning each") {
-    SshConfig config =
-        parse("Host *\n  ForwardAgent yes\n  BatchMode yes\n  ForwardAgent no\n  User u\n");
+  TEST_CASE(
+      "ssh_config: unsupported keywords are ignored with one warning each, named as written") {
+    SshConfig config = parse(
+        "Host *\n  ForwardAgent yes\n  BatchMode yes\n  ForwardAgent no\n  User u\n  SendEnv "
+        "LANG\n");
     CHECK(value(config, "h", "user") == "u");
     CHECK(issues(config.warnings()) ==
-          "cfg:2: unsupported keyword \"forwardagent\" ignored\n"
-          "cfg:3: unsupported keyword \"batchmode\" ignored");
+          "cfg:2: unsupported keyword \"ForwardAgent\" ignored\n"
+          "cfg:3: keyword \"BatchMode\" does not apply to deployd: ignored\n"
+          "cfg:6: unsupported keyword \"SendEnv\" ignored");
+    std::vector<bool> quiet;
+    for (const plan::SshConfigIssue& issue : config.warnings()) quiet.push_back(issue.is_quiet);
+    CHECK(quiet == std::vector<bool>{false, true, false});
+  }
+
+  TEST_CASE("ssh_config: keywords that do not matter to deployd are quiet (issue 19)") {
+    SshConfig config = parse(
+        "Host *\n  ControlMaster auto\n  ControlPath ~/.ssh/cm-%r@%h:%p\n  ControlPersist 10m\n"
+        "  ForwardAgent no\n  Compression yes\n  HashKnownHosts yes\n  AddKeysToAgent yes\n"
+        "  ServerAliveCountMax 3\n");
+    for (const plan::SshConfigIssue& issue : config.warnings()) {
+      CHECK_MESSAGE(issue.is_quiet, issue.message);
+    }
+    CHECK(config.warnings().size() == 8);
   }
 
   TEST_CASE("bug: ssh_config messages quoted the file's bytes raw, ESC and BEL included") {
@@ -151,7 +168,7 @@ Host web
         "\x1b]0;title\x07Keyword yes\nPort \"\xc2\x9b"
         "1\"\n");
     CHECK(issues(config.warnings()) ==
-          "cfg:1: unsupported keyword \"\\u001b]0;title\\u0007keyword\" ignored");
+          "cfg:1: unsupported keyword \"\\u001b]0;title\\u0007Keyword\" ignored");
     CHECK(issues(config.errors()) ==
           "cfg:2: bad Port \"\\u009b1\" (expected a number from 1 to 65535)");
   }
@@ -267,7 +284,7 @@ Host web
     CHECK(web.sources.at("via") == "ssh_config " + cfg + ":11");
     CHECK(web.sources.at("ssh_config") == "command line -F");
     REQUIRE(result.warnings.size() == 1);
-    CHECK(result.warnings[0].to_string() == cfg + ":12:3: unsupported keyword \"sendenv\" ignored");
+    CHECK(result.warnings[0].to_string() == cfg + ":12:3: unsupported keyword \"SendEnv\" ignored");
   }
 
   TEST_CASE("hosts: precedence is plan host > plan defaults > ssh_config > built-in") {
@@ -293,6 +310,62 @@ Host web
     CHECK(hosts[2].user == "c");
     CHECK(hosts[2].port == 2500);
     CHECK(hosts[2].identities == std::vector<std::string>{"cfg_key"});
+  }
+
+  TEST_CASE("a jump host that is no plan host gets its own ssh_config entry, not the target's keys") {
+    TempDir dir;
+    LoadResult result = with_config(dir, R"(Host gate
+  HostName 127.0.0.3
+  Port 2202
+  User gate-user
+  IdentityFile ~/.ssh/gate_key
+  UserKnownHostsFile ~/.ssh/gate_known
+  StrictHostKeyChecking accept-new
+  ProxyJump elsewhere
+Host *
+  ConnectTimeout 7
+)",
+                                    R"({"defaults": {"password_env": "PW", "keepalive": 9},
+            "hosts": [{"name": "web", "address": "127.0.0.9", "user": "web-user",
+                       "identity": "web_key", "known_hosts": "web_known",
+                       "password_env": "WEB_PW", "passphrase_env": "WEB_PASSPHRASE",
+                       "via": ["gate", "ops@inner:2300", "bastion"]},
+                      {"name": "bastion", "address": "127.0.0.4", "user": "b-user",
+                       "password_env": "BASTION_PW", "via": "gate", "vars": {"x": 1}}],
+            "tasks": {"t": {"on": "web", "steps": [{"run": "true"}]}}})");
+    REQUIRE(result.errors.empty());
+    const Host& web = result.plan->hosts.at(0);
+    REQUIRE(web.via_hosts.size() == 3);
+    const Host& gate = web.via_hosts[0];
+    CHECK(gate.name == "gate");
+    CHECK(gate.address == "127.0.0.3");
+    CHECK(gate.port == 2202);
+    CHECK(gate.user == "gate-user");
+    CHECK(gate.identities == std::vector<std::string>{"/home/me/.ssh/gate_key"});
+    CHECK(gate.known_hosts == "/home/me/.ssh/gate_known");
+    CHECK(gate.host_key_check == HostKeyCheck::AcceptNew);
+    CHECK(gate.connect_timeout == Duration(7000));
+    CHECK(gate.keepalive == Duration(9000));  // no entry says: the plan defaults
+    CHECK(gate.password_env.empty());  // neither the target's nor the defaults'
+    CHECK(gate.passphrase_env.empty());
+    CHECK(gate.via.empty());  // its ProxyJump is not followed: via is the whole path
+    // `user@name:port` wins over the entry; with no entry: defaults, then built-in values.
+    const Host& inner = web.via_hosts[1];
+    CHECK(inner.address == "inner");
+    CHECK(inner.port == 2300);
+    CHECK(inner.user == "ops");
+    CHECK(inner.identities.empty());
+    CHECK(inner.sources.at("identity") == "default");
+    CHECK(inner.known_hosts == "/home/me/.ssh/known_hosts");
+    CHECK(inner.connect_timeout == Duration(7000));
+    CHECK(inner.password_env.empty());
+    // A plan host keeps its own keys, password included; not its via or vars.
+    const Host& bastion = web.via_hosts[2];
+    CHECK(bastion.address == "127.0.0.4");
+    CHECK(bastion.user == "b-user");
+    CHECK(bastion.password_env == "BASTION_PW");
+    CHECK(bastion.via.empty());
+    CHECK(bastion.vars.empty());
   }
 
   TEST_CASE("hosts: `\"ssh_config\": false` ignores the config; a missing default file is fine") {

@@ -106,19 +106,50 @@ TEST_SUITE("plan") {
           "plan.json:6:8: /tasks/deploy/steps/2: unknown key \"rn\" (did you mean \"run\"?)");
   }
 
-  TEST_CASE("sudo on a put or get is refused when the plan is loaded, written or inherited") {
-    // Checked by the loader, not when the run starts: --dry-run refuses it too (issue 14, bug 5).
+  TEST_CASE("sudo on a put or get is read, written or inherited; owner and group belong to put") {
+    Plan plan = valid_plan(R"({"hosts": ["a"], "vars": {"g": "adm"}, "tasks": {"t": {"steps": [
+      {"put": "a", "to": "/etc/b", "sudo": true, "owner": "root", "group": "{{g}}"},
+      {"get": "/x", "to": "y", "sudo": "backup"},
+      {"cd": "/srv", "sudo": true, "steps": [{"put": "a", "to": "b", "owner": "1001"}]}]}}})");
+    const std::vector<Step>& steps = plan.tasks.at(0).steps;
+    REQUIRE(steps.size() == 3);
+    CHECK(steps[0].sudo_user == "");
+    CHECK(steps[0].owner == "root");
+    CHECK(steps[0].group == "{{g}}");  // interpolated per host when the step runs
+    CHECK(steps[1].sudo_user == "backup");
+    CHECK(steps[1].owner == "");
+    CHECK(steps[2].sudo_user == "");
+    CHECK(steps[2].owner == "1001");
     CHECK(errors(R"({"hosts": ["a"], "tasks": {"t": {"steps": [
-      {"put": "a", "to": "b", "sudo": true},
-      {"get": "/x", "to": "y", "sudo": "root"},
-      {"cd": "/srv", "sudo": true, "steps": [{"put": "a", "to": "b"}, {"run": "ok"}, {"get": "/x", "to": "z", "sudo": false}]}]}}})") ==
-          "plan.json:2:31: /tasks/t/steps/0: \"sudo\" cannot be used on a \"put\" step yet: the file "
-          "would be written as the login user\n"
-          "plan.json:3:32: /tasks/t/steps/1: \"sudo\" cannot be used on a \"get\" step yet: the file "
-          "would be written as the login user\n"
-          "plan.json:4:47: /tasks/t/steps/2/steps/0: \"sudo\" of the enclosing \"cd\" block cannot be "
-          "used on a \"put\" step yet: the file would be written as the login user (set \"sudo\": "
-          "false on this step)");
+      {"get": "/x", "to": "y", "owner": "root"},
+      {"run": "ls", "group": "adm"},
+      {"put": "a", "to": "b", "owner": "a b"},
+      {"put": "a", "to": "b", "group": ""}]}}})") ==
+          "plan.json:2:32: /tasks/t/steps/0: \"owner\" is only used with \"put\"\n"
+          "plan.json:3:21: /tasks/t/steps/1: \"group\" is only used with \"put\"\n"
+          "plan.json:4:40: /tasks/t/steps/2/owner: expected a user or group name or number, got "
+          "\"a b\"\n"
+          "plan.json:5:40: /tasks/t/steps/3/group: expected a non-empty string, got \"\"");
+  }
+
+  TEST_CASE("recursive belongs to put and get, and not yet with sudo, owner or group") {
+    Plan plan = valid_plan(R"({"hosts": ["a"], "tasks": {"t": {"steps": [
+      {"put": "dist", "to": "/srv/app", "recursive": true},
+      {"get": "/var/log/app", "to": "logs/{{host}}", "recursive": true},
+      {"put": "a", "to": "b", "recursive": false}]}}})");
+    const std::vector<Step>& steps = plan.tasks.at(0).steps;
+    REQUIRE(steps.size() == 3);
+    CHECK(steps[0].recursive);
+    CHECK(steps[1].recursive);
+    CHECK_FALSE(steps[2].recursive);
+    CHECK(errors(R"({"hosts": ["a"], "tasks": {"t": {"steps": [
+      {"run": "ls", "recursive": true},
+      {"put": "a", "to": "b", "recursive": true, "sudo": true},
+      {"put": "a", "to": "b", "recursive": "yes"}]}}})") ==
+          "plan.json:2:21: /tasks/t/steps/0: \"recursive\" is only used with \"put\" and \"get\"\n"
+          "plan.json:3:44: /tasks/t/steps/1/recursive: \"recursive\" cannot be combined with "
+          "\"sudo\" yet\n"
+          "plan.json:4:44: /tasks/t/steps/2/recursive: expected true or false, got \"yes\"");
   }
 
   TEST_CASE("no_log is read like secret, on a step or a cd block, and is not secret") {
@@ -134,6 +165,22 @@ TEST_SUITE("plan") {
     CHECK((steps[3].secret && !steps[3].no_log && steps[3].hides_command()));
     CHECK(errors(R"({"hosts": ["a"], "tasks": {"t": {"steps": [{"run": "x", "no_log": "yes"}]}}})") ==
           "plan.json:1:67: /tasks/t/steps/0/no_log: expected true or false, got \"yes\"");
+  }
+
+  TEST_CASE("sudo \"yes\" or \"no\" is refused, not taken for a user of that name (issue 19)") {
+    CHECK(errors(R"({"hosts": ["a"], "tasks": {"t": {"steps": [{"run": "x", "sudo": "yes"}]}}})") ==
+          "plan.json:1:65: /tasks/t/steps/0/sudo: expected true, false or a user name, got \"yes\" "
+          "(write true "
+          "to run as root)");
+    CHECK(errors(R"({"hosts": ["a"], "tasks": {"t": {"steps": [{"run": "x", "sudo": "No"}]}}})") ==
+          "plan.json:1:65: /tasks/t/steps/0/sudo: expected true, false or a user name, got \"No\" "
+          "(write false "
+          "for no sudo)");
+    CHECK(
+        valid_plan(R"({"hosts": ["a"], "tasks": {"t": {"steps": [{"run": "x", "sudo": "root"}]}}})")
+            .tasks[0]
+            .steps[0]
+            .sudo_user == "root");
   }
 
   TEST_CASE("a step needs exactly one action") {
@@ -197,5 +244,40 @@ TEST_SUITE("plan") {
         "plan.json:1:64: /tasks/pack/steps/1: a local task has no remote host: \"put\" cannot be "
         "used (use "
         "\"local\")");
+  }
+
+  TEST_CASE("delegate_to names a plan host or local, and a cd block passes it on") {
+    Plan plan = valid_plan(R"({"hosts": ["web1", "lb1"], "tasks": {"t": {"on": "web1", "steps": [
+      {"run": "pool remove {{host}}", "delegate_to": "lb1", "name": "out on {{delegate}}"},
+      {"run": "echo {{host}} >> done.log", "delegate_to": "local"},
+      {"cd": "/srv", "delegate_to": "lb1", "steps": [{"run": "ls"}]},
+      {"run": "deploy"}]}}})");
+    const std::vector<Step>& steps = plan.tasks[0].steps;
+    REQUIRE(steps.size() == 4);
+    CHECK(steps[0].kind == StepKind::Run);
+    CHECK(steps[0].delegate_to == "lb1");
+    // Delegated to the controller, a run step is a local step with the host's variables.
+    CHECK(steps[1].kind == StepKind::Local);
+    CHECK(steps[1].delegate_to == "local");
+    CHECK(steps[2].delegate_to == "lb1");
+    CHECK(steps[2].cwd == "/srv");
+    CHECK(steps[3].delegate_to.empty());
+  }
+
+  TEST_CASE("a bad delegate_to is a load-time error with a suggestion") {
+    CHECK(
+        errors(R"({"hosts": ["web1", "lb1"], "tasks": {
+      "t": {"on": "web1", "steps": [{"run": "x", "delegate_to": "lb2"},
+                                    {"put": "a", "to": "b", "delegate_to": "lb1"},
+                                    {"run": "{{delegate}}"}]},
+      "l": {"on": "local", "steps": [{"local": "x", "delegate_to": "lb1"}]}}})") ==
+        "plan.json:2:65: /tasks/t/steps/0/delegate_to: \"delegate_to\": unknown host \"lb2\" (did "
+        "you mean \"lb1\"?) (a host of the plan, or \"local\")\n"
+        "plan.json:3:38: /tasks/t/steps/1: \"delegate_to\" is used with \"run\" steps, not "
+        "\"put\"\n"
+        "plan.json:4:45: /tasks/t/steps/2/run: undefined variable \"delegate\" (a step has one "
+        "with \"delegate_to\")\n"
+        "plan.json:5:68: /tasks/l/steps/0/delegate_to: a local task runs on the controller: "
+        "\"delegate_to\" cannot be used");
   }
 }

@@ -137,6 +137,47 @@ TEST_SUITE("report") {
           "no finished run of \"/a/plan.json\" in \"" + (dir / "none").string() + "\"");
   }
 
+  TEST_CASE("--only reads back, so a retry runs the tasks as they ran: without their needs") {
+    TempDir temp;
+    RunRecord record;
+    record.plan.path = "/srv/plan.json";
+    record.only = {"check", "smoke"};
+    write_run(temp.path(), "r", record);
+    PreviousRunLookup found = read_summary(temp.path() / "r" / "summary.json");
+    REQUIRE_MESSAGE(found.run, found.error);
+    CHECK(found.run->record.only == std::vector<std::string>{"check", "smoke"});
+    CHECK(found.run->record.tasks.empty());
+  }
+
+  TEST_CASE("an ad-hoc run's command reads back; a summary from before ad-hoc runs has none") {
+    TempDir temp;
+    RunRecord record;
+    record.ad_hoc = AdHocRecord{"systemctl restart \"app\" \xff", true, "1m"};
+    write_run(temp.path(), "r", record);
+    PreviousRunLookup found = read_summary(temp.path() / "r" / "summary.json");
+    REQUIRE_MESSAGE(found.run, found.error);
+    REQUIRE(found.run->record.ad_hoc);
+    CHECK(found.run->record.ad_hoc->command == "systemctl restart \"app\" \xff");
+    CHECK(found.run->record.ad_hoc->sudo);
+    CHECK(found.run->record.ad_hoc->timeout == "1m");
+    CHECK(found.run->record.plan.path.empty());
+    // Found by its run id with no plan: find_previous_run's plan_path "" is an ad-hoc run's.
+    PreviousRunLookup by_id = find_previous_run(temp.path(), "", "r");
+    REQUIRE_MESSAGE(by_id.run, by_id.error);
+    CHECK(by_id.run->record.ad_hoc);
+
+    nlohmann::json old = nlohmann::json::parse(std::ifstream(temp.path() / "r" / "summary.json"));
+    old["rerun"].erase("ad_hoc");
+    old["rerun"].erase("only");
+    old["rerun"]["plan_path"] = "/srv/plan.json";
+    write_file(temp.path() / "old" / "summary.json", old.dump());
+    ::chmod((temp.path() / "old" / "summary.json").c_str(), 0600);
+    PreviousRunLookup before = read_summary(temp.path() / "old" / "summary.json");
+    REQUIRE_MESSAGE(before.run, before.error);
+    CHECK_FALSE(before.run->record.ad_hoc);
+    CHECK(before.run->record.only.empty());
+  }
+
   TEST_CASE("among runs of the same second, the one started last is the latest") {
     // Run ids sort to the second only: their random suffixes say nothing of the order.
     TempDir temp;

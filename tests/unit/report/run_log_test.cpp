@@ -78,11 +78,13 @@ const char* const kSummary = R"({
     {
       "host": "web1",
       "status": "ok",
+      "changed": 0,
       "error": null
     },
     {
       "host": "web2",
       "status": "unreachable",
+      "changed": 0,
       "error": "connect 127.0.99.2:22: connection refused"
     }
   ],
@@ -92,7 +94,9 @@ const char* const kSummary = R"({
     "tasks": [],
     "hosts": null,
     "limit": null,
-    "retry_of": null
+    "retry_of": null,
+    "only": [],
+    "ad_hoc": null
   }
 }
 )";

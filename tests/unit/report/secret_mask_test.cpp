@@ -4,6 +4,8 @@
 
 #include <doctest/doctest.h>
 
+#include <deque>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -108,6 +110,67 @@ TEST_SUITE("report") {
     const std::string masked = mask.mask(line, "web1");
     CHECK(masked == line.substr(0, line.size() - 8) + "***");
     CHECK(mask.steps() - built <= 2 * line.size());
+  }
+
+  TEST_CASE("a huge secret is built a slice per turn of the loop, its events held meanwhile") {
+    // Issue 16: a 16 MiB secret built its automaton in one go and Ctrl-C went unanswered.
+    JsonLines next;
+    SecretMask mask(next);
+    std::deque<std::function<void()>> loop;  // what asio::post queues, run one per turn
+    mask.build_later([&](std::function<void()> handler) { loop.push_back(std::move(handler)); });
+    std::string secret;
+    for (int i = 0; i < 160'000; ++i) secret += "k" + std::to_string(1'000'000 + i) + "\n";
+    mask.add(secret, "web1");
+    // One slice ran in add(); the rest waits for the loop. A slice may finish the trie node
+    // it is at: at most one node's children (256) transitions of their own over its budget.
+    CHECK(mask.steps() <= SecretMask::kSliceSteps + 256 * 8);
+    REQUIRE(mask.is_building());
+    mask.on(at(Output{"web1", "t", 0, OutputStream::Stdout, "k1000042 is the key", false}));
+    mask.on(at(Output{"web2", "t", 0, OutputStream::Stdout, "k1000043 is mine", false}));
+    CHECK(next.lines.empty());  // nothing passes before it can be masked
+    // A signal arrives: its handler is queued behind the first slice and runs long before the
+    // build ends, since each turn does one bounded slice.
+    bool is_answered_while_building = false;
+    loop.push_back([&] { is_answered_while_building = mask.is_building(); });
+    int turns = 0;
+    while (!loop.empty()) {
+      auto handler = std::move(loop.front());
+      loop.pop_front();
+      const std::uint64_t before = mask.steps();
+      handler();
+      CHECK(mask.steps() - before <= SecretMask::kSliceSteps + 256 * 8);
+      ++turns;
+    }
+    CHECK(is_answered_while_building);
+    CHECK(turns > 10);  // the build took many turns: at least as many as its work over a slice
+    CHECK_FALSE(mask.is_building());
+    REQUIRE(next.lines.size() == 2);
+    CHECK(without_time(next.lines[0]) ==
+          R"({"event":"output","host":"web1","task":"t","step":0,"stream":"stdout","line":"*** is the key"})");
+    CHECK(without_time(next.lines[1]) ==
+          R"({"event":"output","host":"web2","task":"t","step":0,"stream":"stdout","line":"k1000043 is mine"})");
+    // After the build, events pass at once.
+    mask.on(at(Output{"web1", "t", 1, OutputStream::Stdout, "k1159999", false}));
+    REQUIRE(next.lines.size() == 3);
+    CHECK(next.lines[2].find(R"("line":"***")") != std::string::npos);
+  }
+
+  TEST_CASE("finishing a secret mask mid-build builds the rest and passes on the held events") {
+    JsonLines next;
+    SecretMask mask(next);
+    std::deque<std::function<void()>> loop;
+    mask.build_later([&](std::function<void()> handler) { loop.push_back(std::move(handler)); });
+    std::string secret;
+    for (int i = 0; i < 20'000; ++i) secret += "k" + std::to_string(1'000'000 + i) + "\n";
+    mask.add(secret, "web1");
+    REQUIRE(mask.is_building());
+    mask.on(at(Output{"web1", "t", 0, OutputStream::Stdout, "k1000042", false}));
+    mask.finish();  // the run ends at once: the loop will not turn again
+    CHECK(next.finished);
+    REQUIRE(next.lines.size() == 1);
+    CHECK(next.lines[0].find(R"("line":"***")") != std::string::npos);
+    loop.front()();  // a slice posted before is harmless
+    CHECK(next.lines.size() == 1);
   }
 
   TEST_CASE("a secret mask masks output lines, step names and errors, and forwards finish") {

@@ -72,6 +72,24 @@ TEST_SUITE("report") {
     CHECK(out.text() == "node001 ! oops\n");
   }
 
+  TEST_CASE(
+      "with a messages file, stdout carries the hosts' stdout only (pdsh: 2> separates them)") {
+    MemoryFile out;
+    MemoryFile messages;
+    StreamReporter reporter(out.get(), {.host_width = 7, .messages = messages.get()});
+    reporter.on(at(0, RunStart{"r", "plan.json", 2, {"deploy"}}));
+    reporter.on(at(0, out_line("node001", "hello")));
+    reporter.on(at(0, err_line("node001", "oops")));
+    reporter.on(at(50, failed_step("node003", kStep2Error)));
+    reporter.on(at(50, HostEnd{"node003", HostStatus::Failed, kStep2Error}));
+    reporter.on(at(60, HostEnd{"node001", HostStatus::Ok, ""}));
+    reporter.on(at(100, RunEnd{RunStatus::Failed, 1, {1, 1, 0, 0, 0}, 100}));
+    reporter.finish();
+    CHECK(out.text() == "node001 | hello\n");
+    CHECK(messages.text().starts_with("node001 ! oops\nnode003 FAILED: " + kStep2Error + "\n"));
+    CHECK(messages.text().find("deployd: 2 hosts: 1 ok, 1 failed in ") != std::string::npos);
+  }
+
   TEST_CASE("remote control characters are shown, never sent to the terminal") {
     MemoryFile out;
     StreamReporter reporter(out.get(), {.host_width = 1});
@@ -136,6 +154,17 @@ TEST_SUITE("report") {
       reporter.on(at(0, HostEnd{"node003", HostStatus::Failed, kStep2Error}));
       CHECK(out.text() == "node003 FAILED: " + kStep2Error + "\n");
     }
+  }
+
+  TEST_CASE("a failed attempt that will be retried reads as one, not as a FAILED line") {
+    MemoryFile out;
+    StreamReporter reporter(out.get(), {.host_width = 7});
+    const std::string error =
+        R"(deploy step 1 (run "sleep 30"): attempt 1 of 2 failed (timed out after 2s); retrying in 1s)";
+    StepEnd attempt{"node001", "deploy", 0, StepStatus::TimedOut, std::nullopt, "", 2000, error};
+    attempt.will_retry = true;
+    reporter.on(at(0, attempt));
+    CHECK(out.text() == "node001 " + error + "\n");
   }
 
   TEST_CASE("an ignored failure prints failed (ignored), and a later host failure still prints") {

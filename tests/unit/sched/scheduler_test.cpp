@@ -251,6 +251,42 @@ TEST_SUITE("sched") {
     CHECK(scheduler.take_startable_hosts() == std::vector<int>{0});
     CHECK(scheduler.next_job(0).kind == NextJob::Kind::Aborted);
   }
+
+  TEST_CASE(
+      "a handler waits for its notifiers on its host, and their failure elsewhere does not skip "
+      "it") {
+    // Task 0 notifies task 1 (RunShape::after). Host 1 does not run task 0: it does not wait.
+    RunShape shape{.needs = {{}, {}}, .host_tasks = {{0, 1}, {1}}, .after = {{}, {0}}};
+    Scheduler scheduler(shape, Limits{});
+    REQUIRE(scheduler.take_startable_hosts() == std::vector<int>{0, 1});
+    NextJob other = scheduler.next_job(1);
+    CHECK(other.kind == NextJob::Kind::Run);
+    CHECK(other.task == 1);
+    NextJob first = scheduler.next_job(0);
+    REQUIRE(first.task == 0);
+    scheduler.job_finished(0, 0, true);
+    NextJob handler = scheduler.next_job(0);
+    CHECK(handler.kind == NextJob::Kind::Run);
+    CHECK(handler.task == 1);
+    CHECK(handler.skipped.empty());
+  }
+
+  TEST_CASE("a barrier handler waits for its notifiers on every host of the wave, ordering only") {
+    RunShape shape{.needs = {{}, {}},
+                   .host_tasks = {{0, 1}, {0, 1}},
+                   .after = {{}, {0}},
+                   .waits_for_all = {0, 1}};
+    Scheduler scheduler(shape, Limits{});
+    scheduler.take_startable_hosts();
+    scheduler.job_finished(0, scheduler.next_job(0).task, true);
+    CHECK(scheduler.next_job(0).kind == NextJob::Kind::Wait);
+    scheduler.job_finished(1, scheduler.next_job(1).task, false);  // a notifier failed on host 1
+    scheduler.host_finished(1, HostStatus::Failed);
+    CHECK(scheduler.take_startable_hosts() == std::vector<int>{0});
+    NextJob handler = scheduler.next_job(0);
+    CHECK(handler.kind == NextJob::Kind::Run);
+    CHECK(handler.skipped.empty());
+  }
 }
 
 }  // namespace deployd::sched

@@ -153,6 +153,17 @@ TEST_SUITE("ssh") {
           "exist");
   }
 
+  TEST_CASE(
+      "a changed key says the fingerprint the server showed and the ssh-keygen -R fix (issue 19)") {
+    CHECK(key_fingerprint("") == "SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU");
+    CHECK(changed_key_detail("ssh-ed25519", "SHA256:abc", "[node003]:2522", "/f/known hosts") ==
+          "HOST KEY CHANGED: the server showed ssh-ed25519 SHA256:abc; someone may be intercepting "
+          "the "
+          "connection, or the host was reinstalled (then remove its old key: ssh-keygen -R "
+          "'[node003]:2522' "
+          "-f '/f/known hosts')");
+  }
+
   TEST_CASE("a key of another type than the file knows says both types") {
     CHECK(other_type_detail("ssh-ed25519", {"ecdsa-sha2-nistp256"}) ==
           "the server showed a ssh-ed25519 key and the file has only ecdsa-sha2-nistp256 keys for "

@@ -1,0 +1,50 @@
+// SPDX-License-Identifier: MIT
+// Sessions to the hosts that run steps on behalf of others (`delegate_to`, issue 18).
+#pragma once
+
+#include <utility>  // before Asio (ssh-facts.md)
+
+#include <boost/asio/awaitable.hpp>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "deployd/plan.hpp"
+#include "engine/transport.hpp"
+#include "engine/wakeup.hpp"
+
+namespace deployd::engine {
+
+/// The hosts the selected tasks' steps are delegated to (not "local"), in plan order.
+std::vector<const Host*> delegate_hosts(const Plan& plan, const std::vector<const Task*>& tasks);
+
+/// Delegates owns one session per delegate host, opened on the first delegated step and reused
+/// by every host's delegated steps to it until the run ends. libssh2 drives one operation per
+/// session at a time (ssh-facts.md), so concurrent delegated steps to one host take turns on its
+/// session, in the order they come. A delegate that cannot be reached fails each step delegated
+/// to it with the reason. One thread only.
+class Delegates {
+ public:
+  Delegates(const Plan& plan, Transport& transport, Semaphore& connecting,
+            boost::asio::any_io_executor executor);
+  ~Delegates();
+  Delegates(const Delegates&) = delete;
+  Delegates& operator=(const Delegates&) = delete;
+
+  /// The connection one delegated step uses: its exec runs on `name`'s shared session.
+  std::unique_ptr<Connection> connection_to(const std::string& name);
+  /// Closes every delegate session (at the end of the run).
+  boost::asio::awaitable<void> close();
+
+  struct Entry;
+
+ private:
+  const Plan& plan_;
+  Transport& transport_;
+  Semaphore& connecting_;
+  boost::asio::any_io_executor executor_;
+  std::map<std::string, std::unique_ptr<Entry>> entries_;
+};
+
+}  // namespace deployd::engine

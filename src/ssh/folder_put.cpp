@@ -1,0 +1,332 @@
+// SPDX-License-Identifier: MIT
+// Recursive put (issue 18): the folder built beside its target, then renamed into place.
+#include <utility>  // first: Asio 1.18 with g++ 12 needs std::exchange (ssh-facts.md)
+// (This comment keeps clang-format from sorting <utility> below the Asio headers.)
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <set>
+#include <vector>
+
+#include "ssh/sftp_parts.hpp"
+#include "ssh/wait.hpp"
+
+namespace deployd::ssh {
+
+std::string under(const std::string& folder, const std::string& path) {
+  return folder.ends_with('/') ? folder + path : folder + "/" + path;
+}
+
+namespace {
+
+using boost::asio::awaitable;
+
+/// Runs `command` (with `input` on its stdin); its exit status and stdout, or nullopt when the
+/// connection failed (t.outcome says why).
+awaitable<std::optional<int>> run_host(Transfer& t, std::string command, std::string input,
+                                       std::string& out, std::string& err) {
+  ExecSpec spec{std::move(command), {}, std::nullopt, std::move(input)};
+  // A listing of a million files is ~40 MiB; past 64 MiB a host is not believed (and the
+  // comparison finds nothing the same: everything is sent).
+  spec.on_output = [&](Stream stream, std::string_view chunk) {
+    if (stream == Stream::Stdout && out.size() < (64u << 20))
+      out.append(chunk);
+    else if (stream == Stream::Stderr && err.size() < 4096)
+      err.append(chunk);
+  };
+  ExecOutcome result = co_await run_exec(t.impl, spec);
+  if (!result.error.empty() || result.cancelled || result.timed_out) {
+    t.outcome.error = !result.error.empty() ? result.error : "cancelled";
+    t.outcome.connection_lost = true;
+    co_return std::nullopt;
+  }
+  co_return result.exit_status.value_or(-1);
+}
+
+/// The name of `path` without its folder.
+std::string base_name(const std::string& path) {
+  const auto slash = path.rfind('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+/// One entry of the remote folder as `find -printf '%y %m %s %P\0'` lists it.
+struct RemoteEntry {
+  char type = '?';  ///< d, f, l, ...
+  unsigned mode = 0;
+  std::uint64_t size = 0;
+  std::string hash;
+};
+
+std::map<std::string, RemoteEntry> parse_listing(const std::string& out) {
+  std::map<std::string, RemoteEntry> entries;
+  std::size_t at = 0;
+  while (at < out.size()) {
+    const auto end = out.find('\0', at);
+    const std::string item =
+        out.substr(at, end == std::string::npos ? std::string::npos : end - at);
+    at = end == std::string::npos ? out.size() : end + 1;
+    RemoteEntry entry;
+    const auto first = item.find(' ');
+    const auto second = item.find(' ', first + 1);
+    const auto third = item.find(' ', second + 1);
+    if (first != 1 || second == std::string::npos || third == std::string::npos) continue;
+    entry.type = item[0];
+    entry.mode = static_cast<unsigned>(std::stoul(item.substr(2, second - 2), nullptr, 8));
+    entry.size = std::stoull(item.substr(second + 1, third - second - 1));
+    entries[item.substr(third + 1)] = entry;
+  }
+  return entries;
+}
+
+/// Adds `sha256sum -z` output (`HASH  NAME\0`...) to the listing.
+void add_hashes(std::map<std::string, RemoteEntry>& entries, const std::string& out) {
+  std::size_t at = 0;
+  while (at < out.size()) {
+    const auto end = out.find('\0', at);
+    const std::string item =
+        out.substr(at, end == std::string::npos ? std::string::npos : end - at);
+    at = end == std::string::npos ? out.size() : end + 1;
+    if (item.size() < 66 || item.compare(64, 2, "  ") != 0) continue;
+    auto found = entries.find(item.substr(66));
+    if (found != entries.end()) found->second.hash = item.substr(0, 64);
+  }
+}
+
+/// What a recursive put finds at its target: the files already there with the same mode, size
+/// and sha256 (sent again only if the tree changes), and whether the whole tree is the same.
+struct Comparison {
+  std::set<std::string> same_files;
+  bool is_same_tree = false;
+};
+
+/// Lists the remote folder `target` in one command, hashes the files whose mode and size match
+/// in a second; nullopt when the connection failed.
+awaitable<std::optional<Comparison>> compare(Transfer& t, const SourceTree& tree,
+                                             const std::string& target) {
+  std::string out, err;
+  auto status = co_await run_host(
+      t, "cd -P -- " + shell_quote(target) + " && find . -mindepth 1 -printf '%y %m %s %P\\0'", "",
+      out, err);
+  if (!status) co_return std::nullopt;
+  Comparison result;
+  if (*status != 0) co_return result;  // unreadable: everything is sent
+  std::map<std::string, RemoteEntry> remote = parse_listing(out);
+  std::string candidates;
+  for (const SourceTree::Entry& entry : tree.entries) {
+    auto found = remote.find(entry.path);
+    if (!entry.is_folder && found != remote.end() && found->second.type == 'f' &&
+        found->second.mode == entry.mode && found->second.size == entry.file->size())
+      candidates += entry.path + '\0';
+  }
+  if (!candidates.empty()) {
+    out.clear();
+    status =
+        co_await run_host(t, "cd -P -- " + shell_quote(target) + " && xargs -0 -r sha256sum -z --",
+                          candidates, out, err);
+    if (!status) co_return std::nullopt;
+    if (*status == 0) add_hashes(remote, out);
+  }
+  bool is_same = remote.size() == tree.entries.size();
+  for (const SourceTree::Entry& entry : tree.entries) {
+    auto found = remote.find(entry.path);
+    const bool is_there = found != remote.end() &&
+                          found->second.type == (entry.is_folder ? 'd' : 'f') &&
+                          found->second.mode == entry.mode &&
+                          (entry.is_folder || found->second.hash == entry.file->sha256());
+    if (is_there && !entry.is_folder) result.same_files.insert(entry.path);
+    is_same = is_same && is_there;
+  }
+  result.is_same_tree = is_same;
+  co_return result;
+}
+
+awaitable<int> make_folder(Transfer& t, const std::string& path, unsigned mode) {
+  co_return co_await call(t.link(), [&] {
+    return libssh2_sftp_mkdir_ex(t.sftp(), path.data(), static_cast<unsigned>(path.size()), mode);
+  });
+}
+
+awaitable<int> set_mode(Transfer& t, const std::string& path, unsigned mode) {
+  LIBSSH2_SFTP_ATTRIBUTES attrs{};
+  attrs.flags = LIBSSH2_SFTP_ATTR_PERMISSIONS;
+  attrs.permissions = mode;
+  co_return co_await call(t.link(), [&] {
+    return libssh2_sftp_stat_ex(t.sftp(), path.data(), static_cast<unsigned>(path.size()),
+                                LIBSSH2_SFTP_SETSTAT, &attrs);
+  });
+}
+
+awaitable<int> rename_to(Transfer& t, const std::string& from, const std::string& to) {
+  co_return co_await call(t.link(), [&] {
+    return libssh2_sftp_rename_ex(t.sftp(), from.data(), static_cast<unsigned>(from.size()),
+                                  to.data(), static_cast<unsigned>(to.size()),
+                                  LIBSSH2_SFTP_RENAME_ATOMIC | LIBSSH2_SFTP_RENAME_NATIVE);
+  });
+}
+
+/// `rm -rf` of a folder this transfer made, if the session still works.
+awaitable<void> remove_tree(Transfer& t, const std::string& path) {
+  if (!t.is_usable()) co_return;
+  std::string out, err;
+  const TransferOutcome kept = t.outcome;
+  co_await run_host(t, "rm -rf -- " + shell_quote(path), "", out, err);
+  t.outcome = kept;
+}
+
+/// Copies the unchanged files from the old tree into the new one on the host (`cp -p`), so that
+/// only changed files cross the network; false if it could not (they are sent instead).
+awaitable<bool> copy_same_files(Transfer& t, const Comparison& same, const std::string& target,
+                                const std::string& temp) {
+  if (same.same_files.empty()) co_return true;
+  std::string names;
+  for (const std::string& name : same.same_files) names += name + '\0';
+  std::string out, err;
+  auto status =
+      co_await run_host(t,
+                        "cd -P -- " + shell_quote(target) + " && xargs -0 -r cp -p --parents -t " +
+                            shell_quote("../" + base_name(temp)) + " --",
+                        names, out, err);
+  co_return status == 0;
+}
+
+/// Creates the folders of the tree in `temp`, 0700 until the end (folder_modes).
+awaitable<bool> make_folders(Transfer& t, const PutSpec& spec, const std::string& temp) {
+  for (const SourceTree::Entry& entry : spec.tree->entries) {
+    if (!entry.is_folder) continue;
+    const std::string path = under(temp, entry.path);
+    if (const int rc = co_await make_folder(t, path, 0700); rc != 0) {
+      t.fail(rc, "put " + in_quotes(spec.remote_path) + ": create folder " + in_quotes(path));
+      co_return false;
+    }
+  }
+  co_return true;
+}
+
+/// Sends the files not copied on the host into `temp`, each as a new file with its mode (the
+/// writes of a file pipelined by libssh2); false with t.outcome's error.
+awaitable<bool> send_files(Transfer& t, const PutSpec& spec, const std::string& temp,
+                           const std::set<std::string>& copied) {
+  const SourceTree& tree = *spec.tree;
+  std::uint64_t done = 0;
+  for (const SourceTree::Entry& entry : tree.entries) {
+    if (entry.is_folder || copied.contains(entry.path)) continue;
+    const std::string path = under(temp, entry.path);
+    PutSpec file{entry.file, path, entry.mode, spec.temp_tag, {}};
+    if (spec.on_progress) {
+      file.on_progress = [&spec, &tree, done](std::uint64_t bytes, std::uint64_t) {
+        spec.on_progress(done + bytes, tree.bytes);
+      };
+    }
+    if (!co_await write_temp(t, file, path)) co_return false;
+    done += entry.file->size();
+  }
+  t.outcome.bytes = done;
+  co_return true;
+}
+
+/// Gives the folders their own modes, deepest first (a folder without `w` is filled before).
+awaitable<bool> folder_modes(Transfer& t, const PutSpec& spec, const std::string& temp) {
+  const auto& entries = spec.tree->entries;
+  for (auto entry = entries.rbegin(); entry != entries.rend(); ++entry) {
+    if (!entry->is_folder) continue;
+    const std::string path = under(temp, entry->path);
+    if (const int rc = co_await set_mode(t, path, entry->mode); rc != 0) {
+      t.fail(rc, "put " + in_quotes(spec.remote_path) + ": set mode of " + in_quotes(path));
+      co_return false;
+    }
+  }
+  if (const int rc = co_await set_mode(t, temp, spec.mode); rc != 0) {
+    t.fail(rc, "put " + in_quotes(spec.remote_path) + ": set mode of " + in_quotes(temp));
+    co_return false;
+  }
+  co_return true;
+}
+
+/// Renames `temp` to `target`; an existing target is first renamed aside, then removed (SFTP
+/// cannot swap two folders: for that moment `target` is missing).
+awaitable<bool> swap_into_place(Transfer& t, const PutSpec& spec, const std::string& temp,
+                                bool exists) {
+  const std::string& target = spec.remote_path;
+  const std::string old = temp_path_for(target, unpredictable_tag(spec.temp_tag) + ".old");
+  if (exists) {
+    if (const int rc = co_await rename_to(t, target, old); rc != 0) {
+      t.fail(rc, "put " + in_quotes(target) + ": move the old folder aside");
+      co_return false;
+    }
+  }
+  if (const int rc = co_await rename_to(t, temp, target); rc != 0) {
+    t.fail(rc, "put " + in_quotes(target) + ": rename");
+    if (exists && t.is_usable()) co_await rename_to(t, old, target);  // the old one back
+    co_return false;
+  }
+  if (exists) co_await remove_tree(t, old);
+  co_return true;
+}
+
+}  // namespace
+
+awaitable<TransferOutcome> run_folder_put(Session::Impl& impl, const PutSpec& spec) {
+  Transfer t{impl, {}};
+  const std::string& target = spec.remote_path;
+  const std::string what = "put " + in_quotes(target);
+  if (!co_await begin(t, what)) co_return t.outcome;
+  LIBSSH2_SFTP_ATTRIBUTES attrs{};
+  const int rc = co_await call(t.link(), [&] {
+    return libssh2_sftp_stat_ex(t.sftp(), target.data(), static_cast<unsigned>(target.size()),
+                                LIBSSH2_SFTP_LSTAT, &attrs);
+  });
+  if (rc != 0 && rc != LIBSSH2_ERROR_SFTP_PROTOCOL) co_return t.fail(rc, what);
+  const bool exists = rc == 0;
+  if (exists && !LIBSSH2_SFTP_S_ISDIR(attrs.permissions))
+    co_return t.fail(what + ": the remote path exists and is not a folder");
+  Comparison same;
+  if (exists) {
+    auto compared = co_await compare(t, *spec.tree, target);
+    if (!compared) co_return t.outcome;
+    same = std::move(*compared);
+    if (same.is_same_tree && (attrs.permissions & 07777) == spec.mode) {
+      t.outcome.unchanged = true;
+      co_return t.outcome;
+    }
+  }
+  const std::string temp = temp_path_for(target, unpredictable_tag(spec.temp_tag));
+  if (const int made = co_await make_folder(t, temp, 0700); made != 0) {
+    if (made == LIBSSH2_ERROR_SFTP_PROTOCOL &&
+        libssh2_sftp_last_error(t.sftp()) == LIBSSH2_FX_NO_SUCH_FILE)
+      co_return t.fail(what + ": remote folder " + in_quotes(parent_folder(target)) +
+                       " does not exist");
+    co_return t.fail(made, what + ": cannot create " + in_quotes(temp));
+  }
+  // (No co_await inside && or ?: : g++ 12 miscompiles some of those.)
+  bool is_done = co_await make_folders(t, spec, temp);
+  std::set<std::string> copied;
+  if (is_done && !same.same_files.empty()) {
+    const bool is_copied = co_await copy_same_files(t, same, target, temp);
+    if (is_copied) {
+      copied = same.same_files;
+    } else if (t.is_usable()) {  // cp without --parents (busybox): start again, send them all
+      co_await remove_tree(t, temp);
+      is_done = co_await make_folder(t, temp, 0700) == 0;
+      if (is_done) is_done = co_await make_folders(t, spec, temp);
+    }
+    is_done = is_done && t.is_usable();
+  }
+  if (is_done) is_done = co_await send_files(t, spec, temp, copied);
+  if (is_done) is_done = co_await folder_modes(t, spec, temp);
+  if (is_done) is_done = co_await swap_into_place(t, spec, temp, exists);
+  if (!is_done) {
+    const TransferOutcome failed = t.outcome;
+    co_await remove_tree(t, temp);
+    co_return failed;
+  }
+  co_return t.outcome;
+}
+
+}  // namespace deployd::ssh

@@ -1,0 +1,95 @@
+// SPDX-License-Identifier: MIT
+// The parts of sftp_transfer.cpp that the other ways of transferring a file build on
+// (sudo_transfer.cpp): one transfer's state, the temporary file, the local file's mode.
+#pragma once
+
+#include <utility>  // first: Asio 1.18 with g++ 12 needs std::exchange (ssh-facts.md)
+// (This comment keeps clang-format from sorting <utility> below the Asio headers.)
+
+#include <libssh2.h>
+#include <libssh2_sftp.h>
+
+#include <boost/asio/awaitable.hpp>
+#include <string>
+#include <string_view>
+
+#include "ssh/session_impl.hpp"
+#include "ssh/sftp.hpp"
+
+namespace deployd::ssh {
+
+/// `"text"`, for messages.
+std::string in_quotes(std::string_view text);
+
+/// `path` joined under `folder` (folder_put.cpp).
+std::string under(const std::string& folder, const std::string& path);
+
+/// `'text'` for a POSIX shell, safe for any bytes.
+std::string shell_quote(std::string_view text);
+
+/// One transfer on a session: the outcome it builds and the failures that end it.
+struct Transfer {
+  Session::Impl& impl;
+  TransferOutcome outcome;
+
+  Link& link() { return impl.link; }
+  LIBSSH2_SFTP* sftp() { return impl.sftp; }
+
+  /// `what: cause`; anything but an SFTP status means the session is unusable.
+  TransferOutcome fail(int rc, const std::string& what);
+  TransferOutcome fail(std::string error) {
+    outcome.error = std::move(error);
+    return outcome;
+  }
+  bool is_usable() const { return impl.broken.empty(); }
+
+  /// The errno-style rc of a libssh2 call that returned nullptr.
+  int last_rc() {
+    const int rc = libssh2_session_last_errno(link().session);
+    return rc != 0 ? rc : LIBSSH2_ERROR_CHANNEL_FAILURE;
+  }
+};
+
+/// Starts a transfer: the session must be usable and its SFTP channel open.
+boost::asio::awaitable<bool> begin(Transfer& t, const std::string& what);
+
+/// Writes `spec.source` to the new file `temp` (created exclusively, mode `spec.mode` set on the
+/// handle); false with t.outcome's error, the file removed, if it cannot.
+boost::asio::awaitable<bool> write_temp(Transfer& t, const PutSpec& spec, const std::string& temp);
+
+/// Closes `handle` after a transfer that ended with `rc`, or drops it when the session cannot
+/// carry the close; the close's rc (0 when dropped).
+boost::asio::awaitable<int> close_or_drop(Transfer& t, LIBSSH2_SFTP_HANDLE* handle, int rc);
+
+/// Copies the open remote file into the local file `fd` (progress against `total`); stops with
+/// `local_error` past `spec.max_size` bytes in all (t.outcome.bytes counts them).
+boost::asio::awaitable<int> read_all(Transfer& t, LIBSSH2_SFTP_HANDLE* handle, int fd,
+                                     const GetSpec& spec, std::uint64_t total,
+                                     std::string& local_error);
+
+/// Removes a remote file if the session still works.
+boost::asio::awaitable<void> remove_remote(Transfer& t, const std::string& path);
+
+/// Creates the local folders of `path`; "" or the error.
+std::string make_local_parent(const std::string& path);
+
+/// Gives the new local file `fd` (created with (remote | 0600) & ~umask) its final mode:
+/// `spec.mode`, else the remote bits less the umask; "" or the error.
+std::string set_local_mode(int fd, const GetSpec& spec, unsigned remote);
+
+/// put with `sudo`, `owner` or `group`: the bytes staged over SFTP, installed by a shell on the
+/// host as the step's user (sudo_transfer.cpp).
+boost::asio::awaitable<TransferOutcome> run_privileged_put(Session::Impl& impl,
+                                                           const PutSpec& spec);
+
+/// put with `recursive`: the folder built beside the target, then renamed (folder_put.cpp).
+boost::asio::awaitable<TransferOutcome> run_folder_put(Session::Impl& impl, const PutSpec& spec);
+
+/// get with `recursive` (folder_get.cpp).
+boost::asio::awaitable<TransferOutcome> run_folder_get(Session::Impl& impl, const GetSpec& spec);
+
+/// get with `sudo`: the file read by a shell on the host as the step's user (sudo_transfer.cpp).
+boost::asio::awaitable<TransferOutcome> run_privileged_get(Session::Impl& impl,
+                                                           const GetSpec& spec);
+
+}  // namespace deployd::ssh

@@ -1,0 +1,169 @@
+# SPDX-License-Identifier: MIT
+"""Control flow on the real fleet (issue 17): changed, notify and handlers, for_each, creates
+and removes, checked on JSON events and on whole lines of group output."""
+import os
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+from fleet_support import FleetTestCase, events_of, run_deployd, write_json  # noqa: E402
+
+
+def step_ends(events, host=None):
+    return [e for e in events if e["event"] == "step_end" and (host is None or e["host"] == host)]
+
+
+def stdout_lines(events, host):
+    return [e["line"] for e in events if e["event"] == "output" and e["host"] == host and e["stream"] == "stdout"]
+
+
+class ControlFlow(FleetTestCase):
+    def setUp(self):
+        self.hosts = self.inventory["hosts"][:2]
+        self.names = [h["name"] for h in self.hosts]
+        self.inventory_path = write_json(self.dir, "inventory.json", dict(self.inventory, hosts=self.hosts, groups={}))
+        # A folder of its own for each test and host (the fleet's hosts share one filesystem).
+        self.remote = "/tmp/deployd-flow-" + self.id().rsplit(".", 1)[1] + "-{{host}}"
+
+    def run_plan(self, tasks, *args, output="json", **plan):
+        plan.update({"version": 1, "tasks": tasks})
+        path = write_json(self.dir, "plan.json", plan)
+        return run_deployd([path, "-i", self.inventory_path, "--output", output,
+                            "--log-dir", os.path.join(self.dir, "logs")] + list(args))
+
+    def test_a_put_is_changed_when_it_writes_and_notifies_its_handler_only_then(self):
+        with open(os.path.join(self.dir, "site.conf"), "w") as f:
+            f.write("listen 80;\n")
+        tasks = {
+            "config": {"steps": [
+                {"run": "mkdir -p " + self.remote},
+                {"put": "site.conf", "to": self.remote + "/site.conf", "notify": "reload"}]},
+            "reload": {"handler": True, "steps": [{"run": "echo reloaded"}]}}
+        status, out, err = self.run_plan({"clean": {"steps": [{"run": "rm -rf " + self.remote}]}})
+        self.assertEqual(status, 0, err)
+        status, out, err = self.run_plan(tasks)
+        self.assertEqual(status, 0, err)
+        events = events_of(out)
+        first = step_ends(events, self.names[0])
+        self.assertEqual([(e["task"], e["step"], e["status"], e.get("changed", False)) for e in first],
+                         [("config", 0, "ok", True), ("config", 1, "ok", True), ("reload", 0, "ok", True)])
+        self.assertEqual(stdout_lines(events, self.names[0]), ["reloaded"])
+
+        # The same bytes again: the put writes nothing, so nothing notifies the handler.
+        status, out, err = self.run_plan(tasks)
+        self.assertEqual(status, 0, err)
+        events = events_of(out)
+        ends = step_ends(events, self.names[1])
+        self.assertEqual([(e["task"], e["status"], e.get("changed", False)) for e in ends],
+                         [("config", "ok", True), ("config", "ok", False), ("reload", "skipped", False)])
+        self.assertEqual(ends[2]["error"], 'reload step 1 (run "echo reloaded"): skipped: not notified')
+        host_ends = [e for e in events if e["event"] == "host_end"]
+        self.assertEqual(sorted(e["status"] for e in host_ends), ["ok", "ok"])
+
+    def test_a_handler_runs_once_after_every_task_that_can_notify_it(self):
+        status, out, err = self.run_plan({
+            "a": {"steps": [{"run": "echo a", "notify": "restart"}, {"run": "echo a2", "notify": ["restart"]}]},
+            "b": {"steps": [{"run": "echo b", "notify": "restart"}]},
+            "restart": {"handler": True, "steps": [{"run": "echo restarted"}]},
+            "c": {"steps": [{"run": "echo c"}]}})
+        self.assertEqual(status, 0, err)
+        lines = stdout_lines(events_of(out), self.names[0])
+        self.assertEqual(lines.count("restarted"), 1)
+        self.assertLess(lines.index("b"), lines.index("restarted"))
+
+    def test_group_output_and_the_summary_say_changed(self):
+        status, out, err = self.run_plan({"t": {"steps": [{"run": "true"}]}}, output="group")
+        self.assertEqual(status, 0, err)
+        lines = out.splitlines()
+        self.assertIn("%s (2 hosts): changed" % compact(self.names), lines)
+        header = [line.split() for line in err.splitlines() + lines if line.strip().startswith("task ")]
+        self.assertEqual(header[0][:5], ["task", "ok", "changed", "failed", "skipped"])
+
+    def test_for_each_runs_the_step_once_per_item_and_names_it(self):
+        status, out, err = self.run_plan({"t": {"steps": [
+            {"run": "echo {{site.name}}:{{site.port}}", "for_each": "sites", "loop_var": "site"},
+            {"cd": "/", "for_each": ["x", "y"], "steps": [{"run": "echo {{item}} in $(pwd)"}]},
+            {"run": "echo never", "for_each": []}]}},
+            vars={"sites": [{"name": "shop", "port": 81}, {"name": "blog", "port": 82}]})
+        self.assertEqual(status, 0, err)
+        events = events_of(out)
+        self.assertEqual(stdout_lines(events, self.names[0]), ["shop:81", "blog:82", "x in /", "y in /"])
+        starts = [e["name"] for e in events if e["event"] == "step_start" and e["host"] == self.names[0]]
+        self.assertEqual(starts, ["echo shop:81 [site=shop]", "echo blog:82 [site=blog]",
+                                  "echo x in $(pwd) [item=x]", "echo y in $(pwd) [item=y]"])
+        last = step_ends(events, self.names[0])[-1]
+        self.assertEqual((last["step"], last["status"], last["error"]),
+                         (4, "skipped", 't step 5 (run "echo never"): skipped: empty for_each'))
+
+    def test_creates_and_removes_skip_in_the_same_command(self):
+        status, out, err = self.run_plan({"t": {"steps": [
+            {"run": "mkdir -p %s && touch %s/there" % (self.remote, self.remote)},
+            {"cd": self.remote, "steps": [
+                {"run": "echo made", "creates": "there"},
+                {"run": "echo gone", "removes": "missing"},
+                {"run": "echo ran-creates", "creates": "missing"},
+                {"run": "echo ran-removes", "removes": "there"}]}]}})
+        self.assertEqual(status, 0, err)
+        events = events_of(out)
+        self.assertEqual(stdout_lines(events, self.names[0]), ["ran-creates", "ran-removes"])
+        ends = step_ends(events, self.names[0])
+        self.assertEqual([(e["status"], e.get("changed", False)) for e in ends],
+                         [("ok", True), ("skipped", False), ("skipped", False), ("ok", True), ("ok", True)])
+        self.assertEqual(ends[1]["error"], 't step 2 (run "echo made"): skipped: creates "there" exists')
+        self.assertEqual(ends[2]["error"], 't step 3 (run "echo gone"): skipped: removes "missing" does not exist')
+        self.assertEqual([e["line"] for e in events if e["event"] == "output" and e["stream"] == "stderr"], [])
+
+
+def compact(names):
+    """Two fleet hosts as the group output folds them (node001, node002 -> node[001-002])."""
+    prefix = os.path.commonprefix(names)
+    while prefix and prefix[-1].isdigit():
+        prefix = prefix[:-1]
+    return "%s[%s-%s]" % (prefix, names[0][len(prefix):], names[1][len(prefix):])
+
+
+class ControlFlowErrors(unittest.TestCase):
+    """Load-time errors: exit 2 before anything connects, with file, pointer and line:column."""
+
+    def load(self, plan_text):
+        import tempfile
+        with tempfile.TemporaryDirectory() as folder:
+            path = os.path.join(folder, "plan.json")
+            with open(path, "w") as f:
+                f.write(plan_text)
+            status, out, err = run_deployd([path, "--dry-run"])
+            return status, err.replace(path, "plan.json")
+
+    def test_notify_names_an_unknown_task_or_a_task_that_is_not_a_handler(self):
+        status, err = self.load('{"hosts": ["h"], "tasks": {\n'
+                                ' "a": {"steps": [{"run": "x", "notify": ["reloda", "b"]}]},\n'
+                                ' "b": {"steps": [{"run": "y"}]},\n'
+                                ' "reload": {"handler": true, "steps": [{"run": "z"}]}}}\n')
+        self.assertEqual(status, 2)
+        self.assertEqual(err.splitlines(), [
+            'deployd: error: plan.json:2:42: /tasks/a/steps/0/notify/0: notify: unknown task "reloda" (did you mean "reload"?)',
+            'deployd: error: plan.json:2:52: /tasks/a/steps/0/notify/1: notify: task "b" is not a handler (add "handler": true to it)'])
+
+    def test_for_each_over_something_that_is_not_a_list(self):
+        status, err = self.load('{"hosts": ["h"], "vars": {"sites": "shop"}, "tasks": {\n'
+                                ' "a": {"steps": [{"run": "x", "for_each": "sites"},\n'
+                                '  {"run": "y", "for_each": 3}]}}}\n')
+        self.assertEqual(status, 2)
+        self.assertEqual(err.splitlines(), [
+            'deployd: error: plan.json:2:43: /tasks/a/steps/0/for_each: for_each: variable "sites" is not a list (it holds "shop")',
+            'deployd: error: plan.json:3:28: /tasks/a/steps/1/for_each: expected a list, or the name of a variable that holds one, got 3'])
+
+    def test_the_rolling_lb_example_dry_runs_each_site_and_its_handler(self):
+        example = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "rolling-lb", "plan.json")
+        status, out, err = run_deployd([example, "-H", "web1,web2", "--dry-run"])
+        self.assertEqual(status, 0, err)
+        lines = out.splitlines()
+        self.assertEqual(lines[0], "web1 (root@web1:22)")
+        self.assertIn("  deploy step 3: printf '%s\\n' '1.0' > releases/1.0/VERSION  (in /tmp/deployd-rolling)"
+                      "  (unless releases/1.0/VERSION exists)", lines)
+        self.assertIn("  deploy step 6 [site=blog]: site.conf  (notifies reload)", lines)
+        self.assertIn("  reload step 1: echo reloading nginx on web2  (if notified)", lines)
+
+
+if __name__ == "__main__":
+    unittest.main()
