@@ -178,11 +178,13 @@ class ControlFlowErrors(unittest.TestCase):
         status, out, err = run_deployd([example, "-H", "web1,web2", "--dry-run"])
         self.assertEqual(status, 0, err)
         lines = out.splitlines()
-        self.assertEqual(lines[0], "web1 (root@web1:22)")
+        # Both hosts run the same steps: one block, each host's name shown <host>.
+        self.assertEqual(lines[0], "web[1-2] (2 hosts)")
         self.assertIn("  deploy step 3: printf '%s\\n' '1.0' > releases/1.0/VERSION  (in /tmp/deployd-rolling)"
                       "  (unless releases/1.0/VERSION exists)", lines)
-        self.assertIn("  deploy step 6 [site=blog]: site.conf  (notifies reload)", lines)
-        self.assertIn("  reload step 1: echo reloading nginx on web2  (if notified)", lines)
+        self.assertIn("  deploy step 6 [site=blog]: put site.conf -> /tmp/deployd-rolling/sites/blog.conf"
+                      "  (notifies reload)", lines)
+        self.assertIn("  reload step 1: echo reloading nginx on <host>  (if notified)", lines)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ import threading
 import unittest
 
 SKIP = 77  # meson's exit status for a skipped test
+SEE_HELP = " (see deployd --help)\n"  # how a usage error of deployd PLAN ends
 
 
 def fleet_dir():
