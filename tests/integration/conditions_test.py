@@ -7,11 +7,7 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from fleet_support import FleetTestCase, events_of, run_deployd, write_json  # noqa: E402
-
-
-def stdout_lines(events, host):
-    return [e["line"] for e in events if e["event"] == "output" and e["host"] == host and e["stream"] == "stdout"]
+from fleet_support import PlanTestCase, events_of, stdout_lines  # noqa: E402
 
 
 def step_ends(events, host):
@@ -22,18 +18,8 @@ def host_end(events, host):
     return [e for e in events if e["event"] == "host_end" and e["host"] == host][0]
 
 
-class Conditions(FleetTestCase):
-    def setUp(self):
-        self.hosts = self.inventory["hosts"][:2]
-        self.names = [h["name"] for h in self.hosts]
-        inventory = dict(self.inventory, hosts=self.hosts, groups={"first": [self.names[0]]})
-        self.inventory_path = write_json(self.dir, "inventory.json", inventory)
-
-    def run_plan(self, tasks, *args, **plan):
-        plan.update({"version": 1, "tasks": tasks})
-        path = write_json(self.dir, "plan.json", plan)
-        return run_deployd([path, "-i", self.inventory_path, "--output", "json",
-                            "--log-dir", os.path.join(self.dir, "logs")] + list(args))
+class Conditions(PlanTestCase):
+    HOSTS = 2
 
     def test_when_skips_a_step_a_block_and_a_task_on_the_hosts_where_it_is_false(self):
         first, second = self.names
