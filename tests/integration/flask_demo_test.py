@@ -191,6 +191,10 @@ class FlaskDemoTest(unittest.TestCase):
         for host in self.hosts:
             with self.subTest(host=host):
                 self.assertEqual(self.release_folders(host), before[host])
+        # The test task's always() step removed the canary's unpacked copy all the same.
+        self.assertTrue(os.path.isdir(os.path.join(self.fleet, "hosts", "node001", "tmp")))
+        self.assertFalse(os.path.exists(
+            os.path.join(self.fleet, "hosts", "node001", "tmp", "yourapplication-tests")))
 
     def test_6_rollback_returns_every_host_to_1_0_and_removes_2_0(self):
         self.deployd("rollback", "verify", "--var", "expect=1.0")
