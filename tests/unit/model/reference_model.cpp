@@ -100,6 +100,10 @@ struct TaskSpec {
   std::vector<std::string> targets;    ///< `on` resolved, in plan order, after --limit
   std::vector<std::string> hosts;      ///< hosts(T): one for run_once, `local` for local tasks
   std::vector<bool> ignore_errors;     ///< per step
+  bool is_handler = false;             ///< runs only where notified (issue 17, D16-D19)
+  std::vector<std::string> kinds;      ///< per step: "run", "local" or "put"
+  std::vector<std::vector<std::string>> notify;  ///< per step: the handlers it notifies
+  Json rolling = Json::object();       ///< its own policy.serial and policy.batches (D12)
 };
 
 enum class NeedKind { PerHost, Barrier, AllHost };
@@ -124,7 +128,12 @@ struct NeedOf {
   std::vector<std::string> skip_hosts;
 };
 
-enum class Outcome { Unknown, Ok, Failed, Skipped };
+/// NotNotified: a handler nothing notified on the host; its steps are skipped, and it counts
+/// as done and successful (D17).
+enum class Outcome { Unknown, Ok, Failed, Skipped, NotNotified };
+
+/// The job's host may go on after it, and what needs it may run.
+bool succeeded(Outcome outcome) { return outcome == Outcome::Ok || outcome == Outcome::NotNotified; }
 
 const char* outcome_name(Outcome outcome) {
   switch (outcome) {
@@ -136,6 +145,8 @@ const char* outcome_name(Outcome outcome) {
       return "failed";
     case Outcome::Skipped:
       return "skipped";
+    case Outcome::NotNotified:
+      return "not notified";
   }
   return "";
 }
@@ -151,6 +162,7 @@ struct JobSeen {
   int end = -1;                       ///< its last step_end
   std::map<int, std::string> steps;   ///< step -> "ok", "failed", "failed-ignored", "skipped"...
   std::map<int, std::string> errors;  ///< step -> the step_end's error
+  std::map<int, bool> changed;        ///< step -> the step_end's `changed`
   std::set<int> retrying;             ///< steps whose last attempt will be tried again
 };
 
@@ -186,6 +198,7 @@ class Rules {
     const std::vector<std::string>& fails = retry_hosts ? c.retry_fail : c.fail;
     const std::vector<std::string>& unreachable = retry_hosts ? c.retry_unreachable : c.unreachable;
     fails_.insert(fails.begin(), fails.end());
+    unchanged_.insert(c.unchanged.begin(), c.unchanged.end());
     unreachable_.insert(unreachable.begin(), unreachable.end());
     if (c.plan.contains("policy")) policy_ = c.plan["policy"];
     if (policy_.contains("batches")) batches_ = policy_["batches"];
@@ -211,6 +224,33 @@ class Rules {
     return false;
   }
 
+  /// issue 17, "Changed": a run or local step that succeeded changed its host; a put did
+  /// unless it found the remote file equal.
+  bool changes(const std::string& task, const std::string& host, int step) const {
+    if (this->task(task).kinds[static_cast<std::size_t>(step)] != "put") return true;
+    return !unchanged_.count(fail_text({task, host, step, 0}));
+  }
+
+  /// The selected tasks with a step that notifies `handler` (D16: its notifiers in the run).
+  std::vector<std::string> notifiers(const std::string& handler) const {
+    std::vector<std::string> out;
+    for (const std::string& name : selected) {
+      const TaskSpec& t = task(name);
+      if (std::any_of(t.notify.begin(), t.notify.end(),
+                      [&](const std::vector<std::string>& n) { return contains(n, handler); }))
+        out.push_back(name);
+    }
+    return out;
+  }
+
+  /// What a task comes after in the run's order: its needs and its notifiers in the run.
+  std::vector<std::string> order_needs(const std::string& name) const {
+    std::vector<std::string> out = task(name).needs;
+    for (const std::string& notifier : notifiers(name))
+      if (!contains(out, notifier)) out.push_back(notifier);
+    return out;
+  }
+
   /// A step's retries: its own, else its task's policy's, else the plan's (plan-format.md).
   int retries(const std::string& task, int step) const {
     const Json& step_json = steps_json_.at(task)[static_cast<std::size_t>(step)];
@@ -222,7 +262,7 @@ class Rules {
 
   /// `from` needs `to`, directly or through other needs.
   bool reaches(const std::string& from, const std::string& to) const {
-    for (const std::string& need : task(from).needs)
+    for (const std::string& need : order_needs(from))
       if (need == to || reaches(need, to)) return true;
     return false;
   }
@@ -250,7 +290,7 @@ class Rules {
     if (!names.empty()) {
       std::function<void(const std::string&)> visit = [&](const std::string& name) {
         if (contains(placed, name) || !index_.count(name)) return;
-        std::vector<std::string> needs = task(name).needs;
+        std::vector<std::string> needs = order_needs(name);
         std::sort(needs.begin(), needs.end(), [&](const std::string& a, const std::string& b) {
           return index_.at(a) < index_.at(b);
         });
@@ -258,12 +298,15 @@ class Rules {
         placed.push_back(name);
       };
       for (const std::string& name : names) visit(name);
+      // The handlers the named tasks bring, and their needs: in plan order, each after what
+      // it comes after (D8, D16).
+      for (const std::string& name : selected) visit(name);
     }
     for (bool progressed = true; progressed && placed.size() < selected.size();) {
       progressed = false;
       for (const std::string& name : selected) {
         if (contains(placed, name)) continue;
-        const std::vector<std::string>& needs = task(name).needs;
+        const std::vector<std::string> needs = order_needs(name);
         if (!std::all_of(needs.begin(), needs.end(),
                          [&](const std::string& n) { return contains(placed, n); }))
           continue;
@@ -318,26 +361,54 @@ class Rules {
   /// The needs of job (task, host) as R1 classifies them.
   std::vector<NeedOf> needs_of(const std::string& name, const std::string& host,
                                const std::map<std::string, int>& wave) const {
-    const TaskSpec& t = task(name);
     std::vector<NeedOf> needs;
-    for (const std::string& need_name : t.needs) {
-      const TaskSpec& n = task(need_name);
-      NeedOf need{need_name, NeedKind::AllHost, n.hosts, n.hosts};
-      if (!n.is_local && !n.run_once && contains(n.hosts, host)) {
-        // docs/needs-rules.md D1: a run_once task waits for such a need like a barrier.
-        const bool barrier = t.barrier || t.run_once;
-        need.kind = barrier ? NeedKind::Barrier : NeedKind::PerHost;
-        need.skip_hosts = {host};
-        need.order_hosts = {host};
-        if (barrier) {
-          need.order_hosts.clear();
-          for (const std::string& x : n.hosts)
-            if (wave.at(x) <= wave.at(host)) need.order_hosts.push_back(x);
-        }
-      }
-      needs.push_back(std::move(need));
-    }
+    for (const std::string& need_name : task(name).needs)
+      needs.push_back(classify(name, need_name, host, wave));
     return needs;
+  }
+
+  /// D16: a handler's job waits for each of its notifiers that runs on its host as for a
+  /// need (per host, or its wave's for a barrier handler), but their failure skips nothing.
+  std::vector<NeedOf> afters_of(const std::string& name, const std::string& host,
+                                const std::map<std::string, int>& wave) const {
+    std::vector<NeedOf> afters;
+    if (!task(name).is_handler) return afters;
+    for (const std::string& notifier : notifiers(name))
+      if (contains(task(notifier).hosts, host)) {
+        NeedOf after = classify(name, notifier, host, wave);
+        after.skip_hosts.clear();
+        afters.push_back(std::move(after));
+      }
+    return afters;
+  }
+
+  /// Everything job (name, host) waits for: needs and notifiers.
+  std::vector<NeedOf> waits_of(const std::string& name, const std::string& host,
+                               const std::map<std::string, int>& wave) const {
+    std::vector<NeedOf> waits = needs_of(name, host, wave);
+    for (NeedOf& after : afters_of(name, host, wave)) waits.push_back(std::move(after));
+    return waits;
+  }
+
+  /// How job (name, host) waits for `need_name` (R1, D1).
+  NeedOf classify(const std::string& name, const std::string& need_name, const std::string& host,
+                  const std::map<std::string, int>& wave) const {
+    const TaskSpec& t = task(name);
+    const TaskSpec& n = task(need_name);
+    NeedOf need{need_name, NeedKind::AllHost, n.hosts, n.hosts};
+    if (!n.is_local && !n.run_once && contains(n.hosts, host)) {
+      // docs/needs-rules.md D1: a run_once task waits for such a need like a barrier.
+      const bool barrier = t.barrier || t.run_once;
+      need.kind = barrier ? NeedKind::Barrier : NeedKind::PerHost;
+      need.skip_hosts = {host};
+      need.order_hosts = {host};
+      if (barrier) {
+        need.order_hosts.clear();
+        for (const std::string& x : n.hosts)
+          if (wave.at(x) <= wave.at(host)) need.order_hosts.push_back(x);
+      }
+    }
+    return need;
   }
 
  private:
@@ -428,8 +499,15 @@ class Rules {
     t.run_once = body.value("run_once", false);
     t.barrier = body.value("barrier", false);
     t.is_default = body.value("default", false);
-    for (const Json& step : body.at("steps"))
+    t.is_handler = body.value("handler", false);
+    for (const Json& step : body.at("steps")) {
       t.ignore_errors.push_back(step.value("ignore_errors", false));
+      t.kinds.push_back(step.contains("put") ? "put" : step.contains("local") ? "local" : "run");
+      t.notify.push_back(as_list(step.value("notify", Json())));
+    }
+    const Json& own = body.value("policy", Json::object());
+    for (const char* key : {"serial", "batches"})
+      if (own.contains(key)) t.rolling[key] = own[key];
     std::vector<std::string> on =
         body.contains("on") ? as_list(body["on"]) : std::vector<std::string>{"all"};
     if (on == std::vector<std::string>{kLocal}) {
@@ -454,8 +532,10 @@ class Rules {
     if (roots.empty())
       for (const TaskSpec& t : tasks_)
         if (t.is_default) roots.push_back(t.name);
+    // D18: handlers are no default roots; a task brings the handlers its steps notify.
     if (roots.empty())
-      for (const TaskSpec& t : tasks_) roots.push_back(t.name);
+      for (const TaskSpec& t : tasks_)
+        if (!t.is_handler) roots.push_back(t.name);
     std::set<std::string> chosen;
     std::vector<std::string> todo = roots;
     while (!todo.empty()) {
@@ -463,6 +543,8 @@ class Rules {
       todo.pop_back();
       if (!index_.count(name) || !chosen.insert(name).second) continue;
       for (const std::string& need : task(name).needs) todo.push_back(need);
+      for (const std::vector<std::string>& handlers : task(name).notify)
+        todo.insert(todo.end(), handlers.begin(), handlers.end());
     }
     for (const TaskSpec& t : tasks_)
       if (chosen.count(t.name)) selected.push_back(t.name);
@@ -474,6 +556,7 @@ class Rules {
   std::map<std::string, std::size_t> index_;
   std::set<std::string> fails_;
   std::set<std::string> unreachable_;
+  std::set<std::string> unchanged_;
   // A budget's tolerance: under on_failure abort none; else max_failures, a count or a
   // percentage of `hosts` rounded up; keys `own` lacks come from `plan`.
   static int tolerated(const Json& own, const Json& plan, int hosts) {
@@ -555,6 +638,8 @@ class Judge {
     order_by_host();
     const bool aborted = judge_budget();
     judge_completeness(aborted);
+    if (checks_.changed) judge_changed();
+    if (checks_.serial_window) judge_rolling(aborted);
     if (aborted) {
       // An abort depends on timing (which failure comes first): judged by what must hold anyway.
       judge_order();
@@ -680,6 +765,7 @@ class Judge {
         job.end = i;
         job.steps[e->step] = step_status_text(*e);
         job.errors[e->step] = e->error;
+        job.changed[e->step] = e->changed;
       } else if (auto* e = std::get_if<HostEnd>(&body)) {
         if (hosts_seen_.count(e->host)) report("events", "two host_end for " + e->host);
         if (open[e->host]) report("events", fmt::format("{}: host_end while a step runs", e->host));
@@ -750,6 +836,7 @@ class Judge {
   // per need it waits for on other hosts. Compared as sets per host.
   void judge_dry_run() {
     std::map<std::string, std::vector<std::string>> seen;  // host -> its wait lines
+    std::set<std::string> under;  // a header names one host, or folds those listed alike
     std::string host;
     std::size_t at = 0;
     const std::string& text = seen_.dry_run;
@@ -759,7 +846,8 @@ class Judge {
       at = end == std::string::npos ? text.size() : end + 1;
       if (!line.empty() && line[0] != ' ') {
         host = line.substr(0, line.find(' '));
-        seen[host];
+        under = unfold(host);
+        for (const std::string& h : under) seen[h];
         continue;
       }
       if (line.find(" waits for ") == std::string::npos) continue;
@@ -775,7 +863,7 @@ class Judge {
         if (ordered.size() == hosts.size())
           line = line.substr(0, on) + " on " + join(ordered) + line.substr(count);
       }
-      seen[host].push_back(line);
+      for (const std::string& h : under) seen[h].push_back(line);
     }
     std::map<std::string, std::vector<std::string>> want;
     for (const std::string& name : rules_.selected)
@@ -816,6 +904,84 @@ class Judge {
         if (got != edge + style + ";")
           report("graph", fmt::format("{} -> {}: --graph shows \"{}\", expected \"{}{};\" ({})",
                                       need_name, name, got, edge, style, kind_name(kind)));
+      }
+    }
+  }
+
+  // issue 17, "Changed": a step_end says changed exactly when the step ended ok and changed
+  // its host (every run or local step; a put that wrote).
+  void judge_changed() {
+    for (const auto& [job, seen] : jobs_seen_) {
+      if (!contains(rules_.selected, job.first)) continue;
+      for (const auto& [step, status] : seen.steps) {
+        if (step < 0 || step >= static_cast<int>(rules_.task(job.first).kinds.size())) continue;
+        const bool want = status == "ok" && rules_.changes(job.first, job.second, step);
+        const bool got = seen.changed.count(step) && seen.changed.at(step);
+        if (got != want)
+          report("changed", fmt::format("{} step {} ({} {}) is reported {}changed", job_name(job),
+                                        step, rules_.task(job.first).kinds[static_cast<std::size_t>(step)],
+                                        status, got ? "" : "not "));
+      }
+    }
+  }
+
+  /// A task's serial or batches amount of its `count` hosts: a count, or a percentage
+  /// rounded up; at least one.
+  static int amount_of(const Json& amount, int count) {
+    if (amount.is_number()) return std::max(1, amount.get<int>());
+    return std::max(1, (std::stoi(amount.get<std::string>()) * count + 99) / 100);
+  }
+
+  // docs/needs-rules.md D12: at most `serial` of a task's hosts inside it at once (from the
+  // first step_start of its job to its last step_end), and its own waves in turn: a job of
+  // task wave k+1 starts only after every job of waves up to k has ended. Task waves list the
+  // task's hosts by the earliest plan wave that needs the job, then plan order.
+  void judge_rolling(bool aborted) {
+    std::map<JobKey, int> demand = demand_waves();
+    for (const std::string& name : rules_.selected) {
+      const TaskSpec& t = rules_.task(name);
+      if (t.rolling.empty()) continue;
+      const int count = static_cast<int>(t.hosts.size());
+      std::vector<std::pair<int, int>> inside;  // (start, end) of each job that ran
+      for (const std::string& host : t.hosts)
+        if (const JobSeen* seen = seen_job({name, host}); seen && seen->start != kNever)
+          inside.emplace_back(seen->start, seen->end);
+      if (t.rolling.contains("serial")) {
+        const int most = amount_of(t.rolling["serial"], count);
+        for (const auto& [start, end] : inside) {
+          int at_once = 0;
+          for (const auto& [other_start, other_end] : inside)
+            at_once += other_start <= start && other_end >= start;
+          if (at_once <= most) continue;
+          report("serial", fmt::format("{} hosts inside {} at once (event {}), serial allows {}",
+                                       at_once, name, start, most));
+          break;
+        }
+      }
+      if (!t.rolling.contains("batches")) continue;
+      std::vector<std::string> order = t.hosts;  // plan order
+      std::stable_sort(order.begin(), order.end(), [&](const std::string& a, const std::string& b) {
+        return demand[{name, a}] < demand[{name, b}];
+      });
+      const Json& batches = t.rolling["batches"];
+      std::map<std::string, int> task_wave;
+      std::size_t at = 0;
+      for (int w = 0; at < order.size(); ++w) {
+        const int size = amount_of(batches[std::min<std::size_t>(w, batches.size() - 1)], count);
+        for (int i = 0; i < size && at < order.size(); ++i) task_wave[order[at++]] = w;
+      }
+      for (const std::string& host : order) {
+        const int start = start_of({name, host});
+        if (start == kNever) continue;
+        for (const std::string& before : order) {
+          if (task_wave[before] >= task_wave[host]) continue;
+          const JobSeen* seen = seen_job({name, before});
+          if (seen ? seen->end < start && seen->end >= 0 : aborted) continue;
+          report("batches",
+                 fmt::format("{}@{} (task wave {}) started before {}@{} (task wave {}) ended", name,
+                             host, task_wave[host] + 1, name, before, task_wave[before] + 1));
+          break;
+        }
       }
     }
   }
@@ -897,7 +1063,29 @@ class Judge {
         if (o == Outcome::Failed || o == Outcome::Skipped) return Outcome::Skipped;
         unknown |= o == Outcome::Unknown;
       }
-    return unknown ? Outcome::Unknown : ran_outcome(job);
+    if (unknown) return Outcome::Unknown;
+    if (!rules_.task(job.first).is_handler) return ran_outcome(job);
+    // D17: a handler runs where a step of a notifier changed the host, else is not notified.
+    for (const std::string& notifier : rules_.notifiers(job.first)) {
+      const JobKey by{notifier, job.second};
+      auto o = outcome_.find(by);
+      if (o == outcome_.end()) continue;  // the notifier does not run on this host
+      if (o->second == Outcome::Unknown) return Outcome::Unknown;
+      if (notifies(by, job.first)) return ran_outcome(job);
+    }
+    return Outcome::NotNotified;
+  }
+
+  /// Whether `job` (its outcome known) notified `handler` on its host: a step that names it
+  /// ended ok and changed the host.
+  bool notifies(const JobKey& job, const std::string& handler) const {
+    const TaskSpec& t = rules_.task(job.first);
+    const std::vector<std::string> steps = expected_steps(job);
+    for (std::size_t step = 0; step < steps.size(); ++step)
+      if (steps[step] == "ok" && contains(t.notify[step], handler) &&
+          rules_.changes(job.first, job.second, static_cast<int>(step)))
+        return true;
+    return false;
   }
 
   /// Why the model expects what it does of a job, for the report.
@@ -911,6 +1099,7 @@ class Judge {
     }
     std::vector<std::string> failed = failed_needs(job);
     if (!failed.empty()) return "needs " + join(failed, "; ");
+    if (outcome_[job] == Outcome::NotNotified) return "no step of its notifiers changed " + job.second;
     return outcome_[job] == Outcome::Failed ? "a step of it fails" : "its needs succeeded";
   }
 
@@ -933,7 +1122,8 @@ class Judge {
   std::vector<std::string> expected_steps(const JobKey& job) const {
     const TaskSpec& t = rules_.task(job.first);
     std::vector<std::string> steps(t.ignore_errors.size(), "skipped");
-    if (outcome_.at(job) == Outcome::Skipped) return steps;
+    if (outcome_.at(job) == Outcome::Skipped || outcome_.at(job) == Outcome::NotNotified)
+      return steps;
     for (std::size_t step = 0; step < steps.size(); ++step) {
       if (!rules_.fails(job.first, job.second, static_cast<int>(step))) {
         steps[step] = "ok";
@@ -964,7 +1154,10 @@ class Judge {
       }
       if (got != want) {
         const bool ran = seen && seen->start != kNever;
-        const char* rule = (expected == Outcome::Skipped) == ran ? "R2" : "steps";
+        const char* rule = expected == Outcome::NotNotified || rules_.task(job.first).is_handler
+                               ? "D17"
+                           : (expected == Outcome::Skipped) == ran ? "R2"
+                                                                   : "steps";
         report(rule,
                fmt::format("{} should be {} [{}] ({}), but was [{}]", job_name(job),
                            outcome_name(expected), join(want, " "), why(job), join(got, " ")));
@@ -972,6 +1165,11 @@ class Judge {
       }
       if (checks_.skip_reasons && expected == Outcome::Skipped && seen)
         judge_skip_reason(job, *seen);
+      if (expected == Outcome::NotNotified && seen)
+        for (const auto& [step, error] : seen->errors)
+          if (error.find("skipped: not notified") == std::string::npos)
+            report("D17", fmt::format("{} step {} was skipped with \"{}\", not \"not notified\"",
+                                      job_name(job), step, error));
     }
   }
 
@@ -995,7 +1193,7 @@ class Judge {
     for (const NeedOf& need : rules_.needs_of(job.first, job.second, wave_)) {
       std::vector<std::string> where;
       for (const std::string& x : need.skip_hosts)
-        if (outcome_[{need.task, x}] != Outcome::Ok) where.push_back(x);
+        if (!succeeded(outcome_[{need.task, x}])) where.push_back(x);
       if (where.empty()) continue;
       if (need.kind != NeedKind::AllHost)
         accepted.push_back({"a task it needs failed: " + need.task});
@@ -1040,7 +1238,7 @@ class Judge {
     for (const JobKey& job : jobs_) {
       const int start = start_of(job);
       if (start == kNever) continue;
-      for (const NeedOf& need : rules_.needs_of(job.first, job.second, wave_))
+      for (const NeedOf& need : rules_.waits_of(job.first, job.second, wave_))
         for (const std::string& x : need.order_hosts) {
           const JobSeen* before = seen_job({need.task, x});
           if (before && before->end >= 0 && before->end < start) continue;
@@ -1064,7 +1262,7 @@ class Judge {
     for (bool changed = true; changed;) {
       changed = false;
       for (const JobKey& job : jobs_)
-        for (const NeedOf& need : rules_.needs_of(job.first, job.second, wave_))
+        for (const NeedOf& need : rules_.waits_of(job.first, job.second, wave_))
           for (const std::string& x : need.order_hosts) {
             auto found = demand.find({need.task, x});
             if (found == demand.end() || found->second <= demand[job]) continue;
@@ -1192,7 +1390,12 @@ class Judge {
   /// A job that ran and succeeded (ignored failures included).
   bool seen_ok(const JobKey& job) const {
     const JobSeen* seen = seen_job(job);
-    if (seen == nullptr || seen->start == kNever) return false;
+    if (seen == nullptr) return false;
+    if (seen->start == kNever)  // D17: a handler not notified succeeded without running
+      return rules_.task(job.first).is_handler && !seen->errors.empty() &&
+             std::all_of(seen->errors.begin(), seen->errors.end(), [](const auto& step) {
+               return step.second.find("skipped: not notified") != std::string::npos;
+             });
     return std::all_of(seen->steps.begin(), seen->steps.end(),
                        [](const auto& step) {
                          return step.second == "ok" || step.second == "failed-ignored";
@@ -1317,7 +1520,7 @@ class Judge {
       report("R4", has_local ? "no host_end for the local tasks"
                              : "host_end for local, but no task is local");
     for (const JobKey& job : jobs_)
-      if (job.second == kLocal) all_ok = all_ok && outcome_[job] == Outcome::Ok;
+      if (job.second == kLocal) all_ok = all_ok && succeeded(outcome_[job]);
     if (!run_end_) return;
     const StatusCounts& c = run_end_->counts;
     int sum = c.ok + c.failed + c.unreachable + c.skipped + c.aborted;

@@ -60,14 +60,26 @@ struct Coverage {
   int skipped_hosts = 0;  ///< runs with a host ended `skipped` (R4)
   int waves = 0;          ///< plans with policy.batches
   int local = 0;
+  int handlers_ran = 0;    ///< runs in which a handler ran (issue 17)
+  int not_notified = 0;    ///< runs in which a handler was skipped: not notified
+  int unchanged_puts = 0;  ///< runs with a put that changed nothing
+  int rolling = 0;         ///< plans with a task's own serial or batches
 
   void add(const Case& c, const Observation& seen) {
     refused += !seen.refusal.empty();
     retried += seen.retry != nullptr;
     local += c.plan["tasks"].dump().find("\"local\"") != std::string::npos;
     waves += c.plan.contains("policy") && c.plan["policy"].contains("batches");
-    bool failed = false, skipped = false;
+    rolling += c.plan["tasks"].dump().find("\"serial\"") != std::string::npos ||
+               c.plan["tasks"].dump().find("\"batches\"") != std::string::npos;
+    bool failed = false, skipped = false, ran = false, not_run = false, unchanged = false;
     for (const Event& event : seen.events) {
+      if (auto* start = std::get_if<StepStart>(&event.body))
+        ran = ran || c.plan["tasks"][start->task].value("handler", false);
+      if (auto* end = std::get_if<StepEnd>(&event.body)) {
+        not_run = not_run || end->error.find("not notified") != std::string::npos;
+        unchanged = unchanged || (end->transfer && end->transfer->unchanged);
+      }
       if (auto* end = std::get_if<RunEnd>(&event.body)) {
         failed = end->exit_code != 0;
         aborted += end->status == RunStatus::Aborted;
@@ -77,12 +89,17 @@ struct Coverage {
     }
     failed_runs += failed;
     skipped_hosts += skipped;
+    handlers_ran += ran;
+    not_notified += not_run;
+    unchanged_puts += unchanged;
   }
   std::string text() const {
     return fmt::format(
         "refused {}, retried {}, failed {}, aborted {}, with a skipped host {}, with batches {}, "
-        "with local tasks {}",
-        refused, retried, failed_runs, aborted, skipped_hosts, waves, local);
+        "with local tasks {}, a handler ran {}, a handler not notified {}, an unchanged put {}, "
+        "a task's own serial/batches {}",
+        refused, retried, failed_runs, aborted, skipped_hosts, waves, local, handlers_ran,
+        not_notified, unchanged_puts, rolling);
   }
 };
 
@@ -134,6 +151,7 @@ StepEnd step_end(const std::string& host, const std::string& task, StepStatus st
   end.host = host;
   end.task = task;
   end.status = status;
+  end.changed = status == StepStatus::Ok;  // a run step that succeeded changed its host
   return end;
 }
 
