@@ -217,11 +217,12 @@ Case generate(std::uint64_t seed, const Features& f) {
                                             : Json{{"max_failures", random.between(0, 1)}};
       // Rolling one task (D12): a window, the task's own waves, or both.
       if (f.serial && !task.contains("run_once") && random.chance(0.15)) {
-        Json& own = task["policy"];
+        Json own = task.value("policy", Json::object());
         if (random.chance(0.7))
           own["serial"] = random.chance(0.7) ? Json(random.between(1, 2)) : Json("50%");
-        if (random.chance(0.4))
+        if (own.empty() || random.chance(0.4))
           own["batches"] = random.chance(0.5) ? Json{1, "50%"} : Json{random.between(1, 2)};
+        task["policy"] = own;
       }
     }
     if (f.defaults && !handler && random.chance(0.1)) task["default"] = true;
