@@ -104,7 +104,18 @@ struct TaskSpec {
   std::vector<std::string> kinds;      ///< per step: "run", "local" or "put"
   std::vector<std::vector<std::string>> notify;  ///< per step: the handlers it notifies
   Json rolling = Json::object();       ///< its own policy.serial and policy.batches (D12)
+  /// per step: its `when` ("" without), of those the generator writes: true, false, success(),
+  /// failure(), always()
+  std::vector<std::string> when;
+  std::string task_when;  ///< the task's own `when`
 };
+
+/// Whether a step with condition `when` runs, after a step of its task failed on the host or
+/// not (plan-format.md, "Conditions": status functions).
+bool step_runs(const std::string& when, bool failed) {
+  if (failed) return when == "failure()" || when == "always()";
+  return when != "false" && when != "failure()";
+}
 
 enum class NeedKind { PerHost, Barrier, AllHost };
 
@@ -130,10 +141,13 @@ struct NeedOf {
 
 /// NotNotified: a handler nothing notified on the host; its steps are skipped, and it counts
 /// as done and successful (D17).
-enum class Outcome { Unknown, Ok, Failed, Skipped, NotNotified };
+/// WhenFalse: a task whose own `when` is false there; it counts as done and successful too.
+enum class Outcome { Unknown, Ok, Failed, Skipped, NotNotified, WhenFalse };
 
 /// The job's host may go on after it, and what needs it may run.
-bool succeeded(Outcome outcome) { return outcome == Outcome::Ok || outcome == Outcome::NotNotified; }
+bool succeeded(Outcome outcome) {
+  return outcome == Outcome::Ok || outcome == Outcome::NotNotified || outcome == Outcome::WhenFalse;
+}
 
 const char* outcome_name(Outcome outcome) {
   switch (outcome) {
@@ -147,6 +161,8 @@ const char* outcome_name(Outcome outcome) {
       return "skipped";
     case Outcome::NotNotified:
       return "not notified";
+    case Outcome::WhenFalse:
+      return "skipped by its when";
   }
   return "";
 }
@@ -504,7 +520,9 @@ class Rules {
       t.ignore_errors.push_back(step.value("ignore_errors", false));
       t.kinds.push_back(step.contains("put") ? "put" : step.contains("local") ? "local" : "run");
       t.notify.push_back(as_list(step.value("notify", Json())));
+      t.when.push_back(step.value("when", std::string()));
     }
+    t.task_when = body.value("when", std::string());
     const Json& own = body.value("policy", Json::object());
     for (const char* key : {"serial", "batches"})
       if (own.contains(key)) t.rolling[key] = own[key];
@@ -1019,14 +1037,34 @@ class Judge {
       });
   }
 
-  /// The job's outcome if it ran: failed at its first failing step without ignore_errors.
-  Outcome ran_outcome(const JobKey& job) const {
+  /// What each step of a job that runs ends as ("ok", "failed", "failed-ignored", "skipped"):
+  /// a step runs while no step before it failed (without ignore_errors), or after one did when
+  /// its condition is failure() or always() (issue 17); `failure_steps` counts those.
+  std::vector<std::string> run_steps(const JobKey& job, int* failure_steps = nullptr) const {
     const TaskSpec& t = rules_.task(job.first);
-    for (int step = 0; step < static_cast<int>(t.ignore_errors.size()); ++step)
-      if (rules_.fails(job.first, job.second, step) &&
-          !t.ignore_errors[static_cast<std::size_t>(step)])
-        return Outcome::Failed;
-    return Outcome::Ok;
+    std::vector<std::string> steps(t.ignore_errors.size(), "skipped");
+    bool failed = false;
+    int after = 0;
+    for (std::size_t step = 0; step < steps.size(); ++step) {
+      if (!step_runs(t.when[step], failed)) continue;
+      after += failed;
+      if (!rules_.fails(job.first, job.second, static_cast<int>(step))) {
+        steps[step] = "ok";
+      } else if (t.ignore_errors[step]) {
+        steps[step] = "failed-ignored";
+      } else {
+        steps[step] = "failed";
+        failed = true;
+      }
+    }
+    if (failure_steps) *failure_steps = after;
+    return steps;
+  }
+
+  /// The job's outcome if it ran: failed when a step that ran failed without ignore_errors.
+  Outcome ran_outcome(const JobKey& job) const {
+    const std::vector<std::string> steps = run_steps(job);
+    return std::count(steps.begin(), steps.end(), "failed") ? Outcome::Failed : Outcome::Ok;
   }
 
   // R2 and stop-host, as a fixpoint: a job is skipped when its host is unreachable, when a job
@@ -1064,16 +1102,21 @@ class Judge {
         unknown |= o == Outcome::Unknown;
       }
     if (unknown) return Outcome::Unknown;
-    if (!rules_.task(job.first).is_handler) return ran_outcome(job);
-    // D17: a handler runs where a step of a notifier changed the host, else is not notified.
-    for (const std::string& notifier : rules_.notifiers(job.first)) {
-      const JobKey by{notifier, job.second};
-      auto o = outcome_.find(by);
-      if (o == outcome_.end()) continue;  // the notifier does not run on this host
-      if (o->second == Outcome::Unknown) return Outcome::Unknown;
-      if (notifies(by, job.first)) return ran_outcome(job);
+    if (rules_.task(job.first).is_handler) {
+      // D17: a handler runs where a step of a notifier changed the host, else is not notified.
+      bool notified = false;
+      for (const std::string& notifier : rules_.notifiers(job.first)) {
+        const JobKey by{notifier, job.second};
+        auto o = outcome_.find(by);
+        if (o == outcome_.end()) continue;  // the notifier does not run on this host
+        if (o->second == Outcome::Unknown) return Outcome::Unknown;
+        notified = notified || notifies(by, job.first);
+      }
+      if (!notified) return Outcome::NotNotified;
     }
-    return Outcome::NotNotified;
+    // plan-format.md, "Conditions": a task whose `when` is false is skipped, and counts as done.
+    if (rules_.task(job.first).task_when == "false") return Outcome::WhenFalse;
+    return ran_outcome(job);
   }
 
   /// Whether `job` (its outcome known) notified `handler` on its host: a step that names it
@@ -1122,19 +1165,11 @@ class Judge {
   std::vector<std::string> expected_steps(const JobKey& job) const {
     const TaskSpec& t = rules_.task(job.first);
     std::vector<std::string> steps(t.ignore_errors.size(), "skipped");
-    if (outcome_.at(job) == Outcome::Skipped || outcome_.at(job) == Outcome::NotNotified)
+    const Outcome outcome = outcome_.at(job);
+    if (outcome == Outcome::Skipped || outcome == Outcome::NotNotified ||
+        outcome == Outcome::WhenFalse)
       return steps;
-    for (std::size_t step = 0; step < steps.size(); ++step) {
-      if (!rules_.fails(job.first, job.second, static_cast<int>(step))) {
-        steps[step] = "ok";
-      } else if (t.ignore_errors[step]) {
-        steps[step] = "failed-ignored";
-      } else {
-        steps[step] = "failed";
-        break;
-      }
-    }
-    return steps;
+    return run_steps(job);
   }
 
   // R2 exactly: every job ended as the rules require, step by step; skip reasons name the need.
@@ -1156,6 +1191,7 @@ class Judge {
         const bool ran = seen && seen->start != kNever;
         const char* rule = expected == Outcome::NotNotified || rules_.task(job.first).is_handler
                                ? "D17"
+                           : expected == Outcome::WhenFalse    ? "when"
                            : (expected == Outcome::Skipped) == ran ? "R2"
                                                                    : "steps";
         report(rule,
@@ -1170,6 +1206,32 @@ class Judge {
           if (error.find("skipped: not notified") == std::string::npos)
             report("D17", fmt::format("{} step {} was skipped with \"{}\", not \"not notified\"",
                                       job_name(job), step, error));
+      if ((expected == Outcome::Ok || expected == Outcome::Failed ||
+           expected == Outcome::WhenFalse) &&
+          seen && checks_.skip_reasons)
+        judge_when_reasons(job, *seen, want);
+    }
+  }
+
+  // plan-format.md, "Conditions": a step skipped in a job that ran (or a task whose own when
+  // is false) says why: its when is false, or an earlier step of the task failed.
+  void judge_when_reasons(const JobKey& job, const JobSeen& seen,
+                          const std::vector<std::string>& want) {
+    const TaskSpec& t = rules_.task(job.first);
+    for (std::size_t step = 0; step < want.size(); ++step) {
+      if (want[step] != "skipped") continue;
+      auto found = seen.errors.find(static_cast<int>(step));
+      const std::string error = found == seen.errors.end() ? "" : found->second;
+      const std::string& when = outcome_[job] == Outcome::WhenFalse ? t.task_when : t.when[step];
+      const std::string said = fmt::format("skipped: when \"{}\" is false", when);
+      if (error.find(said) != std::string::npos ||
+          (outcome_[job] != Outcome::WhenFalse &&
+           error.find("skipped: an earlier step failed") != std::string::npos))
+        continue;
+      report("when-reason",
+             fmt::format("{} step {} (when \"{}\") was skipped with \"{}\", which says neither "
+                         "\"{}\" nor that an earlier step failed",
+                         job_name(job), step, when, error, said));
     }
   }
 
@@ -1391,14 +1453,23 @@ class Judge {
   bool seen_ok(const JobKey& job) const {
     const JobSeen* seen = seen_job(job);
     if (seen == nullptr) return false;
+    // A step its when skipped (or the task's own when) is no failure (issue 17).
+    auto when_skipped = [&](int step) {
+      auto found = seen->errors.find(step);
+      return found != seen->errors.end() &&
+             found->second.find("skipped: when \"") != std::string::npos;
+    };
     if (seen->start == kNever)  // D17: a handler not notified succeeded without running
-      return rules_.task(job.first).is_handler && !seen->errors.empty() &&
-             std::all_of(seen->errors.begin(), seen->errors.end(), [](const auto& step) {
-               return step.second.find("skipped: not notified") != std::string::npos;
+      return !seen->errors.empty() &&
+             std::all_of(seen->errors.begin(), seen->errors.end(), [&](const auto& step) {
+               return (rules_.task(job.first).is_handler &&
+                       step.second.find("skipped: not notified") != std::string::npos) ||
+                      when_skipped(step.first);
              });
     return std::all_of(seen->steps.begin(), seen->steps.end(),
-                       [](const auto& step) {
-                         return step.second == "ok" || step.second == "failed-ignored";
+                       [&](const auto& step) {
+                         return step.second == "ok" || step.second == "failed-ignored" ||
+                                (step.second == "skipped" && when_skipped(step.first));
                        }) &&
            seen->steps.size() == rules_.task(job.first).ignore_errors.size();
   }
@@ -1470,6 +1541,34 @@ class Judge {
     }
   }
 
+  // plan-format.md, "Status functions": a failed host's error is its first failed step's, and
+  // says how many failure steps ran after it (`; 2 failure steps ran`).
+  void judge_failure_steps(const std::string& host, const std::string& error) {
+    for (const JobKey& job : by_host_[host]) {
+      if (outcome_[job] != Outcome::Failed) continue;
+      int ran = 0;
+      const std::vector<std::string> steps = run_steps(job, &ran);
+      const JobSeen* seen = seen_job(job);
+      const auto first = std::find(steps.begin(), steps.end(), "failed");
+      const int step = static_cast<int>(first - steps.begin());
+      if (seen && seen->errors.count(step) && error.rfind(seen->errors.at(step), 0) != 0)
+        report("failure-steps",
+               fmt::format("{} ended failed with \"{}\", not the error of {} step {} (\"{}\")",
+                           host, error, job.first, step, seen->errors.at(step)));
+      const std::string suffix =
+          ran == 0 ? "" : fmt::format("; {} failure step{} ran", ran, ran == 1 ? "" : "s");
+      const bool says = suffix.empty() ? error.find("failure step") == std::string::npos
+                                       : error.size() >= suffix.size() &&
+                                             error.compare(error.size() - suffix.size(),
+                                                           suffix.size(), suffix) == 0;
+      if (!says)
+        report("failure-steps",
+               fmt::format("{} ended failed with \"{}\"; after {} failed, {} failure steps ran",
+                           host, error, job.first, ran));
+      return;
+    }
+  }
+
   // R4: each host's one word; the counts add up; the exit code.
   void judge_hosts() {
     std::map<std::string, std::vector<JobKey>> host_jobs;
@@ -1508,6 +1607,8 @@ class Judge {
       if (seen->second.status != want)
         report("R4", fmt::format("{} ended {}, expected {} ({})", host,
                                  to_string(seen->second.status), to_string(want), because));
+      else if (want == HostStatus::Failed)
+        judge_failure_steps(host, seen->second.error);
       else if (want == HostStatus::Skipped && checks_.skip_reasons)
         judge_host_reason(host, seen->second.error);
     }
