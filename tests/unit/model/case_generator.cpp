@@ -34,6 +34,7 @@ std::vector<std::pair<std::string, bool*>> switches(Features& f) {
           {"handlers", &f.handlers},
           {"puts", &f.puts},
           {"serial", &f.serial},
+          {"when", &f.when},
           {"skip_reasons", &f.checks.skip_reasons},
           {"wave_order", &f.checks.wave_order},
           {"named_order", &f.checks.named_order},
@@ -226,6 +227,7 @@ Case generate(std::uint64_t seed, const Features& f) {
       }
     }
     if (f.defaults && !handler && random.chance(0.1)) task["default"] = true;
+    if (f.when && !handler && random.chance(0.06)) task["when"] = random.chance(0.7) ? "false" : "true";
     const std::vector<std::string> handlers = notifiable(t);
     Json steps = Json::array();
     for (int s = 0, count = random.between(1, 3); s < count; ++s) {
@@ -237,6 +239,11 @@ Case generate(std::uint64_t seed, const Features& f) {
       else
         step["run"] = fmt::format("run t{}#{}.", t, s);  // unique: the fake transport matches it
       if (f.ignore_errors && random.chance(0.1)) step["ignore_errors"] = true;
+      // issue 17, conditions: constants and the status functions; failure() and always()
+      // steps run after a failing step of their task.
+      if (f.when && random.chance(0.25))
+        step["when"] = random.pick(
+            std::vector<std::string>{"true", "false", "success()", "failure()", "always()"});
       if (!handlers.empty() && random.chance(0.4))
         step["notify"] = random.chance(0.7) ? Json(random.pick(handlers))
                                             : Json(std::vector<std::string>{random.pick(handlers),
@@ -446,14 +453,14 @@ std::vector<Case> smaller(const Case& c) {
     for (int step = static_cast<int>(body["steps"].size()) - 1;
          step >= 0 && body["steps"].size() > 1; --step)
       out.push_back(without_step(c, name, step));
-    for (const char* flag : {"run_once", "barrier", "default", "policy"})
+    for (const char* flag : {"run_once", "barrier", "default", "policy", "when"})
       if (body.contains(flag)) {
         Case d = c;
         d.plan["tasks"][name].erase(flag);
         out.push_back(d);
       }
     for (std::size_t step = 0; step < body["steps"].size(); ++step)
-      for (const char* key : {"ignore_errors", "notify"})
+      for (const char* key : {"ignore_errors", "notify", "when"})
         if (body["steps"][step].contains(key)) {
           Case d = c;
           d.plan["tasks"][name]["steps"][step].erase(key);
