@@ -16,27 +16,14 @@ Usage: sudo bench/bastion_vs_direct.py --deployd build/deployd [--hosts 100] [--
 import argparse
 import json
 import os
-import resource
 import statistics
 import subprocess
-import sys
-import time
+
+from bench_support import measured
+
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NET = os.path.join(REPO, "tests", "integration", "bastion_net.sh")
-
-
-def measured(command, stdin=None):
-    """(wall s, CPU s of the command and its children) of one run; exits if it fails."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.monotonic()
-    done = subprocess.run(command, input=stdin, capture_output=True)
-    wall = time.monotonic() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if done.returncode != 0:
-        sys.exit("%s failed (%d): %s" % (command[0], done.returncode, done.stderr.decode()[-2000:]))
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return wall, cpu
 
 
 def write_plan(folder, name, inventory, count, via):

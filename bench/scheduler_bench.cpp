@@ -83,12 +83,16 @@ class CountingReporter final : public Reporter {
 };
 
 std::string plan_text(int hosts) {
-  std::string text = "{\"hosts\": [\"h[000001:" + std::to_string(hosts) + "]\"], \"policy\": {\"forks\": 256}, \"tasks\": {";
+  std::string text =
+      "{\"hosts\": [\"h[000001:" + std::to_string(hosts) +
+      "]\"], \"vars\": {\"mode\": \"full\"}, \"policy\": {\"forks\": 256}, \"tasks\": {";
   for (int t = 0; t < kTasks; ++t) {
     if (t > 0) text += ",";
     text += "\"t" + std::to_string(t) + "\": {";
     if (t > 0) text += "\"needs\": [\"t" + std::to_string(t - 1) + "\"], ";
-    text += "\"steps\": [{\"run\": \"step " + std::to_string(t) + "\"}]}";
+    // issue 17: a condition on every step, evaluated per host (parsed once, at load).
+    text += "\"steps\": [{\"run\": \"step " + std::to_string(t) +
+            "\", \"when\": \"mode == 'full' and host != ''\"}]}";
   }
   return text + "}}";
 }

@@ -11,36 +11,11 @@ client CPU per MiB sent; then deployd's wall as a ratio of scp's (target: at mos
 import argparse
 import json
 import os
-import pwd
-import resource
 import shutil
-import statistics
-import subprocess
 import sys
 import tempfile
-import time
 
-LOGIN = "deployd"  # the fleet's login user
-
-
-def measured(command):
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.monotonic()
-    done = subprocess.run(command, capture_output=True)
-    wall = time.monotonic() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    if done.returncode != 0:
-        sys.exit("%s failed (%d): %s" % (command[0], done.returncode, done.stderr.decode()[-2000:]))
-    return wall, cpu
-
-
-def fresh_targets(root, names):
-    shutil.rmtree(root, ignore_errors=True)
-    user = pwd.getpwnam(LOGIN)
-    for path in [root] + [os.path.join(root, n) for n in names]:
-        os.makedirs(path)
-        os.chown(path, user.pw_uid, user.pw_gid)
+from bench_support import fresh_targets, measured
 
 
 def main():

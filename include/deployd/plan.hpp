@@ -5,8 +5,10 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace deployd {
@@ -17,8 +19,46 @@ using Duration = std::chrono::milliseconds;
 /// How the server's host key is checked against known_hosts (plan-format.md, connection keys).
 enum class HostKeyCheck { Strict, AcceptNew, Off };
 
-/// An ordered map of variable names to values; JSON scalars are stored as their text.
+/// An ordered map of names to texts: environment variables, `--var`s, registered values.
 using VarMap = std::map<std::string, std::string>;
+
+/// A variable's value as the plan writes it: a text (JSON scalars as their text, `3`, `true`),
+/// a list or an object. Texts are templates, resolved per host when used.
+struct Value {
+  enum class Kind { Text, List, Object };
+  Kind kind = Kind::Text;
+  std::string text;               ///< Text: the string as written
+  std::vector<Value> items;       ///< List: the items; Object: the fields' values
+  std::vector<std::string> keys;  ///< Object: the field names, parallel to items, in plan order
+  std::string defined_at;         ///< where a variable is defined (`plan.json /vars/root`)
+
+  Value() = default;
+  Value(std::string value) : text(std::move(value)) {}  // NOLINT: a text converts
+  Value(const char* value) : text(value) {}             // NOLINT
+  static Value list(std::vector<Value> items);
+  static Value object(std::vector<std::string> keys, std::vector<Value> items);
+
+  bool is_text() const { return kind == Kind::Text; }
+  /// An object's field or a list's item (`0`, `1`...), or null.
+  const Value* member(std::string_view key) const;
+  /// Same kind and contents (where it is defined does not count).
+  bool operator==(const Value& other) const;
+  bool operator==(const std::string& other) const { return is_text() && text == other; }
+  bool operator==(const char* other) const { return is_text() && text == other; }
+};
+
+/// The plan's variables: names to values.
+using Vars = std::map<std::string, Value>;
+
+namespace plan {
+class Expr;
+}
+
+/// An expression of the plan (`when`, `changed_when`, `failed_when`), parsed at load.
+struct Condition {
+  std::string text;                        ///< as written, for messages
+  std::shared_ptr<const plan::Expr> expr;  ///< never null in a loaded plan
+};
 
 /// A host after range expansion, with every connection key resolved (per host > defaults > built-in).
 struct Host {
@@ -45,7 +85,7 @@ struct Host {
   /// "plan defaults", "ssh_config FILE:LINE", "command line" or "default".
   std::map<std::string, std::string> sources;
   std::vector<std::string> groups;    ///< groups it belongs to, in the order the plan lists them
-  VarMap vars;
+  Vars vars;
   std::string json_pointer;  ///< where the host is defined, e.g. `/hosts/3`
 };
 
@@ -86,15 +126,21 @@ struct Step {
   bool secret = false;  ///< hidden (as no_log), and what it registers is masked as a secret
   bool no_log = false;  ///< command and output hidden; what it registers is an ordinary value
   std::string register_as;   ///< variable that receives stdout; empty: none
+  /// `when` of the enclosing `cd` blocks, outer first, then the step's own: all must hold.
+  std::vector<Condition> when;
+  std::optional<Condition> changed_when;  ///< on the step's own rc, stdout, stderr
+  std::optional<Condition> failed_when;
   /// run: skipped when this remote path exists (`creates`) or does not (`removes`); Ansible's
   /// command keys. Templates, relative to `cwd`.
   std::optional<std::string> creates;
   std::optional<std::string> removes;
   /// Handler tasks this step notifies on its host when it changed it (`notify`).
   std::vector<std::string> notify;
-  /// `for_each`: the loop variables of this copy of the step (`item`, `item.name`, ...), looked
-  /// up before every other variable, and how output names the item (`site=shop`).
-  VarMap loop_vars;
+  /// `for_each`: the loop variable of this copy of the step (`item`, holding the item's value:
+  /// `{{item.name}}` is a path into it), looked up before every other variable, and how output
+  /// names the item (`site=shop`).
+  Vars loop_vars;
+  bool loop_is_data = false;  ///< the list came from a --var: its items are data, not templates
   std::string item_label;
   bool is_empty_loop = false;  ///< `for_each` over an empty list: reported skipped, never run
   std::string json_pointer;  ///< e.g. `/tasks/deploy/steps/2/steps/0`
@@ -161,6 +207,7 @@ struct Task {
   /// A handler's notifiers: the tasks with a step that notifies it, in plan order.
   std::vector<std::string> notified_by;
   TaskPolicy policy;
+  std::optional<Condition> when;  ///< false on a host: the whole task is skipped there
   std::vector<Step> steps;   ///< flattened; a step's index here is its index in events
   std::string json_pointer;  ///< `/tasks/NAME`
 };
@@ -172,7 +219,7 @@ struct Plan {
   std::string description;
   std::vector<Host> hosts;
   std::map<std::string, std::vector<std::string>> groups;  ///< group -> member host names
-  VarMap vars;
+  Vars vars;
   VarMap overrides;  ///< `--var NAME=VALUE`: first in lookup order
   std::vector<Task> tasks;  ///< document order
   Policy policy;

@@ -31,6 +31,7 @@ std::string step_line(const Task& task, std::size_t index, const Step& step,
   // issue 17: the item of a for_each copy, as the run's output names it.
   const std::string item = step.item_label.empty() ? "" : " [" + step.item_label + "]";
   vars.loop = &step.loop_vars;
+  vars.loop_is_data = step.loop_is_data;
   command = step.hides_command() ? command : plan::interpolate(step.command, vars).text;
   // issue 19: a transfer says where it goes, and with which mode.
   const bool is_transfer = step.kind == StepKind::Put || step.kind == StepKind::Get;

@@ -26,7 +26,7 @@ constexpr const char* kVersion = "deployd " DEPLOYD_VERSION;  // meson.build's p
 struct VarTexts {
   std::vector<std::string> values;  ///< --var NAME=VALUE or NAME=@FILE
   std::vector<std::string> envs;    ///< --var-env NAME=ENVVAR
-  std::string batches;              ///< --batches LIST, parsed once the rest is
+  std::string batches;              ///< --batches SIZES, parsed once the rest is
 };
 
 // Issue 19: ad-hoc commands and host and task selection.

@@ -32,7 +32,7 @@ struct Options {
   OutputMode output = OutputMode::Stream;
   ColorMode color = ColorMode::Auto;
   int forks = 0;  ///< 0: the plan's policy
-  std::optional<std::vector<Amount>> batches;  ///< --batches LIST: the plan's waves, this run
+  std::optional<std::vector<Amount>> batches;  ///< --batches SIZES: the plan's waves, this run
   std::string log_dir;
   bool retry_failed = false;  ///< --retry-failed: rerun the failed hosts of a previous run
   std::string retry_run_id;   ///< its RUN_ID; empty: the latest finished run of the plan

@@ -2,13 +2,15 @@
 // The run driver (ninja's Builder::Build as a coroutine) and each host's job loop.
 #include "engine/engine.hpp"
 
+#include <fmt/format.h>
+
+#include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
@@ -17,14 +19,13 @@
 #include <map>
 #include <set>
 
-#include <fmt/format.h>
-
 #include "engine/cancel.hpp"
 #include "engine/delegates.hpp"
 #include "engine/run_shape.hpp"
 #include "engine/step_runner.hpp"
 #include "engine/step_text.hpp"
 #include "engine/wakeup.hpp"
+#include "plan/conditions.hpp"
 #include "report/host_ranges.hpp"
 #include "sched/scheduler.hpp"
 #include "ssh/debug_log.hpp"
@@ -522,6 +523,25 @@ asio::awaitable<bool> Engine::State::run_job(int host, const Task& task, Connect
   // plan-format.md: what local and run_once tasks register is seen by every host.
   for (const auto& [name, value] : shared_registered) registered.insert_or_assign(name, value);
   const auto h = static_cast<std::size_t>(host);
+  const plan::VarContext vars{&plan, hosts[host], &registered, setup.run_id};
+  if (task.when) {
+    // plan-format.md, "Conditions": a task whose `when` is false is skipped on this host.
+    plan::WhenVerdict verdict = plan::check_when({*task.when}, vars, false);
+    if (!verdict.runs && verdict.error.empty()) {
+      for (int index = 0; index < static_cast<int>(task.steps.size()); ++index)
+        report_skipped_step(reporter, *hosts[host], task, index, verdict.reason);
+      co_return true;
+    }
+    if (!verdict.error.empty()) {
+      end = HostEnd{hosts[host]->name, HostStatus::Failed,
+                    fmt::format("task {}: {}", task.name, verdict.error)};
+      for (int index = 0; index < static_cast<int>(task.steps.size()); ++index)
+        report_skipped_step(reporter, *hosts[host], task, index, verdict.error);
+      co_return false;
+    }
+  }
+  bool failed = false;    // a step of this task failed on this host: only failure steps run now
+  int failure_steps = 0;  // steps that ran after it (failure(), always())
   for (int index = 0; index < static_cast<int>(task.steps.size()); ++index) {
     const Step& step = task.steps[static_cast<std::size_t>(index)];
     // issue 18: a delegated step runs on its delegate's session, on behalf of this host.
@@ -550,19 +570,45 @@ asio::awaitable<bool> Engine::State::run_job(int host, const Task& task, Connect
       report_skipped_step(reporter, *hosts[host], task, index, "empty for_each");
       continue;
     }
-    const std::string label = step_label(step);
-    current[h] = Current{&task, index, std::chrono::steady_clock::now(), StepVars(context)(label)};
-    StepOutcome outcome = co_await run_step(context);
-    current[h] = Current{};
+    plan::VarContext step_vars = vars;
+    step_vars.delegate = step.delegate_to;
+    step_vars.loop = &step.loop_vars;
+    step_vars.loop_is_data = step.loop_is_data;
+    plan::WhenVerdict verdict = plan::check_when(step.when, step_vars, failed);
+    if (!verdict.runs && verdict.error.empty()) {
+      report_skipped_step(reporter, *hosts[host], task, index, verdict.reason);
+      if (!step.register_as.empty()) plan::register_skipped(registered, step.register_as);
+      continue;
+    }
+    StepOutcome outcome;
+    if (!verdict.error.empty()) {
+      outcome = report_condition_error(reporter, *hosts[host], task, index, verdict.error);
+    } else {
+      if (failed) ++failure_steps;
+      const std::string label = step_label(step);
+      current[h] =
+          Current{&task, index, std::chrono::steady_clock::now(), StepVars(context)(label)};
+      outcome = co_await run_step(context);
+      current[h] = Current{};
+    }
     if (outcome.changed && outcome.status == StepStatus::Ok) notify(step, notified);
     if (!outcome.fails_host) continue;
-    end = HostEnd{hosts[host]->name, outcome.cancelled ? HostStatus::Aborted : HostStatus::Failed, outcome.error};
+    if (!failed)
+      end = HostEnd{hosts[host]->name, outcome.cancelled ? HostStatus::Aborted : HostStatus::Failed,
+                    outcome.error};
+    failed = true;
+    // A lost connection or a cancel runs nothing more, failure steps included.
+    if (!outcome.cancelled && !outcome.connection_lost) continue;
     const char* why = outcome.cancelled ? "the step before it was cancelled" : "an earlier step failed";
     for (int rest = index + 1; rest < static_cast<int>(task.steps.size()); ++rest)
       report_skipped_step(reporter, *hosts[host], task, rest, why);
-    co_return false;
+    break;
   }
-  co_return true;
+  // plan-format.md: a host whose step failed stays failed after its failure steps ran.
+  if (failed && failure_steps > 0)
+    end.error +=
+        fmt::format("; {} failure step{} ran", failure_steps, failure_steps == 1 ? "" : "s");
+  co_return !failed;
 }
 
 // plan-format.md, "Handlers": a changed step notifies its handlers on its own host. A handler
@@ -574,10 +620,16 @@ void Engine::State::notify(const Step& step, std::vector<char>& notified) const 
 }
 
 void Engine::State::share_registered(const Task& task, const VarMap& registered) {
-  for (const Step& step : task.steps)
-    if (!step.register_as.empty())
-      if (auto found = registered.find(step.register_as); found != registered.end())
-        shared_registered.insert_or_assign(found->first, found->second);
+  auto share = [&](const std::string& name) {
+    if (auto found = registered.find(name); found != registered.end())
+      shared_registered.insert_or_assign(found->first, found->second);
+  };
+  for (const Step& step : task.steps) {
+    if (step.register_as.empty()) continue;
+    share(step.register_as);
+    for (const std::string& field : plan::registered_fields())
+      share(step.register_as + "." + field);
+  }
 }
 
 void Engine::State::report_skipped_jobs(int host, const std::vector<int>& tasks, const std::string& reason) {

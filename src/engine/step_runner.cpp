@@ -16,6 +16,7 @@
 #include "engine/step_text.hpp"
 #include "engine/transfer_step.hpp"
 #include "local/local_process.hpp"
+#include "plan/conditions.hpp"
 #include "plan/suggest.hpp"
 #include "report/line_splitter.hpp"
 
@@ -118,6 +119,54 @@ StepOutcome judge(const StepContext& context, const Step& step, const ExecResult
   return outcome;
 }
 
+// Keeps the last kRegisteredTail bytes of a stream.
+void keep_tail(std::string& tail, std::string_view chunk) {
+  tail.append(chunk.substr(
+      chunk.size() > plan::kRegisteredTail ? chunk.size() - plan::kRegisteredTail : 0));
+  if (tail.size() > plan::kRegisteredTail) tail.erase(0, tail.size() - plan::kRegisteredTail);
+}
+
+std::string without_final_newline(std::string text) {
+  if (!text.empty() && text.back() == '\n') text.pop_back();
+  return text;
+}
+
+// plan-format.md, "Step results": a command that ran to its exit has a result: failed_when and
+// changed_when may override how it is judged, and `register` adds its fields. Returns whether
+// the step registers its stdout (it ran to its exit).
+bool apply_result_conditions(const StepContext& context, const Step& step, const ExecResult& result,
+                             const std::string& captured, const std::string& captured_err,
+                             StepOutcome& outcome) {
+  const bool ran =
+      result.exit_status && !result.timed_out && !result.cancelled && result.error.empty();
+  if (!ran) return false;
+  plan::CommandResult command{
+      *result.exit_status,
+      without_final_newline(captured.substr(
+          captured.size() > plan::kRegisteredTail ? captured.size() - plan::kRegisteredTail : 0)),
+      without_final_newline(captured_err)};
+  const plan::VarContext vars{&context.plan,       &context.host,      &context.registered,
+                              context.run_id,      step.delegate_to,   &step.loop_vars,
+                              step.loop_is_data};
+  plan::ResultVerdict verdict = plan::check_result(step, vars, command);
+  if (!verdict.error.empty()) {
+    outcome = StepOutcome{StepStatus::Failed, !step.ignore_errors, false,
+                          fmt::format("{}: {}", context.title, verdict.error)};
+  } else if (verdict.failed == false && outcome.status == StepStatus::Failed) {
+    outcome = StepOutcome{};  // failed_when is false: the exit status does not count
+  } else if (verdict.failed == true && outcome.status == StepStatus::Ok) {
+    outcome = StepOutcome{StepStatus::Failed, !step.ignore_errors, false,
+                          fmt::format("{}: failed_when {} is true (exit status {})", context.title,
+                                      plan::quote(step.failed_when->text), command.rc)};
+  }
+  // plan-format.md, "Changed": a command that ran changed the host unless changed_when says not.
+  outcome.changed = outcome.status == StepStatus::Ok && verdict.changed.value_or(true);
+  if (!step.register_as.empty())
+    plan::register_fields(context.registered, step.register_as, command, outcome.changed,
+                          outcome.status != StepStatus::Ok);
+  return true;
+}
+
 // Whose secret a registered value is: what a local or run_once task registers is seen by every
 // host, so it is masked on every host; else it is the host's own (SecretMask, by length).
 std::string secret_scope(const StepContext& context) {
@@ -177,6 +226,7 @@ boost::asio::awaitable<ExecResult> run_local_step(const StepContext& context, Co
 std::string StepVars::operator()(const std::string& text, VarUse use) {
   plan::Interpolated result = plan::interpolate(text, vars_);
   missing_.insert(missing_.end(), result.missing.begin(), result.missing.end());
+  if (refused_.empty() && !result.error.empty()) refused_ = result.error;
   for (const plan::OutputValue& value : result.from_output) {
     if (!refused_.empty() || use == VarUse::Text) break;
     std::string shown = value.value.size() > 80 ? value.value.substr(0, 80) + "..." : value.value;
@@ -203,6 +253,17 @@ std::optional<StepOutcome> StepVars::missing_value(const StepContext& context, c
   return StepOutcome{StepStatus::Failed, !step.ignore_errors, false,
                      fmt::format("{}: variable \"{}\" has no value on this host",
                                  step_title(context.task, context.index, step), missing_.front())};
+}
+
+StepOutcome report_condition_error(Reporter& reporter, const Host& host, const Task& task,
+                                   int index, const std::string& error) {
+  const Step& step = task.steps[static_cast<std::size_t>(index)];
+  StepOutcome outcome{StepStatus::Failed, !step.ignore_errors, false,
+                      fmt::format("{}: {}", step_title(task, index, step), error)};
+  StepEnd end{host.name, task.name, index, StepStatus::Failed, std::nullopt, "", 0, outcome.error};
+  end.ignored = !outcome.fails_host;
+  emit(reporter, end);
+  return outcome;
 }
 
 void report_skipped_step(Reporter& reporter, const Host& host, const Task& task, int index,
@@ -234,6 +295,7 @@ boost::asio::awaitable<Attempt> run_command_step(StepContext context) {
   ProcessGroupReader group;
   SkipReader skip;
   std::string captured;
+  std::string captured_err;  // the last kRegisteredTail bytes, for NAME.stderr and failed_when
   bool capture_overflow = false;
   const bool is_local = step.kind == StepKind::Local;
   spec.report_process_group = !is_local;
@@ -242,7 +304,11 @@ boost::asio::awaitable<Attempt> run_command_step(StepContext context) {
   request.on_output = [&](OutputStream stream, std::string_view chunk) {
     if (stream == OutputStream::Stderr && !is_local) chunk = skip.filter(group.filter(chunk));
     (stream == OutputStream::Stdout ? out : err).feed(chunk);
-    if (stream != OutputStream::Stdout || step.register_as.empty()) return;
+    if (stream == OutputStream::Stderr) return keep_tail(captured_err, chunk);
+    if (step.register_as.empty()) {
+      if (step.changed_when || step.failed_when) keep_tail(captured, chunk);
+      return;
+    }
     if (captured.size() + chunk.size() > kMaxRegisteredBytes) capture_overflow = true;
     if (!capture_overflow) captured.append(chunk);
   };
@@ -277,7 +343,14 @@ boost::asio::awaitable<Attempt> run_command_step(StepContext context) {
   }
   if (!is_local && !never_started && (result.timed_out || result.cancelled))
     outcome.error += co_await stop_remote_group(context, spec, group);
-  const bool registers = outcome.status == StepStatus::Ok || outcome.status == StepStatus::Skipped;
+  bool registers = false;
+  if (outcome.status == StepStatus::Skipped) {
+    // Not run: changed_when and failed_when do not apply, and its fields say it was skipped.
+    outcome.changed = false;
+    if (!step.register_as.empty()) plan::register_skipped(context.registered, step.register_as);
+  } else {
+    registers = apply_result_conditions(context, step, result, captured, captured_err, outcome);
+  }
   if (registers && !step.register_as.empty()) {
     if (capture_overflow) {
       outcome = StepOutcome{StepStatus::Failed, true, false,
@@ -286,12 +359,14 @@ boost::asio::awaitable<Attempt> run_command_step(StepContext context) {
     } else {
       if (!captured.empty() && captured.back() == '\n') captured.pop_back();
       // Masked in every later line and error; a no_log step's value is an ordinary one.
-      if (step.secret) context.secrets.add(captured, secret_scope(context));
+      if (step.secret)
+        for (const std::string* value :
+             {&captured, &context.registered[step.register_as + ".stdout"],
+              &context.registered[step.register_as + ".stderr"]})
+          context.secrets.add(*value, secret_scope(context));
       context.registered[step.register_as] = std::move(captured);
     }
   }
-  // plan-format.md, "Changed": a command that ran is assumed to have changed the host.
-  outcome.changed = outcome.status == StepStatus::Ok;
   end.status = outcome.status;
   end.error = outcome.error;
   end.duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count();

@@ -72,7 +72,8 @@ class StepVars {
   explicit StepVars(const StepContext& context)
       : vars_{&context.plan, &context.host, &context.registered, context.run_id,
               context.task.steps[static_cast<std::size_t>(context.index)].delegate_to,
-              &context.task.steps[static_cast<std::size_t>(context.index)].loop_vars} {}
+              &context.task.steps[static_cast<std::size_t>(context.index)].loop_vars,
+              context.task.steps[static_cast<std::size_t>(context.index)].loop_is_data} {}
   std::string operator()(const std::string& text, VarUse use = VarUse::Text);
   /// plan-format.md: a registered name without a value at run time, or a registered value a
   /// local command or path refuses, fails that host's step. The outcome saying so, or nullopt.
@@ -94,6 +95,10 @@ boost::asio::awaitable<StepOutcome> run_step(StepContext context);
 std::optional<Duration> step_timeout(const StepContext& context, const Step& step);
 int step_retries(const StepContext& context, const Step& step);
 Duration step_retry_delay(const StepContext& context, const Step& step);
+
+/// Reports a step whose `when` could not be evaluated as failed with `error`, and its outcome.
+StepOutcome report_condition_error(Reporter& reporter, const Host& host, const Task& task,
+                                   int index, const std::string& error);
 
 /// Reports a step as skipped (its job was skipped or its host stopped) without running it.
 void report_skipped_step(Reporter& reporter, const Host& host, const Task& task, int index,

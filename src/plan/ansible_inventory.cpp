@@ -485,7 +485,7 @@ std::string kind_of(const YAML::Node& node) {
   return quote(node.Scalar());
 }
 
-// A var's value: scalars as the text written; lists and mappings kept for the reader to refuse.
+// A var's value: scalars as the text written; lists and mappings as JSON lists and objects.
 Json to_json(const YAML::Node& node, int depth) {
   if (depth > kMaxDepth || node.IsNull()) return nullptr;
   if (node.IsScalar()) return node.Scalar();

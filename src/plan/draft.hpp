@@ -42,7 +42,7 @@ struct HostDraft {
   std::optional<std::string> address;
   ConnectionDraft connection;   ///< `user@name:port`, overridden by the object's keys
   std::vector<NameRef> groups;  ///< the object's `groups`
-  VarMap vars;
+  Vars vars;
   Where where;
 };
 
@@ -50,7 +50,7 @@ struct HostDraft {
 struct GroupDraft {
   std::string name;
   std::vector<NameRef> members;  ///< host names, range patterns or group names
-  VarMap vars;
+  Vars vars;
   Where where;
 };
 
@@ -59,15 +59,18 @@ struct Sections {
   ConnectionDraft defaults;
   std::vector<HostDraft> hosts;
   std::vector<GroupDraft> groups;
-  VarMap vars;
+  Vars vars;
   bool has_bad_hosts = false;  ///< an entry of `hosts` was rejected, so targets may be missing
 };
 
-/// A string of a step that is a template, checked once every host is known.
+/// A string of a step that is a template, or an expression (`when`), checked once every host
+/// is known.
 struct TemplateSite {
   Where where;
   std::string text;
   std::size_t step = 0;  ///< the first flattened step it applies to
+  std::shared_ptr<const Expr> expr;  ///< set for an expression: its names are checked
+  bool sees_result = false;          ///< changed_when, failed_when: rc, stdout, stderr are defined
 };
 
 /// A `for_each` as read: the flattened steps [first, end) it repeats, and its list (a literal,
@@ -75,7 +78,7 @@ struct TemplateSite {
 struct LoopDraft {
   std::size_t first = 0;
   std::size_t end = 0;
-  std::optional<Json> items;  ///< a list literal
+  std::optional<Value> items;  ///< a list literal
   std::string var_name;       ///< else: the variable that holds the list
   std::string loop_var = "item";
   Where where;  ///< the `for_each` value

@@ -8,6 +8,7 @@
 #include <charconv>
 
 #include "plan/duration.hpp"
+#include "plan/expr.hpp"
 #include "plan/suggest.hpp"
 #include "plan/vars.hpp"
 
@@ -135,10 +136,78 @@ std::optional<Amount> read_amount(const Node& node, Diagnostics& diags, int min_
   return std::nullopt;
 }
 
-VarMap read_vars(const Node& node, Diagnostics& diags) {
-  VarMap vars;
+std::optional<Condition> read_condition(const Node& node, std::string_view key,
+                                        Diagnostics& diags) {
+  auto text = read_string(node, diags);
+  if (!text) return std::nullopt;
+  SyntaxError error;
+  std::shared_ptr<const Expr> expr = Expr::parse(*text, error);
+  if (!expr) {
+    diags.error(node.where, fmt::format("{} {}: {}", key, quote(*text), error.to_string()));
+    return std::nullopt;
+  }
+  return Condition{*text, std::move(expr)};
+}
+
+namespace {
+
+// Deep enough for any real value; a cap keeps recursion on user input bounded.
+constexpr int kMaxValueDepth = 32;
+
+// A JSON value as a variable's Value; null has no meaning for a variable.
+std::optional<Value> read_value(const Node& node, Diagnostics& diags, int depth) {
+  const Json& value = node.value();
+  if (value.is_string()) return Value(value.get<std::string>());
+  if (value.is_number() || value.is_boolean()) {
+    // Numbers keep their spelling: "1.10" stays 1.10, not 1.1.
+    std::string_view written =
+        node.where.doc ? node.where.doc->map.scalar_text(node.pointer()) : std::string_view();
+    return Value(written.empty() ? value.dump() : std::string(written));
+  }
+  if ((value.is_array() || value.is_object()) && depth >= kMaxValueDepth) {
+    diags.error(node.where, fmt::format("a value nested more than {} deep", kMaxValueDepth));
+    return std::nullopt;
+  }
+  std::vector<Value> items;
+  std::vector<std::string> keys;
+  if (value.is_array()) {
+    for (std::size_t i = 0; i < value.size(); ++i)
+      if (auto item = read_value(node.item(i), diags, depth + 1)) items.push_back(std::move(*item));
+    return Value::list(std::move(items));
+  }
+  if (value.is_object()) {
+    for (const auto& entry : value.items()) {
+      if (auto item = read_value(node.child(entry.key()), diags, depth + 1)) {
+        keys.push_back(entry.key());
+        items.push_back(std::move(*item));
+      }
+    }
+    return Value::object(std::move(keys), std::move(items));
+  }
+  diags.error(node.where, expected_but_got("a string, number, boolean, list or object", value));
+  return std::nullopt;
+}
+
+// `plan.json:12:5`: where a variable is defined, for messages about its value.
+std::string defined_at(const Node& node) {
+  if (!node.where.doc) return node.pointer();
+  const TextPosition at = node.where.doc->map.key_position(node.pointer());
+  return fmt::format("{}:{}:{}", node.where.doc->file, at.line, at.column);
+}
+
+}  // namespace
+
+std::optional<Value> read_var_value(const Node& node, Diagnostics& diags) {
+  auto value = read_value(node, diags, 0);
+  if (value) value->defined_at = defined_at(node);
+  return value;
+}
+
+Vars read_vars(const Node& node, Diagnostics& diags) {
+  Vars vars;
   if (!expect_object(node, diags)) return vars;
-  for (const auto& [name, value] : node.value().items()) {
+  for (const auto& item : node.value().items()) {
+    const std::string& name = item.key();
     if (!is_valid_var_name(name)) {
       diags.key_error(
           node.where, name,
@@ -147,19 +216,9 @@ VarMap read_vars(const Node& node, Diagnostics& diags) {
     } else if (is_reserved_var_name(name)) {
       diags.key_error(node.where, name,
                       fmt::format("{} is a built-in variable and cannot be defined", quote(name)));
-    } else if (value.is_string()) {
-      vars[name] = value.get<std::string>();
-    } else if (value.is_number() || value.is_boolean()) {
-      // Numbers keep their spelling: "1.10" stays 1.10, not 1.1.
-      std::string_view written = node.where.doc
-                                     ? node.where.doc->map.scalar_text(node.child(name).pointer())
-                                     : std::string_view();
-      vars[name] = written.empty() ? value.dump() : std::string(written);
-    } else if (value.is_array()) {
-      vars[name] = value.dump();  // a list, as JSON text: what `for_each` goes over
-    } else {
-      diags.error(node.child(name).where,
-                  expected_but_got("a string, number, boolean or list", value));
+    } else if (auto value = read_value(node.child(name), diags, 0)) {
+      value->defined_at = defined_at(node.child(name));
+      vars[name] = std::move(*value);
     }
   }
   return vars;

@@ -43,8 +43,16 @@ std::optional<std::vector<std::string>> read_string_list(const Node& node, Diagn
 /// A count (>= `min_count`) or a percentage string "N%" (0 to 100).
 std::optional<Amount> read_amount(const Node& node, Diagnostics& diags, int min_count);
 
-/// An object of variables: names checked, values strings, numbers or booleans kept as text.
-VarMap read_vars(const Node& node, Diagnostics& diags);
+/// An expression (`when`, `changed_when`, `failed_when`), parsed; a syntax error is reported as
+/// `when "mode = 'full'": column 6: unexpected "=" (write "==" to compare)`.
+std::optional<Condition> read_condition(const Node& node, std::string_view key, Diagnostics& diags);
+
+/// An object of variables: names checked; strings, numbers and booleans kept as text, lists and
+/// objects as Values.
+Vars read_vars(const Node& node, Diagnostics& diags);
+
+/// One value as `vars` reads it (a `for_each` list), with where it is defined.
+std::optional<Value> read_var_value(const Node& node, Diagnostics& diags);
 
 /// True for environment variable names: letters, digits and `_`, not starting with a digit.
 bool is_env_name(std::string_view name);

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <unordered_map>
 
+#include "plan/expr.hpp"
 #include "plan/fields.hpp"
 #include "plan/suggest.hpp"
 #include "plan/validate.hpp"
@@ -15,28 +16,48 @@ namespace deployd::plan {
 
 namespace {
 
-// An item's text: a string as it is, a number or boolean as written in JSON.
-std::string scalar_text(const Json& value) {
-  return value.is_string() ? value.get<std::string>() : value.dump();
+// A --var's JSON as a Value: strings as they are, numbers and booleans as written.
+Value from_json(const Json& json) {
+  if (json.is_string()) return Value(json.get<std::string>());
+  std::vector<Value> items;
+  if (json.is_array()) {
+    for (const Json& item : json) items.push_back(from_json(item));
+    return Value::list(std::move(items));
+  }
+  if (!json.is_object()) return Value(json.dump());
+  std::vector<std::string> keys;
+  for (const auto& [key, item] : json.items()) {
+    keys.push_back(key);
+    items.push_back(from_json(item));
+  }
+  return Value::object(std::move(keys), std::move(items));
 }
 
-// The list a loop goes over, or nullopt after an error. A variable's list is JSON text: a plan
-// `vars` entry written as a list, or `--var NAME='["a","b"]'`.
-std::optional<Json> loop_items(const Plan& plan, const LoopDraft& loop, Diagnostics& diags) {
+// The list a loop goes over, or nullopt after an error: a list literal, a list in the plan's
+// `vars`, or a --var holding a JSON list (`--var NAME='["a","b"]'`; `is_data`: not templates).
+std::optional<Value> loop_items(const Plan& plan, const LoopDraft& loop, bool& is_data,
+                                Diagnostics& diags) {
+  is_data = false;
   if (loop.items) return loop.items;
-  const VarMap* maps[] = {&plan.overrides, &plan.vars};
-  for (const VarMap* vars : maps) {
-    auto found = vars->find(loop.var_name);
-    if (found == vars->end()) continue;
+  if (auto found = plan.overrides.find(loop.var_name); found != plan.overrides.end()) {
     Json parsed = Json::parse(found->second, nullptr, false);
-    if (parsed.is_array()) return parsed;
+    if (parsed.is_array()) {
+      is_data = true;
+      return from_json(parsed);
+    }
     diags.error(loop.where, fmt::format("for_each: variable {} is not a list (it holds {})",
                                         quote(loop.var_name), quote(found->second)));
     return std::nullopt;
   }
+  if (auto found = plan.vars.find(loop.var_name); found != plan.vars.end()) {
+    if (found->second.kind == Value::Kind::List) return found->second;
+    diags.error(loop.where, fmt::format("for_each: variable {} is not a list (it holds {})",
+                                        quote(loop.var_name), quote(to_text(found->second))));
+    return std::nullopt;
+  }
   std::vector<std::string> names;
-  for (const VarMap* vars : maps)
-    for (const auto& entry : *vars) names.push_back(entry.first);
+  for (const auto& entry : plan.overrides) names.push_back(entry.first);
+  for (const auto& entry : plan.vars) names.push_back(entry.first);
   diags.error(
       loop.where,
       fmt::format("for_each: unknown variable {} (a list in the plan's \"vars\" or a --var){}",
@@ -44,19 +65,12 @@ std::optional<Json> loop_items(const Plan& plan, const LoopDraft& loop, Diagnost
   return std::nullopt;
 }
 
-// The loop variables of one item: `site`, and `site.KEY` for each member of an object item.
-VarMap item_vars(const std::string& name, const Json& item, std::string& label) {
-  VarMap vars;
-  vars[name] = item.is_object() || item.is_array() ? item.dump() : scalar_text(item);
-  label = name + "=" + vars[name];
-  if (!item.is_object()) return vars;
-  for (const auto& [key, value] : item.items()) vars[name + "." + key] = scalar_text(value);
-  // An object is named by its `name` member, else by its first one.
-  if (auto named = item.find("name"); named != item.end())
-    label = name + "=" + scalar_text(*named);
-  else if (!item.empty())
-    label = name + "=" + scalar_text(item.begin().value());
-  return vars;
+// How output names an item: `site=shop`; an object by its `name` member, else its first one.
+std::string item_label(const std::string& name, const Value& item) {
+  const Value* shown = &item;
+  if (item.kind == Value::Kind::Object && !item.items.empty())
+    shown = item.member("name") ? item.member("name") : &item.items.front();
+  return name + "=" + to_text(*shown);
 }
 
 // Replaces each loop's steps with one copy per item, and moves every index that pointed past
@@ -68,21 +82,20 @@ void expand_task(const Plan& plan, TaskDraft& draft, Diagnostics& diags) {
   for (const LoopDraft& loop : draft.loops) {
     for (; old < loop.first; ++old)
       moved[old] = steps.size(), steps.push_back(draft.task.steps[old]);
-    std::optional<Json> items = loop_items(plan, loop, diags);
-    if (items && !items->is_array()) {
-      diags.error(loop.where, expected_but_got("a list", *items));
-      items.reset();
-    }
+    bool is_data = false;
+    std::optional<Value> items = loop_items(plan, loop, is_data, diags);
     for (std::size_t i = loop.first; i < loop.end; ++i) moved[i] = steps.size() + (i - loop.first);
     // An empty list keeps the steps once, to be reported skipped (`skipped: empty for_each`).
-    const std::size_t count = items ? items->size() : 0;
+    const std::size_t count = items ? items->items.size() : 0;
     for (std::size_t n = 0; n < std::max<std::size_t>(count, 1); ++n) {
-      std::string label;
-      VarMap vars =
-          n < count ? item_vars(loop.loop_var, (*items)[n], label) : VarMap{{loop.loop_var, ""}};
+      Value item = n < count ? items->items[n] : Value();
+      if (item.defined_at.empty() && items) item.defined_at = items->defined_at;
+      const std::string label = n < count ? item_label(loop.loop_var, item) : "";
+      Vars vars{{loop.loop_var, std::move(item)}};
       for (std::size_t i = loop.first; i < loop.end; ++i) {
         Step copy = draft.task.steps[i];
         copy.loop_vars = vars;
+        copy.loop_is_data = is_data;
         copy.item_label = label;
         copy.is_empty_loop = n >= count;
         steps.push_back(std::move(copy));

@@ -240,7 +240,7 @@ void check_task_names(const std::vector<TaskDraft>& tasks, Diagnostics& diags) {
   }
 }
 
-void check_var_clashes(const std::vector<VarClash>& clashes, const VarMap& vars,
+void check_var_clashes(const std::vector<VarClash>& clashes, const Vars& vars,
                        Diagnostics& diags) {
   for (const VarClash& clash : clashes) {
     if (vars.count(clash.name)) continue;

@@ -22,7 +22,7 @@ struct VarClash {
 /// the plan's vars override).
 struct Imports {
   std::vector<TaskDraft> tasks;
-  VarMap vars;
+  Vars vars;
   std::vector<VarClash> var_clashes;
 };
 
@@ -36,7 +36,7 @@ Imports read_imports(const Node& root, Diagnostics& diags,
 void check_task_names(const std::vector<TaskDraft>& tasks, Diagnostics& diags);
 
 /// Reports each clash the plan does not settle by setting the variable itself in `vars`.
-void check_var_clashes(const std::vector<VarClash>& clashes, const VarMap& vars,
+void check_var_clashes(const std::vector<VarClash>& clashes, const Vars& vars,
                        Diagnostics& diags);
 
 }  // namespace deployd::plan

@@ -127,6 +127,8 @@ class Loader {
     validate_tasks(plan_, tasks_, cli_hosts, merged.has_bad_hosts, diags_, options_.allow_no_hosts);
     validate_delegates(plan_, tasks_, diags_);
     validate_vars(plan_, tasks_, diags_);
+    for (Diagnostic& warning : unused_cli_vars(plan_, tasks_))
+      warnings_.push_back(std::move(warning));
   }
 
   LoadResult finish(const std::string& file) {

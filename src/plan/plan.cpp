@@ -18,6 +18,40 @@ const Task* Plan::find_task(const std::string& name) const {
   return found == tasks.end() ? nullptr : &*found;
 }
 
+Value Value::list(std::vector<Value> items) {
+  Value value;
+  value.kind = Kind::List;
+  value.items = std::move(items);
+  return value;
+}
+
+Value Value::object(std::vector<std::string> keys, std::vector<Value> items) {
+  Value value;
+  value.kind = Kind::Object;
+  value.keys = std::move(keys);
+  value.items = std::move(items);
+  return value;
+}
+
+const Value* Value::member(std::string_view key) const {
+  if (kind == Kind::Object) {
+    auto found = std::find(keys.begin(), keys.end(), key);
+    return found == keys.end() ? nullptr : &items[static_cast<std::size_t>(found - keys.begin())];
+  }
+  if (kind != Kind::List || key.empty() || key.size() > 9) return nullptr;
+  std::size_t index = 0;
+  for (char c : key) {
+    if (c < '0' || c > '9') return nullptr;
+    index = index * 10 + static_cast<std::size_t>(c - '0');
+  }
+  if (key.size() > 1 && key.front() == '0') return nullptr;  // `01` is not an index
+  return index < items.size() ? &items[index] : nullptr;
+}
+
+bool Value::operator==(const Value& other) const {
+  return kind == other.kind && text == other.text && items == other.items && keys == other.keys;
+}
+
 int Amount::of(int total) const {
   if (!is_percent) return value;
   if (total <= 0 || value <= 0) return 0;

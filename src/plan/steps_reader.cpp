@@ -50,6 +50,9 @@ const std::vector<std::string> kStepKeys = {
     "loop_var",
     "shell",
     "prefix",
+    "when",
+    "changed_when",
+    "failed_when",
 };
 
 // Deep enough for any real plan; a cap keeps recursion on user input bounded.
@@ -108,6 +111,17 @@ class StepReader {
     task_.templates.push_back({node.where, text, task_.task.steps.size()});
   }
 
+  // `when` (a step, a `cd` block), `changed_when`, `failed_when`: parsed now, names checked
+  // with the templates.
+  std::optional<Condition> read_expression(const Node& node, std::string_view key,
+                                           bool sees_result) {
+    std::optional<Condition> condition = read_condition(node, key, diags_);
+    if (condition)
+      task_.templates.push_back(
+          {node.where, condition->text, task_.task.steps.size(), condition->expr, sees_result});
+    return condition;
+  }
+
   std::optional<std::string> read_template(const Node& node) {
     auto text = read_string(node, diags_);
     if (text) template_at(node, *text);
@@ -150,6 +164,9 @@ class StepReader {
       step.ignore_errors = read_bool(*key, diags_).value_or(step.ignore_errors);
     if (auto key = node.find("secret")) step.secret = read_bool(*key, diags_).value_or(step.secret);
     if (auto key = node.find("no_log")) step.no_log = read_bool(*key, diags_).value_or(step.no_log);
+    if (auto key = node.find("when"))
+      if (auto condition = read_expression(*key, "when", false))
+        step.when.push_back(std::move(*condition));
     if (auto key = node.find("delegate_to")) read_delegate(*key, step);
     if (auto key = node.find("notify")) read_notify(*key, step);
   }
@@ -199,7 +216,8 @@ class StepReader {
       return false;
     }
     if (list.value().is_array()) {
-      loop.items = list.value();
+      loop.items = read_var_value(list, diags_);
+      if (!loop.items) return false;
     } else if (list.value().is_string() && is_valid_var_name(list.value().get<std::string>())) {
       loop.var_name = list.value().get<std::string>();
     } else {
@@ -320,6 +338,8 @@ class StepReader {
     misplaced("owner", action == "put", "\"put\"");
     misplaced("group", action == "put", "\"put\"");
     misplaced("steps", action == "cd", "\"cd\"");
+    misplaced("changed_when", action == "run" || action == "local", "\"run\" and \"local\"");
+    misplaced("failed_when", action == "run" || action == "local", "\"run\" and \"local\"");
     misplaced("creates", action == "run", "\"run\"");
     misplaced("removes", action == "run", "\"run\"");
     misplaced("loop_var", node.value().contains("for_each"), "\"for_each\"");
@@ -369,6 +389,12 @@ class StepReader {
       if (auto shell = read_shell(*key, diags_)) step.shell = std::move(*shell);
     if (auto key = node.find("name")) step.name = read_template(*key).value_or("");
     if (auto key = node.find("register")) read_register(*key, step);
+    if (action == "run" || action == "local") {
+      if (auto key = node.find("changed_when"))
+        step.changed_when = read_expression(*key, "changed_when", true);
+      if (auto key = node.find("failed_when"))
+        step.failed_when = read_expression(*key, "failed_when", true);
+    }
     if (!read_action(node, action, step)) return;
     task_.task.steps.push_back(std::move(step));
   }

@@ -98,7 +98,7 @@ std::optional<TaskDraft> read_task(const Node& tasks, const std::string& name, D
   if (!expect_object(node, diags)) return std::nullopt;
   check_keys(node,
              {"description", "needs", "on", "run_once", "barrier", "policy", "default", "handler",
-              "steps", "shell", "prefix"},
+              "when", "steps", "shell", "prefix"},
              diags);
   TaskDraft draft;
   draft.where = node.where;
@@ -112,6 +112,11 @@ std::optional<TaskDraft> read_task(const Node& tasks, const std::string& name, D
     draft.on_at = {node.where};
   }
   read_flags(node, draft.task, diags);
+  if (auto key = node.find("when")) {
+    draft.task.when = read_condition(*key, "when", diags);
+    if (draft.task.when)
+      draft.templates.push_back({key->where, draft.task.when->text, 0, draft.task.when->expr});
+  }
   Step scope;
   scope.shell = shell;
   read_shell_scope(node, scope, draft, diags);

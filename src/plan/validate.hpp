@@ -33,6 +33,10 @@ void validate_notify(std::vector<TaskDraft>& tasks, Diagnostics& diags);
 /// host unless registered earlier (in the same task, or in a task it needs, transitively).
 void validate_vars(const Plan& plan, const std::vector<TaskDraft>& tasks, Diagnostics& diags);
 
+/// Warnings for `--var` names that no string of the plan uses (`--var verison: no string of the
+/// plan uses it (did you mean "version"?)`): likely misspelt, and never silently ignored.
+std::vector<Diagnostic> unused_cli_vars(const Plan& plan, const std::vector<TaskDraft>& tasks);
+
 /// Checks `put` and `get` steps: no two hosts of a task may `get` into the same local path, and,
 /// when `check_files` (the plan was read from disk), a `put` source without run-time variables
 /// must exist, relative to the plan file's folder.

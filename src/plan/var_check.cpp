@@ -3,9 +3,12 @@
 // runs.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <set>
 #include <unordered_map>
 
+#include "plan/conditions.hpp"
+#include "plan/expr.hpp"
 #include "plan/suggest.hpp"
 #include "plan/validate.hpp"
 #include "plan/vars.hpp"
@@ -46,18 +49,40 @@ class VarChecker {
 
   void check_site(const TaskDraft& draft, const TemplateSite& site,
                   std::set<std::string> registered) {
-    if (std::string error = template_error(site.text); !error.empty()) {
-      diags_.error(site.where, error);
-      return;
+    if (!site.expr) {
+      if (std::string error = template_error(site.text); !error.empty()) {
+        diags_.error(site.where, error);
+        return;
+      }
     }
     const std::vector<Step>& steps = draft.task.steps;
     for (std::size_t i = 0; i < site.step && i < steps.size(); ++i)
       if (!steps[i].register_as.empty()) registered.insert(steps[i].register_as);
-    // `for_each`: the loop variable and its members are defined in the loop's steps.
-    if (site.step < steps.size())
-      for (const auto& entry : steps[site.step].loop_vars) registered.insert(entry.first);
-    for (const std::string& name : referenced_vars(site.text))
-      if (!registered.count(name)) check_name(draft.task, site, name, registered);
+    const std::vector<std::string> names =
+        site.expr ? site.expr->names() : referenced_vars(site.text);
+    for (const std::string& name : names)
+      if (!is_registered(name, registered) && !(site.sees_result && is_result_name(name)) &&
+          !is_loop_name(name, site.step < steps.size() ? &steps[site.step] : nullptr))
+        check_name(draft.task, site, name, registered);
+  }
+
+  // `for_each`: the loop variable, and paths into its item (`site.name`), are defined in the
+  // loop's steps.
+  static bool is_loop_name(const std::string& name, const Step* step) {
+    return step && step->loop_vars.count(name.substr(0, name.find('.')));
+  }
+
+  // A registered name, or one of the fields `register` adds to it (`out.rc`).
+  static bool is_registered(const std::string& name, const std::set<std::string>& registered) {
+    if (registered.count(name)) return true;
+    const std::size_t dot = name.rfind('.');
+    if (dot == std::string::npos || !registered.count(name.substr(0, dot))) return false;
+    const std::vector<std::string>& fields = registered_fields();
+    return std::find(fields.begin(), fields.end(), name.substr(dot + 1)) != fields.end();
+  }
+
+  static bool is_result_name(const std::string& name) {
+    return name == "rc" || name == "stdout" || name == "stderr";
   }
 
   void check_name(const Task& task, const TemplateSite& site, const std::string& name,
@@ -65,13 +90,22 @@ class VarChecker {
     std::vector<const Host*> failing;
     const std::string delegate =
         site.step < task.steps.size() ? task.steps[site.step].delegate_to : std::string();
-    if (task.is_local) {
-      if (!lookup_var(name, {&plan_, nullptr, nullptr, "run"})) failing.push_back(nullptr);
-    } else {
-      for (const std::string& host_name : task.hosts) {
-        const Host* host = hosts_by_name_.at(host_name);
-        if (!lookup_var(name, {&plan_, host, nullptr, "run", delegate})) failing.push_back(host);
+    auto check = [&](const Host* host) {
+      Resolved resolved = resolve_var(name, {&plan_, host, nullptr, "run", delegate});
+      if (!resolved.error.empty()) {
+        diags_.error(site.where,
+                     host ? fmt::format("{} for host {}", resolved.error, quote(host->name))
+                          : resolved.error);
+        return false;
       }
+      if (!resolved.value) failing.push_back(host);
+      return true;
+    };
+    if (task.is_local) {
+      check(nullptr);
+    } else {
+      for (const std::string& host_name : task.hosts)
+        if (!check(hosts_by_name_.at(host_name))) return;  // one host's cycle says it all
     }
     if (failing.empty()) return;
     if (name == "delegate") {
@@ -88,7 +122,8 @@ class VarChecker {
     if (!host && is_reserved_var_name(name) && name != "run.id")
       return fmt::format("undefined variable {} (a local task has no host)", quote(name));
     std::vector<std::string> candidates(registered.begin(), registered.end());
-    for (const VarMap* vars : {&plan_.overrides, &plan_.vars, host ? &host->vars : nullptr}) {
+    for (const auto& entry : plan_.overrides) candidates.push_back(entry.first);
+    for (const Vars* vars : {&plan_.vars, host ? &host->vars : nullptr}) {
       if (!vars) continue;
       for (const auto& entry : *vars) candidates.push_back(entry.first);
     }
@@ -106,7 +141,51 @@ class VarChecker {
   std::unordered_map<std::string, const Host*> hosts_by_name_;
 };
 
+// Every name a template inside `value` refers to.
+void add_names_in(const Value& value, std::set<std::string>& names) {
+  if (!value.is_text()) {
+    for (const Value& item : value.items) add_names_in(item, names);
+    return;
+  }
+  if (value.text.find("{{") == std::string::npos) return;
+  for (const std::string& name : referenced_vars(value.text, true)) names.insert(name);
+}
+
 }  // namespace
+
+std::vector<Diagnostic> unused_cli_vars(const Plan& plan, const std::vector<TaskDraft>& tasks) {
+  std::vector<Diagnostic> warnings;
+  if (plan.overrides.empty()) return warnings;
+  std::set<std::string> used;
+  for (const TaskDraft& draft : tasks) {
+    for (const TemplateSite& site : draft.templates) {
+      const std::vector<std::string> names =
+          site.expr ? site.expr->every_name() : referenced_vars(site.text, true);
+      used.insert(names.begin(), names.end());
+    }
+    // `for_each` names the variable holding its list, and a plan's items may be templates.
+    for (const LoopDraft& loop : draft.loops)
+      if (!loop.var_name.empty()) used.insert(loop.var_name);
+    for (const Step& step : draft.task.steps)
+      for (const auto& [name, value] : step.loop_vars) add_names_in(value, used);
+  }
+  for (const auto& [name, value] : plan.vars) add_names_in(value, used);
+  for (const Host& host : plan.hosts)
+    for (const auto& [name, value] : host.vars) add_names_in(value, used);
+  std::vector<std::string> candidates(used.begin(), used.end());
+  for (const auto& entry : plan.vars) candidates.push_back(entry.first);
+  for (const auto& [name, value] : plan.overrides) {
+    // `--var app` is used by `{{app.port}}`: the override is the whole value.
+    const bool is_used = std::any_of(used.begin(), used.end(), [&](const std::string& use) {
+      return use == name || use.starts_with(name + ".");
+    });
+    if (is_used) continue;
+    warnings.push_back(
+        Diagnostic{.message = fmt::format("--var {}: no string of the plan uses it{}", name,
+                                          did_you_mean(name, candidates))});
+  }
+  return warnings;
+}
 
 void validate_vars(const Plan& plan, const std::vector<TaskDraft>& tasks, Diagnostics& diags) {
   VarChecker(plan, tasks, diags).run();

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "deployd/plan.hpp"
+#include "plan/expr.hpp"
 
 namespace deployd::plan {
 
@@ -18,19 +19,53 @@ struct VarContext {
   const VarMap* registered = nullptr;  ///< may be null
   std::string run_id;
   std::string delegate;  ///< a delegated step's `delegate_to` (`{{delegate}}`); else empty
-  const VarMap* loop = nullptr;  ///< a `for_each` step's loop variables, first of all; may be null
+  const Vars* loop = nullptr;  ///< a `for_each` step's loop variables, first of all; may be null
+  bool loop_is_data = false;   ///< the loop's list came from a --var: its items are not templates
 };
 
-/// Value of `name` in the contract's order (--var overrides, registered, host vars, plan vars),
-/// or the built-ins host, host.address, host.port, host.user, run.id.
-/// A host's vars include its groups' vars (loaded beneath its own, groups in plan order).
+/// A host's variables as an expression sees them. A dotted name is looked up as written first
+/// (a flat name such as `app.port`); if no variable has that name, the part before the last dot
+/// is looked up and the rest is a field or index into its value, and so on. Values the plan
+/// defines are templates, resolved when read (cycles are EvalErrors); `--var` and registered
+/// values are data, used as they are.
+class VarScope : public Scope {
+ public:
+  explicit VarScope(const VarContext& context) : context_(context) {}
+  std::optional<Value> lookup(std::string_view name) override;
+  /// Names that mean something else first: a step's own rc, stdout, stderr (changed_when).
+  void set_locals(const VarMap* locals) { locals_ = locals; }
+  /// The registered values read so far (host output: the trust model's checks).
+  const std::vector<std::string>& output_names() const { return output_names_; }
+
+ private:
+  const Value* find(std::string_view name, std::optional<Value>& owned, bool& is_data);
+  Value resolve(const Value& value, const std::string& key, const std::string& defined_at);
+
+  const VarContext& context_;
+  const VarMap* locals_ = nullptr;
+  std::vector<std::string> output_names_;
+  std::vector<std::pair<std::string, std::string>> resolving_;  ///< name, where it is defined
+};
+
+/// Value of `name` as text (lists and objects as JSON) in the contract's order (--var overrides,
+/// registered, host vars, plan vars), or the built-ins host, host.address, host.port,
+/// host.user, host.groups, run.id, groups.NAME. A host's vars include its groups' vars (loaded
+/// beneath its own, groups in plan order). Nullopt for no value, or a value that cannot resolve.
 std::optional<std::string> lookup_var(std::string_view name, const VarContext& ctx);
+
+/// The value of `name` with every template inside resolved; `error` says why it cannot be
+/// (`variable cycle: a -> b -> a (...)`, or an undefined name inside a value).
+struct Resolved {
+  std::optional<Value> value;
+  std::string error;
+};
+Resolved resolve_var(std::string_view name, const VarContext& ctx);
 
 /// A registered value (a command's output: data from a host, never trusted) used in a template.
 struct OutputValue {
   std::string name;
-  std::string value;        ///< before filters
-  bool is_filtered = false;  ///< written `{{ name | FILTER }}`
+  std::string value;         ///< the text used; before the outermost `q` or `raw` filter
+  bool is_filtered = false;  ///< the reference ends in `| q` or `| raw`
 };
 
 /// `text` with every {{name}} replaced; `missing` lists names that did not resolve (text keeps them
@@ -39,16 +74,24 @@ struct Interpolated {
   std::string text;
   std::vector<std::string> missing;
   std::vector<OutputValue> from_output;
+  /// Why a reference could not be evaluated, other than a missing name (kept as written too):
+  /// `"{{ a < [] }}": column 3: "<" cannot compare a text with a list`.
+  std::string error;
+  bool error_is_whole = false;  ///< a cycle: says all, without the reference
 };
 
-/// Replaces every `{{ name }}` and `{{ name | FILTER | ... }}` in `text` and turns `\{{` into
-/// `{{`. Filters: `q` (shell-quoted, one word whatever the bytes), `raw` (unchanged).
+/// Replaces every `{{ EXPR }}` (an expression, plan-format.md "Expressions", e.g. `{{ name }}`
+/// or `{{ name | FILTER | ... }}`) in `text` and turns `\{{` into `{{`. A reference that does
+/// not parse, or whose value is missing, stays as written.
 Interpolated interpolate(std::string_view text, const VarContext& ctx);
+Interpolated interpolate(std::string_view text, VarScope& scope);
 
-/// Names a template refers to (for validation), in order, without repeats.
-std::vector<std::string> referenced_vars(std::string_view text);
+/// Names a template refers to (for validation), in order, without repeats; with `every`, also
+/// those that may be undefined (inside `defined()`, before `| default`).
+std::vector<std::string> referenced_vars(std::string_view text, bool every = false);
 
-/// Why `text` is not a valid template (e.g. an unclosed `{{`), or empty if it is.
+/// Why `text` is not a valid template (an unclosed `{{`, an expression that does not parse), or
+/// empty if it is.
 std::string template_error(std::string_view text);
 
 /// `text` quoted for a POSIX shell, safe for any bytes: 'it'\''s' (the `q` filter).
@@ -60,7 +103,8 @@ bool is_shell_word(std::string_view text);
 /// Why a registered value may not stand in a local path (absolute, or a `..` component), or "".
 std::string host_path_error(const OutputValue& value);
 
-/// The built-in names: host, host.address, host.port, host.user, run.id, delegate.
+/// The built-in names: host, host.address, host.port, host.user, host.groups, run.id, delegate
+/// (and groups.NAME for each group).
 const std::vector<std::string>& builtin_vars();
 
 /// True for names of letters, digits, `_`, `-` and `.`, not starting with a digit, `-` or `.`.

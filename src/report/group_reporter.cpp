@@ -6,6 +6,7 @@
 
 #include <algorithm>
 
+#include "report/condition_skip.hpp"
 #include "report/escape.hpp"
 #include "report/host_ranges.hpp"
 #include "report/line_diff.hpp"
@@ -63,6 +64,8 @@ std::string result_key(const StepEnd& end, const OutputDigest& digest) {
 }
 
 std::string cause_text(const StepEnd& end) {
+  if (end.status == StepStatus::Skipped)
+    return "skipped: " + escape_terminal(condition_skip_reason(end));
   if (end.status == StepStatus::TimedOut) return "timed out";
   if (end.status == StepStatus::Aborted) return "aborted";  // the error says when and why
   if (!end.exit_signal.empty()) return "killed by signal " + escape_terminal(end.exit_signal);
@@ -202,7 +205,8 @@ void GroupReporter::end_step(const StepEnd& end) {
     digest.release(budget_);
     return;
   }
-  if (end.status == StepStatus::Skipped || step->is_printed) {
+  if ((end.status == StepStatus::Skipped && condition_skip_reason(end).empty()) ||
+      step->is_printed) {
     digest.release(budget_);
   } else {
     if ((end.status == StepStatus::Failed || end.status == StepStatus::TimedOut ||
@@ -298,9 +302,10 @@ void GroupReporter::print_step(const TaskState& task, int index, int wave, StepG
     std::string heading = escape_terminal(compress_hosts(result.hosts));
     if (count > 1) heading += fmt::format(" ({} hosts)", count);
     const bool is_ok = result.end.status == StepStatus::Ok;
-    const std::string_view color = is_ok                ? (result.end.changed ? kYellow : kGreen)
-                                   : result.end.ignored ? kYellow
-                                                        : kRed;
+    const bool is_skipped = result.end.status == StepStatus::Skipped;
+    const std::string_view color = is_ok ? (result.end.changed ? kYellow : kGreen)
+                                   : result.end.ignored || is_skipped ? kYellow
+                                                                      : kRed;
     heading += ": " + paint(status_text(result.end), color, options_.color);
     std::vector<std::string> lines = marked_lines(result.digest);
     if (r > 0 && result.digest.hash() == step.results[0].digest.hash() && !lines.empty()) {

@@ -139,9 +139,14 @@ void RunTally::add_step(const StepEnd& step) {
   on_host.duration_ms += step.duration_ms;
   on_host.aborted = step.status == StepStatus::Aborted;
   on_host.changed = on_host.changed || step.changed;
-  // The last step that ran decides: after a real failure nothing more runs on the host, while
-  // an ignored failure is followed by more steps.
-  on_host.failed = is_failure(step.status) && !step.ignored && !on_host.aborted;
+  // A real failure decides until a later attempt of the same step passes (retries; recorded
+  // runs have no will_retry): the failure() and always() steps after it do not undo it, and an
+  // ignored failure does not count.
+  if (is_failure(step.status) && !step.ignored && !on_host.aborted)
+    on_host.failed_step = step.step;
+  else if (step.step == on_host.failed_step)
+    on_host.failed_step = -1;
+  on_host.failed = on_host.failed_step >= 0;
 }
 
 std::vector<TaskTiming> RunTally::task_timings() const {

@@ -81,6 +81,7 @@ class RunTally {
     std::int64_t duration_ms = 0;
     bool ran = false;  ///< some step was not skipped
     bool failed = false;
+    int failed_step = -1;     ///< the step whose failure decides, until an attempt of it passes
     bool aborted = false;     ///< a step was cancelled by the run
     bool changed = false;     ///< some step changed the host
     bool incomplete = false;  ///< a step started and never ended, or was skipped after others ran

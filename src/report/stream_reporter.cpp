@@ -6,6 +6,7 @@
 
 #include <algorithm>
 
+#include "report/condition_skip.hpp"
 #include "report/escape.hpp"
 #include "report/size_text.hpp"
 #include "report/status_line.hpp"
@@ -100,6 +101,12 @@ void StreamReporter::print_step_start(const StepStart& step) {
 // A step the run cancelled says ABORTED, as its host's end and the summary do. An ignored
 // failure (ignore_errors) prints `failed (ignored)`: the host goes on.
 void StreamReporter::print_step_end(const StepEnd& step) {
+  // plan-format.md, "Conditions": a step its `when` skipped says so (not the steps a failure
+  // skipped: the failure says it).
+  if (!condition_skip_reason(step).empty()) {
+    write(prefix(step.host) + " " + escape_terminal(without_host(step.error, step.host)) + "\n");
+    return;
+  }
   // plan-format.md, "Changed": a file written is marked (a command that ran changes the host
   // by definition; its output already shows that it ran).
   if (step.changed && step.transfer) {

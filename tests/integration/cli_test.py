@@ -12,12 +12,11 @@ import tempfile
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from fleet_support import deployd_binary, run_deployd, write_json  # noqa: E402
+from fleet_support import SEE_HELP, deployd_binary, run_deployd, write_json  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MAN = os.path.join(REPO, "docs", "deployd.1")
 COMPLETION = os.path.join(REPO, "docs", "deployd.bash")
-SEE_HELP = " (see deployd --help)\n"
 
 
 def help_text(columns=100):
@@ -129,7 +128,8 @@ class UsageErrors(Scratch):
         self.assert_usage_error(["--frobnicate"], 'unknown option "--frobnicate"' + SEE_HELP)
 
     def test_a_missing_plan_or_value_says_the_usage(self):
-        self.assert_usage_error([], "missing PLAN: usage: deployd PLAN [TASK...] [OPTIONS]" + SEE_HELP)
+        self.assert_usage_error([], "a PLAN is required (or -- COMMAND to run one command on the hosts, or "
+                                    "--retry-failed RUN_ID)" + SEE_HELP)
         self.assert_usage_error(["plan.json", "--output"], "--output needs a value: stream|group|json" + SEE_HELP)
 
     def test_hosts_separated_by_a_space_hint_at_the_comma(self):

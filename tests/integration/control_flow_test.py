@@ -31,6 +31,26 @@ class ControlFlow(FleetTestCase):
         return run_deployd([path, "-i", self.inventory_path, "--output", output,
                             "--log-dir", os.path.join(self.dir, "logs")] + list(args))
 
+    def test_loop_items_are_values_seen_by_when_and_a_creates_skip_registers_skipped(self):
+        # The merge of issue 17's halves: `{{site.port}}` is a path into the item (a template,
+        # resolved as plan values are), `when` reads the item, and a step that `creates` skips
+        # is not judged by changed_when: its register fields say skipped.
+        tasks = {"t": {"steps": [
+            {"run": "echo {{site.name}}:{{site.port}}", "for_each": "sites", "loop_var": "site",
+             "when": "site.name != 'blog'"},
+            {"run": "echo never", "creates": "/", "register": "out", "changed_when": "true"},
+            {"run": "echo rc={{out.rc}} skipped={{out.skipped}} changed={{out.changed}}"}]}}
+        status, out, err = self.run_plan(tasks, vars={"port": 80, "sites": [
+            {"name": "shop", "port": "{{port}}"}, {"name": "blog", "port": 81}]})
+        self.assertEqual(status, 0, err)
+        events = events_of(out)
+        ends = step_ends(events, self.names[0])
+        self.assertEqual([(e["step"], e["status"], e.get("changed", False)) for e in ends],
+                         [(0, "ok", True), (1, "skipped", False), (2, "skipped", False), (3, "ok", True)])
+        self.assertEqual(ends[1]["error"], 't step 2 [site=blog] (run "echo {{site.name}}:{{site.port}}"): '
+                                           "skipped: when \"site.name != 'blog'\" is false")
+        self.assertEqual(stdout_lines(events, self.names[0]), ["shop:80", "rc= skipped=true changed=false"])
+
     def test_a_put_is_changed_when_it_writes_and_notifies_its_handler_only_then(self):
         with open(os.path.join(self.dir, "site.conf"), "w") as f:
             f.write("listen 80;\n")
@@ -158,11 +178,13 @@ class ControlFlowErrors(unittest.TestCase):
         status, out, err = run_deployd([example, "-H", "web1,web2", "--dry-run"])
         self.assertEqual(status, 0, err)
         lines = out.splitlines()
-        self.assertEqual(lines[0], "web1 (root@web1:22)")
+        # Both hosts run the same steps: one block, each host's name shown <host>.
+        self.assertEqual(lines[0], "web[1-2] (2 hosts)")
         self.assertIn("  deploy step 3: printf '%s\\n' '1.0' > releases/1.0/VERSION  (in /tmp/deployd-rolling)"
                       "  (unless releases/1.0/VERSION exists)", lines)
-        self.assertIn("  deploy step 6 [site=blog]: site.conf  (notifies reload)", lines)
-        self.assertIn("  reload step 1: echo reloading nginx on web2  (if notified)", lines)
+        self.assertIn("  deploy step 6 [site=blog]: put site.conf -> /tmp/deployd-rolling/sites/blog.conf"
+                      "  (notifies reload)", lines)
+        self.assertIn("  reload step 1: echo reloading nginx on <host>  (if notified)", lines)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ import threading
 import unittest
 
 SKIP = 77  # meson's exit status for a skipped test
+SEE_HELP = " (see deployd --help)\n"  # how a usage error of deployd PLAN ends
 
 
 def fleet_dir():
@@ -56,6 +57,11 @@ def run_deployd(args, timeout=300, cwd=None, env=None):
 
 def events_of(stdout):
     return [json.loads(line) for line in stdout.splitlines() if line.strip()]
+
+
+def stdout_lines(events, host):
+    """The stdout lines `host` printed, from JSON events."""
+    return [e["line"] for e in events if e["event"] == "output" and e["host"] == host and e["stream"] == "stdout"]
 
 
 def descendants_of(pid):
@@ -122,3 +128,21 @@ class FleetTestCase(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         cls.tmp.cleanup()
+
+
+class PlanTestCase(FleetTestCase):
+    """Runs plans on the fleet's first HOSTS hosts (group "first": the first of them), with JSON
+    events and a run log of the test's own."""
+    HOSTS = 3
+
+    def setUp(self):
+        self.hosts = self.inventory["hosts"][:self.HOSTS]
+        self.names = [h["name"] for h in self.hosts]
+        inventory = dict(self.inventory, hosts=self.hosts, groups={"first": [self.names[0]]})
+        self.inventory_path = write_json(self.dir, "inventory.json", inventory)
+
+    def run_plan(self, tasks, *args, **plan):
+        plan.update({"version": 1, "tasks": tasks})
+        path = write_json(self.dir, "plan.json", plan)
+        return run_deployd([path, "-i", self.inventory_path, "--output", "json",
+                            "--log-dir", os.path.join(self.dir, "logs")] + list(args))

@@ -7,11 +7,7 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from fleet_support import FleetTestCase, events_of, run_deployd, write_json  # noqa: E402
-
-
-def stdout_lines(events, host):
-    return [e["line"] for e in events if e["event"] == "output" and e["host"] == host and e["stream"] == "stdout"]
+from fleet_support import FleetTestCase, events_of, run_deployd, stdout_lines, write_json  # noqa: E402
 
 
 def host_ends(events):

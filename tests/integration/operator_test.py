@@ -10,7 +10,7 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from fleet_support import FleetTestCase, events_of, run_deployd, write_json  # noqa: E402
+from fleet_support import SEE_HELP, FleetTestCase, events_of, run_deployd, write_json  # noqa: E402
 
 HOSTS = 6
 
@@ -45,11 +45,11 @@ class Operator(FleetTestCase):
         status, out, err = self.deployd("-i", self.inventory_path, "-H", "node00[1:3]", "--color", "never",
                                         "--", "echo", "hello from", "{{host}}")
         self.assertEqual(status, 0, err)
-        lines = out.splitlines()
-        self.assertEqual(sorted(lines[:3]),
+        # The hosts' output on stdout, the summary on stderr.
+        self.assertEqual(sorted(out.splitlines()),
                          ["node001 | hello from node001", "node002 | hello from node002",
                           "node003 | hello from node003"])
-        self.assertTrue(lines[3].startswith("deployd: 3 hosts: 3 ok in "), out)
+        self.assertTrue(err.startswith("deployd: 3 hosts: 3 ok in "), err)
         # No plan: the run log goes to .deployd/runs in the current folder.
         runs = os.listdir(os.path.join(self.work, ".deployd", "runs"))
         self.assertEqual(len(runs), 1)
@@ -65,7 +65,7 @@ class Operator(FleetTestCase):
                                         "--", "echo same")
         self.assertEqual(status, 0, err)
         self.assertTrue(out.startswith("== ad-hoc step 1: echo same\n"
-                                       "node[004,006] (2 hosts): ok\n"
+                                       "node[004,006] (2 hosts): changed\n"
                                        "  | same\n"), out)
 
     def test_ad_hoc_sudo_and_timeout(self):
@@ -76,7 +76,8 @@ class Operator(FleetTestCase):
                                         "--color", "never", "--", "sleep 30")
         self.assertEqual(status, 1, err)
         # The elapsed time is measured: 1s or 1.0s.
-        self.assertRegex(out.splitlines()[0], r'^node001 FAILED: ad-hoc step 1 \(run "sleep 30"\): timed out '
+        self.assertEqual(out, "")
+        self.assertRegex(err.splitlines()[0], r'^node001 FAILED: ad-hoc step 1 \(run "sleep 30"\): timed out '
                                               r'after 1(\.\d)?s; its processes were stopped$')
 
     def test_ad_hoc_failed_hosts_are_retried_by_run_id_alone(self):
@@ -86,7 +87,7 @@ class Operator(FleetTestCase):
         run_id = os.listdir(os.path.join(self.work, ".deployd", "runs"))[0]
         # The hint names the run: an ad-hoc run has no plan to name.
         self.assertIn("deployd: rerun the failed hosts: deployd --retry-failed %s -i %s\n"
-                      % (run_id, self.inventory_path), out)
+                      % (run_id, self.inventory_path), err)
         status, events, err = self.run_json("--retry-failed", run_id)
         self.assertEqual(status, 1, err)
         self.assertEqual(self.ended(events), {"node003": "failed", "node005": "failed"})
@@ -118,18 +119,20 @@ class Operator(FleetTestCase):
         cases = [
             (["--", "uptime"],
              "deployd: error: an ad-hoc command needs hosts: -H HOSTS, or -i INVENTORY (or DEPLOYD_INVENTORY)\n"),
-            (["-H", "node001", "--"], "-- is followed by no command (deployd -H HOSTS -- COMMAND)\n"),
+            (["-H", "node001", "--"],
+             "deployd: error: -- is followed by no command (deployd -H HOSTS -- COMMAND)" + SEE_HELP),
             ([plan, "-H", "node001", "--", "uptime"],
-             'a plan and an ad-hoc command (-- COMMAND) do not go together: "%s" is before the --\n' % plan),
+             'deployd: error: a plan and an ad-hoc command (-- COMMAND) do not go together: "%s" is before '
+             'the --' % plan + SEE_HELP),
             ([plan, "--sudo"],
-             "--sudo applies to an ad-hoc command (deployd -H HOSTS -- COMMAND); a plan's steps set "
-             "\"sudo\" and \"timeout\" themselves\n"),
+             "deployd: error: --sudo applies to an ad-hoc command (deployd -H HOSTS -- COMMAND); a plan's "
+             "steps set \"sudo\" and \"timeout\" themselves" + SEE_HELP),
             (["-H", "node001", "--timeout", "soon", "--", "uptime"],
-             '--timeout: "soon" is not a duration (like 30s, 250ms, 5m or 1h)\n'),
+             'deployd: error: --timeout: "soon" is not a duration (like 30s, 250ms, 5m or 1h)' + SEE_HELP),
             (["-H", "node001", "--only", "t", "--", "uptime"],
-             "--only selects a plan's tasks: an ad-hoc command has one\n"),
-            ([], "a PLAN is required (or -- COMMAND to run one command on the hosts, or "
-                 "--retry-failed RUN_ID)\n"),
+             "deployd: error: --only selects a plan's tasks: an ad-hoc command has one" + SEE_HELP),
+            ([], "deployd: error: a PLAN is required (or -- COMMAND to run one command on the hosts, or "
+                 "--retry-failed RUN_ID)" + SEE_HELP),
             (["-H", "node001", "--", "echo {{hots}}"],
              'deployd: error: the command after --: undefined variable "hots" for host "node001" '
              '(did you mean "host"?)\n'),
@@ -160,8 +163,8 @@ class Operator(FleetTestCase):
         self.assertEqual(retried[0]["tasks"], ["check"])
         self.assertEqual(self.ended(retried), {"node002": "failed"})
         status, out, err = self.deployd(plan, "-i", self.inventory_path, "--only", "check", "upload")
-        self.assertEqual((status, err), (2, "--only names the tasks to run: leave out the TASK arguments, "
-                                            "or --only\n"))
+        self.assertEqual((status, err), (2, "deployd: error: --only names the tasks to run: leave out the "
+                                            "TASK arguments, or --only" + SEE_HELP))
         status, out, err = self.deployd(plan, "-i", self.inventory_path, "--only", "chekc")
         self.assertEqual((status, err), (2, 'deployd: error: unknown task "chekc" (did you mean "check"?)\n'))
 

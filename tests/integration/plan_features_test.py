@@ -7,26 +7,10 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from fleet_support import FleetTestCase, events_of, run_deployd, write_json  # noqa: E402
+from fleet_support import PlanTestCase, events_of, run_deployd, stdout_lines, write_json  # noqa: E402
 
 
-def stdout_lines(events, host):
-    return [e["line"] for e in events if e["event"] == "output" and e["host"] == host and e["stream"] == "stdout"]
-
-
-class PlanFeatures(FleetTestCase):
-    def setUp(self):
-        self.hosts = self.inventory["hosts"][:3]
-        self.names = [h["name"] for h in self.hosts]
-        inventory = dict(self.inventory, hosts=self.hosts, groups={"first": [self.names[0]]})
-        self.inventory_path = write_json(self.dir, "inventory.json", inventory)
-
-    def run_plan(self, tasks, *args, **plan):
-        plan.update({"version": 1, "tasks": tasks})
-        path = write_json(self.dir, "plan.json", plan)
-        return run_deployd([path, "-i", self.inventory_path, "--output", "json",
-                            "--log-dir", os.path.join(self.dir, "logs")] + list(args))
-
+class PlanFeatures(PlanTestCase):
     def test_cd_blocks_nest_and_join_relative_folders(self):
         status, out, err = self.run_plan({"t": {"steps": [
             {"cd": "/usr", "steps": [{"run": "pwd"}, {"cd": "share", "steps": [{"run": "pwd"}]}]}]}})

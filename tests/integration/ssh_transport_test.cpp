@@ -167,6 +167,21 @@ std::string read_text(const fs::path& path) {
   return text.str();
 }
 
+/// The fingerprint OpenSSH's ssh-keygen -l prints for a public key file (SHA256:...).
+std::string fingerprint_of(const fs::path& public_key) {
+  const std::string command = "ssh-keygen -l -f '" + public_key.string() + "'";
+  FILE* pipe = popen(command.c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  char line[512] = {};
+  const bool read = std::fgets(line, sizeof line, pipe) != nullptr;
+  REQUIRE(pclose(pipe) == 0);
+  REQUIRE(read);
+  std::istringstream words(line);
+  std::string bits, fingerprint;
+  words >> bits >> fingerprint;
+  return fingerprint;
+}
+
 std::string first_word_after(const std::string& text, std::size_t words) {
   std::istringstream in(text);
   std::string word;
@@ -324,14 +339,21 @@ TEST_SUITE("integration-ssh") {
     std::ofstream(host.known_hosts)
         << "[" << host.address << "]:" << host.port << " " << first_word_after(key, 0) << " "
         << first_word_after(key, 1) << "\n";
+    const std::string entry = "[" + host.address + "]:" + std::to_string(host.port);
+    const std::string shown = fingerprint_of(fleet().dir / "host_ed25519_key.pub");
     for (HostKeyCheck mode : {HostKeyCheck::Strict, HostKeyCheck::AcceptNew}) {
       host.host_key_check = mode;
       const ConnectResult result = try_connect(host);
       CHECK(result.failure == ConnectFailure::HostKey);
+      // What the server showed, and the command that removes the old key (issue 19).
       CHECK(result.error == "host key for \"" + host.name + "\" (" + host.address + ":" +
                                 std::to_string(host.port) + ") does not match " + host.known_hosts +
                                 ":1 (host_key_check " +
-                                (mode == HostKeyCheck::Strict ? "strict" : "accept-new") + ")");
+                                (mode == HostKeyCheck::Strict ? "strict" : "accept-new") +
+                                "): HOST KEY CHANGED: the server showed ssh-ed25519 " + shown +
+                                "; someone may be intercepting the connection, or the host was "
+                                "reinstalled (then remove its old key: ssh-keygen -R '" +
+                                entry + "' -f " + host.known_hosts + ")");
     }
   }
 

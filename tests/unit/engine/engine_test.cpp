@@ -150,28 +150,47 @@ TEST_SUITE("engine") {
 
   TEST_CASE("a registered variable left without a value fails the step that uses it, naming it") {
     Plan plan = plan_text(R"({"hosts": ["a"], "tasks": {"t": {"steps": [
-        {"run": "probe", "register": "found", "ignore_errors": true}, {"run": "use {{found}}"}]}}})");
+        {"run": "probe", "register": "found", "ignore_errors": true, "timeout": "50ms"},
+        {"run": "use {{found}}"}]}}})");
     FakeTransport transport;
-    transport.reply("a", "probe", exits(1));  // failed, so nothing is registered
+    FakeReply hangs;
+    hangs.hangs = true;
+    transport.reply("a", "probe", hangs);  // timed out, so nothing is registered (a failed exit registers)
     RecordingReporter reporter;
     RunEnd end = run_engine(plan, transport, reporter);
     CHECK(end.exit_code == 1);
-    CHECK(transport.commands["a"].size() == 1);  // the second step never reached the host
+    for (const std::string& command : transport.commands["a"])  // the second step never reached the host
+      CHECK(command.find("use") == std::string::npos);
     std::string error;
     for (const Event& event : reporter.events)
       if (auto* e = std::get_if<HostEnd>(&event.body)) error = e->error;
     CHECK(error == "t step 2 (run \"use {{found}}\"): variable \"found\" has no value on this host");
   }
 
-  TEST_CASE("with ignore_errors, a variable without a value is reported and the host goes on") {
+  TEST_CASE("a failed command registers its output and fields (issue 17: failure() steps read them)") {
     Plan plan = plan_text(R"({"hosts": ["a"], "tasks": {"t": {"steps": [
         {"run": "probe", "register": "found", "ignore_errors": true},
-        {"run": "use {{found}}", "ignore_errors": true}, {"run": "after"}]}}})");
+        {"run": "use {{found}} {{found.rc}} {{found.failed}}"}]}}})");
     FakeTransport transport;
-    transport.reply("a", "probe", exits(1));
+    FakeReply failed = exits(3);
+    failed.chunks = {{OutputStream::Stdout, "partial\n"}};
+    transport.reply("a", "probe", failed);
     RecordingReporter reporter;
     CHECK(run_engine(plan, transport, reporter).exit_code == 0);
-    CHECK(reporter.lines("a") == Lines{"step_start a t 0", "step_end a t 0 failed", "step_start a t 1",
+    CHECK(transport.commands["a"].at(1) == "sh -c 'use partial 3 true'");
+  }
+
+  TEST_CASE("with ignore_errors, a variable without a value is reported and the host goes on") {
+    Plan plan = plan_text(R"({"hosts": ["a"], "tasks": {"t": {"steps": [
+        {"run": "probe", "register": "found", "ignore_errors": true, "timeout": "50ms"},
+        {"run": "use {{found}}", "ignore_errors": true}, {"run": "after"}]}}})");
+    FakeTransport transport;
+    FakeReply hangs;
+    hangs.hangs = true;
+    transport.reply("a", "probe", hangs);
+    RecordingReporter reporter;
+    CHECK(run_engine(plan, transport, reporter).exit_code == 0);
+    CHECK(reporter.lines("a") == Lines{"step_start a t 0", "step_end a t 0 timed_out", "step_start a t 1",
                                        "step_end a t 1 failed", "step_start a t 2", "step_end a t 2 ok",
                                        "host_end a ok"});
   }

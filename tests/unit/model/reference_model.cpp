@@ -851,11 +851,12 @@ class Judge {
   }
 
   // docs/needs-rules.md D9: under each host (and `local`), before a task's steps, one line
-  // per need it waits for on other hosts. Compared as sets per host.
+  // per need it waits for on other hosts. Compared as sets per host. Hosts with the very same
+  // lines share a block under their folded names (`h[01-02] (2 hosts)`), each one's own name
+  // shown `<host>` in its lines.
   void judge_dry_run() {
     std::map<std::string, std::vector<std::string>> seen;  // host -> its wait lines
-    std::set<std::string> under;  // a header names one host, or folds those listed alike
-    std::string host;
+    std::set<std::string> block;                           // the hosts of the current block
     std::size_t at = 0;
     const std::string& text = seen_.dry_run;
     while (at < text.size()) {
@@ -863,9 +864,8 @@ class Judge {
       std::string line = text.substr(at, end == std::string::npos ? std::string::npos : end - at);
       at = end == std::string::npos ? text.size() : end + 1;
       if (!line.empty() && line[0] != ' ') {
-        host = line.substr(0, line.find(' '));
-        under = unfold(host);
-        for (const std::string& h : under) seen[h];
+        block = unfold(line.substr(0, line.find(' ')));
+        for (const std::string& h : block) seen[h];
         continue;
       }
       if (line.find(" waits for ") == std::string::npos) continue;
@@ -881,7 +881,12 @@ class Judge {
         if (ordered.size() == hosts.size())
           line = line.substr(0, on) + " on " + join(ordered) + line.substr(count);
       }
-      for (const std::string& h : under) seen[h].push_back(line);
+      for (const std::string& h : block) {
+        std::string own = line;
+        for (std::size_t mark; (mark = own.find("<host>")) != std::string::npos;)
+          own.replace(mark, 6, h);
+        seen[h].push_back(own);
+      }
     }
     std::map<std::string, std::vector<std::string>> want;
     for (const std::string& name : rules_.selected)

@@ -178,7 +178,7 @@ region=eu
     INFO(errors_of(result));
     REQUIRE(result.plan);
     CHECK(result.plan->hosts.size() == 1);
-    CHECK(result.plan->hosts[0].vars == VarMap{{"app", "own"}, {"other", "1"}});
+    CHECK(result.plan->hosts[0].vars == Vars{{"app", "own"}, {"other", "1"}});
     CHECK(result.plan->hosts[0].groups == Names{"b", "a"});
   }
 
@@ -232,6 +232,20 @@ region=eu
         "plan.json:1:12: /hosts/0: duplicate host \"web1\" (first defined in a.ini:3:3)");
   }
 
+  TEST_CASE("YAML lists and mappings in vars pass through as lists and objects") {
+    TempDir dir;
+    LoadResult result = load_with(
+        dir, "s.yml",
+        "all:\n  vars:\n    app: shop\n    sites: [shop, blog]\n"
+        "  hosts:\n    web1:\n      db: {name: main, port: 5432}\n",
+        R"({"tasks": {"t": {"steps": [{"run": "{{ sites | join(',') }} {{db.port}}"}]}}})");
+    INFO(errors_of(result));
+    REQUIRE(result.plan);
+    CHECK(result.plan->vars.at("sites") == Value::list({"shop", "blog"}));
+    CHECK(host(*result.plan, "web1").vars.at("db") ==
+          Value::object({"name", "port"}, {"main", "5432"}));
+  }
+
   TEST_CASE("YAML errors name the file, line and column and say what is wrong") {
     TempDir dir;
     CHECK(errors_of(load_with(dir, "a.yml", "all:\n  hosts:\n    - web1\n", kLocal)) ==
@@ -242,8 +256,8 @@ region=eu
           "\"children\") (did you mean \"hosts\"?)");
     CHECK(errors_of(load_with(dir, "c.yml", "all:\n  hosts:\n    web1: [\n", kLocal)) ==
           "c.yml:4:1: YAML syntax error: end of sequence flow not found");
-    CHECK(errors_of(load_with(dir, "d.yml", "all:\n  vars:\n    app: {a: 1}\n", kLocal)) ==
-          "d.yml:3:10: expected a string, number, boolean or list, got an object");
+    CHECK(errors_of(load_with(dir, "d.yml", "all:\n  vars:\n    app: [1, ~]\n", kLocal)) ==
+          "d.yml:3:10: expected a string, number, boolean, list or object, got null");
     CHECK(errors_of(load_with(dir, "e.yml", "- web1\n", kLocal)) ==
           "e.yml:1:1: expected a mapping of group names (e.g. \"all:\"), got a list");
   }

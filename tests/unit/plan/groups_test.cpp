@@ -34,8 +34,8 @@ TEST_SUITE("plan") {
       "groups": {"first": {"hosts": ["a", "b"], "vars": {"role": "first", "x": 1}},
                  "second": {"hosts": ["b"], "vars": {"role": "second", "y": true}}},
       "tasks": {"t": {"steps": [{"run": "x"}]}}})");
-    CHECK(plan.find_host("a")->vars == VarMap{{"role", "own"}, {"x", "1"}});
-    CHECK(plan.find_host("b")->vars == VarMap{{"role", "first"}, {"x", "1"}, {"y", "true"}});
+    CHECK(plan.find_host("a")->vars == Vars{{"role", "own"}, {"x", "1"}});
+    CHECK(plan.find_host("b")->vars == Vars{{"role", "first"}, {"x", "1"}, {"y", "true"}});
   }
 
   TEST_CASE("an unknown group member is an error with a suggestion") {

@@ -42,7 +42,7 @@ TEST_SUITE("plan") {
     CHECK(plan.hosts[0].user == "inv");
     CHECK(plan.hosts[0].port == 2200);
     CHECK(plan.groups.at("web") == Names{"web1", "web2"});
-    CHECK(plan.vars == VarMap{{"app", "plan"}, {"region", "eu"}});
+    CHECK(plan.vars == Vars{{"app", "plan"}, {"region", "eu"}});
     CHECK(plan.tasks[0].hosts == Names{"web1", "web2", "db"});
   }
 

@@ -73,7 +73,8 @@ TEST_SUITE("plan") {
   TEST_CASE("malformed references are reported") {
     CHECK(template_error("fine {{a}} \\{{ also fine") == "");
     CHECK(template_error("echo {{ a b }}") ==
-          "bad variable reference \"{{ a b }}\" (write \\{{ for a literal {{)");
+          "in \"{{ a b }}\" at column 11: unexpected \"b\" after the expression (a missing "
+          "operator?)");
     CHECK(template_error("echo {{ open") ==
           "bad variable reference \"{{ open\" (write \\{{ for a literal {{)");
   }
@@ -87,12 +88,14 @@ TEST_SUITE("plan") {
     CHECK(result.missing.empty());
     CHECK(referenced_vars("{{ version | q }} {{ app|raw }}") == std::vector<std::string>{"version", "app"});
     CHECK(template_error("{{ version | q }}") == "");
-    CHECK(template_error("echo {{ version | qq }}") ==
-          R"(unknown filter "qq" in "{{ version | qq }}" (did you mean "q"?) (filters: q, raw))");
+    CHECK(
+        template_error("echo {{ version | qq }}") ==
+        R"(in "{{ version | qq }}" at column 19: unknown filter "qq" (did you mean "q"?) (filters: q, )"
+        R"(raw, join, default, basename, dirname, upper, lower, replace, trim, length, first, last))");
     CHECK(template_error("echo {{ version | }}") ==
-          R"(bad variable reference "{{ version | }}" (write \{{ for a literal {{))");
-    CHECK(template_error("echo {{ version | Q-x }}") ==
-          R"(bad variable reference "{{ version | Q-x }}" (write \{{ for a literal {{))");
+          R"(in "{{ version | }}" at column 19: expected a filter name after "|", found the end)");
+    CHECK(template_error("é {{ version | 1 }}") ==
+          R"(in "{{ version | 1 }}" at column 16: expected a filter name after "|", found "1")");
   }
 
   TEST_CASE("registered values are marked as host output, with or without a filter") {
@@ -103,6 +106,68 @@ TEST_SUITE("plan") {
     CHECK(result.from_output[0].value == "from-register");
     CHECK_FALSE(result.from_output[0].is_filtered);
     CHECK(result.from_output[1].is_filtered);
+  }
+
+  TEST_CASE("lists and objects: a dotted name is a flat name first, then a path") {
+    Fixture f;
+    f.plan.vars["svc"] =
+        Value::object({"root", "ports"}, {"/srv/shop", Value::list({"80", "443"})});
+    f.plan.vars["svc.root"] = "/flat";                       // a flat name wins over the path
+    f.host.vars["app"] = Value::object({"port"}, {"8080"});  // the host's app hides the plan's
+    f.plan.vars["sites"] = Value::list({"shop", Value::object({"name"}, {"blog"})});
+    VarContext ctx = f.context();
+    CHECK(lookup_var("svc.root", ctx) == "/flat");
+    CHECK(lookup_var("svc.ports.1", ctx) == "443");
+    CHECK(lookup_var("app.port", ctx) == "8080");
+    f.plan.vars["app"] = Value::object({"user"}, {"www"});
+    CHECK(lookup_var("app.user", ctx) == std::nullopt);
+    CHECK(lookup_var("sites.1.name", ctx) == "blog");
+    CHECK(lookup_var("sites.2", ctx) == std::nullopt);
+    CHECK(lookup_var("sites", ctx) == R"(["shop",{"name":"blog"}])");
+    CHECK(interpolate("{{ svc.ports | join(',') }} {{ sites.0 | upper }}", ctx).text ==
+          "80,443 SHOP");
+  }
+
+  TEST_CASE("values are templates, resolved for each host when read") {
+    Fixture f;
+    f.plan.vars["root"] = "/srv/{{app}}";
+    f.plan.vars["current"] = "{{root}}/current";
+    f.plan.vars["dirs"] = Value::list({"{{root}}/releases", "{{current}}"});
+    f.plan.vars["escaped"] = "\\{{root}}";
+    f.registered["out"] = "{{root}}";  // host output is data: never resolved
+    VarContext ctx = f.context();
+    CHECK(lookup_var("current", ctx) == "/srv/from-host/current");
+    CHECK(interpolate("{{ dirs | join(' ') }}", ctx).text ==
+          "/srv/from-host/releases /srv/from-host/current");
+    CHECK(lookup_var("escaped", ctx) == "{{root}}");
+    CHECK(lookup_var("out", ctx) == "{{root}}");
+  }
+
+  TEST_CASE("a cycle among values is an error that names each variable and where it is") {
+    Fixture f;
+    Value a("{{b}}/x");
+    a.defined_at = "plan.json:3:5";
+    Value b("{{a}}");
+    b.defined_at = "plan.json:4:5";
+    f.plan.vars["a"] = a;
+    f.plan.vars["b"] = b;
+    Resolved resolved = resolve_var("a", f.context());
+    CHECK_FALSE(resolved.value);
+    CHECK(resolved.error == "variable cycle: a -> b -> a (a: plan.json:3:5, b: plan.json:4:5)");
+    f.plan.vars["c"] = Value("{{nope}}");
+    f.plan.vars["c"].defined_at = "plan.json:5:5";
+    CHECK(resolve_var("c", f.context()).error ==
+          "undefined variable \"nope\" in the value of \"c\" (plan.json:5:5)");
+  }
+
+  TEST_CASE("groups.NAME and host.groups") {
+    Fixture f;
+    f.plan.groups = {{"all", {"web01", "db1"}}, {"web", {"web01"}}};
+    f.host.groups = {"web"};
+    VarContext ctx = f.context();
+    CHECK(lookup_var("groups.all", ctx) == R"(["web01","db1"])");
+    CHECK(interpolate("{{ groups.web | join(' ') }} {{ host.groups.0 }}", ctx).text == "web01 web");
+    CHECK(lookup_var("groups.nope", ctx) == std::nullopt);
   }
 
   TEST_CASE("shell words and local paths from host output") {

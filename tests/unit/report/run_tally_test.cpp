@@ -52,6 +52,18 @@ TEST_SUITE("report") {
     CHECK(timings[0].failed == 1);
   }
 
+  TEST_CASE("failure() and always() steps that pass after a failure leave the task failed") {
+    RunTally tally;
+    StepEnd failed{"a", "deploy", 1, StepStatus::Failed, 4, "", 10, "exited with status 4"};
+    StepEnd rescue{"a", "deploy", 2, StepStatus::Ok, 0, "", 10, ""};
+    StepEnd finally{"a", "deploy", 3, StepStatus::Ok, 0, "", 10, ""};
+    for (const StepEnd& end : {failed, rescue, finally}) tally.add(at(0, end));
+    const std::vector<TaskTiming> timings = tally.task_timings();
+    REQUIRE(timings.size() == 1);
+    CHECK(timings[0].failed == 1);
+    CHECK(timings[0].ok == 0);
+  }
+
   TEST_CASE("a tally lists hosts in the order they first appear, with their end") {
     RunTally tally;
     tally.add(at(0, RunStart{"r", "p", 3, {"t"}}));
