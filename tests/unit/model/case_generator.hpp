@@ -35,7 +35,7 @@ struct Features {
   bool handlers = true;     ///< `notify` and `"handler": true` tasks (issue 17, D16-D19)
   bool puts = true;         ///< put steps, some finding the file equal (not changed)
   bool serial = true;       ///< a task's own policy.serial / policy.batches (D12-D14)
-  bool when = false;  ///< `when` on steps (constants, success(), failure(), always()) and tasks
+  bool when = true;  ///< `when` on steps (constants, success(), failure(), always()) and tasks (issue 17)
   Checks checks;            ///< skip_reasons, wave_order, named_order, refusals
 };
 

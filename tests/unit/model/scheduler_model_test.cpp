@@ -64,6 +64,8 @@ struct Coverage {
   int not_notified = 0;    ///< runs in which a handler was skipped: not notified
   int unchanged_puts = 0;  ///< runs with a put that changed nothing
   int rolling = 0;         ///< plans with a task's own serial or batches
+  int failure_steps = 0;   ///< runs in which a host's failure() or always() steps ran
+  int when_false = 0;      ///< runs in which a when skipped a step
 
   void add(const Case& c, const Observation& seen) {
     refused += !seen.refusal.empty();
@@ -73,10 +75,14 @@ struct Coverage {
     rolling += c.plan["tasks"].dump().find("\"serial\"") != std::string::npos ||
                c.plan["tasks"].dump().find("\"batches\"") != std::string::npos;
     bool failed = false, skipped = false, ran = false, not_run = false, unchanged = false;
+    bool rescued = false, when = false;
     for (const Event& event : seen.events) {
       if (auto* start = std::get_if<StepStart>(&event.body))
         ran = ran || c.plan["tasks"][start->task].value("handler", false);
+      if (auto* end = std::get_if<HostEnd>(&event.body))
+        rescued = rescued || end->error.find("failure step") != std::string::npos;
       if (auto* end = std::get_if<StepEnd>(&event.body)) {
+        when = when || end->error.find("skipped: when ") != std::string::npos;
         not_run = not_run || end->error.find("not notified") != std::string::npos;
         unchanged = unchanged || (end->transfer && end->transfer->unchanged);
       }
@@ -92,14 +98,16 @@ struct Coverage {
     handlers_ran += ran;
     not_notified += not_run;
     unchanged_puts += unchanged;
+    failure_steps += rescued;
+    when_false += when;
   }
   std::string text() const {
     return fmt::format(
         "refused {}, retried {}, failed {}, aborted {}, with a skipped host {}, with batches {}, "
         "with local tasks {}, a handler ran {}, a handler not notified {}, an unchanged put {}, "
-        "a task's own serial/batches {}",
+        "a task's own serial/batches {}, failure steps ran {}, a when skipped a step {}",
         refused, retried, failed_runs, aborted, skipped_hosts, waves, local, handlers_ran,
-        not_notified, unchanged_puts, rolling);
+        not_notified, unchanged_puts, rolling, failure_steps, when_false);
   }
 };
 
