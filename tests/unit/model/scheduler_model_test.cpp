@@ -299,6 +299,28 @@ TEST_SUITE("model") {
           "but was [ok]");
   }
 
+  TEST_CASE("the model catches a failure() step that ran although no step before it failed") {
+    Case c = case_from_text(R"json({"plan": {"hosts": ["a"], "tasks": {
+        "deploy": {"steps": [{"run": "switch"}, {"run": "rollback", "when": "failure()"}]}}}})json");
+    Observation seen;
+    seen.ended = true;
+    RunEnd end{RunStatus::Ok, 0, {}, 0};
+    end.counts.ok = 1;
+    StepEnd rollback = step_end("a", "deploy", StepStatus::Ok);
+    rollback.step = 1;
+    seen.events = {event(RunStart{"r", "plan.json", 1, {"deploy"}, ""}),
+                   event(StepStart{"a", "deploy", 0, "switch"}),
+                   event(step_end("a", "deploy", StepStatus::Ok)),
+                   event(StepStart{"a", "deploy", 1, "rollback"}),
+                   event(rollback),
+                   event(HostEnd{"a", HostStatus::Ok, ""}),
+                   event(end)};
+    std::vector<std::string> discrepancies = check(c, seen, events_only());
+    REQUIRE(discrepancies.size() == 1);
+    CHECK(discrepancies.front() ==
+          "steps: deploy@a should be ok [ok skipped] (its needs succeeded), but was [ok ok]");
+  }
+
   TEST_CASE("the model catches two hosts inside a task of serial 1, and a put said changed") {
     Case c = case_from_text(R"json({"plan": {"hosts": ["a", "b"], "tasks": {
         "restart": {"policy": {"serial": 1}, "steps": [{"put": "x", "to": "/tmp/x"}]}}},
