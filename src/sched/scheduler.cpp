@@ -80,13 +80,18 @@ void Scheduler::compute_effective_waves() {
     for (int task : shape_.host_tasks[h]) effective_[job(static_cast<int>(h), task)] = wave_of(static_cast<int>(h));
   for (std::size_t t = tasks; waves > 1 && t-- > 0;) {  // one wave: every job is due in it
     const int task = static_cast<int>(t);
-    for (int need : shape_.needs[t]) {
+    // D16: a notifier is waited for as a need (per host, or its wave's for a barrier
+    // handler), but only on the hosts that run it: it is pulled earlier the same way.
+    std::vector<std::pair<int, bool>> waits;  // (task waited for, only where it runs)
+    for (int need : shape_.needs[t]) waits.emplace_back(need, false);
+    for (int before : shape_.after[t]) waits.emplace_back(before, true);
+    for (const auto& [need, only_where_it_runs] : waits) {
       assert(need < task && "tasks come in dependency order");
       int all_hosts = waves;
       std::vector<int> barrier(static_cast<std::size_t>(waves) + 1, waves);  // per wave of the waiting host
       for (std::size_t h = 0; h < hosts; ++h) {
         const int host = static_cast<int>(h);
-        if (!runs(host, task)) continue;
+        if (!runs(host, task) || (only_where_it_runs && !runs(host, need))) continue;
         const int mine = effective_[job(host, task)];
         int& wave = barrier[static_cast<std::size_t>(wave_of(host))];
         switch (need_kind(host, task, need)) {
@@ -110,13 +115,6 @@ void Scheduler::compute_effective_waves() {
         wave = std::min({wave, all_hosts, barrier[static_cast<std::size_t>(wave_of(host))]});
       }
     }
-    // A notifier on the same host runs no later than its handler (D16).
-    for (int before : shape_.after[t])
-      for (std::size_t h = 0; h < hosts; ++h)
-        if (runs(static_cast<int>(h), task) && runs(static_cast<int>(h), before))
-          effective_[job(static_cast<int>(h), before)] =
-              std::min(effective_[job(static_cast<int>(h), before)],
-                       effective_[job(static_cast<int>(h), task)]);
   }
   starts_.assign(static_cast<std::size_t>(std::max(waves, 1)), {});
   started_in_.assign(starts_.size(), 0);

@@ -31,13 +31,19 @@ std::vector<std::pair<std::string, bool*>> switches(Features& f) {
           {"budgets", &f.budgets},
           {"retries", &f.retries},
           {"group_forms", &f.group_forms},
+          {"handlers", &f.handlers},
+          {"puts", &f.puts},
+          {"serial", &f.serial},
+          {"when", &f.when},
           {"skip_reasons", &f.checks.skip_reasons},
           {"wave_order", &f.checks.wave_order},
           {"named_order", &f.checks.named_order},
           {"host_order", &f.checks.host_order},
           {"refusals", &f.checks.refusals},
           {"dry_run_waits", &f.checks.dry_run_waits},
-          {"graph_edges", &f.checks.graph_edges}};
+          {"graph_edges", &f.checks.graph_edges},
+          {"changed", &f.checks.changed},
+          {"serial_window", &f.checks.serial_window}};
 }
 
 // splitmix64: nearby seeds give unrelated cases.
@@ -160,9 +166,27 @@ Case generate(std::uint64_t seed, const Features& f) {
   targets.insert(targets.end(), hosts.begin(), hosts.end());
   Json tasks = Json::object();
   std::vector<bool> is_local(static_cast<std::size_t>(task_count));
+  // Handlers (issue 17): a step notifies only handlers later in `order`, as needs name only
+  // earlier tasks, so that no cycle runs through notify and needs (D19).
+  std::vector<bool> is_handler(static_cast<std::size_t>(task_count));
+  const bool with_handlers = f.handlers && random.chance(0.4);
+  for (int t = 0; t < task_count; ++t) {
+    is_local[static_cast<std::size_t>(t)] = f.local && random.chance(0.15);
+    is_handler[static_cast<std::size_t>(t)] = with_handlers && random.chance(0.35);
+  }
+  auto notifiable = [&](int t) {  // the handlers a step of t may notify
+    std::vector<std::string> names;
+    auto position = std::find(order.begin(), order.end(), t);
+    for (auto later = position + 1; later != order.end(); ++later)
+      if (is_handler[static_cast<std::size_t>(*later)] &&
+          is_local[static_cast<std::size_t>(*later)] == is_local[static_cast<std::size_t>(t)])
+        names.push_back(fmt::format("t{}", *later));
+    return names;
+  };
   for (int t = 0; t < task_count; ++t) {
     Json task = Json::object();
-    is_local[static_cast<std::size_t>(t)] = f.local && random.chance(0.15);
+    const bool handler = is_handler[static_cast<std::size_t>(t)];
+    if (handler) task["handler"] = true;
     std::vector<std::string> needs;
     auto position = std::find(order.begin(), order.end(), t) - order.begin();
     for (auto earlier = order.begin(); earlier != order.begin() + position; ++earlier)
@@ -185,22 +209,45 @@ Case generate(std::uint64_t seed, const Features& f) {
       }
     }
     if (!is_local[static_cast<std::size_t>(t)]) {
-      if (f.run_once && random.chance(0.2)) task["run_once"] = true;
+      // A handler cannot be run_once (D19).
+      if (f.run_once && !handler && random.chance(0.2)) task["run_once"] = true;
       if (f.barrier && random.chance(0.2)) task["barrier"] = true;
       // A budget of the task's own (plan-format.md, failure budgets).
       if (f.budgets && random.chance(0.07))
         task["policy"] = random.chance(0.4) ? Json{{"on_failure", "abort"}}
                                             : Json{{"max_failures", random.between(0, 1)}};
+      // Rolling one task (D12): a window, the task's own waves, or both.
+      if (f.serial && !task.contains("run_once") && random.chance(0.15)) {
+        Json own = task.value("policy", Json::object());
+        if (random.chance(0.7))
+          own["serial"] = random.chance(0.7) ? Json(random.between(1, 2)) : Json("50%");
+        if (own.empty() || random.chance(0.4))
+          own["batches"] = random.chance(0.5) ? Json{1, "50%"} : Json{random.between(1, 2)};
+        task["policy"] = own;
+      }
     }
-    if (f.defaults && random.chance(0.1)) task["default"] = true;
+    if (f.defaults && !handler && random.chance(0.1)) task["default"] = true;
+    if (f.when && !handler && random.chance(0.06)) task["when"] = random.chance(0.7) ? "false" : "true";
+    const std::vector<std::string> handlers = notifiable(t);
     Json steps = Json::array();
     for (int s = 0, count = random.between(1, 3); s < count; ++s) {
       Json step = Json::object();
       if (is_local[static_cast<std::size_t>(t)])
         step["local"] = "true";
+      else if (f.puts && random.chance(0.2))
+        step = Json{{"put", "model.txt"}, {"to", fmt::format("/tmp/t{}-{}.put", t, s)}};
       else
         step["run"] = fmt::format("run t{}#{}.", t, s);  // unique: the fake transport matches it
       if (f.ignore_errors && random.chance(0.1)) step["ignore_errors"] = true;
+      // issue 17, conditions: constants and the status functions; failure() and always()
+      // steps run after a failing step of their task.
+      if (f.when && random.chance(0.25))
+        step["when"] = random.pick(
+            std::vector<std::string>{"true", "false", "success()", "failure()", "always()"});
+      if (!handlers.empty() && random.chance(0.4))
+        step["notify"] = random.chance(0.7) ? Json(random.pick(handlers))
+                                            : Json(std::vector<std::string>{random.pick(handlers),
+                                                                            random.pick(handlers)});
       steps.push_back(step);
     }
     task["steps"] = steps;
@@ -258,11 +305,22 @@ Case generate(std::uint64_t seed, const Features& f) {
         for (int s = 0; s < steps; ++s) {
           if (!random.chance(rate)) continue;
           // A flaky remote step fails its first attempt or two, then succeeds.
-          const int attempts =
-              flaky && host != "local" && random.chance(0.6) ? random.between(1, 2) : 0;
+          const bool put = tasks[fmt::format("t{}", t)]["steps"][static_cast<std::size_t>(s)]
+                               .contains("put");
+          const int attempts = flaky && host != "local" && !put && random.chance(0.6)
+                                   ? random.between(1, 2)
+                                   : 0;
           c.fail.push_back(fail_text({fmt::format("t{}", t), host, s, attempts}));
         }
     }
+  }
+  for (int t = 0; t < task_count && f.puts; ++t) {
+    const Json& steps = tasks[fmt::format("t{}", t)]["steps"];
+    for (std::size_t s = 0; s < steps.size(); ++s)
+      if (steps[s].contains("put"))
+        for (const std::string& host : hosts)
+          if (random.chance(0.4))
+            c.unchanged.push_back(fail_text({fmt::format("t{}", t), host, static_cast<int>(s), 0}));
   }
   if (f.unreachable && random.chance(0.2))
     for (const std::string& host : hosts)
@@ -306,7 +364,7 @@ Case without_target(Case c, const std::string& name, bool is_host) {
       if (host_of(host) != name) kept.push_back(host);
     c.plan["hosts"] = kept;
     for (auto* hosts : {&c.unreachable, &c.retry_unreachable}) erase_string(*hosts, name);
-    for (auto* fails : {&c.fail, &c.retry_fail})
+    for (auto* fails : {&c.fail, &c.retry_fail, &c.unchanged})
       std::erase_if(*fails, [&](const std::string& text) { return parse_fail(text).host == name; });
     if (c.plan.contains("groups"))
       for (auto& [group, members] : c.plan["groups"].items()) erase_value(members, name);
@@ -325,13 +383,20 @@ Case without_target(Case c, const std::string& name, bool is_host) {
 
 Case without_task(Case c, const std::string& name) {
   c.plan["tasks"].erase(name);
-  for (auto& [task, body] : c.plan["tasks"].items())
+  for (auto& [task, body] : c.plan["tasks"].items()) {
     if (body.contains("needs")) {
       erase_value(body["needs"], name);
       if (body["needs"].empty()) body.erase("needs");
     }
+    for (Json& step : body["steps"])
+      if (step.contains("notify")) {
+        if (step["notify"] == name) step.erase("notify");
+        else erase_value(step["notify"], name);
+        if (step.contains("notify") && step["notify"].empty()) step.erase("notify");
+      }
+  }
   erase_string(c.names, name);
-  for (auto* fails : {&c.fail, &c.retry_fail})
+  for (auto* fails : {&c.fail, &c.retry_fail, &c.unchanged})
     std::erase_if(*fails, [&](const std::string& text) { return parse_fail(text).task == name; });
   return c;
 }
@@ -339,7 +404,7 @@ Case without_task(Case c, const std::string& name) {
 Case without_step(Case c, const std::string& task, int step) {
   Json& steps = c.plan["tasks"][task]["steps"];
   steps.erase(static_cast<std::size_t>(step));
-  for (auto* fails : {&c.fail, &c.retry_fail}) {
+  for (auto* fails : {&c.fail, &c.retry_fail, &c.unchanged}) {
     std::vector<std::string> kept;
     for (const std::string& text : *fails) {
       FailPoint point = parse_fail(text);
@@ -372,7 +437,7 @@ std::vector<Case> smaller(const Case& c) {
     out.push_back(d);
   }
   for (auto list : {&Case::fail, &Case::unreachable, &Case::names, &Case::limit, &Case::retry_fail,
-                    &Case::retry_unreachable})
+                    &Case::retry_unreachable, &Case::unchanged})
     for (std::size_t i = 0; i < (c.*list).size(); ++i) {
       Case d = c;
       (d.*list).erase((d.*list).begin() + static_cast<std::ptrdiff_t>(i));
@@ -388,16 +453,24 @@ std::vector<Case> smaller(const Case& c) {
     for (int step = static_cast<int>(body["steps"].size()) - 1;
          step >= 0 && body["steps"].size() > 1; --step)
       out.push_back(without_step(c, name, step));
-    for (const char* flag : {"run_once", "barrier", "default", "policy"})
+    for (const char* flag : {"run_once", "barrier", "default", "policy", "when"})
       if (body.contains(flag)) {
         Case d = c;
         d.plan["tasks"][name].erase(flag);
         out.push_back(d);
       }
     for (std::size_t step = 0; step < body["steps"].size(); ++step)
-      if (body["steps"][step].contains("ignore_errors")) {
+      for (const char* key : {"ignore_errors", "notify", "when"})
+        if (body["steps"][step].contains(key)) {
+          Case d = c;
+          d.plan["tasks"][name]["steps"][step].erase(key);
+          out.push_back(d);
+        }
+    if (body.contains("policy"))
+      for (const auto& [key, value] : body["policy"].items()) {
         Case d = c;
-        d.plan["tasks"][name]["steps"][step].erase("ignore_errors");
+        d.plan["tasks"][name]["policy"].erase(key);
+        if (d.plan["tasks"][name]["policy"].empty()) d.plan["tasks"][name].erase("policy");
         out.push_back(d);
       }
     if (body.contains("on") && body["on"] != "all" && body["on"] != "local") {

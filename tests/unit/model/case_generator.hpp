@@ -32,6 +32,10 @@ struct Features {
   bool budgets = true;      ///< policy.max_failures, on_failure abort
   bool retries = true;      ///< policy.retries, with steps that fail only their first attempts
   bool group_forms = true;  ///< groups of groups, hosts joining groups from their object
+  bool handlers = true;     ///< `notify` and `"handler": true` tasks (issue 17, D16-D19)
+  bool puts = true;         ///< put steps, some finding the file equal (not changed)
+  bool serial = true;       ///< a task's own policy.serial / policy.batches (D12-D14)
+  bool when = true;  ///< `when` on steps (constants, success(), failure(), always()) and tasks (issue 17)
   Checks checks;            ///< skip_reasons, wave_order, named_order, refusals
 };
 

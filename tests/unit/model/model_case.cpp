@@ -30,6 +30,7 @@ std::string to_text(const Case& c) {
   if (!c.limit.empty()) json["limit"] = c.limit;
   if (!c.fail.empty()) json["fail"] = c.fail;
   if (!c.unreachable.empty()) json["unreachable"] = c.unreachable;
+  if (!c.unchanged.empty()) json["unchanged"] = c.unchanged;
   if (c.sessions > 0) json["sessions"] = c.sessions;
   if (c.retry) json["retry"] = true;
   if (!c.retry_fail.empty()) json["retry_fail"] = c.retry_fail;
@@ -49,6 +50,7 @@ Case case_from_text(std::string_view text) {
   c.limit = strings("limit");
   c.fail = strings("fail");
   c.unreachable = strings("unreachable");
+  c.unchanged = strings("unchanged");
   c.sessions = json.value("sessions", 0);
   c.retry = json.value("retry", false);
   c.retry_fail = strings("retry_fail");

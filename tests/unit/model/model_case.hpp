@@ -23,6 +23,9 @@ struct Case {
   /// attempts do (a flaky step, for `retries`; remote steps only).
   std::vector<std::string> fail;
   std::vector<std::string> unreachable;  ///< hosts that refuse every connection
+  /// "task@host#step": that `put` finds the remote file equal, so it is not changed (issue 17);
+  /// the retry run meets the same.
+  std::vector<std::string> unchanged;
   int sessions = 0;                      ///< RunSetup::max_open_sessions (0: no limit)
   /// Then `--retry-failed` (same tasks and --limit), meeting these failures instead.
   bool retry = false;

@@ -106,11 +106,25 @@ Observation observe_run(const Case& c, const std::vector<std::string>* retry_hos
     FailPoint point = parse_fail(text);
     if (point.host == "local" || !plan["tasks"].contains(point.task)) continue;
     const Json& step = plan["tasks"][point.task]["steps"][static_cast<std::size_t>(point.step)];
+    if (step.contains("put")) {  // a put fails every attempt (the generator makes no flaky put)
+      run->transport.transfer_result(point.host, step["to"].get<std::string>(),
+                                     engine::TransferResult{0, false, "write failed (injected)"});
+      continue;
+    }
     if (!step.contains("run")) continue;
     testing::FakeReply reply = testing::exits(1);
     if (point.attempts > 0)
       reply = testing::FakeReply{.fails_first = point.attempts};  // then exits 0
     run->transport.reply(point.host, step["run"].get<std::string>(), reply);
+  }
+  // issue 17: a put that finds the remote file equal writes nothing, and so is not changed.
+  for (const std::string& text : c.unchanged) {
+    FailPoint point = parse_fail(text);
+    if (!plan["tasks"].contains(point.task)) continue;
+    const Json& step = plan["tasks"][point.task]["steps"][static_cast<std::size_t>(point.step)];
+    if (step.contains("put"))
+      run->transport.transfer_result(point.host, step["to"].get<std::string>(),
+                                     engine::TransferResult{.unchanged = true});
   }
   for (const std::string& host : unreachable)
     run->transport.refuse(host, "connection refused (injected)");

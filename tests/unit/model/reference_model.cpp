@@ -100,7 +100,22 @@ struct TaskSpec {
   std::vector<std::string> targets;    ///< `on` resolved, in plan order, after --limit
   std::vector<std::string> hosts;      ///< hosts(T): one for run_once, `local` for local tasks
   std::vector<bool> ignore_errors;     ///< per step
+  bool is_handler = false;             ///< runs only where notified (issue 17, D16-D19)
+  std::vector<std::string> kinds;      ///< per step: "run", "local" or "put"
+  std::vector<std::vector<std::string>> notify;  ///< per step: the handlers it notifies
+  Json rolling = Json::object();       ///< its own policy.serial and policy.batches (D12)
+  /// per step: its `when` ("" without), of those the generator writes: true, false, success(),
+  /// failure(), always()
+  std::vector<std::string> when;
+  std::string task_when;  ///< the task's own `when`
 };
+
+/// Whether a step with condition `when` runs, after a step of its task failed on the host or
+/// not (plan-format.md, "Conditions": status functions).
+bool step_runs(const std::string& when, bool failed) {
+  if (failed) return when == "failure()" || when == "always()";
+  return when != "false" && when != "failure()";
+}
 
 enum class NeedKind { PerHost, Barrier, AllHost };
 
@@ -124,7 +139,15 @@ struct NeedOf {
   std::vector<std::string> skip_hosts;
 };
 
-enum class Outcome { Unknown, Ok, Failed, Skipped };
+/// NotNotified: a handler nothing notified on the host; its steps are skipped, and it counts
+/// as done and successful (D17).
+/// WhenFalse: a task whose own `when` is false there; it counts as done and successful too.
+enum class Outcome { Unknown, Ok, Failed, Skipped, NotNotified, WhenFalse };
+
+/// The job's host may go on after it, and what needs it may run.
+bool succeeded(Outcome outcome) {
+  return outcome == Outcome::Ok || outcome == Outcome::NotNotified || outcome == Outcome::WhenFalse;
+}
 
 const char* outcome_name(Outcome outcome) {
   switch (outcome) {
@@ -136,6 +159,10 @@ const char* outcome_name(Outcome outcome) {
       return "failed";
     case Outcome::Skipped:
       return "skipped";
+    case Outcome::NotNotified:
+      return "not notified";
+    case Outcome::WhenFalse:
+      return "skipped by its when";
   }
   return "";
 }
@@ -151,6 +178,7 @@ struct JobSeen {
   int end = -1;                       ///< its last step_end
   std::map<int, std::string> steps;   ///< step -> "ok", "failed", "failed-ignored", "skipped"...
   std::map<int, std::string> errors;  ///< step -> the step_end's error
+  std::map<int, bool> changed;        ///< step -> the step_end's `changed`
   std::set<int> retrying;             ///< steps whose last attempt will be tried again
 };
 
@@ -186,6 +214,7 @@ class Rules {
     const std::vector<std::string>& fails = retry_hosts ? c.retry_fail : c.fail;
     const std::vector<std::string>& unreachable = retry_hosts ? c.retry_unreachable : c.unreachable;
     fails_.insert(fails.begin(), fails.end());
+    unchanged_.insert(c.unchanged.begin(), c.unchanged.end());
     unreachable_.insert(unreachable.begin(), unreachable.end());
     if (c.plan.contains("policy")) policy_ = c.plan["policy"];
     if (policy_.contains("batches")) batches_ = policy_["batches"];
@@ -211,6 +240,33 @@ class Rules {
     return false;
   }
 
+  /// issue 17, "Changed": a run or local step that succeeded changed its host; a put did
+  /// unless it found the remote file equal.
+  bool changes(const std::string& task, const std::string& host, int step) const {
+    if (this->task(task).kinds[static_cast<std::size_t>(step)] != "put") return true;
+    return !unchanged_.count(fail_text({task, host, step, 0}));
+  }
+
+  /// The selected tasks with a step that notifies `handler` (D16: its notifiers in the run).
+  std::vector<std::string> notifiers(const std::string& handler) const {
+    std::vector<std::string> out;
+    for (const std::string& name : selected) {
+      const TaskSpec& t = task(name);
+      if (std::any_of(t.notify.begin(), t.notify.end(),
+                      [&](const std::vector<std::string>& n) { return contains(n, handler); }))
+        out.push_back(name);
+    }
+    return out;
+  }
+
+  /// What a task comes after in the run's order: its needs and its notifiers in the run.
+  std::vector<std::string> order_needs(const std::string& name) const {
+    std::vector<std::string> out = task(name).needs;
+    for (const std::string& notifier : notifiers(name))
+      if (!contains(out, notifier)) out.push_back(notifier);
+    return out;
+  }
+
   /// A step's retries: its own, else its task's policy's, else the plan's (plan-format.md).
   int retries(const std::string& task, int step) const {
     const Json& step_json = steps_json_.at(task)[static_cast<std::size_t>(step)];
@@ -222,7 +278,7 @@ class Rules {
 
   /// `from` needs `to`, directly or through other needs.
   bool reaches(const std::string& from, const std::string& to) const {
-    for (const std::string& need : task(from).needs)
+    for (const std::string& need : order_needs(from))
       if (need == to || reaches(need, to)) return true;
     return false;
   }
@@ -250,7 +306,7 @@ class Rules {
     if (!names.empty()) {
       std::function<void(const std::string&)> visit = [&](const std::string& name) {
         if (contains(placed, name) || !index_.count(name)) return;
-        std::vector<std::string> needs = task(name).needs;
+        std::vector<std::string> needs = order_needs(name);
         std::sort(needs.begin(), needs.end(), [&](const std::string& a, const std::string& b) {
           return index_.at(a) < index_.at(b);
         });
@@ -258,12 +314,15 @@ class Rules {
         placed.push_back(name);
       };
       for (const std::string& name : names) visit(name);
+      // The handlers the named tasks bring, and their needs: in plan order, each after what
+      // it comes after (D8, D16).
+      for (const std::string& name : selected) visit(name);
     }
     for (bool progressed = true; progressed && placed.size() < selected.size();) {
       progressed = false;
       for (const std::string& name : selected) {
         if (contains(placed, name)) continue;
-        const std::vector<std::string>& needs = task(name).needs;
+        const std::vector<std::string> needs = order_needs(name);
         if (!std::all_of(needs.begin(), needs.end(),
                          [&](const std::string& n) { return contains(placed, n); }))
           continue;
@@ -318,26 +377,54 @@ class Rules {
   /// The needs of job (task, host) as R1 classifies them.
   std::vector<NeedOf> needs_of(const std::string& name, const std::string& host,
                                const std::map<std::string, int>& wave) const {
-    const TaskSpec& t = task(name);
     std::vector<NeedOf> needs;
-    for (const std::string& need_name : t.needs) {
-      const TaskSpec& n = task(need_name);
-      NeedOf need{need_name, NeedKind::AllHost, n.hosts, n.hosts};
-      if (!n.is_local && !n.run_once && contains(n.hosts, host)) {
-        // docs/needs-rules.md D1: a run_once task waits for such a need like a barrier.
-        const bool barrier = t.barrier || t.run_once;
-        need.kind = barrier ? NeedKind::Barrier : NeedKind::PerHost;
-        need.skip_hosts = {host};
-        need.order_hosts = {host};
-        if (barrier) {
-          need.order_hosts.clear();
-          for (const std::string& x : n.hosts)
-            if (wave.at(x) <= wave.at(host)) need.order_hosts.push_back(x);
-        }
-      }
-      needs.push_back(std::move(need));
-    }
+    for (const std::string& need_name : task(name).needs)
+      needs.push_back(classify(name, need_name, host, wave));
     return needs;
+  }
+
+  /// D16: a handler's job waits for each of its notifiers that runs on its host as for a
+  /// need (per host, or its wave's for a barrier handler), but their failure skips nothing.
+  std::vector<NeedOf> afters_of(const std::string& name, const std::string& host,
+                                const std::map<std::string, int>& wave) const {
+    std::vector<NeedOf> afters;
+    if (!task(name).is_handler) return afters;
+    for (const std::string& notifier : notifiers(name))
+      if (contains(task(notifier).hosts, host)) {
+        NeedOf after = classify(name, notifier, host, wave);
+        after.skip_hosts.clear();
+        afters.push_back(std::move(after));
+      }
+    return afters;
+  }
+
+  /// Everything job (name, host) waits for: needs and notifiers.
+  std::vector<NeedOf> waits_of(const std::string& name, const std::string& host,
+                               const std::map<std::string, int>& wave) const {
+    std::vector<NeedOf> waits = needs_of(name, host, wave);
+    for (NeedOf& after : afters_of(name, host, wave)) waits.push_back(std::move(after));
+    return waits;
+  }
+
+  /// How job (name, host) waits for `need_name` (R1, D1).
+  NeedOf classify(const std::string& name, const std::string& need_name, const std::string& host,
+                  const std::map<std::string, int>& wave) const {
+    const TaskSpec& t = task(name);
+    const TaskSpec& n = task(need_name);
+    NeedOf need{need_name, NeedKind::AllHost, n.hosts, n.hosts};
+    if (!n.is_local && !n.run_once && contains(n.hosts, host)) {
+      // docs/needs-rules.md D1: a run_once task waits for such a need like a barrier.
+      const bool barrier = t.barrier || t.run_once;
+      need.kind = barrier ? NeedKind::Barrier : NeedKind::PerHost;
+      need.skip_hosts = {host};
+      need.order_hosts = {host};
+      if (barrier) {
+        need.order_hosts.clear();
+        for (const std::string& x : n.hosts)
+          if (wave.at(x) <= wave.at(host)) need.order_hosts.push_back(x);
+      }
+    }
+    return need;
   }
 
  private:
@@ -428,8 +515,17 @@ class Rules {
     t.run_once = body.value("run_once", false);
     t.barrier = body.value("barrier", false);
     t.is_default = body.value("default", false);
-    for (const Json& step : body.at("steps"))
+    t.is_handler = body.value("handler", false);
+    for (const Json& step : body.at("steps")) {
       t.ignore_errors.push_back(step.value("ignore_errors", false));
+      t.kinds.push_back(step.contains("put") ? "put" : step.contains("local") ? "local" : "run");
+      t.notify.push_back(as_list(step.value("notify", Json())));
+      t.when.push_back(step.value("when", std::string()));
+    }
+    t.task_when = body.value("when", std::string());
+    const Json& own = body.value("policy", Json::object());
+    for (const char* key : {"serial", "batches"})
+      if (own.contains(key)) t.rolling[key] = own[key];
     std::vector<std::string> on =
         body.contains("on") ? as_list(body["on"]) : std::vector<std::string>{"all"};
     if (on == std::vector<std::string>{kLocal}) {
@@ -454,8 +550,10 @@ class Rules {
     if (roots.empty())
       for (const TaskSpec& t : tasks_)
         if (t.is_default) roots.push_back(t.name);
+    // D18: handlers are no default roots; a task brings the handlers its steps notify.
     if (roots.empty())
-      for (const TaskSpec& t : tasks_) roots.push_back(t.name);
+      for (const TaskSpec& t : tasks_)
+        if (!t.is_handler) roots.push_back(t.name);
     std::set<std::string> chosen;
     std::vector<std::string> todo = roots;
     while (!todo.empty()) {
@@ -463,6 +561,8 @@ class Rules {
       todo.pop_back();
       if (!index_.count(name) || !chosen.insert(name).second) continue;
       for (const std::string& need : task(name).needs) todo.push_back(need);
+      for (const std::vector<std::string>& handlers : task(name).notify)
+        todo.insert(todo.end(), handlers.begin(), handlers.end());
     }
     for (const TaskSpec& t : tasks_)
       if (chosen.count(t.name)) selected.push_back(t.name);
@@ -474,6 +574,7 @@ class Rules {
   std::map<std::string, std::size_t> index_;
   std::set<std::string> fails_;
   std::set<std::string> unreachable_;
+  std::set<std::string> unchanged_;
   // A budget's tolerance: under on_failure abort none; else max_failures, a count or a
   // percentage of `hosts` rounded up; keys `own` lacks come from `plan`.
   static int tolerated(const Json& own, const Json& plan, int hosts) {
@@ -555,6 +656,8 @@ class Judge {
     order_by_host();
     const bool aborted = judge_budget();
     judge_completeness(aborted);
+    if (checks_.changed) judge_changed();
+    if (checks_.serial_window) judge_rolling(aborted);
     if (aborted) {
       // An abort depends on timing (which failure comes first): judged by what must hold anyway.
       judge_order();
@@ -680,6 +783,7 @@ class Judge {
         job.end = i;
         job.steps[e->step] = step_status_text(*e);
         job.errors[e->step] = e->error;
+        job.changed[e->step] = e->changed;
       } else if (auto* e = std::get_if<HostEnd>(&body)) {
         if (hosts_seen_.count(e->host)) report("events", "two host_end for " + e->host);
         if (open[e->host]) report("events", fmt::format("{}: host_end while a step runs", e->host));
@@ -827,6 +931,84 @@ class Judge {
     }
   }
 
+  // issue 17, "Changed": a step_end says changed exactly when the step ended ok and changed
+  // its host (every run or local step; a put that wrote).
+  void judge_changed() {
+    for (const auto& [job, seen] : jobs_seen_) {
+      if (!contains(rules_.selected, job.first)) continue;
+      for (const auto& [step, status] : seen.steps) {
+        if (step < 0 || step >= static_cast<int>(rules_.task(job.first).kinds.size())) continue;
+        const bool want = status == "ok" && rules_.changes(job.first, job.second, step);
+        const bool got = seen.changed.count(step) && seen.changed.at(step);
+        if (got != want)
+          report("changed", fmt::format("{} step {} ({} {}) is reported {}changed", job_name(job),
+                                        step, rules_.task(job.first).kinds[static_cast<std::size_t>(step)],
+                                        status, got ? "" : "not "));
+      }
+    }
+  }
+
+  /// A task's serial or batches amount of its `count` hosts: a count, or a percentage
+  /// rounded up; at least one.
+  static int amount_of(const Json& amount, int count) {
+    if (amount.is_number()) return std::max(1, amount.get<int>());
+    return std::max(1, (std::stoi(amount.get<std::string>()) * count + 99) / 100);
+  }
+
+  // docs/needs-rules.md D12: at most `serial` of a task's hosts inside it at once (from the
+  // first step_start of its job to its last step_end), and its own waves in turn: a job of
+  // task wave k+1 starts only after every job of waves up to k has ended. Task waves list the
+  // task's hosts by the earliest plan wave that needs the job, then plan order.
+  void judge_rolling(bool aborted) {
+    std::map<JobKey, int> demand = demand_waves();
+    for (const std::string& name : rules_.selected) {
+      const TaskSpec& t = rules_.task(name);
+      if (t.rolling.empty()) continue;
+      const int count = static_cast<int>(t.hosts.size());
+      std::vector<std::pair<int, int>> inside;  // (start, end) of each job that ran
+      for (const std::string& host : t.hosts)
+        if (const JobSeen* seen = seen_job({name, host}); seen && seen->start != kNever)
+          inside.emplace_back(seen->start, seen->end);
+      if (t.rolling.contains("serial")) {
+        const int most = amount_of(t.rolling["serial"], count);
+        for (const auto& [start, end] : inside) {
+          int at_once = 0;
+          for (const auto& [other_start, other_end] : inside)
+            at_once += other_start <= start && other_end >= start;
+          if (at_once <= most) continue;
+          report("serial", fmt::format("{} hosts inside {} at once (event {}), serial allows {}",
+                                       at_once, name, start, most));
+          break;
+        }
+      }
+      if (!t.rolling.contains("batches")) continue;
+      std::vector<std::string> order = t.hosts;  // plan order
+      std::stable_sort(order.begin(), order.end(), [&](const std::string& a, const std::string& b) {
+        return demand[{name, a}] < demand[{name, b}];
+      });
+      const Json& batches = t.rolling["batches"];
+      std::map<std::string, int> task_wave;
+      std::size_t at = 0;
+      for (int w = 0; at < order.size(); ++w) {
+        const int size = amount_of(batches[std::min<std::size_t>(w, batches.size() - 1)], count);
+        for (int i = 0; i < size && at < order.size(); ++i) task_wave[order[at++]] = w;
+      }
+      for (const std::string& host : order) {
+        const int start = start_of({name, host});
+        if (start == kNever) continue;
+        for (const std::string& before : order) {
+          if (task_wave[before] >= task_wave[host]) continue;
+          const JobSeen* seen = seen_job({name, before});
+          if (seen ? seen->end < start && seen->end >= 0 : aborted) continue;
+          report("batches",
+                 fmt::format("{}@{} (task wave {}) started before {}@{} (task wave {}) ended", name,
+                             host, task_wave[host] + 1, name, before, task_wave[before] + 1));
+          break;
+        }
+      }
+    }
+  }
+
   // Every step of every job has its step_end; after an abort, hosts that never started (or
   // stopped) report only their host_end.
   void judge_completeness(bool aborted) {
@@ -860,14 +1042,34 @@ class Judge {
       });
   }
 
-  /// The job's outcome if it ran: failed at its first failing step without ignore_errors.
-  Outcome ran_outcome(const JobKey& job) const {
+  /// What each step of a job that runs ends as ("ok", "failed", "failed-ignored", "skipped"):
+  /// a step runs while no step before it failed (without ignore_errors), or after one did when
+  /// its condition is failure() or always() (issue 17); `failure_steps` counts those.
+  std::vector<std::string> run_steps(const JobKey& job, int* failure_steps = nullptr) const {
     const TaskSpec& t = rules_.task(job.first);
-    for (int step = 0; step < static_cast<int>(t.ignore_errors.size()); ++step)
-      if (rules_.fails(job.first, job.second, step) &&
-          !t.ignore_errors[static_cast<std::size_t>(step)])
-        return Outcome::Failed;
-    return Outcome::Ok;
+    std::vector<std::string> steps(t.ignore_errors.size(), "skipped");
+    bool failed = false;
+    int after = 0;
+    for (std::size_t step = 0; step < steps.size(); ++step) {
+      if (!step_runs(t.when[step], failed)) continue;
+      after += failed;
+      if (!rules_.fails(job.first, job.second, static_cast<int>(step))) {
+        steps[step] = "ok";
+      } else if (t.ignore_errors[step]) {
+        steps[step] = "failed-ignored";
+      } else {
+        steps[step] = "failed";
+        failed = true;
+      }
+    }
+    if (failure_steps) *failure_steps = after;
+    return steps;
+  }
+
+  /// The job's outcome if it ran: failed when a step that ran failed without ignore_errors.
+  Outcome ran_outcome(const JobKey& job) const {
+    const std::vector<std::string> steps = run_steps(job);
+    return std::count(steps.begin(), steps.end(), "failed") ? Outcome::Failed : Outcome::Ok;
   }
 
   // R2 and stop-host, as a fixpoint: a job is skipped when its host is unreachable, when a job
@@ -904,7 +1106,34 @@ class Judge {
         if (o == Outcome::Failed || o == Outcome::Skipped) return Outcome::Skipped;
         unknown |= o == Outcome::Unknown;
       }
-    return unknown ? Outcome::Unknown : ran_outcome(job);
+    if (unknown) return Outcome::Unknown;
+    if (rules_.task(job.first).is_handler) {
+      // D17: a handler runs where a step of a notifier changed the host, else is not notified.
+      bool notified = false;
+      for (const std::string& notifier : rules_.notifiers(job.first)) {
+        const JobKey by{notifier, job.second};
+        auto o = outcome_.find(by);
+        if (o == outcome_.end()) continue;  // the notifier does not run on this host
+        if (o->second == Outcome::Unknown) return Outcome::Unknown;
+        notified = notified || notifies(by, job.first);
+      }
+      if (!notified) return Outcome::NotNotified;
+    }
+    // plan-format.md, "Conditions": a task whose `when` is false is skipped, and counts as done.
+    if (rules_.task(job.first).task_when == "false") return Outcome::WhenFalse;
+    return ran_outcome(job);
+  }
+
+  /// Whether `job` (its outcome known) notified `handler` on its host: a step that names it
+  /// ended ok and changed the host.
+  bool notifies(const JobKey& job, const std::string& handler) const {
+    const TaskSpec& t = rules_.task(job.first);
+    const std::vector<std::string> steps = expected_steps(job);
+    for (std::size_t step = 0; step < steps.size(); ++step)
+      if (steps[step] == "ok" && contains(t.notify[step], handler) &&
+          rules_.changes(job.first, job.second, static_cast<int>(step)))
+        return true;
+    return false;
   }
 
   /// Why the model expects what it does of a job, for the report.
@@ -918,6 +1147,7 @@ class Judge {
     }
     std::vector<std::string> failed = failed_needs(job);
     if (!failed.empty()) return "needs " + join(failed, "; ");
+    if (outcome_[job] == Outcome::NotNotified) return "no step of its notifiers changed " + job.second;
     return outcome_[job] == Outcome::Failed ? "a step of it fails" : "its needs succeeded";
   }
 
@@ -940,18 +1170,11 @@ class Judge {
   std::vector<std::string> expected_steps(const JobKey& job) const {
     const TaskSpec& t = rules_.task(job.first);
     std::vector<std::string> steps(t.ignore_errors.size(), "skipped");
-    if (outcome_.at(job) == Outcome::Skipped) return steps;
-    for (std::size_t step = 0; step < steps.size(); ++step) {
-      if (!rules_.fails(job.first, job.second, static_cast<int>(step))) {
-        steps[step] = "ok";
-      } else if (t.ignore_errors[step]) {
-        steps[step] = "failed-ignored";
-      } else {
-        steps[step] = "failed";
-        break;
-      }
-    }
-    return steps;
+    const Outcome outcome = outcome_.at(job);
+    if (outcome == Outcome::Skipped || outcome == Outcome::NotNotified ||
+        outcome == Outcome::WhenFalse)
+      return steps;
+    return run_steps(job);
   }
 
   // R2 exactly: every job ended as the rules require, step by step; skip reasons name the need.
@@ -971,7 +1194,11 @@ class Judge {
       }
       if (got != want) {
         const bool ran = seen && seen->start != kNever;
-        const char* rule = (expected == Outcome::Skipped) == ran ? "R2" : "steps";
+        const char* rule = expected == Outcome::NotNotified || rules_.task(job.first).is_handler
+                               ? "D17"
+                           : expected == Outcome::WhenFalse    ? "when"
+                           : (expected == Outcome::Skipped) == ran ? "R2"
+                                                                   : "steps";
         report(rule,
                fmt::format("{} should be {} [{}] ({}), but was [{}]", job_name(job),
                            outcome_name(expected), join(want, " "), why(job), join(got, " ")));
@@ -979,6 +1206,37 @@ class Judge {
       }
       if (checks_.skip_reasons && expected == Outcome::Skipped && seen)
         judge_skip_reason(job, *seen);
+      if (expected == Outcome::NotNotified && seen)
+        for (const auto& [step, error] : seen->errors)
+          if (error.find("skipped: not notified") == std::string::npos)
+            report("D17", fmt::format("{} step {} was skipped with \"{}\", not \"not notified\"",
+                                      job_name(job), step, error));
+      if ((expected == Outcome::Ok || expected == Outcome::Failed ||
+           expected == Outcome::WhenFalse) &&
+          seen && checks_.skip_reasons)
+        judge_when_reasons(job, *seen, want);
+    }
+  }
+
+  // plan-format.md, "Conditions": a step skipped in a job that ran (or a task whose own when
+  // is false) says why: its when is false, or an earlier step of the task failed.
+  void judge_when_reasons(const JobKey& job, const JobSeen& seen,
+                          const std::vector<std::string>& want) {
+    const TaskSpec& t = rules_.task(job.first);
+    for (std::size_t step = 0; step < want.size(); ++step) {
+      if (want[step] != "skipped") continue;
+      auto found = seen.errors.find(static_cast<int>(step));
+      const std::string error = found == seen.errors.end() ? "" : found->second;
+      const std::string& when = outcome_[job] == Outcome::WhenFalse ? t.task_when : t.when[step];
+      const std::string said = fmt::format("skipped: when \"{}\" is false", when);
+      if (error.find(said) != std::string::npos ||
+          (outcome_[job] != Outcome::WhenFalse &&
+           error.find("skipped: an earlier step failed") != std::string::npos))
+        continue;
+      report("when-reason",
+             fmt::format("{} step {} (when \"{}\") was skipped with \"{}\", which says neither "
+                         "\"{}\" nor that an earlier step failed",
+                         job_name(job), step, when, error, said));
     }
   }
 
@@ -1002,7 +1260,7 @@ class Judge {
     for (const NeedOf& need : rules_.needs_of(job.first, job.second, wave_)) {
       std::vector<std::string> where;
       for (const std::string& x : need.skip_hosts)
-        if (outcome_[{need.task, x}] != Outcome::Ok) where.push_back(x);
+        if (!succeeded(outcome_[{need.task, x}])) where.push_back(x);
       if (where.empty()) continue;
       if (need.kind != NeedKind::AllHost)
         accepted.push_back({"a task it needs failed: " + need.task});
@@ -1047,7 +1305,7 @@ class Judge {
     for (const JobKey& job : jobs_) {
       const int start = start_of(job);
       if (start == kNever) continue;
-      for (const NeedOf& need : rules_.needs_of(job.first, job.second, wave_))
+      for (const NeedOf& need : rules_.waits_of(job.first, job.second, wave_))
         for (const std::string& x : need.order_hosts) {
           const JobSeen* before = seen_job({need.task, x});
           if (before && before->end >= 0 && before->end < start) continue;
@@ -1071,7 +1329,7 @@ class Judge {
     for (bool changed = true; changed;) {
       changed = false;
       for (const JobKey& job : jobs_)
-        for (const NeedOf& need : rules_.needs_of(job.first, job.second, wave_))
+        for (const NeedOf& need : rules_.waits_of(job.first, job.second, wave_))
           for (const std::string& x : need.order_hosts) {
             auto found = demand.find({need.task, x});
             if (found == demand.end() || found->second <= demand[job]) continue;
@@ -1199,10 +1457,24 @@ class Judge {
   /// A job that ran and succeeded (ignored failures included).
   bool seen_ok(const JobKey& job) const {
     const JobSeen* seen = seen_job(job);
-    if (seen == nullptr || seen->start == kNever) return false;
+    if (seen == nullptr) return false;
+    // A step its when skipped (or the task's own when) is no failure (issue 17).
+    auto when_skipped = [&](int step) {
+      auto found = seen->errors.find(step);
+      return found != seen->errors.end() &&
+             found->second.find("skipped: when \"") != std::string::npos;
+    };
+    if (seen->start == kNever)  // D17: a handler not notified succeeded without running
+      return !seen->errors.empty() &&
+             std::all_of(seen->errors.begin(), seen->errors.end(), [&](const auto& step) {
+               return (rules_.task(job.first).is_handler &&
+                       step.second.find("skipped: not notified") != std::string::npos) ||
+                      when_skipped(step.first);
+             });
     return std::all_of(seen->steps.begin(), seen->steps.end(),
-                       [](const auto& step) {
-                         return step.second == "ok" || step.second == "failed-ignored";
+                       [&](const auto& step) {
+                         return step.second == "ok" || step.second == "failed-ignored" ||
+                                (step.second == "skipped" && when_skipped(step.first));
                        }) &&
            seen->steps.size() == rules_.task(job.first).ignore_errors.size();
   }
@@ -1274,6 +1546,34 @@ class Judge {
     }
   }
 
+  // plan-format.md, "Status functions": a failed host's error is its first failed step's, and
+  // says how many failure steps ran after it (`; 2 failure steps ran`).
+  void judge_failure_steps(const std::string& host, const std::string& error) {
+    for (const JobKey& job : by_host_[host]) {
+      if (outcome_[job] != Outcome::Failed) continue;
+      int ran = 0;
+      const std::vector<std::string> steps = run_steps(job, &ran);
+      const JobSeen* seen = seen_job(job);
+      const auto first = std::find(steps.begin(), steps.end(), "failed");
+      const int step = static_cast<int>(first - steps.begin());
+      if (seen && seen->errors.count(step) && error.rfind(seen->errors.at(step), 0) != 0)
+        report("failure-steps",
+               fmt::format("{} ended failed with \"{}\", not the error of {} step {} (\"{}\")",
+                           host, error, job.first, step, seen->errors.at(step)));
+      const std::string suffix =
+          ran == 0 ? "" : fmt::format("; {} failure step{} ran", ran, ran == 1 ? "" : "s");
+      const bool says = suffix.empty() ? error.find("failure step") == std::string::npos
+                                       : error.size() >= suffix.size() &&
+                                             error.compare(error.size() - suffix.size(),
+                                                           suffix.size(), suffix) == 0;
+      if (!says)
+        report("failure-steps",
+               fmt::format("{} ended failed with \"{}\"; after {} failed, {} failure steps ran",
+                           host, error, job.first, ran));
+      return;
+    }
+  }
+
   // R4: each host's one word; the counts add up; the exit code.
   void judge_hosts() {
     std::map<std::string, std::vector<JobKey>> host_jobs;
@@ -1312,6 +1612,8 @@ class Judge {
       if (seen->second.status != want)
         report("R4", fmt::format("{} ended {}, expected {} ({})", host,
                                  to_string(seen->second.status), to_string(want), because));
+      else if (want == HostStatus::Failed)
+        judge_failure_steps(host, seen->second.error);
       else if (want == HostStatus::Skipped && checks_.skip_reasons)
         judge_host_reason(host, seen->second.error);
     }
@@ -1324,7 +1626,7 @@ class Judge {
       report("R4", has_local ? "no host_end for the local tasks"
                              : "host_end for local, but no task is local");
     for (const JobKey& job : jobs_)
-      if (job.second == kLocal) all_ok = all_ok && outcome_[job] == Outcome::Ok;
+      if (job.second == kLocal) all_ok = all_ok && succeeded(outcome_[job]);
     if (!run_end_) return;
     const StatusCounts& c = run_end_->counts;
     int sum = c.ok + c.failed + c.unreachable + c.skipped + c.aborted;

@@ -37,6 +37,8 @@ struct Checks {
   bool refusals = true;       ///< R3: a needed task left without a host is refused, nothing else
   bool dry_run_waits = true;  ///< --dry-run shows the waits on other hosts (D9)
   bool graph_edges = true;    ///< --graph labels each need by how it is waited for (D9)
+  bool changed = true;        ///< step_end.changed exactly for a run/local step ok, a put that wrote
+  bool serial_window = true;  ///< policy.serial: never more hosts inside; policy.batches order (D12)
 };
 
 /// Every way the observed run departs from the rules, one line each ("R1: ..."); empty when

@@ -60,14 +60,32 @@ struct Coverage {
   int skipped_hosts = 0;  ///< runs with a host ended `skipped` (R4)
   int waves = 0;          ///< plans with policy.batches
   int local = 0;
+  int handlers_ran = 0;    ///< runs in which a handler ran (issue 17)
+  int not_notified = 0;    ///< runs in which a handler was skipped: not notified
+  int unchanged_puts = 0;  ///< runs with a put that changed nothing
+  int rolling = 0;         ///< plans with a task's own serial or batches
+  int failure_steps = 0;   ///< runs in which a host's failure() or always() steps ran
+  int when_false = 0;      ///< runs in which a when skipped a step
 
   void add(const Case& c, const Observation& seen) {
     refused += !seen.refusal.empty();
     retried += seen.retry != nullptr;
     local += c.plan["tasks"].dump().find("\"local\"") != std::string::npos;
     waves += c.plan.contains("policy") && c.plan["policy"].contains("batches");
-    bool failed = false, skipped = false;
+    rolling += c.plan["tasks"].dump().find("\"serial\"") != std::string::npos ||
+               c.plan["tasks"].dump().find("\"batches\"") != std::string::npos;
+    bool failed = false, skipped = false, ran = false, not_run = false, unchanged = false;
+    bool rescued = false, when = false;
     for (const Event& event : seen.events) {
+      if (auto* start = std::get_if<StepStart>(&event.body))
+        ran = ran || c.plan["tasks"][start->task].value("handler", false);
+      if (auto* end = std::get_if<HostEnd>(&event.body))
+        rescued = rescued || end->error.find("failure step") != std::string::npos;
+      if (auto* end = std::get_if<StepEnd>(&event.body)) {
+        when = when || end->error.find("skipped: when ") != std::string::npos;
+        not_run = not_run || end->error.find("not notified") != std::string::npos;
+        unchanged = unchanged || (end->transfer && end->transfer->unchanged);
+      }
       if (auto* end = std::get_if<RunEnd>(&event.body)) {
         failed = end->exit_code != 0;
         aborted += end->status == RunStatus::Aborted;
@@ -77,12 +95,19 @@ struct Coverage {
     }
     failed_runs += failed;
     skipped_hosts += skipped;
+    handlers_ran += ran;
+    not_notified += not_run;
+    unchanged_puts += unchanged;
+    failure_steps += rescued;
+    when_false += when;
   }
   std::string text() const {
     return fmt::format(
         "refused {}, retried {}, failed {}, aborted {}, with a skipped host {}, with batches {}, "
-        "with local tasks {}",
-        refused, retried, failed_runs, aborted, skipped_hosts, waves, local);
+        "with local tasks {}, a handler ran {}, a handler not notified {}, an unchanged put {}, "
+        "a task's own serial/batches {}, failure steps ran {}, a when skipped a step {}",
+        refused, retried, failed_runs, aborted, skipped_hosts, waves, local, handlers_ran,
+        not_notified, unchanged_puts, rolling, failure_steps, when_false);
   }
 };
 
@@ -134,6 +159,7 @@ StepEnd step_end(const std::string& host, const std::string& task, StepStatus st
   end.host = host;
   end.task = task;
   end.status = status;
+  end.changed = status == StepStatus::Ok;  // a run step that succeeded changed its host
   return end;
 }
 
@@ -246,6 +272,87 @@ TEST_SUITE("model") {
     // A local task needs a remote one that failed: skipped, so is what needs it.
     check_case(
         R"json({"plan":{"version":1,"hosts":["h04"],"groups":{},"tasks":{"t0":{"needs":["t5"],"on":"local","steps":[{"local":"true"}]},"t3":{"needs":["t4"],"on":"local","steps":[{"local":"true"}]},"t4":{"on":"all","steps":[{"run":"run t4#0."}]},"t5":{"on":"all","steps":[{"run":"run t5#0."}]}}},"fail":["t3@local#0","t4@h04#0"]})json");
+  }
+
+  TEST_CASE("the model catches a handler that runs although its notifier changed nothing") {
+    Case c = case_from_text(R"json({"plan": {"hosts": ["a"], "tasks": {
+        "config": {"steps": [{"put": "nginx.conf", "to": "/etc/nginx.conf", "notify": "reload"}]},
+        "reload": {"handler": true, "steps": [{"run": "reload"}]}}},
+        "unchanged": ["config@a#0"]})json");
+    Observation seen;
+    seen.ended = true;
+    RunEnd end{RunStatus::Ok, 0, {}, 0};
+    end.counts.ok = 1;
+    StepEnd put = step_end("a", "config", StepStatus::Ok);
+    put.changed = false;  // the remote file was equal
+    seen.events = {event(RunStart{"r", "plan.json", 1, {"config", "reload"}, ""}),
+                   event(StepStart{"a", "config", 0, "put"}),
+                   event(put),
+                   event(StepStart{"a", "reload", 0, "reload"}),
+                   event(step_end("a", "reload", StepStatus::Ok)),
+                   event(HostEnd{"a", HostStatus::Ok, ""}),
+                   event(end)};
+    std::vector<std::string> discrepancies = check(c, seen, events_only());
+    REQUIRE(discrepancies.size() == 1);
+    CHECK(discrepancies.front() ==
+          "D17: reload@a should be not notified [skipped] (no step of its notifiers changed a), "
+          "but was [ok]");
+  }
+
+  TEST_CASE("the model catches a failure() step that ran although no step before it failed") {
+    Case c = case_from_text(R"json({"plan": {"hosts": ["a"], "tasks": {
+        "deploy": {"steps": [{"run": "switch"}, {"run": "rollback", "when": "failure()"}]}}}})json");
+    Observation seen;
+    seen.ended = true;
+    RunEnd end{RunStatus::Ok, 0, {}, 0};
+    end.counts.ok = 1;
+    StepEnd rollback = step_end("a", "deploy", StepStatus::Ok);
+    rollback.step = 1;
+    seen.events = {event(RunStart{"r", "plan.json", 1, {"deploy"}, ""}),
+                   event(StepStart{"a", "deploy", 0, "switch"}),
+                   event(step_end("a", "deploy", StepStatus::Ok)),
+                   event(StepStart{"a", "deploy", 1, "rollback"}),
+                   event(rollback),
+                   event(HostEnd{"a", HostStatus::Ok, ""}),
+                   event(end)};
+    std::vector<std::string> discrepancies = check(c, seen, events_only());
+    REQUIRE(discrepancies.size() == 1);
+    CHECK(discrepancies.front() ==
+          "steps: deploy@a should be ok [ok skipped] (its needs succeeded), but was [ok ok]");
+  }
+
+  TEST_CASE("the model catches two hosts inside a task of serial 1, and a put said changed") {
+    Case c = case_from_text(R"json({"plan": {"hosts": ["a", "b"], "tasks": {
+        "restart": {"policy": {"serial": 1}, "steps": [{"put": "x", "to": "/tmp/x"}]}}},
+        "unchanged": ["restart@b#0"]})json");
+    Observation seen;
+    seen.ended = true;
+    RunEnd end{RunStatus::Ok, 0, {}, 0};
+    end.counts.ok = 2;
+    seen.events = {event(RunStart{"r", "plan.json", 2, {"restart"}, ""}),
+                   event(StepStart{"a", "restart", 0, "put"}),
+                   event(StepStart{"b", "restart", 0, "put"}),
+                   event(step_end("a", "restart", StepStatus::Ok)),
+                   event(step_end("b", "restart", StepStatus::Ok)),
+                   event(HostEnd{"a", HostStatus::Ok, ""}),
+                   event(HostEnd{"b", HostStatus::Ok, ""}),
+                   event(end)};
+    std::vector<std::string> discrepancies = check(c, seen, events_only());
+    REQUIRE(discrepancies.size() == 2);
+    CHECK(discrepancies[0] == "changed: restart@b step 0 (put ok) is reported changed");
+    CHECK(discrepancies[1] == "serial: 2 hosts inside restart at once (event 2), serial allows 1");
+  }
+
+  TEST_CASE("D16: a barrier handler pulled into an earlier wave pulls its notifiers' jobs too") {
+    // Was stuck and aborted: t4 on h08 (wave 1) waits for the handler t3 on every host of gh,
+    // h16 (wave 2) too, which waits like a barrier for t8 on waves 1-2; t8 on h14 stayed in
+    // wave 2, which could not start.
+    check_case(
+        R"json({"plan":{"version":1,"hosts":["h08",{"name":"h10","groups":["gh"]},{"name":"h11","groups":["gh"]},"h12",{"name":"h13","groups":["gh"]},"h14",{"name":"h16","groups":["gh"]}],"groups":{},"tasks":{"t3":{"handler":true,"on":"gh","barrier":true,"steps":[{"run":"run t3#0."}]},"t4":{"needs":["t3"],"on":"all","steps":[{"run":"run t4#0."}]},"t8":{"on":"all","steps":[{"run":"run t8#0.","notify":"t3"}]}},"policy":{"batches":["67%"]}}})json");
+    check_case(
+        R"json({"plan":{"version":1,"hosts":["h08","h09","h10","h11"],"groups":{},"tasks":{"t3":{"needs":["t7"],"on":"local","steps":[{"local":"true"}]},"t6":{"needs":["t8"],"on":"all","steps":[{"run":"run t6#0."}]},"t7":{"handler":true,"on":"all","steps":[{"run":"run t7#1.","notify":"t8"}]},"t8":{"handler":true,"on":["h08","h11"],"barrier":true,"steps":[{"run":"run t8#0."}]}},"policy":{"batches":[2]}}})json");
+    check_case(
+        R"json({"plan":{"version":1,"hosts":[{"name":"h02","groups":["gh"]},{"name":"h03","groups":["gh"]},"h04"],"groups":{},"tasks":{"t0":{"handler":true,"on":"h04","barrier":true,"steps":[{"run":"run t0#0."}]},"t2":{"handler":true,"on":"all","steps":[{"run":"run t2#1.","notify":"t4"}]},"t4":{"handler":true,"needs":["t0"],"on":"all","steps":[{"put":"model.txt","to":"/tmp/t4-0.put"}]},"t5":{"on":"all","steps":[{"run":"run t5#0.","notify":"t2"},{"run":"run t5#1.","notify":"t0"}]}},"policy":{"batches":[1]}}})json");
   }
 
   TEST_CASE("issue 14 bug 4: hosts whose jobs a failed local task skipped end skipped, exit 1") {
