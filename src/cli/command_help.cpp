@@ -3,6 +3,7 @@
 #include "cli/command_help.hpp"
 
 #include <CLI/CLI.hpp>
+#include <cstdio>
 #include <cstdlib>
 
 #include "cli/usage_text.hpp"
@@ -88,6 +89,20 @@ std::string leftover_error_text(const CLI::App& app) {
   if (left[0].size() > 1 && left[0][0] == '-')
     return unknown_option_text(left[0], visible_option_names(app));
   return "unexpected argument " + plan::quote(left[0]);
+}
+
+std::string parse_subcommand(CLI::App& app, int argc, const char* const* argv, bool& printed_help) {
+  try {
+    app.parse(argc - 1, argv + 1);
+  } catch (const CLI::CallForHelp&) {
+    std::fputs(app.help().c_str(), stdout);
+    printed_help = true;
+    return "";
+  } catch (const CLI::ParseError& error) {
+    std::string left = leftover_error_text(app);
+    return left.empty() ? usage_error_text(app, error) : left;
+  }
+  return leftover_error_text(app);
 }
 
 }  // namespace deployd::cli

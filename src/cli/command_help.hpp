@@ -40,4 +40,8 @@ std::string usage_error_text(const CLI::App& app, const CLI::ParseError& error);
 /// The first of app.remaining() (left over with allow_extras) as an error; empty if none.
 std::string leftover_error_text(const CLI::App& app);
 
+/// Parses a subcommand's words (`argv[1]` is its name; `app` allows extras): its usage error in
+/// deployd's words, or empty. `--help` prints the page and sets `printed_help`.
+std::string parse_subcommand(CLI::App& app, int argc, const char* const* argv, bool& printed_help);
+
 }  // namespace deployd::cli

@@ -34,17 +34,9 @@ int runs_main(int argc, const char* const* argv) {
   app.add_option("--log-dir", log_dir, "the run log folder (default: .deployd/runs, or beside PLAN)");
   app.add_option("-n,--max-count", count_text, "only the N newest runs");
   app.allow_extras(true);  // unknown options are named by leftover_error_text, with a did-you-mean
-  std::string error;
-  try {
-    app.parse(argc - 1, argv + 1);
-    error = leftover_error_text(app);
-  } catch (const CLI::CallForHelp&) {
-    std::fputs(app.help().c_str(), stdout);
-    return 0;
-  } catch (const CLI::ParseError& parse_error) {
-    error = leftover_error_text(app);
-    if (error.empty()) error = usage_error_text(app, parse_error);
-  }
+  bool printed_help = false;
+  std::string error = parse_subcommand(app, argc, argv, printed_help);
+  if (printed_help) return 0;
   std::size_t count = 0;
   if (error.empty() && !count_text.empty())
     if (std::optional<int> parsed = parse_count("--max-count", count_text, 1000000, error))

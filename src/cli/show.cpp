@@ -100,17 +100,9 @@ int show_main(int argc, const char* const* argv) {
   app.add_option("--host", options.host, "with --output: only this host's output and results");
   app.allow_extras(true);  // unknown options are named by leftover_error_text, with a did-you-mean
   constexpr std::string_view kSeeShowHelp = " (see deployd show --help)";
-  std::string error;
-  try {
-    app.parse(argc - 1, argv + 1);
-    error = leftover_error_text(app);
-  } catch (const CLI::CallForHelp&) {
-    std::fputs(app.help().c_str(), stdout);
-    return 0;
-  } catch (const CLI::ParseError& parse_error) {
-    error = leftover_error_text(app);
-    if (error.empty()) error = usage_error_text(app, parse_error);
-  }
+  bool printed_help = false;
+  std::string error = parse_subcommand(app, argc, argv, printed_help);
+  if (printed_help) return 0;
   std::optional<int> hosts = 20;
   if (error.empty()) parse_choice("--color", options.color, {"auto", "always", "never"}, error);
   if (error.empty() && !options.output.empty())

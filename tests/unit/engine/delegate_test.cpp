@@ -59,14 +59,14 @@ TEST_SUITE("engine") {
     Plan plan = plan_text(R"({"hosts": ["a", "b", "lb"], "tasks": {
         "deploy": {"on": ["a", "b"], "steps": [{"run": "pool remove", "delegate_to": "lb"}, {"run": "install"}]}}})");
     FakeTransport transport;
-    transport.refuse("lb", "connect 10.0.0.9:22: connection refused");
+    transport.refuse("lb", "connect 127.0.0.9:22: connection refused");
     RecordingReporter reporter;
     RunEnd end = run_engine(plan, transport, reporter);
     CHECK(end.exit_code == 1);
     CHECK(end.counts.failed == 2);
     for (const char* host : {"a", "b"}) {
       CHECK(reporter.step_errors(host) ==
-            Lines{"deploy step 1 (run \"pool remove\"): delegate_to \"lb\": connect 10.0.0.9:22: "
+            Lines{"deploy step 1 (run \"pool remove\"): delegate_to \"lb\": connect 127.0.0.9:22: "
                   "connection refused",
                   "deploy step 2 (run \"install\"): skipped: an earlier step failed"});
       CHECK(transport.commands[host].empty());
