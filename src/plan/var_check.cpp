@@ -174,7 +174,8 @@ std::vector<Diagnostic> unused_cli_vars(const Plan& plan, const std::vector<Task
     for (const auto& [name, value] : host.vars) add_names_in(value, used);
   std::vector<std::string> candidates(used.begin(), used.end());
   for (const auto& entry : plan.vars) candidates.push_back(entry.first);
-  for (const auto& [name, value] : plan.overrides) {
+  for (const auto& override : plan.overrides) {
+    const std::string& name = override.first;  // a structured binding: clang 14 cannot capture it
     // `--var app` is used by `{{app.port}}`: the override is the whole value.
     const bool is_used = std::any_of(used.begin(), used.end(), [&](const std::string& use) {
       return use == name || use.starts_with(name + ".");
