@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: MIT
 """What the benchmark scripts share: timing a command with its CPU, and fresh target folders."""
+import json
 import os
 import pwd
 import resource
@@ -31,3 +32,14 @@ def fresh_targets(root, names):
     for path in [root] + [os.path.join(root, n) for n in names]:
         os.makedirs(path)
         os.chown(path, user.pw_uid, user.pw_gid)
+
+
+def fleet_inventory(fleet, count):
+    """The fleet's inventory cut to its first `count` hosts, without groups; exits if too small."""
+    with open(os.path.join(fleet, "inventory.json")) as f:
+        inventory = json.load(f)
+    if len(inventory["hosts"]) < count:
+        sys.exit("the fleet has %d hosts, %d needed" % (len(inventory["hosts"]), count))
+    inventory["hosts"] = inventory["hosts"][:count]
+    inventory["groups"] = {}
+    return inventory

@@ -12,10 +12,9 @@ import argparse
 import json
 import os
 import shutil
-import sys
 import tempfile
 
-from bench_support import fresh_targets, measured
+from bench_support import fleet_inventory, fresh_targets, measured
 
 
 def main():
@@ -26,12 +25,7 @@ def main():
     parser.add_argument("--mib", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    with open(os.path.join(args.fleet, "inventory.json")) as f:
-        inventory = json.load(f)
-    if len(inventory["hosts"]) < args.hosts:
-        sys.exit("the fleet has %d hosts, %d needed" % (len(inventory["hosts"]), args.hosts))
-    inventory["hosts"] = inventory["hosts"][:args.hosts]
-    inventory["groups"] = {}
+    inventory = fleet_inventory(args.fleet, args.hosts)
     names = [h["name"] for h in inventory["hosts"]]
     work = tempfile.mkdtemp(prefix="deployd-bench-xfer-")
     os.chmod(work, 0o755)

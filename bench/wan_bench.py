@@ -24,7 +24,6 @@ least max(--hosts, --put-hosts) hosts; the relays listen on --listen-base (127.0
 import argparse
 import json
 import os
-import pwd
 import re
 import resource
 import shutil
@@ -35,12 +34,12 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_support import fresh_targets  # noqa: E402
 import vs_openssh  # noqa: E402  (write_plan, write_inventory, control_master_run, FIVE_STEPS)
 import wan_proxy  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 STEPS = vs_openssh.FIVE_STEPS
-LOGIN = "deployd"  # the fleet's login user
 SYSTEM_PYTHON = "/usr/bin/python3"  # Debian's, where python3-fabric is
 
 
@@ -262,14 +261,6 @@ def steps5_workload(args, folder, wan, zero, report):
     if "ansible" in tools:
         rows.append(("Ansible (pipelining, ControlPersist)", ansible_steps(folder, wan, names)))
     table(report, "5 steps on %d hosts" % count, rows, "OpenSSH ControlMaster", count)
-
-
-def fresh_targets(root, names):
-    shutil.rmtree(root, ignore_errors=True)
-    user = pwd.getpwnam(LOGIN)
-    for path in [root] + [os.path.join(root, n) for n in names]:
-        os.makedirs(path)
-        os.chown(path, user.pw_uid, user.pw_gid)
 
 
 def put_workload(args, folder, wan, zero, report):
