@@ -70,7 +70,7 @@ awaitable<void> Jump::Impl::pump() {
     link().rearm_quickack();
     if (!broken.empty()) break;
     if (is_close_requested && tunnels.empty() && opens.empty() && !stuck) break;
-    if (progress) continue;
+    if (progress || (!stuck && has_queued_work())) continue;  // a half-sent packet waits
     arm_waits();
     co_await wake.wait();
   }

@@ -117,6 +117,7 @@ struct Jump::Impl : std::enable_shared_from_this<Jump::Impl> {
   // The pump (below).
   boost::asio::awaitable<void> pump();
   bool run_pass();
+  bool has_queued_work();
   bool attempt(std::function<Step()> operation, bool* progress);
   Step open_next();
   Step read_channel(Tunnel& tunnel);

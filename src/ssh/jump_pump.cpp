@@ -189,7 +189,6 @@ bool Jump::Impl::run_pass() {
     auto operation = std::move(stuck);
     if (!attempt(std::move(operation), &progress)) return progress;
   }
-  if (!opens.empty() && !attempt([this] { return open_next(); }, &progress)) return progress;
   for (std::size_t i = 0; i < tunnels.size() && broken.empty(); ++i) {
     Tunnel& t = *tunnels[i];
     if (t.channel == nullptr) continue;
@@ -203,7 +202,24 @@ bool Jump::Impl::run_pass() {
     if (move_socket_bytes(t)) progress = true;
   }
   std::erase_if(tunnels, [](const auto& t) { return t->channel == nullptr; });
+  // Last: the tunnels' calls above may have read an open's confirmation off the socket.
+  if (!opens.empty() && broken.empty()) attempt([this] { return open_next(); }, &progress);
   return progress;
+}
+
+/// Any libssh2 call reads the jump host's socket (a write drains window adjusts, an open waits
+/// for its confirmation), so input for a tunnel passed earlier in the round, or a window that
+/// opened for one, may sit in the session's packet list where no socket wait will see it.
+bool Jump::Impl::has_queued_work() {
+  for (const auto& t : tunnels) {
+    if (t->channel == nullptr || t->is_socket_done) continue;
+    if (t->down_end == 0 && !t->is_channel_eof &&
+        (libssh2_poll_channel_read(t->channel, 0) != 0 || libssh2_channel_eof(t->channel) != 0)) {
+      return true;
+    }
+    if (t->up_begin != t->up_end && libssh2_channel_window_write(t->channel) > 0) return true;
+  }
+  return false;
 }
 
 }  // namespace deployd::ssh

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: MIT
 """Bastions (issue 7): targets that only jump hosts can reach, in network namespaces this test
 makes (tests/integration/bastion_net.sh, as root), checked on JSON events."""
+import hashlib
 import json
 import os
 import socket
@@ -90,6 +91,31 @@ class Bastions(unittest.TestCase):
         lines = {e["host"]: e["line"] for e in events if e["event"] == "output"}
         self.assertEqual(lines, {h["name"]: "via-" + h["name"] for h in self.inventory["hosts"]})
         self.assertEqual(max(counts), 1, "one TCP connection to the bastion for every target")
+
+    def test_bulk_traffic_both_ways_on_many_tunnels_does_not_stall(self):
+        # A stress test of the pump (its race is not reproduced on demand): a pump that sleeps
+        # on the bastion's socket while input it already read sits in libssh2's packet list
+        # waits for the next packet; with keepalives off, forever.
+        payload = os.urandom(1 << 20)
+        source = os.path.join(self.dir, "bulk.bin")
+        with open(source, "wb") as f:
+            f.write(payload)
+        plan = self.plan("pbulk.json", [self.hop(self.net["b1"])],
+                         [{"put": source, "to": "/tmp/bulk-{{host}}.bin"},
+                          {"run": "seq 10000; sha256sum < /tmp/bulk-{{host}}.bin; "
+                                  "rm /tmp/bulk-{{host}}.bin"}],
+                         count=30, keepalive=0)
+        status, out, err = run_deployd([plan, "--output", "json"], timeout=120)
+        self.assertEqual(status, 0, err)
+        digest = hashlib.sha256(payload).hexdigest()
+        lines = {}
+        for event in events_of(out):
+            if event["event"] == "output":
+                lines.setdefault(event["host"], []).append(event["line"])
+        self.assertEqual(len(lines), 30)
+        for host, seen in lines.items():
+            self.assertEqual(seen[:10000], [str(n) for n in range(1, 10001)], host)
+            self.assertEqual(seen[10000:], [f"{digest}  -"], host)
 
     def test_two_hops_the_second_bastion_reached_through_the_first(self):
         inner = {"name": "inner", "address": self.net["b1_behind_b0"], "port": self.port}
