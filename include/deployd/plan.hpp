@@ -136,13 +136,22 @@ struct Step {
   std::optional<std::string> removes;
   /// Handler tasks this step notifies on its host when it changed it (`notify`).
   std::vector<std::string> notify;
-  /// `for_each`: the loop variable of this copy of the step (`item`, holding the item's value:
-  /// `{{item.name}}` is a path into it), looked up before every other variable, and how output
-  /// names the item (`site=shop`).
+  /// `for_each`: the loop variables of this copy of the step (`item`, holding the item's value:
+  /// `{{item.name}}` is a path into it; an outer loop's too), looked up before every other
+  /// variable, and how output names the items (`site=shop`, `site=shop, item=a`).
   Vars loop_vars;
-  bool loop_is_data = false;  ///< the list came from a --var: its items are data, not templates
   std::string item_label;
-  bool is_empty_loop = false;  ///< `for_each` over an empty list: reported skipped, never run
+  /// Why this copy is skipped (`empty for_each`); empty: it runs.
+  std::string loop_skip;
+  /// A copy whose items differ per host (a list in host or group vars): each host's loop
+  /// variables, label and skip, which Task::on_host puts in the fields above. Null: the same on
+  /// every host.
+  struct HostItem {
+    Vars loop_vars;
+    std::string item_label;
+    std::string loop_skip;
+  };
+  std::shared_ptr<const std::map<std::string, HostItem>> host_items;
   std::string json_pointer;  ///< e.g. `/tasks/deploy/steps/2/steps/0`
 
   /// `secret` or `no_log`: the command (or paths) and the output never appear.
@@ -210,6 +219,11 @@ struct Task {
   std::optional<Condition> when;  ///< false on a host: the whole task is skipped there
   std::vector<Step> steps;   ///< flattened; a step's index here is its index in events
   std::string json_pointer;  ///< `/tasks/NAME`
+
+  /// The task as `host` runs it: each `for_each` copy with that host's item (a list in host or
+  /// group vars gives each host its own items; the steps are the same on every host).
+  Task on_host(const std::string& host) const;
+  bool has_host_items() const;  ///< some copy's items differ per host: use on_host()
 };
 
 /// A whole validated plan. Built only by load_plan/parse_plan.

@@ -31,7 +31,6 @@ std::string step_line(const Task& task, std::size_t index, const Step& step,
   // issue 17: the item of a for_each copy, as the run's output names it.
   const std::string item = step.item_label.empty() ? "" : " [" + step.item_label + "]";
   vars.loop = &step.loop_vars;
-  vars.loop_is_data = step.loop_is_data;
   command = step.hides_command() ? command : plan::interpolate(step.command, vars).text;
   // issue 19: a transfer says where it goes, and with which mode.
   const bool is_transfer = step.kind == StepKind::Put || step.kind == StepKind::Get;
@@ -50,7 +49,7 @@ std::string step_line(const Task& task, std::size_t index, const Step& step,
   if (step.removes)
     line += fmt::format("  (if {} exists)", plan::interpolate(*step.removes, vars).text);
   if (!step.notify.empty()) line += fmt::format("  (notifies {})", fmt::join(step.notify, ", "));
-  if (step.is_empty_loop) line += "  (skipped: empty for_each)";
+  if (!step.loop_skip.empty()) line += fmt::format("  (skipped: {})", step.loop_skip);
   if (task.is_handler) line += "  (if notified)";
   return line + "\n";
 }
@@ -195,8 +194,11 @@ std::string dry_run(const Plan& plan, const std::vector<const Task*>& tasks,
     if (verbose) body += "  connection:\n" + connection_lines(*host);
     plan::VarContext vars{&plan, host, nullptr, run_id};
     for (std::size_t t = 0; t < tasks.size(); ++t) {
-      const Task* task = tasks[t];
       if (!targets[t].count(host->name)) continue;
+      // issue 17: a list in host or group vars gives each host its own items.
+      std::optional<Task> own;
+      if (tasks[t]->has_host_items()) own = tasks[t]->on_host(host->name);
+      const Task* task = own ? &*own : tasks[t];
       body += wait_lines(plan, *task, &host->name, targets, tasks);
       for (std::size_t i = 0; i < task->steps.size(); ++i)
         body += step_line(*task, i, task->steps[i], vars);

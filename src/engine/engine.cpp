@@ -517,9 +517,13 @@ asio::awaitable<HostEnd> Engine::State::run_jobs(int host, std::unique_ptr<Conne
   co_return end;
 }
 
-asio::awaitable<bool> Engine::State::run_job(int host, const Task& task, Connection& connection,
-                                             VarMap& registered, HostEnd& end,
-                                             std::vector<char>& notified) {
+asio::awaitable<bool> Engine::State::run_job(int host, const Task& shared_task,
+                                             Connection& connection, VarMap& registered,
+                                             HostEnd& end, std::vector<char>& notified) {
+  // plan-format.md, "Loops": a list in host or group vars gives this host its own items.
+  std::optional<Task> own;
+  if (shared_task.has_host_items()) own = shared_task.on_host(hosts[host]->name);
+  const Task& task = own ? *own : shared_task;
   // plan-format.md: what local and run_once tasks register is seen by every host.
   for (const auto& [name, value] : shared_registered) registered.insert_or_assign(name, value);
   const auto h = static_cast<std::size_t>(host);
@@ -566,14 +570,14 @@ asio::awaitable<bool> Engine::State::run_job(int host, const Task& task, Connect
         report_skipped_step(reporter, *hosts[host], task, rest, stop_reason());
       co_return false;
     }
-    if (step.is_empty_loop) {
-      report_skipped_step(reporter, *hosts[host], task, index, "empty for_each");
+    if (!step.loop_skip.empty()) {
+      // No item here: registers nothing, so a loop's register keeps its last item's result.
+      report_skipped_step(reporter, *hosts[host], task, index, step.loop_skip);
       continue;
     }
     plan::VarContext step_vars = vars;
     step_vars.delegate = step.delegate_to;
     step_vars.loop = &step.loop_vars;
-    step_vars.loop_is_data = step.loop_is_data;
     plan::WhenVerdict verdict = plan::check_when(step.when, step_vars, failed);
     if (!verdict.runs && verdict.error.empty()) {
       report_skipped_step(reporter, *hosts[host], task, index, verdict.reason);
@@ -634,7 +638,10 @@ void Engine::State::share_registered(const Task& task, const VarMap& registered)
 
 void Engine::State::report_skipped_jobs(int host, const std::vector<int>& tasks, const std::string& reason) {
   for (int t : tasks) {
-    const Task& task = *setup.tasks[static_cast<std::size_t>(t)];
+    const Task& shared_task = *setup.tasks[static_cast<std::size_t>(t)];
+    std::optional<Task> own;  // each copy named by this host's item
+    if (shared_task.has_host_items()) own = shared_task.on_host(hosts[host]->name);
+    const Task& task = own ? *own : shared_task;
     for (int index = 0; index < static_cast<int>(task.steps.size()); ++index)
       report_skipped_step(reporter, *hosts[host], task, index, reason);
   }

@@ -145,9 +145,8 @@ bool apply_result_conditions(const StepContext& context, const Step& step, const
       without_final_newline(captured.substr(
           captured.size() > plan::kRegisteredTail ? captured.size() - plan::kRegisteredTail : 0)),
       without_final_newline(captured_err)};
-  const plan::VarContext vars{&context.plan,       &context.host,      &context.registered,
-                              context.run_id,      step.delegate_to,   &step.loop_vars,
-                              step.loop_is_data};
+  const plan::VarContext vars{&context.plan,  &context.host,    &context.registered,
+                              context.run_id, step.delegate_to, &step.loop_vars};
   plan::ResultVerdict verdict = plan::check_result(step, vars, command);
   if (!verdict.error.empty()) {
     outcome = StepOutcome{StepStatus::Failed, !step.ignore_errors, false,

@@ -70,10 +70,12 @@ enum class VarUse {
 class StepVars {
  public:
   explicit StepVars(const StepContext& context)
-      : vars_{&context.plan, &context.host, &context.registered, context.run_id,
+      : vars_{&context.plan,
+              &context.host,
+              &context.registered,
+              context.run_id,
               context.task.steps[static_cast<std::size_t>(context.index)].delegate_to,
-              &context.task.steps[static_cast<std::size_t>(context.index)].loop_vars,
-              context.task.steps[static_cast<std::size_t>(context.index)].loop_is_data} {}
+              &context.task.steps[static_cast<std::size_t>(context.index)].loop_vars} {}
   std::string operator()(const std::string& text, VarUse use = VarUse::Text);
   /// plan-format.md: a registered name without a value at run time, or a registered value a
   /// local command or path refuses, fails that host's step. The outcome saying so, or nullopt.

@@ -74,13 +74,16 @@ struct TemplateSite {
 };
 
 /// A `for_each` as read: the flattened steps [first, end) it repeats, and its list (a literal,
-/// or the name of a plan variable holding one), expanded once the plan's vars are known.
+/// the name of a variable holding one, or an expression giving one), expanded per host once
+/// the hosts and their vars are known.
 struct LoopDraft {
   std::size_t first = 0;
   std::size_t end = 0;
   std::optional<Value> items;  ///< a list literal
   std::string var_name;       ///< else: the variable that holds the list
+  std::shared_ptr<const Expr> expr;  ///< else: `{{ EXPR }}`
   std::string loop_var = "item";
+  std::size_t depth = 0;  ///< the loops around it (a block's loop may repeat the same steps)
   Where where;  ///< the `for_each` value
 };
 
@@ -99,7 +102,9 @@ struct TaskDraft {
   std::vector<Where> on_at;    ///< where each of task.on is written (the task itself if absent)
   std::vector<TemplateSite> templates;
   std::vector<NameRef> delegates;  ///< each `delegate_to` as written, checked once hosts are known
-  std::vector<LoopDraft> loops;  ///< in step order, never nested
+  std::vector<LoopDraft> loops;  ///< an inner loop (nested in a `cd` block's) before its outer one
+  /// Per step once loops are expanded: the loop variables it sees (its own and outer loops').
+  std::vector<std::vector<std::string>> loop_names;
   std::vector<NotifyDraft> notifies;
   std::vector<Where> notified_at;  ///< where each of task.notified_by notifies it
 };

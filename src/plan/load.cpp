@@ -122,10 +122,10 @@ class Loader {
     resolve_jump_hosts(plan_.hosts, merged.defaults, controller, configs, diags_);
     warnings_ = configs.warnings();
     notes_ = configs.warnings(/*quiet=*/true);
-    expand_loops(plan_, tasks_, diags_);
     validate_notify(tasks_, diags_);
     validate_tasks(plan_, tasks_, cli_hosts, merged.has_bad_hosts, diags_, options_.allow_no_hosts);
     validate_delegates(plan_, tasks_, diags_);
+    expand_loops(plan_, tasks_, diags_);  // per host: after `on` is resolved
     validate_vars(plan_, tasks_, diags_);
     for (Diagnostic& warning : unused_cli_vars(plan_, tasks_))
       warnings_.push_back(std::move(warning));

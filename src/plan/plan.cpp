@@ -52,6 +52,26 @@ bool Value::operator==(const Value& other) const {
   return kind == other.kind && text == other.text && items == other.items && keys == other.keys;
 }
 
+bool Task::has_host_items() const {
+  return std::any_of(steps.begin(), steps.end(), [](const Step& step) { return step.host_items; });
+}
+
+Task Task::on_host(const std::string& host) const {
+  Task task = *this;
+  for (Step& step : task.steps) {
+    if (!step.host_items) continue;
+    auto found = step.host_items->find(host);
+    // A host the loader did not expand for (none: every host of the task is there) has no item.
+    static const Step::HostItem kNoItem{{}, "", "empty for_each"};
+    const Step::HostItem& item = found == step.host_items->end() ? kNoItem : found->second;
+    step.loop_vars = item.loop_vars;
+    step.item_label = item.item_label;
+    step.loop_skip = item.loop_skip;
+    step.host_items = nullptr;
+  }
+  return task;
+}
+
 int Amount::of(int total) const {
   if (!is_percent) return value;
   if (total <= 0 || value <= 0) return 0;

@@ -205,24 +205,21 @@ class StepReader {
     }
   }
 
-  // `for_each` (and `loop_var`): a list literal, or the name of a plan variable holding one.
-  // Returns false after an error.
-  bool read_loop(const Node& node, int loop_depth, LoopDraft& loop) {
+  // `for_each` (and `loop_var`): a list literal, the name of a variable holding one, or one
+  // `{{ EXPR }}` giving one. Returns false after an error.
+  bool read_loop(const Node& node, LoopDraft& loop) {
     Node list = node.child("for_each");
     loop.where = list.where;
     loop.first = task_.task.steps.size();
-    if (loop_depth > 0) {
-      diags_.error(list.where, "\"for_each\" inside a \"for_each\" block is not supported");
-      return false;
-    }
+    loop.depth = loop_vars_.size();
+    const std::string text = list.value().is_string() ? list.value().get<std::string>() : "";
     if (list.value().is_array()) {
       loop.items = read_var_value(list, diags_);
       if (!loop.items) return false;
-    } else if (list.value().is_string() && is_valid_var_name(list.value().get<std::string>())) {
-      loop.var_name = list.value().get<std::string>();
-    } else {
-      diags_.error(list.where, expected_but_got("a list, or the name of a variable that holds one",
-                                                list.value()));
+      add_item_templates(list);  // checked like every template, once hosts are known
+    } else if (is_valid_var_name(text)) {
+      loop.var_name = text;
+    } else if (!read_loop_expression(list, text, loop)) {
       return false;
     }
     if (auto key = node.find("loop_var")) {
@@ -236,7 +233,53 @@ class StepReader {
       }
       if (name) loop.loop_var = *name;
     }
+    // Nested loops: both names are seen inside, so they must differ.
+    if (std::find(loop_vars_.begin(), loop_vars_.end(), loop.loop_var) != loop_vars_.end()) {
+      auto key = node.find("loop_var");
+      diags_.error(key ? key->where : list.where,
+                   fmt::format("loop variable {} is already the one of an enclosing \"for_each\" "
+                               "(give this one another \"loop_var\")",
+                               quote(loop.loop_var)));
+      return false;
+    }
     return true;
+  }
+
+  // `"for_each": "{{ EXPR }}"`: one reference, the whole string, evaluated per host at load.
+  bool read_loop_expression(const Node& list, const std::string& text, LoopDraft& loop) {
+    const std::string_view trimmed = trim(text);
+    const bool is_one_reference = trimmed.starts_with("{{") && trimmed.ends_with("}}") &&
+                                  trimmed.find("{{", 2) == std::string_view::npos &&
+                                  trimmed.find("}}") == trimmed.size() - 2;
+    SyntaxError error;
+    if (list.value().is_string() && is_one_reference)
+      loop.expr = Expr::parse(trim(trimmed.substr(2, trimmed.size() - 4)), error);
+    if (loop.expr) return true;
+    const std::string syntax = is_one_reference ? template_error(text) : "";
+    diags_.error(list.where, !syntax.empty()
+                                 ? syntax
+                                 : expected_but_got("a list, the name of a variable that holds "
+                                                    "one, or \"{{ EXPR }}\" giving one",
+                                                    list.value()));
+    return false;
+  }
+
+  static std::string_view trim(std::string_view text) {
+    while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+    while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
+    return text;
+  }
+
+  // The strings inside a list literal's items are templates (`["{{app}}-a", "b"]`).
+  void add_item_templates(const Node& node) {
+    if (node.value().is_string()) {
+      if (node.value().get<std::string>().find("{{") != std::string::npos)
+        template_at(node, node.value().get<std::string>());
+    } else if (node.value().is_array()) {
+      for (std::size_t i = 0; i < node.value().size(); ++i) add_item_templates(node.item(i));
+    } else if (node.value().is_object()) {
+      for (const auto& item : node.value().items()) add_item_templates(node.child(item.key()));
+    }
   }
 
   void read_sudo(const Node& node, Step& step) {
@@ -359,19 +402,19 @@ class StepReader {
     std::optional<LoopDraft> loop;
     if (node.value().contains("for_each")) {
       loop.emplace();
-      if (!read_loop(node, loop_depth_, *loop)) return;
+      if (!read_loop(node, *loop)) return;
     }
     read_options(node, step);
     for (const char* key : {"creates", "removes"})
       if (auto path = node.find(key))
         (key[0] == 'c' ? step.creates : step.removes) = read_template(*path);
-    loop_depth_ += loop ? 1 : 0;
+    if (loop) loop_vars_.push_back(loop->loop_var);
     if (action == "cd") {
       read_cd(node, step, depth);
     } else {
       read_plain_step(node, action, step);
     }
-    loop_depth_ -= loop ? 1 : 0;
+    if (loop) loop_vars_.pop_back();
     if (loop) {
       loop->end = task_.task.steps.size();
       if (loop->end > loop->first) task_.loops.push_back(std::move(*loop));
@@ -467,7 +510,7 @@ class StepReader {
 
   TaskDraft& task_;
   Diagnostics& diags_;
-  int loop_depth_ = 0;  ///< `for_each` blocks around the step being read
+  std::vector<std::string> loop_vars_;  ///< of the `for_each` blocks around the step being read
 };
 
 }  // namespace

@@ -20,8 +20,9 @@ void validate_tasks(const Plan& plan, std::vector<TaskDraft>& tasks,
 /// Checks that each `delegate_to` names a host of the plan (or is "local").
 void validate_delegates(const Plan& plan, const std::vector<TaskDraft>& tasks, Diagnostics& diags);
 
-/// Replaces each `for_each` step (or block) with one copy per item of its list, each with its
-/// loop variables; a list that is not one, or an unknown variable, is an error at `for_each`.
+/// Replaces each `for_each` step (or block, nested ones too) with one copy per item of its list
+/// on each host of its task (`task.hosts`, resolved by validate_tasks), each with its loop
+/// variables; a list that is not one, or an unknown variable, is an error at `for_each`.
 void expand_loops(const Plan& plan, std::vector<TaskDraft>& tasks, Diagnostics& diags);
 
 /// Checks `notify` names (a known task, a handler, on the same side: local or remote) and fills

@@ -62,14 +62,16 @@ class VarChecker {
         site.expr ? site.expr->names() : referenced_vars(site.text);
     for (const std::string& name : names)
       if (!is_registered(name, registered) && !(site.sees_result && is_result_name(name)) &&
-          !is_loop_name(name, site.step < steps.size() ? &steps[site.step] : nullptr))
+          !is_loop_name(name, draft, site.step))
         check_name(draft.task, site, name, registered);
   }
 
-  // `for_each`: the loop variable, and paths into its item (`site.name`), are defined in the
-  // loop's steps.
-  static bool is_loop_name(const std::string& name, const Step* step) {
-    return step && step->loop_vars.count(name.substr(0, name.find('.')));
+  // `for_each`: the loop variables, and paths into their items (`site.name`), are defined in
+  // the loop's steps (each item's own templates are checked where the item is written).
+  static bool is_loop_name(const std::string& name, const TaskDraft& draft, std::size_t step) {
+    if (step >= draft.loop_names.size()) return false;
+    const std::vector<std::string>& names = draft.loop_names[step];
+    return std::find(names.begin(), names.end(), name.substr(0, name.find('.'))) != names.end();
   }
 
   // A registered name, or one of the fields `register` adds to it (`out.rc`).
@@ -163,11 +165,12 @@ std::vector<Diagnostic> unused_cli_vars(const Plan& plan, const std::vector<Task
           site.expr ? site.expr->every_name() : referenced_vars(site.text, true);
       used.insert(names.begin(), names.end());
     }
-    // `for_each` names the variable holding its list, and a plan's items may be templates.
-    for (const LoopDraft& loop : draft.loops)
+    // `for_each` names the variable holding its list, or an expression giving one (a literal's
+    // items are templates of their own).
+    for (const LoopDraft& loop : draft.loops) {
       if (!loop.var_name.empty()) used.insert(loop.var_name);
-    for (const Step& step : draft.task.steps)
-      for (const auto& [name, value] : step.loop_vars) add_names_in(value, used);
+      if (loop.expr) used.insert(loop.expr->every_name().begin(), loop.expr->every_name().end());
+    }
   }
   for (const auto& [name, value] : plan.vars) add_names_in(value, used);
   for (const Host& host : plan.hosts)

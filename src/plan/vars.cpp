@@ -105,9 +105,9 @@ const Value* VarScope::find(std::string_view name, std::optional<Value>& owned, 
     return (owned = std::move(value)) ? &*owned : nullptr;
   };
   if (is_reserved_var_name(name)) return own(lookup_builtin(name, context_));
-  // A `for_each` item: a template when the plan wrote it, data when a --var held the list.
+  // A `for_each` item: a template (a --var list's items come escaped, escaped_data).
   if (const Value* value = find_in(context_.loop, name)) {
-    is_data = context_.loop_is_data;
+    is_data = false;
     return value;
   }
   const Plan* plan = context_.plan;
@@ -129,11 +129,31 @@ const Value* VarScope::find(std::string_view name, std::optional<Value>& owned, 
 std::optional<Value> VarScope::lookup(std::string_view name) {
   if (locals_)
     if (const std::string* value = find_in(locals_, name)) return Value(*value);
-  // The whole name first, then ever shorter prefixes with the rest as a path into the value.
+  bool is_data = true;
+  std::optional<Value> owned;
+  const Value* root = nullptr;
+  const Value* member = find_path(name, owned, is_data, root);
+  if (!member) return std::nullopt;
+  if (is_data) return *member;
+  return resolve(*member, std::string(name), root->defined_at);
+}
+
+std::optional<Value> VarScope::find_value(std::string_view name, bool& is_data) {
+  std::optional<Value> owned;
+  const Value* root = nullptr;
+  const Value* member = find_path(name, owned, is_data, root);
+  if (!member) return std::nullopt;
+  Value value = *member;
+  value.defined_at = root->defined_at;
+  return value;
+}
+
+// The whole name first, then ever shorter prefixes with the rest as a path into the value;
+// `root` is the variable the path starts from.
+const Value* VarScope::find_path(std::string_view name, std::optional<Value>& owned, bool& is_data,
+                                 const Value*& root) {
   for (std::size_t end = name.size(); end != std::string_view::npos && end > 0;
        end = name.rfind('.', end - 1)) {
-    bool is_data = true;
-    std::optional<Value> owned;
     const Value* found = find(name.substr(0, end), owned, is_data);
     if (!found) continue;
     const Value* member = found;
@@ -142,11 +162,10 @@ std::optional<Value> VarScope::lookup(std::string_view name) {
       member = member->member(name.substr(start, dot - start));
       start = dot + 1;
     }
-    if (!member) return std::nullopt;
-    if (is_data) return *member;
-    return resolve(*member, std::string(name), found->defined_at);
+    root = found;
+    return member;
   }
-  return std::nullopt;
+  return nullptr;
 }
 
 // plan-format.md, "Values are templates": resolved when read, each name once on the way down.
@@ -267,6 +286,14 @@ std::string template_error(std::string_view text) {
                         column + 1 + piece.error.column, piece.error.message);
   });
   return error;
+}
+
+Value escaped_data(Value value) {
+  for (Value& item : value.items) item = escaped_data(std::move(item));
+  for (std::size_t at = value.text.find("{{"); at != std::string::npos;
+       at = value.text.find("{{", at + 3))
+    value.text.insert(at, 1, '\\');
+  return value;
 }
 
 std::string shell_quoted(std::string_view text) {

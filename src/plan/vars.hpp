@@ -19,8 +19,9 @@ struct VarContext {
   const VarMap* registered = nullptr;  ///< may be null
   std::string run_id;
   std::string delegate;  ///< a delegated step's `delegate_to` (`{{delegate}}`); else empty
-  const Vars* loop = nullptr;  ///< a `for_each` step's loop variables, first of all; may be null
-  bool loop_is_data = false;   ///< the loop's list came from a --var: its items are not templates
+  /// A `for_each` step's loop variables, first of all; may be null. Their texts are templates
+  /// (a --var list's items come with `{{` escaped).
+  const Vars* loop = nullptr;
 };
 
 /// A host's variables as an expression sees them. A dotted name is looked up as written first
@@ -32,6 +33,9 @@ class VarScope : public Scope {
  public:
   explicit VarScope(const VarContext& context) : context_(context) {}
   std::optional<Value> lookup(std::string_view name) override;
+  /// The value of `name` as lookup() finds it, before the templates inside are resolved;
+  /// `is_data`: it is not a template (a --var, a registered value, a built-in).
+  std::optional<Value> find_value(std::string_view name, bool& is_data);
   /// Names that mean something else first: a step's own rc, stdout, stderr (changed_when).
   void set_locals(const VarMap* locals) { locals_ = locals; }
   /// The registered values read so far (host output: the trust model's checks).
@@ -39,6 +43,8 @@ class VarScope : public Scope {
 
  private:
   const Value* find(std::string_view name, std::optional<Value>& owned, bool& is_data);
+  const Value* find_path(std::string_view name, std::optional<Value>& owned, bool& is_data,
+                         const Value*& root);
   Value resolve(const Value& value, const std::string& key, const std::string& defined_at);
 
   const VarContext& context_;
@@ -93,6 +99,10 @@ std::vector<std::string> referenced_vars(std::string_view text, bool every = fal
 /// Why `text` is not a valid template (an unclosed `{{`, an expression that does not parse), or
 /// empty if it is.
 std::string template_error(std::string_view text);
+
+/// `value` with every `{{` in its texts written `\{{`: data that reads back as it is when it is
+/// resolved as a template (a --var list's items in a `for_each`).
+Value escaped_data(Value value);
 
 /// `text` quoted for a POSIX shell, safe for any bytes: 'it'\''s' (the `q` filter).
 std::string shell_quoted(std::string_view text);

@@ -159,6 +159,40 @@ class ControlFlow(FleetTestCase):
         self.assertEqual((last["step"], last["status"], last["error"]),
                          (4, "skipped", 't step 5 (run "echo never"): skipped: empty for_each'))
 
+    def test_for_each_over_host_vars_runs_each_host_its_own_items(self):
+        # issue 17: lists in host vars (the inventory) differ per host; nested loops see both
+        # names; an empty list skips; register holds the last item's result.
+        first, second = self.names
+        sites = {first: [{"name": "shop", "pages": ["home", "cart"]}, {"name": "blog", "pages": ["home"]}],
+                 second: []}
+        ports = {first: [80], second: [80, 81]}
+        hosts = [dict(h, vars=dict(h.get("vars", {}), sites=sites[h["name"]], ports=ports[h["name"]]))
+                 for h in self.hosts]
+        self.inventory_path = write_json(self.dir, "inventory.json", dict(self.inventory, hosts=hosts, groups={}))
+        status, out, err = self.run_plan({"t": {"steps": [
+            {"cd": "/", "for_each": "sites", "loop_var": "site", "steps": [
+                {"run": "echo {{site.name}}/{{page}}", "for_each": "site.pages", "loop_var": "page",
+                 "register": "last"}]},
+            {"run": "echo port {{item}}", "for_each": "ports"},
+            {"run": "echo after {{ last | default('nothing') }}"}]}})
+        self.assertEqual(status, 0, err)
+        events = events_of(out)
+        self.assertEqual(stdout_lines(events, first),
+                         ["shop/home", "shop/cart", "blog/home", "port 80", "after blog/home"])
+        self.assertEqual(stdout_lines(events, second), ["port 80", "port 81", "after nothing"])
+        starts = [e["name"] for e in events if e["event"] == "step_start" and e["host"] == first]
+        self.assertEqual(starts[:3], ["echo shop/home [site=shop, page=home]", "echo shop/cart [site=shop, page=cart]",
+                                      "echo blog/home [site=blog, page=home]"])
+        # The same step numbers on both hosts; a host skips the copies it has no item for.
+        self.assertEqual([(e["step"], e["status"]) for e in step_ends(events, first)],
+                         [(0, "ok"), (1, "ok"), (2, "ok"), (3, "ok"), (4, "skipped"), (5, "ok")])
+        self.assertEqual(step_ends(events, first)[4]["error"],
+                         't step 5 (run "echo port {{item}}"): skipped: for_each has 1 item on this host')
+        ends = [(e["step"], e["status"], e.get("error", "")) for e in step_ends(events, second)]
+        self.assertEqual(ends[:3], [(n, "skipped", 't step %d (run "echo {{site.name}}/{{page}}"): skipped: empty for_each'
+                                     % (n + 1)) for n in range(3)])
+        self.assertEqual([end[:2] for end in ends[3:]], [(3, "ok"), (4, "ok"), (5, "ok")])
+
     def test_creates_and_removes_skip_in_the_same_command(self):
         status, out, err = self.run_plan({"t": {"steps": [
             {"run": "mkdir -p %s && touch %s/there" % (self.remote, self.remote)},
@@ -214,8 +248,19 @@ class ControlFlowErrors(unittest.TestCase):
                                 '  {"run": "y", "for_each": 3}]}}}\n')
         self.assertEqual(status, 2)
         self.assertEqual(err.splitlines(), [
-            'deployd: error: plan.json:2:43: /tasks/a/steps/0/for_each: for_each: variable "sites" is not a list (it holds "shop")',
-            'deployd: error: plan.json:3:28: /tasks/a/steps/1/for_each: expected a list, or the name of a variable that holds one, got 3'])
+            'deployd: error: plan.json:2:43: /tasks/a/steps/0/for_each: for_each: variable "sites" is not a list'
+            ' (it holds "shop", defined at plan.json:1:27)',
+            'deployd: error: plan.json:3:28: /tasks/a/steps/1/for_each: expected a list, the name of a variable that'
+            ' holds one, or "{{ EXPR }}" giving one, got 3'])
+
+    def test_for_each_over_a_host_variable_that_is_not_a_list_names_the_host(self):
+        status, err = self.load('{"hosts": ["a", {"name": "b", "vars": {"sites": "shop"}}],\n'
+                                ' "vars": {"sites": []},\n'
+                                ' "tasks": {"t": {"steps": [{"run": "x", "for_each": "sites"}]}}}\n')
+        self.assertEqual(status, 2)
+        self.assertEqual(err.splitlines(), [
+            'deployd: error: plan.json:3:53: /tasks/t/steps/0/for_each: for_each: variable "sites" for host "b"'
+            ' is not a list (it holds "shop", defined at plan.json:1:40)'])
 
     def test_the_rolling_lb_example_dry_runs_each_site_and_its_handler(self):
         example = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "rolling-lb", "plan.json")
