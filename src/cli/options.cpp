@@ -212,6 +212,10 @@ void add_options(CLI::App& app, Options& options, VarTexts& var_texts, ValueText
          "--output-dir", options.output_dir,
          "write each host's stdout and stderr to DIR/HOST.out and DIR/HOST.err (as pssh -o/-e)")
       ->type_name("DIR");
+  app.add_option("--persist", options.persist,
+                 "keep each host's session open for DURATION after the run, in deployd serve "
+                 "(started if needed), for the next runs (e.g. 10m)")
+      ->type_name("DURATION");
   add_ad_hoc_and_selection_options(app, options);
   app.set_version_flag("--version", kVersion, "print the version and exit");
   app.set_help_flag("-h,--help", "print this help and exit");

@@ -79,21 +79,6 @@ std::optional<std::string> secret_from(const std::string& variable, const char* 
   return std::string(value);
 }
 
-/// An exit-signal name as the host sent it is data, not text to print: at most 32 bytes, and
-/// anything but letters, digits and `._-+@` becomes `?` (a hostile host sent 30,000 bytes and
-/// escape sequences). Real names are short words: "KILL", "TERM", "USR1@example.com".
-std::string signal_name(std::string_view name) {
-  constexpr std::size_t kLongest = 32;
-  std::string safe;
-  for (char c : name.substr(0, kLongest)) {
-    const bool is_plain = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                          std::string_view("._-+@").find(c) != std::string_view::npos;
-    safe += is_plain ? c : '?';
-  }
-  if (name.size() > kLongest) safe += "...";
-  return safe;
-}
-
 /// ~/.ssh/id_ed25519, id_ecdsa and id_rsa, those that exist (tried when no identity is given).
 std::vector<std::string> default_identities() {
   std::vector<std::string> paths;
@@ -361,6 +346,21 @@ class SshTransport final : public Transport {
 };
 
 }  // namespace
+
+/// An exit-signal name as the host sent it is data, not text to print: at most 32 bytes, and
+/// anything but letters, digits and `._-+@` becomes `?` (a hostile host sent 30,000 bytes and
+/// escape sequences). Real names are short words: "KILL", "TERM", "USR1@example.com".
+std::string signal_name(std::string_view name) {
+  constexpr std::size_t kLongest = 32;
+  std::string safe;
+  for (char c : name.substr(0, kLongest)) {
+    const bool is_plain = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                          std::string_view("._-+@").find(c) != std::string_view::npos;
+    safe += is_plain ? c : '?';
+  }
+  if (name.size() > kLongest) safe += "...";
+  return safe;
+}
 
 std::variant<ssh::ConnectionSpec, std::string> connection_spec(const Host& host) {
   ssh::ConnectionSpec spec;

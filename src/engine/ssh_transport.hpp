@@ -7,6 +7,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 #include <variant>
 
 #include "engine/transport.hpp"
@@ -22,5 +23,8 @@ std::unique_ptr<Transport> make_ssh_transport(const Plan* plan = nullptr);
 
 /// The connection settings of `host` for ssh/, or why there are none (an unset password_env).
 std::variant<ssh::ConnectionSpec, std::string> connection_spec(const Host& host);
+
+/// An exit-signal name from a host, made safe to print: at most 32 bytes of `[A-Za-z0-9._@+-]`.
+std::string signal_name(std::string_view name);
 
 }  // namespace deployd::engine
