@@ -21,6 +21,19 @@ from fleet_support import FleetTestCase, deployd_binary, events_of, write_json  
 HOSTS = 2
 
 
+def processes_with(text):
+    """PIDs of processes whose command line contains `text` (the fleet's hosts are this machine)."""
+    found = []
+    for path in glob.glob("/proc/[0-9]*/cmdline"):
+        try:
+            with open(path, "rb") as f:
+                if text.encode() in f.read().replace(b"\0", b" "):
+                    found.append(int(path.split("/")[2]))
+        except OSError:
+            continue
+    return [pid for pid in found if pid != os.getpid()]
+
+
 def connection_processes(client_port):
     """PIDs of the processes holding the TCP connection whose client port is `client_port`
     (sshd's side of one session), from /proc/net/tcp and each process's descriptors."""
@@ -124,6 +137,32 @@ class Serve(FleetTestCase):
         self.assertEqual(status, 1, err)
         ends = [e for e in events if e["event"] == "step_end"]
         self.assertTrue(all("exited with status 3" in e["error"] for e in ends), ends)
+
+    def test_a_second_sigterm_cancels_the_command_in_the_daemon_and_its_session_stays_warm(self):
+        self.start()
+        first, _ = self.client_ports()
+        nap = "sleep 31.%d" % os.getpid()  # a command line no other test runs
+        plan = write_json(self.runtime, "nap.json", {"version": 1, "policy": {"abort_grace": "10m"},
+                                                      "tasks": {"t": {"on": "fleet", "steps": [{"run": nap}]}}})
+        run = subprocess.Popen([deployd_binary(), plan, "-i", self.inventory_path, "--output", "json",
+                                "--log-dir", os.path.join(self.runtime, "logs")],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=self.env)
+        deadline = time.time() + 20
+        while len(processes_with(nap)) < 2 * HOSTS and time.time() < deadline:  # sh -c and sleep
+            time.sleep(0.05)
+        run.send_signal(signal.SIGTERM)
+        time.sleep(0.3)
+        run.send_signal(signal.SIGTERM)
+        cancelled = time.time()
+        out, err = run.communicate(timeout=60)
+        self.assertEqual(run.returncode, 143, err.decode())
+        self.assertLess(time.time() - cancelled, 10)  # not the 31 s of the command
+        deadline = time.time() + 5
+        while processes_with(nap) and time.time() < deadline:
+            time.sleep(0.05)
+        self.assertEqual(processes_with(nap), [], "the cancelled command's processes survived")
+        second, _ = self.client_ports()
+        self.assertEqual(second, first)  # the sessions went back to the daemon, usable
 
     def test_persist_starts_the_daemon_for_later_runs(self):
         status, out, err = self.deployd(["serve", "--status"])
