@@ -31,6 +31,7 @@
 #include "engine/ssh_transport.hpp"
 #include "ssh/init.hpp"
 #include "ssh/session.hpp"
+#include "ssh/sftp.hpp"
 #include "warm/lending_key.hpp"
 #include "warm/runtime_folder.hpp"
 #include "warm/stream.hpp"
@@ -226,6 +227,7 @@ class Daemon {
       borrower->lent.reset();
     }
     borrowers_.erase(borrower);
+    if (borrowers_.empty()) sources_ = ssh::SourceCache();  // no run left: unmap their files
     boost::system::error_code ec;
     socket->close(ec);
   }
@@ -253,6 +255,13 @@ class Daemon {
         borrower.is_busy = true;
         asio::co_spawn(io_, run_exec(owner, std::move(*message)),
                        asio::detached);
+        co_return true;
+      }
+      case FrameType::Put: {
+        std::optional<PutMessage> message = decode_put(frame.payload);
+        if (!message || !borrower.lent || borrower.is_busy) co_return false;
+        borrower.is_busy = true;
+        asio::co_spawn(io_, run_put(owner, std::move(*message)), asio::detached);
         co_return true;
       }
       case FrameType::Cancel:
@@ -347,15 +356,40 @@ class Daemon {
                  encode_exec_done(ExecEnd{outcome.exit_status,
                                           engine::signal_name(outcome.exit_signal),
                                           outcome.timed_out, outcome.error, outcome.cancelled}));
-    borrower->is_busy = false;
+    co_await finish_operation(*borrower, !outcome.error.empty());
+  }
+
+  /// After a command or transfer: a failed connection is dropped; a session whose run has gone
+  /// meanwhile goes back to the idle ones.
+  awaitable<void> finish_operation(Borrower& borrower, bool is_connection_lost) {
+    borrower.is_busy = false;
     last_activity_ = Clock::now();
-    if (!outcome.error.empty()) {  // the connection failed: this session is done
-      discard(std::move(*borrower->lent));
-      borrower->lent.reset();
-    } else if (borrower->is_gone) {
-      give_back(std::move(*borrower->lent));
-      borrower->lent.reset();
+    if (is_connection_lost) {
+      discard(std::move(*borrower.lent));
+      borrower.lent.reset();
+    } else if (borrower.is_gone) {
+      give_back(std::move(*borrower.lent));
+      borrower.lent.reset();
     }
+    if (borrowers_.empty()) sources_ = ssh::SourceCache();  // no run left: unmap their files
+    co_return;
+  }
+
+  /// Uploads one file or folder over the borrowed session, its progress sent as it goes.
+  awaitable<void> run_put(std::shared_ptr<Borrower> borrower, PutMessage message) {
+    engine::PutRequest request{std::move(message.local_path), std::move(message.remote_path),
+                               message.mode, std::move(message.temp_tag), {},
+                               std::move(message.sudo_user), std::move(message.owner),
+                               std::move(message.group), message.recursive};
+    std::shared_ptr<Outbox> outbox = borrower->outbox;
+    request.on_progress = [&outbox](std::uint64_t done, std::uint64_t total) {
+      outbox->send(FrameType::Progress, FieldWriter().u64(done).u64(total).take());
+    };
+    engine::TransferResult result = co_await engine::put_on(*borrower->lent->session, sources_, request);
+    outbox->send(FrameType::TransferDone,
+                 encode_transfer_done(TransferEnd{result.bytes, result.unchanged, result.error,
+                                                  result.connection_lost}));
+    co_await finish_operation(*borrower, result.connection_lost);
   }
 
   std::string status_text() const {
@@ -389,6 +423,7 @@ class Daemon {
   std::list<Warm> idle_;
   std::set<std::shared_ptr<Borrower>> borrowers_;
   std::shared_ptr<ssh::Client> client_;
+  ssh::SourceCache sources_;  ///< `put` sources, each mapped once while runs use it
   std::map<std::string, std::string> stamps_;  ///< file -> file_stamp, as client_ read it
   std::set<std::string> unlocked_;             ///< identities client_ has unlocked
 };

@@ -201,4 +201,58 @@ std::optional<ConnectError> decode_failed(std::string_view payload) {
   return failed;
 }
 
+std::string encode_put(const PutMessage& message) {
+  return FieldWriter()
+      .text(message.local_path)
+      .text(message.remote_path)
+      .u8(message.mode ? 1 : 0)
+      .u32(message.mode.value_or(0))
+      .text(message.temp_tag)
+      .u8(message.sudo_user ? 1 : 0)
+      .text(message.sudo_user.value_or(""))
+      .text(message.owner)
+      .text(message.group)
+      .u8(message.recursive ? 1 : 0)
+      .take();
+}
+
+std::optional<PutMessage> decode_put(std::string_view payload) {
+  FieldReader in(payload);
+  PutMessage message;
+  message.local_path = in.text();
+  message.remote_path = in.text();
+  const bool has_mode = in.u8() != 0;
+  const std::uint32_t mode = in.u32();
+  if (has_mode) message.mode = mode;
+  message.temp_tag = in.text();
+  const bool has_sudo = in.u8() != 0;
+  std::string sudo_user = in.text();
+  if (has_sudo) message.sudo_user = std::move(sudo_user);
+  message.owner = in.text();
+  message.group = in.text();
+  message.recursive = in.u8() != 0;
+  if (!in.ok() || !message.local_path.starts_with('/')) return std::nullopt;
+  return message;
+}
+
+std::string encode_transfer_done(const TransferEnd& end) {
+  return FieldWriter()
+      .u64(end.bytes)
+      .u8(end.unchanged ? 1 : 0)
+      .text(end.error)
+      .u8(end.connection_lost ? 1 : 0)
+      .take();
+}
+
+std::optional<TransferEnd> decode_transfer_done(std::string_view payload) {
+  FieldReader in(payload);
+  TransferEnd end;
+  end.bytes = in.u64();
+  end.unchanged = in.u8() != 0;
+  end.error = in.text();
+  end.connection_lost = in.u8() != 0;
+  if (!in.ok()) return std::nullopt;
+  return end;
+}
+
 }  // namespace deployd::warm

@@ -31,6 +31,9 @@ enum class FrameType : std::uint8_t {
   Status,      ///< client: what is warm?
   StatusReply, ///< daemon: the text of `deployd serve --status`
   Stop,        ///< client: close every session and exit
+  Put,         ///< client: a `put` (engine::PutRequest's fields, the local path absolute)
+  Progress,    ///< daemon: bytes done, total
+  TransferDone,///< daemon: bytes, unchanged, error, connection lost
 };
 
 struct Frame {
@@ -118,5 +121,29 @@ struct ConnectError {
 };
 std::string encode_failed(const ConnectError& failed);
 std::optional<ConnectError> decode_failed(std::string_view payload);
+
+/// A `put` for the daemon: engine::PutRequest without its callback.
+struct PutMessage {
+  std::string local_path;  ///< absolute: the daemon's working folder is not the run's
+  std::string remote_path;
+  std::optional<unsigned> mode;
+  std::string temp_tag;
+  std::optional<std::string> sudo_user;
+  std::string owner;
+  std::string group;
+  bool recursive = false;
+};
+std::string encode_put(const PutMessage& message);
+std::optional<PutMessage> decode_put(std::string_view payload);
+
+/// How a transfer ended (engine::TransferResult's fields).
+struct TransferEnd {
+  std::uint64_t bytes = 0;
+  bool unchanged = false;
+  std::string error;
+  bool connection_lost = false;
+};
+std::string encode_transfer_done(const TransferEnd& end);
+std::optional<TransferEnd> decode_transfer_done(std::string_view payload);
 
 }  // namespace deployd::warm

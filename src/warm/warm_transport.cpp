@@ -11,6 +11,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <cstdlib>
+#include <filesystem>
 
 #include "engine/ssh_transport.hpp"
 #include "ssh/debug_log.hpp"
@@ -67,12 +68,33 @@ class WarmConnection final : public engine::Connection {
   }
 
   awaitable<TransferResult> put(const engine::PutRequest& request) override {
-    engine::Connection* direct = co_await transfer_connection();
-    if (direct == nullptr) co_return TransferResult{0, false, transfer_error_, true};
-    is_transferring_ = true;
-    TransferResult result = co_await direct->put(request);
-    is_transferring_ = false;
-    co_return result;
+    if (!broken_.empty()) co_return TransferResult{0, false, broken_, true};
+    std::error_code ec;
+    const std::string local = std::filesystem::absolute(request.local_path, ec).string();
+    outbox_->send(FrameType::Put,
+                  encode_put(PutMessage{ec ? request.local_path : local, request.remote_path,
+                                        request.mode, request.temp_tag, request.sudo_user,
+                                        request.owner, request.group, request.recursive}));
+    is_executing_ = true;  // a cancel goes to the daemon
+    while (std::optional<Frame> frame = co_await reader_.next(*socket_)) {
+      if (frame->type == FrameType::Progress) {
+        FieldReader in(frame->payload);
+        const std::uint64_t done = in.u64();
+        const std::uint64_t total = in.u64();
+        if (in.ok() && request.on_progress) request.on_progress(done, total);
+        continue;
+      }
+      is_executing_ = false;
+      std::optional<TransferEnd> end;
+      if (frame->type == FrameType::TransferDone) end = decode_transfer_done(frame->payload);
+      if (!end) break;
+      if (end->connection_lost) broken_ = end->error;
+      co_return TransferResult{end->bytes, end->unchanged, std::move(end->error),
+                               end->connection_lost};
+    }
+    is_executing_ = false;
+    broken_ = "connection lost during the transfer: deployd serve closed the connection";
+    co_return TransferResult{0, false, broken_, true};
   }
 
   awaitable<TransferResult> get(const engine::GetRequest& request) override {
@@ -98,7 +120,8 @@ class WarmConnection final : public engine::Connection {
   }
 
  private:
-  /// Transfers do not go through the daemon yet: the first one opens a direct session.
+  /// `get` does not go through the daemon (it would write files with the daemon's umask): the
+  /// first one opens a direct session.
   awaitable<engine::Connection*> transfer_connection() {
     if (direct_) co_return direct_.get();
     ConnectResult connected = co_await direct_transport_.connect(host_);

@@ -139,5 +139,34 @@ TEST_CASE("exec and its end read back field by field") {
   CHECK(failed->error == "host key mismatch");
 }
 
+TEST_CASE("a put reads back with its optional fields; a relative local path is refused") {
+  PutMessage put{"/plan/files/app.tar", "/srv/app.tar", 0640u, "run-1", std::string(""), "www", "", false};
+  std::optional<PutMessage> back = decode_put(encode_put(put));
+  REQUIRE(back);
+  CHECK(back->local_path == "/plan/files/app.tar");
+  CHECK(back->remote_path == "/srv/app.tar");
+  CHECK(back->mode == 0640u);
+  CHECK(back->temp_tag == "run-1");
+  CHECK(back->sudo_user == std::string(""));  // root, not "no sudo"
+  CHECK(back->owner == "www");
+  CHECK_FALSE(back->recursive);
+  PutMessage plain{"/a", "b", std::nullopt, "", std::nullopt, "", "", true};
+  std::optional<PutMessage> plain_back = decode_put(encode_put(plain));
+  REQUIRE(plain_back);
+  CHECK_FALSE(plain_back->mode);
+  CHECK_FALSE(plain_back->sudo_user);
+  CHECK(plain_back->recursive);
+  plain.local_path = "files/app.tar";  // the daemon's folder is not the run's
+  CHECK_FALSE(decode_put(encode_put(plain)));
+
+  std::optional<TransferEnd> end =
+      decode_transfer_done(encode_transfer_done(TransferEnd{1ull << 40, true, "lost", true}));
+  REQUIRE(end);
+  CHECK(end->bytes == 1ull << 40);
+  CHECK(end->unchanged);
+  CHECK(end->error == "lost");
+  CHECK(end->connection_lost);
+}
+
 }  // namespace
 }  // namespace deployd::warm
