@@ -112,6 +112,7 @@ std::string start_daemon(const std::string& folder, std::chrono::milliseconds id
     // The first child makes a session of its own and leaves; the second serves, adopted by init.
     ::setsid();
     if (::fork() != 0) ::_exit(0);
+    if (::chdir("/") != 0) ::_exit(127);  // hold no folder of the run (the put paths are absolute)
     const int null = ::open("/dev/null", O_RDWR);
     const int err = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW, 0600);
     ::dup2(null, 0);

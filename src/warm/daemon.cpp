@@ -459,6 +459,9 @@ int run_daemon(const ServeOptions& options) {
     ::close(lock);
     return 0;
   }
+  // No agent: a run with an agent sends the hosts that would use it directly (can_borrow), and
+  // the daemon must not log in with an agent a run without one would not have used.
+  ::unsetenv("SSH_AUTH_SOCK");
   ssh::init_library();
   raise_descriptor_limit();
   const std::string path = socket_path(options.folder);
