@@ -5,6 +5,7 @@ client's port), which connection processes sshd runs by /proc. Each test has a r
 its own (XDG_RUNTIME_DIR), so no other run on the machine meets its daemon."""
 import glob
 import os
+import re
 import shutil
 import signal
 import socket
@@ -286,6 +287,23 @@ class Serve(FleetTestCase):
         os.chmod(self.folder, 0o700)
         # The owner still gets an answer.
         self.assertEqual(self.deployd(["serve", "--status"])[0], 0)
+
+    def test_a_daemon_that_died_leaves_runs_connecting_directly_until_persist_starts_another(self):
+        self.start()
+        status, out, err = self.deployd(["serve", "--status"])
+        pid = int(re.search(r"pid (\d+),", out).group(1))
+        os.kill(pid, signal.SIGKILL)
+        deadline = time.time() + 5
+        while os.path.exists("/proc/%d" % pid) and time.time() < deadline:
+            time.sleep(0.05)
+        self.assertTrue(os.path.exists(os.path.join(self.folder, "serve.sock")))  # left behind
+        _, err = self.client_ports()
+        self.assertEqual(err.count("ssh handshake done"), HOSTS, err)  # direct, and ok
+        self.assertNotIn("deployd serve", err)
+        first, err = self.client_ports("--persist", "30s")
+        self.assertIn("deployd serve opened a session", err)
+        second, err = self.client_ports()
+        self.assertEqual(second, first)
 
     def test_a_folder_open_to_others_is_never_used(self):
         os.makedirs(self.folder, mode=0o755)
