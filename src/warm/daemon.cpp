@@ -95,10 +95,9 @@ class Daemon {
       co_await acceptor_.async_accept(*socket, asio::redirect_error(asio::use_awaitable, ec));
       if (ec) {
         if (is_stopping_) break;
-        if (ec == asio::error::no_descriptors) {  // EMFILE: wait for descriptors to free up
-          asio::steady_timer pause(io_, std::chrono::milliseconds(50));
-          co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-        }
+        // EMFILE and the like: wait for descriptors to free up rather than spin.
+        asio::steady_timer pause(io_, std::chrono::milliseconds(50));
+        co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
         continue;
       }
       asio::co_spawn(io_, serve(std::move(socket)), asio::detached);
