@@ -263,6 +263,13 @@ class Daemon {
         asio::co_spawn(io_, run_put(owner, std::move(*message)), asio::detached);
         co_return true;
       }
+      case FrameType::Get: {
+        std::optional<GetMessage> message = decode_get(frame.payload);
+        if (!message || !borrower.lent || borrower.is_busy) co_return false;
+        borrower.is_busy = true;
+        asio::co_spawn(io_, run_get(owner, std::move(*message)), asio::detached);
+        co_return true;
+      }
       case FrameType::Cancel:
         if (borrower.is_busy) borrower.lent->session->cancel();
         co_return true;
@@ -306,7 +313,7 @@ class Daemon {
       for (const std::string& error : client->flush_known_hosts()) log_line(error);  // accept-new
       ++warm.lends;
       borrower.lent = std::move(warm);
-      borrower.outbox->send(FrameType::Connected, FieldWriter().u8(1).take());
+      borrower.outbox->send(FrameType::Connected, FieldWriter().u8(1).u32(umask_).take());
       co_return;
     }
     // Keys are read as a run reads them, but nobody can be asked for a passphrase here: an
@@ -337,7 +344,7 @@ class Daemon {
       co_return;
     }
     borrower.lent = Warm{std::move(outcome.session), spec, key};
-    borrower.outbox->send(FrameType::Connected, FieldWriter().u8(0).take());
+    borrower.outbox->send(FrameType::Connected, FieldWriter().u8(0).u32(umask_).take());
   }
 
   /// Runs one command on the borrowed session, its output streamed to the run as it comes.
@@ -391,6 +398,23 @@ class Daemon {
     co_await finish_operation(*borrower, result.connection_lost);
   }
 
+  /// Downloads one file or folder over the borrowed session, its progress sent as it goes.
+  awaitable<void> run_get(std::shared_ptr<Borrower> borrower, GetMessage message) {
+    std::shared_ptr<Outbox> outbox = borrower->outbox;
+    ssh::GetSpec spec{std::move(message.remote_path), std::move(message.local_path),
+                      std::move(message.temp_tag),    {},
+                      message.mode,                   message.max_size,
+                      std::move(message.sudo_user),   message.recursive};
+    spec.on_progress = [&outbox](std::uint64_t done, std::uint64_t total) {
+      outbox->send(FrameType::Progress, FieldWriter().u64(done).u64(total).take());
+    };
+    ssh::TransferOutcome outcome = co_await borrower->lent->session->get(spec);
+    outbox->send(FrameType::TransferDone,
+                 encode_transfer_done(TransferEnd{outcome.bytes, outcome.unchanged, outcome.error,
+                                                  outcome.connection_lost}));
+    co_await finish_operation(*borrower, outcome.connection_lost);
+  }
+
   std::string status_text() const {
     const auto now = Clock::now();
     std::string text = "deployd serve: pid " + std::to_string(::getpid()) + ", socket " +
@@ -418,6 +442,12 @@ class Daemon {
   asio::steady_timer reaper_;
   bool is_stopping_ = false;
   int closing_ = 0;
+  /// The process's umask, which the files a `get` writes get (runs with another one get directly).
+  std::uint32_t umask_ = [] {
+    const mode_t mask = ::umask(077);
+    ::umask(mask);
+    return static_cast<std::uint32_t>(mask);
+  }();
   Clock::time_point last_activity_ = Clock::now();
   std::list<Warm> idle_;
   std::set<std::shared_ptr<Borrower>> borrowers_;

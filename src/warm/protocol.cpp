@@ -235,6 +235,41 @@ std::optional<PutMessage> decode_put(std::string_view payload) {
   return message;
 }
 
+std::string encode_get(const GetMessage& message) {
+  return FieldWriter()
+      .text(message.remote_path)
+      .text(message.local_path)
+      .text(message.temp_tag)
+      .u8(message.mode ? 1 : 0)
+      .u32(message.mode.value_or(0))
+      .u8(message.max_size ? 1 : 0)
+      .u64(message.max_size.value_or(0))
+      .u8(message.sudo_user ? 1 : 0)
+      .text(message.sudo_user.value_or(""))
+      .u8(message.recursive ? 1 : 0)
+      .take();
+}
+
+std::optional<GetMessage> decode_get(std::string_view payload) {
+  FieldReader in(payload);
+  GetMessage message;
+  message.remote_path = in.text();
+  message.local_path = in.text();
+  message.temp_tag = in.text();
+  const bool has_mode = in.u8() != 0;
+  const std::uint32_t mode = in.u32();
+  if (has_mode) message.mode = mode;
+  const bool has_max = in.u8() != 0;
+  const std::uint64_t max_size = in.u64();
+  if (has_max) message.max_size = max_size;
+  const bool has_sudo = in.u8() != 0;
+  std::string sudo_user = in.text();
+  if (has_sudo) message.sudo_user = std::move(sudo_user);
+  message.recursive = in.u8() != 0;
+  if (!in.ok() || !message.local_path.starts_with('/')) return std::nullopt;
+  return message;
+}
+
 std::string encode_transfer_done(const TransferEnd& end) {
   return FieldWriter()
       .u64(end.bytes)

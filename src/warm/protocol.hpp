@@ -21,7 +21,7 @@ inline constexpr std::uint32_t kMaxFrame = 16u << 20;
 
 enum class FrameType : std::uint8_t {
   Hello = 1,   ///< client: version, the host's ConnectionSpec (password and passphrase unset)
-  Connected,   ///< daemon: a session is lent (reused or opened)
+  Connected,   ///< daemon: a session is lent (u8 reused, u32 the daemon's umask)
   Failed,      ///< daemon: the connection failed (failure, error, transient), as a direct one
   Fallback,    ///< daemon: it cannot serve this host; the client connects directly (why)
   Exec,        ///< client: command, input, timeout
@@ -34,6 +34,7 @@ enum class FrameType : std::uint8_t {
   Put,         ///< client: a `put` (engine::PutRequest's fields, the local path absolute)
   Progress,    ///< daemon: bytes done, total
   TransferDone,///< daemon: bytes, unchanged, error, connection lost
+  Get,         ///< client: a `get` (engine::GetRequest's fields, the local path absolute)
 };
 
 struct Frame {
@@ -135,6 +136,20 @@ struct PutMessage {
 };
 std::string encode_put(const PutMessage& message);
 std::optional<PutMessage> decode_put(std::string_view payload);
+
+/// A `get` for the daemon: engine::GetRequest without its callback. Sent only when the daemon's
+/// umask is the run's (the fetched files' modes depend on it).
+struct GetMessage {
+  std::string remote_path;
+  std::string local_path;  ///< absolute
+  std::string temp_tag;
+  std::optional<unsigned> mode;
+  std::optional<std::uint64_t> max_size;
+  std::optional<std::string> sudo_user;
+  bool recursive = false;
+};
+std::string encode_get(const GetMessage& message);
+std::optional<GetMessage> decode_get(std::string_view payload);
 
 /// How a transfer ended (engine::TransferResult's fields).
 struct TransferEnd {

@@ -5,6 +5,7 @@
 
 #include "warm/warm_transport.hpp"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <boost/asio/redirect_error.hpp>
@@ -31,8 +32,9 @@ using engine::TransferResult;
 class WarmConnection final : public engine::Connection {
  public:
   WarmConnection(std::shared_ptr<UnixSocket> socket, FrameReader reader, const Host& host,
-                 engine::Transport& direct)
-      : socket_(std::move(socket)),
+                 engine::Transport& direct, bool has_same_umask)
+      : has_same_umask_(has_same_umask),
+        socket_(std::move(socket)),
         outbox_(std::make_shared<Outbox>(socket_)),
         reader_(std::move(reader)),
         host_(host),
@@ -69,41 +71,28 @@ class WarmConnection final : public engine::Connection {
 
   awaitable<TransferResult> put(const engine::PutRequest& request) override {
     if (!broken_.empty()) co_return TransferResult{0, false, broken_, true};
-    std::error_code ec;
-    const std::string local = std::filesystem::absolute(request.local_path, ec).string();
     outbox_->send(FrameType::Put,
-                  encode_put(PutMessage{ec ? request.local_path : local, request.remote_path,
+                  encode_put(PutMessage{absolute(request.local_path), request.remote_path,
                                         request.mode, request.temp_tag, request.sudo_user,
                                         request.owner, request.group, request.recursive}));
-    is_executing_ = true;  // a cancel goes to the daemon
-    while (std::optional<Frame> frame = co_await reader_.next(*socket_)) {
-      if (frame->type == FrameType::Progress) {
-        FieldReader in(frame->payload);
-        const std::uint64_t done = in.u64();
-        const std::uint64_t total = in.u64();
-        if (in.ok() && request.on_progress) request.on_progress(done, total);
-        continue;
-      }
-      is_executing_ = false;
-      std::optional<TransferEnd> end;
-      if (frame->type == FrameType::TransferDone) end = decode_transfer_done(frame->payload);
-      if (!end) break;
-      if (end->connection_lost) broken_ = end->error;
-      co_return TransferResult{end->bytes, end->unchanged, std::move(end->error),
-                               end->connection_lost};
-    }
-    is_executing_ = false;
-    broken_ = "connection lost during the transfer: deployd serve closed the connection";
-    co_return TransferResult{0, false, broken_, true};
+    co_return co_await transfer_result(request.on_progress);
   }
 
   awaitable<TransferResult> get(const engine::GetRequest& request) override {
-    engine::Connection* direct = co_await transfer_connection();
-    if (direct == nullptr) co_return TransferResult{0, false, transfer_error_, true};
-    is_transferring_ = true;
-    TransferResult result = co_await direct->get(request);
-    is_transferring_ = false;
-    co_return result;
+    if (!has_same_umask_) {
+      engine::Connection* direct = co_await transfer_connection();
+      if (direct == nullptr) co_return TransferResult{0, false, transfer_error_, true};
+      is_transferring_ = true;
+      TransferResult result = co_await direct->get(request);
+      is_transferring_ = false;
+      co_return result;
+    }
+    if (!broken_.empty()) co_return TransferResult{0, false, broken_, true};
+    outbox_->send(FrameType::Get,
+                  encode_get(GetMessage{request.remote_path, absolute(request.local_path),
+                                        request.temp_tag, request.mode, request.max_size,
+                                        request.sudo_user, request.recursive}));
+    co_return co_await transfer_result(request.on_progress);
   }
 
   /// The session goes back to the daemon, which takes the end of the stream for "done".
@@ -120,8 +109,39 @@ class WarmConnection final : public engine::Connection {
   }
 
  private:
-  /// `get` does not go through the daemon (it would write files with the daemon's umask): the
-  /// first one opens a direct session.
+  /// Progress frames, then how the transfer the daemon runs ended.
+  awaitable<TransferResult> transfer_result(const engine::TransferProgress& on_progress) {
+    is_executing_ = true;  // a cancel goes to the daemon
+    while (std::optional<Frame> frame = co_await reader_.next(*socket_)) {
+      if (frame->type == FrameType::Progress) {
+        FieldReader in(frame->payload);
+        const std::uint64_t done = in.u64();
+        const std::uint64_t total = in.u64();
+        if (in.ok() && on_progress) on_progress(done, total);
+        continue;
+      }
+      is_executing_ = false;
+      std::optional<TransferEnd> end;
+      if (frame->type == FrameType::TransferDone) end = decode_transfer_done(frame->payload);
+      if (!end) break;
+      if (end->connection_lost) broken_ = end->error;
+      co_return TransferResult{end->bytes, end->unchanged, std::move(end->error),
+                               end->connection_lost};
+    }
+    is_executing_ = false;
+    broken_ = "connection lost during the transfer: deployd serve closed the connection";
+    co_return TransferResult{0, false, broken_, true};
+  }
+
+  /// The daemon's working folder is `/`, not the run's.
+  static std::string absolute(const std::string& path) {
+    std::error_code ec;
+    const std::filesystem::path whole = std::filesystem::absolute(path, ec);
+    return ec ? path : whole.string();
+  }
+
+  /// A `get` with another umask than the daemon's (whose files would get the daemon's modes)
+  /// opens a direct session, the first one for the connection.
   awaitable<engine::Connection*> transfer_connection() {
     if (direct_) co_return direct_.get();
     ConnectResult connected = co_await direct_transport_.connect(host_);
@@ -133,6 +153,7 @@ class WarmConnection final : public engine::Connection {
     co_return direct_.get();
   }
 
+  bool has_same_umask_;  ///< `get` may go through the daemon
   std::shared_ptr<UnixSocket> socket_;
   std::shared_ptr<Outbox> outbox_;
   FrameReader reader_;
@@ -190,12 +211,15 @@ class WarmTransport final : public engine::Transport {
     if (!reply) co_return std::nullopt;
     switch (reply->type) {
       case FrameType::Connected: {
-        const bool is_reused = !reply->payload.empty() && reply->payload[0] == 1;
+        FieldReader fields(reply->payload);
+        const bool is_reused = fields.u8() == 1;
+        const std::uint32_t daemon_umask = fields.u32();
         if (ssh::is_debug_logging())
           ssh::debug_log(host.name + (is_reused ? ": borrowed a warm session from deployd serve"
                                                 : ": deployd serve opened a session"));
         co_return ConnectResult{
-            std::make_unique<WarmConnection>(socket, std::move(reader), host, *direct_),
+            std::make_unique<WarmConnection>(socket, std::move(reader), host, *direct_,
+                                             fields.ok() && daemon_umask == umask_),
             engine::ConnectFailure::None,
             {}};
       }
@@ -217,6 +241,11 @@ class WarmTransport final : public engine::Transport {
   std::unique_ptr<engine::Transport> direct_;
   std::string socket_path_;
   bool is_daemon_gone_ = false;
+  std::uint32_t umask_ = [] {  // this run's, read once
+    const mode_t mask = ::umask(077);
+    ::umask(mask);
+    return static_cast<std::uint32_t>(mask);
+  }();
 };
 
 }  // namespace

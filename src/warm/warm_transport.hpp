@@ -12,7 +12,8 @@ namespace deployd::warm {
 
 /// Wraps `direct` (the SSH transport): a host whose session the daemon at `socket` can hold
 /// (no jump host, no password, no passphrase, a named identity or no agent) borrows one from it,
-/// and its commands and `put` steps run there; its `get` steps open a direct session of their own.
+/// and its commands and transfers run there (a `get` of a run whose umask is not the daemon's
+/// opens a direct session of its own).
 /// Any other host, or every host when no daemon answers, goes through `direct`.
 std::unique_ptr<engine::Transport> make_warm_transport(std::unique_ptr<engine::Transport> direct,
                                                        std::string socket);

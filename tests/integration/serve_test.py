@@ -57,6 +57,7 @@ def connection_processes(client_port):
 
 class Serve(FleetTestCase):
     def setUp(self):
+        os.umask(0o022)
         self.runtime = tempfile.mkdtemp(prefix="serve-", dir=self.dir)
         os.chmod(self.runtime, 0o700)
         self.folder = os.path.join(self.runtime, "deployd")
@@ -128,11 +129,13 @@ class Serve(FleetTestCase):
             {"run": "sleep 5", "timeout": "1s"}])
         self.assertEqual(status, 1, err)
         self.assertIn("borrowed a warm session", err)
-        # The put went through the daemon; the get opened a session of its own (one handshake).
-        self.assertEqual(err.count("ssh handshake done"), HOSTS, err)
+        # The put and the get went through the daemon: no handshake.
+        self.assertEqual(err.count("ssh handshake done"), 0, err)
         for host in self.hosts:
-            with open(os.path.join(self.runtime, "fetched", host["name"] + ".txt")) as f:
+            fetched = os.path.join(self.runtime, "fetched", host["name"] + ".txt")
+            with open(fetched) as f:
                 self.assertEqual(f.read(), "payload\n")
+            self.assertEqual(os.stat(fetched).st_mode & 0o777, 0o644)  # 0644 on the host, umask 022
         for host in self.hosts:
             lines = [(e["stream"], e["line"]) for e in events if e["event"] == "output" and e["host"] == host["name"]]
             self.assertEqual([line for line in lines if line[0] == "stdout"], [("stdout", "out"), ("stdout", "payload")])
@@ -170,6 +173,24 @@ class Serve(FleetTestCase):
         self.assertEqual(processes_with(nap), [], "the cancelled command's processes survived")
         second, _ = self.client_ports()
         self.assertEqual(second, first)  # the sessions went back to the daemon, usable
+
+    def test_a_get_of_a_run_with_another_umask_than_the_daemon_connects_directly(self):
+        self.start()  # umask 022 (setUp)
+        self.client_ports()
+        target = "/tmp/serve-umask-%d-{{host}}.txt" % os.getpid()
+        os.umask(0o077)
+        try:
+            status, events, err = self.run_plan([
+                {"run": "echo x > %s; chmod 644 %s" % (target, target)},
+                {"get": target, "to": "private/{{host}}.txt"},
+                {"run": "rm -f %s" % target}])
+        finally:
+            os.umask(0o022)
+        self.assertEqual(status, 0, err)
+        self.assertEqual(err.count("ssh handshake done"), HOSTS, err)  # each get: a session of its own
+        for host in self.hosts:
+            fetched = os.path.join(self.runtime, "private", host["name"] + ".txt")
+            self.assertEqual(os.stat(fetched).st_mode & 0o777, 0o600)  # the run's umask, not the daemon's
 
     def test_persist_starts_the_daemon_for_later_runs(self):
         status, out, err = self.deployd(["serve", "--status"])

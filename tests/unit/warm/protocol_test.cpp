@@ -168,5 +168,26 @@ TEST_CASE("a put reads back with its optional fields; a relative local path is r
   CHECK(end->connection_lost);
 }
 
+TEST_CASE("a get reads back with its optional fields; a relative local path is refused") {
+  GetMessage get{"/etc/app.conf", "/plan/out/web1.conf", "run-2", 0600u, 1ull << 33, std::nullopt, true};
+  std::optional<GetMessage> back = decode_get(encode_get(get));
+  REQUIRE(back);
+  CHECK(back->remote_path == "/etc/app.conf");
+  CHECK(back->local_path == "/plan/out/web1.conf");
+  CHECK(back->temp_tag == "run-2");
+  CHECK(back->mode == 0600u);
+  CHECK(back->max_size == 1ull << 33);
+  CHECK_FALSE(back->sudo_user);
+  CHECK(back->recursive);
+  GetMessage plain{"a", "/b", "", std::nullopt, std::nullopt, std::string("www"), false};
+  std::optional<GetMessage> plain_back = decode_get(encode_get(plain));
+  REQUIRE(plain_back);
+  CHECK_FALSE(plain_back->mode);
+  CHECK_FALSE(plain_back->max_size);
+  CHECK(plain_back->sudo_user == std::string("www"));
+  plain.local_path = "out/b";
+  CHECK_FALSE(decode_get(encode_get(plain)));
+}
+
 }  // namespace
 }  // namespace deployd::warm
