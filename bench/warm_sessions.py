@@ -9,6 +9,7 @@ at the end.
   bench/warm_sessions.py --deployd build/deployd --fleet DIR [--hosts 500] [--repeat 15]
 """
 import argparse
+import glob
 import json
 import os
 import statistics
@@ -21,6 +22,42 @@ sys.path.insert(0, os.path.dirname(__file__))
 from bench_support import fleet_inventory, measured  # noqa: E402
 
 FIVE_STEPS = ["true", "echo step2", "uname -r", "test -d /tmp", "echo done"]
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def process_table():
+    """{pid: (parent pid, CPU ticks of it and its waited-for children)} from /proc."""
+    table = {}
+    for path in glob.glob("/proc/[0-9]*/stat"):
+        try:
+            with open(path) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        table[int(path.split("/")[2])] = (int(fields[1]), sum(int(x) for x in fields[11:15]))
+    return table
+
+
+def tree_seconds(roots):
+    """CPU seconds of `roots` and everything below them (the fleet's sshd processes and shells)."""
+    table = process_table()
+    children = {}
+    for pid, (parent, _) in table.items():
+        children.setdefault(parent, []).append(pid)
+    total, stack = 0, list(roots)
+    while stack:
+        pid = stack.pop()
+        total += table.get(pid, (0, 0))[1]
+        stack += children.get(pid, [])
+    return total / TICKS
+
+
+def sshd_roots(fleet):
+    roots = []
+    for path in glob.glob(os.path.join(fleet, "sshd", "*.pid")):
+        with open(path) as f:
+            roots.append(int(f.read()))
+    return roots
 
 
 def main():
@@ -53,9 +90,18 @@ def main():
         subprocess.run([deployd, "serve", "--idle", "10m"], check=True, capture_output=True)
         first = measured(run)
         print("  through deployd serve, first run (opens the sessions): %.2f s wall" % first[0])
+        status = subprocess.run([deployd, "serve", "--status"], check=True, capture_output=True, text=True).stdout
+        daemon = [int(status.split("pid ")[1].split(",")[0])]
+        roots = sshd_roots(args.fleet)
         for attempt in range(3):
+            sshd_before, daemon_before = tree_seconds(roots), tree_seconds(daemon)
             warm = measured(run)
-            print("  through deployd serve, warm run %d: %.2f s wall, %.2f s client CPU" % ((attempt + 1,) + warm))
+            time.sleep(1)  # the shells of the last steps reaped
+            sshd = tree_seconds(roots) - sshd_before
+            print("  through deployd serve, warm run %d: %.2f s wall, %.2f s client CPU, %.2f s daemon CPU, "
+                  "%.2f s fleet sshd CPU (%.2f ms per command)" % (
+                      (attempt + 1,) + warm + (tree_seconds(daemon) - daemon_before, sshd,
+                                               sshd * 1000 / (len(FIVE_STEPS) * args.hosts))))
         one = inventory["hosts"][0]["name"]
         ad_hoc = [deployd, "-i", inventory_path, "-H", one] + logs + ["--", "true"]
         walls = []
