@@ -28,6 +28,14 @@ using engine::ConnectResult;
 using engine::ExecResult;
 using engine::TransferResult;
 
+/// `path` as the daemon must see it: its working folder is `/`, not the run's.
+std::string absolute(const std::string& path) {
+  if (path.empty()) return path;
+  std::error_code ec;
+  const std::filesystem::path whole = std::filesystem::absolute(path, ec);
+  return ec ? path : whole.string();
+}
+
 /// One host's session, borrowed from the daemon: its commands run there.
 class WarmConnection final : public engine::Connection {
  public:
@@ -133,13 +141,6 @@ class WarmConnection final : public engine::Connection {
     co_return TransferResult{0, false, broken_, true};
   }
 
-  /// The daemon's working folder is `/`, not the run's.
-  static std::string absolute(const std::string& path) {
-    std::error_code ec;
-    const std::filesystem::path whole = std::filesystem::absolute(path, ec);
-    return ec ? path : whole.string();
-  }
-
   /// A `get` with another umask than the daemon's (whose files would get the daemon's modes)
   /// opens a direct session, the first one for the connection.
   awaitable<engine::Connection*> transfer_connection() {
@@ -175,6 +176,9 @@ class WarmTransport final : public engine::Transport {
     if (!is_daemon_gone_ && can_borrow(host)) {
       auto spec = engine::connection_spec(host);
       if (auto* ssh_spec = std::get_if<ssh::ConnectionSpec>(&spec)) {
+        // The daemon's working folder is `/`: relative key and known_hosts paths are the run's.
+        for (std::string& identity : ssh_spec->identities) identity = absolute(identity);
+        ssh_spec->known_hosts = absolute(ssh_spec->known_hosts);
         std::optional<ConnectResult> borrowed = co_await borrow(host, *ssh_spec);
         if (borrowed) co_return std::move(*borrowed);
       }

@@ -192,6 +192,18 @@ class Serve(FleetTestCase):
             fetched = os.path.join(self.runtime, "private", host["name"] + ".txt")
             self.assertEqual(os.stat(fetched).st_mode & 0o777, 0o600)  # the run's umask, not the daemon's
 
+    def test_relative_key_and_known_hosts_paths_are_the_run_s_not_the_daemon_s(self):
+        self.start()  # its working folder is /
+        shutil.copy(self.inventory["defaults"]["identity"], os.path.join(self.runtime, "key"))
+        os.chmod(os.path.join(self.runtime, "key"), 0o600)
+        inventory = {"defaults": dict(self.inventory["defaults"], identity="key", known_hosts="known_hosts"),
+                     "hosts": self.hosts, "groups": {"fleet": [h["name"] for h in self.hosts]}}
+        write_json(self.runtime, "relative.json", inventory)
+        status, out, err = self.deployd(["-i", "relative.json", "-H", self.hosts[0]["name"], "-v", "--log-dir",
+                                         "logs", "--", "true"], cwd=self.runtime)
+        self.assertEqual(status, 0, err)
+        self.assertIn("deployd serve opened a session", err)
+
     def test_persist_starts_the_daemon_for_later_runs(self):
         status, out, err = self.deployd(["serve", "--status"])
         self.assertEqual(status, 1)
