@@ -302,11 +302,11 @@ class Serve(FleetTestCase):
             "import socket,struct,sys\n"
             "s=socket.socket(socket.AF_UNIX)\n"
             "s.connect(sys.argv[1])\n"
-            "s.sendall(struct.pack('>IB',1,9))\n"  # Status
             "s.settimeout(5)\n"
             "try:\n"
+            "    s.sendall(struct.pack('>IB',1,9))\n"  # Status
             "    print(len(s.recv(100)))\n"
-            "except ConnectionResetError:\n"  # closed with our request unread
+            "except (BrokenPipeError, ConnectionResetError):\n"  # closed before or after our request
             "    print(0)\n")
         done = subprocess.run(["/usr/bin/python3", "-c", probe, os.path.join(self.folder, "serve.sock")],
                               capture_output=True, timeout=30, preexec_fn=as_nobody)
