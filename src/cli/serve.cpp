@@ -99,11 +99,9 @@ std::unique_ptr<engine::Transport> with_warm_sessions(std::unique_ptr<engine::Tr
       error = "--persist: " + start_error;
       return direct;
     }
-  } else if (!warm::unsafe_folder_reason(folder).empty()) {
-    return direct;  // no daemon (or a folder that is not safely ours: never trusted)
   }
-  // A folder that is not ours or open to others is never used: someone else's daemon could
-  // be listening there.
+  // No folder (no daemon), or one that is not ours or is open to others, is never used: someone
+  // else's daemon could be listening there. (start_daemon checked it, too.)
   if (!warm::unsafe_folder_reason(folder).empty()) return direct;
   return warm::make_warm_transport(std::move(direct), warm::socket_path(folder));
 }
