@@ -12,6 +12,7 @@ import argparse
 import glob
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -113,6 +114,7 @@ def main():
             statistics.median(walls) * 1000, min(walls) * 1000, args.repeat))
     finally:
         subprocess.run([deployd, "serve", "--stop"], capture_output=True)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":
