@@ -40,8 +40,9 @@ _deployd() {
 
   local options="-H --hosts --limit --var --var-env -i --inventory -l --list -n --dry-run --graph
     --output --color -f --forks --batches --log-dir --retry-failed -F --ssh-config --report --junit
-    --output-dir -q --quiet -v --verbose --version -h --help --only --exclude --list-hosts --sudo --timeout"
-  local with_value="-H|--hosts|--limit|--var|--var-env|-i|--inventory|--output|--color|-f|--forks|--batches|--log-dir|-F|--ssh-config|--report|--junit|--output-dir|--only|--exclude|--timeout"
+    --output-dir --persist -q --quiet -v --verbose --version -h --help --only --exclude --list-hosts --sudo
+    --timeout"
+  local with_value="-H|--hosts|--limit|--var|--var-env|-i|--inventory|--output|--color|-f|--forks|--batches|--log-dir|-F|--ssh-config|--report|--junit|--output-dir|--persist|--only|--exclude|--timeout"
   local plan
   local -a inventories
 
@@ -60,7 +61,7 @@ _deployd() {
       names=$("${words[0]}" "$plan" "${inventories[@]}" --host-names 2>/dev/null) || return
       COMPREPLY=($(compgen -P "$head" -W "$names" -- "${cur##*,}"))
       return ;;
-    --var|--var-env|-f|--forks|--batches|--exclude|--timeout) return ;;
+    --var|--var-env|-f|--forks|--batches|--exclude|--timeout|--persist|--idle) return ;;
   esac
   # After `--`: an ad-hoc command, completed as a command.
   local k
@@ -70,7 +71,7 @@ _deployd() {
       return
     fi
   done
-  # The subcommands: `deployd runs [PLAN]`, `deployd show RUN`.
+  # The subcommands: `deployd runs [PLAN]`, `deployd show RUN`, `deployd serve`.
   if [[ ${words[1]} == show && $cword -gt 1 ]]; then
     case $prev in
       --output) COMPREPLY=($(compgen -W "stream group" -- "$cur")); return ;;
@@ -81,6 +82,10 @@ _deployd() {
     esac
     [[ $cur == -* ]] &&
       COMPREPLY=($(compgen -W "--html --timeline --hosts --output --host --color --log-dir --plan -h --help" -- "$cur"))
+    return
+  fi
+  if [[ ${words[1]} == serve && $cword -gt 1 ]]; then
+    [[ $cur == -* ]] && COMPREPLY=($(compgen -W "--idle --foreground --status --stop -h --help" -- "$cur"))
     return
   fi
   if [[ ${words[1]} == runs && $cword -gt 1 ]]; then
@@ -103,7 +108,7 @@ _deployd() {
   _deployd_plan "$with_value"
   if [[ -z $plan ]]; then
     COMPREPLY=($(compgen -f -X '!*.json' -- "$cur") $(compgen -d -- "$cur"))
-    ((cword == 1)) && COMPREPLY+=($(compgen -W "runs show config" -- "$cur"))
+    ((cword == 1)) && COMPREPLY+=($(compgen -W "runs show config serve" -- "$cur"))
     return
   fi
   local tasks

@@ -30,6 +30,7 @@
 #include "cli/retry.hpp"
 #include "cli/run_files.hpp"
 #include "cli/runs.hpp"
+#include "cli/serve.hpp"
 #include "cli/show.hpp"
 #include "cli/std_fds.hpp"
 #include "deployd/exit_code.hpp"
@@ -232,6 +233,7 @@ int run_main(int argc, char** argv) {
   if (is_show_command(argc, argv)) return show_main(argc, argv);  // no plan: the run log is enough
   if (is_runs_command(argc, argv)) return runs_main(argc, argv);
   if (is_config_command(argc, argv)) return config_main(argc, argv);
+  if (is_serve_command(argc, argv)) return serve_main(argc, argv);
 
   // 1. The command line.
   ParseResult parsed = parse_command_line(argc, argv);
@@ -303,7 +305,10 @@ int run_main(int argc, char** argv) {
   // 5. Keys: each encrypted key decrypted once (its passphrase asked once), before any connection.
   std::vector<const Host*> hosts = engine::run_hosts(plan, selection.tasks);
   ssh::init_library();
-  std::unique_ptr<engine::Transport> transport = engine::make_ssh_transport(&plan);
+  std::string warm_error;  // a daemon of the user's (deployd serve, --persist) lends sessions
+  std::unique_ptr<engine::Transport> transport =
+      with_warm_sessions(engine::make_ssh_transport(&plan), options.persist, warm_error);
+  if (!warm_error.empty()) return print_errors({Diagnostic{.message = warm_error}});
   std::vector<const Host*> connected = hosts;  // delegate_to hosts too: their keys, known_hosts
   for (const Host* delegate : engine::delegate_hosts(plan, selection.tasks))
     if (std::find(hosts.begin(), hosts.end(), delegate) == hosts.end())

@@ -107,7 +107,8 @@ HelpPage help_page() {
                 "deployd -H HOSTS | -i INVENTORY [OPTIONS] -- COMMAND...",
                 "deployd --retry-failed RUN_ID", "deployd config",
                 "deployd runs [PLAN] [-n N] [--log-dir DIR]",
-                "deployd show RUN [--html FILE | --timeline | --output stream|group] [--host H]"},
+                "deployd show RUN [--html FILE | --timeline | --output stream|group] [--host H]",
+                "deployd serve [--idle DURATION] [--foreground | --status | --stop]"},
       .about =
           "Run a JSON plan of tasks on many hosts at once over SSH: the named TASKs with "
           "everything "
@@ -126,7 +127,7 @@ HelpPage help_page() {
       .examples = {"deployd plan.json --list",
                    "deployd plan.json deploy -i hosts.json --output group",
                    "deployd plan.json deploy --limit 'web*' -f 20 --var version=1.4.2"},
-      .footer = "See also: deployd runs --help, deployd show --help, man deployd"};
+      .footer = "See also: deployd runs --help, deployd show --help, deployd serve --help, man deployd"};
 }
 
 void add_options(CLI::App& app, Options& options, VarTexts& var_texts, ValueTexts& value_texts) {
@@ -212,6 +213,10 @@ void add_options(CLI::App& app, Options& options, VarTexts& var_texts, ValueText
          "--output-dir", options.output_dir,
          "write each host's stdout and stderr to DIR/HOST.out and DIR/HOST.err (as pssh -o/-e)")
       ->type_name("DIR");
+  app.add_option("--persist", options.persist,
+                 "keep each host's session open for DURATION after the run, in deployd serve "
+                 "(started if needed), for the next runs (e.g. 10m)")
+      ->type_name("DURATION");
   add_ad_hoc_and_selection_options(app, options);
   app.set_version_flag("--version", kVersion, "print the version and exit");
   app.set_help_flag("-h,--help", "print this help and exit");

@@ -79,21 +79,6 @@ std::optional<std::string> secret_from(const std::string& variable, const char* 
   return std::string(value);
 }
 
-/// An exit-signal name as the host sent it is data, not text to print: at most 32 bytes, and
-/// anything but letters, digits and `._-+@` becomes `?` (a hostile host sent 30,000 bytes and
-/// escape sequences). Real names are short words: "KILL", "TERM", "USR1@example.com".
-std::string signal_name(std::string_view name) {
-  constexpr std::size_t kLongest = 32;
-  std::string safe;
-  for (char c : name.substr(0, kLongest)) {
-    const bool is_plain = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                          std::string_view("._-+@").find(c) != std::string_view::npos;
-    safe += is_plain ? c : '?';
-  }
-  if (name.size() > kLongest) safe += "...";
-  return safe;
-}
-
 /// ~/.ssh/id_ed25519, id_ecdsa and id_rsa, those that exist (tried when no identity is given).
 std::vector<std::string> default_identities() {
   std::vector<std::string> paths;
@@ -192,14 +177,7 @@ class SshConnection final : public Connection {
   }
 
   awaitable<TransferResult> put(const PutRequest& request) override {
-    if (request.recursive) co_return co_await put_folder(request);
-    auto source = sources_.open(request.local_path);
-    if (auto* error = std::get_if<std::string>(&source)) co_return TransferResult{0, false, *error, false};
-    auto file = std::get<std::shared_ptr<ssh::SourceFile>>(std::move(source));
-    const unsigned mode = request.mode.value_or(file->mode() & 0777);
-    ssh::PutSpec spec{std::move(file),     request.remote_path, mode,          request.temp_tag,
-                      request.on_progress, request.sudo_user,   request.owner, request.group};
-    co_return to_engine(co_await session_->put(spec));
+    co_return to_engine(co_await put_on(*session_, sources_, request));
   }
 
   awaitable<TransferResult> get(const GetRequest& request) override {
@@ -216,23 +194,13 @@ class SshConnection final : public Connection {
   void cancel() override { session_->cancel(); }
 
  private:
-  awaitable<TransferResult> put_folder(const PutRequest& request) {
-    auto tree = ssh::SourceTree::open(request.local_path, sources_);
-    if (auto* error = std::get_if<std::string>(&tree))
-      co_return TransferResult{0, false, *error, false};
-    auto folder = std::get<std::shared_ptr<ssh::SourceTree>>(std::move(tree));
-    ssh::PutSpec spec{nullptr, request.remote_path, request.mode.value_or(folder->mode & 0777),
-                      request.temp_tag, request.on_progress};
-    spec.tree = std::move(folder);
-    co_return to_engine(co_await session_->put(spec));
-  }
-
- private:
   TransferResult to_engine(ssh::TransferOutcome outcome) const {
-    std::string error = outcome.connection_lost ? with_jump_cause(std::move(outcome.error), lease_)
-                                                : std::move(outcome.error);
-    return TransferResult{outcome.bytes, outcome.unchanged, std::move(error),
-                          outcome.connection_lost};
+    return to_engine(TransferResult{outcome.bytes, outcome.unchanged, std::move(outcome.error),
+                                    outcome.connection_lost});
+  }
+  TransferResult to_engine(TransferResult result) const {
+    if (result.connection_lost) result.error = with_jump_cause(std::move(result.error), lease_);
+    return result;
   }
 
   std::unique_ptr<ssh::Session> session_;
@@ -361,6 +329,48 @@ class SshTransport final : public Transport {
 };
 
 }  // namespace
+
+awaitable<TransferResult> put_on(ssh::Session& session, ssh::SourceCache& sources,
+                                 const PutRequest& request) {
+  std::shared_ptr<ssh::SourceTree> folder;
+  std::shared_ptr<ssh::SourceFile> file;
+  if (request.recursive) {
+    auto tree = ssh::SourceTree::open(request.local_path, sources);
+    if (auto* error = std::get_if<std::string>(&tree)) co_return TransferResult{0, false, *error, false};
+    folder = std::get<std::shared_ptr<ssh::SourceTree>>(std::move(tree));
+  } else {
+    auto source = sources.open(request.local_path);
+    if (auto* error = std::get_if<std::string>(&source)) co_return TransferResult{0, false, *error, false};
+    file = std::get<std::shared_ptr<ssh::SourceFile>>(std::move(source));
+  }
+  const unsigned mode = request.mode.value_or((folder ? folder->mode : file->mode()) & 0777);
+  ssh::PutSpec spec{file, request.remote_path, mode, request.temp_tag, request.on_progress};
+  if (folder) {
+    spec.tree = std::move(folder);
+  } else {
+    spec.sudo_user = request.sudo_user;
+    spec.owner = request.owner;
+    spec.group = request.group;
+  }
+  ssh::TransferOutcome outcome = co_await session.put(spec);
+  co_return TransferResult{outcome.bytes, outcome.unchanged, std::move(outcome.error),
+                           outcome.connection_lost};
+}
+
+/// An exit-signal name as the host sent it is data, not text to print: at most 32 bytes, and
+/// anything but letters, digits and `._-+@` becomes `?` (a hostile host sent 30,000 bytes and
+/// escape sequences). Real names are short words: "KILL", "TERM", "USR1@example.com".
+std::string signal_name(std::string_view name) {
+  constexpr std::size_t kLongest = 32;
+  std::string safe;
+  for (char c : name.substr(0, kLongest)) {
+    const bool is_plain = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                          std::string_view("._-+@").find(c) != std::string_view::npos;
+    safe += is_plain ? c : '?';
+  }
+  if (name.size() > kLongest) safe += "...";
+  return safe;
+}
 
 std::variant<ssh::ConnectionSpec, std::string> connection_spec(const Host& host) {
   ssh::ConnectionSpec spec;

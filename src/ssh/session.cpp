@@ -6,6 +6,7 @@
 #include <libssh2.h>
 #include <libssh2_sftp.h>
 #include <netdb.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <boost/asio/ip/tcp.hpp>
@@ -13,6 +14,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <cctype>
+#include <cerrno>
 #include <optional>
 #include <vector>
 
@@ -312,6 +314,12 @@ std::string Client::load_known_hosts(const std::string& path, bool strict) {
 
 std::vector<std::string> Client::flush_known_hosts() { return shared_->known_hosts.flush(); }
 
+std::string Client::check_host_key(Session& session, const ConnectionSpec& spec) {
+  LIBSSH2_SESSION* raw = session.impl_->link.session;
+  if (raw == nullptr) return "the session is closed";
+  return ssh::check_host_key(shared_->known_hosts, raw, spec);
+}
+
 namespace {
 
 /// Opens one session (direct or through `via`) under the connect_timeout watchdog.
@@ -386,6 +394,17 @@ void Session::cancel() {
     case Impl::Busy::Idle:
       break;
   }
+}
+
+bool Session::is_usable() const {
+  const Link& link = impl_->link;
+  if (impl_->is_closed || !impl_->broken.empty() || link.is_aborted || link.session == nullptr)
+    return false;
+  char byte = 0;
+  const ssize_t got = ::recv(const_cast<Link&>(link).socket.native_handle(), &byte, 1,
+                             MSG_PEEK | MSG_DONTWAIT);
+  if (got > 0) return true;  // data waiting (a keepalive, a global request): libssh2 reads it
+  return got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
 }
 
 awaitable<TransferOutcome> Session::get(const GetSpec& spec) {

@@ -63,8 +63,13 @@ class Session {
   /// Stops the operation in flight: an exec stops waiting and returns `cancelled` (its channel
   /// is closed, the session goes on); a transfer fails and the session is dropped. Idle: nothing.
   void cancel();
+  /// Idle, can it still carry a command? False once broken, closed, or the server hung up
+  /// (end of stream or a reset waiting on the socket: a peek, no libssh2 call). For sessions
+  /// kept between runs (warm/), which nobody reads while they wait.
+  bool is_usable() const;
 
  private:
+  friend class Client;
   std::unique_ptr<Impl> impl_;
 };
 
@@ -109,6 +114,10 @@ class Client {
   std::string load_known_hosts(const std::string& path, bool strict = false);
   /// Writes the host keys accept-new recorded, one append per file; returns the errors.
   std::vector<std::string> flush_known_hosts();
+  /// Checks the host key `session` was opened with against this client's known_hosts, as a new
+  /// connection to `spec` would be checked; the reason to refuse it, or "" (warm/: a session
+  /// kept between runs is lent only if the key still passes).
+  std::string check_host_key(Session& session, const ConnectionSpec& spec);
 
   struct Shared;  ///< defined in session_impl.hpp
 
