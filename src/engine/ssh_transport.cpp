@@ -193,6 +193,13 @@ class SshConnection final : public Connection {
 
   awaitable<TransferResult> put(const PutRequest& request) override {
     if (request.recursive) co_return co_await put_folder(request);
+    if (request.content) {  // a rendered template: its bytes, made for this host
+      const unsigned mode = request.mode.value_or(0644);
+      ssh::PutSpec spec{ssh::SourceFile::from_bytes(request.local_path, *request.content, mode),
+                        request.remote_path, mode, request.temp_tag, request.on_progress,
+                        request.sudo_user, request.owner, request.group};
+      co_return to_engine(co_await session_->put(spec));
+    }
     auto source = sources_.open(request.local_path);
     if (auto* error = std::get_if<std::string>(&source)) co_return TransferResult{0, false, *error, false};
     auto file = std::get<std::shared_ptr<ssh::SourceFile>>(std::move(source));
