@@ -110,7 +110,7 @@ class Templates(FleetTestCase):
             self.assertEqual(f.read(), "version=1.2.2231\n")
         status, out, err = self.run_plan(tasks, "--dry-run", "--show-files")
         self.assertEqual(status, 0, err)
-        self.assertIn("    (%s/v.j2:1:11: uses \"version\", known only when the run runs)\n" % self.dir, out)
+        self.assertIn("    (%s/v.j2:1:12: uses \"version\", known only when the run runs)\n" % self.dir, out)
 
     def test_show_files_prints_each_hosts_rendered_file_without_connecting(self):
         status, out, err = self.run_plan(self.tasks(), "--dry-run", "--show-files")
@@ -178,6 +178,16 @@ class Templates(FleetTestCase):
         self.assertIn("bad.j2:3:4: undefined variable \"prot\" for host \"node001\" and 2 more hosts "
                       "(did you mean \"port\"?)", err)
         self.assertEqual(os.listdir(self.folder), [])
+
+    def test_show_files_needs_dry_run_and_diff_is_a_dry_run_of_its_own(self):
+        plan = write_json(self.dir, "plan.json", {"version": 1, "hosts": ["a"], "tasks": {"t": {"steps": [
+            {"run": "true"}]}}})
+        for args, message in [(["--show-files"], "--show-files goes with --dry-run (--diff compares the files "
+                                                 "with the hosts')"),
+                              (["--diff", "--dry-run"], "--diff is a dry run that connects: leave out --dry-run, "
+                                                        "--list, --graph and --list-hosts")]:
+            status, out, err = run_deployd([plan] + args)
+            self.assertEqual((status, out, err), (2, "", "deployd: error: %s (see deployd --help)\n" % message))
 
 
 if __name__ == "__main__":

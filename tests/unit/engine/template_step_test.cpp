@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 // Tests of the template step (issue 18) in src/engine/transfer_step.cpp over a FakeTransport:
 // rendered per host, sent as a put's bytes, and a rendering that fails fails the host's step.
+#include <utility>  // before Asio (ssh-facts.md)
+
 #include <doctest/doctest.h>
 #include <unistd.h>
 
@@ -63,8 +65,11 @@ TEST_SUITE("engine") {
     transport.reply("*", "cat /etc/version", version);
     RecordingReporter reporter;
     CHECK(run_engine(plan, transport, reporter).exit_code == 0);
-    for (const auto& [host, text] : std::vector<std::pair<std::string, std::string>>{
+    // (No structured binding: clang 14 cannot capture one in doctest's assertions.)
+    for (const auto& expected : std::vector<std::pair<std::string, std::string>>{
              {"a", "v1.2 a:80\nx\ny\n"}, {"b", "v1.2 b:81\nx\ny\n"}}) {
+      const std::string& host = expected.first;
+      const std::string& text = expected.second;
       REQUIRE(transport.puts[host].size() == 1);
       const PutRequest& put = transport.puts[host][0];
       CHECK(put.content == text);
