@@ -54,6 +54,22 @@ TEST_SUITE("plan") {
     CHECK(step.text_template->names().size() == 2);
   }
 
+  TEST_CASE("an imported file's template is read from that file's folder") {
+    TempDir dir;
+    dir.write("lib/site.conf.j2", "{{ app }}\n");
+    dir.write("lib/web.json", R"({"version": 1, "vars": {"app": "shop"}, "tasks": {"site": {"steps": [
+      {"template": "site.conf.j2", "to": "/etc/site.conf"}]}}})");
+    const std::string path = dir.write(
+        "plan.json", R"({"hosts": ["a"], "imports": {"web": "lib/web.json"},
+                        "tasks": {"t": {"steps": [{"run": "true"}]}}})");
+    LoadResult loaded = load_plan(path, test_options());
+    for (const Diagnostic& error : loaded.errors) FAIL_CHECK(error.to_string());
+    REQUIRE(loaded.plan);
+    const Step& step = loaded.plan->tasks[0].steps[0];
+    CHECK(step.template_file == path.substr(0, path.rfind('/')) + "/lib/site.conf.j2");
+    CHECK(step.text_template);
+  }
+
   TEST_CASE("a missing template file is a plan error at the step") {
     TempDir dir;
     CHECK(file_errors(dir, kPlan) ==
