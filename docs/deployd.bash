@@ -38,7 +38,7 @@ _deployd() {
     cword=$COMP_CWORD
   fi
 
-  local options="-H --hosts --limit --var --var-env -i --inventory -l --list -n --dry-run --graph
+  local options="-H --hosts --limit --var --var-env -i --inventory -l --list -n --dry-run --show-files --diff --graph
     --output --color -f --forks --batches --log-dir --retry-failed -F --ssh-config --report --junit
     --output-dir --persist -q --quiet -v --verbose --version -h --help --only --exclude --list-hosts --sudo
     --timeout"

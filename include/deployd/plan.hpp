@@ -52,7 +52,8 @@ using Vars = std::map<std::string, Value>;
 
 namespace plan {
 class Expr;
-}
+class TextTemplate;
+}  // namespace plan
 
 /// An expression of the plan (`when`, `changed_when`, `failed_when`), parsed at load.
 struct Condition {
@@ -89,16 +90,22 @@ struct Host {
   std::string json_pointer;  ///< where the host is defined, e.g. `/hosts/3`
 };
 
-/// What a step does; a `cd` block is flattened into the steps it contains.
-enum class StepKind { Run, Local, Put, Get };
+/// What a step does; a `cd` block is flattened into the steps it contains. A Template is a put
+/// whose bytes are a local template file rendered for the host (issue 18).
+enum class StepKind { Run, Local, Put, Get, Template };
 
 /// One step after flattening: `cd` blocks have become each inner step's `cwd`.
 /// Every string here is a template: `{{var}}` is replaced per host at run time.
 struct Step {
   StepKind kind = StepKind::Run;
-  std::string command;  ///< run/local: the command; put: the local source; get: the remote path
-  std::string to;       ///< put/get destination
-  std::optional<std::string> mode;  ///< put, get: octal file mode, e.g. "0644"
+  /// run/local: the command; put: the local source; get: the remote path; template: the
+  /// template file's path as written
+  std::string command;
+  std::string to;  ///< put/get/template destination
+  /// template: the file, parsed at load (never null in a loaded plan's Template step)
+  std::shared_ptr<const plan::TextTemplate> text_template;
+  std::string template_file;  ///< template: the file read, joined with its folder
+  std::optional<std::string> mode;  ///< put, get, template: octal file mode, e.g. "0644"
   std::optional<std::uint64_t> max_size;  ///< get: the largest file accepted, in bytes
   std::string owner;                      ///< put: the file's owner (chown), "" the writing user's
   std::string group;                      ///< put: the file's group (chgrp), "" the writing user's

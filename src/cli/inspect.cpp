@@ -10,6 +10,7 @@
 #include <unordered_set>
 
 #include "engine/engine.hpp"
+#include "engine/file_diff.hpp"
 #include "engine/step_text.hpp"
 #include "graph/task_graph.hpp"
 #include "plan/vars.hpp"
@@ -24,7 +25,7 @@ std::string targets(const Task& task) {
 }
 
 std::string step_line(const Task& task, std::size_t index, const Step& step,
-                      plan::VarContext vars) {
+                      plan::VarContext vars, bool show_files = false) {
   vars.delegate = step.delegate_to;
   std::string command =
       step.hides_command() ? engine::hidden_label(step) : plan::interpolate(step.command, vars).text;
@@ -33,10 +34,12 @@ std::string step_line(const Task& task, std::size_t index, const Step& step,
   vars.loop = &step.loop_vars;
   command = step.hides_command() ? command : plan::interpolate(step.command, vars).text;
   // issue 19: a transfer says where it goes, and with which mode.
-  const bool is_transfer = step.kind == StepKind::Put || step.kind == StepKind::Get;
+  const bool is_transfer = step.kind == StepKind::Put || step.kind == StepKind::Get ||
+                           step.kind == StepKind::Template;
   if (is_transfer && !step.hides_command()) {
-    command = fmt::format("{} {} -> {}", step.kind == StepKind::Put ? "put" : "get", command,
-                          plan::interpolate(step.to, vars).text);
+    const char* verb = step.kind == StepKind::Put ? "put" : step.kind == StepKind::Get ? "get"
+                                                                                      : "template";
+    command = fmt::format("{} {} -> {}", verb, command, plan::interpolate(step.to, vars).text);
     if (step.mode) command += fmt::format(" (mode {})", *step.mode);
   }
   std::string line = fmt::format("  {} step {}{}: {}", task.name, index + 1, item, command);
@@ -51,7 +54,14 @@ std::string step_line(const Task& task, std::size_t index, const Step& step,
   if (!step.notify.empty()) line += fmt::format("  (notifies {})", fmt::join(step.notify, ", "));
   if (!step.loop_skip.empty()) line += fmt::format("  (skipped: {})", step.loop_skip);
   if (task.is_handler) line += "  (if notified)";
-  return line + "\n";
+  line += "\n";
+  // issue 18: --show-files, what the step would install on this host.
+  const bool installs = step.kind == StepKind::Template || step.kind == StepKind::Put;
+  if (show_files && installs && vars.host) {
+    engine::PlannedFile file = engine::planned_file(*vars.plan, *vars.host, step, vars.run_id);
+    line += file.bytes ? engine::content_lines(*file.bytes) : fmt::format("    ({})\n", file.note);
+  }
+  return line;
 }
 
 std::string duration_text(Duration duration) {
@@ -164,7 +174,7 @@ std::string list_hosts(const Plan& plan, const std::vector<const Task*>& tasks) 
 }
 
 std::string dry_run(const Plan& plan, const std::vector<const Task*>& tasks,
-                    const std::string& run_id, bool verbose) {
+                    const std::string& run_id, bool verbose, bool show_files) {
   std::string out;
   // Local tasks run once, on the controller, with no host variables.
   std::string local;
@@ -201,7 +211,7 @@ std::string dry_run(const Plan& plan, const std::vector<const Task*>& tasks,
       const Task* task = own ? &*own : tasks[t];
       body += wait_lines(plan, *task, &host->name, targets, tasks);
       for (std::size_t i = 0; i < task->steps.size(); ++i)
-        body += step_line(*task, i, task->steps[i], vars);
+        body += step_line(*task, i, task->steps[i], vars, show_files);
     }
     std::string shape =
         verbose ? host->name + "\n" + body : with_host_placeholder(body, host->name);

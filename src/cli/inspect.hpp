@@ -17,8 +17,9 @@ std::string list_tasks(const Plan& plan);
 /// and `local (this machine)` when a local task runs.
 std::string list_hosts(const Plan& plan, const std::vector<const Task*>& tasks);
 
-/// --dry-run: per host, the steps that would run, with variables resolved.
+/// --dry-run: per host, the steps that would run, with variables resolved; `show_files`
+/// (--show-files): under each template and put step, the bytes it would install there.
 std::string dry_run(const Plan& plan, const std::vector<const Task*>& tasks,
-                    const std::string& run_id, bool verbose = false);
+                    const std::string& run_id, bool verbose = false, bool show_files = false);
 
 }  // namespace deployd::cli

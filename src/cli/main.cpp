@@ -21,6 +21,7 @@
 
 #include "cli/ad_hoc.hpp"
 #include "cli/config_file.hpp"
+#include "cli/diff_main.hpp"
 #include "cli/fd_limit.hpp"
 #include "cli/inspect.hpp"
 #include "cli/logging.hpp"
@@ -299,8 +300,15 @@ int run_main(int argc, char** argv) {
   if (options.list_hosts) return std::fputs(list_hosts(plan, selection.tasks).c_str(), stdout), 0;
   if (options.graph) return std::fputs(graph::to_dot(plan, selection.tasks).c_str(), stdout), 0;
   std::string run_id = report::make_run_id();
-  if (options.dry_run)
-    return std::fputs(dry_run(plan, selection.tasks, run_id, options.verbose).c_str(), stdout), 0;
+  if (options.dry_run) {
+    const std::string text =
+        dry_run(plan, selection.tasks, run_id, options.verbose, options.show_files);
+    return std::fputs(text.c_str(), stdout), 0;
+  }
+  // issue 18: --diff connects, reads the hosts' files and runs no step.
+  if (options.diff)
+    return diff_main(plan, selection.tasks, run_id,
+                     options.forks > 0 ? options.forks : plan.policy.forks);
 
   // 5. Keys: each encrypted key decrypted once (its passphrase asked once), before any connection.
   std::vector<const Host*> hosts = engine::run_hosts(plan, selection.tasks);

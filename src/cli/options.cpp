@@ -85,6 +85,13 @@ std::string check_selection(Options& options) {
   }
   if (options.list_hosts && (options.list || options.graph || options.dry_run))
     return "--list-hosts prints the hosts only: leave out --list, --graph and --dry-run";
+  if (options.show_files && !options.dry_run)
+    return "--show-files goes with --dry-run (--diff compares the files with the hosts')";
+  if (options.diff && (options.dry_run || options.list || options.graph || options.list_hosts))
+    return "--diff is a dry run that connects: leave out --dry-run, --list, --graph and "
+           "--list-hosts";
+  if (options.diff && options.is_ad_hoc())
+    return "--diff compares the files of template and put steps: an ad-hoc command has none";
   return {};
 }
 
@@ -165,6 +172,11 @@ void add_options(CLI::App& app, Options& options, VarTexts& var_texts, ValueText
       ->allow_extra_args(false);
   app.add_flag("-l,--list", options.list, "list tasks with their descriptions and needs");
   app.add_flag("-n,--dry-run", options.dry_run, "print what would run on each host, without connecting");
+  app.add_flag("--show-files", options.show_files,
+               "with --dry-run: print the content each template and put step would install");
+  app.add_flag("--diff", options.diff,
+               "connect and show how the files of template and put steps differ from each "
+               "host's; runs no step, changes nothing");
   app.add_flag("--graph", options.graph, "print the task graph in Graphviz dot");
   // For the bash completion (docs/deployd.bash): no group, so --help does not list it.
   app.add_flag("--task-names", options.task_names, "print the plan's task names, one a line")->group("");

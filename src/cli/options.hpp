@@ -24,6 +24,8 @@ struct Options {
   std::vector<std::string> inventories;
   bool list = false;
   bool dry_run = false;
+  bool show_files = false;  ///< --show-files: with --dry-run, what template and put steps install
+  bool diff = false;        ///< --diff: compare those files with the hosts', change nothing
   bool graph = false;
   bool task_names = false;  ///< hidden --task-names: one task name a line, for shell completion
   bool host_names = false;  ///< hidden --host-names: host and group names, for shell completion

@@ -334,7 +334,10 @@ awaitable<TransferResult> put_on(ssh::Session& session, ssh::SourceCache& source
                                  const PutRequest& request) {
   std::shared_ptr<ssh::SourceTree> folder;
   std::shared_ptr<ssh::SourceFile> file;
-  if (request.recursive) {
+  if (request.content) {  // a rendered template: its bytes, made for this host
+    file = ssh::SourceFile::from_bytes(request.local_path, *request.content,
+                                       request.mode.value_or(0644));
+  } else if (request.recursive) {
     auto tree = ssh::SourceTree::open(request.local_path, sources);
     if (auto* error = std::get_if<std::string>(&tree)) co_return TransferResult{0, false, *error, false};
     folder = std::get<std::shared_ptr<ssh::SourceTree>>(std::move(tree));

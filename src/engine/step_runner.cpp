@@ -244,6 +244,14 @@ std::string StepVars::operator()(const std::string& text, VarUse use) {
   return std::move(result.text);
 }
 
+std::string StepVars::render(const plan::TextTemplate& text, const std::string& file) {
+  plan::VarScope scope(vars_);
+  plan::RenderedText rendered = text.render(scope);
+  if (!rendered.is_ok && refused_.empty())
+    refused_ = fmt::format("{}:{}", file, rendered.error.to_string());
+  return std::move(rendered.text);
+}
+
 std::optional<StepOutcome> StepVars::missing_value(const StepContext& context, const Step& step) const {
   if (!refused_.empty())
     return StepOutcome{StepStatus::Failed, !step.ignore_errors, false,
@@ -417,7 +425,8 @@ std::string retry_text(const std::string& title, std::string error, int attempt,
 
 boost::asio::awaitable<StepOutcome> run_step(StepContext context) {
   const Step& step = context.task.steps[static_cast<std::size_t>(context.index)];
-  const bool is_transfer = step.kind == StepKind::Put || step.kind == StepKind::Get;
+  const bool is_transfer = step.kind == StepKind::Put || step.kind == StepKind::Get ||
+                           step.kind == StepKind::Template;
   const int attempts = 1 + step_retries(context, step);
   Duration delay = step_retry_delay(context, step);
   // plan-format.md: a step's `name` may use variables too.

@@ -14,6 +14,7 @@
 #include "engine/cancel.hpp"
 #include "engine/get_claims.hpp"
 #include "engine/transport.hpp"
+#include "plan/template_text.hpp"
 #include "plan/vars.hpp"
 #include "report/secret_mask.hpp"
 
@@ -77,6 +78,9 @@ class StepVars {
               context.task.steps[static_cast<std::size_t>(context.index)].delegate_to,
               &context.task.steps[static_cast<std::size_t>(context.index)].loop_vars} {}
   std::string operator()(const std::string& text, VarUse use = VarUse::Text);
+  /// A template file (issue 18) rendered for the host; an error (`FILE:3:5: undefined variable
+  /// "x"`) fails the step through missing_value.
+  std::string render(const plan::TextTemplate& text, const std::string& file);
   /// plan-format.md: a registered name without a value at run time, or a registered value a
   /// local command or path refuses, fails that host's step. The outcome saying so, or nullopt.
   std::optional<StepOutcome> missing_value(const StepContext& context, const Step& step) const;

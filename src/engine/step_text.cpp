@@ -17,6 +17,8 @@ const char* verb(StepKind kind) {
       return "put";
     case StepKind::Get:
       return "get";
+    case StepKind::Template:
+      return "template";
   }
   return "run";
 }

@@ -4,6 +4,7 @@
 #include "engine/transfer_step.hpp"
 
 #include <fmt/format.h>
+#include <sys/stat.h>
 
 #include <boost/asio/this_coro.hpp>
 #include <chrono>
@@ -25,20 +26,18 @@ struct Paths {
   std::optional<std::string> sudo_user;  ///< issue 18: who writes or reads the remote file
   std::string owner;
   std::string group;
+  std::optional<std::string> content;  ///< template: the file rendered for this host
 };
 
 Paths resolve_paths(const Step& step, StepVars& fill) {
-  const bool is_put = step.kind == StepKind::Put;
-  Paths paths{fill(step.command, is_put ? VarUse::LocalPath : VarUse::Text),
+  const bool is_put = step.kind != StepKind::Get;
+  Paths paths{step.kind == StepKind::Template ? step.template_file
+                                              : fill(step.command, is_put ? VarUse::LocalPath
+                                                                          : VarUse::Text),
               fill(step.to, is_put ? VarUse::Text : VarUse::LocalPath)};
-  // plan-format.md: inside a `cd` block a relative remote path is relative to that folder.
-  const std::string cwd = fill(step.cwd);
-  std::string& remote = step.kind == StepKind::Put ? paths.to : paths.from;
-  if (!cwd.empty() && !remote.empty() && remote.front() != '/' && !remote.starts_with("~"))
-    remote = cwd + "/" + remote;
-  // SFTP expands no `~`; its relative paths start at the login folder, the user's home.
-  if (remote == "~" || remote == "~/") remote = ".";
-  else if (remote.starts_with("~/")) remote.erase(0, 2);
+  std::string& remote = is_put ? paths.to : paths.from;
+  remote = remote_path(fill(step.cwd), remote);
+  if (step.kind == StepKind::Template) paths.content = fill.render(*step.text_template, paths.from);
   if (step.sudo_user) paths.sudo_user = fill(*step.sudo_user);
   paths.owner = fill(step.owner);
   paths.group = fill(step.group);
@@ -71,10 +70,13 @@ TransferProgress progress_reporter(const StepContext& context) {
 
 boost::asio::awaitable<TransferResult> put_or_get(const StepContext& context, const Step& step,
                                                   const Paths& paths) {
-  if (step.kind == StepKind::Put) {
-    PutRequest request{local_path(context.plan, step, paths.from), paths.to, std::nullopt,
-                       context.run_id, progress_reporter(context)};
+  if (step.kind != StepKind::Get) {
+    const bool is_template = step.kind == StepKind::Template;
+    PutRequest request{is_template ? paths.from : local_path(context.plan, step, paths.from),
+                       paths.to, std::nullopt, context.run_id, progress_reporter(context)};
     if (step.mode) request.mode = parse_mode(*step.mode);
+    if (is_template && !step.mode) request.mode = file_mode(paths.from);
+    request.content = paths.content;
     request.sudo_user = paths.sudo_user;
     request.owner = paths.owner;
     request.group = paths.group;
@@ -124,6 +126,23 @@ std::string claim_local_path(const StepContext& context, const Step& step, const
 }
 
 }  // namespace
+
+std::string remote_path(const std::string& cwd, std::string path) {
+  // plan-format.md: inside a `cd` block a relative remote path is relative to that folder.
+  if (!cwd.empty() && !path.empty() && path.front() != '/' && !path.starts_with("~"))
+    path = cwd + "/" + path;
+  // SFTP expands no `~`; its relative paths start at the login folder, the user's home.
+  if (path == "~" || path == "~/")
+    path = ".";
+  else if (path.starts_with("~/"))
+    path.erase(0, 2);
+  return path;
+}
+
+unsigned file_mode(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 ? st.st_mode & 0777 : 0644;
+}
 
 std::optional<unsigned> parse_mode(const std::string& text) {
   if (text.empty() || text.size() > 4) return std::nullopt;

@@ -52,6 +52,9 @@ struct PutRequest {
   std::string owner;                     ///< "": the installing user's
   std::string group;                     ///< "": the installing user's group
   bool recursive = false;                ///< `local_path` is a folder, sent whole (issue 18)
+  /// Set: these bytes are sent, not `local_path`'s, which only names them in messages (a
+  /// rendered template, issue 18); `mode` unset means 0644.
+  std::optional<std::string> content;
 };
 
 /// One file to download (a `get` step).

@@ -71,6 +71,12 @@ struct TemplateSite {
   std::size_t step = 0;  ///< the first flattened step it applies to
   std::shared_ptr<const Expr> expr;  ///< set for an expression: its names are checked
   bool sees_result = false;          ///< changed_when, failed_when: rc, stdout, stderr are defined
+  /// issue 18: a name a template file reads (`text` is the name): reported at its line:column
+  /// in that file, `where` being the step's `template`.
+  std::string file;
+  int line = 0;
+  int column = 0;
+  bool may_be_undefined = false;  ///< inside `defined()` or before `default`: not checked
 };
 
 /// A `for_each` as read: the flattened steps [first, end) it repeats, and its list (a literal,

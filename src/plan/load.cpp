@@ -67,7 +67,7 @@ class Loader {
         plan_doc->is_parsed && std::all_of(inventories.begin(), inventories.end(),
                                            [](const auto& doc) { return doc && doc->is_parsed; });
     // 3. Resolve names across files, then check what refers to what.
-    if (is_complete) resolve(merged);
+    if (is_complete) resolve(merged, file);
     // Transfers last, on an otherwise valid plan: their paths need every variable to resolve.
     if (is_complete && diags_.empty()) validate_transfers(plan_, tasks_, file, on_disk, diags_);
     return finish(file);
@@ -108,7 +108,7 @@ class Loader {
     check_task_names(tasks_, diags_);
   }
 
-  void resolve(const Sections& merged) {
+  void resolve(const Sections& merged, const std::string& file) {
     Controller controller = controller_of(options_);
     SshConfigFiles configs(options_.ssh_config, controller);
     plan_.hosts = resolve_hosts(merged.hosts, merged.defaults, controller, configs, diags_);
@@ -126,6 +126,7 @@ class Loader {
     validate_tasks(plan_, tasks_, cli_hosts, merged.has_bad_hosts, diags_, options_.allow_no_hosts);
     validate_delegates(plan_, tasks_, diags_);
     expand_loops(plan_, tasks_, diags_);  // per host: after `on` is resolved
+    read_templates(tasks_, file, options_.read_templates, diags_);
     validate_vars(plan_, tasks_, diags_);
     for (Diagnostic& warning : unused_cli_vars(plan_, tasks_))
       warnings_.push_back(std::move(warning));

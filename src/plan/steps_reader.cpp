@@ -18,12 +18,13 @@ namespace deployd::plan {
 
 namespace {
 
-const std::vector<std::string> kActions = {"run", "local", "put", "get", "cd"};
+const std::vector<std::string> kActions = {"run", "local", "put", "get", "template", "cd"};
 const std::vector<std::string> kStepKeys = {
     "run",
     "local",
     "put",
     "get",
+    "template",
     "cd",
     "to",
     "mode",
@@ -142,7 +143,8 @@ class StepReader {
     } else if (!has_unknown_key(node)) {
       // An unknown key was already reported with its suggestion ("rn" -> "run").
       diags_.error(node.where,
-                   "a step needs one action: \"run\", \"local\", \"put\", \"get\" or \"cd\"");
+                   "a step needs one action: \"run\", \"local\", \"put\", \"get\", "
+                   "\"template\" or \"cd\"");
     }
     return "";
   }
@@ -366,20 +368,21 @@ class StepReader {
     }
   }
 
-  // Keys that belong to one action only: "to" (put, get), "mode" (put, get), "max_size" (get),
-  // "owner" and "group" (put), "recursive" (put, get), "steps" (cd).
+  // Keys that belong to one action only: "to" and "mode" (put, get, template), "max_size" (get),
+  // "owner" and "group" (put, template), "recursive" (put, get), "steps" (cd).
   void check_action_keys(const Node& node, const std::string& action) {
     auto misplaced = [&](const char* key, bool is_allowed, const char* where) {
       if (node.value().contains(key) && !is_allowed)
         diags_.key_error(node.where, key,
                          fmt::format("{} is only used with {}", quote(key), where));
     };
-    misplaced("to", action == "put" || action == "get", "\"put\" and \"get\"");
-    misplaced("mode", action == "put" || action == "get", "\"put\" and \"get\"");
+    const bool is_file = action == "put" || action == "get" || action == "template";
+    misplaced("to", is_file, "\"put\", \"get\" and \"template\"");
+    misplaced("mode", is_file, "\"put\", \"get\" and \"template\"");
     misplaced("max_size", action == "get", "\"get\"");
     misplaced("recursive", action == "put" || action == "get", "\"put\" and \"get\"");
-    misplaced("owner", action == "put", "\"put\"");
-    misplaced("group", action == "put", "\"put\"");
+    misplaced("owner", action == "put" || action == "template", "\"put\" and \"template\"");
+    misplaced("group", action == "put" || action == "template", "\"put\" and \"template\"");
     misplaced("steps", action == "cd", "\"cd\"");
     misplaced("changed_when", action == "run" || action == "local", "\"run\" and \"local\"");
     misplaced("failed_when", action == "run" || action == "local", "\"run\" and \"local\"");
@@ -446,7 +449,8 @@ class StepReader {
     static const std::map<std::string, StepKind> kinds = {{"run", StepKind::Run},
                                                           {"local", StepKind::Local},
                                                           {"put", StepKind::Put},
-                                                          {"get", StepKind::Get}};
+                                                          {"get", StepKind::Get},
+                                                          {"template", StepKind::Template}};
     step.kind = kinds.at(action);
     // A `run` step delegated to the controller is a `local` step with the host's variables.
     if (step.kind == StepKind::Run && step.delegate_to == "local") step.kind = StepKind::Local;
@@ -457,8 +461,10 @@ class StepReader {
                       quote(action)));
       return false;
     }
-    auto command = read_template(node.child(action));
-    if (step.kind == StepKind::Put || step.kind == StepKind::Get) {
+    auto command = step.kind == StepKind::Template ? read_template_path(node.child(action))
+                                                   : read_template(node.child(action));
+    if (step.kind == StepKind::Put || step.kind == StepKind::Get ||
+        step.kind == StepKind::Template) {
       auto to = node.find("to");
       if (!to)
         diags_.error(node.where,
@@ -487,6 +493,20 @@ class StepReader {
     if (!command) return false;
     step.command = *command;
     return true;
+  }
+
+  // issue 18: a template file is read and checked when the plan loads (template_check.cpp), so
+  // its path is one file for every host: no variables.
+  std::optional<std::string> read_template_path(const Node& node) {
+    auto path = read_string(node, diags_);
+    if (!path) return std::nullopt;
+    if (path->empty() || path->find("{{") != std::string::npos) {
+      diags_.error(node.where, fmt::format("a template's path is read when the plan loads: write "
+                                           "one file, without variables, got {}",
+                                           quote(*path)));
+      return std::nullopt;
+    }
+    return path;
   }
 
   void read_cd(const Node& node, Step& scope, int depth) {

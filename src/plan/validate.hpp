@@ -38,6 +38,17 @@ void validate_vars(const Plan& plan, const std::vector<TaskDraft>& tasks, Diagno
 /// plan uses it (did you mean "version"?)`): likely misspelt, and never silently ignored.
 std::vector<Diagnostic> unused_cli_vars(const Plan& plan, const std::vector<TaskDraft>& tasks);
 
+/// issue 18: reads and parses the file of every `template` step (relative to the step's folder,
+/// else the plan file's), once per file, and adds a TemplateSite for each name it reads, which
+/// validate_vars then checks. A missing file or one that does not parse is an error at its own
+/// line:column; `read_files` false (a hermetic load) refuses every template step.
+void read_templates(std::vector<TaskDraft>& tasks, const std::string& plan_file, bool read_files,
+                    Diagnostics& diags);
+
+/// An error at `line`:`column` of the template file `file`, naming the step that reads it.
+Diagnostic template_diagnostic(const std::string& file, int line, int column, std::string message,
+                               const Where& step);
+
 /// Checks `put` and `get` steps: no two hosts of a task may `get` into the same local path, and,
 /// when `check_files` (the plan was read from disk), a `put` source without run-time variables
 /// must exist, relative to the plan file's folder.

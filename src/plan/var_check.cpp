@@ -49,7 +49,8 @@ class VarChecker {
 
   void check_site(const TaskDraft& draft, const TemplateSite& site,
                   std::set<std::string> registered) {
-    if (!site.expr) {
+    if (site.may_be_undefined) return;
+    if (!site.expr && site.file.empty()) {
       if (std::string error = template_error(site.text); !error.empty()) {
         diags_.error(site.where, error);
         return;
@@ -58,8 +59,9 @@ class VarChecker {
     const std::vector<Step>& steps = draft.task.steps;
     for (std::size_t i = 0; i < site.step && i < steps.size(); ++i)
       if (!steps[i].register_as.empty()) registered.insert(steps[i].register_as);
-    const std::vector<std::string> names =
-        site.expr ? site.expr->names() : referenced_vars(site.text);
+    const std::vector<std::string> names = !site.file.empty() ? std::vector{site.text}
+                                           : site.expr        ? site.expr->names()
+                                                              : referenced_vars(site.text);
     for (const std::string& name : names)
       if (!is_registered(name, registered) && !(site.sees_result && is_result_name(name)) &&
           !is_loop_name(name, draft, site.step))
@@ -95,8 +97,7 @@ class VarChecker {
     auto check = [&](const Host* host) {
       Resolved resolved = resolve_var(name, {&plan_, host, nullptr, "run", delegate});
       if (!resolved.error.empty()) {
-        diags_.error(site.where,
-                     host ? fmt::format("{} for host {}", resolved.error, quote(host->name))
+        report(site, host ? fmt::format("{} for host {}", resolved.error, quote(host->name))
                           : resolved.error);
         return false;
       }
@@ -111,11 +112,16 @@ class VarChecker {
     }
     if (failing.empty()) return;
     if (name == "delegate") {
-      diags_.error(site.where,
-                   "undefined variable \"delegate\" (a step has one with \"delegate_to\")");
+      report(site, "undefined variable \"delegate\" (a step has one with \"delegate_to\")");
       return;
     }
-    diags_.error(site.where, undefined_message(name, failing, registered));
+    report(site, undefined_message(name, failing, registered));
+  }
+
+  // A name of a template file is reported where that file reads it (issue 18).
+  void report(const TemplateSite& site, std::string message) {
+    if (site.file.empty()) return diags_.error(site.where, std::move(message));
+    diags_.add(template_diagnostic(site.file, site.line, site.column, std::move(message), site.where));
   }
 
   std::string undefined_message(const std::string& name, const std::vector<const Host*>& failing,
@@ -161,8 +167,9 @@ std::vector<Diagnostic> unused_cli_vars(const Plan& plan, const std::vector<Task
   std::set<std::string> used;
   for (const TaskDraft& draft : tasks) {
     for (const TemplateSite& site : draft.templates) {
-      const std::vector<std::string> names =
-          site.expr ? site.expr->every_name() : referenced_vars(site.text, true);
+      const std::vector<std::string> names = !site.file.empty() ? std::vector{site.text}
+                                             : site.expr ? site.expr->every_name()
+                                                         : referenced_vars(site.text, true);
       used.insert(names.begin(), names.end());
     }
     // `for_each` names the variable holding its list, or an expression giving one (a literal's

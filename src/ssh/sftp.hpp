@@ -20,6 +20,8 @@ class SourceFile {
  public:
   /// Maps `path` read-only; a one-line error naming the path and the cause if it cannot.
   static std::variant<std::shared_ptr<SourceFile>, std::string> open(const std::string& path);
+  /// Bytes made on the controller (a rendered template, issue 18), named `path` in messages.
+  static std::shared_ptr<SourceFile> from_bytes(std::string path, std::string bytes, unsigned mode);
   SourceFile(const SourceFile&) = delete;
   SourceFile& operator=(const SourceFile&) = delete;
   ~SourceFile();
@@ -39,6 +41,8 @@ class SourceFile {
   unsigned mode_ = 0644;
   std::int64_t mtime_ns_ = 0;
   std::uint64_t inode_ = 0;
+  std::string owned_;  ///< from_bytes: the bytes `data_` points into (else nothing is mapped)
+  bool is_mapped_ = false;
   mutable std::string sha256_;
   friend class SourceCache;
 };

@@ -52,13 +52,25 @@ std::variant<std::shared_ptr<SourceFile>, std::string> SourceFile::open(const st
     }
     ::madvise(map, file->size_, MADV_SEQUENTIAL);
     file->data_ = static_cast<const char*>(map);
+    file->is_mapped_ = true;
   }
   ::close(fd);  // the mapping stays valid
   return file;
 }
 
+std::shared_ptr<SourceFile> SourceFile::from_bytes(std::string path, std::string bytes,
+                                                   unsigned mode) {
+  std::shared_ptr<SourceFile> file(new SourceFile());
+  file->path_ = std::move(path);
+  file->owned_ = std::move(bytes);
+  file->size_ = file->owned_.size();
+  file->data_ = file->owned_.empty() ? nullptr : file->owned_.data();
+  file->mode_ = mode;
+  return file;
+}
+
 SourceFile::~SourceFile() {
-  if (data_ != nullptr) ::munmap(const_cast<char*>(data_), size_);
+  if (is_mapped_) ::munmap(const_cast<char*>(data_), size_);
 }
 
 const std::string& SourceFile::sha256() const {

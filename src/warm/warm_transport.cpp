@@ -78,6 +78,10 @@ class WarmConnection final : public engine::Connection {
   }
 
   awaitable<TransferResult> put(const engine::PutRequest& request) override {
+    // A rendered template's bytes live in this run, not in a file the daemon could read.
+    if (request.content) co_return co_await direct_transfer([&](engine::Connection& direct) {
+      return direct.put(request);
+    });
     if (!broken_.empty()) co_return TransferResult{0, false, broken_, true};
     outbox_->send(FrameType::Put,
                   encode_put(PutMessage{absolute(request.local_path), request.remote_path,
@@ -87,14 +91,9 @@ class WarmConnection final : public engine::Connection {
   }
 
   awaitable<TransferResult> get(const engine::GetRequest& request) override {
-    if (!has_same_umask_) {
-      engine::Connection* direct = co_await transfer_connection();
-      if (direct == nullptr) co_return TransferResult{0, false, transfer_error_, true};
-      is_transferring_ = true;
-      TransferResult result = co_await direct->get(request);
-      is_transferring_ = false;
-      co_return result;
-    }
+    if (!has_same_umask_) co_return co_await direct_transfer([&](engine::Connection& direct) {
+      return direct.get(request);
+    });
     if (!broken_.empty()) co_return TransferResult{0, false, broken_, true};
     outbox_->send(FrameType::Get,
                   encode_get(GetMessage{request.remote_path, absolute(request.local_path),
@@ -141,8 +140,19 @@ class WarmConnection final : public engine::Connection {
     co_return TransferResult{0, false, broken_, true};
   }
 
-  /// A `get` with another umask than the daemon's (whose files would get the daemon's modes)
-  /// opens a direct session, the first one for the connection.
+  /// Runs a transfer the daemon cannot do (see put and get) on a direct session.
+  template <class Transfer>
+  awaitable<TransferResult> direct_transfer(Transfer transfer) {
+    engine::Connection* direct = co_await transfer_connection();
+    if (direct == nullptr) co_return TransferResult{0, false, transfer_error_, true};
+    is_transferring_ = true;
+    TransferResult result = co_await transfer(*direct);
+    is_transferring_ = false;
+    co_return result;
+  }
+
+  /// A `get` with another umask than the daemon's (whose files would get the daemon's modes),
+  /// or a rendered template, opens a direct session, the first one for the connection.
   awaitable<engine::Connection*> transfer_connection() {
     if (direct_) co_return direct_.get();
     ConnectResult connected = co_await direct_transport_.connect(host_);

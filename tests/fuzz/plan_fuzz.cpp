@@ -22,14 +22,15 @@ using namespace deployd;
 constexpr const char* kFile = "plan.json";
 
 // Hermetic: no ~/.ssh/config, no environment; `-F /dev/null` also overrides any ssh_config path
-// the plan names, and imports are not read, so an input never reads a file of the machine
-// (transfer sources are only stat()ed, relative to the current folder).
+// the plan names, and imports and templates are not read, so an input never reads a file of the
+// machine (transfer sources are only stat()ed, relative to the current folder).
 LoadOptions fuzz_options() {
   LoadOptions options;
   options.controller_user = "fuzz";
   options.home = "/nonexistent-fuzz-home";
   options.ssh_config = "/dev/null";
   options.read_imports = false;  // an imported file would be read from the machine
+  options.read_templates = false;  // so would a template file
   return options;
 }
 

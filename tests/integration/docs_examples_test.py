@@ -3,7 +3,8 @@
 
 Each is marked in the Markdown by a comment before its code block:
     <!-- example: NAME[; files: a/b.tar.gz c][; writes: lib/x.json=LIB][; args: -H host1,host2] -->
-`writes` puts the block marked `<!-- library: LIB -->` (a file a plan imports) at that path.
+`writes` puts the block marked `<!-- library: LIB -->` (a file a plan imports, or a template:
+any fenced language) at that path.
 The test writes the plan to a scratch folder with the files it needs, and runs
 `deployd PLAN ARGS --dry-run`: the plan must load and print what would run on its hosts.
 Needs no fleet: nothing connects."""
@@ -17,7 +18,7 @@ import unittest
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DOCUMENTS = ["docs/plan-format.md", "README.md"]
 MARKER = re.compile(r"<!-- example: ([^;\s]+)([^>]*)-->\s*\n```jsonc?\n(.*?)\n```", re.S)
-LIBRARY = re.compile(r"<!-- library: ([^;\s]+)\s*-->\s*\n```jsonc?\n(.*?)\n```", re.S)
+LIBRARY = re.compile(r"<!-- library: ([^;\s]+)\s*-->\s*\n```[a-z]*\n(.*?)\n```", re.S)
 
 
 def examples():

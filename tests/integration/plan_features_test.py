@@ -123,7 +123,7 @@ class PlanFeatures(PlanTestCase):
         with open(path, "w") as f:
             f.write('{"version": 1, "hosts": ["a"], "tasks": {"t": {"steps": [\n'
                     '  {"get": "/etc/hostname", "to": "x", "owner": "root"}]}}}\n')
-        expected = ('deployd: error: %s:2:39: /tasks/t/steps/0: "owner" is only used with "put"\n' % path)
+        expected = ('deployd: error: %s:2:39: /tasks/t/steps/0: "owner" is only used with "put" and "template"\n' % path)
         for args in (["--dry-run"], [], ["--graph"]):
             status, out, err = run_deployd([path] + args)
             self.assertEqual((status, out, err), (2, "", expected), args)

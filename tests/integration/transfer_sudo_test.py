@@ -177,7 +177,7 @@ class TransferSudo(FleetTestCase):
     def test_owner_on_a_get_is_a_plan_error(self):
         status, _, err = self.run_plan([{"get": "/etc/hostname", "to": "x/{{host}}", "owner": "root"}])
         self.assertEqual(status, 2)
-        self.assertIn('/tasks/t/steps/0: "owner" is only used with "put"', err)
+        self.assertIn('/tasks/t/steps/0: "owner" is only used with "put" and "template"', err)
 
 
 if __name__ == "__main__":

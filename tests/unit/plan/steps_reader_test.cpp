@@ -125,8 +125,8 @@ TEST_SUITE("plan") {
       {"run": "ls", "group": "adm"},
       {"put": "a", "to": "b", "owner": "a b"},
       {"put": "a", "to": "b", "group": ""}]}}})") ==
-          "plan.json:2:32: /tasks/t/steps/0: \"owner\" is only used with \"put\"\n"
-          "plan.json:3:21: /tasks/t/steps/1: \"group\" is only used with \"put\"\n"
+          "plan.json:2:32: /tasks/t/steps/0: \"owner\" is only used with \"put\" and \"template\"\n"
+          "plan.json:3:21: /tasks/t/steps/1: \"group\" is only used with \"put\" and \"template\"\n"
           "plan.json:4:40: /tasks/t/steps/2/owner: expected a user or group name or number, got "
           "\"a b\"\n"
           "plan.json:5:40: /tasks/t/steps/3/group: expected a non-empty string, got \"\"");
@@ -191,8 +191,7 @@ TEST_SUITE("plan") {
           "plan.json:2:21: /tasks/t/steps/0: a step has exactly one action, found \"run\" and "
           "\"local\"\n"
           "plan.json:3:7: /tasks/t/steps/1: a step needs one action: \"run\", \"local\", \"put\", "
-          "\"get\" "
-          "or \"cd\"\n"
+          "\"get\", \"template\" or \"cd\"\n"
           "plan.json:4:20: /tasks/t/steps/2: a step has exactly one action, found \"cd\" and "
           "\"put\"");
   }
@@ -207,8 +206,10 @@ TEST_SUITE("plan") {
       {"cd": "/x"},
       {"cd": "/x", "name": "n", "register": "r", "steps": [{"run": "x"}]}]}}})") ==
         "plan.json:2:7: /tasks/t/steps/0: \"put\" needs \"to\": where the file goes\n"
-        "plan.json:3:20: /tasks/t/steps/1: \"to\" is only used with \"put\" and \"get\"\n"
-        "plan.json:3:31: /tasks/t/steps/1: \"mode\" is only used with \"put\" and \"get\"\n"
+        "plan.json:3:20: /tasks/t/steps/1: \"to\" is only used with \"put\", \"get\" and "
+        "\"template\"\n"
+        "plan.json:3:31: /tasks/t/steps/1: \"mode\" is only used with \"put\", \"get\" and "
+        "\"template\"\n"
         "plan.json:4:21: /tasks/t/steps/2: \"steps\" is only used with \"cd\"\n"
         "plan.json:5:39: /tasks/t/steps/3/mode: expected an octal mode like \"0644\", got 644\n"
         "plan.json:6:7: /tasks/t/steps/4: \"cd\" needs \"steps\": the steps run in that directory\n"

@@ -1,0 +1,65 @@
+// SPDX-License-Identifier: MIT
+// What `template` and `put` steps would install (--dry-run --show-files), and how that differs
+// from each host's file (--diff, a connected dry run: issue 18).
+#pragma once
+
+#include <utility>  // before Asio (ssh-facts.md)
+
+#include <boost/asio/awaitable.hpp>
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "deployd/plan.hpp"
+#include "engine/transport.hpp"
+
+namespace deployd::engine {
+
+/// The bytes a template or put step would install on a host, as known before the run.
+struct PlannedFile {
+  std::string source;  ///< the local file (a template's, or a put's source)
+  std::string target;  ///< the remote path, cd applied
+  std::optional<std::string> bytes;
+  /// Why the bytes are not known before the run (a registered variable, a folder, a secret
+  /// step), or why they cannot be made (a render error).
+  std::string note;
+  bool is_error = false;  ///< the bytes cannot be made (not merely unknown before the run)
+};
+
+/// What `step` (a Template or a non-recursive Put) would install on `host`.
+PlannedFile planned_file(const Plan& plan, const Host& host, const Step& step,
+                         const std::string& run_id);
+
+/// `bytes` as indented lines (`    | line`), for --show-files.
+std::string content_lines(const std::string& bytes);
+
+/// A unified diff from the host's file (`current`, nullopt: absent) to `planned`, with a
+/// `---`/`+++` header naming `host` and the path; "" when they are equal.
+std::string file_diff(const std::string& host, const std::string& path,
+                      const std::optional<std::string>& current, const std::string& planned);
+
+/// One host's part of a --diff run: its text (in plan order), and what was found.
+struct HostDiff {
+  const Host* host = nullptr;
+  std::string text;
+  int compared = 0;        ///< files read and compared
+  int would_change = 0;    ///< of them, files whose bytes differ (or are absent)
+  bool is_failed = false;  ///< unreachable, or a file could not be read or rendered
+};
+
+/// The hosts and steps of a --diff run, and its results. Workers share it on one thread.
+struct DiffRun {
+  const Plan& plan;
+  std::vector<const Task*> tasks;
+  std::string run_id;
+  std::vector<HostDiff> hosts;  ///< one per host the tasks run on, in plan order
+  std::size_t next = 0;         ///< the next host a worker takes
+};
+
+/// A --diff worker: takes hosts from `run` until none is left; for each, connects, reads the
+/// file of every template and put step its tasks have there (through `sudo -n cat` when the
+/// step has sudo) and compares. Runs no step, writes nothing.
+boost::asio::awaitable<void> diff_worker(DiffRun& run, Transport& transport);
+
+}  // namespace deployd::engine
