@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include "engine/engine.hpp"
@@ -62,7 +63,7 @@ std::string unknown_before_run(const plan::Interpolated& result) {
 
 PlannedFile planned_file(const Plan& plan, const Host& host, const Step& step,
                          const std::string& run_id) {
-  plan::VarContext vars{&plan, &host, nullptr, run_id, "", &step.loop_vars, step.loop_is_data};
+  plan::VarContext vars{&plan, &host, nullptr, run_id, "", &step.loop_vars};
   PlannedFile file;
   plan::Interpolated to = plan::interpolate(step.to, vars);
   file.target = remote_path(plan::interpolate(step.cwd, vars).text, to.text);
@@ -186,9 +187,13 @@ boost::asio::awaitable<void> diff_host(DiffRun& run, HostDiff& diff, Transport& 
                                           : std::find(task->hosts.begin(), task->hosts.end(),
                                                       host.name) != task->hosts.end();
     if (task->is_local || !runs_here) continue;
+    std::optional<Task> own;  // a list in host or group vars gives each host its own items
+    if (task->has_host_items()) own = task->on_host(host.name);
+    if (own) task = &*own;
     for (std::size_t i = 0; i < task->steps.size(); ++i) {
       const Step& step = task->steps[i];
       if (step.kind != StepKind::Template && step.kind != StepKind::Put) continue;
+      if (!step.loop_skip.empty()) continue;  // a loop copy this host has no item for
       const std::string title = step_title(*task, static_cast<int>(i), step);
       PlannedFile file = planned_file(run.plan, host, step, run.run_id);
       if (!file.bytes) {

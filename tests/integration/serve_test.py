@@ -192,6 +192,24 @@ class Serve(FleetTestCase):
             fetched = os.path.join(self.runtime, "private", host["name"] + ".txt")
             self.assertEqual(os.stat(fetched).st_mode & 0o777, 0o600)  # the run's umask, not the daemon's
 
+    def test_a_template_is_installed_rendered_by_a_run_with_a_daemon(self):
+        # The daemon reads a put's source file itself; a template's bytes exist only in the
+        # run, so they go over a direct session (the daemon would install the unrendered file).
+        self.start()
+        self.client_ports()
+        source = os.path.join(self.runtime, "app.conf.j2")
+        with open(source, "w") as f:
+            f.write("name = {{host}}\n")
+        target = "/tmp/serve-template-%d-{{host}}.conf" % os.getpid()
+        status, events, err = self.run_plan([
+            {"template": source, "to": target},
+            {"run": "cat %s; rm -f %s" % (target, target)}])
+        self.assertEqual(status, 0, err)
+        self.assertEqual(err.count("ssh handshake done"), HOSTS, err)  # each template: direct
+        for host in self.hosts:
+            lines = [e["line"] for e in events if e["event"] == "output" and e["host"] == host["name"]]
+            self.assertEqual(lines, ["name = " + host["name"]])
+
     def test_relative_key_and_known_hosts_paths_are_the_run_s_not_the_daemon_s(self):
         self.start()  # its working folder is /
         shutil.copy(self.inventory["defaults"]["identity"], os.path.join(self.runtime, "key"))
