@@ -214,6 +214,11 @@ class SshConnection final : public Connection {
     if (lease_) co_await pool_.release(std::move(lease_));
   }
   void cancel() override { session_->cancel(); }
+  std::unique_ptr<Connection> lane() override {
+    std::unique_ptr<ssh::Session> lane = session_->open_lane();
+    if (!lane) return nullptr;
+    return std::make_unique<SshConnection>(std::move(lane), sources_, pool_, Pool::Lease{}, executor_);
+  }
 
  private:
   awaitable<TransferResult> put_folder(const PutRequest& request) {
@@ -221,8 +226,9 @@ class SshConnection final : public Connection {
     if (auto* error = std::get_if<std::string>(&tree))
       co_return TransferResult{0, false, *error, false};
     auto folder = std::get<std::shared_ptr<ssh::SourceTree>>(std::move(tree));
-    ssh::PutSpec spec{nullptr, request.remote_path, request.mode.value_or(folder->mode & 0777),
-                      request.temp_tag, request.on_progress};
+    ssh::PutSpec spec{nullptr,          request.remote_path, request.mode.value_or(folder->mode & 0777),
+                      request.temp_tag, request.on_progress, request.sudo_user,
+                      request.owner,    request.group};
     spec.tree = std::move(folder);
     co_return to_engine(co_await session_->put(spec));
   }

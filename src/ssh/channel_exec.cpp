@@ -305,7 +305,10 @@ LIBSSH2_CHANNEL* open_session_channel(LIBSSH2_SESSION* session) {
 /// request. Not while abandoned commands hold channels (the server's MaxSessions, 10 on stock
 /// sshd, counts them).
 awaitable<void> open_ahead(Session::Impl& impl) {
-  if (impl.open_ahead || impl.spare != nullptr || !impl.abandoned.empty()) co_return;
+  // A lane's open ahead would be completed by whichever lane opens next (libssh2 keeps one
+  // open per session): lanes open their own channel when their command starts.
+  if (impl.open_ahead || impl.spare != nullptr || !impl.abandoned.empty() || impl.link.main)
+    co_return;
   Link& link = impl.link;
   const bool was_interrupted = std::exchange(link.interrupt, true);  // send, do not wait
   LIBSSH2_CHANNEL* channel = co_await call(link, [&] { return open_session_channel(link.session); });
@@ -315,12 +318,29 @@ awaitable<void> open_ahead(Session::Impl& impl) {
       channel == nullptr && libssh2_session_last_errno(link.session) == LIBSSH2_ERROR_EAGAIN;
 }
 
+/// A lane's channel, opened when no other lane's open is in progress (libssh2 keeps the state
+/// of one open per session, LaneHub).
+awaitable<LIBSSH2_CHANNEL*> open_lane_channel(Link& link) {
+  LaneHub& hub = *link.main->hub;
+  co_await hub.wait_until_clear(link, /*open=*/true);
+  hub.is_opening = true;
+  LIBSSH2_CHANNEL* channel = co_await call(link, [&] { return open_session_channel(link.session); });
+  // Interrupted (the deadline), the open is still pending in libssh2: run_exec drops the
+  // session, and no other lane may start one meanwhile.
+  if (channel != nullptr || !link.interrupt) {
+    hub.is_opening = false;
+    hub.changed.cancel();
+  }
+  co_return channel;
+}
+
 /// The command's channel: the one opened ahead, else a new one. An open sent ahead that the
 /// server refused (its MaxSessions reached meanwhile) or that libssh2 gave up on (it waits 60 s
 /// at most from the first try) is tried once more, now.
 awaitable<LIBSSH2_CHANNEL*> open_channel(Session::Impl& impl) {
   if (impl.spare != nullptr) co_return std::exchange(impl.spare, nullptr);
   Link& link = impl.link;
+  if (link.main != nullptr) co_return co_await open_lane_channel(link);
   const bool was_ahead = std::exchange(impl.open_ahead, false);
   auto open = [&] { return open_session_channel(link.session); };
   LIBSSH2_CHANNEL* channel = co_await call(link, open);

@@ -57,6 +57,42 @@ class Delegate(FleetTestCase):
         for host, words in own.items():
             self.assertEqual(words[3], addresses[host])
 
+    def test_delegated_steps_to_one_host_run_at_once_as_channels_up_to_max_sessions(self):
+        # 11 hosts delegate a 1 s step to lb: ten (stock sshd's MaxSessions) run at once on lb's
+        # one session (taking turns, they would start 1 s apart), the eleventh waits for a
+        # channel and still succeeds. Start times are lb's clock, at each command's start.
+        if len(self.inventory["hosts"]) < 12:
+            self.skipTest("needs a fleet of 12 hosts")
+        hosts = self.inventory["hosts"][:11]
+        lb = self.inventory["hosts"][11]
+        inventory = dict(self.inventory, hosts=hosts + [lb], groups={"web": [h["name"] for h in hosts]})
+        inventory_path = write_json(self.dir, "inventory.json", inventory)
+        plan = write_json(self.dir, "plan.json", {"version": 1, "tasks": {
+            "deploy": {"on": "web", "steps": [
+                {"run": "echo {{host}} $(date +%s.%N) $SSH_CONNECTION; sleep 1; echo done {{host}}",
+                 "delegate_to": lb["name"]}]}}})
+        status, out, err = run_deployd([plan, "-i", inventory_path, "--output", "json",
+                                        "--log-dir", os.path.join(self.dir, "logs")])
+        self.assertEqual(status, 0, err)
+        events = events_of(out)
+        lines = {}
+        for e in events:
+            if e["event"] == "output":
+                lines.setdefault(e["host"], []).append(e["line"].split())
+        names = sorted(h["name"] for h in hosts)
+        self.assertEqual(sorted(lines), names)
+        for host, (first, last) in lines.items():
+            self.assertEqual(first[0], host)  # output attributed to the host it ran for
+            self.assertEqual(last, ["done", host])
+            self.assertEqual(first[4], lb["address"])
+        self.assertEqual(len({first[3] for first, _ in lines.values()}), 1, lines)  # one session
+        starts = sorted(float(first[1]) for first, _ in lines.values())
+        self.assertLess(starts[9] - starts[0], 1.0, starts)  # ten at once
+        self.assertGreaterEqual(starts[10] - starts[0], 1.0, starts)  # the eleventh waited
+        self.assertLess(starts[10] + 1 - starts[0], 4.0, starts)  # about two steps' time, not 11
+        ends = [e for e in events if e["event"] == "step_end"]
+        self.assertEqual(sorted(e["host"] for e in ends if e["status"] == "ok"), names)
+
     def test_delegate_to_local_runs_on_the_controller_with_the_host_variables(self):
         status, events, err = self.run_plan({"deploy": {"on": "web", "steps": [
             {"run": "echo {{host}} {{delegate}} $PWD", "delegate_to": "local"}]}})
