@@ -444,6 +444,9 @@ awaitable<void> Session::close() {
     Alarm guard(executor);
     guard.arm(Alarm::Clock::now() + kCloseTimeout, [&link] { link.abort(); });
     link.interrupt = false;
+    for (LIBSSH2_SFTP* sftp : impl_->more_sftp)
+      co_await call(link, [&] { return libssh2_sftp_shutdown(sftp); });
+    impl_->more_sftp.clear();
     if (impl_->sftp != nullptr) {
       co_await call(link, [&] { return libssh2_sftp_shutdown(impl_->sftp); });
       impl_->sftp = nullptr;
@@ -466,6 +469,11 @@ awaitable<void> Session::close() {
       link.session = nullptr;
     }
   }
+  for (LIBSSH2_SFTP* sftp : impl_->more_sftp) {  // as the first one, below
+    if (!link.is_aborted) link.abort();
+    for (int tries = 0; tries < 100 && libssh2_sftp_shutdown(sftp) == LIBSSH2_ERROR_EAGAIN;) ++tries;
+  }
+  impl_->more_sftp.clear();
   if (impl_->sftp != nullptr) {
     // A broken or aborted session: libssh2_session_free frees the SFTP channel but not the
     // requests that closed handles left pending (LeakSanitizer found them), which only

@@ -109,6 +109,26 @@ class TransferFolder(FleetTestCase):
             self.assertEqual(tree_of(os.path.join(self.remote, host, "site")), tree_of(site), host)
         self.assert_no_temp_files(self.remote)
 
+    def test_many_files_go_over_several_sftp_channels_of_the_one_session_whole(self):
+        # 400 small files: the put pipelines them over 4 SFTP channels of the host's session,
+        # each an sftp-server child of the connection's sshd, as the next step's shell is.
+        site = os.path.join(self.work, "many")
+        for i in range(400):
+            path = os.path.join(site, "d%d" % (i % 7), "f%03d" % i)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "wb") as f:
+                f.write(os.urandom(1 + i * 37 % 5000))
+            os.chmod(path, (0o600, 0o640, 0o644, 0o755)[i % 4])
+        status, events, err = self.run_plan([
+            {"put": site, "to": self.remote + "/{{host}}/many", "recursive": True},
+            {"run": "ps -o comm= --ppid $PPID | grep -c sftp-server", "register": "channels"}])
+        self.assertEqual(status, 0, err)
+        outputs = {e["host"]: e["line"] for e in events if e["event"] == "output" and e["step"] == 1}
+        self.assertEqual(outputs, {h: "4" for h in self.names()})
+        for host in self.names():
+            self.assertEqual(tree_of(os.path.join(self.remote, host, "many")), tree_of(site))
+        self.assert_no_temp_files(self.remote)
+
     def test_a_file_where_the_folder_goes_fails_and_stays(self):
         self.make_site()
         for host in self.names():
