@@ -77,8 +77,21 @@ class Sender {
   }
 
   awaitable<bool> run() {
+    // The host answers many small requests back to back; sshd does not set TCP_NODELAY on a
+    // non-interactive session, so its next answer waits for our ACK of the last (Nagle), and a
+    // delayed ACK holds it 40 ms: ACK at once while the pipeline runs (ssh-facts.md).
+    Link& link = t_.link();
+    const bool was_quick = std::exchange(link.quickack, true);
+    const bool is_sent = co_await pump();
+    link.quickack = was_quick;
+    co_return is_sent;
+  }
+
+ private:
+  awaitable<bool> pump() {
     for (;;) {
       const bool moved = pass();
+      t_.link().rearm_quickack();
       if (is_lost_) co_return co_await drop_all();
       const bool is_idle = std::all_of(channels_.begin(), channels_.end(),
                                        [](const Channel& c) { return c.is_idle(); }) &&
@@ -94,7 +107,6 @@ class Sender {
     }
   }
 
- private:
   /// One round over the calls that may go on; true if something moved.
   bool pass() {
     bool moved = false;
