@@ -81,6 +81,19 @@ boost::asio::awaitable<void> LaneHub::wait_until_clear(Link& lane, bool open) {
   }
 }
 
+boost::asio::awaitable<void> LaneHub::wait_for_fewer(Link& lane, int held) {
+  while (!is_aborted && !lane.interrupt && channels >= held) {
+    boost::system::error_code ignored;
+    co_await changed.async_wait(boost::asio::redirect_error(boost::asio::use_awaitable, ignored));
+  }
+}
+
+void LaneHub::release_channel(Link& lane) {
+  if (!std::exchange(lane.holds_channel, false)) return;
+  --channels;
+  changed.cancel();
+}
+
 boost::asio::awaitable<void> Link::wait_turn() {
   LaneHub& shared = *main->hub;
   if (shared.sending != nullptr && shared.sending != this) co_await shared.wait_until_clear(*this, false);
@@ -110,6 +123,7 @@ void Link::wake() {
   interrupt = true;
   boost::system::error_code ignored;
   socket.cancel(ignored);
+  if (main != nullptr && main->hub) main->hub->changed.cancel();  // a lane waiting for a channel
 }
 
 void Link::abort() {
@@ -130,6 +144,7 @@ void Link::abort() {
 void Link::release() {
   if (main != nullptr) {
     // A lane: the session is the main link's; only this duplicate of the socket goes.
+    if (main->hub) main->hub->release_channel(*this);
     if (main->hub) std::erase(main->hub->lanes, this);
     if (main->hub && main->hub->sending == this) {
       main->hub->sending = nullptr;

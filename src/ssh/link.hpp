@@ -31,6 +31,8 @@ struct LaneHub {
   Link* sending = nullptr;  ///< the lane whose packet is half-sent; nullptr: none
   bool is_opening = false;  ///< a lane's channel open is in progress (libssh2 keeps one per session)
   bool is_aborted = false;  ///< the connection was shut down: nobody waits for a turn any more
+  int channels = 0;  ///< channels the lanes hold open now
+  Link* pending_open = nullptr;  ///< the lane whose open a deadline interrupted (still pending)
   /// Never expires; cancel() wakes every lane waiting for `sending` or `is_opening` to clear.
   boost::asio::steady_timer changed;
   /// Channels of timed-out commands that lanes left behind: the main session frees them.
@@ -38,6 +40,11 @@ struct LaneHub {
 
   /// Waits until no other lane's packet is half-sent and no open is in progress if `open`.
   boost::asio::awaitable<void> wait_until_clear(Link& lane, bool open);
+  /// Waits until the lanes hold fewer than `held` channels, the link is aborted, or `lane` is
+  /// woken (its deadline).
+  boost::asio::awaitable<void> wait_for_fewer(Link& lane, int held);
+  /// A lane gave its channel back.
+  void release_channel(Link& lane);
 };
 
 /// A connected socket and its libssh2 session; internal to ssh/ (sessions own one through a pimpl).
@@ -67,6 +74,8 @@ struct Link {
   Link* main = nullptr;
   /// Set on a main link once it has lanes.
   std::unique_ptr<LaneHub> hub;
+  /// A lane's: it holds one of LaneHub::channels (its command's).
+  bool holds_channel = false;
 
   /// Interrupts the call() waiting for input now (exec timeouts, keepalives).
   void wake();

@@ -361,7 +361,10 @@ Session::~Session() = default;
 awaitable<ExecOutcome> Session::exec(const ExecSpec& spec) {
   if (impl_->is_closed) co_return ExecOutcome{{}, {}, false, "the session is closed"};
   BusyScope busy(*impl_, Impl::Busy::Exec);
-  co_return co_await run_exec(*impl_, spec);
+  ExecOutcome outcome = co_await run_exec(*impl_, spec);
+  // A lane's command is over (or abandoned to the server): its channel is another lane's now.
+  if (Link& link = impl_->link; link.main != nullptr) link.main->hub->release_channel(link);
+  co_return outcome;
 }
 
 awaitable<TransferOutcome> Session::put(const PutSpec& spec) {
