@@ -55,9 +55,9 @@ struct File {
 /// write going at once, besides any number of closes.
 struct Channel {
   LIBSSH2_SFTP* sftp = nullptr;
-  std::optional<File> opening;  ///< its open sent, not answered yet
-  std::deque<File> to_mode;     ///< open, mode not set yet
-  std::deque<File> to_write;    ///< open with their mode
+  std::optional<File> opening;                 ///< its open sent, not answered yet
+  std::deque<File> to_mode;                    ///< open, mode not set yet
+  std::deque<File> to_write;                   ///< open with their mode
   bool is_moding = false, is_writing = false;  ///< in flight in libssh2
   bool is_busy() const { return opening.has_value() || is_moding || is_writing; }
   bool is_idle() const { return !is_busy() && to_mode.empty() && to_write.empty(); }
@@ -226,7 +226,8 @@ class Sender {
       const std::size_t length = std::min<std::uint64_t>(kWriteChunk, bytes.size() - file.acked);
       const ssize_t n = libssh2_sftp_write(file.handle, bytes.data() + file.acked, length);
       if (n < 0) {
-        const Step step = waiting_or_failed(static_cast<int>(n), &c.is_writing, what(file, "write"));
+        const Step step =
+            waiting_or_failed(static_cast<int>(n), &c.is_writing, what(file, "write"));
         if (step == Step::Failed) move_front(c.to_write, closing_);
         return step;
       }
@@ -246,7 +247,8 @@ class Sender {
     const auto found = std::find_if(closing_.begin(), closing_.end(),
                                     [handle](const File& file) { return file.handle == handle; });
     if (found == closing_.end()) return Step::Idle;
-    const bool is_sent = std::find(sent_closes_.begin(), sent_closes_.end(), handle) != sent_closes_.end();
+    const bool is_sent =
+        std::find(sent_closes_.begin(), sent_closes_.end(), handle) != sent_closes_.end();
     if (!is_sent && !has_window(channel_of(handle))) return Step::Idle;
     const int rc = libssh2_sftp_close_handle(handle);
     if (rc == LIBSSH2_ERROR_EAGAIN) {
@@ -296,10 +298,10 @@ class Sender {
   std::vector<LIBSSH2_SFTP_HANDLE*> sent_closes_;  ///< closes in flight
   std::map<LIBSSH2_SFTP_HANDLE*, LIBSSH2_SFTP*> sftp_of_;
   std::function<Step()> stuck_;  ///< the call whose half-sent packet must be finished first
-  bool is_stopping_ = false;  ///< a call failed: finish what is in flight, close, stop
-  bool is_lost_ = false;      ///< the connection failed: drop everything
-  int failed_rc_ = 0;         ///< the libssh2 code of the last failed call
-  std::uint64_t sent_ = 0;    ///< bytes of the files written whole so far
+  bool is_stopping_ = false;     ///< a call failed: finish what is in flight, close, stop
+  bool is_lost_ = false;         ///< the connection failed: drop everything
+  int failed_rc_ = 0;            ///< the libssh2 code of the last failed call
+  std::uint64_t sent_ = 0;       ///< bytes of the files written whole so far
 };
 
 /// The session's SFTP channel and up to kChannels - 1 more, opened once and kept with the

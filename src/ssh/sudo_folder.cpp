@@ -154,10 +154,9 @@ awaitable<TransferOutcome> run_privileged_folder_put(Session::Impl& impl, const 
   if (!co_await begin(t, what)) co_return t.outcome;
   const std::string user = as_user(spec.sudo_user);
   std::string kind;
-  if (!co_await run_step(t, what,
-                         user + " " + shell_quote(kLookScript) + " deployd-look " +
-                             shell_quote(target),
-                         {}, &kind))
+  if (!co_await run_step(
+          t, what, user + " " + shell_quote(kLookScript) + " deployd-look " + shell_quote(target),
+          {}, &kind))
     co_return t.outcome;
   Comparison same;
   if (kind.starts_with("folder")) {
@@ -214,19 +213,19 @@ awaitable<TransferOutcome> run_privileged_folder_get(Session::Impl& impl, const 
     co_return t.fail("the connection is unusable: " + t.impl.broken);
   }
   const std::string user = as_user(spec.sudo_user);
-  if (!co_await run_step(t, what,
-                         user + " " + shell_quote(kCheckFolderScript) + " deployd-check " +
-                             shell_quote(source)))
+  if (!co_await run_step(
+          t, what,
+          user + " " + shell_quote(kCheckFolderScript) + " deployd-check " + shell_quote(source)))
     co_return t.outcome;
   // As the reading user, `tar` of the folder; unpacked as the login user into a private folder
   // of its own (0700), fetched from there as a recursive get does, then removed.
   const std::string staged = ".deployd-" + unpredictable_tag(spec.temp_tag);
   const std::string tree = staged + "/tree";
-  const std::string copy =
-      "mkdir -m 700 -- " + shell_quote(staged) + " " + shell_quote(tree) + " || exit 3\n" +
-      "s=$( { { " + user + " 'cd -P -- \"$1\" && exec tar -cf - .' deployd-get " +
-      shell_quote(source) + "; echo $? >&3; } | tar -xpf - -C " + shell_quote(tree) +
-      " >&2; } 3>&1 ) || exit 3\n[ \"$s\" = 0 ]";
+  const std::string copy = "mkdir -m 700 -- " + shell_quote(staged) + " " + shell_quote(tree) +
+                           " || exit 3\n" + "s=$( { { " + user +
+                           " 'cd -P -- \"$1\" && exec tar -cf - .' deployd-get " +
+                           shell_quote(source) + "; echo $? >&3; } | tar -xpf - -C " +
+                           shell_quote(tree) + " >&2; } 3>&1 ) || exit 3\n[ \"$s\" = 0 ]";
   bool is_done = co_await run_step(t, what + ": copy", "sh -c " + shell_quote(copy));
   if (is_done) {
     GetSpec inner = spec;
