@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Delegated steps' sessions: opened once per delegate, shared in turns (see delegates.hpp).
+// Delegated steps' sessions: opened once per delegate, a channel per step (see delegates.hpp).
 #include "engine/delegates.hpp"
 
 #include <fmt/format.h>
@@ -24,37 +24,65 @@ std::vector<const Host*> delegate_hosts(const Plan& plan, const std::vector<cons
 
 struct Delegates::Entry {
   const Host* host = nullptr;
-  std::unique_ptr<Connection> connection;
+  /// Shared with the steps running on it: a step that finds it broken drops the entry's
+  /// reference (the next step connects again) while others may still be on their lanes.
+  std::shared_ptr<Connection> connection;
   std::string error;  ///< set: the delegate could not be reached; every step to it fails
-  std::optional<Semaphore> turn;  ///< one delegated step on the session at a time
+  std::optional<Semaphore> channels;  ///< kMaxSessions delegated steps at once
+  std::optional<Semaphore> opening;   ///< one connect at a time
+  std::optional<Semaphore> turn;      ///< one step at a time on a connection without lanes
+  std::optional<bool> has_lanes;      ///< known after the first step: the transport has lanes
 };
 
 namespace {
 
-/// One delegated step's view of the delegate's session: it waits for its turn, connects if no
-/// step did yet, and runs there. Transfers are refused by the loader (`run` steps only).
+/// One delegated step's view of the delegate's session: it waits for a channel, connects if no
+/// step did yet, and runs on a lane of its own. Transfers are refused by the loader (`run`
+/// steps only).
 class DelegatedConnection final : public Connection {
  public:
   DelegatedConnection(Delegates::Entry& entry, Transport& transport, Semaphore& connecting)
       : entry_(entry), transport_(transport), connecting_(connecting) {}
 
   asio::awaitable<ExecResult> exec(const ExecRequest& request) override {
-    co_await entry_.turn->acquire();
-    Permit turn(*entry_.turn);
-    // A cancel stops this exec only: the step then stops its remote processes through us.
-    if (std::exchange(is_cancelled_, false)) co_return ExecResult{.cancelled = true};
-    if (!entry_.connection && entry_.error.empty()) co_await connect();
+    co_await entry_.channels->acquire();
+    Permit channel(*entry_.channels);
+    if (!entry_.connection && entry_.error.empty()) {
+      co_await entry_.opening->acquire();
+      Permit opening(*entry_.opening);
+      if (!entry_.connection && entry_.error.empty()) co_await connect();
+    }
     if (!entry_.connection)
       co_return ExecResult{
           .error = fmt::format("delegate_to \"{}\": {}", entry_.host->name, entry_.error)};
-    active_ = entry_.connection.get();
+    std::shared_ptr<Connection> session = entry_.connection;
+    std::unique_ptr<Connection> lane = session->lane();
+    // The first step learns whether the transport has lanes; without, steps take turns.
+    if (!entry_.has_lanes) entry_.has_lanes = lane != nullptr;
+    if (!lane && *entry_.has_lanes)  // never on the same session as running lanes
+      co_return ExecResult{.error = fmt::format(
+                               "delegate_to \"{}\": cannot open another channel on its session",
+                               entry_.host->name)};
+    std::optional<Permit> turn;
+    if (!lane) {
+      co_await entry_.turn->acquire();
+      turn.emplace(*entry_.turn);
+    }
+    // A cancel stops this exec only: the step then stops its remote processes through us.
+    if (std::exchange(is_cancelled_, false)) {
+      if (lane) co_await lane->close();
+      co_return ExecResult{.cancelled = true};
+    }
+    active_ = lane ? lane.get() : session.get();
     ExecResult result = co_await active_->exec(request);
     active_ = nullptr;
     is_cancelled_ = false;
+    if (lane) co_await lane->close();
     if (!result.error.empty()) {
-      // The session is unusable: the next delegated step connects again.
-      co_await entry_.connection->close();
-      entry_.connection.reset();
+      // The session is unusable: the next delegated step connects again; the last step on it
+      // closes it.
+      if (entry_.connection == session) entry_.connection.reset();
+      if (session.use_count() == 1) co_await session->close();
       result.error = fmt::format("delegate_to \"{}\": {}", entry_.host->name, result.error);
     }
     co_return result;
@@ -104,6 +132,8 @@ std::unique_ptr<Connection> Delegates::connection_to(const std::string& name) {
   if (!entry) {
     entry = std::make_unique<Entry>();
     entry->host = plan_.find_host(name);  // the loader checked that it is a plan host
+    entry->channels.emplace(executor_, kMaxSessions);
+    entry->opening.emplace(executor_, 1);
     entry->turn.emplace(executor_, 1);
   }
   return std::make_unique<DelegatedConnection>(*entry, transport_, connecting_);

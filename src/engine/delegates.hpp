@@ -16,14 +16,19 @@
 
 namespace deployd::engine {
 
+/// Delegated steps running at once on one delegate's session: stock OpenSSH's MaxSessions (the
+/// channels sshd allows open at once on one connection; ssh-facts.md).
+inline constexpr int kMaxSessions = 10;
+
 /// The hosts the selected tasks' steps are delegated to (not "local"), in plan order.
 std::vector<const Host*> delegate_hosts(const Plan& plan, const std::vector<const Task*>& tasks);
 
 /// Delegates owns one session per delegate host, opened on the first delegated step and reused
-/// by every host's delegated steps to it until the run ends. libssh2 drives one operation per
-/// session at a time (ssh-facts.md), so concurrent delegated steps to one host take turns on its
-/// session, in the order they come. A delegate that cannot be reached fails each step delegated
-/// to it with the reason. One thread only.
+/// by every host's delegated steps to it until the run ends. Each delegated step runs on a lane
+/// of that session (Connection::lane: a channel of its own), at most kMaxSessions at once per
+/// delegate; more wait in the order they come. A transport without lanes runs them one at a
+/// time. A delegate that cannot be reached fails each step delegated to it with the reason.
+/// One thread only.
 class Delegates {
  public:
   Delegates(const Plan& plan, Transport& transport, Semaphore& connecting,

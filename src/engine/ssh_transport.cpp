@@ -192,6 +192,11 @@ class SshConnection final : public Connection {
     if (lease_) co_await pool_.release(std::move(lease_));
   }
   void cancel() override { session_->cancel(); }
+  std::unique_ptr<Connection> lane() override {
+    std::unique_ptr<ssh::Session> lane = session_->open_lane();
+    if (!lane) return nullptr;
+    return std::make_unique<SshConnection>(std::move(lane), sources_, pool_, Pool::Lease{}, executor_);
+  }
 
  private:
   TransferResult to_engine(ssh::TransferOutcome outcome) const {
@@ -348,13 +353,10 @@ awaitable<TransferResult> put_on(ssh::Session& session, ssh::SourceCache& source
   }
   const unsigned mode = request.mode.value_or((folder ? folder->mode : file->mode()) & 0777);
   ssh::PutSpec spec{file, request.remote_path, mode, request.temp_tag, request.on_progress};
-  if (folder) {
-    spec.tree = std::move(folder);
-  } else {
-    spec.sudo_user = request.sudo_user;
-    spec.owner = request.owner;
-    spec.group = request.group;
-  }
+  spec.sudo_user = request.sudo_user;
+  spec.owner = request.owner;
+  spec.group = request.group;
+  spec.tree = std::move(folder);
   ssh::TransferOutcome outcome = co_await session.put(spec);
   co_return TransferResult{outcome.bytes, outcome.unchanged, std::move(outcome.error),
                            outcome.connection_lost};

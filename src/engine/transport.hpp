@@ -95,6 +95,11 @@ class Connection {
   /// `cancelled` (the remote process is left to the caller to stop), a transfer fails and takes
   /// the session with it. Does nothing between operations.
   virtual void cancel() = 0;
+  /// A view of this connection whose exec runs on a channel of its own, at the same time as
+  /// other lanes' (delegated steps, issue 18); its cancel() stops its own command only. Close
+  /// it after its commands; close this connection after its lanes. nullptr: the transport
+  /// cannot, and commands take turns on the connection.
+  virtual std::unique_ptr<Connection> lane() { return nullptr; }
 };
 
 /// The result of a connection attempt: a connection, or the failure and its one-line reason.

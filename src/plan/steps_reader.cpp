@@ -321,17 +321,9 @@ class StepReader {
     into = *text;
   }
 
-  // `recursive` (issue 18): a folder, through SFTP as the login user only for now.
+  // `recursive` (issue 18): a folder; with `sudo`, `owner` or `group` too.
   void read_recursive(const Node& node, Step& step) {
     step.recursive = read_bool(node, diags_).value_or(false);
-    if (!step.recursive) return;
-    const char* other = step.sudo_user        ? "sudo"
-                        : !step.owner.empty() ? "owner"
-                        : !step.group.empty() ? "group"
-                                              : nullptr;
-    if (other != nullptr)
-      diags_.error(node.where,
-                   fmt::format("\"recursive\" cannot be combined with {} yet", quote(other)));
   }
 
   void read_env(const Node& node, Step& step) {

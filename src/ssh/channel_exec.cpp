@@ -305,7 +305,10 @@ LIBSSH2_CHANNEL* open_session_channel(LIBSSH2_SESSION* session) {
 /// request. Not while abandoned commands hold channels (the server's MaxSessions, 10 on stock
 /// sshd, counts them).
 awaitable<void> open_ahead(Session::Impl& impl) {
-  if (impl.open_ahead || impl.spare != nullptr || !impl.abandoned.empty()) co_return;
+  // A lane's open ahead would be completed by whichever lane opens next (libssh2 keeps one
+  // open per session): lanes open their own channel when their command starts.
+  if (impl.open_ahead || impl.spare != nullptr || !impl.abandoned.empty() || impl.link.main)
+    co_return;
   Link& link = impl.link;
   const bool was_interrupted = std::exchange(link.interrupt, true);  // send, do not wait
   LIBSSH2_CHANNEL* channel = co_await call(link, [&] { return open_session_channel(link.session); });
@@ -315,12 +318,43 @@ awaitable<void> open_ahead(Session::Impl& impl) {
       channel == nullptr && libssh2_session_last_errno(link.session) == LIBSSH2_ERROR_EAGAIN;
 }
 
+/// A lane's channel, opened when no other lane's open is in progress (libssh2 keeps the state
+/// of one open per session, LaneHub). A host that refuses it while other lanes hold channels
+/// has reached its MaxSessions: the lane waits for one of them to end, then asks again.
+awaitable<LIBSSH2_CHANNEL*> open_lane_channel(Link& link) {
+  LaneHub& hub = *link.main->hub;
+  for (;;) {
+    co_await hub.wait_until_clear(link, /*open=*/true);
+    hub.is_opening = true;
+    LIBSSH2_CHANNEL* channel =
+        co_await call(link, [&] { return open_session_channel(link.session); });
+    // Interrupted (the deadline), the open is still pending in libssh2: run_exec drops the
+    // session, and no other lane may start one meanwhile.
+    if (channel == nullptr && link.interrupt) {
+      hub.pending_open = &link;
+      co_return nullptr;
+    }
+    hub.is_opening = false;
+    hub.changed.cancel();
+    if (channel != nullptr) {
+      ++hub.channels;
+      link.holds_channel = true;
+      co_return channel;
+    }
+    const int refused = libssh2_session_last_errno(link.session);
+    if (refused != LIBSSH2_ERROR_CHANNEL_FAILURE || hub.channels == 0) co_return nullptr;
+    co_await hub.wait_for_fewer(link, hub.channels);
+    if (link.interrupt || hub.is_aborted) co_return nullptr;  // nothing pending in libssh2
+  }
+}
+
 /// The command's channel: the one opened ahead, else a new one. An open sent ahead that the
 /// server refused (its MaxSessions reached meanwhile) or that libssh2 gave up on (it waits 60 s
 /// at most from the first try) is tried once more, now.
 awaitable<LIBSSH2_CHANNEL*> open_channel(Session::Impl& impl) {
   if (impl.spare != nullptr) co_return std::exchange(impl.spare, nullptr);
   Link& link = impl.link;
+  if (link.main != nullptr) co_return co_await open_lane_channel(link);
   const bool was_ahead = std::exchange(impl.open_ahead, false);
   auto open = [&] { return open_session_channel(link.session); };
   LIBSSH2_CHANNEL* channel = co_await call(link, open);
@@ -430,10 +464,18 @@ awaitable<ExecOutcome> run_exec(Session::Impl& impl, const ExecSpec& spec) {
     co_return drop_session(exec, error, failed(error));
   }
   if (rc == kInterrupted) {
+    link.interrupt = false;
+    // A lane stopped while it waited for a channel: nothing of it is half-done in libssh2.
+    if (link.main != nullptr && exec.channel == nullptr && link.main->hub->pending_open != &link)
+      co_return exec.stopped();
     // The deadline passed (or a cancel came) before the command ran: the channel's state is
     // unknown.
-    link.interrupt = false;
     co_return drop_session(exec, "a command was stopped before it started", exec.stopped());
+  }
+  if (rc != 0 && link.main != nullptr && exec.channel == nullptr &&
+      rc == LIBSSH2_ERROR_CHANNEL_FAILURE) {
+    // The host refused a lane its first channel: this command fails, the session goes on.
+    co_return failed(describe(link.session, rc, "cannot start command"));
   }
   if (rc != 0) {
     const std::string error = describe(

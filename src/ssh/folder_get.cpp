@@ -181,6 +181,7 @@ awaitable<std::string> fetch_tree(Transfer& t, const GetSpec& spec,
 }  // namespace
 
 awaitable<TransferOutcome> run_folder_get(Session::Impl& impl, const GetSpec& spec) {
+  if (spec.sudo_user) co_return co_await run_privileged_folder_get(impl, spec);
   Transfer t{impl, {}};
   const std::string& source = spec.remote_path;
   const std::string what = "get " + in_quotes(source);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -24,12 +25,8 @@ std::string under(const std::string& folder, const std::string& path) {
   return folder.ends_with('/') ? folder + path : folder + "/" + path;
 }
 
-namespace {
-
 using boost::asio::awaitable;
 
-/// Runs `command` (with `input` on its stdin); its exit status and stdout, or nullopt when the
-/// connection failed (t.outcome says why).
 awaitable<std::optional<int>> run_host(Transfer& t, std::string command, std::string input,
                                        std::string& out, std::string& err) {
   ExecSpec spec{std::move(command), {}, std::nullopt, std::move(input)};
@@ -50,19 +47,34 @@ awaitable<std::optional<int>> run_host(Transfer& t, std::string command, std::st
   co_return result.exit_status.value_or(-1);
 }
 
+namespace {
+
 /// The name of `path` without its folder.
 std::string base_name(const std::string& path) {
   const auto slash = path.rfind('/');
   return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
-/// One entry of the remote folder as `find -printf '%y %m %s %P\0'` lists it.
+/// One entry of the remote folder as `find -printf` lists it (kListing).
 struct RemoteEntry {
   char type = '?';  ///< d, f, l, ...
   unsigned mode = 0;
   std::uint64_t size = 0;
+  std::string owner;  ///< `UID:NAME`
+  std::string group;  ///< `GID:NAME`
   std::string hash;
 };
+
+/// The listing of a remote folder: type, mode, size, owner, group and path of each entry, the
+/// folder itself first (an empty path).
+constexpr std::string_view kListing = " && find . -printf '%y %m %s %U:%u %G:%g %P\\0'";
+
+/// True if `wanted` (a name or a number, "" for anyone) names `id` (`NUMBER:NAME`).
+bool is_named(const std::string& wanted, const std::string& id) {
+  if (wanted.empty()) return true;
+  const auto colon = id.find(':');
+  return wanted == id.substr(0, colon) || (colon != std::string::npos && wanted == id.substr(colon + 1));
+}
 
 std::map<std::string, RemoteEntry> parse_listing(const std::string& out) {
   std::map<std::string, RemoteEntry> entries;
@@ -73,14 +85,21 @@ std::map<std::string, RemoteEntry> parse_listing(const std::string& out) {
         out.substr(at, end == std::string::npos ? std::string::npos : end - at);
     at = end == std::string::npos ? out.size() : end + 1;
     RemoteEntry entry;
-    const auto first = item.find(' ');
-    const auto second = item.find(' ', first + 1);
-    const auto third = item.find(' ', second + 1);
-    if (first != 1 || second == std::string::npos || third == std::string::npos) continue;
+    std::array<std::size_t, 5> space{};
+    std::size_t from = 0;
+    bool is_whole = true;
+    for (std::size_t& at : space) {
+      at = item.find(' ', from);
+      is_whole = is_whole && at != std::string::npos;
+      from = at + 1;
+    }
+    if (!is_whole || space[0] != 1) continue;
     entry.type = item[0];
-    entry.mode = static_cast<unsigned>(std::stoul(item.substr(2, second - 2), nullptr, 8));
-    entry.size = std::stoull(item.substr(second + 1, third - second - 1));
-    entries[item.substr(third + 1)] = entry;
+    entry.mode = static_cast<unsigned>(std::stoul(item.substr(2, space[1] - 2), nullptr, 8));
+    entry.size = std::stoull(item.substr(space[1] + 1, space[2] - space[1] - 1));
+    entry.owner = item.substr(space[2] + 1, space[3] - space[2] - 1);
+    entry.group = item.substr(space[3] + 1, space[4] - space[3] - 1);
+    entries[item.substr(space[4] + 1)] = entry;
   }
   return entries;
 }
@@ -99,25 +118,28 @@ void add_hashes(std::map<std::string, RemoteEntry>& entries, const std::string& 
   }
 }
 
-/// What a recursive put finds at its target: the files already there with the same mode, size
-/// and sha256 (sent again only if the tree changes), and whether the whole tree is the same.
-struct Comparison {
-  std::set<std::string> same_files;
-  bool is_same_tree = false;
-};
+}  // namespace
 
-/// Lists the remote folder `target` in one command, hashes the files whose mode and size match
-/// in a second; nullopt when the connection failed.
-awaitable<std::optional<Comparison>> compare(Transfer& t, const SourceTree& tree,
-                                             const std::string& target) {
+awaitable<std::optional<Comparison>> compare(Transfer& t, const PutSpec& spec,
+                                             const std::string& as_user) {
+  const SourceTree& tree = *spec.tree;
+  const std::string& target = spec.remote_path;
+  // As the installing user: `sudo -n … sh -c 'COMMAND'` (as_user ends with `sh -c`).
+  auto command = [&as_user](const std::string& text) {
+    return as_user.empty() ? text : as_user + " " + shell_quote(text);
+  };
   std::string out, err;
   auto status = co_await run_host(
-      t, "cd -P -- " + shell_quote(target) + " && find . -mindepth 1 -printf '%y %m %s %P\\0'", "",
-      out, err);
+      t, command("cd -P -- " + shell_quote(target) + std::string(kListing)), "", out, err);
   if (!status) co_return std::nullopt;
   Comparison result;
   if (*status != 0) co_return result;  // unreadable: everything is sent
   std::map<std::string, RemoteEntry> remote = parse_listing(out);
+  if (auto top = remote.find(""); top != remote.end()) {
+    result.is_same_top = top->second.mode == spec.mode && is_named(spec.owner, top->second.owner) &&
+                         is_named(spec.group, top->second.group);
+    remote.erase(top);
+  }
   std::string candidates;
   for (const SourceTree::Entry& entry : tree.entries) {
     auto found = remote.find(entry.path);
@@ -127,9 +149,9 @@ awaitable<std::optional<Comparison>> compare(Transfer& t, const SourceTree& tree
   }
   if (!candidates.empty()) {
     out.clear();
-    status =
-        co_await run_host(t, "cd -P -- " + shell_quote(target) + " && xargs -0 -r sha256sum -z --",
-                          candidates, out, err);
+    status = co_await run_host(
+        t, command("cd -P -- " + shell_quote(target) + " && xargs -0 -r sha256sum -z --"),
+        candidates, out, err);
     if (!status) co_return std::nullopt;
     if (*status == 0) add_hashes(remote, out);
   }
@@ -139,6 +161,8 @@ awaitable<std::optional<Comparison>> compare(Transfer& t, const SourceTree& tree
     const bool is_there = found != remote.end() &&
                           found->second.type == (entry.is_folder ? 'd' : 'f') &&
                           found->second.mode == entry.mode &&
+                          is_named(spec.owner, found->second.owner) &&
+                          is_named(spec.group, found->second.group) &&
                           (entry.is_folder || found->second.hash == entry.file->sha256());
     if (is_there && !entry.is_folder) result.same_files.insert(entry.path);
     is_same = is_same && is_there;
@@ -152,6 +176,8 @@ awaitable<int> make_folder(Transfer& t, const std::string& path, unsigned mode) 
     return libssh2_sftp_mkdir_ex(t.sftp(), path.data(), static_cast<unsigned>(path.size()), mode);
   });
 }
+
+namespace {
 
 awaitable<int> set_mode(Transfer& t, const std::string& path, unsigned mode) {
   LIBSSH2_SFTP_ATTRIBUTES attrs{};
@@ -171,7 +197,8 @@ awaitable<int> rename_to(Transfer& t, const std::string& from, const std::string
   });
 }
 
-/// `rm -rf` of a folder this transfer made, if the session still works.
+}  // namespace
+
 awaitable<void> remove_tree(Transfer& t, const std::string& path) {
   if (!t.is_usable()) co_return;
   std::string out, err;
@@ -179,6 +206,8 @@ awaitable<void> remove_tree(Transfer& t, const std::string& path) {
   co_await run_host(t, "rm -rf -- " + shell_quote(path), "", out, err);
   t.outcome = kept;
 }
+
+namespace {
 
 /// Copies the unchanged files from the old tree into the new one on the host (`cp -p`), so that
 /// only changed files cross the network; false if it could not (they are sent instead).
@@ -196,7 +225,8 @@ awaitable<bool> copy_same_files(Transfer& t, const Comparison& same, const std::
   co_return status == 0;
 }
 
-/// Creates the folders of the tree in `temp`, 0700 until the end (folder_modes).
+}  // namespace
+
 awaitable<bool> make_folders(Transfer& t, const PutSpec& spec, const std::string& temp) {
   for (const SourceTree::Entry& entry : spec.tree->entries) {
     if (!entry.is_folder) continue;
@@ -209,30 +239,8 @@ awaitable<bool> make_folders(Transfer& t, const PutSpec& spec, const std::string
   co_return true;
 }
 
-/// Sends the files not copied on the host into `temp`, each as a new file with its mode (the
-/// writes of a file pipelined by libssh2); false with t.outcome's error.
-awaitable<bool> send_files(Transfer& t, const PutSpec& spec, const std::string& temp,
-                           const std::set<std::string>& copied) {
-  const SourceTree& tree = *spec.tree;
-  std::uint64_t done = 0;
-  for (const SourceTree::Entry& entry : tree.entries) {
-    if (entry.is_folder || copied.contains(entry.path)) continue;
-    const std::string path = under(temp, entry.path);
-    PutSpec file{entry.file, path, entry.mode, spec.temp_tag, {}};
-    if (spec.on_progress) {
-      file.on_progress = [&spec, &tree, done](std::uint64_t bytes, std::uint64_t) {
-        spec.on_progress(done + bytes, tree.bytes);
-      };
-    }
-    if (!co_await write_temp(t, file, path)) co_return false;
-    done += entry.file->size();
-  }
-  t.outcome.bytes = done;
-  co_return true;
-}
-
-/// Gives the folders their own modes, deepest first (a folder without `w` is filled before).
-awaitable<bool> folder_modes(Transfer& t, const PutSpec& spec, const std::string& temp) {
+awaitable<bool> folder_modes(Transfer& t, const PutSpec& spec, const std::string& temp,
+                             bool with_top) {
   const auto& entries = spec.tree->entries;
   for (auto entry = entries.rbegin(); entry != entries.rend(); ++entry) {
     if (!entry->is_folder) continue;
@@ -242,12 +250,15 @@ awaitable<bool> folder_modes(Transfer& t, const PutSpec& spec, const std::string
       co_return false;
     }
   }
+  if (!with_top) co_return true;
   if (const int rc = co_await set_mode(t, temp, spec.mode); rc != 0) {
     t.fail(rc, "put " + in_quotes(spec.remote_path) + ": set mode of " + in_quotes(temp));
     co_return false;
   }
   co_return true;
 }
+
+namespace {
 
 /// Renames `temp` to `target`; an existing target is first renamed aside, then removed (SFTP
 /// cannot swap two folders: for that moment `target` is missing).
@@ -273,6 +284,7 @@ awaitable<bool> swap_into_place(Transfer& t, const PutSpec& spec, const std::str
 }  // namespace
 
 awaitable<TransferOutcome> run_folder_put(Session::Impl& impl, const PutSpec& spec) {
+  if (spec.is_privileged()) co_return co_await run_privileged_folder_put(impl, spec);
   Transfer t{impl, {}};
   const std::string& target = spec.remote_path;
   const std::string what = "put " + in_quotes(target);
@@ -288,7 +300,7 @@ awaitable<TransferOutcome> run_folder_put(Session::Impl& impl, const PutSpec& sp
     co_return t.fail(what + ": the remote path exists and is not a folder");
   Comparison same;
   if (exists) {
-    auto compared = co_await compare(t, *spec.tree, target);
+    auto compared = co_await compare(t, spec, "");
     if (!compared) co_return t.outcome;
     same = std::move(*compared);
     if (same.is_same_tree && (attrs.permissions & 07777) == spec.mode) {
@@ -319,7 +331,7 @@ awaitable<TransferOutcome> run_folder_put(Session::Impl& impl, const PutSpec& sp
     is_done = is_done && t.is_usable();
   }
   if (is_done) is_done = co_await send_files(t, spec, temp, copied);
-  if (is_done) is_done = co_await folder_modes(t, spec, temp);
+  if (is_done) is_done = co_await folder_modes(t, spec, temp, /*with_top=*/true);
   if (is_done) is_done = co_await swap_into_place(t, spec, temp, exists);
   if (!is_done) {
     const TransferOutcome failed = t.outcome;

@@ -50,7 +50,13 @@ auto async_wait_either(tcp::socket& socket, Token&& token) {
 /// note of when bytes moved.
 ssize_t receive(libssh2_socket_t fd, void* buffer, size_t length, int flags, void** abstract) {
   const ssize_t n = ::recv(fd, buffer, length, flags);
-  if (n > 0) static_cast<Link*>(*abstract)->last_input = std::chrono::steady_clock::now();
+  if (n > 0) {
+    Link& link = *static_cast<Link*>(*abstract);
+    link.last_input = std::chrono::steady_clock::now();
+    ++link.input_count;
+    if (link.hub)
+      for (Link* lane : link.hub->lanes) lane->last_input = link.last_input;
+  }
   return n < 0 ? -errno : n;  // -EAGAIN is libssh2's "would block"
 }
 
@@ -63,12 +69,61 @@ ssize_t send_to(libssh2_socket_t fd, const void* buffer, size_t length, int flag
 
 }  // namespace
 
+LaneHub::LaneHub(const boost::asio::any_io_executor& executor) : changed(executor) {
+  changed.expires_at(boost::asio::steady_timer::time_point::max());
+}
+
+boost::asio::awaitable<void> LaneHub::wait_until_clear(Link& lane, bool open) {
+  // The timer's expiry is never set again: setting it would cancel the other lanes' waits.
+  while (!is_aborted && ((sending != nullptr && sending != &lane) || (open && is_opening))) {
+    boost::system::error_code ignored;
+    co_await changed.async_wait(boost::asio::redirect_error(boost::asio::use_awaitable, ignored));
+  }
+}
+
+boost::asio::awaitable<void> LaneHub::wait_for_fewer(Link& lane, int held) {
+  while (!is_aborted && !lane.interrupt && channels >= held) {
+    boost::system::error_code ignored;
+    co_await changed.async_wait(boost::asio::redirect_error(boost::asio::use_awaitable, ignored));
+  }
+}
+
+void LaneHub::release_channel(Link& lane) {
+  if (!std::exchange(lane.holds_channel, false)) return;
+  --channels;
+  changed.cancel();
+}
+
+boost::asio::awaitable<void> Link::wait_turn() {
+  LaneHub& shared = *main->hub;
+  if (shared.sending != nullptr && shared.sending != this) co_await shared.wait_until_clear(*this, false);
+}
+
+void Link::after_call(std::uint64_t inputs_before, bool would_block) {
+  LaneHub& shared = *main->hub;
+  const bool is_half_sent =
+      would_block && (libssh2_session_block_directions(session) & LIBSSH2_SESSION_BLOCK_OUTBOUND) != 0;
+  if (is_half_sent) {
+    shared.sending = this;
+  } else if (shared.sending == this) {
+    shared.sending = nullptr;
+    shared.changed.cancel();
+  }
+  if (main->input_count == inputs_before) return;
+  // Packets for other lanes may now wait in libssh2's queue, not in the socket: their waits
+  // would never end. Cancelled, they call again and find them.
+  boost::system::error_code ignored;
+  for (Link* lane : shared.lanes)
+    if (lane != this) lane->socket.cancel(ignored);
+}
+
 Link::~Link() { release(); }
 
 void Link::wake() {
   interrupt = true;
   boost::system::error_code ignored;
   socket.cancel(ignored);
+  if (main != nullptr && main->hub) main->hub->changed.cancel();  // a lane waiting for a channel
 }
 
 void Link::abort() {
@@ -80,9 +135,24 @@ void Link::abort() {
   }
   socket.shutdown(tcp::socket::shutdown_both, ignored);
   socket.cancel(ignored);
+  if (LaneHub* shared = main != nullptr ? main->hub.get() : hub.get(); shared != nullptr) {
+    shared->is_aborted = true;  // every lane's next call fails on the shut socket
+    shared->changed.cancel();
+  }
 }
 
 void Link::release() {
+  if (main != nullptr) {
+    // A lane: the session is the main link's; only this duplicate of the socket goes.
+    if (main->hub) main->hub->release_channel(*this);
+    if (main->hub) std::erase(main->hub->lanes, this);
+    if (main->hub && main->hub->sending == this) {
+      main->hub->sending = nullptr;
+      main->hub->changed.cancel();
+    }
+    session = nullptr;
+    main = nullptr;
+  }
   if (session != nullptr) {
     if (!is_aborted) abort();
     // After shutdown() every send fails at once, so free cannot ask to wait; the bound is a guard.

@@ -369,7 +369,10 @@ Session::~Session() = default;
 awaitable<ExecOutcome> Session::exec(const ExecSpec& spec) {
   if (impl_->is_closed) co_return ExecOutcome{{}, {}, false, "the session is closed"};
   BusyScope busy(*impl_, Impl::Busy::Exec);
-  co_return co_await run_exec(*impl_, spec);
+  ExecOutcome outcome = co_await run_exec(*impl_, spec);
+  // A lane's command is over (or abandoned to the server): its channel is another lane's now.
+  if (Link& link = impl_->link; link.main != nullptr) link.main->hub->release_channel(link);
+  co_return outcome;
 }
 
 awaitable<TransferOutcome> Session::put(const PutSpec& spec) {
@@ -415,16 +418,57 @@ awaitable<TransferOutcome> Session::get(const GetSpec& spec) {
   co_return watch.has_fired() ? stalled(*impl_, std::move(outcome)) : outcome;
 }
 
+std::unique_ptr<Session> Session::open_lane() {
+  Link& main = impl_->link;
+  if (impl_->is_closed || main.main != nullptr || !main.socket.is_open()) return nullptr;
+  const auto executor = main.socket.get_executor();
+  const int fd = ::dup(main.socket.native_handle());
+  if (fd < 0) return nullptr;
+  auto lane = std::make_unique<Impl>(executor);
+  boost::system::error_code ec;
+  lane->link.socket.assign(tcp::v4(), fd, ec);  // the protocol only names the family to Asio
+  if (ec) {
+    ::close(fd);
+    return nullptr;
+  }
+  if (!main.hub) main.hub = std::make_unique<LaneHub>(executor);
+  main.hub->lanes.push_back(&lane->link);
+  lane->link.main = &main;
+  lane->link.session = main.session;
+  lane->link.quickack = false;
+  lane->link.last_input = main.last_input;
+  lane->name = impl_->name;
+  lane->broken = impl_->broken;
+  lane->keepalive = impl_->keepalive;
+  return std::make_unique<Session>(std::move(lane));
+}
+
 awaitable<void> Session::close() {
   if (impl_->is_closed) co_return;
   impl_->is_closed = true;
   Link& link = impl_->link;
   if (!impl_->abandoned.empty()) co_await reap_abandoned(*impl_);
+  if (link.main != nullptr) {
+    // A lane: the channels of its commands still running go to the main session's close.
+    for (LIBSSH2_CHANNEL* channel : impl_->abandoned) link.main->hub->abandoned.push_back(channel);
+    impl_->abandoned.clear();
+    link.release();
+    co_return;
+  }
+  if (link.hub) {
+    for (void* channel : link.hub->abandoned)
+      impl_->abandoned.push_back(static_cast<LIBSSH2_CHANNEL*>(channel));
+    link.hub->abandoned.clear();
+    if (!impl_->abandoned.empty()) co_await reap_abandoned(*impl_);
+  }
   if (impl_->broken.empty() && !link.is_aborted) {
     const auto executor = co_await boost::asio::this_coro::executor;
     Alarm guard(executor);
     guard.arm(Alarm::Clock::now() + kCloseTimeout, [&link] { link.abort(); });
     link.interrupt = false;
+    for (LIBSSH2_SFTP* sftp : impl_->more_sftp)
+      co_await call(link, [&] { return libssh2_sftp_shutdown(sftp); });
+    impl_->more_sftp.clear();
     if (impl_->sftp != nullptr) {
       co_await call(link, [&] { return libssh2_sftp_shutdown(impl_->sftp); });
       impl_->sftp = nullptr;
@@ -447,6 +491,11 @@ awaitable<void> Session::close() {
       link.session = nullptr;
     }
   }
+  for (LIBSSH2_SFTP* sftp : impl_->more_sftp) {  // as the first one, below
+    if (!link.is_aborted) link.abort();
+    for (int tries = 0; tries < 100 && libssh2_sftp_shutdown(sftp) == LIBSSH2_ERROR_EAGAIN;) ++tries;
+  }
+  impl_->more_sftp.clear();
   if (impl_->sftp != nullptr) {
     // A broken or aborted session: libssh2_session_free frees the SFTP channel but not the
     // requests that closed handles left pending (LeakSanitizer found them), which only

@@ -60,6 +60,11 @@ class Session {
   boost::asio::awaitable<TransferOutcome> get(const GetSpec& spec);
   /// Orderly disconnect; never throws; a second call does nothing.
   boost::asio::awaitable<void> close();
+  /// A lane of this session (issue 18): another Session whose exec runs on a channel of its own,
+  /// at the same time as the other lanes' (the server's MaxSessions bounds how many). Once it
+  /// has lanes, this session runs nothing itself; close the lanes, then it. nullptr if the
+  /// socket cannot be duplicated.
+  std::unique_ptr<Session> open_lane();
   /// Stops the operation in flight: an exec stops waiting and returns `cancelled` (its channel
   /// is closed, the session goes on); a transfer fails and the session is dropped. Idle: nothing.
   void cancel();

@@ -38,6 +38,9 @@ struct Session::Impl {
   /// Channels of timed-out commands whose CLOSE the server has not confirmed yet.
   std::vector<LIBSSH2_CHANNEL*> abandoned;
   LIBSSH2_SFTP* sftp = nullptr;  ///< opened by the first put or get, then reused
+  /// More SFTP channels, opened by the first recursive put that wants them (folder_send.cpp).
+  std::vector<LIBSSH2_SFTP*> more_sftp;
+  bool is_more_sftp_refused = false;  ///< the host refused one: no more are asked for
   /// The next command's channel, opened while the current command runs so that a step costs
   /// one round trip (its exec), not two (open, then exec). libssh2 1.10 keeps a pending open's
   /// state in the session: the next libssh2_channel_open_ex with the same arguments completes

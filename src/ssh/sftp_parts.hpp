@@ -10,6 +10,8 @@
 #include <libssh2_sftp.h>
 
 #include <boost/asio/awaitable.hpp>
+#include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 
@@ -81,6 +83,49 @@ std::string set_local_mode(int fd, const GetSpec& spec, unsigned remote);
 /// host as the step's user (sudo_transfer.cpp).
 boost::asio::awaitable<TransferOutcome> run_privileged_put(Session::Impl& impl,
                                                            const PutSpec& spec);
+
+/// Runs `command` (with `input` on its stdin); its exit status, or nullopt when the connection
+/// failed (t.outcome says why). Keeps the first 64 MiB of stdout in `out`, 4 KiB of stderr.
+boost::asio::awaitable<std::optional<int>> run_host(Transfer& t, std::string command,
+                                                    std::string input, std::string& out,
+                                                    std::string& err);
+
+/// What a recursive put finds at its target: the files already there with the same mode, size,
+/// owner, group and sha256 (sent again only if the tree changes), and whether the whole tree is
+/// the same (folder_put.cpp).
+struct Comparison {
+  std::set<std::string> same_files;
+  bool is_same_tree = false;
+  bool is_same_top = false;  ///< the folder itself has the mode, owner and group asked
+};
+
+/// Lists `spec.remote_path` in one command, hashes the files whose mode and size match in a
+/// second, both run through `as_user` (`sudo -n … sh -c`, or "": the login user); nullopt
+/// when the connection failed.
+boost::asio::awaitable<std::optional<Comparison>> compare(Transfer& t, const PutSpec& spec,
+                                                          const std::string& as_user);
+
+/// SFTP mkdir.
+boost::asio::awaitable<int> make_folder(Transfer& t, const std::string& path, unsigned mode);
+/// Creates the folders of the tree in `temp`, 0700 until the end (folder_modes).
+boost::asio::awaitable<bool> make_folders(Transfer& t, const PutSpec& spec, const std::string& temp);
+/// Sends the files of the tree but `skipped` into `temp`, each as a new file with its mode;
+/// false with t.outcome's error.
+boost::asio::awaitable<bool> send_files(Transfer& t, const PutSpec& spec, const std::string& temp,
+                                        const std::set<std::string>& skipped);
+/// Gives the folders their own modes, deepest first (a folder without `w` is filled before),
+/// and `temp` itself `spec.mode` if `with_top`.
+boost::asio::awaitable<bool> folder_modes(Transfer& t, const PutSpec& spec,
+                                          const std::string& temp, bool with_top);
+/// `rm -rf` of a folder this transfer made, if the session still works.
+boost::asio::awaitable<void> remove_tree(Transfer& t, const std::string& path);
+
+/// put with `recursive` and `sudo`, `owner` or `group` (sudo_folder.cpp).
+boost::asio::awaitable<TransferOutcome> run_privileged_folder_put(Session::Impl& impl,
+                                                                  const PutSpec& spec);
+/// get with `recursive` and `sudo` (sudo_folder.cpp).
+boost::asio::awaitable<TransferOutcome> run_privileged_folder_get(Session::Impl& impl,
+                                                                  const GetSpec& spec);
 
 /// put with `recursive`: the folder built beside the target, then renamed (folder_put.cpp).
 boost::asio::awaitable<TransferOutcome> run_folder_put(Session::Impl& impl, const PutSpec& spec);

@@ -41,9 +41,13 @@ template <class Fn>
 boost::asio::awaitable<std::invoke_result_t<Fn&>> call(Link& link, Fn fn) {
   using Result = std::invoke_result_t<Fn&>;
   for (;;) {
+    if (link.main != nullptr) co_await link.wait_turn();
+    const std::uint64_t inputs_before = link.inputs();
     Result result = fn();
     link.rearm_quickack();
-    if (!would_block(link.session, result)) co_return result;
+    const bool is_blocked = would_block(link.session, result);
+    if (link.main != nullptr) link.after_call(inputs_before, is_blocked);
+    if (!is_blocked) co_return result;
     const int directions = libssh2_session_block_directions(link.session);
     if (link.interrupt && (directions & LIBSSH2_SESSION_BLOCK_OUTBOUND) == 0) {
       if constexpr (std::is_pointer_v<Result>) {

@@ -405,6 +405,61 @@ TEST_SUITE("integration-ssh") {
           "environment variable \"DEPLOYD_TEST_SURELY_UNSET_PASSWORD\" (password_env) is not set");
   }
 
+  TEST_CASE("lanes of one connection run commands at once, and one lane's timeout is its own") {
+    // issue 18, delegated steps: three 1 s commands on three lanes take about 1 s, not 3; a
+    // fourth lane's command is cut off by its timeout; the connection then runs another lane.
+    const Host& host = fleet().hosts.at(0);
+    struct Outcome {
+      std::vector<Captured> runs = std::vector<Captured>(4);
+      double seconds = 0;
+      Captured after;
+    };
+    const Outcome outcome = run_io<Outcome>([&]() -> awaitable<Outcome> {
+      auto transport = deployd::engine::make_ssh_transport();
+      ConnectResult connected = co_await transport->connect(host);
+      REQUIRE_MESSAGE(connected.connection, connected.error);
+      std::vector<std::unique_ptr<deployd::engine::Connection>> lanes;
+      for (int i = 0; i < 4; ++i) lanes.push_back(connected.connection->lane());
+      for (const auto& lane : lanes) REQUIRE(lane);
+      Outcome result;
+      const auto executor = co_await boost::asio::this_coro::executor;
+      boost::asio::steady_timer finished(executor, boost::asio::steady_timer::time_point::max());
+      int running = 4;
+      const auto started = std::chrono::steady_clock::now();
+      for (int i = 0; i < 4; ++i) {
+        boost::asio::co_spawn(
+            executor,
+            [&, i]() -> awaitable<void> {
+              if (i == 3) {
+                result.runs[i] = co_await capture(*lanes[i], "sleep 5", deployd::Duration(500));
+              } else {
+                result.runs[i] = co_await capture(*lanes[i], "sleep 1; echo lane " + std::to_string(i));
+              }
+              if (--running == 0) finished.cancel();
+            },
+            boost::asio::detached);
+      }
+      boost::system::error_code ec;
+      co_await finished.async_wait(boost::asio::redirect_error(boost::asio::use_awaitable, ec));
+      result.seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+      for (auto& lane : lanes) co_await lane->close();
+      auto again = connected.connection->lane();
+      REQUIRE(again);
+      result.after = co_await capture(*again, "echo after");
+      co_await again->close();
+      co_await connected.connection->close();
+      co_return result;
+    });
+    for (int i = 0; i < 3; ++i) {
+      CHECK(outcome.runs[i].out == "lane " + std::to_string(i) + "\n");
+      CHECK(outcome.runs[i].result.exit_status == 0);
+    }
+    CHECK(outcome.runs[3].result.timed_out);
+    CHECK(outcome.seconds < 2.5);  // at once: one after the other would be 3 s
+    CHECK(outcome.after.out == "after\n");
+  }
+
   TEST_CASE("a command past its timeout is cut off and the connection goes on") {
     const auto results = run_io<std::vector<Captured>>([&]() -> awaitable<std::vector<Captured>> {
       auto transport = deployd::engine::make_ssh_transport();

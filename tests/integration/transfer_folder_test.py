@@ -109,6 +109,71 @@ class TransferFolder(FleetTestCase):
             self.assertEqual(tree_of(os.path.join(self.remote, host, "site")), tree_of(site), host)
         self.assert_no_temp_files(self.remote)
 
+    def test_many_files_go_over_several_sftp_channels_of_the_one_session_whole(self):
+        # 400 small files: the put pipelines them over 4 SFTP channels of the host's session,
+        # each an sftp-server child of the connection's sshd, as the next step's shell is.
+        site = os.path.join(self.work, "many")
+        for i in range(400):
+            path = os.path.join(site, "d%d" % (i % 7), "f%03d" % i)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "wb") as f:
+                f.write(os.urandom(1 + i * 37 % 5000))
+            os.chmod(path, (0o600, 0o640, 0o644, 0o755)[i % 4])
+        status, events, err = self.run_plan([
+            {"put": site, "to": self.remote + "/{{host}}/many", "recursive": True},
+            {"run": "ps -o comm= --ppid $PPID | grep -c sftp-server", "register": "channels"}])
+        self.assertEqual(status, 0, err)
+        outputs = {e["host"]: e["line"] for e in events if e["event"] == "output" and e["step"] == 1}
+        self.assertEqual(outputs, {h: "4" for h in self.names()})
+        for host in self.names():
+            self.assertEqual(tree_of(os.path.join(self.remote, host, "many")), tree_of(site))
+        self.assert_no_temp_files(self.remote)
+
+    def deep_folder(self, host):
+        """A folder of the host's whose path is ~3,800 bytes long (made one level at a time, as
+        the path is too long for one call), the login user's; its path."""
+        path = os.path.join(self.remote, host)
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+        for _ in range(15):
+            name = "a" * 250
+            os.mkdir(name, dir_fd=fd)
+            os.chown(name, self.user.pw_uid, self.user.pw_gid, dir_fd=fd)
+            inner = os.open(name, os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
+            os.close(fd)
+            fd = inner
+            path += "/" + name
+        return path, fd
+
+    def test_a_file_that_cannot_be_created_mid_pipeline_fails_the_step_and_the_session_goes_on(self):
+        # Beside a target ~3,800 bytes deep, the temporary folder's path plus a 200-byte name
+        # passes PATH_MAX: its create fails while the other files' requests are in flight.
+        site = os.path.join(self.work, "deep")
+        os.makedirs(site)
+        for i in range(120):
+            name = "L" * 200 if i == 60 else "f%03d" % i
+            with open(os.path.join(site, name), "w") as f:
+                f.write("file %d\n" % i)
+        host = self.names()[0]
+        deep, fd = self.deep_folder(host)
+        try:
+            inventory = dict(self.inventory, hosts=self.inventory["hosts"][:1], groups={})
+            plan = write_json(self.work, "plan.json", {"version": 1, "tasks": {"t": {"steps": [
+                {"put": site, "to": deep + "/site", "recursive": True, "ignore_errors": True},
+                {"run": "echo still here"}]}}})
+            status, out, err = run_deployd([plan, "-i", write_json(self.work, "inventory.json", inventory),
+                                            "--output", "json"], timeout=300)
+            events = events_of(out)
+            self.assertEqual(status, 0, err)
+            end = self.ends(events)[host]
+            self.assertEqual(end["status"], "failed")
+            self.assertIn(": cannot create ", end["error"])
+            self.assertIn("/" + "L" * 200 + '": ', end["error"])
+            # The pipeline drained and closed its files: the session runs the next step.
+            self.assertEqual([e["line"] for e in events if e["event"] == "output"], ["still here"])
+            self.assertEqual(os.listdir(fd), [])  # no site, no temporary folder left
+        finally:
+            os.close(fd)
+
     def test_a_file_where_the_folder_goes_fails_and_stays(self):
         self.make_site()
         for host in self.names():

@@ -174,6 +174,124 @@ class TransferSudo(FleetTestCase):
         self.assertFalse(os.path.exists(target))
         self.assertEqual(glob.glob(os.path.join(self.other.pw_dir, ".deployd-*")), [])
 
+    def make_site(self, name):
+        """A local folder: files of modes 0644, 0600, 0755, a 0750 subfolder."""
+        site = os.path.join(self.dir, name)
+        os.makedirs(os.path.join(site, "css"))
+        os.makedirs(os.path.join(site, "bin"))
+        for path, text, mode in (("index.html", "<p>hi</p>\n", 0o644), ("css/a.css", "p{}\n", 0o600),
+                                 ("bin/run", "#!/bin/sh\n", 0o755)):
+            with open(os.path.join(site, path), "w") as f:
+                f.write(text)
+            os.chmod(os.path.join(site, path), mode)
+        os.chmod(os.path.join(site, "bin"), 0o750)
+        os.chmod(os.path.join(site, "css"), 0o755)
+        os.chmod(site, 0o755)
+        return site
+
+    def test_recursive_put_with_sudo_installs_a_folder_as_asked_then_is_unchanged(self):
+        site = self.make_site("site")
+        target = self.folder + "/{{host}}/site"  # in root's 0755 folder: the login user cannot write
+        step = {"put": site, "to": target, "recursive": True, "sudo": True, "owner": "nobody",
+                "group": "nogroup", "mode": "0751"}
+        status, events, err = self.run_plan([step])
+        self.assertEqual(status, 0, err)
+        for host, end in self.ends(events, 0).items():
+            self.assertEqual((end["status"], end["transfer"]["unchanged"], end["transfer"]["bytes"]),
+                             ("ok", False, 24), end)
+            root = os.path.join(self.folder, host, "site")
+            paths = [root] + [os.path.join(folder, name) for folder, names, files in os.walk(root)
+                              for name in names + files]
+            found = {}
+            for path in paths:
+                st = os.lstat(path)
+                found[os.path.relpath(path, root)] = (pwd.getpwuid(st.st_uid).pw_name,
+                                                      grp.getgrgid(st.st_gid).gr_name,
+                                                      oct(stat.S_IMODE(st.st_mode)))
+            self.assertEqual(found, {".": ("nobody", "nogroup", "0o751"),
+                                     "index.html": ("nobody", "nogroup", "0o644"),
+                                     "css": ("nobody", "nogroup", "0o755"),
+                                     "css/a.css": ("nobody", "nogroup", "0o600"),
+                                     "bin": ("nobody", "nogroup", "0o750"),
+                                     "bin/run": ("nobody", "nogroup", "0o755")})
+            with open(os.path.join(root, "css", "a.css")) as f:
+                self.assertEqual(f.read(), "p{}\n")
+        self.assert_no_leftovers()
+        # Again: every file, folder, mode, owner and group is there already: nothing is sent.
+        status, events, err = self.run_plan([step])
+        self.assertEqual(status, 0, err)
+        self.assertEqual({h: (e["transfer"]["unchanged"], e["transfer"]["bytes"])
+                          for h, e in self.ends(events, 0).items()}, {h: (True, 0) for h in self.names()})
+        # One file changes: only it crosses the network, the others are copied on the host.
+        with open(os.path.join(site, "index.html"), "w") as f:
+            f.write("<p>hello</p>\n")
+        status, events, err = self.run_plan([step])
+        self.assertEqual(status, 0, err)
+        self.assertEqual({h: (e["transfer"]["unchanged"], e["transfer"]["bytes"])
+                          for h, e in self.ends(events, 0).items()}, {h: (False, 13) for h in self.names()})
+        for host in self.names():
+            root = os.path.join(self.folder, host, "site")
+            with open(os.path.join(root, "index.html")) as f:
+                self.assertEqual(f.read(), "<p>hello</p>\n")
+            with open(os.path.join(root, "bin", "run")) as f:
+                self.assertEqual(f.read(), "#!/bin/sh\n")
+            self.assertEqual(pwd.getpwuid(os.stat(os.path.join(root, "bin", "run")).st_uid).pw_name, "nobody")
+        self.assert_no_leftovers()
+
+    def test_recursive_put_with_sudo_refuses_a_file_at_the_target_and_needs_sudo_rights(self):
+        site = self.make_site("site2")
+        host = self.names()[0]
+        with open(os.path.join(self.folder, host, "site"), "w") as f:
+            f.write("a file\n")
+        status, events, err = self.run_plan([{"put": site, "to": self.folder + "/{{host}}/site",
+                                              "recursive": True, "sudo": True}],
+                                            hosts=self.inventory["hosts"][:1])
+        self.assertEqual(status, 1, err)
+        self.assertTrue(self.ends(events, 0)[host]["error"].endswith(
+            'put "%s/%s/site" as root: the remote path exists and is not a folder' % (self.folder, host)),
+            self.ends(events, 0)[host]["error"])
+        other = dict(self.inventory["hosts"][0], user=OTHER, password_env="FLEET_PASSWORD")
+        with open(os.path.join(self.fleet, "password")) as f:
+            env = dict(os.environ, FLEET_PASSWORD=f.read().strip())
+        status, events, err = self.run_plan([{"put": site, "to": self.folder + "/{{host}}/new",
+                                              "recursive": True, "sudo": True}], hosts=[other], env=env)
+        self.assertEqual(status, 1, err)
+        self.assertTrue(self.ends(events, 0)[host]["error"].endswith(
+            'put "%s/%s/new" as root: sudo: a password is required' % (self.folder, host)), events)
+        self.assertFalse(os.path.exists(os.path.join(self.folder, host, "new")))
+        self.assert_no_leftovers()
+        self.assertEqual(glob.glob(os.path.join(self.other.pw_dir, ".deployd-*")), [])
+
+    def test_recursive_get_with_sudo_reads_a_root_only_folder(self):
+        for host in self.names():
+            secret = os.path.join(self.folder, host, "secret")
+            os.makedirs(os.path.join(secret, "keys"))
+            with open(os.path.join(secret, "keys", "key"), "w") as f:
+                f.write("key of %s\n" % host)
+            os.chmod(os.path.join(secret, "keys", "key"), 0o600)
+            os.chmod(os.path.join(secret, "keys"), 0o700)
+            os.chmod(secret, 0o750)
+        source = self.folder + "/{{host}}/secret"
+        status, events, err = self.run_plan([
+            {"get": source, "to": "gotdir/{{host}}", "recursive": True, "ignore_errors": True},
+            {"get": source, "to": "gotdir/{{host}}", "recursive": True, "sudo": True},
+            {"get": self.folder + "/{{host}}/absent", "to": "gotdir/absent-{{host}}", "recursive": True,
+             "sudo": True, "ignore_errors": True}])
+        self.assertEqual(status, 0, err)
+        for host in self.names():
+            self.assertEqual(self.ends(events, 0)[host]["status"], "failed")
+            end = self.ends(events, 1)[host]
+            self.assertEqual((end["status"], end["transfer"]["bytes"]), ("ok", len("key of %s\n" % host)))
+            got = os.path.join(self.dir, "gotdir", host)
+            with open(os.path.join(got, "keys", "key")) as f:
+                self.assertEqual(f.read(), "key of %s\n" % host)
+            self.assertEqual(stat.S_IMODE(os.stat(os.path.join(got, "keys", "key")).st_mode), 0o600)
+            self.assertEqual(stat.S_IMODE(os.stat(os.path.join(got, "keys")).st_mode), 0o700)
+            self.assertTrue(self.ends(events, 2)[host]["error"].endswith(
+                'get "%s/%s/absent" as root: no such file or folder' % (self.folder, host)),
+                self.ends(events, 2)[host]["error"])
+        self.assert_no_leftovers()
+
     def test_owner_on_a_get_is_a_plan_error(self):
         status, _, err = self.run_plan([{"get": "/etc/hostname", "to": "x/{{host}}", "owner": "root"}])
         self.assertEqual(status, 2)

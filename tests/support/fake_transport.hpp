@@ -68,6 +68,10 @@ class FakeTransport final : public engine::Transport {
   std::map<std::string, int> refuse_after;
   int open_now = 0;
   int most_open = 0;  ///< the largest number of connections open at once
+  /// Connections give lanes (Connection::lane), as SSH sessions do; off: commands take turns.
+  bool has_lanes = false;
+  std::map<std::string, int> running;       ///< per host, commands running now
+  std::map<std::string, int> most_running;  ///< per host, the most commands running at once
 
   boost::asio::awaitable<engine::ConnectResult> connect(const Host& host) override;
 
@@ -107,7 +111,8 @@ class FakeTransport final : public engine::Transport {
 
 class FakeTransport::FakeConnection final : public engine::Connection {
  public:
-  FakeConnection(FakeTransport& transport, std::string host) : transport_(transport), host_(std::move(host)) {}
+  FakeConnection(FakeTransport& transport, std::string host, bool is_lane = false)
+      : transport_(transport), host_(std::move(host)), is_lane_(is_lane) {}
 
   // `sh -s` with the script on stdin, written as the `sh -c` command line it replaces.
   static std::string as_command_line(const engine::ExecRequest& request) {
@@ -134,6 +139,12 @@ class FakeTransport::FakeConnection final : public engine::Connection {
     transport_.order.push_back(host_ + ": " + command);
     FakeReply reply = transport_.reply_for(host_, as_command_line(request));
     cancel_requested_ = false;
+    int& running = transport_.running[host_];
+    transport_.most_running[host_] = std::max(transport_.most_running[host_], ++running);
+    struct Done {
+      int& running;
+      ~Done() { --running; }
+    } done{running};
     for (auto& [stream, chunk] : reply.chunks) {
       request.on_output(stream, chunk);
       co_await boost::asio::post(co_await boost::asio::this_coro::executor, boost::asio::use_awaitable);
@@ -157,8 +168,12 @@ class FakeTransport::FakeConnection final : public engine::Connection {
   }
 
   boost::asio::awaitable<void> close() override {
-    --transport_.open_now;
+    if (!is_lane_) --transport_.open_now;
     co_return;
+  }
+  std::unique_ptr<engine::Connection> lane() override {
+    if (!transport_.has_lanes) return nullptr;
+    return std::make_unique<FakeConnection>(transport_, host_, true);
   }
   // Like ssh::Session::cancel(): heard by the command in flight even before it waits.
   void cancel() override {
@@ -204,6 +219,7 @@ class FakeTransport::FakeConnection final : public engine::Connection {
 
   FakeTransport& transport_;
   std::string host_;
+  bool is_lane_ = false;
   boost::asio::steady_timer* hanging_ = nullptr;
   bool cancel_requested_ = false;
 };

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 
+#include "engine/delegates.hpp"
 #include "engine/engine.hpp"
 #include "support/fake_transport.hpp"
 #include "support/plan_text.hpp"
@@ -72,6 +73,28 @@ TEST_SUITE("engine") {
       CHECK(transport.commands[host].empty());
     }
     CHECK(transport.connects == 3);  // the failure is kept: lb is tried once
+  }
+
+  TEST_CASE("delegated steps to one host run at once on lanes, kMaxSessions at most") {
+    // 12 hosts delegate a slow step to lb: 10 run at once, 2 wait for a channel, and run.
+    const char* text = R"({"hosts": ["h[01:12]", "lb"], "groups": {"web": ["h[01:12]"]}, "tasks": {
+        "deploy": {"on": "web", "steps": [
+          {"run": "pool remove {{host}}", "delegate_to": "lb"}]}}})";
+    for (bool has_lanes : {true, false}) {
+      CAPTURE(has_lanes);
+      Plan plan = plan_text(text);
+      FakeTransport transport;
+      transport.has_lanes = has_lanes;
+      transport.reply("lb", "pool", testing::FakeReply{.yields = 50});
+      RecordingReporter reporter;
+      RunEnd end = run_engine(plan, transport, reporter);
+      CHECK(end.exit_code == 0);
+      CHECK(end.counts.ok == 12);
+      CHECK(transport.commands["lb"].size() == 12);
+      CHECK(transport.most_running["lb"] == (has_lanes ? kMaxSessions : 1));
+      CHECK(transport.connects == 13);  // one session to lb
+      CHECK(transport.open_now == 0);   // lanes closed, then the session
+    }
   }
 
   TEST_CASE("delegate_to local runs the step on the controller, never on a host") {

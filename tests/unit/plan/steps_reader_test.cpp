@@ -132,24 +132,28 @@ TEST_SUITE("plan") {
           "plan.json:5:40: /tasks/t/steps/3/group: expected a non-empty string, got \"\"");
   }
 
-  TEST_CASE("recursive belongs to put and get, and not yet with sudo, owner or group") {
+  TEST_CASE("recursive belongs to put and get, with or without sudo, owner and group") {
     Plan plan = valid_plan(R"({"hosts": ["a"], "tasks": {"t": {"steps": [
       {"put": "dist", "to": "/srv/app", "recursive": true},
       {"get": "/var/log/app", "to": "logs/{{host}}", "recursive": true},
-      {"put": "a", "to": "b", "recursive": false}]}}})");
+      {"put": "a", "to": "b", "recursive": false},
+      {"put": "dist", "to": "/srv/app", "recursive": true, "sudo": true, "owner": "www-data"},
+      {"get": "/var/log/app", "to": "logs/{{host}}", "recursive": true, "sudo": true}]}}})");
     const std::vector<Step>& steps = plan.tasks.at(0).steps;
-    REQUIRE(steps.size() == 3);
+    REQUIRE(steps.size() == 5);
     CHECK(steps[0].recursive);
     CHECK(steps[1].recursive);
     CHECK_FALSE(steps[2].recursive);
+    CHECK(steps[3].recursive);
+    CHECK(steps[3].sudo_user == "");
+    CHECK(steps[3].owner == "www-data");
+    CHECK(steps[4].recursive);
+    CHECK(steps[4].sudo_user == "");
     CHECK(errors(R"({"hosts": ["a"], "tasks": {"t": {"steps": [
       {"run": "ls", "recursive": true},
-      {"put": "a", "to": "b", "recursive": true, "sudo": true},
       {"put": "a", "to": "b", "recursive": "yes"}]}}})") ==
           "plan.json:2:21: /tasks/t/steps/0: \"recursive\" is only used with \"put\" and \"get\"\n"
-          "plan.json:3:44: /tasks/t/steps/1/recursive: \"recursive\" cannot be combined with "
-          "\"sudo\" yet\n"
-          "plan.json:4:44: /tasks/t/steps/2/recursive: expected true or false, got \"yes\"");
+          "plan.json:3:44: /tasks/t/steps/1/recursive: expected true or false, got \"yes\"");
   }
 
   TEST_CASE("no_log is read like secret, on a step or a cd block, and is not secret") {
