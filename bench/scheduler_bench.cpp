@@ -1,9 +1,6 @@
 // SPDX-License-Identifier: MIT
 // Scale simulation: the scheduler alone, then the whole engine over a FakeTransport, on
 // 100,000 hosts x 5 tasks. Prints time and memory per job (issue "The whole plan language").
-#include <utility>  // before Asio (ssh-facts.md)
-
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <cstdio>
@@ -11,6 +8,7 @@
 #include <fstream>
 #include <string>
 
+#include "async/awaitable.hpp"
 #include "deployd/load.hpp"
 #include "engine/engine.hpp"
 #include "graph/task_graph.hpp"

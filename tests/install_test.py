@@ -10,8 +10,8 @@ import sys
 import tempfile
 import unittest
 
-BUILD, PREFIX, BINDIR, MANDIR, DATADIR = sys.argv[1:6]
-del sys.argv[1:6]
+BUILD, PREFIX, BINDIR, MANDIR, DATADIR, VERSION = sys.argv[1:7]  # VERSION: meson's project version
+del sys.argv[1:7]
 
 PLAN = """{ "version": 1, "hosts": ["127.0.0.1"],
   "tasks": { "deploy": { "steps": [ { "run": "true" } ] },
@@ -50,7 +50,7 @@ class Install(unittest.TestCase):
     def test_the_program_is_installed_and_runs(self):
         self.assertTrue(os.access(self.program, os.X_OK), self.program)
         done = subprocess.run([self.program, "--version"], capture_output=True, text=True)
-        self.assertEqual(done.stdout, "deployd 0.1.0\n")
+        self.assertEqual(done.stdout, "deployd %s\n" % VERSION)
 
     def test_the_man_page_is_installed_and_renders(self):
         self.assertTrue(os.path.isfile(self.man_page), self.man_page)
@@ -58,6 +58,9 @@ class Install(unittest.TestCase):
             source = f.read()
         for section in (".SH OPTIONS", ".SH EXIT STATUS", ".SH EXAMPLES", ".SH PLAN FORMAT"):
             self.assertIn(section, source)
+        # Its title line names the version that --version prints (meson.build's project version).
+        title = next(line for line in source.splitlines() if line.startswith(".TH "))
+        self.assertIn('"deployd %s"' % VERSION, title)
         if shutil.which("man") is None:
             self.skipTest("no man(1) to render with")
         env = dict(os.environ, MANWIDTH="100", MAN_KEEP_FORMATTING="")

@@ -1,17 +1,15 @@
 // SPDX-License-Identifier: MIT
 // --diff: hosts diffed by a few workers on one io_context, then printed in plan order.
-#include <utility>  // before Asio (ssh-facts.md)
-
 #include "cli/diff_main.hpp"
 
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <cstdio>
 #include <exception>
 
+#include "async/awaitable.hpp"
 #include "deployd/exit_code.hpp"
 #include "engine/engine.hpp"
 #include "engine/file_diff.hpp"

@@ -1,24 +1,21 @@
 // SPDX-License-Identifier: MIT
 // deployd's entry point: a table of contents of the run, phase by phase.
-#include <utility>  // before Asio (ssh-facts.md)
-
 #include <fmt/format.h>
 #include <unistd.h>
 
-#include <boost/asio/co_spawn.hpp>
+#include <algorithm>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/use_awaitable.hpp>
-#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
 
+#include "async/awaitable.hpp"
 #include "cli/ad_hoc.hpp"
 #include "cli/config_file.hpp"
 #include "cli/diff_main.hpp"

@@ -2,14 +2,12 @@
 // Sessions to the hosts that run steps on behalf of others (`delegate_to`, issue 18).
 #pragma once
 
-#include <utility>  // before Asio (ssh-facts.md)
-
-#include <boost/asio/awaitable.hpp>
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "async/awaitable.hpp"
 #include "deployd/plan.hpp"
 #include "engine/transport.hpp"
 #include "engine/wakeup.hpp"

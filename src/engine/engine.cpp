@@ -5,12 +5,10 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
@@ -19,6 +17,7 @@
 #include <map>
 #include <set>
 
+#include "async/awaitable.hpp"
 #include "engine/cancel.hpp"
 #include "engine/delegates.hpp"
 #include "engine/run_shape.hpp"

@@ -2,14 +2,12 @@
 // The driver of a run: admits hosts as the scheduler allows and runs each host's jobs.
 #pragma once
 
-#include <utility>  // before Asio (ssh-facts.md)
-
-#include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "async/awaitable.hpp"
 #include "deployd/event.hpp"
 #include "deployd/plan.hpp"
 #include "deployd/reporter.hpp"

@@ -3,14 +3,12 @@
 // from each host's file (--diff, a connected dry run: issue 18).
 #pragma once
 
-#include <utility>  // before Asio (ssh-facts.md)
-
-#include <boost/asio/awaitable.hpp>
 #include <cstddef>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "async/awaitable.hpp"
 #include "deployd/plan.hpp"
 #include "engine/transport.hpp"
 

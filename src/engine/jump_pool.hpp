@@ -2,9 +2,6 @@
 // One session per jump host, shared by every host behind it and closed after the last one.
 #pragma once
 
-#include <utility>  // before Asio (ssh-facts.md)
-
-#include <boost/asio/awaitable.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <functional>
 #include <map>
@@ -13,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "async/awaitable.hpp"
 #include "engine/jump_route.hpp"
 #include "engine/wakeup.hpp"
 

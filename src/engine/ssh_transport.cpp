@@ -7,7 +7,6 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <cstdio>
@@ -16,6 +15,7 @@
 #include <fstream>
 #include <set>
 
+#include "async/awaitable.hpp"
 #include "engine/jump_pool.hpp"
 #include "engine/jump_route.hpp"
 #include "ssh/init.hpp"

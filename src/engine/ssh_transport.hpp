@@ -2,9 +2,6 @@
 // The production Transport: plan hosts reached over SSH through ssh::Client.
 #pragma once
 
-#include <utility>  // first: Asio 1.18 with g++ 12 needs std::exchange (ssh-facts.md)
-// (This comment keeps clang-format from sorting <utility> below the Asio headers.)
-
 #include <memory>
 #include <string>
 #include <string_view>

@@ -7,10 +7,10 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <chrono>
 #include <optional>
 
+#include "async/awaitable.hpp"
 #include "engine/remote_command.hpp"
 #include "engine/remote_process.hpp"
 #include "engine/step_text.hpp"

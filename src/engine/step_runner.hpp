@@ -2,13 +2,11 @@
 // Runs one step of one job on an open connection and reports its events.
 #pragma once
 
-#include <utility>  // before Asio (ssh-facts.md)
-
-#include <boost/asio/awaitable.hpp>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "async/awaitable.hpp"
 #include "deployd/plan.hpp"
 #include "deployd/reporter.hpp"
 #include "engine/cancel.hpp"

@@ -2,12 +2,10 @@
 // Runs a `put` or `get` step: interpolate the paths, transfer over the connection, report.
 #pragma once
 
-#include <utility>  // before Asio (ssh-facts.md)
-
-#include <boost/asio/awaitable.hpp>
 #include <optional>
 #include <string>
 
+#include "async/awaitable.hpp"
 #include "engine/step_runner.hpp"
 
 namespace deployd::engine {

@@ -2,9 +2,6 @@
 // The seam between the engine and the machines it works on: SSH in production, a fake in tests.
 #pragma once
 
-#include <utility>  // Asio 1.18 needs std::exchange declared before awaitable.hpp (ssh-facts.md)
-
-#include <boost/asio/awaitable.hpp>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -13,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "async/awaitable.hpp"
 #include "deployd/event.hpp"
 #include "deployd/plan.hpp"
 

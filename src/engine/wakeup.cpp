@@ -4,7 +4,8 @@
 
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/use_awaitable.hpp>
+
+#include "async/awaitable.hpp"
 
 namespace deployd::engine {
 

@@ -2,12 +2,11 @@
 // Single-thread coroutine signals: a wakeup the driver sleeps on, and a counting semaphore.
 #pragma once
 
-#include <utility>  // before Asio (ssh-facts.md)
-
 #include <boost/asio/any_io_executor.hpp>
-#include <boost/asio/awaitable.hpp>
 #include <deque>
 #include <memory>
+
+#include "async/awaitable.hpp"
 
 namespace deployd::engine {
 

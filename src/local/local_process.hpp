@@ -3,9 +3,6 @@
 // loop.
 #pragma once
 
-#include <utility>  // Asio 1.18 needs std::exchange declared before awaitable.hpp (ssh-facts.md)
-
-#include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <functional>
 #include <optional>
@@ -14,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "async/awaitable.hpp"
 #include "deployd/plan.hpp"
 #include "engine/cancel.hpp"
 #include "engine/transport.hpp"

@@ -2,9 +2,6 @@
 // A one-shot watchdog: runs an action when a deadline passes unless disarmed first.
 #pragma once
 
-#include <utility>  // first: Asio 1.18 with g++ 12 needs std::exchange (ssh-facts.md)
-// (This comment keeps clang-format from sorting <utility> below the Asio headers.)
-
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <functional>

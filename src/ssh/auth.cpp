@@ -1,8 +1,5 @@
 // SPDX-License-Identifier: MIT
 // User authentication: the given identities (else the agent, then ~/.ssh keys), then a password.
-#include <utility>  // first: Asio 1.18 with g++ 12 needs std::exchange (ssh-facts.md)
-// (This comment keeps clang-format from sorting <utility> below the Asio headers.)
-
 #include <libssh2.h>
 #include <sys/stat.h>
 

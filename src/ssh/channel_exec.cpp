@@ -1,8 +1,5 @@
 // SPDX-License-Identifier: MIT
 // Running one command on a channel: stdout and stderr as they come, exit status or signal.
-#include <utility>  // first: Asio 1.18 with g++ 12 needs std::exchange (ssh-facts.md)
-// (This comment keeps clang-format from sorting <utility> below the Asio headers.)
-
 #include <libssh2.h>
 
 #include <algorithm>

@@ -1,9 +1,6 @@
 // SPDX-License-Identifier: MIT
 // Recursive get (issue 18): the remote folder listed, fetched into a new local folder beside
 // `to`, then renamed into place.
-#include <utility>  // first: Asio 1.18 with g++ 12 needs std::exchange (ssh-facts.md)
-// (This comment keeps clang-format from sorting <utility> below the Asio headers.)
-
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>

@@ -1,8 +1,5 @@
 // SPDX-License-Identifier: MIT
 // Recursive put (issue 18): the folder built beside its target, then renamed into place.
-#include <utility>  // first: Asio 1.18 with g++ 12 needs std::exchange (ssh-facts.md)
-// (This comment keeps clang-format from sorting <utility> below the Asio headers.)
-
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>

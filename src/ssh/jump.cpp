@@ -1,11 +1,8 @@
 // SPDX-License-Identifier: MIT
 // ssh::Jump: its API, and the pump's loop that sleeps on the sockets it waits for (the
 // operations are in jump_pump.cpp).
-#include <utility>  // first: Asio 1.18 with g++ 12 needs std::exchange (ssh-facts.md)
-// (This comment keeps clang-format from sorting <utility> below the Asio headers.)
 
-#include <boost/asio/co_spawn.hpp>
-
+#include "async/awaitable.hpp"
 #include "ssh/alarm.hpp"
 #include "ssh/jump_impl.hpp"
 

@@ -3,13 +3,11 @@
 // channels.
 #pragma once
 
-#include <utility>  // first: Asio 1.18 with g++ 12 needs std::exchange (ssh-facts.md)
-// (This comment keeps clang-format from sorting <utility> below the Asio headers.)
-
-#include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <memory>
 #include <string>
+
+#include "async/awaitable.hpp"
 
 namespace deployd::ssh {
 

@@ -3,22 +3,19 @@
 // (the pump's operations).
 #pragma once
 
-#include <utility>  // first: Asio 1.18 with g++ 12 needs std::exchange (ssh-facts.md)
-// (This comment keeps clang-format from sorting <utility> below the Asio headers.)
-
 #include <libssh2.h>
 
 #include <array>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <deque>
 #include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "async/awaitable.hpp"
 #include "ssh/jump.hpp"
 #include "ssh/session_impl.hpp"
 

@@ -1,9 +1,6 @@
 // SPDX-License-Identifier: MIT
 // The jump host pump's operations: open channels, copy bytes between each channel and its
 // socketpair, free channels; each libssh2 call is retried alone while its packet is half-sent.
-#include <utility>  // first: Asio 1.18 with g++ 12 needs std::exchange (ssh-facts.md)
-// (This comment keeps clang-format from sorting <utility> below the Asio headers.)
-
 #include <sys/socket.h>
 #include <unistd.h>
 

@@ -11,10 +11,11 @@
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/redirect_error.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <cerrno>
 #include <memory>
 #include <optional>
+
+#include "async/awaitable.hpp"
 
 namespace deployd::ssh {
 namespace {

@@ -2,16 +2,14 @@
 // The TCP socket and the libssh2 session on it, driven by one coroutine at a time.
 #pragma once
 
-#include <utility>  // first: Asio 1.18 with g++ 12 needs std::exchange (ssh-facts.md)
-// (This comment keeps clang-format from sorting <utility> below the Asio headers.)
-
-#include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <cstdint>
 #include <memory>
 #include <vector>
+
+#include "async/awaitable.hpp"
 
 typedef struct _LIBSSH2_SESSION LIBSSH2_SESSION;
 

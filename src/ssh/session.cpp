@@ -1,8 +1,5 @@
 // SPDX-License-Identifier: MIT
 // Opening a session (resolve, TCP connect, handshake, host key, authentication) and closing it.
-#include <utility>  // first: Asio 1.18 with g++ 12 needs std::exchange (ssh-facts.md)
-// (This comment keeps clang-format from sorting <utility> below the Asio headers.)
-
 #include <libssh2.h>
 #include <libssh2_sftp.h>
 #include <netdb.h>
@@ -12,12 +9,12 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <cctype>
 #include <cerrno>
 #include <optional>
 #include <vector>
 
+#include "async/awaitable.hpp"
 #include "ssh/alarm.hpp"
 #include "ssh/debug_log.hpp"
 #include "ssh/session_impl.hpp"

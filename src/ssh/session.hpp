@@ -2,10 +2,6 @@
 // An open SSH session to one host, and the client that opens sessions.
 #pragma once
 
-#include <utility>  // first: Asio 1.18 with g++ 12 needs std::exchange (ssh-facts.md)
-// (This comment keeps clang-format from sorting <utility> below the Asio headers.)
-
-#include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -14,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "async/awaitable.hpp"
 #include "ssh/connection_spec.hpp"
 #include "ssh/identity.hpp"
 #include "ssh/sftp.hpp"

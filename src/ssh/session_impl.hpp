@@ -2,9 +2,6 @@
 // The insides of ssh::Session and ssh::Client, shared by the files that implement them.
 #pragma once
 
-#include <utility>  // first: Asio 1.18 with g++ 12 needs std::exchange (ssh-facts.md)
-// (This comment keeps clang-format from sorting <utility> below the Asio headers.)
-
 #include <array>
 #include <chrono>
 #include <string>

@@ -3,18 +3,15 @@
 // (sudo_transfer.cpp): one transfer's state, the temporary file, the local file's mode.
 #pragma once
 
-#include <utility>  // first: Asio 1.18 with g++ 12 needs std::exchange (ssh-facts.md)
-// (This comment keeps clang-format from sorting <utility> below the Asio headers.)
-
 #include <libssh2.h>
 #include <libssh2_sftp.h>
 
-#include <boost/asio/awaitable.hpp>
 #include <optional>
 #include <set>
 #include <string>
 #include <string_view>
 
+#include "async/awaitable.hpp"
 #include "ssh/session_impl.hpp"
 #include "ssh/sftp.hpp"
 

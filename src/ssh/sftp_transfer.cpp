@@ -1,8 +1,5 @@
 // SPDX-License-Identifier: MIT
 // put and get over the session's SFTP channel: temp file, mode, rename; never a partial file.
-#include <utility>  // first: Asio 1.18 with g++ 12 needs std::exchange (ssh-facts.md)
-// (This comment keeps clang-format from sorting <utility> below the Asio headers.)
-
 #include <fcntl.h>
 #include <libssh2.h>
 #include <libssh2_sftp.h>

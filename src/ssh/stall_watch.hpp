@@ -2,9 +2,6 @@
 // The dead-peer rule of transfers: SFTP requests in flight play the part of keepalives.
 #pragma once
 
-#include <utility>  // first: Asio 1.18 with g++ 12 needs std::exchange (ssh-facts.md)
-// (This comment keeps clang-format from sorting <utility> below the Asio headers.)
-
 #include <chrono>
 #include <string>
 

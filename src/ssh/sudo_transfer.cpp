@@ -1,9 +1,6 @@
 // SPDX-License-Identifier: MIT
 // put and get through sudo, and put with an owner or group (issue 18): the bytes go over SFTP
 // as the login user, a shell on the host installs or reads them as the step's user.
-#include <utility>  // first: Asio 1.18 with g++ 12 needs std::exchange (ssh-facts.md)
-// (This comment keeps clang-format from sorting <utility> below the Asio headers.)
-
 #include <fcntl.h>
 #include <unistd.h>
 

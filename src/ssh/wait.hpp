@@ -2,14 +2,11 @@
 // The libssh2 <-> Asio bridge: repeat a non-blocking libssh2 call until it stops asking to wait.
 #pragma once
 
-#include <utility>  // first: Asio 1.18 with g++ 12 needs std::exchange (ssh-facts.md)
-// (This comment keeps clang-format from sorting <utility> below the Asio headers.)
-
 #include <libssh2.h>
 
-#include <boost/asio/awaitable.hpp>
 #include <type_traits>
 
+#include "async/awaitable.hpp"
 #include "ssh/link.hpp"
 
 namespace deployd::ssh {

@@ -2,9 +2,6 @@
 // The warm session daemon (see daemon.hpp): one io_context thread, like a run. It owns every
 // session (libssh2 state cannot move between processes) and runs each borrowed session's
 // commands for the run that borrowed it, streaming the output back.
-#include <utility>  // first: Asio 1.18 with g++ 12 needs std::exchange (ssh-facts.md)
-// (This comment keeps clang-format from sorting <utility> below the Asio headers.)
-
 #include "warm/daemon.hpp"
 
 #include <fcntl.h>
@@ -13,13 +10,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -28,6 +23,7 @@
 #include <map>
 #include <set>
 
+#include "async/awaitable.hpp"
 #include "engine/ssh_transport.hpp"
 #include "ssh/init.hpp"
 #include "ssh/session.hpp"

@@ -3,15 +3,12 @@
 // without making the sender wait (an output chunk is queued from a libssh2 callback).
 #pragma once
 
-#include <utility>  // first: Asio 1.18 with g++ 12 needs std::exchange (ssh-facts.md)
-// (This comment keeps clang-format from sorting <utility> below the Asio headers.)
-
-#include <boost/asio/awaitable.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
 #include <memory>
 #include <optional>
 #include <string>
 
+#include "async/awaitable.hpp"
 #include "warm/protocol.hpp"
 
 namespace deployd::warm {

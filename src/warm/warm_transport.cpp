@@ -1,8 +1,5 @@
 // SPDX-License-Identifier: MIT
 // The run's side of warm sessions (see warm_transport.hpp).
-#include <utility>  // first: Asio 1.18 with g++ 12 needs std::exchange (ssh-facts.md)
-// (This comment keeps clang-format from sorting <utility> below the Asio headers.)
-
 #include "warm/warm_transport.hpp"
 
 #include <sys/stat.h>
@@ -10,10 +7,10 @@
 
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <cstdlib>
 #include <filesystem>
 
+#include "async/awaitable.hpp"
 #include "engine/ssh_transport.hpp"
 #include "ssh/debug_log.hpp"
 #include "warm/runtime_folder.hpp"

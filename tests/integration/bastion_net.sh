@@ -101,6 +101,8 @@ stop_bastion() {
   pid=$(cat "$pid_file")
   local pids=("$pid") i=0 child
   while ((i < ${#pids[@]})); do
+    # Each children file is one line of PIDs separated by spaces: split into words on purpose.
+    # shellcheck disable=SC2013
     for child in $(cat "/proc/${pids[i]}/task/"*/children 2>/dev/null); do pids+=("$child"); done
     i=$((i + 1))
   done

@@ -1,22 +1,20 @@
 // SPDX-License-Identifier: MIT
 // The SSH Transport against a real sshd fleet (scripts/fleet, DEPLOYD_FLEET_DIR).
 #define DOCTEST_CONFIG_IMPLEMENT
-#include <utility>  // first: Asio 1.18 with g++ 12 needs std::exchange (ssh-facts.md)
-// (This comment keeps clang-format from sorting <utility> below the Asio headers.)
+
+#include "engine/ssh_transport.hpp"
 
 #include <doctest/doctest.h>
 #include <stdlib.h>
 #include <sys/resource.h>
 
 #include <algorithm>
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -33,7 +31,7 @@
 #include <tuple>
 #include <vector>
 
-#include "engine/ssh_transport.hpp"
+#include "async/awaitable.hpp"
 #include "ssh/init.hpp"
 
 namespace {

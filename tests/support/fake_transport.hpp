@@ -2,18 +2,16 @@
 // Test helper: a Transport scripted per host that records every call (ninja's FakeCommandRunner).
 #pragma once
 
-#include <utility>  // before Asio (ssh-facts.md)
-
 #include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <map>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "async/awaitable.hpp"
 #include "engine/remote_command.hpp"
 #include "engine/remote_process.hpp"
 #include "engine/transport.hpp"

@@ -2,16 +2,14 @@
 // Test helper: runs the engine on a plan over a transport, on a fresh io_context, to the end.
 #pragma once
 
-#include <utility>  // before Asio (ssh-facts.md)
-
 #include <doctest/doctest.h>
 
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <exception>
 #include <string>
 #include <vector>
 
+#include "async/awaitable.hpp"
 #include "engine/engine.hpp"
 #include "graph/task_graph.hpp"
 

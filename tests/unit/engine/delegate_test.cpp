@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: MIT
 // delegate_to over a FakeTransport (issue 18): where a delegated step runs, for whom, and how an
 // unreachable delegate fails it.
-#include <utility>  // before Asio (ssh-facts.md)
-
 #include <doctest/doctest.h>
 
 #include <algorithm>

@@ -4,9 +4,9 @@
 
 #include <doctest/doctest.h>
 
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 
+#include "async/awaitable.hpp"
 #include "graph/task_graph.hpp"
 #include "support/fake_transport.hpp"
 #include "support/plan_text.hpp"

@@ -1,16 +1,14 @@
 // SPDX-License-Identifier: MIT
 // Tests src/engine/jump_pool.hpp: jump host sessions shared by route, counted, closed at the end.
-#include <utility>  // before Asio (ssh-facts.md)
-
 #include "engine/jump_pool.hpp"
 
 #include <doctest/doctest.h>
 
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/use_awaitable.hpp>
+
+#include "async/awaitable.hpp"
 
 namespace {
 

@@ -1,18 +1,16 @@
 // SPDX-License-Identifier: MIT
 // `local` steps in remote tasks, through the engine over a FakeTransport: real local processes,
 // no remote command. Event order asserted, never timings.
-#include <utility>  // before Asio (ssh-facts.md)
-
 #include <doctest/doctest.h>
 #include <stdlib.h>
 #include <unistd.h>
 
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
+#include "async/awaitable.hpp"
 #include "engine/engine.hpp"
 #include "graph/task_graph.hpp"
 #include "support/fake_transport.hpp"

@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: MIT
 // Needs across hosts over a FakeTransport (issue 14): order, skips with their reasons, host
 // outcomes and the run's exit code.
-#include <utility>  // before Asio (ssh-facts.md)
-
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 

@@ -1,15 +1,13 @@
 // SPDX-License-Identifier: MIT
 // Run control over a FakeTransport: abort grace, interrupts, retries, connection retries,
 // policy timeouts. Durations in these plans are tiny so the runs are quick; nothing asserts a time.
-#include <utility>  // before Asio (ssh-facts.md)
-
 #include <doctest/doctest.h>
 
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <csignal>
 
+#include "async/awaitable.hpp"
 #include "engine/engine.hpp"
 #include "graph/task_graph.hpp"
 #include "support/fake_transport.hpp"

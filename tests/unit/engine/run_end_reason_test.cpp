@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: MIT
 // issue 14 over a FakeTransport: a run cut short says why in run_end, and step errors name the
 // step as its host ran it (variables resolved).
-#include <utility>  // before Asio (ssh-facts.md)
-
 #include <doctest/doctest.h>
 
 #include "engine/engine.hpp"

@@ -1,7 +1,5 @@
 // SPDX-License-Identifier: MIT
 // Secret steps over a FakeTransport: their command and what they register never leave the engine.
-#include <utility>  // before Asio (ssh-facts.md)
-
 #include <doctest/doctest.h>
 
 #include <cstdlib>

@@ -1,12 +1,10 @@
 // SPDX-License-Identifier: MIT
 // Local tasks, run_once and barrier over a FakeTransport: who runs what, and in which order.
-#include <utility>  // before Asio (ssh-facts.md)
-
 #include <doctest/doctest.h>
 
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 
+#include "async/awaitable.hpp"
 #include "engine/engine.hpp"
 #include "graph/task_graph.hpp"
 #include "support/fake_transport.hpp"

@@ -1,16 +1,14 @@
 // SPDX-License-Identifier: MIT
 // Tests of the template step (issue 18) in src/engine/transfer_step.cpp over a FakeTransport:
 // rendered per host, sent as a put's bytes, and a rendering that fails fails the host's step.
-#include <utility>  // before Asio (ssh-facts.md)
-
 #include <doctest/doctest.h>
 #include <unistd.h>
 
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <filesystem>
 #include <fstream>
 
+#include "async/awaitable.hpp"
 #include "deployd/load.hpp"
 #include "engine/engine.hpp"
 #include "support/fake_transport.hpp"

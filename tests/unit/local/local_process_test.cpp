@@ -2,13 +2,10 @@
 // Local commands on a real io_context: streams, exit, signals, timeouts, folders, load.
 #include "local/local_process.hpp"
 
-#include <utility>  // before Asio (ssh-facts.md)
-
 #include <doctest/doctest.h>
 #include <signal.h>
 #include <unistd.h>
 
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <filesystem>
@@ -16,6 +13,8 @@
 #include <map>
 #include <string>
 #include <vector>
+
+#include "async/awaitable.hpp"
 
 namespace deployd::local {
 namespace {

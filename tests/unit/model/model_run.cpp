@@ -1,16 +1,14 @@
 // SPDX-License-Identifier: MIT
 // A model case through the engine (see model_run.hpp).
-#include <utility>  // before Asio (ssh-facts.md)
-
 #include "model/model_run.hpp"
 
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <exception>
 #include <filesystem>
 #include <memory>
 
+#include "async/awaitable.hpp"
 #include "cli/inspect.hpp"
 #include "cli/lost_needs.hpp"
 #include "deployd/load.hpp"

@@ -1,8 +1,5 @@
 // SPDX-License-Identifier: MIT
 // Tests src/ssh/stall_watch.cpp: a transfer's host is gone only when it is silent, not we.
-#include <utility>  // first: Asio 1.18 with g++ 12 needs std::exchange (ssh-facts.md)
-// (This comment keeps clang-format from sorting <utility> below the Asio headers.)
-
 #include "ssh/stall_watch.hpp"
 
 #include <doctest/doctest.h>
