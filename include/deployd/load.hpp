@@ -21,7 +21,7 @@ struct LoadOptions {
   std::vector<std::string> hosts;  ///< `-H`: remote tasks run on these; names not in the plan are added
   std::string ssh_config;          ///< `-F FILE`: read instead of ~/.ssh/config or the plan's path
   bool read_imports = true;  ///< false: `imports` is an error, no file is read (a hermetic load)
-  bool read_templates = true;  ///< false: a `template` step is an error, no file is read
+  bool read_templates = true;      ///< false: a `template` step is an error, no file is read
   bool allow_no_hosts = false;     ///< `--list`: a task that targets no host is not an error
 };
 

@@ -104,8 +104,8 @@ struct Step {
   std::string to;  ///< put/get/template destination
   /// template: the file, parsed at load (never null in a loaded plan's Template step)
   std::shared_ptr<const plan::TextTemplate> text_template;
-  std::string template_file;  ///< template: the file read, joined with its folder
-  std::optional<std::string> mode;  ///< put, get, template: octal file mode, e.g. "0644"
+  std::string template_file;              ///< template: the file read, joined with its folder
+  std::optional<std::string> mode;        ///< put, get, template: octal file mode, e.g. "0644"
   std::optional<std::uint64_t> max_size;  ///< get: the largest file accepted, in bytes
   std::string owner;                      ///< put: the file's owner (chown), "" the writing user's
   std::string group;                      ///< put: the file's group (chgrp), "" the writing user's

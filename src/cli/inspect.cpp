@@ -24,8 +24,8 @@ std::string targets(const Task& task) {
   return fmt::format("{}", fmt::join(task.on, ", "));
 }
 
-std::string step_line(const Task& task, std::size_t index, const Step& step,
-                      plan::VarContext vars, bool show_files = false) {
+std::string step_line(const Task& task, std::size_t index, const Step& step, plan::VarContext vars,
+                      bool show_files = false) {
   vars.delegate = step.delegate_to;
   std::string command =
       step.hides_command() ? engine::hidden_label(step) : plan::interpolate(step.command, vars).text;
@@ -34,11 +34,12 @@ std::string step_line(const Task& task, std::size_t index, const Step& step,
   vars.loop = &step.loop_vars;
   command = step.hides_command() ? command : plan::interpolate(step.command, vars).text;
   // issue 19: a transfer says where it goes, and with which mode.
-  const bool is_transfer = step.kind == StepKind::Put || step.kind == StepKind::Get ||
-                           step.kind == StepKind::Template;
+  const bool is_transfer =
+      step.kind == StepKind::Put || step.kind == StepKind::Get || step.kind == StepKind::Template;
   if (is_transfer && !step.hides_command()) {
-    const char* verb = step.kind == StepKind::Put ? "put" : step.kind == StepKind::Get ? "get"
-                                                                                      : "template";
+    const char* verb = step.kind == StepKind::Put   ? "put"
+                       : step.kind == StepKind::Get ? "get"
+                                                    : "template";
     command = fmt::format("{} {} -> {}", verb, command, plan::interpolate(step.to, vars).text);
     if (step.mode) command += fmt::format(" (mode {})", *step.mode);
   }

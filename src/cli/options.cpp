@@ -134,7 +134,8 @@ HelpPage help_page() {
       .examples = {"deployd plan.json --list",
                    "deployd plan.json deploy -i hosts.json --output group",
                    "deployd plan.json deploy --limit 'web*' -f 20 --var version=1.4.2"},
-      .footer = "See also: deployd runs --help, deployd show --help, deployd serve --help, man deployd"};
+      .footer =
+          "See also: deployd runs --help, deployd show --help, deployd serve --help, man deployd"};
 }
 
 void add_options(CLI::App& app, Options& options, VarTexts& var_texts, ValueTexts& value_texts) {

@@ -42,7 +42,8 @@ struct Options {
   std::string report_file;  ///< --report FILE: the run's HTML report, written at its end
   std::string junit_file;   ///< --junit FILE: a JUnit XML report, written at the run's end
   std::string output_dir;   ///< --output-dir DIR: each host's stdout and stderr to DIR/HOST.out, .err
-  std::string persist;      ///< --persist DURATION: keep sessions warm in `deployd serve` (cli/serve.cpp)
+  std::string
+      persist;  ///< --persist DURATION: keep sessions warm in `deployd serve` (cli/serve.cpp)
   // Ad-hoc commands and selection (issue 19).
   std::vector<std::string> command;  ///< `-- COMMAND...`: run this instead of a plan (ad-hoc)
   bool sudo = false;                 ///< --sudo: the ad-hoc command through sudo (as root)

@@ -60,8 +60,8 @@ class DelegatedConnection final : public Connection {
     // The first step learns whether the transport has lanes; without, steps take turns.
     if (!entry_.has_lanes) entry_.has_lanes = lane != nullptr;
     if (!lane && *entry_.has_lanes)  // never on the same session as running lanes
-      co_return ExecResult{.error = fmt::format(
-                               "delegate_to \"{}\": cannot open another channel on its session",
+      co_return ExecResult{
+          .error = fmt::format("delegate_to \"{}\": cannot open another channel on its session",
                                entry_.host->name)};
     std::optional<Permit> turn;
     if (!lane) {

@@ -195,7 +195,8 @@ class SshConnection final : public Connection {
   std::unique_ptr<Connection> lane() override {
     std::unique_ptr<ssh::Session> lane = session_->open_lane();
     if (!lane) return nullptr;
-    return std::make_unique<SshConnection>(std::move(lane), sources_, pool_, Pool::Lease{}, executor_);
+    return std::make_unique<SshConnection>(std::move(lane), sources_, pool_, Pool::Lease{},
+                                           executor_);
   }
 
  private:
@@ -344,11 +345,13 @@ awaitable<TransferResult> put_on(ssh::Session& session, ssh::SourceCache& source
                                        request.mode.value_or(0644));
   } else if (request.recursive) {
     auto tree = ssh::SourceTree::open(request.local_path, sources);
-    if (auto* error = std::get_if<std::string>(&tree)) co_return TransferResult{0, false, *error, false};
+    if (auto* error = std::get_if<std::string>(&tree))
+      co_return TransferResult{0, false, *error, false};
     folder = std::get<std::shared_ptr<ssh::SourceTree>>(std::move(tree));
   } else {
     auto source = sources.open(request.local_path);
-    if (auto* error = std::get_if<std::string>(&source)) co_return TransferResult{0, false, *error, false};
+    if (auto* error = std::get_if<std::string>(&source))
+      co_return TransferResult{0, false, *error, false};
     file = std::get<std::shared_ptr<ssh::SourceFile>>(std::move(source));
   }
   const unsigned mode = request.mode.value_or((folder ? folder->mode : file->mode()) & 0777);
@@ -369,7 +372,8 @@ std::string signal_name(std::string_view name) {
   constexpr std::size_t kLongest = 32;
   std::string safe;
   for (char c : name.substr(0, kLongest)) {
-    const bool is_plain = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+    const bool is_plain = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+                          (c >= '0' && c <= '9') ||
                           std::string_view("._-+@").find(c) != std::string_view::npos;
     safe += is_plain ? c : '?';
   }

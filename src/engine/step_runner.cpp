@@ -425,8 +425,8 @@ std::string retry_text(const std::string& title, std::string error, int attempt,
 
 boost::asio::awaitable<StepOutcome> run_step(StepContext context) {
   const Step& step = context.task.steps[static_cast<std::size_t>(context.index)];
-  const bool is_transfer = step.kind == StepKind::Put || step.kind == StepKind::Get ||
-                           step.kind == StepKind::Template;
+  const bool is_transfer =
+      step.kind == StepKind::Put || step.kind == StepKind::Get || step.kind == StepKind::Template;
   const int attempts = 1 + step_retries(context, step);
   Duration delay = step_retry_delay(context, step);
   // plan-format.md: a step's `name` may use variables too.

@@ -31,9 +31,9 @@ struct Paths {
 
 Paths resolve_paths(const Step& step, StepVars& fill) {
   const bool is_put = step.kind != StepKind::Get;
-  Paths paths{step.kind == StepKind::Template ? step.template_file
-                                              : fill(step.command, is_put ? VarUse::LocalPath
-                                                                          : VarUse::Text),
+  Paths paths{step.kind == StepKind::Template
+                  ? step.template_file
+                  : fill(step.command, is_put ? VarUse::LocalPath : VarUse::Text),
               fill(step.to, is_put ? VarUse::Text : VarUse::LocalPath)};
   std::string& remote = is_put ? paths.to : paths.from;
   remote = remote_path(fill(step.cwd), remote);

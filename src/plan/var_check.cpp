@@ -121,7 +121,8 @@ class VarChecker {
   // A name of a template file is reported where that file reads it (issue 18).
   void report(const TemplateSite& site, std::string message) {
     if (site.file.empty()) return diags_.error(site.where, std::move(message));
-    diags_.add(template_diagnostic(site.file, site.line, site.column, std::move(message), site.where));
+    diags_.add(
+        template_diagnostic(site.file, site.line, site.column, std::move(message), site.where));
   }
 
   std::string undefined_message(const std::string& name, const std::vector<const Host*>& failing,
@@ -168,8 +169,8 @@ std::vector<Diagnostic> unused_cli_vars(const Plan& plan, const std::vector<Task
   for (const TaskDraft& draft : tasks) {
     for (const TemplateSite& site : draft.templates) {
       const std::vector<std::string> names = !site.file.empty() ? std::vector{site.text}
-                                             : site.expr ? site.expr->every_name()
-                                                         : referenced_vars(site.text, true);
+                                             : site.expr        ? site.expr->every_name()
+                                                                : referenced_vars(site.text, true);
       used.insert(names.begin(), names.end());
     }
     // `for_each` names the variable holding its list, or an expression giving one (a literal's

@@ -70,7 +70,8 @@ constexpr std::string_view kListing = " && find . -printf '%y %m %s %U:%u %G:%g 
 bool is_named(const std::string& wanted, const std::string& id) {
   if (wanted.empty()) return true;
   const auto colon = id.find(':');
-  return wanted == id.substr(0, colon) || (colon != std::string::npos && wanted == id.substr(colon + 1));
+  return wanted == id.substr(0, colon) ||
+         (colon != std::string::npos && wanted == id.substr(colon + 1));
 }
 
 std::map<std::string, RemoteEntry> parse_listing(const std::string& out) {
@@ -155,12 +156,11 @@ awaitable<std::optional<Comparison>> compare(Transfer& t, const PutSpec& spec,
   bool is_same = remote.size() == tree.entries.size();
   for (const SourceTree::Entry& entry : tree.entries) {
     auto found = remote.find(entry.path);
-    const bool is_there = found != remote.end() &&
-                          found->second.type == (entry.is_folder ? 'd' : 'f') &&
-                          found->second.mode == entry.mode &&
-                          is_named(spec.owner, found->second.owner) &&
-                          is_named(spec.group, found->second.group) &&
-                          (entry.is_folder || found->second.hash == entry.file->sha256());
+    const bool is_there =
+        found != remote.end() && found->second.type == (entry.is_folder ? 'd' : 'f') &&
+        found->second.mode == entry.mode && is_named(spec.owner, found->second.owner) &&
+        is_named(spec.group, found->second.group) &&
+        (entry.is_folder || found->second.hash == entry.file->sha256());
     if (is_there && !entry.is_folder) result.same_files.insert(entry.path);
     is_same = is_same && is_there;
   }

@@ -97,13 +97,14 @@ void LaneHub::release_channel(Link& lane) {
 
 boost::asio::awaitable<void> Link::wait_turn() {
   LaneHub& shared = *main->hub;
-  if (shared.sending != nullptr && shared.sending != this) co_await shared.wait_until_clear(*this, false);
+  if (shared.sending != nullptr && shared.sending != this)
+    co_await shared.wait_until_clear(*this, false);
 }
 
 void Link::after_call(std::uint64_t inputs_before, bool would_block) {
   LaneHub& shared = *main->hub;
-  const bool is_half_sent =
-      would_block && (libssh2_session_block_directions(session) & LIBSSH2_SESSION_BLOCK_OUTBOUND) != 0;
+  const bool is_half_sent = would_block && (libssh2_session_block_directions(session) &
+                                            LIBSSH2_SESSION_BLOCK_OUTBOUND) != 0;
   if (is_half_sent) {
     shared.sending = this;
   } else if (shared.sending == this) {

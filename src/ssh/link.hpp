@@ -27,9 +27,10 @@ struct LaneHub {
   explicit LaneHub(const boost::asio::any_io_executor& executor);
   std::vector<Link*> lanes;
   Link* sending = nullptr;  ///< the lane whose packet is half-sent; nullptr: none
-  bool is_opening = false;  ///< a lane's channel open is in progress (libssh2 keeps one per session)
-  bool is_aborted = false;  ///< the connection was shut down: nobody waits for a turn any more
-  int channels = 0;  ///< channels the lanes hold open now
+  bool is_opening =
+      false;  ///< a lane's channel open is in progress (libssh2 keeps one per session)
+  bool is_aborted = false;       ///< the connection was shut down: nobody waits for a turn any more
+  int channels = 0;              ///< channels the lanes hold open now
   Link* pending_open = nullptr;  ///< the lane whose open a deadline interrupted (still pending)
   /// Never expires; cancel() wakes every lane waiting for `sending` or `is_opening` to clear.
   boost::asio::steady_timer changed;

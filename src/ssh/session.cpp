@@ -401,8 +401,8 @@ bool Session::is_usable() const {
   if (impl_->is_closed || !impl_->broken.empty() || link.is_aborted || link.session == nullptr)
     return false;
   char byte = 0;
-  const ssize_t got = ::recv(const_cast<Link&>(link).socket.native_handle(), &byte, 1,
-                             MSG_PEEK | MSG_DONTWAIT);
+  const ssize_t got =
+      ::recv(const_cast<Link&>(link).socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
   if (got > 0) return true;  // data waiting (a keepalive, a global request): libssh2 reads it
   return got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
 }
@@ -490,7 +490,8 @@ awaitable<void> Session::close() {
   }
   for (LIBSSH2_SFTP* sftp : impl_->more_sftp) {  // as the first one, below
     if (!link.is_aborted) link.abort();
-    for (int tries = 0; tries < 100 && libssh2_sftp_shutdown(sftp) == LIBSSH2_ERROR_EAGAIN;) ++tries;
+    for (int tries = 0; tries < 100 && libssh2_sftp_shutdown(sftp) == LIBSSH2_ERROR_EAGAIN;)
+      ++tries;
   }
   impl_->more_sftp.clear();
   if (impl_->sftp != nullptr) {

@@ -105,15 +105,16 @@ boost::asio::awaitable<std::optional<Comparison>> compare(Transfer& t, const Put
 /// SFTP mkdir.
 boost::asio::awaitable<int> make_folder(Transfer& t, const std::string& path, unsigned mode);
 /// Creates the folders of the tree in `temp`, 0700 until the end (folder_modes).
-boost::asio::awaitable<bool> make_folders(Transfer& t, const PutSpec& spec, const std::string& temp);
+boost::asio::awaitable<bool> make_folders(Transfer& t, const PutSpec& spec,
+                                          const std::string& temp);
 /// Sends the files of the tree but `skipped` into `temp`, each as a new file with its mode;
 /// false with t.outcome's error.
 boost::asio::awaitable<bool> send_files(Transfer& t, const PutSpec& spec, const std::string& temp,
                                         const std::set<std::string>& skipped);
 /// Gives the folders their own modes, deepest first (a folder without `w` is filled before),
 /// and `temp` itself `spec.mode` if `with_top`.
-boost::asio::awaitable<bool> folder_modes(Transfer& t, const PutSpec& spec,
-                                          const std::string& temp, bool with_top);
+boost::asio::awaitable<bool> folder_modes(Transfer& t, const PutSpec& spec, const std::string& temp,
+                                          bool with_top);
 /// `rm -rf` of a folder this transfer made, if the session still works.
 boost::asio::awaitable<void> remove_tree(Transfer& t, const std::string& path);
 

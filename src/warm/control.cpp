@@ -102,7 +102,8 @@ std::string start_daemon(const std::string& folder, std::chrono::milliseconds id
   if (ask_status(folder).is_running) return "";
   char self[4096];
   const ssize_t length = ::readlink("/proc/self/exe", self, sizeof self - 1);
-  if (length <= 0) return std::string("cannot find deployd's own executable: ") + std::strerror(errno);
+  if (length <= 0)
+    return std::string("cannot find deployd's own executable: ") + std::strerror(errno);
   self[length] = '\0';
   const std::string idle_text = plan::format_duration(idle);
   const std::string log = folder + "/serve.log";

@@ -152,7 +152,8 @@ class Daemon {
     ++closing_;
     asio::co_spawn(
         io_,
-        [this, session = std::shared_ptr<ssh::Session>(std::move(warm.session))]() -> awaitable<void> {
+        [this,
+         session = std::shared_ptr<ssh::Session>(std::move(warm.session))]() -> awaitable<void> {
           co_await session->close();
           --closing_;
         },
@@ -164,7 +165,6 @@ class Daemon {
   int closing() const { return closing_; }
 
  private:
-
   /// A borrowed session comes back: kept if it can still serve, else closed.
   void give_back(Warm warm) {
     last_activity_ = Clock::now();
@@ -201,8 +201,8 @@ class Daemon {
   awaitable<void> serve(std::shared_ptr<UnixSocket> socket) {
     const long uid = peer_uid(socket->native_handle());
     if (uid != static_cast<long>(::geteuid())) {
-      log_line("refused a connection from uid " + std::to_string(uid) + " (this daemon serves uid " +
-               std::to_string(::geteuid()) + " only)");
+      log_line("refused a connection from uid " + std::to_string(uid) +
+               " (this daemon serves uid " + std::to_string(::geteuid()) + " only)");
       co_return;  // closed unanswered: nothing is shared across users
     }
     auto borrower = std::make_shared<Borrower>();
@@ -236,9 +236,10 @@ class Daemon {
         std::uint32_t version = 0;
         std::optional<ssh::ConnectionSpec> spec = decode_hello(frame.payload, version);
         if (!spec) {
-          borrower.outbox->send(FrameType::Fallback,
-                                "deployd serve speaks protocol " + std::to_string(kProtocolVersion) +
-                                    ", this run " + std::to_string(version) + " (restart it)");
+          borrower.outbox->send(FrameType::Fallback, "deployd serve speaks protocol " +
+                                                         std::to_string(kProtocolVersion) +
+                                                         ", this run " + std::to_string(version) +
+                                                         " (restart it)");
           co_return true;
         }
         co_await lend(borrower, *spec);
@@ -248,8 +249,7 @@ class Daemon {
         std::optional<ExecMessage> message = decode_exec(frame.payload);
         if (!message || !borrower.lent || borrower.is_busy) co_return false;
         borrower.is_busy = true;
-        asio::co_spawn(io_, run_exec(owner, std::move(*message)),
-                       asio::detached);
+        asio::co_spawn(io_, run_exec(owner, std::move(*message)), asio::detached);
         co_return true;
       }
       case FrameType::Put: {
@@ -315,10 +315,12 @@ class Daemon {
     // Keys are read as a run reads them, but nobody can be asked for a passphrase here: an
     // encrypted key not in the agent sends the run to connect directly (it asked already).
     bool is_unlocked = true;
-    for (const std::string& path : spec.identities) is_unlocked = is_unlocked && unlocked_.count(path);
+    for (const std::string& path : spec.identities)
+      is_unlocked = is_unlocked && unlocked_.count(path);
     if (!is_unlocked) {
       std::vector<ssh::KeyUse> uses;
-      for (const std::string& path : spec.identities) uses.push_back(ssh::KeyUse{path, true, {}, {}});
+      for (const std::string& path : spec.identities)
+        uses.push_back(ssh::KeyUse{path, true, {}, {}});
       if (std::string error = client->unlock_identities(uses, nullptr); !error.empty()) {
         borrower.outbox->send(FrameType::Fallback, error);
         co_return;
@@ -354,10 +356,10 @@ class Daemon {
       outbox->send(FrameType::Output, payload);
     };
     ssh::ExecOutcome outcome = co_await borrower->lent->session->exec(spec);
-    outbox->send(FrameType::ExecDone,
-                 encode_exec_done(ExecEnd{outcome.exit_status,
-                                          engine::signal_name(outcome.exit_signal),
-                                          outcome.timed_out, outcome.error, outcome.cancelled}));
+    outbox->send(
+        FrameType::ExecDone,
+        encode_exec_done(ExecEnd{outcome.exit_status, engine::signal_name(outcome.exit_signal),
+                                 outcome.timed_out, outcome.error, outcome.cancelled}));
     co_await finish_operation(*borrower, !outcome.error.empty());
   }
 
@@ -379,15 +381,21 @@ class Daemon {
 
   /// Uploads one file or folder over the borrowed session, its progress sent as it goes.
   awaitable<void> run_put(std::shared_ptr<Borrower> borrower, PutMessage message) {
-    engine::PutRequest request{std::move(message.local_path), std::move(message.remote_path),
-                               message.mode, std::move(message.temp_tag), {},
-                               std::move(message.sudo_user), std::move(message.owner),
-                               std::move(message.group), message.recursive};
+    engine::PutRequest request{std::move(message.local_path),
+                               std::move(message.remote_path),
+                               message.mode,
+                               std::move(message.temp_tag),
+                               {},
+                               std::move(message.sudo_user),
+                               std::move(message.owner),
+                               std::move(message.group),
+                               message.recursive};
     std::shared_ptr<Outbox> outbox = borrower->outbox;
     request.on_progress = [&outbox](std::uint64_t done, std::uint64_t total) {
       outbox->send(FrameType::Progress, FieldWriter().u64(done).u64(total).take());
     };
-    engine::TransferResult result = co_await engine::put_on(*borrower->lent->session, sources_, request);
+    engine::TransferResult result =
+        co_await engine::put_on(*borrower->lent->session, sources_, request);
     outbox->send(FrameType::TransferDone,
                  encode_transfer_done(TransferEnd{result.bytes, result.unchanged, result.error,
                                                   result.connection_lost}));
@@ -397,10 +405,14 @@ class Daemon {
   /// Downloads one file or folder over the borrowed session, its progress sent as it goes.
   awaitable<void> run_get(std::shared_ptr<Borrower> borrower, GetMessage message) {
     std::shared_ptr<Outbox> outbox = borrower->outbox;
-    ssh::GetSpec spec{std::move(message.remote_path), std::move(message.local_path),
-                      std::move(message.temp_tag),    {},
-                      message.mode,                   message.max_size,
-                      std::move(message.sudo_user),   message.recursive};
+    ssh::GetSpec spec{std::move(message.remote_path),
+                      std::move(message.local_path),
+                      std::move(message.temp_tag),
+                      {},
+                      message.mode,
+                      message.max_size,
+                      std::move(message.sudo_user),
+                      message.recursive};
     spec.on_progress = [&outbox](std::uint64_t done, std::uint64_t total) {
       outbox->send(FrameType::Progress, FieldWriter().u64(done).u64(total).take());
     };
@@ -421,8 +433,8 @@ class Daemon {
     text += std::to_string(idle_.size() + lent) + " warm session" +
             (idle_.size() + lent == 1 ? "" : "s") + ", " + std::to_string(lent) + " lent now\n";
     auto line = [&](const Warm& warm, const std::string& state) {
-      text += label(warm.spec) + "  " + state + "  lent " + std::to_string(warm.lends) +
-              " time" + (warm.lends == 1 ? "" : "s") + "  open " + seconds_text(now - warm.opened);
+      text += label(warm.spec) + "  " + state + "  lent " + std::to_string(warm.lends) + " time" +
+              (warm.lends == 1 ? "" : "s") + "  open " + seconds_text(now - warm.opened);
       if (!warm.spec.identities.empty()) text += "  identity " + warm.spec.identities.front();
       text += "\n";
     };

@@ -20,21 +20,21 @@ inline constexpr std::uint32_t kProtocolVersion = 1;
 inline constexpr std::uint32_t kMaxFrame = 16u << 20;
 
 enum class FrameType : std::uint8_t {
-  Hello = 1,   ///< client: version, the host's ConnectionSpec (password and passphrase unset)
-  Connected,   ///< daemon: a session is lent (u8 reused, u32 the daemon's umask)
-  Failed,      ///< daemon: the connection failed (failure, error, transient), as a direct one
-  Fallback,    ///< daemon: it cannot serve this host; the client connects directly (why)
-  Exec,        ///< client: command, input, timeout
-  Output,      ///< daemon: stream (0 stdout, 1 stderr), bytes
-  ExecDone,    ///< daemon: how the command ended
-  Cancel,      ///< client: stop waiting for the command in flight
-  Status,      ///< client: what is warm?
-  StatusReply, ///< daemon: the text of `deployd serve --status`
-  Stop,        ///< client: close every session and exit
-  Put,         ///< client: a `put` (engine::PutRequest's fields, the local path absolute)
-  Progress,    ///< daemon: bytes done, total
-  TransferDone,///< daemon: bytes, unchanged, error, connection lost
-  Get,         ///< client: a `get` (engine::GetRequest's fields, the local path absolute)
+  Hello = 1,     ///< client: version, the host's ConnectionSpec (password and passphrase unset)
+  Connected,     ///< daemon: a session is lent (u8 reused, u32 the daemon's umask)
+  Failed,        ///< daemon: the connection failed (failure, error, transient), as a direct one
+  Fallback,      ///< daemon: it cannot serve this host; the client connects directly (why)
+  Exec,          ///< client: command, input, timeout
+  Output,        ///< daemon: stream (0 stdout, 1 stderr), bytes
+  ExecDone,      ///< daemon: how the command ended
+  Cancel,        ///< client: stop waiting for the command in flight
+  Status,        ///< client: what is warm?
+  StatusReply,   ///< daemon: the text of `deployd serve --status`
+  Stop,          ///< client: close every session and exit
+  Put,           ///< client: a `put` (engine::PutRequest's fields, the local path absolute)
+  Progress,      ///< daemon: bytes done, total
+  TransferDone,  ///< daemon: bytes, unchanged, error, connection lost
+  Get,           ///< client: a `get` (engine::GetRequest's fields, the local path absolute)
 };
 
 struct Frame {

@@ -2,12 +2,12 @@
 // Frames over a Unix stream socket (see stream.hpp).
 #include "warm/stream.hpp"
 
+#include <array>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/write.hpp>
-#include <array>
 
 #include "async/awaitable.hpp"
 
@@ -33,8 +33,9 @@ void Outbox::send(FrameType type, std::string_view payload) {
   pending_ += encode_frame(type, payload);
   if (is_writing_) return;
   is_writing_ = true;
-  asio::co_spawn(socket_->get_executor(), [self = shared_from_this()] { return self->flush(); },
-                 asio::detached);
+  asio::co_spawn(
+      socket_->get_executor(), [self = shared_from_this()] { return self->flush(); },
+      asio::detached);
 }
 
 asio::awaitable<void> Outbox::flush() {

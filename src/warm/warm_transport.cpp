@@ -51,14 +51,14 @@ class WarmConnection final : public engine::Connection {
 
   awaitable<ExecResult> exec(const engine::ExecRequest& request) override {
     if (!broken_.empty()) co_return ExecResult{{}, {}, false, broken_, false};
-    outbox_->send(FrameType::Exec, encode_exec(ExecMessage{request.command, request.input,
-                                                           request.timeout}));
+    outbox_->send(FrameType::Exec,
+                  encode_exec(ExecMessage{request.command, request.input, request.timeout}));
     is_executing_ = true;
     while (std::optional<Frame> frame = co_await reader_.next(*socket_)) {
       if (frame->type == FrameType::Output && !frame->payload.empty()) {
-        const auto stream =
-            frame->payload[0] == '\0' ? OutputStream::Stdout : OutputStream::Stderr;
-        if (request.on_output) request.on_output(stream, std::string_view(frame->payload).substr(1));
+        const auto stream = frame->payload[0] == '\0' ? OutputStream::Stdout : OutputStream::Stderr;
+        if (request.on_output)
+          request.on_output(stream, std::string_view(frame->payload).substr(1));
         continue;
       }
       is_executing_ = false;
@@ -76,9 +76,9 @@ class WarmConnection final : public engine::Connection {
 
   awaitable<TransferResult> put(const engine::PutRequest& request) override {
     // A rendered template's bytes live in this run, not in a file the daemon could read.
-    if (request.content) co_return co_await direct_transfer([&](engine::Connection& direct) {
-      return direct.put(request);
-    });
+    if (request.content)
+      co_return co_await direct_transfer(
+          [&](engine::Connection& direct) { return direct.put(request); });
     if (!broken_.empty()) co_return TransferResult{0, false, broken_, true};
     outbox_->send(FrameType::Put,
                   encode_put(PutMessage{absolute(request.local_path), request.remote_path,
@@ -88,9 +88,9 @@ class WarmConnection final : public engine::Connection {
   }
 
   awaitable<TransferResult> get(const engine::GetRequest& request) override {
-    if (!has_same_umask_) co_return co_await direct_transfer([&](engine::Connection& direct) {
-      return direct.get(request);
-    });
+    if (!has_same_umask_)
+      co_return co_await direct_transfer(
+          [&](engine::Connection& direct) { return direct.get(request); });
     if (!broken_.empty()) co_return TransferResult{0, false, broken_, true};
     outbox_->send(FrameType::Get,
                   encode_get(GetMessage{request.remote_path, absolute(request.local_path),
@@ -200,7 +200,8 @@ class WarmTransport final : public engine::Transport {
 
  private:
   /// The daemon's answer for `host`, or nullopt: connect directly.
-  awaitable<std::optional<ConnectResult>> borrow(const Host& host, const ssh::ConnectionSpec& spec) {
+  awaitable<std::optional<ConnectResult>> borrow(const Host& host,
+                                                 const ssh::ConnectionSpec& spec) {
     auto socket = std::make_shared<UnixSocket>(co_await asio::this_coro::executor);
     boost::system::error_code ec;
     co_await socket->async_connect(asio::local::stream_protocol::endpoint(socket_path_),
@@ -242,7 +243,8 @@ class WarmTransport final : public engine::Transport {
         co_return std::nullopt;
       case FrameType::Fallback:
         if (ssh::is_debug_logging())
-          ssh::debug_log(host.name + ": connecting directly (deployd serve: " + reply->payload + ")");
+          ssh::debug_log(host.name + ": connecting directly (deployd serve: " + reply->payload +
+                         ")");
         co_return std::nullopt;
       default:
         co_return std::nullopt;

@@ -431,7 +431,8 @@ TEST_SUITE("integration-ssh") {
               if (i == 3) {
                 result.runs[i] = co_await capture(*lanes[i], "sleep 5", deployd::Duration(500));
               } else {
-                result.runs[i] = co_await capture(*lanes[i], "sleep 1; echo lane " + std::to_string(i));
+                result.runs[i] =
+                    co_await capture(*lanes[i], "sleep 1; echo lane " + std::to_string(i));
               }
               if (--running == 0) finished.cancel();
             },

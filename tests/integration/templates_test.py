@@ -107,7 +107,7 @@ class Templates(FleetTestCase):
         status, out, err = self.run_plan(tasks)
         self.assertEqual(status, 0, err)
         with open(self.folder + "/%s.v" % self.names[0]) as f:
-            self.assertEqual(f.read(), "version=1.2.2231\n")
+            self.assertEqual(f.read(), "version=1.2.%d\n" % self.hosts[0]["port"])  # the SSH port
         status, out, err = self.run_plan(tasks, "--dry-run", "--show-files")
         self.assertEqual(status, 0, err)
         self.assertIn("    (%s/v.j2:1:12: uses \"version\", known only when the run runs)\n" % self.dir, out)

@@ -57,10 +57,11 @@ TEST_SUITE("plan") {
   TEST_CASE("an imported file's template is read from that file's folder") {
     TempDir dir;
     dir.write("lib/site.conf.j2", "{{ app }}\n");
-    dir.write("lib/web.json", R"({"version": 1, "vars": {"app": "shop"}, "tasks": {"site": {"steps": [
+    dir.write("lib/web.json",
+              R"({"version": 1, "vars": {"app": "shop"}, "tasks": {"site": {"steps": [
       {"template": "site.conf.j2", "to": "/etc/site.conf"}]}}})");
-    const std::string path = dir.write(
-        "plan.json", R"({"hosts": ["a"], "imports": {"web": "lib/web.json"},
+    const std::string path =
+        dir.write("plan.json", R"({"hosts": ["a"], "imports": {"web": "lib/web.json"},
                         "tasks": {"t": {"steps": [{"run": "true"}]}}})");
     LoadResult loaded = load_plan(path, test_options());
     for (const Diagnostic& error : loaded.errors) FAIL_CHECK(error.to_string());

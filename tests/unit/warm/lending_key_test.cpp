@@ -52,11 +52,16 @@ TEST_CASE("a session is lent only to the same user, address, port, keys and host
       {"host_key_check", [](ssh::ConnectionSpec& s) { s.host_key_check = ssh::HostKeyCheck::Off; }},
       {"keepalive", [](ssh::ConnectionSpec& s) { s.keepalive = std::chrono::seconds(1); }},
       // Fields run together must not make the same text: "ab"+"c" is not "a"+"bc".
-      {"user/address boundary", [](ssh::ConnectionSpec& s) { s.user = "deploy1"; s.address = "27.0.34.1"; }},
+      {"user/address boundary",
+       [](ssh::ConnectionSpec& s) {
+         s.user = "deploy1";
+         s.address = "27.0.34.1";
+       }},
   };
-  for (const auto& [what, change] : changes) {
+  for (const auto& entry : changes) {  // no structured binding: CAPTURE's lambda (clang 14)
+    const auto& what = entry.first;
     ssh::ConnectionSpec other = spec;
-    change(other);
+    entry.second(other);
     CAPTURE(what);
     CHECK(lending_key(other) != key);
   }

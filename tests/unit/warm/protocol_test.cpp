@@ -140,7 +140,8 @@ TEST_CASE("exec and its end read back field by field") {
 }
 
 TEST_CASE("a put reads back with its optional fields; a relative local path is refused") {
-  PutMessage put{"/plan/files/app.tar", "/srv/app.tar", 0640u, "run-1", std::string(""), "www", "", false};
+  PutMessage put{"/plan/files/app.tar", "/srv/app.tar", 0640u, "run-1",
+                 std::string(""),       "www",          "",    false};
   std::optional<PutMessage> back = decode_put(encode_put(put));
   REQUIRE(back);
   CHECK(back->local_path == "/plan/files/app.tar");
@@ -169,7 +170,8 @@ TEST_CASE("a put reads back with its optional fields; a relative local path is r
 }
 
 TEST_CASE("a get reads back with its optional fields; a relative local path is refused") {
-  GetMessage get{"/etc/app.conf", "/plan/out/web1.conf", "run-2", 0600u, 1ull << 33, std::nullopt, true};
+  GetMessage get{"/etc/app.conf", "/plan/out/web1.conf", "run-2", 0600u,
+                 1ull << 33,      std::nullopt,          true};
   std::optional<GetMessage> back = decode_get(encode_get(get));
   REQUIRE(back);
   CHECK(back->remote_path == "/etc/app.conf");

@@ -23,12 +23,16 @@ TEST_CASE("the folder is under XDG_RUNTIME_DIR, else /tmp/deployd-UID") {
   CHECK(runtime_folder() == "/tmp/deployd-" + std::to_string(::geteuid()));
   ::setenv("XDG_RUNTIME_DIR", "relative", 1);  // not absolute: ignored
   CHECK(runtime_folder() == "/tmp/deployd-" + std::to_string(::geteuid()));
-  if (saved != nullptr) ::setenv("XDG_RUNTIME_DIR", kept.c_str(), 1); else ::unsetenv("XDG_RUNTIME_DIR");
+  if (saved != nullptr)
+    ::setenv("XDG_RUNTIME_DIR", kept.c_str(), 1);
+  else
+    ::unsetenv("XDG_RUNTIME_DIR");
   CHECK(socket_path("/f") == "/f/serve.sock");
 }
 
 TEST_CASE("a folder open to others, a symlink or a missing folder is refused; 0700 is used") {
-  const fs::path base = fs::temp_directory_path() / ("runtime-folder-" + std::to_string(::getpid()));
+  const fs::path base =
+      fs::temp_directory_path() / ("runtime-folder-" + std::to_string(::getpid()));
   fs::create_directories(base);
   const std::string folder = (base / "deployd").string();
   CHECK(unsafe_folder_reason(folder).find("cannot use") != std::string::npos);
@@ -45,7 +49,8 @@ TEST_CASE("a folder open to others, a symlink or a missing folder is refused; 07
   CHECK(unsafe_folder_reason(link).find("not a folder") != std::string::npos);
   if (::geteuid() == 0) {
     REQUIRE(::chown(folder.c_str(), 65534, 65534) == 0);
-    CHECK(unsafe_folder_reason(folder).find("belongs to uid 65534, not to you") != std::string::npos);
+    CHECK(unsafe_folder_reason(folder).find("belongs to uid 65534, not to you") !=
+          std::string::npos);
   }
   fs::remove_all(base);
 }
