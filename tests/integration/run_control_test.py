@@ -16,23 +16,10 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
 from fleet_support import (FleetTestCase, SilentListener, descendants_of, events_of,  # noqa: E402
-                           run_deployd, write_json)
+                           processes_with, run_deployd, write_json)
 
 FLEET_SCRIPT = os.environ.get("DEPLOYD_FLEET_SCRIPT") or os.path.join(
     os.path.dirname(__file__), "..", "..", "scripts", "fleet")
-
-
-def processes_with(text):
-    """PIDs of processes whose command line contains `text` (the fleet's hosts are this machine)."""
-    found = []
-    for path in glob.glob("/proc/[0-9]*/cmdline"):
-        try:
-            with open(path, "rb") as f:
-                if text.encode() in f.read().replace(b"\0", b" "):
-                    found.append(int(path.split("/")[2]))
-        except OSError:
-            continue
-    return found
 
 
 def wait_until_gone(text, seconds=5):

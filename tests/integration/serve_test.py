@@ -17,22 +17,10 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from fleet_support import FleetTestCase, deployd_binary, events_of, write_json  # noqa: E402
+from fleet_support import (FleetTestCase, deployd_binary, events_of, processes_with,  # noqa: E402
+                           write_json)
 
 HOSTS = 2
-
-
-def processes_with(text):
-    """PIDs of processes whose command line contains `text` (the fleet's hosts are this machine)."""
-    found = []
-    for path in glob.glob("/proc/[0-9]*/cmdline"):
-        try:
-            with open(path, "rb") as f:
-                if text.encode() in f.read().replace(b"\0", b" "):
-                    found.append(int(path.split("/")[2]))
-        except OSError:
-            continue
-    return [pid for pid in found if pid != os.getpid()]
 
 
 def connection_processes(client_port):
