@@ -44,7 +44,7 @@ class Templates(FleetTestCase):
 
     def run_plan(self, tasks, *args, vars=None):
         inventory = dict(self.inventory, hosts=self.hosts, groups={})
-        plan = {"version": 1, "vars": dict({"app": "shop", "backends": ["10.0.0.1", "10.0.0.2"]}, **(vars or {})),
+        plan = {"version": 1, "vars": dict({"app": "shop", "backends": ["127.0.80.1", "127.0.80.2"]}, **(vars or {})),
                 "tasks": tasks}
         path = write_json(self.dir, "plan.json", plan)
         output = [] if "--dry-run" in args or "--diff" in args else ["--output", "json"]
@@ -54,7 +54,7 @@ class Templates(FleetTestCase):
     def target(self, host):
         return os.path.join(self.folder, host + ".conf")
 
-    def expected(self, index, backends=("10.0.0.1", "10.0.0.2")):
+    def expected(self, index, backends=("127.0.80.1", "127.0.80.2")):
         servers = "".join("  server %s%s;\n" % (b, " backup" if i + 1 < len(backends) else "")
                           for i, b in enumerate(backends))
         return ("# %s: written by deployd\nlisten %d;\nupstream shop {\n%s}\nrole %s;\n"

@@ -27,7 +27,7 @@ struct Fixture {
         {"root", "/srv/{{app}}"},
         {"debug", "false"},
         {"sites", Value::list({"shop", "blog"})},
-        {"upstreams", Value::object({"a", "b"}, {"10.0.0.1", "10.0.0.2"})},
+        {"upstreams", Value::object({"a", "b"}, {"127.0.80.1", "127.0.80.2"})},
         {"empty", Value::list({})},
         {"users", Value::list({Value::object({"name", "admin"}, {"ann", "true"}),
                                Value::object({"name", "admin"}, {"bob", "false"})})},
@@ -96,7 +96,7 @@ TEST_SUITE("plan") {
           "ann");
     CHECK(f.render("{% for k in upstreams %}{{k}} {% endfor %}") == "a b ");
     CHECK(f.render("{% for k, v in upstreams %}{{k}}={{v}}{% if not loop.last %},{% endif %}"
-                   "{% endfor %}") == "a=10.0.0.1,b=10.0.0.2");
+                   "{% endfor %}") == "a=127.0.80.1,b=127.0.80.2");
     CHECK(
         f.render("{% for s in sites %}{{loop.index}}/{{loop.length}}{{loop.first}} {% endfor %}") ==
         "1/2true 2/2false ");
