@@ -11,9 +11,11 @@
 #include <sstream>
 
 #include "engine/engine.hpp"
+#include "engine/folder_diff.hpp"
 #include "engine/remote_command.hpp"
 #include "engine/step_text.hpp"
 #include "engine/transfer_step.hpp"
+#include "plan/conditions.hpp"
 #include "plan/suggest.hpp"
 #include "plan/template_text.hpp"
 #include "plan/vars.hpp"
@@ -98,6 +100,7 @@ PlannedFile planned_file(const Plan& plan, const Host& host, const Step& step,
     file.is_error = source.missing.empty();
   } else if (step.recursive) {
     file.note = "a folder: not shown";
+    file.is_folder = true;
   } else {
     file.bytes = read_local(file.source, file.note);
     file.is_error = !file.bytes;
@@ -139,37 +142,125 @@ std::string file_diff(const std::string& host, const std::string& path,
   return out;
 }
 
+boost::asio::awaitable<RemoteRead> run_read_only(Connection& connection, const std::string& command,
+                                                 const std::optional<std::string>& sudo_user,
+                                                 std::string input, std::size_t max_out) {
+  CommandSpec spec;
+  spec.command = command;
+  spec.sudo_user = sudo_user;
+  RemoteCommand remote = remote_command(spec);  // one `sh -c`: stdin is free for `input`
+  RemoteRead read;
+  std::string err;
+  ExecRequest request{remote.exec,
+                      [&](OutputStream stream, std::string_view chunk) {
+                        if (stream == OutputStream::Stderr) {
+                          if (err.size() < 4096) err.append(chunk);
+                          return;
+                        }
+                        const std::size_t room = max_out - std::min(max_out, read.out.size());
+                        read.is_cut = read.is_cut || chunk.size() > room;
+                        read.out.append(chunk.substr(0, room));
+                      },
+                      Duration{60'000}, std::move(input)};
+  ExecResult result = co_await connection.exec(request);
+  read.status = result.exit_status;
+  if (read.status) co_return read;
+  if (!err.empty() && err.back() == '\n') err.pop_back();
+  read.error = !result.error.empty() ? result.error
+               : result.timed_out    ? std::string("timed out after 60s")
+               : err.empty() ? fmt::format("ended by signal {}", result.exit_signal)
+                             : err.substr(0, err.find('\n'));
+  co_return read;
+}
+
+boost::asio::awaitable<std::optional<std::string>> read_remote_file(
+    Connection& connection, const std::string& path, const std::optional<std::string>& sudo_user,
+    std::size_t planned_size, std::string& error) {
+  const std::string quoted = shell_quote(path);
+  // One byte more than the planned file tells a longer file apart without reading all of it.
+  RemoteRead read = co_await run_read_only(
+      connection,
+      fmt::format("if [ -e {0} ] || [ -L {0} ]; then exec cat -- {0}; else exit {1}; fi", quoted,
+                  kAbsent),
+      sudo_user, "", std::max(planned_size, kMaxShownBytes) + 1);
+  if (read.status == kAbsent) co_return std::nullopt;
+  if (read.status == 0) co_return std::move(read.out);
+  error = read.status ? fmt::format("exited with status {}", *read.status) : read.error;
+  co_return std::nullopt;
+}
+
 namespace {
 
-// Reads `path` on the host: its bytes, nullopt when it does not exist, or an error.
-boost::asio::awaitable<std::optional<std::string>> read_remote(Connection& connection,
-                                                               const Step& step,
-                                                               const PlannedFile& file,
-                                                               const VarContext& vars,
-                                                               std::string& error) {
-  CommandSpec spec;
-  const std::string path = shell_quote(file.target);
-  spec.command = fmt::format("if [ -e {0} ] || [ -L {0} ]; then exec cat -- {0}; else exit {1}; fi",
-                             path, kAbsent);
-  if (step.sudo_user) spec.sudo_user = plan::interpolate(*step.sudo_user, vars).text;
-  RemoteCommand command = remote_command(spec);
-  std::string out;
-  std::string err;
-  ExecRequest request{command.exec,
-                      [&](OutputStream stream, std::string_view chunk) {
-                        std::string& into = stream == OutputStream::Stdout ? out : err;
-                        if (into.size() <= kMaxShownBytes) into.append(chunk);
-                      },
-                      Duration{60'000}, command.script};
-  ExecResult result = co_await connection.exec(request);
-  if (result.exit_status == kAbsent) co_return std::nullopt;
-  if (result.exit_status == 0) co_return out;
-  if (!err.empty() && err.back() == '\n') err.pop_back();
-  error = !result.error.empty() ? result.error
-          : result.timed_out    ? std::string("timed out after 60s")
-          : err.empty() ? fmt::format("exited with status {}", result.exit_status.value_or(-1))
-                        : err.substr(0, err.find('\n'));
-  co_return std::nullopt;
+// Why the run would not install `step` on the host, as far as can be told before it runs; ""
+// when it would. `is_error`: the step's conditions cannot be evaluated at all.
+std::string not_run_reason(const Task& task, const Step& step, const VarContext& vars,
+                           bool& is_error) {
+  if (!step.loop_skip.empty()) return "skipped: " + step.loop_skip;
+  if (!step.delegate_to.empty())
+    return fmt::format("delegated to {}: not compared", plan::quote(step.delegate_to));
+  std::vector<Condition> when = step.when;
+  if (task.when) when.insert(when.begin(), *task.when);
+  const plan::WhenVerdict verdict = plan::check_when(when, vars, false);
+  if (verdict.runs) return "";
+  if (!verdict.missing.empty())
+    return fmt::format("not compared: when uses {}, known only when the run runs",
+                       plan::quote(verdict.missing));
+  is_error = !verdict.error.empty();
+  return is_error ? "not compared: " + verdict.error : "skipped: " + verdict.reason;
+}
+
+// A recursive put's folder against the host's.
+boost::asio::awaitable<void> diff_folder_step(DiffRun& run, HostDiff& diff, Connection& connection,
+                                              const Step& step, const PlannedFile& file,
+                                              const VarContext& vars, const std::string& title) {
+  auto opened = ssh::SourceTree::open(file.source, run.sources);
+  if (auto* error = std::get_if<std::string>(&opened)) {
+    diff.is_failed = true;
+    diff.text += fmt::format("  {}: not compared: {}\n", title, *error);
+    co_return;
+  }
+  const auto& tree = std::get<std::shared_ptr<ssh::SourceTree>>(opened);
+  FolderPlan folder{tree.get(), file.target, tree->mode & 0777};
+  if (step.mode) folder.top_mode = parse_mode(*step.mode).value_or(folder.top_mode);
+  if (step.sudo_user) folder.sudo_user = plan::interpolate(*step.sudo_user, vars).text;
+  folder.owner = plan::interpolate(step.owner, vars).text;
+  folder.group = plan::interpolate(step.group, vars).text;
+  FolderDiff found = co_await diff_folder(connection, diff.host->name, folder);
+  if (!found.error.empty()) {
+    diff.is_failed = true;
+    diff.text += fmt::format("  {}: cannot read {}: {}\n", title, plan::quote(file.target),
+                             found.error);
+    co_return;
+  }
+  diff.compared += found.compared;
+  diff.would_change += found.would_change;
+  diff.text += found.would_change == 0
+                   ? fmt::format("  {}: {}/ unchanged\n", title, file.target)
+                   : fmt::format("  {}: {}/ would change\n{}", title, file.target, found.text);
+}
+
+// A template's or a put's file against the host's.
+boost::asio::awaitable<void> diff_file_step(HostDiff& diff, Connection& connection,
+                                            const Step& step, const PlannedFile& file,
+                                            const VarContext& vars, const std::string& title) {
+  std::string error;
+  std::optional<std::string> sudo_user;
+  if (step.sudo_user) sudo_user = plan::interpolate(*step.sudo_user, vars).text;
+  std::optional<std::string> current =
+      co_await read_remote_file(connection, file.target, sudo_user, file.bytes->size(), error);
+  if (!error.empty()) {
+    diff.is_failed = true;
+    diff.text += fmt::format("  {}: cannot read {}: {}\n", title, plan::quote(file.target), error);
+    co_return;
+  }
+  ++diff.compared;
+  std::string text = file_diff(diff.host->name, file.target, current, *file.bytes);
+  if (text.empty()) {
+    diff.text += fmt::format("  {}: {} unchanged\n", title, file.target);
+    co_return;
+  }
+  ++diff.would_change;
+  diff.text += fmt::format("  {}: {} would change\n{}", title, file.target, text);
 }
 
 // The diff of one host: every template and put step of its tasks, in order.
@@ -193,32 +284,24 @@ boost::asio::awaitable<void> diff_host(DiffRun& run, HostDiff& diff, Transport& 
     for (std::size_t i = 0; i < task->steps.size(); ++i) {
       const Step& step = task->steps[i];
       if (step.kind != StepKind::Template && step.kind != StepKind::Put) continue;
-      if (!step.loop_skip.empty()) continue;  // a loop copy this host has no item for
-      const std::string title = step_title(*task, static_cast<int>(i), step);
+      std::string title = step_title(*task, static_cast<int>(i), step);
+      if (task->is_handler) title += " (a handler: runs only if notified)";
+      const VarContext vars{&run.plan, &host, nullptr, run.run_id, "", &step.loop_vars};
+      bool is_error = false;
+      if (std::string reason = not_run_reason(*task, step, vars, is_error); !reason.empty()) {
+        diff.text += fmt::format("  {}: {}\n", title, reason);
+        diff.is_failed = diff.is_failed || is_error;
+        continue;
+      }
       PlannedFile file = planned_file(run.plan, host, step, run.run_id);
-      if (!file.bytes) {
+      if (file.is_folder)
+        co_await diff_folder_step(run, diff, connection, step, file, vars, title);
+      else if (file.bytes)
+        co_await diff_file_step(diff, connection, step, file, vars, title);
+      else {
         diff.text += fmt::format("  {}: not compared: {}\n", title, file.note);
         diff.is_failed = diff.is_failed || file.is_error;
-        continue;
       }
-      std::string error;
-      const VarContext vars{&run.plan, &host};
-      std::optional<std::string> current =
-          co_await read_remote(connection, step, file, vars, error);
-      if (!error.empty()) {
-        diff.is_failed = true;
-        diff.text +=
-            fmt::format("  {}: cannot read {}: {}\n", title, plan::quote(file.target), error);
-        continue;
-      }
-      ++diff.compared;
-      std::string text = file_diff(host.name, file.target, current, *file.bytes);
-      if (text.empty()) {
-        diff.text += fmt::format("  {}: {} unchanged\n", title, file.target);
-        continue;
-      }
-      ++diff.would_change;
-      diff.text += fmt::format("  {}: {} would change\n{}", title, file.target, text);
     }
   }
   co_await connection.close();

@@ -11,6 +11,7 @@
 #include "async/awaitable.hpp"
 #include "deployd/plan.hpp"
 #include "engine/transport.hpp"
+#include "ssh/sftp.hpp"
 
 namespace deployd::engine {
 
@@ -23,9 +24,10 @@ struct PlannedFile {
   /// step), or why they cannot be made (a render error).
   std::string note;
   bool is_error = false;  ///< the bytes cannot be made (not merely unknown before the run)
+  bool is_folder = false;  ///< a recursive put: `source` is a local folder (no bytes)
 };
 
-/// What `step` (a Template or a non-recursive Put) would install on `host`.
+/// What `step` (a Template or a Put) would install on `host`.
 PlannedFile planned_file(const Plan& plan, const Host& host, const Step& step,
                          const std::string& run_id);
 
@@ -36,6 +38,27 @@ std::string content_lines(const std::string& bytes);
 /// `---`/`+++` header naming `host` and the path; "" when they are equal.
 std::string file_diff(const std::string& host, const std::string& path,
                       const std::optional<std::string>& current, const std::string& planned);
+
+/// A read-only command run on a host for --diff: its exit status, or why it has none.
+struct RemoteRead {
+  std::optional<int> status;
+  std::string out;      ///< stdout, at most `max_out` bytes
+  bool is_cut = false;  ///< stdout was longer: the rest was dropped
+  std::string error;    ///< no status: the connection failed, a timeout, a signal
+};
+
+/// Runs `command` with `sh -c` on the host (through `sudo -n` as `sudo_user` when set), `input`
+/// on its stdin, for at most 60 s.
+boost::asio::awaitable<RemoteRead> run_read_only(Connection& connection, const std::string& command,
+                                                 const std::optional<std::string>& sudo_user,
+                                                 std::string input, std::size_t max_out);
+
+/// The file at `path` on the host: its bytes, or nullopt when it does not exist (or, with
+/// `error` set, cannot be read). A file longer than `planned_size` and than 4 MiB comes back cut
+/// one byte past the longer of them: enough to tell it differs.
+boost::asio::awaitable<std::optional<std::string>> read_remote_file(
+    Connection& connection, const std::string& path, const std::optional<std::string>& sudo_user,
+    std::size_t planned_size, std::string& error);
 
 /// One host's part of a --diff run: its text (in plan order), and what was found.
 struct HostDiff {
@@ -53,11 +76,13 @@ struct DiffRun {
   std::string run_id;
   std::vector<HostDiff> hosts;  ///< one per host the tasks run on, in plan order
   std::size_t next = 0;         ///< the next host a worker takes
+  ssh::SourceCache sources;     ///< the files of recursive puts, each read once for all hosts
 };
 
 /// A --diff worker: takes hosts from `run` until none is left; for each, connects, reads the
-/// file of every template and put step its tasks have there (through `sudo -n cat` when the
-/// step has sudo) and compares. Runs no step, writes nothing.
+/// file (or folder) of every template and put step its tasks would run there (`when` decided
+/// as the run would, before any failure; through `sudo -n` when the step has sudo) and
+/// compares. Runs no step, writes nothing.
 boost::asio::awaitable<void> diff_worker(DiffRun& run, Transport& transport);
 
 }  // namespace deployd::engine

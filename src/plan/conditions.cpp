@@ -15,9 +15,10 @@ namespace {
 
 // The value of one condition, or an error naming it.
 std::optional<bool> holds(const Condition& condition, VarScope& scope, std::string_view key,
-                          std::string& error) {
+                          std::string& error, std::string* missing = nullptr) {
   Evaluated value = condition.expr->evaluate(scope);
   if (!value.error.empty()) {
+    if (missing) *missing = value.missing;
     error = fmt::format("{} {}: {}", key, quote(condition.text),
                         value.missing.empty() ? value.error
                                               : fmt::format("variable {} has no value on this host",
@@ -45,7 +46,7 @@ WhenVerdict check_when(const std::vector<Condition>& when, const VarContext& var
   VarScope scope(vars);
   scope.host_failed = host_failed;
   for (const Condition& condition : when) {
-    std::optional<bool> value = holds(condition, scope, "when", verdict.error);
+    std::optional<bool> value = holds(condition, scope, "when", verdict.error, &verdict.missing);
     if (!value) {
       verdict.runs = false;
       return verdict;

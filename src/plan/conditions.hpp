@@ -17,6 +17,7 @@ struct WhenVerdict {
   bool runs = true;
   std::string reason;  ///< not run: `when "mode == 'full'" is false`, `an earlier step failed`
   std::string error;   ///< a condition could not be evaluated: the step fails with it
+  std::string missing;  ///< with `error`: the variable that had no value (a registered one?)
 };
 
 /// `when` of a step on its host. `host_failed`: an earlier step of the task failed there. A

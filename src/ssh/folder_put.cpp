@@ -13,6 +13,7 @@
 #include <set>
 #include <vector>
 
+#include "ssh/folder_listing.hpp"
 #include "ssh/sftp_parts.hpp"
 #include "ssh/wait.hpp"
 
@@ -52,70 +53,6 @@ std::string base_name(const std::string& path) {
   return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
-/// One entry of the remote folder as `find -printf` lists it (kListing).
-struct RemoteEntry {
-  char type = '?';  ///< d, f, l, ...
-  unsigned mode = 0;
-  std::uint64_t size = 0;
-  std::string owner;  ///< `UID:NAME`
-  std::string group;  ///< `GID:NAME`
-  std::string hash;
-};
-
-/// The listing of a remote folder: type, mode, size, owner, group and path of each entry, the
-/// folder itself first (an empty path).
-constexpr std::string_view kListing = " && find . -printf '%y %m %s %U:%u %G:%g %P\\0'";
-
-/// True if `wanted` (a name or a number, "" for anyone) names `id` (`NUMBER:NAME`).
-bool is_named(const std::string& wanted, const std::string& id) {
-  if (wanted.empty()) return true;
-  const auto colon = id.find(':');
-  return wanted == id.substr(0, colon) ||
-         (colon != std::string::npos && wanted == id.substr(colon + 1));
-}
-
-std::map<std::string, RemoteEntry> parse_listing(const std::string& out) {
-  std::map<std::string, RemoteEntry> entries;
-  std::size_t at = 0;
-  while (at < out.size()) {
-    const auto end = out.find('\0', at);
-    const std::string item =
-        out.substr(at, end == std::string::npos ? std::string::npos : end - at);
-    at = end == std::string::npos ? out.size() : end + 1;
-    RemoteEntry entry;
-    std::array<std::size_t, 5> space{};
-    std::size_t from = 0;
-    bool is_whole = true;
-    for (std::size_t& at : space) {
-      at = item.find(' ', from);
-      is_whole = is_whole && at != std::string::npos;
-      from = at + 1;
-    }
-    if (!is_whole || space[0] != 1) continue;
-    entry.type = item[0];
-    entry.mode = static_cast<unsigned>(std::stoul(item.substr(2, space[1] - 2), nullptr, 8));
-    entry.size = std::stoull(item.substr(space[1] + 1, space[2] - space[1] - 1));
-    entry.owner = item.substr(space[2] + 1, space[3] - space[2] - 1);
-    entry.group = item.substr(space[3] + 1, space[4] - space[3] - 1);
-    entries[item.substr(space[4] + 1)] = entry;
-  }
-  return entries;
-}
-
-/// Adds `sha256sum -z` output (`HASH  NAME\0`...) to the listing.
-void add_hashes(std::map<std::string, RemoteEntry>& entries, const std::string& out) {
-  std::size_t at = 0;
-  while (at < out.size()) {
-    const auto end = out.find('\0', at);
-    const std::string item =
-        out.substr(at, end == std::string::npos ? std::string::npos : end - at);
-    at = end == std::string::npos ? out.size() : end + 1;
-    if (item.size() < 66 || item.compare(64, 2, "  ") != 0) continue;
-    auto found = entries.find(item.substr(66));
-    if (found != entries.end()) found->second.hash = item.substr(0, 64);
-  }
-}
-
 }  // namespace
 
 awaitable<std::optional<Comparison>> compare(Transfer& t, const PutSpec& spec,
@@ -128,7 +65,7 @@ awaitable<std::optional<Comparison>> compare(Transfer& t, const PutSpec& spec,
   };
   std::string out, err;
   auto status = co_await run_host(
-      t, command("cd -P -- " + shell_quote(target) + std::string(kListing)), "", out, err);
+      t, command("cd -P -- " + shell_quote(target) + " && " + std::string(kListFolder)), "", out, err);
   if (!status) co_return std::nullopt;
   Comparison result;
   if (*status != 0) co_return result;  // unreadable: everything is sent
@@ -148,7 +85,7 @@ awaitable<std::optional<Comparison>> compare(Transfer& t, const PutSpec& spec,
   if (!candidates.empty()) {
     out.clear();
     status = co_await run_host(
-        t, command("cd -P -- " + shell_quote(target) + " && xargs -0 -r sha256sum -z --"),
+        t, command("cd -P -- " + shell_quote(target) + " && " + std::string(kHashFiles)),
         candidates, out, err);
     if (!status) co_return std::nullopt;
     if (*status == 0) add_hashes(remote, out);

@@ -155,6 +155,27 @@ class Templates(FleetTestCase):
         self.assertFalse(os.path.exists(second))
         self.assertEqual({name: sorted(os.listdir(self.folder)) for name in ["files"]}, before)
 
+    def test_diff_decides_when_as_the_run_would_and_says_what_it_cannot_know(self):
+        tasks = {"t": {"steps": [
+            {"template": "app.conf.j2", "to": self.folder + "/{{host}}.a", "when": "host != 'node002'"},
+            {"template": "app.conf.j2", "to": self.folder + "/{{host}}.b", "when": "failure()"},
+            {"run": "echo yes", "register": "r"},
+            {"template": "app.conf.j2", "to": self.folder + "/{{host}}.c", "when": "r.stdout == 'yes'"}]},
+            "off": {"when": "app == 'other'", "steps": [{"template": "app.conf.j2", "to": self.folder + "/x"}]}}
+        status, out, err = self.run_plan(tasks, "--diff")
+        self.assertEqual(status, 0, out + err)
+        first = self.names[0]
+        self.assertIn('%s (deployd@%s:%d)\n  t step 1 (template "app.conf.j2"): %s/%s.a would change\n'
+                      % (first, self.hosts[0]["address"], self.hosts[0]["port"], self.folder, first), out)
+        self.assertIn('  t step 1 (template "app.conf.j2"): skipped: when "host != \'node002\'" is false\n'
+                      '  t step 2 (template "app.conf.j2"): skipped: when "failure()" is false\n'
+                      '  t step 4 (template "app.conf.j2"): not compared: when uses "r.stdout", known only '
+                      'when the run runs\n'
+                      '  off step 1 (template "app.conf.j2"): skipped: when "app == \'other\'" is false\n'
+                      '%s (' % self.names[2], out)
+        self.assertTrue(out.endswith(": 2 of 2 files would change, on 2 of 3 hosts\n"), out)
+        self.assertEqual(os.listdir(self.folder), [])
+
     def test_diff_of_an_unreachable_host_exits_1(self):
         self.hosts[2] = dict(self.hosts[2], port=1)  # nothing listens there
         status, out, err = self.run_plan(self.tasks(), "--diff")

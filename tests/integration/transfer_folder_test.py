@@ -109,6 +109,52 @@ class TransferFolder(FleetTestCase):
             self.assertEqual(tree_of(os.path.join(self.remote, host, "site")), tree_of(site), host)
         self.assert_no_temp_files(self.remote)
 
+    def diff(self, steps):
+        inventory = dict(self.inventory, hosts=self.inventory["hosts"][:HOSTS], groups={})
+        plan = write_json(self.work, "plan.json", {"version": 1, "tasks": {"t": {"steps": steps}}})
+        return run_deployd([plan, "-i", write_json(self.work, "inventory.json", inventory), "--diff"],
+                           timeout=300)
+
+    def test_diff_names_each_entry_a_folder_put_would_change_and_changes_nothing(self):
+        site = self.make_site()
+        step = {"put": "site", "to": self.remote + "/{{host}}/site", "recursive": True}
+        # The same folder installed as root (sudo): a 0600 file there is root's alone, so the
+        # diff must list and hash it through sudo to find it unchanged.
+        as_root = dict(step, to=self.remote + "/{{host}}/root-site", sudo=True)
+        status, events, err = self.run_plan([step, as_root])
+        self.assertEqual(status, 0, err)
+        first, second, third = (os.path.join(self.remote, h, "site") for h in self.names())
+        # node001's edited by hand: a file changed, one deleted, a folder added, a mode changed.
+        with open(first + "/index.html", "wb") as f:
+            f.write(b"<h1>edited</h1>\n")
+        os.remove(first + "/css/main.css")
+        os.makedirs(first + "/cache/x")
+        with open(first + "/cache/x/y", "w") as f:
+            f.write("y")
+        os.chmod(first + "/bin/run", 0o700)
+        shutil.rmtree(second)  # node002's is gone; node003's is as installed
+        before = tree_of(self.remote)
+        status, out, err = self.diff([step, as_root])
+        self.assertEqual(status, 0, out + err)
+        self.assertIn('  t step 1 (put "site"): %s/ would change\n'
+                      "    ~ bin/run (mode 0700 -> 0755)\n"
+                      "    - cache (folder and all it holds, removed)\n"
+                      "    + css/main.css (new file, 700 bytes)\n"
+                      "    ~ index.html (content)\n"
+                      "--- %s:%s/index.html\n+++ %s:%s/index.html (planned)\n@@ -1 +1 @@\n"
+                      "-<h1>edited</h1>\n+<h1>hi</h1>\n"
+                      '  t step 2 (put "site"): %s/%s/root-site/ unchanged\n'
+                      % (first, self.names()[0], first, self.names()[0], first, self.remote, self.names()[0]),
+                      out)
+        self.assertIn('  t step 1 (put "site"): %s/ would change\n    + . (new folder)\n    + bin (new folder)\n'
+                      % second, out)
+        self.assertIn('  t step 1 (put "site"): %s/ unchanged\n' % third, out)
+        # Entries looked at: node001's 10 planned, 3 only there and the folder; node002's 10 and
+        # the folder; node003's 10 and the folder; the root-site copies 11 each.
+        self.assertTrue(out.endswith("diff only, nothing was changed: 15 of 69 files would change, "
+                                     "on 2 of 3 hosts\n"), out)
+        self.assertEqual(tree_of(self.remote), before)  # nothing changed
+
     def test_many_files_go_over_several_sftp_channels_of_the_one_session_whole(self):
         # 400 small files: the put pipelines them over 4 SFTP channels of the host's session,
         # each an sftp-server child of the connection's sshd, as the next step's shell is.
