@@ -168,8 +168,8 @@ boost::asio::awaitable<RemoteRead> run_read_only(Connection& connection, const s
   if (!err.empty() && err.back() == '\n') err.pop_back();
   read.error = !result.error.empty() ? result.error
                : result.timed_out    ? std::string("timed out after 60s")
-               : err.empty() ? fmt::format("ended by signal {}", result.exit_signal)
-                             : err.substr(0, err.find('\n'));
+               : err.empty()         ? fmt::format("ended by signal {}", result.exit_signal)
+                                     : err.substr(0, err.find('\n'));
   co_return read;
 }
 
@@ -228,8 +228,8 @@ boost::asio::awaitable<void> diff_folder_step(DiffRun& run, HostDiff& diff, Conn
   FolderDiff found = co_await diff_folder(connection, diff.host->name, folder);
   if (!found.error.empty()) {
     diff.is_failed = true;
-    diff.text += fmt::format("  {}: cannot read {}: {}\n", title, plan::quote(file.target),
-                             found.error);
+    diff.text +=
+        fmt::format("  {}: cannot read {}: {}\n", title, plan::quote(file.target), found.error);
     co_return;
   }
   diff.compared += found.compared;

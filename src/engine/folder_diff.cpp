@@ -28,10 +28,14 @@ std::string octal(unsigned mode) { return fmt::format("{:04o}", mode & 07777); }
 
 const char* kind_name(char type) {
   switch (type) {
-    case 'd': return "a folder";
-    case 'f': return "a file";
-    case 'l': return "a symlink";
-    default: return "a special file";
+    case 'd':
+      return "a folder";
+    case 'f':
+      return "a file";
+    case 'l':
+      return "a symlink";
+    default:
+      return "a special file";
   }
 }
 
@@ -65,7 +69,8 @@ std::vector<FolderChange> folder_changes(const ssh::SourceTree& tree, unsigned t
   if (auto top = remote.find(""); top != remote.end()) {
     std::vector<std::string> what = attribute_changes(top->second, top_mode, owner, group);
     if (!what.empty())
-      changes.push_back({FolderChange::Kind::Changed, "", fmt::format("{}", fmt::join(what, ", "))});
+      changes.push_back(
+          {FolderChange::Kind::Changed, "", fmt::format("{}", fmt::join(what, ", "))});
   }
   std::set<std::string> planned;
   for (const ssh::SourceTree::Entry& entry : tree.entries) {
@@ -80,9 +85,9 @@ std::vector<FolderChange> folder_changes(const ssh::SourceTree& tree, unsigned t
     const ssh::RemoteEntry& there = found->second;
     const char wanted = entry.is_folder ? 'd' : 'f';
     if (there.type != wanted) {
-      changes.push_back({FolderChange::Kind::Changed, entry.path,
-                         fmt::format("{} on the host, {} planned", kind_name(there.type),
-                                     kind_name(wanted))});
+      changes.push_back(
+          {FolderChange::Kind::Changed, entry.path,
+           fmt::format("{} on the host, {} planned", kind_name(there.type), kind_name(wanted))});
       continue;
     }
     std::vector<std::string> what = attribute_changes(there, entry.mode, owner, group);
@@ -133,7 +138,7 @@ boost::asio::awaitable<Listing> list_folder(Connection& connection, const Folder
     co_return listing;
   }
   if (read.status != 0 || read.is_cut) {
-    listing.error = read.is_cut ? fmt::format("its listing is larger than {} bytes", kMaxListing)
+    listing.error = read.is_cut   ? fmt::format("its listing is larger than {} bytes", kMaxListing)
                     : read.status ? fmt::format("find exited with status {}", *read.status)
                                   : read.error;
     co_return listing;
@@ -147,12 +152,12 @@ boost::asio::awaitable<Listing> list_folder(Connection& connection, const Folder
       candidates += entry.path + '\0';
   }
   if (candidates.empty()) co_return listing;
-  read = co_await run_read_only(connection,
-                                fmt::format("cd -P -- {} && {}", target, ssh::kHashFiles),
-                                folder.sudo_user, std::move(candidates), kMaxListing);
+  read =
+      co_await run_read_only(connection, fmt::format("cd -P -- {} && {}", target, ssh::kHashFiles),
+                             folder.sudo_user, std::move(candidates), kMaxListing);
   if (read.status != 0) {
-    listing.error = read.status ? fmt::format("sha256sum exited with status {}", *read.status)
-                                : read.error;
+    listing.error =
+        read.status ? fmt::format("sha256sum exited with status {}", *read.status) : read.error;
     co_return listing;
   }
   ssh::add_hashes(listing.entries, read.out);
@@ -179,7 +184,8 @@ boost::asio::awaitable<FolderDiff> diff_folder(Connection& connection, const std
   }
   std::vector<FolderChange> changes =
       folder_changes(*folder.tree, folder.top_mode, listing.entries, folder.owner, folder.group);
-  if (listing.is_absent) changes.insert(changes.begin(), {FolderChange::Kind::Added, "", "new folder"});
+  if (listing.is_absent)
+    changes.insert(changes.begin(), {FolderChange::Kind::Added, "", "new folder"});
   std::set<std::string> seen;
   for (const auto& entry : folder.tree->entries) seen.insert(entry.path);
   for (const auto& [path, there] : listing.entries)

@@ -20,8 +20,8 @@ struct FolderChange {
   enum class Kind { Added, Removed, Changed };
   Kind kind = Kind::Changed;
   std::string path;
-  std::string detail;           ///< `new file, 120 bytes`, `content`, `mode 0600 -> 0644`, ...
-  bool is_content = false;      ///< Changed: the bytes differ (a file on both sides)
+  std::string detail;       ///< `new file, 120 bytes`, `content`, `mode 0600 -> 0644`, ...
+  bool is_content = false;  ///< Changed: the bytes differ (a file on both sides)
 };
 
 /// What installing `tree` at a folder whose listing (ssh::kListFolder, with ssh::kHashFiles'

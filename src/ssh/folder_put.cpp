@@ -65,7 +65,8 @@ awaitable<std::optional<Comparison>> compare(Transfer& t, const PutSpec& spec,
   };
   std::string out, err;
   auto status = co_await run_host(
-      t, command("cd -P -- " + shell_quote(target) + " && " + std::string(kListFolder)), "", out, err);
+      t, command("cd -P -- " + shell_quote(target) + " && " + std::string(kListFolder)), "", out,
+      err);
   if (!status) co_return std::nullopt;
   Comparison result;
   if (*status != 0) co_return result;  // unreadable: everything is sent

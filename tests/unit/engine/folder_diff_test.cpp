@@ -53,8 +53,9 @@ std::string summary(const std::vector<FolderChange>& changes) {
 
 TEST_CASE("a folder that is the same, entry by entry, has no changes") {
   Site site;
-  auto remote = ssh::parse_listing("d 755 0 1:d 1:d \0f 644 3 1:d 1:d index.html\0"
-                                   "d 755 0 1:d 1:d css\0f 600 4 1:d 1:d css/a.css\0"s);
+  auto remote = ssh::parse_listing(
+      "d 755 0 1:d 1:d \0f 644 3 1:d 1:d index.html\0"
+      "d 755 0 1:d 1:d css\0f 600 4 1:d 1:d css/a.css\0"s);
   remote["index.html"].hash = site.hash("index.html");
   remote["css/a.css"].hash = site.hash("css/a.css");
   CHECK(summary(folder_changes(*site.tree, 0755, remote, "", "")) == "");
@@ -66,11 +67,12 @@ TEST_CASE("a folder that is the same, entry by entry, has no changes") {
 
 TEST_CASE("added, removed, changed content, mode and type are each named, sorted by path") {
   Site site;
-  auto remote = ssh::parse_listing("d 700 0 1:d 1:d \0f 644 3 1:d 1:d index.html\0"
-                                   "f 644 4 1:d 1:d css\0"
-                                   "d 755 0 1:d 1:d old\0d 755 0 1:d 1:d old/deep\0"
-                                   "f 644 1 1:d 1:d old/deep/x\0f 644 1 1:d 1:d old-file\0"
-                                   "l 777 9 1:d 1:d link\0"s);
+  auto remote = ssh::parse_listing(
+      "d 700 0 1:d 1:d \0f 644 3 1:d 1:d index.html\0"
+      "f 644 4 1:d 1:d css\0"
+      "d 755 0 1:d 1:d old\0d 755 0 1:d 1:d old/deep\0"
+      "f 644 1 1:d 1:d old/deep/x\0f 644 1 1:d 1:d old-file\0"
+      "l 777 9 1:d 1:d link\0"s);
   remote["index.html"].hash = std::string(64, '0');  // same size, other bytes
   CHECK(summary(folder_changes(*site.tree, 0755, remote, "", "")) ==
         "~. (mode 0700 -> 0755)\n"
@@ -87,8 +89,9 @@ TEST_CASE("added, removed, changed content, mode and type are each named, sorted
 
 TEST_CASE("a file whose size differs has changed content without a hash") {
   Site site;
-  auto remote = ssh::parse_listing("d 755 0 1:d 1:d \0f 640 99 1:d 1:d index.html\0"
-                                   "d 755 0 1:d 1:d css\0f 600 4 1:d 1:d css/a.css\0"s);
+  auto remote = ssh::parse_listing(
+      "d 755 0 1:d 1:d \0f 640 99 1:d 1:d index.html\0"
+      "d 755 0 1:d 1:d css\0f 600 4 1:d 1:d css/a.css\0"s);
   remote["css/a.css"].hash = site.hash("css/a.css");
   CHECK(summary(folder_changes(*site.tree, 0755, remote, "", "")) ==
         "~index.html (content, mode 0640 -> 0644)\n");

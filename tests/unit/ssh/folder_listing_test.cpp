@@ -13,10 +13,11 @@ namespace {
 using namespace std::string_literals;
 
 TEST_CASE("a listing gives each entry's type, mode, size, owner and group by path") {
-  const std::string out = "d 755 4096 1000:deploy 1000:deploy \0"
-                          "f 644 12 0:root 0:root index.html\0"
-                          "d 700 4096 1000:deploy 33:www-data css\0"
-                          "f 600 7 1000:deploy 1000:deploy css/a b.css\0"s;
+  const std::string out =
+      "d 755 4096 1000:deploy 1000:deploy \0"
+      "f 644 12 0:root 0:root index.html\0"
+      "d 700 4096 1000:deploy 33:www-data css\0"
+      "f 600 7 1000:deploy 1000:deploy css/a b.css\0"s;
   const auto entries = parse_listing(out);
   REQUIRE(entries.size() == 4);
   CHECK(entries.at("").type == 'd');
@@ -28,13 +29,14 @@ TEST_CASE("a listing gives each entry's type, mode, size, owner and group by pat
 }
 
 TEST_CASE("items a hostile host sends that do not parse are dropped, never thrown") {
-  const std::string out = "f abc 12 0:root 0:root bad-mode\0"
-                          "f 644 1x 0:root 0:root bad-size\0"
-                          "f 644 99999999999999999999999 0:root 0:root too-big\0"
-                          "f 644 12\0"
-                          "xx 644 12 0:root 0:root long-type\0"
-                          "\0"
-                          "f 644 3 0:root 0:root good\0"s;
+  const std::string out =
+      "f abc 12 0:root 0:root bad-mode\0"
+      "f 644 1x 0:root 0:root bad-size\0"
+      "f 644 99999999999999999999999 0:root 0:root too-big\0"
+      "f 644 12\0"
+      "xx 644 12 0:root 0:root long-type\0"
+      "\0"
+      "f 644 3 0:root 0:root good\0"s;
   const auto entries = parse_listing(out);
   REQUIRE(entries.size() == 1);
   CHECK(entries.count("good") == 1);
