@@ -11,6 +11,7 @@
 
 #include "engine/engine.hpp"
 #include "engine/file_diff.hpp"
+#include "engine/folder_diff.hpp"
 #include "engine/step_text.hpp"
 #include "graph/task_graph.hpp"
 #include "plan/vars.hpp"
@@ -60,7 +61,9 @@ std::string step_line(const Task& task, std::size_t index, const Step& step, pla
   const bool installs = step.kind == StepKind::Template || step.kind == StepKind::Put;
   if (show_files && installs && vars.host) {
     engine::PlannedFile file = engine::planned_file(*vars.plan, *vars.host, step, vars.run_id);
-    line += file.bytes ? engine::content_lines(*file.bytes) : fmt::format("    ({})\n", file.note);
+    line += file.bytes       ? engine::content_lines(*file.bytes)
+            : file.is_folder ? engine::folder_contents(file.source)
+                             : fmt::format("    ({})\n", file.note);
   }
   return line;
 }

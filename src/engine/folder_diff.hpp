@@ -32,6 +32,10 @@ std::vector<FolderChange> folder_changes(const ssh::SourceTree& tree, unsigned t
                                          const std::map<std::string, ssh::RemoteEntry>& remote,
                                          const std::string& owner, const std::string& group);
 
+/// What --dry-run --show-files prints for a recursive put of the local folder `source`: each
+/// folder and file in it with its mode (and size), at most 500 lines, or why it cannot be read.
+std::string folder_contents(const std::string& source);
+
 /// A recursive put's folder on a host, and where it goes.
 struct FolderPlan {
   const ssh::SourceTree* tree = nullptr;

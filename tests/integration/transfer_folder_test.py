@@ -155,6 +155,20 @@ class TransferFolder(FleetTestCase):
                                      "on 2 of 3 hosts\n"), out)
         self.assertEqual(tree_of(self.remote), before)  # nothing changed
 
+    def test_show_files_lists_a_folder_puts_entries_without_connecting(self):
+        site = self.make_site()
+        inventory = dict(self.inventory, hosts=[dict(h, port=1) for h in self.inventory["hosts"][:1]], groups={})
+        plan = write_json(self.work, "plan.json", {"version": 1, "tasks": {"t": {"steps": [
+            {"put": "site", "to": "/srv/site", "recursive": True}]}}})
+        status, out, err = run_deployd([plan, "-i", write_json(self.work, "inventory.json", inventory),
+                                        "--dry-run", "--show-files"])
+        self.assertEqual(status, 0, err)
+        self.assertIn("  t step 1: put site -> /srv/site\n    10 files and folders, 100722 bytes:\n"
+                      "    | bin/ (0755)\n    | bin/run (0755, 10 bytes)\n    | css/ (0755)\n"
+                      "    | css/main.css (0640, 700 bytes)\n    | empty (0644, 0 bytes)\n", out)
+        self.assertIn("    | js/lib/app.js (0600, 100000 bytes)\n", out)
+        self.assertTrue(os.path.isdir(site))
+
     def test_many_files_go_over_several_sftp_channels_of_the_one_session_whole(self):
         # 400 small files: the put pipelines them over 4 SFTP channels of the host's session,
         # each an sftp-server child of the connection's sshd, as the next step's shell is.
