@@ -14,6 +14,8 @@
 #include "engine/folder_diff.hpp"
 #include "engine/step_text.hpp"
 #include "graph/task_graph.hpp"
+#include "plan/conditions.hpp"
+#include "plan/suggest.hpp"
 #include "plan/vars.hpp"
 #include "report/host_ranges.hpp"
 
@@ -23,6 +25,26 @@ namespace {
 std::string targets(const Task& task) {
   if (task.is_local) return "local";
   return fmt::format("{}", fmt::join(task.on, ", "));
+}
+
+// How `when` decides the step on this host, as far as the plan tells before the run: skipped,
+// decided by registered values or by failures, or nothing when it runs.
+std::string when_note(const Task& task, const Step& step, const plan::VarContext& vars) {
+  std::vector<Condition> when = step.when;
+  if (task.when) when.insert(when.begin(), *task.when);
+  if (when.empty() || vars.host == nullptr) return "";
+  auto texts = [&] {
+    std::vector<std::string> quoted;
+    for (const Condition& condition : when) quoted.push_back(plan::quote(condition.text));
+    return fmt::format("{}", fmt::join(quoted, " and "));
+  };
+  if (plan::decides_after_failure(when)) return fmt::format("  (when {})", texts());
+  const plan::WhenVerdict verdict = plan::check_when(when, vars, false);
+  if (verdict.runs) return "";
+  if (!verdict.missing.empty())
+    return fmt::format("  (when {}: decided when the run runs)", texts());
+  return verdict.error.empty() ? fmt::format("  (skipped: {})", verdict.reason)
+                               : fmt::format("  (would fail: {})", verdict.error);
 }
 
 std::string step_line(const Task& task, std::size_t index, const Step& step, plan::VarContext vars,
@@ -55,6 +77,7 @@ std::string step_line(const Task& task, std::size_t index, const Step& step, pla
     line += fmt::format("  (if {} exists)", plan::interpolate(*step.removes, vars).text);
   if (!step.notify.empty()) line += fmt::format("  (notifies {})", fmt::join(step.notify, ", "));
   if (!step.loop_skip.empty()) line += fmt::format("  (skipped: {})", step.loop_skip);
+  if (step.loop_skip.empty()) line += when_note(task, step, vars);
   if (task.is_handler) line += "  (if notified)";
   line += "\n";
   // issue 18: --show-files, what the step would install on this host.

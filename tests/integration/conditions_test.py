@@ -7,7 +7,7 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from fleet_support import PlanTestCase, events_of, stdout_lines  # noqa: E402
+from fleet_support import PlanTestCase, events_of, run_deployd, stdout_lines, write_json  # noqa: E402
 
 
 def step_ends(events, host):
@@ -39,6 +39,26 @@ class Conditions(PlanTestCase):
             "t step 2 (run \"echo second-in-$(pwd)\"): skipped: when \"host == '%s'\" is false" % second,
             "u step 1 (run \"echo full\"): skipped: when \"mode == 'full'\" is false"])
         self.assertEqual(host_end(events, first)["status"], "ok")
+
+    def test_the_dry_run_says_how_when_decides_each_step_on_each_host(self):
+        first, second = self.names
+        path = write_json(self.dir, "plan.json", {"version": 1, "vars": {"mode": "quick"}, "tasks": {
+            "t": {"steps": [
+                {"run": "echo only-first", "when": "'first' in host.groups"},
+                {"run": "echo v", "register": "v"},
+                {"run": "echo after-v", "when": "v.stdout == 'v'"},
+                {"run": "echo cleanup", "when": "failure()"}]},
+            "u": {"needs": ["t"], "when": "mode == 'full'", "steps": [{"run": "echo full"}]}}})
+        status, out, err = run_deployd([path, "-i", self.inventory_path, "--dry-run"])
+        self.assertEqual(status, 0, err)
+        first_block, second_block = out.split("\n" + second + " ")
+        self.assertTrue(first_block.startswith(first + " "), out)
+        self.assertIn("  t step 1: echo only-first\n", first_block)
+        self.assertIn("  t step 1: echo only-first  (skipped: when \"'first' in host.groups\" is false)\n",
+                      second_block)
+        self.assertIn("  t step 3: echo after-v  (when \"v.stdout == 'v'\": decided when the run runs)\n"
+                      "  t step 4: echo cleanup  (when \"failure()\")\n", out)
+        self.assertIn("  u step 1: echo full  (skipped: when \"mode == 'full'\" is false)\n", out)
 
     def test_failure_steps_run_after_a_failure_and_the_host_stays_failed(self):
         status, out, err = self.run_plan({"t": {"steps": [
