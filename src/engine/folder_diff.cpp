@@ -116,13 +116,13 @@ std::string folder_contents(const std::string& source) {
   auto opened = ssh::SourceTree::open(source, cache);
   if (auto* error = std::get_if<std::string>(&opened)) return fmt::format("    ({})\n", *error);
   const ssh::SourceTree& tree = *std::get<std::shared_ptr<ssh::SourceTree>>(opened);
-  std::string out = fmt::format("    {} files and folders, {} bytes:\n", tree.entries.size(),
-                                tree.bytes);
+  std::string out =
+      fmt::format("    {} files and folders, {} bytes:\n", tree.entries.size(), tree.bytes);
   for (std::size_t i = 0; i < tree.entries.size() && i < kListedChanges; ++i) {
     const ssh::SourceTree::Entry& entry = tree.entries[i];
     out += entry.is_folder ? fmt::format("    | {}/ ({})\n", entry.path, octal(entry.mode))
-                           : fmt::format("    | {} ({}, {} bytes)\n", entry.path,
-                                         octal(entry.mode), entry.file->size());
+                           : fmt::format("    | {} ({}, {} bytes)\n", entry.path, octal(entry.mode),
+                                         entry.file->size());
   }
   if (tree.entries.size() > kListedChanges)
     out += fmt::format("    ... and {} more\n", tree.entries.size() - kListedChanges);
