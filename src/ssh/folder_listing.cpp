@@ -2,8 +2,10 @@
 // Parsing what `find -printf` and `sha256sum -z` say about a remote folder.
 #include "ssh/folder_listing.hpp"
 
+#include <algorithm>
 #include <array>
 #include <charconv>
+#include <vector>
 
 namespace deployd::ssh {
 
@@ -14,14 +16,24 @@ bool is_named(const std::string& wanted, const std::string& id) {
          (colon != std::string::npos && wanted == id.substr(colon + 1));
 }
 
+namespace {
+
+// The NUL-terminated items of `out` (the last one may lack its NUL).
+std::vector<std::string_view> items_of(std::string_view out) {
+  std::vector<std::string_view> items;
+  while (!out.empty()) {
+    const auto end = std::min(out.find('\0'), out.size());
+    items.push_back(out.substr(0, end));
+    out.remove_prefix(std::min(end + 1, out.size()));
+  }
+  return items;
+}
+
+}  // namespace
+
 std::map<std::string, RemoteEntry> parse_listing(const std::string& out) {
   std::map<std::string, RemoteEntry> entries;
-  std::size_t at = 0;
-  while (at < out.size()) {
-    const auto end = out.find('\0', at);
-    const std::string item =
-        out.substr(at, end == std::string::npos ? std::string::npos : end - at);
-    at = end == std::string::npos ? out.size() : end + 1;
+  for (const std::string_view item : items_of(out)) {
     RemoteEntry entry;
     std::array<std::size_t, 5> space{};
     std::size_t from = 0;
@@ -42,20 +54,15 @@ std::map<std::string, RemoteEntry> parse_listing(const std::string& out) {
       continue;
     entry.owner = item.substr(space[2] + 1, space[3] - space[2] - 1);
     entry.group = item.substr(space[3] + 1, space[4] - space[3] - 1);
-    entries[item.substr(space[4] + 1)] = entry;
+    entries[std::string(item.substr(space[4] + 1))] = entry;
   }
   return entries;
 }
 
 void add_hashes(std::map<std::string, RemoteEntry>& entries, const std::string& out) {
-  std::size_t at = 0;
-  while (at < out.size()) {
-    const auto end = out.find('\0', at);
-    const std::string item =
-        out.substr(at, end == std::string::npos ? std::string::npos : end - at);
-    at = end == std::string::npos ? out.size() : end + 1;
-    if (item.size() < 66 || item.compare(64, 2, "  ") != 0) continue;
-    auto found = entries.find(item.substr(66));
+  for (const std::string_view item : items_of(out)) {
+    if (item.size() < 66 || item.substr(64, 2) != "  ") continue;
+    auto found = entries.find(std::string(item.substr(66)));
     if (found != entries.end()) found->second.hash = item.substr(0, 64);
   }
 }
