@@ -9,6 +9,9 @@ for that file. Prints one line per finding (FILE:LINE: ...) and exits 1; exits 0
   scripts/check_layers.py            check the repository this script is in
   scripts/check_layers.py --arrows   print today's arrows (module -> module: files), check nothing
   --root DIR                         check another tree (the tests use a temporary one)
+  --stamp FILE --depfile FILE        for the build (tests/lint/meson.build): on success touch
+                                     FILE, and list what was read so ninja reruns the check
+                                     when a source, a folder or the table changes
 """
 
 import argparse
@@ -85,24 +88,25 @@ def module_folders(root):
 
 
 def includes(path):
-    """Yields (line number, included path) for each #include of the file."""
+    """Yields (line number, included path, as spelled) for each #include of the file."""
     text = path.read_text(encoding="utf-8", errors="replace")
     for number, line in enumerate(text.splitlines(), 1):
         match = INCLUDE.match(line)
         if match:
-            yield number, match.group(1) or match.group(2)
+            quoted, angled = match.groups()
+            yield number, quoted or angled, f'"{quoted}"' if quoted else f"<{angled}>"
 
 
 def arrows(root, folders):
-    """Yields (file, line, from module, to module, included path) for each cross-module include."""
+    """Yields (file, line, from module, to module, spelling) for each cross-module include."""
     for module, folder in folders.items():
         for path in sorted(folder.rglob("*")):
             if path.suffix not in SOURCE_SUFFIXES or not path.is_file():
                 continue
-            for number, included in includes(path):
+            for number, included, spelled in includes(path):
                 target = included.split("/", 1)[0] if "/" in included else None
                 if target in folders and target != module:
-                    yield path.relative_to(root).as_posix(), number, module, target, included
+                    yield path.relative_to(root).as_posix(), number, module, target, spelled
 
 
 def print_arrows(found):
@@ -132,7 +136,7 @@ def check(root, table, folders, found):
         if (source, target, file) in table.debt:
             used.add((source, target, file))
             continue
-        findings.append(f"{file}:{number}: {source} may not include {target} ({included!r}); "
+        findings.append(f"{file}:{number}: {source} may not include {target} ({included}); "
                         f"allowed: {' '.join(sorted(allowed)) or 'no other module'}")
     for key, number in sorted(table.debt.items(), key=lambda item: item[1]):
         if key not in used:
@@ -142,11 +146,22 @@ def check(root, table, folders, found):
     return findings
 
 
+def write_depfile(path, stamp, root, folders):
+    """Lists the table, every module folder and file: ninja reruns the check when one changes."""
+    read = [root / TABLE, root / "src"]
+    for folder in folders.values():
+        read += [folder, *(p for p in sorted(folder.rglob("*")))]
+    names = " ".join(str(p).replace(" ", "\\ ") for p in read)
+    pathlib.Path(path).write_text(f"{stamp}: {names}\n", encoding="utf-8")
+
+
 def main(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--root", type=pathlib.Path,
                         default=pathlib.Path(__file__).resolve().parent.parent)
     parser.add_argument("--arrows", action="store_true", help="print today's arrows and exit")
+    parser.add_argument("--stamp", help="a file to touch when the check passes")
+    parser.add_argument("--depfile", help="a Makefile-style list of the files read, for ninja")
     args = parser.parse_args(argv)
     root = args.root.resolve()
     folders = module_folders(root)
@@ -160,14 +175,19 @@ def main(argv):
         return 1
     table = read_table(table_path, TABLE)
     findings = check(root, table, folders, found)
+    if args.depfile:
+        write_depfile(args.depfile, args.stamp or "layers.stamp", root, folders)
     for finding in findings:
         print(finding)
     if findings:
         print(f"layers: {len(findings)} findings; the allowed arrows are in {TABLE} "
               f"(docs/architecture.md, Layers)", file=sys.stderr)
         return 1
-    print(f"layers: {len(found)} includes across {len(folders)} modules ok "
-          f"({len(table.debt)} known debt in {TABLE})")
+    if args.stamp:
+        pathlib.Path(args.stamp).write_text("", encoding="utf-8")
+    else:
+        print(f"layers: {len(found)} includes across {len(folders)} modules ok "
+              f"({len(table.debt)} known debt in {TABLE})")
     return 0
 
 
