@@ -31,7 +31,7 @@ class Table:
     """The allowed arrows and the known debt, as read from src/layers.txt."""
 
     def __init__(self):
-        self.allowed = {}  # module -> set of modules it may include
+        self.allowed = {}  # module -> the modules it may include, in the table's order
         self.debt = {}  # (from, to, file) -> line of the table
         self.errors = []
 
@@ -51,7 +51,7 @@ def read_table(path, shown):
         if debt:
             debts.append((number, debt.groups()))
         elif rule:
-            module, targets = rule.group(1), set(rule.group(2).split())
+            module, targets = rule.group(1), rule.group(2).split()
             if module in table.allowed:
                 table.errors.append(f"{shown}:{number}: {module} has a second line")
             table.allowed[module] = targets
@@ -60,7 +60,7 @@ def read_table(path, shown):
                 f"{shown}:{number}: expected `MODULE: MODULE...` or "
                 f"`debt FROM -> TO: FILE`, got {line!r}")
     for module, targets in table.allowed.items():
-        for target in sorted(targets - table.allowed.keys()):
+        for target in [t for t in targets if t not in table.allowed]:
             table.errors.append(f"{shown}: {module} may include {target}, which has no line")
     for number, (source, target, file) in debts:
         where = f"{shown}:{number}"
@@ -137,7 +137,7 @@ def check(root, table, folders, found):
             used.add((source, target, file))
             continue
         findings.append(f"{file}:{number}: {source} may not include {target} ({included}); "
-                        f"allowed: {' '.join(sorted(allowed)) or 'no other module'}")
+                        f"allowed: {' '.join(allowed) or 'no other module'}")
     for key, number in sorted(table.debt.items(), key=lambda item: item[1]):
         if key not in used:
             source, target, file = key
@@ -180,7 +180,8 @@ def main(argv):
     for finding in findings:
         print(finding)
     if findings:
-        print(f"layers: {len(findings)} findings; the allowed arrows are in {TABLE} "
+        count = f"{len(findings)} finding{'s' if len(findings) > 1 else ''}"
+        print(f"layers: {count}; the allowed arrows are in {TABLE} "
               f"(docs/architecture.md, Layers)", file=sys.stderr)
         return 1
     if args.stamp:

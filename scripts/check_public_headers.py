@@ -107,7 +107,8 @@ def main(argv):
     for finding in findings:
         print(finding)
     if findings:
-        print(f"public headers: {len(findings)} findings", file=sys.stderr)
+        count = f"{len(findings)} finding{'s' if len(findings) > 1 else ''}"
+        print(f"public headers: {count}", file=sys.stderr)
         return 1
     count = len(list((args.include / "deployd").glob("*.hpp")))
     print(f"public headers: {count} compile alone with the standard library only")
