@@ -62,6 +62,10 @@ def read_table(path, shown):
     for module, targets in table.allowed.items():
         for target in [t for t in targets if t not in table.allowed]:
             table.errors.append(f"{shown}: {module} may include {target}, which has no line")
+    cycle = find_cycle(table.allowed)
+    if cycle:
+        table.errors.append(f"{shown}: the allowed arrows form a cycle, {' -> '.join(cycle)}: "
+                            f"layers are one way")
     for number, (source, target, file) in debts:
         where = f"{shown}:{number}"
         unknown = [m for m in (source, target) if m not in table.allowed]
@@ -71,6 +75,30 @@ def read_table(path, shown):
             table.errors.append(f"{where}: not debt: {source} may include {target}")
         table.debt[(source, target, file)] = number
     return table
+
+
+def find_cycle(allowed):
+    """Returns a cycle of the allowed arrows as a list of modules (first = last), or None."""
+    state = {}  # module -> "open" while on the path, "done" after
+
+    def visit(module, path):
+        state[module] = "open"
+        for target in allowed.get(module, []):
+            if state.get(target) == "open":
+                return path[path.index(target):] + [target]
+            if target not in state:
+                found = visit(target, path + [target])
+                if found:
+                    return found
+        state[module] = "done"
+        return None
+
+    for module in allowed:
+        if module not in state:
+            found = visit(module, [module])
+            if found:
+                return found
+    return None
 
 
 def module_folders(root):

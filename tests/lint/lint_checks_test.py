@@ -143,6 +143,16 @@ class LayersTest(TreeTest):
         self.assertIn("src/engine/x.cpp:1: engine may not include report", out)
         self.assertFalse(stamp.exists())
 
+    def test_a_cycle_in_the_table_fails(self):
+        rc, out = self.layers("deployd:\nreport: deployd engine\nengine: deployd report\n", {
+            "include/deployd/event.hpp": "",
+            "src/report/r.hpp": "",
+            "src/engine/x.cpp": "",
+        })
+        self.assertEqual(rc, 1)
+        self.assertEqual(out, "src/layers.txt: the allowed arrows form a cycle, "
+                              "report -> engine -> report: layers are one way\n")
+
     def test_a_malformed_table_line_fails(self):
         rc, out = self.layers(TABLE + "engine -> report\n", {
             "include/deployd/event.hpp": "",
