@@ -31,7 +31,7 @@ bool would_block(LIBSSH2_SESSION* session, R result) {
 
 /// Calls `fn` (one libssh2 call, or a compound returning kWouldBlock) until it does not block,
 /// waiting between tries for what libssh2_session_block_directions asks: after EAGAIN the SAME
-/// call must be repeated (ssh-facts.md). Link::wake() makes it return kInterrupted (nullptr),
+/// call must be repeated (docs/ssh-notes.md). Link::wake() makes it return kInterrupted (nullptr),
 /// but only while libssh2 waits for input: a half-sent packet is always finished first, as any
 /// other sending call would fail with LIBSSH2_ERROR_BAD_USE.
 template <class Fn>
