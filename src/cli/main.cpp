@@ -194,7 +194,8 @@ class Interrupts {
   int count_ = 0;
 };
 
-// The engine on one io_context thread (style.md 8.1); returns the run's exit status.
+// The engine on one io_context thread (docs/architecture.md, "One thread, many coroutines");
+// returns the run's exit status.
 int execute(const Plan& plan, engine::RunSetup setup, engine::Transport& transport, Reporting& reporting) {
   asio::io_context context{1};
   engine::Engine engine(plan, std::move(setup), transport, *reporting.reporter);

@@ -15,7 +15,7 @@
 namespace deployd::engine {
 
 /// Delegated steps running at once on one delegate's session: stock OpenSSH's MaxSessions (the
-/// channels sshd allows open at once on one connection; ssh-facts.md).
+/// channels sshd allows open at once on one connection; docs/ssh-notes.md, "MaxSessions").
 inline constexpr int kMaxSessions = 10;
 
 /// The hosts the selected tasks' steps are delegated to (not "local"), in plan order.

@@ -31,7 +31,8 @@ std::vector<const Host*> run_hosts(const Plan& plan, const std::vector<const Tas
 /// Engine runs a plan's selected tasks over a Transport, reporting every event.
 ///
 /// Threading: everything (engine, scheduler, reporters, sessions) runs on the one thread of the
-/// io_context that awaits run(), so nothing is locked (style.md 8.1).
+/// io_context that awaits run(), so nothing is locked (a libssh2 session is not thread-safe
+/// either; docs/architecture.md, "One thread, many coroutines").
 class Engine {
  public:
   Engine(const Plan& plan, RunSetup setup, Transport& transport, Reporter& reporter);

@@ -48,7 +48,8 @@ struct RemoteCommand {
 };
 
 /// The exec text and script for `spec`. Environment variables are exported in the script rather
-/// than sent as SSH `env` requests, because stock sshd accepts only LANG and LC_* (ssh-facts.md).
+/// than sent as SSH `env` requests, because stock sshd accepts only LANG and LC_* and silently
+/// drops the rest (docs/ssh-notes.md, "sshd accepts only LANG and LC_* env").
 /// A step with `env` values or a secret command is `sh -s` (the shell's `-c` made `-s`) with
 /// its script on stdin, so that
 /// neither appears in the remote process list; any other step is one `sh -c` exec and no script:

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Partial-line buffering per host and stream (style.md 7.3), so stream output never tears lines.
+// Partial-line buffering per host and stream, so stream output never tears lines.
 #include "report/line_splitter.hpp"
 
 #include <algorithm>

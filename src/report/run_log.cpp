@@ -26,7 +26,7 @@ namespace {
 
 using Json = nlohmann::ordered_json;
 
-// Messages are lower-case like the rest of deployd's (style.md 7.1).
+// Messages are lower-case like the rest of deployd's: they follow a `what: ` prefix.
 std::string lower_first(std::string text) {
   if (!text.empty()) text[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(text[0])));
   return text;

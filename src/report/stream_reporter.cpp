@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Live, host-prefixed terminal output (style.md 7.3): `--output stream`.
+// Live, host-prefixed terminal output: `--output stream`.
 #include "report/stream_reporter.hpp"
 
 #include <fmt/format.h>

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// One reporter that forwards to several: the terminal and the run log (style.md 7.3).
+// One reporter that forwards to several: the terminal and the run log each get every event.
 #pragma once
 
 #include <vector>

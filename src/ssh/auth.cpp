@@ -101,7 +101,8 @@ awaitable<int> try_identity(Link& link, const ConnectionSpec& spec, const Identi
     });
   }
   // Other key types and encrypted keys: libssh2 reads the file, the fastest of its loaders
-  // (ssh-facts.md: _frommemory costs ~2.3 ms/host through OpenSSL 3's decoders).
+  // (_frommemory costs ~2.3 ms/host through OpenSSL 3's decoders: docs/ssh-notes.md, "Key
+  // parsing cost").
   const char* passphrase = spec.passphrase ? spec.passphrase->c_str() : nullptr;
   co_return co_await call(link, [&] {
     return libssh2_userauth_publickey_fromfile_ex(link.session, user,
@@ -146,9 +147,9 @@ std::string agent_socket_problem() {
 
 // libssh2_agent_connect and _list_identities talk to ssh-agent over a blocking Unix socket, and
 // the agent signs inside libssh2_agent_userauth. That stalls the one io thread for ~50 us per
-// call (ssh-facts.md): bounded, and small next to a handshake. An agent that asks the user to
-// confirm each use would stall every session, so the agent is used only when SSH_AUTH_SOCK is set
-// and the plan names no identity.
+// call (docs/ssh-notes.md, "Agent calls are synchronous"): bounded, and small next to a
+// handshake. An agent that asks the user to confirm each use would stall every session, so the
+// agent is used only when SSH_AUTH_SOCK is set and the plan names no identity.
 awaitable<int> try_agent(Link& link, const ConnectionSpec& spec, Tried& tried) {
   LIBSSH2_AGENT* agent = libssh2_agent_init(link.session);
   if (agent == nullptr) {

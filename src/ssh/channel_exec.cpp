@@ -21,7 +21,7 @@ namespace {
 using boost::asio::awaitable;
 using Clock = Alarm::Clock;
 
-/// The receive window: the server may send this much before we read (ssh-facts: 2 MiB).
+/// The receive window: the server may send this much before we read (docs/ssh-notes.md).
 constexpr unsigned kWindow = 2 * 1024 * 1024;
 
 /// What a waiting call returns when the peer has not answered keepalives for too long.
@@ -149,8 +149,8 @@ std::span<char> shared_read_buffer() {
 }
 
 /// Reads whichever of stdout and stderr has data, in one loop: the window only reopens as we
-/// read, so an unread stderr would stall stdout (ssh-facts.md). Returns 0 once both are at EOF,
-/// kInterrupted at the deadline, or a libssh2 error.
+/// read, so an unread stderr would stall stdout (docs/ssh-notes.md, "Read stdout and stderr
+/// together"). Returns 0 once both are at EOF, kInterrupted at the deadline, or a libssh2 error.
 awaitable<ssize_t> pump_output(Exec& exec) {
   std::array<bool, 2> is_done{false, false};
   const std::span<char> buffer = shared_read_buffer();
@@ -371,8 +371,9 @@ awaitable<int> open_and_start(Exec& exec) {
     co_return link.interrupt ? kInterrupted : error != 0 ? error : LIBSSH2_ERROR_CHANNEL_FAILURE;
   }
   exec.opened = Clock::now();
-  // Both 40 ms stalls are behind us once a channel is open (ssh-facts.md); measured: keeping
-  // TCP_QUICKACK on changes nothing for later execs, and costs a syscall per libssh2 call.
+  // Both 40 ms stalls are behind us once a channel is open (docs/ssh-notes.md, "Delayed ACK
+  // stalls"); measured: keeping TCP_QUICKACK on changes nothing for later execs, and costs a
+  // syscall per libssh2 call.
   link.quickack = false;
   const std::string& command = exec.spec.command;
   auto startup = [&] {

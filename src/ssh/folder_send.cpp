@@ -2,7 +2,7 @@
 // The files of a recursive put, pipelined on the one SFTP channel: while one file is written,
 // the next ones are opened and given their mode, and the closes of the written ones are in
 // flight, so a small file costs about one round trip instead of four (issue 18).
-#include <utility>  // first: Asio 1.18 with g++ 12 needs std::exchange (ssh-facts.md)
+#include <utility>  // first: Asio 1.18 needs std::exchange (src/async/awaitable.hpp says why)
 // (This comment keeps clang-format from sorting <utility> below the Asio headers.)
 
 #include <algorithm>
@@ -38,7 +38,7 @@ constexpr unsigned long kWindowNeeded = 8 * 1024;
 enum class Step {
   Idle,        ///< nothing to do, or waiting for an answer
   Progress,    ///< something moved
-  BlockedOut,  ///< a packet is half-sent: the same call must come next (ssh-facts.md)
+  BlockedOut,  ///< a packet is half-sent: the same call must come next (docs/ssh-notes.md)
   Failed,      ///< t.outcome says why
 };
 
@@ -64,7 +64,8 @@ struct Channel {
 };
 
 /// Sends the files over a session's SFTP channels: one coroutine drives every call, so that a
-/// half-sent packet is always finished by the same call before any other (ssh-facts.md).
+/// half-sent packet is always finished by the same call before any other (docs/ssh-notes.md,
+/// "Half-sent packets: one sending call at a time").
 class Sender {
  public:
   Sender(Transfer& t, const PutSpec& spec, const std::string& temp,
@@ -79,7 +80,8 @@ class Sender {
   awaitable<bool> run() {
     // The host answers many small requests back to back; sshd does not set TCP_NODELAY on a
     // non-interactive session, so its next answer waits for our ACK of the last (Nagle), and a
-    // delayed ACK holds it 40 ms: ACK at once while the pipeline runs (ssh-facts.md).
+    // delayed ACK holds it 40 ms: ACK at once while the pipeline runs (docs/ssh-notes.md,
+    // "Delayed ACK stalls").
     Link& link = t_.link();
     const bool was_quick = std::exchange(link.quickack, true);
     const bool is_sent = co_await pump();
@@ -198,7 +200,8 @@ class Sender {
     return Step::Progress;
   }
 
-  /// Sets the mode on the open handle, never through the path (issue 16).
+  /// Sets the mode on the open handle, never through the path, which may have been swapped for a
+  /// symlink meanwhile (issue 16).
   Step set_mode(Channel& c) {
     if (!c.is_moding && (is_stopping_ || c.to_mode.empty() || !has_window(c.sftp)))
       return Step::Idle;

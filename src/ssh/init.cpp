@@ -19,8 +19,8 @@ void init_library() {
       std::fputs("deployd: fatal: libssh2_init failed\n", stderr);
       std::abort();
     }
-    // libssh2 sends agent traffic without MSG_NOSIGNAL (ssh-facts.md): a dead agent or peer
-    // must be an error code, not a killed process.
+    // libssh2 sends agent traffic without MSG_NOSIGNAL: a dead agent or peer must be an error
+    // code, not a killed process (docs/ssh-notes.md, "Agent traffic and SIGPIPE").
     std::signal(SIGPIPE, SIG_IGN);
     return true;
   }();

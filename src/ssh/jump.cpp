@@ -63,7 +63,8 @@ awaitable<void> Jump::Impl::pump() {
   for (;;) {
     const bool progress = run_pass();
     // sshd may hold a small packet until we ACK the previous one (Nagle): ACK at once, always,
-    // as every host's handshake and command goes through this connection (ssh-facts.md).
+    // as every host's handshake and command goes through this connection (docs/ssh-notes.md,
+    // "Delayed ACK stalls").
     link().rearm_quickack();
     if (!broken.empty()) break;
     if (is_close_requested && tunnels.empty() && opens.empty() && !stuck) break;
@@ -71,7 +72,8 @@ awaitable<void> Jump::Impl::pump() {
     arm_waits();
     co_await wake.wait();
   }
-  // Teardown (ssh-facts.md): the session goes first, then the socketpair ends.
+  // Teardown (docs/ssh-notes.md, "Teardown order"): the session goes first, then the socketpair
+  // ends.
   Session closing(std::move(session));
   co_await closing.close();
   for (auto& tunnel : tunnels) {

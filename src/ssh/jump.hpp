@@ -18,8 +18,9 @@ struct TunnelOutcome {
 };
 
 /// An authenticated session to a jump host. One coroutine, the pump, owns the libssh2 session
-/// (one operation at a time, ssh-facts.md) and copies bytes between each direct-tcpip channel
-/// and one end of a socketpair; the other end is the socket of the session behind the jump host.
+/// (one sending call at a time, docs/ssh-notes.md) and copies bytes between each direct-tcpip
+/// channel and one end of a socketpair; the other end is the socket of the session behind the
+/// jump host.
 class Jump {
  public:
   struct Impl;

@@ -54,7 +54,7 @@ class Signal {
 enum class Step {
   Idle,        ///< nothing to do, or it would block on input
   Progress,    ///< something moved
-  BlockedOut,  ///< a packet is half-sent: the same call must come next (ssh-facts.md)
+  BlockedOut,  ///< a packet is half-sent: the same call must come next (docs/ssh-notes.md)
 };
 
 /// One channel and the pump's end of its socketpair.

@@ -20,7 +20,7 @@ struct Link;
 /// What the lanes of one session share (Session::open_lane, issue 18): many coroutines drive
 /// channels of one libssh2 session, each through a lane link with its own duplicate of the
 /// socket (its own waits and wake-ups). libssh2 allows one operation per session at a time
-/// only while a packet is half-sent (ssh-facts.md): that lane's call must come next, and the
+/// only while a packet is half-sent (docs/ssh-notes.md): that lane's call must come next, and the
 /// others wait for it. One lane's call may read another lane's packets out of the socket into
 /// libssh2's queue: every lane waiting on the socket is then woken to call again.
 struct LaneHub {
@@ -56,7 +56,7 @@ struct Link {
 
   boost::asio::ip::tcp::socket socket;
   LIBSSH2_SESSION* session = nullptr;
-  /// Re-arm TCP_QUICKACK after every libssh2 call (ssh-facts: the second 40 ms stall).
+  /// Re-arm TCP_QUICKACK after every libssh2 call (docs/ssh-notes.md, "Delayed ACK stalls", 2).
   bool quickack = true;
   /// Set by wake(): the waiting call() returns kInterrupted instead of waiting on.
   bool interrupt = false;
@@ -79,7 +79,7 @@ struct Link {
   /// Interrupts the call() waiting for input now (exec timeouts, keepalives).
   void wake();
   /// Shuts the socket down so every pending and later call fails fast; keeps the fd open
-  /// so that its number cannot be reused under libssh2 (ssh-facts teardown).
+  /// so that its number cannot be reused under libssh2 (docs/ssh-notes.md, "Teardown order").
   void abort();
   /// Frees the session (after abort() if it was not closed in order), then closes the socket.
   void release();

@@ -146,7 +146,8 @@ awaitable<std::vector<tcp::endpoint>> resolve(Opening& opening, std::string* err
   co_return endpoints;
 }
 
-/// Dials each endpoint in turn; TCP_NODELAY from the start (ssh-facts: the first 40 ms stall).
+/// Dials each endpoint in turn; TCP_NODELAY from the start (docs/ssh-notes.md, "Delayed ACK
+/// stalls", 1).
 awaitable<std::string> connect_tcp(Opening& opening, const std::vector<tcp::endpoint>& endpoints) {
   std::string error;
   tcp::socket& socket = opening.link.socket;

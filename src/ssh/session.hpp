@@ -47,7 +47,8 @@ class Session {
   explicit Session(std::unique_ptr<Impl> impl);
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
-  /// Aborts the connection if close() was not awaited (shutdown, free, close: ssh-facts teardown).
+  /// Aborts the connection if close() was not awaited (shutdown, free, close: docs/ssh-notes.md,
+  /// "Teardown order").
   ~Session();
 
   boost::asio::awaitable<ExecOutcome> exec(const ExecSpec& spec);

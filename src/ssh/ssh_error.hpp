@@ -9,7 +9,8 @@ typedef struct _LIBSSH2_SESSION LIBSSH2_SESSION;
 
 namespace deployd::ssh {
 
-/// `what: cause` for a libssh2 failure, from the session's last error (style.md 7.2).
+/// `what: cause` for a libssh2 failure, from the session's last error: every libssh2 code
+/// becomes text here, so a host's error reads the same whatever call failed.
 std::string describe(LIBSSH2_SESSION* session, int rc, std::string_view what);
 
 /// The pure part of describe(): `libssh2_message` is what libssh2_session_last_error gave.

@@ -31,9 +31,9 @@ bool would_block(LIBSSH2_SESSION* session, R result) {
 
 /// Calls `fn` (one libssh2 call, or a compound returning kWouldBlock) until it does not block,
 /// waiting between tries for what libssh2_session_block_directions asks: after EAGAIN the SAME
-/// call must be repeated (ssh-facts.md). Link::wake() makes it return kInterrupted (nullptr),
-/// but only while libssh2 waits for input: a half-sent packet is always finished first, as any
-/// other sending call would fail with LIBSSH2_ERROR_BAD_USE.
+/// call must be repeated (docs/ssh-notes.md, "EAGAIN: repeat the same call"). Link::wake() makes
+/// it return kInterrupted (nullptr), but only while libssh2 waits for input: a half-sent packet is
+/// always finished first, as any other sending call would fail with LIBSSH2_ERROR_BAD_USE.
 template <class Fn>
 boost::asio::awaitable<std::invoke_result_t<Fn&>> call(Link& link, Fn fn) {
   using Result = std::invoke_result_t<Fn&>;
