@@ -2,14 +2,13 @@
 // The files of a recursive put, pipelined on the one SFTP channel: while one file is written,
 // the next ones are opened and given their mode, and the closes of the written ones are in
 // flight, so a small file costs about one round trip instead of four (issue 18).
-#include <utility>  // first: Asio 1.18 needs std::exchange (src/async/awaitable.hpp says why)
-// (This comment keeps clang-format from sorting <utility> below the Asio headers.)
 
 #include <algorithm>
 #include <deque>
 #include <functional>
 #include <map>
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include "ssh/sftp_parts.hpp"

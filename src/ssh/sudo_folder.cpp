@@ -2,8 +2,6 @@
 // Recursive put and get through sudo, and recursive put with an owner or group (issue 18): the
 // files cross over SFTP as the login user, into a private folder of the login user's; `tar`
 // carries them between that folder and the installing (or reading) user.
-#include <utility>  // first: Asio 1.18 needs std::exchange (src/async/awaitable.hpp says why)
-// (This comment keeps clang-format from sorting <utility> below the Asio headers.)
 
 #include <cstdio>
 #include <optional>
