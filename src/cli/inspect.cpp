@@ -9,6 +9,7 @@
 #include <string_view>
 #include <unordered_set>
 
+#include "base/host_ranges.hpp"
 #include "engine/engine.hpp"
 #include "engine/file_diff.hpp"
 #include "engine/folder_diff.hpp"
@@ -17,7 +18,6 @@
 #include "plan/conditions.hpp"
 #include "plan/suggest.hpp"
 #include "plan/vars.hpp"
-#include "report/host_ranges.hpp"
 
 namespace deployd::cli {
 namespace {
@@ -147,7 +147,7 @@ std::string wait_line(const Task& task, const Task& need, graph::NeedWait wait) 
     return fmt::format("  {} waits for \"{}\" on every host of its wave (barrier)\n", task.name, need.name);
   if (need.is_local) return fmt::format("  {} waits for local task \"{}\"\n", task.name, need.name);
   std::vector<std::string> hosts = run_targets(need);
-  std::string where = report::compress_hosts(hosts);
+  std::string where = base::compress_hosts(hosts);
   if (hosts.size() != 1) where += fmt::format(" ({} hosts)", hosts.size());
   return fmt::format("  {} waits for \"{}\" on {}\n", task.name, need.name, where);
 }
@@ -192,7 +192,7 @@ std::string list_hosts(const Plan& plan, const std::vector<const Task*>& tasks) 
   for (const Host* host : engine::run_hosts(plan, tasks)) names.push_back(host->name);
   std::string out;
   if (!names.empty())
-    out += fmt::format("{} ({} host{})\n", report::compress_hosts(names), names.size(),
+    out += fmt::format("{} ({} host{})\n", base::compress_hosts(names), names.size(),
                        names.size() == 1 ? "" : "s");
   if (std::any_of(tasks.begin(), tasks.end(), [](const Task* task) { return task->is_local; }))
     out += "local (this machine)\n";
@@ -255,7 +255,7 @@ std::string dry_run(const Plan& plan, const std::vector<const Task*>& tasks,
     }
     std::vector<std::string> names;
     for (const Host* host : block.hosts) names.push_back(host->name);
-    out += fmt::format("{} ({} hosts)\n{}", report::compress_hosts(names), names.size(),
+    out += fmt::format("{} ({} hosts)\n{}", base::compress_hosts(names), names.size(),
                        with_host_placeholder(block.body, block.hosts.front()->name));
   }
   return out;

@@ -6,8 +6,8 @@
 
 #include <set>
 
+#include "base/host_ranges.hpp"
 #include "graph/limit.hpp"
-#include "report/host_ranges.hpp"
 
 namespace deployd::cli {
 namespace {
@@ -18,7 +18,7 @@ std::size_t index_of(const Plan& plan, const Task* task) {
 
 // `node005`, or `node[005-006] (2 hosts)`.
 std::string hosts_text(const std::vector<std::string>& hosts) {
-  std::string text = report::compress_hosts(hosts);
+  std::string text = base::compress_hosts(hosts);
   if (hosts.size() != 1) text += fmt::format(" ({} hosts)", hosts.size());
   return text;
 }

@@ -18,14 +18,14 @@
 #include <set>
 
 #include "async/awaitable.hpp"
-#include "engine/cancel.hpp"
+#include "base/cancel.hpp"
+#include "base/host_ranges.hpp"
 #include "engine/delegates.hpp"
 #include "engine/run_shape.hpp"
 #include "engine/step_runner.hpp"
 #include "engine/step_text.hpp"
 #include "engine/wakeup.hpp"
 #include "plan/conditions.hpp"
-#include "report/host_ranges.hpp"
 #include "sched/scheduler.hpp"
 #include "ssh/debug_log.hpp"
 
@@ -80,7 +80,7 @@ struct Engine::State {
   const Plan& plan;
   RunSetup setup;
   Transport& transport;
-  report::SecretMask secrets;  ///< every event passes it: known secret values never get out
+  base::SecretMask secrets;    ///< every event passes it: known secret values never get out
   Reporter& reporter;          ///< `secrets`, in front of the caller's reporter
   Host controller;  ///< the pseudo-host of local tasks, named "local" in events
   std::vector<const Host*> hosts;  ///< the run's hosts in plan order, then the controller if needed
@@ -97,7 +97,7 @@ struct Engine::State {
   std::vector<std::unique_ptr<Wakeup>> host_wakeups;  ///< a parked host sleeps on its own
   std::optional<Semaphore> connecting;
   std::optional<Delegates> delegates;  ///< sessions of `delegate_to` hosts, opened when used
-  std::vector<Cancel> cancels;  ///< per host: stops the step it runs
+  std::vector<base::Cancel> cancels;   ///< per host: stops the step it runs
   /// Per host: the step running now (task, index) and since when; task null when none.
   struct Current {
     const Task* task = nullptr;
@@ -187,7 +187,7 @@ asio::awaitable<RunEnd> Engine::run() {
   s.connecting.emplace(executor, s.plan.policy.max_connecting);
   s.delegates.emplace(s.plan, s.transport, *s.connecting, executor);
   s.host_wakeups.resize(s.hosts.size());
-  s.cancels = std::vector<Cancel>(s.hosts.size());
+  s.cancels = std::vector<base::Cancel>(s.hosts.size());
   s.current.resize(s.hosts.size());
   s.connecting_since.resize(s.hosts.size());
   s.finished.assign(s.hosts.size(), 0);
@@ -309,7 +309,7 @@ void Engine::State::cancel_running() {
   if (is_cancelling) return;
   is_cancelling = true;
   if (grace_timer) grace_timer->cancel();
-  for (Cancel& cancel : cancels) cancel.request();
+  for (base::Cancel& cancel : cancels) cancel.request();
 }
 
 void Engine::interrupt(int signal, int count) {
@@ -442,7 +442,8 @@ asio::awaitable<ConnectResult> Engine::State::connect_with_retries(int host) {
       co_return connected;
     }
     asio::steady_timer timer(co_await asio::this_coro::executor, delay);
-    Cancel::Scope on_cancel(cancels[static_cast<std::size_t>(host)], [&timer] { timer.cancel(); });
+    base::Cancel::Scope on_cancel(cancels[static_cast<std::size_t>(host)],
+                                  [&timer] { timer.cancel(); });
     boost::system::error_code ec;
     co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     if (scheduler.is_aborted()) co_return ConnectResult{};
@@ -656,7 +657,7 @@ std::string Engine::State::need_failed(const sched::Skip& skip) {
   if (!reason.empty()) return reason;
   std::vector<std::string> names;
   for (int failed : scheduler.failed_hosts(skip.need)) names.push_back(hosts[static_cast<std::size_t>(failed)]->name);
-  std::string where = report::compress_hosts(names);
+  std::string where = base::compress_hosts(names);
   if (names.size() > 1) where += fmt::format(" ({} hosts)", names.size());
   return reason = fmt::format("\"{}\" failed on {}", need.name, where);
 }

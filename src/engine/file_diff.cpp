@@ -10,6 +10,7 @@
 #include <optional>
 #include <sstream>
 
+#include "base/line_diff.hpp"
 #include "engine/engine.hpp"
 #include "engine/folder_diff.hpp"
 #include "engine/remote_command.hpp"
@@ -19,7 +20,6 @@
 #include "plan/suggest.hpp"
 #include "plan/template_text.hpp"
 #include "plan/vars.hpp"
-#include "report/line_diff.hpp"
 
 namespace deployd::engine {
 namespace {
@@ -130,7 +130,7 @@ std::string file_diff(const std::string& host, const std::string& path,
     return out + fmt::format("    ({} bytes now, {} bytes planned: not compared line by line)\n",
                              before.size(), planned.size());
   std::optional<std::vector<std::string>> hunks =
-      report::unified_diff(lines_of(before), lines_of(planned), 3, std::size_t{1} << 22);
+      base::unified_diff(lines_of(before), lines_of(planned), 3, std::size_t{1} << 22);
   if (!hunks)
     return out + fmt::format("    ({} lines now, {} lines planned: too long to compare)\n",
                              lines_of(before).size(), lines_of(planned).size());

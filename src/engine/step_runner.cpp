@@ -11,6 +11,7 @@
 #include <optional>
 
 #include "async/awaitable.hpp"
+#include "base/line_splitter.hpp"
 #include "engine/remote_command.hpp"
 #include "engine/remote_process.hpp"
 #include "engine/step_text.hpp"
@@ -18,7 +19,6 @@
 #include "local/local_process.hpp"
 #include "plan/conditions.hpp"
 #include "plan/suggest.hpp"
-#include "report/line_splitter.hpp"
 
 namespace deployd::engine {
 namespace {
@@ -56,7 +56,7 @@ class OutputLines {
   OutputLines(const StepContext& context, OutputStream stream, const Step& step)
       : context_(context), stream_(stream), is_hidden_(step.hides_command()), hidden_by_(step.secret ? "secret" : "no_log") {}
   void feed(std::string_view chunk) {
-    for (report::LineSplitter::Line& line : splitter_.feed_lines(chunk))
+    for (base::LineSplitter::Line& line : splitter_.feed_lines(chunk))
       report(std::move(line.text), line.is_partial);
   }
   void flush() {
@@ -82,7 +82,7 @@ class OutputLines {
   bool is_hidden_;
   const char* hidden_by_;
   int hidden_ = 0;
-  report::LineSplitter splitter_;
+  base::LineSplitter splitter_;
 };
 
 // `error_loses_session`: an ExecResult error means the SSH session broke (a remote step), or
@@ -328,7 +328,8 @@ boost::asio::awaitable<Attempt> run_command_step(StepContext context) {
   } else if (is_local) {
     result = co_await run_local_step(context, spec, request);
   } else {
-    Cancel::Scope on_cancel(context.cancel, [&connection = context.connection] { connection.cancel(); });
+    base::Cancel::Scope on_cancel(context.cancel,
+                                  [&connection = context.connection] { connection.cancel(); });
     result = co_await context.connection.exec(request);
   }
   SteadyClock::duration elapsed = SteadyClock::now() - started;
@@ -381,10 +382,10 @@ boost::asio::awaitable<Attempt> run_command_step(StepContext context) {
 }
 
 // Waits `delay` unless the host is cancelled first; true if the whole delay passed.
-boost::asio::awaitable<bool> wait_unless_cancelled(Cancel& cancel, Duration delay) {
+boost::asio::awaitable<bool> wait_unless_cancelled(base::Cancel& cancel, Duration delay) {
   if (cancel.is_requested()) co_return false;
   boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor, delay);
-  Cancel::Scope on_cancel(cancel, [&timer] { timer.cancel(); });
+  base::Cancel::Scope on_cancel(cancel, [&timer] { timer.cancel(); });
   boost::system::error_code ec;
   co_await timer.async_wait(boost::asio::redirect_error(boost::asio::use_awaitable, ec));
   co_return !cancel.is_requested();

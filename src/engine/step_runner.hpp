@@ -7,14 +7,14 @@
 #include <vector>
 
 #include "async/awaitable.hpp"
+#include "base/cancel.hpp"
+#include "base/secret_mask.hpp"
 #include "deployd/plan.hpp"
 #include "deployd/reporter.hpp"
-#include "engine/cancel.hpp"
 #include "engine/get_claims.hpp"
 #include "engine/transport.hpp"
 #include "plan/template_text.hpp"
 #include "plan/vars.hpp"
-#include "report/secret_mask.hpp"
 
 namespace deployd::engine {
 
@@ -28,9 +28,9 @@ struct StepContext {
   Reporter& reporter;
   const std::string& run_id;
   VarMap& registered;  ///< this host's registered variables; `register` adds to it
-  Cancel& cancel;      ///< the host's stop button (an abort's grace ran out, a second Ctrl-C)
+  base::Cancel& cancel;  ///< the host's stop button (an abort's grace ran out, a second Ctrl-C)
   const std::string& cancel_reason;  ///< why the run cancels its steps, e.g. "the run was aborted"
-  report::SecretMask& secrets;       ///< learns what `secret` steps register (in front of `reporter`)
+  base::SecretMask& secrets;  ///< learns what `secret` steps register (in front of `reporter`)
   GetClaims& get_claims;             ///< the run's local paths written by `get`, per host
   int attempt = 1;                   ///< 1 for the first try, then 2, 3... with `retries`
   /// How messages name the step on this host, name and command resolved (set by run_step).

@@ -57,7 +57,7 @@ std::string step_title(const Task& task, int index, const Step& step, const std:
   return fmt::format("{} step {}{} ({})", task.name, index + 1, item, what);
 }
 
-std::string shown_command(const report::SecretMask& secrets, const std::string& host,
+std::string shown_command(const base::SecretMask& secrets, const std::string& host,
                           const std::string& resolved, const std::string& written) {
   if (resolved == written) return resolved;
   return secrets.is_building() ? written : secrets.mask(resolved, host);

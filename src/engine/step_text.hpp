@@ -5,9 +5,9 @@
 #include <chrono>
 #include <string>
 
+#include "base/secret_mask.hpp"
 #include "deployd/plan.hpp"
 #include "deployd/reporter.hpp"
-#include "report/secret_mask.hpp"
 
 namespace deployd::engine {
 
@@ -33,7 +33,7 @@ std::string step_title(const Task& task, int index, const Step& step, const std:
 /// A command resolved for `host`, as step_title may take it: masked first, since a title cuts
 /// it and a secret line cut short is no longer found by the mask; while `secrets` is still
 /// building (a huge value), the plan's text `written` instead.
-std::string shown_command(const report::SecretMask& secrets, const std::string& host,
+std::string shown_command(const base::SecretMask& secrets, const std::string& host,
                           const std::string& resolved, const std::string& written);
 
 /// What stands for a hidden step's command: `<secret>` or `<no_log>` (the key that hid it).

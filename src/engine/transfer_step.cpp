@@ -96,7 +96,8 @@ boost::asio::awaitable<TransferResult> put_or_get(const StepContext& context, co
 // dropped (the temporary file stays on the host; the target is never half-written).
 boost::asio::awaitable<TransferResult> transfer(const StepContext& context, const Step& step,
                                                 const Paths& paths) {
-  Cancel::Scope on_cancel(context.cancel, [&connection = context.connection] { connection.cancel(); });
+  base::Cancel::Scope on_cancel(context.cancel,
+                                [&connection = context.connection] { connection.cancel(); });
   const std::optional<Duration> timeout = step_timeout(context, step);
   bool is_timed_out = false;
   ssh::Alarm deadline(co_await boost::asio::this_coro::executor);

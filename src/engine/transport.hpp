@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "async/awaitable.hpp"
+#include "base/exec_result.hpp"
 #include "deployd/event.hpp"
 #include "deployd/plan.hpp"
 
@@ -26,15 +27,7 @@ struct ExecRequest {
   std::string input;
 };
 
-/// How a command ended. Exactly one of exit_status, exit_signal, error, timed_out, cancelled
-/// describes it.
-struct ExecResult {
-  std::optional<int> exit_status;
-  std::string exit_signal;  ///< signal name without "SIG", e.g. "KILL"
-  bool timed_out = false;
-  std::string error;  ///< the connection failed during the command; the session is unusable
-  bool cancelled = false;  ///< Connection::cancel() stopped the wait for it
-};
+using base::ExecResult;
 
 /// Bytes done so far and the total, called as a transfer goes.
 using TransferProgress = std::function<void(std::uint64_t done, std::uint64_t total)>;

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "async/awaitable.hpp"
+#include "base/errno_text.hpp"
 
 extern char** environ;
 
@@ -41,10 +42,6 @@ constexpr std::size_t kReadChunk = 64 * 1024;
 std::string signal_name(int signal) {
   if (const char* name = sigabbrev_np(signal)) return name;
   return std::to_string(signal);
-}
-
-std::string errno_text(int error) {
-  return std::error_code(error, std::generic_category()).message();
 }
 
 // The controller's environment without `removed`, with `extra` added or replacing same-named
@@ -96,7 +93,7 @@ class Child : public std::enable_shared_from_this<Child> {
 
   std::string spawn(const LocalCommand& command);
   void start(const LocalCommand& command);
-  asio::awaitable<engine::ExecResult> result();
+  asio::awaitable<base::ExecResult> result();
 
  private:
   void read(int index);
@@ -130,7 +127,7 @@ class Child : public std::enable_shared_from_this<Child> {
   bool stopping_ = false;   // TERM sent: by the timeout or by a cancel
   bool cancelled_ = false;
   bool finished_ = false;
-  engine::ExecResult result_;
+  base::ExecResult result_;
 };
 
 std::string Child::spawn(const LocalCommand& command) {
@@ -141,11 +138,11 @@ std::string Child::spawn(const LocalCommand& command) {
     if (!S_ISDIR(info.st_mode)) return "local step: \"" + command.directory + "\" is not a folder";
   }
   std::array<int, 2> out{-1, -1}, err{-1, -1};
-  if (::pipe2(out.data(), O_CLOEXEC) != 0) return "local step: pipe: " + errno_text(errno);
+  if (::pipe2(out.data(), O_CLOEXEC) != 0) return "local step: pipe: " + base::errno_text(errno);
   if (::pipe2(err.data(), O_CLOEXEC) != 0) {
     int error = errno;
     ::close(out[0]), ::close(out[1]);
-    return "local step: pipe: " + errno_text(error);
+    return "local step: pipe: " + base::errno_text(error);
   }
   SpawnSetup setup;
   posix_spawn_file_actions_addopen(&setup.actions, 0, "/dev/null", O_RDONLY, 0);
@@ -188,8 +185,9 @@ std::string Child::spawn(const LocalCommand& command) {
     pid_ = -1;
     ::close(out[0]), ::close(err[0]);
     if (!command.directory.empty() && rc == ENOENT && shell.find('/') != std::string::npos)
-      return "local step: cannot start " + shell + " in \"" + command.directory + "\": " + errno_text(rc);
-    return "local step: cannot start " + shell + ": " + errno_text(rc);
+      return "local step: cannot start " + shell + " in \"" + command.directory +
+             "\": " + base::errno_text(rc);
+    return "local step: cannot start " + shell + ": " + base::errno_text(rc);
   }
   streams_[0].assign(out[0]);
   streams_[1].assign(err[0]);
@@ -209,7 +207,7 @@ void Child::start(const LocalCommand& command) {
   }
 }
 
-asio::awaitable<engine::ExecResult> Child::result() {
+asio::awaitable<base::ExecResult> Child::result() {
   auto self = shared_from_this();
   while (!finished_) {
     boost::system::error_code ec;
@@ -257,8 +255,8 @@ void Child::on_exit(std::chrono::milliseconds retry) {
   if (got == 0) return poll_exit(retry);
   reaped_ = true;
   if (got < 0) {
-    result_.error =
-        "local step: lost track of process " + std::to_string(pid_) + ": " + errno_text(errno);
+    result_.error = "local step: lost track of process " + std::to_string(pid_) + ": " +
+                    base::errno_text(errno);
   } else if (WIFEXITED(status)) {
     result_.exit_status = WEXITSTATUS(status);
   } else if (WIFSIGNALED(status)) {
@@ -288,9 +286,9 @@ void Child::maybe_finish() {
   if (finished_ || !reaped_ || open_streams_ > 0) return;
   finished_ = true;
   if (cancelled_)
-    result_ = engine::ExecResult{.cancelled = true};
+    result_ = base::ExecResult{.cancelled = true};
   else if (stopping_)
-    result_ = engine::ExecResult{.timed_out = true};
+    result_ = base::ExecResult{.timed_out = true};
   deadline_.cancel();
   done_.cancel();
 }
@@ -308,21 +306,20 @@ std::string working_directory(const std::string& base, const std::string& cwd) {
   return (std::filesystem::path(base) / cwd).lexically_normal().string();
 }
 
-asio::awaitable<engine::ExecResult> run_local(const LocalCommand& command,
-                                              OutputHandler on_output) {
+asio::awaitable<base::ExecResult> run_local(const LocalCommand& command, OutputHandler on_output) {
   auto child = std::make_shared<Child>(co_await asio::this_coro::executor, std::move(on_output));
   if (std::string error = child->spawn(command); !error.empty()) {
-    engine::ExecResult failed;
+    base::ExecResult failed;
     failed.error = std::move(error);
     co_return failed;
   }
   child->start(command);
-  std::optional<engine::Cancel::Scope> on_cancel;
+  std::optional<base::Cancel::Scope> on_cancel;
   if (command.cancel) {
     if (command.cancel->is_requested()) child->cancel(command.kill_grace);
     on_cancel.emplace(*command.cancel, [child, grace = command.kill_grace] { child->cancel(grace); });
   }
-  engine::ExecResult result = co_await child->result();
+  base::ExecResult result = co_await child->result();
   co_return result;
 }
 

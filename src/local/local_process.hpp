@@ -12,9 +12,10 @@
 #include <vector>
 
 #include "async/awaitable.hpp"
+#include "base/cancel.hpp"
+#include "base/exec_result.hpp"
+#include "deployd/event.hpp"
 #include "deployd/plan.hpp"
-#include "engine/cancel.hpp"
-#include "engine/transport.hpp"
 
 namespace deployd::local {
 
@@ -30,7 +31,7 @@ struct LocalCommand {
   /// After the timeout, how long the process group has between TERM and KILL.
   Duration kill_grace{2000};
   /// Requesting it stops the process group as a timeout does; the result says `cancelled`.
-  engine::Cancel* cancel = nullptr;
+  base::Cancel* cancel = nullptr;
 };
 
 /// Receives output as it arrives, in chunks that may split lines anywhere.
@@ -43,7 +44,7 @@ std::string working_directory(const std::string& base, const std::string& cwd);
 /// stderr read through two pipes on the calling coroutine's executor. Never blocks the loop.
 /// The result is described exactly like a remote command's: exit status, signal name,
 /// timed_out (the whole group was sent TERM, then KILL) or error (it could not be started).
-boost::asio::awaitable<engine::ExecResult> run_local(const LocalCommand& command,
-                                                     OutputHandler on_output);
+boost::asio::awaitable<base::ExecResult> run_local(const LocalCommand& command,
+                                                   OutputHandler on_output);
 
 }  // namespace deployd::local

@@ -6,10 +6,10 @@
 
 #include <algorithm>
 
+#include "base/host_ranges.hpp"
+#include "base/line_diff.hpp"
 #include "report/condition_skip.hpp"
 #include "report/escape.hpp"
-#include "report/host_ranges.hpp"
-#include "report/line_diff.hpp"
 #include "report/size_text.hpp"
 #include "report/status_line.hpp"
 #include "report/summary_text.hpp"
@@ -299,7 +299,7 @@ void GroupReporter::print_step(const TaskState& task, int index, int wave, StepG
   for (std::size_t r = 0; r < step.results.size(); ++r) {
     const Result& result = step.results[r];
     const std::size_t count = result.hosts.size();
-    std::string heading = escape_terminal(compress_hosts(result.hosts));
+    std::string heading = escape_terminal(base::compress_hosts(result.hosts));
     if (count > 1) heading += fmt::format(" ({} hosts)", count);
     const bool is_ok = result.end.status == StepStatus::Ok;
     const bool is_skipped = result.end.status == StepStatus::Skipped;
@@ -314,7 +314,7 @@ void GroupReporter::print_step(const TaskState& task, int index, int wave, StepG
     }
     const bool whole = !result.digest.is_truncated() && !step.results[0].digest.is_truncated();
     if (r > 0 && whole && !majority.empty() && !lines.empty()) {
-      auto diff = unified_diff(majority, lines);
+      auto diff = base::unified_diff(majority, lines);
       if (diff && diff->empty()) {  // other bytes, the same display: a `\r` redraw, a piece
         text += heading +
                 ", differs from the majority only where the terminal does not show it (see the run "

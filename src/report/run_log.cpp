@@ -14,6 +14,7 @@
 #include <random>
 #include <variant>
 
+#include "base/errno_text.hpp"
 #include "report/escape.hpp"
 #include "report/private_folder.hpp"
 #include "report/time_text.hpp"
@@ -32,8 +33,6 @@ std::string lower_first(std::string text) {
   return text;
 }
 
-std::string errno_text(int error) { return lower_first(std::strerror(error)); }
-
 std::string json_quoted(std::string_view text) { return Json(escape_json(text)).dump(); }
 
 // mkdir -p with 0700 for every folder it creates; folders already there are left as they are.
@@ -46,7 +45,7 @@ std::string create_parents(const fs::path& dir) {
     struct stat st {};
     if (::stat(partial.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) continue;  // there already
     return fmt::format("create run log folder {}: {}", json_quoted(partial.string()),
-                       error == EEXIST ? "not a folder" : errno_text(error));
+                       error == EEXIST ? "not a folder" : base::errno_text(error));
   }
   return {};
 }
@@ -157,7 +156,8 @@ std::variant<int, std::string> open_private_folder(int at, const fs::path& name,
                                                    int flags) {
   const int fd = ::openat(at, name.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | flags);
   if (fd < 0)
-    return fmt::format("open run log folder {}: {}", json_quoted(path.string()), errno_text(errno));
+    return fmt::format("open run log folder {}: {}", json_quoted(path.string()),
+                       base::errno_text(errno));
   if (std::string reason = unsafe_folder_reason(fd, path); !reason.empty()) {
     ::close(fd);
     return reason;
@@ -178,7 +178,7 @@ RunLog::Opened RunLog::open(const fs::path& log_dir, std::string_view run_id, Ru
     const int error = errno;
     ::close(std::get<int>(log_fd));
     return {nullptr, fmt::format("create run log folder {}: {}", json_quoted(dir.string()),
-                                 errno_text(error))};
+                                 base::errno_text(error))};
   }
   auto dir_fd = open_private_folder(std::get<int>(log_fd), name, dir, O_NOFOLLOW);
   ::close(std::get<int>(log_fd));
@@ -191,7 +191,7 @@ RunLog::Opened RunLog::open(const fs::path& log_dir, std::string_view run_id, Ru
     if (fd >= 0) ::close(fd);
     ::close(std::get<int>(dir_fd));
     return {nullptr, fmt::format("create {}: {}", json_quoted((dir / "events.jsonl").string()),
-                                 errno_text(error))};
+                                 base::errno_text(error))};
   }
   return {std::unique_ptr<RunLog>(new RunLog(std::move(dir), std::string(run_id), std::move(record),
                                              file, std::get<int>(dir_fd))),
@@ -269,7 +269,8 @@ void RunLog::write_summary() {
   if (ok) return;
   if (fd >= 0) ::unlinkat(dir_fd_, temporary, 0);
   if (error_.empty())
-    error_ = fmt::format("write {}: {}", json_quoted((dir_ / "summary.json").string()), errno_text(error));
+    error_ = fmt::format("write {}: {}", json_quoted((dir_ / "summary.json").string()),
+                         base::errno_text(error));
 }
 
 }  // namespace deployd::report

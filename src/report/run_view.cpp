@@ -8,7 +8,7 @@
 #include <string_view>
 #include <tuple>
 
-#include "report/host_ranges.hpp"
+#include "base/host_ranges.hpp"
 
 namespace deployd::report {
 
@@ -188,7 +188,7 @@ std::vector<FailureGroup> failure_groups(const RecordedRun& run, std::size_t std
   for (FailureGroup& group : groups) {
     std::vector<std::string> names;
     for (std::size_t h : group.hosts) names.push_back(run.hosts[h].name);
-    group.host_list = compress_hosts(names);
+    group.host_list = base::compress_hosts(names);
   }
   std::stable_sort(groups.begin(), groups.end(), [](const FailureGroup& a, const FailureGroup& b) {
     return a.hosts.size() > b.hosts.size();
@@ -212,7 +212,7 @@ std::vector<HostFold> host_folds(const RecordedRun& run) {
   for (HostFold& fold : folds) {
     std::vector<std::string> names;
     for (std::size_t h : fold.hosts) names.push_back(run.hosts[h].name);
-    fold.label = compress_hosts(names);
+    fold.label = base::compress_hosts(names);
   }
   return folds;
 }

@@ -8,8 +8,8 @@
 #include <map>
 #include <vector>
 
+#include "base/host_ranges.hpp"
 #include "report/escape.hpp"
-#include "report/host_ranges.hpp"
 #include "report/terminal.hpp"
 #include "report/text_fold.hpp"
 #include "report/time_text.hpp"
@@ -126,7 +126,7 @@ constexpr std::size_t kMaxHostsColumns = 60;
 std::string hosts_text(const FailureGroup& group, const SummaryOptions& options) {
   if (group.hosts.size() == 1)
     return host_column(group.hosts[0], options.host_width, options.color);
-  std::string folded = escape_terminal(compress_hosts(group.hosts));
+  std::string folded = escape_terminal(base::compress_hosts(group.hosts));
   if (display_width(folded) > kMaxHostsColumns) {
     std::size_t cut = folded.rfind(',', kMaxHostsColumns);
     folded = folded.substr(0, cut == std::string::npos ? kMaxHostsColumns : cut) + ",…";
@@ -235,7 +235,7 @@ std::string task_table(const std::vector<TaskTiming>& timings) {
 std::string ignored_lines(const RunTally& tally, const SummaryOptions& options) {
   std::string text;
   for (const IgnoredFailure& failure : tally.ignored_failures()) {
-    std::string hosts = compress_hosts(failure.hosts);
+    std::string hosts = base::compress_hosts(failure.hosts);
     if (failure.hosts.size() > 1) hosts += fmt::format(" ({} hosts)", failure.hosts.size());
     text += fmt::format("  {} step {}: {} on {}\n", escape_terminal(failure.task), failure.step + 1,
                         paint("failed (ignored)", kYellow, options.color), escape_terminal(hosts));

@@ -22,6 +22,7 @@
 #include <set>
 #include <sstream>
 
+#include "base/errno_text.hpp"
 #include "ssh/bcrypt_pbkdf.hpp"
 
 namespace deployd::ssh {
@@ -167,18 +168,12 @@ const EVP_MD* ecdsa_digest(std::string_view type) {
   return EVP_sha512();
 }
 
-std::string errno_text(int error) {
-  std::string text = std::strerror(error);
-  if (!text.empty()) text[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(text[0])));
-  return text;
-}
-
 /// Why a private key file must not be used before it is read: missing, not a file (a FIFO would
 /// block), or open to others. As OpenSSH (sshkey_perm_ok): a key of ours that group or others
 /// may access is refused, since someone else may have read, or replaced, it.
 std::string file_problem(const std::string& path) {
   struct stat info {};
-  if (::stat(path.c_str(), &info) != 0) return "cannot read: " + errno_text(errno);
+  if (::stat(path.c_str(), &info) != 0) return "cannot read: " + base::errno_text(errno);
   if (S_ISDIR(info.st_mode)) return "cannot read: it is a directory";
   if (!S_ISREG(info.st_mode)) return "cannot read: not a regular file";
   if (info.st_uid == ::getuid() && (info.st_mode & 077) != 0) {
@@ -196,7 +191,7 @@ std::string read_file(const std::string& path, std::string* error) {
   if (!error->empty()) return "";
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    *error = "cannot read: " + errno_text(errno);
+    *error = "cannot read: " + base::errno_text(errno);
     return "";
   }
   std::ostringstream text;

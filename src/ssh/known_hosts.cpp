@@ -17,6 +17,8 @@
 #include <cstring>
 #include <fstream>
 
+#include "base/errno_text.hpp"
+
 namespace deployd::ssh {
 namespace {
 
@@ -50,12 +52,6 @@ std::string base64(std::string_view bytes) {
                                      reinterpret_cast<const unsigned char*>(bytes.data()),
                                      static_cast<int>(bytes.size()));
   text.resize(static_cast<std::size_t>(length));
-  return text;
-}
-
-std::string errno_text(int error) {
-  std::string text = std::strerror(error);
-  if (!text.empty()) text[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(text[0])));
   return text;
 }
 
@@ -199,7 +195,7 @@ void KnownHostsFile::load() {
   struct stat info {};
   if (::stat(path_.c_str(), &info) != 0) {
     is_missing_ = errno == ENOENT;
-    if (!is_missing_) load_error_ = "cannot read " + path_ + ": " + errno_text(errno);
+    if (!is_missing_) load_error_ = "cannot read " + path_ + ": " + base::errno_text(errno);
     return;
   }
   if (S_ISDIR(info.st_mode)) {
@@ -212,7 +208,7 @@ void KnownHostsFile::load() {
   }
   std::ifstream in(path_);
   if (!in) {
-    load_error_ = "cannot read " + path_ + ": " + errno_text(errno);
+    load_error_ = "cannot read " + path_ + ": " + base::errno_text(errno);
     return;
   }
   std::string line;
@@ -316,7 +312,7 @@ std::string KnownHostsFile::lines_for(const Pending& entry) const {
 std::string KnownHostsFile::flush() {
   if (pending_.empty()) return "";
   LockedFile file{::open(path_.c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600)};
-  if (file.fd < 0) return "cannot write " + path_ + ": " + errno_text(errno);
+  if (file.fd < 0) return "cannot write " + path_ + ": " + base::errno_text(errno);
   ::flock(file.fd, LOCK_EX);
   // Another run may have appended since this one loaded the file: skip what it recorded.
   const std::string text = read_all(file.fd);
@@ -350,7 +346,7 @@ std::string KnownHostsFile::flush() {
   if (lines.empty() || lines == "\n") return "";
   // One write: O_APPEND under the lock keeps concurrent runs' lines whole.
   if (::write(file.fd, lines.data(), lines.size()) != static_cast<ssize_t>(lines.size()))
-    return "cannot write " + path_ + ": " + errno_text(errno);
+    return "cannot write " + path_ + ": " + base::errno_text(errno);
   return "";
 }
 

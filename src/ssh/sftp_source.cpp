@@ -12,13 +12,14 @@
 #include <cstring>
 #include <random>
 
+#include "base/errno_text.hpp"
 #include "ssh/sftp.hpp"
 
 namespace deployd::ssh {
 namespace {
 
-std::string errno_text(const std::string& path, int error) {
-  return "cannot read local file \"" + path + "\": " + std::strerror(error);
+std::string read_error(const std::string& path, int error) {
+  return "cannot read local file \"" + path + "\": " + base::errno_text(error);
 }
 
 std::int64_t mtime_ns(const struct stat& st) {
@@ -29,13 +30,13 @@ std::int64_t mtime_ns(const struct stat& st) {
 
 std::variant<std::shared_ptr<SourceFile>, std::string> SourceFile::open(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return errno_text(path, errno);
+  if (fd < 0) return read_error(path, errno);
   struct stat st {};
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     const int error = S_ISDIR(st.st_mode) ? EISDIR : errno;
     ::close(fd);
     return error == EISDIR ? "local path \"" + path + "\" is a folder, not a file"
-                           : errno_text(path, error);
+                           : read_error(path, error);
   }
   std::shared_ptr<SourceFile> file(new SourceFile());
   file->path_ = path;
@@ -48,7 +49,7 @@ std::variant<std::shared_ptr<SourceFile>, std::string> SourceFile::open(const st
     if (map == MAP_FAILED) {
       const int error = errno;
       ::close(fd);
-      return errno_text(path, error);
+      return read_error(path, error);
     }
     ::madvise(map, file->size_, MADV_SEQUENTIAL);
     file->data_ = static_cast<const char*>(map);

@@ -21,8 +21,8 @@ namespace {
 
 namespace asio = boost::asio;
 using asio::awaitable;
+using base::ExecResult;
 using engine::ConnectResult;
-using engine::ExecResult;
 using engine::TransferResult;
 
 /// `path` as the daemon must see it: its working folder is `/`, not the run's.

@@ -9,9 +9,9 @@
 #include <string_view>
 #include <vector>
 
+#include "base/host_ranges.hpp"
 #include "fuzz_check.hpp"
 #include "plan/host_pattern.hpp"
-#include "report/host_ranges.hpp"
 
 namespace {
 
@@ -90,7 +90,7 @@ std::set<std::string> unfold(std::string_view text) {
 }
 
 void check_fold(const std::vector<std::string>& hosts) {
-  const std::string folded = deployd::report::compress_hosts(hosts);
+  const std::string folded = deployd::base::compress_hosts(hosts);
   FUZZ_CHECK(unfold(folded) == std::set<std::string>(hosts.begin(), hosts.end()));
 }
 

@@ -8,16 +8,16 @@
 #include <string_view>
 #include <vector>
 
+#include "base/line_splitter.hpp"
 #include "fuzz_check.hpp"
 #include "report/escape.hpp"
-#include "report/line_splitter.hpp"
 #include "utf8_model.hpp"
 
 namespace {
 
+using deployd::base::LineSplitter;
 using deployd::fuzz::decode_utf8;
 using deployd::fuzz::is_valid_utf8;
-using deployd::report::LineSplitter;
 
 struct Layout {
   std::size_t max_line = LineSplitter::kDefaultMaxLine;

@@ -41,10 +41,10 @@ using boost::asio::ip::tcp;
 using deployd::Host;
 using deployd::HostKeyCheck;
 using deployd::OutputStream;
+using deployd::base::ExecResult;
 using deployd::engine::ConnectFailure;
 using deployd::engine::ConnectResult;
 using deployd::engine::ExecRequest;
-using deployd::engine::ExecResult;
 using deployd::engine::Transport;
 namespace fs = std::filesystem;
 

@@ -21,7 +21,7 @@ namespace deployd::testing {
 /// What a scripted command prints and how it ends.
 struct FakeReply {
   std::vector<std::pair<OutputStream, std::string>> chunks;
-  engine::ExecResult result{.exit_status = 0};
+  base::ExecResult result{.exit_status = 0};
   int yields = 1;  ///< times the command gives the loop away before it ends: a "slower" host
   /// The command runs until its timeout or until it is cancelled (`sleep 600`).
   bool hangs = false;
@@ -84,7 +84,8 @@ class FakeTransport final : public engine::Transport {
     for (const Scripted& s : replies_) {
       if ((s.host != "*" && s.host != host) || command.find(s.needle) == std::string::npos) continue;
       FakeReply reply = s.reply;
-      if (runs_[host + '\n' + s.needle]++ < reply.fails_first) reply.result = engine::ExecResult{.exit_status = 1};
+      if (runs_[host + '\n' + s.needle]++ < reply.fails_first)
+        reply.result = base::ExecResult{.exit_status = 1};
       return reply;
     }
     return FakeReply{};
@@ -123,7 +124,7 @@ class FakeTransport::FakeConnection final : public engine::Connection {
     return request.command.substr(0, request.command.size() - 5) + "sh -c " + engine::shell_quote(inner);
   }
 
-  boost::asio::awaitable<engine::ExecResult> exec(const engine::ExecRequest& request) override {
+  boost::asio::awaitable<base::ExecResult> exec(const engine::ExecRequest& request) override {
     // Recorded without the process group report every remote step starts with, so that tests
     // read the command as the plan shaped it (remote_command_test checks the report), and as the
     // one `sh -c` line it stands for when its script comes on stdin (`sh -s`).
@@ -182,15 +183,15 @@ class FakeTransport::FakeConnection final : public engine::Connection {
 
  private:
   // Waits for the request's timeout or for cancel(), whichever comes first.
-  boost::asio::awaitable<engine::ExecResult> hang(const engine::ExecRequest& request) {
-    if (cancel_requested_) co_return engine::ExecResult{.cancelled = true};
+  boost::asio::awaitable<base::ExecResult> hang(const engine::ExecRequest& request) {
+    if (cancel_requested_) co_return base::ExecResult{.cancelled = true};
     boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor);
     timer.expires_after(request.timeout.value_or(std::chrono::hours(24)));
     hanging_ = &timer;
     boost::system::error_code ec;
     co_await timer.async_wait(boost::asio::redirect_error(boost::asio::use_awaitable, ec));
     hanging_ = nullptr;
-    engine::ExecResult result;
+    base::ExecResult result;
     (ec ? result.cancelled : result.timed_out) = true;
     co_return result;
   }

@@ -22,7 +22,7 @@ namespace {
 namespace fs = std::filesystem;
 
 struct Outcome {
-  engine::ExecResult result;
+  base::ExecResult result;
   std::string out, err;
   std::size_t out_bytes = 0, err_bytes = 0;
   bool keep_text = true;
@@ -41,13 +41,12 @@ std::vector<Outcome> run_all(const std::vector<LocalCommand>& commands, bool kee
       (is_out ? outcome.out_bytes : outcome.err_bytes) += chunk.size();
       if (outcome.keep_text) (is_out ? outcome.out : outcome.err).append(chunk);
     };
-    boost::asio::co_spawn(
-        context, run_local(commands[i], on_output),
-        [&outcome, &finished](std::exception_ptr error, engine::ExecResult result) {
-          if (error) std::rethrow_exception(error);
-          outcome.result = std::move(result);
-          ++finished;
-        });
+    boost::asio::co_spawn(context, run_local(commands[i], on_output),
+                          [&outcome, &finished](std::exception_ptr error, base::ExecResult result) {
+                            if (error) std::rethrow_exception(error);
+                            outcome.result = std::move(result);
+                            ++finished;
+                          });
   }
   context.run();
   CHECK(finished == static_cast<int>(commands.size()));

@@ -55,7 +55,7 @@ TEST_SUITE("ssh") {
     auto opened = SourceFile::open("/nonexistent/deployd/app.tgz");
     REQUIRE(std::holds_alternative<std::string>(opened));
     CHECK(std::get<std::string>(opened) ==
-          "cannot read local file \"/nonexistent/deployd/app.tgz\": No such file or directory");
+          "cannot read local file \"/nonexistent/deployd/app.tgz\": no such file or directory");
   }
 
   TEST_CASE("the cache opens a file once while it is unchanged") {

@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-namespace deployd::report {
+namespace deployd::base {
 
 /// An Aho-Corasick automaton over a fixed set of byte strings. Building it costs time linear in
 /// the strings' total length, a scan time linear in the text: each byte takes amortized O(1)
@@ -117,4 +117,4 @@ class PatternSet {
   mutable std::uint64_t steps_ = 0;
 };
 
-}  // namespace deployd::report
+}  // namespace deployd::base

@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: MIT
 // Folding host names into ranges (see host_ranges.hpp).
-#include "report/host_ranges.hpp"
+#include "base/host_ranges.hpp"
 
 #include <algorithm>
 #include <cstdint>
 #include <string_view>
 #include <unordered_map>
 
-namespace deployd::report {
+namespace deployd::base {
 namespace {
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
@@ -110,4 +110,4 @@ std::string compress_hosts(const std::vector<std::string>& hosts) {
   return text;
 }
 
-}  // namespace deployd::report
+}  // namespace deployd::base

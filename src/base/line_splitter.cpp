@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: MIT
 // Partial-line buffering per host and stream, so stream output never tears lines.
-#include "report/line_splitter.hpp"
+#include "base/line_splitter.hpp"
 
 #include <algorithm>
 
-namespace deployd::report {
+namespace deployd::base {
 
 LineSplitter::LineSplitter(std::size_t max_line) : max_line_(std::max<std::size_t>(max_line, 4)) {}
 
@@ -64,4 +64,4 @@ void LineSplitter::cut_piece(std::vector<Line>& lines) {
   buffer_.erase(0, cut);
 }
 
-}  // namespace deployd::report
+}  // namespace deployd::base

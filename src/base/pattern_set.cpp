@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: MIT
 // Aho-Corasick over byte strings, and a growing set of such automata (see pattern_set.hpp).
-#include "report/pattern_set.hpp"
+#include "base/pattern_set.hpp"
 
 #include <algorithm>
 #include <bit>
 
-namespace deployd::report {
+namespace deployd::base {
 
 Automaton::Automaton(std::vector<std::string> patterns) : pending_(std::move(patterns)) {
   nodes_.emplace_back();  // the root: the empty string
@@ -113,9 +113,9 @@ void PatternSet::queue(std::vector<std::string> patterns) {
   constexpr std::size_t kCheckedBytes = std::size_t{1} << 16;
   if (bytes <= kCheckedBytes) {
     std::erase_if(patterns, [this](const std::string& pattern) {
-      return pattern.empty() || std::any_of(levels_.begin(), levels_.end(), [&](const Automaton& level) {
-               return level.contains(pattern);
-             });
+      return pattern.empty() ||
+             std::any_of(levels_.begin(), levels_.end(),
+                         [&](const Automaton& level) { return level.contains(pattern); });
     });
   }
   if (!patterns.empty()) queued_.push_back(std::move(patterns));
@@ -131,7 +131,8 @@ void PatternSet::start_next() {
   // automata serve scans until the new one is built.
   replaces_ = 0;
   for (auto level = levels_.rbegin();
-       level != levels_.rend() && std::bit_width(level->bytes()) <= std::bit_width(bytes); ++level) {
+       level != levels_.rend() && std::bit_width(level->bytes()) <= std::bit_width(bytes);
+       ++level) {
     bytes += level->bytes();
     patterns.insert(patterns.end(), level->patterns().begin(), level->patterns().end());
     ++replaces_;
@@ -153,4 +154,4 @@ bool PatternSet::build(std::uint64_t budget) {
   return !is_building();
 }
 
-}  // namespace deployd::report
+}  // namespace deployd::base

@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-namespace deployd::report {
+namespace deployd::base {
 
 /// Buffers the partial last line of one stream of one running step and hands out whole lines:
 /// without their "\n", and without the "\r" of a "\r\n". The engine owns one per step and stream.
@@ -45,4 +45,4 @@ class LineSplitter {
   std::string buffer_;
 };
 
-}  // namespace deployd::report
+}  // namespace deployd::base

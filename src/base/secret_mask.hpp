@@ -10,10 +10,10 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "base/pattern_set.hpp"
 #include "deployd/reporter.hpp"
-#include "report/pattern_set.hpp"
 
-namespace deployd::report {
+namespace deployd::base {
 
 /// A Reporter in front of another that replaces every occurrence of a known secret value with
 /// `***` in the texts that may carry one: output lines, step names, step and host errors.
@@ -86,9 +86,9 @@ class SecretMask final : public Reporter {
   Post post_;
   bool is_slice_posted_ = false;
   bool is_building_ = false;  ///< some set has a queued addition (kept: on() asks per event)
-  std::deque<Event> held_;  ///< events that came while a build was not complete
+  std::deque<Event> held_;    ///< events that came while a build was not complete
   /// Posted slices hold a weak reference: one that runs after the mask is gone does nothing.
   std::shared_ptr<SecretMask*> self_ = std::make_shared<SecretMask*>(this);
 };
 
-}  // namespace deployd::report
+}  // namespace deployd::base

@@ -5,7 +5,7 @@
 #include <functional>
 #include <utility>
 
-namespace deployd::engine {
+namespace deployd::base {
 
 /// Cancel is one host's stop button. The operation in flight (a command, a transfer, a retry
 /// delay) installs an action for as long as it runs; request() calls it once. A request is
@@ -44,4 +44,4 @@ class Cancel {
   std::function<void()> action_;
 };
 
-}  // namespace deployd::engine
+}  // namespace deployd::base

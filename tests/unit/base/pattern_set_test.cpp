@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-// Tests of src/report/pattern_set.cpp: every match found, in work linear in what is scanned.
-#include "report/pattern_set.hpp"
+// Tests of src/base/pattern_set.cpp: every match found, in work linear in what is scanned.
+#include "base/pattern_set.hpp"
 
 #include <doctest/doctest.h>
 #include <fmt/format.h>
@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-namespace deployd::report {
+namespace deployd::base {
 namespace {
 
 using Matches = std::vector<std::pair<std::size_t, std::size_t>>;
@@ -69,4 +69,4 @@ TEST_SUITE("report") {
   }
 }
 
-}  // namespace deployd::report
+}  // namespace deployd::base

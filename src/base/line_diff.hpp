@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-namespace deployd::report {
+namespace deployd::base {
 
 /// The hunks of a unified diff from `from` to `to` (`@@ -2 +2 @@`, then ` `, `-` and `+` lines,
 /// each without a newline), with `context` unchanged lines around each change. No `---`/`+++`
@@ -18,4 +18,4 @@ std::optional<std::vector<std::string>> unified_diff(const std::vector<std::stri
                                                      std::size_t context = 1,
                                                      std::size_t max_cells = 1 << 20);
 
-}  // namespace deployd::report
+}  // namespace deployd::base

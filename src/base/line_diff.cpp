@@ -1,13 +1,11 @@
 // SPDX-License-Identifier: MIT
 // Longest common subsequence over lines, then hunks as `diff -U` prints them (see line_diff.hpp).
-#include "report/line_diff.hpp"
-
-#include <fmt/format.h>
+#include "base/line_diff.hpp"
 
 #include <algorithm>
 #include <cstdint>
 
-namespace deployd::report {
+namespace deployd::base {
 namespace {
 
 enum class Op : char { Same = ' ', Remove = '-', Add = '+' };
@@ -53,8 +51,8 @@ std::vector<Edit> edit_script(const std::vector<std::string>& a,
 // `-3,2`: diff's range form, where a count of 1 is left out and an empty range names the line
 // before it.
 std::string range(std::size_t start, std::size_t count) {
-  if (count == 1) return fmt::format("{}", start + 1);
-  return fmt::format("{},{}", count == 0 ? start : start + 1, count);
+  if (count == 1) return std::to_string(start + 1);
+  return std::to_string(count == 0 ? start : start + 1) + "," + std::to_string(count);
 }
 
 }  // namespace
@@ -91,8 +89,8 @@ std::optional<std::vector<std::string>> unified_diff(const std::vector<std::stri
       from_count += edits[e].op != Op::Add;
       to_count += edits[e].op != Op::Remove;
     }
-    lines.push_back(fmt::format("@@ -{} +{} @@", range(edits[begin].from_line, from_count),
-                                range(edits[begin].to_line, to_count)));
+    lines.push_back("@@ -" + range(edits[begin].from_line, from_count) + " +" +
+                    range(edits[begin].to_line, to_count) + " @@");
     for (std::size_t e = begin; e < end; ++e) {
       lines.push_back(static_cast<char>(edits[e].op) + *edits[e].text);
     }
@@ -101,4 +99,4 @@ std::optional<std::vector<std::string>> unified_diff(const std::vector<std::stri
   return lines;
 }
 
-}  // namespace deployd::report
+}  // namespace deployd::base

@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: MIT
-// Tests of src/report/line_splitter.cpp: chunks in, whole lines out.
-#include "report/line_splitter.hpp"
+// Tests of src/base/line_splitter.cpp: chunks in, whole lines out.
+#include "base/line_splitter.hpp"
 
 #include <doctest/doctest.h>
 
 #include <string>
 #include <vector>
 
-namespace deployd::report {
+namespace deployd::base {
 
 namespace {
 
@@ -130,4 +130,4 @@ TEST_SUITE("report") {
   }
 }
 
-}  // namespace deployd::report
+}  // namespace deployd::base

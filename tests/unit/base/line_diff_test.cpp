@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: MIT
-// Tests of src/report/line_diff.cpp: hunks as `diff -U1` prints them.
-#include "report/line_diff.hpp"
+// Tests of src/base/line_diff.cpp: hunks as `diff -U1` prints them.
+#include "base/line_diff.hpp"
 
 #include <doctest/doctest.h>
 
-namespace deployd::report {
+namespace deployd::base {
 
 using Lines = std::vector<std::string>;
 
@@ -34,4 +34,4 @@ TEST_SUITE("report") {
   }
 }
 
-}  // namespace deployd::report
+}  // namespace deployd::base

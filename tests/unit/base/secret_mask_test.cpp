@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-// Tests of src/report/secret_mask.cpp: known secret values never reach the next reporter.
-#include "report/secret_mask.hpp"
+// Tests of src/base/secret_mask.cpp: known secret values never reach the next reporter.
+#include "base/secret_mask.hpp"
 
 #include <doctest/doctest.h>
 
@@ -11,13 +11,13 @@
 
 #include "report/json_reporter.hpp"
 
-namespace deployd::report {
+namespace deployd::base {
 namespace {
 
 // Keeps each event as its JSON line.
 class JsonLines final : public Reporter {
  public:
-  void on(const Event& event) override { lines.push_back(event_to_json(event)); }
+  void on(const Event& event) override { lines.push_back(report::event_to_json(event)); }
   void finish() override { finished = true; }
   std::vector<std::string> lines;
   bool finished = false;
@@ -81,18 +81,24 @@ TEST_SUITE("report") {
     SecretMask mask(next);
     mask.add("true\nAKIA0123456789ABCDEF", "web1");
     mask.add("pass", "");  // a value of the whole run (password_env, a run_once task's)
-    mask.on(at(Output{"web1", "t", 0, OutputStream::Stdout, "true AKIA0123456789ABCDEF pass", false}));
-    mask.on(at(Output{"web2", "t", 0, OutputStream::Stdout, "true AKIA0123456789ABCDEF pass", false}));
+    mask.on(
+        at(Output{"web1", "t", 0, OutputStream::Stdout, "true AKIA0123456789ABCDEF pass", false}));
+    mask.on(
+        at(Output{"web2", "t", 0, OutputStream::Stdout, "true AKIA0123456789ABCDEF pass", false}));
     mask.on(at(StepStart{"web2", "t", 1, "is true"}));
     mask.on(at(HostEnd{"web1", HostStatus::Failed, "web1: true"}));
     mask.on(at(RunEnd{RunStatus::Failed, 1, {1, 1, 0, 0, 0}, 5}));
     REQUIRE(next.lines.size() == 5);
-    CHECK(without_time(next.lines[0]) ==
-          R"({"event":"output","host":"web1","task":"t","step":0,"stream":"stdout","line":"*** *** ***"})");
-    CHECK(without_time(next.lines[1]) ==
-          R"({"event":"output","host":"web2","task":"t","step":0,"stream":"stdout","line":"true *** ***"})");
-    CHECK(without_time(next.lines[2]) == R"({"event":"step_start","host":"web2","task":"t","step":1,"name":"is true"})");
-    CHECK(without_time(next.lines[3]) == R"({"event":"host_end","host":"web1","status":"failed","error":"web1: ***"})");
+    CHECK(
+        without_time(next.lines[0]) ==
+        R"({"event":"output","host":"web1","task":"t","step":0,"stream":"stdout","line":"*** *** ***"})");
+    CHECK(
+        without_time(next.lines[1]) ==
+        R"({"event":"output","host":"web2","task":"t","step":0,"stream":"stdout","line":"true *** ***"})");
+    CHECK(without_time(next.lines[2]) ==
+          R"({"event":"step_start","host":"web2","task":"t","step":1,"name":"is true"})");
+    CHECK(without_time(next.lines[3]) ==
+          R"({"event":"host_end","host":"web1","status":"failed","error":"web1: ***"})");
   }
 
   TEST_CASE("a secret of 160,000 lines masks in work linear in the secret and the text") {
@@ -145,10 +151,12 @@ TEST_SUITE("report") {
     CHECK(turns > 10);  // the build took many turns: at least as many as its work over a slice
     CHECK_FALSE(mask.is_building());
     REQUIRE(next.lines.size() == 2);
-    CHECK(without_time(next.lines[0]) ==
-          R"({"event":"output","host":"web1","task":"t","step":0,"stream":"stdout","line":"*** is the key"})");
-    CHECK(without_time(next.lines[1]) ==
-          R"({"event":"output","host":"web2","task":"t","step":0,"stream":"stdout","line":"k1000043 is mine"})");
+    CHECK(
+        without_time(next.lines[0]) ==
+        R"({"event":"output","host":"web1","task":"t","step":0,"stream":"stdout","line":"*** is the key"})");
+    CHECK(
+        without_time(next.lines[1]) ==
+        R"({"event":"output","host":"web2","task":"t","step":0,"stream":"stdout","line":"k1000043 is mine"})");
     // After the build, events pass at once.
     mask.on(at(Output{"web1", "t", 1, OutputStream::Stdout, "k1159999", false}));
     REQUIRE(next.lines.size() == 3);
@@ -194,4 +202,4 @@ TEST_SUITE("report") {
   }
 }
 
-}  // namespace deployd::report
+}  // namespace deployd::base

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-namespace deployd::report {
+namespace deployd::base {
 
 /// The hosts as one compact list: names that differ only in their last run of digits fold into
 /// `prefix[a-b,c]suffix`. Groups keep the order of their first host; numbers inside a group are
@@ -13,4 +13,4 @@ namespace deployd::report {
 /// The text is not escaped: callers escape it for where it goes.
 std::string compress_hosts(const std::vector<std::string>& hosts);
 
-}  // namespace deployd::report
+}  // namespace deployd::base

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: MIT
-// Tests of src/report/host_ranges.cpp: host lists folded dshbak -c style.
-#include "report/host_ranges.hpp"
+// Tests of src/base/host_ranges.cpp: host lists folded dshbak -c style.
+#include "base/host_ranges.hpp"
 
 #include <doctest/doctest.h>
 
-namespace deployd::report {
+namespace deployd::base {
 
 TEST_SUITE("report") {
   TEST_CASE("hosts that differ in their last number fold into ranges, in first-seen order") {
@@ -36,4 +36,4 @@ TEST_SUITE("report") {
   }
 }
 
-}  // namespace deployd::report
+}  // namespace deployd::base

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // Masking known secret values in the texts of events.
-#include "report/secret_mask.hpp"
+#include "base/secret_mask.hpp"
 
 #include <algorithm>
 #include <string>
@@ -8,7 +8,7 @@
 #include <variant>
 #include <vector>
 
-namespace deployd::report {
+namespace deployd::base {
 
 namespace {
 
@@ -161,7 +161,8 @@ void SecretMask::pass_on(const Event& event) {
       [&](auto& body) {
         using Body = std::decay_t<decltype(body)>;
         if constexpr (std::is_same_v<Body, Output>) body.line = mask(std::move(body.line), *host);
-        if constexpr (std::is_same_v<Body, StepStart>) body.name = mask(std::move(body.name), *host);
+        if constexpr (std::is_same_v<Body, StepStart>)
+          body.name = mask(std::move(body.name), *host);
         if constexpr (std::is_same_v<Body, StepEnd> || std::is_same_v<Body, HostEnd>)
           body.error = mask(std::move(body.error), *host);
       },
@@ -169,4 +170,4 @@ void SecretMask::pass_on(const Event& event) {
   next_.on(masked);
 }
 
-}  // namespace deployd::report
+}  // namespace deployd::base
