@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
-"""`meson install` into a temporary DESTDIR puts deployd, deployd(1) and the bash completion in
-place, and each works from there: the program runs, the man page renders, and the completion,
-sourced in bash, offers the options and the task names of the plan on the command line."""
+"""`meson install` into a temporary DESTDIR puts deployd, deployd(1), the bash completion and
+libdeployd in place, and each works from there: the program runs, the man page renders, the
+completion, sourced in bash, offers the options and the task names of the plan on the command
+line, and examples/embed/ builds against the installed headers and library alone and runs a plan."""
 import os
 import shutil
 import subprocess
@@ -10,8 +11,9 @@ import sys
 import tempfile
 import unittest
 
-BUILD, PREFIX, BINDIR, MANDIR, DATADIR, VERSION = sys.argv[1:7]  # VERSION: meson's project version
-del sys.argv[1:7]
+# VERSION: meson's project version; SOURCE: the source tree (for examples/embed/main.cpp only).
+BUILD, PREFIX, BINDIR, MANDIR, DATADIR, VERSION, LIBDIR, SOURCE = sys.argv[1:9]
+del sys.argv[1:9]
 
 PLAN = """{ "version": 1, "hosts": ["127.0.0.1"],
   "tasks": { "deploy": { "steps": [ { "run": "true" } ] },
@@ -95,6 +97,43 @@ class Install(unittest.TestCase):
         self.assertEqual(self.complete("plan.json", "--output", ""), ["group", "json", "stream"])
         self.assertEqual(self.complete("pl"), ["plan.json"])
         self.assertIn("--quiet", self.complete("plan.json", "--"))
+
+
+    def build_embed(self):
+        """examples/embed/main.cpp compiled and linked with what the installed deployd.pc says,
+        in a folder outside the source tree: only the installed headers can be found."""
+        if shutil.which("pkg-config") is None or shutil.which("c++") is None:
+            self.skipTest("no pkg-config or c++")
+        env = dict(os.environ, PKG_CONFIG_PATH=under(self.root, PREFIX, os.path.join(LIBDIR, "pkgconfig")),
+                   PKG_CONFIG_SYSROOT_DIR=self.root)
+        flags = subprocess.run(["pkg-config", "--cflags", "--libs", "--static", "deployd"],
+                               capture_output=True, text=True, env=env)
+        self.assertEqual(flags.returncode, 0, flags.stderr)
+        self.assertIn("-I" + under(self.root, PREFIX, "include"), flags.stdout)
+        self.assertNotIn(SOURCE, flags.stdout)
+        program = os.path.join(self.tmp.name, "embed")
+        source = os.path.join(SOURCE, "examples", "embed", "main.cpp")
+        done = subprocess.run(["c++", "-std=c++20", source, "-o", program] + flags.stdout.split(),
+                              capture_output=True, text=True, cwd=self.tmp.name)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        return program
+
+    def test_a_program_builds_against_the_installed_library_alone_and_runs_a_plan(self):
+        program = self.build_embed()
+        with open(os.path.join(self.tmp.name, "local.json"), "w") as f:
+            f.write('{ "version": 1, "hosts": ["127.0.0.1"], "tasks": { "hello": { "on": "local", '
+                    '"steps": [ { "local": "echo hello from the library" } ] } } }')
+        done = subprocess.run([program, "local.json"], capture_output=True, text=True, cwd=self.tmp.name,
+                              timeout=60)
+        self.assertEqual((done.returncode, done.stderr), (0, ""))
+        self.assertIn("local: hello from the library\n", done.stdout)
+        self.assertTrue(done.stdout.endswith("(exit 0)\n"), done.stdout)
+        # A task the plan does not have: nothing runs, the error says why, the status is 2.
+        done = subprocess.run([program, "local.json", "nope"], capture_output=True, text=True,
+                              cwd=self.tmp.name, timeout=60)
+        self.assertEqual(done.returncode, 2)
+        self.assertIn('unknown task "nope"', done.stderr)
+        self.assertEqual(done.stdout, "")
 
 
 if __name__ == "__main__":

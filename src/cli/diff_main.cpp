@@ -14,7 +14,6 @@
 #include "engine/engine.hpp"
 #include "engine/file_diff.hpp"
 #include "engine/ssh_transport.hpp"
-#include "ssh/init.hpp"
 
 namespace deployd::cli {
 namespace {
@@ -44,7 +43,6 @@ int diff_main(const Plan& plan, const std::vector<const Task*>& tasks, const std
     run.hosts.push_back(engine::HostDiff{host});
   }
   std::printf("diff only: no step runs and nothing is changed on any host\n");
-  ssh::init_library();
   std::unique_ptr<engine::Transport> transport = engine::make_ssh_transport(&plan);
   if (std::string error = transport->prepare(hosts); !error.empty()) {
     std::fprintf(stderr, "deployd: error: %s\n", error.c_str());

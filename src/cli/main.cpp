@@ -4,18 +4,12 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <boost/asio/detached.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/redirect_error.hpp>
-#include <boost/asio/signal_set.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
 
-#include "async/awaitable.hpp"
 #include "cli/ad_hoc.hpp"
 #include "cli/config_file.hpp"
 #include "cli/diff_main.hpp"
@@ -35,18 +29,16 @@
 #include "deployd/load.hpp"
 #include "engine/delegates.hpp"
 #include "engine/engine.hpp"
+#include "engine/run.hpp"
 #include "engine/ssh_transport.hpp"
 #include "engine/step_text.hpp"
 #include "graph/limit.hpp"
 #include "graph/task_graph.hpp"
 #include "plan/suggest.hpp"
 #include "report/run_log.hpp"
-#include "ssh/init.hpp"
 
 namespace deployd::cli {
 namespace {
-
-namespace asio = boost::asio;
 
 int print_errors(const std::vector<Diagnostic>& errors) {
   for (const Diagnostic& error : errors) std::fprintf(stderr, "deployd: error: %s\n", error.to_string().c_str());
@@ -96,33 +88,17 @@ std::vector<report::ProgressReporter::Connecting> connecting_hosts(const engine:
   return hosts;
 }
 
-// Redraws the progress line every kTick until the run is over (`timer` is cancelled then).
-asio::awaitable<void> tick_progress(report::ProgressReporter& progress,
-                                    const engine::Engine& engine, asio::steady_timer& timer,
-                                    const bool& is_over) {
-  constexpr std::chrono::milliseconds kTick{200};
-  while (!is_over) {
-    timer.expires_after(kTick);
-    boost::system::error_code ignored;
-    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+// The progress line is redrawn, and events.jsonl flushed, this often while the run lasts: so
+// `tail -f` follows the log and a crash (SIGKILL, power cut) loses at most this much of it.
+constexpr std::chrono::milliseconds kTick{200};
+
+void tick(Reporting& reporting, const engine::Engine& engine) {
+  if (reporting.progress) {
     const std::size_t columns = report::terminal_columns(stderr);
-    if (is_over) break;
-    progress.set_connecting(connecting_hosts(engine));
-    progress.tick(Clock::now(), columns == 0 ? 80 : columns);
+    reporting.progress->set_connecting(connecting_hosts(engine));
+    reporting.progress->tick(Clock::now(), columns == 0 ? 80 : columns);
   }
-}
-
-// events.jsonl is flushed at least this often while the run lasts, so `tail -f` follows it and a
-// crash (SIGKILL, power cut) loses at most this much of it (issue 16 #8).
-constexpr std::chrono::milliseconds kLogFlush{250};
-
-asio::awaitable<void> flush_run_log(report::RunLog& log, asio::steady_timer& timer, const bool& is_over) {
-  while (!is_over) {
-    timer.expires_after(kLogFlush);
-    boost::system::error_code ignored;
-    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
-    log.flush();
-  }
+  if (reporting.run_log) reporting.run_log->flush();
 }
 
 // The first interrupt's message: what still runs, and what the next Ctrl-C does.
@@ -150,82 +126,41 @@ void say_interrupted(const engine::Engine& engine, int signal, Duration grace) {
 
 // SIGINT, SIGTERM and SIGHUP (a closed terminal or ssh session), staged like pdsh: stop
 // starting, then cancel, then exit at once. The run log and summary are written in every case.
-class Interrupts {
- public:
-  Interrupts(asio::io_context& context, engine::Engine& engine, Reporting& reporting)
-      : signals_(context, SIGINT, SIGTERM, SIGHUP), engine_(engine), reporting_(reporting) {
-    wait();
+void on_signal(Reporting& reporting, engine::Engine& engine, int signal, int count) {
+  if (reporting.status_line) reporting.status_line->clear();  // redrawn at the next tick
+  if (count == 1) {
+    engine.interrupt(signal, 1);
+    say_interrupted(engine, signal, engine.abort_grace());
+  } else if (count == 2) {
+    std::fputs("deployd: cancelling the running steps and stopping their processes\n", stderr);
+    engine.interrupt(signal, 2);
+  } else {
+    // The run log and the summary are still written, then nothing else runs.
+    std::fputs("deployd: exiting at once\n", stderr);
+    RunEnd end = engine.end_now();
+    reporting.reporter->finish();
+    std::fflush(nullptr);
+    std::_Exit(end.exit_code);
   }
-  void stop() {
-    boost::system::error_code ignored;
-    signals_.cancel(ignored);
-  }
-
- private:
-  void wait() {
-    signals_.async_wait([this](boost::system::error_code ec, int signal) {
-      if (ec) return;
-      on_signal(signal);
-      wait();
-    });
-  }
-  void on_signal(int signal) {
-    ++count_;
-    if (reporting_.status_line) reporting_.status_line->clear();  // redrawn at the next tick
-    if (count_ == 1) {
-      engine_.interrupt(signal, 1);
-      say_interrupted(engine_, signal, engine_.abort_grace());
-    } else if (count_ == 2) {
-      std::fputs("deployd: cancelling the running steps and stopping their processes\n", stderr);
-      engine_.interrupt(signal, 2);
-    } else {
-      // The run log and the summary are still written, then nothing else runs.
-      std::fputs("deployd: exiting at once\n", stderr);
-      RunEnd end = engine_.end_now();
-      reporting_.reporter->finish();
-      std::fflush(nullptr);
-      std::_Exit(end.exit_code);
-    }
-  }
-
-  asio::signal_set signals_;
-  engine::Engine& engine_;
-  Reporting& reporting_;
-  int count_ = 0;
-};
+}
 
 // The engine on one io_context thread (docs/architecture.md, "One thread, many coroutines");
 // returns the run's exit status.
 int execute(const Plan& plan, engine::RunSetup setup, engine::Transport& transport, Reporting& reporting) {
-  asio::io_context context{1};
-  engine::Engine engine(plan, std::move(setup), transport, *reporting.reporter);
-  Interrupts interrupts(context, engine, reporting);
-  int exit_code = static_cast<int>(ExitCode::HostsFailed);
-  bool is_over = false;
-  asio::steady_timer tick_timer(context);
-  asio::steady_timer flush_timer(context);
-  asio::co_spawn(context, engine.run(), [&](std::exception_ptr error, RunEnd end) {
-    interrupts.stop();
-    is_over = true;
-    tick_timer.cancel();
-    flush_timer.cancel();
-    if (error) std::rethrow_exception(error);
-    exit_code = end.exit_code;
-  });
-  if (reporting.progress) {
-    asio::co_spawn(context, tick_progress(*reporting.progress, engine, tick_timer, is_over),
-                   asio::detached);
-  }
-  if (reporting.run_log) {
-    asio::co_spawn(context, flush_run_log(*reporting.run_log, flush_timer, is_over), asio::detached);
-  }
-  context.run();
+  engine::RunHooks hooks;
+  hooks.signals = {SIGINT, SIGTERM, SIGHUP};
+  hooks.on_signal = [&reporting](engine::Engine& engine, int signal, int count) {
+    on_signal(reporting, engine, signal, count);
+  };
+  hooks.tick = kTick;
+  hooks.on_tick = [&reporting](const engine::Engine& engine) { tick(reporting, engine); };
+  const RunEnd end = engine::run(plan, std::move(setup), transport, *reporting.reporter, hooks);
   // New host keys (accept-new) are written once, after every handshake, in one append.
   // The run is done either way: what could not be recorded is a warning, not a failed run.
   for (const std::string& error : transport.finish())
     std::fprintf(stderr, "deployd: warning: %s: the new host keys of this run were not saved\n", error.c_str());
   reporting.reporter->finish();
-  return with_run_log_status(reporting, exit_code);
+  return with_run_log_status(reporting, end.exit_code);
 }
 
 int run_main(int argc, char** argv) {
@@ -310,7 +245,6 @@ int run_main(int argc, char** argv) {
 
   // 5. Keys: each encrypted key decrypted once (its passphrase asked once), before any connection.
   std::vector<const Host*> hosts = engine::run_hosts(plan, selection.tasks);
-  ssh::init_library();
   std::string warm_error;  // a daemon of the user's (deployd serve, --persist) lends sessions
   std::unique_ptr<engine::Transport> transport =
       with_warm_sessions(engine::make_ssh_transport(&plan), options.persist, warm_error);

@@ -401,6 +401,7 @@ std::variant<ssh::ConnectionSpec, std::string> connection_spec(const Host& host)
 }
 
 std::unique_ptr<Transport> make_ssh_transport(const Plan* plan) {
+  ssh::init_library();  // once per process; here so that no caller above engine needs ssh/
   return std::make_unique<SshTransport>(plan);
 }
 

@@ -18,7 +18,7 @@ class SourceCache;
 namespace deployd::engine {
 
 /// A Transport whose connect() opens an ssh::Session on the calling coroutine's executor (the
-/// engine's one io_context thread). Call ssh::init_library() once before using it. `plan`
+/// engine's one io_context thread); libssh2 is initialised on the first call. `plan`
 /// (kept, may be null) names the hosts a `via` may refer to and gives max_connecting, applied
 /// per jump host to the handshakes through it.
 std::unique_ptr<Transport> make_ssh_transport(const Plan* plan = nullptr);

@@ -6,9 +6,14 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <csignal>
+#include <stop_token>
+#include <thread>
+#include <utility>
+#include <vector>
 
 #include "async/awaitable.hpp"
 #include "engine/engine.hpp"
+#include "engine/run.hpp"
 #include "graph/task_graph.hpp"
 #include "support/fake_transport.hpp"
 #include "support/plan_text.hpp"
@@ -39,41 +44,28 @@ int count_of(const Lines& lines, const std::string& line) {
 }
 
 // Runs every task with the engine reachable from the reporter's hook (to interrupt it).
-// A run stopped by end_now leaves coroutines pending (the CLI then calls _Exit): they are
-// destroyed first, while the engine they use is alive; then the engine, whose timers need the
-// context's services; then the context (ASan found both other orders reading freed memory).
-struct StoppableContext : boost::asio::io_context {
-  StoppableContext() : boost::asio::io_context(1) {}
-  void destroy_pending() { shutdown(); }
-};
-
 struct InterruptibleRun {
   const Plan& plan;
   FakeTransport transport;
   RecordingReporter reporter;
-  StoppableContext context;
-  std::optional<Engine> engine;
+  Engine* engine = nullptr;                    ///< while run() lasts
+  boost::asio::io_context* context = nullptr;  ///< while run() lasts
 
   explicit InterruptibleRun(const Plan& p) : plan(p) {}
-  ~InterruptibleRun() { context.destroy_pending(); }
-  InterruptibleRun(const InterruptibleRun&) = delete;
-  InterruptibleRun& operator=(const InterruptibleRun&) = delete;
 
   RunEnd run(int forks = 0) {
     graph::Selection selection = graph::select_tasks(plan, {});
     REQUIRE(selection.errors.empty());
-    engine.emplace(plan, RunSetup{"run1", selection.tasks, forks}, transport, reporter);
-    RunEnd end;
-    boost::asio::co_spawn(context, engine->run(), [&](std::exception_ptr error, RunEnd result) {
-      if (error) std::rethrow_exception(error);
-      end = result;
-    });
-    context.run();
-    return end;
+    RunHooks hooks;
+    hooks.on_start = [this](Engine& started, boost::asio::io_context& run_context) {
+      engine = &started;
+      context = &run_context;
+    };
+    return engine::run(plan, RunSetup{"run1", selection.tasks, forks}, transport, reporter, hooks);
   }
   // Delivers interrupt number `count` from the event loop, as the CLI's signal handler does.
   void interrupt_later(int signal, int count) {
-    boost::asio::post(context, [this, signal, count] { engine->interrupt(signal, count); });
+    boost::asio::post(*context, [this, signal, count] { engine->interrupt(signal, count); });
   }
 };
 
@@ -194,7 +186,7 @@ TEST_SUITE("engine") {
     int started = 0;
     run.reporter.on_event = [&](const Event& event) {
       if (std::holds_alternative<StepStart>(event.body) && ++started == 2) {
-        boost::asio::post(run.context, [&] {
+        boost::asio::post(*run.context, [&] {
           seen = run.engine->running_steps();
           run.engine->interrupt(SIGINT, 2);
         });
@@ -217,7 +209,7 @@ TEST_SUITE("engine") {
       if (end && end->host == "a" && now.exit_code == 0) {
         run.engine->interrupt(SIGINT, 1);
         now = run.engine->end_now();
-        run.context.stop();
+        run.context->stop();  // pending coroutines stay, as the CLI's _Exit leaves them
       }
     };
     run.run();
@@ -328,6 +320,81 @@ TEST_SUITE("engine") {
     CHECK(transport.connects == 1);
     CHECK(reporter.host_end("a").status == HostStatus::Unreachable);
     CHECK(reporter.host_end("a").error == "authentication failed");  // no attempt count
+  }
+
+  TEST_CASE("run(): a stop request from another thread is a first SIGTERM: nothing new starts") {
+    Plan plan = plan_text(R"({"hosts": ["a", "b"], "policy": {"forks": 1, "abort_grace": "20ms"},
+        "tasks": {"t": {"steps": [{"run": "sleep 600"}]}}})");
+    FakeTransport transport;
+    transport.reply("*", "sleep", hangs());
+    RecordingReporter reporter;
+    std::stop_source stop;
+    std::thread requester;
+    reporter.on_event = [&](const Event& event) {
+      if (std::holds_alternative<StepStart>(event.body) && !requester.joinable())
+        requester = std::thread([&stop] { stop.request_stop(); });
+    };
+    graph::Selection selection = graph::select_tasks(plan, {});
+    RunHooks hooks;
+    hooks.stop = stop.get_token();
+    RunEnd end = engine::run(plan, RunSetup{"run1", selection.tasks}, transport, reporter, hooks);
+    requester.join();
+    CHECK(end.exit_code == 143);
+    CHECK(end.reason == "interrupted by SIGTERM");
+    // a's step got the grace period, then was cancelled; b never started.
+    CHECK(reporter.lines("a") ==
+          Lines{"step_start a t 0", "step_end a t 0 aborted", "host_end a aborted"});
+    CHECK(reporter.lines("b") == Lines{"step_end b t 0 skipped", "host_end b aborted"});
+  }
+
+  TEST_CASE("run(): a signal of the hooks reaches on_signal with its count, on the run's thread") {
+    Plan plan = plan_text(R"({"hosts": ["a"], "tasks": {"t": {"steps": [{"run": "sleep 600"}]}}})");
+    FakeTransport transport;
+    transport.reply("*", "sleep", hangs());
+    RecordingReporter reporter;
+    reporter.on_event = [](const Event& event) {
+      if (std::holds_alternative<StepStart>(event.body)) std::raise(SIGUSR1);
+    };
+    std::vector<std::pair<int, int>> seen;
+    RunHooks hooks;
+    hooks.signals = {SIGUSR1};
+    hooks.on_signal = [&seen](Engine& engine, int signal, int count) {
+      seen.emplace_back(signal, count);
+      engine.interrupt(SIGINT, 2);  // the hook decides: here, cancel at once
+    };
+    graph::Selection selection = graph::select_tasks(plan, {});
+    RunEnd end = engine::run(plan, RunSetup{"run1", selection.tasks}, transport, reporter, hooks);
+    CHECK(seen == std::vector<std::pair<int, int>>{{SIGUSR1, 1}});
+    CHECK(end.exit_code == 130);
+    CHECK(transport.cancels == 1);
+  }
+
+  TEST_CASE("run(): on_tick is called while the run lasts, and never after it") {
+    Plan plan = plan_text(R"({"hosts": ["a"], "policy": {"abort_grace": "1h"},
+        "tasks": {"t": {"steps": [{"run": "sleep 600"}]}}})");
+    FakeTransport transport;
+    transport.reply("*", "sleep", hangs());
+    RecordingReporter reporter;
+    bool is_over = false;
+    int ticks = 0;
+    int ticks_after_end = 0;
+    reporter.on_event = [&is_over](const Event& event) {
+      if (std::holds_alternative<RunEnd>(event.body)) is_over = true;
+    };
+    Engine* running = nullptr;
+    RunHooks hooks;
+    hooks.on_start = [&running](Engine& engine, boost::asio::io_context&) { running = &engine; };
+    hooks.tick = std::chrono::milliseconds(1);
+    hooks.on_tick = [&](const Engine& engine) {
+      ++(is_over ? ticks_after_end : ticks);
+      CHECK(engine.running_steps().size() == 1);
+      if (ticks == 3) running->interrupt(SIGINT, 2);  // after a few ticks, cancel the step
+    };
+    graph::Selection selection = graph::select_tasks(plan, {});
+    RunEnd end = engine::run(plan, RunSetup{"run1", selection.tasks}, transport, reporter, hooks);
+    CHECK(end.exit_code == 130);
+    CHECK(ticks == 3);
+    CHECK(ticks_after_end == 0);
   }
 }
 
