@@ -33,6 +33,7 @@
 
 #include "async/awaitable.hpp"
 #include "ssh/init.hpp"
+#include "support/temp_folder.hpp"
 
 namespace {
 
@@ -46,6 +47,7 @@ using deployd::engine::ConnectFailure;
 using deployd::engine::ConnectResult;
 using deployd::engine::ExecRequest;
 using deployd::engine::Transport;
+using deployd::testing::TempFolder;
 namespace fs = std::filesystem;
 
 /// The fleet scripts/fleet started: its hosts with the inventory's defaults applied.
@@ -135,19 +137,6 @@ ConnectResult try_connect(const Host& host) {
     co_return connected;
   });
 }
-
-/// A private temporary folder, removed with its contents.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "deployd-ssh-test-XXXXXX").string();
-    path = ::mkdtemp(pattern.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
 
 /// A new ed25519 key pair made by OpenSSH's ssh-keygen; returns the private key's path.
 fs::path make_key(const fs::path& dir, const std::string& name) {
@@ -329,10 +318,10 @@ TEST_SUITE("integration-ssh") {
   }
 
   TEST_CASE("a host key that differs from known_hosts is refused") {
-    TempDir temp;
-    const fs::path other = make_key(temp.path, "other_host_key");
+    TempFolder temp;
+    const fs::path other = make_key(temp.path(), "other_host_key");
     Host host = fleet().hosts.at(0);
-    host.known_hosts = (temp.path / "known_hosts").string();
+    host.known_hosts = (temp.path() / "known_hosts").string();
     const std::string key = read_text(other.string() + ".pub");
     std::ofstream(host.known_hosts)
         << "[" << host.address << "]:" << host.port << " " << first_word_after(key, 0) << " "
@@ -356,9 +345,9 @@ TEST_SUITE("integration-ssh") {
   }
 
   TEST_CASE("an unknown host is refused under strict, recorded under accept-new, let in by off") {
-    TempDir temp;
+    TempFolder temp;
     Host host = fleet().hosts.at(1);
-    host.known_hosts = (temp.path / "known_hosts").string();
+    host.known_hosts = (temp.path() / "known_hosts").string();
 
     host.host_key_check = HostKeyCheck::Strict;
     ConnectResult result = try_connect(host);
@@ -385,9 +374,9 @@ TEST_SUITE("integration-ssh") {
   }
 
   TEST_CASE("a key the server does not authorize fails authentication") {
-    TempDir temp;
+    TempFolder temp;
     Host host = fleet().hosts.at(0);
-    host.identities = {make_key(temp.path, "id_ed25519").string()};
+    host.identities = {make_key(temp.path(), "id_ed25519").string()};
     const ConnectResult result = try_connect(host);
     CHECK(result.failure == ConnectFailure::Authentication);
     CHECK(result.error == "authentication failed for user \"" + host.user + "\" (tried " +
@@ -528,8 +517,8 @@ TEST_SUITE("integration-ssh") {
     Host host = fleet().hosts.at(5);
     host.keepalive = std::chrono::seconds(2);
     const auto stall = 2 * host.keepalive + std::chrono::seconds(3);
-    TempDir temp;
-    const fs::path source = temp.path / "big.bin";
+    TempFolder temp;
+    const fs::path source = temp.path() / "big.bin";
     constexpr std::uintmax_t size = 256u << 20;
     std::ofstream(source).close();
     fs::resize_file(source, size);  // sparse: read fast, seconds to send

@@ -1,20 +1,40 @@
 // SPDX-License-Identifier: MIT
-// Test helper: a Plan from inline JSON text, failing the test with the errors if it is invalid.
+// Test helpers: plans from inline JSON text, loaded as "plan.json"; errors as the user sees them.
 #pragma once
 
 #include <doctest/doctest.h>
 
+#include <string>
 #include <string_view>
 
 #include "deployd/load.hpp"
 
 namespace deployd::testing {
 
-inline Plan plan_text(std::string_view text) {
+/// Options that do not depend on who runs the tests.
+inline LoadOptions test_options() {
   LoadOptions options;
-  options.controller_user = "tester";
-  options.home = "/home/tester";
-  LoadResult loaded = parse_plan(text, "plan.json", options);
+  options.controller_user = "me";
+  options.home = "/home/me";
+  return options;
+}
+
+/// Loads `text` as if read from `plan.json`.
+inline LoadResult load_text(std::string_view text, const LoadOptions& options = test_options()) {
+  return parse_plan(text, "plan.json", options);
+}
+
+/// Every error of loading `text`, one `to_string()` per line; empty if the plan is valid.
+inline std::string errors(std::string_view text, const LoadOptions& options = test_options()) {
+  std::string lines;
+  for (const Diagnostic& error : load_text(text, options).errors)
+    lines += (lines.empty() ? "" : "\n") + error.to_string();
+  return lines;
+}
+
+/// The plan `text` describes; the test fails (showing the errors) if it is not valid.
+inline Plan plan_text(std::string_view text, const LoadOptions& options = test_options()) {
+  LoadResult loaded = load_text(text, options);
   for (const Diagnostic& error : loaded.errors) FAIL_CHECK(error.to_string());
   REQUIRE(loaded.plan.has_value());
   return *loaded.plan;

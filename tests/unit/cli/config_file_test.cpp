@@ -8,50 +8,34 @@
 #include <filesystem>
 #include <fstream>
 
+#include "support/temp_folder.hpp"
+
 namespace deployd::cli {
-namespace {
-
-namespace fs = std::filesystem;
-
-// A config file in a fresh folder, removed with it.
-struct ConfigDir {
-  ConfigDir() {
-    std::string pattern = (fs::temp_directory_path() / "deployd-config-XXXXXX").string();
-    dir = ::mkdtemp(pattern.data());
-  }
-  ~ConfigDir() { fs::remove_all(dir); }
-  std::string write(const std::string& text) const {
-    const std::string path = (dir / "config.json").string();
-    std::ofstream(path) << text;
-    return path;
-  }
-  fs::path dir;
-};
-
-}  // namespace
 
 TEST_SUITE("cli") {
   TEST_CASE("a config file's values; its paths resolve against its folder") {
-    ConfigDir folder;
+    testing::TempFolder folder;
     const std::string path = folder.write(
+        "config.json",
         R"({"inventory": ["hosts.ini", "/etc/deployd/more.yml"], "forks": 20, "output": "group",
             "color": "never", "log_dir": "runs", "ssh_config": "ssh_config"})");
     ConfigLookup lookup = read_config(path);
     REQUIRE(lookup.errors.empty());
     REQUIRE(lookup.config);
     const ConfigFile& config = *lookup.config;
-    CHECK(config.inventories ==
-          std::vector<std::string>{(folder.dir / "hosts.ini").string(), "/etc/deployd/more.yml"});
+    CHECK(config.inventories == std::vector<std::string>{(folder.path() / "hosts.ini").string(),
+                                                         "/etc/deployd/more.yml"});
     CHECK(config.forks == std::optional<int>(20));
     CHECK(config.output == std::optional<std::string>("group"));
     CHECK(config.color == std::optional<std::string>("never"));
-    CHECK(config.log_dir == std::optional<std::string>((folder.dir / "runs").string()));
-    CHECK(config.ssh_config == std::optional<std::string>((folder.dir / "ssh_config").string()));
+    CHECK(config.log_dir == std::optional<std::string>((folder.path() / "runs").string()));
+    CHECK(config.ssh_config == std::optional<std::string>((folder.path() / "ssh_config").string()));
   }
 
   TEST_CASE("config errors name the file, line and column, with a suggestion") {
-    ConfigDir folder;
+    testing::TempFolder folder;
     const std::string path = folder.write(
+        "config.json",
         "{\n  \"inventroy\": \"hosts.ini\",\n  \"forks\": 0,\n  \"output\": \"grouped\"\n}\n");
     ConfigLookup lookup = read_config(path);
     CHECK_FALSE(lookup.config);
@@ -66,8 +50,8 @@ TEST_SUITE("cli") {
   }
 
   TEST_CASE("a config file that is not JSON says where it stops being JSON") {
-    ConfigDir folder;
-    const std::string path = folder.write("{\"forks\": 4,}\n");
+    testing::TempFolder folder;
+    const std::string path = folder.write("config.json", "{\"forks\": 4,}\n");
     ConfigLookup lookup = read_config(path);
     REQUIRE(lookup.errors.size() == 1);
     CHECK(lookup.errors[0].to_string().starts_with(path + ":1:"));

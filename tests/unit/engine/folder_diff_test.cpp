@@ -4,10 +4,11 @@
 #include "engine/folder_diff.hpp"
 
 #include <doctest/doctest.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
+
+#include "support/temp_folder.hpp"
 
 namespace deployd::engine {
 namespace {
@@ -17,7 +18,8 @@ using namespace std::string_literals;
 
 // A local folder: index.html (0644, "hi\n"), css/ (0755), css/a.css (0600, "a{}\n").
 struct Site {
-  fs::path path = fs::temp_directory_path() / ("deployd-folder-diff-" + std::to_string(::getpid()));
+  testing::TempFolder folder;
+  fs::path path = folder.path();
   ssh::SourceCache cache;
   std::shared_ptr<ssh::SourceTree> tree;
   Site() {
@@ -30,7 +32,6 @@ struct Site {
     fs::permissions(path / "css" / "a.css", fs::perms(0600));
     tree = std::get<std::shared_ptr<ssh::SourceTree>>(ssh::SourceTree::open(path, cache));
   }
-  ~Site() { fs::remove_all(path); }
   const std::string& hash(const std::string& file) const {
     for (const auto& entry : tree->entries)
       if (entry.path == file) return entry.file->sha256();

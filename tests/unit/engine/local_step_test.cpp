@@ -17,6 +17,7 @@
 #include "support/plan_text.hpp"
 #include "support/recording_reporter.hpp"
 #include "support/run_engine.hpp"
+#include "support/temp_folder.hpp"
 
 namespace deployd::engine {
 namespace {
@@ -30,15 +31,9 @@ using Lines = std::vector<std::string>;
 
 
 // The plan's folder: a fresh temporary one, removed at the end of the test.
-struct PlanFolder {
-  fs::path path;
-  PlanFolder() {
-    std::string pattern = (fs::temp_directory_path() / "deployd-plan-XXXXXX").string();
-    path = fs::canonical(::mkdtemp(pattern.data()));
-  }
-  ~PlanFolder() { fs::remove_all(path); }
+struct PlanFolder : testing::TempFolder {
   std::string read(const std::string& name) const {
-    std::ifstream in(path / name);
+    std::ifstream in(path() / name);
     std::stringstream text;
     text << in.rdbuf();
     return text.str();
@@ -64,7 +59,7 @@ TEST_SUITE("engine") {
         {"run": "echo remote"},
         {"local": "echo {{host}} {{colour}} > out-{{host}}.txt; echo made {{host}}"}]}}})");
     PlanFolder folder;
-    plan.directory = folder.path.string();
+    plan.directory = folder.path().string();
     FakeTransport transport;
     RecordingReporter reporter;
     RunEnd end = run_engine(plan, transport, reporter);
@@ -83,13 +78,13 @@ TEST_SUITE("engine") {
         {"local": "echo \"$GREETING\"", "env": {"GREETING": "hi {{host}}"}, "register": "said"},
         {"run": "echo {{said}}"}]}}})");
     PlanFolder folder;
-    fs::create_directory(folder.path / "sub");
-    plan.directory = folder.path.string();
+    fs::create_directory(folder.path() / "sub");
+    plan.directory = folder.path().string();
     FakeTransport transport;
     RecordingReporter reporter;
     run_engine(plan, transport, reporter);
     CHECK(reporter.lines("a") ==
-          Lines{"step_start a t 0", "stdout a 0: " + (folder.path / "sub").string(),
+          Lines{"step_start a t 0", "stdout a 0: " + (folder.path() / "sub").string(),
                 "step_end a t 0 ok", "step_start a t 1", "stdout a 1: hi a", "step_end a t 1 ok",
                 "step_start a t 2", "step_end a t 2 ok", "host_end a ok"});
     CHECK(transport.commands["a"] == Lines{"sh -c 'echo hi a'"});
@@ -102,7 +97,7 @@ TEST_SUITE("engine") {
         {"local": "echo plain {{v}} > plain-{{host}}.txt"},
         {"local": "echo quoted {{ v | q }} > quoted-{{host}}.txt"}]}}})");
     PlanFolder folder;
-    plan.directory = folder.path.string();
+    plan.directory = folder.path().string();
     FakeTransport transport;
     testing::FakeReply good;
     good.chunks = {{OutputStream::Stdout, "1.2.3\n"}};
@@ -115,8 +110,8 @@ TEST_SUITE("engine") {
     CHECK(end.exit_code != 0);
     CHECK(folder.read("plain-a.txt") == "plain 1.2.3\n");
     CHECK(folder.read("quoted-a.txt") == "quoted 1.2.3\n");
-    CHECK_FALSE(fs::exists(folder.path / "pwned"));
-    CHECK_FALSE(fs::exists(folder.path / "plain-b.txt"));
+    CHECK_FALSE(fs::exists(folder.path() / "pwned"));
+    CHECK_FALSE(fs::exists(folder.path() / "plain-b.txt"));
     CHECK(step_error(reporter, "b", 1) ==
           "t step 2 (local \"echo plain {{v}} > plain-{{host}}.txt\"): variable \"v\" is host output "
           "(registered, for host \"b\") and holds shell characters (\"1.0; touch pwned\"): write "
@@ -131,7 +126,7 @@ TEST_SUITE("engine") {
     ::setenv("DEPLOYD_TEST_PP", "phrase", 1);
     ::setenv("DEPLOYD_TEST_OTHER", "kept", 1);
     PlanFolder folder;
-    plan.directory = folder.path.string();
+    plan.directory = folder.path().string();
     FakeTransport transport;
     RecordingReporter reporter;
     run_engine(plan, transport, reporter);
@@ -147,7 +142,7 @@ TEST_SUITE("engine") {
         {"local": "sleep 30", "timeout": "200ms", "ignore_errors": true},
         {"local": "kill -TERM $$"}]}}})");
     PlanFolder folder;
-    plan.directory = folder.path.string();
+    plan.directory = folder.path().string();
     FakeTransport transport;
     RecordingReporter reporter;
     RunEnd end = run_engine(plan, transport, reporter);
@@ -170,10 +165,10 @@ TEST_SUITE("engine") {
     Plan plan = plan_text(R"({"hosts": ["a"], "tasks": {"t": {"steps": [
         {"local": "id -un; echo \"$X\"", "sudo": "nobody", "env": {"X": "kept {{host}}"}}]}}})");
     PlanFolder folder;
-    fs::permissions(folder.path, fs::perms::owner_all | fs::perms::group_read |
-                                     fs::perms::group_exec | fs::perms::others_read |
-                                     fs::perms::others_exec);
-    plan.directory = folder.path.string();
+    fs::permissions(folder.path(), fs::perms::owner_all | fs::perms::group_read |
+                                       fs::perms::group_exec | fs::perms::others_read |
+                                       fs::perms::others_exec);
+    plan.directory = folder.path().string();
     FakeTransport transport;
     RecordingReporter reporter;
     run_engine(plan, transport, reporter);
@@ -186,13 +181,13 @@ TEST_SUITE("engine") {
         {"cd": "missing", "steps": [{"local": "true", "ignore_errors": true}]},
         {"run": "echo still connected"}]}}})");
     PlanFolder folder;
-    plan.directory = folder.path.string();
+    plan.directory = folder.path().string();
     FakeTransport transport;
     RecordingReporter reporter;
     RunEnd end = run_engine(plan, transport, reporter);
     CHECK(end.exit_code == 0);
     CHECK(step_error(reporter, "a", 0) == "t step 1 (local \"true\"): local step: folder \"" +
-                                              (folder.path / "missing").string() +
+                                              (folder.path() / "missing").string() +
                                               "\" does not exist");
     CHECK(transport.commands["a"] == Lines{"sh -c 'echo still connected'"});
   }

@@ -2,18 +2,18 @@
 // Tests of the template step (issue 18) in src/engine/transfer_step.cpp over a FakeTransport:
 // rendered per host, sent as a put's bytes, and a rendering that fails fails the host's step.
 #include <doctest/doctest.h>
-#include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
 #include <filesystem>
-#include <fstream>
 
 #include "async/awaitable.hpp"
 #include "deployd/load.hpp"
 #include "engine/engine.hpp"
 #include "support/fake_transport.hpp"
+#include "support/plan_text.hpp"
 #include "support/recording_reporter.hpp"
 #include "support/run_engine.hpp"
+#include "support/temp_folder.hpp"
 
 namespace deployd::engine {
 namespace {
@@ -24,21 +24,13 @@ using testing::RecordingReporter;
 using testing::run_engine;
 
 // A plan file and its template in a fresh folder, loaded from disk (templates are read then).
-struct PlanFolder {
-  std::filesystem::path path = std::filesystem::temp_directory_path() /
-                               ("deployd-template-step-" + std::to_string(::getpid()));
+struct PlanFolder : testing::TempFolder {
   PlanFolder(const std::string& plan, const std::string& text) {
-    std::filesystem::create_directories(path);
-    std::ofstream(path / "plan.json") << plan;
-    std::ofstream(path / "app.conf.j2") << text;
-    std::filesystem::permissions(path / "app.conf.j2", std::filesystem::perms(0640));
+    write("plan.json", plan);
+    std::filesystem::permissions(write("app.conf.j2", text), std::filesystem::perms(0640));
   }
-  ~PlanFolder() { std::filesystem::remove_all(path); }
   Plan load() const {
-    LoadOptions options;
-    options.controller_user = "tester";
-    options.home = "/home/tester";
-    LoadResult loaded = load_plan((path / "plan.json").string(), options);
+    LoadResult loaded = load_plan((path() / "plan.json").string(), testing::test_options());
     for (const Diagnostic& error : loaded.errors) FAIL_CHECK(error.to_string());
     REQUIRE(loaded.plan.has_value());
     return *loaded.plan;
@@ -71,7 +63,7 @@ TEST_SUITE("engine") {
       REQUIRE(transport.puts[host].size() == 1);
       const PutRequest& put = transport.puts[host][0];
       CHECK(put.content == text);
-      CHECK(put.local_path == (folder.path / "app.conf.j2").string());
+      CHECK(put.local_path == (folder.path() / "app.conf.j2").string());
       CHECK(put.remote_path == "/etc/app/" + host + ".conf");
       CHECK(put.mode == 0640u);  // the template file's, without "mode"
       CHECK(put.sudo_user == "");
@@ -97,7 +89,7 @@ TEST_SUITE("engine") {
       if (auto* end = std::get_if<StepEnd>(&event.body); end && end->step == 1) {
         found = true;
         CHECK(end->error ==
-              "t step 2 (template \"app.conf.j2\"): " + (folder.path / "app.conf.j2").string() +
+              "t step 2 (template \"app.conf.j2\"): " + (folder.path() / "app.conf.j2").string() +
                   ":2:1: {% for v in version %}: \"1.2\" is a text, not a list or an "
                   "object");
       }

@@ -15,11 +15,13 @@
 #include <vector>
 
 #include "async/awaitable.hpp"
+#include "support/temp_folder.hpp"
 
 namespace deployd::local {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::TempFolder;
 
 struct Outcome {
   base::ExecResult result;
@@ -70,16 +72,6 @@ bool is_alive(pid_t pid) {
   return paren != std::string::npos && paren + 2 < line.size() && line[paren + 2] != 'Z' &&
          line[paren + 2] != 'X';
 }
-
-// A fresh empty folder, removed at the end of the test.
-struct TempFolder {
-  fs::path path;
-  TempFolder() {
-    std::string pattern = (fs::temp_directory_path() / "deployd-local-XXXXXX").string();
-    path = ::mkdtemp(pattern.data());
-  }
-  ~TempFolder() { fs::remove_all(path); }
-};
 
 }  // namespace
 
@@ -132,8 +124,8 @@ TEST_SUITE("local") {
   TEST_CASE("the command runs in the given folder") {
     TempFolder folder;
     LocalCommand command = shell("pwd -P");
-    command.directory = folder.path.string();
-    CHECK(run_one(command).out == fs::canonical(folder.path).string() + "\n");
+    command.directory = folder.path().string();
+    CHECK(run_one(command).out == fs::canonical(folder.path()).string() + "\n");
   }
 
   TEST_CASE("a missing folder is a clear error and nothing runs") {
@@ -202,8 +194,8 @@ TEST_SUITE("local") {
     TempFolder started;
     std::vector<LocalCommand> commands;
     for (int i = 0; i < 50; ++i) {
-      commands.push_back(shell("touch '" + started.path.string() + "'/" + std::to_string(i) +
-                               "; while [ $(ls '" + started.path.string() +
+      commands.push_back(shell("touch '" + started.path().string() + "'/" + std::to_string(i) +
+                               "; while [ $(ls '" + started.path().string() +
                                "' | wc -l) -lt 50 ]; do sleep 0.05; done; echo " +
                                std::to_string(i) + "; exit " + std::to_string(i % 7)));
       commands.back().timeout = std::chrono::seconds(60);

@@ -4,10 +4,11 @@
 
 #include <doctest/doctest.h>
 
-#include "plan_text.hpp"
+#include "support/plan_text.hpp"
+#include "support/temp_folder.hpp"
 
 using namespace deployd;
-using deployd::test::TempDir;
+using deployd::testing::TempFolder;
 using Names = std::vector<std::string>;
 
 namespace {
@@ -17,22 +18,21 @@ constexpr const char* kPlan = R"({"tasks": {"t": {"on": "all", "steps": [{"run":
 constexpr const char* kLocal = R"({"tasks": {"t": {"on": "local", "steps": [{"local": "x"}]}}})";
 
 // The plan above with the inventory `name` holding `text`.
-LoadResult load_with(const TempDir& dir, const std::string& name, const std::string& text,
+LoadResult load_with(const TempFolder& dir, const std::string& name, const std::string& text,
                      const char* plan = kPlan) {
-  LoadOptions options = deployd::test::test_options();
+  LoadOptions options = deployd::testing::test_options();
   options.inventories = {dir.write(name, text)};
   return parse_plan(plan, "plan.json", options);
 }
 
-// Errors with the scratch folder left out of file names.
-std::string errors_of(const LoadResult& result) {
+// Errors with the scratch folder `dir` left out of file names.
+std::string errors_of(const TempFolder& dir, const LoadResult& result) {
   std::string lines;
+  const std::string prefix = dir.path().string() + "/";
   for (const Diagnostic& error : result.errors) {
     std::string text = error.to_string();
-    const std::string prefix =
-        (std::filesystem::temp_directory_path() / "deployd-plan-test-").string();
     for (std::size_t at; (at = text.find(prefix)) != std::string::npos;)
-      text.erase(at, text.find('/', at + prefix.size()) + 1 - at);
+      text.erase(at, prefix.size());
     lines += (lines.empty() ? "" : "\n") + text;
   }
   return lines;
@@ -66,7 +66,7 @@ TEST_SUITE("plan") {
   }
 
   TEST_CASE("an INI inventory: groups, children, ranges, vars and connection variables") {
-    TempDir dir;
+    TempFolder dir;
     LoadResult result = load_with(dir, "hosts.ini", R"(# the fleet
 lb1 ansible_host=127.0.98.1 ansible_port=2201 app=lb
 
@@ -74,7 +74,7 @@ lb1 ansible_host=127.0.98.1 ansible_port=2201 app=lb
 web[01:03] ansible_user=deploy
 web04:2204  ; only a line can start with ";"
 )");
-    CHECK(errors_of(result) ==
+    CHECK(errors_of(dir, result) ==
           "hosts.ini:6:13: expected NAME=VALUE after host \"web04:2204\", got \";\"");
 
     result = load_with(dir, "hosts2.ini", R"(# the fleet
@@ -103,7 +103,7 @@ ansible_port=2222
 ansible_user=admin
 region=eu
 )");
-    INFO(errors_of(result));
+    INFO(errors_of(dir, result));
     REQUIRE(result.plan);
     const Plan& plan = *result.plan;
     CHECK(plan.hosts.size() == 6);
@@ -120,7 +120,7 @@ region=eu
     CHECK(host(plan, "db1").vars.at("app") == "front");
     CHECK(host(plan, "db1").vars.at("motd") == "hello world");
     // A relative path means one beside the inventory.
-    const std::string folder = dir.write("x", "").substr(0, dir.write("x", "").rfind('/'));
+    const std::string folder = dir.path().string();
     CHECK(host(plan, "db1").identities == Names{folder + "/keys/db.pem"});
     CHECK(plan.vars.at("region") == "eu");
     CHECK(plan.groups.at("web") == Names{"web01", "web02", "web03", "web04"});
@@ -128,7 +128,7 @@ region=eu
   }
 
   TEST_CASE("a YAML inventory: the same structure, nested under children") {
-    TempDir dir;
+    TempFolder dir;
     LoadResult result = load_with(dir, "hosts.yml", R"(all:
   hosts:
     lb1:
@@ -155,7 +155,7 @@ region=eu
             db1:
               ansible_port: 2201
 )");
-    INFO(errors_of(result));
+    INFO(errors_of(dir, result));
     REQUIRE(result.plan);
     const Plan& plan = *result.plan;
     CHECK(plan.hosts.size() == 5);
@@ -172,10 +172,10 @@ region=eu
   }
 
   TEST_CASE("a host in two groups gets both groups' vars, and its own win") {
-    TempDir dir;
+    TempFolder dir;
     LoadResult result =
         load_with(dir, "h.ini", "[a]\nx1 app=own\n[b]\nx1 other=1\n[b:vars]\napp=b\n");
-    INFO(errors_of(result));
+    INFO(errors_of(dir, result));
     REQUIRE(result.plan);
     CHECK(result.plan->hosts.size() == 1);
     CHECK(result.plan->hosts[0].vars == Vars{{"app", "own"}, {"other", "1"}});
@@ -183,63 +183,64 @@ region=eu
   }
 
   TEST_CASE("INI errors name the file, line and column and say what is wrong") {
-    TempDir dir;
-    CHECK(errors_of(load_with(dir, "a.ini", "[web\nweb1\n", kLocal)) ==
+    TempFolder dir;
+    CHECK(errors_of(dir, load_with(dir, "a.ini", "[web\nweb1\n", kLocal)) ==
           "a.ini:1:1: bad section header \"[web\" (expected [GROUP], [GROUP:vars] or "
           "[GROUP:children])");
-    CHECK(errors_of(load_with(dir, "b.ini", "[web:var]\nx=1\n", kLocal)) ==
+    CHECK(errors_of(dir, load_with(dir, "b.ini", "[web:var]\nx=1\n", kLocal)) ==
           "b.ini:1:6: unknown section kind \"var\" (expected \"vars\" or \"children\") (did you "
           "mean \"vars\"?)");
-    CHECK(errors_of(load_with(dir, "c.ini", "[web:vars]\nno value here\n", kLocal)) ==
+    CHECK(errors_of(dir, load_with(dir, "c.ini", "[web:vars]\nno value here\n", kLocal)) ==
           "c.ini:2:1: expected NAME=VALUE in [web:vars], got \"no value here\"");
-    CHECK(errors_of(load_with(dir, "d.ini", "[web]\nweb[05:01]\nweb2 user=\"x\n", kLocal)) ==
+    CHECK(errors_of(dir, load_with(dir, "d.ini", "[web]\nweb[05:01]\nweb2 user=\"x\n", kLocal)) ==
           "d.ini:2:1: bad host \"web[05:01]\": bad range \"[05:01]\": the start is after the end\n"
           "d.ini:3:1: unclosed \"\\\"\" quote");
     CHECK(
-        errors_of(load_with(dir, "e.ini", "[web:children]\ndb extra\n", kLocal)) ==
+        errors_of(dir, load_with(dir, "e.ini", "[web:children]\ndb extra\n", kLocal)) ==
         "e.ini:2:4: expected one group name a line in [web:children], got \"extra\" after \"db\"");
-    CHECK(errors_of(load_with(dir, "f.ini", "web1:22x\n", kLocal)) ==
+    CHECK(errors_of(dir, load_with(dir, "f.ini", "web1:22x\n", kLocal)) ==
           "f.ini:1:1: bad host \"web1:22x\": expected a port number after \":\"");
   }
 
   TEST_CASE("values deployd refuses are located in the INI text") {
-    TempDir dir;
-    CHECK(errors_of(load_with(dir, "a.ini",
-                              "web1 ansible_port=99999 bad/name=1\n[all:vars]\n"
-                              "ansible_host=x\n",
-                              kLocal)) ==
+    TempFolder dir;
+    CHECK(errors_of(dir, load_with(dir, "a.ini",
+                                   "web1 ansible_port=99999 bad/name=1\n[all:vars]\n"
+                                   "ansible_host=x\n",
+                                   kLocal)) ==
           "a.ini:3:1: \"ansible_host\" in the vars of \"all\" would give every host one address");
     CHECK(
-        errors_of(load_with(dir, "b.ini", "web1 ansible_port=99999 bad/name=1\n", kLocal)) ==
+        errors_of(dir, load_with(dir, "b.ini", "web1 ansible_port=99999 bad/name=1\n", kLocal)) ==
         "b.ini:1:19: expected an integer from 1 to 65535, got 99999\n"
         "b.ini:1:25: bad variable name \"bad/name\" (use letters, digits, \"_\", \"-\" and \".\")");
     // A group's value reaches each of its hosts, but is one error.
-    CHECK(errors_of(load_with(dir, "g.ini", "[web]\nweb[1:3]\n[web:vars]\nansible_port=http\n",
-                              kLocal)) ==
+    CHECK(errors_of(dir, load_with(dir, "g.ini", "[web]\nweb[1:3]\n[web:vars]\nansible_port=http\n",
+                                   kLocal)) ==
           "g.ini:4:14: expected an integer from 1 to 65535, got \"http\"");
-    CHECK(errors_of(load_with(dir, "u.ini", "web1\n[ungrouped:vars]\nx=1\n", kLocal)) ==
+    CHECK(errors_of(dir, load_with(dir, "u.ini", "web1\n[ungrouped:vars]\nx=1\n", kLocal)) ==
           "u.ini:3:1: vars of \"ungrouped\" are not supported: set them on its hosts, or in "
           "[all:vars]");
-    CHECK(errors_of(load_with(dir, "c.ini", "[web]\nweb1\n[db]\nweb\n", kLocal)) ==
+    CHECK(errors_of(dir, load_with(dir, "c.ini", "[web]\nweb1\n[db]\nweb\n", kLocal)) ==
           "c.ini:1:2: group \"web\" has the same name as a host");
   }
 
   TEST_CASE("a host defined twice is located in both the INI file and the JSON plan") {
-    TempDir dir;
+    TempFolder dir;
     CHECK(
-        errors_of(load_with(dir, "a.ini", "\n[web]\n  web1\n",
+        errors_of(dir,
+                  load_with(dir, "a.ini", "\n[web]\n  web1\n",
                             R"({"hosts": ["web1"], "tasks": {"t": {"steps": [{"run": "x"}]}}})")) ==
         "plan.json:1:12: /hosts/0: duplicate host \"web1\" (first defined in a.ini:3:3)");
   }
 
   TEST_CASE("YAML lists and mappings in vars pass through as lists and objects") {
-    TempDir dir;
+    TempFolder dir;
     LoadResult result = load_with(
         dir, "s.yml",
         "all:\n  vars:\n    app: shop\n    sites: [shop, blog]\n"
         "  hosts:\n    web1:\n      db: {name: main, port: 5432}\n",
         R"({"tasks": {"t": {"steps": [{"run": "{{ sites | join(',') }} {{db.port}}"}]}}})");
-    INFO(errors_of(result));
+    INFO(errors_of(dir, result));
     REQUIRE(result.plan);
     CHECK(result.plan->vars.at("sites") == Value::list({"shop", "blog"}));
     CHECK(host(*result.plan, "web1").vars.at("db") ==
@@ -247,29 +248,29 @@ region=eu
   }
 
   TEST_CASE("YAML errors name the file, line and column and say what is wrong") {
-    TempDir dir;
-    CHECK(errors_of(load_with(dir, "a.yml", "all:\n  hosts:\n    - web1\n", kLocal)) ==
+    TempFolder dir;
+    CHECK(errors_of(dir, load_with(dir, "a.yml", "all:\n  hosts:\n    - web1\n", kLocal)) ==
           "a.yml:3:5: hosts of group \"all\": expected a mapping of names, got a list (write each "
           "name as a key: \"web1:\")");
-    CHECK(errors_of(load_with(dir, "b.yml", "all:\n  host:\n    web1:\n", kLocal)) ==
+    CHECK(errors_of(dir, load_with(dir, "b.yml", "all:\n  host:\n    web1:\n", kLocal)) ==
           "b.yml:2:3: group \"all\": unknown key \"host\" (expected \"hosts\", \"vars\" or "
           "\"children\") (did you mean \"hosts\"?)");
-    CHECK(errors_of(load_with(dir, "c.yml", "all:\n  hosts:\n    web1: [\n", kLocal)) ==
+    CHECK(errors_of(dir, load_with(dir, "c.yml", "all:\n  hosts:\n    web1: [\n", kLocal)) ==
           "c.yml:4:1: YAML syntax error: end of sequence flow not found");
-    CHECK(errors_of(load_with(dir, "d.yml", "all:\n  vars:\n    app: [1, ~]\n", kLocal)) ==
+    CHECK(errors_of(dir, load_with(dir, "d.yml", "all:\n  vars:\n    app: [1, ~]\n", kLocal)) ==
           "d.yml:3:10: expected a string, number, boolean, list or object, got null");
-    CHECK(errors_of(load_with(dir, "e.yml", "- web1\n", kLocal)) ==
+    CHECK(errors_of(dir, load_with(dir, "e.yml", "- web1\n", kLocal)) ==
           "e.yml:1:1: expected a mapping of group names (e.g. \"all:\"), got a list");
   }
 
   TEST_CASE("relative paths in a JSON inventory resolve against its folder") {
-    TempDir dir;
+    TempFolder dir;
     LoadResult result = load_with(dir, "inv.json", R"({"defaults": {"identity": "keys/id",
       "known_hosts": "kh"}, "hosts": [{"name": "a", "identity": ["/abs/id", "~/id", "rel/id"]},
       "b"], "vars": {"app": "x"}})");
-    INFO(errors_of(result));
+    INFO(errors_of(dir, result));
     REQUIRE(result.plan);
-    const std::string folder = dir.write("x", "").substr(0, dir.write("x", "").rfind('/'));
+    const std::string folder = dir.path().string();
     CHECK(host(*result.plan, "a").identities ==
           Names{"/abs/id", "/home/me/id", folder + "/rel/id"});
     CHECK(host(*result.plan, "b").identities == Names{folder + "/keys/id"});

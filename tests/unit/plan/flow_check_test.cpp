@@ -4,11 +4,11 @@
 #include <doctest/doctest.h>
 
 #include "plan/vars.hpp"
-#include "plan_text.hpp"
+#include "support/plan_text.hpp"
 
 using namespace deployd;
-using deployd::test::errors;
-using deployd::test::valid_plan;
+using deployd::testing::errors;
+using deployd::testing::plan_text;
 
 namespace {
 
@@ -36,7 +36,7 @@ using Lines = std::vector<std::string>;
 
 TEST_SUITE("plan") {
   TEST_CASE("a list in host or group vars gives each host its own items") {
-    Plan plan = valid_plan(R"({
+    Plan plan = plan_text(R"({
       "hosts": [{"name": "a", "vars": {"sites": ["shop", "blog", "api"]}},
                 {"name": "b", "vars": {"sites": ["wiki"]}}, "c", "d"],
       "groups": {"web": {"hosts": ["c", "d"], "vars": {"sites": []}}},
@@ -55,7 +55,7 @@ TEST_SUITE("plan") {
   }
 
   TEST_CASE("a list the same on every host is one copy per item, shared by the hosts") {
-    Plan plan = valid_plan(R"({"hosts": ["a", "b"], "vars": {"sites": ["shop", "blog"]},
+    Plan plan = plan_text(R"({"hosts": ["a", "b"], "vars": {"sites": ["shop", "blog"]},
       "tasks": {"t": {"steps": [{"run": "echo {{item}}", "for_each": "sites"},
                                 {"run": "echo {{item}}", "for_each": []}]}}})");
     REQUIRE(plan.tasks[0].steps.size() == 3);
@@ -66,7 +66,7 @@ TEST_SUITE("plan") {
   }
 
   TEST_CASE("for_each takes a dotted name or one expression giving a list") {
-    Plan plan = valid_plan(R"({"hosts": ["a", "b"], "groups": {"web": ["a", "b"]},
+    Plan plan = plan_text(R"({"hosts": ["a", "b"], "groups": {"web": ["a", "b"]},
       "vars": {"app": {"sites": ["x"]}},
       "tasks": {"t": {"steps": [{"run": "ping {{item}}", "for_each": "groups.web"},
                                 {"run": "echo {{s}}", "for_each": "{{ app.sites }}", "loop_var": "s"},
@@ -77,7 +77,7 @@ TEST_SUITE("plan") {
   }
 
   TEST_CASE("nested loops see both names; an inner list may come from the outer item") {
-    Plan plan = valid_plan(R"({
+    Plan plan = plan_text(R"({
       "hosts": [{"name": "a", "vars": {"sites": [{"name": "shop", "pages": ["p1", "p2"]},
                                                  {"name": "blog", "pages": ["p3"]}]}}],
       "tasks": {"t": {"steps": [{"cd": "/srv", "for_each": "sites", "loop_var": "site", "steps": [
@@ -95,7 +95,7 @@ TEST_SUITE("plan") {
   }
 
   TEST_CASE("a block's loop around one step with a loop of its own: the block's is outside") {
-    Plan plan = valid_plan(R"({"hosts": ["a"], "tasks": {"t": {"steps": [
+    Plan plan = plan_text(R"({"hosts": ["a"], "tasks": {"t": {"steps": [
       {"cd": "/", "for_each": ["x", "y"], "loop_var": "o", "steps": [
         {"run": "echo {{o}}{{i}}", "for_each": ["1", "2"], "loop_var": "i"}]}]}}})");
     CHECK(copies(plan, "t", "a") ==
@@ -103,11 +103,11 @@ TEST_SUITE("plan") {
   }
 
   TEST_CASE("a --var list's items are data: braces in them stay as they are") {
-    LoadOptions options = deployd::test::test_options();
+    LoadOptions options = deployd::testing::test_options();
     options.cli_vars = {{"sites", R"(["{{x}}", "b"])"}};
-    Plan plan = valid_plan(R"({"hosts": ["a"],
+    Plan plan = plan_text(R"({"hosts": ["a"],
       "tasks": {"t": {"steps": [{"run": "echo {{item}}", "for_each": "sites"}]}}})",
-                           options);
+                          options);
     CHECK(copies(plan, "t", "a") == Lines{"item={{x}} echo {{x}}", "item=b echo b"});
   }
 
@@ -167,7 +167,7 @@ TEST_SUITE("plan") {
   }
 
   TEST_CASE("templates and notify of a loop's steps point at its first copy") {
-    Plan plan = valid_plan(R"({"hosts": [{"name": "a", "vars": {"l": [1, 2]}}, "b"],
+    Plan plan = plan_text(R"({"hosts": [{"name": "a", "vars": {"l": [1, 2]}}, "b"],
       "tasks": {"t": {"steps": [{"run": "echo {{item}}", "for_each": "{{ l | default([]) }}",
                                  "notify": "h"},
                                 {"run": "echo {{ app | default('x') }}"}]},

@@ -2,16 +2,16 @@
 // Tests of src/plan/groups.cpp and group_resolver.cpp: members, groups of groups, vars, errors.
 #include <doctest/doctest.h>
 
-#include "plan_text.hpp"
+#include "support/plan_text.hpp"
 
 using namespace deployd;
-using deployd::test::errors;
-using deployd::test::valid_plan;
+using deployd::testing::errors;
+using deployd::testing::plan_text;
 using Names = std::vector<std::string>;
 
 TEST_SUITE("plan") {
   TEST_CASE("groups hold hosts, patterns and other groups, in plan order without repeats") {
-    Plan plan = valid_plan(R"({
+    Plan plan = plan_text(R"({
       "hosts": ["web[01:04]", "db1", {"name": "db2", "groups": ["db", "backup"]}],
       "groups": {
         "front": ["web03", "web[01:02]", "web01"],
@@ -29,7 +29,7 @@ TEST_SUITE("plan") {
   }
 
   TEST_CASE("group vars sit beneath host vars, the first group in plan order winning") {
-    Plan plan = valid_plan(R"({
+    Plan plan = plan_text(R"({
       "hosts": [{"name": "a", "vars": {"role": "own"}}, "b"],
       "groups": {"first": {"hosts": ["a", "b"], "vars": {"role": "first", "x": 1}},
                  "second": {"hosts": ["b"], "vars": {"role": "second", "y": true}}},

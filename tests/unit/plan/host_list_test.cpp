@@ -2,10 +2,11 @@
 // Tests of src/plan/host_list.cpp: `-H @FILE`, one host a line as pssh -h reads it.
 #include <doctest/doctest.h>
 
-#include "plan_text.hpp"
+#include "support/plan_text.hpp"
+#include "support/temp_folder.hpp"
 
 using namespace deployd;
-using deployd::test::TempDir;
+using deployd::testing::TempFolder;
 using Names = std::vector<std::string>;
 
 namespace {
@@ -13,7 +14,7 @@ namespace {
 constexpr const char* kPlan = R"({"hosts": ["web1"], "tasks": {"t": {"steps": [{"run": "x"}]}}})";
 
 LoadResult load_with_hosts(const std::vector<std::string>& hosts) {
-  LoadOptions options = deployd::test::test_options();
+  LoadOptions options = deployd::testing::test_options();
   options.hosts = hosts;
   return parse_plan(kPlan, "plan.json", options);
 }
@@ -33,7 +34,7 @@ std::string errors_of(const LoadResult& result, const std::string& folder) {
 
 TEST_SUITE("plan") {
   TEST_CASE("-H @FILE reads one host a line; blank lines and comments are skipped") {
-    TempDir dir;
+    TempFolder dir;
     std::string list = dir.write("hosts.txt",
                                  "# the fleet\n\n  web1\ndeploy@db1:2200  # primary\n"
                                  "web[02:03]\r\n");
@@ -46,7 +47,7 @@ TEST_SUITE("plan") {
   }
 
   TEST_CASE("errors in a host list name its line and column") {
-    TempDir dir;
+    TempFolder dir;
     std::string list = dir.write("hosts.txt", "web1\n  web2 web3\nweb[5:1]\nall\n");
     std::string folder = list.substr(0, list.rfind('/'));
     CHECK(errors_of(load_with_hosts({"@" + list}), folder) ==
@@ -57,7 +58,7 @@ TEST_SUITE("plan") {
   }
 
   TEST_CASE("a host list that cannot be read, or names no host, is an error") {
-    TempDir dir;
+    TempFolder dir;
     std::string empty = dir.write("empty.txt", "# nothing yet\n\n");
     std::string folder = empty.substr(0, empty.rfind('/'));
     CHECK(

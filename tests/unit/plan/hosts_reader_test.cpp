@@ -2,11 +2,11 @@
 // Tests of src/plan/hosts_reader.cpp and host_resolver.cpp: hosts, defaults, connection keys.
 #include <doctest/doctest.h>
 
-#include "plan_text.hpp"
+#include "support/plan_text.hpp"
 
 using namespace deployd;
-using deployd::test::errors;
-using deployd::test::valid_plan;
+using deployd::testing::errors;
+using deployd::testing::plan_text;
 
 namespace {
 
@@ -20,7 +20,7 @@ std::vector<std::string> host_names(const Plan& plan) {
 
 TEST_SUITE("plan") {
   TEST_CASE("host strings and objects expand their ranges, in plan order") {
-    Plan plan = valid_plan(R"({
+    Plan plan = plan_text(R"({
       "hosts": ["app", "web[01:03]", "[a,b].db", {"name": "cache[8:10]", "port": 2200}],
       "tasks": {"t": {"steps": [{"run": "true"}]}}})");
     CHECK(host_names(plan) == std::vector<std::string>{"app", "web01", "web02", "web03", "a.db",
@@ -31,7 +31,7 @@ TEST_SUITE("plan") {
   }
 
   TEST_CASE("built-in connection defaults apply when nothing is said") {
-    Plan plan = valid_plan(R"({"hosts": ["web"], "tasks": {"t": {"steps": [{"run": "true"}]}}})");
+    Plan plan = plan_text(R"({"hosts": ["web"], "tasks": {"t": {"steps": [{"run": "true"}]}}})");
     const Host& host = plan.hosts.at(0);
     CHECK(host.address == "web");
     CHECK(host.port == 22);
@@ -47,7 +47,7 @@ TEST_SUITE("plan") {
   }
 
   TEST_CASE("connection keys resolve: host object > user@host:port > defaults > built-in") {
-    Plan plan = valid_plan(R"({
+    Plan plan = plan_text(R"({
       "defaults": {"user": "dflt", "port": 2000, "identity": "~/.ssh/deploy", "host_key_check": "accept-new",
                    "connect_timeout": "3s", "keepalive": 0, "known_hosts": "~/kh", "ssh_config": false,
                    "password_env": "DEPLOY_PW", "passphrase_env": "KEY_PW", "via": "bastion"},
@@ -133,7 +133,7 @@ TEST_SUITE("plan") {
   }
 
   TEST_CASE("an IPv6 address is written without brackets; a bracketed one is an error") {
-    Plan plan = valid_plan(
+    Plan plan = plan_text(
         R"({"hosts": [{"name": "six", "address": "::1"}], "tasks": {"t": {"steps": [{"run": "x"}]}}})");
     CHECK(plan.hosts.at(0).address == "::1");
     CHECK(errors(R"({"hosts": [{"name": "a", "address": "[::1]:2222"}],
@@ -150,11 +150,11 @@ TEST_SUITE("plan") {
   }
 
   TEST_CASE("-H hosts replace the targets of remote tasks and may be new hosts") {
-    deployd::LoadOptions options = deployd::test::test_options();
+    deployd::LoadOptions options = deployd::testing::test_options();
     options.hosts = {"web02", "ops@new[1:2]:2200"};
-    Plan plan = valid_plan(R"({"defaults": {"port": 2022}, "hosts": ["web[01:02]"],
+    Plan plan = plan_text(R"({"defaults": {"port": 2022}, "hosts": ["web[01:02]"],
                               "tasks": {"t": {"on": "web01", "steps": [{"run": "x"}]}}})",
-                           options);
+                          options);
     CHECK(host_names(plan) == std::vector<std::string>{"web01", "web02", "new1", "new2"});
     CHECK(plan.tasks[0].hosts == std::vector<std::string>{"web02", "new1", "new2"});
     CHECK(plan.hosts[2].user == "ops");
@@ -163,9 +163,9 @@ TEST_SUITE("plan") {
   }
 
   TEST_CASE("-H makes a plan without hosts runnable") {
-    deployd::LoadOptions options = deployd::test::test_options();
+    deployd::LoadOptions options = deployd::testing::test_options();
     options.hosts = {"127.0.0.5"};
-    Plan plan = valid_plan(R"({"tasks": {"t": {"steps": [{"run": "x {{host}}"}]}}})", options);
+    Plan plan = plan_text(R"({"tasks": {"t": {"steps": [{"run": "x {{host}}"}]}}})", options);
     CHECK(plan.tasks[0].hosts == std::vector<std::string>{"127.0.0.5"});
     CHECK(plan.hosts[0].port == 22);
   }

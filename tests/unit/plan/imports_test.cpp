@@ -4,10 +4,11 @@
 
 #include <filesystem>
 
-#include "plan_text.hpp"
+#include "support/plan_text.hpp"
+#include "support/temp_folder.hpp"
 
 using namespace deployd;
-using deployd::test::TempDir;
+using deployd::testing::TempFolder;
 using Names = std::vector<std::string>;
 
 namespace {
@@ -15,7 +16,7 @@ namespace {
 // Every error of loading `path`, with the scratch folder written "DIR".
 std::string load_errors(const std::string& path, const std::string& dir) {
   std::string lines;
-  for (const Diagnostic& error : load_plan(path, deployd::test::test_options()).errors)
+  for (const Diagnostic& error : load_plan(path, deployd::testing::test_options()).errors)
     lines += (lines.empty() ? "" : "\n") + error.to_string();
   for (std::size_t at; (at = lines.find(dir)) != std::string::npos;)
     lines.replace(at, dir.size(), "DIR");
@@ -27,7 +28,7 @@ std::string dir_of(const std::string& file) {
 }
 
 Plan loaded(const std::string& path) {
-  LoadResult result = load_plan(path, deployd::test::test_options());
+  LoadResult result = load_plan(path, deployd::testing::test_options());
   INFO(load_errors(path, dir_of(path)));
   REQUIRE(result.plan.has_value());
   return *result.plan;
@@ -37,7 +38,7 @@ Plan loaded(const std::string& path) {
 
 TEST_SUITE("plan") {
   TEST_CASE("an imported file's tasks are named NAME:TASK and its needs name its own tasks") {
-    TempDir dir;
+    TempFolder dir;
     dir.write("lib/nginx.json", R"({"description": "nginx", "vars": {"site": "app", "port": 80},
       "tasks": {
         "site": {"steps": [{"put": "files/{{site}}.conf", "to": "/etc/nginx/{{site}}"}]},
@@ -67,7 +68,7 @@ TEST_SUITE("plan") {
   }
 
   TEST_CASE("imports nest: a file imported by an imported file adds its name too") {
-    TempDir dir;
+    TempFolder dir;
     dir.write("lib/base.json", R"({"tasks": {"check": {"steps": [{"run": "true"}]}}})");
     dir.write("lib/app/app.json", R"({"imports": {"base": {"file": "../base.json", "needs": "pre"}},
       "tasks": {"pre": {"steps": [{"run": "x"}]},
@@ -83,7 +84,7 @@ TEST_SUITE("plan") {
   }
 
   TEST_CASE("an import cycle is an error where it closes, naming the first import") {
-    TempDir dir;
+    TempFolder dir;
     dir.write("lib/a.json",
               R"({"imports": {"b": "b.json"}, "tasks": {"x": {"steps": [{"run": "x"}]}}})");
     dir.write("lib/b.json",
@@ -96,7 +97,7 @@ TEST_SUITE("plan") {
   }
 
   TEST_CASE("a plan importing itself is a cycle") {
-    TempDir dir;
+    TempFolder dir;
     std::string plan = dir.write("plan.json", R"({"hosts": ["web"], "imports": {"me": "plan.json"},
       "tasks": {"t": {"steps": [{"run": "x"}]}}})");
     CHECK(load_errors(plan, dir_of(plan)) ==
@@ -104,7 +105,7 @@ TEST_SUITE("plan") {
   }
 
   TEST_CASE("a task defined twice by the plan and an import names both places") {
-    TempDir dir;
+    TempFolder dir;
     dir.write("lib/nginx.json", R"({"tasks": {
       "reload": {"steps": [{"run": "x"}]}}})");
     std::string plan =
@@ -117,7 +118,7 @@ TEST_SUITE("plan") {
   }
 
   TEST_CASE("an imported file holds tasks and vars: hosts, default and bad names are errors") {
-    TempDir dir;
+    TempFolder dir;
     dir.write("lib/x.json", R"({"hosts": ["web"], "vars": {"v": 1},
       "tasks": {"t": {"default": true, "needs": "tt", "steps": [{"run": "x"}]}}})");
     dir.write("lib/y.json", R"({"vars": {"v": 2}, "tasks": {"u": {"steps": [{"run": "x"}]}}})");
@@ -142,7 +143,7 @@ TEST_SUITE("plan") {
   }
 
   TEST_CASE("an import of a device is refused, not read") {
-    TempDir dir;
+    TempFolder dir;
     std::string plan = dir.write("plan.json", R"({"hosts": ["web"], "imports": {"z": "/dev/zero"},
       "tasks": {"t": {"steps": [{"run": "x"}]}}})");
     CHECK(load_errors(plan, dir_of(plan)) ==
@@ -150,11 +151,11 @@ TEST_SUITE("plan") {
   }
 
   TEST_CASE("a hermetic load reads no import") {
-    LoadOptions options = deployd::test::test_options();
+    LoadOptions options = deployd::testing::test_options();
     options.read_imports = false;
-    CHECK(deployd::test::errors(R"({"hosts": ["web"], "imports": {"a": "lib/a.json"},
+    CHECK(deployd::testing::errors(R"({"hosts": ["web"], "imports": {"a": "lib/a.json"},
       "tasks": {"t": {"steps": [{"run": "x"}]}}})",
-                                options) ==
+                                   options) ==
           "plan.json:1:31: /imports: \"imports\" is not read in this load");
   }
 }

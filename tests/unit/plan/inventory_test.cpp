@@ -2,12 +2,13 @@
 // Tests of src/plan/inventory.cpp: inventory files merged before the plan's own hosts and vars.
 #include <doctest/doctest.h>
 
-#include "plan_text.hpp"
+#include "support/plan_text.hpp"
+#include "support/temp_folder.hpp"
 
 using namespace deployd;
-using deployd::test::errors;
-using deployd::test::TempDir;
-using deployd::test::valid_plan;
+using deployd::testing::errors;
+using deployd::testing::plan_text;
+using deployd::testing::TempFolder;
 using Names = std::vector<std::string>;
 
 namespace {
@@ -25,17 +26,17 @@ std::string dir_of(const std::string& file) { return file.substr(0, file.rfind('
 
 TEST_SUITE("plan") {
   TEST_CASE("inventory hosts come first, groups merge, defaults and vars merge key by key") {
-    TempDir dir;
-    LoadOptions options = deployd::test::test_options();
+    TempFolder dir;
+    LoadOptions options = deployd::testing::test_options();
     options.inventories = {dir.write("inv.json", R"({"version": 1, "description": "fleet",
       // comments work here too
       "defaults": {"user": "inv", "port": 2000},
       "hosts": ["web[1:2]"], "groups": {"web": ["web[1:2]"]},
       "vars": {"app": "inv", "region": "eu"}})")};
     Plan plan =
-        valid_plan(R"({"defaults": {"port": 2200}, "hosts": ["db"], "groups": {"dbs": ["db"]},
+        plan_text(R"({"defaults": {"port": 2200}, "hosts": ["db"], "groups": {"dbs": ["db"]},
       "vars": {"app": "plan"}, "tasks": {"t": {"on": ["web", "dbs"], "steps": [{"run": "{{region}}"}]}}})",
-                   options);
+                  options);
     CHECK(plan.hosts.size() == 3);
     CHECK(plan.hosts[0].name == "web1");
     CHECK(plan.hosts[2].name == "db");
@@ -47,8 +48,8 @@ TEST_SUITE("plan") {
   }
 
   TEST_CASE("errors inside an inventory name the inventory file and its line and column") {
-    TempDir dir;
-    LoadOptions options = deployd::test::test_options();
+    TempFolder dir;
+    LoadOptions options = deployd::testing::test_options();
     std::string inv = dir.write("inv.json", R"({"hosts": ["web1", {"name": "web2", "usr": "x"}],
   "groups": {"web": ["web1"]}, "tasks": {}})");
     options.inventories = {inv};
@@ -65,8 +66,8 @@ TEST_SUITE("plan") {
   }
 
   TEST_CASE("a missing inventory or one with a syntax error is a clear error") {
-    TempDir dir;
-    LoadOptions options = deployd::test::test_options();
+    TempFolder dir;
+    LoadOptions options = deployd::testing::test_options();
     std::string broken = dir.write("broken.json", "{\"hosts\": [\"a\",]}");
     options.inventories = {dir_of(broken) + "/missing.json", broken};
     CHECK(without_dir(

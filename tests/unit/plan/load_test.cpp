@@ -2,17 +2,18 @@
 // Tests of src/plan/load.cpp, document.cpp and diagnostic.cpp: the file as a whole.
 #include <doctest/doctest.h>
 
-#include "plan_text.hpp"
+#include "support/plan_text.hpp"
+#include "support/temp_folder.hpp"
 
 using namespace deployd;
-using deployd::test::errors;
-using deployd::test::plan_text;
-using deployd::test::TempDir;
-using deployd::test::valid_plan;
+using deployd::testing::errors;
+using deployd::testing::load_text;
+using deployd::testing::plan_text;
+using deployd::testing::TempFolder;
 
 TEST_SUITE("plan") {
   TEST_CASE("the contract's example plan is valid") {
-    Plan plan = valid_plan(R"({
+    Plan plan = plan_text(R"({
   "version": 1,
   "description": "Deploy yourapplication",
   "defaults": { "user": "appuser", "port": 22, "host_key_check": "strict" },
@@ -102,7 +103,7 @@ TEST_SUITE("plan") {
   }
 
   TEST_CASE("comments are allowed") {
-    valid_plan(
+    plan_text(
         "// plan\n{ /* hosts */ \"hosts\": [\"a\"], \"tasks\": {\"t\": {\"steps\": [{\"run\": "
         "\"x\"}]}} }");
   }
@@ -125,7 +126,7 @@ TEST_SUITE("plan") {
     std::string text = "{\"hosts\": [\"a\"], \"tasks\": {\"t\": {\"steps\": [";
     for (int i = 0; i < 30; ++i) text += std::string(i ? "," : "") + "{\"rn\": \"x\"}";
     text += "]}}, \"zz\": 1}";
-    LoadResult result = plan_text(text);
+    LoadResult result = load_text(text);
     CHECK_FALSE(result.plan.has_value());
     REQUIRE(result.errors.size() == LoadResult::kMaxErrors);
     CHECK(result.errors[0].to_string() ==
@@ -154,7 +155,7 @@ TEST_SUITE("plan") {
   }
 
   TEST_CASE("load_plan reads the file and reports one that cannot be read") {
-    TempDir dir;
+    TempFolder dir;
     std::string path =
         dir.write("deploy.json", R"({"tasks": {"t": {"on": "local", "steps": [{"local": "x"}]}}})");
     LoadResult result = load_plan(path);

@@ -2,15 +2,15 @@
 // Tests of src/plan/policy_reader.cpp and Amount::of: limits, batches, failure policy.
 #include <doctest/doctest.h>
 
-#include "plan_text.hpp"
+#include "support/plan_text.hpp"
 
 using namespace deployd;
-using deployd::test::errors;
-using deployd::test::valid_plan;
+using deployd::testing::errors;
+using deployd::testing::plan_text;
 
 TEST_SUITE("plan") {
   TEST_CASE("the policy has the contract's defaults") {
-    Plan plan = valid_plan(R"({"hosts": ["a"], "tasks": {"t": {"steps": [{"run": "x"}]}}})");
+    Plan plan = plan_text(R"({"hosts": ["a"], "tasks": {"t": {"steps": [{"run": "x"}]}}})");
     CHECK(plan.policy.forks == 256);
     CHECK(plan.policy.max_connecting == 64);
     CHECK(plan.policy.batches.empty());
@@ -23,7 +23,7 @@ TEST_SUITE("plan") {
   }
 
   TEST_CASE("every policy key is read") {
-    Plan plan = valid_plan(R"({"hosts": ["a"], "policy": {"forks": 10, "max_connecting": 2,
+    Plan plan = plan_text(R"({"hosts": ["a"], "policy": {"forks": 10, "max_connecting": 2,
       "batches": [1, "10%", "100%"], "max_failures": "5%", "on_failure": "abort", "retries": 1,
       "retry_delay": 0.5, "timeout": "1h"}, "tasks": {"t": {"steps": [{"run": "x"}]}}})");
     const Policy& policy = plan.policy;
@@ -70,7 +70,7 @@ TEST_SUITE("plan") {
   }
 
   TEST_CASE("a task's serial and batches are read, and refused where there is one host") {
-    Plan plan = valid_plan(R"({"hosts": ["a", "b"], "tasks": {
+    Plan plan = plan_text(R"({"hosts": ["a", "b"], "tasks": {
       "restart": {"policy": {"serial": 1, "batches": [1, "50%"]}, "steps": [{"run": "x"}]},
       "verify": {"policy": {"serial": "25%"}, "steps": [{"run": "x"}]}}})");
     const TaskPolicy& restart = plan.tasks[0].policy;

@@ -3,17 +3,17 @@
 // `prefix` on tasks and cd blocks.
 #include <doctest/doctest.h>
 
-#include "plan_text.hpp"
+#include "support/plan_text.hpp"
 
 using namespace deployd;
-using deployd::test::errors;
-using deployd::test::valid_plan;
+using deployd::testing::errors;
+using deployd::testing::plan_text;
 
 using Words = std::vector<std::string>;
 
 TEST_SUITE("plan") {
   TEST_CASE("the innermost shell wins: plan, task, cd block, step; sh is the default, spelled out or not") {
-    Plan plan = valid_plan(R"({"hosts": ["a"], "shell": "bash", "tasks": {
+    Plan plan = plan_text(R"({"hosts": ["a"], "shell": "bash", "tasks": {
       "p": {"steps": [{"run": "a"}]},
       "t": {"shell": ["bash", "-l", "-c"], "steps": [
         {"run": "b"},
@@ -29,7 +29,7 @@ TEST_SUITE("plan") {
   }
 
   TEST_CASE("prefixes of the task and the enclosing cd blocks come outermost first") {
-    Plan plan = valid_plan(R"({"hosts": ["a"], "tasks": {"t": {"prefix": "one", "steps": [
+    Plan plan = plan_text(R"({"hosts": ["a"], "tasks": {"t": {"prefix": "one", "steps": [
       {"run": "a"},
       {"cd": "/x", "prefix": "two", "steps": [{"cd": "y", "prefix": "three", "steps": [{"run": "b"}]}]},
       {"run": "c"}]}}})");

@@ -5,12 +5,13 @@
 
 #include <doctest/doctest.h>
 
-#include "plan_text.hpp"
+#include "support/plan_text.hpp"
+#include "support/temp_folder.hpp"
 
 using namespace deployd;
 using deployd::plan::SshConfig;
 using deployd::plan::SshConfigContext;
-using deployd::test::TempDir;
+using deployd::testing::TempFolder;
 
 namespace {
 
@@ -33,10 +34,10 @@ std::string issues(const std::vector<plan::SshConfigIssue>& list) {
 }
 
 /// Loads a plan whose hosts read `config` (written to a temporary file) as their ssh_config.
-LoadResult with_config(const TempDir& dir, std::string_view config, std::string_view plan_json) {
-  LoadOptions options = test::test_options();
+LoadResult with_config(const TempFolder& dir, std::string_view config, std::string_view plan_json) {
+  LoadOptions options = testing::test_options();
   options.ssh_config = dir.write("ssh_config", config);
-  return test::plan_text(plan_json, options);
+  return testing::load_text(plan_json, options);
 }
 
 }  // namespace
@@ -189,9 +190,8 @@ Host web
   }
 
   TEST_CASE("ssh_config: Include reads globs relative to ~/.ssh, keeping the includer's block") {
-    TempDir dir;
-    const std::string folder = dir.write("x", "");
-    const std::string base = folder.substr(0, folder.size() - 2);
+    TempFolder dir;
+    const std::string base = dir.path().string();
     dir.write("conf.d-1", "User from-include-1\nHost other\n  Port 2299\n");
     dir.write("conf.d-2", "Port 2300\n");
     SshConfigContext context{"/home/me", "me"};
@@ -219,7 +219,7 @@ Host web
   }
 
   TEST_CASE("ssh_config: an unreadable Include is an error naming file:line") {
-    TempDir dir;
+    TempFolder dir;
     const std::string folder = dir.write("secret", "User x\n");
     std::filesystem::create_directory(folder + ".d");
     // A folder matched by the glob cannot be read as a file.
@@ -248,7 +248,7 @@ Host web
   }
 
   TEST_CASE("hosts: ssh_config values apply below the plan, each with its source") {
-    TempDir dir;
+    TempFolder dir;
     LoadResult result =
         with_config(dir, R"(Host web
   HostName 127.0.0.7
@@ -288,7 +288,7 @@ Host web
   }
 
   TEST_CASE("hosts: precedence is plan host > plan defaults > ssh_config > built-in") {
-    TempDir dir;
+    TempFolder dir;
     LoadResult result = with_config(
         dir, "Host *\n  User cfg-user\n  Port 2201\n  ConnectTimeout 3\n  IdentityFile cfg_key\n",
         R"({"defaults": {"user": "default-user", "port": 2300},
@@ -313,7 +313,7 @@ Host web
   }
 
   TEST_CASE("a jump host that is no plan host gets its own ssh_config entry, not the target's keys") {
-    TempDir dir;
+    TempFolder dir;
     LoadResult result = with_config(dir, R"(Host gate
   HostName 127.0.0.3
   Port 2202
@@ -369,24 +369,24 @@ Host *
   }
 
   TEST_CASE("hosts: `\"ssh_config\": false` ignores the config; a missing default file is fine") {
-    TempDir dir;
+    TempFolder dir;
     const std::string config = dir.write("cfg", "Host *\n  User cfg-user\n");
-    LoadOptions options = test::test_options();
-    Plan off = test::valid_plan(R"({"defaults": {"ssh_config": false}, "hosts": ["a"],
+    LoadOptions options = testing::test_options();
+    Plan off = testing::plan_text(R"({"defaults": {"ssh_config": false}, "hosts": ["a"],
                                    "tasks": {"t": {"steps": [{"run": "true"}]}}})");
     CHECK(off.hosts[0].user == "me");
     CHECK(off.hosts[0].ssh_config == "");
-    Plan by_path = test::valid_plan(R"({"hosts": [{"name": "a", "ssh_config": ")" + config +
-                                    R"("}], "tasks": {"t": {"steps": [{"run": "true"}]}}})");
+    Plan by_path = testing::plan_text(R"({"hosts": [{"name": "a", "ssh_config": ")" + config +
+                                      R"("}], "tasks": {"t": {"steps": [{"run": "true"}]}}})");
     CHECK(by_path.hosts[0].user == "cfg-user");
     Plan none =
-        test::valid_plan(R"({"hosts": ["a"], "tasks": {"t": {"steps": [{"run": "true"}]}}})");
+        testing::plan_text(R"({"hosts": ["a"], "tasks": {"t": {"steps": [{"run": "true"}]}}})");
     CHECK(none.hosts[0].ssh_config == "/home/me/.ssh/config");
     CHECK(none.hosts[0].sources.at("ssh_config") == "default");
   }
 
   TEST_CASE("hosts: a config error or a missing -F file is a plan error naming the file") {
-    TempDir dir;
+    TempFolder dir;
     LoadResult bad =
         with_config(dir, "Host a\n  Port 0\n",
                     R"({"hosts": ["a", "b"], "tasks": {"t": {"steps": [{"run": "true"}]}}})");
@@ -395,36 +395,38 @@ Host *
     const std::string cfg = dir.write("ssh_config", "Host a\n  Port 0\n");  // the same file
     CHECK(bad.errors[0].to_string() ==
           cfg + ":2:3: bad Port \"0\" (expected a number from 1 to 65535)");
-    LoadOptions options = test::test_options();
+    LoadOptions options = testing::test_options();
     options.ssh_config = "/nonexistent/deployd-ssh-config";
-    LoadResult missing = test::plan_text(
+    LoadResult missing = testing::load_text(
         R"({"hosts": ["a"], "tasks": {"t": {"steps": [{"run": "true"}]}}})", options);
     REQUIRE(missing.errors.size() == 1);
     CHECK(missing.errors[0].to_string() ==
           "/nonexistent/deployd-ssh-config: cannot read ssh_config: no such file or directory");
     // A file the plan names is reported where the plan names it, with its line:column.
-    CHECK(test::errors(R"({"defaults": {"ssh_config": "/nonexistent/a"},
+    CHECK(testing::errors(R"({"defaults": {"ssh_config": "/nonexistent/a"},
       "hosts": ["a", {"name": "b", "ssh_config": "/nonexistent/b"}], "tasks": {"t": {"steps": [{"run": "true"}]}}})") ==
-          "plan.json:1:29: /defaults/ssh_config: cannot read ssh_config \"/nonexistent/a\": no such file "
+          "plan.json:1:29: /defaults/ssh_config: cannot read ssh_config \"/nonexistent/a\": no "
+          "such file "
           "or directory\n"
-          "plan.json:2:50: /hosts/1/ssh_config: cannot read ssh_config \"/nonexistent/b\": no such file "
+          "plan.json:2:50: /hosts/1/ssh_config: cannot read ssh_config \"/nonexistent/b\": no such "
+          "file "
           "or directory");
   }
 
   TEST_CASE("hosts: -H names known only to ssh_config are resolved through it") {
-    TempDir dir;
-    LoadOptions options = test::test_options();
+    TempFolder dir;
+    LoadOptions options = testing::test_options();
     options.ssh_config = dir.write("cfg", "Host alias\n  HostName 127.0.0.3\n  Port 2203\n");
     options.hosts = {"alias"};
     LoadResult result =
-        test::plan_text(R"({"tasks": {"t": {"steps": [{"run": "true"}]}}})", options);
+        testing::load_text(R"({"tasks": {"t": {"steps": [{"run": "true"}]}}})", options);
     REQUIRE(result.errors.empty());
     CHECK(result.plan->hosts.at(0).address == "127.0.0.3");
     CHECK(result.plan->hosts.at(0).port == 2203);
   }
 
   TEST_CASE("hosts: a bad token in IdentityFile is an error at its line") {
-    TempDir dir;
+    TempFolder dir;
     LoadResult result =
         with_config(dir, "Host *\n  IdentityFile key_%q\n",
                     R"({"hosts": ["a"], "tasks": {"t": {"steps": [{"run": "true"}]}}})");

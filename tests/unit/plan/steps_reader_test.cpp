@@ -2,15 +2,15 @@
 // Tests of src/plan/steps_reader.cpp: actions, options, and `cd` blocks flattened.
 #include <doctest/doctest.h>
 
-#include "plan_text.hpp"
+#include "support/plan_text.hpp"
 
 using namespace deployd;
-using deployd::test::errors;
-using deployd::test::valid_plan;
+using deployd::testing::errors;
+using deployd::testing::plan_text;
 
 TEST_SUITE("plan") {
   TEST_CASE("each action becomes a step of its kind with its options") {
-    Plan plan = valid_plan(R"({"hosts": ["a"], "tasks": {"t": {"steps": [
+    Plan plan = plan_text(R"({"hosts": ["a"], "tasks": {"t": {"steps": [
       {"run": "make", "name": "build", "sudo": true, "env": {"A": "1", "N": 2}, "timeout": 5,
        "retries": 3, "retry_delay": "250ms", "ignore_errors": true, "secret": true, "register": "out"},
       {"local": "ls", "sudo": "deploy"},
@@ -46,7 +46,7 @@ TEST_SUITE("plan") {
   }
 
   TEST_CASE("max_size is bytes, or a string with a K, M, G or T suffix, on get only") {
-    Plan plan = valid_plan(R"({"hosts": ["a"], "tasks": {"t": {"steps": [
+    Plan plan = plan_text(R"({"hosts": ["a"], "tasks": {"t": {"steps": [
       {"get": "/a", "to": "a", "max_size": 1000},
       {"get": "/b", "to": "b", "max_size": "64K"},
       {"get": "/c", "to": "c", "max_size": "2G"},
@@ -69,7 +69,7 @@ TEST_SUITE("plan") {
   }
 
   TEST_CASE("cd blocks flatten into their steps with joined directories and inherited options") {
-    Plan plan = valid_plan(R"({"hosts": ["a"], "tasks": {"t": {"steps": [
+    Plan plan = plan_text(R"({"hosts": ["a"], "tasks": {"t": {"steps": [
       {"run": "first"},
       {"cd": "/srv/app", "sudo": "app", "env": {"A": "outer", "B": "outer"}, "steps": [
         {"run": "in-app"},
@@ -107,7 +107,7 @@ TEST_SUITE("plan") {
   }
 
   TEST_CASE("sudo on a put or get is read, written or inherited; owner and group belong to put") {
-    Plan plan = valid_plan(R"({"hosts": ["a"], "vars": {"g": "adm"}, "tasks": {"t": {"steps": [
+    Plan plan = plan_text(R"({"hosts": ["a"], "vars": {"g": "adm"}, "tasks": {"t": {"steps": [
       {"put": "a", "to": "/etc/b", "sudo": true, "owner": "root", "group": "{{g}}"},
       {"get": "/x", "to": "y", "sudo": "backup"},
       {"cd": "/srv", "sudo": true, "steps": [{"put": "a", "to": "b", "owner": "1001"}]}]}}})");
@@ -133,7 +133,7 @@ TEST_SUITE("plan") {
   }
 
   TEST_CASE("recursive belongs to put and get, with or without sudo, owner and group") {
-    Plan plan = valid_plan(R"({"hosts": ["a"], "tasks": {"t": {"steps": [
+    Plan plan = plan_text(R"({"hosts": ["a"], "tasks": {"t": {"steps": [
       {"put": "dist", "to": "/srv/app", "recursive": true},
       {"get": "/var/log/app", "to": "logs/{{host}}", "recursive": true},
       {"put": "a", "to": "b", "recursive": false},
@@ -157,7 +157,7 @@ TEST_SUITE("plan") {
   }
 
   TEST_CASE("no_log is read like secret, on a step or a cd block, and is not secret") {
-    Plan plan = valid_plan(R"({"hosts": ["a"], "tasks": {"t": {"steps": [
+    Plan plan = plan_text(R"({"hosts": ["a"], "tasks": {"t": {"steps": [
       {"run": "x", "no_log": true, "register": "changed"},
       {"cd": "/srv", "no_log": true, "steps": [{"run": "y"}, {"run": "z", "no_log": false}]},
       {"run": "w", "secret": true}]}}})");
@@ -181,7 +181,7 @@ TEST_SUITE("plan") {
           "(write false "
           "for no sudo)");
     CHECK(
-        valid_plan(R"({"hosts": ["a"], "tasks": {"t": {"steps": [{"run": "x", "sudo": "root"}]}}})")
+        plan_text(R"({"hosts": ["a"], "tasks": {"t": {"steps": [{"run": "x", "sudo": "root"}]}}})")
             .tasks[0]
             .steps[0]
             .sudo_user == "root");
@@ -252,7 +252,7 @@ TEST_SUITE("plan") {
   }
 
   TEST_CASE("delegate_to names a plan host or local, and a cd block passes it on") {
-    Plan plan = valid_plan(R"({"hosts": ["web1", "lb1"], "tasks": {"t": {"on": "web1", "steps": [
+    Plan plan = plan_text(R"({"hosts": ["web1", "lb1"], "tasks": {"t": {"on": "web1", "steps": [
       {"run": "pool remove {{host}}", "delegate_to": "lb1", "name": "out on {{delegate}}"},
       {"run": "echo {{host}} >> done.log", "delegate_to": "local"},
       {"cd": "/srv", "delegate_to": "lb1", "steps": [{"run": "ls"}]},

@@ -2,16 +2,16 @@
 // Tests of src/plan/tasks_reader.cpp and validate.cpp: task keys, needs, cycles and `on`.
 #include <doctest/doctest.h>
 
-#include "plan_text.hpp"
+#include "support/plan_text.hpp"
 
 using namespace deployd;
-using deployd::test::errors;
-using deployd::test::valid_plan;
+using deployd::testing::errors;
+using deployd::testing::plan_text;
 using Names = std::vector<std::string>;
 
 TEST_SUITE("plan") {
   TEST_CASE("tasks keep document order and their keys") {
-    Plan plan = valid_plan(R"({"hosts": ["a"], "tasks": {
+    Plan plan = plan_text(R"({"hosts": ["a"], "tasks": {
       "zeta": {"description": "last letter", "steps": [{"run": "x"}], "default": true},
       "alpha": {"needs": "zeta", "run_once": true, "barrier": true, "steps": [{"run": "y"}],
                 "policy": {"max_failures": 0, "on_failure": "abort", "retries": 2, "retry_delay": "2s",
@@ -37,7 +37,7 @@ TEST_SUITE("plan") {
   }
 
   TEST_CASE("on resolves groups, hosts, patterns and all into hosts in plan order") {
-    Plan plan = valid_plan(R"({"hosts": ["web[01:03]", "db1", "db2"], "groups": {"db": ["db[1:2]"]},
+    Plan plan = plan_text(R"({"hosts": ["web[01:03]", "db1", "db2"], "groups": {"db": ["db[1:2]"]},
       "tasks": {
         "default": {"steps": [{"run": "x"}]},
         "list": {"on": ["db", "web03", "web[01:02]", "db1"], "steps": [{"run": "x"}]},

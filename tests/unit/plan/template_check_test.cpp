@@ -3,16 +3,17 @@
 #include <doctest/doctest.h>
 
 #include "plan/template_text.hpp"
-#include "plan_text.hpp"
+#include "support/plan_text.hpp"
+#include "support/temp_folder.hpp"
 
 using namespace deployd;
-using deployd::test::TempDir;
-using deployd::test::test_options;
+using deployd::testing::TempFolder;
+using deployd::testing::test_options;
 
 namespace {
 
 // Every error of loading `text` from `plan.json` in `dir`, one per line, without the folder.
-std::string file_errors(const TempDir& dir, const std::string& text,
+std::string file_errors(const TempFolder& dir, const std::string& text,
                         const LoadOptions& options = test_options()) {
   const std::string path = dir.write("plan.json", text);
   const std::string folder = path.substr(0, path.size() - std::string("plan.json").size());
@@ -37,7 +38,7 @@ constexpr const char* kPlan = R"({"hosts": ["a", {"name": "b", "vars": {"port": 
 
 TEST_SUITE("plan") {
   TEST_CASE("a template step loads its file, parsed once, with the folder joined") {
-    TempDir dir;
+    TempFolder dir;
     dir.write("app.conf.j2", "listen {{ port }}; # {{ name }}\n");
     const std::string path = dir.write("plan.json", kPlan);
     LoadResult loaded = load_plan(path, test_options());
@@ -55,7 +56,7 @@ TEST_SUITE("plan") {
   }
 
   TEST_CASE("an imported file's template is read from that file's folder") {
-    TempDir dir;
+    TempFolder dir;
     dir.write("lib/site.conf.j2", "{{ app }}\n");
     dir.write("lib/web.json",
               R"({"version": 1, "vars": {"app": "shop"}, "tasks": {"site": {"steps": [
@@ -72,7 +73,7 @@ TEST_SUITE("plan") {
   }
 
   TEST_CASE("a missing template file is a plan error at the step") {
-    TempDir dir;
+    TempFolder dir;
     CHECK(file_errors(dir, kPlan) ==
           "plan.json:5:18: /tasks/t/steps/1/template: template \"app.conf.j2\" does not exist");
     dir.write("app.conf.j2/x", "");
@@ -82,7 +83,7 @@ TEST_SUITE("plan") {
   }
 
   TEST_CASE("a template that does not parse is an error at its own line:column, naming the step") {
-    TempDir dir;
+    TempFolder dir;
     dir.write("app.conf.j2", "a\n{% if port %}\nb {% endfi %}\n");
     CHECK(file_errors(dir, kPlan) ==
           "app.conf.j2:3:3: unknown tag \"endfi\" (did you mean \"endif\"?) (tags: if, elif, else, "
@@ -90,7 +91,7 @@ TEST_SUITE("plan") {
   }
 
   TEST_CASE("a name the template reads must be defined on every host, or registered earlier") {
-    TempDir dir;
+    TempFolder dir;
     dir.write("app.conf.j2",
               "{{ name }}\n{% for s in sites %}{{ s }}{% endfor %}\n"
               "{{ prot }} {{ x | default('1') }}{% if defined(y) %}{{y}}{% endif %}");
@@ -102,7 +103,7 @@ TEST_SUITE("plan") {
   }
 
   TEST_CASE("a template's path has no variables, and is not read in a hermetic load") {
-    TempDir dir;
+    TempFolder dir;
     CHECK(file_errors(dir, R"({"hosts": ["a"], "tasks": {"t": {"steps": [
       {"template": "{{host}}.j2", "to": "/x"}]}}})") ==
           "plan.json:2:20: /tasks/t/steps/0/template: a template's path is read when the plan "
@@ -116,7 +117,7 @@ TEST_SUITE("plan") {
   }
 
   TEST_CASE("a template step takes to, mode, owner and group, and needs to") {
-    TempDir dir;
+    TempFolder dir;
     dir.write("x.j2", "");
     CHECK(file_errors(dir, R"({"hosts": ["a"], "tasks": {"t": {"steps": [
       {"template": "x.j2"},

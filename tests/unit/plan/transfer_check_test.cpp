@@ -2,17 +2,18 @@
 // Tests of src/plan/transfer_check.cpp: put sources and get destinations checked before connecting.
 #include <doctest/doctest.h>
 
-#include "plan_text.hpp"
+#include "support/plan_text.hpp"
+#include "support/temp_folder.hpp"
 
 using namespace deployd;
-using deployd::test::errors;
-using deployd::test::TempDir;
-using deployd::test::test_options;
+using deployd::testing::errors;
+using deployd::testing::TempFolder;
+using deployd::testing::test_options;
 
 namespace {
 
 // Every error of loading `text` from `plan.json` in `dir`, one per line, without the folder.
-std::string file_errors(const TempDir& dir, const std::string& text) {
+std::string file_errors(const TempFolder& dir, const std::string& text) {
   const std::string path = dir.write("plan.json", text);
   std::string lines;
   for (const Diagnostic& error : load_plan(path, test_options()).errors) {
@@ -28,14 +29,14 @@ std::string file_errors(const TempDir& dir, const std::string& text) {
 
 TEST_SUITE("plan") {
   TEST_CASE("a put source that does not exist beside the plan file is a plan error") {
-    TempDir dir;
+    TempFolder dir;
     CHECK(file_errors(dir, R"({"hosts": ["a"], "tasks": {"t": {"steps": [
       {"put": "dist/app.tgz", "to": "/tmp/app.tgz"}]}}})") ==
           "plan.json:2:15: /tasks/t/steps/0/put: local file \"dist/app.tgz\" does not exist");
   }
 
   TEST_CASE("a put source that exists, or that uses a registered variable, is accepted") {
-    TempDir dir;
+    TempFolder dir;
     dir.write("app.tgz", "x");
     CHECK(file_errors(dir, R"({"hosts": ["a"], "vars": {"v": "app"}, "tasks": {"t": {"steps": [
       {"put": "{{v}}.tgz", "to": "/tmp/app.tgz"},
@@ -44,7 +45,7 @@ TEST_SUITE("plan") {
   }
 
   TEST_CASE("a put source that is a folder is a plan error") {
-    TempDir dir;
+    TempFolder dir;
     CHECK(file_errors(dir, R"({"hosts": ["a"], "tasks": {"t": {"steps": [
       {"put": ".", "to": "/tmp/x"}]}}})") ==
           "plan.json:2:15: /tasks/t/steps/0/put: local file \".\" is a folder, not a file");

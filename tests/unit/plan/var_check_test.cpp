@@ -3,16 +3,16 @@
 #include <doctest/doctest.h>
 
 #include "plan/vars.hpp"
-#include "plan_text.hpp"
+#include "support/plan_text.hpp"
 
 using namespace deployd;
-using deployd::test::errors;
-using deployd::test::plan_text;
-using deployd::test::valid_plan;
+using deployd::testing::errors;
+using deployd::testing::load_text;
+using deployd::testing::plan_text;
 
 TEST_SUITE("plan") {
   TEST_CASE("plan and host vars keep scalars as their text") {
-    Plan plan = valid_plan(R"({"vars": {"app": "shop", "version": 1.10, "count": 3, "debug": false},
+    Plan plan = plan_text(R"({"vars": {"app": "shop", "version": 1.10, "count": 3, "debug": false},
       "hosts": [{"name": "a", "vars": {"role": "primary"}}],
       "tasks": {"t": {"steps": [{"run": "{{app}} {{version}} {{count}} {{debug}} {{role}}"}]}}})");
     CHECK(plan.vars ==
@@ -23,11 +23,11 @@ TEST_SUITE("plan") {
   }
 
   TEST_CASE("--var values become overrides and satisfy references") {
-    LoadOptions options = deployd::test::test_options();
+    LoadOptions options = deployd::testing::test_options();
     options.cli_vars = {{"tag", "v2"}, {"app", "cli"}};
-    Plan plan = valid_plan(R"({"vars": {"app": "plan"}, "hosts": ["a"],
+    Plan plan = plan_text(R"({"vars": {"app": "plan"}, "hosts": ["a"],
                               "tasks": {"t": {"steps": [{"run": "deploy {{app}} {{ tag }}"}]}}})",
-                           options);
+                          options);
     CHECK(plan.overrides == options.cli_vars);
     plan::VarContext ctx{&plan, &plan.hosts[0], nullptr, "r"};
     CHECK(plan::interpolate(plan.tasks[0].steps[0].command, ctx).text == "deploy cli v2");
@@ -58,7 +58,7 @@ TEST_SUITE("plan") {
   }
 
   TEST_CASE("a name registered by an earlier step or a needed task is left to run time") {
-    valid_plan(R"({"hosts": ["a"], "tasks": {
+    plan_text(R"({"hosts": ["a"], "tasks": {
       "pack": {"on": "local", "steps": [{"local": "echo v1", "register": "dist"}]},
       "build": {"needs": ["pack"], "steps": [{"run": "echo {{dist}}"}]},
       "deploy": {"needs": ["build"], "steps": [
@@ -91,7 +91,7 @@ TEST_SUITE("plan") {
   }
 
   TEST_CASE("a reserved or malformed --var name is a command-line error") {
-    LoadOptions options = deployd::test::test_options();
+    LoadOptions options = deployd::testing::test_options();
     options.cli_vars = {{"host", "x"}, {"a b", "y"}};
     CHECK(errors(R"({"hosts": ["a"], "tasks": {"t": {"steps": [{"run": "x"}]}}})", options) ==
           "--var \"a b\": bad variable name (use letters, digits, \"_\", \"-\" and \".\")\n"
@@ -146,9 +146,9 @@ TEST_SUITE("plan") {
   }
 
   TEST_CASE("a --var that no string of the plan uses is warned about") {
-    LoadOptions options = deployd::test::test_options();
+    LoadOptions options = deployd::testing::test_options();
     options.cli_vars = {{"verison", "2"}, {"app.port", "80"}, {"mode", "y"}};
-    LoadResult result = plan_text(R"P({"hosts": ["a"], "vars": {"version": "1", "app": {"port": 1}},
+    LoadResult result = load_text(R"P({"hosts": ["a"], "vars": {"version": "1", "app": {"port": 1}},
       "tasks": {"t": {"steps": [{"run": "echo {{version}} {{app.port}}", "when": "defined(mode)"}]}}})P",
                                   options);
     REQUIRE(result.plan);

@@ -9,6 +9,7 @@
 
 #include "report/json_reporter.hpp"
 #include "support.hpp"
+#include "support/temp_folder.hpp"
 
 namespace deployd::report {
 
@@ -72,7 +73,7 @@ TEST_SUITE("report") {
   }
 
   TEST_CASE("read_events skips a line that is not an event, naming it") {
-    test::TempDir dir;
+    testing::TempFolder dir;
     std::ofstream(dir.path() / "events.jsonl")
         << event_to_json(at(0, RunStart{"r1", "p.json", 1, {"t"}})) << "\n{\"cut off\n"
         << event_to_json(at(1, HostEnd{"h", HostStatus::Ok, ""})) << "\n";

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "support.hpp"
+#include "support/temp_folder.hpp"
 
 namespace deployd::report {
 
@@ -130,7 +131,7 @@ TEST_SUITE("report") {
   }
 
   TEST_CASE("junit: finish writes the file once, 0600, and replaces a planted symlink instead of following it") {
-    test::TempDir dir;
+    testing::TempFolder dir;
     const std::filesystem::path target = dir.path() / "target";
     { std::ofstream(target) << "keep"; }
     const std::filesystem::path file = dir.path() / "junit.xml";

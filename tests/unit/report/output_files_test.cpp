@@ -10,6 +10,7 @@
 #include <string>
 
 #include "support.hpp"
+#include "support/temp_folder.hpp"
 
 namespace deployd::report {
 
@@ -31,7 +32,7 @@ Output line(std::string host, OutputStream stream, std::string text, bool partia
 
 TEST_SUITE("report") {
   TEST_CASE("output files: each host's stdout and stderr, bytes as printed, pieces joined, 0600") {
-    test::TempDir dir;
+    testing::TempFolder dir;
     { std::ofstream(dir.path() / "web1.out") << "an earlier run\n"; }
     {
       OutputFilesReporter files(dir.path());
@@ -58,7 +59,7 @@ TEST_SUITE("report") {
   }
 
   TEST_CASE("output files: a symlink planted at a host's name is not followed") {
-    test::TempDir dir;
+    testing::TempFolder dir;
     const std::filesystem::path target = dir.path() / "target";
     { std::ofstream(target) << "keep"; }
     std::filesystem::create_symlink(target, dir.path() / "web1.out");

@@ -3,7 +3,6 @@
 #include "report/previous_run.hpp"
 
 #include <doctest/doctest.h>
-
 #include <sys/stat.h>
 
 #include <fstream>
@@ -11,12 +10,13 @@
 
 #include "report/run_log.hpp"
 #include "support.hpp"
+#include "support/temp_folder.hpp"
 
 namespace deployd::report {
 
 namespace fs = std::filesystem;
 using test::at;
-using test::TempDir;
+using testing::TempFolder;
 
 namespace {
 
@@ -63,7 +63,7 @@ TEST_SUITE("report") {
   }
 
   TEST_CASE("a summary reads back as its record and the hosts to run again") {
-    TempDir temp;
+    TempFolder temp;
     RunLog::Opened opened = RunLog::open(temp.path(), "r", record_of("/srv/plan.json"));
     REQUIRE(opened.log != nullptr);
     opened.log->on(at(0, RunStart{"r", "plan.json", 6, {"deploy"}, std::string(64, 'c')}));
@@ -99,7 +99,7 @@ TEST_SUITE("report") {
   }
 
   TEST_CASE("without -H and --limit the record says so, and no task named means the default set") {
-    TempDir temp;
+    TempFolder temp;
     RunRecord record;
     record.plan.path = "/srv/plan.json";
     write_run(temp.path(), "r", record);
@@ -114,7 +114,7 @@ TEST_SUITE("report") {
   TEST_CASE(
       "the latest finished run of the plan is found; other plans and unfinished runs are passed "
       "over") {
-    TempDir temp;
+    TempFolder temp;
     const fs::path dir = temp.path();
     write_run(dir, "20261128T100000Z-000001", record_of("/a/plan.json"));
     write_run(dir, "20261128T110000Z-000002", record_of("/a/plan.json"));
@@ -138,7 +138,7 @@ TEST_SUITE("report") {
   }
 
   TEST_CASE("--only reads back, so a retry runs the tasks as they ran: without their needs") {
-    TempDir temp;
+    TempFolder temp;
     RunRecord record;
     record.plan.path = "/srv/plan.json";
     record.only = {"check", "smoke"};
@@ -150,7 +150,7 @@ TEST_SUITE("report") {
   }
 
   TEST_CASE("an ad-hoc run's command reads back; a summary from before ad-hoc runs has none") {
-    TempDir temp;
+    TempFolder temp;
     RunRecord record;
     record.ad_hoc = AdHocRecord{"systemctl restart \"app\" \xff", true, "1m"};
     write_run(temp.path(), "r", record);
@@ -180,7 +180,7 @@ TEST_SUITE("report") {
 
   TEST_CASE("among runs of the same second, the one started last is the latest") {
     // Run ids sort to the second only: their random suffixes say nothing of the order.
-    TempDir temp;
+    TempFolder temp;
     const fs::path dir = temp.path();
     write_run(dir, "20261128T100000Z-ffffff", record_of("/a/plan.json"), 100);
     write_run(dir, "20261128T100000Z-000001", record_of("/a/plan.json"), 600);
@@ -193,7 +193,7 @@ TEST_SUITE("report") {
   }
 
   TEST_CASE("a run id given is read, or the error says why it cannot be") {
-    TempDir temp;
+    TempFolder temp;
     const fs::path dir = temp.path();
     write_run(dir, "20261128T100000Z-000001", record_of("/a/plan.json"));
     write_run(dir, "20261128T110000Z-000002", record_of("/a/plan.json"));
@@ -210,7 +210,7 @@ TEST_SUITE("report") {
   }
 
   TEST_CASE("a summary another user could have written is not used (issue 16)") {
-    TempDir temp;
+    TempFolder temp;
     const fs::path dir = temp.path();
     write_run(dir, "20261128T100000Z-000001", record_of("/a/plan.json"));
     const fs::path summary = dir / "20261128T100000Z-000001" / "summary.json";
@@ -234,7 +234,7 @@ TEST_SUITE("report") {
   }
 
   TEST_CASE("names with backslashes and bytes that are not UTF-8 read back exactly (issue 16)") {
-    TempDir temp;
+    TempFolder temp;
     const std::string plan = "/a/p\\x41\xff.json";  // the text `\x41`, then the byte 0xff
     write_run(temp.path(), "20261128T100000Z-000001", record_of(plan));
     PreviousRunLookup found = find_previous_run(temp.path(), plan, "");
@@ -243,7 +243,7 @@ TEST_SUITE("report") {
   }
 
   TEST_CASE("a corrupt or foreign summary is an error naming the file") {
-    TempDir temp;
+    TempFolder temp;
     const fs::path dir = temp.path();
     const fs::path summary = dir / "20261128T100000Z-000001" / "summary.json";
     const std::string name = "\"" + summary.string() + "\"";
@@ -302,7 +302,7 @@ TEST_SUITE("report") {
 
   TEST_CASE("a later run of the plan that never finished is found, and read from its events") {
     // SIGKILL, a crash or a power cut leaves events.jsonl without summary.json (issue 16 #8).
-    TempDir temp;
+    TempFolder temp;
     const fs::path dir = temp.path();
     const fs::path plan = dir / "plan.json";
     write_file(plan, "{}");

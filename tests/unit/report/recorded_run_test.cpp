@@ -12,11 +12,12 @@
 #include "report/run_log.hpp"
 #include "report/run_view.hpp"
 #include "support.hpp"
+#include "support/temp_folder.hpp"
 
 namespace deployd::report {
 
 using test::at;
-using test::TempDir;
+using testing::TempFolder;
 
 namespace {
 
@@ -39,7 +40,7 @@ Output line(const std::string& host, int step, OutputStream stream, std::string 
 
 // web1: ok with a transfer that changed it; web2: step 0 failed once, retried, then ok;
 // web3: step 1 fails; web4: its step 0 never ends (the run was interrupted).
-std::filesystem::path record_run(const TempDir& dir) {
+std::filesystem::path record_run(const TempFolder& dir) {
   auto opened = RunLog::open(dir.path(), "20261128T134235Z-abcdef");
   REQUIRE(opened.log);
   RunLog& log = *opened.log;
@@ -79,7 +80,7 @@ std::filesystem::path record_run(const TempDir& dir) {
 
 TEST_CASE(
     "read_recorded_run: attempts, retries, cut-off steps and output, from RunLog's own files") {
-  TempDir dir;
+  TempFolder dir;
   std::string error;
   std::optional<RecordedRun> run = read_recorded_run(record_run(dir), error);
   REQUIRE_MESSAGE(run, error);
@@ -115,7 +116,7 @@ TEST_CASE(
 
 TEST_CASE(
     "read_recorded_run: a torn line is skipped with its line number; no run_start is an error") {
-  TempDir dir;
+  TempFolder dir;
   const std::filesystem::path run_dir = record_run(dir);
   {
     std::ofstream out(run_dir / "events.jsonl", std::ios::app);
@@ -137,7 +138,7 @@ TEST_CASE(
 
 TEST_CASE(
     "task_stats: hosts counted by their worst step, retries on the side, nearest-rank times") {
-  TempDir dir;
+  TempFolder dir;
   std::string error;
   std::optional<RecordedRun> run = read_recorded_run(record_run(dir), error);
   REQUIRE(run);
@@ -160,7 +161,7 @@ TEST_CASE(
 }
 
 TEST_CASE("failure_groups: the same failure on many hosts is one group, without the host's name") {
-  TempDir dir;
+  TempFolder dir;
   std::string error;
   std::optional<RecordedRun> run = read_recorded_run(record_run(dir), error);
   REQUIRE(run);
@@ -184,7 +185,7 @@ TEST_CASE("failure_groups: the same failure on many hosts is one group, without 
 }
 
 TEST_CASE("host_folds: identical hosts (wave, steps, statuses) share a row") {
-  TempDir dir;
+  TempFolder dir;
   std::string error;
   std::optional<RecordedRun> run = read_recorded_run(record_run(dir), error);
   REQUIRE(run);
@@ -205,7 +206,7 @@ TEST_CASE("masked_command_line: --var values never reach the run log") {
 }
 
 TEST_CASE("run.json: written and read back; a corrupt one is an error naming it") {
-  TempDir dir;
+  TempFolder dir;
   RunContext context;
   context.command_line = {"deployd", "plan.json"};
   context.user = "ops";
@@ -259,7 +260,7 @@ TEST_CASE(
 }
 
 TEST_CASE("read_recorded_run: an aborted host's last failed step shows as aborted") {
-  TempDir dir;
+  TempFolder dir;
   auto opened = RunLog::open(dir.path(), "20261128T134235Z-abcdef");
   REQUIRE(opened.log);
   opened.log->on(at(0, RunStart{"20261128T134235Z-abcdef", "/srv/plan.json", 1, {"t"}, ""}));

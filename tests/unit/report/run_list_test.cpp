@@ -7,7 +7,7 @@
 #include <fstream>
 #include <string>
 
-#include "support.hpp"
+#include "support/temp_folder.hpp"
 
 namespace deployd::report {
 
@@ -31,7 +31,7 @@ std::string summary(const std::string& plan, const std::string& status, int exit
 
 TEST_SUITE("report") {
   TEST_CASE("runs: oldest first, finished and unfinished, only the plan's, a corrupt folder warned about") {
-    test::TempDir dir;
+    testing::TempFolder dir;
     const std::filesystem::path logs = dir.path() / "runs";
     write(logs / "20261128T134235Z-aaaaaa" / "summary.json", summary("/p/deploy.json", "failed", 1, 5, 1, 2));
     write(logs / "20261128T134235Z-aaaaaa" / "run.json",

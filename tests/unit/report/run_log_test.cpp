@@ -15,12 +15,13 @@
 #include <vector>
 
 #include "support.hpp"
+#include "support/temp_folder.hpp"
 
 namespace deployd::report {
 
 namespace fs = std::filesystem;
 using test::at;
-using test::TempDir;
+using testing::TempFolder;
 
 namespace {
 
@@ -105,7 +106,7 @@ const char* const kSummary = R"({
 
 TEST_SUITE("report") {
   TEST_CASE("a run log creates its folder 0700, parents included, and events.jsonl 0600") {
-    TempDir temp;
+    TempFolder temp;
     Umask umask(022);
     const fs::path log_dir = temp.path() / "project" / ".deployd" / "runs";
     RunLog::Opened opened = RunLog::open(log_dir, "run-1");
@@ -120,7 +121,7 @@ TEST_SUITE("report") {
   }
 
   TEST_CASE("events.jsonl holds every event as the JSON reporter writes it") {
-    TempDir temp;
+    TempFolder temp;
     RunLog::Opened opened = RunLog::open(temp.path(), "r");
     REQUIRE(opened.log != nullptr);
     play_run(*opened.log);
@@ -139,7 +140,7 @@ TEST_SUITE("report") {
   }
 
   TEST_CASE("finish writes summary.json 0600 with status, counts and each host's end") {
-    TempDir temp;
+    TempFolder temp;
     Umask umask(022);
     RunLog::Opened opened = RunLog::open(temp.path(), "r");
     REQUIRE(opened.log != nullptr);
@@ -152,7 +153,7 @@ TEST_SUITE("report") {
   }
 
   TEST_CASE("a run log that is never finished writes its summary when destroyed") {
-    TempDir temp;
+    TempFolder temp;
     {
       RunLog::Opened opened = RunLog::open(temp.path(), "r");
       REQUIRE(opened.log != nullptr);
@@ -166,7 +167,7 @@ TEST_SUITE("report") {
   }
 
   TEST_CASE("summary.json is whole or absent: a failed write leaves no summary") {
-    TempDir temp;
+    TempFolder temp;
     RunLog::Opened opened = RunLog::open(temp.path(), "r");
     REQUIRE(opened.log != nullptr);
     fs::create_directory(temp.path() / "r" / "summary.json.tmp");  // the temp file can't be made
@@ -184,7 +185,7 @@ TEST_SUITE("report") {
   }
 
   TEST_CASE("a run log folder that another user owns or can write is refused, saying how to fix it") {
-    TempDir temp;
+    TempFolder temp;
     const fs::path shared = temp.path() / "shared";
     fs::create_directory(shared);
     ::chmod(shared.c_str(), 0777);
@@ -217,7 +218,7 @@ TEST_SUITE("report") {
   }
 
   TEST_CASE("a run log never reuses a folder and reports why it cannot open") {
-    TempDir temp;
+    TempFolder temp;
     REQUIRE(RunLog::open(temp.path(), "r").log != nullptr);
     const RunLog::Opened again = RunLog::open(temp.path(), "r");
     CHECK(again.log == nullptr);

@@ -2,13 +2,11 @@
 // Helpers for the report tests: an in-memory FILE* and events at fixed times.
 #pragma once
 
-#include <utility>
-
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <filesystem>
 #include <string>
+#include <utility>
 
 #include "deployd/event.hpp"
 
@@ -37,23 +35,6 @@ class MemoryFile {
   char* data_ = nullptr;
   std::size_t size_ = 0;
   std::FILE* file_;
-};
-
-/// A fresh folder under the system's temporary folder, removed with everything in it.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern =
-        (std::filesystem::temp_directory_path() / "deployd-report-XXXXXX").string();
-    path_ = ::mkdtemp(pattern.data());
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
 };
 
 /// 2026-11-28T13:42:35.123Z, the time of the tests' first event.

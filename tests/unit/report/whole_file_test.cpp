@@ -3,7 +3,6 @@
 #include "report/whole_file.hpp"
 
 #include <doctest/doctest.h>
-#include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -11,19 +10,13 @@
 #include <fstream>
 #include <sstream>
 
+#include "support/temp_folder.hpp"
+
 namespace fs = std::filesystem;
 using deployd::report::write_whole_file;
+using deployd::testing::TempFolder;
 
 namespace {
-
-struct Folder {
-  fs::path path;
-  Folder() {
-    std::string pattern = (fs::temp_directory_path() / "deployd-whole-XXXXXX").string();
-    path = ::mkdtemp(pattern.data());
-  }
-  ~Folder() { fs::remove_all(path); }
-};
 
 std::string read(const fs::path& file) {
   std::ifstream in(file);
@@ -36,24 +29,24 @@ std::string read(const fs::path& file) {
 
 TEST_SUITE("report") {
   TEST_CASE("write_whole_file: the file is written 0600, and replaced whole") {
-    Folder folder;
-    const fs::path file = folder.path / "report.html";
+    TempFolder folder;
+    const fs::path file = folder.path() / "report.html";
     CHECK(write_whole_file(file, "first") == "");
     CHECK(write_whole_file(file, "second") == "");
     CHECK(read(file) == "second");
     struct stat info {};
     REQUIRE(::stat(file.c_str(), &info) == 0);
     CHECK((info.st_mode & 07777) == 0600);
-    CHECK(std::distance(fs::directory_iterator(folder.path), fs::directory_iterator()) == 1);
+    CHECK(std::distance(fs::directory_iterator(folder.path()), fs::directory_iterator()) == 1);
   }
 
   TEST_CASE("write_whole_file: a symlink planted at the name is replaced, its target untouched") {
-    Folder folder;
-    const fs::path victim = folder.path / "victim";
+    TempFolder folder;
+    const fs::path victim = folder.path() / "victim";
     std::ofstream(victim) << "precious";
-    const fs::path file = folder.path / "report.xml";
+    const fs::path file = folder.path() / "report.xml";
     fs::create_symlink(victim, file);
-    fs::create_symlink(victim, folder.path / "report.xml.tmp");  // the old predictable name
+    fs::create_symlink(victim, folder.path() / "report.xml.tmp");  // the old predictable name
     CHECK(write_whole_file(file, "<xml/>") == "");
     CHECK(read(victim) == "precious");
     CHECK_FALSE(fs::is_symlink(file));
@@ -61,9 +54,9 @@ TEST_SUITE("report") {
   }
 
   TEST_CASE("write_whole_file: a folder that does not exist is an error, and nothing is left") {
-    Folder folder;
-    CHECK(write_whole_file(folder.path / "missing" / "report.html", "x") ==
+    TempFolder folder;
+    CHECK(write_whole_file(folder.path() / "missing" / "report.html", "x") ==
           "No such file or directory");
-    CHECK(fs::is_empty(folder.path));
+    CHECK(fs::is_empty(folder.path()));
   }
 }

@@ -13,6 +13,8 @@
 #include <fstream>
 #include <string>
 
+#include "support/temp_folder.hpp"
+
 namespace {
 
 using deployd::ssh::decode_base64;
@@ -54,18 +56,13 @@ AwQFBg==
 
 /// A file with `text` in a fresh temporary folder, removed afterwards.
 struct TempFile {
-  std::filesystem::path dir;
+  deployd::testing::TempFolder dir;
   std::filesystem::path path;
-  explicit TempFile(const std::string& text) {
-    std::string pattern = (std::filesystem::temp_directory_path() / "deployd-id-XXXXXX").string();
-    dir = ::mkdtemp(pattern.data());
-    path = dir / "key";
-    std::ofstream(path) << text;
+  explicit TempFile(const std::string& text) : path(dir.write("key", text)) {
     // As ssh-keygen writes keys: owner only (a key open to others is refused).
     std::filesystem::permissions(
         path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
   }
-  ~TempFile() { std::filesystem::remove_all(dir); }
 };
 
 bool verifies(const std::string& public_blob, const unsigned char* signature, std::size_t length,
@@ -187,9 +184,9 @@ TEST_SUITE("ssh") {
     REQUIRE(::chmod(file.path.c_str(), 0400) == 0);
     CHECK(Identity(file.path.string()).error().empty());
 
-    const Identity folder(file.dir.string());
+    const Identity folder(file.dir.path().string());
     CHECK(folder.error() == "cannot read: it is a directory");
-    const std::string fifo = (file.dir / "fifo").string();
+    const std::string fifo = (file.dir.path() / "fifo").string();
     REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
     CHECK(Identity(fifo).error() == "cannot read: not a regular file");  // never opened: no hang
   }

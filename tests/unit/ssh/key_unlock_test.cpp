@@ -17,6 +17,7 @@
 
 #include "ssh/bcrypt_pbkdf.hpp"
 #include "ssh/identity.hpp"
+#include "support/temp_folder.hpp"
 
 namespace {
 
@@ -44,19 +45,14 @@ std::string read(const fs::path& path) {
 
 /// ssh-keygen's keys in a temporary folder.
 struct Keys {
-  fs::path dir;
-  Keys() {
-    std::string pattern = (fs::temp_directory_path() / "deployd-keys-XXXXXX").string();
-    dir = ::mkdtemp(pattern.data());
-  }
-  ~Keys() { fs::remove_all(dir); }
+  deployd::testing::TempFolder dir;
 
   /// Makes a key (`extra`: e.g. "-m PEM") and returns its path. Its passphrase goes through 2
   /// bcrypt rounds, not ssh-keygen's 16: the rounds come from the key file and the loop over them
   /// is the same, but 16 made each unlock cost seconds (minutes under the sanitizers).
   std::string make(const std::string& name, const std::string& type,
                    const std::string& extra = "") {
-    const std::string path = (dir / name).string();
+    const std::string path = (dir.path() / name).string();
     const std::string command = "ssh-keygen -q -a 2 -t " + type + " " + extra + " -N '" +
                                 kPassphrase + "' -f " + path + " >/dev/null 2>&1";
     REQUIRE(std::system(command.c_str()) == 0);
@@ -78,7 +74,7 @@ struct Keys {
       const auto* raw = reinterpret_cast<const unsigned char*>(blob.data()) + blob.size() - 32;
       return EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr, raw, 32);
     }
-    const std::string pem = (dir / "public.pem").string();
+    const std::string pem = (dir.path() / "public.pem").string();
     const std::string command = "ssh-keygen -e -m PKCS8 -f " + path + ".pub > " + pem;
     REQUIRE(std::system(command.c_str()) == 0);
     FILE* file = std::fopen(pem.c_str(), "r");
@@ -226,7 +222,7 @@ TEST_SUITE("ssh") {
               ": permissions 0644 are too open: a private key must be accessible by its "
               "owner only (chmod 600 " +
               open_key + ")");
-    const std::string missing = keys.dir.string() + "/missing";
+    const std::string missing = keys.dir.path().string() + "/missing";
     CHECK(unlock_identities(cache, {{missing, true, std::nullopt, ""}}, never) ==
           "identity " + missing + ": cannot read: no such file or directory");
   }

@@ -18,6 +18,7 @@
 
 #include "ssh/identity.hpp"
 #include "ssh/init.hpp"
+#include "support/temp_folder.hpp"
 
 namespace {
 
@@ -58,19 +59,13 @@ std::string read(const std::string& path) {
 }
 
 struct KnownHostsFixture {
-  std::filesystem::path dir;
-  std::string path;
+  deployd::testing::TempFolder dir;
+  std::string path = (dir.path() / "known_hosts").string();
   std::string key_a = *decode_base64(kKeyA);
   std::string key_b = *decode_base64(kKeyB);
   std::string ecdsa = *decode_base64(kEcdsa);
 
-  KnownHostsFixture() {
-    init_library();
-    std::string pattern = (std::filesystem::temp_directory_path() / "deployd-kh-XXXXXX").string();
-    dir = ::mkdtemp(pattern.data());
-    path = (dir / "known_hosts").string();
-  }
-  ~KnownHostsFixture() { std::filesystem::remove_all(dir); }
+  KnownHostsFixture() { init_library(); }
 
   HostKey a() const { return {key_a, LIBSSH2_HOSTKEY_TYPE_ED25519}; }
   HostKey b() const { return {key_b, LIBSSH2_HOSTKEY_TYPE_ED25519}; }
@@ -305,7 +300,7 @@ TEST_SUITE("ssh") {
     std::filesystem::create_directory(path);
     const KnownHostsFile folder(path);
     CHECK(folder.load_error() == "cannot read " + path + ": it is a directory");
-    const std::string fifo = (dir / "fifo").string();
+    const std::string fifo = (dir.path() / "fifo").string();
     REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
     const KnownHostsFile pipe(fifo);  // would block forever if it were opened
     CHECK(pipe.load_error() == "cannot read " + fifo + ": not a regular file");

@@ -3,23 +3,13 @@
 #include "ssh/sftp.hpp"
 
 #include <doctest/doctest.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 
+#include "support/temp_folder.hpp"
+
 namespace deployd::ssh {
-namespace {
-
-std::string scratch(const std::string& name, const std::string& content) {
-  const auto path = std::filesystem::temp_directory_path() /
-                    ("deployd-sftp-test-" + std::to_string(::getpid()) + "-" + name);
-  std::ofstream(path, std::ios::binary) << content;
-  return path.string();
-}
-
-}  // namespace
-
 TEST_SUITE("ssh") {
   TEST_CASE("the temporary file sits beside the target, hidden and named after the run") {
     CHECK(temp_path_for("/srv/app/app.tgz", "r1") == "/srv/app/.app.tgz.deployd-r1.tmp");
@@ -31,24 +21,24 @@ TEST_SUITE("ssh") {
   }
 
   TEST_CASE("a source file is mapped, and hashed like sha256sum") {
-    const std::string path = scratch("abc", "abc");
+    testing::TempFolder folder;
+    const std::string path = folder.write("abc", "abc");
     auto opened = SourceFile::open(path);
     REQUIRE(std::holds_alternative<std::shared_ptr<SourceFile>>(opened));
     const auto& file = std::get<std::shared_ptr<SourceFile>>(opened);
     CHECK(file->size() == 3);
     CHECK(file->bytes() == "abc");
     CHECK(file->sha256() == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-    std::filesystem::remove(path);
   }
 
   TEST_CASE("an empty source file has no mapping and the empty sha256") {
-    const std::string path = scratch("empty", "");
+    testing::TempFolder folder;
+    const std::string path = folder.write("empty", "");
     auto opened = SourceFile::open(path);
     REQUIRE(std::holds_alternative<std::shared_ptr<SourceFile>>(opened));
     const auto& file = std::get<std::shared_ptr<SourceFile>>(opened);
     CHECK(file->size() == 0);
     CHECK(file->sha256() == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
-    std::filesystem::remove(path);
   }
 
   TEST_CASE("a missing source names the path and the cause") {
@@ -59,7 +49,8 @@ TEST_SUITE("ssh") {
   }
 
   TEST_CASE("the cache opens a file once while it is unchanged") {
-    const std::string path = scratch("cached", "one");
+    testing::TempFolder folder;
+    const std::string path = folder.write("cached", "one");
     SourceCache cache;
     auto first = std::get<std::shared_ptr<SourceFile>>(cache.open(path));
     auto second = std::get<std::shared_ptr<SourceFile>>(cache.open(path));
@@ -69,7 +60,6 @@ TEST_SUITE("ssh") {
     auto third = std::get<std::shared_ptr<SourceFile>>(cache.open(path));
     CHECK(third != first);
     CHECK(third->bytes() == "other");
-    std::filesystem::remove(path);
   }
 }
 

@@ -4,11 +4,12 @@
 #include "warm/lending_key.hpp"
 
 #include <doctest/doctest.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 #include <functional>
+
+#include "support/temp_folder.hpp"
 
 namespace deployd::warm {
 namespace {
@@ -27,10 +28,8 @@ ssh::ConnectionSpec base_spec(const std::string& identity) {
 }
 
 TEST_CASE("a session is lent only to the same user, address, port, keys and host key rules") {
-  const fs::path folder = fs::temp_directory_path() / ("lending-key-" + std::to_string(::getpid()));
-  fs::create_directories(folder);
-  const std::string identity = (folder / "id").string();
-  std::ofstream(identity) << "key one";
+  const testing::TempFolder folder;
+  const std::string identity = folder.write("id", "key one");
   const ssh::ConnectionSpec spec = base_spec(identity);
   const std::string key = lending_key(spec);
   CHECK(lending_key(spec) == key);
@@ -71,7 +70,6 @@ TEST_CASE("a session is lent only to the same user, address, port, keys and host
     std::ofstream(identity) << "key two, longer";
     CHECK(lending_key(spec) != key);
   }
-  fs::remove_all(folder);
 }
 
 }  // namespace

@@ -9,6 +9,8 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "support/temp_folder.hpp"
+
 namespace deployd::warm {
 namespace {
 
@@ -31,9 +33,8 @@ TEST_CASE("the folder is under XDG_RUNTIME_DIR, else /tmp/deployd-UID") {
 }
 
 TEST_CASE("a folder open to others, a symlink or a missing folder is refused; 0700 is used") {
-  const fs::path base =
-      fs::temp_directory_path() / ("runtime-folder-" + std::to_string(::getpid()));
-  fs::create_directories(base);
+  const testing::TempFolder temp;
+  const fs::path& base = temp.path();
   const std::string folder = (base / "deployd").string();
   CHECK(unsafe_folder_reason(folder).find("cannot use") != std::string::npos);
   CHECK(make_runtime_folder(folder) == "");
@@ -52,7 +53,6 @@ TEST_CASE("a folder open to others, a symlink or a missing folder is refused; 07
     CHECK(unsafe_folder_reason(folder).find("belongs to uid 65534, not to you") !=
           std::string::npos);
   }
-  fs::remove_all(base);
 }
 
 }  // namespace
