@@ -6,7 +6,7 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from fleet_support import (FleetTestCase, SilentListener, events_of, generate_key,  # noqa: E402
+from fleet_support import (FleetTestCase, TcpListener, events_of, generate_key,  # noqa: E402
                            run_deployd, write_json)
 
 HOSTS = 100
@@ -101,7 +101,7 @@ class CoreRun(FleetTestCase):
         with open(bad_known_hosts, "w") as f:
             f.write("[%s]:%d %s %s\n" % (victim["address"], victim["port"], key_type, key_text))
         stranger = generate_key(self.dir, "stranger_key")
-        silent = SilentListener()
+        silent = TcpListener()
         try:
             hosts = list(good) + [
                 {"name": "closed-port", "address": "127.0.11.250", "port": 2},

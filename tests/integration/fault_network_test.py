@@ -12,7 +12,6 @@ import glob
 import json
 import os
 import re
-import select
 import socket
 import struct
 import subprocess
@@ -22,7 +21,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from fleet_support import (FleetTestCase, SilentListener, deployd_binary, descendants_of,  # noqa: E402
+from fleet_support import (FleetTestCase, TcpListener, deployd_binary, descendants_of,  # noqa: E402
                            sanitized, write_json)
 
 SSHD = "/usr/sbin/sshd"
@@ -166,72 +165,36 @@ class SshStream:
         return messages, b""
 
 
-class CuttingProxy:
+class CuttingProxy(TcpListener):
     """Forwards TCP to an sshd and drops each connection at one point, as if the server's
     process died there: "kex" once the server's KEXINIT has been passed on (the key exchange
     has begun), "auth" when the client sends its first packet after the server answered its
     encrypted service request (the authentication request: libssh2 sends nothing else then)."""
 
     def __init__(self, address, port, target, cut):
-        self.target, self.cut = target, cut
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind((address, port))
-        self.sock.listen(16)
-        self.address, self.port = address, port
-        self.accepted, self.cuts = 0, []
-        self.thread = threading.Thread(target=self._accept, daemon=True)
-        self.thread.start()
+        self.cut, self.cuts = cut, []
+        super().__init__(address, port, target=target)
 
-    def _accept(self):
-        while True:
-            try:
-                client, _ = self.sock.accept()
-            except OSError:
-                return
-            self.accepted += 1
-            threading.Thread(target=self._relay, args=(client,), daemon=True).start()
+    def connection_state(self):
+        return {"streams": {True: SshStream(), False: SshStream()},
+                "client_sent_encrypted": False, "server_answered": False}
 
-    def _relay(self, client):
-        try:
-            server = socket.create_connection(self.target)
-        except OSError:
-            client.close()
-            return
-        streams = {client: SshStream(), server: SshStream()}
-        peer = {client: server, server: client}
-        client_sent_encrypted = server_answered = False
-        try:
-            while True:
-                ready, _, _ = select.select([client, server], [], [], 30)
-                if not ready:
-                    return
-                for sock in ready:
-                    data = sock.recv(65536)
-                    if not data:
-                        return
-                    messages, encrypted = streams[sock].feed(data)
-                    if sock is server and self.cut == "kex" and MSG_KEXINIT in messages:
-                        # Pass the KEXINIT on (and whatever came with it), then die.
-                        client.sendall(data)
-                        self.cuts.append("kex")
-                        return
-                    if sock is client and encrypted:
-                        if self.cut == "auth" and server_answered:
-                            self.cuts.append("auth")
-                            return
-                        client_sent_encrypted = True
-                    if sock is server and encrypted and client_sent_encrypted:
-                        server_answered = True
-                    peer[sock].sendall(data)
-        except OSError:
-            return
-        finally:
-            client.close()
-            server.close()
-
-    def close(self):
-        self.sock.close()
+    def forward(self, state, from_client, data, sink):
+        messages, encrypted = state["streams"][from_client].feed(data)
+        if not from_client and self.cut == "kex" and MSG_KEXINIT in messages:
+            # Pass the KEXINIT on (and whatever came with it), then die.
+            sink.sendall(data)
+            self.cuts.append("kex")
+            return False
+        if from_client and encrypted:
+            if self.cut == "auth" and state["server_answered"]:
+                self.cuts.append("auth")
+                return False
+            state["client_sent_encrypted"] = True
+        if not from_client and encrypted and state["client_sent_encrypted"]:
+            state["server_answered"] = True
+        sink.sendall(data)
+        return True
 
 
 def known_hosts_line(fleet, names):
@@ -394,14 +357,14 @@ class NetworkFaults(FleetTestCase):
 
     # 4. TCP accepted, then silence (run_control_test.py: without retries) ---------------------
     def test_a_silent_listener_times_out_each_attempt_and_is_retried(self):
-        silent = SilentListener("127.0.51.4")
+        silent = TcpListener("127.0.51.4")
         self.addCleanup(silent.close)
         run = self.deploy([{"name": "mute", "address": silent.address, "port": silent.port,
                             "connect_timeout": "1s"}], [{"run": "true"}],
                           {"connect_retries": 1, "connect_retry_delay": "100ms"})
         self.assert_host_fault(run, "mute", "unreachable",
                                r"^connect 127\.0\.51\.4:\d+: timed out after 1s \(ssh handshake\) \(2 attempts\)$")
-        self.assertEqual(len(silent.accepted), 2)
+        self.assertEqual(silent.accepted, 2)
         self.assertLess(run.elapsed, 2 * 1 + 0.1 + 5, "two 1 s timeouts and the delay, plus slack")
 
     # 5. sshd dies during the key exchange or during authentication -------------------------

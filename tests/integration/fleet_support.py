@@ -3,6 +3,7 @@
 import glob
 import json
 import os
+import select
 import socket
 import subprocess
 import sys
@@ -102,30 +103,106 @@ def generate_key(folder, name):
     return path
 
 
-class SilentListener:
-    """A TCP listener that accepts connections and never says a word (not even an SSH banner)."""
+class TcpListener:
+    """A TCP listener on a loopback address, for connections that go wrong on purpose.
 
-    def __init__(self, address="127.0.12.1"):
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.bind((address, 0))
-        self.sock.listen(16)
-        self.address, self.port = self.sock.getsockname()
-        self.accepted = []
-        self.thread = threading.Thread(target=self._accept, daemon=True)
-        self.thread.start()
+    Without a target it accepts and never says a word (not even an SSH banner), holding each
+    connection open. With TARGET (address, port) it forwards each connection both ways, passing
+    each side's end on (half-close); a subclass may override forward() to drop a connection at a
+    chosen point. With DELAY it listens only after that many seconds on PORT: until then
+    connections are refused. `accepted` counts the connections."""
 
-    def _accept(self):
+    def __init__(self, address="127.0.12.1", port=0, target=None, delay=0):
+        assert address.startswith("127."), "loopback only"
+        self.address, self.port, self.target = address, port, target
+        self.accepted = 0
+        self.sock = None
+        self.closed = False
+        self.connections = []  # held (silent) or relayed, ended by close()
+        self.lock = threading.Lock()
+        self.timer = None
+        if delay:
+            assert port, "a delayed listener needs its port chosen in advance"
+            self.timer = threading.Timer(delay, self._listen)
+            self.timer.start()
+        else:
+            self._listen()
+
+    def _listen(self):
+        with self.lock:
+            if self.closed:
+                return
+            self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            self.sock.bind((self.address, self.port))
+            self.sock.listen(16)
+            self.port = self.sock.getsockname()[1]
+        threading.Thread(target=self._accept, args=(self.sock,), daemon=True).start()
+
+    def _accept(self, listener):
         while True:
             try:
-                conn, _ = self.sock.accept()
+                client, _ = listener.accept()
             except OSError:
                 return
-            self.accepted.append(conn)
+            with self.lock:
+                self.accepted += 1
+                self.connections.append(client)
+            if self.target:
+                threading.Thread(target=self._relay, args=(client,), daemon=True).start()
+
+    def _relay(self, client):
+        try:
+            server = socket.create_connection(self.target)
+        except OSError:
+            client.close()
+            return
+        with self.lock:
+            self.connections.append(server)
+        peer = {client: server, server: client}
+        state = self.connection_state()
+        reading = [client, server]
+        try:
+            while reading:
+                ready, _, _ = select.select(reading, [], [])
+                for sock in ready:
+                    data = sock.recv(65536)
+                    if not data:
+                        peer[sock].shutdown(socket.SHUT_WR)
+                        reading.remove(sock)
+                    elif not self.forward(state, sock is client, data, peer[sock]):
+                        return
+        except OSError:
+            return
+        finally:
+            client.close()
+            server.close()
+
+    def connection_state(self):
+        """What forward() keeps about one connection (a subclass's own)."""
+        return None
+
+    def forward(self, state, from_client, data, sink):
+        """Passes DATA on to SINK; False drops the connection there, as if the far end died."""
+        sink.sendall(data)
+        return True
 
     def close(self):
-        self.sock.close()
-        for conn in self.accepted:
-            conn.close()
+        with self.lock:
+            self.closed = True
+            if self.timer:
+                self.timer.cancel()
+            if self.sock:
+                # shutdown first: it wakes the thread blocked in accept(), which close() does not
+                for sock in [self.sock] + self.connections:
+                    try:
+                        sock.shutdown(socket.SHUT_RDWR)
+                    except OSError:
+                        pass
+                self.sock.close()
+            if not self.target:
+                for conn in self.connections:  # relayed ones are closed by their own thread
+                    conn.close()
 
 
 class FleetTestCase(unittest.TestCase):

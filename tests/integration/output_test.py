@@ -14,7 +14,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from fleet_support import FleetTestCase, SilentListener, deployd_binary, run_deployd, write_json  # noqa: E402
+from fleet_support import FleetTestCase, TcpListener, deployd_binary, run_deployd, write_json  # noqa: E402
 
 # A progress draw: carriage return, the text, erase to the end of the line.
 DRAW = re.compile(rb"\r(\[[^\r\n]*?)\x1b\[K")
@@ -199,7 +199,7 @@ class OutputRun(FleetTestCase):
     def test_progress_under_quiet_fits_80_columns_and_names_hosts_still_connecting(self):
         # issue 19: a hung sshd (a listener that never says a word) shows as connecting, the
         # slowest handshake named; the line fits 80 columns and is drawn under -q too.
-        silent = SilentListener("127.0.36.190")
+        silent = TcpListener("127.0.36.190")
         try:
             inventory = dict(self.inventory)
             inventory["hosts"] = self.inventory["hosts"][:2] + [

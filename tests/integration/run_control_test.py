@@ -10,12 +10,11 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from fleet_support import (FleetTestCase, SilentListener, descendants_of, events_of,  # noqa: E402
+from fleet_support import (FleetTestCase, TcpListener, descendants_of, events_of,  # noqa: E402
                            processes_with, run_deployd, write_json)
 
 FLEET_SCRIPT = os.environ.get("DEPLOYD_FLEET_SCRIPT") or os.path.join(
@@ -276,7 +275,7 @@ class RunControl(FleetTestCase):
         listener.bind(("127.0.12.2", 0))
         proxy_port = listener.getsockname()[1]
         listener.close()  # closed: connections are refused until the proxy opens it again
-        proxy = DelayedProxy("127.0.12.2", proxy_port, address, port, delay=1.6)
+        proxy = TcpListener("127.0.12.2", proxy_port, target=(address, port), delay=1.6)
         try:
             plan = self.plan({"policy": {"connect_retries": 3, "connect_retry_delay": "1s"},
                               "hosts": [{"name": "late", "address": "127.0.12.2", "port": proxy_port,
@@ -290,7 +289,7 @@ class RunControl(FleetTestCase):
         self.assertGreaterEqual(proxy.accepted, 1)
 
     def test_a_host_that_accepts_tcp_and_never_answers_fails_at_connect_timeout(self):
-        silent = SilentListener("127.0.12.3")
+        silent = TcpListener("127.0.12.3")
         try:
             plan = self.plan({"policy": {"connect_retries": 0},
                               "hosts": [{"name": "mute", "address": silent.address, "port": silent.port,
@@ -472,60 +471,6 @@ class RunControl(FleetTestCase):
         self.assertIn("no answer from the host for %ds during the transfer (keepalive every %ds): "
                       "connection lost" % (2 * keepalive, keepalive), end["error"])
         self.assertFalse(os.path.exists(target))
-
-
-class DelayedProxy:
-    """Listens on ADDRESS:PORT only after `delay` seconds, then forwards each connection."""
-
-    def __init__(self, address, port, target_address, target_port, delay):
-        self.accepted = 0
-        self.target = (target_address, target_port)
-        self.closed = False
-        self.sock = None
-        self.ready = threading.Timer(delay, self._listen, args=(address, port))
-        self.ready.start()
-
-    def _listen(self, address, port):
-        if self.closed:
-            return
-        self.sock = socket.socket()
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind((address, port))
-        self.sock.listen(8)
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self):
-        while True:
-            try:
-                client, _ = self.sock.accept()
-            except OSError:
-                return
-            self.accepted += 1
-            server = socket.create_connection(self.target)
-            for a, b in ((client, server), (server, client)):
-                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
-
-    @staticmethod
-    def _pump(source, sink):
-        try:
-            while True:
-                data = source.recv(65536)
-                if not data:
-                    break
-                sink.sendall(data)
-        except OSError:
-            pass
-        finally:
-            try:
-                sink.shutdown(socket.SHUT_WR)
-            except OSError:
-                pass
-
-    def close(self):
-        self.closed = True
-        self.ready.cancel()
-        if self.sock:
-            self.sock.close()
 
 
 if __name__ == "__main__":
