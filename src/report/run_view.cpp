@@ -60,8 +60,8 @@ std::string attempt_reason(const RecordedRun& run, const Attempt& attempt) {
   return where + ": failed";
 }
 
-// What makes two reasons the same failure: their text with durations (`after 303ms`, `1.5s`)
-// left out, as hosts cancelled together differ only in those.
+// What makes two reasons the same failure: their text with durations (`after 303ms`, `1.5s`,
+// `2m05s`) left out, as hosts cancelled together differ only in those.
 std::string fold_key(const std::string& reason) {
   std::string key;
   for (std::size_t at = 0; at < reason.size();) {
@@ -77,6 +77,12 @@ std::string fold_key(const std::string& reason) {
         (suffix == "ms" || suffix == "s" || suffix == "m" || suffix == "h")) {
       key += '#';
       at = unit;
+      // base::elapsed_text's second part: the `05s` of `2m05s`, the `02m` of `1h02m`.
+      const char second_unit = suffix == "m" ? 's' : suffix == "h" ? 'm' : 0;
+      if (second_unit != 0 && at + 2 < reason.size() &&
+          std::isdigit(static_cast<unsigned char>(reason[at])) &&
+          std::isdigit(static_cast<unsigned char>(reason[at + 1])) && reason[at + 2] == second_unit)
+        at += 3;
       continue;
     }
     key += reason[at++];

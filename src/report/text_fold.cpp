@@ -33,7 +33,7 @@ std::size_t address_at(std::string_view text, std::size_t at) {
   return end - at;
 }
 
-// `860ms`, `1.2s`, `5m`, `1h` at `at`: its length, else 0.
+// `860ms`, `1.2s`, `5m`, `1h`, `2m05s`, `1h02m` at `at`: its length, else 0.
 std::size_t duration_at(std::string_view text, std::size_t at) {
   std::size_t end = at + digits_at(text, at);
   if (end == at) return 0;
@@ -47,6 +47,11 @@ std::size_t duration_at(std::string_view text, std::size_t at) {
   }
   if (unit == 0) return 0;
   end += unit;
+  // base::elapsed_text's two-part forms: minutes and seconds, hours and minutes.
+  const char second_unit = text[end - 1] == 'm' && unit == 1 ? 's' : text[end - 1] == 'h' ? 'm' : 0;
+  if (second_unit != 0 && digits_at(text, end) == 2 && end + 2 < text.size() &&
+      text[end + 2] == second_unit)
+    end += 3;
   if (end < text.size() && is_word(text[end])) return 0;
   return end - at;
 }

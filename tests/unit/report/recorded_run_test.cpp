@@ -246,9 +246,9 @@ TEST_CASE(
                 .name = "sleep",
                 .status = BarStatus::Aborted,
                 .error = std::string("t step 1 (run \"sleep\"): cancelled after ") +
-                         (name[1] == '1'   ? "303ms"
+                         (name[1] == '1'   ? "40ms"
                           : name[1] == '2' ? "1.5s"
-                                           : "2m") +
+                                           : "2m05s") +
                          ": the run was interrupted"});
     run.hosts.push_back(host);
   }
@@ -256,7 +256,7 @@ TEST_CASE(
   REQUIRE(groups.size() == 1);
   CHECK(groups[0].host_list == "a[1-3]");
   CHECK(groups[0].reason ==
-        "t step 1 (run \"sleep\"): cancelled after 303ms: the run was interrupted");
+        "t step 1 (run \"sleep\"): cancelled after 40ms: the run was interrupted");
 }
 
 TEST_CASE("read_recorded_run: an aborted host's last failed step shows as aborted") {

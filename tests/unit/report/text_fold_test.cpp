@@ -9,7 +9,7 @@ namespace deployd::report {
 TEST_SUITE("report") {
   TEST_CASE("fold: texts that differ in the host's name, durations and addresses fold together") {
     const std::string a =
-        R"(restart step 1 (run "/srv/node007/svc restart"): exited with status 1 after 860ms)";
+        R"(restart step 1 (run "/srv/node007/svc restart"): exited with status 1 after 0.9s)";
     const std::string b =
         R"(restart step 1 (run "/srv/node023/svc restart"): exited with status 1 after 1.2s)";
     CHECK(TextFold::shape_of(a, "node007") == TextFold::shape_of(b, "node023"));
@@ -23,6 +23,17 @@ TEST_SUITE("report") {
     connect.add("connect 127.0.120.17:2522: timed out after 10s (3 attempts)", "node017");
     connect.add("connect 127.0.120.18:2522: timed out after 10s (3 attempts)", "node018");
     CHECK(connect.text() == "connect …: timed out after 10s (3 attempts)");
+  }
+
+  TEST_CASE("fold: a stopwatch's two-part durations fold as one piece") {
+    CHECK(TextFold::shape_of("timed out after 2m05s", "a") ==
+          TextFold::shape_of("timed out after 0.3s", "b"));
+    CHECK(TextFold::shape_of("running 1h02m now", "a") ==
+          TextFold::shape_of("running 59m59s now", "b"));
+    TextFold fold;
+    fold.add("cancelled after 1m00s: interrupted", "a");
+    fold.add("cancelled after 2m05s: interrupted", "b");
+    CHECK(fold.text() == "cancelled after …: interrupted");
   }
 
   TEST_CASE("fold: one host's text is shown whole, and other differences do not fold") {
