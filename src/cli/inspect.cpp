@@ -9,6 +9,7 @@
 #include <string_view>
 #include <unordered_set>
 
+#include "base/duration_text.hpp"
 #include "base/host_ranges.hpp"
 #include "engine/engine.hpp"
 #include "engine/file_diff.hpp"
@@ -91,11 +92,6 @@ std::string step_line(const Task& task, std::size_t index, const Step& step, pla
   return line;
 }
 
-std::string duration_text(Duration duration) {
-  const auto ms = duration.count();
-  return ms % 1000 == 0 ? fmt::format("{}s", ms / 1000) : fmt::format("{}ms", ms);
-}
-
 // -v: every connection value of the host and where it came from (plan-format.md, precedence).
 std::string connection_lines(const Host& host) {
   auto source = [&](const char* key) {
@@ -112,8 +108,8 @@ std::string connection_lines(const Host& host) {
       {"identities_only", host.identities_only ? "yes" : "no"},
       {"known_hosts", host.known_hosts},
       {"host_key_check", modes[static_cast<int>(host.host_key_check)]},
-      {"connect_timeout", duration_text(host.connect_timeout)},
-      {"keepalive", duration_text(host.keepalive)},
+      {"connect_timeout", base::duration_text(host.connect_timeout)},
+      {"keepalive", base::duration_text(host.keepalive)},
       {"via", host.via.empty() ? "(direct)" : fmt::format("{}", fmt::join(host.via, ", "))},
       {"password_env", host.password_env.empty() ? "(none)" : host.password_env},
       {"passphrase_env", host.passphrase_env.empty() ? "(none)" : host.passphrase_env},

@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <exception>
 
+#include "base/duration_text.hpp"
 #include "cli/ad_hoc.hpp"
 #include "cli/config_file.hpp"
 #include "cli/diff_main.hpp"
@@ -31,7 +32,6 @@
 #include "engine/engine.hpp"
 #include "engine/run.hpp"
 #include "engine/ssh_transport.hpp"
-#include "engine/step_text.hpp"
 #include "graph/limit.hpp"
 #include "graph/task_graph.hpp"
 #include "plan/suggest.hpp"
@@ -111,14 +111,15 @@ void say_interrupted(const engine::Engine& engine, int signal, Duration grace) {
   if (running.empty()) {
     text += "no step is running\n";
   } else {
-    text += fmt::format("{} running step{} get {} to finish ({}: cancel them now; a third: exit at once)\n",
-                        running.size(), running.size() == 1 ? "" : "s", engine::duration_text(grace), again);
+    text += fmt::format(
+        "{} running step{} get {} to finish ({}: cancel them now; a third: exit at once)\n",
+        running.size(), running.size() == 1 ? "" : "s", base::duration_text(grace), again);
   }
   constexpr std::size_t kShown = 20;
   for (std::size_t i = 0; i < running.size() && i < kShown; ++i) {
     const auto& step = running[i];
     text += fmt::format("  {}: {} {} (running {})\n", step.host, step.task, step.step,
-                        engine::duration_text(step.elapsed));
+                        base::elapsed_text(step.elapsed));
   }
   if (running.size() > kShown) text += fmt::format("  ... and {} more\n", running.size() - kShown);
   std::fputs(text.c_str(), stderr);

@@ -9,7 +9,7 @@
 #include <cstdlib>
 #include <filesystem>
 
-#include "plan/duration.hpp"
+#include "base/duration_text.hpp"
 #include "report/escape.hpp"
 #include "report/html_report_file.hpp"
 #include "report/junit_reporter.hpp"
@@ -43,9 +43,9 @@ std::vector<std::pair<std::string, std::string>> policy_texts(const Policy& poli
       {"max_failures", amount_text(policy.max_failures)},
       {"on_failure", policy.on_failure == OnFailure::Abort ? "abort" : "stop-host"},
       {"retries", std::to_string(policy.retries)},
-      {"retry_delay", plan::format_duration(policy.retry_delay)},
-      {"timeout", policy.timeout ? plan::format_duration(*policy.timeout) : "none"},
-      {"abort_grace", plan::format_duration(policy.abort_grace)}};
+      {"retry_delay", base::duration_text(policy.retry_delay)},
+      {"timeout", policy.timeout ? base::duration_text(*policy.timeout) : "none"},
+      {"abort_grace", base::duration_text(policy.abort_grace)}};
   return texts;
 }
 

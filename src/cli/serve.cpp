@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <string_view>
 
+#include "base/duration_text.hpp"
 #include "cli/command_help.hpp"
 #include "deployd/exit_code.hpp"
 #include "plan/duration.hpp"
@@ -84,7 +85,7 @@ int serve_main(int argc, const char* const* argv) {
     return 1;
   }
   std::printf("deployd serve: running (socket %s), sessions closed after %s idle\n",
-              warm::socket_path(folder).c_str(), plan::format_duration(idle).c_str());
+              warm::socket_path(folder).c_str(), base::duration_text(idle).c_str());
   return 0;
 }
 

@@ -19,6 +19,7 @@
 
 #include "async/awaitable.hpp"
 #include "base/cancel.hpp"
+#include "base/duration_text.hpp"
 #include "base/host_ranges.hpp"
 #include "engine/delegates.hpp"
 #include "engine/run_shape.hpp"
@@ -300,7 +301,7 @@ void Engine::State::start_grace(asio::any_io_executor executor) {
   grace_timer->async_wait([this](boost::system::error_code ec) {
     if (ec) return;
     cancel_reason = fmt::format("{} and the grace period ({}) ran out", stop_reason(),
-                                duration_text(plan.policy.abort_grace));
+                                base::duration_text(plan.policy.abort_grace));
     cancel_running();
   });
 }
@@ -432,8 +433,9 @@ asio::awaitable<ConnectResult> Engine::State::connect_with_retries(int host) {
       connected = co_await transport.connect(target);
       connecting_since[static_cast<std::size_t>(host)].reset();
       if (ssh::is_debug_logging())
-        ssh::debug_log(fmt::format("{}: {} after {}", target.name, connected.connection ? "connected" : "not connected",
-                                   duration_text(std::chrono::steady_clock::now() - connect_started)));
+        ssh::debug_log(fmt::format(
+            "{}: {} after {}", target.name, connected.connection ? "connected" : "not connected",
+            base::elapsed_text(std::chrono::steady_clock::now() - connect_started)));
     }
     if (connected.connection || !connected.transient || attempt >= plan.policy.connect_retries) {
       // The cause alone would read as one attempt: say that the retries were spent too.

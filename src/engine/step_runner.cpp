@@ -11,6 +11,7 @@
 #include <optional>
 
 #include "async/awaitable.hpp"
+#include "base/duration_text.hpp"
 #include "base/line_splitter.hpp"
 #include "engine/remote_command.hpp"
 #include "engine/remote_process.hpp"
@@ -99,21 +100,21 @@ StepOutcome judge(const StepContext& context, const Step& step, const ExecResult
   if (result.cancelled) {
     outcome.cancelled = true;
     outcome.retryable = false;
-    outcome.error = fmt::format("{}: cancelled after {}: {}", title, duration_text(elapsed),
+    outcome.error = fmt::format("{}: cancelled after {}: {}", title, base::elapsed_text(elapsed),
                                 context.cancel_reason);
   } else if (result.timed_out) {
     outcome.status = StepStatus::TimedOut;
-    outcome.error = fmt::format("{}: timed out after {}", title, duration_text(elapsed));
+    outcome.error = fmt::format("{}: timed out after {}", title, base::elapsed_text(elapsed));
   } else if (!result.error.empty()) {
     outcome.connection_lost = error_loses_session;
     outcome.retryable = !error_loses_session;
     outcome.error = fmt::format("{}: {}", title, result.error);
   } else if (!result.exit_signal.empty()) {
     outcome.error = fmt::format("{}: killed by signal {} after {}", title, result.exit_signal,
-                                duration_text(elapsed));
+                                base::elapsed_text(elapsed));
   } else {
     outcome.error = fmt::format("{}: exited with status {} after {}", title,
-                                result.exit_status.value_or(-1), duration_text(elapsed));
+                                result.exit_status.value_or(-1), base::elapsed_text(elapsed));
   }
   outcome.fails_host = !step.ignore_errors || outcome.connection_lost || outcome.cancelled;
   return outcome;
@@ -410,7 +411,7 @@ Duration step_retry_delay(const StepContext& context, const Step& step) {
 namespace {
 
 // issue 19: a failed attempt that will be retried reads as one, not as a failure:
-// `deploy step 1 (run "x"): attempt 1 of 2 failed (timed out after 2s); retrying in 1s`.
+// `deploy step 1 (run "x"): attempt 1 of 2 failed (timed out after 2.0s); retrying in 1s`.
 std::string retry_text(const std::string& title, std::string error, int attempt, int attempts,
                        Duration delay) {
   std::string head = title + ": ";
@@ -419,7 +420,7 @@ std::string retry_text(const std::string& title, std::string error, int attempt,
   else
     head.clear();
   return fmt::format("{}attempt {} of {} failed ({}); retrying in {}", head, attempt, attempts,
-                     error, duration_text(delay));
+                     error, base::duration_text(delay));
 }
 
 }  // namespace

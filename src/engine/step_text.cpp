@@ -31,13 +31,6 @@ std::string first_line(const std::string& text, std::size_t max) {
   return line;
 }
 
-std::string duration_text(std::chrono::steady_clock::duration elapsed) {
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count();
-  if (ms < 1000) return fmt::format("{}ms", ms);  // not "0.0s" for a quick step
-  if (ms % 1000 == 0) return fmt::format("{}s", ms / 1000);
-  return fmt::format("{:.1f}s", std::chrono::duration<double>(elapsed).count());
-}
-
 std::string step_title(const Task& task, int index, const Step& step) {
   return step_title(task, index, step, step.name, step.command);
 }

@@ -2,7 +2,6 @@
 // How steps are named in events and messages, and reporting helpers shared by every step kind.
 #pragma once
 
-#include <chrono>
 #include <string>
 
 #include "base/secret_mask.hpp"
@@ -19,9 +18,6 @@ void emit(Reporter& reporter, Body body) {
 
 /// The first line of `text`, shortened to `max` characters with "..." when longer.
 std::string first_line(const std::string& text, std::size_t max);
-
-/// `1.4s`, `2s`, `350ms`: how messages give a duration.
-std::string duration_text(std::chrono::steady_clock::duration elapsed);
 
 /// `deploy step 3 (run "tar xzf x")`, counting steps from 1 as people do; a secret or no_log
 /// step's command is never shown.

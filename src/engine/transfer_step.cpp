@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <optional>
 
+#include "base/duration_text.hpp"
 #include "engine/step_runner.hpp"
 #include "engine/step_text.hpp"
 #include "ssh/alarm.hpp"
@@ -110,8 +111,9 @@ boost::asio::awaitable<TransferResult> transfer(const StepContext& context, cons
   TransferResult result = co_await put_or_get(context, step, paths);
   deadline.disarm();
   if (is_timed_out) {
-    result.error = fmt::format("timed out after {}; the connection was dropped to stop the transfer",
-                               duration_text(*timeout));
+    result.error =
+        fmt::format("timed out after {}; the connection was dropped to stop the transfer",
+                    base::duration_text(*timeout));
     result.connection_lost = true;
   }
   co_return result;

@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: MIT
-// Parsing and printing of durations (plan-format.md: "Durations are numbers (seconds) or strings").
+// Parsing of durations (plan-format.md: "Durations are numbers (seconds) or strings").
 #include "plan/duration.hpp"
-
-#include <fmt/format.h>
 
 #include <charconv>
 #include <cmath>
@@ -39,15 +37,6 @@ std::optional<Duration> parse_duration(std::string_view text) {
   if (unit == "m") return from_milliseconds(value * 60'000);
   if (unit == "h") return from_milliseconds(value * 3'600'000);
   return std::nullopt;
-}
-
-std::string format_duration(Duration duration) {
-  auto ms = duration.count();
-  if (ms != 0 && ms % 3'600'000 == 0) return fmt::format("{}h", ms / 3'600'000);
-  if (ms != 0 && ms % 60'000 == 0) return fmt::format("{}m", ms / 60'000);
-  if (ms % 1000 == 0) return fmt::format("{}s", ms / 1000);
-  if (ms < 1000) return fmt::format("{}ms", ms);
-  return fmt::format("{}s", static_cast<double>(ms) / 1000);
 }
 
 }  // namespace deployd::plan

@@ -3,7 +3,6 @@
 #pragma once
 
 #include <optional>
-#include <string>
 #include <string_view>
 
 #include "deployd/plan.hpp"
@@ -15,8 +14,5 @@ std::optional<Duration> duration_from_seconds(double seconds);
 
 /// Parses `250ms`, `1.5s`, `5m`, `1h` (a number, then one unit); empty if malformed.
 std::optional<Duration> parse_duration(std::string_view text);
-
-/// The shortest exact spelling of `duration`: `250ms`, `30s`, `5m`, `1h`, `1.5s`.
-std::string format_duration(Duration duration);
 
 }  // namespace deployd::plan

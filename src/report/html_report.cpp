@@ -1,21 +1,21 @@
 // SPDX-License-Identifier: MIT
 // The HTML report (see html_report.hpp); the page itself is html_report.html, embedded at build
 // time (embed_template.py) with the hash of its script in its Content-Security-Policy.
-#include <utility>
-
 #include "report/html_report.hpp"
 
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <tuple>
+#include <utility>
 #include <vector>
 
+#include "base/duration_text.hpp"
 #include "report/run_view.hpp"
-#include "report/time_text.hpp"
 
 namespace deployd::report {
 
@@ -68,7 +68,7 @@ std::string header(const RecordedRun& run) {
   if (!run.context.user.empty()) header_row(out, "user", run.context.user);
   if (!run.context.cwd.empty()) header_row(out, "folder", run.context.cwd);
   header_row(out, "started", run.started);
-  header_row(out, "duration", format_duration(run.duration_ms));
+  header_row(out, "duration", base::elapsed_text(std::chrono::milliseconds(run.duration_ms)));
   std::string result = run.status.empty() ? "did not end (no run_end in the log)" : run.status;
   if (run.exit_code) result += fmt::format(" (exit {})", *run.exit_code);
   out += fmt::format(
@@ -106,8 +106,9 @@ std::string histogram_svg(const TaskStats& st) {
     const std::int64_t to = st.min_ms + span * (i + 1) / kHistogramBins;
     out += fmt::format(
         R"(<rect x="{}" y="{}" width="{}" height="{}"><title>{}–{}: {} host{}</title></rect>)",
-        i * kWidth, kHeight - height, kWidth - 1, height, format_duration(from),
-        format_duration(to), count, count == 1 ? "" : "s");
+        i * kWidth, kHeight - height, kWidth - 1, height,
+        base::elapsed_text(std::chrono::milliseconds(from)),
+        base::elapsed_text(std::chrono::milliseconds(to)), count, count == 1 ? "" : "s");
   }
   return out + "</svg>";
 }
@@ -133,8 +134,10 @@ std::string task_grid(const RecordedRun& run) {
         "<td class=\"n "
         "retried\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
         h(st.task), h(st.task), st.hosts, st.ok, st.changed, st.failed, st.skipped, st.aborted,
-        st.retried, format_duration(st.min_ms), format_duration(st.median_ms),
-        format_duration(st.p95_ms), format_duration(st.max_ms), histogram_svg(st));
+        st.retried, base::elapsed_text(std::chrono::milliseconds(st.min_ms)),
+        base::elapsed_text(std::chrono::milliseconds(st.median_ms)),
+        base::elapsed_text(std::chrono::milliseconds(st.p95_ms)),
+        base::elapsed_text(std::chrono::milliseconds(st.max_ms)), histogram_svg(st));
   }
   return out + "</tbody></table>\n";
 }

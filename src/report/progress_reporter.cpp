@@ -7,9 +7,9 @@
 #include <algorithm>
 #include <chrono>
 
+#include "base/duration_text.hpp"
 #include "report/escape.hpp"
 #include "report/status_line.hpp"
-#include "report/time_text.hpp"
 
 namespace deployd::report {
 
@@ -122,7 +122,7 @@ std::string ProgressReporter::text(Clock::time_point now, std::size_t columns) c
     rate_text = fmt::format(", {:.1f} hosts/s", rate);
     if (total_ > ended_) {
       const auto eta_ms = static_cast<std::int64_t>((total_ - ended_) * 1000.0 / rate);
-      eta_text = ", ETA " + format_duration(eta_ms);
+      eta_text = ", ETA " + base::elapsed_text(std::chrono::milliseconds(eta_ms));
     }
   }
   const std::vector<std::string> slow = slowest(now);
@@ -163,7 +163,8 @@ std::vector<std::string> ProgressReporter::slowest(Clock::time_point now) const 
     const auto found = hosts_.find(*slow[i].second);
     const bool is_on_step = found != hosts_.end() && found->second.is_on_step;
     texts.push_back(
-        fmt::format("{} {} {}", escape_terminal(*slow[i].second), format_duration(slow[i].first),
+        fmt::format("{} {} {}", escape_terminal(*slow[i].second),
+                    base::elapsed_text(std::chrono::milliseconds(slow[i].first)),
                     is_on_step ? escape_terminal(found->second.step) : std::string("connecting")));
   }
   return texts;

@@ -5,14 +5,15 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <chrono>
 #include <fstream>
-#include <tuple>
 #include <nlohmann/json.hpp>
+#include <tuple>
 
+#include "base/duration_text.hpp"
 #include "report/escape.hpp"
 #include "report/run_context.hpp"
 #include "report/run_log.hpp"
-#include "report/time_text.hpp"
 
 namespace deployd::report {
 
@@ -163,9 +164,13 @@ std::string render_run_list(const std::vector<RunListEntry>& runs) {
     for (std::size_t i = 1; i < run.command_line.size(); ++i) command += " " + shell_word(run.command_line[i]);
     if (run.command_line.empty()) command += " " + shell_word(run.plan_path);
     const bool is_over = run.status != "unfinished";
-    std::array<std::string, 6> row{run.run_id, start_text(run.started),
-                                   is_over ? format_duration(run.duration_ms) : "-", result_text(run),
-                                   is_over ? hosts_text(run.counts) : "-", command};
+    std::array<std::string, 6> row{
+        run.run_id,
+        start_text(run.started),
+        is_over ? base::elapsed_text(std::chrono::milliseconds(run.duration_ms)) : "-",
+        result_text(run),
+        is_over ? hosts_text(run.counts) : "-",
+        command};
     for (std::string& cell : row) cell = escape_terminal(cell);
     for (std::size_t i = 0; i < widths.size(); ++i) widths[i] = std::max(widths[i], display_width(row[i]));
     rows.push_back(std::move(row));

@@ -7,7 +7,7 @@
 #include <algorithm>
 #include <chrono>
 
-#include "report/time_text.hpp"
+#include "base/duration_text.hpp"
 
 namespace deployd::report {
 
@@ -32,7 +32,7 @@ std::string step_failure_reason(const StepEnd& step) {
   if (!step.error.empty()) return step.error;
   // Messages count steps from 1, as people do; the events' `step` is the 0-based index.
   return fmt::format("{} step {}: {} after {}", step.task, step.step + 1, exit_text(step),
-                     format_duration(step.duration_ms));
+                     base::elapsed_text(std::chrono::milliseconds(step.duration_ms)));
 }
 
 void RunTally::add(const Event& event) {

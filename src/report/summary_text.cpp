@@ -5,14 +5,15 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <chrono>
 #include <map>
 #include <vector>
 
+#include "base/duration_text.hpp"
 #include "base/host_ranges.hpp"
 #include "report/escape.hpp"
 #include "report/terminal.hpp"
 #include "report/text_fold.hpp"
-#include "report/time_text.hpp"
 
 namespace deployd::report {
 
@@ -182,7 +183,7 @@ std::string headline(const RunTally& tally, const SummaryOptions& options) {
   }
   const std::string text =
       fmt::format("{}{} host{}: {} in {}", status, hosts, hosts == 1 ? "" : "s", count_list(counts),
-                  format_duration(tally.duration_ms()));
+                  base::elapsed_text(std::chrono::milliseconds(tally.duration_ms())));
   return why + "deployd: " + paint(text, is_ok ? kGreen : kRed, options.color) + "\n";
 }
 
@@ -211,9 +212,9 @@ std::string task_table(const std::vector<TaskTiming>& timings) {
             std::to_string(t.ok),
             std::to_string(t.failed),
             std::to_string(t.skipped),
-            timed ? format_duration(t.min_ms) : "-",
-            timed ? format_duration(t.median_ms) : "-",
-            timed ? format_duration(t.max_ms) : "-"};
+            timed ? base::elapsed_text(std::chrono::milliseconds(t.min_ms)) : "-",
+            timed ? base::elapsed_text(std::chrono::milliseconds(t.median_ms)) : "-",
+            timed ? base::elapsed_text(std::chrono::milliseconds(t.max_ms)) : "-"};
     if (any_aborted) row.insert(row.begin() + 3, std::to_string(t.aborted));
     if (any_changed) row.insert(row.begin() + 2, std::to_string(t.changed));
     rows.push_back(std::move(row));

@@ -5,11 +5,12 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <chrono>
 #include <numeric>
 #include <vector>
 
+#include "base/duration_text.hpp"
 #include "report/escape.hpp"
-#include "report/time_text.hpp"
 
 namespace deployd::report {
 
@@ -94,10 +95,11 @@ std::string render_terminal_timeline(const RecordedRun& run, const TimelineOptio
       options.columns > name_width + 1 + kTail + 10 ? options.columns - name_width - 1 - kTail : 10;
   const std::int64_t total = std::max<std::int64_t>(1, run.duration_ms);
 
-  std::string out = fmt::format("{} of {} hosts, slowest first; the run took {}\n", order.size(),
-                                run.hosts.size(), format_duration(run.duration_ms));
+  std::string out =
+      fmt::format("{} of {} hosts, slowest first; the run took {}\n", order.size(),
+                  run.hosts.size(), base::elapsed_text(std::chrono::milliseconds(run.duration_ms)));
   std::string axis(width, ' ');
-  const std::string end_text = format_duration(total);
+  const std::string end_text = base::elapsed_text(std::chrono::milliseconds(total));
   axis.replace(0, 1, "0");
   if (end_text.size() < width) axis.replace(width - end_text.size(), end_text.size(), end_text);
   out += fit("", name_width) + " " + axis + "\n";
@@ -150,7 +152,8 @@ std::string render_terminal_timeline(const RecordedRun& run, const TimelineOptio
     const std::string status = host.status.empty() ? "never ended" : host.status;
     std::string line =
         fmt::format("{} {} {:>7} {}", fit(escape_terminal(host.name), name_width), bar,
-                    format_duration(host_end(host)), status == "ok" ? "" : status);
+                    base::elapsed_text(std::chrono::milliseconds(host_end(host))),
+                    status == "ok" ? "" : status);
     while (!line.empty() && line.back() == ' ') line.pop_back();
     out += line + "\n";
   }

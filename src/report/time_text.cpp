@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Formatting of UTC times and of durations (C++20 calendar types, so no gmtime and no locale).
+// Formatting of UTC times (C++20 calendar types, so no gmtime and no locale).
 #include "report/time_text.hpp"
 
 #include <fmt/format.h>
@@ -60,19 +60,6 @@ std::string format_compact_utc(Clock::time_point time) {
   const UtcFields t = split_utc(time);
   return fmt::format("{:04}{:02}{:02}T{:02}{:02}{:02}Z", t.year, t.month, t.day, t.hours, t.minutes,
                      t.seconds);
-}
-
-// Tenths of a second up to a minute, as people read a stopwatch; milliseconds below 0.1s,
-// where "0.0s" would say nothing.
-std::string format_duration(std::int64_t duration_ms) {
-  if (duration_ms < 0) duration_ms = 0;
-  if (duration_ms < 100) return fmt::format("{}ms", duration_ms);
-  const std::int64_t tenths = (duration_ms + 50) / 100;
-  if (tenths < 600) return fmt::format("{}.{}s", tenths / 10, tenths % 10);
-  const std::int64_t seconds = (duration_ms + 500) / 1000;
-  if (seconds < 3600) return fmt::format("{}m{:02}s", seconds / 60, seconds % 60);
-  const std::int64_t minutes = (seconds + 30) / 60;
-  return fmt::format("{}h{:02}m", minutes / 60, minutes % 60);
 }
 
 }  // namespace deployd::report

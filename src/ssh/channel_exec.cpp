@@ -4,11 +4,11 @@
 
 #include <algorithm>
 #include <array>
-#include <cstdio>
 #include <boost/asio/this_coro.hpp>
 #include <optional>
 #include <span>
 
+#include "base/duration_text.hpp"
 #include "ssh/alarm.hpp"
 #include "ssh/debug_log.hpp"
 #include "ssh/session_impl.hpp"
@@ -216,19 +216,13 @@ awaitable<ExecOutcome> abandon_command(Exec& exec) {
 
 /// The peer stopped answering keepalives: the session is dropped, the command's fate unknown.
 ExecOutcome peer_gone(Exec& exec) {
-  const auto seconds = [](auto d) { return std::chrono::duration<double>(d).count(); };
   std::string error = "no answer from the host for " +
-                      std::to_string((2 * exec.impl.keepalive).count()) +
-                      "s (keepalive every " + std::to_string(exec.impl.keepalive.count()) +
-                      "s): connection lost";
+                      base::duration_text(2 * exec.impl.keepalive) + " (keepalive every " +
+                      base::duration_text(exec.impl.keepalive) + "): connection lost";
   // Our own lateness does not excuse the host (its answer would be waiting in the socket), but
   // it tells the operator that the controller was overloaded too.
-  if (exec.loop_lag >= std::chrono::seconds(1)) {
-    char lag[64];
-    std::snprintf(lag, sizeof lag, " (deployd itself was up to %.1fs late)",
-                  seconds(exec.loop_lag));
-    error += lag;
-  }
+  if (exec.loop_lag >= std::chrono::seconds(1))
+    error += " (deployd itself was up to " + base::elapsed_text(exec.loop_lag) + " late)";
   return drop_session(exec, error, failed(error));
 }
 
@@ -457,8 +451,8 @@ awaitable<ExecOutcome> run_exec(Session::Impl& impl, const ExecSpec& spec) {
   if (rc == 0) rc = co_await start_command(exec);
   if (rc == kNotConfirmed) {
     const std::string error = "the host did not confirm the command's channel within " +
-                              std::to_string((2 * impl.keepalive + std::chrono::seconds(1)).count()) +
-                              "s (two keepalive intervals): connection dropped";
+                              base::duration_text(2 * impl.keepalive + std::chrono::seconds(1)) +
+                              " (two keepalive intervals): connection dropped";
     co_return drop_session(exec, error, failed(error));
   }
   if (rc == kInterrupted) {

@@ -16,11 +16,4 @@ const char* to_string(HostKeyCheck mode) {
   return "strict";
 }
 
-std::string format_duration(std::chrono::milliseconds duration) {
-  const auto ms = duration.count();
-  if (ms % 1000 == 0) return std::to_string(ms / 1000) + "s";
-  if (ms < 1000) return std::to_string(ms) + "ms";
-  return std::to_string(ms / 1000) + "." + std::to_string(ms % 1000 / 100) + "s";
-}
-
 }  // namespace deployd::ssh

@@ -31,7 +31,4 @@ struct ConnectionSpec {
 /// The plan's spelling of a host-key mode: "strict", "accept-new" or "off".
 const char* to_string(HostKeyCheck mode);
 
-/// `1s`, `1.5s` or `250ms`, as durations appear in messages.
-std::string format_duration(std::chrono::milliseconds duration);
-
 }  // namespace deployd::ssh

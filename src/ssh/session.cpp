@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "async/awaitable.hpp"
+#include "base/duration_text.hpp"
 #include "ssh/alarm.hpp"
 #include "ssh/debug_log.hpp"
 #include "ssh/session_impl.hpp"
@@ -108,7 +109,7 @@ struct Opening {
       failure = ConnectFailure::Unreachable;
       const std::string what =
           phase == Phase::Resolve ? "resolve \"" + spec.address + "\"" : "connect " + endpoint;
-      error = what + ": timed out after " + format_duration(spec.connect_timeout) + " (" +
+      error = what + ": timed out after " + base::duration_text(spec.connect_timeout) + " (" +
               to_string(phase) + ")";
     }
     // A refused, reset or silent host, or a DNS server that did not answer, may answer a moment
@@ -224,9 +225,9 @@ std::chrono::seconds transfer_stall_limit(const Session::Impl& impl) {
 
 /// The outcome of a transfer whose host stopped answering (StallWatch shut the link down).
 TransferOutcome stalled(Session::Impl& impl, TransferOutcome outcome) {
-  outcome.error = "no answer from the host for " + std::to_string((2 * impl.keepalive).count()) +
-                  "s during the transfer (keepalive every " +
-                  std::to_string(impl.keepalive.count()) + "s): connection lost";
+  outcome.error = "no answer from the host for " + base::duration_text(2 * impl.keepalive) +
+                  " during the transfer (keepalive every " + base::duration_text(impl.keepalive) +
+                  "): connection lost";
   outcome.connection_lost = true;
   impl.broken = outcome.error;
   return outcome;

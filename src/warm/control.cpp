@@ -14,7 +14,7 @@
 #include <thread>
 #include <vector>
 
-#include "plan/duration.hpp"
+#include "base/duration_text.hpp"
 #include "warm/protocol.hpp"
 #include "warm/runtime_folder.hpp"
 
@@ -105,7 +105,7 @@ std::string start_daemon(const std::string& folder, std::chrono::milliseconds id
   if (length <= 0)
     return std::string("cannot find deployd's own executable: ") + std::strerror(errno);
   self[length] = '\0';
-  const std::string idle_text = plan::format_duration(idle);
+  const std::string idle_text = base::duration_text(idle);
   const std::string log = folder + "/serve.log";
   const pid_t child = ::fork();
   if (child < 0) return std::string("cannot start deployd serve: ") + std::strerror(errno);

@@ -24,6 +24,7 @@
 #include <set>
 
 #include "async/awaitable.hpp"
+#include "base/duration_text.hpp"
 #include "engine/ssh_transport.hpp"
 #include "ssh/init.hpp"
 #include "ssh/session.hpp"
@@ -45,10 +46,6 @@ void log_line(const std::string& text) {
   char stamp[32];
   std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", std::gmtime(&now));
   std::fprintf(stderr, "%sZ deployd serve: %s\n", stamp, text.c_str());
-}
-
-std::string seconds_text(Clock::duration duration) {
-  return std::to_string(std::chrono::duration_cast<std::chrono::seconds>(duration).count()) + "s";
 }
 
 /// What identifies a file's content cheaply: device, inode, size, modification time.
@@ -114,12 +111,13 @@ class Daemon {
           ++it;
           continue;
         }
-        log_line("closing " + label(it->spec) + ": idle for " + seconds_text(now - it->idle_since));
+        log_line("closing " + label(it->spec) + ": idle for " +
+                 base::elapsed_text(now - it->idle_since));
         discard(std::move(*it));
         it = idle_.erase(it);
       }
       if (idle_.empty() && borrowers_.empty() && now - last_activity_ >= options_.idle) {
-        log_line("nothing to keep for " + seconds_text(options_.idle) + ": exiting");
+        log_line("nothing to keep for " + base::duration_text(options_.idle) + ": exiting");
         stop();
       }
     }
@@ -427,18 +425,18 @@ class Daemon {
     const auto now = Clock::now();
     std::string text = "deployd serve: pid " + std::to_string(::getpid()) + ", socket " +
                        socket_path(options_.folder) + ", sessions closed after " +
-                       seconds_text(options_.idle) + " idle\n";
+                       base::duration_text(options_.idle) + " idle\n";
     std::size_t lent = 0;
     for (const std::shared_ptr<Borrower>& borrower : borrowers_) lent += borrower->lent ? 1 : 0;
     text += std::to_string(idle_.size() + lent) + " warm session" +
             (idle_.size() + lent == 1 ? "" : "s") + ", " + std::to_string(lent) + " lent now\n";
     auto line = [&](const Warm& warm, const std::string& state) {
       text += label(warm.spec) + "  " + state + "  lent " + std::to_string(warm.lends) + " time" +
-              (warm.lends == 1 ? "" : "s") + "  open " + seconds_text(now - warm.opened);
+              (warm.lends == 1 ? "" : "s") + "  open " + base::elapsed_text(now - warm.opened);
       if (!warm.spec.identities.empty()) text += "  identity " + warm.spec.identities.front();
       text += "\n";
     };
-    for (const Warm& warm : idle_) line(warm, "idle " + seconds_text(now - warm.idle_since));
+    for (const Warm& warm : idle_) line(warm, "idle " + base::elapsed_text(now - warm.idle_since));
     for (const std::shared_ptr<Borrower>& borrower : borrowers_)
       if (borrower->lent) line(*borrower->lent, "in use");
     return text;

@@ -110,10 +110,12 @@ TEST_SUITE("report") {
     StepEnd ignored = step_end("h", "t", 2, StepStatus::Failed, 5, "exit status 3");
     ignored.ignored = true;
     junit.on(at(4, ignored));
-    junit.on(at(5, step_end("h", "t", 3, StepStatus::TimedOut, 1000, "step 3 timed out after 1s")));
+    junit.on(
+        at(5, step_end("h", "t", 3, StepStatus::TimedOut, 1000, "step 3 timed out after 1.0s")));
     const std::string xml = junit.xml();
-    CHECK(xml.find("<failure type=\"timed_out\" message=\"step 3 timed out after 1s\">"
-                   "step 3 timed out after 1s\nlast stderr lines:\nline 6\n") != std::string::npos);
+    CHECK(xml.find("<failure type=\"timed_out\" message=\"step 3 timed out after 1.0s\">"
+                   "step 3 timed out after 1.0s\nlast stderr lines:\nline 6\n") !=
+          std::string::npos);
     CHECK(xml.find("line 5\n") == std::string::npos);
     CHECK(xml.find("line 25</failure>") != std::string::npos);
     CHECK(xml.find("time=\"1.205\"/>") == std::string::npos);  // not a passing case

@@ -160,7 +160,7 @@ TEST_SUITE("report") {
     MemoryFile out;
     StreamReporter reporter(out.get(), {.host_width = 7});
     const std::string error =
-        R"(deploy step 1 (run "sleep 30"): attempt 1 of 2 failed (timed out after 2s); retrying in 1s)";
+        R"(deploy step 1 (run "sleep 30"): attempt 1 of 2 failed (timed out after 2.0s); retrying in 1s)";
     StepEnd attempt{"node001", "deploy", 0, StepStatus::TimedOut, std::nullopt, "", 2000, error};
     attempt.will_retry = true;
     reporter.on(at(0, attempt));

@@ -5,9 +5,11 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <chrono>
 #include <string>
 #include <vector>
 
+#include "base/duration_text.hpp"
 #include "report/group_reporter.hpp"
 #include "report/stream_reporter.hpp"
 #include "support.hpp"
@@ -21,7 +23,8 @@ namespace {
 
 std::string host_name(int i) { return fmt::format("node{:03}", i); }
 
-// A restart step that failed on `host`, its command resolved for the host, after `ms`.
+// A restart step that failed on `host`, its command resolved for the host, after `ms` (the
+// engine's message, its elapsed time as base::elapsed_text writes it).
 void fail_restart(Reporter& reporter, const std::string& host, int ms) {
   const std::string command = fmt::format("DIR=/srv/{0} /srv/{0}/fakesvc.sh restart", host);
   reporter.on(at(0, StepStart{host, "restart", 0, command}));
@@ -34,7 +37,8 @@ void fail_restart(Reporter& reporter, const std::string& host, int ms) {
   reporter.on(at(0, Output{host, "restart", 0, OutputStream::Stderr, "address already in use"}));
   reporter.on(at(0, Output{host, "restart", 0, OutputStream::Stderr, "fakesvc: giving up"}));
   const std::string error =
-      fmt::format(R"(restart step 1 (run "{}"): exited with status 1 after {}ms)", command, ms);
+      fmt::format(R"(restart step 1 (run "{}"): exited with status 1 after {})", command,
+                  base::elapsed_text(std::chrono::milliseconds(ms)));
   reporter.on(at(0, StepEnd{host, "restart", 0, StepStatus::Failed, 1, "", ms, error}));
   reporter.on(at(0, HostEnd{host, HostStatus::Failed, error}));
 }
@@ -70,7 +74,7 @@ TEST_SUITE("report") {
                                         .quiet = true});
     reporter.on(at(0, RunStart{"r", "ux.json", 30, {"restart"}}));
     // node023 fails before node007; hosts end in no particular order.
-    fail_restart(reporter, host_name(23), 860);
+    fail_restart(reporter, host_name(23), 640);
     for (int i = 30; i >= 17; --i)
       if (i != 23) unreachable(reporter, host_name(i), i);
     fail_restart(reporter, host_name(7), 902);
@@ -106,7 +110,7 @@ TEST_SUITE("report") {
           "  restart   0       1        0  0.9s    0.9s  0.9s\n"
           "  node007 failed: restart step 1 (run \"DIR=/srv/node007 /srv/node007/fakesvc.sh "
           "restart\"): "
-          "exited with status 1 after 902ms\n"
+          "exited with status 1 after 0.9s\n"
           "    ! fakesvc: reading config\n"
           "    ! fakesvc: bind 0.0.0.0:8080: address already in use\n"
           "    ! fakesvc: giving up\n");
@@ -120,9 +124,10 @@ TEST_SUITE("report") {
       const std::string host = fmt::format("web{:04}", i);
       // Three common reasons, and every 50th host a reason of its own.
       const std::string error =
-          i % 50 == 0  ? fmt::format("deploy step 1 (run \"x\"): exited with status {} after 1s", i)
-          : i % 3 == 0 ? "deploy step 1 (run \"x\"): exited with status 1 after 1s"
-          : i % 3 == 1 ? "deploy step 1 (run \"x\"): exited with status 2 after 2s"
+          i % 50 == 0
+              ? fmt::format("deploy step 1 (run \"x\"): exited with status {} after 1.0s", i)
+          : i % 3 == 0 ? "deploy step 1 (run \"x\"): exited with status 1 after 1.0s"
+          : i % 3 == 1 ? "deploy step 1 (run \"x\"): exited with status 2 after 2.0s"
                        : fmt::format("connect 10.0.{}.{}:22: connection refused", i / 256, i % 256);
       const HostStatus status =
           i % 3 == 2 && i % 50 != 0 ? HostStatus::Unreachable : HostStatus::Failed;
@@ -134,18 +139,14 @@ TEST_SUITE("report") {
     // The headline, the ten biggest groups (by status), and how many more.
     CHECK(line_count(text) == 12);
     CHECK(text.find("deployd: 1000 hosts: 0 ok, 674 failed, 326 unreachable in 1m00s\n") == 0);
-    CHECK(
-        text.find(
-            ",… (327 hosts) failed: deploy step 1 (run \"x\"): exited with status 1 after 1s\n") !=
-        std::string::npos);
-    CHECK(
-        text.find(
-            ",… (327 hosts) failed: deploy step 1 (run \"x\"): exited with status 2 after 2s\n") !=
-        std::string::npos);
+    CHECK(text.find(",… (327 hosts) failed: deploy step 1 (run \"x\"): exited with status 1 after "
+                    "1.0s\n") != std::string::npos);
+    CHECK(text.find(",… (327 hosts) failed: deploy step 1 (run \"x\"): exited with status 2 after "
+                    "2.0s\n") != std::string::npos);
     CHECK(text.find(",… (326 hosts) unreachable: connect …: connection refused\n") !=
           std::string::npos);
     CHECK(text.find(
-              "  web0050 failed: deploy step 1 (run \"x\"): exited with status 50 after 1s\n") !=
+              "  web0050 failed: deploy step 1 (run \"x\"): exited with status 50 after 1.0s\n") !=
           std::string::npos);
     CHECK(text.find("  ... and 13 more hosts for 13 other reasons (in the run log)\n") !=
           std::string::npos);
@@ -163,7 +164,7 @@ TEST_SUITE("report") {
                              .rerun_note = "this run had --var version=…: give them again",
                              .quiet = true});
     reporter.on(at(0, RunStart{"r", "p", 8, {"facts"}}));
-    const std::string disk = R"(facts step 2 ("disk"): exited with status 1 after 164ms)";
+    const std::string disk = R"(facts step 2 ("disk"): exited with status 1 after 0.2s)";
     for (int i = 1; i <= 8; ++i) {
       const std::string host = host_name(i);
       if (i >= 7) {  // never started: the engine reports their steps skipped
@@ -199,7 +200,7 @@ TEST_SUITE("report") {
           "  task   ok  failed  aborted  skipped   min  median   max\n"
           "  facts   2       2        4        0  0.2s    0.2s  0.3s\n"
           "  node[002,004] (2 hosts) failed: facts step 2 (\"disk\"): exited with status 1 after "
-          "164ms\n"
+          "0.2s\n"
           "  node[005-006] (2 hosts) aborted: stopped before facts step 2 (\"disk\"): the run was "
           "aborted\n"
           "  node[007-008] (2 hosts) aborted: not started: the run was aborted\n"

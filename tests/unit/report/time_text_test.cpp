@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Tests of src/report/time_text.cpp: times and durations as text.
+// Tests of src/report/time_text.cpp: times as text.
 #include "report/time_text.hpp"
 
 #include <doctest/doctest.h>
@@ -24,22 +24,6 @@ TEST_SUITE("report") {
   TEST_CASE("compact UTC times sort as time does and fit in a file name") {
     CHECK(format_compact_utc(base_time()) == "20261128T134235Z");
     CHECK(format_compact_utc(Clock::time_point{}) == "19700101T000000Z");
-  }
-
-  TEST_CASE("durations read like a stopwatch") {
-    CHECK(format_duration(0) == "0ms");
-    CHECK(format_duration(4) == "4ms");
-    CHECK(format_duration(99) == "99ms");
-    CHECK(format_duration(100) == "0.1s");
-    CHECK(format_duration(3249) == "3.2s");
-    CHECK(format_duration(3250) == "3.3s");
-    CHECK(format_duration(59'949) == "59.9s");
-    CHECK(format_duration(59'950) == "1m00s");
-    CHECK(format_duration(125'000) == "2m05s");
-    CHECK(format_duration(3'599'499) == "59m59s");
-    CHECK(format_duration(3'600'000) == "1h00m");
-    CHECK(format_duration(3'720'000) == "1h02m");
-    CHECK(format_duration(-5) == "0ms");
   }
 }
 
