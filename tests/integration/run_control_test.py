@@ -162,6 +162,9 @@ class RunControl(FleetTestCase):
         out, err = run.communicate(timeout=60)
         self.assertEqual(run.returncode, 129, err.decode())
         self.assertIn(b"SIGHUP: starting nothing new", err)
+        # The grace is configured (10m, as the plan writes it); each step's time is measured.
+        self.assertIn(b"2 running steps get 10m to finish", err)
+        self.assertRegex(err, rb"\(running (\d+ms|\d+\.\ds|\dm\d\ds)\)\n")
         self.assertIn(b"(a second SIGINT, SIGTERM or SIGHUP: cancel them now", err)
         self.assertNotIn(b"Ctrl-C again", err)
         summary, events = self.summary()

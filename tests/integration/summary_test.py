@@ -49,7 +49,7 @@ class Summary(FleetTestCase):
         # (Durations that differ fold to "…"; the hosts may also all have taken the same time.)
         self.assertRegex(summary, re.escape("\n  node[002-006] (5 hosts) failed: restart step 1 (run \"echo 'svc: "
                                             "starting on <host>' >&2; echo 'svc: bind 0.0....\"): exited with status 1 "
-                                            "after ") + r"(…|\d+ms|\d+(\.\d)?s)\n")
+                                            "after ") + r"(…|\d+ms|\d+\.\ds)\n")
         self.assertIn("\n    ! svc: starting on <host>\n"
                       "    ! svc: bind 0.0.0.0:8080: address already in use\n"
                       "    ! svc: giving up\n", summary)
@@ -78,7 +78,7 @@ class Summary(FleetTestCase):
         # Durations that differ fold to "…"; two hosts may also have taken the very same time.
         self.assertRegex(err, re.escape("\n  node[003-004] (2 hosts) failed: deploy step 1 (run \"case <host> in "
                                         "*3|*4) sleep 0.5; exit 1;; esac; echo 2\"): exited with status 1 after ")
-                         + r"(…|\d+ms|\d+(\.\d)?s)\n")
+                         + r"(…|\d+ms|\d+\.\ds)\n")
         self.assertIn("\n  deploy   2        2       2        4        0  ", err)  # ok, changed, failed, aborted, skipped
         run_id = os.listdir(logs)[0]
         with open(os.path.join(logs, run_id, "events.jsonl")) as f:
