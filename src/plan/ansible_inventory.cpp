@@ -43,13 +43,13 @@ std::string deployd_key(const std::string& var) {
 // Deeper than any real inventory; a YAML alias cannot recurse for ever.
 constexpr int kMaxDepth = 100;
 
-struct Var {
+struct YamlVar {
   std::string name;
   Json value;
   TextPosition key_at;
   TextPosition value_at;
 };
-using Vars = std::vector<Var>;  // in the order written: a later one wins
+using YamlVars = std::vector<YamlVar>;  // in the order written: a later one wins
 
 struct Member {
   std::string name;
@@ -61,13 +61,13 @@ struct AnsibleGroup {
   TextPosition at;
   std::vector<Member> hosts;     // expanded names, each once
   std::vector<Member> children;  // group names
-  Vars vars;
+  YamlVars vars;
 };
 
 struct AnsibleHost {
   std::string name;
   TextPosition at;
-  Vars vars;
+  YamlVars vars;
 };
 
 // Groups, hosts and vars as the Ansible file says them; `build` writes the deployd document.
@@ -94,7 +94,7 @@ class Model {
   }
 
   // The hosts `pattern` (`web[01:03]`, `db1:2222`) names, in `group`, each with `vars`.
-  void add_hosts(AnsibleGroup& group, const std::string& pattern, TextPosition at, Vars vars) {
+  void add_hosts(AnsibleGroup& group, const std::string& pattern, TextPosition at, YamlVars vars) {
     std::string name = pattern;
     // `host:port`, as Ansible's INI writes a port (a colon inside brackets is a range).
     int depth = 0;
@@ -113,7 +113,7 @@ class Model {
         return;
       }
       name = pattern.substr(0, colon);
-      vars.insert(vars.begin(), Var{"ansible_port", port, at, at});
+      vars.insert(vars.begin(), YamlVar{"ansible_port", port, at, at});
     }
     Expansion expansion = expand_host_pattern(name);
     if (!expansion.error.empty()) {
@@ -190,7 +190,7 @@ std::unique_ptr<Document> Model::build() {
   };
   place("", {1, 1}, {1, 1});
   // Where a var goes: a connection key into `keys`, any other into `vars`.
-  auto put_var = [&](const Var& var, const std::string& base, Json& keys, Json& vars) {
+  auto put_var = [&](const YamlVar& var, const std::string& base, Json& keys, Json& vars) {
     std::string key = deployd_key(var.name);
     if (!key.empty()) {
       keys[key] = key_value(key, var.value);
@@ -224,7 +224,7 @@ std::unique_ptr<Document> Model::build() {
   Json defaults = Json::object();
   Json vars = Json::object();
   if (auto all = groups_.find("all"); all != groups_.end()) {
-    for (const Var& var : all->second.vars) {
+    for (const YamlVar& var : all->second.vars) {
       if (deployd_key(var.name) == "address") {
         error(var.key_at, fmt::format("{} in the vars of \"all\" would give every host one address",
                                       quote(var.name)));
@@ -263,7 +263,7 @@ std::unique_ptr<Document> Model::build() {
     for (const std::string& group_name : order) {
       if (!members[group_name].count(host.name)) continue;
       // Only keys no group before it set, and the last of them as written.
-      const Vars& group_vars = groups_.at(group_name).vars;
+      const YamlVars& group_vars = groups_.at(group_name).vars;
       for (auto var = group_vars.rbegin(); var != group_vars.rend(); ++var) {
         std::string key = deployd_key(var->name);
         if (key.empty() || entry.contains(key)) continue;
@@ -273,7 +273,7 @@ std::unique_ptr<Document> Model::build() {
     }
     // The host's own vars win over every group's.
     Json own = Json::object();
-    for (const Var& var : host.vars) put_var(var, base, own, host_vars);
+    for (const YamlVar& var : host.vars) put_var(var, base, own, host_vars);
     for (const auto& [key, value] : own.items()) entry[key] = value;
     if (!host_vars.empty()) {
       entry["vars"] = host_vars;
@@ -296,7 +296,7 @@ std::unique_ptr<Document> Model::build() {
         place(base + "/hosts/" + std::to_string(index++), {}, member.at);
     Json entry = {{"hosts", list}};
     Json group_vars = Json::object();
-    for (const Var& var : group.vars) {
+    for (const YamlVar& var : group.vars) {
       if (!deployd_key(var.name).empty()) continue;  // given to its hosts above
       group_vars[var.name] = var.value;
       place(append_pointer(base + "/vars", var.name), var.key_at, var.value_at);
@@ -364,7 +364,7 @@ std::string trim(std::string_view text) {
   return std::string(text.substr(begin, end - begin + 1));
 }
 
-enum class Section { Hosts, Vars, Children };
+enum class Section { Hosts, YamlVars, Children };
 
 void read_ini(const std::string& text, Model& model) {
   AnsibleGroup* group = &model.group("ungrouped", {1, 1});
@@ -409,13 +409,13 @@ void read_ini(const std::string& text, Model& model) {
         continue;
       }
       group = &model.group(name, column(indent + 1));
-      section = kind == "vars"       ? Section::Vars
+      section = kind == "vars"       ? Section::YamlVars
                 : kind == "children" ? Section::Children
                                      : Section::Hosts;
       continue;
     }
     if (!group) continue;  // inside a bad section: its header's error is enough
-    if (section == Section::Vars) {
+    if (section == Section::YamlVars) {
       std::size_t equals = line.find('=');
       std::string name = trim(line.substr(0, equals == std::string_view::npos ? 0 : equals));
       if (equals == std::string_view::npos || name.empty()) {
@@ -431,7 +431,7 @@ void read_ini(const std::string& text, Model& model) {
       } else if (std::size_t comment = value.find(" #"); comment != std::string::npos) {
         value = trim(value.substr(0, comment));
       }
-      group->vars.push_back(Var{name, value, at, column(value_offset)});
+      group->vars.push_back(YamlVar{name, value, at, column(value_offset)});
       continue;
     }
     std::string error;
@@ -451,7 +451,7 @@ void read_ini(const std::string& text, Model& model) {
       model.add_child(*group, words[0].text, at);
       continue;
     }
-    Vars vars;
+    YamlVars vars;
     bool is_bad = false;
     for (std::size_t i = 1; i < words.size(); ++i) {
       const TextPosition word_at{line_number, words[i].column};
@@ -463,8 +463,8 @@ void read_ini(const std::string& text, Model& model) {
         break;
       }
       TextPosition value_at{line_number, words[i].column + static_cast<int>(equals) + 1};
-      vars.push_back(Var{words[i].text.substr(0, equals), words[i].text.substr(equals + 1), word_at,
-                         value_at});
+      vars.push_back(YamlVar{words[i].text.substr(0, equals), words[i].text.substr(equals + 1),
+                             word_at, value_at});
     }
     if (!is_bad) model.add_hosts(*group, words[0].text, at, std::move(vars));
   }
@@ -528,8 +528,8 @@ class YamlReader {
     return at.line > 0 ? at : position(key.Mark());
   }
 
-  Vars read_vars(const YAML::Node& key, const YAML::Node& node, const std::string& owner) {
-    Vars vars;
+  YamlVars read_vars(const YAML::Node& key, const YAML::Node& node, const std::string& owner) {
+    YamlVars vars;
     if (node.IsNull()) return vars;
     if (!node.IsMap()) {
       model_.error(
@@ -539,8 +539,8 @@ class YamlReader {
     }
     for (auto it = node.begin(); it != node.end(); ++it) {
       if (auto name = key_text(it->first))
-        vars.push_back(Var{*name, to_json(it->second, 0), position(it->first.Mark()),
-                           value_at(it->first, it->second)});
+        vars.push_back(YamlVar{*name, to_json(it->second, 0), position(it->first.Mark()),
+                               value_at(it->first, it->second)});
     }
     return vars;
   }
@@ -565,7 +565,7 @@ class YamlReader {
       if (!section) continue;
       const YAML::Node value = it->second;  // a copy: it-> is a proxy that dies with the statement
       if (*section == "vars") {
-        Vars vars = read_vars(it->first, value, "group " + quote(name));
+        YamlVars vars = read_vars(it->first, value, "group " + quote(name));
         group.vars.insert(group.vars.end(), vars.begin(), vars.end());
       } else if (*section == "hosts" || *section == "children") {
         if (value.IsNull()) continue;
@@ -584,7 +584,7 @@ class YamlReader {
             model_.add_child(model_.group(name, {}), *entry_name, position(entry->first.Mark()));
             read_group(*entry_name, entry->first, entry->second, depth + 1);
           } else {
-            Vars vars = read_vars(entry->first, entry->second, "host " + quote(*entry_name));
+            YamlVars vars = read_vars(entry->first, entry->second, "host " + quote(*entry_name));
             model_.add_hosts(model_.group(name, {}), *entry_name, position(entry->first.Mark()),
                              std::move(vars));
           }

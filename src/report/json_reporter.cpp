@@ -17,22 +17,24 @@ namespace deployd::report {
 namespace {
 
 // ordered_json keeps the contract's field order, so lines read (and diff) the same every run.
-using Json = nlohmann::ordered_json;
+using OrderedJson = nlohmann::ordered_json;
 
-Json text(std::string_view bytes) { return escape_json(bytes); }
+OrderedJson text(std::string_view bytes) { return escape_json(bytes); }
 
-Json text_or_null(std::string_view bytes) { return bytes.empty() ? Json() : text(bytes); }
+OrderedJson text_or_null(std::string_view bytes) {
+  return bytes.empty() ? OrderedJson() : text(bytes);
+}
 
-void add_fields(Json& j, const RunStart& e) {
+void add_fields(OrderedJson& j, const RunStart& e) {
   j["run_id"] = text(e.run_id);
   j["plan"] = text(e.plan);
   j["hosts"] = e.hosts;
-  j["tasks"] = Json::array();
+  j["tasks"] = OrderedJson::array();
   for (const std::string& task : e.tasks) j["tasks"].push_back(text(task));
-  j["plan_sha256"] = e.plan_sha256.empty() ? Json() : Json(e.plan_sha256);
+  j["plan_sha256"] = e.plan_sha256.empty() ? OrderedJson() : OrderedJson(e.plan_sha256);
 }
 
-void add_fields(Json& j, const StepStart& e) {
+void add_fields(OrderedJson& j, const StepStart& e) {
   j["host"] = text(e.host);
   j["task"] = text(e.task);
   j["step"] = e.step;
@@ -40,7 +42,7 @@ void add_fields(Json& j, const StepStart& e) {
   if (!e.delegate.empty()) j["delegate"] = text(e.delegate);
 }
 
-void add_fields(Json& j, const Output& e) {
+void add_fields(OrderedJson& j, const Output& e) {
   j["host"] = text(e.host);
   j["task"] = text(e.task);
   j["step"] = e.step;
@@ -49,12 +51,12 @@ void add_fields(Json& j, const Output& e) {
   if (e.is_partial) j["partial"] = true;
 }
 
-void add_fields(Json& j, const StepEnd& e) {
+void add_fields(OrderedJson& j, const StepEnd& e) {
   j["host"] = text(e.host);
   j["task"] = text(e.task);
   j["step"] = e.step;
   j["status"] = to_string(e.status);
-  j["exit_status"] = e.exit_status ? Json(*e.exit_status) : Json();
+  j["exit_status"] = e.exit_status ? OrderedJson(*e.exit_status) : OrderedJson();
   if (!e.exit_signal.empty()) j["exit_signal"] = text(e.exit_signal);
   j["duration_ms"] = e.duration_ms;
   j["error"] = text_or_null(e.error);
@@ -70,7 +72,7 @@ void add_fields(Json& j, const StepEnd& e) {
   }
 }
 
-void add_fields(Json& j, const Progress& e) {
+void add_fields(OrderedJson& j, const Progress& e) {
   j["host"] = text(e.host);
   j["task"] = text(e.task);
   j["step"] = e.step;
@@ -79,13 +81,13 @@ void add_fields(Json& j, const Progress& e) {
   j["bytes_per_second"] = e.bytes_per_second;
 }
 
-void add_fields(Json& j, const HostEnd& e) {
+void add_fields(OrderedJson& j, const HostEnd& e) {
   j["host"] = text(e.host);
   j["status"] = to_string(e.status);
   j["error"] = text_or_null(e.error);
 }
 
-void add_fields(Json& j, const RunEnd& e) {
+void add_fields(OrderedJson& j, const RunEnd& e) {
   j["status"] = to_string(e.status);
   j["exit_code"] = e.exit_code;
   j["counts"] = {{"ok", e.counts.ok},
@@ -193,7 +195,7 @@ std::string output_to_json(const Output& e, Clock::time_point time) {
 
 std::string event_to_json(const Event& event) {
   if (const auto* output = std::get_if<Output>(&event.body)) return output_to_json(*output, event.time);
-  Json j;
+  OrderedJson j;
   std::visit(
       [&](const auto& body) {
         j["event"] = event_name(body);

@@ -14,6 +14,7 @@
 #include <unordered_map>
 
 #include "report/escape.hpp"
+#include "report/json_fields.hpp"
 
 namespace deployd::report {
 
@@ -34,16 +35,6 @@ std::optional<std::int64_t> parse_time_ms(const std::string& text) {
   if (!date.ok()) return std::nullopt;
   const auto days_ms = duration_cast<milliseconds>(sys_days(date).time_since_epoch()).count();
   return days_ms + ((h * 60 + mi) * 60 + s) * 1000LL + ms;
-}
-
-std::string string_or_empty(const Json& j, const char* key) {
-  auto found = j.find(key);
-  return found != j.end() && found->is_string() ? found->get<std::string>() : std::string();
-}
-
-int int_or(const Json& j, const char* key, int fallback) {
-  auto found = j.find(key);
-  return found != j.end() && found->is_number_integer() ? found->get<int>() : fallback;
 }
 
 BarStatus bar_status(const Json& end) {

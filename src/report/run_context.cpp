@@ -20,12 +20,12 @@ namespace fs = std::filesystem;
 
 namespace {
 
-using Json = nlohmann::ordered_json;
+using OrderedJson = nlohmann::ordered_json;
 
-std::string quoted(const fs::path& path) { return Json(escape_json(path.string())).dump(); }
+std::string quoted(const fs::path& path) { return OrderedJson(escape_json(path.string())).dump(); }
 
-Json strings(const std::vector<std::string>& texts) {
-  Json list = Json::array();
+OrderedJson strings(const std::vector<std::string>& texts) {
+  OrderedJson list = OrderedJson::array();
   for (const std::string& text : texts) list.push_back(escape_json(text));
   return list;
 }
@@ -35,10 +35,10 @@ std::string mask_var(const std::string& assignment) {
   return equals == std::string::npos ? assignment : assignment.substr(0, equals + 1) + "***";
 }
 
-std::vector<std::string> strings_of(const Json& j, const char* key) {
+std::vector<std::string> strings_of(const OrderedJson& j, const char* key) {
   std::vector<std::string> texts;
   if (!j.contains(key)) return texts;
-  for (const Json& text : j.at(key)) texts.push_back(text.get<std::string>());
+  for (const OrderedJson& text : j.at(key)) texts.push_back(text.get<std::string>());
   return texts;
 }
 
@@ -64,11 +64,11 @@ std::vector<std::string> masked_command_line(const std::vector<std::string>& arg
 }
 
 std::string write_run_context(const fs::path& dir, const RunContext& context) {
-  Json j;
+  OrderedJson j;
   j["command_line"] = strings(context.command_line);
   j["user"] = escape_json(context.user);
   j["cwd"] = escape_json(context.cwd);
-  j["policy"] = Json::array();
+  j["policy"] = OrderedJson::array();
   for (const auto& [key, value] : context.policy) j["policy"].push_back({key, escape_json(value)});
   j["hosts"] = strings(context.hosts);
   j["wave_ends"] = context.wave_ends;
@@ -91,12 +91,12 @@ std::pair<RunContext, std::string> read_run_context(const fs::path& dir) {
   text << in.rdbuf();
   RunContext context;
   try {
-    const Json j = Json::parse(text.str());
+    const OrderedJson j = OrderedJson::parse(text.str());
     context.command_line = strings_of(j, "command_line");
     context.user = j.value("user", "");
     context.cwd = j.value("cwd", "");
     if (j.contains("policy"))
-      for (const Json& pair : j.at("policy"))
+      for (const OrderedJson& pair : j.at("policy"))
         context.policy.emplace_back(pair.at(0).get<std::string>(), pair.at(1).get<std::string>());
     context.hosts = strings_of(j, "hosts");
     if (j.contains("wave_ends"))

@@ -12,6 +12,7 @@
 
 #include "base/duration_text.hpp"
 #include "report/escape.hpp"
+#include "report/json_fields.hpp"
 #include "report/run_context.hpp"
 #include "report/run_log.hpp"
 
@@ -22,16 +23,6 @@ namespace fs = std::filesystem;
 namespace {
 
 using Json = nlohmann::json;
-
-std::string string_or_empty(const Json& j, const char* key) {
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
-int int_or_zero(const Json& j, const char* key) {
-  auto it = j.find(key);
-  return it != j.end() && it->is_number_integer() ? it->get<int>() : 0;
-}
 
 // summary.json of a finished run; false when it is not there.
 bool read_summary_file(const fs::path& file, RunListEntry& entry, std::string& error) {
@@ -48,11 +39,11 @@ bool read_summary_file(const fs::path& file, RunListEntry& entry, std::string& e
   if (auto it = j.find("duration_ms"); it != j.end() && it->is_number_integer())
     entry.duration_ms = it->get<std::int64_t>();
   if (auto it = j.find("counts"); it != j.end() && it->is_object()) {
-    entry.counts.ok = int_or_zero(*it, "ok");
-    entry.counts.failed = int_or_zero(*it, "failed");
-    entry.counts.unreachable = int_or_zero(*it, "unreachable");
-    entry.counts.skipped = int_or_zero(*it, "skipped");
-    entry.counts.aborted = int_or_zero(*it, "aborted");
+    entry.counts.ok = int_or(*it, "ok", 0);
+    entry.counts.failed = int_or(*it, "failed", 0);
+    entry.counts.unreachable = int_or(*it, "unreachable", 0);
+    entry.counts.skipped = int_or(*it, "skipped", 0);
+    entry.counts.aborted = int_or(*it, "aborted", 0);
   }
   if (auto it = j.find("rerun"); it != j.end() && it->is_object()) entry.plan_path = string_or_empty(*it, "plan_path");
   return true;

@@ -25,7 +25,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-using Json = nlohmann::ordered_json;
+using OrderedJson = nlohmann::ordered_json;
 
 // Messages are lower-case like the rest of deployd's: they follow a `what: ` prefix.
 std::string lower_first(std::string text) {
@@ -33,7 +33,7 @@ std::string lower_first(std::string text) {
   return text;
 }
 
-std::string json_quoted(std::string_view text) { return Json(escape_json(text)).dump(); }
+std::string json_quoted(std::string_view text) { return OrderedJson(escape_json(text)).dump(); }
 
 // mkdir -p with 0700 for every folder it creates; folders already there are left as they are.
 std::string create_parents(const fs::path& dir) {
@@ -67,23 +67,25 @@ bool write_all(int fd, std::string_view data) {
   return true;
 }
 
-Json null_or(std::string_view text) { return text.empty() ? Json() : Json(escape_json(text)); }
+OrderedJson null_or(std::string_view text) {
+  return text.empty() ? OrderedJson() : OrderedJson(escape_json(text));
+}
 
-Json string_list(const std::vector<std::string>& texts) {
-  Json list = Json::array();
+OrderedJson string_list(const std::vector<std::string>& texts) {
+  OrderedJson list = OrderedJson::array();
   for (const std::string& text : texts) list.push_back(escape_json(text));
   return list;
 }
 
-Json optional_list(const std::optional<std::vector<std::string>>& texts) {
-  return texts ? string_list(*texts) : Json();
+OrderedJson optional_list(const std::optional<std::vector<std::string>>& texts) {
+  return texts ? string_list(*texts) : OrderedJson();
 }
 
 // What --retry-failed reads back (previous_run.cpp); names as given, escaped like events.
-Json rerun_json(const RunRecord& record) {
-  Json j;
+OrderedJson rerun_json(const RunRecord& record) {
+  OrderedJson j;
   j["plan_path"] = null_or(record.plan.path);
-  j["inventories"] = Json::array();
+  j["inventories"] = OrderedJson::array();
   for (const FileDigest& inventory : record.inventories)
     j["inventories"].push_back(
         {{"path", escape_json(inventory.path)}, {"sha256", null_or(inventory.sha256)}});
@@ -97,19 +99,20 @@ Json rerun_json(const RunRecord& record) {
                    {"sudo", record.ad_hoc->sudo},
                    {"timeout", null_or(record.ad_hoc->timeout)}};
   else
-    j["ad_hoc"] = Json();
+    j["ad_hoc"] = OrderedJson();
   return j;
 }
 
-Json summary_json(const RunTally& tally, std::string_view run_id, const RunRecord& record) {
-  Json j;
+OrderedJson summary_json(const RunTally& tally, std::string_view run_id, const RunRecord& record) {
+  OrderedJson j;
   j["run_id"] = escape_json(tally.start() != nullptr ? tally.start()->run_id : run_id);
-  j["plan"] = tally.start() != nullptr ? Json(escape_json(tally.start()->plan)) : Json();
+  j["plan"] =
+      tally.start() != nullptr ? OrderedJson(escape_json(tally.start()->plan)) : OrderedJson();
   j["plan_sha256"] = null_or(record.plan.sha256);
   const RunEnd* end = tally.end();
-  j["status"] = end != nullptr ? Json(to_string(end->status)) : Json();
-  j["exit_code"] = end != nullptr ? Json(end->exit_code) : Json();
-  j["reason"] = end != nullptr ? null_or(end->reason) : Json();
+  j["status"] = end != nullptr ? OrderedJson(to_string(end->status)) : OrderedJson();
+  j["exit_code"] = end != nullptr ? OrderedJson(end->exit_code) : OrderedJson();
+  j["reason"] = end != nullptr ? null_or(end->reason) : OrderedJson();
   j["started"] = format_rfc3339_ms(tally.started());
   j["duration_ms"] = tally.duration_ms();
   const StatusCounts counts = tally.counts();
@@ -118,12 +121,13 @@ Json summary_json(const RunTally& tally, std::string_view run_id, const RunRecor
                  {"unreachable", counts.unreachable},
                  {"skipped", counts.skipped},
                  {"aborted", counts.aborted}};
-  j["hosts"] = Json::array();
+  j["hosts"] = OrderedJson::array();
   for (const HostResult& host : tally.hosts()) {
-    j["hosts"].push_back({{"host", escape_json(host.host)},
-                          {"status", host.status ? Json(to_string(*host.status)) : Json()},
-                          {"changed", host.changed},
-                          {"error", null_or(host.error)}});
+    j["hosts"].push_back(
+        {{"host", escape_json(host.host)},
+         {"status", host.status ? OrderedJson(to_string(*host.status)) : OrderedJson()},
+         {"changed", host.changed},
+         {"error", null_or(host.error)}});
   }
   j["rerun"] = rerun_json(record);
   return j;

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "ssh/sftp_parts.hpp"
+#include "ssh/sudo_script.hpp"
 
 namespace deployd::ssh {
 namespace {
@@ -41,7 +42,7 @@ fi)sh";
 /// As the installing user: unpacks the staged tree (a tar on stdin) into `$w/tree`, gives it
 /// its owner, group and mode, then puts it in place of the target: the old folder is renamed
 /// aside first, as a recursive put without sudo does. `$w` goes whatever happens.
-constexpr std::string_view kInstallScript = R"sh(t=$1 n=$2 m=$3 o=$4 g=$5
+constexpr std::string_view kFolderInstallScript = R"sh(t=$1 n=$2 m=$3 o=$4 g=$5
 fail() { printf '%s\n' "$*" >&2; exit 3; }
 case $t in /*) ;; *) t=$(pwd -P)/$t ;; esac
 t=${t%/} w=$(dirname -- "$t")/.$(basename -- "$t").deployd-$n.tmp
@@ -68,29 +69,6 @@ if [ -L "$s" ] || { [ -e "$s" ] && [ ! -d "$s" ]; }; then
 fi
 [ -d "$s" ] || { echo "no such file or folder" >&2; exit 3; })sh";
 
-/// ` as root`, ` as USER`, or "" when the login user installs (owner or group alone).
-std::string as_whom(const std::optional<std::string>& sudo_user) {
-  if (!sudo_user) return "";
-  return sudo_user->empty() ? " as root" : " as " + *sudo_user;
-}
-
-/// `sudo -n [-u USER] -- sh -c` (`sh -c` without sudo): a script and its arguments follow.
-std::string as_user(const std::optional<std::string>& sudo_user) {
-  std::string command;
-  if (sudo_user) {
-    command = "sudo -n ";
-    if (!sudo_user->empty()) command += "-u " + shell_quote(*sudo_user) + " ";
-    command += "-- ";
-  }
-  return command + "sh -c";
-}
-
-std::string last_line(std::string text) {
-  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
-  const auto newline = text.rfind('\n');
-  return newline == std::string::npos ? text : text.substr(newline + 1);
-}
-
 /// Runs `command`; true if it exited 0, else t.outcome says why (`what: reason`).
 awaitable<bool> run_step(Transfer& t, const std::string& what, std::string command,
                          std::string input = {}, std::string* out = nullptr) {
@@ -114,13 +92,6 @@ awaitable<void> remove_private(Transfer& t, const std::string& path) {
   const std::string quoted = shell_quote(path);
   co_await run_host(t, "chmod -R u+rwx -- " + quoted + "; rm -rf -- " + quoted, "", out, err);
   t.outcome = kept;
-}
-
-/// `0755`: a mode as chmod reads it.
-std::string octal(unsigned mode) {
-  char text[8];
-  std::snprintf(text, sizeof text, "%04o", mode & 07777);
-  return text;
 }
 
 /// Sends the tree but `skipped` into the new private folder `staged`/tree, with its modes.
@@ -150,7 +121,7 @@ awaitable<TransferOutcome> run_privileged_folder_put(Session::Impl& impl, const 
   const std::string& target = spec.remote_path;
   const std::string what = "put " + in_quotes(target) + as_whom(spec.sudo_user);
   if (!co_await begin(t, what)) co_return t.outcome;
-  const std::string user = as_user(spec.sudo_user);
+  const std::string user = sudo_sh_c(spec.sudo_user);
   std::string kind;
   if (!co_await run_step(
           t, what, user + " " + shell_quote(kLookScript) + " deployd-look " + shell_quote(target),
@@ -185,7 +156,7 @@ awaitable<TransferOutcome> run_privileged_folder_put(Session::Impl& impl, const 
                                    names);
   if (is_done) {
     const std::string install = "tar -C " + shell_quote(staged + "/tree") + " -cf - . | " + user +
-                                " " + shell_quote(kInstallScript) + " deployd-install " +
+                                " " + shell_quote(kFolderInstallScript) + " deployd-install " +
                                 shell_quote(target) + " " + shell_quote(tag) + " " +
                                 octal(spec.mode) + " " + shell_quote(spec.owner) + " " +
                                 shell_quote(spec.group);
@@ -210,7 +181,7 @@ awaitable<TransferOutcome> run_privileged_folder_get(Session::Impl& impl, const 
     t.outcome.connection_lost = true;
     co_return t.fail("the connection is unusable: " + t.impl.broken);
   }
-  const std::string user = as_user(spec.sudo_user);
+  const std::string user = sudo_sh_c(spec.sudo_user);
   if (!co_await run_step(
           t, what,
           user + " " + shell_quote(kCheckFolderScript) + " deployd-check " + shell_quote(source)))

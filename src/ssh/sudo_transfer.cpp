@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "ssh/sftp_parts.hpp"
+#include "ssh/sudo_script.hpp"
 
 namespace deployd::ssh {
 namespace {
@@ -34,7 +35,7 @@ fi)sh";
 /// mode are set by name safely, and nobody can read it before), then renamed over the target:
 /// a reader sees the old file or the whole new one. An incomplete stdin (the connection went)
 /// is never installed; the folder goes whatever happens.
-constexpr std::string_view kInstallScript = R"sh(t=$1 p=$2/$3
+constexpr std::string_view kFileInstallScript = R"sh(t=$1 p=$2/$3
 fail() { printf '%s\n' "$*" >&2; exit 3; }
 case $t in /*) ;; *) t=$(pwd -P)/$t p=$(pwd -P)/$p ;; esac
 [ -d "$t" ] && fail "the remote path is a folder"
@@ -73,30 +74,11 @@ fi
 printf '%s %s\n' "$1" "$2"
 if [ -n "$max" ]; then head -c "$((max + 1))"; else cat; fi)sh";
 
-/// ` as root`, ` as USER`, or "" when the login user writes (owner or group alone).
-std::string as_whom(const std::optional<std::string>& sudo_user) {
-  if (!sudo_user) return "";
-  return sudo_user->empty() ? " as root" : " as " + *sudo_user;
-}
-
 /// `sudo -n [-u USER] -- sh -c SCRIPT NAME` (`sh -c …` without sudo): the script's arguments
 /// follow.
 std::string script_command(const std::optional<std::string>& sudo_user, std::string_view script,
                            std::string_view name) {
-  std::string command;
-  if (sudo_user) {
-    command = "sudo -n ";
-    if (!sudo_user->empty()) command += "-u " + shell_quote(*sudo_user) + " ";
-    command += "-- ";
-  }
-  return command + "sh -c " + shell_quote(script) + " " + std::string(name);
-}
-
-/// The last line a failed script wrote on stderr (sudo's refusal, the script's own reason).
-std::string last_line(std::string text) {
-  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
-  const auto newline = text.rfind('\n');
-  return newline == std::string::npos ? text : text.substr(newline + 1);
+  return sudo_sh_c(sudo_user) + " " + shell_quote(script) + " " + std::string(name);
 }
 
 /// What a script said and how it ended.
@@ -131,13 +113,6 @@ TransferOutcome script_failed(Transfer& t, const std::string& what, const Script
   std::string reason = last_line(run.err);
   if (reason.empty()) reason = "exited with status " + std::to_string(*run.status);
   return t.fail(what + ": " + reason);
-}
-
-/// `0644`: a mode as chmod reads it.
-std::string octal(unsigned mode) {
-  char text[8];
-  std::snprintf(text, sizeof text, "%04o", mode & 07777);
-  return text;
 }
 
 unsigned parse_octal(std::string_view text) {
@@ -199,8 +174,8 @@ awaitable<TransferOutcome> run_privileged_put(Session::Impl& impl, const PutSpec
                            shell_quote(".deployd-" + unpredictable_tag(spec.temp_tag)) + " " +
                            size + " " + shell_quote(octal(spec.mode)) + " " +
                            shell_quote(spec.owner) + " " + shell_quote(spec.group);
-  const std::string install = script_command(spec.sudo_user, kInstallScript, "deployd-put") + " " +
-                              args + " <" + shell_quote(temp) + "; s=$?; rm -f -- " +
+  const std::string install = script_command(spec.sudo_user, kFileInstallScript, "deployd-put") +
+                              " " + args + " <" + shell_quote(temp) + "; s=$?; rm -f -- " +
                               shell_quote(temp) + "; exit $s";
   ScriptRun run = co_await run_script(t, "sh -c " + shell_quote(install));
   if (!run.status) co_return t.outcome;

@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "deployd/load.hpp"
+#include "support/temp_folder.hpp"
 
 namespace deployd::testing {
 
@@ -38,6 +39,22 @@ inline Plan plan_text(std::string_view text, const LoadOptions& options = test_o
   for (const Diagnostic& error : loaded.errors) FAIL_CHECK(error.to_string());
   REQUIRE(loaded.plan.has_value());
   return *loaded.plan;
+}
+
+/// Every error of loading `text` written to `plan.json` in `dir`, one per line, with the folder
+/// left out of every path (`plan.json:2:5: ...`, `templates/app.conf: ...`).
+inline std::string file_errors(const TempFolder& dir, std::string_view text,
+                               const LoadOptions& options = test_options()) {
+  const std::string path = dir.write("plan.json", text).string();
+  const std::string folder = path.substr(0, path.size() - std::string_view("plan.json").size());
+  std::string lines;
+  for (const Diagnostic& error : load_plan(path, options).errors) {
+    std::string line = error.to_string();
+    for (std::size_t at; (at = line.find(folder)) != std::string::npos;)
+      line.erase(at, folder.size());
+    lines += (lines.empty() ? "" : "\n") + line;
+  }
+  return lines;
 }
 
 }  // namespace deployd::testing

@@ -52,4 +52,9 @@ class TempFolder {
   std::filesystem::path path_;
 };
 
+/// The folder `file` is in.
+inline std::string folder_of(const std::string& file) {
+  return std::filesystem::path(file).parent_path().string();
+}
+
 }  // namespace deployd::testing

@@ -15,7 +15,7 @@ namespace {
 using testing::plan_text;
 using Names = std::vector<std::string>;
 
-constexpr const char* kPlan = R"({"hosts": ["node001", "node002", "node005", "node006"],
+constexpr const char* kLostNeedsPlan = R"({"hosts": ["node001", "node002", "node005", "node006"],
     "groups": {"web": ["node001", "node002"], "monitoring": ["node005"], "static": ["node005", "node006"]},
     "tasks": {
       "facts": {"on": "monitoring", "run_once": true, "steps": [{"run": "echo 127.0.99.5", "register": "mon_ip"}]},
@@ -26,7 +26,7 @@ constexpr const char* kPlan = R"({"hosts": ["node001", "node002", "node005", "no
 
 TEST_SUITE("cli") {
   TEST_CASE("--limit that leaves out every host of a needed task is refused, naming task, hosts and fix") {
-    Plan plan = plan_text(kPlan);
+    Plan plan = plan_text(kLostNeedsPlan);
     auto before = graph::task_hosts(plan);
     REQUIRE(graph::limit_hosts(plan, {"web"}).empty());
     std::vector<Diagnostic> errors = limit_errors(plan, graph::select_tasks(plan, {"deploy"}).tasks, before);
@@ -39,21 +39,21 @@ TEST_SUITE("cli") {
   }
 
   TEST_CASE("--limit that keeps a host of every need is accepted") {
-    Plan plan = plan_text(kPlan);
+    Plan plan = plan_text(kLostNeedsPlan);
     auto before = graph::task_hosts(plan);
     REQUIRE(graph::limit_hosts(plan, {"web", "node005"}).empty());
     CHECK(limit_errors(plan, graph::select_tasks(plan, {"deploy"}).tasks, before).empty());
   }
 
   TEST_CASE("a task --limit leaves with no host needs nothing") {
-    Plan plan = plan_text(kPlan);
+    Plan plan = plan_text(kLostNeedsPlan);
     auto before = graph::task_hosts(plan);
     REQUIRE(graph::limit_hosts(plan, {"node006"}).empty());
     CHECK(limit_errors(plan, graph::select_tasks(plan, {"deploy"}).tasks, before).empty());
   }
 
   TEST_CASE("--retry-failed runs again, on their hosts, the needs the retried hosts lost, and says so") {
-    Plan plan = plan_text(kPlan);
+    Plan plan = plan_text(kLostNeedsPlan);
     auto before = graph::task_hosts(plan);
     graph::keep_named_hosts(plan, {"node002"});
     std::vector<const Task*> tasks = graph::select_tasks(plan, {"deploy"}).tasks;

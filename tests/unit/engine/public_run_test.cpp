@@ -35,7 +35,7 @@ class FinishCounter final : public Reporter {
   Reporter& next_;
 };
 
-const char* kPlan = R"({"hosts": ["a"], "tasks": {
+const char* kRunPlan = R"({"hosts": ["a"], "tasks": {
     "build": {"on": "local", "steps": [{"local": "echo built"}]},
     "check": {"on": "local", "needs": ["build"], "steps": [{"local": "exit 3"}]}}})";
 
@@ -44,7 +44,7 @@ const char* kPlan = R"({"hosts": ["a"], "tasks": {
 TEST_SUITE("engine") {
   TEST_CASE(
       "deployd::run runs the named tasks with their needs, reports every event, finishes once") {
-    Plan plan = plan_text(kPlan);
+    Plan plan = plan_text(kRunPlan);
     RecordingReporter recording;
     FinishCounter reporter(recording);
     RunOptions options;
@@ -69,7 +69,7 @@ TEST_SUITE("engine") {
   }
 
   TEST_CASE("deployd::run: an unknown task runs nothing, reports nothing, and says why") {
-    Plan plan = plan_text(kPlan);
+    Plan plan = plan_text(kRunPlan);
     RecordingReporter reporter;
     RunOptions options;
     options.tasks = {"deploy"};
@@ -82,7 +82,7 @@ TEST_SUITE("engine") {
 
   TEST_CASE(
       "deployd::run: a stop requested before the run starts nothing; the run ends interrupted") {
-    Plan plan = plan_text(kPlan);
+    Plan plan = plan_text(kRunPlan);
     RecordingReporter reporter;
     std::stop_source stop;
     stop.request_stop();

@@ -18,7 +18,7 @@ Names names(const Selection& selection) {
   return out;
 }
 
-constexpr const char* kPlan = R"({"hosts": ["a"], "tasks": {
+constexpr const char* kGraphPlan = R"({"hosts": ["a"], "tasks": {
     "restart": {"needs": ["deploy"], "steps": [{"run": "r"}]},
     "pack": {"steps": [{"run": "p"}]},
     "deploy": {"needs": ["pack"], "steps": [{"run": "d"}], "default": true},
@@ -28,12 +28,12 @@ constexpr const char* kPlan = R"({"hosts": ["a"], "tasks": {
 
 TEST_SUITE("graph") {
   TEST_CASE("a named task runs with its needs, transitively, needs first") {
-    Plan plan = plan_text(kPlan);
+    Plan plan = plan_text(kGraphPlan);
     CHECK(names(select_tasks(plan, {"restart"})) == Names{"pack", "deploy", "restart"});
   }
 
   TEST_CASE("no task named runs the default tasks with their needs") {
-    Plan plan = plan_text(kPlan);
+    Plan plan = plan_text(kGraphPlan);
     CHECK(names(select_tasks(plan, {})) == Names{"pack", "deploy"});
   }
 
@@ -60,19 +60,19 @@ TEST_SUITE("graph") {
   }
 
   TEST_CASE("an unknown task name is an error with a suggestion") {
-    Plan plan = plan_text(kPlan);
+    Plan plan = plan_text(kGraphPlan);
     Selection selection = select_tasks(plan, {"deplyo"});
     REQUIRE(selection.errors.size() == 1);
     CHECK(selection.errors[0].to_string() == "unknown task \"deplyo\" (did you mean \"deploy\"?)");
   }
 
   TEST_CASE("need indices point into the selection") {
-    Plan plan = plan_text(kPlan);
+    Plan plan = plan_text(kGraphPlan);
     CHECK(need_indices(select_tasks(plan, {"restart"}).tasks) == std::vector<std::vector<int>>{{}, {0}, {1}});
   }
 
   TEST_CASE("named tasks run in command-line order, each after its needs (issue 14, bug 10)") {
-    Plan plan = plan_text(kPlan);
+    Plan plan = plan_text(kGraphPlan);
     CHECK(names(select_tasks(plan, {"lint", "pack"})) == Names{"lint", "pack"});
     CHECK(names(select_tasks(plan, {"pack", "lint"})) == Names{"pack", "lint"});
     CHECK(names(select_tasks(plan, {"lint", "restart"})) == Names{"lint", "pack", "deploy", "restart"});
@@ -115,7 +115,7 @@ TEST_SUITE("graph") {
   }
 
   TEST_CASE("the dot graph has one node per task, an edge per need, and ranks by depth") {
-    Plan plan = plan_text(kPlan);
+    Plan plan = plan_text(kGraphPlan);
     CHECK(to_dot(plan, select_tasks(plan, {"restart"}).tasks) ==
           "digraph deployd {\n"
           "  rankdir=LR;\n"

@@ -13,13 +13,14 @@ using Names = std::vector<std::string>;
 
 namespace {
 
-constexpr const char* kPlan = R"({"tasks": {"t": {"on": "all", "steps": [{"run": "{{app}}"}]}}})";
+constexpr const char* kInventoryPlan =
+    R"({"tasks": {"t": {"on": "all", "steps": [{"run": "{{app}}"}]}}})";
 // A plan that needs nothing of the inventory, for tests of its errors.
 constexpr const char* kLocal = R"({"tasks": {"t": {"on": "local", "steps": [{"local": "x"}]}}})";
 
 // The plan above with the inventory `name` holding `text`.
 LoadResult load_with(const TempFolder& dir, const std::string& name, const std::string& text,
-                     const char* plan = kPlan) {
+                     const char* plan = kInventoryPlan) {
   LoadOptions options = deployd::testing::test_options();
   options.inventories = {dir.write(name, text)};
   return parse_plan(plan, "plan.json", options);

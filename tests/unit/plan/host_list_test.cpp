@@ -11,12 +11,13 @@ using Names = std::vector<std::string>;
 
 namespace {
 
-constexpr const char* kPlan = R"({"hosts": ["web1"], "tasks": {"t": {"steps": [{"run": "x"}]}}})";
+constexpr const char* kHostListPlan =
+    R"({"hosts": ["web1"], "tasks": {"t": {"steps": [{"run": "x"}]}}})";
 
 LoadResult load_with_hosts(const std::vector<std::string>& hosts) {
   LoadOptions options = deployd::testing::test_options();
   options.hosts = hosts;
-  return parse_plan(kPlan, "plan.json", options);
+  return parse_plan(kHostListPlan, "plan.json", options);
 }
 
 std::string errors_of(const LoadResult& result, const std::string& folder) {

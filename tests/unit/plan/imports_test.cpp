@@ -8,6 +8,7 @@
 #include "support/temp_folder.hpp"
 
 using namespace deployd;
+using deployd::testing::folder_of;
 using deployd::testing::TempFolder;
 using Names = std::vector<std::string>;
 
@@ -23,13 +24,9 @@ std::string load_errors(const std::string& path, const std::string& dir) {
   return lines;
 }
 
-std::string dir_of(const std::string& file) {
-  return std::filesystem::path(file).parent_path().string();
-}
-
 Plan loaded(const std::string& path) {
   LoadResult result = load_plan(path, deployd::testing::test_options());
-  INFO(load_errors(path, dir_of(path)));
+  INFO(load_errors(path, folder_of(path)));
   REQUIRE(result.plan.has_value());
   return *result.plan;
 }
@@ -62,8 +59,8 @@ TEST_SUITE("plan") {
     CHECK(loaded_plan.vars.at("site") == "shop");
     CHECK(loaded_plan.vars.at("port") == "80");
     // Relative local paths start from the imported file's folder, the plan's steps from the plan's.
-    CHECK(loaded_plan.find_task("nginx:site")->steps[0].directory == dir_of(plan) + "/lib");
-    CHECK(loaded_plan.find_task("nginx:after")->steps[0].directory == dir_of(plan) + "/lib");
+    CHECK(loaded_plan.find_task("nginx:site")->steps[0].directory == folder_of(plan) + "/lib");
+    CHECK(loaded_plan.find_task("nginx:after")->steps[0].directory == folder_of(plan) + "/lib");
     CHECK(loaded_plan.find_task("build")->steps[0].directory.empty());
   }
 
@@ -79,8 +76,8 @@ TEST_SUITE("plan") {
     REQUIRE(loaded_plan.find_task("app:base:check") != nullptr);
     CHECK(loaded_plan.find_task("app:go")->needs == Names{"app:base:check"});
     CHECK(loaded_plan.find_task("app:base:check")->needs == Names{"app:pre"});
-    CHECK(loaded_plan.find_task("app:base:check")->steps[0].directory == dir_of(plan) + "/lib");
-    CHECK(loaded_plan.find_task("app:go")->steps[0].directory == dir_of(plan) + "/lib/app");
+    CHECK(loaded_plan.find_task("app:base:check")->steps[0].directory == folder_of(plan) + "/lib");
+    CHECK(loaded_plan.find_task("app:go")->steps[0].directory == folder_of(plan) + "/lib/app");
   }
 
   TEST_CASE("an import cycle is an error where it closes, naming the first import") {
@@ -91,7 +88,7 @@ TEST_SUITE("plan") {
               R"({"imports": {"a": "a.json"}, "tasks": {"y": {"steps": [{"run": "y"}]}}})");
     std::string plan = dir.write("plan.json", R"({"hosts": ["web"], "imports": {"a": "lib/a.json"},
       "tasks": {"t": {"steps": [{"run": "x"}]}}})");
-    CHECK(load_errors(plan, dir_of(plan)) ==
+    CHECK(load_errors(plan, folder_of(plan)) ==
           "DIR/lib/b.json:1:19: /imports/a: import cycle: DIR/lib/a.json -> DIR/lib/b.json -> "
           "DIR/lib/a.json (\"DIR/lib/a.json\" is first imported at DIR/plan.json:1:37 /imports/a)");
   }
@@ -100,7 +97,7 @@ TEST_SUITE("plan") {
     TempFolder dir;
     std::string plan = dir.write("plan.json", R"({"hosts": ["web"], "imports": {"me": "plan.json"},
       "tasks": {"t": {"steps": [{"run": "x"}]}}})");
-    CHECK(load_errors(plan, dir_of(plan)) ==
+    CHECK(load_errors(plan, folder_of(plan)) ==
           "DIR/plan.json:1:38: /imports/me: import cycle: DIR/plan.json -> DIR/plan.json");
   }
 
@@ -112,7 +109,7 @@ TEST_SUITE("plan") {
         dir.write("plan.json", R"({"hosts": ["web"], "imports": {"nginx": "lib/nginx.json"},
       "tasks": {"nginx:reload": {"steps": [{"run": "x"}]}}})");
     CHECK(
-        load_errors(plan, dir_of(plan)) ==
+        load_errors(plan, folder_of(plan)) ==
         "DIR/plan.json:2:33: /tasks/nginx:reload: task \"nginx:reload\" is defined twice: here and "
         "at DIR/lib/nginx.json:2:17 /tasks/reload");
   }
@@ -127,7 +124,7 @@ TEST_SUITE("plan") {
                   "obj": {"fil": "a.json", "needs": "nope"}},
       "tasks": {"t": {"steps": [{"run": "x"}]}}})");
     CHECK(
-        load_errors(plan, dir_of(plan)) ==
+        load_errors(plan, folder_of(plan)) ==
         "DIR/lib/x.json:1:2: \"hosts\" belongs in the plan: an imported file holds tasks and vars\n"
         "DIR/lib/x.json:2:34: /tasks/t/default: \"default\" cannot be used in an imported file: "
         "the plan chooses what runs\n"
@@ -146,7 +143,7 @@ TEST_SUITE("plan") {
     TempFolder dir;
     std::string plan = dir.write("plan.json", R"({"hosts": ["web"], "imports": {"z": "/dev/zero"},
       "tasks": {"t": {"steps": [{"run": "x"}]}}})");
-    CHECK(load_errors(plan, dir_of(plan)) ==
+    CHECK(load_errors(plan, folder_of(plan)) ==
           "DIR/plan.json:1:37: /imports/z: cannot read \"/dev/zero\": not a regular file");
   }
 

@@ -7,6 +7,7 @@
 
 using namespace deployd;
 using deployd::testing::errors;
+using deployd::testing::folder_of;
 using deployd::testing::plan_text;
 using deployd::testing::TempFolder;
 using Names = std::vector<std::string>;
@@ -19,8 +20,6 @@ std::string without_dir(std::string text, const std::string& dir) {
     text.replace(at, dir.size(), "DIR");
   return text;
 }
-
-std::string dir_of(const std::string& file) { return file.substr(0, file.rfind('/')); }
 
 }  // namespace
 
@@ -56,7 +55,7 @@ TEST_SUITE("plan") {
     CHECK(without_dir(errors(R"({"hosts": ["web1"], "groups": {"web": ["web1"]},
       "tasks": {"t": {"steps": [{"run": "x"}]}}})",
                              options),
-                      dir_of(inv)) ==
+                      folder_of(inv)) ==
           "DIR/inv.json:1:37: /hosts/1: unknown key \"usr\" (did you mean \"user\"?)\n"
           "DIR/inv.json:2:32: \"tasks\" belongs in a plan, not in an inventory\n"
           "plan.json:1:12: /hosts/0: duplicate host \"web1\" (first defined in DIR/inv.json at "
@@ -69,10 +68,10 @@ TEST_SUITE("plan") {
     TempFolder dir;
     LoadOptions options = deployd::testing::test_options();
     std::string broken = dir.write("broken.json", "{\"hosts\": [\"a\",]}");
-    options.inventories = {dir_of(broken) + "/missing.json", broken};
+    options.inventories = {folder_of(broken) + "/missing.json", broken};
     CHECK(without_dir(
               errors(R"({"tasks": {"t": {"on": "local", "steps": [{"local": "x"}]}}})", options),
-              dir_of(broken)) ==
+              folder_of(broken)) ==
           "DIR/broken.json:1:16: trailing comma before ']': JSON allows none (syntax error while "
           "parsing "
           "value: unexpected ']'; expected '[', '{', or a literal)\n"

@@ -7,27 +7,13 @@
 #include "support/temp_folder.hpp"
 
 using namespace deployd;
+using deployd::testing::file_errors;
 using deployd::testing::TempFolder;
 using deployd::testing::test_options;
 
 namespace {
 
-// Every error of loading `text` from `plan.json` in `dir`, one per line, without the folder.
-std::string file_errors(const TempFolder& dir, const std::string& text,
-                        const LoadOptions& options = test_options()) {
-  const std::string path = dir.write("plan.json", text);
-  const std::string folder = path.substr(0, path.size() - std::string("plan.json").size());
-  std::string lines;
-  for (const Diagnostic& error : load_plan(path, options).errors) {
-    std::string line = error.to_string();
-    for (std::size_t at; (at = line.find(folder)) != std::string::npos;)
-      line.erase(at, folder.size());
-    lines += (lines.empty() ? "" : "\n") + line;
-  }
-  return lines;
-}
-
-constexpr const char* kPlan = R"({"hosts": ["a", {"name": "b", "vars": {"port": "81"}}],
+constexpr const char* kTemplatePlan = R"({"hosts": ["a", {"name": "b", "vars": {"port": "81"}}],
   "vars": {"port": "80"},
   "tasks": {"t": {"steps": [
     {"run": "hostname", "register": "name"},
@@ -40,7 +26,7 @@ TEST_SUITE("plan") {
   TEST_CASE("a template step loads its file, parsed once, with the folder joined") {
     TempFolder dir;
     dir.write("app.conf.j2", "listen {{ port }}; # {{ name }}\n");
-    const std::string path = dir.write("plan.json", kPlan);
+    const std::string path = dir.write("plan.json", kTemplatePlan);
     LoadResult loaded = load_plan(path, test_options());
     for (const Diagnostic& error : loaded.errors) FAIL_CHECK(error.to_string());
     REQUIRE(loaded.plan);
@@ -74,10 +60,10 @@ TEST_SUITE("plan") {
 
   TEST_CASE("a missing template file is a plan error at the step") {
     TempFolder dir;
-    CHECK(file_errors(dir, kPlan) ==
+    CHECK(file_errors(dir, kTemplatePlan) ==
           "plan.json:5:18: /tasks/t/steps/1/template: template \"app.conf.j2\" does not exist");
     dir.write("app.conf.j2/x", "");
-    CHECK(file_errors(dir, kPlan) ==
+    CHECK(file_errors(dir, kTemplatePlan) ==
           "plan.json:5:18: /tasks/t/steps/1/template: template "
           "\"app.conf.j2\" is a folder, not a file");
   }
@@ -85,7 +71,7 @@ TEST_SUITE("plan") {
   TEST_CASE("a template that does not parse is an error at its own line:column, naming the step") {
     TempFolder dir;
     dir.write("app.conf.j2", "a\n{% if port %}\nb {% endfi %}\n");
-    CHECK(file_errors(dir, kPlan) ==
+    CHECK(file_errors(dir, kTemplatePlan) ==
           "app.conf.j2:3:3: unknown tag \"endfi\" (did you mean \"endif\"?) (tags: if, elif, else, "
           "endif, for, endfor) (in the template of plan.json:5:18: /tasks/t/steps/1/template)");
   }
@@ -95,7 +81,7 @@ TEST_SUITE("plan") {
     dir.write("app.conf.j2",
               "{{ name }}\n{% for s in sites %}{{ s }}{% endfor %}\n"
               "{{ prot }} {{ x | default('1') }}{% if defined(y) %}{{y}}{% endif %}");
-    CHECK(file_errors(dir, kPlan) ==
+    CHECK(file_errors(dir, kTemplatePlan) ==
           "app.conf.j2:2:13: undefined variable \"sites\" for host \"a\" and 1 more hosts (in the "
           "template of plan.json:5:18: /tasks/t/steps/1/template)\n"
           "app.conf.j2:3:4: undefined variable \"prot\" for host \"a\" and 1 more hosts (did you "

@@ -7,25 +7,8 @@
 
 using namespace deployd;
 using deployd::testing::errors;
+using deployd::testing::file_errors;
 using deployd::testing::TempFolder;
-using deployd::testing::test_options;
-
-namespace {
-
-// Every error of loading `text` from `plan.json` in `dir`, one per line, without the folder.
-std::string file_errors(const TempFolder& dir, const std::string& text) {
-  const std::string path = dir.write("plan.json", text);
-  std::string lines;
-  for (const Diagnostic& error : load_plan(path, test_options()).errors) {
-    std::string line = error.to_string();
-    if (auto at = line.find(path); at != std::string::npos)
-      line.replace(at, path.size(), "plan.json");
-    lines += (lines.empty() ? "" : "\n") + line;
-  }
-  return lines;
-}
-
-}  // namespace
 
 TEST_SUITE("plan") {
   TEST_CASE("a put source that does not exist beside the plan file is a plan error") {

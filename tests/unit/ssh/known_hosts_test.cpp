@@ -28,7 +28,7 @@ constexpr const char* kKeyA =
     "AAAAC3NzaC1lZDI1NTE5AAAAIDnMOS46HT4CyGl8xykPVVUKbN4TFnium0J9cncYmlq5";
 constexpr const char* kKeyB =
     "AAAAC3NzaC1lZDI1NTE5AAAAIMtxDDCLfr7fb+IV8xr3csQXbdrYfanWpy0AmcGC5s/5";
-constexpr const char* kEcdsa =
+constexpr const char* kEcdsaPublicKey =
     "AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBKAuWDfbOBNGIntCAZT2MbI+k8KzXLB9mBbIZ6wdP3"
     "zJprb5koj4gP5EmJywpeNqBerpiRtMpr9Nky5Vac9TgU8=";
 
@@ -63,7 +63,7 @@ struct KnownHostsFixture {
   std::string path = (dir.path() / "known_hosts").string();
   std::string key_a = *decode_base64(kKeyA);
   std::string key_b = *decode_base64(kKeyB);
-  std::string ecdsa = *decode_base64(kEcdsa);
+  std::string ecdsa = *decode_base64(kEcdsaPublicKey);
 
   KnownHostsFixture() { init_library(); }
 
@@ -176,7 +176,7 @@ TEST_SUITE("ssh") {
                         << "@cert-authority *.example.com ssh-ed25519 " << kKeyA << "\n"
                         << "this line is not a known_hosts line\n"
                         << hashed("[b]:2222") << " ssh-ed25519 " << kKeyB << "\n"
-                        << "hostc ecdsa-sha2-nistp256 " << kEcdsa << "\n";
+                        << "hostc ecdsa-sha2-nistp256 " << kEcdsaPublicKey << "\n";
     const KnownHostsFile file(path);
     REQUIRE(file.load_error().empty());
     CHECK(file.lookup("[a]:2222", a()) == Lookup::Match);
@@ -203,7 +203,8 @@ TEST_SUITE("ssh") {
                     "hashed port-22 and [host]:port names match, as plain ones") {
     std::ofstream(path) << hashed("web07.example.com") << " ssh-ed25519 " << kKeyA << "\n"
                         << hashed("[web07.example.com]:2222") << " ssh-ed25519 " << kKeyB << "\n"
-                        << hashed("127.0.99.7") << " ecdsa-sha2-nistp256 " << kEcdsa << "\n";
+                        << hashed("127.0.99.7") << " ecdsa-sha2-nistp256 " << kEcdsaPublicKey
+                        << "\n";
     const KnownHostsFile file(path);
     CHECK(file.lookup("web07.example.com", a()) == Lookup::Match);
     CHECK(file.lookup("[web07.example.com]:2222", b()) == Lookup::Match);
@@ -214,7 +215,7 @@ TEST_SUITE("ssh") {
 
   TEST_CASE_FIXTURE(KnownHostsFixture, "host key methods already known for a host come first") {
     // (libssh2 1.10 drops one-letter host names, hence "hostc".)
-    std::ofstream(path) << "hostc ecdsa-sha2-nistp256 " << kEcdsa << "\n"
+    std::ofstream(path) << "hostc ecdsa-sha2-nistp256 " << kEcdsaPublicKey << "\n"
                         << hashed("[b]:2222") << " ssh-ed25519 " << kKeyB << "\n";
     const KnownHostsFile file(path);
     const std::string fallback =
@@ -227,14 +228,15 @@ TEST_SUITE("ssh") {
   }
 
   TEST_CASE_FIXTURE(KnownHostsFixture, "accept-new knows a key at once and writes it on flush") {
-    std::ofstream(path) << "hostc ecdsa-sha2-nistp256 " << kEcdsa;  // no final newline
+    std::ofstream(path) << "hostc ecdsa-sha2-nistp256 " << kEcdsaPublicKey;  // no final newline
     KnownHostsFile file(path);
     CHECK(file.record({"[n]:2222", "[127.0.99.9]:2222"}, b()).empty());
     CHECK(file.lookup("[n]:2222", b()) == Lookup::Match);
     CHECK(file.lookup("[127.0.99.9]:2222", b()) == Lookup::Match);
-    CHECK(read(path) == std::string("hostc ecdsa-sha2-nistp256 ") + kEcdsa);  // nothing yet
+    CHECK(read(path) ==
+          std::string("hostc ecdsa-sha2-nistp256 ") + kEcdsaPublicKey);  // nothing yet
     CHECK(file.flush() == "");
-    CHECK(read(path) == std::string("hostc ecdsa-sha2-nistp256 ") + kEcdsa + "\n" +
+    CHECK(read(path) == std::string("hostc ecdsa-sha2-nistp256 ") + kEcdsaPublicKey + "\n" +
                             "[n]:2222,[127.0.99.9]:2222 ssh-ed25519 " + kKeyB + "\n");
     CHECK(file.pending() == 0);
     CHECK(file.flush() == "");  // nothing twice
