@@ -38,7 +38,7 @@ struct ShowOptions {
   std::string host;    ///< --host H: only this host's events, with --output
 };
 
-int usage_error(const std::string& message) {
+int show_usage_error(const std::string& message) {
   std::fprintf(stderr, "deployd: error: %s\n", message.c_str());
   return static_cast<int>(ExitCode::InvalidPlan);
 }
@@ -59,7 +59,7 @@ fs::path run_folder(const ShowOptions& options, std::string& error) {
   return {};
 }
 
-bool use_color(const std::string& mode) {
+bool wants_color(const std::string& mode) {
   if (mode == "always") return true;
   if (mode == "never") return false;
   return report::color_wanted(stdout);
@@ -109,32 +109,33 @@ int show_main(int argc, const char* const* argv) {
     parse_choice("--output", options.output, {"stream", "group"}, error);
   if (error.empty() && !options.hosts.empty())
     hosts = parse_count("--hosts", options.hosts, 100000, error);
-  if (!error.empty()) return usage_error(error + std::string(kSeeShowHelp));
+  if (!error.empty()) return show_usage_error(error + std::string(kSeeShowHelp));
   if (!options.host.empty() && options.output.empty())
-    return usage_error("--host needs --output stream|group");
+    return show_usage_error("--host needs --output stream|group");
   if (options.html.empty() && !options.timeline && options.output.empty())
-    return usage_error(
+    return show_usage_error(
         "say what to show: --html FILE, --timeline or --output stream|group (see deployd show "
         "--help)");
   const fs::path dir = run_folder(options, error);
-  if (dir.empty()) return usage_error(error);
+  if (dir.empty()) return show_usage_error(error);
   if (!options.html.empty()) {
     if (std::string failed = report::write_html_report(dir, options.html); !failed.empty())
-      return usage_error(failed);
+      return show_usage_error(failed);
   }
   if (options.timeline) {
     std::optional<report::RecordedRun> run = report::read_recorded_run(dir, error);
-    if (!run) return usage_error(error);
+    if (!run) return show_usage_error(error);
     for (const std::string& warning : run->warnings)
       std::fprintf(stderr, "deployd: warning: %s\n", warning.c_str());
     const std::size_t columns = report::terminal_columns(stdout);
     std::fputs(report::render_terminal_timeline(
                    *run, {columns == 0 ? 100 : columns, static_cast<std::size_t>(*hosts),
-                          use_color(options.color)})
+                          wants_color(options.color)})
                    .c_str(),
                stdout);
   }
-  if (!options.output.empty()) return replay_run(dir, options.output, options.host, use_color(options.color));
+  if (!options.output.empty())
+    return replay_run(dir, options.output, options.host, wants_color(options.color));
   return 0;
 }
 

@@ -28,8 +28,6 @@ using plan::VarContext;
 
 // Bigger files are not shown or compared line by line: a diff of them would not be read.
 constexpr std::size_t kMaxShownBytes = 4 << 20;
-// The exit status of the read command when the remote file does not exist.
-constexpr int kAbsent = 44;
 
 std::vector<std::string> lines_of(const std::string& bytes) {
   std::vector<std::string> lines;
@@ -181,9 +179,9 @@ boost::asio::awaitable<std::optional<std::string>> read_remote_file(
   RemoteRead read = co_await run_read_only(
       connection,
       fmt::format("if [ -e {0} ] || [ -L {0} ]; then exec cat -- {0}; else exit {1}; fi", quoted,
-                  kAbsent),
+                  kAbsentStatus),
       sudo_user, "", std::max(planned_size, kMaxShownBytes) + 1);
-  if (read.status == kAbsent) co_return std::nullopt;
+  if (read.status == kAbsentStatus) co_return std::nullopt;
   if (read.status == 0) co_return std::move(read.out);
   error = read.status ? fmt::format("exited with status {}", *read.status) : read.error;
   co_return std::nullopt;

@@ -39,6 +39,9 @@ std::string content_lines(const std::string& bytes);
 std::string file_diff(const std::string& host, const std::string& path,
                       const std::optional<std::string>& current, const std::string& planned);
 
+/// The exit status the read-only commands of --diff give for a path that does not exist.
+constexpr int kAbsentStatus = 44;
+
 /// A read-only command run on a host for --diff: its exit status, or why it has none.
 struct RemoteRead {
   std::optional<int> status;

@@ -18,8 +18,7 @@ namespace {
 constexpr int kShownFileDiffs = 20;
 // Past this many changes the rest are counted, not listed.
 constexpr std::size_t kListedChanges = 500;
-// Exit statuses of the listing command: no such path, and a path that is not a folder.
-constexpr int kAbsent = 44;
+// The listing command's exit status for a path that is not a folder (kAbsentStatus: none).
 constexpr int kNotFolder = 45;
 // A listing of a million entries is ~40 MiB: more is not believed.
 constexpr std::size_t kMaxListing = 64 << 20;
@@ -145,9 +144,9 @@ boost::asio::awaitable<Listing> list_folder(Connection& connection, const Folder
       connection,
       fmt::format("if [ -d {0} ]; then cd -P -- {0} && {1}; elif [ -e {0} ] || [ -L {0} ]; then "
                   "exit {2}; else exit {3}; fi",
-                  target, ssh::kListFolder, kNotFolder, kAbsent),
+                  target, ssh::kListFolder, kNotFolder, kAbsentStatus),
       folder.sudo_user, "", kMaxListing);
-  if (read.status == kAbsent) {
+  if (read.status == kAbsentStatus) {
     listing.is_absent = true;
     co_return listing;
   }

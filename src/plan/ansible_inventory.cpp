@@ -41,7 +41,7 @@ std::string deployd_key(const std::string& var) {
 }
 
 // Deeper than any real inventory; a YAML alias cannot recurse for ever.
-constexpr int kMaxDepth = 100;
+constexpr int kMaxGroupDepth = 100;
 
 struct YamlVar {
   std::string name;
@@ -357,7 +357,7 @@ std::vector<Word> split_words(std::string_view line, std::string& error) {
   return words;
 }
 
-std::string trim(std::string_view text) {
+std::string trimmed(std::string_view text) {
   std::size_t begin = text.find_first_not_of(" \t\r");
   if (begin == std::string_view::npos) return "";
   std::size_t end = text.find_last_not_of(" \t\r");
@@ -386,7 +386,7 @@ void read_ini(const std::string& text, Model& model) {
     if (line[indent] == '[') {
       // [group], [group:vars] or [group:children], maybe followed by a comment.
       std::size_t close = line.find(']', indent);
-      std::string rest = close == std::string_view::npos ? "x" : trim(line.substr(close + 1));
+      std::string rest = close == std::string_view::npos ? "x" : trimmed(line.substr(close + 1));
       std::string header = close == std::string_view::npos
                                ? ""
                                : std::string(line.substr(indent + 1, close - indent - 1));
@@ -394,10 +394,10 @@ void read_ini(const std::string& text, Model& model) {
       std::string name = header.substr(0, colon);
       std::string kind = colon == std::string::npos ? "" : header.substr(colon + 1);
       if ((!rest.empty() && rest[0] != '#' && rest[0] != ';') || name.empty() ||
-          trim(name) != name) {
+          trimmed(name) != name) {
         model.error(at, fmt::format("bad section header {} (expected [GROUP], [GROUP:vars] or "
                                     "[GROUP:children])",
-                                    quote(trim(line))));
+                                    quote(trimmed(line))));
         group = nullptr;
         continue;
       }
@@ -417,19 +417,19 @@ void read_ini(const std::string& text, Model& model) {
     if (!group) continue;  // inside a bad section: its header's error is enough
     if (section == Section::YamlVars) {
       std::size_t equals = line.find('=');
-      std::string name = trim(line.substr(0, equals == std::string_view::npos ? 0 : equals));
+      std::string name = trimmed(line.substr(0, equals == std::string_view::npos ? 0 : equals));
       if (equals == std::string_view::npos || name.empty()) {
         model.error(at, fmt::format("expected NAME=VALUE in [{}:vars], got {}", group->name,
-                                    quote(trim(line))));
+                                    quote(trimmed(line))));
         continue;
       }
-      std::string value = trim(line.substr(equals + 1));
+      std::string value = trimmed(line.substr(equals + 1));
       std::size_t value_offset = line.find_first_not_of(" \t", equals + 1);
       if (value_offset == std::string_view::npos) value_offset = equals + 1;
       if (value.size() >= 2 && (value[0] == '"' || value[0] == '\'') && value.back() == value[0]) {
         value = value.substr(1, value.size() - 2);
       } else if (std::size_t comment = value.find(" #"); comment != std::string::npos) {
-        value = trim(value.substr(0, comment));
+        value = trimmed(value.substr(0, comment));
       }
       group->vars.push_back(YamlVar{name, value, at, column(value_offset)});
       continue;
@@ -487,7 +487,7 @@ std::string kind_of(const YAML::Node& node) {
 
 // A var's value: scalars as the text written; lists and mappings as JSON lists and objects.
 Json to_json(const YAML::Node& node, int depth) {
-  if (depth > kMaxDepth || node.IsNull()) return nullptr;
+  if (depth > kMaxGroupDepth || node.IsNull()) return nullptr;
   if (node.IsScalar()) return node.Scalar();
   Json out = node.IsSequence() ? Json::array() : Json::object();
   for (auto it = node.begin(); it != node.end(); ++it) {
@@ -548,8 +548,9 @@ class YamlReader {
   void read_group(const std::string& name, const YAML::Node& key, const YAML::Node& node,
                   int depth) {
     AnsibleGroup& group = model_.group(name, position(key.Mark()));
-    if (depth > kMaxDepth) {
-      model_.error(position(key.Mark()), fmt::format("groups nested more than {} deep", kMaxDepth));
+    if (depth > kMaxGroupDepth) {
+      model_.error(position(key.Mark()),
+                   fmt::format("groups nested more than {} deep", kMaxGroupDepth));
       return;
     }
     if (node.IsNull()) return;
@@ -614,7 +615,7 @@ InventoryFormat inventory_format(const std::string& path, std::string_view text)
   while (start < text.size()) {
     std::size_t end = text.find('\n', start);
     if (end == std::string_view::npos) end = text.size();
-    std::string line = trim(text.substr(start, end - start));
+    std::string line = trimmed(text.substr(start, end - start));
     start = end + 1;
     if (line.empty() || line[0] == '#' || line[0] == ';') continue;
     if (line[0] == '{' || line.rfind("//", 0) == 0 || line.rfind("/*", 0) == 0)

@@ -33,7 +33,7 @@ Expr& Expr::operator=(Expr&&) noexcept = default;
 namespace {
 
 // Deep enough for any real condition; a cap keeps recursion on user input bounded.
-constexpr int kMaxDepth = 64;
+constexpr int kMaxExprDepth = 64;
 
 struct Missing {
   std::string name;
@@ -217,8 +217,8 @@ class Parser {
   }
 
   void enter(std::size_t offset, int depth) const {
-    if (depth > kMaxDepth)
-      throw ParseError{offset, fmt::format("nested more than {} deep", kMaxDepth)};
+    if (depth > kMaxExprDepth)
+      throw ParseError{offset, fmt::format("nested more than {} deep", kMaxExprDepth)};
   }
 
   int parse_or(int depth) {

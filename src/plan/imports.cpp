@@ -51,7 +51,7 @@ void qualify(TaskDraft& draft, const std::string& prefix, const std::string& fol
 }
 
 // What the importing file says about one import.
-struct Entry {
+struct ImportEntry {
   std::string path;
   std::vector<std::string> needs;  // its own tasks, qualified, that the file's first tasks wait for
   std::vector<Where> need_at;
@@ -101,10 +101,10 @@ class ImportReader {
   }
 
   // `"lib/x.json"` or `{"file": "lib/x.json", "needs": [...]}`.
-  std::optional<Entry> read_entry(const Node& node, const std::string& prefix) {
+  std::optional<ImportEntry> read_entry(const Node& node, const std::string& prefix) {
     if (node.value().is_string()) {
       auto path = read_string(node, diags_);
-      return path ? std::optional<Entry>(Entry{*path, {}, {}}) : std::nullopt;
+      return path ? std::optional<ImportEntry>(ImportEntry{*path, {}, {}}) : std::nullopt;
     }
     if (!node.value().is_object()) {
       diags_.error(node.where,
@@ -119,7 +119,7 @@ class ImportReader {
     }
     auto path = read_string(*file, diags_);
     if (!path) return std::nullopt;
-    Entry entry{*path, {}, {}};
+    ImportEntry entry{*path, {}, {}};
     if (auto needs = node.find("needs")) {
       for (std::string& need : read_names(*needs, entry.need_at, diags_))
         entry.needs.push_back(prefix + need);
@@ -128,7 +128,7 @@ class ImportReader {
   }
 
   void read_file(const Node& entry, const fs::path& path, const std::string& prefix,
-                 const Entry& what) {
+                 const ImportEntry& what) {
     const fs::path identity = identity_of(path.string());
     auto looped = std::find_if(chain_.begin(), chain_.end(),
                                [&](const Link& link) { return link.identity == identity; });
@@ -169,7 +169,7 @@ class ImportReader {
   }
 
   void read_library(const Node& root, const std::string& prefix, const fs::path& folder,
-                    const Entry& entry) {
+                    const ImportEntry& entry) {
     if (!expect_object(root, diags_)) return;
     for (const std::string& key : kPlanOnlyKeys) {
       if (root.value().contains(key))

@@ -182,10 +182,10 @@ bool read_text(const std::string& path, std::string& text, std::string& error) {
 }
 
 /// Builds the entries of files, with every issue found.
-class Parser {
+class ConfigParser {
  public:
-  Parser(const SshConfigContext& context, std::vector<SshConfigIssue>& errors,
-         std::vector<SshConfigIssue>& warnings)
+  ConfigParser(const SshConfigContext& context, std::vector<SshConfigIssue>& errors,
+               std::vector<SshConfigIssue>& warnings)
       : context_(context), errors_(errors), warnings_(warnings) {}
 
   std::vector<Entry> parse(std::string_view text, const std::string& file, int depth) {
@@ -462,7 +462,7 @@ SshConfig SshConfig::parse(std::string_view text, const std::string& file,
                            const SshConfigContext& context) {
   SshConfig config;
   config.context_ = context;
-  Parser parser(config.context_, config.errors_, config.warnings_);
+  ConfigParser parser(config.context_, config.errors_, config.warnings_);
   config.entries_ = std::make_shared<std::vector<Entry>>(parser.parse(text, file, 0));
   return config;
 }

@@ -39,7 +39,7 @@ std::string TemplateError::to_string() const {
 namespace {
 
 // Deep enough for any real template; a cap keeps recursion on user input bounded.
-constexpr std::size_t kMaxDepth = 64;
+constexpr std::size_t kMaxTemplateDepth = 64;
 
 const std::vector<std::string> kTags = {"if", "elif", "else", "endif", "for", "endfor"};
 
@@ -50,7 +50,7 @@ struct Failure {
 
 enum class TokKind { Text, Newline, Output, Tag, Comment };
 
-struct Tok {
+struct TemplateToken {
   TokKind kind = TokKind::Text;
   std::string text;          ///< Text: the literal (escapes applied)
   std::string_view content;  ///< Output, Tag, Comment: between the delimiters and `-` marks
@@ -71,17 +71,18 @@ std::string_view trim(std::string_view text) {
 
 // Splits the template into tokens; literal text is cut at each newline, which is a token of its
 // own, so the line rule below sees lines.
-std::vector<Tok> lex(std::string_view text) {
-  std::vector<Tok> tokens;
+std::vector<TemplateToken> lex(std::string_view text) {
+  std::vector<TemplateToken> tokens;
   std::string literal;
   auto flush = [&] {
     std::size_t start = 0;
     while (start < literal.size()) {
       const std::size_t newline = literal.find('\n', start);
       const std::size_t end = newline == std::string::npos ? literal.size() : newline;
-      if (end > start) tokens.push_back(Tok{TokKind::Text, literal.substr(start, end - start)});
+      if (end > start)
+        tokens.push_back(TemplateToken{TokKind::Text, literal.substr(start, end - start)});
       if (newline == std::string::npos) break;
-      tokens.push_back(Tok{TokKind::Newline, "\n"});
+      tokens.push_back(TemplateToken{TokKind::Newline, "\n"});
       start = newline + 1;
     }
     literal.clear();
@@ -105,7 +106,9 @@ std::vector<Tok> lex(std::string_view text) {
     if (end == std::string_view::npos)
       throw Failure{pos, fmt::format("unclosed \"{{{}\" (write \\{{{} for a literal {{{})", next,
                                      next, next)};
-    Tok tok{next == '{' ? TokKind::Output : next == '%' ? TokKind::Tag : TokKind::Comment};
+    TemplateToken tok{next == '{'   ? TokKind::Output
+                      : next == '%' ? TokKind::Tag
+                                    : TokKind::Comment};
     tok.offset = pos;
     std::size_t start = pos + 2;
     const std::size_t closing = end;
@@ -123,14 +126,14 @@ std::vector<Tok> lex(std::string_view text) {
 
 // plan-format.md, *Templates*: a line that holds only block tags and comments (and spaces or
 // tabs) gives no output line, as Jinja's trim_blocks and lstrip_blocks do together.
-void remove_tag_lines(std::vector<Tok>& tokens) {
+void remove_tag_lines(std::vector<TemplateToken>& tokens) {
   std::size_t start = 0;
   while (start < tokens.size()) {
     std::size_t end = start;
     bool has_tag = false;
     bool is_blank_otherwise = true;
     for (; end < tokens.size() && tokens[end].kind != TokKind::Newline; ++end) {
-      const Tok& tok = tokens[end];
+      const TemplateToken& tok = tokens[end];
       if (tok.kind == TokKind::Tag || tok.kind == TokKind::Comment) has_tag = true;
       if (tok.kind == TokKind::Output) is_blank_otherwise = false;
       if (tok.kind == TokKind::Text && !std::all_of(tok.text.begin(), tok.text.end(), is_blank))
@@ -146,9 +149,9 @@ void remove_tag_lines(std::vector<Tok>& tokens) {
 }
 
 // `{%-` and `-%}` (and in `{{ }}`, `{# #}`): every whitespace on that side goes, newlines too.
-void apply_trim_marks(std::vector<Tok>& tokens) {
+void apply_trim_marks(std::vector<TemplateToken>& tokens) {
   auto strip = [&](std::size_t i, bool from_end) {
-    Tok& tok = tokens[i];
+    TemplateToken& tok = tokens[i];
     if (tok.is_removed || tok.kind == TokKind::Output || tok.kind == TokKind::Tag ||
         tok.kind == TokKind::Comment)
       return tok.is_removed;  // removed: go on past it; a tag: stop
@@ -187,10 +190,10 @@ class TemplateParser {
     auto result = std::shared_ptr<TextTemplate>(new TextTemplate());
     result_ = result.get();
     try {
-      std::vector<Tok> tokens = lex(text_);
+      std::vector<TemplateToken> tokens = lex(text_);
       remove_tag_lines(tokens);
       apply_trim_marks(tokens);
-      for (const Tok& tok : tokens)
+      for (const TemplateToken& tok : tokens)
         if (!tok.is_removed) add(tok);
       if (!open_.empty()) {
         const Open& open = open_.back();
@@ -243,7 +246,7 @@ class TemplateParser {
     return node.kind == Node::Kind::If ? node.branches.back().body : node.body;
   }
 
-  void add(const Tok& tok) {
+  void add(const TemplateToken& tok) {
     if (tok.kind == TokKind::Comment) return;
     if (tok.kind == TokKind::Text || tok.kind == TokKind::Newline) {
       std::vector<Node>& nodes = body();
@@ -302,7 +305,7 @@ class TemplateParser {
     return false;
   }
 
-  void add_tag(const Tok& tok, std::string_view content) {
+  void add_tag(const TemplateToken& tok, std::string_view content) {
     std::size_t word_end = 0;
     while (word_end < content.size() && content[word_end] >= 'a' && content[word_end] <= 'z')
       ++word_end;
@@ -332,10 +335,10 @@ class TemplateParser {
                        quote(std::string(word)), did_you_mean(std::string(word), kTags));
   }
 
-  void open_block(const Tok& tok, const std::string& keyword, std::string_view rest,
+  void open_block(const TemplateToken& tok, const std::string& keyword, std::string_view rest,
                   std::size_t rest_at) {
-    if (open_.size() >= kMaxDepth)
-      throw Failure{tok.offset, fmt::format("blocks nested more than {} deep", kMaxDepth)};
+    if (open_.size() >= kMaxTemplateDepth)
+      throw Failure{tok.offset, fmt::format("blocks nested more than {} deep", kMaxTemplateDepth)};
     Node node{keyword == "if" ? Node::Kind::If : Node::Kind::For};
     place(tok.offset, node.line, node.column);
     if (keyword == "if") {
@@ -381,7 +384,7 @@ class TemplateParser {
     node.expr = expression(rest.substr(pos), rest_at + pos);
   }
 
-  void add_branch(const Tok& tok, const std::string& keyword, std::string_view rest,
+  void add_branch(const TemplateToken& tok, const std::string& keyword, std::string_view rest,
                   std::size_t rest_at) {
     if (open_.empty() || open_.back().keyword != "if")
       throw Failure{tok.offset, fmt::format("{{% {} %}} outside {{% if %}}{}", keyword,
@@ -394,7 +397,7 @@ class TemplateParser {
     open.guarded = guarded_by(open.node->branches.back().condition.get());
   }
 
-  void close_block(const Tok& tok, const std::string& keyword) {
+  void close_block(const TemplateToken& tok, const std::string& keyword) {
     const std::string opened = keyword.substr(3);
     if (open_.empty())
       throw Failure{tok.offset, fmt::format("{{% {} %}} without {{% {} %}}", keyword, opened)};

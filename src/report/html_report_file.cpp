@@ -9,24 +9,16 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <nlohmann/json.hpp>
 
 #include "report/escape.hpp"
 #include "report/html_report.hpp"
+#include "report/path_text.hpp"
 #include "report/recorded_run.hpp"
 #include "report/whole_file.hpp"
 
 namespace deployd::report {
 
 namespace fs = std::filesystem;
-
-namespace {
-
-std::string quoted(const fs::path& path) {
-  return nlohmann::json(escape_json(path.string())).dump();
-}
-
-}  // namespace
 
 std::string write_html_report(const fs::path& run_dir, const fs::path& file) {
   std::string error;
@@ -35,7 +27,7 @@ std::string write_html_report(const fs::path& run_dir, const fs::path& file) {
   const std::string page = render_html_report(*run);
   const std::string failure = write_whole_file(file, page);
   if (failure.empty()) return {};
-  return fmt::format("write the HTML report {}: {}", quoted(file), failure);
+  return fmt::format("write the HTML report {}: {}", quoted_path(file), failure);
 }
 
 void HtmlReportWriter::finish() {

@@ -19,45 +19,45 @@ namespace {
 // ordered_json keeps the contract's field order, so lines read (and diff) the same every run.
 using OrderedJson = nlohmann::ordered_json;
 
-OrderedJson text(std::string_view bytes) { return escape_json(bytes); }
+OrderedJson json_text(std::string_view bytes) { return escape_json(bytes); }
 
 OrderedJson text_or_null(std::string_view bytes) {
-  return bytes.empty() ? OrderedJson() : text(bytes);
+  return bytes.empty() ? OrderedJson() : json_text(bytes);
 }
 
 void add_fields(OrderedJson& j, const RunStart& e) {
-  j["run_id"] = text(e.run_id);
-  j["plan"] = text(e.plan);
+  j["run_id"] = json_text(e.run_id);
+  j["plan"] = json_text(e.plan);
   j["hosts"] = e.hosts;
   j["tasks"] = OrderedJson::array();
-  for (const std::string& task : e.tasks) j["tasks"].push_back(text(task));
+  for (const std::string& task : e.tasks) j["tasks"].push_back(json_text(task));
   j["plan_sha256"] = e.plan_sha256.empty() ? OrderedJson() : OrderedJson(e.plan_sha256);
 }
 
 void add_fields(OrderedJson& j, const StepStart& e) {
-  j["host"] = text(e.host);
-  j["task"] = text(e.task);
+  j["host"] = json_text(e.host);
+  j["task"] = json_text(e.task);
   j["step"] = e.step;
-  j["name"] = text(e.name);
-  if (!e.delegate.empty()) j["delegate"] = text(e.delegate);
+  j["name"] = json_text(e.name);
+  if (!e.delegate.empty()) j["delegate"] = json_text(e.delegate);
 }
 
 void add_fields(OrderedJson& j, const Output& e) {
-  j["host"] = text(e.host);
-  j["task"] = text(e.task);
+  j["host"] = json_text(e.host);
+  j["task"] = json_text(e.task);
   j["step"] = e.step;
   j["stream"] = to_string(e.stream);
-  j["line"] = text(e.line);
+  j["line"] = json_text(e.line);
   if (e.is_partial) j["partial"] = true;
 }
 
 void add_fields(OrderedJson& j, const StepEnd& e) {
-  j["host"] = text(e.host);
-  j["task"] = text(e.task);
+  j["host"] = json_text(e.host);
+  j["task"] = json_text(e.task);
   j["step"] = e.step;
   j["status"] = to_string(e.status);
   j["exit_status"] = e.exit_status ? OrderedJson(*e.exit_status) : OrderedJson();
-  if (!e.exit_signal.empty()) j["exit_signal"] = text(e.exit_signal);
+  if (!e.exit_signal.empty()) j["exit_signal"] = json_text(e.exit_signal);
   j["duration_ms"] = e.duration_ms;
   j["error"] = text_or_null(e.error);
   if (e.ignored) j["ignored"] = true;  // ignore_errors: the host goes on
@@ -73,8 +73,8 @@ void add_fields(OrderedJson& j, const StepEnd& e) {
 }
 
 void add_fields(OrderedJson& j, const Progress& e) {
-  j["host"] = text(e.host);
-  j["task"] = text(e.task);
+  j["host"] = json_text(e.host);
+  j["task"] = json_text(e.task);
   j["step"] = e.step;
   j["bytes"] = e.bytes;
   j["total"] = e.total;
@@ -82,7 +82,7 @@ void add_fields(OrderedJson& j, const Progress& e) {
 }
 
 void add_fields(OrderedJson& j, const HostEnd& e) {
-  j["host"] = text(e.host);
+  j["host"] = json_text(e.host);
   j["status"] = to_string(e.status);
   j["error"] = text_or_null(e.error);
 }

@@ -32,7 +32,7 @@ void append_hex_byte(std::string& out, unsigned char c) {
   out += kDigits[c & 0x0F];
 }
 
-std::string seconds(std::int64_t ms) { return fmt::format("{}.{:03}", ms / 1000, ms % 1000); }
+std::string seconds_text(std::int64_t ms) { return fmt::format("{}.{:03}", ms / 1000, ms % 1000); }
 
 }  // namespace
 
@@ -182,8 +182,9 @@ std::string JunitReporter::xml() const {
     for (const Case& c : cases_) {
       if (c.task != suite) continue;
       count(n, c);
-      cases += fmt::format(R"(    <testcase classname="{}" name="{}" time="{}")", escape_xml(c.task, true),
-                           escape_xml(c.host, true), seconds(c.duration_ms));
+      cases += fmt::format(R"(    <testcase classname="{}" name="{}" time="{}")",
+                           escape_xml(c.task, true), escape_xml(c.host, true),
+                           seconds_text(c.duration_ms));
       if (!c.failure_type.empty()) {
         std::string text = c.failure_message;
         if (!c.stderr_lines.empty()) {
@@ -203,16 +204,19 @@ std::string JunitReporter::xml() const {
     }
     if (n.tests == 0) continue;
     body += fmt::format(
-        "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"{}\" "
+        "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" "
+        "time=\"{}\" "
         "timestamp=\"{}\">\n{}  </testsuite>\n",
-        escape_xml(suite, true), n.tests, n.failures, n.errors, n.skipped, seconds(n.ms), timestamp_, cases);
+        escape_xml(suite, true), n.tests, n.failures, n.errors, n.skipped, seconds_text(n.ms),
+        timestamp_, cases);
   }
   return fmt::format(
       "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-      "<testsuites name=\"deployd\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"{}\">\n"
+      "<testsuites name=\"deployd\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" "
+      "time=\"{}\">\n"
       "{}</testsuites>\n",
       total.tests, total.failures, total.errors, total.skipped,
-      seconds(run_duration_ms_ >= 0 ? run_duration_ms_ : total.ms), body);
+      seconds_text(run_duration_ms_ >= 0 ? run_duration_ms_ : total.ms), body);
 }
 
 void JunitReporter::finish() {

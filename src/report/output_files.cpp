@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "base/write_all.hpp"
 #include "report/escape.hpp"
 
 namespace deployd::report {
@@ -20,16 +21,6 @@ namespace {
 
 // Lines are gathered per file and written in pieces of this size, or when a step ends.
 constexpr std::size_t kFlushBytes = 64 * 1024;
-
-bool write_all(int fd, std::string_view data) {
-  while (!data.empty()) {
-    const ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    data.remove_prefix(static_cast<std::size_t>(n));
-  }
-  return true;
-}
 
 void warn(const std::string& what, int code) {
   std::fprintf(stderr, "deployd: warning: --output-dir: %s: %s\n", escape_terminal(what).c_str(),
@@ -95,7 +86,7 @@ OutputFilesReporter::HostFiles* OutputFilesReporter::open_host(const std::string
 
 void OutputFilesReporter::flush(File& file, const std::string& host, OutputStream stream) {
   if (file.buffer.empty() || file.fd < 0) return;
-  if (!write_all(file.fd, file.buffer)) {
+  if (!base::write_all(file.fd, file.buffer)) {
     warn((dir_ / output_file_name(host, stream)).string(), errno);
     ::close(file.fd);
     file.fd = -1;  // the rest of this file is lost, said once; the run goes on

@@ -16,6 +16,7 @@
 #include <variant>
 
 #include "report/escape.hpp"
+#include "report/path_text.hpp"
 #include "report/private_folder.hpp"
 #include "report/run_log.hpp"
 
@@ -26,8 +27,6 @@ namespace fs = std::filesystem;
 namespace {
 
 using Json = nlohmann::json;
-
-std::string quoted_path(const fs::path& path) { return Json(path.string()).dump(); }
 
 const Json& member(const Json& object, const char* key) {
   if (!object.is_object()) throw std::runtime_error(fmt::format("\"{}\" is not in an object", key));

@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "report/escape.hpp"
+#include "report/path_text.hpp"
 
 namespace deployd::report {
 
@@ -21,8 +22,6 @@ namespace fs = std::filesystem;
 namespace {
 
 using OrderedJson = nlohmann::ordered_json;
-
-std::string quoted(const fs::path& path) { return OrderedJson(escape_json(path.string())).dump(); }
 
 OrderedJson strings(const std::vector<std::string>& texts) {
   OrderedJson list = OrderedJson::array();
@@ -80,7 +79,7 @@ std::string write_run_context(const fs::path& dir, const RunContext& context) {
   const int error = errno;
   if (fd >= 0 && ::close(fd) != 0) ok = false;
   if (ok) return {};
-  return fmt::format("write {}: {}", quoted(path), std::strerror(error));
+  return fmt::format("write {}: {}", quoted_path(path), std::strerror(error));
 }
 
 std::pair<RunContext, std::string> read_run_context(const fs::path& dir) {
@@ -103,7 +102,7 @@ std::pair<RunContext, std::string> read_run_context(const fs::path& dir) {
       context.wave_ends = j.at("wave_ends").get<std::vector<std::size_t>>();
     context.barriers = strings_of(j, "barriers");
   } catch (const std::exception& error) {
-    return {RunContext{}, fmt::format("{} is corrupt: {}", quoted(path), error.what())};
+    return {RunContext{}, fmt::format("{} is corrupt: {}", quoted_path(path), error.what())};
   }
   return {std::move(context), {}};
 }

@@ -15,6 +15,7 @@
 #include <variant>
 
 #include "base/errno_text.hpp"
+#include "base/write_all.hpp"
 #include "report/escape.hpp"
 #include "report/private_folder.hpp"
 #include "report/time_text.hpp"
@@ -53,18 +54,6 @@ std::string create_parents(const fs::path& dir) {
 bool is_file_name(std::string_view name) {
   return !name.empty() && name != "." && name != ".." && name.find('/') == std::string_view::npos &&
          name.find('\0') == std::string_view::npos;
-}
-
-// write(2) until all is written: a regular file may still take less than asked (disk full).
-bool write_all(int fd, std::string_view data) {
-  while (!data.empty()) {
-    const ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n == 0) errno = EIO;
-    if (n <= 0) return false;
-    data.remove_prefix(static_cast<std::size_t>(n));
-  }
-  return true;
 }
 
 OrderedJson null_or(std::string_view text) {
@@ -258,7 +247,7 @@ void RunLog::write_summary() {
   const std::string text = summary_json(tally_, run_id_, record_).dump(2) + "\n";
   const char* temporary = "summary.json.tmp";
   const int fd = ::openat(dir_fd_, temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-  bool ok = fd >= 0 && write_all(fd, text) && ::fsync(fd) == 0;
+  bool ok = fd >= 0 && base::write_all(fd, text) && ::fsync(fd) == 0;
   int error = errno;
   if (fd >= 0 && ::close(fd) != 0 && ok) {
     ok = false;

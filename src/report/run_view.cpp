@@ -39,7 +39,7 @@ bool is_bad_end(const std::string& status) {
 
 // A host's name is in most of its messages (`web07: deploy step 2: ...`): cut out, the same
 // failure on many hosts reads the same and folds into one group.
-std::string without_host(std::string text, const std::string& host) {
+std::string without_host_lead(std::string text, const std::string& host) {
   if (host.empty()) return text;
   for (const std::string& lead : {host + ": ", host + " "})
     if (text.rfind(lead, 0) == 0) return text.substr(lead.size());
@@ -172,7 +172,7 @@ std::vector<FailureGroup> failure_groups(const RecordedRun& run, std::size_t std
       if (a.status == BarStatus::Failed || a.status == BarStatus::Aborted) failed = &a;
     if (!is_bad_end(host.status) && !(host.status.empty() && failed != nullptr)) continue;
     std::string reason =
-        failed != nullptr ? attempt_reason(run, *failed) : without_host(host.error, host.name);
+        failed != nullptr ? attempt_reason(run, *failed) : without_host_lead(host.error, host.name);
     if (failed == nullptr && reason.empty())
       reason = host.status.empty() ? "did not finish" : host.status;
     auto [it, is_new] = by_reason.try_emplace(fold_key(reason), groups.size());

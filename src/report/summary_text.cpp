@@ -69,21 +69,21 @@ bool natural_less(std::string_view a, std::string_view b) {
 }
 
 // Hosts that ended with the same status for the same reason (same stderr lines too), folded.
-struct FailureGroup {
+struct SummaryGroup {
   HostStatus status = HostStatus::Failed;
   std::vector<std::string> hosts;
   TextFold reason;
   std::vector<TextFold> tail;
 };
 
-std::vector<FailureGroup> failure_groups(const std::vector<HostResult>& results) {
+std::vector<SummaryGroup> summary_groups(const std::vector<HostResult>& results) {
   std::vector<const HostResult*> listed;
   for (const HostResult& result : results)
     if (is_listed(result)) listed.push_back(&result);
   std::sort(listed.begin(), listed.end(), [](const HostResult* a, const HostResult* b) {
     return natural_less(a->host, b->host);
   });
-  std::vector<FailureGroup> groups;
+  std::vector<SummaryGroup> groups;
   std::map<std::string, std::size_t> index;  // status, reason's shape, tail's shapes -> groups
   for (const HostResult* result : listed) {
     const std::string_view reason = without_host(result->error, result->host);
@@ -94,9 +94,9 @@ std::vector<FailureGroup> failure_groups(const std::vector<HostResult>& results)
     auto [it, is_new] = index.try_emplace(std::move(key), groups.size());
     if (is_new) {
       groups.push_back(
-          FailureGroup{*result->status, {}, {}, std::vector<TextFold>(result->stderr_tail.size())});
+          SummaryGroup{*result->status, {}, {}, std::vector<TextFold>(result->stderr_tail.size())});
     }
-    FailureGroup& group = groups[it->second];
+    SummaryGroup& group = groups[it->second];
     group.hosts.push_back(result->host);
     group.reason.add(reason, result->host);
     for (std::size_t i = 0; i < group.tail.size(); ++i)
@@ -107,12 +107,12 @@ std::vector<FailureGroup> failure_groups(const std::vector<HostResult>& results)
 
 // The `max` biggest groups (ties: by status), shown by status then biggest first; the others
 // after them, to be counted. Hosts are already in order.
-void order_groups(std::vector<FailureGroup>& groups, std::size_t max) {
-  auto by_status = [](const FailureGroup& a, const FailureGroup& b) {
+void order_groups(std::vector<SummaryGroup>& groups, std::size_t max) {
+  auto by_status = [](const SummaryGroup& a, const SummaryGroup& b) {
     if (a.status != b.status) return status_rank(a.status) < status_rank(b.status);
     return a.hosts.size() > b.hosts.size();
   };
-  std::stable_sort(groups.begin(), groups.end(), [](const FailureGroup& a, const FailureGroup& b) {
+  std::stable_sort(groups.begin(), groups.end(), [](const SummaryGroup& a, const SummaryGroup& b) {
     if (a.hosts.size() != b.hosts.size()) return a.hosts.size() > b.hosts.size();
     return status_rank(a.status) < status_rank(b.status);
   });
@@ -124,7 +124,7 @@ void order_groups(std::vector<FailureGroup>& groups, std::size_t max) {
 // A folded host list longer than this is cut: the count says how many there are in all.
 constexpr std::size_t kMaxHostsColumns = 60;
 
-std::string hosts_text(const FailureGroup& group, const SummaryOptions& options) {
+std::string hosts_text(const SummaryGroup& group, const SummaryOptions& options) {
   if (group.hosts.size() == 1)
     return host_column(group.hosts[0], options.host_width, options.color);
   std::string folded = escape_terminal(base::compress_hosts(group.hosts));
@@ -135,7 +135,7 @@ std::string hosts_text(const FailureGroup& group, const SummaryOptions& options)
   return fmt::format("{} ({} hosts)", folded, group.hosts.size());
 }
 
-std::string group_lines(const FailureGroup& group, const SummaryOptions& options) {
+std::string group_lines(const SummaryGroup& group, const SummaryOptions& options) {
   std::string line = "  " + hosts_text(group, options) + " ";
   line += paint(to_string(group.status), group.status == HostStatus::Skipped ? kYellow : kRed,
                 options.color);
@@ -251,7 +251,7 @@ std::string summary_text(const RunTally& tally, const SummaryOptions& options) {
   text += task_table(tally.task_timings());
   // One line per reason (and its stderr lines), at most max_listed_groups: a screen, whatever
   // the number of hosts.
-  std::vector<FailureGroup> groups = failure_groups(tally.hosts());
+  std::vector<SummaryGroup> groups = summary_groups(tally.hosts());
   order_groups(groups, options.max_listed_groups);
   std::size_t unlisted_hosts = 0;
   for (std::size_t g = 0; g < groups.size(); ++g) {

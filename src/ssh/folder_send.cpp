@@ -27,14 +27,12 @@ constexpr std::size_t kOpenAhead = 8;
 /// sees several at once. Each is an `sftp-server` process on the host; within sshd's
 /// MaxSessions (10).
 constexpr std::size_t kChannels = 4;
-/// Bytes per libssh2_sftp_write call, as for one file (sftp_transfer.cpp).
-constexpr std::size_t kWriteChunk = 2 * 1024 * 1024;
 /// A request other than a write is sent only when the channel's window holds it whole:
 /// libssh2 1.10 fails an FXP_OPEN, FXP_FSETSTAT or FXP_CLOSE that is only partly sent.
 constexpr unsigned long kWindowNeeded = 8 * 1024;
 
 /// The result of one libssh2 call of the pipeline (as the jump host pump's).
-enum class Step {
+enum class SendStep {
   Idle,        ///< nothing to do, or waiting for an answer
   Progress,    ///< something moved
   BlockedOut,  ///< a packet is half-sent: the same call must come next (docs/ssh-notes.md)
@@ -134,10 +132,10 @@ class Sender {
     return moved;
   }
 
-  bool attempt(std::function<Step()> operation, bool* moved) {
-    const Step step = operation();
-    if (step == Step::Progress) *moved = true;
-    if (step == Step::Failed) {
+  bool attempt(std::function<SendStep()> operation, bool* moved) {
+    const SendStep step = operation();
+    if (step == SendStep::Progress) *moved = true;
+    if (step == SendStep::Failed) {
       *moved = true;
       is_stopping_ = true;
       is_lost_ = !t_.is_usable() || failed_rc_ != LIBSSH2_ERROR_SFTP_PROTOCOL;
@@ -147,7 +145,7 @@ class Sender {
       }
       return !is_lost_;
     }
-    if (step != Step::BlockedOut) return true;
+    if (step != SendStep::BlockedOut) return true;
     stuck_ = std::move(operation);
     return false;
   }
@@ -160,26 +158,26 @@ class Sender {
     return libssh2_channel_window_write(libssh2_sftp_get_channel(sftp)) >= kWindowNeeded;
   }
   /// After a call returned `rc`: EAGAIN (in flight), or a failure recorded as `what`.
-  Step waiting_or_failed(int rc, bool* in_flight, const std::string& what) {
+  SendStep waiting_or_failed(int rc, bool* in_flight, const std::string& what) {
     if (rc == LIBSSH2_ERROR_EAGAIN) {
       if (in_flight != nullptr) *in_flight = true;
-      return blocked_out() ? Step::BlockedOut : Step::Idle;
+      return blocked_out() ? SendStep::BlockedOut : SendStep::Idle;
     }
     if (in_flight != nullptr) *in_flight = false;
     failed_rc_ = rc;
     if (!is_stopping_) t_.fail(rc, what);
-    return Step::Failed;
+    return SendStep::Failed;
   }
   std::string what(const File& file, const std::string& doing) const {
     return "put " + in_quotes(spec_.remote_path) + ": " + doing + " " + in_quotes(file.path);
   }
 
   /// Creates the next file (exclusively: never an existing file or a planted symlink).
-  Step open(Channel& c) {
+  SendStep open(Channel& c) {
     if (!c.opening) {
       if (is_stopping_ || to_open_.empty() || c.to_mode.size() + c.to_write.size() >= kOpenAhead ||
           !has_window(c.sftp))
-        return Step::Idle;
+        return SendStep::Idle;
       c.opening = std::move(to_open_.front());
       to_open_.pop_front();
     }
@@ -189,82 +187,82 @@ class Sender {
         LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | LIBSSH2_FXF_EXCL, 0600, LIBSSH2_SFTP_OPENFILE);
     if (file.handle == nullptr) {
       const int rc = t_.last_rc();
-      const Step step = waiting_or_failed(rc, nullptr, what(file, "cannot create"));
-      if (step == Step::Failed) c.opening.reset();
+      const SendStep step = waiting_or_failed(rc, nullptr, what(file, "cannot create"));
+      if (step == SendStep::Failed) c.opening.reset();
       return step;
     }
     sftp_of_[file.handle] = c.sftp;
     c.to_mode.push_back(std::move(file));
     c.opening.reset();
-    return Step::Progress;
+    return SendStep::Progress;
   }
 
   /// Sets the mode on the open handle, never through the path, which may have been swapped for a
   /// symlink meanwhile (issue 16).
-  Step set_mode(Channel& c) {
+  SendStep set_mode(Channel& c) {
     if (!c.is_moding && (is_stopping_ || c.to_mode.empty() || !has_window(c.sftp)))
-      return Step::Idle;
+      return SendStep::Idle;
     File& file = c.to_mode.front();
     LIBSSH2_SFTP_ATTRIBUTES attrs{};
     attrs.flags = LIBSSH2_SFTP_ATTR_PERMISSIONS;
     attrs.permissions = file.entry->mode;
     const int rc = libssh2_sftp_fsetstat(file.handle, &attrs);
     if (rc != 0) {
-      const Step step = waiting_or_failed(rc, &c.is_moding, what(file, "set mode of"));
-      if (step == Step::Failed) move_front(c.to_mode, closing_);
+      const SendStep step = waiting_or_failed(rc, &c.is_moding, what(file, "set mode of"));
+      if (step == SendStep::Failed) move_front(c.to_mode, closing_);
       return step;
     }
     c.is_moding = false;
     move_front(c.to_mode, c.to_write);
-    return Step::Progress;
+    return SendStep::Progress;
   }
 
   /// Writes the next chunk of the file at the front; several packets in flight inside libssh2.
-  Step write(Channel& c) {
-    if (!c.is_writing && (is_stopping_ || c.to_write.empty())) return Step::Idle;
+  SendStep write(Channel& c) {
+    if (!c.is_writing && (is_stopping_ || c.to_write.empty())) return SendStep::Idle;
     File& file = c.to_write.front();
     const std::string_view bytes = file.entry->file->bytes();
     if (file.acked < bytes.size()) {
       const std::size_t length = std::min<std::uint64_t>(kWriteChunk, bytes.size() - file.acked);
       const ssize_t n = libssh2_sftp_write(file.handle, bytes.data() + file.acked, length);
       if (n < 0) {
-        const Step step =
+        const SendStep step =
             waiting_or_failed(static_cast<int>(n), &c.is_writing, what(file, "write"));
-        if (step == Step::Failed) move_front(c.to_write, closing_);
+        if (step == SendStep::Failed) move_front(c.to_write, closing_);
         return step;
       }
       c.is_writing = false;
       file.acked += static_cast<std::uint64_t>(n);
       report(sent_ + file.acked);
-      if (file.acked < bytes.size()) return n > 0 ? Step::Progress : Step::Idle;
+      if (file.acked < bytes.size()) return n > 0 ? SendStep::Progress : SendStep::Idle;
     }
     sent_ += file.acked;
     move_front(c.to_write, closing_);
-    return Step::Progress;
+    return SendStep::Progress;
   }
 
   /// Sends or completes the close of `handle`; a close flushes the file, so its failure (a
   /// full disk) is the write's.
-  Step close(LIBSSH2_SFTP_HANDLE* handle) {
+  SendStep close(LIBSSH2_SFTP_HANDLE* handle) {
     const auto found = std::find_if(closing_.begin(), closing_.end(),
                                     [handle](const File& file) { return file.handle == handle; });
-    if (found == closing_.end()) return Step::Idle;
+    if (found == closing_.end()) return SendStep::Idle;
     const bool is_sent =
         std::find(sent_closes_.begin(), sent_closes_.end(), handle) != sent_closes_.end();
-    if (!is_sent && !has_window(channel_of(handle))) return Step::Idle;
+    if (!is_sent && !has_window(channel_of(handle))) return SendStep::Idle;
     const int rc = libssh2_sftp_close_handle(handle);
     if (rc == LIBSSH2_ERROR_EAGAIN) {
       if (!is_sent) sent_closes_.push_back(handle);
-      return blocked_out() ? Step::BlockedOut : Step::Idle;
+      return blocked_out() ? SendStep::BlockedOut : SendStep::Idle;
     }
     std::erase(sent_closes_, handle);
     sftp_of_.erase(handle);
     const File closed = std::move(*found);
     closing_.erase(found);
-    if (rc == 0) return Step::Progress;
+    if (rc == 0) return SendStep::Progress;
     failed_rc_ = rc;
     if (!is_stopping_) t_.fail(rc, what(closed, "write"));
-    return Step::Failed;
+    return SendStep::Failed;
   }
   /// The SFTP channel a handle belongs to (each handle's requests go on its own channel).
   LIBSSH2_SFTP* channel_of(LIBSSH2_SFTP_HANDLE* handle) const {
@@ -299,7 +297,7 @@ class Sender {
   std::vector<File> closing_;  ///< written (or failed): their close to send or to complete
   std::vector<LIBSSH2_SFTP_HANDLE*> sent_closes_;  ///< closes in flight
   std::map<LIBSSH2_SFTP_HANDLE*, LIBSSH2_SFTP*> sftp_of_;
-  std::function<Step()> stuck_;  ///< the call whose half-sent packet must be finished first
+  std::function<SendStep()> stuck_;  ///< the call whose half-sent packet must be finished first
   bool is_stopping_ = false;     ///< a call failed: finish what is in flight, close, stop
   bool is_lost_ = false;         ///< the connection failed: drop everything
   int failed_rc_ = 0;            ///< the libssh2 code of the last failed call

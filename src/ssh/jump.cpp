@@ -11,7 +11,7 @@ namespace deployd::ssh {
 using boost::asio::awaitable;
 
 /// How long closing a jump host's session may take once the last host behind it is done.
-constexpr std::chrono::seconds kCloseTimeout{10};
+constexpr std::chrono::seconds kJumpCloseTimeout{10};
 
 void Jump::Impl::arm(const std::shared_ptr<Tunnel>& tunnel) {
   Tunnel& t = *tunnel;
@@ -140,7 +140,7 @@ awaitable<void> Jump::close() {
   if (impl.is_finished) co_return;  // its session is gone (and with it impl.executor())
   Alarm deadline(co_await boost::asio::this_coro::executor);
   auto self = impl_;
-  deadline.arm(Alarm::Clock::now() + kCloseTimeout, [self] {
+  deadline.arm(Alarm::Clock::now() + kJumpCloseTimeout, [self] {
     self->fail("the jump host's session did not close within 10s");
     self->notify();
   });

@@ -30,7 +30,7 @@ using boost::asio::awaitable;
 using boost::asio::ip::tcp;
 
 /// How long an orderly close may take before the socket is simply shut down.
-constexpr std::chrono::seconds kCloseTimeout{5};
+constexpr std::chrono::seconds kSessionCloseTimeout{5};
 
 /// The steps of opening a session, named in timeout messages.
 enum class Phase { Resolve, Connect, Tunnel, Handshake, Authentication };
@@ -463,7 +463,7 @@ awaitable<void> Session::close() {
   if (impl_->broken.empty() && !link.is_aborted) {
     const auto executor = co_await boost::asio::this_coro::executor;
     Alarm guard(executor);
-    guard.arm(Alarm::Clock::now() + kCloseTimeout, [&link] { link.abort(); });
+    guard.arm(Alarm::Clock::now() + kSessionCloseTimeout, [&link] { link.abort(); });
     link.interrupt = false;
     for (LIBSSH2_SFTP* sftp : impl_->more_sftp)
       co_await call(link, [&] { return libssh2_sftp_shutdown(sftp); });

@@ -24,11 +24,6 @@ namespace {
 
 using boost::asio::awaitable;
 
-/// Bytes per libssh2_sftp_write call: libssh2 pipelines them as ~30 KB packets, and a call's
-/// bytes are what is in flight, so an upload moves at most this much per round trip. 2 MiB, as
-/// sshd's channel window: at RTT 50 ms, 20 MiB to one host took 3.4 s with 512 KiB and 1.7 s
-/// with 2 MiB (scp 2.0-2.2 s); on loopback both are within noise (benchmarks.md, issue 20).
-constexpr std::size_t kWriteChunk = 2 * 1024 * 1024;
 /// Bytes per libssh2_sftp_read call; libssh2 reads ahead in proportion to it.
 constexpr std::size_t kReadChunk = 256 * 1024;
 

@@ -31,6 +31,14 @@ class RecordingReporter final : public Reporter {
     return out;
   }
 
+  /// The step_end lines of lines(), in order.
+  std::vector<std::string> step_end_lines() const {
+    std::vector<std::string> out;
+    for (std::string& line : lines())
+      if (line.rfind("step_end", 0) == 0) out.push_back(std::move(line));
+    return out;
+  }
+
   /// The host_end event of `host`, or an empty one.
   HostEnd host_end(const std::string& host) const {
     for (const Event& event : events)

@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -51,6 +52,13 @@ class TempFolder {
  private:
   std::filesystem::path path_;
 };
+
+/// All the bytes of `file`; "" when it cannot be read.
+inline std::string file_text(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  return text;
+}
 
 /// The folder `file` is in.
 inline std::string folder_of(const std::string& file) {

@@ -29,12 +29,6 @@ constexpr const char* kFacts = R"({"hosts": ["node001", "node002", "node003", "n
       "deploy": {"on": "web", "needs": ["facts"], "steps": [{"run": "deploy {{host}} mon={{mon_ip}}"}]}}})";
 
 // The step_end lines of the run, in order.
-Lines step_ends(const RecordingReporter& reporter) {
-  Lines ends;
-  for (const std::string& line : reporter.lines())
-    if (line.rfind("step_end", 0) == 0) ends.push_back(line);
-  return ends;
-}
 
 }  // namespace
 
@@ -49,7 +43,7 @@ TEST_SUITE("engine needs") {
     RunEnd end = run_engine(plan, transport, reporter);
     CHECK(end.exit_code == 0);
     CHECK(end.counts.ok == 4);
-    CHECK(step_ends(reporter).front() == "step_end node005 facts 0 ok");
+    CHECK(reporter.step_end_lines().front() == "step_end node005 facts 0 ok");
     for (const char* web : {"node001", "node002", "node003"})
       CHECK(transport.commands[web] == Lines{fmt::format("sh -c 'deploy {} mon=127.0.99.5'", web)});
   }
@@ -66,7 +60,7 @@ TEST_SUITE("engine needs") {
     transport.reply("web2", "static", slow);
     RecordingReporter reporter;
     CHECK(run_engine(plan, transport, reporter).exit_code == 0);
-    CHECK(step_ends(reporter).back() == "step_end nginx sync 0 ok");
+    CHECK(reporter.step_end_lines().back() == "step_end nginx sync 0 ok");
   }
 
   TEST_CASE("a cross-group need that failed on some hosts skips the task, naming them, and the host ends skipped") {

@@ -22,14 +22,7 @@ using testing::RecordingReporter;
 using testing::run_engine;
 using Lines = std::vector<std::string>;
 
-
 // The step_end lines of the run, in order.
-Lines step_ends(const RecordingReporter& reporter) {
-  Lines ends;
-  for (const std::string& line : reporter.lines())
-    if (line.rfind("step_end", 0) == 0) ends.push_back(line);
-  return ends;
-}
 
 }  // namespace
 
@@ -45,7 +38,7 @@ TEST_SUITE("engine") {
     CHECK(end.counts.ok == 2);  // the controller is not one of the targeted hosts
     CHECK(transport.commands["a"] == Lines{"sh -c 'install dist-1.0'"});
     CHECK(transport.commands["b"] == Lines{"sh -c 'install dist-1.0'"});
-    CHECK(step_ends(reporter).front() == "step_end local pack 0 ok");
+    CHECK(reporter.step_end_lines().front() == "step_end local pack 0 ok");
     CHECK(reporter.lines("local").back() == "host_end local ok");
   }
 
@@ -90,7 +83,7 @@ TEST_SUITE("engine") {
     transport.reply("slow", "deploy", slow);
     RecordingReporter reporter;
     CHECK(run_engine(plan, transport, reporter, {}, 1).exit_code == 0);
-    Lines ends = step_ends(reporter);
+    Lines ends = reporter.step_end_lines();
     REQUIRE(ends.size() == 4);
     CHECK(ends[0] == "step_end fast deploy 0 ok");
     CHECK(ends[1] == "step_end slow deploy 0 ok");
@@ -157,7 +150,7 @@ TEST_SUITE("engine") {
     transport.reply("slow", "deploy", slow);
     RecordingReporter reporter;
     run_engine(plan, transport, reporter);
-    CHECK(step_ends(reporter)[1] == "step_end fast restart 0 ok");
+    CHECK(reporter.step_end_lines()[1] == "step_end fast restart 0 ok");
   }
 
   TEST_CASE("a local task needing every wave, needed by the first, runs the later waves' need early") {
@@ -171,9 +164,9 @@ TEST_SUITE("engine") {
     RunEnd end = run_engine(plan, transport, reporter);
     CHECK(end.exit_code == 0);
     CHECK(end.counts.ok == 2);
-    CHECK(step_ends(reporter) == Lines{"step_end a deploy 0 ok", "step_end b deploy 0 ok",
-                                       "step_end local notify 0 ok", "step_end a verify 0 ok",
-                                       "step_end b verify 0 ok"});
+    CHECK(reporter.step_end_lines() == Lines{"step_end a deploy 0 ok", "step_end b deploy 0 ok",
+                                             "step_end local notify 0 ok", "step_end a verify 0 ok",
+                                             "step_end b verify 0 ok"});
   }
 }
 

@@ -24,8 +24,8 @@ using testing::RecordingReporter;
 using testing::run_engine;
 
 // A plan file and its template in a fresh folder, loaded from disk (templates are read then).
-struct PlanFolder : testing::TempFolder {
-  PlanFolder(const std::string& plan, const std::string& text) {
+struct TemplatePlanFolder : testing::TempFolder {
+  TemplatePlanFolder(const std::string& plan, const std::string& text) {
     write("plan.json", plan);
     std::filesystem::permissions(write("app.conf.j2", text), std::filesystem::perms(0640));
   }
@@ -41,7 +41,7 @@ struct PlanFolder : testing::TempFolder {
 
 TEST_SUITE("engine") {
   TEST_CASE("a template is rendered per host and sent as a put of its bytes") {
-    PlanFolder folder(
+    TemplatePlanFolder folder(
         R"({"hosts": ["a", {"name": "b", "vars": {"port": "81"}}],
       "vars": {"port": "80", "sites": ["x", "y"]}, "tasks": {"t": {"steps": [
       {"run": "cat /etc/version", "register": "version"},
@@ -72,10 +72,10 @@ TEST_SUITE("engine") {
   }
 
   TEST_CASE("a template that cannot render on a host fails its step there, naming the place") {
-    PlanFolder folder(R"({"hosts": ["a"], "tasks": {"t": {"steps": [
+    TemplatePlanFolder folder(R"({"hosts": ["a"], "tasks": {"t": {"steps": [
       {"run": "cat /etc/version", "register": "version"},
       {"template": "app.conf.j2", "to": "/etc/app.conf", "mode": "0600"}]}}})",
-                      "ok\n{% for v in version %}{{v}}{% endfor %}\n");
+                              "ok\n{% for v in version %}{{v}}{% endfor %}\n");
     Plan plan = folder.load();
     FakeTransport transport;
     FakeReply version;

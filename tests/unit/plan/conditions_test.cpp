@@ -17,11 +17,11 @@ Condition condition(const std::string& text) {
   return Condition{text, expr};
 }
 
-struct Fixture {
+struct ConditionsFixture {
   Plan plan;
   Host host;
   VarMap registered;
-  Fixture() {
+  ConditionsFixture() {
     host.name = "web1";
     plan.vars = {{"mode", "full"}};
   }
@@ -32,7 +32,7 @@ struct Fixture {
 
 TEST_SUITE("plan") {
   TEST_CASE("when: every condition must hold; the first false one is the reason") {
-    Fixture f;
+    ConditionsFixture f;
     CHECK(check_when({condition("mode == 'full'")}, f.context(), false).runs);
     WhenVerdict verdict =
         check_when({condition("true"), condition("mode == 'quick'")}, f.context(), false);
@@ -42,7 +42,7 @@ TEST_SUITE("plan") {
   }
 
   TEST_CASE("when: after a failure only failure() and always() steps run") {
-    Fixture f;
+    ConditionsFixture f;
     WhenVerdict plain = check_when({}, f.context(), true);
     CHECK_FALSE(plain.runs);
     CHECK(plain.reason == "an earlier step failed");
@@ -57,14 +57,14 @@ TEST_SUITE("plan") {
   }
 
   TEST_CASE("when: a condition that cannot be evaluated is an error naming it") {
-    Fixture f;
+    ConditionsFixture f;
     WhenVerdict verdict = check_when({condition("out.rc == 0")}, f.context(), false);
     CHECK_FALSE(verdict.runs);
     CHECK(verdict.error == "when \"out.rc == 0\": variable \"out.rc\" has no value on this host");
   }
 
   TEST_CASE("changed_when and failed_when see the step's own rc, stdout and stderr") {
-    Fixture f;
+    ConditionsFixture f;
     Step step;
     step.changed_when = condition("'installed' in stdout");
     step.failed_when = condition("rc > 1 or stderr != ''");
@@ -81,7 +81,7 @@ TEST_SUITE("plan") {
   }
 
   TEST_CASE("register adds rc, stdout, stderr, changed, skipped and failed") {
-    Fixture f;
+    ConditionsFixture f;
     register_fields(f.registered, "out", {2, "a", "b"}, false, true);
     CHECK(f.registered == VarMap{{"out.rc", "2"},
                                  {"out.stdout", "a"},

@@ -13,12 +13,12 @@ using namespace deployd::plan;
 
 namespace {
 
-struct Fixture {
+struct TemplateFixture {
   Plan plan;
   Host host;
   VarMap registered;
 
-  Fixture() {
+  TemplateFixture() {
     host.name = "web01";
     host.address = "127.0.99.1";
     host.vars = {{"port", "8080"}};
@@ -57,7 +57,7 @@ struct Fixture {
   }
 };
 
-std::string parse_error(std::string_view text) {
+std::string template_parse_error(std::string_view text) {
   TemplateError error;
   auto parsed = TextTemplate::parse(text, error);
   REQUIRE(!parsed);
@@ -68,7 +68,7 @@ std::string parse_error(std::string_view text) {
 
 TEST_SUITE("plan") {
   TEST_CASE("a template renders {{ }} with the host's variables, filters and built-ins") {
-    Fixture f;
+    TemplateFixture f;
     CHECK(f.render("listen {{ port }};\nroot {{root}}/current;\n") ==
           "listen 8080;\nroot /srv/shop/current;\n");
     CHECK(f.render("{{ app | upper }} on {{host}} ({{ host.address }}) {{ sites | join(',') }}") ==
@@ -78,7 +78,7 @@ TEST_SUITE("plan") {
   }
 
   TEST_CASE("if, elif and else choose one branch by the expression language") {
-    Fixture f;
+    TemplateFixture f;
     const char* text =
         "{% if port == 80 %}http{% elif port > 8000 and not debug %}alt{% else %}other{% endif %}";
     CHECK(f.render(text) == "alt");
@@ -90,7 +90,7 @@ TEST_SUITE("plan") {
   }
 
   TEST_CASE("for loops over lists and objects, with loop.* and nested blocks") {
-    Fixture f;
+    TemplateFixture f;
     CHECK(f.render("{% for s in sites %}[{{ s }}]{% endfor %}") == "[shop][blog]");
     CHECK(f.render("{% for u in users %}{% if u.admin %}{{ u.name }}{% endif %}{% endfor %}") ==
           "ann");
@@ -108,7 +108,7 @@ TEST_SUITE("plan") {
   }
 
   TEST_CASE("a line holding only block tags or comments gives no output line") {
-    Fixture f;
+    TemplateFixture f;
     CHECK(f.render("upstream app {\n"
                    "  {% for s in sites %}\n"
                    "  server {{ s }};\n"
@@ -124,49 +124,53 @@ TEST_SUITE("plan") {
   }
 
   TEST_CASE("- inside a delimiter removes every whitespace on that side, newlines too") {
-    Fixture f;
+    TemplateFixture f;
     CHECK(f.render("a  \n  {%- if port %} b {%- endif %}\n") == "a b\n");
     CHECK(f.render("[ {{- app -}} ]") == "[shop]");
     CHECK(f.render("x\n{#- note -#}\n  y") == "xy");
   }
 
   TEST_CASE("a template that does not parse says what and where, line:column") {
-    CHECK(parse_error("a\nb {% endfo %}") ==
+    CHECK(template_parse_error("a\nb {% endfo %}") ==
           "2:3: unknown tag \"endfo\" (did you mean \"endfor\"?) "
           "(tags: if, elif, else, endif, for, endfor)");
-    CHECK(parse_error("x\n  {% if port %}\n") == "2:3: {% if %} is never closed (no {% endif %})");
-    CHECK(parse_error("{% for s in sites %}{% endif %}") ==
+    CHECK(template_parse_error("x\n  {% if port %}\n") ==
+          "2:3: {% if %} is never closed (no {% endif %})");
+    CHECK(template_parse_error("{% for s in sites %}{% endif %}") ==
           "1:21: {% endif %} closes nothing: the {% for %} at 1:1 is still open");
-    CHECK(parse_error("{% endif %}") == "1:1: {% endif %} without {% if %}");
-    CHECK(parse_error("{% if a %}{% else %}{% elif b %}{% endif %}") ==
+    CHECK(template_parse_error("{% endif %}") == "1:1: {% endif %} without {% if %}");
+    CHECK(template_parse_error("{% if a %}{% else %}{% elif b %}{% endif %}") ==
           "1:21: {% elif %} after {% else %}");
-    CHECK(parse_error("{% for s in sites %}{% else %}{% endfor %}") ==
+    CHECK(template_parse_error("{% for s in sites %}{% else %}{% endfor %}") ==
           "1:21: {% else %} outside {% if %} (a for has no else)");
-    CHECK(parse_error("ab\n{{ app") == "2:1: unclosed \"{{\" (write \\{{ for a literal {{)");
-    CHECK(parse_error("{# never closed") == "1:1: unclosed \"{#\" (write \\{# for a literal {#)");
-    CHECK(parse_error("é {{ a b }}") ==
+    CHECK(template_parse_error("ab\n{{ app") ==
+          "2:1: unclosed \"{{\" (write \\{{ for a literal {{)");
+    CHECK(template_parse_error("{# never closed") ==
+          "1:1: unclosed \"{#\" (write \\{# for a literal {#)");
+    CHECK(template_parse_error("é {{ a b }}") ==
           "1:8: unexpected \"b\" after the expression (a missing "
           "operator?)");
-    CHECK(parse_error("x\n{% if port = 1 %}{% endif %}") ==
+    CHECK(template_parse_error("x\n{% if port = 1 %}{% endif %}") ==
           "2:12: unexpected \"=\" (write \"==\" to compare)");
-    CHECK(parse_error("{% for in sites %}{% endfor %}") ==
+    CHECK(template_parse_error("{% for in sites %}{% endfor %}") ==
           "1:11: expected \"in\" after the loop variable (for NAME in LIST)");
-    CHECK(parse_error("{% for loop in sites %}{% endfor %}") ==
+    CHECK(template_parse_error("{% for loop in sites %}{% endfor %}") ==
           "1:8: bad loop variable name \"loop\" (use letters, digits, \"_\" and \"-\"; not "
           "\"loop\" or a built-in)");
-    CHECK(parse_error("{% for host in sites %}{% endfor %}").starts_with("1:8: bad loop variable"));
-    CHECK(parse_error("{% for s of sites %}{% endfor %}") ==
+    CHECK(template_parse_error("{% for host in sites %}{% endfor %}")
+              .starts_with("1:8: bad loop variable"));
+    CHECK(template_parse_error("{% for s of sites %}{% endfor %}") ==
           "1:10: expected \"in\" after the loop variable (for NAME in LIST)");
-    CHECK(parse_error("{% if %}{% endif %}") == "1:1: {% if %} needs a condition");
-    CHECK(parse_error("{% endif x %}") == "1:10: unexpected \"x\" after {% endif %}");
-    CHECK(parse_error("{% set x = 1 %}").starts_with("1:1: unknown tag \"set\""));
+    CHECK(template_parse_error("{% if %}{% endif %}") == "1:1: {% if %} needs a condition");
+    CHECK(template_parse_error("{% endif x %}") == "1:10: unexpected \"x\" after {% endif %}");
+    CHECK(template_parse_error("{% set x = 1 %}").starts_with("1:1: unknown tag \"set\""));
     std::string deep;
     for (int i = 0; i < 70; ++i) deep += "{% if a %}";
-    CHECK(parse_error(deep) == "1:641: blocks nested more than 64 deep");
+    CHECK(template_parse_error(deep) == "1:641: blocks nested more than 64 deep");
   }
 
   TEST_CASE("rendering errors point at the tag") {
-    Fixture f;
+    TemplateFixture f;
     TemplateError error = f.render_error("a\n  x={{ nothing }}");
     CHECK(error.to_string() == "2:8: undefined variable \"nothing\"");
     CHECK(error.missing == "nothing");
@@ -179,7 +183,7 @@ TEST_SUITE("plan") {
   }
 
   TEST_CASE("limits stop a rendering that grows too big") {
-    Fixture f;
+    TemplateFixture f;
     const char* text = "{% for a in sites %}{% for b in sites %}{{a}}{{b}}{% endfor %}{% endfor %}";
     CHECK(f.render_error(text, TemplateLimits{10, 1000}).message ==
           "the rendered text is larger than 10 bytes");

@@ -9,12 +9,12 @@ using namespace deployd::plan;
 
 namespace {
 
-struct Fixture {
+struct VarsFixture {
   Plan plan;
   Host host;
   VarMap registered;
 
-  Fixture() {
+  VarsFixture() {
     host.name = "web01";
     host.address = "127.0.99.1";
     host.port = 2222;
@@ -31,7 +31,7 @@ struct Fixture {
 
 TEST_SUITE("plan") {
   TEST_CASE("variables resolve in the contract's order: --var, registered, host, plan") {
-    Fixture f;
+    VarsFixture f;
     VarContext ctx = f.context();
     CHECK(lookup_var("role", ctx) == "from-cli");
     CHECK(lookup_var("reg", ctx) == "from-register");
@@ -41,7 +41,7 @@ TEST_SUITE("plan") {
   }
 
   TEST_CASE("built-in variables describe the host and the run") {
-    Fixture f;
+    VarsFixture f;
     VarContext ctx = f.context();
     CHECK(
         interpolate("{{host}} {{host.address}}:{{host.port}} {{host.user}} {{run.id}}", ctx).text ==
@@ -52,14 +52,14 @@ TEST_SUITE("plan") {
   }
 
   TEST_CASE("spaces inside the braces are allowed and escapes stay literal") {
-    Fixture f;
+    VarsFixture f;
     Interpolated result = interpolate("a={{ app }} b={{app  }} \\{{app}} {not} }}", f.context());
     CHECK(result.text == "a=from-host b=from-host {{app}} {not} }}");
     CHECK(result.missing.empty());
   }
 
   TEST_CASE("names that do not resolve are listed and kept as written") {
-    Fixture f;
+    VarsFixture f;
     Interpolated result = interpolate("x{{ nope }}y{{also}}{{nope}}", f.context());
     CHECK(result.text == "x{{ nope }}y{{also}}{{nope}}");
     CHECK(result.missing == std::vector<std::string>{"nope", "also", "nope"});
@@ -80,7 +80,7 @@ TEST_SUITE("plan") {
   }
 
   TEST_CASE("filters: {{ NAME | FILTER }}, q quotes for the shell, unknown ones are load errors") {
-    Fixture f;
+    VarsFixture f;
     f.registered["version"] = "1.0; touch /tmp/x 'y'";
     Interpolated result =
         interpolate("v={{ version | q }} raw={{version|raw}} app={{ app | q | raw }}", f.context());
@@ -99,7 +99,7 @@ TEST_SUITE("plan") {
   }
 
   TEST_CASE("registered values are marked as host output, with or without a filter") {
-    Fixture f;
+    VarsFixture f;
     Interpolated result = interpolate("{{reg}} {{ reg | q }} {{app}} {{cli}}", f.context());
     REQUIRE(result.from_output.size() == 2);
     CHECK(result.from_output[0].name == "reg");
@@ -109,7 +109,7 @@ TEST_SUITE("plan") {
   }
 
   TEST_CASE("lists and objects: a dotted name is a flat name first, then a path") {
-    Fixture f;
+    VarsFixture f;
     f.plan.vars["svc"] =
         Value::object({"root", "ports"}, {"/srv/shop", Value::list({"80", "443"})});
     f.plan.vars["svc.root"] = "/flat";                       // a flat name wins over the path
@@ -129,7 +129,7 @@ TEST_SUITE("plan") {
   }
 
   TEST_CASE("values are templates, resolved for each host when read") {
-    Fixture f;
+    VarsFixture f;
     f.plan.vars["root"] = "/srv/{{app}}";
     f.plan.vars["current"] = "{{root}}/current";
     f.plan.vars["dirs"] = Value::list({"{{root}}/releases", "{{current}}"});
@@ -144,7 +144,7 @@ TEST_SUITE("plan") {
   }
 
   TEST_CASE("a cycle among values is an error that names each variable and where it is") {
-    Fixture f;
+    VarsFixture f;
     Value a("{{b}}/x");
     a.defined_at = "plan.json:3:5";
     Value b("{{a}}");
@@ -161,7 +161,7 @@ TEST_SUITE("plan") {
   }
 
   TEST_CASE("groups.NAME and host.groups") {
-    Fixture f;
+    VarsFixture f;
     f.plan.groups = {{"all", {"web01", "db1"}}, {"web", {"web01"}}};
     f.host.groups = {"web"};
     VarContext ctx = f.context();

@@ -12,17 +12,12 @@
 #include "support.hpp"
 #include "support/temp_folder.hpp"
 
+using deployd::testing::file_text;
 namespace deployd::report {
 
 using test::at;
 
 namespace {
-
-std::string read(const std::filesystem::path& file) {
-  std::stringstream text;
-  text << std::ifstream(file, std::ios::binary).rdbuf();
-  return text.str();
-}
 
 Output line(std::string host, OutputStream stream, std::string text, bool partial = false) {
   return Output{std::move(host), "t", 1, stream, std::move(text), partial};
@@ -48,11 +43,11 @@ TEST_SUITE("report") {
       files.on(at(3, HostEnd{"web2", HostStatus::Ok, ""}));
       files.finish();
     }
-    CHECK(read(dir.path() / "web1.out") == "hello \xff\x1b[31m\nlong line\n");
-    CHECK(read(dir.path() / "web1.err") == "oops\n");
-    CHECK(read(dir.path() / "web2.out").empty());  // ran, printed nothing
+    CHECK(file_text(dir.path() / "web1.out") == "hello \xff\x1b[31m\nlong line\n");
+    CHECK(file_text(dir.path() / "web1.err") == "oops\n");
+    CHECK(file_text(dir.path() / "web2.out").empty());  // ran, printed nothing
     CHECK(std::filesystem::exists(dir.path() / "web2.err"));
-    CHECK(read(dir.path() / "local.out") == "built\n");
+    CHECK(file_text(dir.path() / "local.out") == "built\n");
     struct stat st {};
     REQUIRE(::stat((dir.path() / "web1.err").c_str(), &st) == 0);  // new; web1.out keeps its mode
     CHECK((st.st_mode & 0777) == 0600);
@@ -69,7 +64,7 @@ TEST_SUITE("report") {
       files.on(at(1, line("web1", OutputStream::Stdout, "evil")));
       files.on(at(2, HostEnd{"web1", HostStatus::Ok, ""}));
     }
-    CHECK(read(target) == "keep");
+    CHECK(file_text(target) == "keep");
     CHECK(std::filesystem::is_symlink(dir.path() / "web1.out"));
   }
 

@@ -17,6 +17,7 @@
 #include "support.hpp"
 #include "support/temp_folder.hpp"
 
+using deployd::testing::file_text;
 namespace deployd::report {
 
 namespace fs = std::filesystem;
@@ -39,13 +40,6 @@ unsigned mode_of(const fs::path& path) {
   struct stat st {};
   REQUIRE(::stat(path.c_str(), &st) == 0);
   return st.st_mode & 07777;
-}
-
-std::string read(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
 }
 
 void play_run(Reporter& log) {
@@ -126,7 +120,7 @@ TEST_SUITE("report") {
     REQUIRE(opened.log != nullptr);
     play_run(*opened.log);
     opened.log->finish();
-    const std::string events = read(temp.path() / "r" / "events.jsonl");
+    const std::string events = file_text(temp.path() / "r" / "events.jsonl");
     CHECK(std::count(events.begin(), events.end(), '\n') == 7);
     CHECK(events.find(R"({"event":"output","time":"2026-11-28T13:42:35.125Z","host":"web1",)"
                       R"("task":"deploy","step":0,"stream":"stdout","line":"hi \\xff"})"
@@ -147,7 +141,7 @@ TEST_SUITE("report") {
     play_run(*opened.log);
     opened.log->finish();
     const fs::path summary = temp.path() / "r" / "summary.json";
-    CHECK(read(summary) == kSummary);
+    CHECK(file_text(summary) == kSummary);
     CHECK(mode_of(summary) == 0600);
     CHECK_FALSE(fs::exists(temp.path() / "r" / "summary.json.tmp"));
   }
@@ -160,7 +154,7 @@ TEST_SUITE("report") {
       opened.log->on(at(0, RunStart{"r", "p", 1, {}}));
       opened.log->on(at(0, StepStart{"a", "t", 0, "s"}));
     }
-    const std::string summary = read(temp.path() / "r" / "summary.json");
+    const std::string summary = file_text(temp.path() / "r" / "summary.json");
     CHECK(summary.find(R"("status": null,)") != std::string::npos);
     CHECK(summary.find(R"("host": "a",
       "status": null,)") != std::string::npos);

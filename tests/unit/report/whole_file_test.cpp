@@ -12,18 +12,13 @@
 
 #include "support/temp_folder.hpp"
 
+using deployd::testing::file_text;
 namespace fs = std::filesystem;
 using deployd::report::write_whole_file;
 using deployd::testing::TempFolder;
 
 namespace {
 
-std::string read(const fs::path& file) {
-  std::ifstream in(file);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 }  // namespace
 
@@ -33,7 +28,7 @@ TEST_SUITE("report") {
     const fs::path file = folder.path() / "report.html";
     CHECK(write_whole_file(file, "first") == "");
     CHECK(write_whole_file(file, "second") == "");
-    CHECK(read(file) == "second");
+    CHECK(file_text(file) == "second");
     struct stat info {};
     REQUIRE(::stat(file.c_str(), &info) == 0);
     CHECK((info.st_mode & 07777) == 0600);
@@ -48,9 +43,9 @@ TEST_SUITE("report") {
     fs::create_symlink(victim, file);
     fs::create_symlink(victim, folder.path() / "report.xml.tmp");  // the old predictable name
     CHECK(write_whole_file(file, "<xml/>") == "");
-    CHECK(read(victim) == "precious");
+    CHECK(file_text(victim) == "precious");
     CHECK_FALSE(fs::is_symlink(file));
-    CHECK(read(file) == "<xml/>");
+    CHECK(file_text(file) == "<xml/>");
   }
 
   TEST_CASE("write_whole_file: a folder that does not exist is an error, and nothing is left") {

@@ -19,6 +19,7 @@
 #include "ssh/identity.hpp"
 #include "support/temp_folder.hpp"
 
+using deployd::testing::file_text;
 namespace {
 
 using namespace deployd::ssh;
@@ -34,13 +35,6 @@ std::string hex(std::string_view bytes) {
     out += pair;
   }
   return out;
-}
-
-std::string read(const fs::path& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
 }
 
 /// ssh-keygen's keys in a temporary folder.
@@ -61,7 +55,7 @@ struct Keys {
 
   /// The public key's blob, from the `.pub` file ssh-keygen wrote.
   static std::string public_blob(const std::string& path) {
-    std::istringstream line(read(path + ".pub"));
+    std::istringstream line(file_text(path + ".pub"));
     std::string type, base64;
     line >> type >> base64;
     return decode_base64(base64).value_or("");

@@ -20,6 +20,7 @@
 #include "ssh/init.hpp"
 #include "support/temp_folder.hpp"
 
+using deployd::testing::file_text;
 namespace {
 
 using namespace deployd::ssh;
@@ -49,13 +50,6 @@ std::string hashed(const std::string& name) {
        reinterpret_cast<const unsigned char*>(name.data()), name.size(), digest, &length);
   return "|1|" + base64(salt) + "|" +
          base64(std::string_view(reinterpret_cast<char*>(digest), length));
-}
-
-std::string read(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
 }
 
 struct KnownHostsFixture {
@@ -233,11 +227,11 @@ TEST_SUITE("ssh") {
     CHECK(file.record({"[n]:2222", "[127.0.99.9]:2222"}, b()).empty());
     CHECK(file.lookup("[n]:2222", b()) == Lookup::Match);
     CHECK(file.lookup("[127.0.99.9]:2222", b()) == Lookup::Match);
-    CHECK(read(path) ==
+    CHECK(file_text(path) ==
           std::string("hostc ecdsa-sha2-nistp256 ") + kEcdsaPublicKey);  // nothing yet
     CHECK(file.flush() == "");
-    CHECK(read(path) == std::string("hostc ecdsa-sha2-nistp256 ") + kEcdsaPublicKey + "\n" +
-                            "[n]:2222,[127.0.99.9]:2222 ssh-ed25519 " + kKeyB + "\n");
+    CHECK(file_text(path) == std::string("hostc ecdsa-sha2-nistp256 ") + kEcdsaPublicKey + "\n" +
+                                 "[n]:2222,[127.0.99.9]:2222 ssh-ed25519 " + kKeyB + "\n");
     CHECK(file.pending() == 0);
     CHECK(file.flush() == "");  // nothing twice
     const KnownHostsFile reread(path);
@@ -253,7 +247,7 @@ TEST_SUITE("ssh") {
       CHECK_FALSE(std::filesystem::exists(path));
     }
     CHECK(file.flush() == "");
-    std::string text = read(path);
+    std::string text = file_text(path);
     CHECK(std::count(text.begin(), text.end(), '\n') == 200);
     const KnownHostsFile reread(path);
     for (int i = 0; i < 200; ++i)
@@ -266,7 +260,7 @@ TEST_SUITE("ssh") {
     CHECK(file.is_hashed());
     CHECK(file.record({"[new]:2222", "[127.0.0.8]:2222"}, b()).empty());
     CHECK(file.flush() == "");
-    const std::string text = read(path);
+    const std::string text = file_text(path);
     CHECK(text.find("new") == std::string::npos);
     CHECK(text.find("127.0.0.8") == std::string::npos);
     CHECK(std::count(text.begin(), text.end(), '\n') == 3);
@@ -285,8 +279,8 @@ TEST_SUITE("ssh") {
     CHECK(second.record({"[x2]:2222"}, b()).empty());
     CHECK(first.flush() == "");
     CHECK(second.flush() == "");
-    CHECK(read(path) == std::string("[x1]:2222 ssh-ed25519 ") + kKeyA + "\n" +
-                            "[x2]:2222 ssh-ed25519 " + kKeyB + "\n");
+    CHECK(file_text(path) == std::string("[x1]:2222 ssh-ed25519 ") + kKeyA + "\n" +
+                                 "[x2]:2222 ssh-ed25519 " + kKeyB + "\n");
   }
 
   TEST_CASE_FIXTURE(KnownHostsFixture, "a missing file knows no host; the cache loads it once") {
