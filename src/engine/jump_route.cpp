@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
-// The jump hosts (a host's `via`) on the way to a host, as connection specs.
+// The jump hosts (a host's `via`) on the way to a host, as connection specs. The loader parsed
+// and resolved each `via` entry into `via_hosts` (plan/host_resolver.cpp); nothing is parsed here.
 #include "engine/jump_route.hpp"
 
 #include "engine/ssh_transport.hpp"
-#include "plan/host_pattern.hpp"
 
 namespace deployd::engine {
 
@@ -13,8 +13,6 @@ std::variant<std::vector<JumpHop>, std::string> jump_route(const Host& host) {
   std::vector<JumpHop> route;
   for (std::size_t i = 0; i < host.via.size(); ++i) {
     const std::string& text = host.via[i];
-    const plan::HostSpec parsed = plan::parse_host_spec(text);
-    if (!parsed.error.empty()) return "jump host \"" + text + "\": " + parsed.error;
     auto spec = connection_spec(host.via_hosts[i]);
     if (auto* error = std::get_if<std::string>(&spec))
       return "jump host \"" + text + "\": " + *error;

@@ -92,12 +92,15 @@ TEST_SUITE("engine") {
     CHECK(route_of(one)[0].key == route_of(other)[0].key);
   }
 
-  TEST_CASE("a bad hop is an error naming it") {
-    Host host = target({"a@127.0.0.2:99999"});
-    host.via_hosts = {hop("127.0.0.2", 22, "a")};
+  TEST_CASE("a hop whose connection cannot be made ready is an error naming it") {
+    Host host = target({"a@127.0.0.2:2222"});
+    host.via_hosts = {hop("127.0.0.2", 2222, "a")};
+    host.via_hosts[0].password_env = "DEPLOYD_TEST_JUMP_PASSWORD_NEVER_SET";
     auto route = jump_route(host);
     REQUIRE(std::holds_alternative<std::string>(route));
-    CHECK(std::get<std::string>(route).find("jump host \"a@127.0.0.2:99999\"") == 0);
+    CHECK(std::get<std::string>(route) ==
+          "jump host \"a@127.0.0.2:2222\": environment variable "
+          "\"DEPLOYD_TEST_JUMP_PASSWORD_NEVER_SET\" (password_env) is not set");
   }
 
   TEST_CASE("hops not resolved at load time are an internal error, never the target's keys") {

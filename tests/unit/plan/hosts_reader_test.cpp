@@ -132,6 +132,13 @@ TEST_SUITE("plan") {
         "a list");
   }
 
+  TEST_CASE("a jump host is parsed at load time: a bad one is a plan error, not a run's") {
+    CHECK(errors(R"({"hosts": [{"name": "a", "via": "a@127.0.0.2:99999"}],
+                     "tasks": {"t": {"steps": [{"run": "x"}]}}})") ==
+          "plan.json:1:34: /hosts/0/via: bad jump host \"a@127.0.0.2:99999\" (expected a host name "
+          "or \"user@host:port\")");
+  }
+
   TEST_CASE("an IPv6 address is written without brackets; a bracketed one is an error") {
     Plan plan = plan_text(
         R"({"hosts": [{"name": "six", "address": "::1"}], "tasks": {"t": {"steps": [{"run": "x"}]}}})");
