@@ -135,7 +135,7 @@ TEST_SUITE("plan") {
   TEST_CASE("a jump host is parsed at load time: a bad one is a plan error, not a run's") {
     CHECK(errors(R"({"hosts": [{"name": "a", "via": "a@127.0.0.2:99999"}],
                      "tasks": {"t": {"steps": [{"run": "x"}]}}})") ==
-          "plan.json:1:34: /hosts/0/via: bad jump host \"a@127.0.0.2:99999\" (expected a host name "
+          "plan.json:1:33: /hosts/0/via: bad jump host \"a@127.0.0.2:99999\" (expected a host name "
           "or \"user@host:port\")");
   }
 
