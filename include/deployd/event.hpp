@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -28,6 +29,10 @@ struct RunStart {
   int hosts = 0;
   std::vector<std::string> tasks;
   std::string plan_sha256;  ///< of the plan file's bytes; empty when not known (null in JSON)
+  /// The rolling waves (policy.batches) as the scheduler cut them: per wave, one past the index
+  /// of its last remote host, in the order waves take the hosts (JSON `"wave_ends"`). The
+  /// controller's local tasks are in no wave. Empty when not known (a run log from before).
+  std::vector<std::size_t> wave_ends{};
 };
 
 struct StepStart {

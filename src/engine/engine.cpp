@@ -199,7 +199,8 @@ asio::awaitable<RunEnd> Engine::run() {
   // 1. Announce the run.
   std::vector<std::string> task_names;
   for (const Task* task : s.setup.tasks) task_names.push_back(task->name);
-  emit(s.reporter, RunStart{s.setup.run_id, s.plan.file, s.remote_host_count(), task_names});
+  emit(s.reporter, RunStart{s.setup.run_id, s.plan.file, s.remote_host_count(), task_names, "",
+                            s.scheduler.wave_ends()});
 
   // 2. Start (or wake) every host the scheduler admits; sleep until a host changes state.
   while (!s.scheduler.is_done()) {

@@ -66,6 +66,10 @@ std::optional<Event> event_from_json(std::string_view line) {
     if (auto it = j.find("tasks"); it != j.end() && it->is_array())
       for (const Json& task : *it)
         if (task.is_string()) e.tasks.push_back(unescape_bytes(task.get<std::string>()));
+    // Absent in run logs written before runs announced their waves.
+    if (auto it = j.find("wave_ends"); it != j.end() && it->is_array())
+      for (const Json& end : *it)
+        if (end.is_number_unsigned()) e.wave_ends.push_back(end.get<std::size_t>());
     return Event{*time, std::move(e)};
   }
   if (kind == "step_start")

@@ -32,6 +32,7 @@ void add_fields(OrderedJson& j, const RunStart& e) {
   j["tasks"] = OrderedJson::array();
   for (const std::string& task : e.tasks) j["tasks"].push_back(json_text(task));
   j["plan_sha256"] = e.plan_sha256.empty() ? OrderedJson() : OrderedJson(e.plan_sha256);
+  j["wave_ends"] = e.wave_ends;
 }
 
 void add_fields(OrderedJson& j, const StepStart& e) {

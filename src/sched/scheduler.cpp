@@ -38,7 +38,7 @@ Scheduler::Scheduler(RunShape shape, Limits limits)
   for (std::size_t h = 0; h < hosts; ++h)
     for (int task : shape_.host_tasks[h]) runs_[job(static_cast<int>(h), task)] = 1;
   remote_hosts_ = hosts - (shape_.local_host ? 1 : 0);
-  wave_ends_ = wave_ends(limits_.batches, remote_hosts_);
+  wave_ends_ = sched::wave_ends(limits_.batches, remote_hosts_);
   unfinished_in_wave_.assign(wave_ends_.size(), 0);
   // One bucket per wave, and a last one for the local host.
   pending_.assign(tasks, std::vector<int>(wave_ends_.size() + 1, 0));
@@ -167,7 +167,7 @@ void Scheduler::make_task_limits() {
       return effective_[job(a, task)] < effective_[job(b, task)];
     });
     if (task_wave_.empty()) task_wave_.assign(effective_.size(), 0);
-    const std::vector<std::size_t> ends = wave_ends(rolling.batches, hosts.size());
+    const std::vector<std::size_t> ends = sched::wave_ends(rolling.batches, hosts.size());
     task_limits_[t].pending.assign(ends.size(), 0);
     std::size_t wave = 0;
     for (std::size_t i = 0; i < hosts.size(); ++i) {

@@ -134,6 +134,8 @@ class Scheduler {
   /// The wave hosts are in (0-based), and the number of waves.
   int current_wave() const { return wave_; }
   int wave_count() const { return static_cast<int>(wave_ends_.size()); }
+  /// One past the last remote host index of each wave, as wave_ends() cut them.
+  const std::vector<std::size_t>& wave_ends() const { return wave_ends_; }
 
  private:
   enum class HostState { Waiting, Running, Parked, Finished };

@@ -6,6 +6,7 @@
 
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include "report/json_reporter.hpp"
 #include "support.hpp"
@@ -50,6 +51,7 @@ TEST_SUITE("report") {
     const std::vector<Event> events{
         at(0, RunStart{"r1", "deploy.json", 2, {"build", "deploy"}, std::string(64, 'a')}),
         at(0, RunStart{"r1", "deploy.json", 2, {}, ""}),
+        at(0, RunStart{"r1", "deploy.json", 4, {"deploy"}, "", {1, 4}}),
         at(1, StepStart{"web1", "deploy", 0, "copy \"x\""}),
         at(2, Output{"web1", "deploy", 0, OutputStream::Stderr, "line \x1b[31m \xfe", true}),
         at(2, Output{"web1", "deploy", 0, OutputStream::Stdout, "", false}),
@@ -70,6 +72,19 @@ TEST_SUITE("report") {
     CHECK(!event_from_json("{\"event\":\"run_start\"}"));  // no time
     CHECK(!event_from_json("not json"));
     CHECK(!event_from_json(R"({"event":"nonsense","time":"2026-11-28T13:42:35.123Z"})"));
+  }
+
+  TEST_CASE("run_start's wave_ends read back as the waves it announced; absent, as none") {
+    const std::optional<Event> back = event_from_json(
+        event_to_json(at(0, RunStart{"r1", "deploy.json", 6, {"deploy"}, "", {2, 5, 6}})));
+    REQUIRE(back.has_value());
+    CHECK(std::get<RunStart>(back->body).wave_ends == std::vector<std::size_t>{2, 5, 6});
+    // A run log written before run_start had them.
+    const std::optional<Event> old = event_from_json(
+        R"({"event":"run_start","time":"2026-11-28T13:42:35.123Z","run_id":"r0","plan":"p",)"
+        R"("hosts":3,"tasks":[],"plan_sha256":null})");
+    REQUIRE(old.has_value());
+    CHECK(std::get<RunStart>(old->body).wave_ends.empty());
   }
 
   TEST_CASE("read_events skips a line that is not an event, naming it") {

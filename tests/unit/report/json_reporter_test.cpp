@@ -17,21 +17,22 @@ using test::at;
 using test::MemoryFile;
 
 TEST_SUITE("report") {
-  TEST_CASE("run_start carries run id, plan, host count, tasks and the plan's sha256") {
+  TEST_CASE("run_start carries run id, plan, host count, tasks, the plan's sha256 and the waves") {
     const Event event = at(0, RunStart{"20261128T134235Z-a1b2c3",
                                        "deploy.json",
                                        20,
                                        {"pack", "deploy"},
-                                       std::string(64, 'a')});
+                                       std::string(64, 'a'),
+                                       {2, 12, 20}});
     CHECK(
         event_to_json(event) ==
         R"({"event":"run_start","time":"2026-11-28T13:42:35.123Z","run_id":"20261128T134235Z-a1b2c3",)"
         R"("plan":"deploy.json","hosts":20,"tasks":["pack","deploy"],"plan_sha256":")" +
-            std::string(64, 'a') + R"("})");
+            std::string(64, 'a') + R"(","wave_ends":[2,12,20]})");
     CHECK(
         event_to_json(at(0, RunStart{"r", "p", 0, {}})) ==
         R"({"event":"run_start","time":"2026-11-28T13:42:35.123Z","run_id":"r","plan":"p","hosts":0,"tasks":[],)"
-        R"("plan_sha256":null})");
+        R"("plan_sha256":null,"wave_ends":[]})");
   }
 
   TEST_CASE("progress carries the bytes moved, the file's size and the rate") {
