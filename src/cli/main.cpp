@@ -265,7 +265,7 @@ int run_main(int argc, char** argv) {
     return static_cast<int>(ExitCode::InvalidPlan);
   }
   Reporting reporting =
-      open_reporting(options, plan, selection.tasks, hosts, run_id, run_record(options, retry.run_id));
+      open_reporting(options, selection.tasks, hosts, run_id, run_record(options, retry.run_id));
   if (!reporting.error.empty()) {
     std::fprintf(stderr, "deployd: error: %s\n", reporting.error.c_str());
     return static_cast<int>(ExitCode::InvalidPlan);

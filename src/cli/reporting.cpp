@@ -18,7 +18,6 @@
 #include "report/json_reporter.hpp"
 #include "report/stream_reporter.hpp"
 #include "report/terminal.hpp"
-#include "sched/scheduler.hpp"
 
 namespace deployd::cli {
 namespace {
@@ -76,7 +75,7 @@ std::vector<report::TaskTargets> task_targets(const std::vector<const Task*>& ta
   return targets;
 }
 
-std::unique_ptr<Reporter> terminal_reporter(const Options& options, const Plan& plan,
+std::unique_ptr<Reporter> terminal_reporter(const Options& options,
                                             const std::vector<const Task*>& tasks,
                                             const std::vector<const Host*>& hosts,
                                             const std::string& run_log,
@@ -94,7 +93,6 @@ std::unique_ptr<Reporter> terminal_reporter(const Options& options, const Plan& 
     report::GroupOptions group;
     group.targets = task_targets(tasks);
     group.hosts = names;
-    group.wave_ends = sched::wave_ends(plan.policy.batches, hosts.size());
     group.color = use_color(options.color);
     group.host_width = report::host_column_width(names);
     group.run_log = run_log;
@@ -185,7 +183,7 @@ std::string rerun_note(const Options& options) {
   return "this run had" + names + ": give them again";
 }
 
-Reporting open_reporting(const Options& options, const Plan& plan, const std::vector<const Task*>& tasks,
+Reporting open_reporting(const Options& options, const std::vector<const Task*>& tasks,
                          const std::vector<const Host*>& hosts, const std::string& run_id,
                          report::RunRecord record) {
   Reporting reporting;
@@ -205,7 +203,6 @@ Reporting open_reporting(const Options& options, const Plan& plan, const std::ve
     reporting.status_line = std::make_unique<report::StatusLine>(stderr);
     report::ProgressOptions progress;
     for (const Host* host : hosts) progress.hosts.push_back(host->name);
-    progress.wave_ends = sched::wave_ends(plan.policy.batches, hosts.size());
     reporting.progress = std::make_unique<report::ProgressReporter>(*reporting.status_line, std::move(progress));
     reporting.tee->add(*reporting.progress);
   }
@@ -213,9 +210,9 @@ Reporting open_reporting(const Options& options, const Plan& plan, const std::ve
     if (status_line != nullptr) status_line->clear();
     std::fprintf(stderr, "deployd: warning: %s\n", report::escape_terminal(warning).c_str());
   });
-  reporting.terminal = terminal_reporter(
-      options, plan, tasks, hosts, reporting.run_log->dir().string(), reporting.status_line.get(),
-      rerun_without_log(options, *reporting.run_log), run_id);
+  reporting.terminal = terminal_reporter(options, tasks, hosts, reporting.run_log->dir().string(),
+                                         reporting.status_line.get(),
+                                         rerun_without_log(options, *reporting.run_log), run_id);
   reporting.tee->add(*reporting.terminal);
   reporting.stamp = std::make_unique<PlanDigestStamp>(*reporting.tee, std::move(plan_sha256));
   reporting.reporter = reporting.stamp.get();

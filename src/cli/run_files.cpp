@@ -5,7 +5,6 @@
 #include <pwd.h>
 #include <unistd.h>
 
-#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 
@@ -15,7 +14,6 @@
 #include "report/junit_reporter.hpp"
 #include "report/output_files.hpp"
 #include "report/run_context.hpp"
-#include "sched/scheduler.hpp"
 
 namespace deployd::cli {
 namespace {
@@ -59,9 +57,7 @@ report::RunContext run_context(const Options& options, const Plan& plan,
   std::error_code ignored;
   context.cwd = fs::current_path(ignored).string();
   context.policy = policy_texts(plan.policy, options.forks);
-  for (const Host* host : hosts) context.hosts.push_back(host->name);
-  // As the scheduler cuts waves (reporting.cpp's progress line does the same).
-  context.wave_ends = sched::wave_ends(plan.policy.batches, hosts.size());
+  for (const Host* host : hosts) context.hosts.push_back(host->name);  // the run log adds the waves
   for (const Task* task : tasks)
     if (task->barrier) context.barriers.push_back(task->name);
   return context;
@@ -99,12 +95,7 @@ void add_run_files(Reporting& reporting, const Options& options, const Plan& pla
     reporting.output_files = std::make_unique<report::OutputFilesReporter>(fs::absolute(options.output_dir));
     reporting.tee->add(*reporting.output_files);
   }
-  const report::RunContext context = run_context(options, plan, tasks, hosts, argv);
-  if (std::string error = report::write_run_context(reporting.run_log->dir(), context);
-      !error.empty())
-    std::fprintf(stderr,
-                 "deployd: warning: %s: the HTML report will lack the command line and waves\n",
-                 error.c_str());
+  reporting.run_log->write_context_at_start(run_context(options, plan, tasks, hosts, argv));
 }
 
 }  // namespace deployd::cli

@@ -16,9 +16,9 @@ namespace deployd::cli {
 /// does not exist), or when the `--output-dir` folder cannot be made.
 std::string check_report_file(const Options& options);
 
-/// Writes run.json into the run log folder and, with `--report`, adds the report's writer after
-/// the run log (so it reads the finished log). A run.json that cannot be written is only
-/// warned about: the run goes on.
+/// Has the run log write run.json when the run starts (run_start brings the waves) and, with
+/// `--report`, adds the report's writer after the run log (so it reads the finished log). A
+/// run.json that cannot be written is only warned about: the run goes on.
 void add_run_files(Reporting& reporting, const Options& options, const Plan& plan,
                    const std::vector<const Task*>& tasks, const std::vector<const Host*>& hosts,
                    const std::vector<std::string>& argv);

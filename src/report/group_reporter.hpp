@@ -29,11 +29,9 @@ struct TaskTargets {
 /// How a GroupReporter prints.
 struct GroupOptions {
   std::vector<TaskTargets> targets;
-  /// Rolling waves (policy.batches): the run's hosts in order and one past each wave's last
-  /// (sched::wave_ends). A step prints per wave, once the wave's hosts that run it are done
-  /// with it. Empty: one wave.
+  /// The run's hosts in the order waves take them: run_start's `wave_ends` index them. A step
+  /// prints per wave, once the wave's hosts that run it are done with it.
   std::vector<std::string> hosts{};
-  std::vector<std::size_t> wave_ends{};
   bool color = false;
   std::size_t host_width = 0;           ///< of host names in the summary
   std::size_t max_listed_groups = 10;   ///< lines of hosts not ok the summary lists
@@ -80,6 +78,8 @@ class GroupReporter final : public Reporter {
   struct StepGroup;
   struct TaskState;
 
+  /// (Re)builds the per-wave step tables for the waves run_start announced (none: one wave).
+  void lay_out_waves(const std::vector<std::size_t>& wave_ends);
   StepGroup* find_step(const std::string& task, int step, const std::string& host);
   void add_output(const Output& output);
   void end_step(const StepEnd& step);

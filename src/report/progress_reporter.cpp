@@ -56,6 +56,7 @@ void ProgressReporter::on(const Event& event) {
   has_started_ = true;
   if (const auto* e = std::get_if<RunStart>(&event.body)) {
     total_ = std::max(total_, e->hosts);
+    wave_ends_ = e->wave_ends;
   } else if (const auto* e = std::get_if<StepStart>(&event.body)) {
     if (e->host == kLocalHost) return;
     HostProgress& progress = host(e->host);
@@ -107,7 +108,7 @@ std::string ProgressReporter::text(Clock::time_point now, std::size_t columns) c
                                     {waiting, "waiting"}})
     if (count > 0) compact += fmt::format(", {} {}", count, word);
   compact += "]";
-  const std::vector<std::size_t>& waves = options_.wave_ends;
+  const std::vector<std::size_t>& waves = wave_ends_;
   if (waves.size() > 1 && last_started_ > 0) {
     const auto wave =
         std::upper_bound(waves.begin(), waves.end(), last_started_ - 1) - waves.begin();

@@ -16,9 +16,9 @@ class StatusLine;
 
 /// What a ProgressReporter knows of the run besides its events.
 struct ProgressOptions {
-  std::vector<std::string> hosts;      ///< the run's hosts in order, which is how waves take them
-  std::vector<std::size_t> wave_ends;  ///< one past the last host index of each wave
-  std::size_t slowest = 3;             ///< running hosts named, the longest on their step first
+  /// The run's hosts in order, which is how waves take them: run_start's `wave_ends` index them.
+  std::vector<std::string> hosts;
+  std::size_t slowest = 3;  ///< running hosts named, the longest on their step first
 };
 
 /// Follows the run's events and, on each tick(), draws on a StatusLine:
@@ -68,6 +68,7 @@ class ProgressReporter final : public Reporter {
   StatusLine& line_;
   ProgressOptions options_;
   std::unordered_map<std::string, std::size_t> host_order_;
+  std::vector<std::size_t> wave_ends_;  ///< as run_start announced them
   std::unordered_map<std::string, HostProgress> hosts_;
   int total_ = 0;
   int ended_ = 0;

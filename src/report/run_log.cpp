@@ -207,6 +207,10 @@ RunLog::~RunLog() {
 
 void RunLog::on(const Event& event) {
   tally_.add(event);
+  if (const auto* start = std::get_if<RunStart>(&event.body); start != nullptr && context_) {
+    context_->wave_ends = start->wave_ends;
+    write_context();
+  }
   json_.on(event);
   // The summary is written at run_end, before the terminal's reporter (after this one in the
   // tee) prints how to rerun the run: it must know whether --retry-failed can find it.
@@ -217,6 +221,7 @@ void RunLog::on(const Event& event) {
 void RunLog::finish() {
   if (is_finished_) return;
   is_finished_ = true;
+  if (context_) write_context();
   json_.finish();
   warn_of_errors();
   if (!is_summary_tried_) write_summary();
@@ -238,6 +243,13 @@ void RunLog::warn_of_errors() {
     is_summary_warned_ = true;
     on_warning_(fmt::format("run log: {}: --retry-failed cannot use this run", error_));
   }
+}
+
+void RunLog::write_context() {
+  const std::string error = write_run_context(dir_, *context_);
+  context_.reset();
+  if (!error.empty() && on_warning_)
+    on_warning_(error + ": the HTML report will lack the command line and waves");
 }
 
 // Written to a temporary name, synced, then renamed over summary.json: a reader (or a crash)

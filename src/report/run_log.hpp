@@ -6,11 +6,13 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include "deployd/reporter.hpp"
 #include "report/json_reporter.hpp"
+#include "report/run_context.hpp"
 #include "report/run_record.hpp"
 #include "report/run_tally.hpp"
 
@@ -64,6 +66,10 @@ class RunLog final : public Reporter {
   bool is_summary_written() const { return is_summary_written_; }
   /// True when writing summary.json was tried and failed: --retry-failed cannot find this run.
   bool is_summary_lost() const { return is_summary_tried_ && !is_summary_written_; }
+  /// What run.json holds: written when run_start comes, with the waves it announces
+  /// (RunStart::wave_ends), or on finish() if none came. A run.json that cannot be written is
+  /// only warned about (on_warning).
+  void write_context_at_start(RunContext context) { context_ = std::move(context); }
   /// Called once per file of the log that a write fails on (disk full), when it happens, with a
   /// sentence saying what is lost, e.g. `run log: write "DIR/events.jsonl": no space left on
   /// device: events from here on may be missing from it`.
@@ -72,6 +78,7 @@ class RunLog final : public Reporter {
  private:
   RunLog(std::filesystem::path dir, std::string run_id, RunRecord record, std::FILE* events, int dir_fd);
   void write_summary();
+  void write_context();
   void warn_of_errors();
 
   std::filesystem::path dir_;
@@ -81,6 +88,7 @@ class RunLog final : public Reporter {
   int dir_fd_;  ///< the run folder, as checked when it was made: every file is made relative to it
   JsonReporter json_;
   RunTally tally_;
+  std::optional<RunContext> context_;  ///< run.json's, until it is written
   std::string error_;
   bool is_finished_ = false;
   bool is_summary_tried_ = false;

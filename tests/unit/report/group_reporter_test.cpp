@@ -321,8 +321,9 @@ TEST_SUITE("report") {
     MemoryFile out;
     GroupOptions options = deploy_options(1, {"a1", "a2", "a3", "a4"});
     options.hosts = {"a1", "a2", "a3", "a4"};
-    options.wave_ends = {1, 4};  // batches [1, "100%"]
     GroupReporter reporter(out.get(), options);
+    // batches [1, "100%"]
+    reporter.on(at(0, RunStart{"r", "plan.json", 4, {"deploy"}, "", {1, 4}}));
     play_step(reporter, "a1", 0, {"x"});
     const std::string wave1 =
         "== deploy step 1 (wave 1 of 2): report\n"
@@ -338,6 +339,42 @@ TEST_SUITE("report") {
                             "  | x\n"
                             "a4: exit 2\n"
                             "  | y\n");
+  }
+
+  TEST_CASE("group: hosts are grouped by the waves run_start announced") {
+    MemoryFile out;
+    GroupOptions options = deploy_options(1, {"a1", "a2", "a3", "a4"});
+    options.hosts = {"a1", "a2", "a3", "a4"};
+    GroupReporter reporter(out.get(), options);
+    reporter.on(at(0, RunStart{"r", "plan.json", 4, {"deploy"}, "", {2, 4}}));  // batches [2]
+    play_step(reporter, "a1", 0, {"x"});
+    CHECK(out.text().empty());  // a2 is in a1's wave
+    play_step(reporter, "a2", 0, {"x"});
+    const std::string wave1 =
+        "== deploy step 1 (wave 1 of 2): report\n"
+        "a[1-2] (2 hosts): ok\n"
+        "  | x\n";
+    CHECK(out.text() == wave1);
+    for (std::string host : {"a3", "a4"}) play_step(reporter, host, 0, {"x"});
+    CHECK(out.text() == wave1 +
+                            "== deploy step 1 (wave 2 of 2): report\n"
+                            "a[3-4] (2 hosts): ok\n"
+                            "  | x\n");
+  }
+
+  TEST_CASE("group: a run_start without waves (an older run log) is one wave") {
+    MemoryFile out;
+    GroupOptions options = deploy_options(1, {"a1", "a2"});
+    options.hosts = {"a1", "a2"};
+    GroupReporter reporter(out.get(), options);
+    reporter.on(at(0, RunStart{"r", "plan.json", 2, {"deploy"}}));
+    play_step(reporter, "a1", 0, {"x"});
+    CHECK(out.text().empty());
+    play_step(reporter, "a2", 0, {"x"});
+    CHECK(out.text() ==
+          "== deploy step 1: report\n"
+          "a[1-2] (2 hosts): ok\n"
+          "  | x\n");
   }
 }
 

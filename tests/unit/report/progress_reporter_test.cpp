@@ -24,9 +24,8 @@ TEST_SUITE("report") {
   TEST_CASE("progress: counts, wave, rate, ETA and the slowest hosts on their step") {
     MemoryFile err;
     StatusLine line(err.get());
-    ProgressReporter progress(line,
-                              {.hosts = {"a", "b", "c", "d"}, .wave_ends = {2, 4}, .slowest = 2});
-    progress.on(at(0, RunStart{"r", "p", 4, {"deploy"}}));
+    ProgressReporter progress(line, {.hosts = {"a", "b", "c", "d"}, .slowest = 2});
+    progress.on(at(0, RunStart{"r", "p", 4, {"deploy"}, "", {2, 4}}));
     progress.on(at(0, StepStart{"a", "deploy", 0, "x"}));
     progress.on(at(0, StepStart{"b", "deploy", 0, "x"}));
     progress.on(at(500, StepEnd{"a", "deploy", 0, StepStatus::Ok, 0, "", 500, ""}));

@@ -160,6 +160,23 @@ TEST_SUITE("report") {
       "status": null,)") != std::string::npos);
   }
 
+  TEST_CASE("run.json is written when run_start comes, with the waves it announced") {
+    TempFolder temp;
+    RunLog::Opened opened = RunLog::open(temp.path(), "r");
+    REQUIRE(opened.log != nullptr);
+    RunContext context;
+    context.user = "alice";
+    context.hosts = {"web1", "web2", "web3"};
+    opened.log->write_context_at_start(context);
+    CHECK_FALSE(fs::exists(temp.path() / "r" / "run.json"));
+    opened.log->on(at(0, RunStart{"r", "p", 3, {"deploy"}, "", {1, 3}}));
+    const auto [read_back, error] = read_run_context(temp.path() / "r");
+    CHECK(error.empty());
+    CHECK(read_back.user == "alice");
+    CHECK(read_back.hosts == context.hosts);
+    CHECK(read_back.wave_ends == std::vector<std::size_t>{1, 3});
+  }
+
   TEST_CASE("summary.json is whole or absent: a failed write leaves no summary") {
     TempFolder temp;
     RunLog::Opened opened = RunLog::open(temp.path(), "r");
