@@ -57,9 +57,8 @@ int diff_main(const Plan& plan, const std::vector<const Task*>& tasks, const std
                             if (error) std::rethrow_exception(error);
                           });
   context.run();
-  for (const std::string& error : transport->finish())
-    std::fprintf(stderr, "deployd: warning: %s: the new host keys of this run were not saved\n",
-                 error.c_str());
+  for (const std::string& warning : transport->finish())
+    std::fprintf(stderr, "deployd: warning: %s\n", warning.c_str());
   int compared = 0;
   int would_change = 0;
   int changing_hosts = 0;

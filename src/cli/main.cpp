@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -158,8 +157,8 @@ int execute(const Plan& plan, engine::RunSetup setup, engine::Transport& transpo
   const RunEnd end = engine::run(plan, std::move(setup), transport, *reporting.reporter, hooks);
   // New host keys (accept-new) are written once, after every handshake, in one append.
   // The run is done either way: what could not be recorded is a warning, not a failed run.
-  for (const std::string& error : transport.finish())
-    std::fprintf(stderr, "deployd: warning: %s: the new host keys of this run were not saved\n", error.c_str());
+  for (const std::string& warning : transport.finish())
+    std::fprintf(stderr, "deployd: warning: %s\n", warning.c_str());
   reporting.reporter->finish();
   return with_run_log_status(reporting, end.exit_code);
 }
@@ -250,11 +249,8 @@ int run_main(int argc, char** argv) {
   std::unique_ptr<engine::Transport> transport =
       with_warm_sessions(engine::make_ssh_transport(&plan), options.persist, warm_error);
   if (!warm_error.empty()) return print_errors({Diagnostic{.message = warm_error}});
-  std::vector<const Host*> connected = hosts;  // delegate_to hosts too: their keys, known_hosts
-  for (const Host* delegate : engine::delegate_hosts(plan, selection.tasks))
-    if (std::find(hosts.begin(), hosts.end(), delegate) == hosts.end())
-      connected.push_back(delegate);
-  if (std::string error = transport->prepare(connected); !error.empty()) {
+  if (std::string error = transport->prepare(engine::connected_hosts(plan, selection.tasks));
+      !error.empty()) {
     std::fprintf(stderr, "deployd: error: %s\n", error.c_str());
     return static_cast<int>(ExitCode::InvalidPlan);
   }

@@ -4,8 +4,11 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <optional>
 #include <set>
+
+#include "engine/engine.hpp"
 
 namespace deployd::engine {
 
@@ -19,6 +22,13 @@ std::vector<const Host*> delegate_hosts(const Plan& plan, const std::vector<cons
   std::vector<const Host*> hosts;
   for (const Host& host : plan.hosts)
     if (names.count(host.name)) hosts.push_back(&host);
+  return hosts;
+}
+
+std::vector<const Host*> connected_hosts(const Plan& plan, const std::vector<const Task*>& tasks) {
+  std::vector<const Host*> hosts = run_hosts(plan, tasks);
+  for (const Host* delegate : delegate_hosts(plan, tasks))
+    if (std::find(hosts.begin(), hosts.end(), delegate) == hosts.end()) hosts.push_back(delegate);
   return hosts;
 }
 

@@ -21,6 +21,11 @@ inline constexpr int kMaxSessions = 10;
 /// The hosts the selected tasks' steps are delegated to (not "local"), in plan order.
 std::vector<const Host*> delegate_hosts(const Plan& plan, const std::vector<const Task*>& tasks);
 
+/// Every host a run of `tasks` connects to: its hosts (run_hosts), then the delegate hosts not
+/// among them. Transport::prepare reads their keys and known_hosts before any connection, so an
+/// unreadable one is an error of the run, not of a host.
+std::vector<const Host*> connected_hosts(const Plan& plan, const std::vector<const Task*>& tasks);
+
 /// Delegates owns one session per delegate host, opened on the first delegated step and reused
 /// by every host's delegated steps to it until the run ends. Each delegated step runs on a lane
 /// of that session (Connection::lane: a channel of its own), at most kMaxSessions at once per

@@ -279,7 +279,12 @@ class SshTransport final : public Transport {
     return error;
   }
 
-  std::vector<std::string> finish() override { return client_.flush_known_hosts(); }
+  std::vector<std::string> finish() override {
+    std::vector<std::string> warnings = client_.flush_known_hosts();
+    for (std::string& warning : warnings)
+      warning += ": the new host keys of this run were not saved";
+    return warnings;
+  }
 
  private:
   /// Through the route's jump hosts: the shared sessions, then the host's own session over a

@@ -111,7 +111,8 @@ class Transport {
   /// Before any connection: what must be done once for these hosts (keys decrypted, a
   /// passphrase asked); returns an error that stops the run before it starts, or "".
   virtual std::string prepare(const std::vector<const Host*>& /*hosts*/) { return ""; }
-  /// After the run: writes what the run learnt (accept-new host keys); returns the errors.
+  /// After the run: writes what the run learnt (accept-new host keys); returns a warning, as the
+  /// user reads it, for each thing it could not write.
   virtual std::vector<std::string> finish() { return {}; }
 };
 

@@ -104,7 +104,7 @@ std::pair<RunContext, std::string> read_run_context(const fs::path& dir) {
   } catch (const std::exception& error) {
     return {RunContext{}, fmt::format("{} is corrupt: {}", quoted_path(path), error.what())};
   }
-  return {std::move(context), {}};
+  return {std::move(context), std::string()};
 }
 
 }  // namespace deployd::report

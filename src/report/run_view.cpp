@@ -78,7 +78,7 @@ std::string fold_key(const std::string& reason) {
       key += '#';
       at = unit;
       // base::elapsed_text's second part: the `05s` of `2m05s`, the `02m` of `1h02m`.
-      const char second_unit = suffix == "m" ? 's' : suffix == "h" ? 'm' : 0;
+      const char second_unit = suffix == "m" ? 's' : suffix == "h" ? 'm' : '\0';
       if (second_unit != 0 && at + 2 < reason.size() &&
           std::isdigit(static_cast<unsigned char>(reason[at])) &&
           std::isdigit(static_cast<unsigned char>(reason[at + 1])) && reason[at + 2] == second_unit)

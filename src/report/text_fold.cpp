@@ -48,7 +48,9 @@ std::size_t duration_at(std::string_view text, std::size_t at) {
   if (unit == 0) return 0;
   end += unit;
   // base::elapsed_text's two-part forms: minutes and seconds, hours and minutes.
-  const char second_unit = text[end - 1] == 'm' && unit == 1 ? 's' : text[end - 1] == 'h' ? 'm' : 0;
+  const char second_unit = text[end - 1] == 'm' && unit == 1 ? 's'
+                           : text[end - 1] == 'h'            ? 'm'
+                                                             : '\0';
   if (second_unit != 0 && digits_at(text, end) == 2 && end + 2 < text.size() &&
       text[end + 2] == second_unit)
     end += 3;

@@ -33,6 +33,19 @@ Lines delegates_of(const RecordingReporter& reporter, const std::string& host) {
 }  // namespace
 
 TEST_SUITE("engine") {
+  TEST_CASE("a run connects to its hosts, then to each delegate that is not one of them, once") {
+    Plan plan = plan_text(R"({"hosts": ["a", "b", "lb", "db"], "tasks": {
+        "deploy": {"on": ["a", "b"], "steps": [
+          {"run": "drain", "delegate_to": "lb"},
+          {"run": "note", "delegate_to": "b"},
+          {"run": "grant", "delegate_to": "lb"},
+          {"run": "pack", "delegate_to": "local"}]}}})");
+    Lines names;
+    for (const Host* host : connected_hosts(plan, {plan.find_task("deploy")}))
+      names.push_back(host->name);
+    CHECK(names == Lines{"a", "b", "lb"});  // b runs the task; local is not a host; db is not used
+  }
+
   TEST_CASE("delegated steps run on the delegate's one session with the host's variables") {
     Plan plan = plan_text(R"({"hosts": ["a", "b", "lb"], "tasks": {
         "deploy": {"on": ["a", "b"], "steps": [

@@ -115,7 +115,7 @@ TEST_SUITE("report") {
       "the latest finished run of the plan is found; other plans and unfinished runs are passed "
       "over") {
     TempFolder temp;
-    const fs::path dir = temp.path();
+    const fs::path& dir = temp.path();
     write_run(dir, "20261128T100000Z-000001", record_of("/a/plan.json"));
     write_run(dir, "20261128T110000Z-000002", record_of("/a/plan.json"));
     write_run(dir, "20261128T120000Z-000003", record_of("/b/plan.json"));
@@ -181,7 +181,7 @@ TEST_SUITE("report") {
   TEST_CASE("among runs of the same second, the one started last is the latest") {
     // Run ids sort to the second only: their random suffixes say nothing of the order.
     TempFolder temp;
-    const fs::path dir = temp.path();
+    const fs::path& dir = temp.path();
     write_run(dir, "20261128T100000Z-ffffff", record_of("/a/plan.json"), 100);
     write_run(dir, "20261128T100000Z-000001", record_of("/a/plan.json"), 600);
     write_run(dir, "20261128T100000Z-00000a", record_of("/b/plan.json"), 900);
@@ -194,7 +194,7 @@ TEST_SUITE("report") {
 
   TEST_CASE("a run id given is read, or the error says why it cannot be") {
     TempFolder temp;
-    const fs::path dir = temp.path();
+    const fs::path& dir = temp.path();
     write_run(dir, "20261128T100000Z-000001", record_of("/a/plan.json"));
     write_run(dir, "20261128T110000Z-000002", record_of("/a/plan.json"));
     write_file(dir / "20261128T130000Z-000004" / "events.jsonl", "");
@@ -211,7 +211,7 @@ TEST_SUITE("report") {
 
   TEST_CASE("a summary another user could have written is not used (issue 16)") {
     TempFolder temp;
-    const fs::path dir = temp.path();
+    const fs::path& dir = temp.path();
     write_run(dir, "20261128T100000Z-000001", record_of("/a/plan.json"));
     const fs::path summary = dir / "20261128T100000Z-000001" / "summary.json";
     const std::string name = "\"" + summary.string() + "\"";
@@ -244,7 +244,7 @@ TEST_SUITE("report") {
 
   TEST_CASE("a corrupt or foreign summary is an error naming the file") {
     TempFolder temp;
-    const fs::path dir = temp.path();
+    const fs::path& dir = temp.path();
     const fs::path summary = dir / "20261128T100000Z-000001" / "summary.json";
     const std::string name = "\"" + summary.string() + "\"";
     SUBCASE("not JSON") {
@@ -303,7 +303,7 @@ TEST_SUITE("report") {
   TEST_CASE("a later run of the plan that never finished is found, and read from its events") {
     // SIGKILL, a crash or a power cut leaves events.jsonl without summary.json (issue 16 #8).
     TempFolder temp;
-    const fs::path dir = temp.path();
+    const fs::path& dir = temp.path();
     const fs::path plan = dir / "plan.json";
     write_file(plan, "{}");
     write_run(dir, "20261128T100000Z-000001", record_of(plan.string()));
