@@ -33,9 +33,11 @@ int main(int argc, char** argv) {
   measure("json", json, lines);
   report::StreamReporter stream(null, {.host_width = 7});
   measure("stream", stream, lines);
-  report::GroupOptions options;
-  options.targets = {report::TaskTargets{"flood", 1, {"node002"}}};
-  report::GroupReporter group(null, std::move(options));
+  report::GroupReporter group(null, report::GroupOptions{});
+  RunStart start{"bench", "plan.json", 1, {"flood"}};
+  start.host_names = {"node002"};
+  start.targets = {TaskTargets{"flood", 1, {"node002"}}};
+  group.on(Event{Clock::now(), std::move(start)});  // group mode waits for what run_start names
   measure("group", group, lines);
   std::fclose(null);
 }

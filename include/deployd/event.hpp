@@ -23,6 +23,14 @@ enum class StepStatus { Ok, Failed, Skipped, TimedOut, Aborted };
 enum class HostStatus { Ok, Failed, Unreachable, Skipped, Aborted };
 enum class RunStatus { Ok, Failed, Aborted, Interrupted };
 
+/// A selected task as the run runs it: its step count and the hosts it runs on, in run order
+/// (a local task: "local"; a run_once task: its one host).
+struct TaskTargets {
+  std::string task;
+  int steps = 0;
+  std::vector<std::string> hosts;
+};
+
 struct RunStart {
   std::string run_id;
   std::string plan;
@@ -33,6 +41,12 @@ struct RunStart {
   /// of its last remote host, in the order waves take the hosts (JSON `"wave_ends"`). The
   /// controller's local tasks are in no wave. Empty when not known (a run log from before).
   std::vector<std::size_t> wave_ends{};
+  /// The run's remote hosts in run order, the order waves take them (JSON `"host_names"`).
+  /// Empty when not known (a run log from before).
+  std::vector<std::string> host_names{};
+  /// Per task of `tasks`, in that order: what it runs where (JSON `"targets"`). Empty when not
+  /// known (a run log from before).
+  std::vector<TaskTargets> targets{};
 };
 
 struct StepStart {

@@ -260,8 +260,7 @@ int run_main(int argc, char** argv) {
     std::fprintf(stderr, "deployd: error: %s\n", error.c_str());
     return static_cast<int>(ExitCode::InvalidPlan);
   }
-  Reporting reporting =
-      open_reporting(options, selection.tasks, hosts, run_id, run_record(options, retry.run_id));
+  Reporting reporting = open_reporting(options, hosts, run_id, run_record(options, retry.run_id));
   if (!reporting.error.empty()) {
     std::fprintf(stderr, "deployd: error: %s\n", reporting.error.c_str());
     return static_cast<int>(ExitCode::InvalidPlan);

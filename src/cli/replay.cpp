@@ -30,31 +30,48 @@ const std::string* host_of(const Event& event) {
       event.body);
 }
 
-// What group mode waits for, as the run did it: each task's hosts and steps, here taken from
-// the events (run_start's task order first), since the plan is not read.
-std::vector<report::TaskTargets> recorded_targets(const std::vector<Event>& events) {
-  std::vector<report::TaskTargets> targets;
+// What group mode waits for in a run log from before run_start announced it: each task's
+// hosts and steps, taken from the events (run_start's task order first).
+std::vector<TaskTargets> recorded_targets(const std::vector<Event>& events) {
+  std::vector<TaskTargets> targets;
   std::map<std::string, std::size_t> index;
   std::map<std::string, std::set<std::string>> seen;
-  auto target = [&](const std::string& task) -> report::TaskTargets& {
+  auto target = [&](const std::string& task) -> TaskTargets& {
     auto [it, is_new] = index.try_emplace(task, targets.size());
-    if (is_new) targets.push_back(report::TaskTargets{task, 0, {}});
+    if (is_new) targets.push_back(TaskTargets{task, 0, {}});
     return targets[it->second];
   };
   for (const Event& event : events) {
     if (const auto* start = std::get_if<RunStart>(&event.body)) {
       for (const std::string& task : start->tasks) target(task);
     } else if (const auto* step = std::get_if<StepStart>(&event.body)) {
-      report::TaskTargets& t = target(step->task);
+      TaskTargets& t = target(step->task);
       t.steps = std::max(t.steps, step->step + 1);
       if (seen[step->task].insert(step->host).second) t.hosts.push_back(step->host);
     } else if (const auto* end = std::get_if<StepEnd>(&event.body)) {
-      report::TaskTargets& t = target(end->task);  // skipped steps end without starting
+      TaskTargets& t = target(end->task);  // skipped steps end without starting
       t.steps = std::max(t.steps, end->step + 1);
       if (seen[end->task].insert(end->host).second) t.hosts.push_back(end->host);
     }
   }
   return targets;
+}
+
+// run_start as group mode reads it: an older log's targets taken from its events, and with
+// --host only that host, in one wave.
+void complete_run_start(std::vector<Event>& events, const std::string& host) {
+  std::vector<TaskTargets> recorded = recorded_targets(events);
+  for (Event& event : events) {
+    auto* start = std::get_if<RunStart>(&event.body);
+    if (start == nullptr) continue;
+    if (start->targets.empty()) start->targets = recorded;
+    if (start->host_names.empty()) start->wave_ends.clear();  // nothing to index
+    if (host.empty()) continue;
+    for (TaskTargets& target : start->targets)
+      std::erase_if(target.hosts, [&](const std::string& name) { return name != host; });
+    start->host_names = {host};
+    start->wave_ends.clear();
+  }
 }
 
 }  // namespace
@@ -86,8 +103,8 @@ int replay_run(const std::filesystem::path& dir, const std::string& output, cons
   }
   std::unique_ptr<Reporter> reporter;
   if (output == "group") {
+    complete_run_start(*events, host);
     report::GroupOptions group;
-    group.targets = recorded_targets(*events);
     group.color = color;
     group.host_width = report::host_column_width(hosts);
     group.run_log = dir.string();

@@ -56,27 +56,7 @@ bool wants_progress(const Options&) {
   return term == nullptr || std::string_view(term) != "dumb";
 }
 
-// What group mode waits for before it prints a step: the hosts each task runs on, as the
-// engine runs them (run_shape.cpp): a local task on the controller, a run_once task on its
-// first host.
-std::vector<report::TaskTargets> task_targets(const std::vector<const Task*>& tasks) {
-  std::vector<report::TaskTargets> targets;
-  for (const Task* task : tasks) {
-    report::TaskTargets target{task->name, static_cast<int>(task->steps.size()), {}};
-    if (task->is_local) {
-      target.hosts = {kLocalHost};
-    } else if (task->run_once) {
-      if (!task->hosts.empty()) target.hosts = {task->hosts.front()};
-    } else {
-      target.hosts = task->hosts;
-    }
-    targets.push_back(std::move(target));
-  }
-  return targets;
-}
-
 std::unique_ptr<Reporter> terminal_reporter(const Options& options,
-                                            const std::vector<const Task*>& tasks,
                                             const std::vector<const Host*>& hosts,
                                             const std::string& run_log,
                                             report::StatusLine* status_line,
@@ -91,8 +71,6 @@ std::unique_ptr<Reporter> terminal_reporter(const Options& options,
   for (const Host* host : hosts) names.push_back(host->name);
   if (options.output == OutputMode::Group && !options.quiet) {
     report::GroupOptions group;
-    group.targets = task_targets(tasks);
-    group.hosts = names;
     group.color = use_color(options.color);
     group.host_width = report::host_column_width(names);
     group.run_log = run_log;
@@ -183,9 +161,8 @@ std::string rerun_note(const Options& options) {
   return "this run had" + names + ": give them again";
 }
 
-Reporting open_reporting(const Options& options, const std::vector<const Task*>& tasks,
-                         const std::vector<const Host*>& hosts, const std::string& run_id,
-                         report::RunRecord record) {
+Reporting open_reporting(const Options& options, const std::vector<const Host*>& hosts,
+                         const std::string& run_id, report::RunRecord record) {
   Reporting reporting;
   std::string plan_sha256 = record.plan.sha256;
   report::RunLog::Opened opened =
@@ -210,7 +187,7 @@ Reporting open_reporting(const Options& options, const std::vector<const Task*>&
     if (status_line != nullptr) status_line->clear();
     std::fprintf(stderr, "deployd: warning: %s\n", report::escape_terminal(warning).c_str());
   });
-  reporting.terminal = terminal_reporter(options, tasks, hosts, reporting.run_log->dir().string(),
+  reporting.terminal = terminal_reporter(options, hosts, reporting.run_log->dir().string(),
                                          reporting.status_line.get(),
                                          rerun_without_log(options, *reporting.run_log), run_id);
   reporting.tee->add(*reporting.terminal);

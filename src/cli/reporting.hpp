@@ -38,9 +38,8 @@ std::filesystem::path run_log_dir(const Options& options);
 /// `--output` on stdout plus the run log, which records `record` in its summary.json (the
 /// run_start event gets the plan's sha256 from it), and the live progress line when stderr is
 /// a terminal (not under `-q`).
-Reporting open_reporting(const Options& options, const std::vector<const Task*>& tasks,
-                         const std::vector<const Host*>& hosts, const std::string& run_id,
-                         report::RunRecord record);
+Reporting open_reporting(const Options& options, const std::vector<const Host*>& hosts,
+                         const std::string& run_id, report::RunRecord record);
 
 /// The run's exit status once the run log is finished: `exit_code`, or when the log could not be
 /// written whole (it says why on stderr) 74 (EX_IOERR) instead of 0: the user relies on it.

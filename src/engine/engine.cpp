@@ -148,6 +148,21 @@ struct Engine::State {
   /// The targeted hosts, the controller not counted.
   int remote_host_count() const { return static_cast<int>(hosts.size()) - (local_host ? 1 : 0); }
 
+  RunStart run_start() const {
+    RunStart start{setup.run_id, plan.file, remote_host_count(), {}, "", scheduler.wave_ends()};
+    for (const Task* task : setup.tasks) {
+      start.tasks.push_back(task->name);
+      start.targets.push_back(TaskTargets{task->name, static_cast<int>(task->steps.size()), {}});
+    }
+    for (int h = 0; h < static_cast<int>(hosts.size()); ++h) {
+      if (h != local_host) start.host_names.push_back(hosts[static_cast<std::size_t>(h)]->name);
+      for (int t : scheduler.host_tasks(h))
+        start.targets[static_cast<std::size_t>(t)].hosts.push_back(
+            hosts[static_cast<std::size_t>(h)]->name);
+    }
+    return start;
+  }
+
   /// What stops the run, for messages: "the run was aborted" or "the run was interrupted".
   std::string stop_reason() const {
     return interrupt_signal ? "the run was interrupted" : "the run was aborted";
@@ -196,11 +211,8 @@ asio::awaitable<RunEnd> Engine::run() {
   for (std::size_t t = 0; t < s.setup.tasks.size(); ++t)
     s.task_positions[s.setup.tasks[t]->name] = static_cast<int>(t);
 
-  // 1. Announce the run.
-  std::vector<std::string> task_names;
-  for (const Task* task : s.setup.tasks) task_names.push_back(task->name);
-  emit(s.reporter, RunStart{s.setup.run_id, s.plan.file, s.remote_host_count(), task_names, "",
-                            s.scheduler.wave_ends()});
+  // 1. Announce the run: what it runs where, so that reporters need nothing but the events.
+  emit(s.reporter, s.run_start());
 
   // 2. Start (or wake) every host the scheduler admits; sleep until a host changes state.
   while (!s.scheduler.is_done()) {

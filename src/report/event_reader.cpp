@@ -33,6 +33,15 @@ std::string text(const Json& j, const char* key) {
   return it != j.end() && it->is_string() ? unescape_bytes(it->get<std::string>()) : std::string();
 }
 
+/// A list of strings as text() reads each; other members of the list are left out.
+std::vector<std::string> texts(const Json& j, const char* key) {
+  std::vector<std::string> out;
+  if (auto it = j.find(key); it != j.end() && it->is_array())
+    for (const Json& item : *it)
+      if (item.is_string()) out.push_back(unescape_bytes(item.get<std::string>()));
+  return out;
+}
+
 template <typename T>
 T number(const Json& j, const char* key) {
   auto it = j.find(key);
@@ -63,13 +72,17 @@ std::optional<Event> event_from_json(std::string_view line) {
   const std::string kind = text(j, "event");
   if (kind == "run_start") {
     RunStart e{text(j, "run_id"), text(j, "plan"), number<int>(j, "hosts"), {}, text(j, "plan_sha256")};
-    if (auto it = j.find("tasks"); it != j.end() && it->is_array())
-      for (const Json& task : *it)
-        if (task.is_string()) e.tasks.push_back(unescape_bytes(task.get<std::string>()));
+    e.tasks = texts(j, "tasks");
     // Absent in run logs written before runs announced their waves.
     if (auto it = j.find("wave_ends"); it != j.end() && it->is_array())
       for (const Json& end : *it)
         if (end.is_number_unsigned()) e.wave_ends.push_back(end.get<std::size_t>());
+    e.host_names = texts(j, "host_names");
+    if (auto it = j.find("targets"); it != j.end() && it->is_array())
+      for (const Json& target : *it)
+        if (target.is_object())
+          e.targets.push_back(TaskTargets{text(target, "task"), number<int>(target, "steps"),
+                                          texts(target, "hosts")});
     return Event{*time, std::move(e)};
   }
   if (kind == "step_start")

@@ -109,36 +109,30 @@ std::size_t total_size(const std::vector<std::string>& lines) {
 GroupReporter::GroupReporter(std::FILE* out, GroupOptions options)
     : out_(out), options_(std::move(options)), budget_(options_.budget_bytes) {
   if (options_.messages == nullptr) options_.messages = out_;
-  for (std::size_t t = 0; t < options_.targets.size(); ++t) {
-    const TaskTargets& target = options_.targets[t];
-    task_index_.emplace(target.task, t);
-    tasks_.push_back(TaskState{target.task, std::max(0, target.steps), false, {}});
-    for (const std::string& host : target.hosts) {
-      std::vector<int>& cursor = cursors_[host];
-      cursor.resize(options_.targets.size(), -1);
-      cursor[t] = 0;
-    }
-  }
-  lay_out_waves({});
 }
 
-// The step tables are per wave, and only run_start says what the waves are.
-void GroupReporter::lay_out_waves(const std::vector<std::size_t>& wave_ends) {
+void GroupReporter::lay_out(const RunStart& start) {
+  tasks_.clear();
+  task_index_.clear();
+  cursors_.clear();
   waves_.clear();
   std::size_t wave = 0;
-  for (std::size_t h = 0; h < options_.hosts.size(); ++h) {
-    while (wave < wave_ends.size() && h >= wave_ends[wave]) ++wave;
-    waves_.emplace(options_.hosts[h], static_cast<int>(wave));
+  for (std::size_t h = 0; h < start.host_names.size(); ++h) {
+    while (wave < start.wave_ends.size() && h >= start.wave_ends[wave]) ++wave;
+    waves_.emplace(start.host_names[h], static_cast<int>(wave));
   }
-  wave_count_ = std::max<int>(1, static_cast<int>(wave_ends.size()));
-  for (std::size_t t = 0; t < options_.targets.size(); ++t) {
-    const TaskTargets& target = options_.targets[t];
-    TaskState& task = tasks_[t];
-    task.multi_wave = false;
-    task.steps.clear();
+  wave_count_ = std::max<int>(1, static_cast<int>(start.wave_ends.size()));
+  for (std::size_t t = 0; t < start.targets.size(); ++t) {
+    const TaskTargets& target = start.targets[t];
+    task_index_.emplace(target.task, t);
+    TaskState& task =
+        tasks_.emplace_back(TaskState{target.task, std::max(0, target.steps), false, {}});
     task.steps.resize(static_cast<std::size_t>(task.step_count) *
                       static_cast<std::size_t>(wave_count_));
     for (const std::string& host : target.hosts) {
+      std::vector<int>& cursor = cursors_[host];
+      cursor.resize(start.targets.size(), -1);
+      cursor[t] = 0;
       const int host_wave = wave_of(host);
       if (host_wave != wave_of(target.hosts.front())) task.multi_wave = true;
       for (int step = 0; step < task.step_count; ++step) ++task.at(host_wave, step).pending;
@@ -151,7 +145,7 @@ GroupReporter::~GroupReporter() = default;
 void GroupReporter::on(const Event& event) {
   tally_.add(event);
   if (const auto* e = std::get_if<RunStart>(&event.body)) {
-    lay_out_waves(e->wave_ends);
+    lay_out(*e);
   } else if (const auto* e = std::get_if<Output>(&event.body)) {
     add_output(*e);
   } else if (const auto* e = std::get_if<StepStart>(&event.body)) {

@@ -18,20 +18,9 @@ namespace deployd::report {
 
 class StatusLine;
 
-/// A task of the run and the hosts it runs on: what the reporter waits for before it prints a
-/// step. A run_once task lists its one host; a local task lists "local".
-struct TaskTargets {
-  std::string task;
-  int steps = 0;
-  std::vector<std::string> hosts;
-};
-
-/// How a GroupReporter prints.
+/// How a GroupReporter prints. What it waits for comes from run_start: each task's hosts
+/// (`targets`) and the waves (`host_names`, `wave_ends`).
 struct GroupOptions {
-  std::vector<TaskTargets> targets;
-  /// The run's hosts in the order waves take them: run_start's `wave_ends` index them. A step
-  /// prints per wave, once the wave's hosts that run it are done with it.
-  std::vector<std::string> hosts{};
   bool color = false;
   std::size_t host_width = 0;           ///< of host names in the summary
   std::size_t max_listed_groups = 10;   ///< lines of hosts not ok the summary lists
@@ -78,8 +67,9 @@ class GroupReporter final : public Reporter {
   struct StepGroup;
   struct TaskState;
 
-  /// (Re)builds the per-wave step tables for the waves run_start announced (none: one wave).
-  void lay_out_waves(const std::vector<std::size_t>& wave_ends);
+  /// Builds the per-wave step tables from what run_start announced: each task's hosts and the
+  /// waves (none: one wave).
+  void lay_out(const RunStart& start);
   StepGroup* find_step(const std::string& task, int step, const std::string& host);
   void add_output(const Output& output);
   void end_step(const StepEnd& step);

@@ -33,6 +33,15 @@ void add_fields(OrderedJson& j, const RunStart& e) {
   for (const std::string& task : e.tasks) j["tasks"].push_back(json_text(task));
   j["plan_sha256"] = e.plan_sha256.empty() ? OrderedJson() : OrderedJson(e.plan_sha256);
   j["wave_ends"] = e.wave_ends;
+  j["host_names"] = OrderedJson::array();
+  for (const std::string& host : e.host_names) j["host_names"].push_back(json_text(host));
+  j["targets"] = OrderedJson::array();
+  for (const TaskTargets& target : e.targets) {
+    OrderedJson hosts = OrderedJson::array();
+    for (const std::string& host : target.hosts) hosts.push_back(json_text(host));
+    j["targets"].push_back(
+        OrderedJson{{"task", json_text(target.task)}, {"steps", target.steps}, {"hosts", hosts}});
+  }
 }
 
 void add_fields(OrderedJson& j, const StepStart& e) {

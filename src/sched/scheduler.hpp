@@ -136,6 +136,10 @@ class Scheduler {
   int wave_count() const { return static_cast<int>(wave_ends_.size()); }
   /// One past the last remote host index of each wave, as wave_ends() cut them.
   const std::vector<std::size_t>& wave_ends() const { return wave_ends_; }
+  /// The tasks `host` runs, in dependency order (RunShape::host_tasks).
+  const std::vector<int>& host_tasks(int host) const {
+    return shape_.host_tasks[static_cast<std::size_t>(host)];
+  }
 
  private:
   enum class HostState { Waiting, Running, Parked, Finished };

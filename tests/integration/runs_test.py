@@ -197,5 +197,26 @@ class Runs(FleetTestCase):
         self.assertIn("--host needs --output stream|group", err)
 
 
+    def test_show_replays_a_rolling_run_wave_by_wave_as_it_was_printed(self):
+        # run_start names each task's hosts and the waves: the replay groups as the live run did
+        # (before, it had no waves and printed each step once for all hosts).
+        plan = write_json(self.work, "plan.json", {"version": 1, "tasks": {"t": {"steps": [
+            {"run": "echo same"}, {"run": "uname -s"}]}}})
+        logs = os.path.join(self.logs, "rolling")
+        code, live, err = run_deployd([plan, "-i", self.inventory_path, "--log-dir", logs,
+                                       "--output", "group", "--batches", "1,100%"])
+        self.assertEqual(code, 0, err)
+        self.assertIn("== t step 1 (wave 1 of 2): echo same", live)
+        self.assertIn("== t step 1 (wave 2 of 2): echo same", live)
+        [run_id] = os.listdir(logs)
+        code, replay, err = run_deployd(["show", run_id, "--log-dir", logs, "--output", "group"])
+        self.assertEqual(code, 0, err)
+        self.assertEqual(replay.splitlines(), live.splitlines())
+        code, one, err = run_deployd(["show", run_id, "--log-dir", logs, "--output", "group",
+                                      "--host", self.names[1]])
+        self.assertEqual(code, 0, err)
+        self.assertIn("== t step 1: echo same\n%s: changed\n" % self.names[1], one)  # one wave
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <boost/asio/io_context.hpp>
+#include <map>
 
 #include "async/awaitable.hpp"
 #include "engine/engine.hpp"
@@ -71,6 +72,27 @@ TEST_SUITE("engine") {
     CHECK(transport.commands["a"] == Lines{"sh -c 'migrate'", "sh -c 'deploy v42'"});
     CHECK(transport.commands["b"] == Lines{"sh -c 'deploy v42'"});
     CHECK(transport.commands["c"] == Lines{"sh -c 'deploy v42'"});
+  }
+
+  TEST_CASE("run_start says what runs where: local on the controller, run_once on its first host") {
+    Plan plan = plan_text(R"({"hosts": ["a", "b", "c"], "tasks": {
+        "pack": {"on": "local", "steps": [{"local": "true"}]},
+        "migrate": {"run_once": true, "on": ["b", "c"], "steps": [{"run": "m"}]},
+        "deploy": {"needs": ["pack", "migrate"], "on": ["a", "c"], "steps": [{"run": "d"}, {"run": "e"}]}}})");
+    FakeTransport transport;
+    RecordingReporter reporter;
+    CHECK(run_engine(plan, transport, reporter).exit_code == 0);
+    REQUIRE(!reporter.events.empty());
+    const auto* start = std::get_if<RunStart>(&reporter.events.front().body);
+    REQUIRE(start != nullptr);
+    CHECK(start->host_names == Lines{"a", "b", "c"});
+    REQUIRE(start->targets.size() == 3);
+    std::map<std::string, std::pair<int, Lines>> targets;
+    for (const TaskTargets& target : start->targets)
+      targets[target.task] = {target.steps, target.hosts};
+    CHECK(targets["pack"] == std::pair<int, Lines>{1, {"local"}});
+    CHECK(targets["migrate"] == std::pair<int, Lines>{1, {"b"}});
+    CHECK(targets["deploy"] == std::pair<int, Lines>{2, {"a", "c"}});
   }
 
   TEST_CASE("a barrier task starts nowhere before its need is done everywhere, even with one fork") {

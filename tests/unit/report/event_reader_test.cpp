@@ -87,6 +87,30 @@ TEST_SUITE("report") {
     CHECK(std::get<RunStart>(old->body).wave_ends.empty());
   }
 
+  TEST_CASE("run_start's hosts and targets read back as announced; absent, as none") {
+    RunStart start{"r1", "deploy.json", 2, {"pack", "deploy"}, "", {1, 2}};
+    start.host_names = {"web1", "web\xff"};
+    start.targets = {TaskTargets{"pack", 1, {"local"}},
+                     TaskTargets{"deploy", 3, {"web1", "web\xff"}}};
+    const std::optional<Event> back = event_from_json(event_to_json(at(0, start)));
+    REQUIRE(back.has_value());
+    const RunStart& read = std::get<RunStart>(back->body);
+    CHECK(read.host_names == start.host_names);  // bytes that are not UTF-8 come back too
+    REQUIRE(read.targets.size() == 2);
+    CHECK(read.targets[0].task == "pack");
+    CHECK(read.targets[0].steps == 1);
+    CHECK(read.targets[0].hosts == std::vector<std::string>{"local"});
+    CHECK(read.targets[1].task == "deploy");
+    CHECK(read.targets[1].steps == 3);
+    CHECK(read.targets[1].hosts == start.targets[1].hosts);
+    const std::optional<Event> old = event_from_json(
+        R"({"event":"run_start","time":"2026-11-28T13:42:35.123Z","run_id":"r0","plan":"p",)"
+        R"("hosts":3,"tasks":["deploy"],"plan_sha256":null,"wave_ends":[3]})");
+    REQUIRE(old.has_value());
+    CHECK(std::get<RunStart>(old->body).host_names.empty());
+    CHECK(std::get<RunStart>(old->body).targets.empty());
+  }
+
   TEST_CASE("read_events skips a line that is not an event, naming it") {
     testing::TempFolder dir;
     std::ofstream(dir.path() / "events.jsonl")

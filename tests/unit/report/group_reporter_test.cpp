@@ -20,11 +20,20 @@ namespace {
 const std::vector<std::string> kHosts{"web01", "web02", "web03", "web04",
                                       "web05", "web06", "web07", "db1"};
 
-GroupOptions deploy_options(int steps, std::vector<std::string> hosts = kHosts) {
+GroupOptions deploy_options() {
   GroupOptions options;
-  options.targets = {TaskTargets{"deploy", steps, std::move(hosts)}};
   options.host_width = 5;
   return options;
+}
+
+// run_start of a run of one task, "deploy", of `steps` steps on `hosts`, in `wave_ends` waves.
+Event deploy_start(int steps, std::vector<std::string> hosts = kHosts,
+                   std::vector<std::size_t> wave_ends = {}) {
+  RunStart start{"r",        "plan.json", static_cast<int>(hosts.size()),
+                 {"deploy"}, "",          std::move(wave_ends)};
+  start.host_names = hosts;
+  start.targets = {TaskTargets{"deploy", steps, std::move(hosts)}};
+  return at(0, std::move(start));
 }
 
 // Ten lines of a report; the fifth names the kernel.
@@ -59,11 +68,11 @@ std::string report_block(const std::string& prefix, const std::string& kernel) {
 TEST_SUITE("report") {
   TEST_CASE("group: a step prints once every host has ended it, identical outputs coalesced") {
     MemoryFile out;
-    GroupOptions options = deploy_options(2);
+    GroupOptions options = deploy_options();
     options.run_log = "runs/r";
     options.rerun_command = "deployd --retry-failed plan.json";
     GroupReporter reporter(out.get(), options);
-    reporter.on(at(0, RunStart{"r", "plan.json", 8, {"deploy"}}));
+    reporter.on(deploy_start(2));
     for (const std::string& host : kHosts) {
       if (host == "web06") {
         play_step(reporter, host, 0, report_lines("5.4.0"), 1);
@@ -113,7 +122,8 @@ TEST_SUITE("report") {
 
   TEST_CASE("group: an outlier whose diff is longer than its output shows its output") {
     MemoryFile out;
-    GroupReporter reporter(out.get(), deploy_options(1, {"a1", "a2", "a3", "b"}));
+    GroupReporter reporter(out.get(), deploy_options());
+    reporter.on(deploy_start(1, {"a1", "a2", "a3", "b"}));
     for (std::string host : {"a1", "a2", "a3"}) play_step(reporter, host, 0, {"same"});
     reporter.on(at(0, StepStart{"b", "deploy", 0, "report"}));
     reporter.on(at(0, Output{"b", "deploy", 0, OutputStream::Stderr, "other"}));
@@ -128,7 +138,8 @@ TEST_SUITE("report") {
 
   TEST_CASE("group: the same output with another status is not repeated") {
     MemoryFile out;
-    GroupReporter reporter(out.get(), deploy_options(1, {"a1", "a2", "b"}));
+    GroupReporter reporter(out.get(), deploy_options());
+    reporter.on(deploy_start(1, {"a1", "a2", "b"}));
     play_step(reporter, "a1", 0, {"x"});
     play_step(reporter, "b", 0, {"x"}, 3);
     play_step(reporter, "a2", 0, {"x"});
@@ -141,7 +152,8 @@ TEST_SUITE("report") {
 
   TEST_CASE("group: an ignored failure says failed (ignored), apart from a real one") {
     MemoryFile out;
-    GroupReporter reporter(out.get(), deploy_options(1, {"a1", "a2", "b"}));
+    GroupReporter reporter(out.get(), deploy_options());
+    reporter.on(deploy_start(1, {"a1", "a2", "b"}));
     for (const char* host : {"a1", "a2", "b"}) {
       reporter.on(at(0, StepStart{host, "deploy", 0, "report"}));
       reporter.on(at(0, Output{host, "deploy", 0, OutputStream::Stdout, "x"}));
@@ -158,7 +170,8 @@ TEST_SUITE("report") {
 
   TEST_CASE("group: a retried attempt is not a result; the host's last attempt is") {
     MemoryFile out;
-    GroupReporter reporter(out.get(), deploy_options(1, {"a1", "a2"}));
+    GroupReporter reporter(out.get(), deploy_options());
+    reporter.on(deploy_start(1, {"a1", "a2"}));
     reporter.on(at(0, StepStart{"a1", "deploy", 0, "report"}));
     reporter.on(at(0, Output{"a1", "deploy", 0, OutputStream::Stdout, "busy"}));
     StepEnd retried{"a1", "deploy", 0, StepStatus::Failed, 1, "", 5, "exited with status 1 (attempt 1 of 2; next in 1s)"};
@@ -175,7 +188,8 @@ TEST_SUITE("report") {
 
   TEST_CASE("group: a host that ends early (unreachable) never holds a step back") {
     MemoryFile out;
-    GroupReporter reporter(out.get(), deploy_options(1, {"a", "b"}));
+    GroupReporter reporter(out.get(), deploy_options());
+    reporter.on(deploy_start(1, {"a", "b"}));
     play_step(reporter, "a", 0, {"hi"});
     CHECK(out.text().empty());
     reporter.on(at(
@@ -189,10 +203,11 @@ TEST_SUITE("report") {
 
   TEST_CASE("group: output past the head limits is cut, counted and pointed to in the run log") {
     MemoryFile out;
-    GroupOptions options = deploy_options(1, {"a", "b"});
+    GroupOptions options = deploy_options();
     options.head = HeadLimits{.bytes = 1 << 20, .lines = 2};
     options.run_log = "runs/r";
     GroupReporter reporter(out.get(), options);
+    reporter.on(deploy_start(1, {"a", "b"}));
     std::vector<std::string> many{"1", "2", "3", "4"};
     play_step(reporter, "a", 0, many);
     play_step(reporter, "b", 0, many);
@@ -206,9 +221,10 @@ TEST_SUITE("report") {
 
   TEST_CASE("group: a line longer than the head shows its beginning") {
     MemoryFile out;
-    GroupOptions options = deploy_options(1, {"a"});
+    GroupOptions options = deploy_options();
     options.head = HeadLimits{.bytes = sizeof(OutputDigest::Line) + 24, .lines = 10};
     GroupReporter reporter(out.get(), options);
+    reporter.on(deploy_start(1, {"a"}));
     play_step(reporter, "a", 0, {std::string(100, 'x'), "more"});
     CHECK(out.text() ==
           "== deploy step 1: report\n"
@@ -221,9 +237,10 @@ TEST_SUITE("report") {
 
   TEST_CASE("group: outputs that differ past the head are still told apart") {
     MemoryFile out;
-    GroupOptions options = deploy_options(1, {"a", "b"});
+    GroupOptions options = deploy_options();
     options.head = HeadLimits{.bytes = 1 << 20, .lines = 1};
     GroupReporter reporter(out.get(), options);
+    reporter.on(deploy_start(1, {"a", "b"}));
     play_step(reporter, "a", 0, {"same", "tail a"});
     play_step(reporter, "b", 0, {"same", "tail b"});
     CHECK(out.text() ==
@@ -238,9 +255,10 @@ TEST_SUITE("report") {
 
   TEST_CASE("group: the head budget bounds what is held across all hosts") {
     MemoryFile out;
-    GroupOptions options = deploy_options(1, {"a", "b"});
+    GroupOptions options = deploy_options();
     options.budget_bytes = 60;  // room for one short line with its bookkeeping
     GroupReporter reporter(out.get(), options);
+    reporter.on(deploy_start(1, {"a", "b"}));
     play_step(reporter, "a", 0, {"first", "second"});
     play_step(reporter, "b", 0, {"other"});
     const std::string text = out.text();
@@ -250,7 +268,8 @@ TEST_SUITE("report") {
 
   TEST_CASE("group: long-line pieces hash as the line; whole lines are compared, not what a \\r redraw shows") {
     MemoryFile out;
-    GroupReporter reporter(out.get(), deploy_options(1, {"a", "b"}));
+    GroupReporter reporter(out.get(), deploy_options());
+    reporter.on(deploy_start(1, {"a", "b"}));
     play_step(reporter, "a", 0, {"10%\r55%\r100%", "done"});
     play_step(reporter, "b", 0, {"20%\r100%", "done"});
     CHECK(out.text() ==
@@ -262,7 +281,8 @@ TEST_SUITE("report") {
 
     // The same whole lines, in pieces or not, are one result.
     MemoryFile same;
-    GroupReporter again(same.get(), deploy_options(1, {"a", "b"}));
+    GroupReporter again(same.get(), deploy_options());
+    again.on(deploy_start(1, {"a", "b"}));
     play_step(again, "a", 0, {"20%\r100%", "done"});
     again.on(at(0, StepStart{"b", "deploy", 0, "report"}));
     again.on(at(0, Output{"b", "deploy", 0, OutputStream::Stdout, "20%\r100%"}));
@@ -278,7 +298,8 @@ TEST_SUITE("report") {
 
   TEST_CASE("group: the order stdout and stderr lines arrived in does not split a result") {
     MemoryFile out;
-    GroupReporter reporter(out.get(), deploy_options(1, {"a", "b", "c"}));
+    GroupReporter reporter(out.get(), deploy_options());
+    reporter.on(deploy_start(1, {"a", "b", "c"}));
     auto play = [&](const std::string& host, const std::vector<std::pair<OutputStream, std::string>>& lines) {
       reporter.on(at(0, StepStart{host, "deploy", 0, "report"}));
       for (const auto& [stream, line] : lines) reporter.on(at(0, Output{host, "deploy", 0, stream, line}));
@@ -301,7 +322,8 @@ TEST_SUITE("report") {
 
   TEST_CASE("group: each host's resolved label, folded, heads the step") {
     MemoryFile out;
-    GroupReporter reporter(out.get(), deploy_options(2, {"web01", "web02"}));
+    GroupReporter reporter(out.get(), deploy_options());
+    reporter.on(deploy_start(2, {"web01", "web02"}));
     for (const std::string host : {"web01", "web02"}) {
       reporter.on(at(0, StepStart{host, "deploy", 0, "mkdir -p /srv/" + host + "/releases"}));
       reporter.on(at(0, StepEnd{host, "deploy", 0, StepStatus::Ok, 0, "", 1, ""}));
@@ -319,11 +341,10 @@ TEST_SUITE("report") {
 
   TEST_CASE("group: a rolling deploy prints each step per wave, as each wave is done with it") {
     MemoryFile out;
-    GroupOptions options = deploy_options(1, {"a1", "a2", "a3", "a4"});
-    options.hosts = {"a1", "a2", "a3", "a4"};
+    GroupOptions options = deploy_options();
     GroupReporter reporter(out.get(), options);
     // batches [1, "100%"]
-    reporter.on(at(0, RunStart{"r", "plan.json", 4, {"deploy"}, "", {1, 4}}));
+    reporter.on(deploy_start(1, {"a1", "a2", "a3", "a4"}, {1, 4}));
     play_step(reporter, "a1", 0, {"x"});
     const std::string wave1 =
         "== deploy step 1 (wave 1 of 2): report\n"
@@ -343,10 +364,9 @@ TEST_SUITE("report") {
 
   TEST_CASE("group: hosts are grouped by the waves run_start announced") {
     MemoryFile out;
-    GroupOptions options = deploy_options(1, {"a1", "a2", "a3", "a4"});
-    options.hosts = {"a1", "a2", "a3", "a4"};
+    GroupOptions options = deploy_options();
     GroupReporter reporter(out.get(), options);
-    reporter.on(at(0, RunStart{"r", "plan.json", 4, {"deploy"}, "", {2, 4}}));  // batches [2]
+    reporter.on(deploy_start(1, {"a1", "a2", "a3", "a4"}, {2, 4}));  // batches [2]
     play_step(reporter, "a1", 0, {"x"});
     CHECK(out.text().empty());  // a2 is in a1's wave
     play_step(reporter, "a2", 0, {"x"});
@@ -364,10 +384,9 @@ TEST_SUITE("report") {
 
   TEST_CASE("group: a run_start without waves (an older run log) is one wave") {
     MemoryFile out;
-    GroupOptions options = deploy_options(1, {"a1", "a2"});
-    options.hosts = {"a1", "a2"};
+    GroupOptions options = deploy_options();
     GroupReporter reporter(out.get(), options);
-    reporter.on(at(0, RunStart{"r", "plan.json", 2, {"deploy"}}));
+    reporter.on(deploy_start(1, {"a1", "a2"}));
     play_step(reporter, "a1", 0, {"x"});
     CHECK(out.text().empty());
     play_step(reporter, "a2", 0, {"x"});

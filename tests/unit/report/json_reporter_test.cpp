@@ -17,22 +17,30 @@ using test::at;
 using test::MemoryFile;
 
 TEST_SUITE("report") {
-  TEST_CASE("run_start carries run id, plan, host count, tasks, the plan's sha256 and the waves") {
+  TEST_CASE(
+      "run_start carries run id, plan, hosts, tasks, the plan's sha256, the waves and the "
+      "targets") {
     const Event event = at(0, RunStart{"20261128T134235Z-a1b2c3",
                                        "deploy.json",
-                                       20,
+                                       3,
                                        {"pack", "deploy"},
                                        std::string(64, 'a'),
-                                       {2, 12, 20}});
+                                       {1, 3},
+                                       {"web1", "web2", "db1"},
+                                       {TaskTargets{"pack", 1, {"local"}},
+                                        TaskTargets{"deploy", 2, {"web1", "web2"}}}});
     CHECK(
         event_to_json(event) ==
         R"({"event":"run_start","time":"2026-11-28T13:42:35.123Z","run_id":"20261128T134235Z-a1b2c3",)"
-        R"("plan":"deploy.json","hosts":20,"tasks":["pack","deploy"],"plan_sha256":")" +
-            std::string(64, 'a') + R"(","wave_ends":[2,12,20]})");
+        R"("plan":"deploy.json","hosts":3,"tasks":["pack","deploy"],"plan_sha256":")" +
+            std::string(64, 'a') +
+            R"(","wave_ends":[1,3],"host_names":["web1","web2","db1"],"targets":[)"
+            R"({"task":"pack","steps":1,"hosts":["local"]},)"
+            R"({"task":"deploy","steps":2,"hosts":["web1","web2"]}]})");
     CHECK(
         event_to_json(at(0, RunStart{"r", "p", 0, {}})) ==
         R"({"event":"run_start","time":"2026-11-28T13:42:35.123Z","run_id":"r","plan":"p","hosts":0,"tasks":[],)"
-        R"("plan_sha256":null,"wave_ends":[]})");
+        R"("plan_sha256":null,"wave_ends":[],"host_names":[],"targets":[]})");
   }
 
   TEST_CASE("progress carries the bytes moved, the file's size and the rate") {
